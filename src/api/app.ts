@@ -1,0 +1,154 @@
+// The koa application: request ids and logs, metrics, errors, authentication, body parsing, and
+// the routes of every domain under /api/v2.
+import crypto from 'node:crypto';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { HttpMethodEnum, koaBody } from 'koa-body';
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import type { AuthService } from '../auth/service.js';
+import { databaseUsable, type Db } from '../db/index.js';
+import { UnauthorizedError } from '../errors.js';
+import { errorDocument, errorMiddleware } from './errors.js';
+import type { ApiRouter, AppState } from './http.js';
+import { MEDIA_TYPE } from './jsonapi.js';
+
+export const API_PREFIX = '/api/v2';
+/** The Terraform Cloud API version we speak; the CLI needs at least 2.5 for `cloud {}`. */
+export const TFP_API_VERSION = '2.6';
+
+export interface AppOptions {
+  logger: Logger;
+  db: Db;
+  auth: AuthService;
+  /** Registers the JSON:API routes of every domain on the /api/v2 router. */
+  routes: (router: ApiRouter) => void;
+  /** Routes outside /api/v2 that need no bearer token (signed upload and log URLs). */
+  publicRoutes?: (router: Router<AppState>) => void;
+  /** Hides secrets that some paths carry (signed URLs) from logs. */
+  redactPath?: (path: string) => string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function metrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const requests = new client.Counter({
+    name: 'otf_http_requests_total',
+    help: 'HTTP requests handled, by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new client.Histogram({
+    name: 'otf_http_request_duration_seconds',
+    help: 'HTTP request latency, by method and route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  return { registry, requests, duration };
+}
+
+export function createApp(opts: AppOptions): Koa<AppState> {
+  const { logger, db, auth } = opts;
+  const app = new Koa<AppState>({ proxy: false });
+  const m = metrics();
+  const redact = opts.redactPath ?? ((p: string) => p);
+
+  app.on('error', (err) => logger.debug({ err }, 'connection error'));
+
+  // Request id, structured access log and metrics for every request.
+  app.use(async (ctx, next) => {
+    const start = process.hrtime.bigint();
+    const given = ctx.get('X-Request-Id');
+    const requestId = REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ reqId: requestId });
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const matched = (ctx as unknown as { _matchedRoute?: string | RegExp })._matchedRoute;
+      const route = typeof matched === 'string' ? matched : 'unmatched';
+      m.requests.inc({ method: ctx.method, route, status: String(ctx.status) });
+      m.duration.observe({ method: ctx.method, route }, seconds);
+      ctx.state.log.info({ method: ctx.method, path: redact(ctx.path), route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+    }
+  });
+
+  app.use(errorMiddleware);
+
+  // Nothing matched: a JSON:API 404, or 405 when allowedMethods found the path under another method.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.body !== undefined && ctx.body !== null) return;
+    if (ctx.status === 404) {
+      ctx.status = 404;
+      ctx.type = MEDIA_TYPE;
+      ctx.body = errorDocument(404, 'not found', `no such endpoint: ${ctx.method} ${redact(ctx.path)}`);
+    } else if (ctx.status === 405) {
+      ctx.type = MEDIA_TYPE;
+      ctx.body = errorDocument(405, 'method not allowed', `${ctx.method} is not allowed on ${redact(ctx.path)}`);
+    }
+  });
+
+  const root = new Router<AppState>();
+  root.get('/.well-known/terraform.json', (ctx) => {
+    ctx.type = 'application/json';
+    const api = `${API_PREFIX}/`;
+    ctx.body = { 'tfe.v2': api, 'tfe.v2.1': api, 'tfe.v2.2': api, 'state.v2': api };
+  });
+  root.get('/healthz', async (ctx) => {
+    const ok = await databaseUsable(db);
+    ctx.status = ok ? 200 : 503;
+    ctx.body = ok ? { status: 'ok' } : { status: 'unavailable', detail: 'the database is not usable' };
+  });
+  root.get('/metrics', async (ctx) => {
+    ctx.type = m.registry.contentType;
+    ctx.body = await m.registry.metrics();
+  });
+  opts.publicRoutes?.(root);
+  app.use(root.routes());
+
+  const api: ApiRouter = new Router<AppState>({ prefix: API_PREFIX });
+  api.use(async (ctx, next) => {
+    ctx.set('TFP-API-Version', TFP_API_VERSION);
+    await next();
+  });
+  // The CLI reads only the headers of ping; it needs no token.
+  api.get('/ping', (ctx) => {
+    ctx.set('X-RateLimit-Limit', '30');
+    ctx.status = 204;
+  });
+  api.use(async (ctx, next) => {
+    const header = ctx.get('Authorization');
+    if (header) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!m) throw new UnauthorizedError('the Authorization header must be "Bearer <token>"');
+      const subject = await auth.authenticate(m[1]);
+      if (!subject) throw new UnauthorizedError('the token is invalid, expired or revoked');
+      ctx.state.subject = subject;
+    }
+    await next();
+  });
+  api.use(
+    koaBody({
+      json: true,
+      jsonStrict: true,
+      jsonLimit: '10mb',
+      // Be forgiving about the content type: the JSON:API one, plain JSON, or curl's default.
+      jsonTypes: [MEDIA_TYPE, 'application/json', 'application/x-www-form-urlencoded', 'text/plain'],
+      urlencoded: false,
+      text: false,
+      multipart: false,
+      parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
+    }),
+  );
+  opts.routes(api);
+  app.use(api.routes());
+  app.use(api.allowedMethods());
+
+  return app;
+}

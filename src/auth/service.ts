@@ -1,0 +1,57 @@
+// Authentication: turns a bearer token into a Subject. The site token is checked here; tokens
+// owned by other domains (organization tokens, later user, team and agent tokens) are resolved by
+// the domain that stores them, chosen by the prefix of the token's id.
+import crypto from 'node:crypto';
+import type { Db } from '../db/index.js';
+import type { Subject } from './subject.js';
+import { SITE_ADMIN } from './subject.js';
+import { parseToken, sha256 } from './tokens.js';
+
+export interface TokenResolver {
+  /** The id prefix of the tokens this resolver owns, e.g. "ot" for ot-... */
+  prefix: string;
+  authenticateToken(id: string, secret: string): Promise<Subject | null>;
+}
+
+export class AuthService {
+  private readonly resolvers = new Map<string, TokenResolver>();
+
+  constructor(private readonly siteTokenHash: Buffer) {}
+
+  addResolver(resolver: TokenResolver): void {
+    this.resolvers.set(resolver.prefix, resolver);
+  }
+
+  async authenticate(token: string): Promise<Subject | null> {
+    const parsed = parseToken(token);
+    if (parsed) {
+      const resolver = this.resolvers.get(parsed.id.slice(0, parsed.id.indexOf('-')));
+      const subject = resolver ? await resolver.authenticateToken(parsed.id, parsed.secret) : null;
+      if (subject) return subject;
+    }
+    // The site token is chosen by the operator and may have any form.
+    const given = sha256(token);
+    if (crypto.timingSafeEqual(given, this.siteTokenHash)) return SITE_ADMIN;
+    return null;
+  }
+}
+
+const SITE_TOKEN_KEY = 'site_token_hash';
+
+/**
+ * The site token's hash: from --site-token when given, else the one stored on first start. When
+ * none is stored, one is generated, its hash stored, and the token returned so it can be printed
+ * once. Replicas starting together agree on one token: only the one whose insert wins prints it.
+ */
+export async function siteTokenHash(db: Db, configured: string | null): Promise<{ hash: Buffer; generated: string | null }> {
+  if (configured !== null) return { hash: sha256(configured), generated: null };
+  const token = crypto.randomBytes(32).toString('base64url');
+  const inserted = await db('site_settings')
+    .insert({ key: SITE_TOKEN_KEY, value: sha256(token).toString('hex') })
+    .onConflict('key')
+    .ignore()
+    .returning('key');
+  if (inserted.length === 1) return { hash: sha256(token), generated: token };
+  const row = await db('site_settings').where({ key: SITE_TOKEN_KEY }).first<{ value: string }>();
+  return { hash: Buffer.from(row!.value, 'hex'), generated: null };
+}

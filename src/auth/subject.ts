@@ -1,0 +1,25 @@
+// Who is making a request. Every service call receives one; authorization decisions are made
+// from it in src/auth/authorize.ts.
+
+export type Subject =
+  | { kind: 'site-admin' }
+  | { kind: 'organization-token'; organizationId: string; organizationName: string; tokenId: string };
+
+/** The user-like identity of a subject: who holds a lock, who /account/details describes. */
+export interface Principal {
+  type: 'users' | 'teams' | 'runs';
+  id: string;
+  name: string;
+}
+
+export const SITE_ADMIN: Subject = { kind: 'site-admin' };
+
+export function principalOf(subject: Subject): Principal {
+  switch (subject.kind) {
+    case 'site-admin':
+      return { type: 'users', id: 'user-site-admin', name: 'site-admin' };
+    case 'organization-token':
+      // Terraform Cloud backs organization tokens with a service account named after the organization.
+      return { type: 'users', id: `user-api-org-${subject.organizationId.slice(4)}`, name: `api-org-${subject.organizationName}` };
+  }
+}

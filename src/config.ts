@@ -1,0 +1,182 @@
+// otfd configuration: every flag of ../shared/CONTRACT.md, each also settable through OTF_<FLAG>.
+// A flag beats its variable. Invalid values raise ConfigError, which the CLI prints as one line.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export class ConfigError extends Error {}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type Engine = 'terraform' | 'tofu';
+
+export interface Config {
+  /** Listen host ('' means every interface) and port (0 picks a free one). */
+  listenHost: string;
+  listenPort: number;
+  /** host[:port] users reach; null means "the listen address". */
+  hostname: string | null;
+  /** PostgreSQL connection string; null starts the embedded PostgreSQL. */
+  database: string | null;
+  dataDir: string;
+  siteToken: string | null;
+  secret: string | null;
+  ssl: boolean;
+  certFile: string | null;
+  keyFile: string | null;
+  concurrency: number;
+  defaultEngine: Engine;
+  engineBinsDir: string;
+  logLevel: LogLevel;
+}
+
+interface FlagSpec {
+  name: string;
+  boolean?: boolean;
+  help: string;
+  default: string;
+}
+
+export const FLAGS: FlagSpec[] = [
+  { name: 'address', help: 'listen address, host:port', default: 'localhost:8080' },
+  { name: 'hostname', help: 'the host[:port] users reach; used to build absolute URLs', default: 'the listen address' },
+  { name: 'database', help: 'PostgreSQL connection string (DATABASE_URL is read as well)', default: 'embedded PostgreSQL' },
+  { name: 'data-dir', help: 'where the embedded PostgreSQL and generated secrets live', default: '~/.local/share/otf' },
+  { name: 'site-token', help: 'a bearer token with site-admin rights over the whole API', default: 'none' },
+  { name: 'secret', help: 'key for signed URLs and secrets at rest; the same on every replica', default: 'generated in the data dir' },
+  { name: 'ssl', boolean: true, help: 'serve HTTPS (needs --cert-file and --key-file)', default: 'off' },
+  { name: 'cert-file', help: 'TLS certificate (PEM)', default: 'none' },
+  { name: 'key-file', help: 'TLS private key (PEM)', default: 'none' },
+  { name: 'concurrency', help: 'jobs the built-in server agent runs at once; 0 turns it off', default: '5' },
+  { name: 'default-engine', help: 'terraform or tofu', default: 'terraform' },
+  { name: 'engine-bins-dir', help: 'where engine binaries are kept', default: '~/.cache/otf/engines' },
+  { name: 'log-level', help: 'debug, info, warn or error', default: 'info' },
+];
+
+export function envName(flag: string): string {
+  return 'OTF_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+export function usage(): string {
+  const lines = ['Usage: otfd [flags]', '', 'Flags (each also settable as OTF_<FLAG>):'];
+  for (const f of FLAGS) {
+    const left = `  --${f.name}${f.boolean ? '' : ' <value>'}`;
+    lines.push(`${left.padEnd(28)} ${f.help} (default: ${f.default}; ${envName(f.name)})`);
+  }
+  return lines.join('\n');
+}
+
+/** Reads flags, then OTF_ variables, into raw strings. Returns null when --help was asked for. */
+function collect(argv: string[], env: NodeJS.ProcessEnv): Map<string, string> | null {
+  const byName = new Map(FLAGS.map((f) => [f.name, f]));
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') return null;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (flags start with --; see --help)`);
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    const spec = byName.get(name);
+    if (!spec) throw new ConfigError(`unknown flag --${name} (see --help)`);
+    if (eq !== -1) {
+      values.set(name, arg.slice(eq + 1));
+    } else if (spec.boolean) {
+      values.set(name, 'true');
+    } else {
+      if (i + 1 >= argv.length) throw new ConfigError(`flag --${name} needs a value`);
+      values.set(name, argv[++i]);
+    }
+  }
+  for (const f of FLAGS) {
+    const v = env[envName(f.name)];
+    if (!values.has(f.name) && v !== undefined && v !== '') values.set(f.name, v);
+  }
+  if (!values.has('database') && env.DATABASE_URL) values.set('database', env.DATABASE_URL);
+  return values;
+}
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+function parseBool(name: string, v: string): boolean {
+  if (/^(true|1|yes|on)$/i.test(v)) return true;
+  if (/^(false|0|no|off)$/i.test(v)) return false;
+  throw new ConfigError(`--${name}: "${v}" is not a boolean (use true or false)`);
+}
+
+function parseInteger(name: string, v: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new ConfigError(`--${name}: "${v}" is not a whole number from ${min} to ${max}`);
+  }
+  return Number(v);
+}
+
+/** Splits "host:port", "[v6]:port" or ":port". */
+export function parseHostPort(name: string, v: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:[\]]*):(\d+)$/.exec(v);
+  if (!m) throw new ConfigError(`--${name}: "${v}" is not host:port`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`--${name}: port ${m[2]} is out of range (0-65535)`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function readableFile(name: string, p: string): string {
+  try {
+    fs.accessSync(p, fs.constants.R_OK);
+    if (!fs.statSync(p).isFile()) throw new Error('not a file');
+  } catch {
+    throw new ConfigError(`--${name}: cannot read file "${p}"`);
+  }
+  return p;
+}
+
+function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new ConfigError(`--${name}: "${v}" is not one of ${allowed.join(', ')}`);
+  }
+  return v as T;
+}
+
+/** Parses argv and env into a Config. Returns null when --help was asked for. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config | null {
+  const v = collect(argv, env);
+  if (!v) return null;
+  const listen = parseHostPort('address', v.get('address') ?? 'localhost:8080');
+  const hostname = v.get('hostname') ?? null;
+  if (hostname !== null && !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(hostname)) {
+    throw new ConfigError(`--hostname: "${hostname}" is not host[:port]`);
+  }
+  const ssl = v.has('ssl') ? parseBool('ssl', v.get('ssl')!) : false;
+  let certFile: string | null = null;
+  let keyFile: string | null = null;
+  if (ssl) {
+    if (!v.get('cert-file')) throw new ConfigError('--ssl needs --cert-file');
+    if (!v.get('key-file')) throw new ConfigError('--ssl needs --key-file');
+    certFile = readableFile('cert-file', v.get('cert-file')!);
+    keyFile = readableFile('key-file', v.get('key-file')!);
+  }
+  const secret = v.get('secret') ?? null;
+  if (secret !== null && secret.length < 16) throw new ConfigError('--secret: must be at least 16 characters');
+  const siteToken = v.get('site-token') ?? null;
+  if (siteToken !== null && siteToken.length < 8) throw new ConfigError('--site-token: must be at least 8 characters');
+  const database = v.get('database') ?? null;
+  if (database !== null && !/^postgres(ql)?:\/\//.test(database)) {
+    throw new ConfigError('--database: expected a postgres:// or postgresql:// connection string');
+  }
+  return {
+    listenHost: listen.host,
+    listenPort: listen.port,
+    hostname,
+    database,
+    dataDir: path.resolve(expandHome(v.get('data-dir') ?? '~/.local/share/otf')),
+    siteToken,
+    secret,
+    ssl,
+    certFile,
+    keyFile,
+    concurrency: parseInteger('concurrency', v.get('concurrency') ?? '5', 0, 1000),
+    defaultEngine: oneOf('default-engine', v.get('default-engine') ?? 'terraform', ['terraform', 'tofu'] as const),
+    engineBinsDir: path.resolve(expandHome(v.get('engine-bins-dir') ?? '~/.cache/otf/engines')),
+    logLevel: oneOf('log-level', v.get('log-level') ?? 'info', ['debug', 'info', 'warn', 'error'] as const),
+  };
+}

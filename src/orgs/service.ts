@@ -1,0 +1,159 @@
+// Rules of the orgs domain: organizations, their entitlements and their token.
+import type { Knex } from 'knex';
+import { authorize, canSeeOrganization, requireSiteAdmin } from '../auth/authorize.js';
+import type { TokenResolver } from '../auth/service.js';
+import type { Subject } from '../auth/subject.js';
+import { issueToken, secretMatches } from '../auth/tokens.js';
+import { isUniqueViolation, type Db } from '../db/index.js';
+import { ConflictError, InvalidError, notFound, NotFoundError } from '../errors.js';
+import { newId } from '../ids.js';
+import * as store from './store.js';
+import type { Organization, OrganizationChanges, OrganizationToken } from './store.js';
+
+export type { Organization, OrganizationToken } from './store.js';
+
+/** Runs inside the transaction that creates an organization (default project, owners team, ...). */
+export type CreationHook = (trx: Knex.Transaction, org: Organization) => Promise<void>;
+
+export interface Capacity {
+  pending: number;
+  running: number;
+}
+
+const TOKEN_TOUCH_INTERVAL_MS = 60_000;
+
+export class OrganizationService implements TokenResolver {
+  readonly prefix = 'ot';
+  private readonly creationHooks: CreationHook[] = [];
+  private capacityOf: (org: Organization) => Promise<Capacity> = async () => ({ pending: 0, running: 0 });
+  /** When each token's last-used-at was last written, so busy tokens do not write on every request. */
+  private readonly touched = new Map<string, number>();
+
+  constructor(private readonly db: Db) {}
+
+  onCreate(hook: CreationHook): void {
+    this.creationHooks.push(hook);
+  }
+
+  setCapacityProvider(provider: (org: Organization) => Promise<Capacity>): void {
+    this.capacityOf = provider;
+  }
+
+  /** The organization by name, if the subject may see it; else NotFoundError. */
+  async resolve(subject: Subject, name: string): Promise<Organization> {
+    const org = await store.findByName(this.db, name);
+    if (!org || !canSeeOrganization(subject, org.id)) throw notFound('organization', name);
+    return org;
+  }
+
+  /** Internal lookup by id, without authorization, for other domains that already hold an id. */
+  async byId(id: string): Promise<Organization | null> {
+    return store.findById(this.db, id);
+  }
+
+  async list(subject: Subject, opts: { search?: string; limit: number; offset: number }): Promise<{ items: Organization[]; total: number }> {
+    const onlyId = subject.kind === 'organization-token' ? subject.organizationId : undefined;
+    return store.list(this.db, { ...opts, onlyId });
+  }
+
+  async create(subject: Subject, attrs: OrganizationChanges & { name: string; email: string }): Promise<Organization> {
+    requireSiteAdmin(subject, 'create organizations');
+    try {
+      return await this.db.transaction(async (trx) => {
+        const org = await store.insert(trx, {
+          id: newId('org'),
+          name: attrs.name,
+          email: attrs.email,
+          sessionTimeout: attrs.sessionTimeout ?? 20160,
+          sessionRemember: attrs.sessionRemember ?? 20160,
+          collaboratorAuthPolicy: attrs.collaboratorAuthPolicy ?? 'password',
+          costEstimationEnabled: attrs.costEstimationEnabled ?? false,
+          allowForceDeleteWorkspaces: attrs.allowForceDeleteWorkspaces ?? false,
+          defaultExecutionMode: attrs.defaultExecutionMode ?? 'remote',
+        });
+        for (const hook of this.creationHooks) await hook(trx, org);
+        return org;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`organization name "${attrs.name}" is already taken`, { pointer: '/data/attributes/name' });
+      throw err;
+    }
+  }
+
+  async update(subject: Subject, name: string, changes: OrganizationChanges): Promise<Organization> {
+    const org = await this.resolve(subject, name);
+    authorize(subject, 'organization:update', org.id, () => notFound('organization', name));
+    if (changes.defaultExecutionMode === 'agent') {
+      throw new InvalidError('default-execution-mode "agent" needs a default agent pool, which is not supported yet', {
+        pointer: '/data/attributes/default-execution-mode',
+      });
+    }
+    try {
+      return await store.update(this.db, org.id, changes);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`organization name "${changes.name}" is already taken`, { pointer: '/data/attributes/name' });
+      throw err;
+    }
+  }
+
+  /** Deletes the organization and everything under it. */
+  async delete(subject: Subject, name: string): Promise<void> {
+    const org = await this.resolve(subject, name);
+    authorize(subject, 'organization:delete', org.id, () => notFound('organization', name));
+    await store.remove(this.db, org.id);
+  }
+
+  async capacity(subject: Subject, name: string): Promise<{ org: Organization; capacity: Capacity }> {
+    const org = await this.resolve(subject, name);
+    return { org, capacity: await this.capacityOf(org) };
+  }
+
+  // ------------------------------------------------------------ organization token
+
+  async createToken(
+    subject: Subject,
+    name: string,
+    opts: { description: string | null; expiredAt: Date | null },
+  ): Promise<{ token: OrganizationToken; secret: string }> {
+    const org = await this.resolve(subject, name);
+    authorize(subject, 'organization:manage-token', org.id, () => notFound('organization', name));
+    if (opts.expiredAt && opts.expiredAt.getTime() <= Date.now()) {
+      throw new InvalidError('attribute "expired-at" must be in the future', { pointer: '/data/attributes/expired-at' });
+    }
+    const issued = issueToken(this.prefix);
+    const token = await store.replaceToken(this.db, {
+      id: issued.id,
+      organizationId: org.id,
+      secretHash: issued.secretHash,
+      description: opts.description,
+      expiredAt: opts.expiredAt,
+    });
+    return { token, secret: issued.token };
+  }
+
+  async showToken(subject: Subject, name: string): Promise<OrganizationToken> {
+    const org = await this.resolve(subject, name);
+    authorize(subject, 'organization:manage-token', org.id, () => notFound('organization', name));
+    const token = await store.findToken(this.db, org.id);
+    if (!token) throw new NotFoundError(`organization "${name}" has no authentication token`);
+    return token;
+  }
+
+  async deleteToken(subject: Subject, name: string): Promise<void> {
+    const org = await this.resolve(subject, name);
+    authorize(subject, 'organization:manage-token', org.id, () => notFound('organization', name));
+    if (!(await store.deleteToken(this.db, org.id))) throw new NotFoundError(`organization "${name}" has no authentication token`);
+  }
+
+  async authenticateToken(id: string, secret: string): Promise<Subject | null> {
+    const found = await store.tokenForAuth(this.db, id);
+    if (!found || !secretMatches(secret, found.secretHash)) return null;
+    if (found.token.expiredAt && found.token.expiredAt.getTime() <= Date.now()) return null;
+    const last = this.touched.get(id) ?? 0;
+    if (Date.now() - last > TOKEN_TOUCH_INTERVAL_MS) {
+      this.touched.set(id, Date.now());
+      await store.touchToken(this.db, id);
+    }
+    return { kind: 'organization-token', organizationId: found.token.organizationId, organizationName: found.organizationName, tokenId: id };
+  }
+}

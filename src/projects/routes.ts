@@ -1,0 +1,92 @@
+// HTTP routes of the projects domain.
+import { isAllowed } from '../auth/authorize.js';
+import type { Subject } from '../auth/subject.js';
+import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
+import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
+import { resourceDocument, validator } from '../api/validate.js';
+import type { Organization } from '../orgs/service.js';
+import type { Project, ProjectService } from './service.js';
+
+export const projectType: ResourceType = {
+  type: 'projects',
+  attributes: ['name', 'description', 'created-at', 'is-default', 'permissions'],
+  relationships: { organization: 'organizations' },
+  selfLink: (v) => `/api/v2/projects/${v.id}`,
+};
+
+export function presentProject(project: Project, org: Organization, subject: Subject): View {
+  const canManage = isAllowed(subject, 'project:create', org.id);
+  return {
+    id: project.id,
+    name: project.name,
+    description: project.description,
+    'created-at': timestamp(project.createdAt),
+    'is-default': project.isDefault,
+    permissions: {
+      'can-read': true,
+      'can-update': canManage,
+      'can-destroy': canManage && !project.isDefault,
+      'can-create-workspace': isAllowed(subject, 'workspace:create', org.id),
+    },
+    organization: { id: org.name },
+  };
+}
+
+const projectAttributes = {
+  name: {
+    type: 'string',
+    minLength: 3,
+    maxLength: 40,
+    pattern: '^[A-Za-z0-9 _-]+$',
+    'x-message': 'must be 3 to 40 letters, digits, spaces, "-" or "_"',
+  },
+  description: { type: 'string', maxLength: 256 },
+};
+
+interface ProjectDocument {
+  data: { attributes?: { name?: string; description?: string } };
+}
+
+const readCreate = validator<ProjectDocument>(resourceDocument('projects', projectAttributes, { required: ['name'] }));
+const readUpdate = validator<ProjectDocument>(resourceDocument('projects', projectAttributes));
+
+export function registerProjectRoutes(router: ApiRouter, projects: ProjectService, site: Site): void {
+  router.get('/organizations/:org/projects', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const q = query(ctx);
+    const page = parsePage(q);
+    const names = queryValue(q, 'filter[names]');
+    const { org, items, total } = await projects.list(subject, ctx.params.org, {
+      names: names === undefined ? undefined : names.split(','),
+      search: queryValue(q, 'q'),
+      limit: page.size,
+      offset: pageOffset(page),
+    });
+    send(ctx, 200, encode(projectType, items.map((p) => presentProject(p, org, subject)), paginate(page, total, requestUrl(ctx, site))));
+  });
+
+  router.post('/organizations/:org/projects', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const a = readCreate(body(ctx)).data.attributes!;
+    const { project, org } = await projects.create(subject, ctx.params.org, { name: a.name!, description: a.description });
+    send(ctx, 201, encode(projectType, presentProject(project, org, subject)));
+  });
+
+  router.get('/projects/:id', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const { project, org } = await projects.get(subject, ctx.params.id);
+    send(ctx, 200, encode(projectType, presentProject(project, org, subject)));
+  });
+
+  router.patch('/projects/:id', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const a = readUpdate(body(ctx)).data.attributes ?? {};
+    const { project, org } = await projects.update(subject, ctx.params.id, { name: a.name, description: a.description });
+    send(ctx, 200, encode(projectType, presentProject(project, org, subject)));
+  });
+
+  router.delete('/projects/:id', async (ctx) => {
+    await projects.delete(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
+  });
+}

@@ -1,0 +1,104 @@
+// Rules of the projects domain. Every organization has a default project, made with it.
+import type { Knex } from 'knex';
+import { authorize } from '../auth/authorize.js';
+import type { Subject } from '../auth/subject.js';
+import { isUniqueViolation, type Db } from '../db/index.js';
+import { ConflictError, notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Organization, OrganizationService } from '../orgs/service.js';
+import * as store from './store.js';
+import type { Project } from './store.js';
+
+export type { Project } from './store.js';
+
+export const DEFAULT_PROJECT_NAME = 'Default Project';
+
+/** PostgreSQL error code for foreign key violations. */
+const FOREIGN_KEY_VIOLATION = '23503';
+
+export class ProjectService {
+  constructor(
+    private readonly db: Db,
+    private readonly orgs: OrganizationService,
+  ) {
+    orgs.onCreate((trx, org) => this.createDefault(trx, org));
+  }
+
+  private async createDefault(trx: Knex.Transaction, org: Organization): Promise<void> {
+    await store.insert(trx, { id: newId('prj'), organizationId: org.id, name: DEFAULT_PROJECT_NAME, description: '', isDefault: true });
+  }
+
+  /** The project with this id if the subject may see it; else NotFoundError. */
+  async get(subject: Subject, id: string): Promise<{ project: Project; org: Organization }> {
+    const project = await store.findById(this.db, id);
+    const org = project ? await this.orgs.byId(project.organizationId) : null;
+    if (!project || !org) throw notFound('project', id);
+    authorize(subject, 'project:read', org.id, () => notFound('project', id));
+    return { project, org };
+  }
+
+  /** The organization's default project, for workspaces created without one. */
+  async defaultOf(organizationId: string): Promise<Project> {
+    const project = await store.findDefault(this.db, organizationId);
+    if (!project) throw new Error(`organization ${organizationId} has no default project`);
+    return project;
+  }
+
+  /** Internal lookup without authorization, for domains that already hold an id. */
+  async byId(id: string): Promise<Project | null> {
+    return store.findById(this.db, id);
+  }
+
+  async list(
+    subject: Subject,
+    orgName: string,
+    opts: { names?: string[]; search?: string; limit: number; offset: number },
+  ): Promise<{ org: Organization; items: Project[]; total: number }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'project:read', org.id, () => notFound('organization', orgName));
+    return { org, ...(await store.list(this.db, org.id, opts)) };
+  }
+
+  async create(subject: Subject, orgName: string, attrs: { name: string; description?: string }): Promise<{ project: Project; org: Organization }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'project:create', org.id, () => notFound('organization', orgName));
+    try {
+      const project = await store.insert(this.db, {
+        id: newId('prj'),
+        organizationId: org.id,
+        name: attrs.name,
+        description: attrs.description ?? '',
+        isDefault: false,
+      });
+      return { project, org };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`project name "${attrs.name}" is already taken`, { pointer: '/data/attributes/name' });
+      throw err;
+    }
+  }
+
+  async update(subject: Subject, id: string, changes: { name?: string; description?: string }): Promise<{ project: Project; org: Organization }> {
+    const { org } = await this.get(subject, id);
+    authorize(subject, 'project:create', org.id, () => notFound('project', id));
+    try {
+      return { project: await store.update(this.db, id, changes), org };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`project name "${changes.name}" is already taken`, { pointer: '/data/attributes/name' });
+      throw err;
+    }
+  }
+
+  async delete(subject: Subject, id: string): Promise<void> {
+    const { project, org } = await this.get(subject, id);
+    authorize(subject, 'project:create', org.id, () => notFound('project', id));
+    if (project.isDefault) throw new ConflictError(`the default project of organization "${org.name}" cannot be deleted`);
+    try {
+      await store.remove(this.db, id);
+    } catch (err) {
+      if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
+        throw new ConflictError(`project "${project.name}" still has workspaces; move or delete them first`);
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,164 @@
+// otfd: wires configuration, database, domain services and HTTP together, and takes them down
+// again in order.
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createApp } from './api/app.js';
+import type { ApiRouter, Site } from './api/http.js';
+import { registerAuthRoutes } from './auth/routes.js';
+import { AuthService, siteTokenHash } from './auth/service.js';
+import { ConfigError, type Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
+import { migrate, openDatabase, type Db } from './db/index.js';
+import type { Logger } from './logger.js';
+import { registerOrganizationRoutes } from './orgs/routes.js';
+import { OrganizationService } from './orgs/service.js';
+import { registerProjectRoutes } from './projects/routes.js';
+import { ProjectService } from './projects/service.js';
+import { registerWorkspaceRoutes } from './workspaces/routes.js';
+import { WorkspaceService } from './workspaces/service.js';
+
+/** terraform-version of new workspaces when no terraform is on PATH. */
+export const PINNED_TERRAFORM_VERSION = '1.11.4';
+
+export interface Otfd {
+  /** Base URL users reach, e.g. https://localhost:8080 */
+  url: string;
+  /** host[:port] part of url, as the terraform CLI names the server */
+  hostname: string;
+  port: number;
+  /** The site token generated on first start, to print once; null otherwise. */
+  generatedSiteToken: string | null;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  /** Extra settings for an embedded PostgreSQL (tests turn fsync off). */
+  embeddedSettings?: Record<string, string>;
+}
+
+/** The secret for signed URLs and encryption: --secret, else one generated and kept in the data dir. */
+function loadSecret(config: Config): string {
+  if (config.secret) return config.secret;
+  const file = path.join(config.dataDir, 'secret');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const secret = crypto.randomBytes(32).toString('hex');
+  fs.writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  return secret;
+}
+
+/** The version of the terraform on PATH, or the pinned default. */
+function detectTerraformVersion(): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('terraform', ['version', '-json'], { timeout: 10_000, env: { ...process.env, CHECKPOINT_DISABLE: '1' } }, (err, stdout) => {
+      try {
+        resolve(err ? PINNED_TERRAFORM_VERSION : (JSON.parse(stdout) as { terraform_version: string }).terraform_version);
+      } catch {
+        resolve(PINNED_TERRAFORM_VERSION);
+      }
+    });
+  });
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const where = `${host || '*'}:${port}`;
+      reject(new ConfigError(err.code === 'EADDRINUSE' ? `cannot listen on ${where}: address already in use` : `cannot listen on ${where}: ${err.message}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host || undefined, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function publicHost(listenHost: string): string {
+  if (listenHost === '' || listenHost === '0.0.0.0' || listenHost === '::') return 'localhost';
+  return listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+}
+
+export async function startOtfd(config: Config, opts: StartOptions): Promise<Otfd> {
+  const { logger } = opts;
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error({ err }, 'shutdown step failed'));
+  };
+  try {
+    const secret = loadSecret(config);
+    let embedded: EmbeddedPostgres | null = null;
+    let url = config.database;
+    if (!url) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, logger, settings: opts.embeddedSettings });
+      cleanups.push(() => embedded!.stop());
+      url = embedded.url;
+    }
+    const db = await openDatabase(url);
+    cleanups.push(() => db.destroy());
+    await migrate(url, db);
+
+    const { hash, generated } = await siteTokenHash(db, config.siteToken);
+    const auth = new AuthService(hash);
+    const orgs = new OrganizationService(db);
+    auth.addResolver(orgs);
+    const projects = new ProjectService(db, orgs);
+    const workspaces = new WorkspaceService(db, orgs, projects, await detectTerraformVersion());
+
+    const site: Site = { baseUrl: '', secret };
+    const app = createApp({
+      logger,
+      db,
+      auth,
+      routes: (router: ApiRouter) => {
+        registerAuthRoutes(router);
+        registerOrganizationRoutes(router, orgs, site);
+        registerProjectRoutes(router, projects, site);
+        registerWorkspaceRoutes(router, { workspaces, orgs, projects, site });
+      },
+    });
+
+    const server =
+      config.ssl && config.certFile && config.keyFile
+        ? https.createServer({ cert: fs.readFileSync(config.certFile), key: fs.readFileSync(config.keyFile) }, app.callback())
+        : http.createServer(app.callback());
+    server.keepAliveTimeout = 65_000;
+    const port = await listen(server, config.listenHost, config.listenPort);
+    cleanups.push(() => closeServer(server));
+    const hostname = config.hostname ?? `${publicHost(config.listenHost)}:${port}`;
+    site.baseUrl = `${config.ssl ? 'https' : 'http'}://${hostname}`;
+    logger.info({ url: site.baseUrl, embeddedPostgres: embedded !== null }, 'otfd is ready');
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url: site.baseUrl,
+      hostname,
+      port,
+      generatedSiteToken: generated,
+      db,
+      stop: () => (stopping ??= cleanup()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Stops accepting connections, lets requests in flight finish (up to 10 s), then closes the rest. */
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), 10_000);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,286 @@
+// Rules of the workspaces domain: settings, names, projects, tags and locks.
+import { authorize, type Action } from '../auth/authorize.js';
+import { principalOf, type Principal, type Subject } from '../auth/subject.js';
+import { isUniqueViolation, type Db } from '../db/index.js';
+import { ConflictError, InvalidError, notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Organization, OrganizationService } from '../orgs/service.js';
+import type { ProjectService } from '../projects/service.js';
+import * as store from './store.js';
+import type { ListFilter, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+
+export type { ExecutionMode, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+
+/** A tag named in a request: by id (an existing organization tag) or by name. */
+export type TagRef = { id: string } | { name: string };
+
+export type ListOptions = Omit<ListFilter, 'organizationId' | 'projectId'> & { projectId?: string };
+
+const VERSION_PART = /^\s*(=|!=|>=|<=|>|<|~>)?\s*v?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?\s*$/;
+
+/** `latest`, a version, or a constraint such as "~> 1.11.0" or ">= 1.5, < 2.0". */
+export function validTerraformVersion(v: string): boolean {
+  return v === 'latest' || (v.length <= 100 && v.split(',').every((part) => VERSION_PART.test(part)));
+}
+
+/** A relative path inside the configuration, without ".." segments. */
+export function validWorkingDirectory(dir: string): boolean {
+  if (dir === '') return true;
+  if (dir.startsWith('/') || dir.includes('\\') || dir.length > 255) return false;
+  return dir.split('/').every((seg) => seg !== '..');
+}
+
+function checkSettings(s: Partial<WorkspaceSettings>): void {
+  if (s.terraformVersion !== undefined && !validTerraformVersion(s.terraformVersion)) {
+    throw new InvalidError(`attribute "terraform-version" must be "latest", a version or a version constraint, got "${s.terraformVersion}"`, {
+      pointer: '/data/attributes/terraform-version',
+    });
+  }
+  if (s.workingDirectory !== undefined && !validWorkingDirectory(s.workingDirectory)) {
+    throw new InvalidError(`attribute "working-directory" must be a relative path inside the configuration, got "${s.workingDirectory}"`, {
+      pointer: '/data/attributes/working-directory',
+    });
+  }
+  if (s.executionMode === 'agent') {
+    throw new InvalidError('execution mode "agent" needs an agent pool (agent-pool-id), and this organization has none', {
+      pointer: '/data/attributes/execution-mode',
+    });
+  }
+}
+
+export class WorkspaceService {
+  constructor(
+    private readonly db: Db,
+    private readonly orgs: OrganizationService,
+    private readonly projects: ProjectService,
+    /** terraform-version of new workspaces when the request names none. */
+    private readonly defaultTerraformVersion: string,
+  ) {}
+
+  private authorize(subject: Subject, action: Action, ws: Workspace): void {
+    authorize(subject, action, ws.organizationId, () => notFound('workspace', ws.id));
+  }
+
+  private async load(id: string): Promise<Workspace> {
+    const ws = await store.findById(this.db, id);
+    if (!ws) throw notFound('workspace', id);
+    return ws;
+  }
+
+  /** Internal lookup without authorization, for domains that already hold an id. */
+  async byId(id: string): Promise<Workspace | null> {
+    return store.findById(this.db, id);
+  }
+
+  async get(subject: Subject, id: string): Promise<Workspace> {
+    const ws = await store.findById(this.db, id);
+    if (!ws) throw notFound('workspace', id);
+    this.authorize(subject, 'workspace:read', ws);
+    return ws;
+  }
+
+  async getByName(subject: Subject, orgName: string, name: string): Promise<Workspace> {
+    const org = await this.orgs.resolve(subject, orgName);
+    const ws = await store.findByName(this.db, org.id, name);
+    if (!ws) throw notFound('workspace', `${orgName}/${name}`);
+    this.authorize(subject, 'workspace:read', ws);
+    return ws;
+  }
+
+  async list(subject: Subject, orgName: string, opts: ListOptions): Promise<{ org: Organization; items: Workspace[]; total: number }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'workspace:read', org.id, () => notFound('organization', orgName));
+    return { org, ...(await store.list(this.db, { ...opts, organizationId: org.id })) };
+  }
+
+  /** The project a request names, which must belong to the workspace's organization. */
+  private async projectIn(org: Organization, projectId: string): Promise<string> {
+    const project = await this.projects.byId(projectId);
+    if (!project || project.organizationId !== org.id) {
+      throw new InvalidError(`project "${projectId}" does not exist in organization "${org.name}"`, { pointer: '/data/relationships/project' });
+    }
+    return project.id;
+  }
+
+  async create(
+    subject: Subject,
+    orgName: string,
+    input: Partial<WorkspaceSettings> & { name: string },
+    tags: { refs: TagRef[]; bindings: TagBinding[] } = { refs: [], bindings: [] },
+  ): Promise<Workspace> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'workspace:create', org.id, () => notFound('organization', orgName));
+    checkSettings(input);
+    const projectId = input.projectId ? await this.projectIn(org, input.projectId) : (await this.projects.defaultOf(org.id)).id;
+    const id = newId('ws');
+    try {
+      await this.db.transaction(async (trx) => {
+        await store.insert(trx, {
+          id,
+          organizationId: org.id,
+          name: input.name,
+          description: input.description ?? '',
+          executionMode: input.executionMode ?? (org.defaultExecutionMode === 'local' ? 'local' : 'remote'),
+          autoApply: input.autoApply ?? false,
+          autoApplyRunTrigger: input.autoApplyRunTrigger ?? false,
+          allowDestroyPlan: input.allowDestroyPlan ?? true,
+          fileTriggersEnabled: input.fileTriggersEnabled ?? true,
+          globalRemoteState: input.globalRemoteState ?? false,
+          queueAllRuns: input.queueAllRuns ?? false,
+          speculativeEnabled: input.speculativeEnabled ?? true,
+          structuredRunOutputEnabled: input.structuredRunOutputEnabled ?? false,
+          terraformVersion: input.terraformVersion ?? this.defaultTerraformVersion,
+          workingDirectory: input.workingDirectory ?? '',
+          triggerPrefixes: input.triggerPrefixes ?? [],
+          triggerPatterns: input.triggerPatterns ?? [],
+          sourceName: input.sourceName ?? null,
+          sourceUrl: input.sourceUrl ?? null,
+          projectId,
+        });
+        const bindings = [...(await this.bindingsFor(trx, org.id, tags.refs)), ...tags.bindings];
+        await store.upsertTags(trx, org.id, id, bindings, () => newId('tag'));
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new ConflictError(`workspace name "${input.name}" is already taken in organization "${org.name}"`, { pointer: '/data/attributes/name' });
+      }
+      throw err;
+    }
+    return this.load(id);
+  }
+
+  /** Changes settings and adds tags, all or nothing. */
+  async update(
+    subject: Subject,
+    ws: Workspace,
+    changes: Partial<WorkspaceSettings>,
+    tags: { refs: TagRef[]; bindings: TagBinding[] } = { refs: [], bindings: [] },
+  ): Promise<Workspace> {
+    this.authorize(subject, 'workspace:update', ws);
+    if (tags.refs.length || tags.bindings.length) this.authorize(subject, 'workspace:manage-tags', ws);
+    checkSettings(changes);
+    if (changes.projectId) {
+      const org = (await this.orgs.byId(ws.organizationId))!;
+      changes.projectId = await this.projectIn(org, changes.projectId);
+    }
+    try {
+      await this.db.transaction(async (trx) => {
+        await store.update(trx, ws.id, changes);
+        const named = await this.bindingsFor(trx, ws.organizationId, tags.refs);
+        // Adding a key-only tag leaves the value of an existing key/value binding alone.
+        const fresh = named.filter((b) => !ws.tags.some((t) => t.key === b.key));
+        await store.upsertTags(trx, ws.organizationId, ws.id, [...fresh, ...tags.bindings], () => newId('tag'));
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new ConflictError(`workspace name "${changes.name}" is already taken in organization "${ws.organizationName}"`, {
+          pointer: '/data/attributes/name',
+        });
+      }
+      throw err;
+    }
+    return this.load(ws.id);
+  }
+
+  async delete(subject: Subject, ws: Workspace): Promise<void> {
+    this.authorize(subject, 'workspace:delete', ws);
+    await store.remove(this.db, ws.id);
+  }
+
+  /** Deletes the workspace unless it is locked or its state still manages resources. */
+  async safeDelete(subject: Subject, ws: Workspace): Promise<void> {
+    this.authorize(subject, 'workspace:delete', ws);
+    if (ws.lock) throw new ConflictError(`workspace "${ws.name}" is locked and cannot be deleted; unlock it first`);
+    await store.remove(this.db, ws.id);
+  }
+
+  // ------------------------------------------------------------ locks
+
+  async lock(subject: Subject, ws: Workspace, reason: string | null): Promise<Workspace> {
+    this.authorize(subject, 'workspace:lock', ws);
+    if (!(await store.lock(this.db, ws.id, principalOf(subject), reason))) {
+      const current = await this.load(ws.id);
+      throw new ConflictError(`workspace already locked (by ${describeHolder(current.lock?.holder)})`);
+    }
+    return this.load(ws.id);
+  }
+
+  /** Releases the caller's own lock; a lock held by somebody else needs force-unlock. */
+  async unlock(subject: Subject, ws: Workspace): Promise<Workspace> {
+    this.authorize(subject, 'workspace:unlock', ws);
+    if (!(await store.unlock(this.db, ws.id, principalOf(subject)))) {
+      const current = await this.load(ws.id);
+      if (!current.lock) throw new ConflictError('workspace already unlocked');
+      throw new ConflictError(`Unable to unlock workspace. The workspace is locked by ${describeHolder(current.lock.holder)}.`);
+    }
+    return this.load(ws.id);
+  }
+
+  async forceUnlock(subject: Subject, ws: Workspace): Promise<Workspace> {
+    this.authorize(subject, 'workspace:force-unlock', ws);
+    if (!(await store.unlock(this.db, ws.id, null))) throw new ConflictError('workspace already unlocked');
+    return this.load(ws.id);
+  }
+
+  // ------------------------------------------------------------ tags
+
+  /** Key-only bindings for tags named by id or name; an unknown id is a 422. */
+  private async bindingsFor(db: Db, organizationId: string, refs: TagRef[]): Promise<TagBinding[]> {
+    const ids = refs.flatMap((r) => ('id' in r ? [r.id] : []));
+    const names = refs.flatMap((r) => ('name' in r ? [r.name] : []));
+    const known = await store.findTags(db, organizationId, { ids, names: [] });
+    for (const id of ids) {
+      if (!known.some((t) => t.id === id)) throw new InvalidError(`tag "${id}" does not exist in this organization`, { pointer: '/data' });
+    }
+    return [...known.map((t) => t.name), ...names].map((key) => ({ key, value: '' }));
+  }
+
+  async addTags(subject: Subject, ws: Workspace, refs: TagRef[]): Promise<Workspace> {
+    this.authorize(subject, 'workspace:manage-tags', ws);
+    await this.db.transaction(async (trx) => {
+      const fresh = (await this.bindingsFor(trx, ws.organizationId, refs)).filter((b) => !ws.tags.some((t) => t.key === b.key));
+      await store.upsertTags(trx, ws.organizationId, ws.id, fresh, () => newId('tag'));
+    });
+    return this.load(ws.id);
+  }
+
+  async removeTags(subject: Subject, ws: Workspace, refs: TagRef[]): Promise<Workspace> {
+    this.authorize(subject, 'workspace:manage-tags', ws);
+    const bindings = await this.bindingsFor(this.db, ws.organizationId, refs);
+    await store.removeTags(
+      this.db,
+      ws.id,
+      bindings.map((b) => b.key),
+    );
+    return this.load(ws.id);
+  }
+
+  /** Adds or updates key/value bindings; bindings not named stay as they are. */
+  async addTagBindings(subject: Subject, ws: Workspace, bindings: TagBinding[]): Promise<Workspace> {
+    this.authorize(subject, 'workspace:manage-tags', ws);
+    await store.upsertTags(this.db, ws.organizationId, ws.id, bindings, () => newId('tag'));
+    return this.load(ws.id);
+  }
+
+  /** The organization's tags for the workspace's key-only tags, creating none. */
+  async tagsOf(ws: Workspace): Promise<NamedTag[]> {
+    const names = ws.tags.filter((t) => t.value === '').map((t) => t.key);
+    return store.findTags(this.db, ws.organizationId, { ids: [], names });
+  }
+
+  async organizationTags(
+    subject: Subject,
+    orgName: string,
+    opts: { search?: string; limit: number; offset: number },
+  ): Promise<{ items: OrganizationTag[]; total: number }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'tag:read', org.id, () => notFound('organization', orgName));
+    return store.listOrganizationTags(this.db, org.id, opts);
+  }
+}
+
+function describeHolder(holder: Principal | undefined): string {
+  if (!holder) return 'nobody';
+  const kind = { users: 'User', teams: 'Team', runs: 'Run' }[holder.type];
+  return `${kind} ${holder.type === 'runs' ? holder.id : holder.name}`;
+}

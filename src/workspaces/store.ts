@@ -1,0 +1,339 @@
+// Tables of the workspaces domain: workspaces (with their lock), tags and tag bindings.
+import type { Knex } from 'knex';
+import type { Principal } from '../auth/subject.js';
+import { escapeLike, paged, type Db } from '../db/index.js';
+
+export type ExecutionMode = 'remote' | 'local' | 'agent';
+
+export interface TagBinding {
+  key: string;
+  value: string;
+}
+
+export interface WorkspaceLock {
+  holder: Principal;
+  reason: string | null;
+  lockedAt: Date;
+}
+
+export interface Workspace {
+  id: string;
+  organizationId: string;
+  organizationName: string;
+  projectId: string;
+  name: string;
+  description: string;
+  executionMode: ExecutionMode;
+  autoApply: boolean;
+  autoApplyRunTrigger: boolean;
+  allowDestroyPlan: boolean;
+  fileTriggersEnabled: boolean;
+  globalRemoteState: boolean;
+  queueAllRuns: boolean;
+  speculativeEnabled: boolean;
+  structuredRunOutputEnabled: boolean;
+  terraformVersion: string;
+  workingDirectory: string;
+  triggerPrefixes: string[];
+  triggerPatterns: string[];
+  sourceName: string | null;
+  sourceUrl: string | null;
+  lock: WorkspaceLock | null;
+  tags: TagBinding[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The settings a client may write. */
+export interface WorkspaceSettings {
+  name: string;
+  description: string;
+  executionMode: ExecutionMode;
+  autoApply: boolean;
+  autoApplyRunTrigger: boolean;
+  allowDestroyPlan: boolean;
+  fileTriggersEnabled: boolean;
+  globalRemoteState: boolean;
+  queueAllRuns: boolean;
+  speculativeEnabled: boolean;
+  structuredRunOutputEnabled: boolean;
+  terraformVersion: string;
+  workingDirectory: string;
+  triggerPrefixes: string[];
+  triggerPatterns: string[];
+  sourceName: string | null;
+  sourceUrl: string | null;
+  projectId: string;
+}
+
+interface WorkspaceRow {
+  id: string;
+  organization_id: string;
+  organization_name: string;
+  project_id: string;
+  name: string;
+  description: string;
+  execution_mode: ExecutionMode;
+  auto_apply: boolean;
+  auto_apply_run_trigger: boolean;
+  allow_destroy_plan: boolean;
+  file_triggers_enabled: boolean;
+  global_remote_state: boolean;
+  queue_all_runs: boolean;
+  speculative_enabled: boolean;
+  structured_run_output_enabled: boolean;
+  terraform_version: string;
+  working_directory: string;
+  trigger_prefixes: string[];
+  trigger_patterns: string[];
+  source_name: string | null;
+  source_url: string | null;
+  locked: boolean;
+  lock_holder_type: Principal['type'] | null;
+  lock_holder_id: string | null;
+  lock_holder_name: string | null;
+  lock_reason: string | null;
+  locked_at: Date | null;
+  tags: TagBinding[];
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS: Record<keyof WorkspaceSettings, string> = {
+  name: 'name',
+  description: 'description',
+  executionMode: 'execution_mode',
+  autoApply: 'auto_apply',
+  autoApplyRunTrigger: 'auto_apply_run_trigger',
+  allowDestroyPlan: 'allow_destroy_plan',
+  fileTriggersEnabled: 'file_triggers_enabled',
+  globalRemoteState: 'global_remote_state',
+  queueAllRuns: 'queue_all_runs',
+  speculativeEnabled: 'speculative_enabled',
+  structuredRunOutputEnabled: 'structured_run_output_enabled',
+  terraformVersion: 'terraform_version',
+  workingDirectory: 'working_directory',
+  triggerPrefixes: 'trigger_prefixes',
+  triggerPatterns: 'trigger_patterns',
+  sourceName: 'source_name',
+  sourceUrl: 'source_url',
+  projectId: 'project_id',
+};
+
+function toColumns(settings: Partial<WorkspaceSettings>): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    if (value !== undefined) row[COLUMNS[key as keyof WorkspaceSettings]] = value;
+  }
+  return row;
+}
+
+function toWorkspace(r: WorkspaceRow): Workspace {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    organizationName: r.organization_name,
+    projectId: r.project_id,
+    name: r.name,
+    description: r.description,
+    executionMode: r.execution_mode,
+    autoApply: r.auto_apply,
+    autoApplyRunTrigger: r.auto_apply_run_trigger,
+    allowDestroyPlan: r.allow_destroy_plan,
+    fileTriggersEnabled: r.file_triggers_enabled,
+    globalRemoteState: r.global_remote_state,
+    queueAllRuns: r.queue_all_runs,
+    speculativeEnabled: r.speculative_enabled,
+    structuredRunOutputEnabled: r.structured_run_output_enabled,
+    terraformVersion: r.terraform_version,
+    workingDirectory: r.working_directory,
+    triggerPrefixes: r.trigger_prefixes,
+    triggerPatterns: r.trigger_patterns,
+    sourceName: r.source_name,
+    sourceUrl: r.source_url,
+    lock:
+      r.locked && r.lock_holder_type && r.lock_holder_id
+        ? {
+            holder: { type: r.lock_holder_type, id: r.lock_holder_id, name: r.lock_holder_name ?? r.lock_holder_id },
+            reason: r.lock_reason,
+            lockedAt: r.locked_at ?? r.updated_at,
+          }
+        : null,
+    tags: r.tags,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Workspaces with their organization's name and their tags, in one statement. */
+function selectWorkspaces(db: Db): Knex.QueryBuilder {
+  return db('workspaces as w')
+    .join('organizations as o', 'o.id', 'w.organization_id')
+    .select(
+      'w.*',
+      'o.name as organization_name',
+      db.raw(
+        `coalesce((SELECT json_agg(json_build_object('key', t.key, 'value', t.value) ORDER BY t.key)
+                   FROM workspace_tags t WHERE t.workspace_id = w.id), '[]'::json) AS tags`,
+      ),
+    );
+}
+
+export async function findById(db: Db, id: string): Promise<Workspace | null> {
+  const row = (await selectWorkspaces(db).where('w.id', id).first()) as WorkspaceRow | undefined;
+  return row ? toWorkspace(row) : null;
+}
+
+export async function findByName(db: Db, organizationId: string, name: string): Promise<Workspace | null> {
+  const row = (await selectWorkspaces(db).where({ 'w.organization_id': organizationId, 'w.name': name }).first()) as WorkspaceRow | undefined;
+  return row ? toWorkspace(row) : null;
+}
+
+export interface ListFilter {
+  organizationId: string;
+  /** Substring of the name. */
+  search?: string;
+  /** Name pattern with * wildcards. */
+  wildcardName?: string;
+  /** Tag keys every result carries. */
+  tags?: string[];
+  /** Tag keys no result carries. */
+  excludeTags?: string[];
+  /** Key/value bindings every result carries; a missing value matches any. */
+  tagged?: Array<{ key: string; value?: string }>;
+  projectId?: string;
+  sort: { column: 'name' | 'created_at' | 'updated_at'; descending: boolean };
+  limit: number;
+  offset: number;
+}
+
+export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[]; total: number }> {
+  const q = selectWorkspaces(db).where('w.organization_id', f.organizationId);
+  if (f.search) q.whereILike('w.name', `%${escapeLike(f.search)}%`);
+  if (f.wildcardName) q.whereILike('w.name', f.wildcardName.split('*').map(escapeLike).join('%'));
+  if (f.projectId) q.where('w.project_id', f.projectId);
+  for (const key of f.tags ?? []) {
+    q.whereExists((s) => s.select(db.raw('1')).from('workspace_tags as t').whereRaw('t.workspace_id = w.id').andWhere('t.key', key));
+  }
+  for (const key of f.excludeTags ?? []) {
+    q.whereNotExists((s) => s.select(db.raw('1')).from('workspace_tags as t').whereRaw('t.workspace_id = w.id').andWhere('t.key', key));
+  }
+  for (const { key, value } of f.tagged ?? []) {
+    q.whereExists((s) => {
+      s.select(db.raw('1')).from('workspace_tags as t').whereRaw('t.workspace_id = w.id').andWhere('t.key', key);
+      if (value !== undefined) s.andWhere('t.value', value);
+    });
+  }
+  q.orderBy(`w.${f.sort.column}`, f.sort.descending ? 'desc' : 'asc').orderBy('w.id');
+  const { rows, total } = await paged<WorkspaceRow>(db, q, f.limit, f.offset);
+  return { items: rows.map(toWorkspace), total };
+}
+
+export async function insert(db: Db, ws: { id: string; organizationId: string } & WorkspaceSettings): Promise<void> {
+  const { id, organizationId, ...settings } = ws;
+  await db('workspaces').insert({ id, organization_id: organizationId, ...toColumns(settings) });
+}
+
+export async function update(db: Db, id: string, changes: Partial<WorkspaceSettings>): Promise<void> {
+  await db('workspaces')
+    .where({ id })
+    .update({ ...toColumns(changes), updated_at: db.fn.now() });
+}
+
+export async function remove(db: Db, id: string): Promise<void> {
+  await db('workspaces').where({ id }).delete();
+}
+
+// ---------------------------------------------------------------- locks
+
+/** Takes the lock when it is free; false when somebody holds it already. */
+export async function lock(db: Db, id: string, holder: Principal, reason: string | null): Promise<boolean> {
+  const n = await db('workspaces').where({ id, locked: false }).update({
+    locked: true,
+    lock_holder_type: holder.type,
+    lock_holder_id: holder.id,
+    lock_holder_name: holder.name,
+    lock_reason: reason,
+    locked_at: db.fn.now(),
+  });
+  return n === 1;
+}
+
+/** Releases the lock if it is held by `holder` (any holder when null); false otherwise. */
+export async function unlock(db: Db, id: string, holder: Principal | null): Promise<boolean> {
+  const q = db('workspaces').where({ id, locked: true });
+  if (holder) q.where({ lock_holder_type: holder.type, lock_holder_id: holder.id });
+  const n = await q.update({
+    locked: false,
+    lock_holder_type: null,
+    lock_holder_id: null,
+    lock_holder_name: null,
+    lock_reason: null,
+    locked_at: null,
+  });
+  return n === 1;
+}
+
+// ---------------------------------------------------------------- tags
+
+/** Adds or updates tag bindings; other bindings stay. Every key also becomes an organization tag. */
+export async function upsertTags(db: Db, organizationId: string, workspaceId: string, tags: TagBinding[], newTagId: () => string): Promise<void> {
+  if (tags.length === 0) return;
+  await db('tags')
+    .insert(tags.map((t) => ({ id: newTagId(), organization_id: organizationId, name: t.key })))
+    .onConflict(['organization_id', 'name'])
+    .ignore();
+  await db('workspace_tags')
+    .insert(tags.map((t) => ({ workspace_id: workspaceId, key: t.key, value: t.value })))
+    .onConflict(['workspace_id', 'key'])
+    .merge(['value']);
+}
+
+export async function removeTags(db: Db, workspaceId: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db('workspace_tags').where({ workspace_id: workspaceId }).whereIn('key', keys).delete();
+}
+
+export interface OrganizationTag {
+  id: string;
+  name: string;
+  createdAt: Date;
+  instanceCount: number;
+}
+
+export interface NamedTag {
+  id: string;
+  name: string;
+}
+
+/** Organization tags by name or id. */
+export async function findTags(db: Db, organizationId: string, refs: { ids: string[]; names: string[] }): Promise<NamedTag[]> {
+  if (refs.ids.length === 0 && refs.names.length === 0) return [];
+  return db('tags')
+    .where({ organization_id: organizationId })
+    .andWhere((w) => w.whereIn('id', refs.ids).orWhereIn('name', refs.names))
+    .orderBy('name')
+    .select('id', 'name');
+}
+
+export async function listOrganizationTags(
+  db: Db,
+  organizationId: string,
+  opts: { search?: string; limit: number; offset: number },
+): Promise<{ items: OrganizationTag[]; total: number }> {
+  const q = db('tags as g')
+    .where('g.organization_id', organizationId)
+    .select(
+      'g.id',
+      'g.name',
+      'g.created_at',
+      db.raw(
+        `(SELECT count(*) FROM workspace_tags t JOIN workspaces w ON w.id = t.workspace_id
+          WHERE w.organization_id = g.organization_id AND t.key = g.name) AS instance_count`,
+      ),
+    )
+    .orderBy('g.name');
+  if (opts.search) q.whereILike('g.name', `%${escapeLike(opts.search)}%`);
+  const { rows, total } = await paged<{ id: string; name: string; created_at: Date; instance_count: number }>(db, q, opts.limit, opts.offset);
+  return { items: rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, instanceCount: r.instance_count })), total };
+}

@@ -1,0 +1,81 @@
+// Starts otfd in-process against a fresh database of the suite's PostgreSQL.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startOtfd, type Otfd } from '../../src/server.js';
+import { freshDatabase, suite } from '../hooks.js';
+import { Api } from './api.js';
+
+export interface TestServer {
+  otfd: Otfd;
+  /** A client holding the site token. */
+  api: Api;
+  siteToken: string;
+  url: string;
+  /** host:port, as the terraform CLI names the server */
+  hostname: string;
+  databaseUrl: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function randomName(prefix = 'org'): string {
+  return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+export async function startServer(opts: { ssl?: boolean; config?: Partial<Config> } = {}): Promise<TestServer> {
+  const { tmp, certFile, keyFile } = suite();
+  const port = await freePort();
+  const databaseUrl = await freshDatabase();
+  const siteToken = `site-${crypto.randomBytes(16).toString('hex')}`;
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+  const ssl = opts.ssl ?? false;
+  const config: Config = {
+    listenHost: '127.0.0.1',
+    listenPort: port,
+    hostname: `localhost:${port}`,
+    database: databaseUrl,
+    dataDir,
+    siteToken,
+    secret: crypto.randomBytes(16).toString('hex'),
+    ssl,
+    certFile: ssl ? certFile : null,
+    keyFile: ssl ? keyFile : null,
+    concurrency: 0,
+    defaultEngine: 'terraform',
+    engineBinsDir: path.join(tmp, 'engines'),
+    logLevel: 'info',
+    ...opts.config,
+  };
+  const otfd = await startOtfd(config, { logger: createLogger(process.env.OTF_TEST_LOG ?? 'silent') });
+  const api = new Api(otfd.url, siteToken, ssl ? fs.readFileSync(certFile) : undefined);
+  return { otfd, api, siteToken, url: otfd.url, hostname: otfd.hostname, databaseUrl, dataDir, stop: () => otfd.stop() };
+}
+
+/** Creates an organization through the API and returns its name. */
+export async function createOrganization(api: Api, name = randomName()): Promise<string> {
+  const res = await api.post('/organizations', { data: { type: 'organizations', attributes: { name, email: `${name}@example.com` } } });
+  if (res.status !== 201) throw new Error(`creating organization ${name}: ${res.status} ${res.text}`);
+  return name;
+}
+
+/** Creates a workspace through the API and returns its document's data. */
+export async function createWorkspace(api: Api, org: string, name = randomName('ws'), attributes: Record<string, unknown> = {}) {
+  const res = await api.post(`/organizations/${org}/workspaces`, { data: { type: 'workspaces', attributes: { name, ...attributes } } });
+  if (res.status !== 201) throw new Error(`creating workspace ${name}: ${res.status} ${res.text}`);
+  return res.body.data;
+}

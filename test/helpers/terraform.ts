@@ -1,0 +1,67 @@
+// Runs the real terraform CLI against a test server over TLS, with its own CLI config and home.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite } from '../hooks.js';
+import type { TestServer } from './server.js';
+
+export interface TerraformResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr together, without colour codes */
+  output: string;
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** A fresh working directory holding the given files. */
+export function workdir(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(suite().tmp, 'tf-'));
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+/** A CLI config holding credentials for the server (or the given token). */
+function cliConfig(server: TestServer, token: string): string {
+  const file = path.join(suite().tmp, `cli-${server.hostname.replace(':', '_')}-${token.slice(-8)}.tfrc`);
+  fs.writeFileSync(file, `credentials "${server.hostname}" {\n  token = "${token}"\n}\n`);
+  return file;
+}
+
+export function terraform(
+  server: TestServer,
+  cwd: string,
+  args: string[],
+  opts: { input?: string; env?: Record<string, string>; token?: string } = {},
+): Promise<TerraformResult> {
+  const home = path.join(suite().tmp, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    TF_CLI_CONFIG_FILE: cliConfig(server, opts.token ?? server.siteToken),
+    SSL_CERT_FILE: suite().certFile,
+    CHECKPOINT_DISABLE: '1',
+    TF_IN_AUTOMATION: '1',
+    ...opts.env,
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn('terraform', args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      stdout = stdout.replace(ANSI, '');
+      stderr = stderr.replace(ANSI, '');
+      resolve({ code: code ?? -1, stdout, stderr, output: `${stdout}\n${stderr}` });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
