@@ -1,0 +1,388 @@
+// Building blocks of the benchmark suite: an otfd child process with its own embedded PostgreSQL,
+// seeding through the JSON:API, and autocannon scenarios turned into result records.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+/** The repository root (this file runs as dist/bench/lib.js). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const MEDIA_TYPE = 'application/vnd.api+json';
+
+// ---------------------------------------------------------------- small helpers
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Seconds from an environment variable, or the fallback when unset or empty. */
+export function envSeconds(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
+  return n;
+}
+
+/** Maps items with at most `limit` calls in flight; results keep the order of the items. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+// ---------------------------------------------------------------- otfd
+
+export interface OtfdOptions {
+  /** --log-level of the child; default warn. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Extra arguments for node before bin/otfd, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
+  nodeArgs?: string[];
+  /** Give up waiting for /api/v2/ping after this long (initdb takes a few seconds). */
+  startTimeoutMs?: number;
+}
+
+export interface OtfdProcess {
+  url: string;
+  siteToken: string;
+  pid: number;
+  /** Temporary directory holding the data dir; removed by stop(). */
+  tmpDir: string;
+  /** The last lines otfd wrote, for diagnostics. */
+  outputTail(): string;
+  /** SIGTERM (otfd stops its embedded PostgreSQL), wait for exit, remove the temp dir. */
+  stop(): Promise<void>;
+}
+
+/** Keeps the last `max` lines of a stream. */
+function tailOf(child: ChildProcess, max = 50): () => string {
+  const lines: string[] = [];
+  const take = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      lines.push(line);
+      if (lines.length > max) lines.shift();
+    }
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
+  return () => lines.join('\n');
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/**
+ * Starts `node bin/otfd` as a child process on a fresh embedded PostgreSQL in a temp dir and waits
+ * until GET /api/v2/ping answers.
+ */
+export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-bench-'));
+  // When we are root, the embedded PostgreSQL runs as the postgres user, which must be able to
+  // traverse down to <data-dir>/postgres (see src/db/embedded.ts).
+  fs.chmodSync(tmpDir, 0o755);
+  const dataDir = path.join(tmpDir, 'data');
+  const port = await freePort();
+  const siteToken = `bench-${crypto.randomBytes(16).toString('hex')}`;
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    path.join(REPO_ROOT, 'bin', 'otfd'),
+    '--data-dir',
+    dataDir,
+    '--address',
+    `127.0.0.1:${port}`,
+    '--site-token',
+    siteToken,
+    '--log-level',
+    opts.logLevel ?? 'warn',
+    '--concurrency',
+    '0',
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, OTF_ENGINE_BINS_DIR: path.join(tmpDir, 'engines') },
+  });
+  const outputTail = tailOf(child);
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      if (!exited(child)) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        await gone;
+        clearTimeout(timer);
+      }
+      fs.rmSync(tmpDir, { recursive: true, force: true });
+    })());
+
+  try {
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 120_000);
+    for (;;) {
+      if (exited(child)) throw new Error(`otfd exited (code ${child.exitCode}, signal ${child.signalCode}) before it answered:\n${outputTail()}`);
+      try {
+        const res = await fetch(`${url}/api/v2/ping`);
+        await res.arrayBuffer();
+        if (res.status === 204 || res.status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`otfd did not answer /api/v2/ping within ${opts.startTimeoutMs ?? 120_000} ms:\n${outputTail()}`);
+      await sleep(100);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, siteToken, pid: child.pid!, tmpDir, outputTail, stop };
+}
+
+// ---------------------------------------------------------------- seeding through the API
+
+export interface ApiResult {
+  status: number;
+  body: unknown;
+}
+
+export class Client {
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string,
+  ) {}
+
+  async request(method: string, apiPath: string, body?: unknown): Promise<ApiResult> {
+    const res = await fetch(`${this.baseUrl}/api/v2${apiPath}`, {
+      method,
+      headers: {
+        Accept: MEDIA_TYPE,
+        Authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { 'Content-Type': MEDIA_TYPE }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? (JSON.parse(text) as unknown) : null;
+    } catch {
+      // keep the text
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  /** Like request, but throws unless the status is the expected one. */
+  async expect(status: number, method: string, apiPath: string, body?: unknown): Promise<unknown> {
+    const res = await this.request(method, apiPath, body);
+    if (res.status !== status) throw new Error(`${method} ${apiPath}: expected ${status}, got ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
+    return res.body;
+  }
+}
+
+/** The `data.id` of a JSON:API document. */
+function dataId(doc: unknown): string {
+  const id = (doc as { data?: { id?: unknown } } | null)?.data?.id;
+  if (typeof id !== 'string') throw new Error(`response has no data.id: ${JSON.stringify(doc).slice(0, 300)}`);
+  return id;
+}
+
+export async function createOrganization(client: Client, name: string): Promise<string> {
+  const doc = await client.expect(201, 'POST', '/organizations', {
+    data: { type: 'organizations', attributes: { name, email: `${name}@example.com` } },
+  });
+  return dataId(doc);
+}
+
+/** Creates `count` workspaces named `<prefix>-00001`... with at most `concurrency` requests in flight; returns their ids. */
+export async function createWorkspaces(client: Client, org: string, count: number, opts: { concurrency?: number; prefix?: string } = {}): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => `${opts.prefix ?? 'ws'}-${String(i + 1).padStart(5, '0')}`);
+  return mapLimit(names, opts.concurrency ?? 16, async (name) =>
+    dataId(await client.expect(201, 'POST', `/organizations/${encodeURIComponent(org)}/workspaces`, { data: { type: 'workspaces', attributes: { name } } })),
+  );
+}
+
+// ---------------------------------------------------------------- scenarios
+
+export interface Target {
+  /** Mean requests per second at least this. */
+  minRps?: number;
+  /** p99 latency below this many milliseconds. */
+  maxP99Ms?: number;
+}
+
+export interface Scenario<C> {
+  name: string;
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Path (with query) relative to the server root, e.g. /api/v2/workspaces/ws-1. */
+  path: (ctx: C) => string;
+  body?: (ctx: C) => unknown;
+  /** Status every request should answer with; checked once before the run. Default 200. */
+  expectStatus?: number;
+  target?: Target;
+}
+
+export interface RunSettings {
+  connections: number;
+  durationSec: number;
+  warmupSec: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  method: string;
+  path: string;
+  connections: number;
+  durationSec: number;
+  requestsTotal: number;
+  rpsMean: number;
+  rpsStddev: number;
+  latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
+  throughputBytesPerSec: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  target: Target | null;
+  /** null when the scenario has no target. */
+  targetMet: boolean | null;
+}
+
+function targetMet(target: Target | undefined, rps: number, p99: number): boolean | null {
+  if (!target) return null;
+  return (target.minRps === undefined || rps >= target.minRps) && (target.maxP99Ms === undefined || p99 < target.maxP99Ms);
+}
+
+export function describeTarget(t: Target | null): string {
+  if (!t) return '';
+  const parts: string[] = [];
+  if (t.minRps !== undefined) parts.push(`>= ${t.minRps.toLocaleString('en-US')} req/s`);
+  if (t.maxP99Ms !== undefined) parts.push(`p99 < ${t.maxP99Ms} ms`);
+  return parts.join(', ');
+}
+
+/** Runs one scenario: a sanity request, a warm-up, then the measured autocannon run. */
+export async function runScenario<C>(server: OtfdProcess, scenario: Scenario<C>, ctx: C, settings: RunSettings): Promise<ScenarioResult> {
+  const method = scenario.method ?? 'GET';
+  const urlPath = scenario.path(ctx);
+  const payload = scenario.body ? JSON.stringify(scenario.body(ctx)) : undefined;
+  const headers: Record<string, string> = { Authorization: `Bearer ${server.siteToken}`, Accept: MEDIA_TYPE };
+  if (payload !== undefined) headers['Content-Type'] = MEDIA_TYPE;
+
+  const probe = await fetch(`${server.url}${urlPath}`, { method, headers, body: payload });
+  const probeText = await probe.text();
+  const expected = scenario.expectStatus ?? 200;
+  if (probe.status !== expected) throw new Error(`${scenario.name}: ${method} ${urlPath} answered ${probe.status}, expected ${expected}: ${probeText.slice(0, 300)}`);
+
+  const options = (duration: number): autocannon.Options => ({
+    url: `${server.url}${urlPath}`,
+    method,
+    headers,
+    body: payload,
+    connections: settings.connections,
+    duration,
+  });
+  if (settings.warmupSec > 0) await autocannon(options(settings.warmupSec));
+  const r = await autocannon({ ...options(settings.durationSec), title: scenario.name });
+
+  const statusCodes: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
+  return {
+    name: scenario.name,
+    method,
+    path: urlPath,
+    connections: settings.connections,
+    durationSec: r.duration,
+    requestsTotal: r.requests.total,
+    rpsMean: r.requests.mean,
+    rpsStddev: r.requests.stddev,
+    latencyMs: { mean: r.latency.mean, p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+    throughputBytesPerSec: r.throughput.mean,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    statusCodes,
+    target: scenario.target ?? null,
+    targetMet: targetMet(scenario.target, r.requests.mean, r.latency.p99),
+  };
+}
+
+// ---------------------------------------------------------------- reporting
+
+export function formatTable(results: ScenarioResult[]): string {
+  const header = ['scenario', 'req/s (mean)', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'target', 'met'];
+  const rows = results.map((r) => [
+    r.name,
+    r.rpsMean.toFixed(0),
+    r.latencyMs.p50.toFixed(1),
+    r.latencyMs.p99.toFixed(1),
+    `${r.errors}/${r.non2xx}`,
+    describeTarget(r.target) || '-',
+    r.targetMet === null ? '-' : r.targetMet ? 'yes' : 'NO',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const numeric = new Set([1, 2, 3, 4]);
+  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export interface MachineFacts {
+  date: string;
+  node: string;
+  platform: string;
+  arch: string;
+  cpus: number;
+  cpuModel: string;
+  totalMemoryMiB: number;
+  loadAverage: number[];
+  gitCommit: string | null;
+}
+
+export function machineFacts(): MachineFacts {
+  let gitCommit: string | null = null;
+  try {
+    gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    // not a checkout
+  }
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: os.platform(),
+    arch: os.arch(),
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    totalMemoryMiB: Math.round(os.totalmem() / 2 ** 20),
+    loadAverage: os.loadavg(),
+    gitCommit,
+  };
+}
+
+export function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
+}

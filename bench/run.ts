@@ -1,0 +1,128 @@
+// The benchmark suite: `npm run bench`. Starts otfd (with its embedded PostgreSQL) as a child
+// process, seeds one organization with 1,000 workspaces through the JSON:API, runs each scenario
+// with autocannon, prints a table and writes bench/results/latest.json.
+//
+// A benchmark reports: a missed target is printed, never an exit code. Only a crash exits non-zero.
+//
+// Environment:
+//   BENCH_DURATION         seconds per scenario (default 10)
+//   BENCH_WARMUP           seconds of warm-up before each scenario (default 2)
+//   BENCH_LOG_LEVEL        otfd --log-level (default warn)
+//   BENCH_OTFD_NODE_ARGS   extra node flags for the otfd child, space separated (e.g. --cpu-prof)
+//   BENCH_ONLY             run only scenarios whose name contains this text
+import path from 'node:path';
+import {
+  Client,
+  REPO_ROOT,
+  createOrganization,
+  createWorkspaces,
+  envSeconds,
+  formatTable,
+  machineFacts,
+  runScenario,
+  startOtfd,
+  writeJson,
+  type OtfdProcess,
+  type RunSettings,
+  type Scenario,
+  type ScenarioResult,
+} from './lib.js';
+
+/** What seeding produced, handed to every scenario. */
+interface Seed {
+  org: string;
+  workspaceIds: string[];
+}
+
+const WORKSPACES = 1_000;
+const SEED_CONCURRENCY = 16;
+
+// Add scenarios here.
+const scenarios: Scenario<Seed>[] = [
+  {
+    name: 'GET one workspace',
+    path: (s) => `/api/v2/workspaces/${s.workspaceIds[Math.floor(s.workspaceIds.length / 2)]}`,
+    target: { minRps: 2_000, maxP99Ms: 25 },
+  },
+  {
+    name: 'list 1,000 workspaces (one page of 100)',
+    path: (s) => `/api/v2/organizations/${s.org}/workspaces?page[size]=100`,
+  },
+];
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+function logLevel(): LogLevel {
+  const v = process.env.BENCH_LOG_LEVEL || 'warn';
+  if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new Error(`BENCH_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${v}"`);
+  return v as LogLevel;
+}
+
+async function main(): Promise<void> {
+  const settings: RunSettings = {
+    connections: 32,
+    durationSec: envSeconds('BENCH_DURATION', 10),
+    warmupSec: envSeconds('BENCH_WARMUP', 2),
+  };
+  const level = logLevel();
+  const nodeArgs = (process.env.BENCH_OTFD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const only = process.env.BENCH_ONLY;
+  const selected = only ? scenarios.filter((s) => s.name.includes(only)) : scenarios;
+
+  console.log(`starting otfd (embedded PostgreSQL, --log-level ${level}${nodeArgs.length ? `, node ${nodeArgs.join(' ')}` : ''})...`);
+  const otfd: OtfdProcess = await startOtfd({ logLevel: level, nodeArgs });
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error(`\n${signal}: stopping otfd...`);
+    otfd.stop().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const results: ScenarioResult[] = [];
+  const seed: Seed = { org: 'bench', workspaceIds: [] };
+  let seedSeconds: number;
+  try {
+    console.log(`otfd is up at ${otfd.url} (pid ${otfd.pid}); seeding 1 organization and ${WORKSPACES.toLocaleString('en-US')} workspaces...`);
+    const client = new Client(otfd.url, otfd.siteToken);
+    const t0 = performance.now();
+    await createOrganization(client, seed.org);
+    seed.workspaceIds = await createWorkspaces(client, seed.org, WORKSPACES, { concurrency: SEED_CONCURRENCY });
+    seedSeconds = (performance.now() - t0) / 1000;
+    console.log(`seeded in ${seedSeconds.toFixed(1)} s (${(WORKSPACES / seedSeconds).toFixed(0)} workspaces/s at ${SEED_CONCURRENCY} in flight)`);
+
+    for (const scenario of selected) {
+      console.log(`running "${scenario.name}": ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
+      results.push(await runScenario(otfd, scenario, seed, settings));
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (!interrupted) await otfd.stop();
+  }
+
+  console.log('');
+  console.log(formatTable(results));
+  for (const r of results) {
+    if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${r.target?.minRps ?? '-'} req/s and p99 < ${r.target?.maxP99Ms ?? '-'} ms`);
+  }
+
+  const file = path.join(REPO_ROOT, 'bench', 'results', 'latest.json');
+  writeJson(file, {
+    machine: machineFacts(),
+    settings: { ...settings, otfdLogLevel: level, otfdNodeArgs: nodeArgs, workspaces: WORKSPACES, seedConcurrency: SEED_CONCURRENCY, seedSeconds },
+    results,
+  });
+  console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error('benchmark crashed:', err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

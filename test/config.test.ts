@@ -1,0 +1,104 @@
+// otfd's configuration: every flag of the operator contract, its OTF_ variable, and the one-line
+// errors for invalid values.
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, FLAGS, envName, parseConfig, type Config } from '../src/config.js';
+
+function parse(argv: string[], env: Record<string, string> = {}): Config {
+  const config = parseConfig(argv, env);
+  assert.ok(config);
+  return config;
+}
+
+function rejects(argv: string[], env: Record<string, string>, message: RegExp): void {
+  assert.throws(() => parseConfig(argv, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+}
+
+describe('otfd configuration', () => {
+  it('has the contract defaults', () => {
+    const c = parse([]);
+    assert.equal(c.listenHost, 'localhost');
+    assert.equal(c.listenPort, 8080);
+    assert.equal(c.hostname, null);
+    assert.equal(c.database, null);
+    assert.equal(c.dataDir, path.join(os.homedir(), '.local/share/otf'));
+    assert.equal(c.siteToken, null);
+    assert.equal(c.secret, null);
+    assert.equal(c.ssl, false);
+    assert.equal(c.concurrency, 5);
+    assert.equal(c.defaultEngine, 'terraform');
+    assert.equal(c.engineBinsDir, path.join(os.homedir(), '.cache/otf/engines'));
+    assert.equal(c.logLevel, 'info');
+  });
+
+  it('names every variable OTF_ plus the flag in upper snake case', () => {
+    assert.deepEqual(
+      FLAGS.map((f) => envName(f.name)),
+      [
+        'OTF_ADDRESS',
+        'OTF_HOSTNAME',
+        'OTF_DATABASE',
+        'OTF_DATA_DIR',
+        'OTF_SITE_TOKEN',
+        'OTF_SECRET',
+        'OTF_SSL',
+        'OTF_CERT_FILE',
+        'OTF_KEY_FILE',
+        'OTF_CONCURRENCY',
+        'OTF_DEFAULT_ENGINE',
+        'OTF_ENGINE_BINS_DIR',
+        'OTF_LOG_LEVEL',
+      ],
+    );
+  });
+
+  it('reads variables, and a flag beats its variable', () => {
+    const env = { OTF_ADDRESS: '0.0.0.0:9000', OTF_CONCURRENCY: '2', OTF_LOG_LEVEL: 'debug', OTF_DEFAULT_ENGINE: 'tofu' };
+    const fromEnv = parse([], env);
+    assert.equal(fromEnv.listenHost, '0.0.0.0');
+    assert.equal(fromEnv.listenPort, 9000);
+    assert.equal(fromEnv.concurrency, 2);
+    assert.equal(fromEnv.logLevel, 'debug');
+    assert.equal(fromEnv.defaultEngine, 'tofu');
+    const flagged = parse(['--address', '127.0.0.1:9100', '--concurrency=0'], env);
+    assert.equal(flagged.listenPort, 9100);
+    assert.equal(flagged.concurrency, 0);
+  });
+
+  it('reads DATABASE_URL too, and OTF_DATABASE beats it', () => {
+    assert.equal(parse([], { DATABASE_URL: 'postgres://a/b' }).database, 'postgres://a/b');
+    assert.equal(parse([], { DATABASE_URL: 'postgres://a/b', OTF_DATABASE: 'postgresql://c/d' }).database, 'postgresql://c/d');
+    assert.equal(parse(['--database', 'postgres://e/f'], { OTF_DATABASE: 'postgresql://c/d' }).database, 'postgres://e/f');
+  });
+
+  it('accepts --ssl as a bare flag or with a boolean value', () => {
+    const cert = new URL(import.meta.url).pathname; // any readable file will do
+    const c = parse(['--ssl', '--cert-file', cert, '--key-file', cert]);
+    assert.equal(c.ssl, true);
+    assert.equal(parse(['--ssl=false']).ssl, false);
+    assert.equal(parse([], { OTF_SSL: 'true', OTF_CERT_FILE: cert, OTF_KEY_FILE: cert }).ssl, true);
+  });
+
+  it('returns null for --help', () => {
+    assert.equal(parseConfig(['--help'], {}), null);
+  });
+
+  it('rejects invalid values with a message naming the flag', () => {
+    rejects(['--address', 'localhost:99999'], {}, /--address: port 99999 is out of range/);
+    rejects(['--address', 'localhost'], {}, /--address: "localhost" is not host:port/);
+    rejects([], { OTF_ADDRESS: 'x:y' }, /--address: "x:y" is not host:port/);
+    rejects(['--hostname', 'https://x'], {}, /--hostname/);
+    rejects(['--concurrency', '-1'], {}, /--concurrency/);
+    rejects(['--default-engine', 'pulumi'], {}, /--default-engine: "pulumi" is not one of terraform, tofu/);
+    rejects(['--log-level', 'loud'], {}, /--log-level/);
+    rejects(['--ssl'], {}, /--ssl needs --cert-file/);
+    rejects(['--ssl', '--cert-file', '/no/such/cert.pem', '--key-file', '/no/such/key.pem'], {}, /--cert-file: cannot read file "\/no\/such\/cert.pem"/);
+    rejects(['--ssl=maybe'], {}, /--ssl: "maybe" is not a boolean/);
+    rejects(['--secret', 'short'], {}, /--secret: must be at least 16 characters/);
+    rejects(['--database', 'mysql://x'], {}, /--database/);
+    rejects(['--frobnicate'], {}, /unknown flag --frobnicate/);
+    rejects(['--address'], {}, /flag --address needs a value/);
+    rejects(['serve'], {}, /unexpected argument "serve"/);
+  });
+});

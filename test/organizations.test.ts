@@ -1,0 +1,511 @@
+// Organizations as a user sees them over HTTP: creating, listing, reading, updating and deleting
+// them, their entitlement set and capacity, and the organization token with what it may do.
+import assert from 'node:assert/strict';
+import type { Api, Json, Response } from './helpers/api.js';
+import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
+
+function organizationDocument(attributes: Record<string, unknown>, type = 'organizations'): Json {
+  return { data: { type, attributes } };
+}
+
+/** Asserts a JSON:API error response: its status, what its detail says and, when given, its pointer. */
+function assertError(res: Response, status: number, detail: RegExp, pointer?: string): void {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
+  assert.ok(Array.isArray(res.body?.errors) && res.body.errors.length > 0, `no errors member in ${res.text}`);
+  const error = res.body.errors[0];
+  assert.equal(error.status, String(status));
+  assert.match(error.detail, detail);
+  if (pointer !== undefined) assert.equal(error.source?.pointer, pointer, `source of ${JSON.stringify(error)}`);
+}
+
+function assertStatus(res: Response, status: number): void {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
+}
+
+/** The organizations whose name or email contains the text, as the site admin sees them. */
+async function search(api: Api, text: string): Promise<Json> {
+  const res = await api.get(`/organizations?q=${encodeURIComponent(text)}`);
+  assertStatus(res, 200);
+  return res.body;
+}
+
+async function createToken(api: Api, org: string, body?: unknown): Promise<Json> {
+  const res = await api.post(`/organizations/${org}/authentication-token`, body);
+  assertStatus(res, 201);
+  return res.body.data;
+}
+
+function futureIso(days = 30): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString();
+}
+
+describe('organizations', function () {
+  let server: TestServer;
+  let api: Api;
+  before(async () => {
+    server = await startServer();
+    api = server.api;
+  });
+  after(() => server.stop());
+
+  describe('POST /organizations', () => {
+    it('creates an organization addressed by its name', async () => {
+      const name = randomName();
+      const res = await api.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }));
+      assertStatus(res, 201);
+      const data = res.body.data;
+      assert.equal(data.type, 'organizations');
+      assert.equal(data.id, name);
+      assert.equal(data.attributes.name, name);
+      assert.equal(data.attributes.email, `${name}@example.com`);
+      assert.match(data.attributes['external-id'], /^org-/);
+      assert.match(data.attributes['created-at'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      assert.equal(typeof data.attributes.permissions, 'object');
+      assert.equal(data.attributes.permissions['can-update'], true);
+      assert.equal(data.attributes.permissions['can-destroy'], true);
+      assert.equal(data.attributes.permissions['can-create-workspace'], true);
+
+      const read = await api.get(`/organizations/${name}`);
+      assertStatus(read, 200);
+      assert.equal(read.body.data.attributes['external-id'], data.attributes['external-id']);
+    });
+
+    it('answers malformed JSON with 400 and creates nothing', async () => {
+      const name = randomName();
+      const raw = `{"data":{"type":"organizations","attributes":{"name":"${name}","email":"${name}@example.com"}`;
+      const res = await api.request('POST', '/organizations', { raw });
+      assertError(res, 400, /malformed JSON/i);
+      assertStatus(await api.get(`/organizations/${name}`), 404);
+    });
+
+    it('answers a wrong data.type with 422 naming data.type', async () => {
+      const name = randomName();
+      const res = await api.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }, 'workspaces'));
+      assertError(res, 422, /data\.type must be "organizations"/, '/data/type');
+      assertStatus(await api.get(`/organizations/${name}`), 404);
+    });
+
+    it('answers a missing name with 422 naming the name attribute', async () => {
+      const marker = randomName('noname');
+      const res = await api.post('/organizations', organizationDocument({ email: `${marker}@example.com` }));
+      assertError(res, 422, /attribute "name" is required/, '/data/attributes/name');
+      assert.equal((await search(api, marker)).meta.pagination['total-count'], 0);
+    });
+
+    it('answers a missing email with 422 naming the email attribute', async () => {
+      const name = randomName();
+      const res = await api.post('/organizations', organizationDocument({ name }));
+      assertError(res, 422, /attribute "email" is required/, '/data/attributes/email');
+      assertStatus(await api.get(`/organizations/${name}`), 404);
+    });
+
+    it('answers an invalid email with 422 naming the email attribute', async () => {
+      const name = randomName();
+      const res = await api.post('/organizations', organizationDocument({ name, email: 'not an email' }));
+      assertError(res, 422, /attribute "email" must be a valid email address/, '/data/attributes/email');
+      assertStatus(await api.get(`/organizations/${name}`), 404);
+    });
+
+    it('answers a name with characters other than letters, digits, - and _ with 422', async () => {
+      const marker = randomName('badname');
+      for (const name of [`${marker} space`, `${marker}/slash`, `${marker}.dot`, '']) {
+        const res = await api.post('/organizations', organizationDocument({ name, email: `${marker}@example.com` }));
+        assertError(res, 422, /attribute "name" must be 1 to 90 letters, digits, "-" or "_"/, '/data/attributes/name');
+      }
+      assert.equal((await search(api, marker)).meta.pagination['total-count'], 0);
+    });
+
+    it('answers a name already taken with 409 and leaves the existing organization alone', async () => {
+      const name = await createOrganization(api);
+      const res = await api.post('/organizations', organizationDocument({ name, email: 'someone-else@example.com' }));
+      assertError(res, 409, new RegExp(`organization name "${name}" is already taken`), '/data/attributes/name');
+      const read = await api.get(`/organizations/${name}`);
+      assertStatus(read, 200);
+      assert.equal(read.body.data.attributes.email, `${name}@example.com`);
+      assert.equal((await search(api, 'someone-else@example.com')).meta.pagination['total-count'], 0);
+    });
+
+    it('answers a request without a token with 401 and creates nothing', async () => {
+      const name = randomName();
+      const res = await api.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }), { token: null });
+      assertError(res, 401, /missing bearer token/);
+      assertStatus(await api.get(`/organizations/${name}`), 404);
+    });
+
+    it('answers a request with an unknown token with 401 and creates nothing', async () => {
+      const name = randomName();
+      const unknown = await api.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }), {
+        token: `ot-${'A'.repeat(16)}.${'a'.repeat(43)}`,
+      });
+      assertError(unknown, 401, /invalid, expired or revoked/);
+      const garbage = await api.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }), { token: 'no-such-token' });
+      assertError(garbage, 401, /invalid, expired or revoked/);
+      assertStatus(await api.get(`/organizations/${name}`), 404);
+    });
+  });
+
+  describe('GET /organizations', () => {
+    it('lists organizations with pagination, 20 to a page by default', async () => {
+      const name = await createOrganization(api);
+      const res = await api.get('/organizations');
+      assertStatus(res, 200);
+      assert.ok(Array.isArray(res.body.data));
+      const p = res.body.meta.pagination;
+      assert.equal(p['current-page'], 1);
+      assert.equal(p['page-size'], 20);
+      assert.equal(p['prev-page'], null);
+      assert.ok(p['total-count'] >= 1);
+      assert.equal(p['total-pages'], Math.max(1, Math.ceil(p['total-count'] / 20)));
+      assert.ok(res.body.data.length <= 20);
+      assert.ok(res.body.data.every((o: Json) => o.type === 'organizations'));
+      // the new organization is on some page; it is found by name search
+      const found = await search(api, name);
+      assert.deepEqual(
+        found.data.map((o: Json) => o.id),
+        [name],
+      );
+    });
+
+    it('pages through organizations with page[number] and page[size]', async () => {
+      const prefix = randomName('pg');
+      const names = [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`];
+      for (const n of names) await createOrganization(api, n);
+      const q = `q=${prefix}`;
+
+      const first = await api.get(`/organizations?${q}&page%5Bsize%5D=2`);
+      assertStatus(first, 200);
+      assert.deepEqual(
+        first.body.data.map((o: Json) => o.id),
+        names.slice(0, 2),
+      );
+      assert.deepEqual(first.body.meta.pagination, {
+        'current-page': 1,
+        'page-size': 2,
+        'prev-page': null,
+        'next-page': 2,
+        'total-pages': 2,
+        'total-count': 3,
+      });
+
+      const second = await api.get(`/organizations?${q}&page%5Bsize%5D=2&page%5Bnumber%5D=2`);
+      assertStatus(second, 200);
+      assert.deepEqual(
+        second.body.data.map((o: Json) => o.id),
+        names.slice(2),
+      );
+      assert.equal(second.body.meta.pagination['prev-page'], 1);
+      assert.equal(second.body.meta.pagination['next-page'], null);
+    });
+
+    it('answers an invalid page number with 400 naming the parameter', async () => {
+      const res = await api.get('/organizations?page%5Bnumber%5D=0');
+      assertError(res, 400, /page\[number\] must be a whole number/);
+      assert.equal(res.body.errors[0].source?.parameter, 'page[number]');
+    });
+  });
+
+  describe('GET /organizations/:org', () => {
+    it('shows an organization', async () => {
+      const name = await createOrganization(api);
+      const res = await api.get(`/organizations/${name}`);
+      assertStatus(res, 200);
+      assert.equal(res.body.data.type, 'organizations');
+      assert.equal(res.body.data.id, name);
+      assert.equal(res.body.data.attributes.name, name);
+      assert.equal(res.body.data.attributes.email, `${name}@example.com`);
+    });
+
+    it('answers an unknown organization with 404 naming it', async () => {
+      const name = randomName('missing');
+      assertError(await api.get(`/organizations/${name}`), 404, new RegExp(`organization "${name}" not found`));
+    });
+  });
+
+  describe('PATCH /organizations/:org', () => {
+    it('changes the email', async () => {
+      const name = await createOrganization(api);
+      const res = await api.patch(`/organizations/${name}`, organizationDocument({ email: 'changed@example.com' }));
+      assertStatus(res, 200);
+      assert.equal(res.body.data.attributes.email, 'changed@example.com');
+      assert.equal(res.body.data.attributes.name, name);
+      const read = await api.get(`/organizations/${name}`);
+      assert.equal(read.body.data.attributes.email, 'changed@example.com');
+    });
+
+    it('renames: the old name is then 404 and the new one 200', async () => {
+      const name = await createOrganization(api);
+      const external = (await api.get(`/organizations/${name}`)).body.data.attributes['external-id'];
+      const renamed = randomName('renamed');
+      const res = await api.patch(`/organizations/${name}`, organizationDocument({ name: renamed }));
+      assertStatus(res, 200);
+      assert.equal(res.body.data.id, renamed);
+      assert.equal(res.body.data.attributes.name, renamed);
+      assertError(await api.get(`/organizations/${name}`), 404, new RegExp(`organization "${name}" not found`));
+      const read = await api.get(`/organizations/${renamed}`);
+      assertStatus(read, 200);
+      assert.equal(read.body.data.attributes['external-id'], external);
+      assert.equal(read.body.data.attributes.email, `${name}@example.com`);
+    });
+
+    it('answers a rename onto an existing name with 409 and renames nothing', async () => {
+      const a = await createOrganization(api);
+      const b = await createOrganization(api);
+      const res = await api.patch(`/organizations/${a}`, organizationDocument({ name: b }));
+      assertError(res, 409, new RegExp(`organization name "${b}" is already taken`), '/data/attributes/name');
+      const readA = await api.get(`/organizations/${a}`);
+      assertStatus(readA, 200);
+      assert.equal(readA.body.data.attributes.email, `${a}@example.com`);
+      const readB = await api.get(`/organizations/${b}`);
+      assertStatus(readB, 200);
+      assert.equal(readB.body.data.attributes.email, `${b}@example.com`);
+    });
+
+    it('answers an invalid email with 422 and changes nothing', async () => {
+      const name = await createOrganization(api);
+      const res = await api.patch(`/organizations/${name}`, organizationDocument({ email: 'nope' }));
+      assertError(res, 422, /attribute "email" must be a valid email address/, '/data/attributes/email');
+      const read = await api.get(`/organizations/${name}`);
+      assert.equal(read.body.data.attributes.email, `${name}@example.com`);
+    });
+
+    it('answers an unknown organization with 404', async () => {
+      const name = randomName('missing');
+      const res = await api.patch(`/organizations/${name}`, organizationDocument({ email: 'x@example.com' }));
+      assertError(res, 404, new RegExp(`organization "${name}" not found`));
+    });
+  });
+
+  describe('DELETE /organizations/:org', () => {
+    it('deletes the organization: 204, then 404', async () => {
+      const name = await createOrganization(api);
+      const res = await api.delete(`/organizations/${name}`);
+      assertStatus(res, 204);
+      assert.equal(res.text, '');
+      assertError(await api.get(`/organizations/${name}`), 404, new RegExp(`organization "${name}" not found`));
+      assertStatus(await api.delete(`/organizations/${name}`), 404);
+    });
+
+    it('deletes the organization’s workspaces with it', async () => {
+      const name = await createOrganization(api);
+      const ws = await createWorkspace(api, name);
+      assertStatus(await api.get(`/workspaces/${ws.id}`), 200);
+      assertStatus(await api.delete(`/organizations/${name}`), 204);
+      assertStatus(await api.get(`/workspaces/${ws.id}`), 404);
+      // the name is free again, and the new organization starts empty
+      await createOrganization(api, name);
+      const list = await api.get(`/organizations/${name}/workspaces`);
+      assertStatus(list, 200);
+      assert.equal(list.body.data.length, 0);
+    });
+  });
+
+  describe('entitlement set and capacity', () => {
+    let org: string;
+    before(async () => {
+      org = await createOrganization(api);
+    });
+
+    it('grants operations, state storage, agents and teams', async () => {
+      const res = await api.get(`/organizations/${org}/entitlement-set`);
+      assertStatus(res, 200);
+      assert.equal(res.body.data.type, 'entitlement-sets');
+      for (const e of ['operations', 'state-storage', 'agents', 'teams']) {
+        assert.equal(res.body.data.attributes[e], true, `entitlement ${e}`);
+      }
+    });
+
+    it('reports no pending and no running runs on an idle organization', async () => {
+      const res = await api.get(`/organizations/${org}/capacity`);
+      assertStatus(res, 200);
+      assert.equal(res.body.data.type, 'organization-capacity');
+      assert.equal(res.body.data.attributes.pending, 0);
+      assert.equal(res.body.data.attributes.running, 0);
+    });
+
+    it('answers both with 404 for an unknown organization', async () => {
+      const name = randomName('missing');
+      assertError(await api.get(`/organizations/${name}/entitlement-set`), 404, new RegExp(`organization "${name}" not found`));
+      assertError(await api.get(`/organizations/${name}/capacity`), 404, new RegExp(`organization "${name}" not found`));
+    });
+  });
+
+  describe('organization token', () => {
+    let org: string;
+    beforeEach(async () => {
+      org = await createOrganization(api);
+    });
+
+    it('is created without a body and shown once', async () => {
+      const data = await createToken(api, org);
+      assert.equal(data.type, 'authentication-tokens');
+      assert.equal(typeof data.attributes.token, 'string');
+      assert.ok(data.attributes.token.length > 20);
+      assert.equal(data.attributes.description, null);
+      assert.equal(data.attributes['expired-at'], null);
+      assert.match(data.attributes['created-at'], /Z$/);
+
+      const shown = await api.get(`/organizations/${org}/authentication-token`);
+      assertStatus(shown, 200);
+      assert.equal(shown.body.data.type, 'authentication-tokens');
+      assert.equal(shown.body.data.id, data.id);
+      assert.equal(shown.body.data.attributes.token, null);
+      assert.ok(!shown.text.includes(data.attributes.token), 'GET must not reveal the token');
+    });
+
+    it('is created with a description and a future expiry', async () => {
+      const expiredAt = futureIso();
+      const data = await createToken(api, org, {
+        data: { type: 'authentication-token', attributes: { description: 'ci', 'expired-at': expiredAt } },
+      });
+      assert.equal(data.type, 'authentication-tokens');
+      assert.equal(typeof data.attributes.token, 'string');
+      assert.equal(data.attributes.description, 'ci');
+      assert.equal(data.attributes['expired-at'], expiredAt);
+
+      const shown = await api.get(`/organizations/${org}/authentication-token`);
+      assertStatus(shown, 200);
+      assert.equal(shown.body.data.attributes.description, 'ci');
+      assert.equal(shown.body.data.attributes['expired-at'], expiredAt);
+      assert.equal(shown.body.data.attributes.token, null);
+
+      assertStatus(await api.withToken(data.attributes.token).get(`/organizations/${org}`), 200);
+    });
+
+    it('is replaced by creating another: the old one is refused at once, the new one works', async () => {
+      const first = await createToken(api, org);
+      const oldClient = api.withToken(first.attributes.token);
+      assertStatus(await oldClient.get(`/organizations/${org}`), 200);
+
+      const second = await createToken(api, org);
+      assert.notEqual(second.id, first.id);
+      assert.notEqual(second.attributes.token, first.attributes.token);
+      assertError(await oldClient.get(`/organizations/${org}`), 401, /invalid, expired or revoked/);
+      assertStatus(await api.withToken(second.attributes.token).get(`/organizations/${org}`), 200);
+
+      const shown = await api.get(`/organizations/${org}/authentication-token`);
+      assert.equal(shown.body.data.id, second.id);
+    });
+
+    it('is deleted with 204 and then refused', async () => {
+      const data = await createToken(api, org);
+      const client = api.withToken(data.attributes.token);
+      assertStatus(await client.get(`/organizations/${org}`), 200);
+      assertStatus(await api.delete(`/organizations/${org}/authentication-token`), 204);
+      assertError(await client.get(`/organizations/${org}`), 401, /invalid, expired or revoked/);
+      assertError(await api.get(`/organizations/${org}/authentication-token`), 404, /has no authentication token/);
+    });
+
+    it('answers an expiry in the past with 422 and issues nothing', async () => {
+      const res = await api.post(`/organizations/${org}/authentication-token`, {
+        data: { type: 'authentication-token', attributes: { description: 'late', 'expired-at': new Date(Date.now() - 60_000).toISOString() } },
+      });
+      assertError(res, 422, /"expired-at" must be in the future/, '/data/attributes/expired-at');
+      assertError(await api.get(`/organizations/${org}/authentication-token`), 404, /has no authentication token/);
+    });
+
+    it('answers an expiry in the past with 422 and keeps the existing token', async () => {
+      const existing = await createToken(api, org, { data: { type: 'authentication-token', attributes: { description: 'keep' } } });
+      const res = await api.post(`/organizations/${org}/authentication-token`, {
+        data: { type: 'authentication-token', attributes: { 'expired-at': '2000-01-01T00:00:00Z' } },
+      });
+      assertError(res, 422, /"expired-at" must be in the future/, '/data/attributes/expired-at');
+      const shown = await api.get(`/organizations/${org}/authentication-token`);
+      assertStatus(shown, 200);
+      assert.equal(shown.body.data.id, existing.id);
+      assert.equal(shown.body.data.attributes.description, 'keep');
+      assertStatus(await api.withToken(existing.attributes.token).get(`/organizations/${org}`), 200);
+    });
+
+    it('answers an expiry that is not a timestamp with 422', async () => {
+      const res = await api.post(`/organizations/${org}/authentication-token`, {
+        data: { type: 'authentication-token', attributes: { 'expired-at': 'tomorrow' } },
+      });
+      assertError(res, 422, /attribute "expired-at" must be an RFC 3339 timestamp or null/, '/data/attributes/expired-at');
+      assertStatus(await api.get(`/organizations/${org}/authentication-token`), 404);
+    });
+
+    it('answers GET with 404 when the organization has no token', async () => {
+      assertError(await api.get(`/organizations/${org}/authentication-token`), 404, new RegExp(`organization "${org}" has no authentication token`));
+    });
+
+    it('answers all token endpoints with 404 for an unknown organization', async () => {
+      const name = randomName('missing');
+      const notFound = new RegExp(`organization "${name}" not found`);
+      assertError(await api.post(`/organizations/${name}/authentication-token`), 404, notFound);
+      assertError(await api.get(`/organizations/${name}/authentication-token`), 404, notFound);
+      assertError(await api.delete(`/organizations/${name}/authentication-token`), 404, notFound);
+    });
+  });
+
+  describe('what an organization token may do', () => {
+    let org: string;
+    let other: string;
+    let client: Api;
+    before(async () => {
+      org = await createOrganization(api);
+      other = await createOrganization(api);
+      client = api.withToken((await createToken(api, org)).attributes.token);
+    });
+
+    it('reads its own organization', async () => {
+      const res = await client.get(`/organizations/${org}`);
+      assertStatus(res, 200);
+      assert.equal(res.body.data.id, org);
+      assert.equal(res.body.data.attributes.permissions['can-destroy'], false);
+      assert.equal(res.body.data.attributes.permissions['can-update'], true);
+    });
+
+    it('lists only its own organization', async () => {
+      const res = await client.get('/organizations');
+      assertStatus(res, 200);
+      assert.deepEqual(
+        res.body.data.map((o: Json) => o.id),
+        [org],
+      );
+      assert.equal(res.body.meta.pagination['total-count'], 1);
+    });
+
+    it('gets 404, not 403, for another organization', async () => {
+      const notFound = new RegExp(`organization "${other}" not found`);
+      assertError(await client.get(`/organizations/${other}`), 404, notFound);
+      assertError(await client.get(`/organizations/${other}/entitlement-set`), 404, notFound);
+      assertError(await client.patch(`/organizations/${other}`, organizationDocument({ email: 'hijack@example.com' })), 404, notFound);
+      assertError(await client.delete(`/organizations/${other}`), 404, notFound);
+      assertError(await client.post(`/organizations/${other}/authentication-token`), 404, notFound);
+      const read = await api.get(`/organizations/${other}`);
+      assertStatus(read, 200);
+      assert.equal(read.body.data.attributes.email, `${other}@example.com`);
+    });
+
+    it('cannot create organizations', async () => {
+      const name = randomName();
+      const res = await client.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }));
+      assertError(res, 403, /only a site administrator may create organizations/);
+      assertStatus(await api.get(`/organizations/${name}`), 404);
+    });
+
+    it('cannot delete its own organization: 403 naming the missing permission', async () => {
+      const res = await client.delete(`/organizations/${org}`);
+      assertError(res, 403, /missing permission organization:delete/);
+      assertStatus(await api.get(`/organizations/${org}`), 200);
+      assertStatus(await client.get(`/organizations/${org}`), 200);
+    });
+  });
+
+  describe('the site token', () => {
+    it('sees every organization', async () => {
+      const prefix = randomName('site');
+      const a = await createOrganization(api, `${prefix}-a`);
+      const b = await createOrganization(api, `${prefix}-b`);
+      const tokenOrg = await createOrganization(api, `${prefix}-c`);
+      await createToken(api, tokenOrg);
+      const res = await api.get(`/organizations?q=${prefix}`);
+      assertStatus(res, 200);
+      assert.deepEqual(
+        res.body.data.map((o: Json) => o.id),
+        [a, b, tokenOrg],
+      );
+      for (const name of [a, b, tokenOrg]) assertStatus(await api.get(`/organizations/${name}`), 200);
+    });
+  });
+});

@@ -1,0 +1,199 @@
+// The otfd executable as an operator runs it: embedded PostgreSQL in its data dir, a site token
+// printed once, clean stops on SIGTERM, reuse of the data on restart, recovery after kill -9, and
+// one-line errors for bad configuration.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Api } from './helpers/api.js';
+import { freePort } from './helpers/server.js';
+import { suite } from './hooks.js';
+
+const OTFD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otfd');
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Running {
+  // Start from a clean slate: no OTF_ variables or DATABASE_URL leak in from the caller.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTF_') && k !== 'DATABASE_URL'));
+  const child = spawn(process.execPath, [OTFD, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function postmasterPid(dataDir: string): number | null {
+  const file = path.join(dataDir, 'postgres', 'postmaster.pid');
+  return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').split('\n')[0]) : null;
+}
+
+/** Runs otfd with a bad configuration and returns its exit code and stderr. */
+async function failsToStart(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  const r = run(args);
+  const code = await r.exited;
+  return { code, stderr: r.stderr(), stdout: r.stdout() };
+}
+
+function assertOneLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
+  assert.match(lines[0], /^otfd: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+}
+
+describe('the otfd executable', function () {
+  this.timeout(120_000);
+
+  describe('with a fresh data dir and the embedded PostgreSQL', () => {
+    let dataDir: string;
+    let port: number;
+    let siteToken: string;
+    let otfd: Running;
+
+    before(async () => {
+      dataDir = fs.mkdtempSync(path.join(suite().tmp, 'otfd-'));
+      fs.chmodSync(dataDir, 0o755);
+      port = await freePort();
+    });
+
+    after(async () => {
+      if (otfd && otfd.child.exitCode === null) {
+        otfd.child.kill('SIGTERM');
+        await otfd.exited;
+      }
+    });
+
+    it('starts, prints its URL and a generated site token once, and answers ping', async () => {
+      otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
+      await waitFor('the site token', () => /site token.*: (\S+)/.test(otfd.stdout()));
+      assert.match(otfd.stdout(), new RegExp(`otfd is listening on http://127.0.0.1:${port}`));
+      siteToken = /site token.*: (\S+)/.exec(otfd.stdout())![1];
+      const api = new Api(`http://127.0.0.1:${port}`, siteToken);
+      const ping = await api.get('/ping');
+      assert.equal(ping.status, 204);
+      const org = await api.post('/organizations', { data: { type: 'organizations', attributes: { name: 'kept', email: 'k@example.com' } } });
+      assert.equal(org.status, 201);
+      assert.ok(!fs.readFileSync(path.join(dataDir, 'secret'), 'utf8').includes(siteToken), 'the token itself is not stored');
+    });
+
+    it('stops on SIGTERM and takes its PostgreSQL down with it', async () => {
+      const pgPid = postmasterPid(dataDir);
+      assert.ok(pgPid && alive(pgPid), 'PostgreSQL runs while otfd runs');
+      otfd.child.kill('SIGTERM');
+      assert.equal(await otfd.exited, 0);
+      await waitFor('PostgreSQL to stop', () => !alive(pgPid!), 10_000);
+      assert.equal(postmasterPid(dataDir), null);
+    });
+
+    it('starts again on the same data: the organization is there, the token still works, none is printed', async () => {
+      otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
+      await waitFor('the URL', () => /otfd is listening on/.test(otfd.stdout()));
+      assert.doesNotMatch(otfd.stdout(), /site token/);
+      const api = new Api(`http://127.0.0.1:${port}`, siteToken);
+      const org = await api.get('/organizations/kept');
+      assert.equal(org.status, 200);
+    });
+
+    it('recovers after being killed with SIGKILL, which leaves its PostgreSQL running', async () => {
+      const pgPid = postmasterPid(dataDir)!;
+      otfd.child.kill('SIGKILL');
+      await otfd.exited;
+      assert.ok(alive(pgPid), 'the orphaned PostgreSQL is still running');
+      otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
+      await waitFor('the URL', () => /otfd is listening on/.test(otfd.stdout()));
+      assert.ok(!alive(pgPid), 'the stale PostgreSQL was stopped');
+      const org = await new Api(`http://127.0.0.1:${port}`, siteToken).get('/organizations/kept');
+      assert.equal(org.status, 200);
+    });
+
+    it('reports 503 at /healthz when its database stops being usable', async () => {
+      const api = new Api(`http://127.0.0.1:${port}`, null);
+      assert.equal((await api.get('/healthz')).status, 200);
+      process.kill(postmasterPid(dataDir)!, 'SIGKILL');
+      await waitFor('healthz to fail', async () => (await api.get('/healthz')).status === 503);
+      const res = await api.get('/healthz');
+      assert.equal(res.body.status, 'unavailable');
+      otfd.child.kill('SIGTERM');
+      assert.equal(await otfd.exited, 0);
+    });
+
+    it('refuses a second otfd on the same data dir', async () => {
+      const first = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
+      await waitFor('the URL', () => /otfd is listening on/.test(first.stdout()));
+      const second = await failsToStart(['--data-dir', dataDir, '--address', `127.0.0.1:${await freePort()}`]);
+      assert.equal(second.code, 1);
+      assertOneLine(second.stderr, /is in use by another otfd/);
+      first.child.kill('SIGTERM');
+      assert.equal(await first.exited, 0);
+    });
+  });
+
+  describe('with invalid configuration', () => {
+    it('ends with exit code 1 and one line for a bad port', async () => {
+      const r = await failsToStart(['--address', 'localhost:70000']);
+      assert.equal(r.code, 1);
+      assertOneLine(r.stderr, /--address: port 70000 is out of range/);
+    });
+
+    it('ends with exit code 1 and one line for a missing certificate file', async () => {
+      const r = await failsToStart(['--ssl', '--cert-file', '/no/such/cert.pem', '--key-file', '/no/such/key.pem']);
+      assert.equal(r.code, 1);
+      assertOneLine(r.stderr, /cannot read file "\/no\/such\/cert.pem"/);
+    });
+
+    it('ends with exit code 1 and one line for an unreachable database', async () => {
+      const dataDir = fs.mkdtempSync(path.join(suite().tmp, 'otfd-'));
+      const r = await failsToStart(['--data-dir', dataDir, '--database', `postgres://otf:x@127.0.0.1:${await freePort()}/otf`]);
+      assert.equal(r.code, 1);
+      assertOneLine(r.stderr, /cannot connect to the database/);
+    });
+
+    it('ends with exit code 1 and one line when the address is taken', async () => {
+      const port = await freePort();
+      const net = await import('node:net');
+      const blocker = net.createServer().listen(port, '127.0.0.1');
+      try {
+        const dataDir = fs.mkdtempSync(path.join(suite().tmp, 'otfd-'));
+        fs.chmodSync(dataDir, 0o755);
+        const r = await failsToStart(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
+        assert.equal(r.code, 1);
+        assertOneLine(r.stderr, /address already in use/);
+      } finally {
+        blocker.close();
+      }
+    });
+
+    it('prints its flags for --help and exits 0', async () => {
+      const r = await failsToStart(['--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /--site-token <value>.*OTF_SITE_TOKEN/);
+    });
+  });
+});
