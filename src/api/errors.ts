@@ -28,6 +28,10 @@ interface HttpishError {
 }
 
 function fromBodyParser(err: HttpishError): { status: number; title: string; detail: string } | null {
+  // co-body rethrows JSON.parse's SyntaxError with status 400.
+  if ((err as unknown) instanceof SyntaxError && err.status === 400) {
+    return { status: 400, title: 'bad request', detail: `malformed JSON in the request body: ${err.message}` };
+  }
   switch (err.type) {
     case 'entity.parse.failed':
       return { status: 400, title: 'bad request', detail: `malformed JSON in the request body: ${err.message}` };

@@ -54,7 +54,10 @@ export function validator<T>(schema: Schema): (body: unknown) => T {
       throw new InvalidError('the request body must be a JSON:API document with a "data" member', { pointer: '/data' });
     }
     if (!validate(body)) {
-      const { detail, pointer } = describeError(validate.errors![0]);
+      // A oneOf/anyOf reports its branches first; prefer the error that carries our own sentence.
+      const errors = validate.errors!;
+      const chosen = errors.find((e) => (e.parentSchema as { 'x-message'?: string } | undefined)?.['x-message']) ?? errors[0];
+      const { detail, pointer } = describeError(chosen);
       throw new InvalidError(detail, { pointer });
     }
     return body as T;
