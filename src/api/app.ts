@@ -117,20 +117,19 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     ctx.set('TFP-API-Version', TFP_API_VERSION);
     await next();
   });
-  // The CLI reads only the headers of ping; it needs no token.
+  // The CLI reads only the headers of ping; it needs no token. Every route after this one does.
   api.get('/ping', (ctx) => {
     ctx.set('X-RateLimit-Limit', '30');
     ctx.status = 204;
   });
   api.use(async (ctx, next) => {
     const header = ctx.get('Authorization');
-    if (header) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!m) throw new UnauthorizedError('the Authorization header must be "Bearer <token>"');
-      const subject = await auth.authenticate(m[1]);
-      if (!subject) throw new UnauthorizedError('the token is invalid, expired or revoked');
-      ctx.state.subject = subject;
-    }
+    if (!header) throw new UnauthorizedError('missing bearer token in the Authorization header');
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) throw new UnauthorizedError('the Authorization header must be "Bearer <token>"');
+    const subject = await auth.authenticate(m[1]);
+    if (!subject) throw new UnauthorizedError('the token is invalid, expired or revoked');
+    ctx.state.subject = subject;
     await next();
   });
   api.use(

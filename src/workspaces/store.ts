@@ -277,7 +277,9 @@ export async function unlock(db: Db, id: string, holder: Principal | null): Prom
 // ---------------------------------------------------------------- tags
 
 /** Adds or updates tag bindings; other bindings stay. Every key also becomes an organization tag. */
-export async function upsertTags(db: Db, organizationId: string, workspaceId: string, tags: TagBinding[], newTagId: () => string): Promise<void> {
+export async function upsertTags(db: Db, organizationId: string, workspaceId: string, given: TagBinding[], newTagId: () => string): Promise<void> {
+  // A key named twice in one request is one binding; the last value wins.
+  const tags = [...new Map(given.map((t) => [t.key, t])).values()];
   if (tags.length === 0) return;
   await db('tags')
     .insert(tags.map((t) => ({ id: newTagId(), organization_id: organizationId, name: t.key })))
