@@ -120,13 +120,20 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
     '--concurrency',
     '0',
   ];
+  // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop otfd once, in order.
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, OTF_ENGINE_BINS_DIR: path.join(tmpDir, 'engines') },
   });
   const outputTail = tailOf(child);
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Last resort when we exit without stop() (a crash): otfd still gets its SIGTERM.
+  const onExit = () => {
+    if (!exited(child)) child.kill('SIGTERM');
+  };
+  process.on('exit', onExit);
   const url = `http://127.0.0.1:${port}`;
 
   let stopped: Promise<void> | null = null;
@@ -138,6 +145,7 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
         await gone;
         clearTimeout(timer);
       }
+      process.off('exit', onExit);
       fs.rmSync(tmpDir, { recursive: true, force: true });
     })());
 
