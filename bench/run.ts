@@ -7,7 +7,7 @@
 // Environment:
 //   BENCH_DURATION         seconds per scenario (default 10)
 //   BENCH_WARMUP           seconds of warm-up before each scenario (default 2)
-//   BENCH_LOG_LEVEL        otfd --log-level (default warn)
+//   BENCH_LOG_LEVEL        otfd --log-level (default info, as otfd runs by default)
 //   BENCH_OTFD_NODE_ARGS   extra node flags for the otfd child, space separated (e.g. --cpu-prof)
 //   BENCH_ONLY             run only scenarios whose name contains this text
 import path from 'node:path';
@@ -54,7 +54,7 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 
 function logLevel(): LogLevel {
-  const v = process.env.BENCH_LOG_LEVEL || 'warn';
+  const v = process.env.BENCH_LOG_LEVEL || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new Error(`BENCH_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${v}"`);
   return v as LogLevel;
 }

@@ -225,8 +225,8 @@ async function waitUntilReady(url: string, child: ChildProcess, logFile: string)
     } catch (err) {
       await client.end().catch(() => undefined);
       const code = (err as { code?: string }).code;
-      // 57P03: the database system is starting up
-      if (code !== 'ECONNREFUSED' && code !== '57P03') throw err;
+      // 57P03: the database system is starting up; ENOENT: its socket is not there yet
+      if (code !== 'ECONNREFUSED' && code !== 'ENOENT' && code !== '57P03') throw err;
     }
     if (exited || Date.now() > deadline) {
       const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-1)[0] : '';
@@ -263,9 +263,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     const port = await freePort();
     const logFile = path.join(dataDir, 'postgres.log');
     const logFd = fs.openSync(logFile, 'a', 0o600);
+    // A Unix socket in the cluster dir is faster than loopback TCP; a socket path has to fit in
+    // 107 bytes, so a very deep cluster dir falls back to TCP only.
+    const socketDir = path.join(clusterDir, `.s.PGSQL.${port}`).length < 100 ? clusterDir : null;
     const settings: Record<string, string> = {
       listen_addresses: '127.0.0.1',
-      unix_socket_directories: '',
+      unix_socket_directories: socketDir ?? '',
       max_connections: '200',
       ...opts.settings,
     };
@@ -281,7 +284,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     fs.closeSync(logFd);
     const onExit = () => child.kill('SIGINT');
     process.on('exit', onExit);
-    const adminUrl = `postgres://${DB_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+    const urlFor = (db: string) =>
+      socketDir
+        ? `postgres://${DB_USER}:${encodeURIComponent(password)}@localhost:${port}/${db}?host=${encodeURIComponent(socketDir)}`
+        : `postgres://${DB_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+    const adminUrl = urlFor('postgres');
     await waitUntilReady(adminUrl, child, logFile);
     await ensureDatabase(adminUrl, database);
     logger.debug({ port, clusterDir }, 'embedded PostgreSQL is ready');
@@ -302,7 +309,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       return stopped;
     };
     return {
-      url: `postgres://${DB_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+      url: urlFor(database),
       clusterDir,
       stop,
     };

@@ -42,6 +42,21 @@ const COLUMNS: Record<keyof OrganizationChanges, keyof OrganizationRow> = {
   defaultExecutionMode: 'default_execution_mode',
 };
 
+/** Named columns, not *: some statements are prepared per connection (see workspaces/store.ts). */
+const ORGANIZATION_COLUMNS = [
+  'id',
+  'name',
+  'email',
+  'session_timeout',
+  'session_remember',
+  'collaborator_auth_policy',
+  'cost_estimation_enabled',
+  'allow_force_delete_workspaces',
+  'default_execution_mode',
+  'created_at',
+  'updated_at',
+] as const;
+
 function toOrganization(r: OrganizationRow): Organization {
   return {
     id: r.id,
@@ -67,7 +82,10 @@ function toColumns(changes: OrganizationChanges): Partial<OrganizationRow> {
 }
 
 export async function findByName(db: Db, name: string): Promise<Organization | null> {
-  const row = await db<OrganizationRow>('organizations').where({ name }).first();
+  const row = await db<OrganizationRow>('organizations')
+    .where({ name })
+    .first(...ORGANIZATION_COLUMNS)
+    .options({ name: 'organizations.findByName' });
   return row ? toOrganization(row) : null;
 }
 
@@ -179,7 +197,8 @@ export async function tokenForAuth(
   const row = await db<TokenRow>('organization_tokens as t')
     .join('organizations as o', 'o.id', 't.organization_id')
     .where('t.id', id)
-    .first('t.*', 'o.name as organization_name');
+    .first('t.id', 't.organization_id', 't.secret_hash', 't.description', 't.expired_at', 't.last_used_at', 't.created_at', 'o.name as organization_name')
+    .options({ name: 'organization_tokens.forAuth' });
   if (!row) return null;
   const r = row as TokenRow & { organization_name: string };
   return { token: toToken(r), secretHash: r.secret_hash, organizationName: r.organization_name };

@@ -93,9 +93,14 @@ const WORKSPACE_PERMISSIONS: Record<string, Action> = {
   'can-manage-tags': 'workspace:manage-tags',
 };
 
-export function presentWorkspace(ws: Workspace, subject: Subject): View {
+/** The permissions block: the same for every workspace of an organization, for one subject. */
+export function workspacePermissions(subject: Subject, organizationId: string): Record<string, boolean> {
   const permissions: Record<string, boolean> = { 'can-manage-run-tasks': false, 'can-manage-assessments': false, 'can-read-assessments': false };
-  for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, ws.organizationId);
+  for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, organizationId);
+  return permissions;
+}
+
+export function presentWorkspace(ws: Workspace, subject: Subject, permissions = workspacePermissions(subject, ws.organizationId)): View {
   return {
     id: ws.id,
     name: ws.name,
@@ -397,7 +402,8 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
       limit: page.size,
       offset: pageOffset(page),
     });
-    const views = items.map((w) => presentWorkspace(w, subject));
+    const permissions = items.length ? workspacePermissions(subject, items[0].organizationId) : {};
+    const views = items.map((w) => presentWorkspace(w, subject, permissions));
     send(ctx, 200, encode(workspaceType, views, { ...paginate(page, total, requestUrl(ctx, site)), included: await included(ctx, subject, items) }));
   });
 

@@ -165,12 +165,47 @@ function toWorkspace(r: WorkspaceRow): Workspace {
   };
 }
 
-/** Workspaces with their organization's name and their tags, in one statement. */
+const WORKSPACE_COLUMNS = [
+  'id',
+  'organization_id',
+  'project_id',
+  'name',
+  'description',
+  'execution_mode',
+  'auto_apply',
+  'auto_apply_run_trigger',
+  'allow_destroy_plan',
+  'file_triggers_enabled',
+  'global_remote_state',
+  'queue_all_runs',
+  'speculative_enabled',
+  'structured_run_output_enabled',
+  'terraform_version',
+  'working_directory',
+  'trigger_prefixes',
+  'trigger_patterns',
+  'source_name',
+  'source_url',
+  'locked',
+  'lock_holder_type',
+  'lock_holder_id',
+  'lock_holder_name',
+  'lock_reason',
+  'locked_at',
+  'created_at',
+  'updated_at',
+].map((c) => `w.${c}`);
+
+/**
+ * Workspaces with their organization's name and their tags, in one statement. Columns are named
+ * (not w.*) because some of these statements are prepared per connection, and a prepared w.*
+ * breaks when a later migration adds a column.
+ */
 function selectWorkspaces(db: Db): Knex.QueryBuilder {
   return db('workspaces as w')
     .join('organizations as o', 'o.id', 'w.organization_id')
     .select(
-      'w.*',
+      ...WORKSPACE_COLUMNS,
       'o.name as organization_name',
       db.raw(
         `coalesce((SELECT json_agg(json_build_object('key', t.key, 'value', t.value) ORDER BY t.key)
@@ -180,12 +215,16 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
 }
 
 export async function findById(db: Db, id: string): Promise<Workspace | null> {
-  const row = (await selectWorkspaces(db).where('w.id', id).first()) as WorkspaceRow | undefined;
+  // Named, so the driver prepares it once per connection: the hottest query of the API.
+  const row = (await selectWorkspaces(db).where('w.id', id).first().options({ name: 'workspaces.findById' })) as WorkspaceRow | undefined;
   return row ? toWorkspace(row) : null;
 }
 
 export async function findByName(db: Db, organizationId: string, name: string): Promise<Workspace | null> {
-  const row = (await selectWorkspaces(db).where({ 'w.organization_id': organizationId, 'w.name': name }).first()) as WorkspaceRow | undefined;
+  const row = (await selectWorkspaces(db)
+    .where({ 'w.organization_id': organizationId, 'w.name': name })
+    .first()
+    .options({ name: 'workspaces.findByName' })) as WorkspaceRow | undefined;
   return row ? toWorkspace(row) : null;
 }
 
@@ -224,7 +263,9 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
       if (value !== undefined) s.andWhere('t.value', value);
     });
   }
-  q.orderBy(`w.${f.sort.column}`, f.sort.descending ? 'desc' : 'asc').orderBy('w.id');
+  q.orderBy(`w.${f.sort.column}`, f.sort.descending ? 'desc' : 'asc');
+  // Names are unique in an organization; other orders need a tie-break to page stably.
+  if (f.sort.column !== 'name') q.orderBy('w.id');
   const { rows, total } = await paged<WorkspaceRow>(db, q, f.limit, f.offset);
   return { items: rows.map(toWorkspace), total };
 }
