@@ -1,6 +1,10 @@
 // Every migration, in order. Names are recorded in knex_migrations; never rename or reorder them.
 import type { Knex } from 'knex';
 import * as m0001 from './0001_foundation.js';
+import * as m0002 from './0002_blobs.js';
+import * as m0003 from './0003_state.js';
+import * as m0004 from './0004_variables.js';
+import * as m0005 from './0005_runs.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -9,4 +13,8 @@ export interface Migration {
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0002_blobs': m0002,
+  '0003_state': m0003,
+  '0004_variables': m0004,
+  '0005_runs': m0005,
 };

@@ -27,6 +27,8 @@ export interface Config {
   defaultEngine: Engine;
   engineBinsDir: string;
   logLevel: LogLevel;
+  /** Largest configuration tarball accepted, packed and unpacked, in bytes. */
+  maxConfigSize: number;
 }
 
 interface FlagSpec {
@@ -50,6 +52,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'default-engine', help: 'terraform or tofu', default: 'terraform' },
   { name: 'engine-bins-dir', help: 'where engine binaries are kept', default: '~/.cache/otf/engines' },
   { name: 'log-level', help: 'debug, info, warn or error', default: 'info' },
+  { name: 'max-config-size', help: 'largest configuration upload, packed or unpacked (bytes, or with KiB, MiB, GiB)', default: '100MiB' },
 ];
 
 export function envName(flag: string): string {
@@ -120,6 +123,18 @@ export function parseHostPort(name: string, v: string): { host: string; port: nu
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A size such as 1048576, 512KiB or 100MiB. */
+function parseSize(name: string, v: string): number {
+  const m = /^(\d+)\s*([A-Za-z]*)$/.exec(v.trim());
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined || Number(m[1]) === 0) {
+    throw new ConfigError(`--${name}: "${v}" is not a size (a whole number of bytes, or with KiB, MiB or GiB)`);
+  }
+  return Number(m[1]) * unit;
+}
+
 function readableFile(name: string, p: string): string {
   try {
     fs.accessSync(p, fs.constants.R_OK);
@@ -178,5 +193,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     defaultEngine: oneOf('default-engine', v.get('default-engine') ?? 'terraform', ['terraform', 'tofu'] as const),
     engineBinsDir: path.resolve(expandHome(v.get('engine-bins-dir') ?? '~/.cache/otf/engines')),
     logLevel: oneOf('log-level', v.get('log-level') ?? 'info', ['debug', 'info', 'warn', 'error'] as const),
+    maxConfigSize: parseSize('max-config-size', v.get('max-config-size') ?? '100MiB'),
   };
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { createApp } from './api/app.js';
 import type { ApiRouter, Site } from './api/http.js';
@@ -19,6 +20,19 @@ import { registerOrganizationRoutes } from './orgs/routes.js';
 import { OrganizationService } from './orgs/service.js';
 import { registerProjectRoutes } from './projects/routes.js';
 import { ProjectService } from './projects/service.js';
+import { UrlSigner, redactSignedPath } from './api/signing.js';
+import { EngineResolver } from './agent/engines.js';
+import { ServerAgent } from './agent/server-agent.js';
+import { PostgresBlobStore } from './blobs/store.js';
+import { Listener } from './db/notify.js';
+import { JobService } from './pools/jobs.js';
+import { registerJobRoutes } from './pools/routes.js';
+import { ConfigurationVersionService } from './runs/configs.js';
+import { RunLogService } from './runs/logs.js';
+import { registerRunPublicRoutes, registerRunRoutes } from './runs/routes.js';
+import { RunService } from './runs/service.js';
+import { createStateDomain } from './state/index.js';
+import { createVariableDomain } from './variables/index.js';
 import { registerWorkspaceRoutes } from './workspaces/routes.js';
 import { WorkspaceService } from './workspaces/service.js';
 
@@ -113,6 +127,20 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const workspaces = new WorkspaceService(db, orgs, projects, await detectTerraformVersion());
 
     const site: Site = { baseUrl: '', secret };
+    const signer = new UrlSigner(secret);
+    const blobs = new PostgresBlobStore(db);
+    const state = createStateDomain({ db, blobs, signer, site, orgs, workspaces, logger });
+    workspaces.setResourceCheck((id) => state.service.hasResources(id));
+    const variables = createVariableDomain({ db, secret, site, orgs, workspaces });
+    const listener = new Listener(url, logger);
+    await listener.start();
+    cleanups.push(() => listener.stop());
+    const jobs = new JobService(db);
+    auth.addResolver(jobs);
+    const configs = new ConfigurationVersionService(db, blobs, workspaces, signer, site, config.maxConfigSize, logger);
+    const runs = new RunService(db, orgs, workspaces, configs, jobs, logger);
+    const logs = new RunLogService(db, signer, site);
+
     const app = createApp({
       logger,
       db,
@@ -122,7 +150,18 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         registerOrganizationRoutes(router, orgs, site);
         registerProjectRoutes(router, projects, site);
         registerWorkspaceRoutes(router, { workspaces, orgs, projects, site });
+        state.routes(router);
+        variables.routes(router);
+        registerRunRoutes(router, { runs, configs, logs, workspaces, blobs, site });
       },
+      agentRoutes: (router: ApiRouter) => {
+        registerJobRoutes(router, { jobs, runs, logs, workspaces, variables, blobs, site });
+      },
+      publicRoutes: (router) => {
+        state.publicRoutes(router);
+        registerRunPublicRoutes(router, { runs, configs, logs });
+      },
+      redactPath: redactSignedPath,
     });
 
     const server =
@@ -134,6 +173,25 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     cleanups.push(() => closeServer(server));
     const hostname = config.hostname ?? `${publicHost(config.listenHost)}:${port}`;
     site.baseUrl = `${config.ssl ? 'https' : 'http'}://${hostname}`;
+
+    if (config.concurrency > 0) {
+      // The server agent reaches this otfd through a private socket: no TLS, no port, no DNS.
+      const socketPath = internalSocketPath(config.dataDir);
+      const internal = http.createServer(app.callback());
+      await listenOnSocket(internal, socketPath);
+      cleanups.push(() => closeServer(internal).finally(() => fs.rmSync(socketPath, { force: true })));
+      const agent = new ServerAgent({
+        jobs,
+        listener,
+        concurrency: config.concurrency,
+        transport: { baseUrl: site.baseUrl, socketPath },
+        runner: { engines: new EngineResolver({ binsDir: config.engineBinsDir }), workRoot: os.tmpdir(), logger },
+        logger,
+        failRun: (runId, message) => runs.fail(runId, message),
+      });
+      await agent.start();
+      cleanups.push(() => agent.stop());
+    }
     logger.info({ url: site.baseUrl, embeddedPostgres: embedded !== null }, 'otfd is ready');
 
     let stopping: Promise<void> | null = null;
@@ -149,6 +207,24 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     await cleanup();
     throw err;
   }
+}
+
+/** A socket path in the data dir, short enough for the 107-byte limit, else in the temp dir. */
+function internalSocketPath(dataDir: string): string {
+  const inDataDir = path.join(dataDir, `otfd-${process.pid}.sock`);
+  return inDataDir.length < 100 ? inDataDir : path.join(os.tmpdir(), `otfd-${process.pid}-${crypto.randomBytes(4).toString('hex')}.sock`);
+}
+
+function listenOnSocket(server: http.Server, socketPath: string): Promise<void> {
+  fs.rmSync(socketPath, { force: true });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      fs.chmodSync(socketPath, 0o600);
+      resolve();
+    });
+  });
 }
 
 /** Stops accepting connections, lets requests in flight finish (up to 10 s), then closes the rest. */

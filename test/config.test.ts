@@ -30,6 +30,15 @@ describe('otfd configuration', () => {
     assert.equal(c.defaultEngine, 'terraform');
     assert.equal(c.engineBinsDir, path.join(os.homedir(), '.cache/otf/engines'));
     assert.equal(c.logLevel, 'info');
+    assert.equal(c.maxConfigSize, 100 * 1024 * 1024);
+  });
+
+  it('reads sizes in bytes or with a unit', () => {
+    assert.equal(parse(['--max-config-size', '1048576']).maxConfigSize, 1024 * 1024);
+    assert.equal(parse(['--max-config-size=512KiB']).maxConfigSize, 512 * 1024);
+    assert.equal(parse([], { OTF_MAX_CONFIG_SIZE: '2GiB' }).maxConfigSize, 2 * 1024 ** 3);
+    rejects(['--max-config-size', 'lots'], {}, /--max-config-size: "lots" is not a size/);
+    rejects(['--max-config-size', '0'], {}, /--max-config-size/);
   });
 
   it('names every variable OTF_ plus the flag in upper snake case', () => {
@@ -49,6 +58,7 @@ describe('otfd configuration', () => {
         'OTF_DEFAULT_ENGINE',
         'OTF_ENGINE_BINS_DIR',
         'OTF_LOG_LEVEL',
+        'OTF_MAX_CONFIG_SIZE',
       ],
     );
   });

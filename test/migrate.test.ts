@@ -34,6 +34,7 @@ describe('database migrations', () => {
             defaultEngine: 'terraform',
             engineBinsDir: suite().tmp,
             logLevel: 'error',
+            maxConfigSize: 1024 * 1024,
           },
           { logger: createLogger('silent') },
         ),

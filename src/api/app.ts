@@ -2,7 +2,7 @@
 // the routes of every domain under /api/v2.
 import crypto from 'node:crypto';
 import Router from '@koa/router';
-import Koa from 'koa';
+import Koa, { type Next } from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { Logger } from 'pino';
 import client from 'prom-client';
@@ -10,10 +10,12 @@ import type { AuthService } from '../auth/service.js';
 import { databaseUsable, type Db } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
 import { errorDocument, errorMiddleware } from './errors.js';
-import type { ApiRouter, AppState } from './http.js';
+import type { ApiRouter, AppState, Ctx } from './http.js';
 import { MEDIA_TYPE } from './jsonapi.js';
 
 export const API_PREFIX = '/api/v2';
+/** The agent protocol: runners (the server agent and otf-agent) talk to otfd here. */
+export const AGENT_PREFIX = '/api/agent';
 /** The Terraform Cloud API version we speak; the CLI needs at least 2.5 for `cloud {}`. */
 export const TFP_API_VERSION = '2.6';
 
@@ -23,6 +25,8 @@ export interface AppOptions {
   auth: AuthService;
   /** Registers the JSON:API routes of every domain on the /api/v2 router. */
   routes: (router: ApiRouter) => void;
+  /** Registers the routes of the agent protocol (runners) on the /api/agent router. */
+  agentRoutes?: (router: ApiRouter) => void;
   /** Routes outside /api/v2 that need no bearer token (signed upload and log URLs). */
   publicRoutes?: (router: Router<AppState>) => void;
   /** Hides secrets that some paths carry (signed URLs) from logs. */
@@ -112,6 +116,28 @@ export function createApp(opts: AppOptions): Koa<AppState> {
   opts.publicRoutes?.(root);
   app.use(root.routes());
 
+  const authenticate = async (ctx: Ctx, next: Next) => {
+    const header = ctx.get('Authorization');
+    if (!header) throw new UnauthorizedError('missing bearer token in the Authorization header');
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) throw new UnauthorizedError('the Authorization header must be "Bearer <token>"');
+    const subject = await auth.authenticate(m[1]);
+    if (!subject) throw new UnauthorizedError('the token is invalid, expired or revoked');
+    ctx.state.subject = subject;
+    await next();
+  };
+  const parseBody = koaBody({
+    json: true,
+    jsonStrict: true,
+    jsonLimit: '10mb',
+    // Be forgiving about the content type: the JSON:API one, plain JSON, or curl's default.
+    jsonTypes: [MEDIA_TYPE, 'application/json', 'application/x-www-form-urlencoded', 'text/plain'],
+    urlencoded: false,
+    text: false,
+    multipart: false,
+    parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
+  });
+
   const api: ApiRouter = new Router<AppState>({ prefix: API_PREFIX });
   api.use(async (ctx, next) => {
     ctx.set('TFP-API-Version', TFP_API_VERSION);
@@ -122,32 +148,18 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     ctx.set('X-RateLimit-Limit', '30');
     ctx.status = 204;
   });
-  api.use(async (ctx, next) => {
-    const header = ctx.get('Authorization');
-    if (!header) throw new UnauthorizedError('missing bearer token in the Authorization header');
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) throw new UnauthorizedError('the Authorization header must be "Bearer <token>"');
-    const subject = await auth.authenticate(m[1]);
-    if (!subject) throw new UnauthorizedError('the token is invalid, expired or revoked');
-    ctx.state.subject = subject;
-    await next();
-  });
-  api.use(
-    koaBody({
-      json: true,
-      jsonStrict: true,
-      jsonLimit: '10mb',
-      // Be forgiving about the content type: the JSON:API one, plain JSON, or curl's default.
-      jsonTypes: [MEDIA_TYPE, 'application/json', 'application/x-www-form-urlencoded', 'text/plain'],
-      urlencoded: false,
-      text: false,
-      multipart: false,
-      parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
-    }),
-  );
+  api.use(authenticate, parseBody);
   opts.routes(api);
   app.use(api.routes());
   app.use(api.allowedMethods());
+
+  if (opts.agentRoutes) {
+    const agent: ApiRouter = new Router<AppState>({ prefix: AGENT_PREFIX });
+    agent.use(authenticate, parseBody);
+    opts.agentRoutes(agent);
+    app.use(agent.routes());
+    app.use(agent.allowedMethods());
+  }
 
   return app;
 }

@@ -29,12 +29,12 @@ interface HttpishError {
 
 function fromBodyParser(err: HttpishError): { status: number; title: string; detail: string } | null {
   // co-body rethrows JSON.parse's SyntaxError with status 400.
-  if ((err as unknown) instanceof SyntaxError && err.status === 400) {
-    return { status: 400, title: 'bad request', detail: `malformed JSON in the request body: ${err.message}` };
+  // The parser's own message quotes the body, which may hold a secret: say where, not what.
+  if (((err as unknown) instanceof SyntaxError && err.status === 400) || err.type === 'entity.parse.failed') {
+    const position = /position (\d+)/.exec(err.message ?? '');
+    return { status: 400, title: 'bad request', detail: `malformed JSON in the request body${position ? ` at position ${position[1]}` : ''}` };
   }
   switch (err.type) {
-    case 'entity.parse.failed':
-      return { status: 400, title: 'bad request', detail: `malformed JSON in the request body: ${err.message}` };
     case 'entity.too.large':
       return { status: 413, title: 'payload too large', detail: 'the request body is too large' };
     case 'encoding.unsupported':

@@ -44,7 +44,9 @@ function serializerOptions(spec: ResourceType, extra: { meta?: Record<string, un
     attributes: [...spec.attributes, ...Object.keys(rels)],
     keyForAttribute: (key: string) => key,
     pluralizeType: false,
-    typeForAttribute: (attr: string, value: Partial<Ref> | undefined) => value?.type ?? rels[attr] ?? attr,
+    // Called for the primary resource too (attr = its type): a view's own "type" attribute (state
+    // outputs have one) must not become the resource type.
+    typeForAttribute: (attr: string, value: Partial<Ref> | undefined) => (attr === spec.type ? spec.type : (value?.type ?? rels[attr] ?? attr)),
   };
   for (const name of Object.keys(rels)) opts[name] = { ref: 'id', included: false };
   if (spec.selfLink) opts.dataLinks = { self: (view: View) => spec.selfLink!(view) };

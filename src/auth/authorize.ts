@@ -22,14 +22,33 @@ export type Action =
   | 'run:read'
   | 'run:queue'
   | 'run:apply'
+  | 'run:cancel'
   | 'variable:read'
   | 'variable:update'
   | 'state:read'
   | 'state:read-outputs'
-  | 'state:create';
+  | 'state:create'
+  | 'state:rollback';
+
+/** What an action is about: an organization, and within it perhaps one workspace. */
+export interface Scope {
+  organizationId: string;
+  workspaceId?: string;
+}
 
 /** What an organization token may not do inside its own organization. */
 const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>(['organization:delete']);
+
+/** What a job token may do, and only in the workspace of its run. */
+const JOB_ALLOWED: ReadonlySet<Action> = new Set<Action>([
+  'organization:read',
+  'workspace:read',
+  'run:read',
+  'variable:read',
+  'state:read',
+  'state:read-outputs',
+  'state:create',
+]);
 
 /** Whether the subject can see anything of the organization at all. */
 export function canSeeOrganization(subject: Subject, organizationId: string): boolean {
@@ -37,27 +56,42 @@ export function canSeeOrganization(subject: Subject, organizationId: string): bo
     case 'site-admin':
       return true;
     case 'organization-token':
+    case 'job':
       return subject.organizationId === organizationId;
   }
 }
 
-export function isAllowed(subject: Subject, action: Action, organizationId: string): boolean {
-  if (!canSeeOrganization(subject, organizationId)) return false;
+/** Whether the subject can see the scope: a job sees its own workspace and none other. */
+function canSee(subject: Subject, scope: Scope): boolean {
+  if (!canSeeOrganization(subject, scope.organizationId)) return false;
+  if (subject.kind === 'job' && scope.workspaceId !== undefined) return scope.workspaceId === subject.workspaceId;
+  return true;
+}
+
+export function isAllowed(subject: Subject, action: Action, scope: Scope): boolean {
+  if (!canSee(subject, scope)) return false;
   switch (subject.kind) {
     case 'site-admin':
       return true;
     case 'organization-token':
       return !ORGANIZATION_TOKEN_DENIED.has(action);
+    case 'job':
+      return JOB_ALLOWED.has(action);
   }
 }
 
+/** The workspaces of an organization the subject may list; null means all of them. */
+export function visibleWorkspaces(subject: Subject): string[] | null {
+  return subject.kind === 'job' ? [subject.workspaceId] : null;
+}
+
 /**
- * Throws NotFoundError when the subject cannot see the organization (so its resources do not leak),
+ * Throws NotFoundError when the subject cannot see the scope (so its resources do not leak),
  * ForbiddenError naming the missing permission when it can see but may not act.
  */
-export function authorize(subject: Subject, action: Action, organizationId: string, notFound: () => NotFoundError): void {
-  if (!canSeeOrganization(subject, organizationId)) throw notFound();
-  if (!isAllowed(subject, action, organizationId)) {
+export function authorize(subject: Subject, action: Action, scope: Scope, notFound: () => NotFoundError): void {
+  if (!canSee(subject, scope)) throw notFound();
+  if (!isAllowed(subject, action, scope)) {
     throw new ForbiddenError(`missing permission ${action}`);
   }
 }

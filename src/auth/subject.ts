@@ -3,7 +3,9 @@
 
 export type Subject =
   | { kind: 'site-admin' }
-  | { kind: 'organization-token'; organizationId: string; organizationName: string; tokenId: string };
+  | { kind: 'organization-token'; organizationId: string; organizationName: string; tokenId: string }
+  /** A job token: valid while one job of one run executes, and only for that run's workspace. */
+  | { kind: 'job'; jobId: string; runId: string; workspaceId: string; organizationId: string };
 
 /** The user-like identity of a subject: who holds a lock, who /account/details describes. */
 export interface Principal {
@@ -21,5 +23,7 @@ export function principalOf(subject: Subject): Principal {
     case 'organization-token':
       // Terraform Cloud backs organization tokens with a service account named after the organization.
       return { type: 'users', id: `user-api-org-${subject.organizationId.slice(4)}`, name: `api-org-${subject.organizationName}` };
+    case 'job':
+      return { type: 'runs', id: subject.runId, name: subject.runId };
   }
 }

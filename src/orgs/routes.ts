@@ -44,7 +44,7 @@ const ORG_PERMISSIONS: Record<string, Action> = {
 
 export function presentOrganization(org: Organization, subject: Subject): View {
   const permissions: Record<string, boolean> = { 'can-access-via-teams': false, 'can-traverse': true };
-  for (const [key, action] of Object.entries(ORG_PERMISSIONS)) permissions[key] = isAllowed(subject, action, org.id);
+  for (const [key, action] of Object.entries(ORG_PERMISSIONS)) permissions[key] = isAllowed(subject, action, { organizationId: org.id });
   return {
     id: org.name,
     name: org.name,

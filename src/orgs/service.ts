@@ -52,7 +52,7 @@ export class OrganizationService implements TokenResolver {
   }
 
   async list(subject: Subject, opts: { search?: string; limit: number; offset: number }): Promise<{ items: Organization[]; total: number }> {
-    const onlyId = subject.kind === 'organization-token' ? subject.organizationId : undefined;
+    const onlyId = subject.kind === 'site-admin' ? undefined : subject.organizationId;
     return store.list(this.db, { ...opts, onlyId });
   }
 
@@ -82,7 +82,7 @@ export class OrganizationService implements TokenResolver {
 
   async update(subject: Subject, name: string, changes: OrganizationChanges): Promise<Organization> {
     const org = await this.resolve(subject, name);
-    authorize(subject, 'organization:update', org.id, () => notFound('organization', name));
+    authorize(subject, 'organization:update', { organizationId: org.id }, () => notFound('organization', name));
     if (changes.defaultExecutionMode === 'agent') {
       throw new InvalidError('default-execution-mode "agent" needs a default agent pool, which is not supported yet', {
         pointer: '/data/attributes/default-execution-mode',
@@ -99,7 +99,7 @@ export class OrganizationService implements TokenResolver {
   /** Deletes the organization and everything under it. */
   async delete(subject: Subject, name: string): Promise<void> {
     const org = await this.resolve(subject, name);
-    authorize(subject, 'organization:delete', org.id, () => notFound('organization', name));
+    authorize(subject, 'organization:delete', { organizationId: org.id }, () => notFound('organization', name));
     await store.remove(this.db, org.id);
   }
 
@@ -116,7 +116,7 @@ export class OrganizationService implements TokenResolver {
     opts: { description: string | null; expiredAt: Date | null },
   ): Promise<{ token: OrganizationToken; secret: string }> {
     const org = await this.resolve(subject, name);
-    authorize(subject, 'organization:manage-token', org.id, () => notFound('organization', name));
+    authorize(subject, 'organization:manage-token', { organizationId: org.id }, () => notFound('organization', name));
     if (opts.expiredAt && opts.expiredAt.getTime() <= Date.now()) {
       throw new InvalidError('attribute "expired-at" must be in the future', { pointer: '/data/attributes/expired-at' });
     }
@@ -133,7 +133,7 @@ export class OrganizationService implements TokenResolver {
 
   async showToken(subject: Subject, name: string): Promise<OrganizationToken> {
     const org = await this.resolve(subject, name);
-    authorize(subject, 'organization:manage-token', org.id, () => notFound('organization', name));
+    authorize(subject, 'organization:manage-token', { organizationId: org.id }, () => notFound('organization', name));
     const token = await store.findToken(this.db, org.id);
     if (!token) throw new NotFoundError(`organization "${name}" has no authentication token`);
     return token;
@@ -141,7 +141,7 @@ export class OrganizationService implements TokenResolver {
 
   async deleteToken(subject: Subject, name: string): Promise<void> {
     const org = await this.resolve(subject, name);
-    authorize(subject, 'organization:manage-token', org.id, () => notFound('organization', name));
+    authorize(subject, 'organization:manage-token', { organizationId: org.id }, () => notFound('organization', name));
     if (!(await store.deleteToken(this.db, org.id))) throw new NotFoundError(`organization "${name}" has no authentication token`);
   }
 

@@ -15,7 +15,7 @@ export const projectType: ResourceType = {
 };
 
 export function presentProject(project: Project, org: Organization, subject: Subject): View {
-  const canManage = isAllowed(subject, 'project:create', org.id);
+  const canManage = isAllowed(subject, 'project:create', { organizationId: org.id });
   return {
     id: project.id,
     name: project.name,
@@ -26,7 +26,7 @@ export function presentProject(project: Project, org: Organization, subject: Sub
       'can-read': true,
       'can-update': canManage,
       'can-destroy': canManage && !project.isDefault,
-      'can-create-workspace': isAllowed(subject, 'workspace:create', org.id),
+      'can-create-workspace': isAllowed(subject, 'workspace:create', { organizationId: org.id }),
     },
     organization: { id: org.name },
   };

@@ -33,7 +33,7 @@ export class ProjectService {
     const project = await store.findById(this.db, id);
     const org = project ? await this.orgs.byId(project.organizationId) : null;
     if (!project || !org) throw notFound('project', id);
-    authorize(subject, 'project:read', org.id, () => notFound('project', id));
+    authorize(subject, 'project:read', { organizationId: org.id }, () => notFound('project', id));
     return { project, org };
   }
 
@@ -55,13 +55,13 @@ export class ProjectService {
     opts: { names?: string[]; search?: string; limit: number; offset: number },
   ): Promise<{ org: Organization; items: Project[]; total: number }> {
     const org = await this.orgs.resolve(subject, orgName);
-    authorize(subject, 'project:read', org.id, () => notFound('organization', orgName));
+    authorize(subject, 'project:read', { organizationId: org.id }, () => notFound('organization', orgName));
     return { org, ...(await store.list(this.db, org.id, opts)) };
   }
 
   async create(subject: Subject, orgName: string, attrs: { name: string; description?: string }): Promise<{ project: Project; org: Organization }> {
     const org = await this.orgs.resolve(subject, orgName);
-    authorize(subject, 'project:create', org.id, () => notFound('organization', orgName));
+    authorize(subject, 'project:create', { organizationId: org.id }, () => notFound('organization', orgName));
     try {
       const project = await store.insert(this.db, {
         id: newId('prj'),
@@ -79,7 +79,7 @@ export class ProjectService {
 
   async update(subject: Subject, id: string, changes: { name?: string; description?: string }): Promise<{ project: Project; org: Organization }> {
     const { org } = await this.get(subject, id);
-    authorize(subject, 'project:create', org.id, () => notFound('project', id));
+    authorize(subject, 'project:create', { organizationId: org.id }, () => notFound('project', id));
     try {
       return { project: await store.update(this.db, id, changes), org };
     } catch (err) {
@@ -90,7 +90,7 @@ export class ProjectService {
 
   async delete(subject: Subject, id: string): Promise<void> {
     const { project, org } = await this.get(subject, id);
-    authorize(subject, 'project:create', org.id, () => notFound('project', id));
+    authorize(subject, 'project:create', { organizationId: org.id }, () => notFound('project', id));
     if (project.isDefault) throw new ConflictError(`the default project of organization "${org.name}" cannot be deleted`);
     try {
       await store.remove(this.db, id);

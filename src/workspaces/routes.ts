@@ -93,14 +93,10 @@ const WORKSPACE_PERMISSIONS: Record<string, Action> = {
   'can-manage-tags': 'workspace:manage-tags',
 };
 
-/** The permissions block: the same for every workspace of an organization, for one subject. */
-export function workspacePermissions(subject: Subject, organizationId: string): Record<string, boolean> {
+export function presentWorkspace(ws: Workspace, subject: Subject): View {
+  const scope = { organizationId: ws.organizationId, workspaceId: ws.id };
   const permissions: Record<string, boolean> = { 'can-manage-run-tasks': false, 'can-manage-assessments': false, 'can-read-assessments': false };
-  for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, organizationId);
-  return permissions;
-}
-
-export function presentWorkspace(ws: Workspace, subject: Subject, permissions = workspacePermissions(subject, ws.organizationId)): View {
+  for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, scope);
   return {
     id: ws.id,
     name: ws.name,
@@ -137,7 +133,8 @@ export function presentWorkspace(ws: Workspace, subject: Subject, permissions = 
     actions: { 'is-destroyable': true },
     organization: { id: ws.organizationName },
     project: { id: ws.projectId },
-    'current-run': null,
+    // The active run holds the workspace lock; that is the run the CLI waits behind.
+    'current-run': ws.lock?.holder.type === 'runs' ? { id: ws.lock.holder.id } : null,
     'latest-run': null,
     'current-state-version': null,
     'current-configuration-version': null,
@@ -402,8 +399,7 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
       limit: page.size,
       offset: pageOffset(page),
     });
-    const permissions = items.length ? workspacePermissions(subject, items[0].organizationId) : {};
-    const views = items.map((w) => presentWorkspace(w, subject, permissions));
+    const views = items.map((w) => presentWorkspace(w, subject));
     send(ctx, 200, encode(workspaceType, views, { ...paginate(page, total, requestUrl(ctx, site)), included: await included(ctx, subject, items) }));
   });
 

@@ -1,5 +1,5 @@
 // Rules of the workspaces domain: settings, names, projects, tags and locks.
-import { authorize, type Action } from '../auth/authorize.js';
+import { authorize, visibleWorkspaces, type Action } from '../auth/authorize.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
@@ -14,7 +14,7 @@ export type { ExecutionMode, NamedTag, OrganizationTag, TagBinding, Workspace, W
 /** A tag named in a request: by id (an existing organization tag) or by name. */
 export type TagRef = { id: string } | { name: string };
 
-export type ListOptions = Omit<ListFilter, 'organizationId' | 'projectId'> & { projectId?: string };
+export type ListOptions = Omit<ListFilter, 'organizationId' | 'projectId' | 'onlyIds'> & { projectId?: string };
 
 const VERSION_PART = /^\s*(=|!=|>=|<=|>|<|~>)?\s*v?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?\s*$/;
 
@@ -49,6 +49,9 @@ function checkSettings(s: Partial<WorkspaceSettings>): void {
 }
 
 export class WorkspaceService {
+  private readonly unlockHooks: Array<(workspaceId: string) => Promise<void>> = [];
+  private managesResources: ((workspaceId: string) => Promise<boolean>) | null = null;
+
   constructor(
     private readonly db: Db,
     private readonly orgs: OrganizationService,
@@ -58,7 +61,7 @@ export class WorkspaceService {
   ) {}
 
   private authorize(subject: Subject, action: Action, ws: Workspace): void {
-    authorize(subject, action, ws.organizationId, () => notFound('workspace', ws.id));
+    authorize(subject, action, { organizationId: ws.organizationId, workspaceId: ws.id }, () => notFound('workspace', ws.id));
   }
 
   private async load(id: string): Promise<Workspace> {
@@ -89,8 +92,8 @@ export class WorkspaceService {
 
   async list(subject: Subject, orgName: string, opts: ListOptions): Promise<{ org: Organization; items: Workspace[]; total: number }> {
     const org = await this.orgs.resolve(subject, orgName);
-    authorize(subject, 'workspace:read', org.id, () => notFound('organization', orgName));
-    return { org, ...(await store.list(this.db, { ...opts, organizationId: org.id })) };
+    authorize(subject, 'workspace:read', { organizationId: org.id }, () => notFound('organization', orgName));
+    return { org, ...(await store.list(this.db, { ...opts, organizationId: org.id, onlyIds: visibleWorkspaces(subject) ?? undefined })) };
   }
 
   /** The project a request names, which must belong to the workspace's organization. */
@@ -109,7 +112,7 @@ export class WorkspaceService {
     tags: { refs: TagRef[]; bindings: TagBinding[] } = { refs: [], bindings: [] },
   ): Promise<Workspace> {
     const org = await this.orgs.resolve(subject, orgName);
-    authorize(subject, 'workspace:create', org.id, () => notFound('organization', orgName));
+    authorize(subject, 'workspace:create', { organizationId: org.id }, () => notFound('organization', orgName));
     checkSettings(input);
     const projectId = input.projectId ? await this.projectIn(org, input.projectId) : (await this.projects.defaultOf(org.id)).id;
     const id = newId('ws');
@@ -191,7 +194,15 @@ export class WorkspaceService {
   async safeDelete(subject: Subject, ws: Workspace): Promise<void> {
     this.authorize(subject, 'workspace:delete', ws);
     if (ws.lock) throw new ConflictError(`workspace "${ws.name}" is locked and cannot be deleted; unlock it first`);
+    if (this.managesResources && (await this.managesResources(ws.id))) {
+      throw new ConflictError(`workspace "${ws.name}" is not safe to delete: its state still manages resources; destroy them first, or delete it with force`);
+    }
     await store.remove(this.db, ws.id);
+  }
+
+  /** The state domain tells whether a workspace's state still manages resources. */
+  setResourceCheck(check: (workspaceId: string) => Promise<boolean>): void {
+    this.managesResources = check;
   }
 
   // ------------------------------------------------------------ locks
@@ -213,13 +224,38 @@ export class WorkspaceService {
       if (!current.lock) throw new ConflictError('workspace already unlocked');
       throw new ConflictError(`Unable to unlock workspace. The workspace is locked by ${describeHolder(current.lock.holder)}.`);
     }
+    await this.unlocked(ws.id);
     return this.load(ws.id);
   }
 
   async forceUnlock(subject: Subject, ws: Workspace): Promise<Workspace> {
     this.authorize(subject, 'workspace:force-unlock', ws);
+    // A run's lock ends with the run: releasing it early would let the next run start beside it.
+    if (ws.lock?.holder.type === 'runs') {
+      throw new ConflictError(`Unable to unlock workspace. The workspace is locked by Run ${ws.lock.holder.id}; cancel or discard the run instead.`);
+    }
     if (!(await store.unlock(this.db, ws.id, null))) throw new ConflictError('workspace already unlocked');
+    await this.unlocked(ws.id);
     return this.load(ws.id);
+  }
+
+  /** Runs call this to be told when a workspace a user held becomes free. */
+  onUnlock(hook: (workspaceId: string) => Promise<void>): void {
+    this.unlockHooks.push(hook);
+  }
+
+  private async unlocked(workspaceId: string): Promise<void> {
+    for (const hook of this.unlockHooks) await hook(workspaceId);
+  }
+
+  /** The run takes the workspace lock (in the caller's transaction); false when someone else holds it. */
+  async acquireForRun(trx: Db, workspaceId: string, runId: string): Promise<boolean> {
+    return store.lockForRun(trx, workspaceId, runId);
+  }
+
+  /** The run gives the workspace lock back, if it holds it. */
+  async releaseFromRun(trx: Db, workspaceId: string, runId: string): Promise<void> {
+    await store.unlock(trx, workspaceId, { type: 'runs', id: runId, name: runId });
   }
 
   // ------------------------------------------------------------ tags
@@ -274,7 +310,7 @@ export class WorkspaceService {
     opts: { search?: string; limit: number; offset: number },
   ): Promise<{ items: OrganizationTag[]; total: number }> {
     const org = await this.orgs.resolve(subject, orgName);
-    authorize(subject, 'tag:read', org.id, () => notFound('organization', orgName));
+    authorize(subject, 'tag:read', { organizationId: org.id }, () => notFound('organization', orgName));
     return store.listOrganizationTags(this.db, org.id, opts);
   }
 }

@@ -241,6 +241,8 @@ export interface ListFilter {
   /** Key/value bindings every result carries; a missing value matches any. */
   tagged?: Array<{ key: string; value?: string }>;
   projectId?: string;
+  /** Only these workspaces (what the caller may see). */
+  onlyIds?: string[];
   sort: { column: 'name' | 'created_at' | 'updated_at'; descending: boolean };
   limit: number;
   offset: number;
@@ -251,6 +253,7 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
   if (f.search) q.whereILike('w.name', `%${escapeLike(f.search)}%`);
   if (f.wildcardName) q.whereILike('w.name', f.wildcardName.split('*').map(escapeLike).join('%'));
   if (f.projectId) q.where('w.project_id', f.projectId);
+  if (f.onlyIds) q.whereIn('w.id', f.onlyIds);
   for (const key of f.tags ?? []) {
     q.whereExists((s) => s.select(db.raw('1')).from('workspace_tags as t').whereRaw('t.workspace_id = w.id').andWhere('t.key', key));
   }
@@ -313,6 +316,13 @@ export async function unlock(db: Db, id: string, holder: Principal | null): Prom
     locked_at: null,
   });
   return n === 1;
+}
+
+/** Takes the lock for a run, or keeps it when the run holds it already; false when anyone else does. */
+export async function lockForRun(db: Db, id: string, runId: string): Promise<boolean> {
+  if (await lock(db, id, { type: 'runs', id: runId, name: runId }, null)) return true;
+  const row = await db('workspaces').where({ id, locked: true, lock_holder_type: 'runs', lock_holder_id: runId }).first('id');
+  return row !== undefined;
 }
 
 // ---------------------------------------------------------------- tags

@@ -59,6 +59,7 @@ export async function startServer(opts: { ssl?: boolean; config?: Partial<Config
     defaultEngine: 'terraform',
     engineBinsDir: path.join(tmp, 'engines'),
     logLevel: 'info',
+    maxConfigSize: 100 * 1024 * 1024,
     ...opts.config,
   };
   const otfd = await startOtfd(config, { logger: createLogger(process.env.OTF_TEST_LOG ?? 'silent') });

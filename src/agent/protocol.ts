@@ -1,0 +1,51 @@
+// The shapes exchanged between otfd and runners over /api/agent (see docs/agent-protocol.md).
+
+/** A workspace variable as the runner receives it: sensitive values in clear. */
+export interface RunnerVariable {
+  key: string;
+  value: string;
+  category: 'terraform' | 'env';
+  hcl: boolean;
+  sensitive: boolean;
+}
+
+/** Everything a runner needs to know to execute a job (GET /api/agent/jobs/:id). */
+export interface JobSpec {
+  job: { id: string; phase: 'plan' | 'apply' };
+  run: {
+    id: string;
+    planId: string;
+    applyId: string;
+    configurationVersionId: string;
+    isDestroy: boolean;
+    refresh: boolean;
+    refreshOnly: boolean;
+    targetAddrs: string[];
+    replaceAddrs: string[];
+    variables: Array<{ key: string; value: string }>;
+    engine: string;
+    engineVersion: string;
+    message: string;
+  };
+  workspace: { id: string; name: string; organization: string; workingDirectory: string };
+  variables: RunnerVariable[];
+  /** host[:port] of otfd as the terraform CLI names it, and its base URL. */
+  hostname: string;
+  baseUrl: string;
+}
+
+export interface ResourceCounts {
+  additions: number;
+  changes: number;
+  destructions: number;
+  imports: number;
+}
+
+/** POST /api/agent/jobs/:id/finish */
+export interface JobOutcome {
+  status: 'finished' | 'errored' | 'canceled';
+  counts: ResourceCounts;
+  /** plan only: whether there is anything to apply */
+  hasChanges?: boolean;
+  error?: string;
+}

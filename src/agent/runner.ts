@@ -1,0 +1,308 @@
+// The runner core: executes one job (the plan or the apply of a run), whoever hosts it. It fetches
+// what the job needs with the job's token, prepares a fresh working directory, runs the engine
+// with a clean environment while streaming its output, uploads the results and reports the
+// outcome. The server agent runs it in otfd's process; otf-agent runs it in its own.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tar from 'tar';
+import type { Logger } from '../logger.js';
+import type { Engine, EngineName, EngineResolver } from './engines.js';
+import type { JobApi } from './jobapi.js';
+import { LogWriter } from './logwriter.js';
+import type { JobOutcome, JobSpec, ResourceCounts } from './protocol.js';
+import { renderRunVariables, renderTfvars } from './tfvars.js';
+
+export interface RunnerOptions {
+  engines: EngineResolver;
+  /** Where job working directories are made. */
+  workRoot: string;
+  logger: Logger;
+}
+
+const NO_COUNTS: ResourceCounts = { additions: 0, changes: 0, destructions: 0, imports: 0 };
+
+/** Lets the host cancel a running job: SIGINT to the engine, SIGKILL to its process group when forced. */
+export class JobControl {
+  canceled = false;
+  forced = false;
+  private child: ChildProcess | null = null;
+
+  attach(child: ChildProcess): void {
+    this.child = child;
+    if (this.forced) this.kill();
+    else if (this.canceled) child.kill('SIGINT');
+  }
+
+  detach(): void {
+    this.child = null;
+  }
+
+  cancel(): void {
+    if (this.canceled) return;
+    this.canceled = true;
+    this.child?.kill('SIGINT');
+  }
+
+  forceCancel(): void {
+    this.canceled = true;
+    this.forced = true;
+    this.kill();
+  }
+
+  private kill(): void {
+    const pid = this.child?.pid;
+    if (!pid) return;
+    try {
+      process.kill(-pid, 'SIGKILL'); // the engine and whatever it started (providers, provisioners)
+    } catch {
+      this.child?.kill('SIGKILL');
+    }
+  }
+}
+
+class Canceled extends Error {}
+
+/** The counts and the verdict of a plan, from `terraform show -json`. */
+export function summarizePlan(plan: {
+  applyable?: boolean;
+  resource_changes?: Array<{ change: { actions: string[]; importing?: unknown } }>;
+  output_changes?: Record<string, { actions: string[] }>;
+  resource_drift?: unknown[];
+}): { hasChanges: boolean; counts: ResourceCounts } {
+  const counts = { ...NO_COUNTS };
+  for (const rc of plan.resource_changes ?? []) {
+    const a = rc.change.actions;
+    if (a.includes('create')) counts.additions++;
+    if (a.includes('delete')) counts.destructions++;
+    if (a.length === 1 && a[0] === 'update') counts.changes++;
+    if (rc.change.importing) counts.imports++;
+  }
+  const outputsChange = Object.values(plan.output_changes ?? {}).some((o) => !(o.actions.length === 1 && o.actions[0] === 'no-op'));
+  const computed = counts.additions + counts.changes + counts.destructions + counts.imports > 0 || outputsChange || (plan.resource_drift ?? []).length > 0;
+  return { hasChanges: plan.applyable ?? computed, counts };
+}
+
+/** Counts of an apply, from the engine's human output. */
+export function countApplied(output: string): ResourceCounts {
+  const count = (re: RegExp) => (output.match(re) ?? []).length;
+  return {
+    additions: count(/: Creation complete after/g),
+    changes: count(/: Modifications complete after/g),
+    destructions: count(/: Destruction complete after/g),
+    imports: count(/: Import complete/g),
+  };
+}
+
+function platformName(): string {
+  const arch = { x64: 'amd64', arm64: 'arm64' }[os.arch() as string] ?? os.arch();
+  return `${os.platform()}_${arch}`;
+}
+
+/** Runs one job to its end and reports the outcome to otfd; returns that outcome, or null when the run no longer wanted it. */
+export async function runJob(api: JobApi, control: JobControl, opts: RunnerOptions): Promise<JobOutcome | null> {
+  const spec = await api.spec();
+  const log = new LogWriter((offset, data) => api.putLog(offset, data));
+  const dir = fs.mkdtempSync(path.join(opts.workRoot, 'otf-job-'));
+  const logger = opts.logger.child({ job: spec.job.id, run: spec.run.id, phase: spec.job.phase });
+  let outcome: JobOutcome;
+  try {
+    if (!(await api.start())) {
+      logger.info('the run no longer wants this job');
+      return null;
+    }
+    outcome = await execute(spec, api, control, log, dir, opts);
+  } catch (err) {
+    const message = err instanceof Canceled ? null : (err as Error).message;
+    if (message) log.write(`\nError: ${message}\n`);
+    outcome = { status: message ? 'errored' : 'canceled', counts: NO_COUNTS, error: message ?? undefined };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await log.close();
+  if (!control.forced) await api.finish(outcome);
+  logger.info({ status: outcome.status }, 'job finished');
+  return outcome;
+}
+
+async function execute(spec: JobSpec, api: JobApi, control: JobControl, log: LogWriter, dir: string, opts: RunnerOptions): Promise<JobOutcome> {
+  // An engine that cannot be had fails the run with the resolver's explanation.
+  const engine = await opts.engines.resolve(spec.run.engine as EngineName, spec.run.engineVersion);
+  // Three header lines: the CLI skips the first three lines of an apply log.
+  log.write(`${engine.name === 'tofu' ? 'OpenTofu' : 'Terraform'} v${engine.version}\non ${platformName()}\nInitializing plugins and modules...\n`);
+
+  const cwd = await prepare(spec, api, dir);
+  const env = environment(spec, dir, api);
+  const checkCanceled = () => {
+    if (control.canceled) throw new Canceled();
+  };
+
+  if (spec.job.phase === 'apply') {
+    if (!(await api.getArtifact('plan-file', path.join(dir, 'plan.tfplan')))) throw new Error('the plan of this run has no plan file to apply');
+    await api.getArtifact('lock-file', path.join(cwd, '.terraform.lock.hcl'));
+  }
+  checkCanceled();
+  const init = await runEngine(engine, ['init', '-input=false', '-no-color'], { cwd, env, control });
+  if (init.code !== 0) {
+    log.write(init.output);
+    checkCanceled();
+    throw new Error(`${engine.name} init failed (exit code ${init.code})`);
+  }
+  checkCanceled();
+
+  if (spec.job.phase === 'plan') return plan(spec, api, control, log, engine, cwd, env, dir);
+  return apply(spec, api, control, log, engine, cwd, env, dir);
+}
+
+/** Unpacks the configuration, points it at local state, writes variables and the current state. */
+async function prepare(spec: JobSpec, api: JobApi, dir: string): Promise<string> {
+  const root = path.join(dir, 'config');
+  fs.mkdirSync(root);
+  fs.mkdirSync(path.join(dir, 'home'));
+  const tarball = path.join(dir, 'config.tar.gz');
+  await api.downloadConfiguration(spec.run.configurationVersionId, tarball);
+  // otfd inspected the archive on upload; extraction refuses unsafe entries all the same.
+  await tar.x({ file: tarball, cwd: root, strict: true, preserveOwner: false });
+  fs.rmSync(tarball);
+  const cwd = path.resolve(root, spec.workspace.workingDirectory || '.');
+  if (!cwd.startsWith(root) || !fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) {
+    throw new Error(`the working directory "${spec.workspace.workingDirectory}" is not a directory of the configuration`);
+  }
+  // The configuration names otfd in a cloud or remote backend block; the run keeps state locally
+  // and hands it to otfd itself. An override file sorts last, so its backend wins.
+  fs.writeFileSync(path.join(cwd, 'zzz_otf_backend_override.tf'), 'terraform {\n  backend "local" {\n    path = "terraform.tfstate"\n  }\n}\n');
+  const statePath = path.join(cwd, 'terraform.tfstate');
+  fs.rmSync(statePath, { force: true });
+  await api.downloadCurrentState(spec.workspace.id, statePath);
+  return cwd;
+}
+
+/**
+ * Writes the workspace's terraform variables and the run's variables as two .tfvars files outside
+ * the configuration and returns the -var-file arguments naming them. Terraform reads -var-file
+ * after terraform.tfvars and every *.auto.tfvars, the workspace's file first: run variables beat
+ * workspace variables, which beat the configuration's own values.
+ */
+function writeVariables(spec: JobSpec, dir: string): string[] {
+  const args: string[] = [];
+  const workspaceVars = spec.variables.filter((v) => v.category === 'terraform');
+  if (workspaceVars.length) {
+    fs.writeFileSync(path.join(dir, 'workspace.tfvars'), renderTfvars(workspaceVars), { mode: 0o600 });
+    args.push(`-var-file=${path.join(dir, 'workspace.tfvars')}`);
+  }
+  if (spec.run.variables.length) {
+    fs.writeFileSync(path.join(dir, 'run.tfvars'), renderRunVariables(spec.run.variables), { mode: 0o600 });
+    args.push(`-var-file=${path.join(dir, 'run.tfvars')}`);
+  }
+  return args;
+}
+
+/** A clean environment: nothing of the host's but PATH (and SSL_CERT_FILE), plus what the run and its variables define. */
+function environment(spec: JobSpec, dir: string, api: JobApi): NodeJS.ProcessEnv {
+  const cliConfig = path.join(dir, 'cli.tfrc');
+  // The engine reaches otfd (terraform_remote_state) with the job's own token.
+  fs.writeFileSync(cliConfig, `credentials "${spec.hostname}" {\n  token = "${api.token}"\n}\n`, { mode: 0o600 });
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
+  if (process.env.SSL_CERT_FILE) env.SSL_CERT_FILE = process.env.SSL_CERT_FILE;
+  // Workspace env variables first (they may extend PATH or set TF_LOG), then what the run needs.
+  for (const v of spec.variables) if (v.category === 'env') env[v.key] = v.value;
+  return {
+    ...env,
+    HOME: path.join(dir, 'home'),
+    TF_IN_AUTOMATION: '1',
+    TF_INPUT: '0',
+    CHECKPOINT_DISABLE: '1',
+    TF_CLI_CONFIG_FILE: cliConfig,
+    TFC_RUN_ID: spec.run.id,
+    TFC_WORKSPACE_NAME: spec.workspace.name,
+    TFC_WORKSPACE_SLUG: `${spec.workspace.organization}/${spec.workspace.name}`,
+    TFC_CONFIGURATION_VERSION_GIT_BRANCH: '',
+    TFC_CONFIGURATION_VERSION_GIT_COMMIT_SHA: '',
+    TFC_CONFIGURATION_VERSION_GIT_TAG: '',
+  };
+}
+
+interface EngineResult {
+  code: number;
+  output: string;
+}
+
+/** Runs the engine; its output goes to `log` as it comes when given, and is returned as well. */
+function runEngine(engine: Engine, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; control: JobControl; log?: LogWriter }): Promise<EngineResult> {
+  return new Promise((resolve, reject) => {
+    // Its own process group, so a force-cancel kills the engine and everything it started.
+    const child = spawn(engine.path, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    o.control.attach(child);
+    const chunks: Buffer[] = [];
+    const take = (c: Buffer) => {
+      chunks.push(c);
+      o.log?.write(c);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', (err) => {
+      o.control.detach();
+      reject(new Error(`cannot run ${engine.path}: ${err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      o.control.detach();
+      resolve({ code: code ?? (signal ? 128 : 1), output: Buffer.concat(chunks).toString('utf8') });
+    });
+  });
+}
+
+async function plan(
+  spec: JobSpec,
+  api: JobApi,
+  control: JobControl,
+  log: LogWriter,
+  engine: Engine,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  dir: string,
+): Promise<JobOutcome> {
+  const planFile = path.join(dir, 'plan.tfplan');
+  const args = ['plan', '-input=false', '-no-color', `-out=${planFile}`, ...writeVariables(spec, dir)];
+  if (spec.run.isDestroy) args.push('-destroy');
+  if (spec.run.refreshOnly) args.push('-refresh-only');
+  if (!spec.run.refresh) args.push('-refresh=false');
+  for (const t of spec.run.targetAddrs) args.push(`-target=${t}`);
+  for (const r of spec.run.replaceAddrs) args.push(`-replace=${r}`);
+  const result = await runEngine(engine, args, { cwd, env, control, log });
+  if (control.canceled) throw new Canceled();
+  if (result.code !== 0) throw new Error(`${engine.name} plan exited with code ${result.code}`);
+  const shown = await runEngine(engine, ['show', '-json', planFile], { cwd, env, control });
+  if (shown.code !== 0) throw new Error(`${engine.name} show -json failed: ${shown.output.slice(0, 2000)}`);
+  const summary = summarizePlan(JSON.parse(shown.output) as Parameters<typeof summarizePlan>[0]);
+  await api.putArtifact('plan-file', fs.readFileSync(planFile));
+  await api.putArtifact('plan-json', Buffer.from(shown.output));
+  const lockFile = path.join(cwd, '.terraform.lock.hcl');
+  if (fs.existsSync(lockFile)) await api.putArtifact('lock-file', fs.readFileSync(lockFile));
+  return { status: 'finished', hasChanges: summary.hasChanges, counts: summary.counts };
+}
+
+async function apply(
+  spec: JobSpec,
+  api: JobApi,
+  control: JobControl,
+  log: LogWriter,
+  engine: Engine,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  dir: string,
+): Promise<JobOutcome> {
+  const statePath = path.join(cwd, 'terraform.tfstate');
+  const before = fs.existsSync(statePath) ? fs.readFileSync(statePath) : null;
+  const result = await runEngine(engine, ['apply', '-input=false', '-no-color', path.join(dir, 'plan.tfplan')], { cwd, env, control, log });
+  // Whatever happened, keep the state the engine left: a failed or interrupted apply may still
+  // have changed real infrastructure.
+  if (!control.forced && fs.existsSync(statePath)) {
+    const after = fs.readFileSync(statePath);
+    if (!before || !after.equals(before)) await api.uploadState(spec.workspace.id, spec.run.id, after);
+  }
+  const counts = countApplied(result.output);
+  if (control.canceled) return { status: 'canceled', counts };
+  if (result.code !== 0) return { status: 'errored', counts, error: `${engine.name} apply exited with code ${result.code}` };
+  return { status: 'finished', counts };
+}

@@ -1,0 +1,87 @@
+// Blobs (configuration tarballs, plan files, JSON plans, state files) behind one small interface.
+// This implementation keeps them in PostgreSQL in 1 MiB chunks, so a large blob is streamed in and
+// out and never held in memory whole; an object-store implementation would change no caller.
+import { Readable } from 'node:stream';
+import type { Db } from '../db/index.js';
+
+export interface BlobStore {
+  /** Stores the bytes under key, replacing any earlier blob; returns the size. */
+  put(key: string, data: Buffer | AsyncIterable<Buffer>): Promise<number>;
+  /** The blob's bytes as a stream, or null when there is none. */
+  stream(key: string): Promise<Readable | null>;
+  /** The whole blob, for small ones (JSON plans, state files read to extract outputs). */
+  read(key: string): Promise<Buffer | null>;
+  size(key: string): Promise<number | null>;
+  delete(key: string): Promise<void>;
+}
+
+export const CHUNK_SIZE = 1024 * 1024;
+
+async function* chunked(data: Buffer | AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  if (Buffer.isBuffer(data)) {
+    for (let i = 0; i < data.length; i += CHUNK_SIZE) yield data.subarray(i, i + CHUNK_SIZE);
+    return;
+  }
+  let pending: Buffer[] = [];
+  let pendingSize = 0;
+  for await (const piece of data) {
+    pending.push(piece);
+    pendingSize += piece.length;
+    while (pendingSize >= CHUNK_SIZE) {
+      const all = Buffer.concat(pending);
+      yield all.subarray(0, CHUNK_SIZE);
+      pending = [all.subarray(CHUNK_SIZE)];
+      pendingSize = pending[0].length;
+    }
+  }
+  if (pendingSize > 0) yield Buffer.concat(pending);
+}
+
+export class PostgresBlobStore implements BlobStore {
+  constructor(private readonly db: Db) {}
+
+  async put(key: string, data: Buffer | AsyncIterable<Buffer>): Promise<number> {
+    return this.db.transaction(async (trx) => {
+      await trx('blobs').where({ key }).delete();
+      await trx('blobs').insert({ key, size: 0 });
+      let size = 0;
+      let seq = 0;
+      for await (const chunk of chunked(data)) {
+        await trx('blob_chunks').insert({ key, seq: seq++, data: chunk });
+        size += chunk.length;
+      }
+      await trx('blobs').where({ key }).update({ size });
+      return size;
+    });
+  }
+
+  async stream(key: string): Promise<Readable | null> {
+    const blob = await this.db('blobs').where({ key }).first<{ size: number } | undefined>('size');
+    if (!blob) return null;
+    const db = this.db;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let seq = 0; ; seq++) {
+        const row = await db('blob_chunks').where({ key, seq }).first<{ data: Buffer } | undefined>('data');
+        if (!row) return;
+        yield row.data;
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
+  }
+
+  async read(key: string): Promise<Buffer | null> {
+    const blob = await this.db('blobs').where({ key }).first<{ size: number } | undefined>('size');
+    if (!blob) return null;
+    const rows = await this.db('blob_chunks').where({ key }).orderBy('seq').select<{ data: Buffer }[]>('data');
+    return Buffer.concat(rows.map((r) => r.data));
+  }
+
+  async size(key: string): Promise<number | null> {
+    const blob = await this.db('blobs').where({ key }).first<{ size: number } | undefined>('size');
+    return blob ? blob.size : null;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.db('blobs').where({ key }).delete();
+  }
+}

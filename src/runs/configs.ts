@@ -1,0 +1,167 @@
+// Configuration versions: the uploaded tarball of a workspace's configuration. An upload is
+// inspected before anything is stored; an unsafe or oversized one leaves the version errored with
+// the reason and stores nothing.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { authorize, type Action } from '../auth/authorize.js';
+import type { Subject } from '../auth/subject.js';
+import type { UrlSigner } from '../api/signing.js';
+import type { Site } from '../api/http.js';
+import type { BlobStore } from '../blobs/store.js';
+import type { Db } from '../db/index.js';
+import { ConflictError, InvalidError, notFound, NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { Workspace, WorkspaceService } from '../workspaces/service.js';
+import { inspectArchive, UnsafeArchiveError } from './archive.js';
+import * as store from './store.js';
+import type { ConfigurationVersion } from './store.js';
+
+export type { ConfigurationVersion } from './store.js';
+
+export const UPLOAD_PURPOSE = 'configuration-versions';
+const UPLOAD_TTL_SECONDS = 60 * 60;
+
+export function configBlobKey(id: string): string {
+  return `configuration-versions/${id}.tar.gz`;
+}
+
+class TooLargeError extends Error {}
+
+/** Copies a request body into a file, failing once it passes `max` bytes. */
+async function saveLimited(body: Readable, file: string, max: number): Promise<number> {
+  let size = 0;
+  await pipeline(
+    body,
+    async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        size += chunk.length;
+        if (size > max) throw new TooLargeError();
+        yield chunk;
+      }
+    },
+    fs.createWriteStream(file, { mode: 0o600 }),
+  );
+  return size;
+}
+
+export class ConfigurationVersionService {
+  private uploadedHooks: Array<(cv: ConfigurationVersion) => Promise<void>> = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly blobs: BlobStore,
+    private readonly workspaces: WorkspaceService,
+    private readonly signer: UrlSigner,
+    private readonly site: Site,
+    private readonly maxSize: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Called after a configuration version with auto-queue-runs is uploaded. */
+  onAutoQueue(hook: (cv: ConfigurationVersion) => Promise<void>): void {
+    this.uploadedHooks.push(hook);
+  }
+
+  private authorize(subject: Subject, action: Action, ws: Workspace, id: string): void {
+    authorize(subject, action, { organizationId: ws.organizationId, workspaceId: ws.id }, () => notFound('configuration version', id));
+  }
+
+  uploadUrl(cv: ConfigurationVersion): string | null {
+    if (cv.status !== 'pending') return null;
+    return `${this.site.baseUrl}/_signed/${UPLOAD_PURPOSE}/${cv.id}/${this.signer.sign(UPLOAD_PURPOSE, cv.id, UPLOAD_TTL_SECONDS)}`;
+  }
+
+  async create(
+    subject: Subject,
+    workspaceId: string,
+    opts: { autoQueueRuns: boolean; speculative: boolean; provisional: boolean },
+  ): Promise<ConfigurationVersion> {
+    const ws = await this.workspaces.get(subject, workspaceId);
+    authorize(subject, 'run:queue', { organizationId: ws.organizationId, workspaceId: ws.id }, () => notFound('workspace', workspaceId));
+    return store.insertConfigurationVersion(this.db, { id: newId('cv'), workspaceId: ws.id, ...opts });
+  }
+
+  async get(subject: Subject, id: string): Promise<{ cv: ConfigurationVersion; ws: Workspace }> {
+    const cv = await store.findConfigurationVersion(this.db, id);
+    const ws = cv ? await this.workspaces.byId(cv.workspaceId) : null;
+    if (!cv || !ws) throw notFound('configuration version', id);
+    this.authorize(subject, 'run:read', ws, id);
+    return { cv, ws };
+  }
+
+  /** Internal lookup without authorization, for domains that already hold an id. */
+  async byId(id: string): Promise<ConfigurationVersion | null> {
+    return store.findConfigurationVersion(this.db, id);
+  }
+
+  async list(subject: Subject, workspaceId: string, limit: number, offset: number): Promise<{ items: ConfigurationVersion[]; total: number }> {
+    const ws = await this.workspaces.get(subject, workspaceId);
+    this.authorize(subject, 'run:read', ws, workspaceId);
+    return store.listConfigurationVersions(this.db, ws.id, limit, offset);
+  }
+
+  /** The newest uploaded configuration of the workspace, for runs created without one. */
+  async latestUploaded(workspaceId: string): Promise<ConfigurationVersion | null> {
+    const { items } = await store.listConfigurationVersions(this.db, workspaceId, 50, 0);
+    return items.find((cv) => cv.status === 'uploaded' && !cv.provisional) ?? null;
+  }
+
+  /** The tarball of an uploaded configuration, for the runner. */
+  async download(subject: Subject, id: string): Promise<Readable> {
+    const { cv } = await this.get(subject, id);
+    if (cv.status !== 'uploaded') throw new ConflictError(`configuration version ${id} is ${cv.status}, not uploaded`);
+    const stream = await this.blobs.stream(configBlobKey(id));
+    if (!stream) throw new NotFoundError(`configuration version ${id} has no stored configuration`);
+    return stream;
+  }
+
+  /**
+   * Receives the tarball PUT to a signed upload URL: size-limited, inspected, then stored. On an
+   * unsafe or oversized archive the version becomes errored with the reason and nothing is kept.
+   */
+  async upload(id: string, signature: string, body: Readable): Promise<ConfigurationVersion> {
+    if (!this.signer.verify(UPLOAD_PURPOSE, id, signature)) throw new NotFoundError('upload URL is invalid or has expired');
+    const cv = await store.findConfigurationVersion(this.db, id);
+    if (!cv) throw notFound('configuration version', id);
+    if (cv.status !== 'pending') throw new ConflictError(`configuration version ${id} is already ${cv.status}`);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-upload-'));
+    const file = path.join(dir, 'config.tar.gz');
+    try {
+      let size: number;
+      try {
+        size = await saveLimited(body, file, this.maxSize);
+      } catch (err) {
+        if (!(err instanceof TooLargeError)) throw err;
+        const reason = `the configuration is larger than the limit of ${this.maxSize} bytes`;
+        await store.settleConfigurationVersion(this.db, id, { status: 'errored', error: reason });
+        throw new PayloadTooLargeError(reason);
+      }
+      try {
+        await inspectArchive(file, this.maxSize);
+      } catch (err) {
+        if (!(err instanceof UnsafeArchiveError)) throw err;
+        const reason = `rejected configuration: ${err.message}`;
+        await store.settleConfigurationVersion(this.db, id, { status: 'errored', error: reason });
+        throw new InvalidError(reason);
+      }
+      await this.blobs.put(configBlobKey(id), fs.createReadStream(file));
+      if (!(await store.settleConfigurationVersion(this.db, id, { status: 'uploaded', size }))) {
+        throw new ConflictError(`configuration version ${id} was uploaded concurrently`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const uploaded = (await store.findConfigurationVersion(this.db, id))!;
+    if (uploaded.autoQueueRuns && !uploaded.provisional) {
+      for (const hook of this.uploadedHooks) {
+        await hook(uploaded).catch((err) => this.logger.error({ err, cv: id }, 'failed to queue a run for an uploaded configuration'));
+      }
+    }
+    return uploaded;
+  }
+}

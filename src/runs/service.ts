@@ -1,0 +1,412 @@
+// Rules of runs: creation, the workspace queue (one active non-speculative run per workspace,
+// holding its lock), user actions (apply, discard, cancel, force-cancel) and what runners report.
+// Every status change goes through fire(), which applies the transition table in machine.ts.
+import type { Knex } from 'knex';
+import type { JobOutcome } from '../agent/protocol.js';
+import { authorize, isAllowed, type Action } from '../auth/authorize.js';
+import { principalOf, type Subject } from '../auth/subject.js';
+import type { Db } from '../db/index.js';
+import { ConflictError, InvalidError, notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { Organization, OrganizationService } from '../orgs/service.js';
+import { PRIORITY, type Job, type JobService } from '../pools/jobs.js';
+import type { Workspace, WorkspaceService } from '../workspaces/service.js';
+import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
+import { FINAL_STATUSES, IllegalTransition, phaseStatuses, transition, type RunEvent, type RunStatus } from './machine.js';
+import * as store from './store.js';
+import type { Run, RunFilter } from './store.js';
+
+export type { Run } from './store.js';
+
+export interface RunInput {
+  workspaceId: string;
+  configurationVersionId?: string;
+  message?: string;
+  isDestroy?: boolean;
+  refresh?: boolean;
+  refreshOnly?: boolean;
+  planOnly?: boolean;
+  targetAddrs?: string[];
+  replaceAddrs?: string[];
+  variables?: Array<{ key: string; value: string }>;
+  autoApply?: boolean;
+  allowEmptyApply?: boolean;
+  savePlan?: boolean;
+}
+
+/** What a runner reports at the end of a phase. */
+export type PhaseOutcome = JobOutcome;
+
+export type ListFilter = Pick<RunFilter, 'statuses' | 'operations' | 'search' | 'limit' | 'offset'>;
+
+type AfterCommit = Array<() => Promise<void>>;
+
+/** TFC's status-timestamps key for entering a status. */
+function timestampKey(status: RunStatus): string {
+  return `${status.replace(/_/g, '-')}-at`;
+}
+
+export class RunService {
+  constructor(
+    private readonly db: Db,
+    private readonly orgs: OrganizationService,
+    private readonly workspaces: WorkspaceService,
+    private readonly configs: ConfigurationVersionService,
+    private readonly jobs: JobService,
+    private readonly logger: Logger,
+  ) {
+    configs.onAutoQueue((cv) => this.createForUpload(cv));
+    workspaces.onUnlock((workspaceId) => this.schedule(workspaceId));
+    orgs.setCapacityProvider((org) => store.activeRunCounts(this.db, org.id));
+  }
+
+  private scope(run: { organizationId: string; workspaceId: string }) {
+    return { organizationId: run.organizationId, workspaceId: run.workspaceId };
+  }
+
+  private authorize(subject: Subject, action: Action, run: Run): void {
+    authorize(subject, action, this.scope(run), () => notFound('run', run.id));
+  }
+
+  can(subject: Subject, action: Action, run: Run): boolean {
+    return isAllowed(subject, action, this.scope(run));
+  }
+
+  // ------------------------------------------------------------ reads
+
+  async get(subject: Subject, id: string): Promise<Run> {
+    const run = await store.findRun(this.db, id);
+    if (!run) throw notFound('run', id);
+    this.authorize(subject, 'run:read', run);
+    return run;
+  }
+
+  /** Internal lookup without authorization. */
+  async byId(id: string): Promise<Run | null> {
+    return store.findRun(this.db, id);
+  }
+
+  /** The run a plan or apply belongs to, if the subject may read it. */
+  async byPhase(subject: Subject, phaseId: string): Promise<Run> {
+    const run = await store.findRunByPhase(this.db, phaseId);
+    if (!run) throw notFound(phaseId.startsWith('plan-') ? 'plan' : 'apply', phaseId);
+    authorize(subject, 'run:read', this.scope(run), () => notFound(phaseId.startsWith('plan-') ? 'plan' : 'apply', phaseId));
+    return run;
+  }
+
+  /** Internal: the run of a plan or apply id, without authorization (signed log URLs). */
+  async runOfPhase(phaseId: string): Promise<Run | null> {
+    return store.findRunByPhase(this.db, phaseId);
+  }
+
+  async listForWorkspace(subject: Subject, workspaceId: string, filter: ListFilter): Promise<{ items: Run[]; total: number }> {
+    const ws = await this.workspaces.get(subject, workspaceId);
+    authorize(subject, 'run:read', { organizationId: ws.organizationId, workspaceId: ws.id }, () => notFound('workspace', workspaceId));
+    return store.listRuns(this.db, { ...filter, workspaceIds: [ws.id], order: 'newest' });
+  }
+
+  async listForOrganization(subject: Subject, orgName: string, filter: ListFilter): Promise<{ org: Organization; items: Run[]; total: number }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'run:read', { organizationId: org.id }, () => notFound('organization', orgName));
+    const onlyWorkspace = subject.kind === 'job' ? [subject.workspaceId] : undefined;
+    return { org, ...(await store.listRuns(this.db, { ...filter, organizationId: org.id, workspaceIds: onlyWorkspace, order: 'newest' })) };
+  }
+
+  /**
+   * The organization's runs waiting for or holding a runner, oldest first, each with its position
+   * in the queue: 0 while executing, else how many runs are ahead of it.
+   */
+  async queue(subject: Subject, orgName: string, limit: number, offset: number): Promise<{ items: Array<{ run: Run; position: number }>; total: number }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'run:read', { organizationId: org.id }, () => notFound('organization', orgName));
+    const active: RunStatus[] = ['pending', 'plan_queued', 'planning', 'confirmed', 'apply_queued', 'applying'];
+    const { items, total } = await store.listRuns(this.db, { organizationId: org.id, statuses: active, limit, offset, order: 'oldest' });
+    let waiting = offset;
+    return {
+      items: items.map((run) => {
+        const executing = run.status === 'planning' || run.status === 'applying';
+        return { run, position: executing ? 0 : ++waiting };
+      }),
+      total,
+    };
+  }
+
+  // ------------------------------------------------------------ creation
+
+  async create(subject: Subject, input: RunInput): Promise<Run> {
+    const ws = await this.workspaces.get(subject, input.workspaceId);
+    const scope = { organizationId: ws.organizationId, workspaceId: ws.id };
+    authorize(subject, 'run:queue', scope, () => notFound('workspace', input.workspaceId));
+    if (ws.executionMode === 'local') {
+      throw new InvalidError(`workspace "${ws.name}" uses local execution: runs execute on the user's machine, not on the server`, {
+        pointer: '/data/relationships/workspace',
+      });
+    }
+    const cv = await this.configurationFor(ws, input.configurationVersionId);
+    if (input.isDestroy && input.refreshOnly) {
+      throw new InvalidError('a run cannot be both a destroy and refresh-only', { pointer: '/data/attributes/refresh-only' });
+    }
+    if (input.refreshOnly && input.refresh === false) {
+      throw new InvalidError('a refresh-only run needs refresh', { pointer: '/data/attributes/refresh' });
+    }
+    const speculative = (input.planOnly ?? false) || cv.speculative;
+    const autoApply = input.autoApply ?? ws.autoApply;
+    if (!speculative && autoApply) authorize(subject, 'run:apply', scope, () => notFound('workspace', input.workspaceId));
+    const id = newId('run');
+    const after: AfterCommit = [];
+    await this.db.transaction(async (trx) => {
+      await store.insertRun(trx, {
+        id,
+        planId: newId('plan'),
+        applyId: newId('apply'),
+        workspaceId: ws.id,
+        organizationId: ws.organizationId,
+        configurationVersionId: cv.id,
+        message: input.message ?? 'Queued manually via the API',
+        source: 'tfe-api',
+        isDestroy: input.isDestroy ?? false,
+        refresh: input.refresh ?? true,
+        refreshOnly: input.refreshOnly ?? false,
+        planOnly: input.planOnly ?? false,
+        speculative,
+        savePlan: input.savePlan ?? false,
+        autoApply,
+        allowEmptyApply: input.allowEmptyApply ?? false,
+        targetAddrs: input.targetAddrs ?? [],
+        replaceAddrs: input.replaceAddrs ?? [],
+        variables: input.variables ?? [],
+        engine: 'terraform',
+        engineVersion: ws.terraformVersion,
+        createdBy: principalOf(subject),
+      });
+      // Speculative plans never queue and never lock: they start at once, beside any other run.
+      if (speculative) await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);
+    });
+    if (!speculative) await this.schedule(ws.id);
+    for (const f of after) await f();
+    return (await store.findRun(this.db, id))!;
+  }
+
+  private async configurationFor(ws: Workspace, id: string | undefined): Promise<ConfigurationVersion> {
+    if (!id) {
+      const latest = await this.configs.latestUploaded(ws.id);
+      if (!latest) {
+        throw new InvalidError(`workspace "${ws.name}" has no uploaded configuration; create a configuration version and upload one first`, {
+          pointer: '/data/relationships/configuration-version',
+        });
+      }
+      return latest;
+    }
+    const cv = await this.configs.byId(id);
+    if (!cv || cv.workspaceId !== ws.id) {
+      throw new InvalidError(`configuration version "${id}" does not belong to workspace "${ws.name}"`, {
+        pointer: '/data/relationships/configuration-version',
+      });
+    }
+    if (cv.status !== 'uploaded') {
+      const why = cv.status === 'errored' ? `errored (${cv.errorMessage})` : 'still waiting for its upload';
+      throw new InvalidError(`configuration version "${id}" is ${why}`, { pointer: '/data/relationships/configuration-version' });
+    }
+    return cv;
+  }
+
+  /** auto-queue-runs: an uploaded configuration queues a run as its uploader would. */
+  private async createForUpload(cv: ConfigurationVersion): Promise<void> {
+    const ws = await this.workspaces.byId(cv.workspaceId);
+    if (!ws || ws.executionMode === 'local') return;
+    const subject: Subject = { kind: 'site-admin' };
+    await this.create(subject, { workspaceId: ws.id, configurationVersionId: cv.id, message: 'Triggered by a configuration upload' });
+  }
+
+  // ------------------------------------------------------------ the workspace queue
+
+  /**
+   * Admits the workspace's oldest pending run when the workspace is free: the run takes the
+   * workspace lock and its plan is queued. Safe to call at any time and from any replica.
+   */
+  async schedule(workspaceId: string): Promise<void> {
+    const after: AfterCommit = [];
+    await this.db.transaction(async (trx) => {
+      const nextId = await store.oldestPending(trx, workspaceId);
+      if (!nextId) return;
+      const run = await store.lockRun(trx, nextId);
+      if (!run || run.status !== 'pending') return;
+      if (!(await this.workspaces.acquireForRun(trx, workspaceId, run.id))) return;
+      await this.fire(trx, run, 'queue_plan', after);
+    });
+    for (const f of after) await f();
+  }
+
+  // ------------------------------------------------------------ transitions
+
+  /**
+   * Moves the run through one transition of the table and performs its effects, all in the
+   * caller's transaction (the run's row is locked). Work to do after the commit goes to `after`.
+   */
+  private async fire(trx: Knex.Transaction, run: Run, event: RunEvent, after: AfterCommit, error?: string): Promise<Run> {
+    const t = transition(run.status, event);
+    const phases = phaseStatuses(run.status, t.to);
+    await store.updateRun(trx, run.id, { status: t.to, ...(error !== undefined ? { errorMessage: error } : {}) }, timestampKey(t.to));
+    if (phases.plan !== run.plan.status) await store.updatePhase(trx, 'plans', run.id, { status: phases.plan });
+    if (phases.apply !== run.apply.status) await store.updatePhase(trx, 'applies', run.id, { status: phases.apply });
+    let moved: Run = { ...run, status: t.to, plan: { ...run.plan, status: phases.plan }, apply: { ...run.apply, status: phases.apply } };
+    for (const effect of t.effects) {
+      switch (effect) {
+        case 'enqueue-plan':
+          await this.jobs.enqueue(trx, { ...this.jobTarget(run), phase: 'plan', priority: run.speculative ? PRIORITY.speculative : PRIORITY.plan });
+          break;
+        case 'enqueue-apply':
+          await this.jobs.enqueue(trx, { ...this.jobTarget(run), phase: 'apply', priority: PRIORITY.apply });
+          break;
+        case 'cancel-jobs':
+          await this.jobs.stop(trx, run.id, event === 'force_cancel');
+          break;
+        case 'auto-apply':
+          if (run.autoApply) moved = await this.confirmAndQueue(trx, moved, after);
+          break;
+        case 'release-workspace':
+          if (!run.speculative) {
+            await this.workspaces.releaseFromRun(trx, run.workspaceId, run.id);
+            after.push(() => this.schedule(run.workspaceId));
+          }
+          break;
+      }
+    }
+    this.logger.debug({ run: run.id, from: run.status, event, to: t.to }, 'run transition');
+    return moved;
+  }
+
+  private jobTarget(run: Run) {
+    return { runId: run.id, workspaceId: run.workspaceId, organizationId: run.organizationId, poolId: null };
+  }
+
+  private async confirmAndQueue(trx: Knex.Transaction, run: Run, after: AfterCommit): Promise<Run> {
+    const confirmed = await this.fire(trx, run, 'confirm', after);
+    return this.fire(trx, confirmed, 'queue_apply', after);
+  }
+
+  /** Runs fn with the run's row locked; an illegal transition becomes a 409 naming the status. */
+  private async withRun<T>(id: string, fn: (trx: Knex.Transaction, run: Run, after: AfterCommit) => Promise<T>): Promise<T> {
+    const after: AfterCommit = [];
+    let result: T;
+    try {
+      result = await this.db.transaction(async (trx) => {
+        const run = await store.lockRun(trx, id);
+        if (!run) throw notFound('run', id);
+        return fn(trx, run, after);
+      });
+    } catch (err) {
+      if (err instanceof IllegalTransition) throw new ConflictError(`run ${id} is ${err.status}: ${err.message}`);
+      throw err;
+    }
+    for (const f of after) await f();
+    return result;
+  }
+
+  // ------------------------------------------------------------ user actions
+
+  private async comment(trx: Knex.Transaction, runId: string, body: string | undefined): Promise<void> {
+    if (body) await store.insertComment(trx, { id: newId('wsc'), runId, body });
+  }
+
+  /** actions/apply: confirms a planned run; its apply is queued at once. */
+  async confirm(subject: Subject, id: string, comment?: string): Promise<Run> {
+    const run = await this.get(subject, id);
+    this.authorize(subject, 'run:apply', run);
+    await this.withRun(id, async (trx, locked, after) => {
+      await this.comment(trx, id, comment);
+      await this.confirmAndQueue(trx, locked, after);
+    });
+    return (await store.findRun(this.db, id))!;
+  }
+
+  async discard(subject: Subject, id: string, comment?: string): Promise<Run> {
+    const run = await this.get(subject, id);
+    this.authorize(subject, 'run:apply', run);
+    await this.withRun(id, async (trx, locked, after) => {
+      await this.comment(trx, id, comment);
+      await this.fire(trx, locked, 'discard', after);
+    });
+    return (await store.findRun(this.db, id))!;
+  }
+
+  /**
+   * Cancels the run. A run with nothing executing stops at once; an executing phase is asked to
+   * stop (SIGINT to the engine) and the run ends canceled when its runner reports back.
+   */
+  async cancel(subject: Subject, id: string, comment?: string): Promise<Run> {
+    const run = await this.get(subject, id);
+    this.authorize(subject, 'run:cancel', run);
+    await this.withRun(id, async (trx, locked, after) => {
+      await this.comment(trx, id, comment);
+      if (locked.status === 'planning' || locked.status === 'applying') {
+        if (locked.cancelRequestedAt) return;
+        await store.updateRun(trx, id, { cancelRequestedAt: new Date() });
+        await this.jobs.stop(trx, id, false);
+        return;
+      }
+      await this.fire(trx, locked, 'cancel', after);
+    });
+    return (await store.findRun(this.db, id))!;
+  }
+
+  /** Ends a run whose engine did not stop after cancel: the run is over now, its engine killed. */
+  async forceCancel(subject: Subject, id: string, comment?: string): Promise<Run> {
+    const run = await this.get(subject, id);
+    this.authorize(subject, 'run:cancel', run);
+    await this.withRun(id, async (trx, locked, after) => {
+      if (!locked.cancelRequestedAt) {
+        throw new ConflictError(`run ${id} has not been canceled yet: cancel it first, and force-cancel only if it does not stop`);
+      }
+      await this.comment(trx, id, comment);
+      await this.fire(trx, locked, 'force_cancel', after);
+    });
+    return (await store.findRun(this.db, id))!;
+  }
+
+  // ------------------------------------------------------------ what runners report
+
+  /** A runner started executing the job. False when the run no longer wants it. */
+  async startPhase(job: Job): Promise<boolean> {
+    return this.withRun(job.runId, async (trx, run, after) => {
+      if (!(await this.jobs.markRunning(trx, job.id))) return false;
+      await this.fire(trx, run, job.phase === 'plan' ? 'start_plan' : 'start_apply', after);
+      return true;
+    });
+  }
+
+  /** The runner finished the job's phase. A report for a run that has moved on is ignored. */
+  async finishPhase(job: Job, outcome: PhaseOutcome): Promise<void> {
+    await this.withRun(job.runId, async (trx, run, after) => {
+      await this.jobs.finish(trx, job.id, outcome.status);
+      const expected: RunStatus = job.phase === 'plan' ? 'planning' : 'applying';
+      if (run.status !== expected) {
+        this.logger.info({ run: run.id, status: run.status, job: job.id }, 'ignoring the report of a job whose run has moved on');
+        return;
+      }
+      const table = job.phase === 'plan' ? 'plans' : 'applies';
+      await store.updatePhase(trx, table, run.id, { counts: outcome.counts, hasChanges: outcome.hasChanges });
+      if (job.phase === 'plan' && outcome.hasChanges !== undefined) await store.updateRun(trx, run.id, { hasChanges: outcome.hasChanges });
+      const current = { ...run, hasChanges: outcome.hasChanges ?? run.hasChanges };
+      await this.fire(trx, current, this.eventFor(current, job, outcome), after, outcome.status === 'errored' ? (outcome.error ?? 'the phase failed') : undefined);
+    });
+  }
+
+  private eventFor(run: Run, job: Job, outcome: PhaseOutcome): RunEvent {
+    if (outcome.status === 'errored') return 'fail';
+    if (outcome.status === 'canceled') return 'cancel_finished';
+    if (job.phase === 'apply') return 'apply';
+    if (run.speculative) return 'plan_and_finish';
+    if (!run.hasChanges && !run.allowEmptyApply) return 'plan_and_finish';
+    return run.savePlan ? 'plan_and_save' : 'plan_with_changes';
+  }
+
+  /** Ends a run that cannot proceed (its runner lost, its engine unavailable) as errored. */
+  async fail(runId: string, message: string): Promise<void> {
+    await this.withRun(runId, async (trx, run, after) => {
+      if (FINAL_STATUSES.has(run.status)) return;
+      await this.fire(trx, run, 'fail', after, message);
+    });
+  }
+}

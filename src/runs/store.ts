@@ -1,0 +1,466 @@
+// Tables of the runs domain: configuration versions, runs with their plan and apply, comments
+// and logs.
+import type { Knex } from 'knex';
+import type { Principal } from '../auth/subject.js';
+import { paged, type Db } from '../db/index.js';
+import type { PhaseStatus, RunStatus } from './machine.js';
+
+export type Timestamps = Record<string, string>;
+
+// ---------------------------------------------------------------- configuration versions
+
+export type ConfigurationVersionStatus = 'pending' | 'uploaded' | 'errored';
+
+export interface ConfigurationVersion {
+  id: string;
+  workspaceId: string;
+  status: ConfigurationVersionStatus;
+  errorMessage: string | null;
+  speculative: boolean;
+  provisional: boolean;
+  autoQueueRuns: boolean;
+  source: string;
+  size: number | null;
+  statusTimestamps: Timestamps;
+  createdAt: Date;
+}
+
+interface ConfigurationVersionRow {
+  id: string;
+  workspace_id: string;
+  status: ConfigurationVersionStatus;
+  error_message: string | null;
+  speculative: boolean;
+  provisional: boolean;
+  auto_queue_runs: boolean;
+  source: string;
+  size: number | null;
+  status_timestamps: Timestamps;
+  created_at: Date;
+}
+
+function toConfigurationVersion(r: ConfigurationVersionRow): ConfigurationVersion {
+  return {
+    id: r.id,
+    workspaceId: r.workspace_id,
+    status: r.status,
+    errorMessage: r.error_message,
+    speculative: r.speculative,
+    provisional: r.provisional,
+    autoQueueRuns: r.auto_queue_runs,
+    source: r.source,
+    size: r.size,
+    statusTimestamps: r.status_timestamps,
+    createdAt: r.created_at,
+  };
+}
+
+export async function insertConfigurationVersion(
+  db: Db,
+  cv: Pick<ConfigurationVersion, 'id' | 'workspaceId' | 'speculative' | 'provisional' | 'autoQueueRuns'>,
+): Promise<ConfigurationVersion> {
+  const [row] = await db('configuration_versions')
+    .insert({
+      id: cv.id,
+      workspace_id: cv.workspaceId,
+      status: 'pending',
+      speculative: cv.speculative,
+      provisional: cv.provisional,
+      auto_queue_runs: cv.autoQueueRuns,
+    })
+    .returning('*');
+  return toConfigurationVersion(row as ConfigurationVersionRow);
+}
+
+export async function findConfigurationVersion(db: Db, id: string): Promise<ConfigurationVersion | null> {
+  const row = await db<ConfigurationVersionRow>('configuration_versions').where({ id }).first();
+  return row ? toConfigurationVersion(row) : null;
+}
+
+export async function listConfigurationVersions(
+  db: Db,
+  workspaceId: string,
+  limit: number,
+  offset: number,
+): Promise<{ items: ConfigurationVersion[]; total: number }> {
+  const q = db('configuration_versions').select('*').where({ workspace_id: workspaceId }).orderBy('created_at', 'desc').orderBy('id');
+  const { rows, total } = await paged<ConfigurationVersionRow>(db, q, limit, offset);
+  return { items: rows.map(toConfigurationVersion), total };
+}
+
+/** Moves a pending configuration version to uploaded or errored; false when it was not pending. */
+export async function settleConfigurationVersion(
+  db: Db,
+  id: string,
+  outcome: { status: 'uploaded'; size: number } | { status: 'errored'; error: string },
+): Promise<boolean> {
+  const at = new Date().toISOString();
+  const n = await db('configuration_versions')
+    .where({ id, status: 'pending' })
+    .update({
+      status: outcome.status,
+      size: outcome.status === 'uploaded' ? outcome.size : null,
+      error_message: outcome.status === 'errored' ? outcome.error : null,
+      status_timestamps: db.raw('status_timestamps || ?::jsonb', [JSON.stringify({ [`${outcome.status}-at`]: at })]),
+    });
+  return n === 1;
+}
+
+// ---------------------------------------------------------------- runs
+
+export interface Phase {
+  id: string;
+  status: PhaseStatus;
+  statusTimestamps: Timestamps;
+  additions: number;
+  changes: number;
+  destructions: number;
+  imports: number;
+}
+
+export interface Run {
+  id: string;
+  workspaceId: string;
+  organizationId: string;
+  configurationVersionId: string;
+  status: RunStatus;
+  statusTimestamps: Timestamps;
+  message: string;
+  source: string;
+  isDestroy: boolean;
+  refresh: boolean;
+  refreshOnly: boolean;
+  planOnly: boolean;
+  /** Never queues and never locks the workspace: plan-only runs and runs of speculative configurations. */
+  speculative: boolean;
+  savePlan: boolean;
+  autoApply: boolean;
+  allowEmptyApply: boolean;
+  targetAddrs: string[];
+  replaceAddrs: string[];
+  variables: Array<{ key: string; value: string }>;
+  hasChanges: boolean;
+  engine: string;
+  engineVersion: string;
+  errorMessage: string | null;
+  createdBy: Principal | null;
+  cancelRequestedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  plan: Phase;
+  apply: Phase;
+}
+
+export type NewRun = Omit<Run, 'status' | 'statusTimestamps' | 'hasChanges' | 'errorMessage' | 'cancelRequestedAt' | 'createdAt' | 'updatedAt' | 'plan' | 'apply'> & {
+  planId: string;
+  applyId: string;
+};
+
+interface RunRow {
+  id: string;
+  workspace_id: string;
+  organization_id: string;
+  configuration_version_id: string;
+  status: RunStatus;
+  status_timestamps: Timestamps;
+  message: string;
+  source: string;
+  is_destroy: boolean;
+  refresh: boolean;
+  refresh_only: boolean;
+  plan_only: boolean;
+  speculative: boolean;
+  save_plan: boolean;
+  auto_apply: boolean;
+  allow_empty_apply: boolean;
+  target_addrs: string[];
+  replace_addrs: string[];
+  variables: Array<{ key: string; value: string }>;
+  has_changes: boolean;
+  engine: string;
+  engine_version: string;
+  error_message: string | null;
+  created_by_type: Principal['type'] | null;
+  created_by_id: string | null;
+  created_by_name: string | null;
+  cancel_requested_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  plan: PhaseRow;
+  apply: PhaseRow;
+}
+
+interface PhaseRow {
+  id: string;
+  status: PhaseStatus;
+  status_timestamps: Timestamps;
+  resource_additions: number;
+  resource_changes: number;
+  resource_destructions: number;
+  resource_imports: number;
+}
+
+function toPhase(r: PhaseRow): Phase {
+  return {
+    id: r.id,
+    status: r.status,
+    statusTimestamps: r.status_timestamps,
+    additions: r.resource_additions,
+    changes: r.resource_changes,
+    destructions: r.resource_destructions,
+    imports: r.resource_imports,
+  };
+}
+
+function toRun(r: RunRow): Run {
+  return {
+    id: r.id,
+    workspaceId: r.workspace_id,
+    organizationId: r.organization_id,
+    configurationVersionId: r.configuration_version_id,
+    status: r.status,
+    statusTimestamps: r.status_timestamps,
+    message: r.message,
+    source: r.source,
+    isDestroy: r.is_destroy,
+    refresh: r.refresh,
+    refreshOnly: r.refresh_only,
+    planOnly: r.plan_only,
+    speculative: r.speculative,
+    savePlan: r.save_plan,
+    autoApply: r.auto_apply,
+    allowEmptyApply: r.allow_empty_apply,
+    targetAddrs: r.target_addrs,
+    replaceAddrs: r.replace_addrs,
+    variables: r.variables,
+    hasChanges: r.has_changes,
+    engine: r.engine,
+    engineVersion: r.engine_version,
+    errorMessage: r.error_message,
+    createdBy: r.created_by_type && r.created_by_id ? { type: r.created_by_type, id: r.created_by_id, name: r.created_by_name ?? r.created_by_id } : null,
+    cancelRequestedAt: r.cancel_requested_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    plan: toPhase(r.plan),
+    apply: toPhase(r.apply),
+  };
+}
+
+const PHASE_JSON = (alias: string) =>
+  `json_build_object('id', ${alias}.id, 'status', ${alias}.status, 'status_timestamps', ${alias}.status_timestamps,
+     'resource_additions', ${alias}.resource_additions, 'resource_changes', ${alias}.resource_changes,
+     'resource_destructions', ${alias}.resource_destructions, 'resource_imports', ${alias}.resource_imports)`;
+
+/** Runs with their plan and apply, in one statement. */
+function selectRuns(db: Db): Knex.QueryBuilder {
+  return db('runs as r')
+    .join('plans as p', 'p.run_id', 'r.id')
+    .join('applies as a', 'a.run_id', 'r.id')
+    .select('r.*', db.raw(`${PHASE_JSON('p')} AS plan`), db.raw(`${PHASE_JSON('a')} AS apply`));
+}
+
+export async function insertRun(db: Db, run: NewRun): Promise<void> {
+  await db('runs').insert({
+    id: run.id,
+    workspace_id: run.workspaceId,
+    organization_id: run.organizationId,
+    configuration_version_id: run.configurationVersionId,
+    status: 'pending',
+    status_timestamps: JSON.stringify({ 'plan-queueable-at': new Date().toISOString() }),
+    message: run.message,
+    source: run.source,
+    is_destroy: run.isDestroy,
+    refresh: run.refresh,
+    refresh_only: run.refreshOnly,
+    plan_only: run.planOnly,
+    speculative: run.speculative,
+    save_plan: run.savePlan,
+    auto_apply: run.autoApply,
+    allow_empty_apply: run.allowEmptyApply,
+    target_addrs: run.targetAddrs,
+    replace_addrs: run.replaceAddrs,
+    variables: JSON.stringify(run.variables),
+    engine: run.engine,
+    engine_version: run.engineVersion,
+    created_by_type: run.createdBy?.type ?? null,
+    created_by_id: run.createdBy?.id ?? null,
+    created_by_name: run.createdBy?.name ?? null,
+  });
+  await db('plans').insert({ id: run.planId, run_id: run.id, status: 'pending' });
+  await db('applies').insert({ id: run.applyId, run_id: run.id, status: 'pending' });
+}
+
+export async function findRun(db: Db, id: string): Promise<Run | null> {
+  const row = (await selectRuns(db).where('r.id', id).first()) as RunRow | undefined;
+  return row ? toRun(row) : null;
+}
+
+/** The run, its row locked until the transaction ends: status changes are serialised per run. */
+export async function lockRun(trx: Knex.Transaction, id: string): Promise<Run | null> {
+  await trx('runs').where({ id }).forUpdate().first('id');
+  return findRun(trx, id);
+}
+
+export async function findRunByPhase(db: Db, phaseId: string): Promise<Run | null> {
+  const row = (await selectRuns(db).where('p.id', phaseId).orWhere('a.id', phaseId).first()) as RunRow | undefined;
+  return row ? toRun(row) : null;
+}
+
+export interface RunFilter {
+  workspaceIds?: string[];
+  organizationId?: string;
+  statuses?: RunStatus[];
+  /** plan_only, plan_and_apply, destroy, refresh_only, ... as TFC's filter[operation] */
+  operations?: string[];
+  /** Matches run ids, messages and the creator's name. */
+  search?: string;
+  limit: number;
+  offset: number;
+  order: 'newest' | 'oldest';
+}
+
+export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; total: number }> {
+  const q = selectRuns(db);
+  if (f.workspaceIds) q.whereIn('r.workspace_id', f.workspaceIds);
+  if (f.organizationId) q.where('r.organization_id', f.organizationId);
+  if (f.statuses) q.whereIn('r.status', f.statuses);
+  if (f.operations) {
+    q.where((w) => {
+      for (const op of f.operations!) {
+        if (op === 'plan_only') w.orWhere('r.speculative', true);
+        if (op === 'destroy') w.orWhere((x) => x.where('r.is_destroy', true).andWhere('r.speculative', false));
+        if (op === 'refresh_only') w.orWhere((x) => x.where('r.refresh_only', true).andWhere('r.speculative', false));
+        if (op === 'save_plan') w.orWhere((x) => x.where('r.save_plan', true).andWhere('r.speculative', false));
+        if (op === 'plan_and_apply') {
+          w.orWhere((x) => x.where({ 'r.speculative': false, 'r.is_destroy': false, 'r.refresh_only': false, 'r.save_plan': false }));
+        }
+      }
+    });
+  }
+  if (f.search) {
+    const s = `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q.where((w) => w.whereILike('r.id', s).orWhereILike('r.message', s).orWhereILike('r.created_by_name', s));
+  }
+  q.orderBy('r.created_at', f.order === 'newest' ? 'desc' : 'asc').orderBy('r.id', f.order === 'newest' ? 'desc' : 'asc');
+  const { rows, total } = await paged<RunRow>(db, q, f.limit, f.offset);
+  return { items: rows.map(toRun), total };
+}
+
+export interface RunChanges {
+  status?: RunStatus;
+  hasChanges?: boolean;
+  errorMessage?: string | null;
+  cancelRequestedAt?: Date;
+}
+
+export async function updateRun(db: Db, id: string, changes: RunChanges, timestampKey?: string): Promise<void> {
+  const row: Record<string, unknown> = { updated_at: db.fn.now() };
+  if (changes.status !== undefined) row.status = changes.status;
+  if (changes.hasChanges !== undefined) row.has_changes = changes.hasChanges;
+  if (changes.errorMessage !== undefined) row.error_message = changes.errorMessage;
+  if (changes.cancelRequestedAt !== undefined) row.cancel_requested_at = changes.cancelRequestedAt;
+  if (timestampKey) row.status_timestamps = db.raw('status_timestamps || ?::jsonb', [JSON.stringify({ [timestampKey]: new Date().toISOString() })]);
+  await db('runs').where({ id }).update(row);
+}
+
+export interface PhaseChanges {
+  status?: PhaseStatus;
+  counts?: { additions: number; changes: number; destructions: number; imports: number };
+  hasChanges?: boolean;
+}
+
+const PHASE_TIMESTAMP: Record<PhaseStatus, string | null> = {
+  pending: null,
+  queued: 'queued-at',
+  running: 'started-at',
+  finished: 'finished-at',
+  errored: 'errored-at',
+  canceled: 'canceled-at',
+  unreachable: 'unreachable-at',
+};
+
+export async function updatePhase(db: Db, table: 'plans' | 'applies', runId: string, changes: PhaseChanges): Promise<void> {
+  const row: Record<string, unknown> = {};
+  if (changes.status) {
+    row.status = changes.status;
+    const key = PHASE_TIMESTAMP[changes.status];
+    if (key) row.status_timestamps = db.raw('status_timestamps || ?::jsonb', [JSON.stringify({ [key]: new Date().toISOString() })]);
+  }
+  if (changes.counts) {
+    row.resource_additions = changes.counts.additions;
+    row.resource_changes = changes.counts.changes;
+    row.resource_destructions = changes.counts.destructions;
+    row.resource_imports = changes.counts.imports;
+  }
+  if (changes.hasChanges !== undefined) row.has_changes = changes.hasChanges;
+  if (Object.keys(row).length > 0) await db(table).where({ run_id: runId }).update(row);
+}
+
+/** The oldest run of the workspace waiting for the workspace queue. */
+export async function oldestPending(db: Db, workspaceId: string): Promise<string | null> {
+  const row = await db('runs').where({ workspace_id: workspaceId, status: 'pending', speculative: false }).orderBy('created_at').orderBy('id').first('id');
+  return row ? (row as { id: string }).id : null;
+}
+
+/** Runs of an organization waiting for a runner (pending) and executing (running). */
+export async function activeRunCounts(db: Db, organizationId: string): Promise<{ pending: number; running: number }> {
+  const rows = await db('runs')
+    .where({ organization_id: organizationId })
+    .whereIn('status', ['pending', 'plan_queued', 'apply_queued', 'planning', 'applying'])
+    .select('status')
+    .count<{ status: RunStatus; n: number }[]>({ n: '*' })
+    .groupBy('status');
+  let pending = 0;
+  let running = 0;
+  for (const r of rows) {
+    if (r.status === 'planning' || r.status === 'applying') running += Number(r.n);
+    else pending += Number(r.n);
+  }
+  return { pending, running };
+}
+
+export async function insertComment(db: Db, c: { id: string; runId: string; body: string }): Promise<void> {
+  await db('run_comments').insert({ id: c.id, run_id: c.runId, body: c.body });
+}
+
+// ---------------------------------------------------------------- logs
+
+/**
+ * Appends a chunk at its byte offset. A chunk sent twice, or overlapping what is stored, adds only
+ * the bytes beyond the stored end, so a retried upload never duplicates output. A chunk that
+ * would leave a gap is refused: the caller learns the stored length and resends from there.
+ */
+export async function appendLog(db: Db, phaseId: string, offset: number, data: Buffer): Promise<{ length: number; gap: boolean }> {
+  return db.transaction(async (trx) => {
+    // serialise writers of one log
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [phaseId]);
+    const length = await logLength(trx, phaseId);
+    if (offset > length) return { length, gap: true };
+    const fresh = data.subarray(length - offset);
+    if (fresh.length > 0) await trx('run_logs').insert({ phase_id: phaseId, offset: length, data: fresh });
+    return { length: length + fresh.length, gap: false };
+  });
+}
+
+export async function logLength(db: Db, phaseId: string): Promise<number> {
+  const row = await db('run_logs')
+    .where({ phase_id: phaseId })
+    .first<{ end: number | null }>(db.raw('max("offset" + length(data)) AS end'));
+  return Number(row?.end ?? 0);
+}
+
+/** Bytes [offset, offset + limit) of the log. */
+export async function readLog(db: Db, phaseId: string, offset: number, limit: number): Promise<Buffer> {
+  const rows = await db('run_logs')
+    .where({ phase_id: phaseId })
+    .andWhereRaw('"offset" + length(data) > ?', [offset])
+    .andWhere('offset', '<', offset + limit)
+    .orderBy('offset')
+    .select<{ offset: number; data: Buffer }[]>('offset', 'data');
+  const parts = rows.map((r) => {
+    const start = Math.max(0, offset - Number(r.offset));
+    const end = Math.min(r.data.length, offset + limit - Number(r.offset));
+    return r.data.subarray(start, end);
+  });
+  return Buffer.concat(parts);
+}

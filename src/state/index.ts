@@ -1,0 +1,42 @@
+// The state domain: state versions and their outputs. Wired into otfd by src/server.ts.
+import type Router from '@koa/router';
+import type { ApiRouter, AppState, Site } from '../api/http.js';
+import type { UrlSigner } from '../api/signing.js';
+import type { BlobStore } from '../blobs/store.js';
+import type { Db } from '../db/index.js';
+import type { Logger } from '../logger.js';
+import type { OrganizationService } from '../orgs/service.js';
+import type { WorkspaceService } from '../workspaces/service.js';
+import { registerSignedStateRoutes, registerStateRoutes } from './routes.js';
+import { StateService } from './service.js';
+
+export type { StateService } from './service.js';
+
+export interface StateDeps {
+  db: Db;
+  blobs: BlobStore;
+  signer: UrlSigner;
+  site: Site;
+  orgs: OrganizationService;
+  workspaces: WorkspaceService;
+  logger: Logger;
+}
+
+export interface StateDomain {
+  /** JSON:API routes under /api/v2. */
+  routes(router: ApiRouter): void;
+  /** Routes without a bearer token (signed upload URLs), mounted at the root. */
+  publicRoutes(router: Router<AppState>): void;
+  /** For other domains: hasResources(workspaceId) and currentVersionId(workspaceId). */
+  service: StateService;
+}
+
+export function createStateDomain(deps: StateDeps): StateDomain {
+  const service = new StateService(deps.db, deps.blobs, deps.workspaces);
+  const routeDeps = { state: service, site: deps.site, signer: deps.signer };
+  return {
+    routes: (router) => registerStateRoutes(router, routeDeps),
+    publicRoutes: (router) => registerSignedStateRoutes(router, routeDeps),
+    service,
+  };
+}

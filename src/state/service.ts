@@ -1,0 +1,404 @@
+// Rules of the state domain: who may create and read state versions, which version may follow the
+// current one, uploads through signed URLs, outputs, and rollbacks.
+import type { Readable } from 'node:stream';
+import type { Knex } from 'knex';
+import { authorize, type Action } from '../auth/authorize.js';
+import { principalOf, type Principal, type Subject } from '../auth/subject.js';
+import type { BlobStore } from '../blobs/store.js';
+import { isUniqueViolation, type Db } from '../db/index.js';
+import { ConflictError, InvalidError, NotFoundError, notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Workspace, WorkspaceService } from '../workspaces/service.js';
+import { md5Hex, parseJsonObject, parseState, withSerial, type CtyType, type ParsedState } from './statefile.js';
+import * as store from './store.js';
+import type { StateOutputRecord, StateVersion } from './store.js';
+
+export type { StateOutputRecord, StateVersion, StateVersionStatus } from './store.js';
+
+export function stateKey(id: string): string {
+  return `state-versions/${id}/state`;
+}
+
+export function jsonStateKey(id: string): string {
+  return `state-versions/${id}/json-state`;
+}
+
+export interface CreateInput {
+  serial: number;
+  /** hex MD5 of the raw state file */
+  md5: string;
+  lineage: string | null;
+  force: boolean;
+  runId: string | null;
+  /** The raw state file, when it comes with the request instead of through the upload URL. */
+  state: Buffer | null;
+  jsonState: Buffer | null;
+  /** Output types from json-state-outputs. */
+  outputTypes: Record<string, CtyType> | null;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+function describeHolder(holder: Principal): string {
+  const kind = { users: 'User', teams: 'Team', runs: 'Run' }[holder.type];
+  return `${kind} ${holder.type === 'runs' ? holder.id : holder.name}`;
+}
+
+function sameHolder(a: Principal, b: Principal): boolean {
+  return a.type === b.type && a.id === b.id;
+}
+
+/** Terraform Cloud's rule: the workspace must be locked by the user creating a state version. */
+function requireLockedBy(ws: Workspace, principal: Principal): void {
+  const holder = ws.lock?.holder;
+  if (holder && sameHolder(holder, principal)) return;
+  const now = holder ? `it is locked by ${describeHolder(holder)}` : 'it is not locked';
+  throw new ConflictError(`workspace "${ws.name}" must be locked by you to create a state version, but ${now}`);
+}
+
+/**
+ * Whether a state with this serial, md5 and lineage may follow the current version. An equal serial
+ * is accepted for the same content only (terraform may persist an unchanged state again).
+ */
+function checkSuccession(current: StateVersion | null, next: { serial: number; md5: string; lineage: string | null }): void {
+  if (!current) return;
+  if (next.lineage !== null && current.lineage !== null && next.lineage !== current.lineage) {
+    throw new ConflictError(
+      `lineage "${next.lineage}" differs from the lineage "${current.lineage}" of the current state version ${current.id}; ` +
+        'set "force": true to replace the state with one of another lineage',
+    );
+  }
+  if (next.serial < current.serial) {
+    throw new ConflictError(
+      `serial ${next.serial} is lower than the serial ${current.serial} of the current state version ${current.id}; ` +
+        `a new state needs serial ${current.serial + 1} or higher`,
+    );
+  }
+  if (next.serial === current.serial && next.md5 !== current.md5) {
+    throw new ConflictError(
+      `serial ${next.serial} is the serial of the current state version ${current.id}, but the content differs ` +
+        `(md5 ${next.md5}, current ${current.md5}); a changed state needs serial ${current.serial + 1}`,
+    );
+  }
+}
+
+/** The state file must carry the serial and lineage the version was created with. */
+function checkMatches(version: { serial: number; lineage: string | null }, parsed: ParsedState, pointer?: string): void {
+  if (parsed.serial !== version.serial) {
+    throw new InvalidError(`the state file has serial ${parsed.serial}, but the state version was created with serial ${version.serial}`, {
+      pointer,
+    });
+  }
+  if (version.lineage !== null && parsed.lineage !== version.lineage) {
+    throw new InvalidError(
+      `the state file has lineage "${parsed.lineage}", but the state version was created with lineage "${version.lineage}"`,
+      { pointer },
+    );
+  }
+}
+
+function checkMd5(bytes: Buffer, expected: string, pointer?: string): void {
+  const actual = md5Hex(bytes);
+  if (actual !== expected) {
+    throw new InvalidError(`the state's MD5 is ${actual}, but the state version was created with md5 ${expected}`, { pointer });
+  }
+}
+
+function requireUploadable(version: StateVersion): void {
+  if (version.status === 'finalized') {
+    throw new ConflictError(`state version ${version.id} is already finalized; its state cannot be replaced`);
+  }
+  if (version.status === 'discarded') {
+    throw new ConflictError(`state version ${version.id} was discarded because a newer state version became current; create a new one`);
+  }
+}
+
+export class StateService {
+  constructor(
+    private readonly db: Db,
+    private readonly blobs: BlobStore,
+    private readonly workspaces: WorkspaceService,
+  ) {}
+
+  private authorize(subject: Subject, action: Action, ws: Workspace, missing: () => NotFoundError): void {
+    authorize(subject, action, { organizationId: ws.organizationId, workspaceId: ws.id }, missing);
+  }
+
+  private async load(id: string): Promise<StateVersion> {
+    const version = await store.findById(this.db, id);
+    if (!version) throw notFound('state version', id);
+    return version;
+  }
+
+  /** The version and its workspace, if the subject may act on it; 404 when it may not see it. */
+  private async visible(subject: Subject, id: string, action: Action): Promise<{ version: StateVersion; ws: Workspace }> {
+    const version = await this.load(id);
+    const ws = await this.workspaces.byId(version.workspaceId);
+    if (!ws) throw notFound('state version', id);
+    this.authorize(subject, action, ws, () => notFound('state version', id));
+    return { version, ws };
+  }
+
+  /** The workspace, if the subject may act on its state. */
+  private async workspace(subject: Subject, workspaceId: string, action: Action): Promise<Workspace> {
+    const ws = await this.workspaces.get(subject, workspaceId);
+    this.authorize(subject, action, ws, () => notFound('workspace', workspaceId));
+    return ws;
+  }
+
+  // ------------------------------------------------------------ creating
+
+  /**
+   * Creates a state version. With the state file in the request it becomes current at once;
+   * otherwise it waits, pending, for the file at its upload URL.
+   */
+  async create(subject: Subject, workspaceId: string, input: CreateInput): Promise<StateVersion> {
+    const ws = await this.workspace(subject, workspaceId, 'state:create');
+    const principal = principalOf(subject);
+    requireLockedBy(ws, principal);
+    let runId = input.runId;
+    if (subject.kind === 'job') {
+      if (runId !== null && runId !== subject.runId) {
+        throw new InvalidError(`relationship "run" must be the run of this job (${subject.runId}), got "${runId}"`, {
+          pointer: '/data/relationships/run',
+        });
+      }
+      runId = subject.runId;
+    }
+    let parsed: ParsedState | null = null;
+    if (input.state) {
+      checkMd5(input.state, input.md5, '/data/attributes/md5');
+      parsed = parseState(input.state, '/data/attributes/state');
+      checkMatches(input, parsed, '/data/attributes/state');
+    }
+    if (input.jsonState) parseJsonObject(input.jsonState, 'the JSON state', '/data/attributes/json-state');
+    const id = newId('sv');
+    await this.db.transaction(async (trx) => {
+      await store.lockWorkspace(trx, ws.id);
+      if (!input.force) {
+        checkSuccession(await store.current(trx, ws.id), { serial: input.serial, md5: input.md5, lineage: parsed?.lineage ?? input.lineage });
+      }
+      await store.insert(trx, {
+        id,
+        workspaceId: ws.id,
+        serial: input.serial,
+        lineage: parsed?.lineage ?? input.lineage,
+        md5: input.md5,
+        force: input.force,
+        runId,
+        createdBy: principal,
+        declaredOutputTypes: input.outputTypes,
+      });
+      if (input.state && parsed) await this.finalizeLocked(trx, id, ws.id, input.state, parsed, input.outputTypes);
+    });
+    if (input.jsonState) await this.storeJsonState(id, input.jsonState);
+    return this.load(id);
+  }
+
+  /**
+   * Stores the state file and makes the version current, inside a transaction that holds the
+   * workspace's state lock and the version's row. The blob is removed again if the rest fails.
+   */
+  private async finalizeLocked(
+    trx: Knex.Transaction,
+    id: string,
+    workspaceId: string,
+    bytes: Buffer,
+    parsed: ParsedState,
+    declaredTypes: Record<string, CtyType> | null,
+  ): Promise<void> {
+    const key = stateKey(id);
+    await this.blobs.put(key, bytes);
+    try {
+      await store.finalize(trx, id, workspaceId, {
+        lineage: parsed.lineage,
+        stateFormatVersion: parsed.formatVersion,
+        terraformVersion: parsed.terraformVersion,
+        size: bytes.length,
+        resources: parsed.resources,
+        managedInstances: parsed.managedInstances,
+      });
+      await store.insertOutputs(
+        trx,
+        parsed.outputs.map((o) => ({
+          id: newId('wsout'),
+          stateVersionId: id,
+          name: o.name,
+          sensitive: o.sensitive,
+          type: o.type ?? declaredTypes?.[o.name] ?? null,
+          value: o.value,
+        })),
+      );
+    } catch (err) {
+      await this.blobs.delete(key);
+      throw err;
+    }
+  }
+
+  /** Fails before any byte is read when the version cannot take a state file. */
+  async checkUploadable(id: string): Promise<void> {
+    requireUploadable(await this.load(id));
+  }
+
+  /**
+   * The state file uploaded to a pending version's signed URL: verified against the md5, serial and
+   * lineage it was created with, then stored, and the version becomes current before this returns.
+   */
+  async uploadState(id: string, bytes: Buffer): Promise<StateVersion> {
+    const version = await this.load(id);
+    requireUploadable(version);
+    checkMd5(bytes, version.md5);
+    const parsed = parseState(bytes);
+    checkMatches(version, parsed);
+    await this.db.transaction(async (trx) => {
+      await store.lockWorkspace(trx, version.workspaceId);
+      const status = await store.lockVersion(trx, id);
+      if (status === null) throw notFound('state version', id);
+      requireUploadable({ ...version, status });
+      if (!version.force) {
+        checkSuccession(await store.current(trx, version.workspaceId), { serial: parsed.serial, md5: version.md5, lineage: parsed.lineage });
+      }
+      await this.finalizeLocked(trx, id, version.workspaceId, bytes, parsed, version.declaredOutputTypes);
+    });
+    return this.load(id);
+  }
+
+  /** The JSON state (terraform show -json) uploaded to a version's signed URL. */
+  async uploadJsonState(id: string, bytes: Buffer): Promise<void> {
+    const version = await this.load(id);
+    if (version.status === 'discarded') {
+      throw new ConflictError(`state version ${id} was discarded because a newer state version became current`);
+    }
+    parseJsonObject(bytes, 'the JSON state');
+    await this.storeJsonState(id, bytes);
+  }
+
+  /** Stores a JSON state that has been checked to be a JSON object. */
+  private async storeJsonState(id: string, bytes: Buffer): Promise<void> {
+    try {
+      await this.blobs.put(jsonStateKey(id), bytes);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`another upload of the JSON state of state version ${id} is in progress`);
+      throw err;
+    }
+    await store.setJsonStateSize(this.db, id, bytes.length);
+  }
+
+  // ------------------------------------------------------------ reading
+
+  async get(subject: Subject, id: string): Promise<StateVersion> {
+    return (await this.visible(subject, id, 'state:read')).version;
+  }
+
+  /** The workspace's current state version; 404 when it has none. */
+  async current(subject: Subject, workspaceId: string): Promise<StateVersion> {
+    const ws = await this.workspace(subject, workspaceId, 'state:read');
+    const version = await store.current(this.db, ws.id);
+    if (!version) throw new NotFoundError(`workspace ${ws.id} has no state yet`);
+    return version;
+  }
+
+  async list(subject: Subject, workspaceId: string, page: Page): Promise<{ items: StateVersion[]; total: number }> {
+    const ws = await this.workspace(subject, workspaceId, 'state:read');
+    return store.list(this.db, ws.id, page.limit, page.offset);
+  }
+
+  async listByName(subject: Subject, orgName: string, workspaceName: string, page: Page): Promise<{ items: StateVersion[]; total: number }> {
+    const ws = await this.workspaces.getByName(subject, orgName, workspaceName);
+    this.authorize(subject, 'state:read', ws, () => notFound('workspace', `${orgName}/${workspaceName}`));
+    return store.list(this.db, ws.id, page.limit, page.offset);
+  }
+
+  /** The raw state file of a version. */
+  async download(subject: Subject, id: string): Promise<{ stream: Readable; size: number }> {
+    const { version } = await this.visible(subject, id, 'state:read');
+    const stream = version.status === 'finalized' ? await this.blobs.stream(stateKey(id)) : null;
+    if (!stream || version.size === null) throw new NotFoundError(`state version ${id} has no state file: it is ${version.status}`);
+    return { stream, size: version.size };
+  }
+
+  /** The JSON state of a version, when one was uploaded. */
+  async downloadJson(subject: Subject, id: string): Promise<{ stream: Readable; size: number }> {
+    const { version } = await this.visible(subject, id, 'state:read');
+    const stream = version.jsonStateSize === null ? null : await this.blobs.stream(jsonStateKey(id));
+    if (!stream || version.jsonStateSize === null) throw new NotFoundError(`state version ${id} has no JSON state`);
+    return { stream, size: version.jsonStateSize };
+  }
+
+  async outputs(subject: Subject, id: string): Promise<StateOutputRecord[]> {
+    const { version } = await this.visible(subject, id, 'state:read-outputs');
+    return store.outputsOf(this.db, version.id);
+  }
+
+  /** The outputs of the workspace's current state; none when it has no state. */
+  async currentOutputs(subject: Subject, workspaceId: string): Promise<StateOutputRecord[]> {
+    const ws = await this.workspace(subject, workspaceId, 'state:read-outputs');
+    const id = await store.currentId(this.db, ws.id);
+    return id ? store.outputsOf(this.db, id) : [];
+  }
+
+  async output(subject: Subject, id: string): Promise<StateOutputRecord> {
+    const found = await store.findOutput(this.db, id);
+    const ws = found ? await this.workspaces.byId(found.workspaceId) : null;
+    if (!found || !ws) throw notFound('state version output', id);
+    this.authorize(subject, 'state:read-outputs', ws, () => notFound('state version output', id));
+    return found.output;
+  }
+
+  // ------------------------------------------------------------ rollback
+
+  /**
+   * A new current version with the content of an earlier finalized one, under the next serial so
+   * that terraform accepts it. The workspace must not be locked by somebody else.
+   */
+  async rollback(subject: Subject, id: string): Promise<StateVersion> {
+    const { version: target, ws } = await this.visible(subject, id, 'state:rollback');
+    if (target.status !== 'finalized') {
+      throw new ConflictError(`cannot roll back to state version ${id}: it is ${target.status}, and only a finalized version can be restored`);
+    }
+    const principal = principalOf(subject);
+    if (ws.lock && !sameHolder(ws.lock.holder, principal)) {
+      throw new ConflictError(`workspace "${ws.name}" is locked by ${describeHolder(ws.lock.holder)}; its state cannot be rolled back until it is unlocked`);
+    }
+    const original = await this.blobs.read(stateKey(id));
+    if (!original) throw new Error(`state file of finalized state version ${id} is missing from the blob store`);
+    const jsonState = await this.blobs.read(jsonStateKey(id));
+    const newVersionId = newId('sv');
+    await this.db.transaction(async (trx) => {
+      await store.lockWorkspace(trx, ws.id);
+      const current = await store.current(trx, ws.id);
+      const serial = (current?.serial ?? target.serial) + 1;
+      const bytes = withSerial(original, serial);
+      const parsed = parseState(bytes);
+      await store.insert(trx, {
+        id: newVersionId,
+        workspaceId: ws.id,
+        serial,
+        lineage: parsed.lineage,
+        md5: md5Hex(bytes),
+        force: true,
+        runId: null,
+        createdBy: principal,
+        declaredOutputTypes: target.declaredOutputTypes,
+      });
+      await this.finalizeLocked(trx, newVersionId, ws.id, bytes, parsed, target.declaredOutputTypes);
+    });
+    if (jsonState) await this.storeJsonState(newVersionId, jsonState);
+    return this.load(newVersionId);
+  }
+
+  // ------------------------------------------------------------ for other domains
+
+  /** Whether the workspace's current state holds managed resources (safe-delete refuses then). */
+  async hasResources(workspaceId: string): Promise<boolean> {
+    return store.currentHasResources(this.db, workspaceId);
+  }
+
+  /** The id of the workspace's current state version, or null when it has no state. */
+  async currentVersionId(workspaceId: string): Promise<string | null> {
+    return store.currentId(this.db, workspaceId);
+  }
+}

@@ -1,0 +1,275 @@
+// Tables of the state domain: state versions and their outputs.
+import type { Knex } from 'knex';
+import type { Principal } from '../auth/subject.js';
+import { paged, type Db } from '../db/index.js';
+import type { CtyType, ResourceSummary } from './statefile.js';
+
+export type StateVersionStatus = 'pending' | 'finalized' | 'discarded';
+
+export interface StateVersion {
+  id: string;
+  workspaceId: string;
+  serial: number;
+  lineage: string | null;
+  md5: string;
+  status: StateVersionStatus;
+  force: boolean;
+  runId: string | null;
+  createdBy: Principal;
+  declaredOutputTypes: Record<string, CtyType> | null;
+  stateFormatVersion: number | null;
+  terraformVersion: string | null;
+  /** Bytes of the state file; null until it is uploaded. */
+  size: number | null;
+  resources: ResourceSummary[];
+  managedInstances: number;
+  /** Bytes of the JSON state (terraform show -json); null when none was uploaded. */
+  jsonStateSize: number | null;
+  outputIds: string[];
+  createdAt: Date;
+  finalizedAt: Date | null;
+}
+
+export interface StateOutputRecord {
+  id: string;
+  stateVersionId: string;
+  name: string;
+  sensitive: boolean;
+  type: CtyType | null;
+  value: unknown;
+}
+
+interface StateVersionRow {
+  id: string;
+  workspace_id: string;
+  serial: number;
+  lineage: string | null;
+  md5: string;
+  status: StateVersionStatus;
+  force: boolean;
+  run_id: string | null;
+  created_by_type: Principal['type'];
+  created_by_id: string;
+  created_by_name: string;
+  declared_output_types: Record<string, CtyType> | null;
+  state_format_version: number | null;
+  terraform_version: string | null;
+  size: number | null;
+  resources: ResourceSummary[];
+  managed_instances: number;
+  json_state_size: number | null;
+  output_ids: string[];
+  created_at: Date;
+  finalized_at: Date | null;
+}
+
+interface OutputRow {
+  id: string;
+  state_version_id: string;
+  name: string;
+  sensitive: boolean;
+  type: CtyType | null;
+  value: unknown;
+}
+
+function toStateVersion(r: StateVersionRow): StateVersion {
+  return {
+    id: r.id,
+    workspaceId: r.workspace_id,
+    serial: r.serial,
+    lineage: r.lineage,
+    md5: r.md5,
+    status: r.status,
+    force: r.force,
+    runId: r.run_id,
+    createdBy: { type: r.created_by_type, id: r.created_by_id, name: r.created_by_name },
+    declaredOutputTypes: r.declared_output_types,
+    stateFormatVersion: r.state_format_version,
+    terraformVersion: r.terraform_version,
+    size: r.size,
+    resources: r.resources,
+    managedInstances: r.managed_instances,
+    jsonStateSize: r.json_state_size,
+    outputIds: r.output_ids,
+    createdAt: r.created_at,
+    finalizedAt: r.finalized_at,
+  };
+}
+
+function toOutput(r: OutputRow): StateOutputRecord {
+  return { id: r.id, stateVersionId: r.state_version_id, name: r.name, sensitive: r.sensitive, type: r.type, value: r.value };
+}
+
+const VERSION_COLUMNS = [
+  'id',
+  'workspace_id',
+  'serial',
+  'lineage',
+  'md5',
+  'status',
+  'force',
+  'run_id',
+  'created_by_type',
+  'created_by_id',
+  'created_by_name',
+  'declared_output_types',
+  'state_format_version',
+  'terraform_version',
+  'size',
+  'resources',
+  'managed_instances',
+  'json_state_size',
+  'created_at',
+  'finalized_at',
+].map((c) => `v.${c}`);
+
+/** State versions with the ids of their outputs, in one statement. */
+function selectVersions(db: Db): Knex.QueryBuilder {
+  return db('state_versions as v').select(
+    ...VERSION_COLUMNS,
+    db.raw(
+      `coalesce((SELECT json_agg(o.id ORDER BY o.name) FROM state_version_outputs o
+                 WHERE o.state_version_id = v.id), '[]'::json) AS output_ids`,
+    ),
+  );
+}
+
+export async function findById(db: Db, id: string): Promise<StateVersion | null> {
+  const row = (await selectVersions(db).where('v.id', id).first()) as StateVersionRow | undefined;
+  return row ? toStateVersion(row) : null;
+}
+
+/** The workspace's current state version: the one finalized last. */
+export async function current(db: Db, workspaceId: string): Promise<StateVersion | null> {
+  const row = (await selectVersions(db)
+    .where({ 'v.workspace_id': workspaceId, 'v.status': 'finalized' })
+    .orderBy('v.finalized_seq', 'desc')
+    .first()) as StateVersionRow | undefined;
+  return row ? toStateVersion(row) : null;
+}
+
+/** A workspace's state versions, newest first. */
+export async function list(db: Db, workspaceId: string, limit: number, offset: number): Promise<{ items: StateVersion[]; total: number }> {
+  const q = selectVersions(db).where('v.workspace_id', workspaceId).orderBy('v.created_at', 'desc').orderBy('v.id', 'desc');
+  const { rows, total } = await paged<StateVersionRow>(db, q, limit, offset);
+  return { items: rows.map(toStateVersion), total };
+}
+
+export interface NewStateVersion {
+  id: string;
+  workspaceId: string;
+  serial: number;
+  lineage: string | null;
+  md5: string;
+  force: boolean;
+  runId: string | null;
+  createdBy: Principal;
+  declaredOutputTypes: Record<string, CtyType> | null;
+}
+
+export async function insert(db: Db, v: NewStateVersion): Promise<void> {
+  await db('state_versions').insert({
+    id: v.id,
+    workspace_id: v.workspaceId,
+    serial: v.serial,
+    lineage: v.lineage,
+    md5: v.md5,
+    status: 'pending',
+    force: v.force,
+    run_id: v.runId,
+    created_by_type: v.createdBy.type,
+    created_by_id: v.createdBy.id,
+    created_by_name: v.createdBy.name,
+    declared_output_types: v.declaredOutputTypes === null ? null : JSON.stringify(v.declaredOutputTypes),
+  });
+}
+
+/**
+ * Serialises the changes to a workspace's current state version until the transaction ends, so two
+ * uploads cannot both pass the serial rules against the same current version.
+ */
+export async function lockWorkspace(trx: Knex.Transaction, workspaceId: string): Promise<void> {
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`state-versions:${workspaceId}`]);
+}
+
+/** The version's status, with its row locked until the transaction ends; null when there is none. */
+export async function lockVersion(trx: Knex.Transaction, id: string): Promise<StateVersionStatus | null> {
+  const row = await trx('state_versions').where({ id }).forUpdate().first<{ status: StateVersionStatus } | undefined>('status');
+  return row ? row.status : null;
+}
+
+export interface Finalization {
+  lineage: string;
+  stateFormatVersion: number;
+  terraformVersion: string | null;
+  size: number;
+  resources: ResourceSummary[];
+  managedInstances: number;
+}
+
+/** Makes a pending version current and discards the workspace's other pending versions. */
+export async function finalize(trx: Knex.Transaction, id: string, workspaceId: string, f: Finalization): Promise<void> {
+  await trx('state_versions')
+    .where({ id })
+    .update({
+      status: 'finalized',
+      lineage: f.lineage,
+      state_format_version: f.stateFormatVersion,
+      terraform_version: f.terraformVersion,
+      size: f.size,
+      resources: JSON.stringify(f.resources),
+      managed_instances: f.managedInstances,
+      finalized_seq: trx.raw("nextval('state_versions_finalized_seq')"),
+      finalized_at: trx.fn.now(),
+    });
+  await trx('state_versions').where({ workspace_id: workspaceId, status: 'pending' }).whereNot({ id }).update({ status: 'discarded' });
+}
+
+export async function setJsonStateSize(db: Db, id: string, size: number): Promise<void> {
+  await db('state_versions').where({ id }).update({ json_state_size: size });
+}
+
+export async function insertOutputs(db: Db, outputs: StateOutputRecord[]): Promise<void> {
+  if (outputs.length === 0) return;
+  await db('state_version_outputs').insert(
+    outputs.map((o) => ({
+      id: o.id,
+      state_version_id: o.stateVersionId,
+      name: o.name,
+      sensitive: o.sensitive,
+      type: o.type === null ? null : JSON.stringify(o.type),
+      value: JSON.stringify(o.value ?? null),
+    })),
+  );
+}
+
+export async function outputsOf(db: Db, stateVersionId: string): Promise<StateOutputRecord[]> {
+  const rows = await db('state_version_outputs').where({ state_version_id: stateVersionId }).orderBy('name').select<OutputRow[]>('*');
+  return rows.map(toOutput);
+}
+
+/** An output with the workspace of its state version. */
+export async function findOutput(db: Db, id: string): Promise<{ output: StateOutputRecord; workspaceId: string } | null> {
+  const row = await db('state_version_outputs as o')
+    .join('state_versions as v', 'v.id', 'o.state_version_id')
+    .where('o.id', id)
+    .first<(OutputRow & { workspace_id: string }) | undefined>('o.*', 'v.workspace_id');
+  return row ? { output: toOutput(row), workspaceId: row.workspace_id } : null;
+}
+
+/** Whether the workspace's current state holds instances of managed resources. */
+export async function currentHasResources(db: Db, workspaceId: string): Promise<boolean> {
+  const row = await db('state_versions')
+    .where({ workspace_id: workspaceId, status: 'finalized' })
+    .orderBy('finalized_seq', 'desc')
+    .first<{ managed_instances: number } | undefined>('managed_instances');
+  return row !== undefined && row.managed_instances > 0;
+}
+
+export async function currentId(db: Db, workspaceId: string): Promise<string | null> {
+  const row = await db('state_versions')
+    .where({ workspace_id: workspaceId, status: 'finalized' })
+    .orderBy('finalized_seq', 'desc')
+    .first<{ id: string } | undefined>('id');
+  return row ? row.id : null;
+}
