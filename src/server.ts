@@ -21,7 +21,7 @@ import { OrganizationService } from './orgs/service.js';
 import { registerProjectRoutes } from './projects/routes.js';
 import { ProjectService } from './projects/service.js';
 import { UrlSigner, redactSignedPath } from './api/signing.js';
-import { EngineResolver } from './agent/engines.js';
+import { EngineResolver, type EngineName } from './agent/engines.js';
 import { ServerAgent } from './agent/server-agent.js';
 import { PostgresBlobStore } from './blobs/store.js';
 import { Listener } from './db/notify.js';
@@ -53,8 +53,8 @@ export interface Otfd {
 
 export interface StartOptions {
   logger: Logger;
-  /** Extra settings for an embedded PostgreSQL (tests turn fsync off). */
-  embeddedSettings?: Record<string, string>;
+  /** Where engine releases are downloaded from, instead of the official sites (tests serve their own). */
+  engineReleases?: Record<EngineName, string>;
 }
 
 /** The secret for signed URLs and encryption: --secret, else one generated and kept in the data dir. */
@@ -111,7 +111,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     let embedded: EmbeddedPostgres | null = null;
     let url = config.database;
     if (!url) {
-      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, logger, settings: opts.embeddedSettings });
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, logger });
       cleanups.push(() => embedded!.stop());
       url = embedded.url;
     }
@@ -185,7 +185,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         listener,
         concurrency: config.concurrency,
         transport: { baseUrl: site.baseUrl, socketPath },
-        runner: { engines: new EngineResolver({ binsDir: config.engineBinsDir }), workRoot: os.tmpdir(), logger },
+        runner: { engines: new EngineResolver({ binsDir: config.engineBinsDir, releasesUrl: opts.engineReleases }), workRoot: os.tmpdir(), logger },
         logger,
         failRun: (runId, message) => runs.fail(runId, message),
       });

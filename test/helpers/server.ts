@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { startOtfd, type Otfd } from '../../src/server.js';
+import { startOtfd, type Otfd, type StartOptions } from '../../src/server.js';
 import { freshDatabase, suite } from '../hooks.js';
 import { Api } from './api.js';
 
@@ -37,7 +37,7 @@ export function randomName(prefix = 'org'): string {
   return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
-export async function startServer(opts: { ssl?: boolean; config?: Partial<Config> } = {}): Promise<TestServer> {
+export async function startServer(opts: { ssl?: boolean; config?: Partial<Config>; engineReleases?: StartOptions['engineReleases'] } = {}): Promise<TestServer> {
   const { tmp, certFile, keyFile } = suite();
   const port = await freePort();
   const databaseUrl = await freshDatabase();
@@ -62,7 +62,7 @@ export async function startServer(opts: { ssl?: boolean; config?: Partial<Config
     maxConfigSize: 100 * 1024 * 1024,
     ...opts.config,
   };
-  const otfd = await startOtfd(config, { logger: createLogger(process.env.OTF_TEST_LOG ?? 'silent') });
+  const otfd = await startOtfd(config, { logger: createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases });
   const api = new Api(otfd.url, siteToken, ssl ? fs.readFileSync(certFile) : undefined);
   return { otfd, api, siteToken, url: otfd.url, hostname: otfd.hostname, databaseUrl, dataDir, stop: () => otfd.stop() };
 }
