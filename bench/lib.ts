@@ -61,6 +61,8 @@ export interface OtfdOptions {
   nodeArgs?: string[];
   /** Give up waiting for /api/v2/ping after this long (initdb takes a few seconds). */
   startTimeoutMs?: number;
+  /** --concurrency of the server agent; default 0 (no runs executed). */
+  concurrency?: number;
 }
 
 export interface OtfdProcess {
@@ -118,7 +120,7 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
     '--log-level',
     opts.logLevel ?? 'warn',
     '--concurrency',
-    '0',
+    String(opts.concurrency ?? 0),
   ];
   // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop otfd once, in order.
   const child = spawn(process.execPath, args, {

@@ -27,6 +27,7 @@ import {
   type Scenario,
   type ScenarioResult,
 } from './lib.js';
+import { compareApply, measureDispatch, type ComparisonResult, type LatencyResult } from './runs.js';
 
 /** What seeding produced, handed to every scenario. */
 interface Seed {
@@ -35,6 +36,8 @@ interface Seed {
 }
 
 const WORKSPACES = 1_000;
+const DISPATCH_RUNS = 50;
+const APPLY_RESOURCES = 400;
 const SEED_CONCURRENCY = 16;
 
 // Add scenarios here.
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
   const selected = only ? scenarios.filter((s) => s.name.includes(only)) : scenarios;
 
   console.log(`starting otfd (embedded PostgreSQL, --log-level ${level}${nodeArgs.length ? `, node ${nodeArgs.join(' ')}` : ''})...`);
-  const otfd: OtfdProcess = await startOtfd({ logLevel: level, nodeArgs });
+  const otfd: OtfdProcess = await startOtfd({ logLevel: level, nodeArgs, concurrency: 5 });
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) process.exit(130);
@@ -83,6 +86,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   const results: ScenarioResult[] = [];
+  let dispatch: LatencyResult | null = null;
+  let apply: ComparisonResult | null = null;
+  const wants = (name: string) => !only || name.includes(only);
   const seed: Seed = { org: 'bench', workspaceIds: [] };
   let seedSeconds: number;
   try {
@@ -98,6 +104,14 @@ async function main(): Promise<void> {
       console.log(`running "${scenario.name}": ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
       results.push(await runScenario(otfd, scenario, seed, settings));
     }
+    if (wants('dispatch')) {
+      console.log(`measuring dispatch: ${DISPATCH_RUNS} speculative runs, one after another...`);
+      dispatch = await measureDispatch(client, seed.org, DISPATCH_RUNS);
+    }
+    if (wants('apply')) {
+      console.log(`terraform apply of ${APPLY_RESOURCES} resources, locally and through otfd...`);
+      apply = await compareApply(otfd, seed.org, APPLY_RESOURCES);
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -106,6 +120,13 @@ async function main(): Promise<void> {
 
   console.log('');
   console.log(formatTable(results));
+  if (dispatch) {
+    console.log('');
+    console.log(`${dispatch.name}: p50 ${dispatch.p50Ms} ms, p99 ${dispatch.p99Ms} ms, max ${dispatch.maxMs} ms over ${dispatch.samples} runs (target ${dispatch.target}: ${dispatch.met ? 'met' : 'missed'})`);
+  }
+  if (apply) {
+    console.log(`${apply.name}: local backend ${apply.localSeconds.toFixed(2)} s, through otfd ${apply.otfdSeconds.toFixed(2)} s, ratio ${apply.ratio.toFixed(2)}`);
+  }
   for (const r of results) {
     if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${r.target?.minRps ?? '-'} req/s and p99 < ${r.target?.maxP99Ms ?? '-'} ms`);
   }
@@ -115,6 +136,8 @@ async function main(): Promise<void> {
     machine: machineFacts(),
     settings: { ...settings, otfdLogLevel: level, otfdNodeArgs: nodeArgs, workspaces: WORKSPACES, seedConcurrency: SEED_CONCURRENCY, seedSeconds },
     results,
+    dispatch,
+    apply,
   });
   console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);
 }
