@@ -5,8 +5,11 @@ import { Readable } from 'node:stream';
 import type { Db } from '../db/index.js';
 
 export interface BlobStore {
-  /** Stores the bytes under key, replacing any earlier blob; returns the size. */
-  put(key: string, data: Buffer | AsyncIterable<Buffer>): Promise<number>;
+  /**
+   * Stores the bytes under key, replacing any earlier blob; returns the size. Given a transaction,
+   * the blob is written in it and goes away with it if it rolls back.
+   */
+  put(key: string, data: Buffer | AsyncIterable<Buffer>, trx?: Db): Promise<number>;
   /** The blob's bytes as a stream, or null when there is none. */
   stream(key: string): Promise<Readable | null>;
   /** The whole blob, for small ones (JSON plans, state files read to extract outputs). */
@@ -40,8 +43,8 @@ async function* chunked(data: Buffer | AsyncIterable<Buffer>): AsyncGenerator<Bu
 export class PostgresBlobStore implements BlobStore {
   constructor(private readonly db: Db) {}
 
-  async put(key: string, data: Buffer | AsyncIterable<Buffer>): Promise<number> {
-    return this.db.transaction(async (trx) => {
+  async put(key: string, data: Buffer | AsyncIterable<Buffer>, within: Db = this.db): Promise<number> {
+    return within.transaction(async (trx) => {
       await trx('blobs').where({ key }).delete();
       await trx('blobs').insert({ key, size: 0 });
       let size = 0;

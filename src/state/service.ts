@@ -200,7 +200,7 @@ export class StateService {
 
   /**
    * Stores the state file and makes the version current, inside a transaction that holds the
-   * workspace's state lock and the version's row. The blob is removed again if the rest fails.
+   * workspace's state lock and the version's row.
    */
   private async finalizeLocked(
     trx: Knex.Transaction,
@@ -210,37 +210,34 @@ export class StateService {
     parsed: ParsedState,
     declaredTypes: Record<string, CtyType> | null,
   ): Promise<void> {
-    const key = stateKey(id);
-    await this.blobs.put(key, bytes);
-    try {
-      await store.finalize(trx, id, workspaceId, {
+    // In the transaction: if anything below fails, the stored file goes with it.
+    await this.blobs.put(stateKey(id), bytes, trx);
+    await store.finalize(trx, id, workspaceId, {
         lineage: parsed.lineage,
-        stateFormatVersion: parsed.formatVersion,
-        terraformVersion: parsed.terraformVersion,
-        size: bytes.length,
-        resources: parsed.resources,
-        managedInstances: parsed.managedInstances,
-      });
-      await store.insertOutputs(
-        trx,
-        parsed.outputs.map((o) => ({
-          id: newId('wsout'),
-          stateVersionId: id,
-          name: o.name,
-          sensitive: o.sensitive,
-          type: o.type ?? declaredTypes?.[o.name] ?? null,
-          value: o.value,
-        })),
-      );
-    } catch (err) {
-      await this.blobs.delete(key);
-      throw err;
-    }
+      stateFormatVersion: parsed.formatVersion,
+      terraformVersion: parsed.terraformVersion,
+      size: bytes.length,
+      resources: parsed.resources,
+      managedInstances: parsed.managedInstances,
+    });
+    await store.insertOutputs(
+      trx,
+      parsed.outputs.map((o) => ({
+        id: newId('wsout'),
+        stateVersionId: id,
+        name: o.name,
+        sensitive: o.sensitive,
+        type: o.type ?? declaredTypes?.[o.name] ?? null,
+        value: o.value,
+      })),
+    );
   }
 
-  /** Fails before any byte is read when the version cannot take a state file. */
+  /** Fails before any byte is read when the version can never take a state file again. */
   async checkUploadable(id: string): Promise<void> {
-    requireUploadable(await this.load(id));
+    const version = await this.load(id);
+    // A finalized version still accepts its own content again (a retry): that needs the bytes.
+    if (version.status !== 'finalized') requireUploadable(version);
   }
 
   /**
@@ -249,6 +246,9 @@ export class StateService {
    */
   async uploadState(id: string, bytes: Buffer): Promise<StateVersion> {
     const version = await this.load(id);
+    // A retried upload whose first attempt got through (its answer lost) changes nothing: say so,
+    // or the CLI would fail and leave the workspace locked.
+    if (version.status === 'finalized' && md5Hex(bytes) === version.md5) return version;
     requireUploadable(version);
     checkMd5(bytes, version.md5);
     const parsed = parseState(bytes);
@@ -257,6 +257,8 @@ export class StateService {
       await store.lockWorkspace(trx, version.workspaceId);
       const status = await store.lockVersion(trx, id);
       if (status === null) throw notFound('state version', id);
+      // Finalized meanwhile by a concurrent upload of these very bytes (the md5 matched): done.
+      if (status === 'finalized') return;
       requireUploadable({ ...version, status });
       if (!version.force) {
         checkSuccession(await store.current(trx, version.workspaceId), { serial: parsed.serial, md5: version.md5, lineage: parsed.lineage });
