@@ -1,5 +1,5 @@
 // Runs the real terraform CLI against a test server over TLS, with its own CLI config and home.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from '../hooks.js';
@@ -33,12 +33,25 @@ function cliConfig(server: TestServer, token: string): string {
   return file;
 }
 
-export function terraform(
-  server: TestServer,
-  cwd: string,
-  args: string[],
-  opts: { input?: string; env?: Record<string, string>; token?: string } = {},
-): Promise<TerraformResult> {
+export interface TerraformOptions {
+  input?: string;
+  env?: Record<string, string>;
+  token?: string;
+}
+
+/** A terraform process started by startTerraform: its child, what it has printed so far, and its result. */
+export interface RunningTerraform {
+  child: ChildProcess;
+  /** stdout and stderr so far, without colour codes */
+  output(): string;
+  result: Promise<TerraformResult>;
+}
+
+/**
+ * Starts terraform and returns at once, so that a test can watch its output and signal it
+ * (child.kill('SIGINT') is Ctrl-C). Stdin is written (opts.input) and closed at once.
+ */
+export function startTerraform(server: TestServer, cwd: string, args: string[], opts: TerraformOptions = {}): RunningTerraform {
   const home = path.join(suite().tmp, 'home');
   fs.mkdirSync(home, { recursive: true });
   const env: Record<string, string> = {
@@ -50,18 +63,23 @@ export function terraform(
     TF_IN_AUTOMATION: '1',
     ...opts.env,
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn('terraform', args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const child = spawn('terraform', args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const result = new Promise<TerraformResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
       stdout = stdout.replace(ANSI, '');
       stderr = stderr.replace(ANSI, '');
       resolve({ code: code ?? -1, stdout, stderr, output: `${stdout}\n${stderr}` });
     });
-    child.stdin.end(opts.input ?? '');
   });
+  child.stdin.end(opts.input ?? '');
+  return { child, output: () => `${stdout}\n${stderr}`.replace(ANSI, ''), result };
+}
+
+export function terraform(server: TestServer, cwd: string, args: string[], opts: TerraformOptions = {}): Promise<TerraformResult> {
+  return startTerraform(server, cwd, args, opts).result;
 }
