@@ -136,7 +136,7 @@ describe('engines', () => {
         const resolver = new EngineResolver({ binsDir, releasesUrl: { terraform: releases.url, tofu: releases.url } });
         for (const wanted of ['1.11.4', '~> 1.11.0', 'latest']) {
           const engine = await resolver.resolve('terraform', wanted);
-          assert.equal(engine.path, 'terraform');
+          assert.equal(engine.path, REAL_TERRAFORM);
           assert.equal(engine.version, '1.11.4');
         }
         assert.deepEqual(releases.hits, []);

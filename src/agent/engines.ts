@@ -44,6 +44,21 @@ function releaseFiles(engine: EngineName, version: string, base: string) {
   return { zip, zipUrl: `${dir}/${zip}`, sumsUrl: `${dir}/${sums}` };
 }
 
+/** The absolute path of an executable found on this process's PATH. */
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
 function versionOf(bin: string): Promise<string | null> {
   return new Promise((resolve) => {
     execFile(bin, ['version', '-json'], { timeout: 15_000, env: { PATH: process.env.PATH ?? '', CHECKPOINT_DISABLE: '1', HOME: os.tmpdir() } }, (err, stdout) => {
@@ -65,7 +80,7 @@ async function fetchBuffer(url: string): Promise<Buffer> {
 }
 
 export class EngineResolver {
-  private readonly onPath = new Map<EngineName, Promise<string | null>>();
+  private readonly onPath = new Map<EngineName, Promise<{ path: string; version: string } | null>>();
   private readonly downloads = new Map<string, Promise<string>>();
 
   constructor(private readonly opts: EngineOptions) {}
@@ -74,14 +89,18 @@ export class EngineResolver {
     return (this.opts.releasesUrl ?? DEFAULT_RELEASES)[engine];
   }
 
-  /** The version of the engine on PATH, asked once per process. */
-  private pathVersion(engine: EngineName): Promise<string | null> {
-    let v = this.onPath.get(engine);
-    if (!v) {
-      v = versionOf(engine);
-      this.onPath.set(engine, v);
+  /**
+   * The engine on otfd's PATH (an absolute path, so a job's own PATH cannot swap it) and its
+   * version, asked once per process.
+   */
+  private pathEngine(engine: EngineName): Promise<{ path: string; version: string } | null> {
+    let found = this.onPath.get(engine);
+    if (!found) {
+      const bin = onPath(engine);
+      found = bin ? versionOf(bin).then((version) => (version ? { path: bin, version } : null)) : Promise.resolve(null);
+      this.onPath.set(engine, found);
     }
-    return v;
+    return found;
   }
 
   private binPath(engine: EngineName, version: string): string {
@@ -98,12 +117,13 @@ export class EngineResolver {
 
   /** The binary for `wanted`: "latest", an exact version, or a constraint such as "~> 1.11.0". */
   async resolve(engine: EngineName, wanted: string): Promise<Engine> {
-    const onPath = await this.pathVersion(engine);
+    const found = await this.pathEngine(engine);
+    const onPath = found?.version ?? null;
     const constraint = wanted === 'latest' ? null : wanted;
     if (constraint !== null && !parseConstraint(constraint)) {
       throw new EngineUnavailableError(`"${wanted}" is not a version or a version constraint of ${engine}`);
     }
-    if (onPath && (constraint === null || highestSatisfying([onPath], constraint))) return { name: engine, path: engine, version: onPath };
+    if (found && (constraint === null || highestSatisfying([found.version], constraint))) return { name: engine, path: found.path, version: found.version };
 
     if (constraint !== null) {
       const keptVersion = highestSatisfying(this.kept(engine), constraint);

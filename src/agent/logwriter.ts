@@ -1,6 +1,8 @@
 // Sends a phase's output to otfd while the engine runs: batched (every 250 ms, or at once past
 // 1 MiB), addressed by byte offset, one request at a time, retried until it gets through. A resent
-// chunk is harmless: otfd keeps each byte once.
+// chunk is harmless: otfd keeps each byte once. A refusal (a 4xx: the job's token was revoked)
+// ends the log: retrying cannot help.
+import { HttpError } from './client.js';
 
 export type SendChunk = (offset: number, data: Buffer) => Promise<{ length: number; gap: boolean }>;
 
@@ -12,6 +14,8 @@ export class LogWriter {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private failures = 0;
+  /** Set once otfd refused the log; everything after is dropped. */
+  private refused = false;
 
   constructor(
     private readonly send: SendChunk,
@@ -21,7 +25,7 @@ export class LogWriter {
 
   write(data: string | Buffer): void {
     const chunk = typeof data === 'string' ? Buffer.from(data) : data;
-    if (chunk.length === 0) return;
+    if (chunk.length === 0 || this.refused) return;
     this.pending.push(chunk);
     this.pendingSize += chunk.length;
     if (this.pendingSize >= this.maxBatch) void this.flush();
@@ -50,7 +54,13 @@ export class LogWriter {
       this.pending = rest.length ? [rest] : [];
       this.pendingSize = rest.length;
       this.failures = 0;
-    } catch {
+    } catch (err) {
+      if (err instanceof HttpError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+        this.refused = true;
+        this.pending = [];
+        this.pendingSize = 0;
+        return;
+      }
       this.failures++;
       // keep the data; try again later
       this.timer ??= setTimeout(() => void this.flush(), Math.min(10_000, this.intervalMs * 2 ** this.failures));

@@ -120,8 +120,11 @@ export async function runJob(api: JobApi, control: JobControl, opts: RunnerOptio
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  await log.close();
-  if (!control.forced) await api.finish(outcome);
+  // A force-canceled job is over already: otfd revoked its token and wants nothing more from it.
+  if (!control.forced) {
+    await log.close();
+    await api.finish(outcome);
+  }
   logger.info({ status: outcome.status }, 'job finished');
   return outcome;
 }
@@ -247,6 +250,12 @@ function runEngine(engine: Engine, args: string[], o: { cwd: string; env: NodeJS
     });
     child.on('close', (code, signal) => {
       o.control.detach();
+      // Whatever the engine started and left behind (a provisioner's command after a cancel) goes too.
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
       resolve({ code: code ?? (signal ? 128 : 1), output: Buffer.concat(chunks).toString('utf8') });
     });
   });

@@ -3,6 +3,7 @@
 // Everything else a job needs (configuration, state) it reads through /api/v2 with the same token.
 import type { JobOutcome, JobSpec, RunnerVariable } from '../agent/protocol.js';
 import type { Subject } from '../auth/subject.js';
+import { readBody } from '../api/body.js';
 import { body, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
 import { validator } from '../api/validate.js';
 import type { BlobStore } from '../blobs/store.js';
@@ -47,17 +48,6 @@ export interface JobRouteDeps {
 
 const MAX_LOG_CHUNK = 4 * 1024 * 1024;
 const MAX_ARTIFACT = 512 * 1024 * 1024;
-
-async function readAll(ctx: Ctx, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new BadRequestError(`the body is larger than ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
 
 export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
   const { jobs, runs, logs, workspaces, variables, blobs, site } = deps;
@@ -113,7 +103,7 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new BadRequestError('query parameter offset must be a whole number', { parameter: 'offset' });
     const run = (await runs.byId(job.runId))!;
     const phaseId = job.phase === 'plan' ? run.plan.id : run.apply.id;
-    const { length, gap } = await logs.append(phaseId, offset, await readAll(ctx, MAX_LOG_CHUNK));
+    const { length, gap } = await logs.append(phaseId, offset, await readBody(ctx, MAX_LOG_CHUNK, 'a log chunk'));
     ctx.status = gap ? 409 : 200;
     ctx.body = { length };
   });
@@ -121,7 +111,7 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
   router.put('/jobs/:id/artifacts/:name', async (ctx) => {
     const { job } = await ownJob(ctx);
     if (!isArtifact(ctx.params.name)) throw new NotFoundError(`no artifact named ${ctx.params.name}`);
-    await blobs.put(artifactKey(job.runId, ctx.params.name), await readAll(ctx, MAX_ARTIFACT));
+    await blobs.put(artifactKey(job.runId, ctx.params.name), await readBody(ctx, MAX_ARTIFACT, `the ${ctx.params.name}`));
     ctx.body = null;
   });
 

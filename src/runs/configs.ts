@@ -29,17 +29,14 @@ export function configBlobKey(id: string): string {
   return `configuration-versions/${id}.tar.gz`;
 }
 
-class TooLargeError extends Error {}
-
-/** Copies a request body into a file, failing once it passes `max` bytes. */
-async function saveLimited(body: Readable, file: string, max: number): Promise<number> {
+/** Writes the (already size-limited) upload to a file; returns its size. */
+async function save(body: AsyncIterable<Buffer>, file: string): Promise<number> {
   let size = 0;
   await pipeline(
     body,
     async function* (source: AsyncIterable<Buffer>) {
       for await (const chunk of source) {
         size += chunk.length;
-        if (size > max) throw new TooLargeError();
         yield chunk;
       }
     },
@@ -57,7 +54,8 @@ export class ConfigurationVersionService {
     private readonly workspaces: WorkspaceService,
     private readonly signer: UrlSigner,
     private readonly site: Site,
-    private readonly maxSize: number,
+    /** --max-config-size: the largest upload, packed or unpacked */
+    readonly maxSize: number,
     private readonly logger: Logger,
   ) {}
 
@@ -120,10 +118,11 @@ export class ConfigurationVersionService {
   }
 
   /**
-   * Receives the tarball PUT to a signed upload URL: size-limited, inspected, then stored. On an
-   * unsafe or oversized archive the version becomes errored with the reason and nothing is kept.
+   * Receives the tarball PUT to a signed upload URL (a body already limited to maxSize), inspects
+   * it, then stores it. On an unsafe or oversized archive the version becomes errored with the
+   * reason and nothing is kept.
    */
-  async upload(id: string, signature: string, body: Readable): Promise<ConfigurationVersion> {
+  async upload(id: string, signature: string, body: AsyncIterable<Buffer>): Promise<ConfigurationVersion> {
     if (!this.signer.verify(UPLOAD_PURPOSE, id, signature)) throw new NotFoundError('upload URL is invalid or has expired');
     const cv = await store.findConfigurationVersion(this.db, id);
     if (!cv) throw notFound('configuration version', id);
@@ -134,9 +133,9 @@ export class ConfigurationVersionService {
     try {
       let size: number;
       try {
-        size = await saveLimited(body, file, this.maxSize);
+        size = await save(body, file);
       } catch (err) {
-        if (!(err instanceof TooLargeError)) throw err;
+        if (!(err instanceof PayloadTooLargeError)) throw err;
         const reason = `the configuration is larger than the limit of ${this.maxSize} bytes`;
         await store.settleConfigurationVersion(this.db, id, { status: 'errored', error: reason });
         throw new PayloadTooLargeError(reason);

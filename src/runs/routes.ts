@@ -3,6 +3,7 @@
 import type Router from '@koa/router';
 import type { Subject } from '../auth/subject.js';
 import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, timestamp, type Query, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
+import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import { resourceDocument, toOne, validator, type Schema } from '../api/validate.js';
 import type { BlobStore } from '../blobs/store.js';
@@ -10,6 +11,7 @@ import { BadRequestError, NotFoundError } from '../errors.js';
 import type { WorkspaceService } from '../workspaces/service.js';
 import { presentWorkspace, workspaceType } from '../workspaces/routes.js';
 import { artifactKey } from './artifacts.js';
+import { redactPlan } from './redact.js';
 import { UPLOAD_PURPOSE, type ConfigurationVersion, type ConfigurationVersionService } from './configs.js';
 import { LOG_PURPOSE, type RunLogService } from './logs.js';
 import { RUN_STATUSES, type RunStatus } from './machine.js';
@@ -449,17 +451,23 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     send(ctx, 200, encode(applyType, presentPhase(run.apply, logs.url(run.apply.id))));
   });
 
-  // The JSON plan; the redacted form is the same document (sensitive values are already redacted
-  // by terraform show -json).
-  for (const suffix of ['json-output', 'json-output-redacted']) {
-    router.get(`/plans/:id/${suffix}`, async (ctx) => {
-      const run = await runs.byPhase(subjectOf(ctx), ctx.params.id);
-      const stream = await blobs.stream(artifactKey(run.id, 'plan-json'));
-      if (!stream) throw new NotFoundError(`plan ${ctx.params.id} has no JSON output yet (its status is ${run.plan.status})`);
-      ctx.type = 'application/json';
-      ctx.body = stream;
-    });
+  // The JSON plan as terraform show -json wrote it, and its redacted form without sensitive values.
+  async function jsonPlan(ctx: Ctx): Promise<Buffer> {
+    const run = await runs.byPhase(subjectOf(ctx), ctx.params.id);
+    const plan = await blobs.read(artifactKey(run.id, 'plan-json'));
+    if (!plan) throw new NotFoundError(`plan ${ctx.params.id} has no JSON output yet (its status is ${run.plan.status})`);
+    return plan;
   }
+  router.get('/plans/:id/json-output', async (ctx) => {
+    const plan = await jsonPlan(ctx);
+    ctx.type = 'application/json';
+    ctx.body = plan;
+  });
+  router.get('/plans/:id/json-output-redacted', async (ctx) => {
+    const plan = JSON.parse((await jsonPlan(ctx)).toString('utf8')) as Parameters<typeof redactPlan>[0];
+    ctx.type = 'application/json';
+    ctx.body = redactPlan(plan);
+  });
 }
 
 function nonNegative(q: Query, name: string, fallback: number): number {
@@ -474,7 +482,7 @@ export function registerRunPublicRoutes(router: Router<AppState>, deps: Pick<Run
   const { runs, configs, logs } = deps;
 
   router.put(`/_signed/${UPLOAD_PURPOSE}/:id/:signature`, async (ctx) => {
-    await configs.upload(ctx.params.id, ctx.params.signature, ctx.req);
+    await configs.upload(ctx.params.id, ctx.params.signature, limitedBody(ctx, configs.maxSize, 'a configuration'));
     ctx.body = null;
     ctx.status = 200;
   });

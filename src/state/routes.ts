@@ -3,10 +3,11 @@
 import buffer from 'node:buffer';
 import type Router from '@koa/router';
 import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type Document, type ResourceType, type View } from '../api/jsonapi.js';
+import { readBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import type { UrlSigner } from '../api/signing.js';
 import { resourceDocument, validator } from '../api/validate.js';
-import { AppError, BadRequestError, InvalidError, NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
 import type { StateOutputRecord, StateService, StateVersion } from './service.js';
 import { legacyType, parseJsonStateOutputs } from './statefile.js';
 
@@ -141,34 +142,6 @@ function decodeBase64(value: string, attribute: string): Buffer {
     throw new InvalidError(`attribute "${attribute}" must be base64 (standard alphabet, padded)`, { pointer: `/data/attributes/${attribute}` });
   }
   return Buffer.from(value, 'base64');
-}
-
-/**
- * The request body, read as a stream; 413 as soon as it exceeds `limit` bytes. The connection is
- * closed after such an answer, rather than reading and discarding the rest of the body.
- */
-async function readBody(ctx: Ctx, limit: number, what: string): Promise<Buffer> {
-  const tooLarge = (detail: string) => {
-    ctx.set('Connection', 'close');
-    return new PayloadTooLargeError(detail);
-  };
-  const declared = Number(ctx.get('Content-Length') || 0);
-  if (declared > limit) throw tooLarge(`${what} may be at most ${limit} bytes; this one has ${declared}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    // Not destroyed on an early exit, so that the 413 still reaches the client.
-    for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) {
-      const piece = chunk as Buffer;
-      size += piece.length;
-      if (size > limit) throw tooLarge(`${what} may be at most ${limit} bytes`);
-      chunks.push(piece);
-    }
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new BadRequestError(`the upload of ${what} ended before it was complete`);
-  }
-  return Buffer.concat(chunks, size);
 }
 
 // ---------------------------------------------------------------- routes
