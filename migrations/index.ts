@@ -5,6 +5,7 @@ import * as m0002 from './0002_blobs.js';
 import * as m0003 from './0003_state.js';
 import * as m0004 from './0004_variables.js';
 import * as m0005 from './0005_runs.js';
+import * as m0006 from './0006_pools.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0003_state': m0003,
   '0004_variables': m0004,
   '0005_runs': m0005,
+  '0006_pools': m0006,
 };

@@ -29,6 +29,10 @@ export interface Config {
   logLevel: LogLevel;
   /** Largest configuration tarball accepted, packed and unpacked, in bytes. */
   maxConfigSize: number;
+  /** How often pool agents report; three missed reports make an agent unknown. */
+  agentHeartbeatSeconds: number;
+  /** How long an agent may be silent before it is errored and its jobs fail. */
+  agentGracePeriodSeconds: number;
 }
 
 interface FlagSpec {
@@ -53,6 +57,8 @@ export const FLAGS: FlagSpec[] = [
   { name: 'engine-bins-dir', help: 'where engine binaries are kept', default: '~/.cache/otf/engines' },
   { name: 'log-level', help: 'debug, info, warn or error', default: 'info' },
   { name: 'max-config-size', help: 'largest configuration upload, packed or unpacked (bytes, or with KiB, MiB, GiB)', default: '100MiB' },
+  { name: 'agent-heartbeat-interval', help: 'seconds between pool agents\' heartbeats; 3 missed make an agent unknown', default: '5' },
+  { name: 'agent-grace-period', help: 'seconds of silence after which a pool agent is errored and its runs fail', default: '60' },
 ];
 
 export function envName(flag: string): string {
@@ -194,5 +200,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     engineBinsDir: path.resolve(expandHome(v.get('engine-bins-dir') ?? '~/.cache/otf/engines')),
     logLevel: oneOf('log-level', v.get('log-level') ?? 'info', ['debug', 'info', 'warn', 'error'] as const),
     maxConfigSize: parseSize('max-config-size', v.get('max-config-size') ?? '100MiB'),
+    agentHeartbeatSeconds: parseInteger('agent-heartbeat-interval', v.get('agent-heartbeat-interval') ?? '5', 1, 300),
+    agentGracePeriodSeconds: parseInteger('agent-grace-period', v.get('agent-grace-period') ?? '60', 1, 86_400),
   };
 }

@@ -26,7 +26,10 @@ import { ServerAgent } from './agent/server-agent.js';
 import { PostgresBlobStore } from './blobs/store.js';
 import { Listener } from './db/notify.js';
 import { JobService } from './pools/jobs.js';
-import { registerJobRoutes } from './pools/routes.js';
+import { AgentService } from './pools/agents.js';
+import { registerAgentRoutes, registerJobRoutes } from './pools/protocol.js';
+import { registerPoolRoutes } from './pools/routes.js';
+import { PoolService } from './pools/service.js';
 import { ConfigurationVersionService } from './runs/configs.js';
 import { RunLogService } from './runs/logs.js';
 import { registerRunPublicRoutes, registerRunRoutes } from './runs/routes.js';
@@ -140,6 +143,13 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const configs = new ConfigurationVersionService(db, blobs, workspaces, signer, site, config.maxConfigSize, logger);
     const runs = new RunService(db, orgs, workspaces, configs, jobs, logger);
     const logs = new RunLogService(db, signer, site);
+    const pools = new PoolService(db, orgs, workspaces);
+    auth.addResolver(pools);
+    const agents = new AgentService(db, jobs, runs, listener, logger, {
+      heartbeatSeconds: config.agentHeartbeatSeconds,
+      gracePeriodSeconds: config.agentGracePeriodSeconds,
+    });
+    auth.addResolver(agents);
 
     const app = createApp({
       logger,
@@ -153,8 +163,10 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         state.routes(router);
         variables.routes(router);
         registerRunRoutes(router, { runs, configs, logs, workspaces, blobs, site });
+        registerPoolRoutes(router, pools, site);
       },
       agentRoutes: (router: ApiRouter) => {
+        registerAgentRoutes(router, { agents });
         registerJobRoutes(router, { jobs, runs, logs, workspaces, variables, blobs, site });
       },
       publicRoutes: (router) => {
@@ -171,6 +183,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     server.keepAliveTimeout = 65_000;
     const port = await listen(server, config.listenHost, config.listenPort);
     cleanups.push(() => closeServer(server));
+    // Stopped before the server closes (cleanups run last first): waiting long-polls answer at once.
+    await agents.start();
+    cleanups.push(() => agents.stop());
     const hostname = config.hostname ?? `${publicHost(config.listenHost)}:${port}`;
     site.baseUrl = `${config.ssl ? 'https' : 'http'}://${hostname}`;
 

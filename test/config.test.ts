@@ -31,6 +31,8 @@ describe('otfd configuration', () => {
     assert.equal(c.engineBinsDir, path.join(os.homedir(), '.cache/otf/engines'));
     assert.equal(c.logLevel, 'info');
     assert.equal(c.maxConfigSize, 100 * 1024 * 1024);
+    assert.equal(c.agentHeartbeatSeconds, 5);
+    assert.equal(c.agentGracePeriodSeconds, 60);
   });
 
   it('reads sizes in bytes or with a unit', () => {
@@ -59,6 +61,8 @@ describe('otfd configuration', () => {
         'OTF_ENGINE_BINS_DIR',
         'OTF_LOG_LEVEL',
         'OTF_MAX_CONFIG_SIZE',
+        'OTF_AGENT_HEARTBEAT_INTERVAL',
+        'OTF_AGENT_GRACE_PERIOD',
       ],
     );
   });

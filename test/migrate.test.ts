@@ -35,6 +35,8 @@ describe('database migrations', () => {
             engineBinsDir: suite().tmp,
             logLevel: 'error',
             maxConfigSize: 1024 * 1024,
+            agentHeartbeatSeconds: 5,
+            agentGracePeriodSeconds: 60,
           },
           { logger: createLogger('silent') },
         ),

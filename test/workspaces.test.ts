@@ -191,7 +191,7 @@ describe('workspaces API', function () {
     it('rejects execution-mode "agent" without an agent pool with 422', async () => {
       const name = randomName('ws');
       const res = await api.post(`/organizations/${org}/workspaces`, workspaceDoc({ name, 'execution-mode': 'agent' }));
-      assertError(res, 422, /agent pool/, { pointer: '/data/attributes/execution-mode' });
+      assertError(res, 422, /execution mode "agent" needs an agent pool/, { pointer: '/data/attributes/agent-pool-id' });
       await assertNoWorkspaceNamed(api, org, name);
     });
 

@@ -46,13 +46,19 @@ export function describeError(e: ErrorObject): { detail: string; pointer: string
   return { detail: `${memberName(pointer)} ${e.message ?? 'is invalid'}`, pointer };
 }
 
-/** Compiles a schema into a function that returns the typed document or throws a 422. */
-export function validator<T>(schema: Schema): (body: unknown) => T {
+/**
+ * Compiles a schema into a function that returns the typed document or throws a 422. A missing
+ * or empty body is refused, unless `plain` (bodies of the agent protocol, not JSON:API) is set,
+ * when it reads as {}.
+ */
+export function validator<T>(schema: Schema, opts: { plain?: boolean } = {}): (body: unknown) => T {
   const validate: ValidateFunction = ajv.compile(schema);
-  return (body: unknown): T => {
-    if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body as object).length === 0)) {
+  return (given: unknown): T => {
+    const empty = given === undefined || given === null || (typeof given === 'object' && Object.keys(given as object).length === 0);
+    if (empty && !opts.plain) {
       throw new InvalidError('the request body must be a JSON:API document with a "data" member', { pointer: '/data' });
     }
+    const body = empty ? {} : given;
     if (!validate(body)) {
       // A oneOf/anyOf reports its branches first; prefer the error that carries our own sentence.
       const errors = validate.errors!;

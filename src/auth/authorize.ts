@@ -28,7 +28,9 @@ export type Action =
   | 'state:read'
   | 'state:read-outputs'
   | 'state:create'
-  | 'state:rollback';
+  | 'state:rollback'
+  | 'pool:read'
+  | 'pool:manage';
 
 /** What an action is about: an organization, and within it perhaps one workspace. */
 export interface Scope {
@@ -58,6 +60,10 @@ export function canSeeOrganization(subject: Subject, organizationId: string): bo
     case 'organization-token':
     case 'job':
       return subject.organizationId === organizationId;
+    // Agents speak the agent protocol only; to the API they see nothing.
+    case 'agent-token':
+    case 'agent':
+      return false;
   }
 }
 
@@ -77,6 +83,9 @@ export function isAllowed(subject: Subject, action: Action, scope: Scope): boole
       return !ORGANIZATION_TOKEN_DENIED.has(action);
     case 'job':
       return JOB_ALLOWED.has(action);
+    case 'agent-token':
+    case 'agent':
+      return false;
   }
 }
 

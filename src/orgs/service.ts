@@ -52,6 +52,7 @@ export class OrganizationService implements TokenResolver {
   }
 
   async list(subject: Subject, opts: { search?: string; limit: number; offset: number }): Promise<{ items: Organization[]; total: number }> {
+    if (subject.kind !== 'site-admin' && !canSeeOrganization(subject, subject.organizationId)) return { items: [], total: 0 };
     const onlyId = subject.kind === 'site-admin' ? undefined : subject.organizationId;
     return store.list(this.db, { ...opts, onlyId });
   }

@@ -126,6 +126,38 @@ export class JobService implements TokenResolver {
     return row ? { job: toJob(row), token: `${row.id}.${secret}` } : null;
   }
 
+  /** Claims up to `max` jobs for the runner, one statement each; stops at the first miss. */
+  async claimMany(runnerId: string, poolId: string | null, max: number): Promise<Array<{ job: Job; token: string }>> {
+    const claimed: Array<{ job: Job; token: string }> = [];
+    while (claimed.length < max) {
+      const next = await this.claim(runnerId, poolId);
+      if (!next) break;
+      claimed.push(next);
+    }
+    return claimed;
+  }
+
+  /** Jobs the runner holds: claimed or running. */
+  async heldBy(runnerId: string): Promise<Job[]> {
+    const rows = await this.db<JobRow>('jobs').where({ runner_id: runnerId }).whereIn('status', ACTIVE).orderBy('claimed_at');
+    return rows.map(toJob);
+  }
+
+  /**
+   * Gives jobs the runner claimed but never started back to the queue (all of them, or only those
+   * claimed more than `olderThanSeconds` ago and not in `except`).
+   */
+  async requeue(runnerId: string, opts: { olderThanSeconds?: number; except?: string[] } = {}): Promise<number> {
+    return this.db.transaction(async (trx) => {
+      const q = trx('jobs').where({ runner_id: runnerId, status: 'claimed' });
+      if (opts.olderThanSeconds !== undefined) q.andWhereRaw('claimed_at < now() - make_interval(secs => ?)', [opts.olderThanSeconds]);
+      if (opts.except?.length) q.whereNotIn('id', opts.except);
+      const rows = await q.update({ status: 'queued', runner_id: null, claimed_at: null, token_hash: null }).returning<{ pool_id: string | null }[]>('pool_id');
+      for (const pool of new Set(rows.map((r) => r.pool_id))) await trx.raw('SELECT pg_notify(?, ?)', [JOBS_CHANNEL, pool ?? 'server']);
+      return rows.length;
+    });
+  }
+
   async get(id: string): Promise<Job | null> {
     const row = await this.db<JobRow>('jobs').where({ id }).first();
     return row ? toJob(row) : null;

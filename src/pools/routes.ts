@@ -1,138 +1,217 @@
-// The job endpoints of the agent protocol (/api/agent/jobs/...): a runner holding a job token reads
-// what the job needs, reports that it started, sends logs and artifacts, and reports the outcome.
-// Everything else a job needs (configuration, state) it reads through /api/v2 with the same token.
-import type { JobOutcome, JobSpec, RunnerVariable } from '../agent/protocol.js';
-import type { Subject } from '../auth/subject.js';
-import { readBody } from '../api/body.js';
-import { body, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
-import { validator } from '../api/validate.js';
-import type { BlobStore } from '../blobs/store.js';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
-import { artifactKey, isArtifact } from '../runs/artifacts.js';
-import type { RunLogService } from '../runs/logs.js';
-import type { RunService } from '../runs/service.js';
-import type { WorkspaceService } from '../workspaces/service.js';
-import type { Job, JobService } from './jobs.js';
+// HTTP routes of agent pools as users manage them, in Terraform Cloud's shapes: agent pools,
+// their agent tokens, and their agents.
+import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type Query, type ResourceType, type View } from '../api/jsonapi.js';
+import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
+import { resourceDocument, validator, type Schema } from '../api/validate.js';
+import { BadRequestError } from '../errors.js';
+import { authenticationTokenType } from '../orgs/routes.js';
+import type { Organization } from '../orgs/service.js';
+import type { Agent, AgentToken, Pool, PoolService } from './service.js';
 
-export interface RunnerVariableSource {
-  forRun(workspaceId: string): Promise<RunnerVariable[]>;
+export const poolType: ResourceType = {
+  type: 'agent-pools',
+  attributes: ['name', 'created-at', 'organization-scoped', 'agent-count', 'agent-name-release-seconds'],
+  relationships: { organization: 'organizations', workspaces: 'workspaces', 'allowed-workspaces': 'workspaces' },
+  selfLink: (v) => `/api/v2/agent-pools/${v.id}`,
+};
+
+export const agentType: ResourceType = {
+  type: 'agents',
+  attributes: ['name', 'status', 'ip-address', 'last-ping-at', 'version', 'hostname', 'os', 'arch', 'concurrency', 'created-at'],
+  relationships: { 'agent-pool': 'agent-pools' },
+  selfLink: (v) => `/api/v2/agents/${v.id}`,
+};
+
+function presentPool(pool: Pool, org: Organization, assigned: string[]): View {
+  return {
+    id: pool.id,
+    name: pool.name,
+    'created-at': timestamp(pool.createdAt),
+    'organization-scoped': pool.organizationScoped,
+    'agent-count': pool.agentCount,
+    'agent-name-release-seconds': pool.nameReleaseSeconds,
+    organization: { id: org.name },
+    workspaces: assigned.map((id) => ({ id })),
+    'allowed-workspaces': pool.allowedWorkspaceIds.map((id) => ({ id })),
+  };
 }
 
-type FinishDocument = Omit<JobOutcome, 'counts'> & { counts?: JobOutcome['counts'] };
+function presentAgent(agent: Agent): View {
+  return {
+    id: agent.id,
+    name: agent.name,
+    status: agent.status,
+    'ip-address': agent.ipAddress,
+    'last-ping-at': timestamp(agent.lastPingAt),
+    version: agent.version,
+    hostname: agent.hostname,
+    os: agent.os,
+    arch: agent.arch,
+    concurrency: agent.concurrency,
+    'created-at': timestamp(agent.createdAt),
+    'agent-pool': { id: agent.poolId },
+  };
+}
 
-const count = { type: 'integer', minimum: 0 };
-const readFinish = validator<FinishDocument>({
+function presentToken(token: AgentToken, secret?: string): View {
+  return {
+    id: token.id,
+    'created-at': timestamp(token.createdAt),
+    'last-used-at': timestamp(token.lastUsedAt),
+    description: token.description,
+    token: secret ?? null,
+    'expired-at': null,
+    'created-by': token.createdBy?.type === 'users' ? { id: token.createdBy.id } : null,
+  };
+}
+
+// ---------------------------------------------------------------- request documents
+
+const workspaceList: Schema = {
   type: 'object',
   properties: {
-    status: { type: 'string', enum: ['finished', 'errored', 'canceled'] },
-    hasChanges: { type: 'boolean' },
-    counts: {
-      type: 'object',
-      properties: { additions: count, changes: count, destructions: count, imports: count },
-      required: ['additions', 'changes', 'destructions', 'imports'],
+    data: {
+      type: 'array',
+      maxItems: 1000,
+      items: { type: 'object', properties: { type: { type: 'string', const: 'workspaces' }, id: { type: 'string', minLength: 1 } }, required: ['type', 'id'] },
     },
-    error: { type: 'string', maxLength: 100_000 },
   },
-  required: ['status'],
-});
+  required: ['data'],
+};
 
-export interface JobRouteDeps {
-  jobs: JobService;
-  runs: RunService;
-  logs: RunLogService;
-  workspaces: WorkspaceService;
-  variables: RunnerVariableSource;
-  blobs: BlobStore;
-  site: Site;
+const poolAttributes: Record<string, Schema> = {
+  name: { type: 'string', minLength: 1, maxLength: 90, pattern: '^[A-Za-z0-9_-]+$', 'x-message': 'must be 1 to 90 letters, digits, "-" or "_"' },
+  'organization-scoped': { type: 'boolean' },
+  'agent-name-release-seconds': { type: 'integer', minimum: 0, maximum: 31_536_000 },
+};
+
+interface PoolDocument {
+  data: {
+    attributes?: { name?: string; 'organization-scoped'?: boolean; 'agent-name-release-seconds'?: number };
+    relationships?: { 'allowed-workspaces'?: { data: Array<{ id: string }> } };
+  };
 }
 
-const MAX_LOG_CHUNK = 4 * 1024 * 1024;
-const MAX_ARTIFACT = 512 * 1024 * 1024;
+const readCreatePool = validator<PoolDocument>(resourceDocument('agent-pools', poolAttributes, { required: ['name'], relationships: { 'allowed-workspaces': workspaceList } }));
+const readUpdatePool = validator<PoolDocument>(resourceDocument('agent-pools', poolAttributes, { relationships: { 'allowed-workspaces': workspaceList } }));
 
-export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
-  const { jobs, runs, logs, workspaces, variables, blobs, site } = deps;
+function poolInput(doc: PoolDocument) {
+  const a = doc.data.attributes ?? {};
+  return {
+    name: a.name,
+    organizationScoped: a['organization-scoped'],
+    nameReleaseSeconds: a['agent-name-release-seconds'],
+    allowedWorkspaceIds: doc.data.relationships?.['allowed-workspaces']?.data.map((w) => w.id),
+  };
+}
 
-  /** The job of the URL, which must be the job whose token made the request. */
-  async function ownJob(ctx: Ctx): Promise<{ job: Job; subject: Subject }> {
-    const subject = subjectOf(ctx);
-    if (subject.kind !== 'job' || subject.jobId !== ctx.params.id) throw new ForbiddenError('only the job token of this job may use this endpoint');
-    const job = await jobs.get(ctx.params.id);
-    if (!job) throw new NotFoundError(`job ${ctx.params.id} not found`);
-    return { job, subject };
+interface TokenDocument {
+  data: { attributes?: { description?: string } };
+}
+
+const readCreateToken = validator<TokenDocument>(resourceDocument('authentication-tokens', { description: { type: 'string', maxLength: 512 } }));
+
+function sortOf(q: Query): { column: 'name' | 'created_at'; descending: boolean } {
+  const raw = queryValue(q, 'sort') ?? 'name';
+  const column = { name: 'name', 'created-at': 'created_at' }[raw.replace(/^-/, '')] as 'name' | 'created_at' | undefined;
+  if (!column) throw new BadRequestError(`query parameter sort must be name or created-at (prefix - to reverse), got "${raw}"`, { parameter: 'sort' });
+  return { column, descending: raw.startsWith('-') };
+}
+
+// ---------------------------------------------------------------- routes
+
+export function registerPoolRoutes(router: ApiRouter, pools: PoolService, site: Site): void {
+  async function poolView(pool: Pool, org: Organization): Promise<View> {
+    return presentPool(pool, org, (await pools.assignedWorkspaces(pool.id)).map((w) => w.id));
   }
 
-  router.get('/jobs/:id', async (ctx) => {
-    const { job } = await ownJob(ctx);
-    const run = (await runs.byId(job.runId))!;
-    const ws = (await workspaces.byId(run.workspaceId))!;
-    const spec: JobSpec = {
-      job: { id: job.id, phase: job.phase },
-      run: {
-        id: run.id,
-        planId: run.plan.id,
-        applyId: run.apply.id,
-        configurationVersionId: run.configurationVersionId,
-        isDestroy: run.isDestroy,
-        refresh: run.refresh,
-        refreshOnly: run.refreshOnly,
-        targetAddrs: run.targetAddrs,
-        replaceAddrs: run.replaceAddrs,
-        variables: run.variables,
-        engine: run.engine,
-        engineVersion: run.engineVersion,
-        message: run.message,
-      },
-      workspace: { id: ws.id, name: ws.name, organization: ws.organizationName, workingDirectory: ws.workingDirectory },
-      variables: await variables.forRun(ws.id),
-      hostname: new URL(site.baseUrl).host,
-      baseUrl: site.baseUrl,
-    };
-    ctx.body = spec;
-  });
-
-  router.post('/jobs/:id/start', async (ctx) => {
-    const { job } = await ownJob(ctx);
-    if (!(await runs.startPhase(job))) throw new ConflictError(`job ${job.id} is no longer wanted (its run has moved on)`);
-    ctx.body = { started: true };
-  });
-
-  /** A chunk of the phase's log at a byte offset; resending a chunk is harmless. */
-  router.put('/jobs/:id/logs', async (ctx) => {
-    const { job } = await ownJob(ctx);
-    const offset = Number(ctx.query.offset);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new BadRequestError('query parameter offset must be a whole number', { parameter: 'offset' });
-    const run = (await runs.byId(job.runId))!;
-    const phaseId = job.phase === 'plan' ? run.plan.id : run.apply.id;
-    const { length, gap } = await logs.append(phaseId, offset, await readBody(ctx, MAX_LOG_CHUNK, 'a log chunk'));
-    ctx.status = gap ? 409 : 200;
-    ctx.body = { length };
-  });
-
-  router.put('/jobs/:id/artifacts/:name', async (ctx) => {
-    const { job } = await ownJob(ctx);
-    if (!isArtifact(ctx.params.name)) throw new NotFoundError(`no artifact named ${ctx.params.name}`);
-    await blobs.put(artifactKey(job.runId, ctx.params.name), await readBody(ctx, MAX_ARTIFACT, `the ${ctx.params.name}`));
-    ctx.body = null;
-  });
-
-  router.get('/jobs/:id/artifacts/:name', async (ctx) => {
-    const { job } = await ownJob(ctx);
-    if (!isArtifact(ctx.params.name)) throw new NotFoundError(`no artifact named ${ctx.params.name}`);
-    const stream = await blobs.stream(artifactKey(job.runId, ctx.params.name));
-    if (!stream) throw new NotFoundError(`run ${job.runId} has no ${ctx.params.name}`);
-    ctx.type = 'application/octet-stream';
-    ctx.body = stream;
-  });
-
-  router.post('/jobs/:id/finish', async (ctx) => {
-    const { job } = await ownJob(ctx);
-    const doc = readFinish(body(ctx));
-    await runs.finishPhase(job, {
-      status: doc.status,
-      hasChanges: doc.hasChanges,
-      counts: doc.counts ?? { additions: 0, changes: 0, destructions: 0, imports: 0 },
-      error: doc.error,
+  router.get('/organizations/:org/agent-pools', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const q = query(ctx);
+    const page = parsePage(q);
+    const { org, items, total } = await pools.list(subject, ctx.params.org, {
+      search: queryValue(q, 'q'),
+      allowedWorkspaceName: queryValue(q, 'filter[allowed_workspaces][name]'),
+      sort: sortOf(q),
+      limit: page.size,
+      offset: pageOffset(page),
     });
-    ctx.body = { finished: true };
+    const views = await Promise.all(items.map((p) => poolView(p, org)));
+    send(ctx, 200, encode(poolType, views, paginate(page, total, requestUrl(ctx, site))));
+  });
+
+  router.post('/organizations/:org/agent-pools', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const input = poolInput(readCreatePool(body(ctx)));
+    const { pool, org } = await pools.create(subject, ctx.params.org, { ...input, name: input.name! });
+    send(ctx, 201, encode(poolType, await poolView(pool, org)));
+  });
+
+  router.get('/agent-pools/:id', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const { pool, org } = await pools.get(subject, ctx.params.id);
+    send(ctx, 200, encode(poolType, await poolView(pool, org)));
+  });
+
+  router.patch('/agent-pools/:id', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const input = poolInput(readUpdatePool(body(ctx)));
+    const { pool, org } = await pools.update(subject, ctx.params.id, input);
+    send(ctx, 200, encode(poolType, await poolView(pool, org)));
+  });
+
+  router.delete('/agent-pools/:id', async (ctx) => {
+    await pools.delete(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
+  });
+
+  // ------------------------------------------------------------ agent tokens
+
+  router.get('/agent-pools/:id/authentication-tokens', async (ctx) => {
+    const q = query(ctx);
+    const page = parsePage(q);
+    const sort = queryValue(q, 'sort') ?? 'created-at';
+    if (sort !== 'created-at' && sort !== '-created-at') throw new BadRequestError(`query parameter sort must be created-at or -created-at, got "${sort}"`, { parameter: 'sort' });
+    const { items, total } = await pools.listTokens(subjectOf(ctx), ctx.params.id, sort.startsWith('-'), page.size, pageOffset(page));
+    send(ctx, 200, encode(authenticationTokenType, items.map((t) => presentToken(t)), paginate(page, total, requestUrl(ctx, site))));
+  });
+
+  router.post('/agent-pools/:id/authentication-tokens', async (ctx) => {
+    const raw = body(ctx);
+    const doc = raw && Object.keys(raw as object).length > 0 ? readCreateToken(raw) : { data: {} };
+    const { token, secret } = await pools.createToken(subjectOf(ctx), ctx.params.id, doc.data.attributes?.description ?? '');
+    send(ctx, 201, encode(authenticationTokenType, presentToken(token, secret)));
+  });
+
+  router.get('/authentication-tokens/:id', async (ctx) => {
+    send(ctx, 200, encode(authenticationTokenType, presentToken(await pools.getToken(subjectOf(ctx), ctx.params.id))));
+  });
+
+  router.delete('/authentication-tokens/:id', async (ctx) => {
+    await pools.deleteToken(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
+  });
+
+  // ------------------------------------------------------------ agents
+
+  router.get('/agent-pools/:id/agents', async (ctx) => {
+    const q = query(ctx);
+    const page = parsePage(q);
+    const since = queryValue(q, 'filter[last-ping-since]');
+    const sinceDate = since === undefined ? null : new Date(since);
+    if (sinceDate && Number.isNaN(sinceDate.getTime())) {
+      throw new BadRequestError(`query parameter filter[last-ping-since] must be an ISO 8601 time, got "${since}"`, { parameter: 'filter[last-ping-since]' });
+    }
+    const { items, total } = await pools.listAgents(subjectOf(ctx), ctx.params.id, sinceDate, page.size, pageOffset(page));
+    send(ctx, 200, encode(agentType, items.map(presentAgent), paginate(page, total, requestUrl(ctx, site))));
+  });
+
+  router.get('/agents/:id', async (ctx) => {
+    send(ctx, 200, encode(agentType, presentAgent(await pools.getAgent(subjectOf(ctx), ctx.params.id))));
+  });
+
+  router.delete('/agents/:id', async (ctx) => {
+    await pools.deleteAgent(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
   });
 }

@@ -254,10 +254,10 @@ export class RunService {
     for (const effect of t.effects) {
       switch (effect) {
         case 'enqueue-plan':
-          await this.jobs.enqueue(trx, { ...this.jobTarget(run), phase: 'plan', priority: run.speculative ? PRIORITY.speculative : PRIORITY.plan });
+          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'plan', priority: run.speculative ? PRIORITY.speculative : PRIORITY.plan });
           break;
         case 'enqueue-apply':
-          await this.jobs.enqueue(trx, { ...this.jobTarget(run), phase: 'apply', priority: PRIORITY.apply });
+          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'apply', priority: PRIORITY.apply });
           break;
         case 'cancel-jobs':
           await this.jobs.stop(trx, run.id, event === 'force_cancel');
@@ -277,8 +277,11 @@ export class RunService {
     return moved;
   }
 
-  private jobTarget(run: Run) {
-    return { runId: run.id, workspaceId: run.workspaceId, organizationId: run.organizationId, poolId: null };
+  /** Where a run's jobs go: its workspace's agent pool in agent mode, else the server agent. */
+  private async jobTarget(run: Run) {
+    const ws = await this.workspaces.byId(run.workspaceId);
+    const poolId = ws?.executionMode === 'agent' ? ws.agentPoolId : null;
+    return { runId: run.id, workspaceId: run.workspaceId, organizationId: run.organizationId, poolId };
   }
 
   private async confirmAndQueue(trx: Knex.Transaction, run: Run, after: AfterCommit): Promise<Run> {

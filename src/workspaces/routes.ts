@@ -139,7 +139,7 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     'current-state-version': null,
     'current-configuration-version': null,
     'locked-by': ws.lock ? { id: ws.lock.holder.id, type: ws.lock.holder.type } : null,
-    'agent-pool': null,
+    'agent-pool': ws.agentPoolId ? { id: ws.agentPoolId } : null,
   };
 }
 
@@ -212,10 +212,12 @@ const workspaceAttributes: Record<string, Schema> = {
   'source-name': { type: ['string', 'null'], maxLength: 255 },
   'source-url': { type: ['string', 'null'], maxLength: 2048 },
   'tag-names': { type: 'array', items: TAG_NAME, maxItems: 100 },
+  'agent-pool-id': { type: ['string', 'null'], maxLength: 100 },
 };
 
 const workspaceRelationships: Record<string, Schema> = {
   project: toOne('projects'),
+  'agent-pool': toOne('agent-pools', true),
   tags: { type: 'object', properties: { data: { type: 'array', items: tagRefSchema, maxItems: 100 } }, required: ['data'] },
   'tag-bindings': { type: 'object', properties: { data: { type: 'array', items: bindingSchema, maxItems: 100 } }, required: ['data'] },
 };
@@ -251,9 +253,11 @@ interface WorkspaceDocument {
       'source-name'?: string | null;
       'source-url'?: string | null;
       'tag-names'?: string[];
+      'agent-pool-id'?: string | null;
     };
     relationships?: {
       project?: { data: { id: string } };
+      'agent-pool'?: { data: { id: string } | null };
       tags?: { data: TagRefDoc[] };
       'tag-bindings'?: { data: BindingDoc[] };
     };
@@ -288,7 +292,14 @@ function settingsFrom(doc: WorkspaceDocument): Partial<WorkspaceSettings> {
     sourceName: a['source-name'],
     sourceUrl: a['source-url'],
     projectId: doc.data.relationships?.project?.data.id,
+    agentPoolId: a['agent-pool-id'] !== undefined ? a['agent-pool-id'] : agentPoolRelationship(doc),
   };
+}
+
+/** The agent-pool relationship: its id, null when it is cleared, undefined when absent. */
+function agentPoolRelationship(doc: WorkspaceDocument): string | null | undefined {
+  const rel = doc.data.relationships?.['agent-pool'];
+  return rel === undefined ? undefined : (rel.data?.id ?? null);
 }
 
 function tagRefsFrom(items: TagRefDoc[]): TagRef[] {

@@ -7,7 +7,7 @@ import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/service.js';
 import type { ProjectService } from '../projects/service.js';
 import * as store from './store.js';
-import type { ListFilter, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+import type { ExecutionMode, ListFilter, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
 
 export type { ExecutionMode, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
 
@@ -41,16 +41,18 @@ function checkSettings(s: Partial<WorkspaceSettings>): void {
       pointer: '/data/attributes/working-directory',
     });
   }
-  if (s.executionMode === 'agent') {
-    throw new InvalidError('execution mode "agent" needs an agent pool (agent-pool-id), and this organization has none', {
-      pointer: '/data/attributes/execution-mode',
-    });
-  }
 }
+
+/** The pools domain says whether an agent pool may run a workspace; it throws InvalidError if not. */
+export type PoolCheck = (organizationId: string, poolId: string, workspace: { id: string; name: string } | null) => Promise<void>;
 
 export class WorkspaceService {
   private readonly unlockHooks: Array<(workspaceId: string) => Promise<void>> = [];
   private managesResources: ((workspaceId: string) => Promise<boolean>) | null = null;
+
+  private poolCheck: PoolCheck = async (_org, poolId) => {
+    throw new InvalidError(`agent pool "${poolId}" does not exist`, { pointer: '/data/attributes/agent-pool-id' });
+  };
 
   constructor(
     private readonly db: Db,
@@ -59,6 +61,44 @@ export class WorkspaceService {
     /** terraform-version of new workspaces when the request names none. */
     private readonly defaultTerraformVersion: string,
   ) {}
+
+  setPoolCheck(check: PoolCheck): void {
+    this.poolCheck = check;
+  }
+
+  /**
+   * The execution mode and agent pool a workspace ends up with: agent mode needs a pool the pool
+   * allows; other modes take none. `current` is the workspace before the change (null: a new one).
+   */
+  private async execution(
+    organizationId: string,
+    current: Workspace | null,
+    changes: Partial<WorkspaceSettings>,
+    defaultMode: ExecutionMode,
+  ): Promise<{ executionMode: ExecutionMode; agentPoolId: string | null }> {
+    const mode = changes.executionMode ?? current?.executionMode ?? defaultMode;
+    const pool = changes.agentPoolId !== undefined ? changes.agentPoolId : (current?.agentPoolId ?? null);
+    if (mode !== 'agent') {
+      if (changes.agentPoolId) {
+        throw new InvalidError(`an agent pool can only be set with execution mode "agent", not "${mode}"`, { pointer: '/data/attributes/agent-pool-id' });
+      }
+      return { executionMode: mode, agentPoolId: null };
+    }
+    if (!pool) {
+      throw new InvalidError('execution mode "agent" needs an agent pool: set agent-pool-id or the agent-pool relationship', {
+        pointer: '/data/attributes/agent-pool-id',
+      });
+    }
+    if (!current || pool !== current.agentPoolId || current.executionMode !== 'agent') {
+      await this.poolCheck(organizationId, pool, current ? { id: current.id, name: current.name } : null);
+    }
+    return { executionMode: mode, agentPoolId: pool };
+  }
+
+  /** Workspaces assigned to an agent pool. */
+  async usingPool(poolId: string): Promise<Workspace[]> {
+    return store.usingPool(this.db, poolId);
+  }
 
   private authorize(subject: Subject, action: Action, ws: Workspace): void {
     authorize(subject, action, { organizationId: ws.organizationId, workspaceId: ws.id }, () => notFound('workspace', ws.id));
@@ -114,6 +154,7 @@ export class WorkspaceService {
     const org = await this.orgs.resolve(subject, orgName);
     authorize(subject, 'workspace:create', { organizationId: org.id }, () => notFound('organization', orgName));
     checkSettings(input);
+    const execution = await this.execution(org.id, null, input, org.defaultExecutionMode === 'local' ? 'local' : 'remote');
     const projectId = input.projectId ? await this.projectIn(org, input.projectId) : (await this.projects.defaultOf(org.id)).id;
     const id = newId('ws');
     try {
@@ -123,7 +164,7 @@ export class WorkspaceService {
           organizationId: org.id,
           name: input.name,
           description: input.description ?? '',
-          executionMode: input.executionMode ?? (org.defaultExecutionMode === 'local' ? 'local' : 'remote'),
+          ...execution,
           autoApply: input.autoApply ?? false,
           autoApplyRunTrigger: input.autoApplyRunTrigger ?? false,
           allowDestroyPlan: input.allowDestroyPlan ?? true,
@@ -162,6 +203,11 @@ export class WorkspaceService {
     this.authorize(subject, 'workspace:update', ws);
     if (tags.refs.length || tags.bindings.length) this.authorize(subject, 'workspace:manage-tags', ws);
     checkSettings(changes);
+    const moving = (changes.executionMode !== undefined && changes.executionMode !== ws.executionMode) || (changes.agentPoolId !== undefined && changes.agentPoolId !== ws.agentPoolId);
+    if (moving && ws.lock?.holder.type === 'runs') {
+      throw new ConflictError(`the execution mode of workspace "${ws.name}" cannot change while run ${ws.lock.holder.id} is active; wait for it to finish, or cancel it`);
+    }
+    Object.assign(changes, await this.execution(ws.organizationId, ws, changes, ws.executionMode));
     if (changes.projectId) {
       const org = (await this.orgs.byId(ws.organizationId))!;
       changes.projectId = await this.projectIn(org, changes.projectId);

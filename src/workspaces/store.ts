@@ -38,6 +38,7 @@ export interface Workspace {
   triggerPatterns: string[];
   sourceName: string | null;
   sourceUrl: string | null;
+  agentPoolId: string | null;
   lock: WorkspaceLock | null;
   tags: TagBinding[];
   createdAt: Date;
@@ -63,6 +64,7 @@ export interface WorkspaceSettings {
   triggerPatterns: string[];
   sourceName: string | null;
   sourceUrl: string | null;
+  agentPoolId: string | null;
   projectId: string;
 }
 
@@ -88,6 +90,7 @@ interface WorkspaceRow {
   trigger_patterns: string[];
   source_name: string | null;
   source_url: string | null;
+  agent_pool_id: string | null;
   locked: boolean;
   lock_holder_type: Principal['type'] | null;
   lock_holder_id: string | null;
@@ -117,6 +120,7 @@ const COLUMNS: Record<keyof WorkspaceSettings, string> = {
   triggerPatterns: 'trigger_patterns',
   sourceName: 'source_name',
   sourceUrl: 'source_url',
+  agentPoolId: 'agent_pool_id',
   projectId: 'project_id',
 };
 
@@ -151,6 +155,7 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     triggerPatterns: r.trigger_patterns,
     sourceName: r.source_name,
     sourceUrl: r.source_url,
+    agentPoolId: r.agent_pool_id,
     lock:
       r.locked && r.lock_holder_type && r.lock_holder_id
         ? {
@@ -186,6 +191,7 @@ const WORKSPACE_COLUMNS = [
   'trigger_patterns',
   'source_name',
   'source_url',
+  'agent_pool_id',
   'locked',
   'lock_holder_type',
   'lock_holder_id',
@@ -271,6 +277,12 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
   if (f.sort.column !== 'name') q.orderBy('w.id');
   const { rows, total } = await paged<WorkspaceRow>(db, q, f.limit, f.offset);
   return { items: rows.map(toWorkspace), total };
+}
+
+/** Workspaces assigned to an agent pool. */
+export async function usingPool(db: Db, poolId: string): Promise<Workspace[]> {
+  const rows = (await selectWorkspaces(db).where('w.agent_pool_id', poolId).orderBy('w.name')) as WorkspaceRow[];
+  return rows.map(toWorkspace);
 }
 
 export async function insert(db: Db, ws: { id: string; organizationId: string } & WorkspaceSettings): Promise<void> {

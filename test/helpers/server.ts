@@ -60,6 +60,8 @@ export async function startServer(opts: { ssl?: boolean; config?: Partial<Config
     engineBinsDir: path.join(tmp, 'engines'),
     logLevel: 'info',
     maxConfigSize: 100 * 1024 * 1024,
+    agentHeartbeatSeconds: 1,
+    agentGracePeriodSeconds: 5,
     ...opts.config,
   };
   const otfd = await startOtfd(config, { logger: createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases });

@@ -1,0 +1,279 @@
+// The agent protocol's rules (docs/agent-protocol.md): registration, heartbeats and their
+// instructions, the jobs long-poll, deregistration, and the health of agents: silent ones become
+// unknown, then errored, and the runs they held end errored instead of waiting for hours.
+import crypto from 'node:crypto';
+import type { Logger } from 'pino';
+import type { TokenResolver } from '../auth/service.js';
+import type { Subject } from '../auth/subject.js';
+import { secretMatches, sha256 } from '../auth/tokens.js';
+import type { Db } from '../db/index.js';
+import type { Listener } from '../db/notify.js';
+import { ConflictError, InvalidError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { RunService } from '../runs/service.js';
+import { JOBS_CHANNEL, SIGNALS_CHANNEL, type Job, type JobService } from './jobs.js';
+import * as store from './store.js';
+import type { Agent, Pool } from './store.js';
+
+export const AGENT_NAME = /^[A-Za-z0-9._-]{8,80}$/;
+
+export interface Registration {
+  name?: string;
+  version?: string;
+  hostname?: string;
+  os?: string;
+  arch?: string;
+  concurrency: number;
+  /** An agent marked errored registers anew in its own name. */
+  replaces?: { id: string; token: string };
+}
+
+export interface Instruction {
+  action: 'cancel' | 'force-cancel' | 'shutdown';
+  job?: string;
+  reason?: string;
+}
+
+export interface HandedOutJob {
+  id: string;
+  token: string;
+  phase: 'plan' | 'apply';
+  run: string;
+}
+
+export interface AgentServiceOptions {
+  heartbeatSeconds: number;
+  gracePeriodSeconds: number;
+}
+
+type WakeReason = { kind: 'job' } | { kind: 'signal'; signal: Instruction } | { kind: 'timeout' };
+
+interface Waiter {
+  agentId: string;
+  wake: (reason: WakeReason) => void;
+}
+
+/** A claimed job not started this long after it was handed out, and not reported, goes back to the queue. */
+const UNSTARTED_SECONDS = 15;
+/** The longest a jobs long-poll may wait. */
+export const MAX_WAIT_SECONDS = 60;
+
+export class AgentService implements TokenResolver {
+  readonly prefix = 'agent';
+  /** Long-polls waiting for a job, per pool, oldest first. */
+  private readonly waiters = new Map<string, Waiter[]>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly jobs: JobService,
+    private readonly runs: RunService,
+    private readonly listener: Listener,
+    private readonly logger: Logger,
+    private readonly opts: AgentServiceOptions,
+  ) {}
+
+  get heartbeatSeconds(): number {
+    return this.opts.heartbeatSeconds;
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe.push(
+      // One queued job wakes one waiting agent of its pool (on each otfd): no thundering herd.
+      await this.listener.on(JOBS_CHANNEL, (poolId) => this.waiters.get(poolId)?.shift()?.wake({ kind: 'job' })),
+      await this.listener.on(SIGNALS_CHANNEL, (jobId) => void this.deliverSignal(jobId)),
+    );
+    this.sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.error({ err }, 'agent health sweep failed')), this.opts.heartbeatSeconds * 1000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const u of this.unsubscribe) u();
+    for (const list of this.waiters.values()) for (const w of list.splice(0)) w.wake({ kind: 'timeout' });
+  }
+
+  // ------------------------------------------------------------ registration
+
+  async register(subject: Subject, input: Registration, ipAddress: string | null): Promise<{ agent: Agent; token: string; pool: Pool }> {
+    if (subject.kind !== 'agent-token') throw new UnauthorizedError('registering an agent needs an agent token of its pool');
+    const name = input.name ?? `agent-${crypto.randomBytes(6).toString('hex')}`;
+    if (!AGENT_NAME.test(name)) {
+      throw new InvalidError(`agent name "${name}" must be 8 to 80 letters, digits, "-", "_" or "."`, { pointer: '/name' });
+    }
+    const id = newId('agent');
+    const secret = crypto.randomBytes(32).toString('base64url');
+    const agent = await this.db.transaction(async (trx) => {
+      // Names are checked and taken one registration at a time per pool.
+      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [subject.poolId]);
+      const pool = (await store.findPool(trx, subject.poolId))!;
+      const replaced = input.replaces ? await this.replaceable(trx, subject.poolId, input.replaces) : null;
+      const holders = (await store.holdersOfName(trx, pool.id, name, pool.nameReleaseSeconds)).filter((a) => a.id !== replaced?.id);
+      if (holders.length) {
+        const holder = holders[0];
+        const why = ['idle', 'busy', 'unknown'].includes(holder.status)
+          ? `is in use by live agent ${holder.id} (${holder.status})`
+          : `is reserved until ${new Date(holder.statusChangedAt.getTime() + pool.nameReleaseSeconds * 1000).toISOString()} (agent ${holder.id} ${holder.status})`;
+        throw new ConflictError(`agent name "${name}" ${why} in pool "${pool.name}"`, { pointer: '/name' });
+      }
+      if (replaced) await store.setAgentStatus(trx, replaced.id, 'exited');
+      return store.insertAgent(trx, {
+        id,
+        poolId: pool.id,
+        tokenId: subject.tokenId,
+        name,
+        accessHash: sha256(secret),
+        ipAddress,
+        version: input.version ?? null,
+        hostname: input.hostname ?? null,
+        os: input.os ?? null,
+        arch: input.arch ?? null,
+        concurrency: input.concurrency,
+      });
+    });
+    this.logger.info({ agent: agent.id, name: agent.name, pool: agent.poolId }, 'agent registered');
+    return { agent, token: `${id}.${secret}`, pool: (await store.findPool(this.db, agent.poolId))! };
+  }
+
+  /** The earlier agent a re-registration names, if its token proves it is that agent. */
+  private async replaceable(db: Db, poolId: string, replaces: { id: string; token: string }): Promise<Agent | null> {
+    const found = await store.agentForAuth(db, replaces.id);
+    const secret = replaces.token.startsWith(`${replaces.id}.`) ? replaces.token.slice(replaces.id.length + 1) : '';
+    if (!found || found.agent.poolId !== poolId || !secretMatches(secret, found.accessHash)) {
+      throw new InvalidError('"replaces" must name an agent of this pool with its access token', { pointer: '/replaces' });
+    }
+    return found.agent;
+  }
+
+  async authenticateToken(id: string, secret: string): Promise<Subject | null> {
+    const found = await store.agentForAuth(this.db, id);
+    if (!found || !secretMatches(secret, found.accessHash)) return null;
+    if (!found.tokenExists) {
+      throw new UnauthorizedError(`the agent token agent "${found.agent.name}" registered with has been deleted; the agent must stop`);
+    }
+    if (found.agent.status === 'exited') throw new UnauthorizedError(`agent "${found.agent.name}" has deregistered; register again`);
+    return { kind: 'agent', agentId: found.agent.id, poolId: found.agent.poolId, organizationId: found.organizationId };
+  }
+
+  private async agentOf(subject: Subject): Promise<Agent> {
+    if (subject.kind !== 'agent') throw new UnauthorizedError('this endpoint needs the access token an agent got when it registered');
+    const agent = await store.findAgent(this.db, subject.agentId);
+    if (!agent) throw new NotFoundError(`agent ${subject.agentId} not found`);
+    if (agent.status === 'errored') {
+      throw new ConflictError(`agent "${agent.name}" was marked errored after ${this.opts.gracePeriodSeconds} s without contact; register again`);
+    }
+    return agent;
+  }
+
+  /** Contact: last-ping-at, and idle or busy from the jobs the agent holds. */
+  private async contact(agent: Agent): Promise<Job[]> {
+    const held = await this.jobs.heldBy(agent.id);
+    await store.touchAgent(this.db, agent.id, held.length > 0 ? 'busy' : 'idle');
+    return held;
+  }
+
+  // ------------------------------------------------------------ heartbeats
+
+  async sync(subject: Subject, reported: string[]): Promise<{ heartbeatSeconds: number; instructions: Instruction[] }> {
+    const agent = await this.agentOf(subject);
+    let held = await this.contact(agent);
+    // A job handed out whose answer never reached the agent: back to the queue.
+    if (await this.jobs.requeue(agent.id, { olderThanSeconds: UNSTARTED_SECONDS, except: reported })) held = await this.contact(agent);
+    const instructions: Instruction[] = [];
+    const heldIds = new Set(held.map((j) => j.id));
+    for (const job of held) {
+      if (job.forceCancelRequested) instructions.push({ action: 'force-cancel', job: job.id });
+      else if (job.cancelRequested) instructions.push({ action: 'cancel', job: job.id });
+    }
+    // Jobs the agent runs that otfd has ended (force-canceled, or failed when the agent was lost).
+    for (const id of reported) if (!heldIds.has(id)) instructions.push({ action: 'force-cancel', job: id });
+    return { heartbeatSeconds: this.opts.heartbeatSeconds, instructions };
+  }
+
+  // ------------------------------------------------------------ the jobs long-poll
+
+  /**
+   * Hands out queued jobs of the agent's pool, up to its free slots, as soon as there are any;
+   * else waits until one is queued, a job it holds is asked to cancel, `waitSeconds` pass, or the
+   * agent hangs up.
+   */
+  async poll(subject: Subject, waitSeconds: number, hungUp: AbortSignal): Promise<{ jobs: HandedOutJob[]; signals: Instruction[] }> {
+    const agent = await this.agentOf(subject);
+    const deadline = Date.now() + Math.min(waitSeconds, MAX_WAIT_SECONDS) * 1000;
+    for (;;) {
+      const held = await this.contact(agent);
+      const free = agent.concurrency - held.length;
+      if (free > 0) {
+        const claimed = await this.jobs.claimMany(agent.id, agent.poolId, free);
+        if (claimed.length) {
+          await store.touchAgent(this.db, agent.id, 'busy');
+          return { jobs: claimed.map(({ job, token }) => ({ id: job.id, token, phase: job.phase, run: job.runId })), signals: [] };
+        }
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || hungUp.aborted) return { jobs: [], signals: [] };
+      const reason = await this.waitFor(agent, remaining, hungUp);
+      if (reason.kind === 'signal') return { jobs: [], signals: [reason.signal] };
+      if (reason.kind === 'timeout') return { jobs: [], signals: [] };
+    }
+  }
+
+  private waitFor(agent: Agent, ms: number, hungUp: AbortSignal): Promise<WakeReason> {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(agent.poolId) ?? [];
+      this.waiters.set(agent.poolId, list);
+      const waiter: Waiter = {
+        agentId: agent.id,
+        wake: (reason) => {
+          clearTimeout(timer);
+          hungUp.removeEventListener('abort', onAbort);
+          const i = list.indexOf(waiter);
+          if (i >= 0) list.splice(i, 1);
+          resolve(reason);
+        },
+      };
+      const onAbort = () => waiter.wake({ kind: 'timeout' });
+      const timer = setTimeout(() => waiter.wake({ kind: 'timeout' }), ms);
+      hungUp.addEventListener('abort', onAbort);
+      list.push(waiter);
+    });
+  }
+
+  /** A cancel of a job reaches the long-poll of the agent running it at once. */
+  private async deliverSignal(jobId: string): Promise<void> {
+    const job = await this.jobs.get(jobId);
+    if (!job?.runnerId) return;
+    for (const list of this.waiters.values()) {
+      const waiter = list.find((w) => w.agentId === job.runnerId);
+      if (waiter) waiter.wake({ kind: 'signal', signal: { action: job.forceCancelRequested ? 'force-cancel' : 'cancel', job: job.id } });
+    }
+  }
+
+  // ------------------------------------------------------------ leaving
+
+  async deregister(subject: Subject): Promise<void> {
+    const agent = await this.agentOf(subject);
+    await this.jobs.requeue(agent.id);
+    await store.setAgentStatus(this.db, agent.id, 'exited');
+    this.logger.info({ agent: agent.id, name: agent.name }, 'agent deregistered');
+  }
+
+  // ------------------------------------------------------------ health
+
+  /**
+   * Agents silent for 3 heartbeats are unknown; silent for the grace period, errored: jobs they
+   * claimed go back to the queue, and the runs of jobs they were running end errored.
+   */
+  async sweep(): Promise<void> {
+    await store.markUnknown(this.db, 3 * this.opts.heartbeatSeconds);
+    for (const agent of await store.markErrored(this.db, this.opts.gracePeriodSeconds)) {
+      await this.jobs.requeue(agent.id);
+      for (const job of await this.jobs.heldBy(agent.id)) {
+        const message = `agent "${agent.name}" (${agent.id}) stopped responding for ${this.opts.gracePeriodSeconds} s while running the ${job.phase} of this run`;
+        this.logger.warn({ agent: agent.id, run: job.runId, job: job.id }, 'agent lost; failing its run');
+        await this.jobs.finish(this.db, job.id, 'errored');
+        await this.runs.fail(job.runId, message);
+      }
+    }
+  }
+}

@@ -1,0 +1,218 @@
+// Rules of agent pools as users manage them: pools and the workspaces they allow, agent tokens, and
+// the agents seen by a pool.
+import { authorize, type Action } from '../auth/authorize.js';
+import type { TokenResolver } from '../auth/service.js';
+import { principalOf, type Subject } from '../auth/subject.js';
+import { issueToken, secretMatches } from '../auth/tokens.js';
+import { isUniqueViolation, type Db } from '../db/index.js';
+import { ConflictError, InvalidError, notFound, PreconditionFailedError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Organization, OrganizationService } from '../orgs/service.js';
+import type { Workspace, WorkspaceService } from '../workspaces/service.js';
+import * as store from './store.js';
+import type { Agent, AgentToken, Pool, PoolFilter } from './store.js';
+
+export type { Agent, AgentStatus, AgentToken, Pool } from './store.js';
+
+export interface PoolInput {
+  name?: string;
+  organizationScoped?: boolean;
+  nameReleaseSeconds?: number;
+  allowedWorkspaceIds?: string[];
+}
+
+const TOKEN_TOUCH_INTERVAL_MS = 60_000;
+
+export class PoolService implements TokenResolver {
+  readonly prefix = 'at';
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly orgs: OrganizationService,
+    private readonly workspaces: WorkspaceService,
+  ) {
+    workspaces.setPoolCheck((orgId, poolId, ws) => this.checkAssignable(orgId, poolId, ws));
+  }
+
+  private authorize(subject: Subject, action: Action, organizationId: string, what: string, id: string): void {
+    authorize(subject, action, { organizationId }, () => notFound(what, id));
+  }
+
+  // ------------------------------------------------------------ pools
+
+  async list(
+    subject: Subject,
+    orgName: string,
+    opts: Omit<PoolFilter, 'organizationId' | 'allowedWorkspaceId'> & { allowedWorkspaceName?: string },
+  ): Promise<{ org: Organization; items: Pool[]; total: number }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    this.authorize(subject, 'pool:read', org.id, 'organization', orgName);
+    let allowedWorkspaceId: string | undefined;
+    if (opts.allowedWorkspaceName !== undefined) {
+      const ws = await this.workspaces.getByName(subject, orgName, opts.allowedWorkspaceName).catch(() => null);
+      if (!ws) return { org, items: [], total: 0 };
+      allowedWorkspaceId = ws.id;
+    }
+    return { org, ...(await store.listPools(this.db, { ...opts, organizationId: org.id, allowedWorkspaceId })) };
+  }
+
+  /** The pool, if the subject may see it. */
+  async get(subject: Subject, id: string, action: Action = 'pool:read'): Promise<{ pool: Pool; org: Organization }> {
+    const pool = await store.findPool(this.db, id);
+    const org = pool ? await this.orgs.byId(pool.organizationId) : null;
+    if (!pool || !org) throw notFound('agent pool', id);
+    this.authorize(subject, action, org.id, 'agent pool', id);
+    return { pool, org };
+  }
+
+  /** Internal lookup without authorization. */
+  async byId(id: string): Promise<Pool | null> {
+    return store.findPool(this.db, id);
+  }
+
+  /** Allowed workspaces must be workspaces of the pool's organization. */
+  private async checkAllowed(org: Organization, ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const ws = await this.workspaces.byId(id);
+      if (!ws || ws.organizationId !== org.id) {
+        throw new InvalidError(`workspace "${id}" does not exist in organization "${org.name}"`, { pointer: '/data/relationships/allowed-workspaces' });
+      }
+    }
+  }
+
+  async create(subject: Subject, orgName: string, input: PoolInput & { name: string }): Promise<{ pool: Pool; org: Organization }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    this.authorize(subject, 'pool:manage', org.id, 'organization', orgName);
+    await this.checkAllowed(org, input.allowedWorkspaceIds ?? []);
+    const id = newId('apool');
+    try {
+      await this.db.transaction(async (trx) => {
+        await store.insertPool(trx, {
+          id,
+          organizationId: org.id,
+          name: input.name,
+          organizationScoped: input.organizationScoped ?? true,
+          nameReleaseSeconds: input.nameReleaseSeconds ?? 0,
+        });
+        await store.setAllowedWorkspaces(trx, id, input.allowedWorkspaceIds ?? []);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`agent pool name "${input.name}" is already taken in organization "${org.name}"`, { pointer: '/data/attributes/name' });
+      throw err;
+    }
+    return { pool: (await store.findPool(this.db, id))!, org };
+  }
+
+  async update(subject: Subject, id: string, input: PoolInput): Promise<{ pool: Pool; org: Organization }> {
+    const { pool, org } = await this.get(subject, id, 'pool:manage');
+    if (input.allowedWorkspaceIds) await this.checkAllowed(org, input.allowedWorkspaceIds);
+    try {
+      await this.db.transaction(async (trx) => {
+        await store.updatePool(trx, pool.id, input);
+        if (input.allowedWorkspaceIds) await store.setAllowedWorkspaces(trx, pool.id, input.allowedWorkspaceIds);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`agent pool name "${input.name}" is already taken in organization "${org.name}"`, { pointer: '/data/attributes/name' });
+      throw err;
+    }
+    return { pool: (await store.findPool(this.db, id))!, org };
+  }
+
+  /** Deletes the pool, its tokens and agents; refused while workspaces run on it. */
+  async delete(subject: Subject, id: string): Promise<void> {
+    const { pool } = await this.get(subject, id, 'pool:manage');
+    const using = await this.workspaces.usingPool(pool.id);
+    if (using.length) {
+      const names = using.map((w) => `"${w.name}"`).join(', ');
+      throw new ConflictError(`agent pool "${pool.name}" is used by workspace${using.length > 1 ? 's' : ''} ${names}; assign ${using.length > 1 ? 'them' : 'it'} another execution mode or pool first`);
+    }
+    await store.deletePool(this.db, pool.id);
+  }
+
+  /** Workspaces that run on the pool. */
+  async assignedWorkspaces(poolId: string): Promise<Workspace[]> {
+    return this.workspaces.usingPool(poolId);
+  }
+
+  /** For the workspaces domain: may this pool run this workspace (null: a workspace being created)? */
+  private async checkAssignable(organizationId: string, poolId: string, ws: { id: string; name: string } | null): Promise<void> {
+    const pool = await store.findPool(this.db, poolId);
+    if (!pool || pool.organizationId !== organizationId) {
+      throw new InvalidError(`agent pool "${poolId}" does not exist in this organization`, { pointer: '/data/attributes/agent-pool-id' });
+    }
+    if (pool.organizationScoped || (ws && pool.allowedWorkspaceIds.includes(ws.id))) return;
+    const who = ws ? `workspace "${ws.name}"` : 'a new workspace';
+    throw new InvalidError(
+      `agent pool "${pool.name}" does not allow ${who}: it is not organization-scoped, so add the workspace to its allowed workspaces first`,
+      { pointer: '/data/attributes/agent-pool-id' },
+    );
+  }
+
+  // ------------------------------------------------------------ agent tokens
+
+  async createToken(subject: Subject, poolId: string, description: string): Promise<{ token: AgentToken; secret: string }> {
+    const { pool } = await this.get(subject, poolId, 'pool:manage');
+    const issued = issueToken(this.prefix);
+    const token = await store.insertToken(this.db, { id: issued.id, poolId: pool.id, description, secretHash: issued.secretHash, createdBy: principalOf(subject) });
+    return { token, secret: issued.token };
+  }
+
+  async listTokens(subject: Subject, poolId: string, descending: boolean, limit: number, offset: number): Promise<{ items: AgentToken[]; total: number }> {
+    const { pool } = await this.get(subject, poolId, 'pool:manage');
+    return store.listTokens(this.db, pool.id, descending, limit, offset);
+  }
+
+  async getToken(subject: Subject, id: string): Promise<AgentToken> {
+    const token = await store.findToken(this.db, id);
+    if (!token) throw notFound('authentication token', id);
+    const pool = await store.findPool(this.db, token.poolId);
+    if (!pool) throw notFound('authentication token', id);
+    this.authorize(subject, 'pool:manage', pool.organizationId, 'authentication token', id);
+    return token;
+  }
+
+  /** Deletes the token: agents that registered with it stop at their next call. */
+  async deleteToken(subject: Subject, id: string): Promise<void> {
+    const token = await this.getToken(subject, id);
+    await store.deleteToken(this.db, token.id);
+  }
+
+  async authenticateToken(id: string, secret: string): Promise<Subject | null> {
+    const token = await store.findToken(this.db, id);
+    if (!token || !secretMatches(secret, token.secretHash)) return null;
+    const pool = await store.findPool(this.db, token.poolId);
+    if (!pool) return null;
+    if (Date.now() - (this.touched.get(id) ?? 0) > TOKEN_TOUCH_INTERVAL_MS) {
+      this.touched.set(id, Date.now());
+      await store.touchToken(this.db, id);
+    }
+    return { kind: 'agent-token', tokenId: token.id, poolId: pool.id, organizationId: pool.organizationId };
+  }
+
+  // ------------------------------------------------------------ agents, as users see them
+
+  async listAgents(subject: Subject, poolId: string, lastPingSince: Date | null, limit: number, offset: number): Promise<{ items: Agent[]; total: number }> {
+    const { pool } = await this.get(subject, poolId);
+    return store.listAgents(this.db, pool.id, lastPingSince, limit, offset);
+  }
+
+  async getAgent(subject: Subject, id: string): Promise<Agent> {
+    const agent = await store.findAgent(this.db, id);
+    const pool = agent ? await store.findPool(this.db, agent.poolId) : null;
+    if (!agent || !pool) throw notFound('agent', id);
+    this.authorize(subject, 'pool:read', pool.organizationId, 'agent', id);
+    return agent;
+  }
+
+  /** Removes an agent that is gone (unknown, errored or exited); a live one is a 412. */
+  async deleteAgent(subject: Subject, id: string): Promise<void> {
+    const agent = await this.getAgent(subject, id);
+    const pool = (await store.findPool(this.db, agent.poolId))!;
+    this.authorize(subject, 'pool:manage', pool.organizationId, 'agent', id);
+    if (agent.status === 'idle' || agent.status === 'busy') {
+      throw new PreconditionFailedError(`agent "${agent.name}" is ${agent.status}; only unknown, errored or exited agents can be deleted`);
+    }
+    await store.deleteAgent(this.db, agent.id);
+  }
+}

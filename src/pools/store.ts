@@ -1,0 +1,352 @@
+// Tables of the pools domain: agent pools and the workspaces they allow, agent tokens, agents.
+import type { Knex } from 'knex';
+import type { Principal } from '../auth/subject.js';
+import { escapeLike, paged, type Db } from '../db/index.js';
+
+// ---------------------------------------------------------------- pools
+
+export interface Pool {
+  id: string;
+  organizationId: string;
+  name: string;
+  organizationScoped: boolean;
+  nameReleaseSeconds: number;
+  allowedWorkspaceIds: string[];
+  /** idle, busy and unknown agents */
+  agentCount: number;
+  createdAt: Date;
+}
+
+interface PoolRow {
+  id: string;
+  organization_id: string;
+  name: string;
+  organization_scoped: boolean;
+  name_release_seconds: number;
+  allowed_workspace_ids: string[];
+  agent_count: number;
+  created_at: Date;
+}
+
+function toPool(r: PoolRow): Pool {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    name: r.name,
+    organizationScoped: r.organization_scoped,
+    nameReleaseSeconds: r.name_release_seconds,
+    allowedWorkspaceIds: r.allowed_workspace_ids,
+    agentCount: r.agent_count,
+    createdAt: r.created_at,
+  };
+}
+
+export const LIVE_STATUSES = ['idle', 'busy', 'unknown'] as const;
+
+function selectPools(db: Db): Knex.QueryBuilder {
+  return db('agent_pools as p').select(
+    'p.id',
+    'p.organization_id',
+    'p.name',
+    'p.organization_scoped',
+    'p.name_release_seconds',
+    'p.created_at',
+    db.raw(`coalesce((SELECT array_agg(a.workspace_id ORDER BY a.workspace_id) FROM agent_pool_allowed_workspaces a WHERE a.pool_id = p.id), '{}') AS allowed_workspace_ids`),
+    db.raw(`(SELECT count(*) FROM agents g WHERE g.pool_id = p.id AND g.status IN ('idle', 'busy', 'unknown')) AS agent_count`),
+  );
+}
+
+export async function findPool(db: Db, id: string): Promise<Pool | null> {
+  const row = (await selectPools(db).where('p.id', id).first()) as PoolRow | undefined;
+  return row ? toPool(row) : null;
+}
+
+export interface PoolFilter {
+  organizationId: string;
+  search?: string;
+  /** Pools this workspace may use: organization-scoped ones and those that allow it. */
+  allowedWorkspaceId?: string;
+  sort: { column: 'name' | 'created_at'; descending: boolean };
+  limit: number;
+  offset: number;
+}
+
+export async function listPools(db: Db, f: PoolFilter): Promise<{ items: Pool[]; total: number }> {
+  const q = selectPools(db).where('p.organization_id', f.organizationId);
+  if (f.search) q.whereILike('p.name', `%${escapeLike(f.search)}%`);
+  if (f.allowedWorkspaceId !== undefined) {
+    const id = f.allowedWorkspaceId;
+    q.where((w) =>
+      w.where('p.organization_scoped', true).orWhereExists((s) => s.select(db.raw('1')).from('agent_pool_allowed_workspaces as a').whereRaw('a.pool_id = p.id').andWhere('a.workspace_id', id)),
+    );
+  }
+  q.orderBy(`p.${f.sort.column}`, f.sort.descending ? 'desc' : 'asc').orderBy('p.id');
+  const { rows, total } = await paged<PoolRow>(db, q, f.limit, f.offset);
+  return { items: rows.map(toPool), total };
+}
+
+export async function insertPool(db: Db, p: { id: string; organizationId: string; name: string; organizationScoped: boolean; nameReleaseSeconds: number }): Promise<void> {
+  await db('agent_pools').insert({
+    id: p.id,
+    organization_id: p.organizationId,
+    name: p.name,
+    organization_scoped: p.organizationScoped,
+    name_release_seconds: p.nameReleaseSeconds,
+  });
+}
+
+export async function updatePool(db: Db, id: string, changes: { name?: string; organizationScoped?: boolean; nameReleaseSeconds?: number }): Promise<void> {
+  const row: Record<string, unknown> = {};
+  if (changes.name !== undefined) row.name = changes.name;
+  if (changes.organizationScoped !== undefined) row.organization_scoped = changes.organizationScoped;
+  if (changes.nameReleaseSeconds !== undefined) row.name_release_seconds = changes.nameReleaseSeconds;
+  if (Object.keys(row).length) await db('agent_pools').where({ id }).update(row);
+}
+
+export async function setAllowedWorkspaces(db: Db, poolId: string, workspaceIds: string[]): Promise<void> {
+  await db('agent_pool_allowed_workspaces').where({ pool_id: poolId }).delete();
+  if (workspaceIds.length) await db('agent_pool_allowed_workspaces').insert([...new Set(workspaceIds)].map((w) => ({ pool_id: poolId, workspace_id: w })));
+}
+
+export async function deletePool(db: Db, id: string): Promise<void> {
+  await db('agent_pools').where({ id }).delete();
+}
+
+// ---------------------------------------------------------------- agent tokens
+
+export interface AgentToken {
+  id: string;
+  poolId: string;
+  description: string;
+  createdBy: Principal | null;
+  lastUsedAt: Date | null;
+  createdAt: Date;
+}
+
+interface TokenRow {
+  id: string;
+  pool_id: string;
+  description: string;
+  secret_hash: Buffer;
+  created_by_type: Principal['type'] | null;
+  created_by_id: string | null;
+  last_used_at: Date | null;
+  created_at: Date;
+}
+
+function toToken(r: TokenRow): AgentToken {
+  return {
+    id: r.id,
+    poolId: r.pool_id,
+    description: r.description,
+    createdBy: r.created_by_type && r.created_by_id ? { type: r.created_by_type, id: r.created_by_id, name: r.created_by_id } : null,
+    lastUsedAt: r.last_used_at,
+    createdAt: r.created_at,
+  };
+}
+
+export async function insertToken(db: Db, t: { id: string; poolId: string; description: string; secretHash: Buffer; createdBy: Principal }): Promise<AgentToken> {
+  const [row] = await db('agent_tokens')
+    .insert({
+      id: t.id,
+      pool_id: t.poolId,
+      description: t.description,
+      secret_hash: t.secretHash,
+      created_by_type: t.createdBy.type,
+      created_by_id: t.createdBy.id,
+    })
+    .returning('*');
+  return toToken(row as TokenRow);
+}
+
+export async function findToken(db: Db, id: string): Promise<(AgentToken & { secretHash: Buffer }) | null> {
+  const row = await db<TokenRow>('agent_tokens').where({ id }).first();
+  return row ? { ...toToken(row), secretHash: row.secret_hash } : null;
+}
+
+export async function listTokens(db: Db, poolId: string, descending: boolean, limit: number, offset: number): Promise<{ items: AgentToken[]; total: number }> {
+  const q = db('agent_tokens').select('*').where({ pool_id: poolId }).orderBy('created_at', descending ? 'desc' : 'asc').orderBy('id');
+  const { rows, total } = await paged<TokenRow>(db, q, limit, offset);
+  return { items: rows.map(toToken), total };
+}
+
+export async function touchToken(db: Db, id: string): Promise<void> {
+  await db('agent_tokens').where({ id }).update({ last_used_at: db.fn.now() });
+}
+
+export async function deleteToken(db: Db, id: string): Promise<void> {
+  await db('agent_tokens').where({ id }).delete();
+}
+
+// ---------------------------------------------------------------- agents
+
+export type AgentStatus = 'idle' | 'busy' | 'unknown' | 'errored' | 'exited';
+
+export interface Agent {
+  id: string;
+  poolId: string;
+  tokenId: string;
+  name: string;
+  status: AgentStatus;
+  ipAddress: string | null;
+  version: string | null;
+  hostname: string | null;
+  os: string | null;
+  arch: string | null;
+  concurrency: number;
+  lastPingAt: Date;
+  statusChangedAt: Date;
+  createdAt: Date;
+}
+
+interface AgentRow {
+  id: string;
+  pool_id: string;
+  token_id: string;
+  name: string;
+  status: AgentStatus;
+  access_hash: Buffer;
+  ip_address: string | null;
+  version: string | null;
+  hostname: string | null;
+  os: string | null;
+  arch: string | null;
+  concurrency: number;
+  last_ping_at: Date;
+  status_changed_at: Date;
+  created_at: Date;
+}
+
+function toAgent(r: AgentRow): Agent {
+  return {
+    id: r.id,
+    poolId: r.pool_id,
+    tokenId: r.token_id,
+    name: r.name,
+    status: r.status,
+    ipAddress: r.ip_address,
+    version: r.version,
+    hostname: r.hostname,
+    os: r.os,
+    arch: r.arch,
+    concurrency: r.concurrency,
+    lastPingAt: r.last_ping_at,
+    statusChangedAt: r.status_changed_at,
+    createdAt: r.created_at,
+  };
+}
+
+const AGENT_COLUMNS = [
+  'id',
+  'pool_id',
+  'token_id',
+  'name',
+  'status',
+  'ip_address',
+  'version',
+  'hostname',
+  'os',
+  'arch',
+  'concurrency',
+  'last_ping_at',
+  'status_changed_at',
+  'created_at',
+] as const;
+
+export async function insertAgent(
+  db: Db,
+  a: Omit<Agent, 'status' | 'lastPingAt' | 'statusChangedAt' | 'createdAt'> & { accessHash: Buffer },
+): Promise<Agent> {
+  const [row] = await db('agents')
+    .insert({
+      id: a.id,
+      pool_id: a.poolId,
+      token_id: a.tokenId,
+      name: a.name,
+      status: 'idle',
+      access_hash: a.accessHash,
+      ip_address: a.ipAddress,
+      version: a.version,
+      hostname: a.hostname,
+      os: a.os,
+      arch: a.arch,
+      concurrency: a.concurrency,
+    })
+    .returning(AGENT_COLUMNS);
+  return toAgent(row as AgentRow);
+}
+
+export async function findAgent(db: Db, id: string): Promise<Agent | null> {
+  const row = await db<AgentRow>('agents').where({ id }).first(...AGENT_COLUMNS);
+  return row ? toAgent(row as AgentRow) : null;
+}
+
+/** The agent with its access hash, and whether the agent token it registered with still exists. */
+export async function agentForAuth(db: Db, id: string): Promise<{ agent: Agent; accessHash: Buffer; organizationId: string; tokenExists: boolean } | null> {
+  const row = await db('agents as g')
+    .join('agent_pools as p', 'p.id', 'g.pool_id')
+    .leftJoin('agent_tokens as t', 't.id', 'g.token_id')
+    .where('g.id', id)
+    .first(...AGENT_COLUMNS.map((c) => `g.${c}`), 'g.access_hash', 'p.organization_id', db.raw('t.id IS NOT NULL AS token_exists'))
+    .options({ name: 'agents.forAuth' });
+  if (!row) return null;
+  const r = row as AgentRow & { organization_id: string; token_exists: boolean };
+  return { agent: toAgent(r), accessHash: r.access_hash, organizationId: r.organization_id, tokenExists: r.token_exists };
+}
+
+/** Agents of the pool holding `name`: live ones, and departed ones whose name is still reserved. */
+export async function holdersOfName(db: Db, poolId: string, name: string, releaseSeconds: number): Promise<Agent[]> {
+  const rows = await db('agents')
+    .where({ pool_id: poolId, name })
+    .andWhere((w) => {
+      w.whereIn('status', LIVE_STATUSES as unknown as string[]);
+      if (releaseSeconds > 0) w.orWhereRaw(`status_changed_at > now() - make_interval(secs => ?)`, [releaseSeconds]);
+    })
+    .select(...AGENT_COLUMNS);
+  return (rows as AgentRow[]).map(toAgent);
+}
+
+export async function listAgents(db: Db, poolId: string, lastPingSince: Date | null, limit: number, offset: number): Promise<{ items: Agent[]; total: number }> {
+  const q = db('agents').select(...AGENT_COLUMNS).where({ pool_id: poolId }).orderBy('created_at', 'desc').orderBy('id');
+  if (lastPingSince) q.where('last_ping_at', '>=', lastPingSince);
+  const { rows, total } = await paged<AgentRow>(db, q, limit, offset);
+  return { items: rows.map(toAgent), total };
+}
+
+/** Records contact; an unknown agent is back. Does nothing to an errored or exited agent. */
+export async function touchAgent(db: Db, id: string, status: 'idle' | 'busy'): Promise<void> {
+  await db('agents')
+    .where({ id })
+    .whereIn('status', LIVE_STATUSES as unknown as string[])
+    .update({
+      last_ping_at: db.fn.now(),
+      status,
+      status_changed_at: db.raw('CASE WHEN status = ? THEN status_changed_at ELSE now() END', [status]),
+    });
+}
+
+export async function setAgentStatus(db: Db, id: string, status: AgentStatus): Promise<void> {
+  await db('agents').where({ id }).update({ status, status_changed_at: db.fn.now() });
+}
+
+export async function deleteAgent(db: Db, id: string): Promise<void> {
+  await db('agents').where({ id }).delete();
+}
+
+/** Live agents silent for longer than `seconds` become unknown. */
+export async function markUnknown(db: Db, seconds: number): Promise<void> {
+  await db('agents')
+    .whereIn('status', ['idle', 'busy'])
+    .andWhereRaw('last_ping_at < now() - make_interval(secs => ?)', [seconds])
+    .update({ status: 'unknown', status_changed_at: db.fn.now() });
+}
+
+/** Agents silent for longer than `seconds` become errored; returns them (each to one caller only). */
+export async function markErrored(db: Db, seconds: number): Promise<Agent[]> {
+  const rows = await db('agents')
+    .whereIn('status', ['idle', 'busy', 'unknown'])
+    .andWhereRaw('last_ping_at < now() - make_interval(secs => ?)', [seconds])
+    .update({ status: 'errored', status_changed_at: db.fn.now() })
+    .returning(AGENT_COLUMNS);
+  return (rows as AgentRow[]).map(toAgent);
+}
