@@ -1,12 +1,23 @@
 // otfd configuration: every flag of ../shared/CONTRACT.md, each also settable through OTF_<FLAG>.
 // A flag beats its variable. Invalid values raise ConfigError, which the CLI prints as one line.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import {
+  collectFlags,
+  ConfigError,
+  envNameOf,
+  expandHome,
+  LOG_LEVELS,
+  oneOf,
+  parseBool,
+  parseInteger,
+  readableFile,
+  usageOf,
+  type FlagSpec,
+  type LogLevel,
+} from './flags.js';
 
-export class ConfigError extends Error {}
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export { ConfigError } from './flags.js';
+export type { LogLevel } from './flags.js';
 export type Engine = 'terraform' | 'tofu';
 
 export interface Config {
@@ -35,13 +46,6 @@ export interface Config {
   agentGracePeriodSeconds: number;
 }
 
-interface FlagSpec {
-  name: string;
-  boolean?: boolean;
-  help: string;
-  default: string;
-}
-
 export const FLAGS: FlagSpec[] = [
   { name: 'address', help: 'listen address, host:port', default: 'localhost:8080' },
   { name: 'hostname', help: 'the host[:port] users reach; used to build absolute URLs', default: 'the listen address' },
@@ -62,62 +66,11 @@ export const FLAGS: FlagSpec[] = [
 ];
 
 export function envName(flag: string): string {
-  return 'OTF_' + flag.toUpperCase().replace(/-/g, '_');
+  return envNameOf('OTF_', flag);
 }
 
 export function usage(): string {
-  const lines = ['Usage: otfd [flags]', '', 'Flags (each also settable as OTF_<FLAG>):'];
-  for (const f of FLAGS) {
-    const left = `  --${f.name}${f.boolean ? '' : ' <value>'}`;
-    lines.push(`${left.padEnd(28)} ${f.help} (default: ${f.default}; ${envName(f.name)})`);
-  }
-  return lines.join('\n');
-}
-
-/** Reads flags, then OTF_ variables, into raw strings. Returns null when --help was asked for. */
-function collect(argv: string[], env: NodeJS.ProcessEnv): Map<string, string> | null {
-  const byName = new Map(FLAGS.map((f) => [f.name, f]));
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') return null;
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (flags start with --; see --help)`);
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    const spec = byName.get(name);
-    if (!spec) throw new ConfigError(`unknown flag --${name} (see --help)`);
-    if (eq !== -1) {
-      values.set(name, arg.slice(eq + 1));
-    } else if (spec.boolean) {
-      values.set(name, 'true');
-    } else {
-      if (i + 1 >= argv.length) throw new ConfigError(`flag --${name} needs a value`);
-      values.set(name, argv[++i]);
-    }
-  }
-  for (const f of FLAGS) {
-    const v = env[envName(f.name)];
-    if (!values.has(f.name) && v !== undefined && v !== '') values.set(f.name, v);
-  }
-  if (!values.has('database') && env.DATABASE_URL) values.set('database', env.DATABASE_URL);
-  return values;
-}
-
-function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
-}
-
-function parseBool(name: string, v: string): boolean {
-  if (/^(true|1|yes|on)$/i.test(v)) return true;
-  if (/^(false|0|no|off)$/i.test(v)) return false;
-  throw new ConfigError(`--${name}: "${v}" is not a boolean (use true or false)`);
-}
-
-function parseInteger(name: string, v: string, min: number, max: number): number {
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new ConfigError(`--${name}: "${v}" is not a whole number from ${min} to ${max}`);
-  }
-  return Number(v);
+  return usageOf('otfd', 'OTF_', FLAGS);
 }
 
 /** Splits "host:port", "[v6]:port" or ":port". */
@@ -141,27 +94,11 @@ function parseSize(name: string, v: string): number {
   return Number(m[1]) * unit;
 }
 
-function readableFile(name: string, p: string): string {
-  try {
-    fs.accessSync(p, fs.constants.R_OK);
-    if (!fs.statSync(p).isFile()) throw new Error('not a file');
-  } catch {
-    throw new ConfigError(`--${name}: cannot read file "${p}"`);
-  }
-  return p;
-}
-
-function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new ConfigError(`--${name}: "${v}" is not one of ${allowed.join(', ')}`);
-  }
-  return v as T;
-}
-
 /** Parses argv and env into a Config. Returns null when --help was asked for. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config | null {
-  const v = collect(argv, env);
+  const v = collectFlags(FLAGS, 'OTF_', argv, env);
   if (!v) return null;
+  if (!v.has('database') && env.DATABASE_URL) v.set('database', env.DATABASE_URL);
   const listen = parseHostPort('address', v.get('address') ?? 'localhost:8080');
   const hostname = v.get('hostname') ?? null;
   if (hostname !== null && !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(hostname)) {
@@ -198,7 +135,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     concurrency: parseInteger('concurrency', v.get('concurrency') ?? '5', 0, 1000),
     defaultEngine: oneOf('default-engine', v.get('default-engine') ?? 'terraform', ['terraform', 'tofu'] as const),
     engineBinsDir: path.resolve(expandHome(v.get('engine-bins-dir') ?? '~/.cache/otf/engines')),
-    logLevel: oneOf('log-level', v.get('log-level') ?? 'info', ['debug', 'info', 'warn', 'error'] as const),
+    logLevel: oneOf('log-level', v.get('log-level') ?? 'info', LOG_LEVELS),
     maxConfigSize: parseSize('max-config-size', v.get('max-config-size') ?? '100MiB'),
     agentHeartbeatSeconds: parseInteger('agent-heartbeat-interval', v.get('agent-heartbeat-interval') ?? '5', 1, 300),
     agentGracePeriodSeconds: parseInteger('agent-grace-period', v.get('agent-grace-period') ?? '60', 1, 86_400),

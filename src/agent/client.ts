@@ -49,6 +49,10 @@ export interface RequestOptions {
   accept?: number[];
   /** Retry network and 5xx errors (for requests that can be repeated). */
   retry?: boolean;
+  /** Abandons the request (a long-poll the agent no longer wants). */
+  signal?: AbortSignal;
+  /** Give up on an answer after this long; default 120 s. */
+  timeoutMs?: number;
 }
 
 const RETRIES = 6;
@@ -85,8 +89,8 @@ export class HttpClient {
       ...(this.transport.socketPath ? { socketPath: this.transport.socketPath } : { host: url.hostname, port: url.port || (secure ? 443 : 80) }),
     };
     return new Promise((resolve, reject) => {
-      const req = (secure ? https : http).request(options, resolve);
-      req.setTimeout(120_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+      const req = (secure ? https : http).request({ ...options, signal: opts.signal }, resolve);
+      req.setTimeout(opts.timeoutMs ?? 120_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
       req.on('error', reject);
       req.end(opts.body);
     });
@@ -106,7 +110,7 @@ export class HttpClient {
       try {
         res = await this.attempt(method, pathOrUrl, opts);
       } catch (err) {
-        if (opts.retry && attempt < RETRIES) {
+        if (opts.retry && attempt < RETRIES && !opts.signal?.aborted) {
           await sleep(250 * 2 ** attempt);
           continue;
         }

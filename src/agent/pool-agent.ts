@@ -1,0 +1,254 @@
+// otf-agent: a pool agent. It registers with its pool's agent token, sends heartbeats (whose
+// answers may ask it to cancel a job or shut down), long-polls for jobs and runs each with the
+// runner core, all over outbound HTTPS (docs/agent-protocol.md).
+import os from 'node:os';
+import type { Logger } from '../logger.js';
+import type { AgentConfig } from './config.js';
+import { HttpClient, HttpError } from './client.js';
+import { EngineResolver } from './engines.js';
+import { JobApi } from './jobapi.js';
+import { JobControl, runJob } from './runner.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+interface Registered {
+  id: string;
+  name: string;
+  token: string;
+  pool: { id: string; name: string };
+  heartbeatSeconds: number;
+}
+
+interface Instruction {
+  action: 'cancel' | 'force-cancel' | 'shutdown';
+  job?: string;
+  reason?: string;
+}
+
+interface PollAnswer {
+  jobs: Array<{ id: string; token: string; phase: 'plan' | 'apply'; run: string }>;
+  signals: Instruction[];
+}
+
+/** Why the agent stopped; fatal ones end the process with exit code 1. */
+export interface Outcome {
+  exitCode: 0 | 1;
+  reason: string;
+}
+
+/** The server refused the agent's credentials: nothing to retry. */
+class Refused extends Error {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class PoolAgent {
+  private readonly http: HttpClient;
+  private readonly engines: EngineResolver;
+  private agent: Registered | null = null;
+  private readonly running = new Map<string, { control: JobControl; done: Promise<void> }>();
+  private stopping = false;
+  private jobsDone = 0;
+  private idleSince = Date.now();
+  private poll: AbortController | null = null;
+  private finished!: (outcome: Outcome) => void;
+  private readonly outcome = new Promise<Outcome>((resolve) => (this.finished = resolve));
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly logger: Logger,
+  ) {
+    this.http = new HttpClient({ baseUrl: config.address });
+    this.engines = new EngineResolver({ binsDir: config.engineBinsDir });
+  }
+
+  /** Runs until told to stop, or until the server refuses it; resolves with the exit code. */
+  async run(): Promise<Outcome> {
+    try {
+      await this.register();
+    } catch (err) {
+      return this.end(1, err instanceof Refused ? err.message : `cannot register with ${this.config.address}: ${(err as Error).message}`);
+    }
+    void this.heartbeats();
+    void this.takeJobs();
+    return this.outcome;
+  }
+
+  /** SIGTERM: stop taking jobs, let running ones finish, deregister. A second one cancels them. */
+  stop(): void {
+    if (this.stopping) {
+      this.logger.warn({ jobs: [...this.running.keys()] }, 'stopping now: canceling running jobs');
+      for (const r of this.running.values()) r.control.cancel();
+      return;
+    }
+    this.stopping = true;
+    this.poll?.abort();
+    this.logger.info({ jobs: this.running.size }, 'stopping: no more jobs; waiting for running ones to finish');
+    void this.leave(0, 'stopped by signal');
+  }
+
+  private async register(replacing?: Registered): Promise<void> {
+    const body = JSON.stringify({
+      name: replacing?.name ?? this.config.name ?? undefined,
+      version: AGENT_VERSION,
+      hostname: os.hostname(),
+      os: os.platform(),
+      arch: os.arch(),
+      concurrency: this.config.concurrency,
+      replaces: replacing ? { id: replacing.id, token: replacing.token } : undefined,
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.http.request('POST', '/api/agent/register', { token: this.config.token, body, contentType: 'application/json' });
+        this.agent = JSON.parse(res.body.toString('utf8')) as Registered;
+        this.logger.info({ agent: this.agent.id, name: this.agent.name, pool: this.agent.pool.name }, 'registered; waiting for jobs');
+        return;
+      } catch (err) {
+        if (err instanceof HttpError && err.status === 401) throw new Refused(`the server refused the agent token: ${err.message}`);
+        if (err instanceof HttpError && err.status < 500) throw new Refused(`registration refused: ${err.message}`);
+        if (attempt >= 30) throw err;
+        this.logger.warn({ err: (err as Error).message, attempt }, 'cannot reach otfd; retrying');
+        await sleep(Math.min(10_000, 500 * attempt));
+      }
+    }
+  }
+
+  private get token(): string {
+    return this.agent!.token;
+  }
+
+  /** Handles a refusal shared by every agent call: 401 ends the agent, 409 means register anew. */
+  private async refused(err: unknown): Promise<boolean> {
+    if (!(err instanceof HttpError)) return false;
+    if (err.status === 401) {
+      this.end(1, `the server refused the agent's credentials: ${err.message}`);
+      return true;
+    }
+    if (err.status === 409) {
+      this.logger.warn({ reason: err.message }, 'otfd marked this agent errored; registering again');
+      try {
+        await this.register(this.agent!);
+      } catch (again) {
+        this.end(1, again instanceof Refused ? again.message : `cannot register again: ${(again as Error).message}`);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private async heartbeats(): Promise<void> {
+    while (!this.stopping) {
+      let next = this.agent!.heartbeatSeconds;
+      try {
+        const answer = await this.http.json<{ heartbeatSeconds: number; instructions: Instruction[] }>('POST', '/api/agent/sync', {
+          token: this.token,
+          json: { status: this.running.size ? 'busy' : 'idle', jobs: [...this.running.keys()] },
+          timeoutMs: 30_000,
+        });
+        next = answer.heartbeatSeconds;
+        for (const i of answer.instructions) this.obey(i);
+      } catch (err) {
+        if (await this.refused(err)) {
+          if (this.stopping) return;
+          continue;
+        }
+        this.logger.warn({ err: (err as Error).message }, 'heartbeat failed; retrying');
+      }
+      this.checkIdle();
+      await sleep(next * 1000);
+    }
+  }
+
+  private obey(i: Instruction): void {
+    const job = i.job ? this.running.get(i.job) : undefined;
+    if (i.action === 'cancel' && job) job.control.cancel();
+    if (i.action === 'force-cancel' && job) job.control.forceCancel();
+    if (i.action === 'shutdown' && !this.stopping) {
+      this.logger.info({ reason: i.reason }, 'otfd asked this agent to shut down');
+      this.stop();
+    }
+  }
+
+  private checkIdle(): void {
+    const timeout = this.config.idleTimeoutSeconds;
+    if (timeout > 0 && !this.stopping && this.running.size === 0 && Date.now() - this.idleSince > timeout * 1000) {
+      this.logger.info({ idleSeconds: timeout }, 'idle timeout reached');
+      this.stopping = true;
+      this.poll?.abort();
+      void this.leave(0, `no job for ${timeout} s`);
+    }
+  }
+
+  private wantsJobs(): boolean {
+    if (this.stopping) return false;
+    if (this.config.disconnectAfterJob && this.jobsDone + this.running.size >= 1) return false;
+    return this.running.size < this.config.concurrency;
+  }
+
+  private async takeJobs(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      if (!this.wantsJobs()) {
+        await sleep(100);
+        continue;
+      }
+      this.poll = new AbortController();
+      try {
+        const wait = this.config.idleTimeoutSeconds > 0 ? Math.min(30, Math.max(1, this.config.idleTimeoutSeconds)) : 30;
+        const answer = await this.http.json<PollAnswer>('GET', `/api/agent/jobs?wait=${wait}`, { token: this.token, signal: this.poll.signal, timeoutMs: 90_000 });
+        failures = 0;
+        for (const s of answer.signals) this.obey(s);
+        for (const job of answer.jobs) this.execute(job.id, job.token);
+      } catch (err) {
+        if (this.stopping) return;
+        if (await this.refused(err)) continue;
+        failures++;
+        this.logger.warn({ err: (err as Error).message }, 'waiting for jobs failed; retrying');
+        await sleep(Math.min(10_000, 500 * 2 ** failures));
+      } finally {
+        this.poll = null;
+      }
+      this.checkIdle();
+    }
+  }
+
+  private execute(jobId: string, token: string): void {
+    const control = new JobControl();
+    this.logger.info({ job: jobId }, 'running job');
+    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: os.tmpdir(), logger: this.logger })
+      .then(() => undefined)
+      .catch((err: Error) => this.logger.error({ err: err.message, job: jobId }, 'job failed to execute'))
+      .finally(() => {
+        this.running.delete(jobId);
+        this.jobsDone++;
+        this.idleSince = Date.now();
+        if (this.config.disconnectAfterJob && !this.stopping) {
+          this.stopping = true;
+          this.poll?.abort();
+          void this.leave(0, 'ran its one job (--disconnect-after-job)');
+        }
+      });
+    this.running.set(jobId, { control, done });
+  }
+
+  /** Waits for running jobs, deregisters, and ends with the exit code. */
+  private async leave(exitCode: 0 | 1, reason: string): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => r.done));
+    try {
+      await this.http.request('POST', '/api/agent/deregister', { token: this.token, body: '{}', contentType: 'application/json', timeoutMs: 10_000 });
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'could not deregister');
+    }
+    this.end(exitCode, reason);
+  }
+
+  private end(exitCode: 0 | 1, reason: string): Outcome {
+    this.stopping = true;
+    this.poll?.abort();
+    // Refused mid-job: the engines must not outlive the agent.
+    for (const r of this.running.values()) r.control.forceCancel();
+    const outcome = { exitCode, reason };
+    this.finished(outcome);
+    this.http.close();
+    return outcome;
+  }
+}
