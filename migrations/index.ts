@@ -6,6 +6,7 @@ import * as m0003 from './0003_state.js';
 import * as m0004 from './0004_variables.js';
 import * as m0005 from './0005_runs.js';
 import * as m0006 from './0006_pools.js';
+import * as m0007 from './0007_server_agents.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0004_variables': m0004,
   '0005_runs': m0005,
   '0006_pools': m0006,
+  '0007_server_agents': m0007,
 };

@@ -203,6 +203,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         runner: { engines: new EngineResolver({ binsDir: config.engineBinsDir, releasesUrl: opts.engineReleases }), workRoot: os.tmpdir(), logger },
         logger,
         failRun: (runId, message) => runs.fail(runId, message),
+        alive: (id) => agents.serverAgentAlive(id),
+        gone: (id) => agents.serverAgentGone(id),
+        heartbeatSeconds: config.agentHeartbeatSeconds,
       });
       await agent.start();
       cleanups.push(() => agent.stop());

@@ -2,6 +2,7 @@
 // --concurrency at a time. It claims jobs straight from the queue, is woken by NOTIFY the moment
 // one is queued, and talks to otfd like any runner: over HTTP, with each job's token, through a
 // private Unix socket of this otfd.
+import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Listener } from '../db/notify.js';
 import type { Logger } from '../logger.js';
@@ -19,6 +20,10 @@ export interface ServerAgentOptions {
   logger: Logger;
   /** Ends a run whose job could not be executed at all. */
   failRun: (runId: string, message: string) => Promise<void>;
+  /** Tells otfd this server agent is alive (every heartbeat), and that it is gone (on stop). */
+  alive: (id: string) => Promise<void>;
+  gone: (id: string) => Promise<void>;
+  heartbeatSeconds: number;
 }
 
 /** How often running jobs are checked for cancel requests a notification may have missed. */
@@ -27,7 +32,8 @@ const SIGNAL_POLL_MS = 5000;
 const IDLE_POLL_MS = 5000;
 
 export class ServerAgent {
-  readonly id = `server-${os.hostname()}-${process.pid}`;
+  /** Unique per otfd process: a restarted otfd does not inherit the jobs of the one before. */
+  readonly id = `server-${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
   private readonly running = new Map<string, { job: Job; control: JobControl; done: Promise<void> }>();
   private readonly http: HttpClient;
   private stopping = false;
@@ -35,6 +41,7 @@ export class ServerAgent {
   private loop: Promise<void> | null = null;
   private unsubscribe: Array<() => void> = [];
   private signalTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: ServerAgentOptions) {
     this.http = new HttpClient(opts.transport);
@@ -52,6 +59,11 @@ export class ServerAgent {
     this.signalTimer = setInterval(() => {
       for (const id of this.running.keys()) void this.checkSignals(id);
     }, SIGNAL_POLL_MS);
+    await this.opts.alive(this.id);
+    this.heartbeatTimer = setInterval(
+      () => void this.opts.alive(this.id).catch((err) => this.opts.logger.warn({ err }, 'server agent heartbeat failed')),
+      this.opts.heartbeatSeconds * 1000,
+    );
     this.loop = this.claimLoop();
   }
 
@@ -118,6 +130,8 @@ export class ServerAgent {
     const timer = setTimeout(() => running.forEach((r) => r.control.forceCancel()), graceMs);
     await Promise.all(running.map((r) => r.done));
     clearTimeout(timer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await this.opts.gone(this.id).catch((err) => this.opts.logger.warn({ err }, 'server agent could not sign off'));
     this.http.close();
   }
 }

@@ -267,13 +267,31 @@ export class AgentService implements TokenResolver {
   async sweep(): Promise<void> {
     await store.markUnknown(this.db, 3 * this.opts.heartbeatSeconds);
     for (const agent of await store.markErrored(this.db, this.opts.gracePeriodSeconds)) {
-      await this.jobs.requeue(agent.id);
-      for (const job of await this.jobs.heldBy(agent.id)) {
-        const message = `agent "${agent.name}" (${agent.id}) stopped responding for ${this.opts.gracePeriodSeconds} s while running the ${job.phase} of this run`;
-        this.logger.warn({ agent: agent.id, run: job.runId, job: job.id }, 'agent lost; failing its run');
-        await this.jobs.finish(this.db, job.id, 'errored');
-        await this.runs.fail(job.runId, message);
-      }
+      await this.abandon(agent.id, `agent "${agent.name}" (${agent.id}) stopped responding for ${this.opts.gracePeriodSeconds} s`);
     }
+    for (const id of await store.takeSilentServerAgents(this.db, this.opts.gracePeriodSeconds)) {
+      await this.abandon(id, `the otfd instance whose server agent (${id}) was running it stopped`);
+    }
+  }
+
+  /** The runner is gone: its unstarted jobs go back to the queue, its running ones fail their runs. */
+  private async abandon(runnerId: string, why: string): Promise<void> {
+    await this.jobs.requeue(runnerId);
+    for (const job of await this.jobs.heldBy(runnerId)) {
+      this.logger.warn({ runner: runnerId, run: job.runId, job: job.id }, 'runner lost; failing its run');
+      await this.jobs.finish(this.db, job.id, 'errored');
+      await this.runs.fail(job.runId, `${why} while running the ${job.phase} of this run`);
+    }
+  }
+
+  /** A server agent (inside an otfd) is alive; one silent for the grace period is abandoned. */
+  async serverAgentAlive(id: string): Promise<void> {
+    await store.touchServerAgent(this.db, id);
+  }
+
+  /** A server agent stopped cleanly: it holds no job any more. */
+  async serverAgentGone(id: string): Promise<void> {
+    await this.jobs.requeue(id);
+    await store.deleteServerAgent(this.db, id);
   }
 }

@@ -350,3 +350,19 @@ export async function markErrored(db: Db, seconds: number): Promise<Agent[]> {
     .returning(AGENT_COLUMNS);
   return (rows as AgentRow[]).map(toAgent);
 }
+
+// ---------------------------------------------------------------- server agents
+
+export async function touchServerAgent(db: Db, id: string): Promise<void> {
+  await db('server_agents').insert({ id, last_seen_at: db.fn.now() }).onConflict('id').merge(['last_seen_at']);
+}
+
+export async function deleteServerAgent(db: Db, id: string): Promise<void> {
+  await db('server_agents').where({ id }).delete();
+}
+
+/** Server agents not seen for longer than `seconds`; each is removed and returned to one caller only. */
+export async function takeSilentServerAgents(db: Db, seconds: number): Promise<string[]> {
+  const rows = await db('server_agents').whereRaw('last_seen_at < now() - make_interval(secs => ?)', [seconds]).delete().returning<{ id: string }[]>('id');
+  return rows.map((r) => r.id);
+}
