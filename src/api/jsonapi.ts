@@ -21,6 +21,8 @@ export interface ResourceType {
   relationships?: Readonly<Record<string, string>>;
   /** Path of the resource's self link, e.g. /api/v2/workspaces/ws-1. */
   selfLink?: (view: View) => string;
+  /** Relationships given only as a link to their list, e.g. a pool's agents. */
+  linkedRelationships?: Readonly<Record<string, (view: View) => string>>;
 }
 
 export interface Resource {
@@ -49,6 +51,10 @@ function serializerOptions(spec: ResourceType, extra: { meta?: Record<string, un
     typeForAttribute: (attr: string, value: Partial<Ref> | undefined) => (attr === spec.type ? spec.type : (value?.type ?? rels[attr] ?? attr)),
   };
   for (const name of Object.keys(rels)) opts[name] = { ref: 'id', included: false };
+  for (const [name, related] of Object.entries(spec.linkedRelationships ?? {})) {
+    (opts.attributes as string[]).push(name);
+    opts[name] = { ref: 'id', included: false, ignoreRelationshipData: true, relationshipLinks: { related: (view: View) => related(view) } };
+  }
   if (spec.selfLink) opts.dataLinks = { self: (view: View) => spec.selfLink!(view) };
   if (extra.meta) opts.meta = extra.meta;
   if (extra.links) opts.topLevelLinks = extra.links;
@@ -62,7 +68,10 @@ export function encode(
   extra: { meta?: Record<string, unknown>; links?: Record<string, string | null>; included?: Resource[] } = {},
 ): Document {
   const serializer = new jsonapi.Serializer(spec.type, serializerOptions(spec, extra));
-  const doc = serializer.serialize(views) as Document;
+  // A linked relationship is serialized only when the view has its key.
+  const linked = Object.keys(spec.linkedRelationships ?? {});
+  const withLinks = (v: View): View => (linked.length ? { ...Object.fromEntries(linked.map((k) => [k, {}])), ...v } : v);
+  const doc = serializer.serialize(Array.isArray(views) ? views.map(withLinks) : withLinks(views)) as Document;
   if (extra.included && extra.included.length > 0) doc.included = dedupe(extra.included);
   return doc;
 }

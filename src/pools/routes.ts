@@ -13,6 +13,10 @@ export const poolType: ResourceType = {
   attributes: ['name', 'created-at', 'organization-scoped', 'agent-count', 'agent-name-release-seconds'],
   relationships: { organization: 'organizations', workspaces: 'workspaces', 'allowed-workspaces': 'workspaces' },
   selfLink: (v) => `/api/v2/agent-pools/${v.id}`,
+  linkedRelationships: {
+    agents: (v) => `/api/v2/agent-pools/${v.id}/agents`,
+    'authentication-tokens': (v) => `/api/v2/agent-pools/${v.id}/authentication-tokens`,
+  },
 };
 
 export const agentType: ResourceType = {
