@@ -150,6 +150,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       gracePeriodSeconds: config.agentGracePeriodSeconds,
     });
     auth.addResolver(agents);
+    pools.onAbandon((runnerId, why) => agents.abandon(runnerId, why));
 
     const app = createApp({
       logger,

@@ -50,6 +50,7 @@ export class PoolAgent {
   private jobsDone = 0;
   private idleSince = Date.now();
   private poll: AbortController | null = null;
+  private reregistering: Promise<void> | null = null;
   private finished!: (outcome: Outcome) => void;
   private readonly outcome = new Promise<Outcome>((resolve) => (this.finished = resolve));
 
@@ -116,20 +117,28 @@ export class PoolAgent {
     return this.agent!.token;
   }
 
-  /** Handles a refusal shared by every agent call: 401 ends the agent, 409 means register anew. */
-  private async refused(err: unknown): Promise<boolean> {
+  /**
+   * Handles a refusal shared by every agent call: 401 ends the agent, 409 means register anew. The
+   * heartbeat and the long-poll may both hear the 409: they share one re-registration, and a 409
+   * earned by the token of an earlier registration needs none.
+   */
+  private async refused(err: unknown, token: string): Promise<boolean> {
     if (!(err instanceof HttpError)) return false;
     if (err.status === 401) {
       this.end(1, `the server refused the agent's credentials: ${err.message}`);
       return true;
     }
     if (err.status === 409) {
-      this.logger.warn({ reason: err.message }, 'otfd marked this agent errored; registering again');
-      try {
-        await this.register(this.agent!);
-      } catch (again) {
-        this.end(1, again instanceof Refused ? again.message : `cannot register again: ${(again as Error).message}`);
-      }
+      if (token !== this.token) return true;
+      this.reregistering ??= (async () => {
+        this.logger.warn({ reason: err.message }, 'otfd marked this agent errored; registering again');
+        try {
+          await this.register(this.agent!);
+        } catch (again) {
+          this.end(1, again instanceof Refused ? again.message : `cannot register again: ${(again as Error).message}`);
+        }
+      })().finally(() => (this.reregistering = null));
+      await this.reregistering;
       return true;
     }
     return false;
@@ -138,16 +147,17 @@ export class PoolAgent {
   private async heartbeats(): Promise<void> {
     while (!this.stopping) {
       let next = this.agent!.heartbeatSeconds;
+      const token = this.token;
       try {
         const answer = await this.http.json<{ heartbeatSeconds: number; instructions: Instruction[] }>('POST', '/api/agent/sync', {
-          token: this.token,
+          token,
           json: { status: this.running.size ? 'busy' : 'idle', jobs: [...this.running.keys()] },
           timeoutMs: 30_000,
         });
         next = answer.heartbeatSeconds;
         for (const i of answer.instructions) this.obey(i);
       } catch (err) {
-        if (await this.refused(err)) {
+        if (await this.refused(err, token)) {
           if (this.stopping) return;
           continue;
         }
@@ -192,15 +202,16 @@ export class PoolAgent {
         continue;
       }
       this.poll = new AbortController();
+      const token = this.token;
       try {
         const wait = this.config.idleTimeoutSeconds > 0 ? Math.min(30, Math.max(1, this.config.idleTimeoutSeconds)) : 30;
-        const answer = await this.http.json<PollAnswer>('GET', `/api/agent/jobs?wait=${wait}`, { token: this.token, signal: this.poll.signal, timeoutMs: 90_000 });
+        const answer = await this.http.json<PollAnswer>('GET', `/api/agent/jobs?wait=${wait}`, { token, signal: this.poll.signal, timeoutMs: 90_000 });
         failures = 0;
         for (const s of answer.signals) this.obey(s);
         for (const job of answer.jobs) this.execute(job.id, job.token);
       } catch (err) {
         if (this.stopping) return;
-        if (await this.refused(err)) continue;
+        if (await this.refused(err, token)) continue;
         failures++;
         this.logger.warn({ err: (err as Error).message }, 'waiting for jobs failed; retrying');
         await sleep(Math.min(10_000, 500 * 2 ** failures));

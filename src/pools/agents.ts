@@ -275,7 +275,7 @@ export class AgentService implements TokenResolver {
   }
 
   /** The runner is gone: its unstarted jobs go back to the queue, its running ones fail their runs. */
-  private async abandon(runnerId: string, why: string): Promise<void> {
+  async abandon(runnerId: string, why: string): Promise<void> {
     await this.jobs.requeue(runnerId);
     for (const job of await this.jobs.heldBy(runnerId)) {
       this.logger.warn({ runner: runnerId, run: job.runId, job: job.id }, 'runner lost; failing its run');

@@ -26,6 +26,7 @@ const TOKEN_TOUCH_INTERVAL_MS = 60_000;
 export class PoolService implements TokenResolver {
   readonly prefix = 'at';
   private readonly touched = new Map<string, number>();
+  private abandon: (runnerId: string, why: string) => Promise<void> = async () => undefined;
 
   constructor(
     private readonly db: Db,
@@ -205,7 +206,10 @@ export class PoolService implements TokenResolver {
     return agent;
   }
 
-  /** Removes an agent that is gone (unknown, errored or exited); a live one is a 412. */
+  /**
+   * Removes an agent that is gone (unknown, errored or exited); an idle or busy one is a 412. The
+   * jobs an unknown agent still holds are abandoned first: their runs end errored at once.
+   */
   async deleteAgent(subject: Subject, id: string): Promise<void> {
     const agent = await this.getAgent(subject, id);
     const pool = (await store.findPool(this.db, agent.poolId))!;
@@ -213,6 +217,12 @@ export class PoolService implements TokenResolver {
     if (agent.status === 'idle' || agent.status === 'busy') {
       throw new PreconditionFailedError(`agent "${agent.name}" is ${agent.status}; only unknown, errored or exited agents can be deleted`);
     }
+    if (agent.status === 'unknown') await this.abandon(agent.id, `agent "${agent.name}" (${agent.id}) was deleted while it was unknown`);
     await store.deleteAgent(this.db, agent.id);
+  }
+
+  /** The agent protocol ends what a deleted agent held (AgentService sets it). */
+  onAbandon(abandon: (runnerId: string, why: string) => Promise<void>): void {
+    this.abandon = abandon;
   }
 }
