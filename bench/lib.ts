@@ -63,6 +63,8 @@ export interface OtfdOptions {
   startTimeoutMs?: number;
   /** --concurrency of the server agent; default 0 (no runs executed). */
   concurrency?: number;
+  /** More otfd flags, after the ones above, e.g. ['--agent-heartbeat-interval', '10']. */
+  extraArgs?: string[];
 }
 
 export interface OtfdProcess {
@@ -90,6 +92,14 @@ function tailOf(child: ChildProcess, max = 50): () => string {
   child.stdout?.on('data', take);
   child.stderr?.on('data', take);
   return () => lines.join('\n');
+}
+
+/** Every otfd started and not yet stopped, for stopAllOtfds. */
+const live = new Set<OtfdProcess>();
+
+/** Stops every otfd this process started (on Ctrl-C), in parallel. */
+export async function stopAllOtfds(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop()));
 }
 
 function exited(child: ChildProcess): boolean {
@@ -121,6 +131,7 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
     opts.logLevel ?? 'warn',
     '--concurrency',
     String(opts.concurrency ?? 0),
+    ...(opts.extraArgs ?? []),
   ];
   // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop otfd once, in order.
   const child = spawn(process.execPath, args, {
@@ -149,8 +160,11 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
       }
       process.off('exit', onExit);
       fs.rmSync(tmpDir, { recursive: true, force: true });
+      live.delete(handle);
     })());
 
+  const handle: OtfdProcess = { url, siteToken, pid: child.pid!, tmpDir, outputTail, stop };
+  live.add(handle);
   try {
     const deadline = Date.now() + (opts.startTimeoutMs ?? 120_000);
     for (;;) {
@@ -169,7 +183,7 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
     await stop();
     throw err;
   }
-  return { url, siteToken, pid: child.pid!, tmpDir, outputTail, stop };
+  return handle;
 }
 
 // ---------------------------------------------------------------- seeding through the API

@@ -1,6 +1,7 @@
 // The benchmark suite: `npm run bench`. Starts otfd (with its embedded PostgreSQL) as a child
 // process, seeds one organization with 1,000 workspaces through the JSON:API, runs each scenario
-// with autocannon, prints a table and writes bench/results/latest.json.
+// with autocannon, prints a table and writes bench/results/latest.json. The agent benchmarks
+// (bench/agents.ts) start otfd children of their own.
 //
 // A benchmark reports: a missed target is printed, never an exit code. Only a crash exits non-zero.
 //
@@ -9,8 +10,11 @@
 //   BENCH_WARMUP           seconds of warm-up before each scenario (default 2)
 //   BENCH_LOG_LEVEL        otfd --log-level (default info, as otfd runs by default)
 //   BENCH_OTFD_NODE_ARGS   extra node flags for the otfd child, space separated (e.g. --cpu-prof)
-//   BENCH_ONLY             run only scenarios whose name contains this text
+//   BENCH_AGENT_NODE_ARGS  extra node flags for the otf-agent child of the agent dispatch benchmark
+//   BENCH_DISPATCH_RUNS    runs measured per dispatch benchmark (default 50)
+//   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent")
 import path from 'node:path';
+import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
 import {
   Client,
   REPO_ROOT,
@@ -21,6 +25,7 @@ import {
   machineFacts,
   runScenario,
   startOtfd,
+  stopAllOtfds,
   writeJson,
   type OtfdProcess,
   type RunSettings,
@@ -36,7 +41,7 @@ interface Seed {
 }
 
 const WORKSPACES = 1_000;
-const DISPATCH_RUNS = 50;
+const DISPATCH_RUNS = dispatchRuns();
 const APPLY_RESOURCES = 400;
 const SEED_CONCURRENCY = 16;
 
@@ -56,6 +61,14 @@ const scenarios: Scenario<Seed>[] = [
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 
+function dispatchRuns(): number {
+  const raw = process.env.BENCH_DISPATCH_RUNS;
+  if (raw === undefined || raw === '') return 50;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_DISPATCH_RUNS must be a whole number above 0, got "${raw}"`);
+  return n;
+}
+
 function logLevel(): LogLevel {
   const v = process.env.BENCH_LOG_LEVEL || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new Error(`BENCH_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${v}"`);
@@ -73,14 +86,16 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   const selected = only ? scenarios.filter((s) => s.name.includes(only)) : scenarios;
 
-  console.log(`starting otfd (embedded PostgreSQL, --log-level ${level}${nodeArgs.length ? `, node ${nodeArgs.join(' ')}` : ''})...`);
-  const otfd: OtfdProcess = await startOtfd({ logLevel: level, nodeArgs, concurrency: 5 });
+  const wants = (name: string) => !only || name.includes(only);
+  const wantsMain = selected.length > 0 || wants('dispatch') || wants('apply');
+  const wantsAgents = wants(AGENT_DISPATCH_SCENARIO) || wants(LONG_POLL_SCENARIO);
+
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) process.exit(130);
     interrupted = true;
     console.error(`\n${signal}: stopping otfd...`);
-    otfd.stop().finally(() => process.exit(130));
+    stopAllOtfds().finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -88,44 +103,68 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   let dispatch: LatencyResult | null = null;
   let apply: ComparisonResult | null = null;
-  const wants = (name: string) => !only || name.includes(only);
+  let agents: AgentBenchResults = { agentDispatch: null, longPolls: null };
   const seed: Seed = { org: 'bench', workspaceIds: [] };
-  let seedSeconds: number;
+  let seedSeconds: number | null = null;
   try {
-    console.log(`otfd is up at ${otfd.url} (pid ${otfd.pid}); seeding 1 organization and ${WORKSPACES.toLocaleString('en-US')} workspaces...`);
-    const client = new Client(otfd.url, otfd.siteToken);
-    const t0 = performance.now();
-    await createOrganization(client, seed.org);
-    seed.workspaceIds = await createWorkspaces(client, seed.org, WORKSPACES, { concurrency: SEED_CONCURRENCY });
-    seedSeconds = (performance.now() - t0) / 1000;
-    console.log(`seeded in ${seedSeconds.toFixed(1)} s (${(WORKSPACES / seedSeconds).toFixed(0)} workspaces/s at ${SEED_CONCURRENCY} in flight)`);
+    if (wantsMain) {
+      console.log(`starting otfd (embedded PostgreSQL, --log-level ${level}${nodeArgs.length ? `, node ${nodeArgs.join(' ')}` : ''})...`);
+      const otfd: OtfdProcess = await startOtfd({ logLevel: level, nodeArgs, concurrency: 5 });
+      try {
+        console.log(`otfd is up at ${otfd.url} (pid ${otfd.pid}); seeding 1 organization and ${WORKSPACES.toLocaleString('en-US')} workspaces...`);
+        const client = new Client(otfd.url, otfd.siteToken);
+        const t0 = performance.now();
+        await createOrganization(client, seed.org);
+        seed.workspaceIds = await createWorkspaces(client, seed.org, WORKSPACES, { concurrency: SEED_CONCURRENCY });
+        seedSeconds = (performance.now() - t0) / 1000;
+        console.log(`seeded in ${seedSeconds.toFixed(1)} s (${(WORKSPACES / seedSeconds).toFixed(0)} workspaces/s at ${SEED_CONCURRENCY} in flight)`);
 
-    for (const scenario of selected) {
-      console.log(`running "${scenario.name}": ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
-      results.push(await runScenario(otfd, scenario, seed, settings));
+        for (const scenario of selected) {
+          console.log(`running "${scenario.name}": ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
+          results.push(await runScenario(otfd, scenario, seed, settings));
+        }
+        if (wants('dispatch')) {
+          console.log(`measuring dispatch: ${DISPATCH_RUNS} speculative runs, one after another...`);
+          dispatch = await measureDispatch(client, seed.org, DISPATCH_RUNS);
+        }
+        if (wants('apply')) {
+          console.log(`terraform apply of ${APPLY_RESOURCES} resources, locally and through otfd...`);
+          apply = await compareApply(otfd, seed.org, APPLY_RESOURCES);
+        }
+      } finally {
+        if (!interrupted) await otfd.stop();
+      }
     }
-    if (wants('dispatch')) {
-      console.log(`measuring dispatch: ${DISPATCH_RUNS} speculative runs, one after another...`);
-      dispatch = await measureDispatch(client, seed.org, DISPATCH_RUNS);
-    }
-    if (wants('apply')) {
-      console.log(`terraform apply of ${APPLY_RESOURCES} resources, locally and through otfd...`);
-      apply = await compareApply(otfd, seed.org, APPLY_RESOURCES);
+    if (wantsAgents) {
+      agents = await runAgentBenchmarks({
+        wants,
+        logLevel: level,
+        nodeArgs,
+        agentNodeArgs: (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+        runs: DISPATCH_RUNS,
+        holdSeconds: settings.durationSec,
+      });
     }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (!interrupted) await otfd.stop();
   }
 
-  console.log('');
-  console.log(formatTable(results));
+  if (results.length) {
+    console.log('');
+    console.log(formatTable(results));
+  }
   if (dispatch) {
     console.log('');
     console.log(`${dispatch.name}: p50 ${dispatch.p50Ms} ms, p99 ${dispatch.p99Ms} ms, max ${dispatch.maxMs} ms over ${dispatch.samples} runs (target ${dispatch.target}: ${dispatch.met ? 'met' : 'missed'})`);
   }
   if (apply) {
     console.log(`${apply.name}: local backend ${apply.localSeconds.toFixed(2)} s, through otfd ${apply.otfdSeconds.toFixed(2)} s, ratio ${apply.ratio.toFixed(2)}`);
+  }
+  const agentTable = formatAgentTable(agents);
+  if (agentTable) {
+    console.log('');
+    console.log(agentTable);
   }
   for (const r of results) {
     if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${r.target?.minRps ?? '-'} req/s and p99 < ${r.target?.maxP99Ms ?? '-'} ms`);
@@ -138,6 +177,8 @@ async function main(): Promise<void> {
     results,
     dispatch,
     apply,
+    agentDispatch: agents.agentDispatch,
+    agentLongPolls: agents.longPolls,
   });
   console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);
 }

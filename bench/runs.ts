@@ -27,15 +27,16 @@ export interface ComparisonResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function percentile(sorted: number[], p: number): number {
+/** The nearest-rank percentile of ascending numbers. */
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-interface RunDoc {
+export interface RunDoc {
   data: { id: string; attributes: { status: string; 'status-timestamps': Record<string, string>; 'upload-url': string } };
 }
 
-async function waitForStatus(client: Client, runId: string, done: (status: string) => boolean): Promise<RunDoc> {
+export async function waitForStatus(client: Client, runId: string, done: (status: string) => boolean): Promise<RunDoc> {
   for (;;) {
     const doc = (await client.expect(200, 'GET', `/runs/${runId}`)) as RunDoc;
     if (done(doc.data.attributes.status)) return doc;
@@ -55,6 +56,38 @@ async function tarball(files: Record<string, string>): Promise<Buffer> {
   }
 }
 
+/** Uploads a configuration of `files` to the workspace (no run is queued by the upload). */
+export async function uploadConfiguration(client: Client, workspaceId: string, files: Record<string, string>): Promise<void> {
+  const cv = (await client.expect(201, 'POST', `/workspaces/${workspaceId}/configuration-versions`, {
+    data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } },
+  })) as RunDoc;
+  const upload = await fetch(cv.data.attributes['upload-url'], { method: 'PUT', body: await tarball(files) });
+  if (!upload.ok) throw new Error(`configuration upload failed: ${upload.status}`);
+}
+
+/** The configuration every dispatch benchmark plans. */
+export const DISPATCH_CONFIGURATION = { 'main.tf': 'output "x" { value = 1 }\n' };
+
+export interface DispatchSample {
+  runId: string;
+  /** planning-at minus plan-queueable-at, both stamped by otfd. */
+  ms: number;
+  /** plan-queueable-at, epoch milliseconds. */
+  queuedAt: number;
+}
+
+/** Creates one speculative run on the workspace, waits for it to finish, and times its dispatch. */
+export async function timeDispatch(client: Client, workspaceId: string): Promise<DispatchSample> {
+  const run = (await client.expect(201, 'POST', '/runs', {
+    data: { type: 'runs', attributes: { 'plan-only': true }, relationships: { workspace: { data: { type: 'workspaces', id: workspaceId } } } },
+  })) as RunDoc;
+  const done = await waitForStatus(client, run.data.id, (s) => s === 'planned_and_finished' || s === 'errored');
+  if (done.data.attributes.status === 'errored') throw new Error(`dispatch run ${run.data.id} errored`);
+  const t = done.data.attributes['status-timestamps'];
+  const queuedAt = Date.parse(t['plan-queueable-at']);
+  return { runId: run.data.id, ms: Date.parse(t['planning-at']) - queuedAt, queuedAt };
+}
+
 /**
  * Time from a run being created to its plan job being started by the server agent, over `count`
  * speculative runs one after another (the run's plan-queueable-at to its planning-at, both
@@ -62,21 +95,12 @@ async function tarball(files: Record<string, string>): Promise<Buffer> {
  */
 export async function measureDispatch(client: Client, org: string, count: number): Promise<LatencyResult> {
   const ws = (await client.expect(201, 'POST', `/organizations/${org}/workspaces`, { data: { type: 'workspaces', attributes: { name: 'dispatch' } } })) as RunDoc;
-  const cv = (await client.expect(201, 'POST', `/workspaces/${ws.data.id}/configuration-versions`, {
-    data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } },
-  })) as RunDoc;
-  const upload = await fetch(cv.data.attributes['upload-url'], { method: 'PUT', body: await tarball({ 'main.tf': 'output "x" { value = 1 }\n' }) });
-  if (!upload.ok) throw new Error(`configuration upload failed: ${upload.status}`);
+  await uploadConfiguration(client, ws.data.id, DISPATCH_CONFIGURATION);
   const latencies: number[] = [];
   for (let i = 0; i < count + 2; i++) {
-    const run = (await client.expect(201, 'POST', '/runs', {
-      data: { type: 'runs', attributes: { 'plan-only': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.data.id } } } },
-    })) as RunDoc;
-    const done = await waitForStatus(client, run.data.id, (s) => s === 'planned_and_finished' || s === 'errored');
-    if (done.data.attributes.status === 'errored') throw new Error(`dispatch run ${run.data.id} errored`);
-    const t = done.data.attributes['status-timestamps'];
+    const { ms } = await timeDispatch(client, ws.data.id);
     // the first two warm up the agent (engine version lookup, connections)
-    if (i >= 2) latencies.push(Date.parse(t['planning-at']) - Date.parse(t['plan-queueable-at']));
+    if (i >= 2) latencies.push(ms);
   }
   latencies.sort((a, b) => a - b);
   const p50 = percentile(latencies, 50);

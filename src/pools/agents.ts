@@ -50,6 +50,8 @@ type WakeReason = { kind: 'job' } | { kind: 'signal'; signal: Instruction } | { 
 
 interface Waiter {
   agentId: string;
+  /** False for an agent with no free slot: it waits for signals only. */
+  wantsJobs: boolean;
   wake: (reason: WakeReason) => void;
 }
 
@@ -81,7 +83,7 @@ export class AgentService implements TokenResolver {
   async start(): Promise<void> {
     this.unsubscribe.push(
       // One queued job wakes one waiting agent of its pool (on each otfd): no thundering herd.
-      await this.listener.on(JOBS_CHANNEL, (poolId) => this.waiters.get(poolId)?.shift()?.wake({ kind: 'job' })),
+      await this.listener.on(JOBS_CHANNEL, (poolId) => this.waiters.get(poolId)?.find((w) => w.wantsJobs)?.wake({ kind: 'job' })),
       await this.listener.on(SIGNALS_CHANNEL, (jobId) => void this.deliverSignal(jobId)),
     );
     this.sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.error({ err }, 'agent health sweep failed')), this.opts.heartbeatSeconds * 1000);
@@ -178,7 +180,8 @@ export class AgentService implements TokenResolver {
     const agent = await this.agentOf(subject);
     let held = await this.contact(agent);
     // A job handed out whose answer never reached the agent: back to the queue.
-    if (await this.jobs.requeue(agent.id, { olderThanSeconds: UNSTARTED_SECONDS, except: reported })) held = await this.contact(agent);
+    const lost = held.some((j) => j.status === 'claimed' && !reported.includes(j.id) && Date.now() - (j.claimedAt?.getTime() ?? 0) > UNSTARTED_SECONDS * 1000);
+    if (lost && (await this.jobs.requeue(agent.id, { olderThanSeconds: UNSTARTED_SECONDS, except: reported }))) held = await this.contact(agent);
     const instructions: Instruction[] = [];
     const heldIds = new Set(held.map((j) => j.id));
     for (const job of held) {
@@ -200,9 +203,9 @@ export class AgentService implements TokenResolver {
   async poll(subject: Subject, waitSeconds: number, hungUp: AbortSignal): Promise<{ jobs: HandedOutJob[]; signals: Instruction[] }> {
     const agent = await this.agentOf(subject);
     const deadline = Date.now() + Math.min(waitSeconds, MAX_WAIT_SECONDS) * 1000;
+    // The free slots are counted once; a wake-up for a job goes straight to claiming.
+    const free = agent.concurrency - (await this.contact(agent)).length;
     for (;;) {
-      const held = await this.contact(agent);
-      const free = agent.concurrency - held.length;
       if (free > 0) {
         const claimed = await this.jobs.claimMany(agent.id, agent.poolId, free);
         if (claimed.length) {
@@ -212,18 +215,20 @@ export class AgentService implements TokenResolver {
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0 || hungUp.aborted) return { jobs: [], signals: [] };
-      const reason = await this.waitFor(agent, remaining, hungUp);
+      const reason = await this.waitFor(agent, remaining, free > 0, hungUp);
       if (reason.kind === 'signal') return { jobs: [], signals: [reason.signal] };
       if (reason.kind === 'timeout') return { jobs: [], signals: [] };
     }
   }
 
-  private waitFor(agent: Agent, ms: number, hungUp: AbortSignal): Promise<WakeReason> {
+  /** Waits for a job (only when the agent has a free slot), a cancel signal, the deadline or a hang-up. */
+  private waitFor(agent: Agent, ms: number, wantsJobs: boolean, hungUp: AbortSignal): Promise<WakeReason> {
     return new Promise((resolve) => {
       const list = this.waiters.get(agent.poolId) ?? [];
       this.waiters.set(agent.poolId, list);
       const waiter: Waiter = {
         agentId: agent.id,
+        wantsJobs,
         wake: (reason) => {
           clearTimeout(timer);
           hungUp.removeEventListener('abort', onAbort);
