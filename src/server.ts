@@ -39,8 +39,8 @@ import { createVariableDomain } from './variables/index.js';
 import { registerWorkspaceRoutes } from './workspaces/routes.js';
 import { WorkspaceService } from './workspaces/service.js';
 
-/** terraform-version of new workspaces when no terraform is on PATH. */
-export const PINNED_TERRAFORM_VERSION = '1.11.4';
+/** The version of new workspaces when their engine is not on PATH. */
+export const PINNED_VERSIONS: Record<EngineName, string> = { terraform: '1.11.4', tofu: '1.6.2' };
 
 export interface Otfd {
   /** Base URL users reach, e.g. https://localhost:8080 */
@@ -70,14 +70,14 @@ function loadSecret(config: Config): string {
   return secret;
 }
 
-/** The version of the terraform on PATH, or the pinned default. */
-function detectTerraformVersion(): Promise<string> {
+/** The version of the engine on PATH, or the pinned default. */
+function detectVersion(engine: EngineName): Promise<string> {
   return new Promise((resolve) => {
-    execFile('terraform', ['version', '-json'], { timeout: 10_000, env: { ...process.env, CHECKPOINT_DISABLE: '1' } }, (err, stdout) => {
+    execFile(engine, ['version', '-json'], { timeout: 10_000, env: { ...process.env, CHECKPOINT_DISABLE: '1' } }, (err, stdout) => {
       try {
-        resolve(err ? PINNED_TERRAFORM_VERSION : (JSON.parse(stdout) as { terraform_version: string }).terraform_version);
+        resolve(err ? PINNED_VERSIONS[engine] : (JSON.parse(stdout) as { terraform_version: string }).terraform_version);
       } catch {
-        resolve(PINNED_TERRAFORM_VERSION);
+        resolve(PINNED_VERSIONS[engine]);
       }
     });
   });
@@ -127,13 +127,15 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const orgs = new OrganizationService(db);
     auth.addResolver(orgs);
     const projects = new ProjectService(db, orgs);
-    const workspaces = new WorkspaceService(db, orgs, projects, await detectTerraformVersion());
+    const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
+    const workspaces = new WorkspaceService(db, orgs, projects, { engine: config.defaultEngine, versions: { terraform, tofu } });
 
     const site: Site = { baseUrl: '', secret };
     const signer = new UrlSigner(secret);
     const blobs = new PostgresBlobStore(db);
     const state = createStateDomain({ db, blobs, signer, site, orgs, workspaces, logger });
     workspaces.setResourceCheck((id) => state.service.hasResources(id));
+    workspaces.setPendingUploadCheck((id, holder) => state.service.pendingUpload(id, holder));
     const variables = createVariableDomain({ db, secret, site, orgs, workspaces });
     const listener = new Listener(url, logger);
     await listener.start();
@@ -201,7 +203,13 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         listener,
         concurrency: config.concurrency,
         transport: { baseUrl: site.baseUrl, socketPath },
-        runner: { engines: new EngineResolver({ binsDir: config.engineBinsDir, releasesUrl: opts.engineReleases }), workRoot: os.tmpdir(), logger },
+        runner: {
+          engines: new EngineResolver({ binsDir: config.engineBinsDir, releasesUrl: opts.engineReleases }),
+          workRoot: os.tmpdir(),
+          logger,
+          // Engines in runs reach this otfd by its hostname, so they must trust its certificate.
+          caFiles: config.ssl && config.certFile ? [config.certFile] : [],
+        },
         logger,
         failRun: (runId, message) => runs.fail(runId, message),
         alive: (id) => agents.serverAgentAlive(id),

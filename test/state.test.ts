@@ -258,7 +258,10 @@ describe('state versions API', function () {
       assert.equal(own.status, 201, own.text);
       assert.equal(own.body.data.relationships['created-by'].data.type, 'users');
       assert.match(own.body.data.relationships['created-by'].data.id, /^user-api-org-/);
-      await unlock(token, ws.id);
+      // Its upload never comes: for a few seconds the holder's unlock waits for it, as the CLI expects.
+      const early = await token.post(`/workspaces/${ws.id}/actions/unlock`);
+      assertError(early, 422, /latest state version is still pending/);
+      assert.equal((await api.post(`/workspaces/${ws.id}/actions/force-unlock`)).status, 200);
     });
 
     it('rejects a serial lower than the current one with 409 naming both, and the current version stays', async () => {
@@ -749,7 +752,7 @@ describe('state versions API', function () {
     before(() => {
       const db = server.otfd.db;
       const orgs = new OrganizationService(db);
-      state = new StateService(db, new PostgresBlobStore(db), new WorkspaceService(db, orgs, new ProjectService(db, orgs), '1.11.4'));
+      state = new StateService(db, new PostgresBlobStore(db), new WorkspaceService(db, orgs, new ProjectService(db, orgs), { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } }));
     });
 
     it('tells whether the current state holds managed resources, and which version is current', async () => {

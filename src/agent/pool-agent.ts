@@ -225,7 +225,8 @@ export class PoolAgent {
   private execute(jobId: string, token: string): void {
     const control = new JobControl();
     this.logger.info({ job: jobId }, 'running job');
-    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: os.tmpdir(), logger: this.logger })
+    const caFiles = process.env.NODE_EXTRA_CA_CERTS ? [process.env.NODE_EXTRA_CA_CERTS] : [];
+    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: os.tmpdir(), logger: this.logger, caFiles })
       .then(() => undefined)
       .catch((err: Error) => this.logger.error({ err: err.message, job: jobId }, 'job failed to execute'))
       .finally(() => {

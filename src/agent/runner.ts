@@ -19,6 +19,11 @@ export interface RunnerOptions {
   /** Where job working directories are made. */
   workRoot: string;
   logger: Logger;
+  /**
+   * Certificates the engine must trust besides the system's, so that it reaches otfd (for
+   * terraform_remote_state) when otfd's certificate is self-signed or from a private CA.
+   */
+  caFiles?: string[];
 }
 
 const NO_COUNTS: ResourceCounts = { additions: 0, changes: 0, destructions: 0, imports: 0 };
@@ -136,7 +141,7 @@ async function execute(spec: JobSpec, api: JobApi, control: JobControl, log: Log
   log.write(`${engine.name === 'tofu' ? 'OpenTofu' : 'Terraform'} v${engine.version}\non ${platformName()}\nInitializing plugins and modules...\n`);
 
   const cwd = await prepare(spec, api, dir);
-  const env = environment(spec, dir, api);
+  const env = environment(spec, dir, api, opts.caFiles ?? []);
   const checkCanceled = () => {
     if (control.canceled) throw new Canceled();
   };
@@ -201,13 +206,26 @@ function writeVariables(spec: JobSpec, dir: string): string[] {
   return args;
 }
 
-/** A clean environment: nothing of the host's but PATH (and SSL_CERT_FILE), plus what the run and its variables define. */
-function environment(spec: JobSpec, dir: string, api: JobApi): NodeJS.ProcessEnv {
+const SYSTEM_CA_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
+
+/** The system's CA bundle plus the given certificates, as one file the engine (a Go program) reads through SSL_CERT_FILE. */
+function caBundle(dir: string, caFiles: string[]): string | null {
+  const extra = caFiles.filter((f) => fs.existsSync(f));
+  if (extra.length === 0) return process.env.SSL_CERT_FILE ?? null;
+  const system = [process.env.SSL_CERT_FILE, ...SYSTEM_CA_BUNDLES].find((f): f is string => !!f && fs.existsSync(f));
+  const bundle = path.join(dir, 'ca-bundle.pem');
+  fs.writeFileSync(bundle, [system, ...extra].filter((f): f is string => !!f).map((f) => fs.readFileSync(f, 'utf8').trim()).join('\n') + '\n');
+  return bundle;
+}
+
+/** A clean environment: nothing of the host's but PATH and trusted CAs, plus what the run and its variables define. */
+function environment(spec: JobSpec, dir: string, api: JobApi, caFiles: string[]): NodeJS.ProcessEnv {
   const cliConfig = path.join(dir, 'cli.tfrc');
   // The engine reaches otfd (terraform_remote_state) with the job's own token.
   fs.writeFileSync(cliConfig, `credentials "${spec.hostname}" {\n  token = "${api.token}"\n}\n`, { mode: 0o600 });
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
-  if (process.env.SSL_CERT_FILE) env.SSL_CERT_FILE = process.env.SSL_CERT_FILE;
+  const bundle = caBundle(dir, caFiles);
+  if (bundle) env.SSL_CERT_FILE = bundle;
   // Workspace env variables first (they may extend PATH or set TF_LOG), then what the run needs.
   for (const v of spec.variables) if (v.category === 'env') env[v.key] = v.value;
   return {

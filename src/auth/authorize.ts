@@ -36,7 +36,12 @@ export type Action =
 export interface Scope {
   organizationId: string;
   workspaceId?: string;
+  /** Workspaces whose runs may read this workspace's state: everyone, or those named. */
+  stateReaders?: 'everyone' | string[];
 }
+
+/** What the run of another workspace may do to a workspace that shares its state with it. */
+const STATE_READING: ReadonlySet<Action> = new Set<Action>(['workspace:read', 'state:read', 'state:read-outputs']);
 
 /** What an organization token may not do inside its own organization. */
 const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>(['organization:delete']);
@@ -67,15 +72,21 @@ export function canSeeOrganization(subject: Subject, organizationId: string): bo
   }
 }
 
-/** Whether the subject can see the scope: a job sees its own workspace and none other. */
-function canSee(subject: Subject, scope: Scope): boolean {
+/**
+ * Whether the subject can see the scope for this action: a job sees its own workspace, and the
+ * state of workspaces that share it with the job's workspace (terraform_remote_state).
+ */
+function canSee(subject: Subject, action: Action, scope: Scope): boolean {
   if (!canSeeOrganization(subject, scope.organizationId)) return false;
-  if (subject.kind === 'job' && scope.workspaceId !== undefined) return scope.workspaceId === subject.workspaceId;
+  if (subject.kind === 'job' && scope.workspaceId !== undefined && scope.workspaceId !== subject.workspaceId) {
+    const readers = scope.stateReaders ?? [];
+    return STATE_READING.has(action) && (readers === 'everyone' || readers.includes(subject.workspaceId));
+  }
   return true;
 }
 
 export function isAllowed(subject: Subject, action: Action, scope: Scope): boolean {
-  if (!canSee(subject, scope)) return false;
+  if (!canSee(subject, action, scope)) return false;
   switch (subject.kind) {
     case 'site-admin':
       return true;
@@ -89,7 +100,7 @@ export function isAllowed(subject: Subject, action: Action, scope: Scope): boole
   }
 }
 
-/** The workspaces of an organization the subject may list; null means all of them. */
+/** The workspaces of an organization the subject may list; null means all of them. A job lists its own. */
 export function visibleWorkspaces(subject: Subject): string[] | null {
   return subject.kind === 'job' ? [subject.workspaceId] : null;
 }
@@ -99,7 +110,7 @@ export function visibleWorkspaces(subject: Subject): string[] | null {
  * ForbiddenError naming the missing permission when it can see but may not act.
  */
 export function authorize(subject: Subject, action: Action, scope: Scope, notFound: () => NotFoundError): void {
-  if (!canSee(subject, scope)) throw notFound();
+  if (!canSee(subject, action, scope)) throw notFound();
   if (!isAllowed(subject, action, scope)) {
     throw new ForbiddenError(`missing permission ${action}`);
   }

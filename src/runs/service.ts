@@ -176,7 +176,7 @@ export class RunService {
         targetAddrs: input.targetAddrs ?? [],
         replaceAddrs: input.replaceAddrs ?? [],
         variables: input.variables ?? [],
-        engine: 'terraform',
+        engine: ws.engine,
         engineVersion: ws.terraformVersion,
         createdBy: principalOf(subject),
       });

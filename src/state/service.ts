@@ -8,7 +8,7 @@ import type { BlobStore } from '../blobs/store.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, NotFoundError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Workspace, WorkspaceService } from '../workspaces/service.js';
+import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/service.js';
 import { md5Hex, parseJsonObject, parseState, withSerial, type CtyType, type ParsedState } from './statefile.js';
 import * as store from './store.js';
 import type { StateOutputRecord, StateVersion } from './store.js';
@@ -124,7 +124,8 @@ export class StateService {
   ) {}
 
   private authorize(subject: Subject, action: Action, ws: Workspace, missing: () => NotFoundError): void {
-    authorize(subject, action, { organizationId: ws.organizationId, workspaceId: ws.id }, missing);
+    // The workspace's sharing rules apply: runs of consumer workspaces may read its state.
+    authorize(subject, action, workspaceScope(ws), missing);
   }
 
   private async load(id: string): Promise<StateVersion> {
@@ -397,6 +398,15 @@ export class StateService {
   /** Whether the workspace's current state holds managed resources (safe-delete refuses then). */
   async hasResources(workspaceId: string): Promise<boolean> {
     return store.currentHasResources(this.db, workspaceId);
+  }
+
+  /**
+   * Whether the lock holder's latest state version is still waiting for its upload (one younger
+   * than `windowSeconds`, which the CLI's retries of unlock easily outlast): unlocking now would let
+   * others read the state before it. An abandoned upload stops blocking after the window.
+   */
+  async pendingUpload(workspaceId: string, holder: Principal, windowSeconds = 10): Promise<boolean> {
+    return store.pendingBy(this.db, workspaceId, holder, new Date(Date.now() - windowSeconds * 1000));
   }
 
   /** The id of the workspace's current state version, or null when it has no state. */

@@ -273,3 +273,12 @@ export async function currentId(db: Db, workspaceId: string): Promise<string | n
     .first<{ id: string } | undefined>('id');
   return row ? row.id : null;
 }
+
+/** Whether the holder created a state version of the workspace since `since` that is still pending. */
+export async function pendingBy(db: Db, workspaceId: string, holder: Principal, since: Date): Promise<boolean> {
+  const row = await db('state_versions')
+    .where({ workspace_id: workspaceId, status: 'pending', created_by_type: holder.type, created_by_id: holder.id })
+    .andWhere('created_at', '>=', since)
+    .first('id');
+  return row !== undefined;
+}

@@ -31,6 +31,7 @@ export const workspaceType: ResourceType = {
     'description',
     'environment',
     'execution-mode',
+    'engine',
     'operations',
     'auto-apply',
     'auto-apply-run-trigger',
@@ -103,6 +104,7 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     description: ws.description,
     environment: 'default',
     'execution-mode': ws.executionMode,
+    engine: ws.engine,
     operations: ws.executionMode !== 'local',
     'auto-apply': ws.autoApply,
     'auto-apply-run-trigger': ws.autoApplyRunTrigger,
@@ -196,6 +198,7 @@ const workspaceAttributes: Record<string, Schema> = {
   name: nameSchema,
   description: { type: 'string', maxLength: 10_000 },
   'execution-mode': { type: 'string', enum: ['remote', 'local', 'agent'] },
+  engine: { type: 'string', enum: ['terraform', 'tofu'] },
   operations: flag,
   'auto-apply': flag,
   'auto-apply-run-trigger': flag,
@@ -237,6 +240,7 @@ interface WorkspaceDocument {
       name?: string;
       description?: string;
       'execution-mode'?: 'remote' | 'local' | 'agent';
+      engine?: 'terraform' | 'tofu';
       operations?: boolean;
       'auto-apply'?: boolean;
       'auto-apply-run-trigger'?: boolean;
@@ -277,6 +281,7 @@ function settingsFrom(doc: WorkspaceDocument): Partial<WorkspaceSettings> {
     name: a.name,
     description: a.description,
     executionMode,
+    engine: a.engine,
     autoApply: a['auto-apply'],
     autoApplyRunTrigger: a['auto-apply-run-trigger'],
     allowDestroyPlan: a['allow-destroy-plan'],
@@ -327,6 +332,22 @@ interface BindingListDocument {
 const readBindingList = validator<BindingListDocument>({
   type: 'object',
   properties: { data: { type: 'array', items: bindingSchema, maxItems: 100 } },
+  required: ['data'],
+});
+
+interface WorkspaceListDocument {
+  data: Array<{ id: string }>;
+}
+
+const readWorkspaceList = validator<WorkspaceListDocument>({
+  type: 'object',
+  properties: {
+    data: {
+      type: 'array',
+      maxItems: 1000,
+      items: { type: 'object', properties: { type: { type: 'string', const: 'workspaces' }, id: { type: 'string', minLength: 1 } }, required: ['type', 'id'] },
+    },
+  },
   required: ['data'],
 });
 
@@ -470,6 +491,26 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
   router.post('/workspaces/:id/actions/force-unlock', async (ctx) => {
     await respond(ctx, 200, await workspaces.forceUnlock(subjectOf(ctx), await byId(ctx)));
   });
+
+  // ------------------------------------------------------------ remote state consumers
+
+  router.get('/workspaces/:id/relationships/remote-state-consumers', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const consumers = await workspaces.consumers(subject, await byId(ctx));
+    send(ctx, 200, encode(workspaceType, consumers.map((w) => presentWorkspace(w, subject))));
+  });
+
+  for (const [method, how] of [
+    ['post', 'add'],
+    ['patch', 'replace'],
+    ['delete', 'remove'],
+  ] as const) {
+    router[method]('/workspaces/:id/relationships/remote-state-consumers', async (ctx) => {
+      const doc = readWorkspaceList(body(ctx));
+      await workspaces.changeConsumers(subjectOf(ctx), await byId(ctx), how, doc.data.map((w) => w.id));
+      noContent(ctx);
+    });
+  }
 
   // ------------------------------------------------------------ tags
 

@@ -1,5 +1,5 @@
 // Rules of the workspaces domain: settings, names, projects, tags and locks.
-import { authorize, visibleWorkspaces, type Action } from '../auth/authorize.js';
+import { authorize, visibleWorkspaces, type Action, type Scope } from '../auth/authorize.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
@@ -7,9 +7,9 @@ import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/service.js';
 import type { ProjectService } from '../projects/service.js';
 import * as store from './store.js';
-import type { ExecutionMode, ListFilter, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+import type { EngineName, ExecutionMode, ListFilter, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
 
-export type { ExecutionMode, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+export type { EngineName, ExecutionMode, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
 
 /** A tag named in a request: by id (an existing organization tag) or by name. */
 export type TagRef = { id: string } | { name: string };
@@ -43,12 +43,24 @@ function checkSettings(s: Partial<WorkspaceSettings>): void {
   }
 }
 
+/** The scope of actions on a workspace, with who may read its state. */
+export function workspaceScope(ws: Workspace): Scope {
+  return { organizationId: ws.organizationId, workspaceId: ws.id, stateReaders: ws.globalRemoteState ? 'everyone' : ws.remoteStateConsumers };
+}
+
+/** What new workspaces get when a request names no engine or version. */
+export interface WorkspaceDefaults {
+  engine: EngineName;
+  versions: Record<EngineName, string>;
+}
+
 /** The pools domain says whether an agent pool may run a workspace; it throws InvalidError if not. */
 export type PoolCheck = (organizationId: string, poolId: string, workspace: { id: string; name: string } | null) => Promise<void>;
 
 export class WorkspaceService {
   private readonly unlockHooks: Array<(workspaceId: string) => Promise<void>> = [];
   private managesResources: ((workspaceId: string) => Promise<boolean>) | null = null;
+  private uploadPending: (workspaceId: string, holder: Principal) => Promise<boolean> = async () => false;
 
   private poolCheck: PoolCheck = async (_org, poolId) => {
     throw new InvalidError(`agent pool "${poolId}" does not exist`, { pointer: '/data/attributes/agent-pool-id' });
@@ -58,8 +70,7 @@ export class WorkspaceService {
     private readonly db: Db,
     private readonly orgs: OrganizationService,
     private readonly projects: ProjectService,
-    /** terraform-version of new workspaces when the request names none. */
-    private readonly defaultTerraformVersion: string,
+    private readonly defaults: WorkspaceDefaults,
   ) {}
 
   setPoolCheck(check: PoolCheck): void {
@@ -101,7 +112,7 @@ export class WorkspaceService {
   }
 
   private authorize(subject: Subject, action: Action, ws: Workspace): void {
-    authorize(subject, action, { organizationId: ws.organizationId, workspaceId: ws.id }, () => notFound('workspace', ws.id));
+    authorize(subject, action, workspaceScope(ws), () => notFound('workspace', ws.id));
   }
 
   private async load(id: string): Promise<Workspace> {
@@ -173,7 +184,8 @@ export class WorkspaceService {
           queueAllRuns: input.queueAllRuns ?? false,
           speculativeEnabled: input.speculativeEnabled ?? true,
           structuredRunOutputEnabled: input.structuredRunOutputEnabled ?? false,
-          terraformVersion: input.terraformVersion ?? this.defaultTerraformVersion,
+          engine: input.engine ?? this.defaults.engine,
+          terraformVersion: input.terraformVersion ?? this.defaults.versions[input.engine ?? this.defaults.engine],
           workingDirectory: input.workingDirectory ?? '',
           triggerPrefixes: input.triggerPrefixes ?? [],
           triggerPatterns: input.triggerPatterns ?? [],
@@ -251,6 +263,11 @@ export class WorkspaceService {
     this.managesResources = check;
   }
 
+  /** The state domain tells whether the lock holder's state upload is still pending. */
+  setPendingUploadCheck(check: (workspaceId: string, holder: Principal) => Promise<boolean>): void {
+    this.uploadPending = check;
+  }
+
   // ------------------------------------------------------------ locks
 
   async lock(subject: Subject, ws: Workspace, reason: string | null): Promise<Workspace> {
@@ -265,7 +282,12 @@ export class WorkspaceService {
   /** Releases the caller's own lock; a lock held by somebody else needs force-unlock. */
   async unlock(subject: Subject, ws: Workspace): Promise<Workspace> {
     this.authorize(subject, 'workspace:unlock', ws);
-    if (!(await store.unlock(this.db, ws.id, principalOf(subject)))) {
+    const holder = principalOf(subject);
+    if (ws.lock && (await this.uploadPending(ws.id, holder))) {
+      // Not 409: the CLI retries an unlock whose error says this, but maps any 409 to "already unlocked".
+      throw new InvalidError('Unable to unlock workspace: the latest state version is still pending; retry once its upload is complete');
+    }
+    if (!(await store.unlock(this.db, ws.id, holder))) {
       const current = await this.load(ws.id);
       if (!current.lock) throw new ConflictError('workspace already unlocked');
       throw new ConflictError(`Unable to unlock workspace. The workspace is locked by ${describeHolder(current.lock.holder)}.`);
@@ -302,6 +324,34 @@ export class WorkspaceService {
   /** The run gives the workspace lock back, if it holds it. */
   async releaseFromRun(trx: Db, workspaceId: string, runId: string): Promise<void> {
     await store.unlock(trx, workspaceId, { type: 'runs', id: runId, name: runId });
+  }
+
+  // ------------------------------------------------------------ remote state consumers
+
+  /** Consumers must be other workspaces of the same organization. */
+  private async checkConsumers(ws: Workspace, ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const consumer = await store.findById(this.db, id);
+      if (!consumer || consumer.organizationId !== ws.organizationId) {
+        throw new InvalidError(`workspace "${id}" does not exist in organization "${ws.organizationName}"`, { pointer: '/data' });
+      }
+    }
+  }
+
+  async consumers(subject: Subject, ws: Workspace): Promise<Workspace[]> {
+    this.authorize(subject, 'workspace:read', ws);
+    const found = await Promise.all(ws.remoteStateConsumers.map((id) => store.findById(this.db, id)));
+    return found.filter((w): w is Workspace => w !== null);
+  }
+
+  /** Adds, removes or replaces the workspaces allowed to read this workspace's state. */
+  async changeConsumers(subject: Subject, ws: Workspace, how: 'add' | 'remove' | 'replace', ids: string[]): Promise<Workspace> {
+    this.authorize(subject, 'workspace:update', ws);
+    if (how !== 'remove') await this.checkConsumers(ws, ids);
+    if (how === 'add') await store.addConsumers(this.db, ws.id, ids);
+    else if (how === 'remove') await store.removeConsumers(this.db, ws.id, ids);
+    else await store.setConsumers(this.db, ws.id, ids);
+    return this.load(ws.id);
   }
 
   // ------------------------------------------------------------ tags

@@ -4,6 +4,7 @@ import type { Principal } from '../auth/subject.js';
 import { escapeLike, paged, type Db } from '../db/index.js';
 
 export type ExecutionMode = 'remote' | 'local' | 'agent';
+export type EngineName = 'terraform' | 'tofu';
 
 export interface TagBinding {
   key: string;
@@ -39,6 +40,9 @@ export interface Workspace {
   sourceName: string | null;
   sourceUrl: string | null;
   agentPoolId: string | null;
+  engine: EngineName;
+  /** Workspaces allowed to read this one's state (besides everyone, when globalRemoteState). */
+  remoteStateConsumers: string[];
   lock: WorkspaceLock | null;
   tags: TagBinding[];
   createdAt: Date;
@@ -65,6 +69,7 @@ export interface WorkspaceSettings {
   sourceName: string | null;
   sourceUrl: string | null;
   agentPoolId: string | null;
+  engine: EngineName;
   projectId: string;
 }
 
@@ -91,6 +96,8 @@ interface WorkspaceRow {
   source_name: string | null;
   source_url: string | null;
   agent_pool_id: string | null;
+  engine: EngineName;
+  remote_state_consumers: string[];
   locked: boolean;
   lock_holder_type: Principal['type'] | null;
   lock_holder_id: string | null;
@@ -121,6 +128,7 @@ const COLUMNS: Record<keyof WorkspaceSettings, string> = {
   sourceName: 'source_name',
   sourceUrl: 'source_url',
   agentPoolId: 'agent_pool_id',
+  engine: 'engine',
   projectId: 'project_id',
 };
 
@@ -156,6 +164,8 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     sourceName: r.source_name,
     sourceUrl: r.source_url,
     agentPoolId: r.agent_pool_id,
+    engine: r.engine,
+    remoteStateConsumers: r.remote_state_consumers,
     lock:
       r.locked && r.lock_holder_type && r.lock_holder_id
         ? {
@@ -192,6 +202,7 @@ const WORKSPACE_COLUMNS = [
   'source_name',
   'source_url',
   'agent_pool_id',
+  'engine',
   'locked',
   'lock_holder_type',
   'lock_holder_id',
@@ -217,6 +228,7 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
         `coalesce((SELECT json_agg(json_build_object('key', t.key, 'value', t.value) ORDER BY t.key)
                    FROM workspace_tags t WHERE t.workspace_id = w.id), '[]'::json) AS tags`,
       ),
+      db.raw(`coalesce((SELECT array_agg(c.consumer_id ORDER BY c.consumer_id) FROM remote_state_consumers c WHERE c.workspace_id = w.id), '{}') AS remote_state_consumers`),
     );
 }
 
@@ -335,6 +347,25 @@ export async function lockForRun(db: Db, id: string, runId: string): Promise<boo
   if (await lock(db, id, { type: 'runs', id: runId, name: runId }, null)) return true;
   const row = await db('workspaces').where({ id, locked: true, lock_holder_type: 'runs', lock_holder_id: runId }).first('id');
   return row !== undefined;
+}
+
+// ---------------------------------------------------------------- remote state consumers
+
+export async function addConsumers(db: Db, workspaceId: string, consumerIds: string[]): Promise<void> {
+  if (consumerIds.length === 0) return;
+  await db('remote_state_consumers')
+    .insert([...new Set(consumerIds)].map((c) => ({ workspace_id: workspaceId, consumer_id: c })))
+    .onConflict(['workspace_id', 'consumer_id'])
+    .ignore();
+}
+
+export async function removeConsumers(db: Db, workspaceId: string, consumerIds: string[]): Promise<void> {
+  await db('remote_state_consumers').where({ workspace_id: workspaceId }).whereIn('consumer_id', consumerIds).delete();
+}
+
+export async function setConsumers(db: Db, workspaceId: string, consumerIds: string[]): Promise<void> {
+  await db('remote_state_consumers').where({ workspace_id: workspaceId }).delete();
+  await addConsumers(db, workspaceId, consumerIds);
 }
 
 // ---------------------------------------------------------------- tags
