@@ -19,6 +19,8 @@ export interface TestServer {
   hostname: string;
   databaseUrl: string;
   dataDir: string;
+  /** --secret, for tests that make signed URLs of their own (an expired one, say) */
+  secret: string;
   stop(): Promise<void>;
 }
 
@@ -66,7 +68,7 @@ export async function startServer(opts: { ssl?: boolean; config?: Partial<Config
   };
   const otfd = await startOtfd(config, { logger: createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases });
   const api = new Api(otfd.url, siteToken, ssl ? fs.readFileSync(certFile) : undefined);
-  return { otfd, api, siteToken, url: otfd.url, hostname: otfd.hostname, databaseUrl, dataDir, stop: () => otfd.stop() };
+  return { otfd, api, siteToken, url: otfd.url, hostname: otfd.hostname, databaseUrl, dataDir, secret: config.secret!, stop: () => otfd.stop() };
 }
 
 /** Creates an organization through the API and returns its name. */
