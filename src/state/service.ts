@@ -354,8 +354,8 @@ export class StateService {
   // ------------------------------------------------------------ rollback
 
   /**
-   * A new current version with the content of an earlier finalized one, under the next serial so
-   * that terraform accepts it. The workspace must not be locked by somebody else.
+   * A new current version with the content of an earlier finalized one, under a serial above any
+   * in the history so that terraform accepts it. The workspace must not be locked by somebody else.
    */
   async rollback(subject: Subject, id: string): Promise<StateVersion> {
     const { version: target, ws } = await this.visible(subject, id, 'state:rollback');
@@ -372,8 +372,8 @@ export class StateService {
     const newVersionId = newId('sv');
     await this.db.transaction(async (trx) => {
       await store.lockWorkspace(trx, ws.id);
-      const current = await store.current(trx, ws.id);
-      const serial = (current?.serial ?? target.serial) + 1;
+      // Above every serial in the history (a forced push may have lowered the current one).
+      const serial = ((await store.maxSerial(trx, ws.id)) ?? target.serial) + 1;
       const bytes = withSerial(original, serial);
       const parsed = parseState(bytes);
       await store.insert(trx, {

@@ -282,3 +282,9 @@ export async function pendingBy(db: Db, workspaceId: string, holder: Principal, 
     .first('id');
   return row !== undefined;
 }
+
+/** The highest serial of the workspace's finalized versions, or null when it has none. */
+export async function maxSerial(db: Db, workspaceId: string): Promise<number | null> {
+  const row = await db('state_versions').where({ workspace_id: workspaceId, status: 'finalized' }).max<{ max: number | null }>({ max: 'serial' }).first();
+  return row?.max ?? null;
+}
