@@ -44,15 +44,17 @@ export class LogWriter {
 
   private async sendPending(): Promise<void> {
     if (this.pendingSize === 0) return;
-    const data = Buffer.concat(this.pending);
+    // What is written while this request is on its way stays pending behind what it sends.
+    const taken = this.pending.length;
+    const data = Buffer.concat(this.pending.slice(0, taken));
     try {
       const { length } = await this.send(this.sent, data);
       // otfd tells how long the log is: everything up to there is safe.
       const acknowledged = Math.min(data.length, Math.max(0, length - this.sent));
       this.sent += acknowledged;
       const rest = data.subarray(acknowledged);
-      this.pending = rest.length ? [rest] : [];
-      this.pendingSize = rest.length;
+      this.pending = rest.length ? [rest, ...this.pending.slice(taken)] : this.pending.slice(taken);
+      this.pendingSize = this.pending.reduce((n, b) => n + b.length, 0);
       this.failures = 0;
     } catch (err) {
       if (err instanceof HttpError && err.status >= 400 && err.status < 500 && err.status !== 429) {

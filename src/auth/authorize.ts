@@ -40,8 +40,8 @@ export interface Scope {
   stateReaders?: 'everyone' | string[];
 }
 
-/** What the run of another workspace may do to a workspace that shares its state with it. */
-const STATE_READING: ReadonlySet<Action> = new Set<Action>(['workspace:read', 'state:read', 'state:read-outputs']);
+/** What the run of another workspace may read of a workspace that shares its state with it. */
+const STATE_READING: ReadonlySet<Action> = new Set<Action>(['state:read', 'state:read-outputs']);
 
 /** What an organization token may not do inside its own organization. */
 const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>(['organization:delete']);
@@ -73,12 +73,16 @@ export function canSeeOrganization(subject: Subject, organizationId: string): bo
 }
 
 /**
- * Whether the subject can see the scope for this action: a job sees its own workspace, and the
- * state of workspaces that share it with the job's workspace (terraform_remote_state).
+ * Whether the subject can see the scope for this action. A job sees its own workspace; of the
+ * other workspaces of its organization it sees the settings, and the state only of those that
+ * share it with the job's workspace. (terraform_remote_state looks a workspace up by name first:
+ * seeing it, the CLI then reports a refused state as "Unable to find remote state" rather than
+ * trying to create the workspace.)
  */
 function canSee(subject: Subject, action: Action, scope: Scope): boolean {
   if (!canSeeOrganization(subject, scope.organizationId)) return false;
   if (subject.kind === 'job' && scope.workspaceId !== undefined && scope.workspaceId !== subject.workspaceId) {
+    if (action === 'workspace:read') return true;
     const readers = scope.stateReaders ?? [];
     return STATE_READING.has(action) && (readers === 'everyone' || readers.includes(subject.workspaceId));
   }

