@@ -65,6 +65,13 @@ export interface OtfdOptions {
   concurrency?: number;
   /** More otfd flags, after the ones above, e.g. ['--agent-heartbeat-interval', '10']. */
   extraArgs?: string[];
+  /**
+   * Start on the temp dir (data dir, PostgreSQL cluster) of an earlier otfd that was started with
+   * keepTmpDir and has stopped, with its site token and port: the same server, restarted.
+   */
+  restart?: { tmpDir: string; siteToken: string; url: string };
+  /** stop() leaves the temp dir in place, for a restart; the caller removes it. */
+  keepTmpDir?: boolean;
 }
 
 export interface OtfdProcess {
@@ -111,13 +118,13 @@ function exited(child: ChildProcess): boolean {
  * until GET /api/v2/ping answers.
  */
 export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
-  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-bench-'));
+  const tmpDir = opts.restart?.tmpDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'otf-bench-'));
   // When we are root, the embedded PostgreSQL runs as the postgres user, which must be able to
   // traverse down to <data-dir>/postgres (see src/db/embedded.ts).
   fs.chmodSync(tmpDir, 0o755);
   const dataDir = path.join(tmpDir, 'data');
-  const port = await freePort();
-  const siteToken = `bench-${crypto.randomBytes(16).toString('hex')}`;
+  const port = opts.restart ? Number(new URL(opts.restart.url).port) : await freePort();
+  const siteToken = opts.restart?.siteToken ?? `bench-${crypto.randomBytes(16).toString('hex')}`;
   const args = [
     ...(opts.nodeArgs ?? []),
     path.join(REPO_ROOT, 'bin', 'otfd'),
@@ -159,7 +166,7 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
         clearTimeout(timer);
       }
       process.off('exit', onExit);
-      fs.rmSync(tmpDir, { recursive: true, force: true });
+      if (!opts.keepTmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
       live.delete(handle);
     })());
 

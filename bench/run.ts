@@ -12,7 +12,8 @@
 //   BENCH_OTFD_NODE_ARGS   extra node flags for the otfd child, space separated (e.g. --cpu-prof)
 //   BENCH_AGENT_NODE_ARGS  extra node flags for the otf-agent child of the agent dispatch benchmark
 //   BENCH_DISPATCH_RUNS    runs measured per dispatch benchmark (default 50)
-//   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent")
+//   BENCH_STATE_MIB        size of the state of the state push/pull benchmark (default 50)
+//   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state")
 import path from 'node:path';
 import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
 import {
@@ -33,6 +34,7 @@ import {
   type ScenarioResult,
 } from './lib.js';
 import { compareApply, measureDispatch, type ComparisonResult, type LatencyResult } from './runs.js';
+import { STATE_SCENARIO, formatStateTable, runStateBenchmark, type StateBenchResult } from './state.js';
 
 /** What seeding produced, handed to every scenario. */
 interface Seed {
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
   let dispatch: LatencyResult | null = null;
   let apply: ComparisonResult | null = null;
   let agents: AgentBenchResults = { agentDispatch: null, longPolls: null };
+  let state: StateBenchResult | null = null;
   const seed: Seed = { org: 'bench', workspaceIds: [] };
   let seedSeconds: number | null = null;
   try {
@@ -145,6 +148,10 @@ async function main(): Promise<void> {
         holdSeconds: settings.durationSec,
       });
     }
+    if (wants(STATE_SCENARIO)) {
+      console.log(`running "${STATE_SCENARIO}": its own otfd (--concurrency 0), the terraform CLI and the bare API...`);
+      state = await runStateBenchmark({ logLevel: level, nodeArgs });
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -166,6 +173,10 @@ async function main(): Promise<void> {
     console.log('');
     console.log(agentTable);
   }
+  if (state) {
+    console.log('');
+    console.log(formatStateTable(state));
+  }
   for (const r of results) {
     if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${r.target?.minRps ?? '-'} req/s and p99 < ${r.target?.maxP99Ms ?? '-'} ms`);
   }
@@ -179,6 +190,7 @@ async function main(): Promise<void> {
     apply,
     agentDispatch: agents.agentDispatch,
     agentLongPolls: agents.longPolls,
+    state,
   });
   console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);
 }
