@@ -134,6 +134,12 @@ describe('state versions API', function () {
   });
   after(() => server.stop());
 
+  /** The keys of what the blob store holds of a state version's state file. */
+  async function storedKeys(versionId: string): Promise<string[]> {
+    const rows = await server.otfd.db('blobs').where('key', 'like', `state-versions/${versionId}/%`).whereNot('key', 'like', '%/json-state').orderBy('key').select<{ key: string }[]>('key');
+    return rows.map((r) => r.key);
+  }
+
   /** A fresh workspace locked by the site admin. */
   async function lockedWorkspace(): Promise<Json> {
     const ws = await createWorkspace(api, org);
@@ -340,6 +346,7 @@ describe('state versions API', function () {
       assertError(await put(api, created.attributes['hosted-state-upload-url'], tampered), 422, /the state's MD5 is .* but the state version was created with md5/);
       assert.equal((await api.get(`/state-versions/${created.id}`)).body.data.attributes.status, 'pending');
       assert.equal(await currentId(api, ws.id), first.id);
+      assert.deepEqual(await storedKeys(created.id), [], 'nothing of the refused upload is kept');
       // The right bytes are still accepted at the same URL.
       assert.equal((await put(api, created.attributes['hosted-state-upload-url'], content)).status, 200);
       assert.equal(await currentId(api, ws.id), created.id);
@@ -416,6 +423,7 @@ describe('state versions API', function () {
       assert.equal(versions.body.data.length, 1);
       assert.equal(await currentId(api, ws.id), created.id);
       assert.equal((await api.get(`/state-versions/${created.id}/download`)).text, content);
+      assert.deepEqual(await storedKeys(created.id), [`state-versions/${created.id}/state`], 'no copy of the losing uploads is kept');
     });
 
     it('lets only one of two concurrent versions with the same serial become current', async () => {

@@ -15,7 +15,9 @@ export interface BlobStore {
   /** The whole blob, for small ones (JSON plans, state files read to extract outputs). */
   read(key: string): Promise<Buffer | null>;
   size(key: string): Promise<number | null>;
-  delete(key: string): Promise<void>;
+  /** Moves the blob at `from` to `to`, replacing any blob there; in the transaction when given. */
+  rename(from: string, to: string, trx?: Db): Promise<void>;
+  delete(key: string, trx?: Db): Promise<void>;
 }
 
 export const CHUNK_SIZE = 1024 * 1024;
@@ -84,7 +86,19 @@ export class PostgresBlobStore implements BlobStore {
     return blob ? blob.size : null;
   }
 
-  async delete(key: string): Promise<void> {
-    await this.db('blobs').where({ key }).delete();
+  async rename(from: string, to: string, within: Db = this.db): Promise<void> {
+    await within.transaction(async (trx) => {
+      const blob = await trx('blobs').where({ key: from }).first<{ size: number } | undefined>('size');
+      if (!blob) throw new Error(`there is no blob ${from} to rename`);
+      await trx('blobs').where({ key: to }).delete();
+      await trx('blobs').insert({ key: to, size: blob.size });
+      // Only the key changes: PostgreSQL keeps the chunks' data where it is.
+      await trx('blob_chunks').where({ key: from }).update({ key: to });
+      await trx('blobs').where({ key: from }).delete();
+    });
+  }
+
+  async delete(key: string, within: Db = this.db): Promise<void> {
+    await within('blobs').where({ key }).delete();
   }
 }

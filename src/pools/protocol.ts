@@ -5,7 +5,7 @@
 // with the same token.
 import type { JobOutcome, JobSpec, RunnerVariable } from '../agent/protocol.js';
 import type { Subject } from '../auth/subject.js';
-import { readBody } from '../api/body.js';
+import { limitedBody, readBody } from '../api/body.js';
 import { body, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
 import { validator } from '../api/validate.js';
 import type { BlobStore } from '../blobs/store.js';
@@ -198,7 +198,7 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
   router.put('/jobs/:id/artifacts/:name', async (ctx) => {
     const { job } = await ownJob(ctx);
     if (!isArtifact(ctx.params.name)) throw new NotFoundError(`no artifact named ${ctx.params.name}`);
-    await blobs.put(artifactKey(job.runId, ctx.params.name), await readBody(ctx, MAX_ARTIFACT, `the ${ctx.params.name}`));
+    await blobs.put(artifactKey(job.runId, ctx.params.name), limitedBody(ctx, MAX_ARTIFACT, `the ${ctx.params.name}`));
     ctx.body = null;
   });
 

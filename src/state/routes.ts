@@ -3,7 +3,7 @@
 import buffer from 'node:buffer';
 import type Router from '@koa/router';
 import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type Document, type ResourceType, type View } from '../api/jsonapi.js';
-import { readBody } from '../api/body.js';
+import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import type { UrlSigner } from '../api/signing.js';
 import { resourceDocument, validator } from '../api/validate.js';
@@ -297,14 +297,14 @@ export function registerSignedStateRoutes(router: Router<AppState>, deps: StateR
   router.put(`/_signed/${STATE_UPLOAD}/:id/:signature`, async (ctx) => {
     verify(STATE_UPLOAD, ctx.params.id, ctx.params.signature);
     await state.checkUploadable(ctx.params.id);
-    await state.uploadState(ctx.params.id, await readBody(ctx, MAX_STATE_BYTES, 'a state file'));
+    await state.uploadState(ctx.params.id, limitedBody(ctx, MAX_STATE_BYTES, 'a state file'));
     ctx.status = 200;
     ctx.body = '';
   });
 
   router.put(`/_signed/${JSON_STATE_UPLOAD}/:id/:signature`, async (ctx) => {
     verify(JSON_STATE_UPLOAD, ctx.params.id, ctx.params.signature);
-    await state.uploadJsonState(ctx.params.id, await readBody(ctx, MAX_STATE_BYTES, 'a JSON state'));
+    await state.uploadJsonState(ctx.params.id, limitedBody(ctx, MAX_STATE_BYTES, 'a JSON state'));
     ctx.status = 200;
     ctx.body = '';
   });

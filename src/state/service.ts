@@ -1,5 +1,6 @@
 // Rules of the state domain: who may create and read state versions, which version may follow the
 // current one, uploads through signed URLs, outputs, and rollbacks.
+import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import { authorize, type Action } from '../auth/authorize.js';
@@ -9,7 +10,8 @@ import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, NotFoundError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/service.js';
-import { md5Hex, parseJsonObject, parseState, withSerial, type CtyType, type ParsedState } from './statefile.js';
+import { JsonScan } from './scan.js';
+import { md5Hex, parseJsonObject, parseState, StateReader, withSerial, type CtyType, type ParsedState } from './statefile.js';
 import * as store from './store.js';
 import type { StateOutputRecord, StateVersion } from './store.js';
 
@@ -21,6 +23,11 @@ export function stateKey(id: string): string {
 
 export function jsonStateKey(id: string): string {
   return `state-versions/${id}/json-state`;
+}
+
+/** Where one upload of a version's state file is written before it is checked; unique per upload. */
+function stagingKey(id: string): string {
+  return `state-versions/${id}/uploads/${crypto.randomUUID()}`;
 }
 
 export interface CreateInput {
@@ -100,8 +107,7 @@ function checkMatches(version: { serial: number; lineage: string | null }, parse
   }
 }
 
-function checkMd5(bytes: Buffer, expected: string, pointer?: string): void {
-  const actual = md5Hex(bytes);
+function checkMd5(actual: string, expected: string, pointer?: string): void {
   if (actual !== expected) {
     throw new InvalidError(`the state's MD5 is ${actual}, but the state version was created with md5 ${expected}`, { pointer });
   }
@@ -171,7 +177,7 @@ export class StateService {
     }
     let parsed: ParsedState | null = null;
     if (input.state) {
-      checkMd5(input.state, input.md5, '/data/attributes/md5');
+      checkMd5(md5Hex(input.state), input.md5, '/data/attributes/md5');
       parsed = parseState(input.state, '/data/attributes/state');
       checkMatches(input, parsed, '/data/attributes/state');
     }
@@ -193,31 +199,32 @@ export class StateService {
         createdBy: principal,
         declaredOutputTypes: input.outputTypes,
       });
-      if (input.state && parsed) await this.finalizeLocked(trx, id, ws.id, input.state, parsed, input.outputTypes);
+      if (input.state && parsed) {
+        await this.blobs.put(stateKey(id), input.state, trx);
+        await this.finalizeLocked(trx, id, ws.id, input.state.length, parsed, input.outputTypes);
+      }
     });
     if (input.jsonState) await this.storeJsonState(id, input.jsonState);
     return this.load(id);
   }
 
   /**
-   * Stores the state file and makes the version current, inside a transaction that holds the
-   * workspace's state lock and the version's row.
+   * Makes the version current, with its state file (of `size` bytes) stored under stateKey(id) in
+   * the same transaction, which holds the workspace's state lock and the version's row.
    */
   private async finalizeLocked(
     trx: Knex.Transaction,
     id: string,
     workspaceId: string,
-    bytes: Buffer,
+    size: number,
     parsed: ParsedState,
     declaredTypes: Record<string, CtyType> | null,
   ): Promise<void> {
-    // In the transaction: if anything below fails, the stored file goes with it.
-    await this.blobs.put(stateKey(id), bytes, trx);
     await store.finalize(trx, id, workspaceId, {
-        lineage: parsed.lineage,
+      lineage: parsed.lineage,
       stateFormatVersion: parsed.formatVersion,
       terraformVersion: parsed.terraformVersion,
-      size: bytes.length,
+      size,
       resources: parsed.resources,
       managedInstances: parsed.managedInstances,
     });
@@ -244,50 +251,83 @@ export class StateService {
   /**
    * The state file uploaded to a pending version's signed URL: verified against the md5, serial and
    * lineage it was created with, then stored, and the version becomes current before this returns.
+   * The file is streamed into the blob store (under a key of this upload's own, so that concurrent
+   * uploads keep apart) and read as it goes by; it is never held whole.
    */
-  async uploadState(id: string, bytes: Buffer): Promise<StateVersion> {
+  async uploadState(id: string, body: AsyncIterable<Buffer>): Promise<StateVersion> {
     const version = await this.load(id);
     // A retried upload whose first attempt got through (its answer lost) changes nothing: say so,
     // or the CLI would fail and leave the workspace locked.
-    if (version.status === 'finalized' && md5Hex(bytes) === version.md5) return version;
+    if (version.status === 'finalized') {
+      const hash = crypto.createHash('md5');
+      for await (const chunk of body) hash.update(chunk);
+      if (hash.digest('hex') === version.md5) return version;
+    }
     requireUploadable(version);
-    checkMd5(bytes, version.md5);
-    const parsed = parseState(bytes);
-    checkMatches(version, parsed);
+    const hash = crypto.createHash('md5');
+    const reader = new StateReader();
+    async function* read(): AsyncGenerator<Buffer> {
+      for await (const chunk of body) {
+        hash.update(chunk);
+        reader.write(chunk);
+        yield chunk;
+      }
+    }
+    const staged = stagingKey(id);
     await this.db.transaction(async (trx) => {
+      // In the transaction: if anything below fails, the stored file goes with it.
+      const size = await this.blobs.put(staged, read(), trx);
+      checkMd5(hash.digest('hex'), version.md5);
+      const parsed = reader.end();
+      checkMatches(version, parsed);
       await store.lockWorkspace(trx, version.workspaceId);
       const status = await store.lockVersion(trx, id);
       if (status === null) throw notFound('state version', id);
       // Finalized meanwhile by a concurrent upload of these very bytes (the md5 matched): done.
-      if (status === 'finalized') return;
+      if (status === 'finalized') {
+        await this.blobs.delete(staged, trx);
+        return;
+      }
       requireUploadable({ ...version, status });
       if (!version.force) {
         checkSuccession(await store.current(trx, version.workspaceId), { serial: parsed.serial, md5: version.md5, lineage: parsed.lineage });
       }
-      await this.finalizeLocked(trx, id, version.workspaceId, bytes, parsed, version.declaredOutputTypes);
+      await this.blobs.rename(staged, stateKey(id), trx);
+      await this.finalizeLocked(trx, id, version.workspaceId, size, parsed, version.declaredOutputTypes);
     });
     return this.load(id);
   }
 
-  /** The JSON state (terraform show -json) uploaded to a version's signed URL. */
-  async uploadJsonState(id: string, bytes: Buffer): Promise<void> {
+  /**
+   * The JSON state (terraform show -json) uploaded to a version's signed URL, streamed to the blob
+   * store: otfd only keeps and serves it, so it is checked to be a JSON object on the way and never
+   * held whole.
+   */
+  async uploadJsonState(id: string, body: AsyncIterable<Buffer>): Promise<void> {
     const version = await this.load(id);
     if (version.status === 'discarded') {
       throw new ConflictError(`state version ${id} was discarded because a newer state version became current`);
     }
-    parseJsonObject(bytes, 'the JSON state');
-    await this.storeJsonState(id, bytes);
+    const scan = new JsonScan('the JSON state');
+    async function* checked(): AsyncGenerator<Buffer> {
+      for await (const chunk of body) {
+        scan.write(chunk);
+        yield chunk;
+      }
+      scan.end();
+    }
+    await this.storeJsonState(id, checked());
   }
 
-  /** Stores a JSON state that has been checked to be a JSON object. */
-  private async storeJsonState(id: string, bytes: Buffer): Promise<void> {
+  private async storeJsonState(id: string, data: Buffer | AsyncIterable<Buffer>): Promise<void> {
+    let size: number;
     try {
-      await this.blobs.put(jsonStateKey(id), bytes);
+      size = await this.blobs.put(jsonStateKey(id), data);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`another upload of the JSON state of state version ${id} is in progress`);
       throw err;
     }
-    await store.setJsonStateSize(this.db, id, bytes.length);
+    await store.setJsonStateSize(this.db, id, size);
   }
 
   // ------------------------------------------------------------ reading
@@ -387,7 +427,8 @@ export class StateService {
         createdBy: principal,
         declaredOutputTypes: target.declaredOutputTypes,
       });
-      await this.finalizeLocked(trx, newVersionId, ws.id, bytes, parsed, target.declaredOutputTypes);
+      await this.blobs.put(stateKey(newVersionId), bytes, trx);
+      await this.finalizeLocked(trx, newVersionId, ws.id, bytes.length, parsed, target.declaredOutputTypes);
     });
     if (jsonState) await this.storeJsonState(newVersionId, jsonState);
     return this.load(newVersionId);

@@ -1,7 +1,9 @@
 // The terraform state file (format version 4, written by terraform 0.12 and later): what the state
 // domain reads from it, and rewriting its serial for rollbacks without touching anything else.
+import buffer from 'node:buffer';
 import crypto from 'node:crypto';
 import { InvalidError } from '../errors.js';
+import { JsonScan } from './scan.js';
 
 /** A cty type as terraform writes it in JSON: "string", ["list","number"], ["object",{"a":"bool"}], ... */
 export type CtyType = string | unknown[];
@@ -49,26 +51,20 @@ function isCtyType(v: unknown): v is CtyType {
   return typeof v === 'string' || Array.isArray(v);
 }
 
-/** The bytes as UTF-8 text; 422 when they are not. */
-function utf8(bytes: Buffer, what: string, pointer?: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    throw new InvalidError(`${what} is not valid UTF-8 text`, { pointer });
-  }
-}
-
 /** Parses JSON text that must be an object; 422 naming `what` otherwise. */
 export function parseJsonObject(bytes: Buffer, what: string, pointer?: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8(bytes, what, pointer));
-  } catch (err) {
-    if (err instanceof InvalidError) throw err;
-    throw new InvalidError(`${what} is not valid JSON: ${(err as Error).message}`, { pointer });
-  }
+  if (!buffer.isUtf8(bytes)) throw new InvalidError(`${what} is not valid UTF-8 text`, { pointer });
+  const value = parseJson(bytes, what, pointer);
   if (!isObject(value)) throw new InvalidError(`${what} must be a JSON object`, { pointer });
   return value;
+}
+
+function parseJson(bytes: Buffer, what: string, pointer?: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new InvalidError(`${what} is not valid JSON: ${(err as Error).message}`, { pointer });
+  }
 }
 
 function parseOutputs(raw: unknown, pointer?: string): StateOutput[] {
@@ -87,89 +83,93 @@ function parseOutputs(raw: unknown, pointer?: string): StateOutput[] {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function parseResources(raw: unknown, pointer?: string): { resources: ResourceSummary[]; managedInstances: number } {
-  if (raw === undefined || raw === null) return { resources: [], managedInstances: 0 };
-  if (!Array.isArray(raw)) throw new InvalidError('the state file\'s "resources" must be an array', { pointer });
-  const resources: ResourceSummary[] = [];
-  let managedInstances = 0;
-  raw.forEach((r: unknown, i) => {
+/** The top-level members of a state file that otfd reads; its resources are read one by one. */
+const KEPT_MEMBERS = new Set(['version', 'serial', 'lineage', 'terraform_version', 'outputs']);
+
+/**
+ * Reads a state file chunk by chunk, so that it never has to be held whole, as bytes, text or
+ * objects: only the top-level members otfd needs are kept, and each resource is parsed and
+ * summarized on its own as it goes by. A 422 names what is wrong with the file.
+ */
+export class StateReader {
+  private readonly scan: JsonScan;
+  private readonly resources: ResourceSummary[] = [];
+  private managedInstances = 0;
+
+  constructor(private readonly pointer?: string) {
+    this.scan = new JsonScan('the state file', {
+      keep: KEPT_MEMBERS,
+      elementsOf: 'resources',
+      onElement: (raw, index) => this.resource(raw, index),
+      pointer,
+    });
+  }
+
+  write(chunk: Buffer): void {
+    this.scan.write(chunk);
+  }
+
+  /** The state, once all of it has been written. */
+  end(): ParsedState {
+    const pointer = this.pointer;
+    this.scan.end();
+    const values = this.scan.values;
+    const version = values.get('version');
+    if (version !== 4) {
+      throw new InvalidError(
+        `the state file has format version ${JSON.stringify(version ?? null)}; only version 4 (terraform 0.12 and later) is supported`,
+        { pointer },
+      );
+    }
+    const serial = values.get('serial');
+    if (typeof serial !== 'number' || !Number.isSafeInteger(serial) || serial < 0) {
+      throw new InvalidError(`the state file's "serial" must be a whole number of at least 0, got ${JSON.stringify(serial ?? null)}`, { pointer });
+    }
+    const lineage = values.get('lineage');
+    if (typeof lineage !== 'string') {
+      throw new InvalidError(`the state file's "lineage" must be a string, got ${JSON.stringify(lineage ?? null)}`, { pointer });
+    }
+    const resources = this.scan.members.get('resources');
+    if (resources && resources.first !== 0x5b && resources.first !== 0x6e) {
+      throw new InvalidError('the state file\'s "resources" must be an array', { pointer });
+    }
+    const terraformVersion = values.get('terraform_version');
+    return {
+      formatVersion: version,
+      serial,
+      lineage,
+      terraformVersion: typeof terraformVersion === 'string' ? terraformVersion : null,
+      outputs: parseOutputs(values.get('outputs'), pointer),
+      resources: this.resources,
+      managedInstances: this.managedInstances,
+    };
+  }
+
+  private resource(raw: Buffer, index: number): void {
+    const r = parseJson(raw, 'the state file', this.pointer);
     if (!isObject(r) || typeof r.mode !== 'string' || typeof r.type !== 'string' || typeof r.name !== 'string') {
-      throw new InvalidError(`resource ${i} in the state file must be an object with a "mode", a "type" and a "name"`, { pointer });
+      throw new InvalidError(`resource ${index} in the state file must be an object with a "mode", a "type" and a "name"`, { pointer: this.pointer });
     }
     if (r.instances !== undefined && !Array.isArray(r.instances)) {
-      throw new InvalidError(`resource ${i} in the state file has "instances" that are not an array`, { pointer });
+      throw new InvalidError(`resource ${index} in the state file has "instances" that are not an array`, { pointer: this.pointer });
     }
     const count = Array.isArray(r.instances) ? r.instances.length : 0;
-    if (r.mode === 'managed') managedInstances += count;
-    resources.push({
+    if (r.mode === 'managed') this.managedInstances += count;
+    this.resources.push({
       name: r.name,
       type: r.mode === 'data' ? `data.${r.type}` : r.type,
       module: typeof r.module === 'string' && r.module !== '' ? r.module : 'root',
       provider: typeof r.provider === 'string' ? r.provider : '',
       count,
     });
-  });
-  return { resources, managedInstances };
+  }
 }
 
-/** Reads a state file; a 422 names what is wrong with it. */
+/** Reads a whole state file at once (see StateReader). */
 export function parseState(bytes: Buffer, pointer?: string): ParsedState {
-  const doc = parseJsonObject(bytes, 'the state file', pointer);
-  if (doc.version !== 4) {
-    throw new InvalidError(
-      `the state file has format version ${JSON.stringify(doc.version ?? null)}; only version 4 (terraform 0.12 and later) is supported`,
-      { pointer },
-    );
-  }
-  if (typeof doc.serial !== 'number' || !Number.isSafeInteger(doc.serial) || doc.serial < 0) {
-    throw new InvalidError(`the state file's "serial" must be a whole number of at least 0, got ${JSON.stringify(doc.serial ?? null)}`, { pointer });
-  }
-  if (typeof doc.lineage !== 'string') {
-    throw new InvalidError(`the state file's "lineage" must be a string, got ${JSON.stringify(doc.lineage ?? null)}`, { pointer });
-  }
-  return {
-    formatVersion: doc.version,
-    serial: doc.serial,
-    lineage: doc.lineage,
-    terraformVersion: typeof doc.terraform_version === 'string' ? doc.terraform_version : null,
-    outputs: parseOutputs(doc.outputs, pointer),
-    ...parseResources(doc.resources, pointer),
-  };
-}
-
-/** The index of the quote that closes the JSON string opening at `open`. */
-function closingQuote(text: string, open: number): number {
-  for (let i = open + 1; i < text.length; i++) {
-    if (text[i] === '\\') i++;
-    else if (text[i] === '"') return i;
-  }
-  throw new Error('unterminated string in JSON text');
-}
-
-/** Where the values of the top-level member `key` of a JSON object text start and end. */
-function topLevelValues(text: string, key: string): Array<{ start: number; end: number }> {
-  const spans: Array<{ start: number; end: number }> = [];
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '{' || c === '[') depth++;
-    else if (c === '}' || c === ']') depth--;
-    else if (c === '"') {
-      const close = closingQuote(text, i);
-      let j = close + 1;
-      while (/\s/.test(text[j] ?? '')) j++;
-      // At depth 1 of the top-level object, a string followed by ":" is a member name.
-      if (depth === 1 && text[j] === ':' && JSON.parse(text.slice(i, close + 1)) === key) {
-        j++;
-        while (/\s/.test(text[j] ?? '')) j++;
-        let end = j;
-        while (end < text.length && /[-+0-9.eE]/.test(text[end])) end++;
-        spans.push({ start: j, end });
-      }
-      i = close;
-    }
-  }
-  return spans;
+  const reader = new StateReader(pointer);
+  reader.write(bytes);
+  return reader.end();
 }
 
 /**
@@ -177,11 +177,12 @@ function topLevelValues(text: string, key: string): Array<{ start: number; end: 
  * the JSON could alter numbers beyond double precision and terraform's own formatting).
  */
 export function withSerial(bytes: Buffer, serial: number): Buffer {
-  let text = bytes.toString('utf8');
-  const spans = topLevelValues(text, 'serial');
-  if (spans.length === 0) throw new Error('the state file has no top-level serial');
-  for (const { start, end } of spans.reverse()) text = text.slice(0, start) + String(serial) + text.slice(end);
-  return Buffer.from(text, 'utf8');
+  const scan = new JsonScan('the state file');
+  scan.write(bytes);
+  scan.end();
+  const span = scan.members.get('serial');
+  if (!span) throw new Error('the state file has no top-level serial');
+  return Buffer.concat([bytes.subarray(0, span.start), Buffer.from(String(serial)), bytes.subarray(span.end)]);
 }
 
 /** Terraform Cloud's simple output type: string, number, bool, array or object. */
