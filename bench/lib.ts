@@ -271,6 +271,8 @@ export interface Scenario<C> {
   /** Path (with query) relative to the server root, e.g. /api/v2/workspaces/ws-1. */
   path: (ctx: C) => string;
   body?: (ctx: C) => unknown;
+  /** The bearer token of the requests; default the site token. */
+  token?: (ctx: C) => string;
   /** Status every request should answer with; checked once before the run. Default 200. */
   expectStatus?: number;
   target?: Target;
@@ -320,7 +322,7 @@ export async function runScenario<C>(server: OtfdProcess, scenario: Scenario<C>,
   const method = scenario.method ?? 'GET';
   const urlPath = scenario.path(ctx);
   const payload = scenario.body ? JSON.stringify(scenario.body(ctx)) : undefined;
-  const headers: Record<string, string> = { Authorization: `Bearer ${server.siteToken}`, Accept: MEDIA_TYPE };
+  const headers: Record<string, string> = { Authorization: `Bearer ${scenario.token?.(ctx) ?? server.siteToken}`, Accept: MEDIA_TYPE };
   if (payload !== undefined) headers['Content-Type'] = MEDIA_TYPE;
 
   const probe = await fetch(`${server.url}${urlPath}`, { method, headers, body: payload });

@@ -40,6 +40,8 @@ import { STATE_SCENARIO, formatStateTable, runStateBenchmark, type StateBenchRes
 interface Seed {
   org: string;
   workspaceIds: string[];
+  /** A user whose team has read access to the middle workspace. */
+  userToken: string;
 }
 
 const WORKSPACES = 1_000;
@@ -51,7 +53,14 @@ const SEED_CONCURRENCY = 16;
 const scenarios: Scenario<Seed>[] = [
   {
     name: 'GET one workspace',
-    path: (s) => `/api/v2/workspaces/${s.workspaceIds[Math.floor(s.workspaceIds.length / 2)]}`,
+    path: (s) => `/api/v2/workspaces/${middle(s)}`,
+    target: { minRps: 2_000, maxP99Ms: 25 },
+  },
+  {
+    // The same, as a user: its rights are gathered from its teams on every request.
+    name: 'GET one workspace (user token)',
+    path: (s) => `/api/v2/workspaces/${middle(s)}`,
+    token: (s) => s.userToken,
     target: { minRps: 2_000, maxP99Ms: 25 },
   },
   {
@@ -59,6 +68,32 @@ const scenarios: Scenario<Seed>[] = [
     path: (s) => `/api/v2/organizations/${s.org}/workspaces?page[size]=100`,
   },
 ];
+
+function middle(s: Seed): string {
+  return s.workspaceIds[Math.floor(s.workspaceIds.length / 2)];
+}
+
+/** A user in a team of the organization with read access to the middle workspace; returns its token. */
+async function seedUser(client: Client, s: Seed): Promise<string> {
+  const user = (await client.expect(201, 'POST', '/admin/users', { data: { type: 'users', attributes: { username: 'bench-reader', email: 'reader@bench.example' } } })) as Doc;
+  const team = (await client.expect(201, 'POST', `/organizations/${s.org}/teams`, { data: { type: 'teams', attributes: { name: 'readers' } } })) as Doc;
+  await client.expect(201, 'POST', `/organizations/${s.org}/organization-memberships`, {
+    data: { type: 'organization-memberships', attributes: { username: 'bench-reader' }, relationships: { teams: { data: [{ type: 'teams', id: team.data.id }] } } },
+  });
+  await client.expect(201, 'POST', '/team-workspaces', {
+    data: {
+      type: 'team-workspaces',
+      attributes: { access: 'read' },
+      relationships: { team: { data: { type: 'teams', id: team.data.id } }, workspace: { data: { type: 'workspaces', id: middle(s) } } },
+    },
+  });
+  const token = (await client.expect(201, 'POST', `/users/${user.data.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: {} } })) as Doc;
+  return token.data.attributes.token as string;
+}
+
+interface Doc {
+  data: { id: string; attributes: Record<string, unknown> };
+}
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
@@ -107,7 +142,7 @@ async function main(): Promise<void> {
   let apply: ComparisonResult | null = null;
   let agents: AgentBenchResults = { agentDispatch: null, longPolls: null };
   let state: StateBenchResult | null = null;
-  const seed: Seed = { org: 'bench', workspaceIds: [] };
+  const seed: Seed = { org: 'bench', workspaceIds: [], userToken: '' };
   let seedSeconds: number | null = null;
   try {
     if (wantsMain) {
@@ -119,6 +154,7 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         await createOrganization(client, seed.org);
         seed.workspaceIds = await createWorkspaces(client, seed.org, WORKSPACES, { concurrency: SEED_CONCURRENCY });
+        seed.userToken = await seedUser(client, seed);
         seedSeconds = (performance.now() - t0) / 1000;
         console.log(`seeded in ${seedSeconds.toFixed(1)} s (${(WORKSPACES / seedSeconds).toFixed(0)} workspaces/s at ${SEED_CONCURRENCY} in flight)`);
 

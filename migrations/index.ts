@@ -8,6 +8,7 @@ import * as m0005 from './0005_runs.js';
 import * as m0006 from './0006_pools.js';
 import * as m0007 from './0007_server_agents.js';
 import * as m0008 from './0008_engines_and_state_sharing.js';
+import * as m0009 from './0009_users_and_teams.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0006_pools': m0006,
   '0007_server_agents': m0007,
   '0008_engines_and_state_sharing': m0008,
+  '0009_users_and_teams': m0009,
 };

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp } from './api/app.js';
 import type { ApiRouter, Site } from './api/http.js';
-import { registerAuthRoutes } from './auth/routes.js';
+import { registerTokenRoutes } from './auth/routes.js';
 import { AuthService, siteTokenHash } from './auth/service.js';
 import { ConfigError, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
@@ -28,7 +28,7 @@ import { Listener } from './db/notify.js';
 import { JobService } from './pools/jobs.js';
 import { AgentService } from './pools/agents.js';
 import { registerAgentRoutes, registerJobRoutes } from './pools/protocol.js';
-import { registerPoolRoutes } from './pools/routes.js';
+import { agentTokenDirectory, registerPoolRoutes } from './pools/routes.js';
 import { PoolService } from './pools/service.js';
 import { ConfigurationVersionService } from './runs/configs.js';
 import { RunLogService } from './runs/logs.js';
@@ -36,6 +36,9 @@ import { registerRunPublicRoutes, registerRunRoutes } from './runs/routes.js';
 import { RunService } from './runs/service.js';
 import { createStateDomain } from './state/index.js';
 import { createVariableDomain } from './variables/index.js';
+import { registerUserRoutes, userTokenDirectories } from './users/routes.js';
+import { UserService } from './users/service.js';
+import { TeamService } from './users/teams.js';
 import { registerWorkspaceRoutes } from './workspaces/routes.js';
 import { WorkspaceService } from './workspaces/service.js';
 
@@ -129,6 +132,10 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const projects = new ProjectService(db, orgs);
     const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
     const workspaces = new WorkspaceService(db, orgs, projects, { engine: config.defaultEngine, versions: { terraform, tofu } });
+    const users = new UserService(db, orgs);
+    auth.addResolver(users);
+    const teams = new TeamService(db, orgs, workspaces);
+    auth.addResolver(teams);
 
     const site: Site = { baseUrl: '', secret };
     const signer = new UrlSigner(secret);
@@ -159,7 +166,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       db,
       auth,
       routes: (router: ApiRouter) => {
-        registerAuthRoutes(router);
+        registerTokenRoutes(router, [agentTokenDirectory(pools), ...userTokenDirectories(users, teams)]);
+        registerUserRoutes(router, { users, teams, site });
         registerOrganizationRoutes(router, orgs, site);
         registerProjectRoutes(router, projects, site);
         registerWorkspaceRoutes(router, { workspaces, orgs, projects, site });

@@ -451,8 +451,10 @@ describe('organizations', function () {
       const res = await client.get(`/organizations/${org}`);
       assertStatus(res, 200);
       assert.equal(res.body.data.id, org);
+      // As in Terraform Cloud, it manages what is in the organization, not the organization itself.
       assert.equal(res.body.data.attributes.permissions['can-destroy'], false);
-      assert.equal(res.body.data.attributes.permissions['can-update'], true);
+      assert.equal(res.body.data.attributes.permissions['can-update'], false);
+      assert.equal(res.body.data.attributes.permissions['can-create-workspace'], true);
     });
 
     it('lists only its own organization', async () => {
@@ -480,13 +482,13 @@ describe('organizations', function () {
     it('cannot create organizations', async () => {
       const name = randomName();
       const res = await client.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }));
-      assertError(res, 403, /only a site administrator may create organizations/);
+      assertError(res, 403, /only a user or the site administrator may create organizations/);
       assertStatus(await api.get(`/organizations/${name}`), 404);
     });
 
     it('cannot delete its own organization: 403 naming the missing permission', async () => {
       const res = await client.delete(`/organizations/${org}`);
-      assertError(res, 403, /missing permission organization:delete/);
+      assertError(res, 403, /an organization token may not delete the organization/);
       assertStatus(await api.get(`/organizations/${org}`), 200);
       assertStatus(await client.get(`/organizations/${org}`), 200);
     });

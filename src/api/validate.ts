@@ -109,6 +109,21 @@ export function toOne(type: string, nullable = false): Schema {
   };
 }
 
+/** Schema of a to-many relationship (or a relationship document) {data: [{type, id}, ...]}. */
+export function toMany(type: string, maxItems = 1000): Schema {
+  return {
+    type: 'object',
+    properties: {
+      data: {
+        type: 'array',
+        maxItems,
+        items: { type: 'object', properties: { type: { type: 'string', const: type }, id: { type: 'string', minLength: 1 } }, required: ['type', 'id'] },
+      },
+    },
+    required: ['data'],
+  };
+}
+
 export const NAME_PATTERN = '^[A-Za-z0-9_-]+$';
 export const nameSchema = {
   type: 'string',

@@ -1,9 +1,14 @@
 // Authorization, decided in one place. Services call authorize() before acting; the permission
-// blocks of API resources are computed from the same rules.
+// blocks of API resources are computed from the same rules (isAllowed).
+//
+// Whoever cannot see an organization, or a workspace in it, gets 404 for it, as if it did not
+// exist; whoever can see it but may not act gets 403 naming what is missing.
 import { ForbiddenError, NotFoundError } from '../errors.js';
-import type { Subject } from './subject.js';
+import { ADMIN_ACCESS, READ_ACCESS, RUNS, STATE_VERSIONS, VARIABLES, atLeast, unionAccess, type OrganizationPermission, type WorkspaceAccess } from './access.js';
+import type { OrganizationGrants, Subject } from './subject.js';
 
-export type Action =
+/** Actions on an organization and what belongs to it as a whole. */
+export type OrganizationAction =
   | 'organization:read'
   | 'organization:update'
   | 'organization:delete'
@@ -12,6 +17,17 @@ export type Action =
   | 'project:create'
   | 'tag:read'
   | 'workspace:create'
+  | 'pool:read'
+  | 'pool:manage'
+  | 'team:read'
+  | 'team:manage'
+  | 'team:manage-organization-access'
+  | 'team:manage-membership'
+  | 'membership:read'
+  | 'membership:manage';
+
+/** Actions on one workspace and what belongs to it (runs, variables, state). */
+export type WorkspaceAction =
   | 'workspace:read'
   | 'workspace:update'
   | 'workspace:delete'
@@ -19,18 +35,21 @@ export type Action =
   | 'workspace:unlock'
   | 'workspace:force-unlock'
   | 'workspace:manage-tags'
+  | 'workspace:manage-team-access'
   | 'run:read'
   | 'run:queue'
   | 'run:apply'
   | 'run:cancel'
+  | 'run:force-cancel'
+  | 'plan:read-json-output'
   | 'variable:read'
   | 'variable:update'
   | 'state:read'
   | 'state:read-outputs'
   | 'state:create'
-  | 'state:rollback'
-  | 'pool:read'
-  | 'pool:manage';
+  | 'state:rollback';
+
+export type Action = OrganizationAction | WorkspaceAction;
 
 /** What an action is about: an organization, and within it perhaps one workspace. */
 export interface Scope {
@@ -40,11 +59,122 @@ export interface Scope {
   stateReaders?: 'everyone' | string[];
 }
 
-/** What the run of another workspace may read of a workspace that shares its state with it. */
-const STATE_READING: ReadonlySet<Action> = new Set<Action>(['state:read', 'state:read-outputs']);
+/**
+ * Who may take each organization action besides owners: every member ('member'), or teams holding
+ * one of the organization permissions listed ([] for owners only).
+ */
+const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPermission[]> = {
+  'organization:read': 'member',
+  'organization:update': [],
+  'organization:delete': [],
+  'organization:manage-token': [],
+  'project:read': 'member',
+  'project:create': ['manage-projects'],
+  'tag:read': 'member',
+  'workspace:create': ['manage-workspaces'],
+  'pool:read': 'member',
+  'pool:manage': ['manage-agent-pools'],
+  'team:read': 'member',
+  'team:manage': ['manage-teams', 'manage-organization-access'],
+  'team:manage-organization-access': ['manage-organization-access'],
+  'team:manage-membership': ['manage-membership', 'manage-teams', 'manage-organization-access'],
+  'membership:read': 'member',
+  'membership:manage': ['manage-membership', 'manage-teams', 'manage-organization-access'],
+};
 
-/** What an organization token may not do inside its own organization. */
-const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>(['organization:delete']);
+/** What each workspace action needs of the access a subject has to the workspace. */
+const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> = {
+  'workspace:read': () => true,
+  'workspace:update': (a) => a.admin,
+  'workspace:delete': (a) => a.admin,
+  'workspace:lock': (a) => a.workspaceLocking,
+  'workspace:unlock': (a) => a.workspaceLocking,
+  'workspace:force-unlock': (a) => a.admin,
+  'workspace:manage-tags': (a) => a.admin || a.runs === 'apply',
+  'workspace:manage-team-access': (a) => a.admin,
+  'run:read': () => true,
+  'run:queue': (a) => atLeast(RUNS, a.runs, 'plan'),
+  'run:apply': (a) => a.runs === 'apply',
+  'run:cancel': (a) => a.runs === 'apply',
+  'run:force-cancel': (a) => a.admin,
+  'plan:read-json-output': (a) => a.admin,
+  'variable:read': (a) => atLeast(VARIABLES, a.variables, 'read'),
+  'variable:update': (a) => a.variables === 'write',
+  'state:read': (a) => atLeast(STATE_VERSIONS, a.stateVersions, 'read'),
+  'state:read-outputs': (a) => atLeast(STATE_VERSIONS, a.stateVersions, 'read-outputs'),
+  'state:create': (a) => a.stateVersions === 'write',
+  'state:rollback': (a) => a.stateVersions === 'write',
+};
+
+/** What each action is, and what it needs, for the detail of a 403. */
+const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
+  'organization:read': { what: 'read the organization', needs: 'membership of the organization' },
+  'organization:update': { what: 'change the organization', needs: 'membership of the owners team' },
+  'organization:delete': { what: 'delete the organization', needs: 'membership of the owners team' },
+  'organization:manage-token': { what: "manage the organization's token", needs: 'membership of the owners team' },
+  'project:read': { what: 'read projects', needs: 'membership of the organization' },
+  'project:create': { what: 'manage projects', needs: 'the manage-projects organization permission' },
+  'tag:read': { what: 'read tags', needs: 'membership of the organization' },
+  'workspace:create': { what: 'create workspaces', needs: 'the manage-workspaces organization permission' },
+  'pool:read': { what: 'read agent pools', needs: 'membership of the organization' },
+  'pool:manage': { what: 'manage agent pools and their tokens', needs: 'the manage-agent-pools organization permission' },
+  'team:read': { what: 'read teams', needs: 'membership of the organization' },
+  'team:manage': { what: 'manage teams', needs: 'the manage-teams organization permission' },
+  'team:manage-organization-access': { what: "change teams' organization access", needs: 'the manage-organization-access organization permission' },
+  'team:manage-membership': { what: 'manage team members', needs: 'the manage-membership organization permission' },
+  'membership:read': { what: 'read organization memberships', needs: 'membership of the organization' },
+  'membership:manage': { what: 'manage organization memberships', needs: 'the manage-membership organization permission' },
+  'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
+  'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
+  'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace' },
+  'workspace:lock': { what: 'lock the workspace', needs: 'workspace-locking (write access to the workspace)' },
+  'workspace:unlock': { what: 'unlock the workspace', needs: 'workspace-locking (write access to the workspace)' },
+  'workspace:force-unlock': { what: 'force-unlock the workspace', needs: 'admin access to the workspace' },
+  'workspace:manage-tags': { what: "manage the workspace's tags", needs: 'write access to the workspace' },
+  'workspace:manage-team-access': { what: 'manage team access to the workspace', needs: 'admin access to the workspace' },
+  'run:read': { what: 'read runs', needs: 'read access to the workspace' },
+  'run:queue': { what: 'queue plans', needs: 'runs: plan (plan access to the workspace)' },
+  'run:apply': { what: 'apply runs', needs: 'runs: apply (write access to the workspace)' },
+  'run:cancel': { what: 'cancel or discard runs', needs: 'runs: apply (write access to the workspace)' },
+  'run:force-cancel': { what: 'force-cancel runs', needs: 'admin access to the workspace' },
+  'plan:read-json-output': { what: "read a plan's unredacted JSON output", needs: 'admin access to the workspace' },
+  'variable:read': { what: 'read variables', needs: 'variables: read (read access to the workspace)' },
+  'variable:update': { what: 'change variables', needs: 'variables: write (write access to the workspace)' },
+  'state:read': { what: 'read state versions', needs: 'state-versions: read (read access to the workspace)' },
+  'state:read-outputs': { what: 'read state outputs', needs: 'state-versions: read-outputs' },
+  'state:create': { what: 'create state versions', needs: 'state-versions: write (write access to the workspace)' },
+  'state:rollback': { what: 'roll back state', needs: 'state-versions: write (write access to the workspace)' },
+};
+
+/** The detail of a 403: what the subject may not do, and what it would need. */
+function refusal(subject: Subject, action: Action): string {
+  const { what, needs } = DESCRIPTIONS[action];
+  switch (subject.kind) {
+    case 'organization-token':
+      return `an organization token may not ${what}: use a user or team token`;
+    case 'job':
+      return `the job token of run ${subject.runId} may not ${what}`;
+    default:
+      return `insufficient permissions: to ${what} you need ${needs}`;
+  }
+}
+
+function isWorkspaceAction(action: Action): action is WorkspaceAction {
+  return action in WORKSPACE_RULES;
+}
+
+/** What an organization token may not do (Terraform Cloud keeps runs and state writes to users and teams). */
+const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>([
+  'organization:update',
+  'organization:delete',
+  'run:queue',
+  'run:apply',
+  'run:cancel',
+  'run:force-cancel',
+  'plan:read-json-output',
+  'state:create',
+  'state:rollback',
+]);
 
 /** What a job token may do, and only in the workspace of its run. */
 const JOB_ALLOWED: ReadonlySet<Action> = new Set<Action>([
@@ -57,11 +187,32 @@ const JOB_ALLOWED: ReadonlySet<Action> = new Set<Action>([
   'state:create',
 ]);
 
+/** What a run of another workspace may read of a workspace that shares its state with it. */
+const STATE_READING: ReadonlySet<Action> = new Set<Action>(['state:read', 'state:read-outputs']);
+
+/** The grants of a user or team in the organization; null when not a member. */
+function grantsOf(subject: Subject, organizationId: string): OrganizationGrants | null {
+  if (subject.kind === 'user') return subject.organizations.get(organizationId) ?? null;
+  if (subject.kind === 'team') return subject.organizationId === organizationId ? subject.grants : null;
+  return null;
+}
+
+/** What the grants allow in a workspace, or null when they do not show it at all. */
+export function workspaceAccess(grants: OrganizationGrants, workspaceId: string): WorkspaceAccess | null {
+  if (grants.owner || grants.access.has('manage-workspaces')) return ADMIN_ACCESS;
+  const granted = grants.workspaces.get(workspaceId);
+  if (grants.access.has('read-workspaces')) return unionAccess(granted, READ_ACCESS);
+  return granted ?? null;
+}
+
 /** Whether the subject can see anything of the organization at all. */
 export function canSeeOrganization(subject: Subject, organizationId: string): boolean {
   switch (subject.kind) {
     case 'site-admin':
       return true;
+    case 'user':
+    case 'team':
+      return grantsOf(subject, organizationId) !== null;
     case 'organization-token':
     case 'job':
       return subject.organizationId === organizationId;
@@ -73,15 +224,18 @@ export function canSeeOrganization(subject: Subject, organizationId: string): bo
 }
 
 /**
- * Whether the subject can see the scope for this action. A job sees its own workspace; of the
- * other workspaces of its organization it sees the settings, and the state only of those that
- * share it with the job's workspace. (terraform_remote_state looks a workspace up by name first:
- * seeing it, the CLI then reports a refused state as "Unable to find remote state" rather than
- * trying to create the workspace.)
+ * Whether the subject can see the scope for this action. A user or team sees the workspaces its
+ * grants name. A job sees its own workspace; of the other workspaces of its organization it sees
+ * the settings, and the state only of those that share it with the job's workspace.
+ * (terraform_remote_state looks a workspace up by name first: seeing it, the CLI then reports a
+ * refused state as "Unable to find remote state" rather than trying to create the workspace.)
  */
 function canSee(subject: Subject, action: Action, scope: Scope): boolean {
   if (!canSeeOrganization(subject, scope.organizationId)) return false;
-  if (subject.kind === 'job' && scope.workspaceId !== undefined && scope.workspaceId !== subject.workspaceId) {
+  if (scope.workspaceId === undefined || !isWorkspaceAction(action)) return true;
+  const grants = grantsOf(subject, scope.organizationId);
+  if (grants) return workspaceAccess(grants, scope.workspaceId) !== null;
+  if (subject.kind === 'job' && scope.workspaceId !== subject.workspaceId) {
     if (action === 'workspace:read') return true;
     const readers = scope.stateReaders ?? [];
     return STATE_READING.has(action) && (readers === 'everyone' || readers.includes(subject.workspaceId));
@@ -101,12 +255,57 @@ export function isAllowed(subject: Subject, action: Action, scope: Scope): boole
     case 'agent-token':
     case 'agent':
       return false;
+    case 'user':
+    case 'team': {
+      const grants = grantsOf(subject, scope.organizationId)!;
+      if (grants.owner) return true;
+      if (isWorkspaceAction(action)) {
+        // Without a workspace the action is asked of the organization: listing, which shows
+        // only the workspaces the subject can see.
+        if (scope.workspaceId === undefined) return action === 'workspace:read' || action === 'run:read';
+        return WORKSPACE_RULES[action](workspaceAccess(grants, scope.workspaceId)!);
+      }
+      const rule = ORGANIZATION_RULES[action];
+      return rule === 'member' || rule.some((p) => grants.access.has(p));
+    }
   }
 }
 
-/** The workspaces of an organization the subject may list; null means all of them. A job lists its own. */
-export function visibleWorkspaces(subject: Subject): string[] | null {
-  return subject.kind === 'job' ? [subject.workspaceId] : null;
+/** The organizations the subject may list; null means all of them. */
+export function visibleOrganizations(subject: Subject): string[] | null {
+  if (subject.kind === 'site-admin') return null;
+  switch (subject.kind) {
+    case 'user':
+      return [...subject.organizations.keys()];
+    case 'team':
+    case 'organization-token':
+    case 'job':
+      return [subject.organizationId];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The workspaces of an organization the subject may list; null means all of them. A job lists
+ * its own; a user or team those its grants show.
+ */
+export function visibleWorkspaces(subject: Subject, organizationId: string): string[] | null {
+  if (subject.kind === 'job') return [subject.workspaceId];
+  const grants = grantsOf(subject, organizationId);
+  if (!grants) return null;
+  if (grants.owner || grants.access.has('manage-workspaces') || grants.access.has('read-workspaces')) return null;
+  return [...grants.workspaces.keys()];
+}
+
+/** Whether the subject acts as a member of the team (a member user, or the team's own token). */
+export function actsAsTeam(subject: Subject, organizationId: string, teamId: string): boolean {
+  return grantsOf(subject, organizationId)?.teams.includes(teamId) ?? false;
+}
+
+/** Whether the subject is an owner of the organization (or above it: the site administrator). */
+export function isOwner(subject: Subject, organizationId: string): boolean {
+  return subject.kind === 'site-admin' || (grantsOf(subject, organizationId)?.owner ?? false);
 }
 
 /**
@@ -115,12 +314,10 @@ export function visibleWorkspaces(subject: Subject): string[] | null {
  */
 export function authorize(subject: Subject, action: Action, scope: Scope, notFound: () => NotFoundError): void {
   if (!canSee(subject, action, scope)) throw notFound();
-  if (!isAllowed(subject, action, scope)) {
-    throw new ForbiddenError(`missing permission ${action}`);
-  }
+  if (!isAllowed(subject, action, scope)) throw new ForbiddenError(refusal(subject, action));
 }
 
-/** Only site administrators may create organizations or act across all of them. */
+/** Only site administrators may act across all organizations (and manage users). */
 export function requireSiteAdmin(subject: Subject, what: string): void {
   if (subject.kind !== 'site-admin') throw new ForbiddenError(`only a site administrator may ${what}`);
 }

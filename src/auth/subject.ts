@@ -1,8 +1,26 @@
 // Who is making a request. Every service call receives one; authorization decisions are made
-// from it in src/auth/authorize.ts.
+// from it in src/auth/authorize.ts. A user's or team's rights are gathered once, when its token is
+// checked, so that every decision in the request is a lookup.
+import type { OrganizationPermission, WorkspaceAccess } from './access.js';
+
+/** What a user (through its teams) or a team holds in one organization. */
+export interface OrganizationGrants {
+  /** A member of the owners team: everything in the organization. */
+  owner: boolean;
+  /** Organization-level permissions of the teams. */
+  access: ReadonlySet<OrganizationPermission>;
+  /** Workspace id to what the teams' grants on it allow together. */
+  workspaces: ReadonlyMap<string, WorkspaceAccess>;
+  /** The teams acted through. */
+  teams: readonly string[];
+}
 
 export type Subject =
   | { kind: 'site-admin' }
+  /** A user, by a user token: what its teams allow, in each organization it is a member of. */
+  | { kind: 'user'; userId: string; username: string; organizations: ReadonlyMap<string, OrganizationGrants> }
+  /** A team token: what the team allows, in its organization. */
+  | { kind: 'team'; tokenId: string; teamId: string; teamName: string; organizationId: string; grants: OrganizationGrants }
   | { kind: 'organization-token'; organizationId: string; organizationName: string; tokenId: string }
   /** A job token: valid while one job of one run executes, and only for that run's workspace. */
   | { kind: 'job'; jobId: string; runId: string; workspaceId: string; organizationId: string }
@@ -24,6 +42,10 @@ export function principalOf(subject: Subject): Principal {
   switch (subject.kind) {
     case 'site-admin':
       return { type: 'users', id: 'user-site-admin', name: 'site-admin' };
+    case 'user':
+      return { type: 'users', id: subject.userId, name: subject.username };
+    case 'team':
+      return { type: 'teams', id: subject.teamId, name: subject.teamName };
     case 'organization-token':
       // Terraform Cloud backs organization tokens with a service account named after the organization.
       return { type: 'users', id: `user-api-org-${subject.organizationId.slice(4)}`, name: `api-org-${subject.organizationName}` };

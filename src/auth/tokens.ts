@@ -30,3 +30,21 @@ export function secretMatches(secret: string, storedHash: Buffer): boolean {
   const given = sha256(secret);
   return storedHash.length === given.length && crypto.timingSafeEqual(given, storedHash);
 }
+
+/**
+ * Decides when a token's last-used-at is written: at most once a minute per token, so that a busy
+ * token does not write on every request.
+ */
+export class UsageRecorder {
+  private readonly written = new Map<string, number>();
+
+  constructor(private readonly intervalMs = 60_000) {}
+
+  /** Whether the use of this token now should be written. */
+  due(tokenId: string): boolean {
+    const now = Date.now();
+    if (now - (this.written.get(tokenId) ?? 0) <= this.intervalMs) return false;
+    this.written.set(tokenId, now);
+    return true;
+  }
+}

@@ -1,10 +1,11 @@
 // HTTP routes of the orgs domain: /organizations, entitlement sets, capacity, organization tokens.
 import { isAllowed, type Action } from '../auth/authorize.js';
+import { authenticationTokenType, presentToken } from '../auth/routes.js';
 import type { Subject } from '../auth/subject.js';
 import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
 import { nameSchema, resourceDocument, validator } from '../api/validate.js';
-import type { Organization, OrganizationService, OrganizationToken } from './service.js';
+import type { Organization, OrganizationService } from './service.js';
 import type { OrganizationChanges } from './store.js';
 
 export const organizationType: ResourceType = {
@@ -40,10 +41,13 @@ const ORG_PERMISSIONS: Record<string, Action> = {
   'can-update-api-token': 'organization:manage-token',
   'can-read-projects': 'project:read',
   'can-manage-tags': 'workspace:manage-tags',
+  'can-create-team': 'team:manage',
+  'can-manage-users': 'membership:manage',
+  'can-update-agent-pools': 'pool:manage',
 };
 
 export function presentOrganization(org: Organization, subject: Subject): View {
-  const permissions: Record<string, boolean> = { 'can-access-via-teams': false, 'can-traverse': true };
+  const permissions: Record<string, boolean> = { 'can-access-via-teams': subject.kind === 'user' || subject.kind === 'team', 'can-traverse': true };
   for (const [key, action] of Object.entries(ORG_PERMISSIONS)) permissions[key] = isAllowed(subject, action, { organizationId: org.id });
   return {
     id: org.name,
@@ -89,24 +93,6 @@ const ENTITLEMENTS = [
 
 const entitlementSetType: ResourceType = { type: 'entitlement-sets', attributes: [...ENTITLEMENTS, 'user-limit'] };
 const capacityType: ResourceType = { type: 'organization-capacity', attributes: ['pending', 'running'] };
-
-export const authenticationTokenType: ResourceType = {
-  type: 'authentication-tokens',
-  attributes: ['created-at', 'last-used-at', 'description', 'token', 'expired-at'],
-  relationships: { 'created-by': 'users' },
-};
-
-function presentToken(token: OrganizationToken, secret?: string): View {
-  return {
-    id: token.id,
-    'created-at': timestamp(token.createdAt),
-    'last-used-at': timestamp(token.lastUsedAt),
-    description: token.description,
-    token: secret ?? null,
-    'expired-at': timestamp(token.expiredAt),
-    'created-by': null,
-  };
-}
 
 const organizationAttributes = {
   name: nameSchema,

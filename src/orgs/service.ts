@@ -1,11 +1,11 @@
 // Rules of the orgs domain: organizations, their entitlements and their token.
 import type { Knex } from 'knex';
-import { authorize, canSeeOrganization, requireSiteAdmin } from '../auth/authorize.js';
+import { authorize, canSeeOrganization, visibleOrganizations } from '../auth/authorize.js';
 import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
-import { issueToken, secretMatches } from '../auth/tokens.js';
+import { issueToken, secretMatches, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
-import { ConflictError, InvalidError, notFound, NotFoundError } from '../errors.js';
+import { ConflictError, ForbiddenError, InvalidError, notFound, NotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import * as store from './store.js';
 import type { Organization, OrganizationChanges, OrganizationToken } from './store.js';
@@ -13,21 +13,19 @@ import type { Organization, OrganizationChanges, OrganizationToken } from './sto
 export type { Organization, OrganizationToken } from './store.js';
 
 /** Runs inside the transaction that creates an organization (default project, owners team, ...). */
-export type CreationHook = (trx: Knex.Transaction, org: Organization) => Promise<void>;
+export type CreationHook = (trx: Knex.Transaction, org: Organization, creator: Subject) => Promise<void>;
 
 export interface Capacity {
   pending: number;
   running: number;
 }
 
-const TOKEN_TOUCH_INTERVAL_MS = 60_000;
 
 export class OrganizationService implements TokenResolver {
   readonly prefix = 'ot';
   private readonly creationHooks: CreationHook[] = [];
   private capacityOf: (org: Organization) => Promise<Capacity> = async () => ({ pending: 0, running: 0 });
-  /** When each token's last-used-at was last written, so busy tokens do not write on every request. */
-  private readonly touched = new Map<string, number>();
+  private readonly usage = new UsageRecorder();
 
   constructor(private readonly db: Db) {}
 
@@ -52,13 +50,15 @@ export class OrganizationService implements TokenResolver {
   }
 
   async list(subject: Subject, opts: { search?: string; limit: number; offset: number }): Promise<{ items: Organization[]; total: number }> {
-    if (subject.kind !== 'site-admin' && !canSeeOrganization(subject, subject.organizationId)) return { items: [], total: 0 };
-    const onlyId = subject.kind === 'site-admin' ? undefined : subject.organizationId;
-    return store.list(this.db, { ...opts, onlyId });
+    const onlyIds = visibleOrganizations(subject);
+    return store.list(this.db, { ...opts, onlyIds: onlyIds ?? undefined });
   }
 
   async create(subject: Subject, attrs: OrganizationChanges & { name: string; email: string }): Promise<Organization> {
-    requireSiteAdmin(subject, 'create organizations');
+    // As in Terraform Cloud, any user may create an organization, and becomes its owner.
+    if (subject.kind !== 'site-admin' && subject.kind !== 'user') {
+      throw new ForbiddenError('only a user or the site administrator may create organizations');
+    }
     try {
       return await this.db.transaction(async (trx) => {
         const org = await store.insert(trx, {
@@ -72,7 +72,7 @@ export class OrganizationService implements TokenResolver {
           allowForceDeleteWorkspaces: attrs.allowForceDeleteWorkspaces ?? false,
           defaultExecutionMode: attrs.defaultExecutionMode ?? 'remote',
         });
-        for (const hook of this.creationHooks) await hook(trx, org);
+        for (const hook of this.creationHooks) await hook(trx, org, subject);
         return org;
       });
     } catch (err) {
@@ -150,11 +150,7 @@ export class OrganizationService implements TokenResolver {
     const found = await store.tokenForAuth(this.db, id);
     if (!found || !secretMatches(secret, found.secretHash)) return null;
     if (found.token.expiredAt && found.token.expiredAt.getTime() <= Date.now()) return null;
-    const last = this.touched.get(id) ?? 0;
-    if (Date.now() - last > TOKEN_TOUCH_INTERVAL_MS) {
-      this.touched.set(id, Date.now());
-      await store.touchToken(this.db, id);
-    }
+    if (this.usage.due(id)) await store.touchToken(this.db, id);
     return { kind: 'organization-token', organizationId: found.token.organizationId, organizationName: found.organizationName, tokenId: id };
   }
 }

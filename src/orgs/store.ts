@@ -96,10 +96,10 @@ export async function findById(db: Db, id: string): Promise<Organization | null>
 
 export async function list(
   db: Db,
-  opts: { onlyId?: string; search?: string; limit: number; offset: number },
+  opts: { onlyIds?: string[]; search?: string; limit: number; offset: number },
 ): Promise<{ items: Organization[]; total: number }> {
   const q = db<OrganizationRow>('organizations').select('*').orderBy('name');
-  if (opts.onlyId) q.where({ id: opts.onlyId });
+  if (opts.onlyIds) q.whereIn('id', opts.onlyIds);
   if (opts.search) {
     const pattern = `%${escapeLike(opts.search)}%`;
     q.where((w) => w.whereILike('name', pattern).orWhereILike('email', pattern));

@@ -2,11 +2,11 @@
 // their agent tokens, and their agents.
 import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type Query, type ResourceType, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { resourceDocument, validator, type Schema } from '../api/validate.js';
+import { resourceDocument, toMany, validator, type Schema } from '../api/validate.js';
 import { BadRequestError } from '../errors.js';
-import { authenticationTokenType } from '../orgs/routes.js';
+import { authenticationTokenType, presentToken, type TokenDirectory } from '../auth/routes.js';
 import type { Organization } from '../orgs/service.js';
-import type { Agent, AgentToken, Pool, PoolService } from './service.js';
+import type { Agent, Pool, PoolService } from './service.js';
 
 export const poolType: ResourceType = {
   type: 'agent-pools',
@@ -57,31 +57,9 @@ function presentAgent(agent: Agent): View {
   };
 }
 
-function presentToken(token: AgentToken, secret?: string): View {
-  return {
-    id: token.id,
-    'created-at': timestamp(token.createdAt),
-    'last-used-at': timestamp(token.lastUsedAt),
-    description: token.description,
-    token: secret ?? null,
-    'expired-at': null,
-    'created-by': token.createdBy?.type === 'users' ? { id: token.createdBy.id } : null,
-  };
-}
-
 // ---------------------------------------------------------------- request documents
 
-const workspaceList: Schema = {
-  type: 'object',
-  properties: {
-    data: {
-      type: 'array',
-      maxItems: 1000,
-      items: { type: 'object', properties: { type: { type: 'string', const: 'workspaces' }, id: { type: 'string', minLength: 1 } }, required: ['type', 'id'] },
-    },
-  },
-  required: ['data'],
-};
+const workspaceList = toMany('workspaces');
 
 const poolAttributes: Record<string, Schema> = {
   name: { type: 'string', minLength: 1, maxLength: 90, pattern: '^[A-Za-z0-9_-]+$', 'x-message': 'must be 1 to 90 letters, digits, "-" or "_"' },
@@ -187,15 +165,6 @@ export function registerPoolRoutes(router: ApiRouter, pools: PoolService, site: 
     send(ctx, 201, encode(authenticationTokenType, presentToken(token, secret)));
   });
 
-  router.get('/authentication-tokens/:id', async (ctx) => {
-    send(ctx, 200, encode(authenticationTokenType, presentToken(await pools.getToken(subjectOf(ctx), ctx.params.id))));
-  });
-
-  router.delete('/authentication-tokens/:id', async (ctx) => {
-    await pools.deleteToken(subjectOf(ctx), ctx.params.id);
-    noContent(ctx);
-  });
-
   // ------------------------------------------------------------ agents
 
   router.get('/agent-pools/:id/agents', async (ctx) => {
@@ -218,4 +187,13 @@ export function registerPoolRoutes(router: ApiRouter, pools: PoolService, site: 
     await pools.deleteAgent(subjectOf(ctx), ctx.params.id);
     noContent(ctx);
   });
+}
+
+/** Agent tokens behind /authentication-tokens/:id. */
+export function agentTokenDirectory(pools: PoolService): TokenDirectory {
+  return {
+    prefix: pools.prefix,
+    show: async (subject, id) => presentToken(await pools.getToken(subject, id)),
+    remove: (subject, id) => pools.deleteToken(subject, id),
+  };
 }

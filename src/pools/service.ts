@@ -3,7 +3,7 @@
 import { authorize, type Action } from '../auth/authorize.js';
 import type { TokenResolver } from '../auth/service.js';
 import { principalOf, type Subject } from '../auth/subject.js';
-import { issueToken, secretMatches } from '../auth/tokens.js';
+import { issueToken, secretMatches, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound, PreconditionFailedError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -21,11 +21,10 @@ export interface PoolInput {
   allowedWorkspaceIds?: string[];
 }
 
-const TOKEN_TOUCH_INTERVAL_MS = 60_000;
 
 export class PoolService implements TokenResolver {
   readonly prefix = 'at';
-  private readonly touched = new Map<string, number>();
+  private readonly usage = new UsageRecorder();
   private abandon: (runnerId: string, why: string) => Promise<void> = async () => undefined;
 
   constructor(
@@ -184,10 +183,7 @@ export class PoolService implements TokenResolver {
     if (!token || !secretMatches(secret, token.secretHash)) return null;
     const pool = await store.findPool(this.db, token.poolId);
     if (!pool) return null;
-    if (Date.now() - (this.touched.get(id) ?? 0) > TOKEN_TOUCH_INTERVAL_MS) {
-      this.touched.set(id, Date.now());
-      await store.touchToken(this.db, id);
-    }
+    if (this.usage.due(id)) await store.touchToken(this.db, id);
     return { kind: 'agent-token', tokenId: token.id, poolId: pool.id, organizationId: pool.organizationId };
   }
 

@@ -1,6 +1,7 @@
 // HTTP routes of the runs domain: configuration versions (and their signed upload URL), runs and
 // their actions, plans and applies (and their signed log URLs), the organization's run queue.
 import type Router from '@koa/router';
+import type { Action } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, timestamp, type Query, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
@@ -128,7 +129,7 @@ function presentRun(run: Run, subject: Subject, runs: RunService, position?: num
       'can-apply': canApply,
       'can-discard': canApply,
       'can-cancel': canCancel,
-      'can-force-cancel': canCancel,
+      'can-force-cancel': runs.can(subject, 'run:force-cancel', run),
       'can-force-execute': canApply,
       'can-comment': runs.can(subject, 'run:read', run),
       'can-override-policy-check': false,
@@ -452,19 +453,20 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   });
 
   // The JSON plan as terraform show -json wrote it, and its redacted form without sensitive values.
-  async function jsonPlan(ctx: Ctx): Promise<Buffer> {
-    const run = await runs.byPhase(subjectOf(ctx), ctx.params.id);
+  /** The JSON plan; unredacted, it holds sensitive values, so only workspace admins read it. */
+  async function jsonPlan(ctx: Ctx, action: Action): Promise<Buffer> {
+    const run = await runs.byPhase(subjectOf(ctx), ctx.params.id, action);
     const plan = await blobs.read(artifactKey(run.id, 'plan-json'));
     if (!plan) throw new NotFoundError(`plan ${ctx.params.id} has no JSON output yet (its status is ${run.plan.status})`);
     return plan;
   }
   router.get('/plans/:id/json-output', async (ctx) => {
-    const plan = await jsonPlan(ctx);
+    const plan = await jsonPlan(ctx, 'plan:read-json-output');
     ctx.type = 'application/json';
     ctx.body = plan;
   });
   router.get('/plans/:id/json-output-redacted', async (ctx) => {
-    const plan = JSON.parse((await jsonPlan(ctx)).toString('utf8')) as Parameters<typeof redactPlan>[0];
+    const plan = JSON.parse((await jsonPlan(ctx, 'run:read')).toString('utf8')) as Parameters<typeof redactPlan>[0];
     ctx.type = 'application/json';
     ctx.body = redactPlan(plan);
   });

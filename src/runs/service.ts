@@ -3,7 +3,7 @@
 // Every status change goes through fire(), which applies the transition table in machine.ts.
 import type { Knex } from 'knex';
 import type { JobOutcome } from '../agent/protocol.js';
-import { authorize, isAllowed, type Action } from '../auth/authorize.js';
+import { authorize, isAllowed, visibleWorkspaces, type Action } from '../auth/authorize.js';
 import { principalOf, type Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
@@ -87,11 +87,13 @@ export class RunService {
     return store.findRun(this.db, id);
   }
 
-  /** The run a plan or apply belongs to, if the subject may read it. */
-  async byPhase(subject: Subject, phaseId: string): Promise<Run> {
+  /** The run a plan or apply belongs to, if the subject may take the action on it (read it, by default). */
+  async byPhase(subject: Subject, phaseId: string, action: Action = 'run:read'): Promise<Run> {
     const run = await store.findRunByPhase(this.db, phaseId);
-    if (!run) throw notFound(phaseId.startsWith('plan-') ? 'plan' : 'apply', phaseId);
-    authorize(subject, 'run:read', this.scope(run), () => notFound(phaseId.startsWith('plan-') ? 'plan' : 'apply', phaseId));
+    const missing = () => notFound(phaseId.startsWith('plan-') ? 'plan' : 'apply', phaseId);
+    if (!run) throw missing();
+    authorize(subject, 'run:read', this.scope(run), missing);
+    authorize(subject, action, this.scope(run), missing);
     return run;
   }
 
@@ -109,8 +111,8 @@ export class RunService {
   async listForOrganization(subject: Subject, orgName: string, filter: ListFilter): Promise<{ org: Organization; items: Run[]; total: number }> {
     const org = await this.orgs.resolve(subject, orgName);
     authorize(subject, 'run:read', { organizationId: org.id }, () => notFound('organization', orgName));
-    const onlyWorkspace = subject.kind === 'job' ? [subject.workspaceId] : undefined;
-    return { org, ...(await store.listRuns(this.db, { ...filter, organizationId: org.id, workspaceIds: onlyWorkspace, order: 'newest' })) };
+    const visible = visibleWorkspaces(subject, org.id) ?? undefined;
+    return { org, ...(await store.listRuns(this.db, { ...filter, organizationId: org.id, workspaceIds: visible, order: 'newest' })) };
   }
 
   /**
@@ -121,15 +123,16 @@ export class RunService {
     const org = await this.orgs.resolve(subject, orgName);
     authorize(subject, 'run:read', { organizationId: org.id }, () => notFound('organization', orgName));
     const active: RunStatus[] = ['pending', 'plan_queued', 'planning', 'confirmed', 'apply_queued', 'applying'];
-    const { items, total } = await store.listRuns(this.db, { organizationId: org.id, statuses: active, limit, offset, order: 'oldest' });
-    let waiting = offset;
-    return {
-      items: items.map((run) => {
-        const executing = run.status === 'planning' || run.status === 'applying';
-        return { run, position: executing ? 0 : ++waiting };
-      }),
-      total,
-    };
+    const visible = visibleWorkspaces(subject, org.id);
+    if (visible === null) {
+      const { items, total } = await store.listRuns(this.db, { organizationId: org.id, statuses: active, limit, offset, order: 'oldest' });
+      return { items: withPositions(items, offset), total };
+    }
+    // Positions count every run ahead, also those in workspaces the subject cannot see.
+    const { items } = await store.listRuns(this.db, { organizationId: org.id, statuses: active, limit: MAX_ACTIVE_RUNS, offset: 0, order: 'oldest' });
+    const shown = new Set(visible);
+    const mine = withPositions(items, 0).filter((q) => shown.has(q.run.workspaceId));
+    return { items: mine.slice(offset, offset + limit), total: mine.length };
   }
 
   // ------------------------------------------------------------ creation
@@ -357,7 +360,7 @@ export class RunService {
   /** Ends a run whose engine did not stop after cancel: the run is over now, its engine killed. */
   async forceCancel(subject: Subject, id: string, comment?: string): Promise<Run> {
     const run = await this.get(subject, id);
-    this.authorize(subject, 'run:cancel', run);
+    this.authorize(subject, 'run:force-cancel', run);
     await this.withRun(id, async (trx, locked, after) => {
       if (!locked.cancelRequestedAt) {
         throw new ConflictError(`run ${id} has not been canceled yet: cancel it first, and force-cancel only if it does not stop`);
@@ -412,4 +415,16 @@ export class RunService {
       await this.fire(trx, run, 'fail', after, message);
     });
   }
+}
+
+/** More active runs than any organization has: one per workspace, plus speculative plans. */
+const MAX_ACTIVE_RUNS = 100_000;
+
+/** Each run with its position in the queue: 0 while executing, else how many runs wait ahead of it. */
+function withPositions(runs: Run[], ahead: number): Array<{ run: Run; position: number }> {
+  let waiting = ahead;
+  return runs.map((run) => {
+    const executing = run.status === 'planning' || run.status === 'applying';
+    return { run, position: executing ? 0 : ++waiting };
+  });
 }

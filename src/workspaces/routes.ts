@@ -16,7 +16,7 @@ import {
   type View,
 } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, toOne, validator, type Schema } from '../api/validate.js';
+import { nameSchema, resourceDocument, toMany, toOne, validator, type Schema } from '../api/validate.js';
 import { BadRequestError } from '../errors.js';
 import type { OrganizationService } from '../orgs/service.js';
 import { organizationType, presentOrganization } from '../orgs/routes.js';
@@ -339,17 +339,7 @@ interface WorkspaceListDocument {
   data: Array<{ id: string }>;
 }
 
-const readWorkspaceList = validator<WorkspaceListDocument>({
-  type: 'object',
-  properties: {
-    data: {
-      type: 'array',
-      maxItems: 1000,
-      items: { type: 'object', properties: { type: { type: 'string', const: 'workspaces' }, id: { type: 'string', minLength: 1 } }, required: ['type', 'id'] },
-    },
-  },
-  required: ['data'],
-});
+const readWorkspaceList = validator<WorkspaceListDocument>(toMany('workspaces'));
 
 interface LockDocument {
   data?: { attributes?: { reason?: string } };

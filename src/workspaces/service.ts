@@ -144,7 +144,7 @@ export class WorkspaceService {
   async list(subject: Subject, orgName: string, opts: ListOptions): Promise<{ org: Organization; items: Workspace[]; total: number }> {
     const org = await this.orgs.resolve(subject, orgName);
     authorize(subject, 'workspace:read', { organizationId: org.id }, () => notFound('organization', orgName));
-    return { org, ...(await store.list(this.db, { ...opts, organizationId: org.id, onlyIds: visibleWorkspaces(subject) ?? undefined })) };
+    return { org, ...(await store.list(this.db, { ...opts, organizationId: org.id, onlyIds: visibleWorkspaces(subject, org.id) ?? undefined })) };
   }
 
   /** The project a request names, which must belong to the workspace's organization. */

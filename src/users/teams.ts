@@ -1,0 +1,409 @@
+// Rules of teams: the owners team every organization has, other teams with their members and
+// organization-level permissions, team tokens, and the access teams have to workspaces.
+import { CUSTOM_DEFAULTS, LEVEL_PERMISSIONS, type AccessLevel, type OrganizationPermission, type WorkspacePermissions } from '../auth/access.js';
+import { actsAsTeam, authorize, isAllowed, isOwner, type Action } from '../auth/authorize.js';
+import type { TokenResolver } from '../auth/service.js';
+import { principalOf, type Subject } from '../auth/subject.js';
+import { issueToken, secretMatches, UsageRecorder } from '../auth/tokens.js';
+import { isUniqueViolation, type Db } from '../db/index.js';
+import { ConflictError, ForbiddenError, InvalidError, NotFoundError, notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Organization, OrganizationService } from '../orgs/service.js';
+import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/service.js';
+import { checkExpiry, keepAnOwner, type Page } from './service.js';
+import * as store from './store.js';
+import type { Team, TeamAccess, TeamChanges, TeamToken, User } from './store.js';
+
+export type { Team, TeamAccess, TeamToken } from './store.js';
+
+export const OWNERS = 'owners';
+
+/** Organization permissions that need another to be granted with them. */
+const REQUIRES: Partial<Record<OrganizationPermission, OrganizationPermission>> = {
+  'manage-projects': 'manage-workspaces',
+  'read-projects': 'read-workspaces',
+};
+
+/** Custom permissions as a request gives them: any of them, the rest taken from elsewhere. */
+export type PermissionChanges = Partial<WorkspacePermissions>;
+
+export class TeamService implements TokenResolver {
+  readonly prefix = 'tt';
+  private readonly usage = new UsageRecorder();
+
+  constructor(
+    private readonly db: Db,
+    private readonly orgs: OrganizationService,
+    private readonly workspaces: WorkspaceService,
+  ) {
+    // Every organization has an owners team, holding the user who created the organization.
+    orgs.onCreate(async (trx, org, creator) => {
+      const owners = await store.insertTeam(trx, { id: newId('team'), organizationId: org.id, name: OWNERS, isOwners: true });
+      if (creator.kind === 'user') await store.addTeamMembers(trx, [owners.id], creator.userId);
+    });
+  }
+
+  private scope(org: { id: string }) {
+    return { organizationId: org.id };
+  }
+
+  /** Whether the subject sees the team: teams visible to the organization, and secret ones to their members and owners. */
+  private canSeeTeam(subject: Subject, team: Team): boolean {
+    if (!isAllowed(subject, 'team:read', this.scope({ id: team.organizationId }))) return false;
+    return team.visibility === 'organization' || this.secretTeamsVisible(subject, team.organizationId) === null || actsAsTeam(subject, team.organizationId, team.id);
+  }
+
+  /** The secret teams the subject may see; null for all of them (owners, and whoever manages teams or their members). */
+  private secretTeamsVisible(subject: Subject, organizationId: string): string[] | null {
+    const scope = { organizationId };
+    if (isOwner(subject, organizationId) || isAllowed(subject, 'team:manage', scope) || isAllowed(subject, 'team:manage-membership', scope)) return null;
+    if (subject.kind === 'user') {
+      const grants = subject.organizations.get(organizationId);
+      return grants?.access.has('access-secret-teams') ? null : [...(grants?.teams ?? [])];
+    }
+    if (subject.kind === 'team') return subject.grants.access.has('access-secret-teams') ? null : [subject.teamId];
+    return [];
+  }
+
+  /** The team, if the subject may see it; else null. */
+  async find(subject: Subject, id: string): Promise<{ team: Team; org: Organization } | null> {
+    const team = await store.findTeam(this.db, id);
+    if (!team || !this.canSeeTeam(subject, team)) return null;
+    return { team, org: (await this.orgs.byId(team.organizationId))! };
+  }
+
+  /** The team, if the subject may see it; else NotFoundError. */
+  async get(subject: Subject, id: string): Promise<{ team: Team; org: Organization }> {
+    const found = await this.find(subject, id);
+    if (!found) throw notFound('team', id);
+    return found;
+  }
+
+  private async manageable(subject: Subject, id: string, action: Action): Promise<{ team: Team; org: Organization }> {
+    const found = await this.get(subject, id);
+    authorize(subject, action, this.scope(found.org), () => notFound('team', id));
+    return found;
+  }
+
+  async list(
+    subject: Subject,
+    orgName: string,
+    filter: Page & { search?: string; names?: string[] },
+  ): Promise<{ org: Organization; items: Team[]; total: number }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'team:read', this.scope(org), () => notFound('organization', orgName));
+    const page = await store.listTeams(this.db, { ...filter, organizationId: org.id, secretVisible: this.secretTeamsVisible(subject, org.id) });
+    return { org, ...page };
+  }
+
+  /** A subject may grant only organization permissions it holds itself (owners hold them all). */
+  private checkGrantable(subject: Subject, org: Organization, access: OrganizationPermission[]): void {
+    for (const [permission, needed] of Object.entries(REQUIRES) as Array<[OrganizationPermission, OrganizationPermission]>) {
+      if (access.includes(permission) && !access.includes(needed)) {
+        throw new InvalidError(`organization access "${permission}" needs "${needed}" as well`, { pointer: `/data/attributes/organization-access/${permission}` });
+      }
+    }
+    if (isOwner(subject, org.id) || subject.kind === 'organization-token') return;
+    const held = subject.kind === 'user' ? subject.organizations.get(org.id)?.access : subject.kind === 'team' ? subject.grants.access : undefined;
+    const missing = access.find((p) => !held?.has(p));
+    if (missing) throw new ForbiddenError(`insufficient permissions: you may grant only organization permissions you hold, and you do not hold "${missing}"`);
+  }
+
+  async create(subject: Subject, orgName: string, input: TeamChanges & { name: string }): Promise<{ team: Team; org: Organization }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'team:manage', this.scope(org), () => notFound('organization', orgName));
+    const access = input.organizationAccess ?? [];
+    if (access.length > 0) {
+      authorize(subject, 'team:manage-organization-access', this.scope(org), () => notFound('organization', orgName));
+      this.checkGrantable(subject, org, access);
+    }
+    try {
+      const team = await store.insertTeam(this.db, { ...input, id: newId('team'), organizationId: org.id, isOwners: false, organizationAccess: access });
+      return { team, org };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`organization "${org.name}" already has a team named "${input.name}"`, { pointer: '/data/attributes/name' });
+      throw err;
+    }
+  }
+
+  async update(subject: Subject, id: string, changes: TeamChanges): Promise<{ team: Team; org: Organization }> {
+    const { team, org } = await this.manageable(subject, id, 'team:manage');
+    if (team.isOwners) {
+      if (changes.name !== undefined && changes.name !== OWNERS) throw new InvalidError('the owners team cannot be renamed', { pointer: '/data/attributes/name' });
+      if (changes.organizationAccess !== undefined) {
+        throw new InvalidError('the owners team holds every organization permission; its organization access cannot be changed', {
+          pointer: '/data/attributes/organization-access',
+        });
+      }
+    }
+    if (changes.organizationAccess !== undefined) {
+      authorize(subject, 'team:manage-organization-access', this.scope(org), () => notFound('team', id));
+      this.checkGrantable(subject, org, changes.organizationAccess);
+    }
+    try {
+      return { team: await store.updateTeam(this.db, team.id, changes), org };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`organization "${org.name}" already has a team named "${changes.name}"`, { pointer: '/data/attributes/name' });
+      throw err;
+    }
+  }
+
+  async delete(subject: Subject, id: string): Promise<void> {
+    const { team } = await this.manageable(subject, id, 'team:manage');
+    if (team.isOwners) throw new ConflictError('the owners team cannot be deleted');
+    await store.deleteTeam(this.db, team.id);
+  }
+
+  async members(team: Team): Promise<User[]> {
+    return store.teamMembers(this.db, team.id);
+  }
+
+  async memberCounts(teams: Team[]): Promise<Map<string, number>> {
+    return store.memberCounts(
+      this.db,
+      teams.map((t) => t.id),
+    );
+  }
+
+  // ------------------------------------------------------------ members
+
+  /** Members of the owners team are chosen by owners only. */
+  private async membershipEditable(subject: Subject, id: string): Promise<{ team: Team; org: Organization }> {
+    const found = await this.manageable(subject, id, 'team:manage-membership');
+    if (found.team.isOwners && !isOwner(subject, found.org.id) && subject.kind !== 'organization-token') {
+      throw new ForbiddenError('insufficient permissions: only owners may change the members of the owners team');
+    }
+    return found;
+  }
+
+  /** The users named (by id or username), each of whom must be an active member of the organization. */
+  private async membersToBe(org: Organization, ids: string[]): Promise<User[]> {
+    const users: User[] = [];
+    for (const [i, id] of ids.entries()) {
+      const user = await store.findUserByIdOrName(this.db, id);
+      const membership = user ? await store.membershipOf(this.db, org.id, user.id) : null;
+      if (!user || membership?.status !== 'active') {
+        throw new InvalidError(`user "${id}" is not a member of organization "${org.name}": invite them first`, { pointer: `/data/${i}/id` });
+      }
+      users.push(user);
+    }
+    return users;
+  }
+
+  async addMembers(subject: Subject, id: string, userIds: string[]): Promise<void> {
+    const { team, org } = await this.membershipEditable(subject, id);
+    const users = await this.membersToBe(org, userIds);
+    await this.db.transaction(async (trx) => {
+      for (const user of users) await store.addTeamMembers(trx, [team.id], user.id);
+    });
+  }
+
+  async removeMembers(subject: Subject, id: string, userIds: string[]): Promise<void> {
+    const { team, org } = await this.membershipEditable(subject, id);
+    const users = await Promise.all(userIds.map((u) => store.findUserByIdOrName(this.db, u)));
+    const unknown = users.findIndex((u) => u === null);
+    if (unknown >= 0) throw new InvalidError(`there is no user "${userIds[unknown]}"`, { pointer: `/data/${unknown}/id` });
+    const ids = users.map((u) => u!.id);
+    await this.db.transaction(async (trx) => {
+      if (team.isOwners) await keepAnOwner(trx, org, ids);
+      await store.removeTeamMembers(trx, team.id, ids);
+    });
+  }
+
+  /** Adds the users of organization memberships (the other way Terraform Cloud names members). */
+  async membershipUsers(subject: Subject, id: string, membershipIds: string[]): Promise<string[]> {
+    const { org } = await this.get(subject, id);
+    const out: string[] = [];
+    for (const [i, membershipId] of membershipIds.entries()) {
+      const m = await store.findMembership(this.db, membershipId);
+      if (!m || m.organizationId !== org.id) throw new InvalidError(`"${membershipId}" is not a membership of organization "${org.name}"`, { pointer: `/data/${i}/id` });
+      if (!m.userId) throw new InvalidError(`membership "${membershipId}" is still an invitation to ${m.email}`, { pointer: `/data/${i}/id` });
+      out.push(m.userId);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ team tokens
+
+  /**
+   * Who manages a team's tokens: whoever manages teams, and the team's own members when the team
+   * allows it (never for the owners team, whose token has every right).
+   */
+  private async tokensManageable(subject: Subject, team: Team, org: Organization): Promise<void> {
+    if (isAllowed(subject, 'team:manage', this.scope(org))) {
+      if (team.isOwners && !isOwner(subject, org.id) && subject.kind !== 'organization-token') {
+        throw new ForbiddenError("insufficient permissions: only owners may manage the owners team's tokens");
+      }
+      return;
+    }
+    const member = subject.kind === 'user' && actsAsTeam(subject, org.id, team.id);
+    if (member && team.allowMemberTokenManagement && !team.isOwners) return;
+    throw new ForbiddenError(`insufficient permissions: to manage the tokens of team "${team.name}" you need the manage-teams organization permission`);
+  }
+
+  /** Creates the team's legacy token, replacing the one there was. */
+  async createLegacyToken(subject: Subject, id: string, expiredAt: Date | null): Promise<{ token: TeamToken; secret: string }> {
+    const { team, org } = await this.get(subject, id);
+    await this.tokensManageable(subject, team, org);
+    checkExpiry(expiredAt);
+    const issued = issueToken(this.prefix);
+    const token = await this.db.transaction(async (trx) => {
+      await store.deleteLegacyTeamToken(trx, team.id);
+      return store.insertTeamToken(trx, { id: issued.id, teamId: team.id, description: null, secretHash: issued.secretHash, expiredAt, createdBy: principalOf(subject) });
+    });
+    return { token, secret: issued.token };
+  }
+
+  async legacyToken(subject: Subject, id: string): Promise<TeamToken> {
+    const { team, org } = await this.get(subject, id);
+    await this.tokensManageable(subject, team, org);
+    const token = await store.findLegacyTeamToken(this.db, team.id);
+    if (!token) throw new NotFoundError(`team "${team.name}" has no authentication token`);
+    return token;
+  }
+
+  async deleteLegacyToken(subject: Subject, id: string): Promise<void> {
+    const { team, org } = await this.get(subject, id);
+    await this.tokensManageable(subject, team, org);
+    if (!(await store.deleteLegacyTeamToken(this.db, team.id))) throw new NotFoundError(`team "${team.name}" has no authentication token`);
+  }
+
+  /** Creates one of the team's named tokens; their descriptions are unique within the team. */
+  async createToken(subject: Subject, id: string, input: { description: string; expiredAt: Date | null }): Promise<{ token: TeamToken; secret: string }> {
+    const { team, org } = await this.get(subject, id);
+    await this.tokensManageable(subject, team, org);
+    checkExpiry(input.expiredAt);
+    const issued = issueToken(this.prefix);
+    try {
+      const token = await store.insertTeamToken(this.db, {
+        id: issued.id,
+        teamId: team.id,
+        description: input.description,
+        secretHash: issued.secretHash,
+        expiredAt: input.expiredAt,
+        createdBy: principalOf(subject),
+      });
+      return { token, secret: issued.token };
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new ConflictError(`team "${team.name}" already has a token described "${input.description}"`, { pointer: '/data/attributes/description' });
+      }
+      throw err;
+    }
+  }
+
+  async listTokens(subject: Subject, id: string, page: Page): Promise<{ items: TeamToken[]; total: number }> {
+    const { team, org } = await this.get(subject, id);
+    await this.tokensManageable(subject, team, org);
+    return store.listTeamTokens(this.db, team.id, page.limit, page.offset);
+  }
+
+  async getToken(subject: Subject, tokenId: string): Promise<TeamToken> {
+    const token = await store.findTeamToken(this.db, tokenId);
+    if (!token) throw notFound('authentication token', tokenId);
+    const team = (await store.findTeam(this.db, token.teamId))!;
+    if (!this.canSeeTeam(subject, team)) throw notFound('authentication token', tokenId);
+    await this.tokensManageable(subject, team, (await this.orgs.byId(team.organizationId))!);
+    return token;
+  }
+
+  async deleteToken(subject: Subject, tokenId: string): Promise<void> {
+    const token = await this.getToken(subject, tokenId);
+    await store.deleteTeamToken(this.db, token.id);
+  }
+
+  async authenticateToken(id: string, secret: string): Promise<Subject | null> {
+    const found = await store.teamTokenForAuth(this.db, id);
+    if (!found || !secretMatches(secret, found.secretHash)) return null;
+    if (found.token.expiredAt && found.token.expiredAt.getTime() <= Date.now()) return null;
+    const team = await store.findTeam(this.db, found.token.teamId);
+    if (!team) return null;
+    if (this.usage.due(id)) await store.touchToken(this.db, 'team_tokens', id);
+    return {
+      kind: 'team',
+      tokenId: id,
+      teamId: team.id,
+      teamName: team.name,
+      organizationId: team.organizationId,
+      grants: await store.grantsOfTeam(this.db, team),
+    };
+  }
+
+  // ------------------------------------------------------------ team access to workspaces
+
+  /** Entries a subject may see: all of them for workspace admins, else those of its own teams. */
+  private canSeeAccess(subject: Subject, ws: Workspace, access: TeamAccess): boolean {
+    return isAllowed(subject, 'workspace:manage-team-access', workspaceScope(ws)) || actsAsTeam(subject, ws.organizationId, access.teamId);
+  }
+
+  async listAccess(subject: Subject, workspaceId: string, page: Page): Promise<{ items: TeamAccess[]; total: number }> {
+    const ws = await this.workspaces.get(subject, workspaceId);
+    const { items } = await store.listTeamAccess(this.db, ws.id, 10_000, 0);
+    const visible = items.filter((a) => this.canSeeAccess(subject, ws, a));
+    return { items: visible.slice(page.offset, page.offset + page.limit), total: visible.length };
+  }
+
+  async getAccess(subject: Subject, id: string): Promise<TeamAccess> {
+    const access = await store.findTeamAccess(this.db, id);
+    if (!access) throw notFound('team access', id);
+    const ws = (await this.workspaces.byId(access.workspaceId))!;
+    if (!isAllowed(subject, 'workspace:read', workspaceScope(ws)) || !this.canSeeAccess(subject, ws, access)) throw notFound('team access', id);
+    return access;
+  }
+
+  async createAccess(
+    subject: Subject,
+    input: { teamId: string; workspaceId: string; access: AccessLevel; permissions: PermissionChanges },
+  ): Promise<TeamAccess> {
+    const ws = await this.workspaces.get(subject, input.workspaceId);
+    authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('workspace', input.workspaceId));
+    const team = await store.findTeam(this.db, input.teamId);
+    if (!team || team.organizationId !== ws.organizationId || !this.canSeeTeam(subject, team)) {
+      throw new InvalidError(`team "${input.teamId}" is not a team of the workspace's organization that you can see`, { pointer: '/data/relationships/team/data/id' });
+    }
+    try {
+      return await store.insertTeamAccess(this.db, {
+        id: newId('tws'),
+        teamId: team.id,
+        workspaceId: ws.id,
+        access: input.access,
+        permissions: permissionsFor(input.access, input.permissions, CUSTOM_DEFAULTS),
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`team "${team.name}" already has access to workspace "${ws.name}": update that access instead`);
+      throw err;
+    }
+  }
+
+  async updateAccess(subject: Subject, id: string, input: { access?: AccessLevel; permissions: PermissionChanges }): Promise<TeamAccess> {
+    const current = await this.getAccess(subject, id);
+    const ws = (await this.workspaces.byId(current.workspaceId))!;
+    authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
+    const access = input.access ?? current.access;
+    return store.updateTeamAccess(this.db, id, access, permissionsFor(access, input.permissions, current.permissions));
+  }
+
+  async deleteAccess(subject: Subject, id: string): Promise<void> {
+    const current = await this.getAccess(subject, id);
+    const ws = (await this.workspaces.byId(current.workspaceId))!;
+    authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
+    await store.deleteTeamAccess(this.db, id);
+  }
+}
+
+/**
+ * The permissions a grant stores: a fixed level's own, or for custom access the given ones over
+ * `base` (the grant's current permissions, or the defaults for a new grant). Permissions given with
+ * a fixed level are refused: they would be ignored.
+ */
+function permissionsFor(access: AccessLevel, given: PermissionChanges, base: WorkspacePermissions): WorkspacePermissions {
+  if (access !== 'custom') {
+    if (Object.keys(given).length > 0) {
+      throw new InvalidError(`access "${access}" sets every workspace permission itself; set "access" to "custom" to choose them one by one`, {
+        pointer: '/data/attributes/access',
+      });
+    }
+    return LEVEL_PERMISSIONS[access];
+  }
+  return { ...base, ...given };
+}

@@ -1,0 +1,205 @@
+// Who may do what, against a live server: every role below tries every action below, and gets
+// what the matrix says. A role or an action is one line of the matrix (and one function that makes
+// the role, or takes the action). A workspace, state or pool the caller cannot see answers 404;
+// one it can see but may not act on answers 403 naming what is missing.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import type { Api, Json, Response } from './helpers/api.js';
+import { addToOrganization, createTeam, createUser, grant, ownersTeam, teamToken, userWithAccess } from './helpers/people.js';
+import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
+import { configTarball, uploadTarball } from './helpers/tarball.js';
+
+type Outcome = 'ok' | 403 | 404;
+
+const ACTIONS = ['read workspace', 'create workspace', 'queue plan', 'lock', 'change variables', 'read state', 'read sensitive output', 'create pool', 'create agent token', 'manage teams', 'apply'] as const;
+type ActionName = (typeof ACTIONS)[number];
+
+const ROLES = ['site admin', 'owner', 'read team', 'plan team', 'write team', 'admin team', 'manage-workspaces team', 'organization token', 'team token (write)', 'user with no team', 'agent token', 'job token'] as const;
+type RoleName = (typeof ROLES)[number];
+
+// prettier-ignore
+const MATRIX: Record<RoleName, Outcome[]> = {
+  //                         read   create plan  lock  vars  state secret pool  token teams apply
+  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403],
+  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403],
+  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
+  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
+  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
+  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403],
+  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
+  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  404],
+  'agent token':            [404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404],
+  'job token':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403],
+};
+
+const CONFIG = 'resource "terraform_data" "x" {\n  input = "hello"\n}\n';
+
+describe('permissions: every role against every action', function () {
+  let server: TestServer;
+  let admin: Api;
+  let org: string;
+  /** The workspace the actions are about: agent mode, with state and a job running on it. */
+  let ws: Json;
+  let poolId: string;
+  let secretOutputId: string;
+  const clients = new Map<RoleName, Api>();
+
+  function expectStatus(res: Response, status: number, what: string): void {
+    assert.equal(res.status, status, `${what}: ${res.text}`);
+  }
+
+  /** Creates the state of the workspace (with a sensitive output) as the site administrator. */
+  async function createState(): Promise<void> {
+    const content = JSON.stringify({
+      version: 4,
+      terraform_version: '1.11.4',
+      serial: 1,
+      lineage: crypto.randomUUID(),
+      outputs: { password: { value: 'hunter2', type: 'string', sensitive: true } },
+      resources: [],
+      check_results: null,
+    });
+    expectStatus(await admin.post(`/workspaces/${ws.id}/actions/lock`, { data: { type: '', attributes: {} } }), 200, 'lock');
+    const parsed = JSON.parse(content);
+    const created = await admin.post(`/workspaces/${ws.id}/state-versions`, {
+      data: {
+        type: 'state-versions',
+        attributes: { serial: 1, lineage: parsed.lineage, md5: crypto.createHash('md5').update(content).digest('hex'), state: Buffer.from(content).toString('base64') },
+      },
+    });
+    expectStatus(created, 201, 'state version');
+    expectStatus(await admin.post(`/workspaces/${ws.id}/actions/unlock`), 200, 'unlock');
+    const outputs = await admin.get(`/state-versions/${created.body.data.id}/outputs`);
+    secretOutputId = outputs.body.data[0].id;
+  }
+
+  /** A job token: an agent of the pool takes the job of a plan-only run (which holds no lock). */
+  async function jobToken(agentToken: string): Promise<string> {
+    const registered = await admin.post('/api/agent/register', {}, { token: agentToken });
+    expectStatus(registered, 201, 'register');
+    const run = await admin.post('/runs', {
+      data: { type: 'runs', attributes: { 'plan-only': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } },
+    });
+    expectStatus(run, 201, 'run');
+    const jobs = await admin.withToken(registered.body.token).get('/api/agent/jobs?wait=5');
+    expectStatus(jobs, 200, 'jobs');
+    assert.equal(jobs.body.jobs.length, 1, jobs.text);
+    return jobs.body.jobs[0].token;
+  }
+
+  async function roleClient(role: RoleName, agentToken: string): Promise<Api> {
+    switch (role) {
+      case 'site admin':
+        return admin;
+      case 'owner': {
+        const user = await createUser(admin);
+        await addToOrganization(admin, org, user, [(await ownersTeam(admin, org)).id]);
+        return user.client;
+      }
+      case 'read team':
+        return (await userWithAccess(admin, org, [ws.id], 'read')).client;
+      case 'plan team':
+        return (await userWithAccess(admin, org, [ws.id], 'plan')).client;
+      case 'write team':
+        return (await userWithAccess(admin, org, [ws.id], 'write')).client;
+      case 'admin team':
+        return (await userWithAccess(admin, org, [ws.id], 'admin')).client;
+      case 'manage-workspaces team': {
+        const team = await createTeam(admin, org, { 'manage-workspaces': true });
+        const user = await createUser(admin);
+        await addToOrganization(admin, org, user, [team.id]);
+        return user.client;
+      }
+      case 'organization token': {
+        const res = await admin.post(`/organizations/${org}/authentication-token`);
+        expectStatus(res, 201, 'organization token');
+        return admin.withToken(res.body.data.attributes.token);
+      }
+      case 'team token (write)': {
+        const team = await createTeam(admin, org);
+        await grant(admin, team.id, ws.id, 'write');
+        return admin.withToken(await teamToken(admin, team.id));
+      }
+      case 'user with no team': {
+        const user = await createUser(admin);
+        await addToOrganization(admin, org, user);
+        return user.client;
+      }
+      case 'agent token':
+        return admin.withToken(agentToken);
+      case 'job token':
+        return admin.withToken(await jobToken(agentToken));
+    }
+  }
+
+  const ACTION: Record<ActionName, (api: Api) => Promise<Response>> = {
+    'read workspace': (api) => api.get(`/workspaces/${ws.id}`),
+    'create workspace': (api) => api.post(`/organizations/${org}/workspaces`, { data: { type: 'workspaces', attributes: { name: randomName('ws') } } }),
+    'queue plan': (api) =>
+      api.post('/runs', { data: { type: 'runs', attributes: { 'plan-only': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } }),
+    lock: async (api) => {
+      const res = await api.post(`/workspaces/${ws.id}/actions/lock`, { data: { type: '', attributes: { reason: 'matrix' } } });
+      if (res.status === 200) expectStatus(await api.post(`/workspaces/${ws.id}/actions/unlock`), 200, 'unlock after lock');
+      return res;
+    },
+    'change variables': (api) =>
+      api.post(`/workspaces/${ws.id}/vars`, { data: { type: 'vars', attributes: { key: randomName('v').replace(/-/g, '_'), value: 'x', category: 'terraform' } } }),
+    'read state': (api) => api.get(`/workspaces/${ws.id}/current-state-version`),
+    'read sensitive output': async (api) => {
+      const res = await api.get(`/state-version-outputs/${secretOutputId}`);
+      if (res.status === 200) assert.equal(res.body.data.attributes.value, 'hunter2');
+      return res;
+    },
+    'create pool': (api) => api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } }),
+    'create agent token': (api) => api.post(`/agent-pools/${poolId}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'matrix' } } }),
+    'manage teams': (api) => api.post(`/organizations/${org}/teams`, { data: { type: 'teams', attributes: { name: randomName('team') } } }),
+    // Queues a run that applies without confirmation: what can-queue-apply allows. Last, because
+    // the run takes the workspace's lock.
+    apply: (api) =>
+      api.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } }),
+  };
+
+  before(async () => {
+    server = await startServer();
+    admin = server.api;
+    org = await createOrganization(admin);
+    const pool = await admin.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
+    expectStatus(pool, 201, 'pool');
+    poolId = pool.body.data.id;
+    ws = await createWorkspace(admin, org, randomName('ws'), { 'execution-mode': 'agent', 'agent-pool-id': poolId });
+    const cv = await admin.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
+    expectStatus(cv, 201, 'configuration version');
+    expectStatus(await uploadTarball(admin, cv.body.data, configTarball({ 'main.tf': CONFIG })), 200, 'upload');
+    await createState();
+    const agentToken = await admin.post(`/agent-pools/${poolId}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'matrix' } } });
+    expectStatus(agentToken, 201, 'agent token');
+    for (const role of ROLES) clients.set(role, await roleClient(role, agentToken.body.data.attributes.token));
+  });
+  after(() => server.stop());
+
+  for (const [column, action] of ACTIONS.entries()) {
+    describe(action, () => {
+      for (const role of ROLES) {
+        const outcome = MATRIX[role][column];
+        it(`${role}: ${outcome === 'ok' ? 'allowed' : outcome}`, async () => {
+          const res = await ACTION[action](clients.get(role)!);
+          if (outcome === 'ok') assert.ok(res.status >= 200 && res.status < 300, `${role} / ${action}: expected success, got ${res.status} ${res.text}`);
+          else {
+            assert.equal(res.status, outcome, `${role} / ${action}: ${res.text}`);
+            assert.ok(res.body?.errors?.[0]?.detail, `${role} / ${action}: a refusal says why: ${res.text}`);
+          }
+        });
+      }
+    });
+  }
+
+  it('names the missing permission in a 403', async () => {
+    const res = await ACTION.apply(clients.get('plan team')!);
+    assert.equal(res.status, 403);
+    assert.match(res.body.errors[0].detail, /insufficient permissions: to apply runs you need runs: apply \(write access to the workspace\)/);
+    const org403 = await ACTION['queue plan'](clients.get('organization token')!);
+    assert.match(org403.body.errors[0].detail, /an organization token may not queue plans: use a user or team token/);
+  });
+});
