@@ -1,0 +1,126 @@
+// otf runs: list, show, apply, discard, cancel, watch.
+import { relatedId, type Resource } from '../client.js';
+import { UsageError, type Context, type Noun } from '../command.js';
+import { attribute, idField, type Field, type View } from '../output.js';
+import { resolveWorkspace, seg } from '../resolve.js';
+import { FINAL_STATUSES, RunWatcher } from '../watch.js';
+
+const related = (name: string): Field => ({ name, value: (r) => relatedId(r, name) });
+
+export const runView: View = {
+  columns: [idField, attribute('status'), attribute('created-at'), attribute('plan-only', 'speculative'), attribute('is-destroy', 'destroy'), attribute('message')],
+  fields: [
+    idField,
+    attribute('status'),
+    related('workspace'),
+    attribute('message'),
+    attribute('created-at'),
+    attribute('has-changes'),
+    attribute('is-destroy'),
+    attribute('plan-only'),
+    attribute('auto-apply'),
+    attribute('terraform-version'),
+    attribute('error-message'),
+    related('plan'),
+    related('apply'),
+  ],
+};
+
+/** GET /runs/:id; a run id only (run-...), so that a typo is not sent as a path. */
+function runPath(id: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new UsageError(`"${id}" is not a run id (run-...)`);
+  return `/runs/${seg(id)}`;
+}
+
+/** POST /runs/:id/actions/<action>, then the run as it is now. */
+async function act(ctx: Context, action: string, said: string): Promise<void> {
+  const { api, out, args, flags } = ctx;
+  const path = runPath(args[0]);
+  const comment = flags.get('comment');
+  await api().request('POST', `${path}/actions/${action}`, comment === undefined ? {} : { comment });
+  const run = ctx.json ? await api().get(path) : null;
+  out.done(`run ${args[0]} ${said}`, run);
+}
+
+const comment = { name: 'comment', value: '<text>', help: 'a comment recorded with the action' };
+
+export const runs: Noun = {
+  name: 'runs',
+  summary: 'runs of a workspace: plans and applies',
+  commands: [
+    {
+      verb: 'list',
+      summary: 'List the runs of a workspace, newest first',
+      args: [{ name: '<org>/<ws>' }],
+      flags: [{ name: 'limit', value: '<n>', help: 'at most this many runs (default 20; 0: all)' }],
+      async run({ api, out, args, flags }) {
+        const raw = flags.get('limit') ?? '20';
+        if (!/^\d+$/.test(raw)) throw new UsageError(`--limit: "${raw}" is not a whole number`);
+        const limit = Number(raw) === 0 ? Infinity : Number(raw);
+        const ws = await resolveWorkspace(api(), args[0]);
+        out.list(await api().list(`/workspaces/${seg(ws.id)}/runs`, limit), runView);
+      },
+    },
+    {
+      verb: 'show',
+      summary: 'Show a run',
+      args: [{ name: '<run-id>' }],
+      async run({ api, out, args }) {
+        out.one(await api().get(runPath(args[0])), runView);
+      },
+    },
+    {
+      verb: 'apply',
+      summary: 'Confirm a planned run, so that it applies',
+      args: [{ name: '<run-id>' }],
+      flags: [comment],
+      run: (ctx) => act(ctx, 'apply', 'confirmed: its apply is queued'),
+    },
+    {
+      verb: 'discard',
+      summary: 'Discard a planned run without applying it',
+      args: [{ name: '<run-id>' }],
+      flags: [comment],
+      run: (ctx) => act(ctx, 'discard', 'discarded'),
+    },
+    {
+      verb: 'cancel',
+      summary: 'Cancel a run (an executing plan or apply is interrupted)',
+      args: [{ name: '<run-id>' }],
+      flags: [comment, { name: 'force', help: 'force-cancel: kill the engine of a run whose cancel was asked for already' }],
+      run: (ctx) => (ctx.flags.on('force') ? act(ctx, 'force-cancel', 'force-canceled') : act(ctx, 'cancel', 'cancel requested')),
+    },
+    {
+      verb: 'watch',
+      summary: "Print a run's plan and apply logs as they are written, until it ends",
+      args: [{ name: '<run-id>' }],
+      details:
+        'The last line is the final status. Exit code 0 for applied, planned_and_finished and planned_and_saved; 1 for errored, canceled, force_canceled and discarded. With --json the logs go to stderr and the final run to stdout.',
+      async run({ api, out, args, json, stderr }) {
+        const path = runPath(args[0]);
+        await api().get(path);
+        // Remembers whether the log ended a line, so that the summary starts on a line of its own.
+        let atLineStart = true;
+        const target = json ? stderr : out;
+        const log = {
+          write(chunk: string | Buffer) {
+            if (chunk.length > 0) atLineStart = (typeof chunk === 'string' ? chunk.at(-1) : String.fromCharCode(chunk[chunk.length - 1])) === '\n';
+            return target.write(chunk);
+          },
+        };
+        const run: Resource = await new RunWatcher(api(), args[0], { log }).watch();
+        const status = String(run.attributes.status);
+        if (!atLineStart) log.write('\n');
+        if (json) {
+          out.printJson(run);
+        } else {
+          out.line();
+          const error = run.attributes['error-message'];
+          if (typeof error === 'string' && error) out.line(`error: ${error.replace(/[\r\n]+/g, ' ')}`);
+          out.line(`status: ${status}`);
+        }
+        return FINAL_STATUSES.get(status) ? 0 : 1;
+      },
+    },
+  ],
+};

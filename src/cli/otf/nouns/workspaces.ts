@@ -1,0 +1,135 @@
+// otf workspaces: list, show, create, delete, lock, unlock, set-execution-mode.
+import { relatedId, type Resource } from '../client.js';
+import { UsageError, type Noun } from '../command.js';
+import { attribute, idField, type Field, type View } from '../output.js';
+import { parseWorkspaceName, resolveWorkspace, seg } from '../resolve.js';
+
+export const EXECUTION_MODES = ['remote', 'local', 'agent'] as const;
+
+const related = (name: string, label = name): Field => ({ name: label, value: (r) => relatedId(r, name) });
+
+export const workspaceView: View = {
+  columns: [attribute('name'), idField, attribute('execution-mode'), related('agent-pool'), attribute('locked'), attribute('terraform-version')],
+  fields: [
+    idField,
+    attribute('name'),
+    related('organization'),
+    related('project'),
+    attribute('description'),
+    attribute('execution-mode'),
+    related('agent-pool'),
+    attribute('engine'),
+    attribute('terraform-version'),
+    attribute('auto-apply'),
+    attribute('working-directory'),
+    attribute('tag-names', 'tags'),
+    attribute('locked'),
+    attribute('locked-reason'),
+    related('locked-by'),
+    related('current-run'),
+    attribute('created-at'),
+    attribute('updated-at'),
+  ],
+};
+
+/** "acme/app", as the user named it. */
+const fullName = (ws: Resource) => `${relatedId(ws, 'organization') ?? '?'}/${String(ws.attributes.name)}`;
+
+export const workspaces: Noun = {
+  name: 'workspaces',
+  summary: 'workspaces of an organization, named <org>/<ws>',
+  commands: [
+    {
+      verb: 'list',
+      summary: 'List the workspaces of an organization',
+      flags: [{ name: 'organization', value: '<org>', help: 'the organization', required: true }],
+      async run({ api, out, flags }) {
+        out.list(await api().list(`/organizations/${seg(flags.get('organization')!)}/workspaces`), workspaceView);
+      },
+    },
+    {
+      verb: 'show',
+      summary: 'Show a workspace',
+      args: [{ name: '<org>/<ws>' }],
+      async run({ api, out, args }) {
+        out.one(await resolveWorkspace(api(), args[0]), workspaceView);
+      },
+    },
+    {
+      verb: 'create',
+      summary: 'Create a workspace',
+      args: [{ name: '<org>/<ws>' }],
+      flags: [
+        { name: 'execution-mode', value: '<mode>', help: 'where runs execute', choices: EXECUTION_MODES },
+        { name: 'agent-pool', value: '<pool id>', help: 'the agent pool of a workspace in agent mode' },
+        { name: 'terraform-version', value: '<version>', help: 'a version, a constraint or latest' },
+        { name: 'description', value: '<text>', help: 'what the workspace is for' },
+        { name: 'auto-apply', help: 'apply runs without confirmation' },
+      ],
+      async run({ api, out, args, flags }) {
+        const { organization, name } = parseWorkspaceName(args[0]);
+        const attributes: Record<string, unknown> = { name };
+        if (flags.has('execution-mode')) attributes['execution-mode'] = flags.get('execution-mode');
+        if (flags.has('agent-pool')) attributes['agent-pool-id'] = flags.get('agent-pool');
+        if (flags.has('terraform-version')) attributes['terraform-version'] = flags.get('terraform-version');
+        if (flags.has('description')) attributes.description = flags.get('description');
+        if (flags.has('auto-apply')) attributes['auto-apply'] = flags.on('auto-apply');
+        const ws = await api().one('POST', `/organizations/${seg(organization)}/workspaces`, { data: { type: 'workspaces', attributes } });
+        out.one(ws, workspaceView);
+      },
+    },
+    {
+      verb: 'delete',
+      summary: 'Delete a workspace with its runs, state and variables',
+      args: [{ name: '<org>/<ws>' }],
+      async run({ api, out, args }) {
+        const ws = await resolveWorkspace(api(), args[0]);
+        await api().request('DELETE', `/workspaces/${seg(ws.id)}`);
+        out.done(`workspace "${fullName(ws)}" deleted`, ws);
+      },
+    },
+    {
+      verb: 'lock',
+      summary: 'Lock a workspace, so that no run or state change starts',
+      args: [{ name: '<org>/<ws>' }],
+      flags: [{ name: 'reason', value: '<text>', help: 'why it is locked' }],
+      async run({ api, out, args, flags }) {
+        const ws = await resolveWorkspace(api(), args[0]);
+        const body = flags.has('reason') ? { data: { attributes: { reason: flags.get('reason') } } } : {};
+        const locked = await api().one('POST', `/workspaces/${seg(ws.id)}/actions/lock`, body);
+        out.done(`workspace "${fullName(ws)}" locked`, locked);
+      },
+    },
+    {
+      verb: 'unlock',
+      summary: 'Unlock a workspace',
+      args: [{ name: '<org>/<ws>' }],
+      flags: [{ name: 'force', help: 'unlock it even when someone else (a run, another token) holds the lock' }],
+      async run({ api, out, args, flags }) {
+        const ws = await resolveWorkspace(api(), args[0]);
+        const action = flags.on('force') ? 'force-unlock' : 'unlock';
+        const unlocked = await api().one('POST', `/workspaces/${seg(ws.id)}/actions/${action}`);
+        out.done(`workspace "${fullName(ws)}" unlocked`, unlocked);
+      },
+    },
+    {
+      verb: 'set-execution-mode',
+      summary: 'Choose where the runs of a workspace execute',
+      args: [{ name: '<org>/<ws>' }, { name: '<remote|local|agent>' }],
+      flags: [{ name: 'agent-pool', value: '<pool id>', help: 'the agent pool, for agent mode' }],
+      details: 'remote: the server agent inside otfd; local: your machine, otfd keeps state and lock; agent: the pool agents of --agent-pool.',
+      async run({ api, out, args, flags }) {
+        const mode = args[1];
+        if (!(EXECUTION_MODES as readonly string[]).includes(mode)) throw new UsageError(`execution mode "${mode}" is not one of ${EXECUTION_MODES.join(', ')}`);
+        const pool = flags.get('agent-pool');
+        if (pool !== undefined && mode !== 'agent') throw new UsageError(`--agent-pool goes with execution mode agent, not ${mode}`);
+        const ws = await resolveWorkspace(api(), args[0]);
+        const attributes: Record<string, unknown> = { 'execution-mode': mode };
+        if (pool !== undefined) attributes['agent-pool-id'] = pool;
+        const updated = await api().one('PATCH', `/workspaces/${seg(ws.id)}`, { data: { type: 'workspaces', attributes } });
+        const assigned = relatedId(updated, 'agent-pool');
+        out.done(`workspace "${fullName(ws)}" now runs in ${String(updated.attributes['execution-mode'])} mode${assigned ? ` on agent pool ${assigned}` : ''}`, updated);
+      },
+    },
+  ],
+};
