@@ -57,7 +57,7 @@ const scenarios: Scenario<Seed>[] = [
     target: { minRps: 2_000, maxP99Ms: 25 },
   },
   {
-    // The same, as a user: its rights are gathered from its teams on every request.
+    // The same, as a user: its rights come from its teams (gathered once, then kept until they change).
     name: 'GET one workspace (user token)',
     path: (s) => `/api/v2/workspaces/${middle(s)}`,
     token: (s) => s.userToken,

@@ -9,6 +9,7 @@ import * as m0006 from './0006_pools.js';
 import * as m0007 from './0007_server_agents.js';
 import * as m0008 from './0008_engines_and_state_sharing.js';
 import * as m0009 from './0009_users_and_teams.js';
+import * as m0010 from './0010_auth_changes.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0007_server_agents': m0007,
   '0008_engines_and_state_sharing': m0008,
   '0009_users_and_teams': m0009,
+  '0010_auth_changes': m0010,
 };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createApp } from './api/app.js';
 import type { ApiRouter, Site } from './api/http.js';
 import { registerTokenRoutes } from './auth/routes.js';
+import { SubjectCache } from './auth/cache.js';
 import { AuthService, siteTokenHash } from './auth/service.js';
 import { ConfigError, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
@@ -132,9 +133,10 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const projects = new ProjectService(db, orgs);
     const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
     const workspaces = new WorkspaceService(db, orgs, projects, { engine: config.defaultEngine, versions: { terraform, tofu } });
-    const users = new UserService(db, orgs);
+    const subjects = new SubjectCache();
+    const users = new UserService(db, orgs, subjects);
     auth.addResolver(users);
-    const teams = new TeamService(db, orgs, workspaces);
+    const teams = new TeamService(db, orgs, workspaces, subjects);
     auth.addResolver(teams);
 
     const site: Site = { baseUrl: '', secret };
@@ -147,6 +149,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const listener = new Listener(url, logger);
     await listener.start();
     cleanups.push(() => listener.stop());
+    await subjects.follow(listener);
     const jobs = new JobService(db);
     auth.addResolver(jobs);
     const configs = new ConfigurationVersionService(db, blobs, workspaces, signer, site, config.maxConfigSize, logger);

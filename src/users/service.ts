@@ -3,9 +3,10 @@
 // gathered when its token is checked.
 import type { Knex } from 'knex';
 import { authorize, isOwner, requireSiteAdmin } from '../auth/authorize.js';
+import type { SubjectCache } from '../auth/cache.js';
 import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
-import { issueToken, secretMatches, UsageRecorder } from '../auth/tokens.js';
+import { issueToken, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -48,12 +49,15 @@ export class UserService implements TokenResolver {
   constructor(
     private readonly db: Db,
     private readonly orgs: OrganizationService,
+    /** Emptied after every write here: each one may change what some token's subject holds. */
+    private readonly subjects: SubjectCache,
   ) {
     // The user who creates an organization is its first member (and owner: see TeamService).
     orgs.onCreate(async (trx, org, creator) => {
       if (creator.kind !== 'user') return;
       const user = (await store.findUser(trx, creator.userId))!;
       await store.insertMembership(trx, { id: newId('ou'), organizationId: org.id, userId: user.id, email: user.email, status: 'active', invitedTeamIds: [] });
+      subjects.changedAfter(trx);
     });
   }
 
@@ -62,11 +66,13 @@ export class UserService implements TokenResolver {
   async create(subject: Subject, input: { username: string; email: string }): Promise<User> {
     requireSiteAdmin(subject, 'create users');
     try {
-      return await this.db.transaction(async (trx) => {
+      const created = await this.db.transaction(async (trx) => {
         const user = await store.insertUser(trx, { id: newId('user'), username: input.username, email: input.email });
         await store.activateInvitations(trx, user);
         return user;
       });
+      this.subjects.changed();
+      return created;
     } catch (err) {
       if (isUniqueViolation(err)) {
         const taken = (await store.findUserByIdOrName(this.db, input.username)) ? `username "${input.username}"` : `email "${input.email}"`;
@@ -110,6 +116,7 @@ export class UserService implements TokenResolver {
       }
       await store.deleteUser(trx, user.id);
     });
+    this.subjects.changed();
   }
 
   /** The user behind the subject, for /account/details; null for callers that are not users. */
@@ -149,14 +156,18 @@ export class UserService implements TokenResolver {
   async deleteToken(subject: Subject, id: string): Promise<void> {
     const token = await this.getToken(subject, id);
     await store.deleteUserToken(this.db, token.id);
+    this.subjects.changed();
   }
 
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {
-    const found = await store.userTokenForAuth(this.db, id);
-    if (!found || !secretMatches(secret, found.secretHash)) return null;
-    if (found.token.expiredAt && found.token.expiredAt.getTime() <= Date.now()) return null;
-    if (this.usage.due(id)) await store.touchToken(this.db, 'user_tokens', id);
-    return { kind: 'user', userId: found.user.id, username: found.user.username, organizations: await store.grantsOfUser(this.db, found.user.id) };
+    const subject = await this.subjects.authenticate(id, secret, async () => {
+      const found = await store.userTokenForAuth(this.db, id);
+      if (!found) return null;
+      const { user, organizations } = found;
+      return { subject: { kind: 'user', userId: user.id, username: user.username, organizations }, secretHash: found.secretHash, expiredAt: found.token.expiredAt };
+    });
+    if (subject && this.usage.due(id)) await store.touchToken(this.db, 'user_tokens', id);
+    return subject;
   }
 
   // ------------------------------------------------------------ organization memberships
@@ -207,6 +218,7 @@ export class UserService implements TokenResolver {
         if (user) await store.addTeamMembers(trx, input.teamIds, user.id);
         return m;
       });
+      this.subjects.changed();
       return { membership, org };
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`${user ? `user "${user.username}"` : `"${input.email}"`} is already a member of organization "${org.name}"`);
@@ -253,6 +265,7 @@ export class UserService implements TokenResolver {
       }
       await store.deleteMembership(trx, membership.id);
     });
+    this.subjects.changed();
   }
 
   /** Teams of the organization the membership's user is in, or is invited into. */

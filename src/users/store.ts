@@ -148,21 +148,38 @@ export async function findUserToken(db: Db, id: string): Promise<UserToken | nul
   return row ? toUserToken(row) : null;
 }
 
-export async function userTokenForAuth(db: Db, id: string): Promise<{ token: UserToken; secretHash: Buffer; user: User } | null> {
-  const row = await db('user_tokens as t')
-    .join('users as u', 'u.id', 't.user_id')
-    .where('t.id', id)
-    .first<(UserTokenRow & { username: string; email: string; user_created_at: Date }) | undefined>(
-      't.*',
+/**
+ * A user token with its user and what the user holds in each organization it is an active member
+ * of (its teams there and their workspace grants), in one query: a request by a user token costs
+ * one round trip to authenticate.
+ */
+export async function userTokenForAuth(
+  db: Db,
+  id: string,
+): Promise<{ token: UserToken; secretHash: Buffer; user: User; organizations: Map<string, OrganizationGrants> } | null> {
+  const rows = await db('user_tokens as ut')
+    .join('users as u', 'u.id', 'ut.user_id')
+    .leftJoin('organization_memberships as m', (j) => j.on('m.user_id', 'ut.user_id').andOnVal('m.status', '=', 'active'))
+    .leftJoin('team_memberships as tm', 'tm.user_id', 'm.user_id')
+    .leftJoin('teams as t', (j) => j.on('t.id', 'tm.team_id').andOn('t.organization_id', 'm.organization_id'))
+    .leftJoin('team_workspaces as tw', 'tw.team_id', 't.id')
+    .where('ut.id', id)
+    .select<Array<UserTokenRow & { username: string; email: string; user_created_at: Date } & Omit<GrantRow, 'organization_id'> & { organization_id: string | null }>>(
+      'ut.*',
       'u.username',
       'u.email',
       'u.created_at as user_created_at',
+      'm.organization_id',
+      ...GRANT_COLUMNS,
     );
-  if (!row) return null;
+  if (rows.length === 0) return null;
+  const row = rows[0];
   return {
     token: toUserToken(row),
     secretHash: row.secret_hash,
     user: { id: row.user_id, username: row.username, email: row.email, createdAt: row.user_created_at },
+    // A user in no organization has one row, with no organization.
+    organizations: foldGrants(rows.filter((r): r is typeof r & GrantRow => r.organization_id !== null)),
   };
 }
 
@@ -611,20 +628,6 @@ function foldGrants(rows: GrantRow[]): Map<string, OrganizationGrants> {
     g.workspaces.set(r.workspace_id, unionAccess(g.workspaces.get(r.workspace_id), accessOf(r.access!, permissions)));
   }
   return byOrg;
-}
-
-/**
- * What a user holds in each organization it is an active member of, in one query: its
- * memberships, the teams it is in there, and their workspace grants.
- */
-export async function grantsOfUser(db: Db, userId: string): Promise<Map<string, OrganizationGrants>> {
-  const rows = await db('organization_memberships as m')
-    .leftJoin('team_memberships as tm', 'tm.user_id', 'm.user_id')
-    .leftJoin('teams as t', (j) => j.on('t.id', 'tm.team_id').andOn('t.organization_id', 'm.organization_id'))
-    .leftJoin('team_workspaces as tw', 'tw.team_id', 't.id')
-    .where({ 'm.user_id': userId, 'm.status': 'active' })
-    .select<GrantRow[]>('m.organization_id', ...GRANT_COLUMNS);
-  return foldGrants(rows);
 }
 
 /** What a team holds in its organization. */

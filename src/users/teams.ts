@@ -2,9 +2,10 @@
 // organization-level permissions, team tokens, and the access teams have to workspaces.
 import { CUSTOM_DEFAULTS, LEVEL_PERMISSIONS, type AccessLevel, type OrganizationPermission, type WorkspacePermissions } from '../auth/access.js';
 import { actsAsTeam, authorize, isAllowed, isOwner, type Action } from '../auth/authorize.js';
+import type { SubjectCache } from '../auth/cache.js';
 import type { TokenResolver } from '../auth/service.js';
 import { principalOf, type Subject } from '../auth/subject.js';
-import { issueToken, secretMatches, UsageRecorder } from '../auth/tokens.js';
+import { issueToken, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -35,11 +36,14 @@ export class TeamService implements TokenResolver {
     private readonly db: Db,
     private readonly orgs: OrganizationService,
     private readonly workspaces: WorkspaceService,
+    /** Emptied after every write here: each one may change what some token's subject holds. */
+    private readonly subjects: SubjectCache,
   ) {
     // Every organization has an owners team, holding the user who created the organization.
     orgs.onCreate(async (trx, org, creator) => {
       const owners = await store.insertTeam(trx, { id: newId('team'), organizationId: org.id, name: OWNERS, isOwners: true });
       if (creator.kind === 'user') await store.addTeamMembers(trx, [owners.id], creator.userId);
+      subjects.changedAfter(trx);
     });
   }
 
@@ -119,6 +123,7 @@ export class TeamService implements TokenResolver {
     }
     try {
       const team = await store.insertTeam(this.db, { ...input, id: newId('team'), organizationId: org.id, isOwners: false, organizationAccess: access });
+      this.subjects.changed();
       return { team, org };
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`organization "${org.name}" already has a team named "${input.name}"`, { pointer: '/data/attributes/name' });
@@ -141,7 +146,9 @@ export class TeamService implements TokenResolver {
       this.checkGrantable(subject, org, changes.organizationAccess);
     }
     try {
-      return { team: await store.updateTeam(this.db, team.id, changes), org };
+      const updated = await store.updateTeam(this.db, team.id, changes);
+      this.subjects.changed();
+      return { team: updated, org };
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`organization "${org.name}" already has a team named "${changes.name}"`, { pointer: '/data/attributes/name' });
       throw err;
@@ -152,6 +159,7 @@ export class TeamService implements TokenResolver {
     const { team } = await this.manageable(subject, id, 'team:manage');
     if (team.isOwners) throw new ConflictError('the owners team cannot be deleted');
     await store.deleteTeam(this.db, team.id);
+    this.subjects.changed();
   }
 
   async members(team: Team): Promise<User[]> {
@@ -196,6 +204,7 @@ export class TeamService implements TokenResolver {
     await this.db.transaction(async (trx) => {
       for (const user of users) await store.addTeamMembers(trx, [team.id], user.id);
     });
+    this.subjects.changed();
   }
 
   async removeMembers(subject: Subject, id: string, userIds: string[]): Promise<void> {
@@ -208,6 +217,7 @@ export class TeamService implements TokenResolver {
       if (team.isOwners) await keepAnOwner(trx, org, ids);
       await store.removeTeamMembers(trx, team.id, ids);
     });
+    this.subjects.changed();
   }
 
   /** Adds the users of organization memberships (the other way Terraform Cloud names members). */
@@ -251,6 +261,7 @@ export class TeamService implements TokenResolver {
       await store.deleteLegacyTeamToken(trx, team.id);
       return store.insertTeamToken(trx, { id: issued.id, teamId: team.id, description: null, secretHash: issued.secretHash, expiredAt, createdBy: principalOf(subject) });
     });
+    this.subjects.changed();
     return { token, secret: issued.token };
   }
 
@@ -266,6 +277,7 @@ export class TeamService implements TokenResolver {
     const { team, org } = await this.get(subject, id);
     await this.tokensManageable(subject, team, org);
     if (!(await store.deleteLegacyTeamToken(this.db, team.id))) throw new NotFoundError(`team "${team.name}" has no authentication token`);
+    this.subjects.changed();
   }
 
   /** Creates one of the team's named tokens; their descriptions are unique within the team. */
@@ -310,23 +322,23 @@ export class TeamService implements TokenResolver {
   async deleteToken(subject: Subject, tokenId: string): Promise<void> {
     const token = await this.getToken(subject, tokenId);
     await store.deleteTeamToken(this.db, token.id);
+    this.subjects.changed();
   }
 
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {
-    const found = await store.teamTokenForAuth(this.db, id);
-    if (!found || !secretMatches(secret, found.secretHash)) return null;
-    if (found.token.expiredAt && found.token.expiredAt.getTime() <= Date.now()) return null;
-    const team = await store.findTeam(this.db, found.token.teamId);
-    if (!team) return null;
-    if (this.usage.due(id)) await store.touchToken(this.db, 'team_tokens', id);
-    return {
-      kind: 'team',
-      tokenId: id,
-      teamId: team.id,
-      teamName: team.name,
-      organizationId: team.organizationId,
-      grants: await store.grantsOfTeam(this.db, team),
-    };
+    const subject = await this.subjects.authenticate(id, secret, async () => {
+      const found = await store.teamTokenForAuth(this.db, id);
+      const team = found && (await store.findTeam(this.db, found.token.teamId));
+      if (!found || !team) return null;
+      const grants = await store.grantsOfTeam(this.db, team);
+      return {
+        subject: { kind: 'team', tokenId: id, teamId: team.id, teamName: team.name, organizationId: team.organizationId, grants },
+        secretHash: found.secretHash,
+        expiredAt: found.token.expiredAt,
+      };
+    });
+    if (subject && this.usage.due(id)) await store.touchToken(this.db, 'team_tokens', id);
+    return subject;
   }
 
   // ------------------------------------------------------------ team access to workspaces
@@ -362,13 +374,15 @@ export class TeamService implements TokenResolver {
       throw new InvalidError(`team "${input.teamId}" is not a team of the workspace's organization that you can see`, { pointer: '/data/relationships/team/data/id' });
     }
     try {
-      return await store.insertTeamAccess(this.db, {
+      const created = await store.insertTeamAccess(this.db, {
         id: newId('tws'),
         teamId: team.id,
         workspaceId: ws.id,
         access: input.access,
         permissions: permissionsFor(input.access, input.permissions, CUSTOM_DEFAULTS),
       });
+      this.subjects.changed();
+      return created;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`team "${team.name}" already has access to workspace "${ws.name}": update that access instead`);
       throw err;
@@ -380,7 +394,9 @@ export class TeamService implements TokenResolver {
     const ws = (await this.workspaces.byId(current.workspaceId))!;
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
     const access = input.access ?? current.access;
-    return store.updateTeamAccess(this.db, id, access, permissionsFor(access, input.permissions, current.permissions));
+    const updated = await store.updateTeamAccess(this.db, id, access, permissionsFor(access, input.permissions, current.permissions));
+    this.subjects.changed();
+    return updated;
   }
 
   async deleteAccess(subject: Subject, id: string): Promise<void> {
@@ -388,6 +404,7 @@ export class TeamService implements TokenResolver {
     const ws = (await this.workspaces.byId(current.workspaceId))!;
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
     await store.deleteTeamAccess(this.db, id);
+    this.subjects.changed();
   }
 }
 

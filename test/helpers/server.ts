@@ -39,10 +39,18 @@ export function randomName(prefix = 'org'): string {
   return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
-export async function startServer(opts: { ssl?: boolean; config?: Partial<Config>; engineReleases?: StartOptions['engineReleases'] } = {}): Promise<TestServer> {
+export async function startServer(
+  opts: {
+    ssl?: boolean;
+    config?: Partial<Config>;
+    engineReleases?: StartOptions['engineReleases'];
+    /** The database of another test server, for a second otfd (a replica) beside it. */
+    databaseUrl?: string;
+  } = {},
+): Promise<TestServer> {
   const { tmp, certFile, keyFile } = suite();
   const port = await freePort();
-  const databaseUrl = await freshDatabase();
+  const databaseUrl = opts.databaseUrl ?? (await freshDatabase());
   const siteToken = `site-${crypto.randomBytes(16).toString('hex')}`;
   const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
   const ssl = opts.ssl ?? false;
