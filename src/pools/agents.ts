@@ -267,25 +267,34 @@ export class AgentService implements TokenResolver {
 
   /**
    * Agents silent for 3 heartbeats are unknown; silent for the grace period, errored: jobs they
-   * claimed go back to the queue, and the runs of jobs they were running end errored.
+   * claimed go back to the queue, and the runs of jobs they were running end errored. A runner is
+   * written off only once its work is: a sweep cut short (otfd stopped) is finished by the next
+   * one, and nobody sees an errored agent still holding a run. Sweeps of several otfds may
+   * overlap; abandoning twice does nothing more.
    */
   async sweep(): Promise<void> {
+    const grace = this.opts.gracePeriodSeconds;
     await store.markUnknown(this.db, 3 * this.opts.heartbeatSeconds);
-    for (const agent of await store.markErrored(this.db, this.opts.gracePeriodSeconds)) {
-      await this.abandon(agent.id, `agent "${agent.name}" (${agent.id}) stopped responding for ${this.opts.gracePeriodSeconds} s`);
+    for (const agent of await store.silentAgents(this.db, grace)) {
+      await this.abandon(agent.id, `agent "${agent.name}" (${agent.id}) stopped responding for ${grace} s`);
+      await store.markErrored(this.db, agent.id, grace);
     }
-    for (const id of await store.takeSilentServerAgents(this.db, this.opts.gracePeriodSeconds)) {
+    for (const id of await store.silentServerAgents(this.db, grace)) {
       await this.abandon(id, `the otfd instance whose server agent (${id}) was running it stopped`);
+      await store.deleteSilentServerAgent(this.db, id, grace);
     }
   }
 
-  /** The runner is gone: its unstarted jobs go back to the queue, its running ones fail their runs. */
+  /**
+   * The runner is gone: its unstarted jobs go back to the queue, its running ones fail their runs.
+   * Each run fails before its job is closed, so that an abandon cut short leaves the job to the next.
+   */
   async abandon(runnerId: string, why: string): Promise<void> {
     await this.jobs.requeue(runnerId);
     for (const job of await this.jobs.heldBy(runnerId)) {
       this.logger.warn({ runner: runnerId, run: job.runId, job: job.id }, 'runner lost; failing its run');
-      await this.jobs.finish(this.db, job.id, 'errored');
       await this.runs.fail(job.runId, `${why} while running the ${job.phase} of this run`);
+      await this.jobs.finish(this.db, job.id, 'errored');
     }
   }
 

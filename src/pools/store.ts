@@ -341,14 +341,23 @@ export async function markUnknown(db: Db, seconds: number): Promise<void> {
     .update({ status: 'unknown', status_changed_at: db.fn.now() });
 }
 
-/** Agents silent for longer than `seconds` become errored; returns them (each to one caller only). */
-export async function markErrored(db: Db, seconds: number): Promise<Agent[]> {
+/** Agents not yet errored or exited that have been silent for longer than `seconds`. */
+export async function silentAgents(db: Db, seconds: number): Promise<Agent[]> {
   const rows = await db('agents')
     .whereIn('status', ['idle', 'busy', 'unknown'])
     .andWhereRaw('last_ping_at < now() - make_interval(secs => ?)', [seconds])
-    .update({ status: 'errored', status_changed_at: db.fn.now() })
-    .returning(AGENT_COLUMNS);
+    .select(AGENT_COLUMNS);
   return (rows as AgentRow[]).map(toAgent);
+}
+
+/** Marks the agent errored if it is still silent for longer than `seconds`; whether it was. */
+export async function markErrored(db: Db, id: string, seconds: number): Promise<boolean> {
+  const n = await db('agents')
+    .where({ id })
+    .whereIn('status', ['idle', 'busy', 'unknown'])
+    .andWhereRaw('last_ping_at < now() - make_interval(secs => ?)', [seconds])
+    .update({ status: 'errored', status_changed_at: db.fn.now() });
+  return n > 0;
 }
 
 // ---------------------------------------------------------------- server agents
@@ -362,7 +371,12 @@ export async function deleteServerAgent(db: Db, id: string): Promise<void> {
 }
 
 /** Server agents not seen for longer than `seconds`; each is removed and returned to one caller only. */
-export async function takeSilentServerAgents(db: Db, seconds: number): Promise<string[]> {
-  const rows = await db('server_agents').whereRaw('last_seen_at < now() - make_interval(secs => ?)', [seconds]).delete().returning<{ id: string }[]>('id');
+export async function silentServerAgents(db: Db, seconds: number): Promise<string[]> {
+  const rows = await db('server_agents').whereRaw('last_seen_at < now() - make_interval(secs => ?)', [seconds]).select<{ id: string }[]>('id');
   return rows.map((r) => r.id);
+}
+
+/** Forgets the server agent if it is still silent for longer than `seconds`. */
+export async function deleteSilentServerAgent(db: Db, id: string, seconds: number): Promise<void> {
+  await db('server_agents').where({ id }).whereRaw('last_seen_at < now() - make_interval(secs => ?)', [seconds]).delete();
 }
