@@ -282,6 +282,11 @@ describe('runs API', function () {
       assert.equal(put.status, 200, put.text);
       const cv = await api.get(`/configuration-versions/${cvRes.body.data.id}`);
       assert.equal(cv.body.data.attributes.status, 'uploaded');
+      const fresh = await getWorkspace(ws.id);
+      assert.equal(fresh.relationships['current-configuration-version'].data?.id, cvRes.body.data.id);
+      assert.equal(fresh.relationships['latest-run'].data, null);
+      assert.equal(fresh.relationships['current-state-version'].data, null);
+      assert.equal(fresh.attributes['resource-count'], 0);
 
       // 2. a run on it, not auto-applied
       const created = await api.post('/runs', runDoc(ws.id, { message: 'from curl', 'auto-apply': false }, cvRes.body.data.id));
@@ -331,7 +336,11 @@ describe('runs API', function () {
       assert.equal(current.status, 200, current.text);
       assert.equal(current.body.data.relationships.run?.data?.id, runId, 'the state version names the run that made it');
       assert.deepEqual(await outputsOf(ws.id), { x: 'hello' });
-      assertUnlocked(await getWorkspace(ws.id));
+      const after = await getWorkspace(ws.id);
+      assertUnlocked(after);
+      assert.equal(after.relationships['latest-run'].data?.id, runId);
+      assert.equal(after.relationships['current-state-version'].data?.id, current.body.data.id);
+      assert.equal(after.attributes['resource-count'], 1);
     });
   });
 

@@ -126,7 +126,7 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     'vcs-repo-identifier': null,
     locked: ws.lock !== null,
     'locked-reason': ws.lock?.reason ?? null,
-    'resource-count': 0,
+    'resource-count': ws.resourceCount,
     'setting-overwrites': { 'execution-mode': false, 'agent-pool': false },
     'created-at': timestamp(ws.createdAt),
     'updated-at': timestamp(ws.updatedAt),
@@ -137,9 +137,9 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     project: { id: ws.projectId },
     // The active run holds the workspace lock; that is the run the CLI waits behind.
     'current-run': ws.lock?.holder.type === 'runs' ? { id: ws.lock.holder.id } : null,
-    'latest-run': null,
-    'current-state-version': null,
-    'current-configuration-version': null,
+    'latest-run': ws.latestRunId ? { id: ws.latestRunId } : null,
+    'current-state-version': ws.currentStateVersionId ? { id: ws.currentStateVersionId } : null,
+    'current-configuration-version': ws.currentConfigurationVersionId ? { id: ws.currentConfigurationVersionId } : null,
     'locked-by': ws.lock ? { id: ws.lock.holder.id, type: ws.lock.holder.type } : null,
     'agent-pool': ws.agentPoolId ? { id: ws.agentPoolId } : null,
   };

@@ -45,6 +45,12 @@ export interface Workspace {
   remoteStateConsumers: string[];
   lock: WorkspaceLock | null;
   tags: TagBinding[];
+  /** What the workspace holds, read from the runs and state domains' tables (never written here). */
+  latestRunId: string | null;
+  currentStateVersionId: string | null;
+  currentConfigurationVersionId: string | null;
+  /** Instances of managed resources in the current state. */
+  resourceCount: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -105,6 +111,10 @@ interface WorkspaceRow {
   lock_reason: string | null;
   locked_at: Date | null;
   tags: TagBinding[];
+  latest_run_id: string | null;
+  current_state_version_id: string | null;
+  current_configuration_version_id: string | null;
+  resource_count: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -175,6 +185,10 @@ function toWorkspace(r: WorkspaceRow): Workspace {
           }
         : null,
     tags: r.tags,
+    latestRunId: r.latest_run_id,
+    currentStateVersionId: r.current_state_version_id,
+    currentConfigurationVersionId: r.current_configuration_version_id,
+    resourceCount: r.resource_count,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -218,6 +232,10 @@ const WORKSPACE_COLUMNS = [
  * (not w.*) because some of these statements are prepared per connection, and a prepared w.*
  * breaks when a later migration adds a column.
  */
+/** A column of the workspace's current state version: the one finalized last. */
+const CURRENT_STATE_VERSION = (column: string) =>
+  `${column} FROM state_versions sv WHERE sv.workspace_id = w.id AND sv.status = 'finalized' ORDER BY sv.finalized_seq DESC LIMIT 1`;
+
 function selectWorkspaces(db: Db): Knex.QueryBuilder {
   return db('workspaces as w')
     .join('organizations as o', 'o.id', 'w.organization_id')
@@ -229,6 +247,15 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
                    FROM workspace_tags t WHERE t.workspace_id = w.id), '[]'::json) AS tags`,
       ),
       db.raw(`coalesce((SELECT array_agg(c.consumer_id ORDER BY c.consumer_id) FROM remote_state_consumers c WHERE c.workspace_id = w.id), '{}') AS remote_state_consumers`),
+      // Read-only glimpses into the tables of runs and state, in the same statement so that
+      // showing a workspace stays one round trip. "Current" is what those domains call current.
+      db.raw(`(SELECT r.id FROM runs r WHERE r.workspace_id = w.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run_id`),
+      db.raw(`(SELECT ${CURRENT_STATE_VERSION('sv.id')}) AS current_state_version_id`),
+      db.raw(`coalesce((SELECT ${CURRENT_STATE_VERSION('sv.managed_instances')}), 0) AS resource_count`),
+      db.raw(
+        `(SELECT cv.id FROM configuration_versions cv WHERE cv.workspace_id = w.id AND cv.status = 'uploaded'
+          ORDER BY cv.created_at DESC, cv.id DESC LIMIT 1) AS current_configuration_version_id`,
+      ),
     );
 }
 
