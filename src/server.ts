@@ -24,6 +24,7 @@ import { ProjectService } from './projects/service.js';
 import { UrlSigner, redactSignedPath } from './api/signing.js';
 import { EngineResolver, type EngineName } from './agent/engines.js';
 import { ServerAgent } from './agent/server-agent.js';
+import { BlobCollector, type BlobOwner } from './blobs/collector.js';
 import { PostgresBlobStore } from './blobs/store.js';
 import { Listener } from './db/notify.js';
 import { JobService } from './pools/jobs.js';
@@ -31,11 +32,13 @@ import { AgentService } from './pools/agents.js';
 import { registerAgentRoutes, registerJobRoutes } from './pools/protocol.js';
 import { agentTokenDirectory, registerPoolRoutes } from './pools/routes.js';
 import { PoolService } from './pools/service.js';
-import { ConfigurationVersionService } from './runs/configs.js';
+import { artifactBlobOwner } from './runs/artifacts.js';
+import { ConfigurationVersionService, configBlobOwner } from './runs/configs.js';
 import { RunLogService } from './runs/logs.js';
 import { registerRunPublicRoutes, registerRunRoutes } from './runs/routes.js';
 import { RunService } from './runs/service.js';
 import { createStateDomain } from './state/index.js';
+import { stateBlobOwner } from './state/service.js';
 import { createVariableDomain } from './variables/index.js';
 import { registerUserRoutes, userTokenDirectories } from './users/routes.js';
 import { UserService } from './users/service.js';
@@ -56,6 +59,11 @@ export interface Otfd {
   generatedSiteToken: string | null;
   db: Db;
   stop(): Promise<void>;
+}
+
+/** Every domain whose records own blobs, for the collection of blobs whose records are gone. */
+export function blobOwners(db: Db): BlobOwner[] {
+  return [stateBlobOwner(db), configBlobOwner(db), artifactBlobOwner(db)];
 }
 
 export interface StartOptions {
@@ -200,6 +208,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Stopped before the server closes (cleanups run last first): waiting long-polls answer at once.
     await agents.start();
     cleanups.push(() => agents.stop());
+    const collector = new BlobCollector(blobs, blobOwners(db), logger);
+    collector.start();
+    cleanups.push(async () => collector.stop());
     const hostname = config.hostname ?? `${publicHost(config.listenHost)}:${port}`;
     site.baseUrl = `${config.ssl ? 'https' : 'http'}://${hostname}`;
 

@@ -18,6 +18,10 @@ export interface BlobStore {
   /** Moves the blob at `from` to `to`, replacing any blob there; in the transaction when given. */
   rename(from: string, to: string, trx?: Db): Promise<void>;
   delete(key: string, trx?: Db): Promise<void>;
+  /** Up to limit keys that start with prefix, come after `after` and were written olderThanSeconds ago or more, in order. */
+  listOlder(prefix: string, olderThanSeconds: number, after: string, limit: number): Promise<string[]>;
+  /** Deletes these blobs; returns how many there were. */
+  deleteMany(keys: string[]): Promise<number>;
 }
 
 export const CHUNK_SIZE = 1024 * 1024;
@@ -100,5 +104,19 @@ export class PostgresBlobStore implements BlobStore {
 
   async delete(key: string, within: Db = this.db): Promise<void> {
     await within('blobs').where({ key }).delete();
+  }
+
+  async listOlder(prefix: string, olderThanSeconds: number, after: string, limit: number): Promise<string[]> {
+    return this.db('blobs')
+      .where('key', '>', after)
+      .andWhereRaw('starts_with(key, ?)', [prefix])
+      .andWhereRaw('created_at <= now() - make_interval(secs => ?)', [olderThanSeconds])
+      .orderBy('key')
+      .limit(limit)
+      .pluck('key');
+  }
+
+  async deleteMany(keys: string[]): Promise<number> {
+    return this.db('blobs').whereIn('key', keys).delete();
   }
 }

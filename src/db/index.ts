@@ -93,3 +93,9 @@ export async function paged<Row>(db: Db, q: Knex.QueryBuilder, limit: number, of
 export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+/** Which of these ids the table (one with an `id` primary key) holds. */
+export async function existingIds(db: Db, table: string, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  return new Set(await db(table).whereIn('id', ids).pluck('id'));
+}

@@ -10,8 +10,9 @@ import { authorize, type Action } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import type { UrlSigner } from '../api/signing.js';
 import type { Site } from '../api/http.js';
+import type { BlobOwner } from '../blobs/collector.js';
 import type { BlobStore } from '../blobs/store.js';
-import type { Db } from '../db/index.js';
+import { existingIds, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -25,8 +26,20 @@ export type { ConfigurationVersion } from './store.js';
 export const UPLOAD_PURPOSE = 'configuration-versions';
 const UPLOAD_TTL_SECONDS = 60 * 60;
 
+const BLOB_PREFIX = 'configuration-versions/';
+const BLOB_SUFFIX = '.tar.gz';
+
 export function configBlobKey(id: string): string {
-  return `configuration-versions/${id}.tar.gz`;
+  return `${BLOB_PREFIX}${id}${BLOB_SUFFIX}`;
+}
+
+/** Configuration versions own their tarballs, configuration-versions/<version id>.tar.gz. */
+export function configBlobOwner(db: Db): BlobOwner {
+  return {
+    prefix: BLOB_PREFIX,
+    recordOf: (key) => key.slice(BLOB_PREFIX.length, key.endsWith(BLOB_SUFFIX) ? -BLOB_SUFFIX.length : undefined),
+    existing: (ids) => existingIds(db, 'configuration_versions', ids),
+  };
 }
 
 /** Writes the (already size-limited) upload to a file; returns its size. */

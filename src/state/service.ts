@@ -5,8 +5,9 @@ import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import { authorize, type Action } from '../auth/authorize.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
+import type { BlobOwner } from '../blobs/collector.js';
 import type { BlobStore } from '../blobs/store.js';
-import { isUniqueViolation, type Db } from '../db/index.js';
+import { existingIds, isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, NotFoundError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/service.js';
@@ -17,17 +18,24 @@ import type { StateOutputRecord, StateVersion } from './store.js';
 
 export type { StateOutputRecord, StateVersion, StateVersionStatus } from './store.js';
 
+const BLOB_PREFIX = 'state-versions/';
+
 export function stateKey(id: string): string {
-  return `state-versions/${id}/state`;
+  return `${BLOB_PREFIX}${id}/state`;
 }
 
 export function jsonStateKey(id: string): string {
-  return `state-versions/${id}/json-state`;
+  return `${BLOB_PREFIX}${id}/json-state`;
 }
 
 /** Where one upload of a version's state file is written before it is checked; unique per upload. */
 function stagingKey(id: string): string {
-  return `state-versions/${id}/uploads/${crypto.randomUUID()}`;
+  return `${BLOB_PREFIX}${id}/uploads/${crypto.randomUUID()}`;
+}
+
+/** State versions own the blobs under state-versions/<version id>/. */
+export function stateBlobOwner(db: Db): BlobOwner {
+  return { prefix: BLOB_PREFIX, recordOf: (key) => key.split('/')[1], existing: (ids) => existingIds(db, 'state_versions', ids) };
 }
 
 export interface CreateInput {
