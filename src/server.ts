@@ -35,7 +35,7 @@ import { PoolService } from './pools/service.js';
 import { artifactBlobOwner } from './runs/artifacts.js';
 import { ConfigurationVersionService, configBlobOwner } from './runs/configs.js';
 import { RunLogService } from './runs/logs.js';
-import { registerRunPublicRoutes, registerRunRoutes } from './runs/routes.js';
+import { registerRunPublicRoutes, registerRunRoutes, workspaceIncluders } from './runs/routes.js';
 import { RunService } from './runs/service.js';
 import { createStateDomain } from './state/index.js';
 import { stateBlobOwner } from './state/service.js';
@@ -181,7 +181,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         registerUserRoutes(router, { users, teams, site });
         registerOrganizationRoutes(router, orgs, site);
         registerProjectRoutes(router, projects, site);
-        registerWorkspaceRoutes(router, { workspaces, orgs, projects, site });
+        registerWorkspaceRoutes(router, { workspaces, orgs, projects, site, includers: { ...workspaceIncluders(runs, configs), ...state.workspaceIncluders } });
         state.routes(router);
         variables.routes(router);
         registerRunRoutes(router, { runs, configs, logs, workspaces, blobs, site });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { Api, Json, Response } from './helpers/api.js';
+import { addToOrganization, createTeam, createUser, grant } from './helpers/people.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, rawRequest, uploadTarball, type RawResponse } from './helpers/tarball.js';
 
@@ -341,6 +342,20 @@ describe('runs API', function () {
       assert.equal(after.relationships['latest-run'].data?.id, runId);
       assert.equal(after.relationships['current-state-version'].data?.id, current.body.data.id);
       assert.equal(after.attributes['resource-count'], 1);
+
+      // include= brings them along; only what the caller may read
+      const including = `/workspaces/${ws.id}?include=latest_run,current_state_version,current_configuration_version`;
+      const typesAndIds = (res: Response) => (res.body.included ?? []).map((r: Json) => `${r.type} ${r.id}`).sort();
+      const full = await api.get(including);
+      assert.equal(full.status, 200, full.text);
+      assert.deepEqual(typesAndIds(full), [`configuration-versions ${cvRes.body.data.id}`, `runs ${runId}`, `state-versions ${current.body.data.id}`]);
+      const team = await createTeam(api, org);
+      await grant(api, team.id, ws.id, 'custom', { runs: 'read', 'state-versions': 'none' });
+      const runReader = await createUser(api);
+      await addToOrganization(api, org, runReader, [team.id]);
+      const partial = await runReader.client.get(including);
+      assert.equal(partial.status, 200, partial.text);
+      assert.deepEqual(typesAndIds(partial), [`configuration-versions ${cvRes.body.data.id}`, `runs ${runId}`]);
     });
   });
 

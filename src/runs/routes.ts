@@ -1,7 +1,7 @@
 // HTTP routes of the runs domain: configuration versions (and their signed upload URL), runs and
 // their actions, plans and applies (and their signed log URLs), the organization's run queue.
 import type Router from '@koa/router';
-import type { Action } from '../auth/authorize.js';
+import { isAllowed, type Action } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, timestamp, type Query, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
@@ -10,7 +10,8 @@ import { resourceDocument, toOne, validator, type Schema } from '../api/validate
 import type { BlobStore } from '../blobs/store.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import type { WorkspaceService } from '../workspaces/service.js';
-import { presentWorkspace, workspaceType } from '../workspaces/routes.js';
+import { currentRunId, presentWorkspace, workspaceType, type WorkspaceIncluder } from '../workspaces/routes.js';
+import { workspaceScope, type Workspace } from '../workspaces/service.js';
 import { artifactKey } from './artifacts.js';
 import { redactPlan } from './redact.js';
 import { UPLOAD_PURPOSE, type ConfigurationVersion, type ConfigurationVersionService } from './configs.js';
@@ -500,4 +501,27 @@ export function registerRunPublicRoutes(router: Router<AppState>, deps: Pick<Run
     ctx.type = 'text/plain';
     ctx.body = await logs.read(phase.id, phase.status, offset, limit);
   });
+}
+
+/** The runs and configuration versions a workspace names, for include= on workspaces. */
+export function workspaceIncluders(runs: RunService, configs: ConfigurationVersionService): Record<string, WorkspaceIncluder> {
+  /** The ids that pick names in the workspaces whose runs the subject may read. */
+  const named = (subject: Subject, list: Workspace[], pick: (ws: Workspace) => string | null): string[] => {
+    const ids = list.filter((ws) => isAllowed(subject, 'run:read', workspaceScope(ws))).map(pick);
+    return [...new Set(ids.filter((id): id is string => id !== null))];
+  };
+  const includeRuns =
+    (pick: (ws: Workspace) => string | null): WorkspaceIncluder =>
+    async (subject, list) => {
+      const found = await Promise.all(named(subject, list, pick).map((id) => runs.byId(id)));
+      return resources(runType, found.filter((r): r is Run => r !== null).map((r) => presentRun(r, subject, runs)));
+    };
+  return {
+    latest_run: includeRuns((ws) => ws.latestRunId),
+    current_run: includeRuns(currentRunId),
+    current_configuration_version: async (subject, list) => {
+      const found = await Promise.all(named(subject, list, (ws) => ws.currentConfigurationVersionId).map((id) => configs.byId(id)));
+      return resources(configurationVersionType, found.filter((cv): cv is ConfigurationVersion => cv !== null).map((cv) => presentConfigurationVersion(cv, null)));
+    },
+  };
 }

@@ -7,7 +7,8 @@ import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { OrganizationService } from '../orgs/service.js';
 import type { WorkspaceService } from '../workspaces/service.js';
-import { registerSignedStateRoutes, registerStateRoutes } from './routes.js';
+import { currentStateIncluder, registerSignedStateRoutes, registerStateRoutes } from './routes.js';
+import type { WorkspaceIncluder } from '../workspaces/routes.js';
 import { StateService } from './service.js';
 
 export type { StateService } from './service.js';
@@ -29,6 +30,8 @@ export interface StateDomain {
   publicRoutes(router: Router<AppState>): void;
   /** For other domains: hasResources(workspaceId) and currentVersionId(workspaceId). */
   service: StateService;
+  /** include= names the state domain serves on workspaces. */
+  workspaceIncluders: Record<string, WorkspaceIncluder>;
 }
 
 export function createStateDomain(deps: StateDeps): StateDomain {
@@ -38,5 +41,6 @@ export function createStateDomain(deps: StateDeps): StateDomain {
     routes: (router) => registerStateRoutes(router, routeDeps),
     publicRoutes: (router) => registerSignedStateRoutes(router, routeDeps),
     service,
+    workspaceIncluders: { current_state_version: currentStateIncluder(routeDeps) },
   };
 }

@@ -2,12 +2,15 @@
 // upload URLs (no bearer token) under /_signed.
 import buffer from 'node:buffer';
 import type Router from '@koa/router';
-import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type Document, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, pageOffset, paginate, parsePage, queryValue, resources, timestamp, type Document, type ResourceType, type View } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import type { UrlSigner } from '../api/signing.js';
 import { resourceDocument, validator } from '../api/validate.js';
+import { isAllowed } from '../auth/authorize.js';
 import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
+import type { WorkspaceIncluder } from '../workspaces/routes.js';
+import { workspaceScope } from '../workspaces/service.js';
 import type { StateOutputRecord, StateService, StateVersion } from './service.js';
 import { legacyType, parseJsonStateOutputs } from './statefile.js';
 
@@ -184,6 +187,15 @@ export function presentStateVersion(v: StateVersion, deps: StateRouteDeps): View
     run: v.runId ? { id: v.runId } : null,
     'created-by': { id: v.createdBy.id, type: v.createdBy.type },
     outputs: v.outputIds.map((id) => ({ id })),
+  };
+}
+
+/** A workspace's current state version, for include=current_state_version on workspaces: to those who may read state. */
+export function currentStateIncluder(deps: StateRouteDeps): WorkspaceIncluder {
+  return async (subject, list) => {
+    const ids = list.filter((ws) => ws.currentStateVersionId !== null && isAllowed(subject, 'state:read', workspaceScope(ws))).map((ws) => ws.currentStateVersionId!);
+    const found = await Promise.all(ids.map((id) => deps.state.byId(id)));
+    return resources(stateVersionType, found.filter((v): v is StateVersion => v !== null).map((v) => presentStateVersion(v, deps)));
   };
 }
 

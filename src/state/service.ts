@@ -344,6 +344,11 @@ export class StateService {
     return (await this.visible(subject, id, 'state:read')).version;
   }
 
+  /** Internal lookup without authorization, for a version another domain names. */
+  async byId(id: string): Promise<StateVersion | null> {
+    return store.findById(this.db, id);
+  }
+
   /** The workspace's current state version; 404 when it has none. */
   async current(subject: Subject, workspaceId: string): Promise<StateVersion> {
     const ws = await this.workspace(subject, workspaceId, 'state:read');

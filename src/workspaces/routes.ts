@@ -94,6 +94,17 @@ const WORKSPACE_PERMISSIONS: Record<string, Action> = {
   'can-manage-tags': 'workspace:manage-tags',
 };
 
+/** The active run holds the workspace lock; that is the run the CLI waits behind. */
+export function currentRunId(ws: Workspace): string | null {
+  return ws.lock?.holder.type === 'runs' ? ws.lock.holder.id : null;
+}
+
+/**
+ * Related resources of workspaces that another domain presents, asked for with include= (e.g.
+ * latest_run): those the subject may read.
+ */
+export type WorkspaceIncluder = (subject: Subject, workspaces: Workspace[]) => Promise<Resource[]>;
+
 export function presentWorkspace(ws: Workspace, subject: Subject): View {
   const scope = { organizationId: ws.organizationId, workspaceId: ws.id };
   const permissions: Record<string, boolean> = { 'can-manage-run-tasks': false, 'can-manage-assessments': false, 'can-read-assessments': false };
@@ -135,8 +146,7 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     actions: { 'is-destroyable': true },
     organization: { id: ws.organizationName },
     project: { id: ws.projectId },
-    // The active run holds the workspace lock; that is the run the CLI waits behind.
-    'current-run': ws.lock?.holder.type === 'runs' ? { id: ws.lock.holder.id } : null,
+    'current-run': currentRunId(ws) ? { id: currentRunId(ws) } : null,
     'latest-run': ws.latestRunId ? { id: ws.latestRunId } : null,
     'current-state-version': ws.currentStateVersionId ? { id: ws.currentStateVersionId } : null,
     'current-configuration-version': ws.currentConfigurationVersionId ? { id: ws.currentConfigurationVersionId } : null,
@@ -384,12 +394,14 @@ export interface WorkspaceRouteDeps {
   orgs: OrganizationService;
   projects: ProjectService;
   site: Site;
+  /** By include= name: latest_run, current_state_version, ... */
+  includers?: Record<string, WorkspaceIncluder>;
 }
 
 export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteDeps): void {
-  const { workspaces, orgs, projects, site } = deps;
+  const { workspaces, orgs, projects, site, includers = {} } = deps;
 
-  /** Related resources asked for with include=: organization and project. */
+  /** Related resources asked for with include=: organization and project here, the rest from the includers. */
   async function included(ctx: Ctx, subject: Subject, list: Workspace[]): Promise<Resource[]> {
     const wanted = parseIncludes(query(ctx));
     const out: Resource[] = [];
@@ -402,6 +414,7 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
         if (project) out.push(...resources(projectType, [presentProject(project, org, subject)]));
       }
     }
+    for (const [name, include] of Object.entries(includers)) if (wanted.has(name)) out.push(...(await include(subject, list)));
     return out;
   }
 
