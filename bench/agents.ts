@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Client, REPO_ROOT, createOrganization, mapLimit, startOtfd, type OtfdOptions, type OtfdProcess } from './lib.js';
+import { Client, REPO_ROOT, Sampler, createOrganization, exited, mapLimit, memoryKiB, startOtfd, tailOf, type Doc, type OtfdOptions, type OtfdProcess } from './lib.js';
 import { DISPATCH_CONFIGURATION, percentile, timeDispatch, uploadConfiguration, type DispatchSample, type LatencyResult } from './runs.js';
 
 export const AGENT_DISPATCH_SCENARIO = 'dispatch latency from run created to job started on an idle pool agent';
@@ -124,10 +124,6 @@ interface PoolSetup {
   workspaceId: string;
 }
 
-interface Doc<A = Record<string, unknown>> {
-  data: { id: string; attributes: A };
-}
-
 /** An organization, an agent pool with an agent token, and an agent-mode workspace of that pool with a configuration. */
 async function setUpPool(otfd: OtfdProcess, workspace: string): Promise<PoolSetup> {
   const client = new Client(otfd.url, otfd.siteToken);
@@ -211,26 +207,20 @@ function startAgentProcess(otfd: OtfdProcess, token: string, nodeArgs: string[])
     enginesDir,
   ];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const take = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(line);
-    lines.splice(0, Math.max(0, lines.length - 30));
-  };
-  child.stdout?.on('data', take);
-  child.stderr?.on('data', take);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const outputTail = tailOf(child, 30);
+  const gone = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Last resort when we exit without stopping it (a crash).
   const onExit = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (!exited(child)) child.kill('SIGTERM');
   };
   process.on('exit', onExit);
-  void exited.then(() => process.off('exit', onExit));
-  return { child, outputTail: () => lines.join('\n'), exited };
+  void gone.then(() => process.off('exit', onExit));
+  return { child, outputTail, exited: gone };
 }
 
 /** SIGTERM (the agent deregisters and exits 0); SIGKILL if it takes longer than 30 s. */
 async function stopAgentProcess(agent: AgentChild): Promise<number | null> {
-  if (agent.child.exitCode !== null || agent.child.signalCode !== null) return agent.child.exitCode;
+  if (exited(agent.child)) return agent.child.exitCode;
   agent.child.kill('SIGTERM');
   const timer = setTimeout(() => agent.child.kill('SIGKILL'), 30_000);
   const code = await agent.exited;
@@ -242,7 +232,7 @@ async function stopAgentProcess(agent: AgentChild): Promise<number | null> {
 async function waitIdle(client: Client, poolId: string, agent: AgentChild, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (agent.child.exitCode !== null || agent.child.signalCode !== null) {
+    if (exited(agent.child)) {
       throw new Error(`otf-agent exited (code ${agent.child.exitCode}, signal ${agent.child.signalCode}):\n${agent.outputTail()}`);
     }
     const idle = (await listAgents(client, poolId)).find((a) => a.status === 'idle');
@@ -323,15 +313,6 @@ function cpuTicks(pid: number, withChildren: boolean): number {
   return withChildren ? own + Number(f[13]) + Number(f[14]) : own;
 }
 
-function rssKiB(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** Every process below pid (the embedded PostgreSQL: postmaster and its backends). */
 function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
@@ -362,35 +343,22 @@ interface Sample {
   benchMicros: number;
 }
 
+function sampleProcess(pid: number): Sample {
+  const cpu = process.cpuUsage();
+  return {
+    t: performance.now(),
+    rssKiB: memoryKiB(pid).rssKiB,
+    otfdTicks: cpuTicks(pid, false),
+    // with cutime/cstime: the postmaster's reaped backends count too
+    postgresTicks: descendants(pid).reduce((sum, p) => sum + cpuTicks(p, true), 0),
+    benchMicros: cpu.user + cpu.system,
+  };
+}
+
 /** Samples otfd's RSS and CPU, its PostgreSQL's CPU and our own CPU every 500 ms. */
-class ProcessSampler {
-  readonly samples: Sample[] = [];
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(private readonly pid: number) {}
-
-  sample(): Sample {
-    const cpu = process.cpuUsage();
-    const s: Sample = {
-      t: performance.now(),
-      rssKiB: rssKiB(this.pid),
-      otfdTicks: cpuTicks(this.pid, false),
-      // with cutime/cstime: the postmaster's reaped backends count too
-      postgresTicks: descendants(this.pid).reduce((sum, p) => sum + cpuTicks(p, true), 0),
-      benchMicros: cpu.user + cpu.system,
-    };
-    this.samples.push(s);
-    return s;
-  }
-
-  start(): void {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), SAMPLE_INTERVAL_MS);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+class ProcessSampler extends Sampler<Sample> {
+  constructor(pid: number) {
+    super(() => sampleProcess(pid), SAMPLE_INTERVAL_MS);
   }
 
   /** CPU and peak RSS between two samples. */

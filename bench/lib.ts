@@ -86,8 +86,8 @@ export interface OtfdProcess {
   stop(): Promise<void>;
 }
 
-/** Keeps the last `max` lines of a stream. */
-function tailOf(child: ChildProcess, max = 50): () => string {
+/** Keeps the last `max` lines a child writes (stdout and stderr). */
+export function tailOf(child: ChildProcess, max = 50): () => string {
   const lines: string[] = [];
   const take = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
@@ -109,7 +109,7 @@ export async function stopAllOtfds(): Promise<void> {
   await Promise.all([...live].map((p) => p.stop()));
 }
 
-function exited(child: ChildProcess): boolean {
+export function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
@@ -232,6 +232,11 @@ export class Client {
     if (res.status !== status) throw new Error(`${method} ${apiPath}: expected ${status}, got ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
     return res.body;
   }
+}
+
+/** A JSON:API document of one resource, as the benchmarks read them. */
+export interface Doc<A = Record<string, unknown>> {
+  data: { id: string; attributes: A };
 }
 
 /** The `data.id` of a JSON:API document. */
@@ -361,6 +366,83 @@ export async function runScenario<C>(server: OtfdProcess, scenario: Scenario<C>,
     target: scenario.target ?? null,
     targetMet: targetMet(scenario.target, r.requests.mean, r.latency.p99),
   };
+}
+
+// ---------------------------------------------------------------- the terraform CLI
+
+/** A CLI configuration that has the terraform CLI reach otfd as `host` over plain HTTP, with the site token. */
+export function cliConfig(host: string, otfd: OtfdProcess): string {
+  return `host "${host}" {\n  services = {\n    "tfe.v2" = "${otfd.url}/api/v2/"\n  }\n}\ncredentials "${host}" {\n  token = "${otfd.siteToken}"\n}\n`;
+}
+
+/** The environment of the terraform CLI: its home and CLI configuration file, no checkpoint calls. */
+export function terraformEnv(home: string, cliConfigFile: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: home, TF_CLI_CONFIG_FILE: cliConfigFile, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+}
+
+/** Runs terraform; stdout goes to `stdoutFile` when given. Resolves with the seconds it took when it exits 0. */
+export function terraform(cwd: string, args: string[], env: NodeJS.ProcessEnv, stdoutFile?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let fd = stdoutFile ? fs.openSync(stdoutFile, 'w') : null;
+    const closeFd = () => {
+      if (fd !== null) fs.closeSync(fd);
+      fd = null;
+    };
+    const child = spawn('terraform', args, { cwd, env, stdio: ['ignore', fd ?? 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', (err) => {
+      closeFd();
+      reject(err);
+    });
+    child.on('close', (code) => {
+      closeFd();
+      if (code !== 0) reject(new Error(`terraform ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      else resolve((performance.now() - started) / 1000);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- process sampling (/proc)
+
+/** VmRSS and VmHWM of a process (/proc/<pid>/status), in KiB; 0 once it is gone. */
+export function memoryKiB(pid: number): { rssKiB: number; hwmKiB: number } {
+  let text = '';
+  try {
+    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // gone
+  }
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB$`, 'm').exec(text)?.[1] ?? 0);
+  return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
+}
+
+/** Samples taken on demand and, while started, every `intervalMs`; all of them are kept. */
+export class Sampler<S extends { t: number }> {
+  readonly samples: S[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly take: () => S,
+    private readonly intervalMs: number,
+  ) {}
+
+  sample(): S {
+    const s = this.take();
+    this.samples.push(s);
+    return s;
+  }
+
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
 }
 
 // ---------------------------------------------------------------- reporting

@@ -28,6 +28,7 @@ import {
   startOtfd,
   stopAllOtfds,
   writeJson,
+  type Doc,
   type OtfdProcess,
   type RunSettings,
   type Scenario,
@@ -89,10 +90,6 @@ async function seedUser(client: Client, s: Seed): Promise<string> {
   });
   const token = (await client.expect(201, 'POST', `/users/${user.data.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: {} } })) as Doc;
   return token.data.attributes.token as string;
-}
-
-interface Doc {
-  data: { id: string; attributes: Record<string, unknown> };
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

@@ -1,11 +1,10 @@
 // Benchmarks of run execution: how fast the server dispatches a new run to its agent, and what
 // running `terraform apply` through otfd costs against the same apply on the local backend.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
-import type { Client, OtfdProcess } from './lib.js';
+import { cliConfig, terraform, terraformEnv, type Client, type OtfdProcess } from './lib.js';
 
 export interface LatencyResult {
   name: string;
@@ -115,20 +114,6 @@ export async function measureDispatch(client: Client, org: string, count: number
   };
 }
 
-function terraform(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('terraform', args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`terraform ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-      else resolve((performance.now() - started) / 1000);
-    });
-  });
-}
-
 /**
  * `terraform apply -auto-approve` of the same configuration of `resources` resources, once on the
  * local backend and once through otfd (a cloud block; the server agent runs it). The CLI reaches
@@ -139,12 +124,9 @@ export async function compareApply(otfd: OtfdProcess, org: string, resources: nu
   try {
     const body = `resource "terraform_data" "r" {\n  count = ${resources}\n  input = count.index\n}\n\noutput "n" { value = length(terraform_data.r) }\n`;
     const host = 'otf.bench';
-    const cliConfig = path.join(root, 'cli.tfrc');
-    fs.writeFileSync(
-      cliConfig,
-      `host "${host}" {\n  services = {\n    "tfe.v2" = "${otfd.url}/api/v2/"\n  }\n}\ncredentials "${host}" {\n  token = "${otfd.siteToken}"\n}\n`,
-    );
-    const env = { PATH: process.env.PATH, HOME: root, TF_CLI_CONFIG_FILE: cliConfig, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+    const cliConfigFile = path.join(root, 'cli.tfrc');
+    fs.writeFileSync(cliConfigFile, cliConfig(host, otfd));
+    const env = terraformEnv(root, cliConfigFile);
 
     const local = path.join(root, 'local');
     fs.mkdirSync(local);

@@ -12,14 +12,13 @@
 //
 // The CLI reaches otfd over plain HTTP through a `host` block in its CLI configuration, as in
 // bench/runs.ts; the workspace has execution-mode "local", so `state push` is all the CLI does.
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Client, createOrganization, startOtfd, type OtfdOptions, type OtfdProcess } from './lib.js';
+import { Client, Sampler, cliConfig, createOrganization, memoryKiB, startOtfd, terraform, terraformEnv, type Doc, type OtfdOptions, type OtfdProcess } from './lib.js';
 
 const MiB = 2 ** 20;
 /** The size of the generated state file: BENCH_STATE_MIB, default 50. */
@@ -202,38 +201,10 @@ export function generateState(serial: number, lineage: string): Generated {
 
 // ---------------------------------------------------------------- otfd's memory (/proc)
 
-interface Status {
-  rssKiB: number;
-  hwmKiB: number;
-}
-
-function readStatus(pid: number): Status {
-  const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB$`, 'm').exec(text)?.[1] ?? NaN);
-  return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
-}
-
 /** Samples a process's RSS every 100 ms while it runs. */
-class RssSampler {
-  readonly samples: Array<{ t: number; rssKiB: number }> = [];
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(readonly pid: number) {}
-
-  sample(): number {
-    const { rssKiB } = readStatus(this.pid);
-    this.samples.push({ t: performance.now(), rssKiB });
-    return rssKiB;
-  }
-
-  start(): void {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), SAMPLE_INTERVAL_MS);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+class RssSampler extends Sampler<{ t: number; rssKiB: number }> {
+  constructor(readonly pid: number) {
+    super(() => ({ t: performance.now(), rssKiB: memoryKiB(pid).rssKiB }), SAMPLE_INTERVAL_MS);
   }
 
   /** Resets VmHWM to the current RSS (clear_refs 5, Linux 4.0 and later); false when not allowed. */
@@ -258,15 +229,15 @@ interface Measured<T> {
 /** Runs one transfer, after otfd has been idle for a while, timing it and watching otfd's RSS. */
 async function measure<T>(sampler: RssSampler, stateBytes: number, op: () => Promise<T>): Promise<Measured<T> & { hwmReset: boolean }> {
   await delay(SETTLE_MS);
-  const baselineKiB = sampler.sample();
+  const baselineKiB = sampler.sample().rssKiB;
   const hwmReset = sampler.resetPeak();
   const t0 = performance.now();
   const value = await op();
   const t1 = performance.now();
   sampler.sample();
-  const hwmKiB = hwmReset ? readStatus(sampler.pid).hwmKiB : null;
+  const hwmKiB = hwmReset ? memoryKiB(sampler.pid).hwmKiB : null;
   await delay(2_000);
-  const afterKiB = sampler.sample();
+  const afterKiB = sampler.sample().rssKiB;
   const inside = sampler.samples.filter((s) => s.t >= t0 && s.t <= t1 + SAMPLE_INTERVAL_MS);
   const sampledKiB = Math.max(baselineKiB, ...inside.map((s) => s.rssKiB));
   const peakKiB = Math.max(sampledKiB, hwmKiB ?? 0);
@@ -289,10 +260,6 @@ async function measure<T>(sampler: RssSampler, stateBytes: number, op: () => Pro
 }
 
 // ---------------------------------------------------------------- HTTP and the CLI
-
-interface Doc<A = Record<string, unknown>> {
-  data: { id: string; attributes: A };
-}
 
 type VersionAttributes = {
   serial: number;
@@ -344,25 +311,6 @@ function download(url: string, token: string, file?: string): Promise<Download> 
       });
     });
     req.on('error', reject);
-  });
-}
-
-/** Runs terraform; stdout goes to `stdoutFile` when given. Resolves when it exits 0. */
-function terraform(cwd: string, args: string[], env: NodeJS.ProcessEnv, stdoutFile?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const fd = stdoutFile ? fs.openSync(stdoutFile, 'w') : null;
-    const child = spawn('terraform', args, { cwd, env, stdio: ['ignore', fd ?? 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', (err) => {
-      if (fd !== null) fs.closeSync(fd);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      if (fd !== null) fs.closeSync(fd);
-      if (code !== 0) reject(new Error(`terraform ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-      else resolve();
-    });
   });
 }
 
@@ -458,14 +406,14 @@ export async function runStateBenchmark(opts: StateBenchOptions): Promise<StateB
     // block at it; the CLI reaches otfd over plain HTTP through a host block
     const host = 'otf.bench';
     const dir = path.join(root, 'cfg');
-    const cliConfig = path.join(root, 'cli.tfrc');
-    const env = { PATH: process.env.PATH, HOME: root, TF_CLI_CONFIG_FILE: cliConfig, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+    const cliConfigFile = path.join(root, 'cli.tfrc');
+    const env = terraformEnv(root, cliConfigFile);
     const workspaceId = await withOtfd(async ({ otfd, client }) => {
       await createOrganization(client, ORG);
       const ws = (await client.expect(201, 'POST', `/organizations/${ORG}/workspaces`, {
         data: { type: 'workspaces', attributes: { name: WORKSPACE, 'execution-mode': 'local' } },
       })) as Doc;
-      fs.writeFileSync(cliConfig, `host "${host}" {\n  services = {\n    "tfe.v2" = "${otfd.url}/api/v2/"\n  }\n}\ncredentials "${host}" {\n  token = "${otfd.siteToken}"\n}\n`);
+      fs.writeFileSync(cliConfigFile, cliConfig(host, otfd));
       fs.mkdirSync(dir);
       fs.writeFileSync(path.join(dir, 'main.tf'), `terraform {\n  cloud {\n    hostname     = "${host}"\n    organization = "${ORG}"\n    workspaces { name = "${WORKSPACE}" }\n  }\n}\n`);
       await terraform(dir, ['init', '-input=false'], env);

@@ -31,7 +31,8 @@ const DEFAULT_RELEASES: Record<EngineName, string> = {
   tofu: 'https://github.com/opentofu/opentofu/releases/download',
 };
 
-function platform(): string {
+/** os_arch as engine releases name it, e.g. linux_amd64. */
+export function platform(): string {
   const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' }[os.arch() as string] ?? os.arch();
   return `${os.platform()}_${arch}`;
 }

@@ -7,6 +7,7 @@ import type { AgentConfig } from './config.js';
 import { HttpClient, HttpError } from './client.js';
 import { EngineResolver } from './engines.js';
 import { JobApi } from './jobapi.js';
+import type { Instruction, PollAnswer, SyncAnswer } from './protocol.js';
 import { JobControl, runJob } from './runner.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -17,17 +18,6 @@ interface Registered {
   token: string;
   pool: { id: string; name: string };
   heartbeatSeconds: number;
-}
-
-interface Instruction {
-  action: 'cancel' | 'force-cancel' | 'shutdown';
-  job?: string;
-  reason?: string;
-}
-
-interface PollAnswer {
-  jobs: Array<{ id: string; token: string; phase: 'plan' | 'apply'; run: string }>;
-  signals: Instruction[];
 }
 
 /** Why the agent stopped; fatal ones end the process with exit code 1. */
@@ -81,10 +71,8 @@ export class PoolAgent {
       for (const r of this.running.values()) r.control.cancel();
       return;
     }
-    this.stopping = true;
-    this.poll?.abort();
     this.logger.info({ jobs: this.running.size }, 'stopping: no more jobs; waiting for running ones to finish');
-    void this.leave(0, 'stopped by signal');
+    this.windDown('stopped by signal');
   }
 
   private async register(replacing?: Registered): Promise<void> {
@@ -149,7 +137,7 @@ export class PoolAgent {
       let next = this.agent!.heartbeatSeconds;
       const token = this.token;
       try {
-        const answer = await this.http.json<{ heartbeatSeconds: number; instructions: Instruction[] }>('POST', '/api/agent/sync', {
+        const answer = await this.http.json<SyncAnswer>('POST', '/api/agent/sync', {
           token,
           json: { status: this.running.size ? 'busy' : 'idle', jobs: [...this.running.keys()] },
           timeoutMs: 30_000,
@@ -182,9 +170,7 @@ export class PoolAgent {
     const timeout = this.config.idleTimeoutSeconds;
     if (timeout > 0 && !this.stopping && this.running.size === 0 && Date.now() - this.idleSince > timeout * 1000) {
       this.logger.info({ idleSeconds: timeout }, 'idle timeout reached');
-      this.stopping = true;
-      this.poll?.abort();
-      void this.leave(0, `no job for ${timeout} s`);
+      this.windDown(`no job for ${timeout} s`);
     }
   }
 
@@ -233,24 +219,27 @@ export class PoolAgent {
         this.running.delete(jobId);
         this.jobsDone++;
         this.idleSince = Date.now();
-        if (this.config.disconnectAfterJob && !this.stopping) {
-          this.stopping = true;
-          this.poll?.abort();
-          void this.leave(0, 'ran its one job (--disconnect-after-job)');
-        }
+        if (this.config.disconnectAfterJob && !this.stopping) this.windDown('ran its one job (--disconnect-after-job)');
       });
     this.running.set(jobId, { control, done });
   }
 
-  /** Waits for running jobs, deregisters, and ends with the exit code. */
-  private async leave(exitCode: 0 | 1, reason: string): Promise<void> {
+  /** Takes no more jobs, and leaves (exit code 0) once the running ones are done. */
+  private windDown(reason: string): void {
+    this.stopping = true;
+    this.poll?.abort();
+    void this.leave(reason);
+  }
+
+  /** Waits for running jobs, deregisters, and ends with exit code 0. */
+  private async leave(reason: string): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.done));
     try {
       await this.http.request('POST', '/api/agent/deregister', { token: this.token, body: '{}', contentType: 'application/json', timeoutMs: 10_000 });
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'could not deregister');
     }
-    this.end(exitCode, reason);
+    this.end(0, reason);
   }
 
   private end(exitCode: 0 | 1, reason: string): Outcome {

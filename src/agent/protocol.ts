@@ -49,3 +49,30 @@ export interface JobOutcome {
   hasChanges?: boolean;
   error?: string;
 }
+
+/** What otfd tells an agent in a heartbeat's answer or a long-poll's signals. */
+export interface Instruction {
+  action: 'cancel' | 'force-cancel' | 'shutdown';
+  job?: string;
+  reason?: string;
+}
+
+/** A job the jobs long-poll hands to an agent, with its job token. */
+export interface HandedOutJob {
+  id: string;
+  token: string;
+  phase: 'plan' | 'apply';
+  run: string;
+}
+
+/** GET /api/agent/jobs */
+export interface PollAnswer {
+  jobs: HandedOutJob[];
+  signals: Instruction[];
+}
+
+/** POST /api/agent/sync */
+export interface SyncAnswer {
+  heartbeatSeconds: number;
+  instructions: Instruction[];
+}

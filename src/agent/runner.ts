@@ -4,11 +4,10 @@
 // outcome. The server agent runs it in otfd's process; otf-agent runs it in its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { Logger } from '../logger.js';
-import type { Engine, EngineName, EngineResolver } from './engines.js';
+import { platform, type Engine, type EngineName, type EngineResolver } from './engines.js';
 import type { JobApi } from './jobapi.js';
 import { LogWriter } from './logwriter.js';
 import type { JobOutcome, JobSpec, ResourceCounts } from './protocol.js';
@@ -100,11 +99,6 @@ export function countApplied(output: string): ResourceCounts {
   };
 }
 
-function platformName(): string {
-  const arch = { x64: 'amd64', arm64: 'arm64' }[os.arch() as string] ?? os.arch();
-  return `${os.platform()}_${arch}`;
-}
-
 /** Runs one job to its end and reports the outcome to otfd; returns that outcome, or null when the run no longer wanted it. */
 export async function runJob(api: JobApi, control: JobControl, opts: RunnerOptions): Promise<JobOutcome | null> {
   const spec = await api.spec();
@@ -138,7 +132,7 @@ async function execute(spec: JobSpec, api: JobApi, control: JobControl, log: Log
   // An engine that cannot be had fails the run with the resolver's explanation.
   const engine = await opts.engines.resolve(spec.run.engine as EngineName, spec.run.engineVersion);
   // Three header lines: the CLI skips the first three lines of an apply log.
-  log.write(`${engine.name === 'tofu' ? 'OpenTofu' : 'Terraform'} v${engine.version}\non ${platformName()}\nInitializing plugins and modules...\n`);
+  log.write(`${engine.name === 'tofu' ? 'OpenTofu' : 'Terraform'} v${engine.version}\non ${platform()}\nInitializing plugins and modules...\n`);
 
   const cwd = await prepare(spec, api, dir);
   const env = environment(spec, dir, api, opts.caFiles ?? []);
@@ -159,8 +153,22 @@ async function execute(spec: JobSpec, api: JobApi, control: JobControl, log: Log
   }
   checkCanceled();
 
-  if (spec.job.phase === 'plan') return plan(spec, api, control, log, engine, cwd, env, dir);
-  return apply(spec, api, control, log, engine, cwd, env, dir);
+  const job: PreparedJob = { spec, api, control, log, engine, cwd, env, dir };
+  return spec.job.phase === 'plan' ? plan(job) : apply(job);
+}
+
+/** A job ready for its phase: the engine found, the configuration unpacked into cwd and initialized. */
+interface PreparedJob {
+  spec: JobSpec;
+  api: JobApi;
+  control: JobControl;
+  log: LogWriter;
+  engine: Engine;
+  /** The working directory of the configuration. */
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The job's own directory, holding cwd. */
+  dir: string;
 }
 
 /** Unpacks the configuration, points it at local state, writes variables and the current state. */
@@ -279,16 +287,7 @@ function runEngine(engine: Engine, args: string[], o: { cwd: string; env: NodeJS
   });
 }
 
-async function plan(
-  spec: JobSpec,
-  api: JobApi,
-  control: JobControl,
-  log: LogWriter,
-  engine: Engine,
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  dir: string,
-): Promise<JobOutcome> {
+async function plan({ spec, api, control, log, engine, cwd, env, dir }: PreparedJob): Promise<JobOutcome> {
   const planFile = path.join(dir, 'plan.tfplan');
   const args = ['plan', '-input=false', '-no-color', `-out=${planFile}`, ...writeVariables(spec, dir)];
   if (spec.run.isDestroy) args.push('-destroy');
@@ -309,16 +308,7 @@ async function plan(
   return { status: 'finished', hasChanges: summary.hasChanges, counts: summary.counts };
 }
 
-async function apply(
-  spec: JobSpec,
-  api: JobApi,
-  control: JobControl,
-  log: LogWriter,
-  engine: Engine,
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  dir: string,
-): Promise<JobOutcome> {
+async function apply({ spec, api, control, log, engine, cwd, env, dir }: PreparedJob): Promise<JobOutcome> {
   const statePath = path.join(cwd, 'terraform.tfstate');
   const before = fs.existsSync(statePath) ? fs.readFileSync(statePath) : null;
   const result = await runEngine(engine, ['apply', '-input=false', '-no-color', path.join(dir, 'plan.tfplan')], { cwd, env, control, log });

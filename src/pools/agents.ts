@@ -3,6 +3,7 @@
 // unknown, then errored, and the runs they held end errored instead of waiting for hours.
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Instruction, PollAnswer, SyncAnswer } from '../agent/protocol.js';
 import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
 import { secretMatches, sha256 } from '../auth/tokens.js';
@@ -26,19 +27,6 @@ export interface Registration {
   concurrency: number;
   /** An agent marked errored registers anew in its own name. */
   replaces?: { id: string; token: string };
-}
-
-export interface Instruction {
-  action: 'cancel' | 'force-cancel' | 'shutdown';
-  job?: string;
-  reason?: string;
-}
-
-export interface HandedOutJob {
-  id: string;
-  token: string;
-  phase: 'plan' | 'apply';
-  run: string;
 }
 
 export interface AgentServiceOptions {
@@ -105,7 +93,7 @@ export class AgentService implements TokenResolver {
     }
     const id = newId('agent');
     const secret = crypto.randomBytes(32).toString('base64url');
-    const agent = await this.db.transaction(async (trx) => {
+    const { agent, pool } = await this.db.transaction(async (trx) => {
       // Names are checked and taken one registration at a time per pool.
       await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [subject.poolId]);
       const pool = (await store.findPool(trx, subject.poolId))!;
@@ -113,13 +101,13 @@ export class AgentService implements TokenResolver {
       const holders = (await store.holdersOfName(trx, pool.id, name, pool.nameReleaseSeconds)).filter((a) => a.id !== replaced?.id);
       if (holders.length) {
         const holder = holders[0];
-        const why = ['idle', 'busy', 'unknown'].includes(holder.status)
+        const why = store.LIVE_STATUSES.includes(holder.status)
           ? `is in use by live agent ${holder.id} (${holder.status})`
           : `is reserved until ${new Date(holder.statusChangedAt.getTime() + pool.nameReleaseSeconds * 1000).toISOString()} (agent ${holder.id} ${holder.status})`;
         throw new ConflictError(`agent name "${name}" ${why} in pool "${pool.name}"`, { pointer: '/name' });
       }
       if (replaced) await store.setAgentStatus(trx, replaced.id, 'exited');
-      return store.insertAgent(trx, {
+      const inserted = await store.insertAgent(trx, {
         id,
         poolId: pool.id,
         tokenId: subject.tokenId,
@@ -132,9 +120,10 @@ export class AgentService implements TokenResolver {
         arch: input.arch ?? null,
         concurrency: input.concurrency,
       });
+      return { agent: inserted, pool };
     });
     this.logger.info({ agent: agent.id, name: agent.name, pool: agent.poolId }, 'agent registered');
-    return { agent, token: `${id}.${secret}`, pool: (await store.findPool(this.db, agent.poolId))! };
+    return { agent, token: `${id}.${secret}`, pool };
   }
 
   /** The earlier agent a re-registration names, if its token proves it is that agent. */
@@ -176,7 +165,7 @@ export class AgentService implements TokenResolver {
 
   // ------------------------------------------------------------ heartbeats
 
-  async sync(subject: Subject, reported: string[]): Promise<{ heartbeatSeconds: number; instructions: Instruction[] }> {
+  async sync(subject: Subject, reported: string[]): Promise<SyncAnswer> {
     const agent = await this.agentOf(subject);
     let held = await this.contact(agent);
     // A job handed out whose answer never reached the agent: back to the queue.
@@ -200,7 +189,7 @@ export class AgentService implements TokenResolver {
    * else waits until one is queued, a job it holds is asked to cancel, `waitSeconds` pass, or the
    * agent hangs up.
    */
-  async poll(subject: Subject, waitSeconds: number, hungUp: AbortSignal): Promise<{ jobs: HandedOutJob[]; signals: Instruction[] }> {
+  async poll(subject: Subject, waitSeconds: number, hungUp: AbortSignal): Promise<PollAnswer> {
     const agent = await this.agentOf(subject);
     const deadline = Date.now() + Math.min(waitSeconds, MAX_WAIT_SECONDS) * 1000;
     // The free slots are counted once; a wake-up for a job goes straight to claiming.

@@ -188,9 +188,7 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
     const { job } = await ownJob(ctx);
     const offset = Number(ctx.query.offset);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new BadRequestError('query parameter offset must be a whole number', { parameter: 'offset' });
-    const run = (await runs.byId(job.runId))!;
-    const phaseId = job.phase === 'plan' ? run.plan.id : run.apply.id;
-    const { length, gap } = await logs.append(phaseId, offset, await readBody(ctx, MAX_LOG_CHUNK, 'a log chunk'));
+    const { length, gap } = await logs.append(job.runId, job.phase, offset, await readBody(ctx, MAX_LOG_CHUNK, 'a log chunk'));
     ctx.status = gap ? 409 : 200;
     ctx.body = { length };
   });

@@ -2,7 +2,7 @@
 // their agent tokens, and their agents.
 import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type Query, type ResourceType, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { resourceDocument, toMany, validator, type Schema } from '../api/validate.js';
+import { nameSchema, resourceDocument, toMany, validator, type Schema } from '../api/validate.js';
 import { BadRequestError } from '../errors.js';
 import { authenticationTokenType, presentToken, type TokenDirectory } from '../auth/routes.js';
 import type { Organization } from '../orgs/service.js';
@@ -62,7 +62,7 @@ function presentAgent(agent: Agent): View {
 const workspaceList = toMany('workspaces');
 
 const poolAttributes: Record<string, Schema> = {
-  name: { type: 'string', minLength: 1, maxLength: 90, pattern: '^[A-Za-z0-9_-]+$', 'x-message': 'must be 1 to 90 letters, digits, "-" or "_"' },
+  name: nameSchema,
   'organization-scoped': { type: 'boolean' },
   'agent-name-release-seconds': { type: 'integer', minimum: 0, maximum: 31_536_000 },
 };
@@ -104,7 +104,7 @@ function sortOf(q: Query): { column: 'name' | 'created_at'; descending: boolean 
 
 export function registerPoolRoutes(router: ApiRouter, pools: PoolService, site: Site): void {
   async function poolView(pool: Pool, org: Organization): Promise<View> {
-    return presentPool(pool, org, (await pools.assignedWorkspaces(pool.id)).map((w) => w.id));
+    return presentPool(pool, org, (await pools.assignedWorkspaceIds([pool.id])).get(pool.id)!);
   }
 
   router.get('/organizations/:org/agent-pools', async (ctx) => {
@@ -118,7 +118,8 @@ export function registerPoolRoutes(router: ApiRouter, pools: PoolService, site: 
       limit: page.size,
       offset: pageOffset(page),
     });
-    const views = await Promise.all(items.map((p) => poolView(p, org)));
+    const assigned = await pools.assignedWorkspaceIds(items.map((p) => p.id));
+    const views = items.map((p) => presentPool(p, org, assigned.get(p.id)!));
     send(ctx, 200, encode(poolType, views, paginate(page, total, requestUrl(ctx, site))));
   });
 

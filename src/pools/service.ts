@@ -8,7 +8,7 @@ import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound, PreconditionFailedError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/service.js';
-import type { Workspace, WorkspaceService } from '../workspaces/service.js';
+import type { WorkspaceService } from '../workspaces/service.js';
 import * as store from './store.js';
 import type { Agent, AgentToken, Pool, PoolFilter } from './store.js';
 
@@ -130,9 +130,9 @@ export class PoolService implements TokenResolver {
     await store.deletePool(this.db, pool.id);
   }
 
-  /** Workspaces that run on the pool. */
-  async assignedWorkspaces(poolId: string): Promise<Workspace[]> {
-    return this.workspaces.usingPool(poolId);
+  /** Ids of the workspaces that run on each of the pools. */
+  async assignedWorkspaceIds(poolIds: string[]): Promise<Map<string, string[]>> {
+    return store.assignedWorkspaceIds(this.db, poolIds);
   }
 
   /** For the workspaces domain: may this pool run this workspace (null: a workspace being created)? */
@@ -195,11 +195,16 @@ export class PoolService implements TokenResolver {
   }
 
   async getAgent(subject: Subject, id: string): Promise<Agent> {
+    return (await this.findAgent(subject, id)).agent;
+  }
+
+  /** The agent and the organization of its pool, if the subject may see it. */
+  private async findAgent(subject: Subject, id: string): Promise<{ agent: Agent; organizationId: string }> {
     const agent = await store.findAgent(this.db, id);
     const pool = agent ? await store.findPool(this.db, agent.poolId) : null;
     if (!agent || !pool) throw notFound('agent', id);
     this.authorize(subject, 'pool:read', pool.organizationId, 'agent', id);
-    return agent;
+    return { agent, organizationId: pool.organizationId };
   }
 
   /**
@@ -207,9 +212,8 @@ export class PoolService implements TokenResolver {
    * jobs an unknown agent still holds are abandoned first: their runs end errored at once.
    */
   async deleteAgent(subject: Subject, id: string): Promise<void> {
-    const agent = await this.getAgent(subject, id);
-    const pool = (await store.findPool(this.db, agent.poolId))!;
-    this.authorize(subject, 'pool:manage', pool.organizationId, 'agent', id);
+    const { agent, organizationId } = await this.findAgent(subject, id);
+    this.authorize(subject, 'pool:manage', organizationId, 'agent', id);
     if (agent.status === 'idle' || agent.status === 'busy') {
       throw new PreconditionFailedError(`agent "${agent.name}" is ${agent.status}; only unknown, errored or exited agents can be deleted`);
     }

@@ -41,7 +41,8 @@ function toPool(r: PoolRow): Pool {
   };
 }
 
-export const LIVE_STATUSES = ['idle', 'busy', 'unknown'] as const;
+/** Agents that count as present: not errored, not exited. */
+export const LIVE_STATUSES: readonly AgentStatus[] = ['idle', 'busy', 'unknown'];
 
 function selectPools(db: Db): Knex.QueryBuilder {
   return db('agent_pools as p').select(
@@ -83,6 +84,15 @@ export async function listPools(db: Db, f: PoolFilter): Promise<{ items: Pool[];
   q.orderBy(`p.${f.sort.column}`, f.sort.descending ? 'desc' : 'asc').orderBy('p.id');
   const { rows, total } = await paged<PoolRow>(db, q, f.limit, f.offset);
   return { items: rows.map(toPool), total };
+}
+
+/** Ids of the workspaces assigned to each of the pools, by workspace name. */
+export async function assignedWorkspaceIds(db: Db, poolIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map(poolIds.map((id) => [id, [] as string[]]));
+  if (poolIds.length === 0) return out;
+  const rows = await db('workspaces').whereIn('agent_pool_id', poolIds).orderBy('name').select<{ id: string; agent_pool_id: string }[]>('id', 'agent_pool_id');
+  for (const r of rows) out.get(r.agent_pool_id)?.push(r.id);
+  return out;
 }
 
 export async function insertPool(db: Db, p: { id: string; organizationId: string; name: string; organizationScoped: boolean; nameReleaseSeconds: number }): Promise<void> {
@@ -299,7 +309,7 @@ export async function holdersOfName(db: Db, poolId: string, name: string, releas
   const rows = await db('agents')
     .where({ pool_id: poolId, name })
     .andWhere((w) => {
-      w.whereIn('status', LIVE_STATUSES as unknown as string[]);
+      w.whereIn('status', LIVE_STATUSES);
       if (releaseSeconds > 0) w.orWhereRaw(`status_changed_at > now() - make_interval(secs => ?)`, [releaseSeconds]);
     })
     .select(...AGENT_COLUMNS);
@@ -317,7 +327,7 @@ export async function listAgents(db: Db, poolId: string, lastPingSince: Date | n
 export async function touchAgent(db: Db, id: string, status: 'idle' | 'busy'): Promise<void> {
   await db('agents')
     .where({ id })
-    .whereIn('status', LIVE_STATUSES as unknown as string[])
+    .whereIn('status', LIVE_STATUSES)
     .update({
       last_ping_at: db.fn.now(),
       status,
@@ -344,7 +354,7 @@ export async function markUnknown(db: Db, seconds: number): Promise<void> {
 /** Agents not yet errored or exited that have been silent for longer than `seconds`. */
 export async function silentAgents(db: Db, seconds: number): Promise<Agent[]> {
   const rows = await db('agents')
-    .whereIn('status', ['idle', 'busy', 'unknown'])
+    .whereIn('status', LIVE_STATUSES)
     .andWhereRaw('last_ping_at < now() - make_interval(secs => ?)', [seconds])
     .select(AGENT_COLUMNS);
   return (rows as AgentRow[]).map(toAgent);
@@ -354,7 +364,7 @@ export async function silentAgents(db: Db, seconds: number): Promise<Agent[]> {
 export async function markErrored(db: Db, id: string, seconds: number): Promise<boolean> {
   const n = await db('agents')
     .where({ id })
-    .whereIn('status', ['idle', 'busy', 'unknown'])
+    .whereIn('status', LIVE_STATUSES)
     .andWhereRaw('last_ping_at < now() - make_interval(secs => ?)', [seconds])
     .update({ status: 'errored', status_changed_at: db.fn.now() });
   return n > 0;
@@ -370,7 +380,7 @@ export async function deleteServerAgent(db: Db, id: string): Promise<void> {
   await db('server_agents').where({ id }).delete();
 }
 
-/** Server agents not seen for longer than `seconds`; each is removed and returned to one caller only. */
+/** Server agents not seen for longer than `seconds` (deleteSilentServerAgent forgets one). */
 export async function silentServerAgents(db: Db, seconds: number): Promise<string[]> {
   const rows = await db('server_agents').whereRaw('last_seen_at < now() - make_interval(secs => ?)', [seconds]).select<{ id: string }[]>('id');
   return rows.map((r) => r.id);

@@ -117,8 +117,7 @@ export class ConfigurationVersionService {
 
   /** The newest uploaded configuration of the workspace, for runs created without one. */
   async latestUploaded(workspaceId: string): Promise<ConfigurationVersion | null> {
-    const { items } = await store.listConfigurationVersions(this.db, workspaceId, 50, 0);
-    return items.find((cv) => cv.status === 'uploaded' && !cv.provisional) ?? null;
+    return store.latestUploadedConfigurationVersion(this.db, workspaceId);
   }
 
   /** The tarball of an uploaded configuration, for the runner. */
@@ -143,6 +142,7 @@ export class ConfigurationVersionService {
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-upload-'));
     const file = path.join(dir, 'config.tar.gz');
+    let uploaded: ConfigurationVersion | null;
     try {
       let size: number;
       try {
@@ -162,13 +162,11 @@ export class ConfigurationVersionService {
         throw new InvalidError(reason);
       }
       await this.blobs.put(configBlobKey(id), fs.createReadStream(file));
-      if (!(await store.settleConfigurationVersion(this.db, id, { status: 'uploaded', size }))) {
-        throw new ConflictError(`configuration version ${id} was uploaded concurrently`);
-      }
+      uploaded = await store.settleConfigurationVersion(this.db, id, { status: 'uploaded', size });
+      if (!uploaded) throw new ConflictError(`configuration version ${id} was uploaded concurrently`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    const uploaded = (await store.findConfigurationVersion(this.db, id))!;
     if (uploaded.autoQueueRuns && !uploaded.provisional) {
       for (const hook of this.uploadedHooks) {
         await hook(uploaded).catch((err) => this.logger.error({ err, cv: id }, 'failed to queue a run for an uploaded configuration'));

@@ -31,12 +31,11 @@ export class RunLogService {
     if (!this.signer.verify(LOG_PURPOSE, phaseId, signature)) throw new NotFoundError('log URL is invalid or has expired');
   }
 
-  append(phaseId: string, offset: number, data: Buffer): Promise<{ length: number; gap: boolean }> {
+  /** Appends a runner's chunk to the log of the run's plan or apply. */
+  async append(runId: string, phase: 'plan' | 'apply', offset: number, data: Buffer): Promise<{ length: number; gap: boolean }> {
+    const phaseId = await store.findPhaseId(this.db, runId, phase);
+    if (!phaseId) throw new NotFoundError(`run ${runId} has no ${phase}`);
     return store.appendLog(this.db, phaseId, offset, data);
-  }
-
-  length(phaseId: string): Promise<number> {
-    return store.logLength(this.db, phaseId);
   }
 
   /**

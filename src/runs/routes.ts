@@ -16,7 +16,7 @@ import { artifactKey } from './artifacts.js';
 import { redactPlan } from './redact.js';
 import { UPLOAD_PURPOSE, type ConfigurationVersion, type ConfigurationVersionService } from './configs.js';
 import { LOG_PURPOSE, type RunLogService } from './logs.js';
-import { RUN_STATUSES, type RunStatus } from './machine.js';
+import { canHappen, RUN_STATUSES, type RunStatus } from './machine.js';
 import type { ListFilter, Run, RunService } from './service.js';
 import type { Phase } from './store.js';
 
@@ -121,9 +121,10 @@ function presentRun(run: Run, subject: Subject, runs: RunService, position?: num
     'force-cancel-available-at': executing && run.cancelRequestedAt ? timestamp(run.cancelRequestedAt) : null,
     'position-in-queue': position ?? null,
     actions: {
-      'is-confirmable': run.status === 'planned' || run.status === 'planned_and_saved',
-      'is-discardable': run.status === 'pending' || run.status === 'planned' || run.status === 'planned_and_saved',
-      'is-cancelable': ['pending', 'plan_queued', 'planning', 'confirmed', 'apply_queued', 'applying'].includes(run.status),
+      'is-confirmable': canHappen(run.status, 'confirm'),
+      'is-discardable': canHappen(run.status, 'discard'),
+      // an executing phase is canceled by asking its runner to stop (RunService.cancel)
+      'is-cancelable': executing || canHappen(run.status, 'cancel'),
       'is-force-cancelable': executing && run.cancelRequestedAt !== null,
     },
     permissions: {
@@ -339,18 +340,17 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   /** Related resources asked for with include=. Unknown includes are ignored. */
   async function included(ctx: Ctx, subject: Subject, list: Run[]): Promise<Resource[]> {
     const wanted = parseIncludes(query(ctx));
+    // Runs of a page mostly share their workspace: each workspace and configuration is loaded once.
+    const wss = wanted.has('workspace') ? await loadOnce(list.map((r) => r.workspaceId), (id) => workspaces.byId(id)) : new Map<string, null>();
+    const cvs = wanted.has('configuration_version') ? await loadOnce(list.map((r) => r.configurationVersionId), (id) => configs.byId(id)) : new Map<string, null>();
     const out: Resource[] = [];
     for (const run of list) {
       if (wanted.has('plan')) out.push(...resources(planType, [presentPhase(run.plan, logs.url(run.plan.id))]));
       if (wanted.has('apply')) out.push(...resources(applyType, [presentPhase(run.apply, logs.url(run.apply.id))]));
-      if (wanted.has('workspace')) {
-        const ws = await workspaces.byId(run.workspaceId);
-        if (ws) out.push(...resources(workspaceType, [presentWorkspace(ws, subject)]));
-      }
-      if (wanted.has('configuration_version')) {
-        const cv = await configs.byId(run.configurationVersionId);
-        if (cv) out.push(...resources(configurationVersionType, [presentConfigurationVersion(cv, null)]));
-      }
+      const ws = wss.get(run.workspaceId);
+      if (ws) out.push(...resources(workspaceType, [presentWorkspace(ws, subject)]));
+      const cv = cvs.get(run.configurationVersionId);
+      if (cv) out.push(...resources(configurationVersionType, [presentConfigurationVersion(cv, null)]));
     }
     return out;
   }
@@ -436,22 +436,13 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
 
   // ------------------------------------------------------------ plans and applies
 
-  router.get('/plans/:id', async (ctx) => {
-    const run = await runs.byPhase(subjectOf(ctx), ctx.params.id);
+  const sendPlan = (ctx: Ctx, run: Run) =>
     send(ctx, 200, encode(planType, { ...presentPhase(run.plan, logs.url(run.plan.id)), 'has-changes': run.hasChanges, 'generated-configuration': false }));
-  });
-  router.get('/runs/:id/plan', async (ctx) => {
-    const run = await runs.get(subjectOf(ctx), ctx.params.id);
-    send(ctx, 200, encode(planType, { ...presentPhase(run.plan, logs.url(run.plan.id)), 'has-changes': run.hasChanges, 'generated-configuration': false }));
-  });
-  router.get('/applies/:id', async (ctx) => {
-    const run = await runs.byPhase(subjectOf(ctx), ctx.params.id);
-    send(ctx, 200, encode(applyType, presentPhase(run.apply, logs.url(run.apply.id))));
-  });
-  router.get('/runs/:id/apply', async (ctx) => {
-    const run = await runs.get(subjectOf(ctx), ctx.params.id);
-    send(ctx, 200, encode(applyType, presentPhase(run.apply, logs.url(run.apply.id))));
-  });
+  const sendApply = (ctx: Ctx, run: Run) => send(ctx, 200, encode(applyType, presentPhase(run.apply, logs.url(run.apply.id))));
+  router.get('/plans/:id', async (ctx) => sendPlan(ctx, await runs.byPhase(subjectOf(ctx), ctx.params.id)));
+  router.get('/runs/:id/plan', async (ctx) => sendPlan(ctx, await runs.get(subjectOf(ctx), ctx.params.id)));
+  router.get('/applies/:id', async (ctx) => sendApply(ctx, await runs.byPhase(subjectOf(ctx), ctx.params.id)));
+  router.get('/runs/:id/apply', async (ctx) => sendApply(ctx, await runs.get(subjectOf(ctx), ctx.params.id)));
 
   // The JSON plan as terraform show -json wrote it, and its redacted form without sensitive values.
   /** The JSON plan; unredacted, it holds sensitive values, so only workspace admins read it. */
@@ -471,6 +462,13 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     ctx.type = 'application/json';
     ctx.body = redactPlan(plan);
   });
+}
+
+/** Each distinct id loaded once, in parallel. */
+async function loadOnce<T>(ids: string[], load: (id: string) => Promise<T | null>): Promise<Map<string, T | null>> {
+  const unique = [...new Set(ids)];
+  const found = await Promise.all(unique.map(load));
+  return new Map(unique.map((id, i) => [id, found[i]]));
 }
 
 function nonNegative(q: Query, name: string, fallback: number): number {
@@ -495,7 +493,7 @@ export function registerRunPublicRoutes(router: Router<AppState>, deps: Pick<Run
     const run = await runs.runOfPhase(ctx.params.id);
     if (!run) throw new NotFoundError(`no plan or apply ${ctx.params.id}`);
     const phase = run.plan.id === ctx.params.id ? run.plan : run.apply;
-    const q = ctx.query as Query;
+    const q = query(ctx);
     const offset = nonNegative(q, 'offset', 0);
     const limit = Math.min(nonNegative(q, 'limit', 65_536), 1024 * 1024);
     ctx.type = 'text/plain';

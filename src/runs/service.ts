@@ -4,7 +4,7 @@
 import type { Knex } from 'knex';
 import type { JobOutcome } from '../agent/protocol.js';
 import { authorize, isAllowed, visibleWorkspaces, type Action } from '../auth/authorize.js';
-import { principalOf, type Subject } from '../auth/subject.js';
+import { principalOf, SITE_ADMIN, type Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -218,8 +218,7 @@ export class RunService {
   private async createForUpload(cv: ConfigurationVersion): Promise<void> {
     const ws = await this.workspaces.byId(cv.workspaceId);
     if (!ws || ws.executionMode === 'local') return;
-    const subject: Subject = { kind: 'site-admin' };
-    await this.create(subject, { workspaceId: ws.id, configurationVersionId: cv.id, message: 'Triggered by a configuration upload' });
+    await this.create(SITE_ADMIN, { workspaceId: ws.id, configurationVersionId: cv.id, message: 'Triggered by a configuration upload' });
   }
 
   // ------------------------------------------------------------ the workspace queue
@@ -312,29 +311,33 @@ export class RunService {
 
   // ------------------------------------------------------------ user actions
 
-  private async comment(trx: Knex.Transaction, runId: string, body: string | undefined): Promise<void> {
-    if (body) await store.insertComment(trx, { id: newId('wsc'), runId, body });
+  /**
+   * A user action: with the run's row locked, checks that the subject may read the run and take
+   * `action` on it, stores the comment, and runs fn. Returns the run as the action left it.
+   */
+  private async act(
+    subject: Subject,
+    id: string,
+    action: Action,
+    comment: string | undefined,
+    fn: (trx: Knex.Transaction, run: Run, after: AfterCommit) => Promise<unknown>,
+  ): Promise<Run> {
+    await this.withRun(id, async (trx, run, after) => {
+      this.authorize(subject, 'run:read', run);
+      this.authorize(subject, action, run);
+      if (comment) await store.insertComment(trx, { id: newId('wsc'), runId: id, body: comment });
+      await fn(trx, run, after);
+    });
+    return (await store.findRun(this.db, id))!;
   }
 
   /** actions/apply: confirms a planned run; its apply is queued at once. */
   async confirm(subject: Subject, id: string, comment?: string): Promise<Run> {
-    const run = await this.get(subject, id);
-    this.authorize(subject, 'run:apply', run);
-    await this.withRun(id, async (trx, locked, after) => {
-      await this.comment(trx, id, comment);
-      await this.confirmAndQueue(trx, locked, after);
-    });
-    return (await store.findRun(this.db, id))!;
+    return this.act(subject, id, 'run:apply', comment, (trx, run, after) => this.confirmAndQueue(trx, run, after));
   }
 
   async discard(subject: Subject, id: string, comment?: string): Promise<Run> {
-    const run = await this.get(subject, id);
-    this.authorize(subject, 'run:apply', run);
-    await this.withRun(id, async (trx, locked, after) => {
-      await this.comment(trx, id, comment);
-      await this.fire(trx, locked, 'discard', after);
-    });
-    return (await store.findRun(this.db, id))!;
+    return this.act(subject, id, 'run:apply', comment, (trx, run, after) => this.fire(trx, run, 'discard', after));
   }
 
   /**
@@ -342,33 +345,25 @@ export class RunService {
    * stop (SIGINT to the engine) and the run ends canceled when its runner reports back.
    */
   async cancel(subject: Subject, id: string, comment?: string): Promise<Run> {
-    const run = await this.get(subject, id);
-    this.authorize(subject, 'run:cancel', run);
-    await this.withRun(id, async (trx, locked, after) => {
-      await this.comment(trx, id, comment);
-      if (locked.status === 'planning' || locked.status === 'applying') {
-        if (locked.cancelRequestedAt) return;
+    return this.act(subject, id, 'run:cancel', comment, async (trx, run, after) => {
+      if (run.status === 'planning' || run.status === 'applying') {
+        if (run.cancelRequestedAt) return;
         await store.updateRun(trx, id, { cancelRequestedAt: new Date() });
         await this.jobs.stop(trx, id, false);
         return;
       }
-      await this.fire(trx, locked, 'cancel', after);
+      await this.fire(trx, run, 'cancel', after);
     });
-    return (await store.findRun(this.db, id))!;
   }
 
   /** Ends a run whose engine did not stop after cancel: the run is over now, its engine killed. */
   async forceCancel(subject: Subject, id: string, comment?: string): Promise<Run> {
-    const run = await this.get(subject, id);
-    this.authorize(subject, 'run:force-cancel', run);
-    await this.withRun(id, async (trx, locked, after) => {
-      if (!locked.cancelRequestedAt) {
+    return this.act(subject, id, 'run:force-cancel', comment, async (trx, run, after) => {
+      if (!run.cancelRequestedAt) {
         throw new ConflictError(`run ${id} has not been canceled yet: cancel it first, and force-cancel only if it does not stop`);
       }
-      await this.comment(trx, id, comment);
-      await this.fire(trx, locked, 'force_cancel', after);
+      await this.fire(trx, run, 'force_cancel', after);
     });
-    return (await store.findRun(this.db, id))!;
   }
 
   // ------------------------------------------------------------ what runners report

@@ -2,7 +2,7 @@
 // and logs.
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
-import { paged, type Db } from '../db/index.js';
+import { escapeLike, paged, type Db } from '../db/index.js';
 import type { PhaseStatus, RunStatus } from './machine.js';
 
 export type Timestamps = Record<string, string>;
@@ -88,22 +88,33 @@ export async function listConfigurationVersions(
   return { items: rows.map(toConfigurationVersion), total };
 }
 
-/** Moves a pending configuration version to uploaded or errored; false when it was not pending. */
+/** The newest uploaded, non-provisional configuration version of the workspace. */
+export async function latestUploadedConfigurationVersion(db: Db, workspaceId: string): Promise<ConfigurationVersion | null> {
+  const row = await db<ConfigurationVersionRow>('configuration_versions')
+    .where({ workspace_id: workspaceId, status: 'uploaded', provisional: false })
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .first();
+  return row ? toConfigurationVersion(row) : null;
+}
+
+/** Moves a pending configuration version to uploaded or errored; null when it was not pending. */
 export async function settleConfigurationVersion(
   db: Db,
   id: string,
   outcome: { status: 'uploaded'; size: number } | { status: 'errored'; error: string },
-): Promise<boolean> {
+): Promise<ConfigurationVersion | null> {
   const at = new Date().toISOString();
-  const n = await db('configuration_versions')
+  const [row] = await db('configuration_versions')
     .where({ id, status: 'pending' })
     .update({
       status: outcome.status,
       size: outcome.status === 'uploaded' ? outcome.size : null,
       error_message: outcome.status === 'errored' ? outcome.error : null,
       status_timestamps: db.raw('status_timestamps || ?::jsonb', [JSON.stringify({ [`${outcome.status}-at`]: at })]),
-    });
-  return n === 1;
+    })
+    .returning('*');
+  return row ? toConfigurationVersion(row as ConfigurationVersionRow) : null;
 }
 
 // ---------------------------------------------------------------- runs
@@ -306,6 +317,12 @@ export async function findRunByPhase(db: Db, phaseId: string): Promise<Run | nul
   return row ? toRun(row) : null;
 }
 
+/** The id of the run's plan or apply. */
+export async function findPhaseId(db: Db, runId: string, phase: 'plan' | 'apply'): Promise<string | null> {
+  const row = await db(phase === 'plan' ? 'plans' : 'applies').where({ run_id: runId }).first<{ id: string } | undefined>('id');
+  return row?.id ?? null;
+}
+
 export interface RunFilter {
   workspaceIds?: string[];
   organizationId?: string;
@@ -338,7 +355,7 @@ export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; to
     });
   }
   if (f.search) {
-    const s = `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const s = `%${escapeLike(f.search)}%`;
     q.where((w) => w.whereILike('r.id', s).orWhereILike('r.message', s).orWhereILike('r.created_by_name', s));
   }
   q.orderBy('r.created_at', f.order === 'newest' ? 'desc' : 'asc').orderBy('r.id', f.order === 'newest' ? 'desc' : 'asc');
