@@ -194,8 +194,7 @@ export function presentStateVersion(v: StateVersion, deps: StateRouteDeps): View
 export function currentStateIncluder(deps: StateRouteDeps): WorkspaceIncluder {
   return async (subject, list) => {
     const ids = list.filter((ws) => ws.currentStateVersionId !== null && isAllowed(subject, 'state:read', workspaceScope(ws))).map((ws) => ws.currentStateVersionId!);
-    const found = await Promise.all(ids.map((id) => deps.state.byId(id)));
-    return resources(stateVersionType, found.filter((v): v is StateVersion => v !== null).map((v) => presentStateVersion(v, deps)));
+    return resources(stateVersionType, (await deps.state.byIds(ids)).map((v) => presentStateVersion(v, deps)));
   };
 }
 

@@ -344,9 +344,9 @@ export class StateService {
     return (await this.visible(subject, id, 'state:read')).version;
   }
 
-  /** Internal lookup without authorization, for a version another domain names. */
-  async byId(id: string): Promise<StateVersion | null> {
-    return store.findById(this.db, id);
+  /** Internal lookup without authorization, for versions another domain names, in the order given (ids of no version are left out). */
+  async byIds(ids: string[]): Promise<StateVersion[]> {
+    return store.findByIds(this.db, ids);
   }
 
   /** The workspace's current state version; 404 when it has none. */

@@ -139,6 +139,14 @@ export async function findById(db: Db, id: string): Promise<StateVersion | null>
   return row ? toStateVersion(row) : null;
 }
 
+/** The state versions with these ids, in one query, in the order given (ids of no version are left out). */
+export async function findByIds(db: Db, ids: string[]): Promise<StateVersion[]> {
+  if (ids.length === 0) return [];
+  const rows = (await selectVersions(db).whereIn('v.id', ids)) as StateVersionRow[];
+  const byId = new Map(rows.map((r) => [r.id, toStateVersion(r)]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
 /** The workspace's current state version: the one finalized last. */
 export async function current(db: Db, workspaceId: string): Promise<StateVersion | null> {
   const row = (await selectVersions(db)

@@ -1,7 +1,16 @@
 // HTTP routes of users and teams, in Terraform Cloud's shapes: users (made by the site
 // administrator through /admin/users), user tokens, organization memberships, teams with their
 // members and tokens, and team access to workspaces (/team-workspaces).
-import { ORGANIZATION_PERMISSIONS, type AccessLevel, type OrganizationPermission } from '../auth/access.js';
+import {
+  ACCESS_LEVELS,
+  ORGANIZATION_PERMISSIONS,
+  RUNS,
+  SENTINEL_MOCKS,
+  STATE_VERSIONS,
+  VARIABLES,
+  type AccessLevel,
+  type OrganizationPermission,
+} from '../auth/access.js';
 import { isAllowed } from '../auth/authorize.js';
 import { authenticationTokenType, presentToken, type TokenDirectory } from '../auth/routes.js';
 import { principalOf, type Subject } from '../auth/subject.js';
@@ -223,11 +232,11 @@ interface TeamAccessDocument {
   };
 }
 const teamAccessAttributes = {
-  access: { type: 'string', enum: ['read', 'plan', 'write', 'admin', 'custom'] },
-  runs: { type: 'string', enum: ['read', 'plan', 'apply'] },
-  variables: { type: 'string', enum: ['none', 'read', 'write'] },
-  'state-versions': { type: 'string', enum: ['none', 'read-outputs', 'read', 'write'] },
-  'sentinel-mocks': { type: 'string', enum: ['none', 'read'] },
+  access: { type: 'string', enum: ACCESS_LEVELS },
+  runs: { type: 'string', enum: RUNS },
+  variables: { type: 'string', enum: VARIABLES },
+  'state-versions': { type: 'string', enum: STATE_VERSIONS },
+  'sentinel-mocks': { type: 'string', enum: SENTINEL_MOCKS },
   'workspace-locking': { type: 'boolean' },
   'run-tasks': { type: 'boolean' },
 };
@@ -339,23 +348,27 @@ export function registerUserRoutes(router: ApiRouter, { users, teams, site }: Us
 
   // ------------------------------------------------------------ organization memberships
 
-  async function membershipView(m: Membership, org: Organization): Promise<View> {
-    return presentMembership(m, org, await users.teamsOf(m));
+  /** Memberships as resources, with their teams (loaded in one query). */
+  async function membershipViews(list: Array<{ membership: Membership; org: Organization }>): Promise<View[]> {
+    const teamIds = await users.teamsOf(list.map((i) => i.membership));
+    return list.map(({ membership, org }, i) => presentMembership(membership, org, teamIds[i]));
   }
 
   async function membershipIncludes(q: Query, views: View[], memberships: Membership[], subject: Subject): Promise<Resource[]> {
     const includes = parseIncludes(q);
     const included: Resource[] = [];
     if (includes.has('user')) {
-      const found = await Promise.all(memberships.filter((m) => m.userId).map((m) => users.userById(m.userId!)));
-      included.push(...resources(userType, found.filter((u): u is User => u !== null).map((u) => presentUser(u, subject))));
+      const found = await users.usersByIds(memberships.flatMap((m) => m.userId ?? []));
+      included.push(...resources(userType, found.map((u) => presentUser(u, subject))));
     }
     if (includes.has('teams')) {
       const ids = new Set(views.flatMap((v) => (v.teams as Array<{ id: string }>).map((t) => t.id)));
+      const found: Array<{ team: Team; org: Organization }> = [];
       for (const id of ids) {
-        const found = await teams.find(subject, id);
-        if (found) included.push(...resources(teamType, [await teamView(found.team, found.org, subject)]));
+        const team = await teams.find(subject, id);
+        if (team) found.push(team);
       }
+      included.push(...resources(teamType, (await teamViews(found, subject)).views));
     }
     return included;
   }
@@ -368,7 +381,7 @@ export function registerUserRoutes(router: ApiRouter, { users, teams, site }: Us
       username: doc.data.attributes?.username,
       teamIds: doc.data.relationships?.teams?.data.map((t) => t.id) ?? [],
     });
-    const view = await membershipView(membership, org);
+    const [view] = await membershipViews([{ membership, org }]);
     send(ctx, 201, encode(membershipType, view, { included: await membershipIncludes({ include: 'user' }, [view], [membership], subject) }));
   });
 
@@ -383,7 +396,7 @@ export function registerUserRoutes(router: ApiRouter, { users, teams, site }: Us
       limit: page.size,
       offset: pageOffset(page),
     });
-    const views = await Promise.all(items.map((m) => membershipView(m, org)));
+    const views = await membershipViews(items.map((membership) => ({ membership, org })));
     const paging = paginate(page, total, requestUrl(ctx, site));
     send(
       ctx,
@@ -401,7 +414,7 @@ export function registerUserRoutes(router: ApiRouter, { users, teams, site }: Us
     const q = query(ctx);
     const page = parsePage(q);
     const { items, total } = await users.ownMemberships(subject, { limit: page.size, offset: pageOffset(page) });
-    const views = await Promise.all(items.map(({ membership, org }) => membershipView(membership, org)));
+    const views = await membershipViews(items);
     const included = await membershipIncludes(q, views, items.map((i) => i.membership), subject);
     send(ctx, 200, encode(membershipType, views, { ...paginate(page, total, requestUrl(ctx, site)), included }));
   });
@@ -409,7 +422,7 @@ export function registerUserRoutes(router: ApiRouter, { users, teams, site }: Us
   router.get('/organization-memberships/:id', async (ctx) => {
     const subject = subjectOf(ctx);
     const { membership, org } = await users.getMembership(subject, ctx.params.id);
-    const view = await membershipView(membership, org);
+    const [view] = await membershipViews([{ membership, org }]);
     send(ctx, 200, encode(membershipType, view, { included: await membershipIncludes(query(ctx), [view], [membership], subject) }));
   });
 
@@ -420,14 +433,13 @@ export function registerUserRoutes(router: ApiRouter, { users, teams, site }: Us
 
   // ------------------------------------------------------------ teams
 
-  async function teamView(team: Team, org: Organization, subject: Subject): Promise<View> {
-    return presentTeam(team, org, (await teams.members(team)).map((u) => u.id), subject);
-  }
-
-  async function teamIncludes(q: Query, list: Team[], subject: Subject): Promise<Resource[]> {
-    if (!parseIncludes(q).has('users')) return [];
-    const members = (await Promise.all(list.map((t) => teams.members(t)))).flat();
-    return resources(userType, members.map((u) => presentUser(u, subject)));
+  /** Teams as resources, with their members (loaded in one query); `included`, the members as users when q includes them. */
+  async function teamViews(list: Array<{ team: Team; org: Organization }>, subject: Subject, q: Query = {}): Promise<{ views: View[]; included: Resource[] }> {
+    const members = await teams.members(list.map((t) => t.team));
+    const membersOf = (team: Team) => members.get(team.id) ?? [];
+    const views = list.map(({ team, org }) => presentTeam(team, org, membersOf(team).map((u) => u.id), subject));
+    const included = parseIncludes(q).has('users') ? resources(userType, list.flatMap(({ team }) => membersOf(team)).map((u) => presentUser(u, subject))) : [];
+    return { views, included };
   }
 
   router.get('/organizations/:org/teams', async (ctx) => {
@@ -440,27 +452,27 @@ export function registerUserRoutes(router: ApiRouter, { users, teams, site }: Us
       limit: page.size,
       offset: pageOffset(page),
     });
-    const views = await Promise.all(items.map((t) => teamView(t, org, subject)));
-    send(ctx, 200, encode(teamType, views, { ...paginate(page, total, requestUrl(ctx, site)), included: await teamIncludes(q, items, subject) }));
+    const { views, included } = await teamViews(items.map((team) => ({ team, org })), subject, q);
+    send(ctx, 200, encode(teamType, views, { ...paginate(page, total, requestUrl(ctx, site)), included }));
   });
 
   router.post('/organizations/:org/teams', async (ctx) => {
     const subject = subjectOf(ctx);
     const changes = teamChanges(readCreateTeam(body(ctx)));
-    const { team, org } = await teams.create(subject, ctx.params.org, { ...changes, name: changes.name! });
-    send(ctx, 201, encode(teamType, await teamView(team, org, subject)));
+    const created = await teams.create(subject, ctx.params.org, { ...changes, name: changes.name! });
+    send(ctx, 201, encode(teamType, (await teamViews([created], subject)).views[0]));
   });
 
   router.get('/teams/:id', async (ctx) => {
     const subject = subjectOf(ctx);
-    const { team, org } = await teams.get(subject, ctx.params.id);
-    send(ctx, 200, encode(teamType, await teamView(team, org, subject), { included: await teamIncludes(query(ctx), [team], subject) }));
+    const { views, included } = await teamViews([await teams.get(subject, ctx.params.id)], subject, query(ctx));
+    send(ctx, 200, encode(teamType, views[0], { included }));
   });
 
   router.patch('/teams/:id', async (ctx) => {
     const subject = subjectOf(ctx);
-    const { team, org } = await teams.update(subject, ctx.params.id, teamChanges(readUpdateTeam(body(ctx))));
-    send(ctx, 200, encode(teamType, await teamView(team, org, subject)));
+    const updated = await teams.update(subject, ctx.params.id, teamChanges(readUpdateTeam(body(ctx))));
+    send(ctx, 200, encode(teamType, (await teamViews([updated], subject)).views[0]));
   });
 
   router.delete('/teams/:id', async (ctx) => {

@@ -268,13 +268,20 @@ export class UserService implements TokenResolver {
     this.subjects.changed();
   }
 
-  /** Teams of the organization the membership's user is in, or is invited into. */
-  async teamsOf(membership: Membership): Promise<string[]> {
-    if (!membership.userId) return membership.invitedTeamIds;
-    return (await store.teamsOfUser(this.db, membership.organizationId, membership.userId)).map((t) => t.id);
+  /** For each membership, the teams of the organization its user is in, or is invited into. */
+  async teamsOf(memberships: Membership[]): Promise<string[][]> {
+    const joined = memberships.filter((m) => m.userId !== null);
+    const teams = await store.teamIdsOfUsers(
+      this.db,
+      joined.map((m) => ({ organizationId: m.organizationId, userId: m.userId! })),
+    );
+    let next = 0;
+    return memberships.map((m) => (m.userId ? teams[next++] : m.invitedTeamIds));
   }
 
-  async userById(id: string): Promise<User | null> {
-    return store.findUser(this.db, id);
+  /** The users with these ids that exist, in the order given. */
+  async usersByIds(ids: string[]): Promise<User[]> {
+    const found = await store.findUsers(this.db, ids);
+    return ids.flatMap((id) => found.get(id) ?? []);
   }
 }

@@ -42,6 +42,12 @@ export async function findUser(db: Db, id: string): Promise<User | null> {
   return row ? toUser(row) : null;
 }
 
+/** The users with these ids, by id (ids of no user are not in the map). */
+export async function findUsers(db: Db, ids: string[]): Promise<Map<string, User>> {
+  const rows = await db<UserRow>('users').whereIn('id', ids);
+  return new Map(rows.map((r) => [r.id, toUser(r)]));
+}
+
 /** A user by id, or by username (the API accepts both where it names users). */
 export async function findUserByIdOrName(db: Db, idOrName: string): Promise<User | null> {
   const row = await db<UserRow>('users').where({ id: idOrName }).orWhere({ username: idOrName }).first();
@@ -230,9 +236,27 @@ export async function findTeamToken(db: Db, id: string): Promise<TeamToken | nul
   return row ? toTeamToken(row) : null;
 }
 
-export async function teamTokenForAuth(db: Db, id: string): Promise<{ token: TeamToken; secretHash: Buffer } | null> {
-  const row = await db<TeamTokenRow>('team_tokens').where({ id }).first();
-  return row ? { token: toTeamToken(row), secretHash: row.secret_hash } : null;
+/**
+ * A team token with its team and what the team holds in its organization, in one query: a request
+ * by a team token costs one round trip to authenticate.
+ */
+export async function teamTokenForAuth(
+  db: Db,
+  id: string,
+): Promise<{ token: TeamToken; secretHash: Buffer; team: { id: string; name: string; organizationId: string }; grants: OrganizationGrants } | null> {
+  const rows = await db('team_tokens as tt')
+    .join('teams as t', 't.id', 'tt.team_id')
+    .leftJoin('team_workspaces as tw', 'tw.team_id', 't.id')
+    .where('tt.id', id)
+    .select<Array<TeamTokenRow & GrantRow & { team_name: string }>>('tt.*', 't.name as team_name', 't.organization_id', ...GRANT_COLUMNS);
+  if (rows.length === 0) return null;
+  const row = rows[0];
+  return {
+    token: toTeamToken(row),
+    secretHash: row.secret_hash,
+    team: { id: row.team_id, name: row.team_name, organizationId: row.organization_id },
+    grants: foldGrants(rows).get(row.organization_id)!,
+  };
 }
 
 export async function deleteTeamToken(db: Db, id: string): Promise<boolean> {
@@ -443,15 +467,25 @@ export async function deleteTeam(db: Db, id: string): Promise<void> {
   await db('teams').where({ id }).delete();
 }
 
-/** Members of the team, by username. */
-export async function teamMembers(db: Db, teamId: string): Promise<User[]> {
-  const rows = await db('team_memberships as m').join('users as u', 'u.id', 'm.user_id').where('m.team_id', teamId).orderBy('u.username').select<UserRow[]>('u.*');
-  return rows.map(toUser);
+/** Members of each of the teams, by username, in one query; a team without members is not in the map. */
+export async function membersOfTeams(db: Db, teamIds: string[]): Promise<Map<string, User[]>> {
+  const rows = await db('team_memberships as m')
+    .join('users as u', 'u.id', 'm.user_id')
+    .whereIn('m.team_id', teamIds)
+    .orderBy('u.username')
+    .select<Array<UserRow & { team_id: string }>>('u.*', 'm.team_id');
+  const members = new Map<string, User[]>();
+  for (const r of rows) {
+    const list = members.get(r.team_id);
+    if (list) list.push(toUser(r));
+    else members.set(r.team_id, [toUser(r)]);
+  }
+  return members;
 }
 
-export async function memberCounts(db: Db, teamIds: string[]): Promise<Map<string, number>> {
-  const rows = await db('team_memberships').whereIn('team_id', teamIds).groupBy('team_id').select<Array<{ team_id: string; n: string }>>('team_id', db.raw('count(*) as n'));
-  return new Map(rows.map((r) => [r.team_id, Number(r.n)]));
+/** Members of the team, by username. */
+export async function teamMembers(db: Db, teamId: string): Promise<User[]> {
+  return (await membersOfTeams(db, [teamId])).get(teamId) ?? [];
 }
 
 /** Puts the user into the teams (those it is in already stay as they are). */
@@ -472,14 +506,24 @@ export async function leaveTeams(db: Db, organizationId: string, userId: string)
   await db('team_memberships').where({ user_id: userId }).whereIn('team_id', db('teams').select('id').where({ organization_id: organizationId })).delete();
 }
 
-/** The teams of the organization the user is a member of. */
-export async function teamsOfUser(db: Db, organizationId: string, userId: string): Promise<Team[]> {
+/**
+ * The ids of the teams each user is in, in the organization named with it, by team name, in one
+ * query: for each (organization, user) pair, in the order given.
+ */
+export async function teamIdsOfUsers(db: Db, pairs: Array<{ organizationId: string; userId: string }>): Promise<string[][]> {
+  if (pairs.length === 0) return [];
   const rows = await db('teams as t')
     .join('team_memberships as m', 'm.team_id', 't.id')
-    .where({ 't.organization_id': organizationId, 'm.user_id': userId })
+    .whereIn('t.organization_id', [...new Set(pairs.map((p) => p.organizationId))])
+    .whereIn('m.user_id', [...new Set(pairs.map((p) => p.userId))])
     .orderBy('t.name')
-    .select<TeamRow[]>('t.*');
-  return rows.map(toTeam);
+    .select<Array<{ id: string; organization_id: string; user_id: string }>>('t.id', 't.organization_id', 'm.user_id');
+  const byPair = new Map<string, string[]>();
+  for (const r of rows) {
+    const key = `${r.organization_id}/${r.user_id}`;
+    byPair.set(key, [...(byPair.get(key) ?? []), r.id]);
+  }
+  return pairs.map((p) => byPair.get(`${p.organizationId}/${p.userId}`) ?? []);
 }
 
 /** Locks the owners team's row, so that concurrent removals cannot both leave it empty. */
@@ -628,13 +672,4 @@ function foldGrants(rows: GrantRow[]): Map<string, OrganizationGrants> {
     g.workspaces.set(r.workspace_id, unionAccess(g.workspaces.get(r.workspace_id), accessOf(r.access!, permissions)));
   }
   return byOrg;
-}
-
-/** What a team holds in its organization. */
-export async function grantsOfTeam(db: Db, team: Team): Promise<OrganizationGrants> {
-  const rows = await db('teams as t')
-    .leftJoin('team_workspaces as tw', 'tw.team_id', 't.id')
-    .where('t.id', team.id)
-    .select<GrantRow[]>('t.organization_id', ...GRANT_COLUMNS);
-  return foldGrants(rows).get(team.organizationId) ?? { owner: false, access: new Set(), workspaces: new Map(), teams: [team.id] };
 }

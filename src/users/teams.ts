@@ -162,12 +162,9 @@ export class TeamService implements TokenResolver {
     this.subjects.changed();
   }
 
-  async members(team: Team): Promise<User[]> {
-    return store.teamMembers(this.db, team.id);
-  }
-
-  async memberCounts(teams: Team[]): Promise<Map<string, number>> {
-    return store.memberCounts(
+  /** Members of each of the teams (a team without members is not in the map). */
+  async members(teams: Team[]): Promise<Map<string, User[]>> {
+    return store.membersOfTeams(
       this.db,
       teams.map((t) => t.id),
     );
@@ -328,9 +325,8 @@ export class TeamService implements TokenResolver {
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {
     const subject = await this.subjects.authenticate(id, secret, async () => {
       const found = await store.teamTokenForAuth(this.db, id);
-      const team = found && (await store.findTeam(this.db, found.token.teamId));
-      if (!found || !team) return null;
-      const grants = await store.grantsOfTeam(this.db, team);
+      if (!found) return null;
+      const { team, grants } = found;
       return {
         subject: { kind: 'team', tokenId: id, teamId: team.id, teamName: team.name, organizationId: team.organizationId, grants },
         secretHash: found.secretHash,
@@ -356,11 +352,16 @@ export class TeamService implements TokenResolver {
   }
 
   async getAccess(subject: Subject, id: string): Promise<TeamAccess> {
+    return (await this.visibleAccess(subject, id)).access;
+  }
+
+  /** The entry, if the subject may see it, with its workspace; else NotFoundError. */
+  private async visibleAccess(subject: Subject, id: string): Promise<{ access: TeamAccess; ws: Workspace }> {
     const access = await store.findTeamAccess(this.db, id);
     if (!access) throw notFound('team access', id);
     const ws = (await this.workspaces.byId(access.workspaceId))!;
     if (!isAllowed(subject, 'workspace:read', workspaceScope(ws)) || !this.canSeeAccess(subject, ws, access)) throw notFound('team access', id);
-    return access;
+    return { access, ws };
   }
 
   async createAccess(
@@ -390,8 +391,7 @@ export class TeamService implements TokenResolver {
   }
 
   async updateAccess(subject: Subject, id: string, input: { access?: AccessLevel; permissions: PermissionChanges }): Promise<TeamAccess> {
-    const current = await this.getAccess(subject, id);
-    const ws = (await this.workspaces.byId(current.workspaceId))!;
+    const { access: current, ws } = await this.visibleAccess(subject, id);
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
     const access = input.access ?? current.access;
     const updated = await store.updateTeamAccess(this.db, id, access, permissionsFor(access, input.permissions, current.permissions));
@@ -400,8 +400,7 @@ export class TeamService implements TokenResolver {
   }
 
   async deleteAccess(subject: Subject, id: string): Promise<void> {
-    const current = await this.getAccess(subject, id);
-    const ws = (await this.workspaces.byId(current.workspaceId))!;
+    const { ws } = await this.visibleAccess(subject, id);
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
     await store.deleteTeamAccess(this.db, id);
     this.subjects.changed();

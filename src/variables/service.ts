@@ -14,18 +14,7 @@ import type { Category, StoredVariable, VariableFields } from './store.js';
 export type { Category } from './store.js';
 
 /** A variable as clients see it: `value` is null for a sensitive variable, always. */
-export interface Variable {
-  id: string;
-  workspaceId: string;
-  key: string;
-  value: string | null;
-  category: Category;
-  hcl: boolean;
-  sensitive: boolean;
-  description: string;
-  versionId: string;
-  createdAt: Date;
-}
+export type Variable = Omit<StoredVariable, 'encryptedValue' | 'updatedAt'>;
 
 /** What a request sets; on update, what it leaves out stays as it is. */
 export interface VariableInput {

@@ -254,8 +254,3 @@ export function relatedIds(r: Resource, name: string): string[] {
 export function attr(r: Resource, name: string): unknown {
   return r.attributes[name];
 }
-
-export function stringAttr(r: Resource, name: string): string {
-  const v = r.attributes[name];
-  return typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v);
-}

@@ -1,18 +1,17 @@
 // otf team-access: what teams may do in a workspace (/team-workspaces): an access level (read,
 // plan, write, admin) or custom permissions, one grant per team and workspace.
+import { ACCESS_LEVELS, RUNS, SENTINEL_MOCKS, STATE_VERSIONS, VARIABLES } from '../../../auth/access.js';
 import { relatedId, type Client, type Resource } from '../client.js';
 import { CliError, UsageError, type FlagSpec, type Noun } from '../command.js';
 import { attribute, idField, type Field, type View } from '../output.js';
 import { parseWorkspaceName, resolveTeams, resolveWorkspace, seg } from '../resolve.js';
 
-export const ACCESS_LEVELS = ['read', 'plan', 'write', 'admin', 'custom'] as const;
-
 /** The permissions of custom access, as flags: the same names as the attributes of a grant. */
 const CUSTOM_FLAGS: FlagSpec[] = [
-  { name: 'runs', value: '<level>', choices: ['read', 'plan', 'apply'], help: 'custom access: what the team may do with runs' },
-  { name: 'variables', value: '<level>', choices: ['none', 'read', 'write'], help: 'custom access: workspace variables' },
-  { name: 'state-versions', value: '<level>', choices: ['none', 'read-outputs', 'read', 'write'], help: 'custom access: state versions' },
-  { name: 'sentinel-mocks', value: '<level>', choices: ['none', 'read'], help: 'custom access: sentinel mocks' },
+  { name: 'runs', value: '<level>', choices: RUNS, help: 'custom access: what the team may do with runs' },
+  { name: 'variables', value: '<level>', choices: VARIABLES, help: 'custom access: workspace variables' },
+  { name: 'state-versions', value: '<level>', choices: STATE_VERSIONS, help: 'custom access: state versions' },
+  { name: 'sentinel-mocks', value: '<level>', choices: SENTINEL_MOCKS, help: 'custom access: sentinel mocks' },
   { name: 'workspace-locking', help: 'custom access: may lock and unlock the workspace' },
   { name: 'run-tasks', help: 'custom access: may manage run tasks' },
 ];

@@ -1,29 +1,11 @@
 // otf teams, team-members and team-tokens: the teams of an organization (named <org>/<team>) with
 // their organization permissions, their members, and their API tokens.
+import { ORGANIZATION_PERMISSIONS } from '../../../auth/access.js';
 import { relatedId, type Resource } from '../client.js';
 import { UsageError, type Context, type Noun } from '../command.js';
 import { attribute, idField, type Field, type View } from '../output.js';
 import { parseTeamName, resolveTeam, seg } from '../resolve.js';
 import { apiTokenView, deleteTokenCommand, expiresFlag, printSecret, userView } from './users.js';
-
-/** The organization permissions a team may hold ("organization-access"), as otfd defines them in src/auth/access.ts. */
-export const ORGANIZATION_PERMISSIONS = [
-  'manage-policies',
-  'manage-policy-overrides',
-  'manage-run-tasks',
-  'manage-workspaces',
-  'manage-vcs-settings',
-  'manage-agent-pools',
-  'manage-providers',
-  'manage-modules',
-  'manage-projects',
-  'read-projects',
-  'read-workspaces',
-  'manage-membership',
-  'manage-teams',
-  'manage-organization-access',
-  'access-secret-teams',
-] as const;
 
 export const VISIBILITIES = ['secret', 'organization'] as const;
 
