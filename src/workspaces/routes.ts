@@ -22,7 +22,7 @@ import type { OrganizationService } from '../orgs/service.js';
 import { organizationType, presentOrganization } from '../orgs/routes.js';
 import type { ProjectService } from '../projects/service.js';
 import { presentProject, projectType } from '../projects/routes.js';
-import type { ListOptions, TagBinding, TagRef, Workspace, WorkspaceService, WorkspaceSettings } from './service.js';
+import { workspaceScope, type ListOptions, type TagBinding, type TagRef, type Workspace, type WorkspaceService, type WorkspaceSettings } from './service.js';
 
 export const workspaceType: ResourceType = {
   type: 'workspaces',
@@ -106,7 +106,7 @@ export function currentRunId(ws: Workspace): string | null {
 export type WorkspaceIncluder = (subject: Subject, workspaces: Workspace[]) => Promise<Resource[]>;
 
 export function presentWorkspace(ws: Workspace, subject: Subject): View {
-  const scope = { organizationId: ws.organizationId, workspaceId: ws.id };
+  const scope = workspaceScope(ws);
   const permissions: Record<string, boolean> = { 'can-manage-run-tasks': false, 'can-manage-assessments': false, 'can-read-assessments': false };
   for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, scope);
   return {
