@@ -3,9 +3,11 @@
 // long-polling for jobs and holding them. No engine runs here; otfd's server agent is off.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import type { Api, Json, Response } from './helpers/api.js';
+import { ids, type Api, type Json, type Response } from './helpers/api.js';
+import { assertError, assertStatus } from './helpers/assert.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
+import { sleep, until } from './helpers/wait.js';
 
 // Silent agents are unknown after 3 heartbeats (3 s) and errored after the grace period.
 const GRACE_SECONDS = 5;
@@ -16,40 +18,11 @@ resource "terraform_data" "x" {
 }
 `;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function assertError(res: Response, status: number, detail: RegExp, source: { pointer?: string; parameter?: string } = {}): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  const error = res.body?.errors?.[0];
-  assert.ok(error, `expected a JSON:API error document, got ${res.text}`);
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (source.pointer !== undefined) assert.equal(error.source?.pointer, source.pointer, `source of ${res.text}`);
-  if (source.parameter !== undefined) assert.equal(error.source?.parameter, source.parameter, `source of ${res.text}`);
-}
-
-function assertStatus(res: Response, status: number): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-}
-
-/** Polls `probe` every 100 ms until `done` holds, for at most `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(value)?.slice(0, 2000)}`);
-    await sleep(100);
-  }
-}
-
 function poolDoc(attributes: Record<string, unknown>, allowed?: string[]): Json {
   const data: Json = { type: 'agent-pools', attributes };
   if (allowed) data.relationships = { 'allowed-workspaces': { data: allowed.map((id) => ({ type: 'workspaces', id })) } };
   return { data };
 }
-
-const ids = (list: Json[]): string[] => list.map((x) => x.id);
 
 describe('agent pools API and the agent protocol', function () {
   this.timeout(60_000);
@@ -386,7 +359,7 @@ describe('agent pools API and the agent protocol', function () {
       const pool = await createPool();
       const ws = await poolWorkspace(pool.id);
       const run = await createRun(ws.id);
-      await until('the run to be queued for an agent', () => runStatus(run.id), (s) => s === 'plan_queued');
+      await until('the run to be queued for an agent', () => runStatus(run.id), (s) => s === 'plan_queued', 15_000);
       const before = await getWorkspace(ws.id);
       assert.equal(before.attributes.locked, true);
 

@@ -6,19 +6,11 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { Api, Json, Response } from './helpers/api.js';
+import type { Api, Json } from './helpers/api.js';
+import { assertError } from './helpers/assert.js';
+import { organizationToken } from './helpers/people.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, rawRequest, tarball, uploadTarball, type RawResponse, type TarEntry } from './helpers/tarball.js';
-
-function assertError(res: Response | RawResponse, status: number, detail: RegExp, source: { pointer?: string; parameter?: string } = {}): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  const error = res.body?.errors?.[0];
-  assert.ok(error, `expected a JSON:API error document, got ${res.text}`);
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (source.pointer !== undefined) assert.equal(error.source?.pointer, source.pointer, `source of ${res.text}`);
-  if (source.parameter !== undefined) assert.equal(error.source?.parameter, source.parameter, `source of ${res.text}`);
-}
 
 const MAIN_TF = 'resource "terraform_data" "x" {\n  input = "hello"\n}\n\noutput "x" {\n  value = terraform_data.x.output\n}\n';
 
@@ -48,12 +40,6 @@ function runDoc(wsId: string, cvId?: string, attributes: Record<string, unknown>
   const relationships: Json = { workspace: { data: { type: 'workspaces', id: wsId } } };
   if (cvId) relationships['configuration-version'] = { data: { type: 'configuration-versions', id: cvId } };
   return { data: { type: 'runs', attributes, relationships } };
-}
-
-async function organizationToken(api: Api, org: string): Promise<Api> {
-  const res = await api.post(`/organizations/${org}/authentication-token`, { data: { type: 'authentication-token', attributes: {} } });
-  assert.equal(res.status, 201, res.text);
-  return api.withToken(res.body.data.attributes.token);
 }
 
 /** Asserts the upload was refused and left the version errored with the reason and nothing stored. */

@@ -1,25 +1,12 @@
 // Organizations as a user sees them over HTTP: creating, listing, reading, updating and deleting
 // them, their entitlement set and capacity, and the organization token with what it may do.
 import assert from 'node:assert/strict';
-import type { Api, Json, Response } from './helpers/api.js';
+import type { Api, Json } from './helpers/api.js';
+import { assertError, assertStatus } from './helpers/assert.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 
 function organizationDocument(attributes: Record<string, unknown>, type = 'organizations'): Json {
   return { data: { type, attributes } };
-}
-
-/** Asserts a JSON:API error response: its status, what its detail says and, when given, its pointer. */
-function assertError(res: Response, status: number, detail: RegExp, pointer?: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  assert.ok(Array.isArray(res.body?.errors) && res.body.errors.length > 0, `no errors member in ${res.text}`);
-  const error = res.body.errors[0];
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (pointer !== undefined) assert.equal(error.source?.pointer, pointer, `source of ${JSON.stringify(error)}`);
-}
-
-function assertStatus(res: Response, status: number): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
 }
 
 /** The organizations whose name or email contains the text, as the site admin sees them. */
@@ -81,28 +68,28 @@ describe('organizations', function () {
     it('answers a wrong data.type with 422 naming data.type', async () => {
       const name = randomName();
       const res = await api.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }, 'workspaces'));
-      assertError(res, 422, /data\.type must be "organizations"/, '/data/type');
+      assertError(res, 422, /data\.type must be "organizations"/, { pointer: '/data/type' });
       assertStatus(await api.get(`/organizations/${name}`), 404);
     });
 
     it('answers a missing name with 422 naming the name attribute', async () => {
       const marker = randomName('noname');
       const res = await api.post('/organizations', organizationDocument({ email: `${marker}@example.com` }));
-      assertError(res, 422, /attribute "name" is required/, '/data/attributes/name');
+      assertError(res, 422, /attribute "name" is required/, { pointer: '/data/attributes/name' });
       assert.equal((await search(api, marker)).meta.pagination['total-count'], 0);
     });
 
     it('answers a missing email with 422 naming the email attribute', async () => {
       const name = randomName();
       const res = await api.post('/organizations', organizationDocument({ name }));
-      assertError(res, 422, /attribute "email" is required/, '/data/attributes/email');
+      assertError(res, 422, /attribute "email" is required/, { pointer: '/data/attributes/email' });
       assertStatus(await api.get(`/organizations/${name}`), 404);
     });
 
     it('answers an invalid email with 422 naming the email attribute', async () => {
       const name = randomName();
       const res = await api.post('/organizations', organizationDocument({ name, email: 'not an email' }));
-      assertError(res, 422, /attribute "email" must be a valid email address/, '/data/attributes/email');
+      assertError(res, 422, /attribute "email" must be a valid email address/, { pointer: '/data/attributes/email' });
       assertStatus(await api.get(`/organizations/${name}`), 404);
     });
 
@@ -110,7 +97,7 @@ describe('organizations', function () {
       const marker = randomName('badname');
       for (const name of [`${marker} space`, `${marker}/slash`, `${marker}.dot`, '']) {
         const res = await api.post('/organizations', organizationDocument({ name, email: `${marker}@example.com` }));
-        assertError(res, 422, /attribute "name" must be 1 to 90 letters, digits, "-" or "_"/, '/data/attributes/name');
+        assertError(res, 422, /attribute "name" must be 1 to 90 letters, digits, "-" or "_"/, { pointer: '/data/attributes/name' });
       }
       assert.equal((await search(api, marker)).meta.pagination['total-count'], 0);
     });
@@ -118,7 +105,7 @@ describe('organizations', function () {
     it('answers a name already taken with 409 and leaves the existing organization alone', async () => {
       const name = await createOrganization(api);
       const res = await api.post('/organizations', organizationDocument({ name, email: 'someone-else@example.com' }));
-      assertError(res, 409, new RegExp(`organization name "${name}" is already taken`), '/data/attributes/name');
+      assertError(res, 409, new RegExp(`organization name "${name}" is already taken`), { pointer: '/data/attributes/name' });
       const read = await api.get(`/organizations/${name}`);
       assertStatus(read, 200);
       assert.equal(read.body.data.attributes.email, `${name}@example.com`);
@@ -251,7 +238,7 @@ describe('organizations', function () {
       const a = await createOrganization(api);
       const b = await createOrganization(api);
       const res = await api.patch(`/organizations/${a}`, organizationDocument({ name: b }));
-      assertError(res, 409, new RegExp(`organization name "${b}" is already taken`), '/data/attributes/name');
+      assertError(res, 409, new RegExp(`organization name "${b}" is already taken`), { pointer: '/data/attributes/name' });
       const readA = await api.get(`/organizations/${a}`);
       assertStatus(readA, 200);
       assert.equal(readA.body.data.attributes.email, `${a}@example.com`);
@@ -263,7 +250,7 @@ describe('organizations', function () {
     it('answers an invalid email with 422 and changes nothing', async () => {
       const name = await createOrganization(api);
       const res = await api.patch(`/organizations/${name}`, organizationDocument({ email: 'nope' }));
-      assertError(res, 422, /attribute "email" must be a valid email address/, '/data/attributes/email');
+      assertError(res, 422, /attribute "email" must be a valid email address/, { pointer: '/data/attributes/email' });
       const read = await api.get(`/organizations/${name}`);
       assert.equal(read.body.data.attributes.email, `${name}@example.com`);
     });
@@ -399,7 +386,7 @@ describe('organizations', function () {
       const res = await api.post(`/organizations/${org}/authentication-token`, {
         data: { type: 'authentication-token', attributes: { description: 'late', 'expired-at': new Date(Date.now() - 60_000).toISOString() } },
       });
-      assertError(res, 422, /"expired-at" must be in the future/, '/data/attributes/expired-at');
+      assertError(res, 422, /"expired-at" must be in the future/, { pointer: '/data/attributes/expired-at' });
       assertError(await api.get(`/organizations/${org}/authentication-token`), 404, /has no authentication token/);
     });
 
@@ -408,7 +395,7 @@ describe('organizations', function () {
       const res = await api.post(`/organizations/${org}/authentication-token`, {
         data: { type: 'authentication-token', attributes: { 'expired-at': '2000-01-01T00:00:00Z' } },
       });
-      assertError(res, 422, /"expired-at" must be in the future/, '/data/attributes/expired-at');
+      assertError(res, 422, /"expired-at" must be in the future/, { pointer: '/data/attributes/expired-at' });
       const shown = await api.get(`/organizations/${org}/authentication-token`);
       assertStatus(shown, 200);
       assert.equal(shown.body.data.id, existing.id);
@@ -420,7 +407,7 @@ describe('organizations', function () {
       const res = await api.post(`/organizations/${org}/authentication-token`, {
         data: { type: 'authentication-token', attributes: { 'expired-at': 'tomorrow' } },
       });
-      assertError(res, 422, /attribute "expired-at" must be .*timestamp/, '/data/attributes/expired-at');
+      assertError(res, 422, /attribute "expired-at" must be .*timestamp/, { pointer: '/data/attributes/expired-at' });
       assertStatus(await api.get(`/organizations/${org}/authentication-token`), 404);
     });
 

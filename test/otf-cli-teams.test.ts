@@ -5,26 +5,10 @@
 // its membership is removed. Tables for people and JSON:API for scripts, teams and their members,
 // tokens and access, and the errors of names that do not exist.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ORGANIZATION_PERMISSIONS } from '../src/auth/access.js';
-import { suite } from './hooks.js';
 import type { Api, Json } from './helpers/api.js';
+import { assertOk, linesOf, runOtf, type OtfResult } from './helpers/otf.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
-
-const OTF = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otf');
-
-interface OtfResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Lines of output, without the final newline's empty line. */
-function linesOf(text: string): string[] {
-  return text.replace(/\n$/, '').split('\n');
-}
 
 /** Asserts a failure: the exit code, and exactly one line on stderr matching `line`, no stack trace. */
 function assertFailure(res: OtfResult, code: number, line: RegExp | string): void {
@@ -33,11 +17,6 @@ function assertFailure(res: OtfResult, code: number, line: RegExp | string): voi
   if (typeof line === 'string') assert.equal(res.stderr, `${line}\n`);
   else assert.match(res.stderr, line);
   assert.equal(res.stdout, '', 'nothing on stdout');
-}
-
-function assertOk(res: OtfResult): void {
-  assert.equal(res.code, 0, `expected exit code 0, got ${res.code}; stdout: ${res.stdout}; stderr: ${res.stderr}`);
-  assert.equal(res.stderr, '', 'nothing on stderr');
 }
 
 /** The cells of a table row, read under the header's columns (cells may hold spaces: "a, b"). */
@@ -59,17 +38,7 @@ describe('otf: users, teams, memberships and team access', function () {
 
   /** Runs bin/otf with the site token, unless `token` says whose. */
   function otf(args: string[], token = server.siteToken): Promise<OtfResult> {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTF_')));
-    const env = { ...base, NODE_EXTRA_CA_CERTS: suite().certFile, OTF_ADDRESS: server.hostname, OTF_TOKEN: token };
-    const child = spawn(process.execPath, [OTF, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runOtf(server, args, { env: { OTF_TOKEN: token } });
   }
 
   async function otfJson(args: string[], token?: string): Promise<Json> {

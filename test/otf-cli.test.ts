@@ -5,43 +5,15 @@
 // one line and an exit code, and `otf runs watch` following a run executed by the server agent
 // with the terraform on PATH.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { suite } from './hooks.js';
 import type { Api, Json } from './helpers/api.js';
+import { assertOk, linesOf, runOtf, startOtf as startOtfIn, type OtfOptions, type OtfResult, type RunningOtf } from './helpers/otf.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
-
-const OTF = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otf');
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface OtfResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunningOtf {
-  child: ChildProcess;
-  stdout(): string;
-  running(): boolean;
-  result: Promise<OtfResult>;
-}
-
-interface OtfOptions {
-  /** Variables to set; undefined removes one (OTF_ADDRESS: undefined runs otf without an address). */
-  env?: Record<string, string | undefined>;
-  input?: string;
-}
-
-/** Lines of output, without the final newline's empty line. */
-function linesOf(text: string): string[] {
-  return text.replace(/\n$/, '').split('\n');
-}
+import { waitUntil } from './helpers/wait.js';
 
 /** Asserts a failure: the exit code, and exactly one line on stderr matching `line`, no stack trace. */
 function assertFailure(res: OtfResult, code: number, line: RegExp | string): void {
@@ -50,20 +22,6 @@ function assertFailure(res: OtfResult, code: number, line: RegExp | string): voi
   if (typeof line === 'string') assert.equal(res.stderr, `${line}\n`);
   else assert.match(res.stderr, line);
   assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
-}
-
-function assertOk(res: OtfResult): void {
-  assert.equal(res.code, 0, `expected exit code 0, got ${res.code}; stdout: ${res.stdout}; stderr: ${res.stderr}`);
-  assert.equal(res.stderr, '', 'nothing on stderr');
-}
-
-/** Waits until `done` holds, checking every 100 ms, for at most `timeoutMs`. */
-async function until(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 /** A configuration whose apply prints three lines through local-exec, `pause` seconds apart. */
@@ -89,32 +47,12 @@ describe('otf, the admin CLI', function () {
   });
   after(() => server.stop());
 
-  /** Starts bin/otf with OTF_ADDRESS (bare host:port: HTTPS) and OTF_TOKEN of the site admin. */
   function startOtf(args: string[], opts: OtfOptions = {}): RunningOtf {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTF_')));
-    const env: Record<string, string | undefined> = {
-      ...base,
-      NODE_EXTRA_CA_CERTS: suite().certFile,
-      OTF_ADDRESS: server.hostname,
-      OTF_TOKEN: server.siteToken,
-      ...opts.env,
-    };
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-    const child = spawn(process.execPath, [OTF, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const result = new Promise<OtfResult>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-    child.stdin!.end(opts.input ?? '');
-    return { child, stdout: () => stdout, running: () => child.exitCode === null && child.signalCode === null, result };
+    return startOtfIn(server, args, opts);
   }
 
   function otf(args: string[], opts: OtfOptions = {}): Promise<OtfResult> {
-    return startOtf(args, opts).result;
+    return runOtf(server, args, opts);
   }
 
   /** Runs otf --json and parses what it printed. */
@@ -535,7 +473,7 @@ describe('otf, the admin CLI', function () {
       const { ws, runId } = await startRun(talkative(3), { 'auto-apply': true });
       const watch = startOtf(['runs', 'watch', runId]);
 
-      await until('the first line of the apply to be printed', () => /\(local-exec\): tick-1$/m.test(watch.stdout()) || !watch.running());
+      await waitUntil('the first line of the apply to be printed', () => /\(local-exec\): tick-1$/m.test(watch.stdout()) || !watch.running(), 60_000, 100);
       assert.ok(watch.running(), `otf runs watch is still following the run when its first line arrives:\n${watch.stdout()}`);
       assert.doesNotMatch(watch.stdout(), /\(local-exec\): tick-3$/m, 'the last line is not written yet');
       assert.equal(await runStatus(runId), 'applying');
@@ -576,7 +514,7 @@ describe('otf, the admin CLI', function () {
     it('watch waits for a planned run to be confirmed with otf runs apply, and follows its apply; --json prints the final run', async () => {
       const { runId } = await startRun(talkative(0));
       const watch = startOtf(['runs', 'watch', runId]);
-      await until('the run to wait for confirmation', () => watch.stdout().includes('waiting for confirmation') || !watch.running());
+      await waitUntil('the run to wait for confirmation', () => watch.stdout().includes('waiting for confirmation') || !watch.running(), 60_000, 100);
       assert.ok(watch.running(), watch.stdout());
       assert.equal(await runStatus(runId), 'planned');
       assert.doesNotMatch(watch.stdout(), /\(local-exec\): tick-1$/m);
@@ -601,9 +539,9 @@ describe('otf, the admin CLI', function () {
 
     it('watch exits 1 for a discarded run; discard and cancel through otf', async () => {
       const { ws, runId } = await startRun(talkative(0));
-      await until('the run to be planned', async () => (await runStatus(runId)) === 'planned');
+      await waitUntil('the run to be planned', async () => (await runStatus(runId)) === 'planned', 60_000, 100);
       const watch = startOtf(['runs', 'watch', runId]);
-      await until('the plan log to be printed', () => watch.stdout().includes('waiting for confirmation') || !watch.running());
+      await waitUntil('the plan log to be printed', () => watch.stdout().includes('waiting for confirmation') || !watch.running(), 60_000, 100);
 
       const discarded = await otf(['runs', 'discard', runId]);
       assertOk(discarded);
@@ -617,7 +555,7 @@ describe('otf, the admin CLI', function () {
       await api.patch(`/workspaces/${ws.id}`, { data: { type: 'workspaces', attributes: { 'auto-apply': true } } });
       const second = (await api.post('/runs', { data: { type: 'runs', relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } })).body.data.id;
       const watching = startOtf(['runs', 'watch', second]);
-      await until('the apply to start', () => /\(local-exec\): tick-1$/m.test(watching.stdout()) || !watching.running());
+      await waitUntil('the apply to start', () => /\(local-exec\): tick-1$/m.test(watching.stdout()) || !watching.running(), 60_000, 100);
       const canceled = await otfJson(['runs', 'cancel', second]);
       assert.equal(canceled.id, second);
       const end = await watching.result;

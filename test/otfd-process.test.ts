@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Api } from './helpers/api.js';
 import { freePort } from './helpers/server.js';
+import { waitUntil } from './helpers/wait.js';
 import { suite } from './hooks.js';
 
 const OTFD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otfd');
@@ -29,14 +30,6 @@ function run(args: string[], env: Record<string, string> = {}): Running {
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function alive(pid: number): boolean {
@@ -92,7 +85,7 @@ describe('the otfd executable', function () {
 
     it('starts, prints its URL and a generated site token once, and answers ping', async () => {
       otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
-      await waitFor('the site token', () => /site token.*: (\S+)/.test(otfd.stdout()));
+      await waitUntil('the site token', () => /site token.*: (\S+)/.test(otfd.stdout()), 30_000, 50);
       assert.match(otfd.stdout(), new RegExp(`otfd is listening on http://127.0.0.1:${port}`));
       siteToken = /site token.*: (\S+)/.exec(otfd.stdout())![1];
       const api = new Api(`http://127.0.0.1:${port}`, siteToken);
@@ -108,13 +101,13 @@ describe('the otfd executable', function () {
       assert.ok(pgPid && alive(pgPid), 'PostgreSQL runs while otfd runs');
       otfd.child.kill('SIGTERM');
       assert.equal(await otfd.exited, 0);
-      await waitFor('PostgreSQL to stop', () => !alive(pgPid!), 10_000);
+      await waitUntil('PostgreSQL to stop', () => !alive(pgPid!), 10_000, 50);
       assert.equal(postmasterPid(dataDir), null);
     });
 
     it('starts again on the same data: the organization is there, the token still works, none is printed', async () => {
       otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
-      await waitFor('the URL', () => /otfd is listening on/.test(otfd.stdout()));
+      await waitUntil('the URL', () => /otfd is listening on/.test(otfd.stdout()), 30_000, 50);
       assert.doesNotMatch(otfd.stdout(), /site token/);
       const api = new Api(`http://127.0.0.1:${port}`, siteToken);
       const org = await api.get('/organizations/kept');
@@ -127,7 +120,7 @@ describe('the otfd executable', function () {
       await otfd.exited;
       assert.ok(alive(pgPid), 'the orphaned PostgreSQL is still running');
       otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
-      await waitFor('the URL', () => /otfd is listening on/.test(otfd.stdout()));
+      await waitUntil('the URL', () => /otfd is listening on/.test(otfd.stdout()), 30_000, 50);
       assert.ok(!alive(pgPid), 'the stale PostgreSQL was stopped');
       const org = await new Api(`http://127.0.0.1:${port}`, siteToken).get('/organizations/kept');
       assert.equal(org.status, 200);
@@ -137,7 +130,7 @@ describe('the otfd executable', function () {
       const api = new Api(`http://127.0.0.1:${port}`, null);
       assert.equal((await api.get('/healthz')).status, 200);
       process.kill(postmasterPid(dataDir)!, 'SIGKILL');
-      await waitFor('healthz to fail', async () => (await api.get('/healthz')).status === 503);
+      await waitUntil('healthz to fail', async () => (await api.get('/healthz')).status === 503, 30_000, 50);
       const res = await api.get('/healthz');
       assert.equal(res.body.status, 'unavailable');
       otfd.child.kill('SIGTERM');
@@ -146,7 +139,7 @@ describe('the otfd executable', function () {
 
     it('refuses a second otfd on the same data dir', async () => {
       const first = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
-      await waitFor('the URL', () => /otfd is listening on/.test(first.stdout()));
+      await waitUntil('the URL', () => /otfd is listening on/.test(first.stdout()), 30_000, 50);
       const second = await failsToStart(['--data-dir', dataDir, '--address', `127.0.0.1:${await freePort()}`]);
       assert.equal(second.code, 1);
       assertOneLine(second.stderr, /is in use by another otfd/);

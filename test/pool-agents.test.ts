@@ -9,7 +9,8 @@ import { killLeftoverAgents, startAgent, type AgentProcess } from './helpers/age
 import type { Api, Json } from './helpers/api.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
-import { terraform, workdir, type TerraformResult } from './helpers/terraform.js';
+import { expectCode, terraform, workdir } from './helpers/terraform.js';
+import { sleep, until } from './helpers/wait.js';
 import { suite } from './hooks.js';
 
 const GRACE_SECONDS = 4;
@@ -47,23 +48,6 @@ resource "terraform_data" "slow" {
   }
 }
 `;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` every 100 ms until `done` holds, for at most `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(value)?.slice(0, 2000)}`);
-    await sleep(100);
-  }
-}
-
-function expectCode(r: TerraformResult, code: number): void {
-  assert.equal(r.code, code, `expected exit code ${code}, got ${r.code}:\n${r.output}`);
-}
 
 describe('pool agents (real otf-agent processes over TLS)', function () {
   this.timeout(120_000);

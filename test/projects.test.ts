@@ -1,22 +1,9 @@
 // Projects as a user sees them over HTTP: the default project of every organization, listing and
 // filtering by name (as the terraform CLI does), creating, reading, updating and deleting them.
 import assert from 'node:assert/strict';
-import type { Api, Json, Response } from './helpers/api.js';
+import type { Api, Json } from './helpers/api.js';
+import { assertError, assertStatus } from './helpers/assert.js';
 import { createOrganization, randomName, startServer, type TestServer } from './helpers/server.js';
-
-/** Asserts a JSON:API error response: its status, what its detail says and, when given, its pointer. */
-function assertError(res: Response, status: number, detail: RegExp, pointer?: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  assert.ok(Array.isArray(res.body?.errors) && res.body.errors.length > 0, `no errors member in ${res.text}`);
-  const error = res.body.errors[0];
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (pointer !== undefined) assert.equal(error.source?.pointer, pointer, `source of ${JSON.stringify(error)}`);
-}
-
-function assertStatus(res: Response, status: number): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-}
 
 function projectDocument(attributes: Record<string, unknown>, type = 'projects'): Json {
   return { data: { type, attributes } };
@@ -165,7 +152,7 @@ describe('projects', function () {
       const name = randomName('dup');
       const first = await createProject(api, org, name, 'first');
       const res = await api.post(`/organizations/${org}/projects`, projectDocument({ name, description: 'second' }));
-      assertError(res, 409, new RegExp(`project name "${name}" is already taken`), '/data/attributes/name');
+      assertError(res, 409, new RegExp(`project name "${name}" is already taken`), { pointer: '/data/attributes/name' });
       const listed = await api.get(`/organizations/${org}/projects?${byName(name)}`);
       assert.equal(listed.body.data.length, 1);
       assert.equal(listed.body.data[0].id, first.id);
@@ -184,7 +171,7 @@ describe('projects', function () {
       const before = await projectNames(api, org);
       for (const name of ['ab', 'a'.repeat(41), 'slash/name', 'dot.name', 'émoji', '', 42]) {
         const res = await api.post(`/organizations/${org}/projects`, projectDocument({ name }));
-        assertError(res, 422, /attribute "name" must be 3 to 40 letters, digits, spaces, "-" or "_"/, '/data/attributes/name');
+        assertError(res, 422, /attribute "name" must be 3 to 40 letters, digits, spaces, "-" or "_"/, { pointer: '/data/attributes/name' });
       }
       assert.deepEqual(await projectNames(api, org), before);
     });
@@ -192,7 +179,7 @@ describe('projects', function () {
     it('answers a missing name with 422 naming the name attribute, and creates nothing', async () => {
       const before = await projectNames(api, org);
       const res = await api.post(`/organizations/${org}/projects`, projectDocument({ description: 'nameless' }));
-      assertError(res, 422, /attribute "name" is required/, '/data/attributes/name');
+      assertError(res, 422, /attribute "name" is required/, { pointer: '/data/attributes/name' });
       const noAttributes = await api.post(`/organizations/${org}/projects`, { data: { type: 'projects' } });
       assertError(noAttributes, 422, /data\.attributes is required|attribute "name" is required/);
       assert.deepEqual(await projectNames(api, org), before);
@@ -201,7 +188,7 @@ describe('projects', function () {
     it('answers a wrong data.type with 422 and creates nothing', async () => {
       const name = randomName('typed');
       const res = await api.post(`/organizations/${org}/projects`, projectDocument({ name }, 'workspaces'));
-      assertError(res, 422, /data\.type must be "projects"/, '/data/type');
+      assertError(res, 422, /data\.type must be "projects"/, { pointer: '/data/type' });
       const listed = await api.get(`/organizations/${org}/projects?${byName(name)}`);
       assert.equal(listed.body.data.length, 0);
     });
@@ -265,7 +252,7 @@ describe('projects', function () {
       const a = await createProject(api, org, randomName('a'));
       const b = await createProject(api, org, randomName('b'));
       const res = await api.patch(`/projects/${a.id}`, projectDocument({ name: b.attributes.name }));
-      assertError(res, 409, new RegExp(`project name "${b.attributes.name}" is already taken`), '/data/attributes/name');
+      assertError(res, 409, new RegExp(`project name "${b.attributes.name}" is already taken`), { pointer: '/data/attributes/name' });
       assert.equal((await api.get(`/projects/${a.id}`)).body.data.attributes.name, a.attributes.name);
       assert.equal((await api.get(`/projects/${b.id}`)).body.data.attributes.name, b.attributes.name);
     });
@@ -273,7 +260,7 @@ describe('projects', function () {
     it('answers an invalid new name with 422 and changes nothing', async () => {
       const created = await createProject(api, org, randomName('inv'));
       const res = await api.patch(`/projects/${created.id}`, projectDocument({ name: 'no' }));
-      assertError(res, 422, /attribute "name" must be 3 to 40 letters/, '/data/attributes/name');
+      assertError(res, 422, /attribute "name" must be 3 to 40 letters/, { pointer: '/data/attributes/name' });
       assert.equal((await api.get(`/projects/${created.id}`)).body.data.attributes.name, created.attributes.name);
     });
 

@@ -3,22 +3,10 @@
 // job token, which may read only the state of workspaces that share it (their remote state
 // consumers, or all of the organization with global-remote-state).
 import assert from 'node:assert/strict';
-import type { Api, Json, Response } from './helpers/api.js';
+import type { Api, Json } from './helpers/api.js';
+import { assertStatus } from './helpers/assert.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-import { terraform, workdir, type TerraformResult } from './helpers/terraform.js';
-
-function cloudBlock(server: TestServer, org: string, workspace: string): string {
-  return `terraform {
-  cloud {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces {
-      name = "${workspace}"
-    }
-  }
-}
-`;
-}
+import { cloudBlock, expectCode, remoteStateData, terraform, workdir } from './helpers/terraform.js';
 
 const PRODUCER = `
 resource "terraform_data" "service" {
@@ -38,17 +26,7 @@ output "password" {
 /** Reads the producer's outputs through terraform_remote_state and outputs them again. */
 function consumerConfiguration(server: TestServer, org: string, producer: string): string {
   return `
-data "terraform_remote_state" "producer" {
-  backend = "remote"
-  config = {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces = {
-      name = "${producer}"
-    }
-  }
-}
-
+${remoteStateData(server, org, producer)}
 output "endpoint" {
   value = data.terraform_remote_state.producer.outputs.endpoint
 }
@@ -58,14 +36,6 @@ output "password" {
   sensitive = true
 }
 `;
-}
-
-function expectCode(r: TerraformResult, code: number): void {
-  assert.equal(r.code, code, `expected exit code ${code}, got ${r.code}:\n${r.output}`);
-}
-
-function assertStatus(res: Response, status: number): void {
-  assert.equal(res.status, status, `${status} expected, got ${res.status}: ${res.text}`);
 }
 
 function ids(list: Json[]): string[] {
@@ -84,7 +54,7 @@ describe('terraform_remote_state between workspaces of otfd (real CLI over TLS)'
     org = await createOrganization(server.api);
     other = await createOrganization(server.api);
     producer = await createWorkspace(server.api, org, 'producer', { 'execution-mode': 'remote' });
-    const dir = workdir({ 'main.tf': cloudBlock(server, org, 'producer') + PRODUCER });
+    const dir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "producer"') + PRODUCER });
     expectCode(await terraform(server, dir, ['init', '-input=false']), 0);
     const apply = await terraform(server, dir, ['apply', '-auto-approve', '-input=false']);
     expectCode(apply, 0);
@@ -94,7 +64,7 @@ describe('terraform_remote_state between workspaces of otfd (real CLI over TLS)'
 
   /** A work directory for a consumer workspace of the organization, initialised. */
   async function consumerDir(organization: string, workspace: string): Promise<string> {
-    const dir = workdir({ 'main.tf': cloudBlock(server, organization, workspace) + consumerConfiguration(server, org, 'producer') });
+    const dir = workdir({ 'main.tf': cloudBlock(server, organization, `name = "${workspace}"`) + consumerConfiguration(server, org, 'producer') });
     expectCode(await terraform(server, dir, ['init', '-input=false']), 0);
     return dir;
   }

@@ -10,19 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { Api, type Json } from './helpers/api.js';
 import { freePort, startServer, type TestServer } from './helpers/server.js';
 import { configTarball } from './helpers/tarball.js';
+import { until } from './helpers/wait.js';
 import { freshDatabase, suite } from './hooks.js';
 
 const OTFD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otfd');
-
-async function until<T>(what: string, probe: () => Promise<T | null>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('an otfd that dies mid-run', function () {
   this.timeout(60_000);
@@ -44,7 +35,7 @@ describe('an otfd that dies mid-run', function () {
     const exited = new Promise((r) => doomed.on('exit', r));
     try {
       const api = new Api(`http://127.0.0.1:${port}`, siteToken);
-      await until('the doomed otfd', async () => ((await api.get('/ping').catch(() => null))?.status === 204 ? true : null));
+      await until('the doomed otfd', async () => ((await api.get('/ping').catch(() => null))?.status === 204 ? true : null), (v) => v !== null);
       // The survivor shares the database and executes nothing itself.
       survivor = await startServer({ config: { database, siteToken, concurrency: 0, agentHeartbeatSeconds: 1, agentGracePeriodSeconds: 3 } });
       const watcher = survivor.api.withToken(siteToken);
@@ -54,7 +45,7 @@ describe('an otfd that dies mid-run', function () {
       const tarball = configTarball({ 'main.tf': 'resource "terraform_data" "slow" {\n  provisioner "local-exec" { command = "sleep 8" }\n}\n' });
       assert.equal((await api.request('PUT', cv.attributes['upload-url'], { raw: tarball, token: null, headers: { 'Content-Type': 'application/octet-stream' } })).status, 200);
       const run = (await api.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } })).body.data;
-      await until('the apply', async () => ((await watcher.get(`/runs/${run.id}`)).body.data.attributes.status === 'applying' ? true : null));
+      await until('the apply', async () => ((await watcher.get(`/runs/${run.id}`)).body.data.attributes.status === 'applying' ? true : null), (v) => v !== null);
 
       doomed.kill('SIGKILL');
       await exited;
@@ -62,7 +53,7 @@ describe('an otfd that dies mid-run', function () {
       const ended: Json = await until('the run to end', async () => {
         const r = (await watcher.get(`/runs/${run.id}`)).body.data;
         return r.attributes.status === 'applying' ? null : r;
-      });
+      }, (v) => v !== null);
       assert.equal(ended.attributes.status, 'errored');
       assert.match(ended.attributes['error-message'], /the otfd instance whose server agent \(server-[^)]+\) was running it stopped while running the apply/);
       // grace period 3 s, checked every heartbeat (1 s): well inside 10 s

@@ -6,19 +6,11 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { Api, Json, Response } from './helpers/api.js';
-import { addToOrganization, createTeam, createUser, grant } from './helpers/people.js';
+import { assertError } from './helpers/assert.js';
+import { addToOrganization, createTeam, createUser, grant, organizationToken } from './helpers/people.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-import { configTarball, rawRequest, uploadTarball, type RawResponse } from './helpers/tarball.js';
-
-function assertError(res: Response | RawResponse, status: number, detail: RegExp, source: { pointer?: string; parameter?: string } = {}): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  const error = res.body?.errors?.[0];
-  assert.ok(error, `expected a JSON:API error document, got ${res.text}`);
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (source.pointer !== undefined) assert.equal(error.source?.pointer, source.pointer, `source of ${res.text}`);
-  if (source.parameter !== undefined) assert.equal(error.source?.parameter, source.parameter, `source of ${res.text}`);
-}
+import { configTarball, rawRequest, uploadTarball } from './helpers/tarball.js';
+import { sleep, until } from './helpers/wait.js';
 
 // ---------------------------------------------------------------- configurations
 
@@ -101,19 +93,6 @@ const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'cance
 const TERMINAL_PHASE = ['finished', 'errored', 'canceled', 'unreachable'];
 const STX = 0x02;
 const ETX = 0x03;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` every 100 ms until `done` holds, for at most `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function runDoc(wsId: string, attributes: Record<string, unknown> = {}, cvId?: string): Json {
   const relationships: Json = { workspace: { data: { type: 'workspaces', id: wsId } } };
@@ -242,12 +221,6 @@ describe('runs API', function () {
   async function unlockWorkspace(wsId: string): Promise<void> {
     const res = await api.post(`/workspaces/${wsId}/actions/unlock`);
     assert.equal(res.status, 200, res.text);
-  }
-
-  async function organizationToken(name: string): Promise<Api> {
-    const res = await api.post(`/organizations/${name}/authentication-token`, { data: { type: 'authentication-token', attributes: {} } });
-    assert.equal(res.status, 201, res.text);
-    return api.withToken(res.body.data.attributes.token);
   }
 
   async function outputsOf(wsId: string): Promise<Record<string, unknown>> {
@@ -780,7 +753,7 @@ describe('runs API', function () {
 
     describe('access', function () {
       it("answers 404 to another organization's token for the run, its plan, its apply and its actions", async () => {
-        const stranger = await organizationToken(await createOrganization(api));
+        const stranger = await organizationToken(api, await createOrganization(api));
         assertError(await stranger.get(`/runs/${run.id}`), 404, new RegExp(run.id));
         assertError(await stranger.get(`/plans/${planId}`), 404, new RegExp(planId));
         assertError(await stranger.get(`/applies/${applyId}`), 404, new RegExp(applyId));
@@ -790,7 +763,7 @@ describe('runs API', function () {
         assertError(await stranger.get(`/workspaces/${ws.id}/runs`), 404, new RegExp(ws.id));
         assertError(await stranger.post('/runs', runDoc(ws.id)), 404, new RegExp(ws.id));
         // its own organization's token sees it
-        assert.equal((await getRun(run.id, await organizationToken(org))).id, run.id);
+        assert.equal((await getRun(run.id, await organizationToken(api, org))).id, run.id);
       });
 
       it('answers 401 without a token', async () => {

@@ -5,19 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Json } from './helpers/api.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-import { terraform, workdir } from './helpers/terraform.js';
+import { cloudBlock, terraform, workdir } from './helpers/terraform.js';
 
 function config(server: TestServer, org: string, workspace: string, input: string): string {
-  return `terraform {
-  cloud {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces {
-      name = "${workspace}"
-    }
-  }
-}
-
+  return `${cloudBlock(server, org, `name = "${workspace}"`)}
 resource "terraform_data" "example" {
   input = "${input}"
 }

@@ -9,18 +9,9 @@ import { ProjectService } from '../src/projects/service.js';
 import { StateService } from '../src/state/service.js';
 import { WorkspaceService } from '../src/workspaces/service.js';
 import type { Api, Json, Response } from './helpers/api.js';
-import { userWithAccess } from './helpers/people.js';
+import { assertError } from './helpers/assert.js';
+import { organizationToken, userWithAccess } from './helpers/people.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-
-function assertError(res: Response, status: number, detail: RegExp, source: { pointer?: string; parameter?: string } = {}): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  const error = res.body?.errors?.[0];
-  assert.ok(error, `expected a JSON:API error document, got ${res.text}`);
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (source.pointer !== undefined) assert.equal(error.source?.pointer, source.pointer, `source of ${res.text}`);
-  if (source.parameter !== undefined) assert.equal(error.source?.parameter, source.parameter, `source of ${res.text}`);
-}
 
 function md5(content: string | Buffer): string {
   return crypto.createHash('md5').update(content).digest('hex');
@@ -113,12 +104,6 @@ async function currentId(api: Api, wsId: string): Promise<string | null> {
   if (res.status === 404) return null;
   assert.equal(res.status, 200, res.text);
   return res.body.data.id;
-}
-
-async function organizationToken(api: Api, org: string): Promise<Api> {
-  const res = await api.post(`/organizations/${org}/authentication-token`, { data: { type: 'authentication-token', attributes: {} } });
-  assert.equal(res.status, 201, res.text);
-  return api.withToken(res.body.data.attributes.token);
 }
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;

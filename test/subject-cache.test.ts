@@ -9,7 +9,7 @@ import { sha256 } from '../src/auth/tokens.js';
 import { Listener } from '../src/db/notify.js';
 import { createLogger } from '../src/logger.js';
 import { freshDatabase } from './hooks.js';
-import { sleep, waitUntil as until } from './helpers/wait.js';
+import { sleep, waitUntil } from './helpers/wait.js';
 const SECRET = 'the-secret';
 
 /** A token lookup that counts how often the database would be asked. */
@@ -70,7 +70,7 @@ describe('the subject cache', function () {
     const lookup = counted();
     await cache.authenticate('ut-1', SECRET, lookup.load);
     await sql.query(`NOTIFY ${AUTH_CHANNEL}`);
-    await until('the announcement is heard', async () => {
+    await waitUntil('the announcement is heard', async () => {
       await cache.authenticate('ut-1', SECRET, lookup.load);
       return lookup.calls === 2;
     });
@@ -80,14 +80,14 @@ describe('the subject cache', function () {
     const lookup = counted();
     await cache.authenticate('ut-1', SECRET, lookup.load);
     await sql.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'");
-    await until('the lost connection is noticed', () => !connected);
+    await waitUntil('the lost connection is noticed', () => !connected);
 
     // Announcements are missed now: every use is looked up.
     await cache.authenticate('ut-1', SECRET, lookup.load);
     await cache.authenticate('ut-1', SECRET, lookup.load);
     assert.equal(lookup.calls, 3);
 
-    await until('the connection is back', () => connected);
+    await waitUntil('the connection is back', () => connected);
     await cache.authenticate('ut-1', SECRET, lookup.load);
     await cache.authenticate('ut-1', SECRET, lookup.load);
     assert.equal(lookup.calls, 4);

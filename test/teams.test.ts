@@ -3,23 +3,10 @@
 // workspaces (/team-workspaces) with the rights it gives their members and tokens.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import type { Api, Json, Response } from './helpers/api.js';
+import { ids, relatedIds, type Api, type Json } from './helpers/api.js';
+import { assertError, assertStatus } from './helpers/assert.js';
 import { addToOrganization, createTeam, createUser, grant, ownersTeam, teamToken, userWithAccess, type TestUser } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
-
-function assertStatus(res: Response, status: number): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-}
-
-/** Asserts a JSON:API error response: its status, what its detail says and, when given, its pointer. */
-function assertError(res: Response, status: number, detail: RegExp, pointer?: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  const error = res.body?.errors?.[0];
-  assert.ok(error, `expected a JSON:API error document, got ${res.text}`);
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (pointer !== undefined) assert.equal(error.source?.pointer, pointer, `source of ${res.text}`);
-}
 
 function teamDocument(attributes: Record<string, unknown>): Json {
   return { data: { type: 'teams', attributes } };
@@ -72,9 +59,6 @@ const LEVELS: Record<string, Record<string, unknown>> = {
 };
 
 const CUSTOM_DEFAULTS = { runs: 'read', variables: 'none', 'state-versions': 'none', 'sentinel-mocks': 'none', 'workspace-locking': false, 'run-tasks': false };
-
-const ids = (list: Json[]): string[] => list.map((x) => x.id);
-const relatedIds = (resource: Json, name: string): string[] => (resource.relationships?.[name]?.data ?? []).map((x: Json) => x.id);
 
 describe('teams', function () {
   this.timeout(60_000);
@@ -160,13 +144,13 @@ describe('teams', function () {
 
     it('cannot be renamed: 422', async () => {
       const res = await admin.patch(`/teams/${owners.id}`, teamDocument({ name: 'bosses' }));
-      assertError(res, 422, /cannot be renamed/, '/data/attributes/name');
+      assertError(res, 422, /cannot be renamed/, { pointer: '/data/attributes/name' });
       assert.equal((await getTeam(owners.id)).attributes.name, 'owners');
     });
 
     it('its organization access cannot be changed: 422', async () => {
       const res = await admin.patch(`/teams/${owners.id}`, teamDocument({ 'organization-access': { 'manage-workspaces': false } }));
-      assertError(res, 422, /organization access cannot be changed/, '/data/attributes/organization-access');
+      assertError(res, 422, /organization access cannot be changed/, { pointer: '/data/attributes/organization-access' });
       assert.equal((await getTeam(owners.id)).attributes['organization-access']['manage-workspaces'], true);
     });
 
@@ -243,7 +227,7 @@ describe('teams', function () {
     it('refuses a name the organization already has: 409', async () => {
       const team = await createTeam(admin, org);
       const res = await admin.post(`/organizations/${org}/teams`, teamDocument({ name: team.attributes.name }));
-      assertError(res, 409, /already has a team named/, '/data/attributes/name');
+      assertError(res, 409, /already has a team named/, { pointer: '/data/attributes/name' });
       const other = await createTeam(admin, org);
       assertError(await admin.patch(`/teams/${other.id}`, teamDocument({ name: team.attributes.name })), 409, /already has a team named/);
       // another organization may have a team of that name
@@ -253,7 +237,7 @@ describe('teams', function () {
 
     it('refuses manage-projects without manage-workspaces: 422', async () => {
       const res = await admin.post(`/organizations/${org}/teams`, teamDocument({ name: randomName('team'), 'organization-access': { 'manage-projects': true } }));
-      assertError(res, 422, /"manage-projects" needs "manage-workspaces"/, '/data/attributes/organization-access/manage-projects');
+      assertError(res, 422, /"manage-projects" needs "manage-workspaces"/, { pointer: '/data/attributes/organization-access/manage-projects' });
       const ok = await admin.post(
         `/organizations/${org}/teams`,
         teamDocument({ name: randomName('team'), 'organization-access': { 'manage-projects': true, 'manage-workspaces': true } }),
@@ -263,7 +247,7 @@ describe('teams', function () {
 
     it('refuses an organization access it does not know: 422', async () => {
       const res = await admin.post(`/organizations/${org}/teams`, teamDocument({ name: randomName('team'), 'organization-access': { 'rule-the-world': true } }));
-      assertError(res, 422, /organization-access/, '/data/attributes/organization-access');
+      assertError(res, 422, /organization-access/, { pointer: '/data/attributes/organization-access' });
       const team = await createTeam(admin, org);
       assertError(await admin.patch(`/teams/${team.id}`, teamDocument({ 'organization-access': { 'rule-the-world': true } })), 422, /organization-access/);
     });
@@ -392,7 +376,7 @@ describe('teams', function () {
     it('refuses a user who is not a member of the organization: 422', async () => {
       const outsider = await createUser(admin);
       const res = await admin.post(`/teams/${team.id}/relationships/users`, usersDocument([outsider.username]));
-      assertError(res, 422, /is not a member of organization/, '/data/0/id');
+      assertError(res, 422, /is not a member of organization/, { pointer: '/data/0/id' });
       assert.ok(!(await members()).includes(outsider.id));
       assertError(await admin.post(`/teams/${team.id}/relationships/users`, usersDocument(['nobody-at-all'])), 422, /is not a member of organization/);
     });
@@ -508,8 +492,8 @@ describe('teams', function () {
     it('refuses a second named token with the same description (409) and one without a description (422)', async () => {
       const team = await createTeam(admin, org);
       assertStatus(await admin.post(`/teams/${team.id}/authentication-tokens`, tokenDocument({ description: 'ci' })), 201);
-      assertError(await admin.post(`/teams/${team.id}/authentication-tokens`, tokenDocument({ description: 'ci' })), 409, /already has a token described "ci"/, '/data/attributes/description');
-      assertError(await admin.post(`/teams/${team.id}/authentication-tokens`, tokenDocument({})), 422, /description/, '/data/attributes/description');
+      assertError(await admin.post(`/teams/${team.id}/authentication-tokens`, tokenDocument({ description: 'ci' })), 409, /already has a token described "ci"/, { pointer: '/data/attributes/description' });
+      assertError(await admin.post(`/teams/${team.id}/authentication-tokens`, tokenDocument({})), 422, /description/, { pointer: '/data/attributes/description' });
       // another team may use the description
       const other = await createTeam(admin, org);
       assertStatus(await admin.post(`/teams/${other.id}/authentication-tokens`, tokenDocument({ description: 'ci' })), 201);
@@ -612,7 +596,7 @@ describe('teams', function () {
     it('refuses permissions given with a fixed level: 422', async () => {
       const team = await createTeam(admin, org);
       const res = await admin.post('/team-workspaces', accessDocument(team.id, ws.id, { access: 'read', variables: 'write' }));
-      assertError(res, 422, /set "access" to "custom"/, '/data/attributes/access');
+      assertError(res, 422, /set "access" to "custom"/, { pointer: '/data/attributes/access' });
       const list = await admin.get(`/team-workspaces?filter[workspace][id]=${ws.id}`);
       assert.ok(!list.body.data.some((a: Json) => a.relationships.team.data.id === team.id), 'nothing was granted');
     });

@@ -2,33 +2,7 @@
 // certificate, through the `cloud` block (name and tags strategies) and the `remote` backend.
 import assert from 'node:assert/strict';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-import { terraform, workdir } from './helpers/terraform.js';
-
-function cloudBlock(server: TestServer, org: string, workspaces: string): string {
-  return `terraform {
-  cloud {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces {
-      ${workspaces}
-    }
-  }
-}
-`;
-}
-
-function remoteBlock(server: TestServer, org: string, workspaces: string): string {
-  return `terraform {
-  backend "remote" {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces {
-      ${workspaces}
-    }
-  }
-}
-`;
-}
+import { cloudBlock, remoteBlock, terraform, workdir } from './helpers/terraform.js';
 
 describe('terraform init against otfd (real CLI over TLS)', function () {
   let server: TestServer;

@@ -5,11 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTeam, createUser, addToOrganization, grant, type TestUser } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
-import { terraform, workdir, type TerraformResult } from './helpers/terraform.js';
-
-function expectCode(r: TerraformResult, code: number): void {
-  assert.equal(r.code, code, `expected exit code ${code}, got ${r.code}:\n${r.output}`);
-}
+import { expectCode, terraform, workdir } from './helpers/terraform.js';
 
 describe('terraform with users of limited rights (real CLI over TLS)', function () {
   this.timeout(120_000);

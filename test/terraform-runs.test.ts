@@ -6,39 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Json } from './helpers/api.js';
 import { createOrganization, startServer, type TestServer } from './helpers/server.js';
-import { startTerraform, terraform, workdir, type RunningTerraform, type TerraformResult } from './helpers/terraform.js';
-
-function cloudBlock(server: TestServer, org: string, workspace: string): string {
-  return `terraform {
-  cloud {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces {
-      name = "${workspace}"
-    }
-  }
-}
-`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls fn every 200 ms until it returns something truthy; fails with `what` after timeoutMs. */
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-function expectCode(r: TerraformResult, code: number): void {
-  assert.equal(r.code, code, `expected exit code ${code}, got ${r.code}:\n${r.output}`);
-}
+import { cloudBlock, expectCode, startTerraform, terraform, workdir, type RunningTerraform } from './helpers/terraform.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 describe('terraform runs in otfd (real CLI over TLS, remote execution by the server agent)', function () {
   this.timeout(120_000);
@@ -65,7 +34,7 @@ describe('terraform runs in otfd (real CLI over TLS, remote execution by the ser
 
   /** A work directory with a cloud block for the workspace and the given configuration, initialised. */
   async function initialised(workspace: string, configuration: string): Promise<string> {
-    const dir = workdir({ 'main.tf': cloudBlock(server, org, workspace) + configuration });
+    const dir = workdir({ 'main.tf': cloudBlock(server, org, `name = "${workspace}"`) + configuration });
     const init = await terraform(server, dir, ['init', '-input=false']);
     expectCode(init, 0);
     return dir;
@@ -182,7 +151,7 @@ output "secret" {
     });
 
     it('terraform plan -detailed-exitcode exits 2 when the configuration changed', async () => {
-      fs.writeFileSync(path.join(dir, 'main.tf'), cloudBlock(server, org, ws) + configuration('two'));
+      fs.writeFileSync(path.join(dir, 'main.tf'), cloudBlock(server, org, `name = "${ws}"`) + configuration('two'));
       const plan = await terraform(server, dir, ['plan', '-input=false', '-detailed-exitcode']);
       expectCode(plan, 2);
       assert.match(plan.output, /~ input\s+= "one" -> "two"/);
@@ -230,7 +199,7 @@ output "secret" {
     it('terraform plan -refresh-only and apply -refresh-only -auto-approve save new outputs without touching the resource', async () => {
       const before = (await currentState(wsId)).resources[0].instances[0].attributes;
       // A new output is all a refresh-only run may change here (terraform_data never drifts).
-      fs.writeFileSync(path.join(dir, 'main.tf'), cloudBlock(server, org, ws) + configuration('two', 'output "extra" {\n  value = "more"\n}\n'));
+      fs.writeFileSync(path.join(dir, 'main.tf'), cloudBlock(server, org, `name = "${ws}"`) + configuration('two', 'output "extra" {\n  value = "more"\n}\n'));
       const plan = await terraform(server, dir, ['plan', '-refresh-only', '-input=false']);
       expectCode(plan, 0);
       assert.match(plan.output, /\+ extra\s+= "more"/);

@@ -11,34 +11,10 @@ import path from 'node:path';
 import { UrlSigner } from '../src/api/signing.js';
 import { suite } from './hooks.js';
 import type { Api, Json, Response } from './helpers/api.js';
+import { assertError } from './helpers/assert.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-import { startTerraform, terraform, workdir, type RunningTerraform, type TerraformResult } from './helpers/terraform.js';
-
-function cloudBlock(server: TestServer, org: string, workspaces: string): string {
-  return `terraform {
-  cloud {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces {
-      ${workspaces}
-    }
-  }
-}
-`;
-}
-
-function remoteBlock(server: TestServer, org: string, workspaces: string): string {
-  return `terraform {
-  backend "remote" {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces {
-      ${workspaces}
-    }
-  }
-}
-`;
-}
+import { cloudBlock, expectCode, remoteBlock, startTerraform, terraform, workdir, type RunningTerraform, type TerraformResult } from './helpers/terraform.js';
+import { waitFor } from './helpers/wait.js';
 
 /** One terraform_data resource per name, each with the given input, and an output per resource. */
 function resources(inputs: Record<string, string>): string {
@@ -57,35 +33,9 @@ output "${name}" {
     .join('');
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls fn every 200 ms until it returns something truthy; fails with `what` after timeoutMs. */
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-function expectCode(r: TerraformResult, code: number): void {
-  assert.equal(r.code, code, `expected exit code ${code}, got ${r.code}:\n${r.output}`);
-}
-
 /** The CLI's output as one line of prose: diagnostics' box drawing gone, line breaks and runs of spaces made one space. */
 function prose(r: TerraformResult): string {
   return r.output.replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
-}
-
-function assertError(res: Response, status: number, detail: RegExp): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  const error = res.body?.errors?.[0];
-  assert.ok(error, `expected a JSON:API error document, got ${res.text}`);
-  assert.match(error.detail, detail);
 }
 
 function md5(content: string | Buffer): string {

@@ -4,20 +4,7 @@
 import assert from 'node:assert/strict';
 import type { Json } from './helpers/api.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-import { TOFU_VERSION, engineBinsWithTofu, terraform, tofu, workdir, type TerraformResult } from './helpers/terraform.js';
-
-function cloudBlock(server: TestServer, org: string, workspace: string): string {
-  return `terraform {
-  cloud {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces {
-      name = "${workspace}"
-    }
-  }
-}
-`;
-}
+import { TOFU_VERSION, cloudBlock, engineBinsWithTofu, expectCode, remoteStateData, terraform, tofu, workdir } from './helpers/terraform.js';
 
 function configuration(input: string): string {
   return `
@@ -34,10 +21,6 @@ output "secret" {
   sensitive = true
 }
 `;
-}
-
-function expectCode(r: TerraformResult, code: number): void {
-  assert.equal(r.code, code, `expected exit code ${code}, got ${r.code}:\n${r.output}`);
 }
 
 describe('OpenTofu workspaces in otfd (the tofu CLI over TLS, remote execution by the server agent)', function () {
@@ -68,7 +51,7 @@ describe('OpenTofu workspaces in otfd (the tofu CLI over TLS, remote execution b
     before(async () => {
       ws = await createWorkspace(server.api, org, 'tofu-app', { engine: 'tofu', 'terraform-version': TOFU_VERSION, 'execution-mode': 'remote' });
       assert.equal(ws.attributes.engine, 'tofu');
-      dir = workdir({ 'main.tf': cloudBlock(server, org, 'tofu-app') + configuration('https://tofu.example') });
+      dir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "tofu-app"') + configuration('https://tofu.example') });
     });
 
     it('tofu init connects to the workspace', async () => {
@@ -126,8 +109,8 @@ describe('OpenTofu workspaces in otfd (the tofu CLI over TLS, remote execution b
   it('a terraform workspace runs terraform while a tofu workspace runs tofu beside it', async () => {
     const tf = await createWorkspace(server.api, org, 'tf-app', { engine: 'terraform', 'execution-mode': 'remote' });
     const tofuWs = await createWorkspace(server.api, org, 'tofu-beside', { engine: 'tofu', 'terraform-version': TOFU_VERSION, 'execution-mode': 'remote' });
-    const tfDir = workdir({ 'main.tf': cloudBlock(server, org, 'tf-app') + configuration('tf') });
-    const tofuDir = workdir({ 'main.tf': cloudBlock(server, org, 'tofu-beside') + configuration('tofu') });
+    const tfDir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "tf-app"') + configuration('tf') });
+    const tofuDir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "tofu-beside"') + configuration('tofu') });
     const [tfInit, tofuInit] = await Promise.all([terraform(server, tfDir, ['init', '-input=false']), tofu(server, tofuDir, ['init', '-input=false'])]);
     expectCode(tfInit, 0);
     expectCode(tofuInit, 0);
@@ -159,23 +142,12 @@ describe('OpenTofu workspaces in otfd (the tofu CLI over TLS, remote execution b
 
     before(async () => {
       producer = await createWorkspace(server.api, org, 'tofu-producer', { engine: 'tofu', 'terraform-version': TOFU_VERSION, 'execution-mode': 'remote' });
-      const producerDir = workdir({ 'main.tf': cloudBlock(server, org, 'tofu-producer') + configuration('https://producer.example') });
+      const producerDir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "tofu-producer"') + configuration('https://producer.example') });
       expectCode(await tofu(server, producerDir, ['init', '-input=false']), 0);
       expectCode(await tofu(server, producerDir, ['apply', '-auto-approve', '-input=false']), 0);
       consumer = await createWorkspace(server.api, org, 'tofu-consumer', { engine: 'tofu', 'terraform-version': TOFU_VERSION, 'execution-mode': 'remote' });
       dir = workdir({
-        'main.tf': `${cloudBlock(server, org, 'tofu-consumer')}
-data "terraform_remote_state" "producer" {
-  backend = "remote"
-  config = {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces = {
-      name = "tofu-producer"
-    }
-  }
-}
-
+        'main.tf': `${cloudBlock(server, org, 'name = "tofu-consumer"')}${remoteStateData(server, org, 'tofu-producer')}
 output "endpoint" {
   value = data.terraform_remote_state.producer.outputs.endpoint
 }
@@ -209,7 +181,7 @@ output "endpoint" {
 
   it('errors the run of a tofu workspace whose version nobody has, saying why', async () => {
     const ws = await createWorkspace(server.api, org, 'tofu-future', { engine: 'tofu', 'terraform-version': '1.99.0', 'execution-mode': 'remote' });
-    const dir = workdir({ 'main.tf': cloudBlock(server, org, 'tofu-future') + configuration('never') });
+    const dir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "tofu-future"') + configuration('never') });
     expectCode(await tofu(server, dir, ['init', '-input=false']), 0);
     const plan = await tofu(server, dir, ['plan', '-input=false']);
     expectCode(plan, 1);

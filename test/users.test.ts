@@ -2,25 +2,11 @@
 // users up, /account/details, the tokens a user holds, organization memberships (by username, or
 // by an invitation to an email that a user takes up later) and organizations a user creates.
 import assert from 'node:assert/strict';
-import type { Api, Json, Response } from './helpers/api.js';
+import { ids, relatedIds, type Api, type Json } from './helpers/api.js';
+import { assertError, assertStatus } from './helpers/assert.js';
 import { addToOrganization, createTeam, createUser, grant, ownersTeam, teamToken, type TestUser } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
-
-function assertStatus(res: Response, status: number): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-}
-
-/** Asserts a JSON:API error response: its status, what its detail says and, when given, its pointer. */
-function assertError(res: Response, status: number, detail: RegExp, pointer?: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  const error = res.body?.errors?.[0];
-  assert.ok(error, `expected a JSON:API error document, got ${res.text}`);
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (pointer !== undefined) assert.equal(error.source?.pointer, pointer, `source of ${res.text}`);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from './helpers/wait.js';
 
 function userDocument(username: string, email = `${username}@example.com`): Json {
   return { data: { type: 'users', attributes: { username, email } } };
@@ -39,9 +25,6 @@ function membershipDocument(attributes: Record<string, unknown>, teamIds: string
     },
   };
 }
-
-const ids = (list: Json[]): string[] => list.map((x) => x.id);
-const relatedIds = (resource: Json, name: string): string[] => (resource.relationships?.[name]?.data ?? []).map((x: Json) => x.id);
 
 describe('users', function () {
   this.timeout(60_000);
@@ -79,24 +62,24 @@ describe('users', function () {
       const username = randomName('user');
       assertStatus(await admin.post('/admin/users', userDocument(username)), 201);
       const res = await admin.post('/admin/users', userDocument(username, `${randomName('other')}@example.com`));
-      assertError(res, 409, new RegExp(`username "${username}" is already taken`), '/data/attributes/username');
+      assertError(res, 409, new RegExp(`username "${username}" is already taken`), { pointer: '/data/attributes/username' });
     });
 
     it('refuses an email that is taken: 409 pointing at the email', async () => {
       const email = `${randomName('mail')}@example.com`;
       assertStatus(await admin.post('/admin/users', userDocument(randomName('user'), email)), 201);
       const res = await admin.post('/admin/users', userDocument(randomName('user'), email));
-      assertError(res, 409, new RegExp(`email "${email}" is already taken`), '/data/attributes/email');
+      assertError(res, 409, new RegExp(`email "${email}" is already taken`), { pointer: '/data/attributes/email' });
     });
 
     it('refuses a malformed username: 422 pointing at it', async () => {
       const res = await admin.post('/admin/users', userDocument('no spaces allowed', `${randomName('mail')}@example.com`));
-      assertError(res, 422, /username/, '/data/attributes/username');
+      assertError(res, 422, /username/, { pointer: '/data/attributes/username' });
     });
 
     it('refuses a malformed email: 422 pointing at it', async () => {
       const res = await admin.post('/admin/users', userDocument(randomName('user'), 'not-an-email'));
-      assertError(res, 422, /must be a valid email address/, '/data/attributes/email');
+      assertError(res, 422, /must be a valid email address/, { pointer: '/data/attributes/email' });
     });
 
     it('is for the site administrator only: 403 for a user token', async () => {
@@ -304,7 +287,7 @@ describe('users', function () {
         `/users/${user.id}/authentication-tokens`,
         tokenDocument({ description: 'stale', 'expired-at': new Date(Date.now() - 60_000).toISOString() }),
       );
-      assertError(res, 422, /expired-at/, '/data/attributes/expired-at');
+      assertError(res, 422, /expired-at/, { pointer: '/data/attributes/expired-at' });
     });
 
     it('a token stops working (401) once its expired-at has passed', async () => {

@@ -11,20 +11,11 @@ import { ProjectService } from '../src/projects/service.js';
 import { createVariableDomain, type VariableDomain } from '../src/variables/index.js';
 import { WorkspaceService } from '../src/workspaces/service.js';
 import type { Api, Json, Response } from './helpers/api.js';
+import { assertError } from './helpers/assert.js';
+import { organizationToken } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 
 const SECRET = `test-secret-${crypto.randomBytes(8).toString('hex')}`;
-
-/** Asserts a JSON:API error document: its status, a detail naming the problem, and its source. */
-function assertError(res: Response, status: number, detail: RegExp, source: { pointer?: string; parameter?: string } = {}): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  const error = res.body?.errors?.[0];
-  assert.ok(error, `expected a JSON:API error document, got ${res.text}`);
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (source.pointer !== undefined) assert.equal(error.source?.pointer, source.pointer, `source of ${res.text}`);
-  if (source.parameter !== undefined) assert.equal(error.source?.parameter, source.parameter, `source of ${res.text}`);
-}
 
 function varDoc(attributes: Record<string, unknown>, extra: Record<string, unknown> = {}): Json {
   return { data: { type: 'vars', attributes, ...extra } };
@@ -37,13 +28,6 @@ function workspaceRel(id: string): Json {
 /** A unique secret-looking value, easy to search for in responses and rows. */
 function secretValue(): string {
   return `s3cr3t-${crypto.randomBytes(12).toString('hex')}`;
-}
-
-/** An API client holding a fresh organization token of org. */
-async function organizationToken(api: Api, org: string): Promise<Api> {
-  const res = await api.post(`/organizations/${org}/authentication-token`, { data: { type: 'authentication-token', attributes: {} } });
-  assert.equal(res.status, 201, res.text);
-  return api.withToken(res.body.data.attributes.token);
 }
 
 describe('variables API', function () {

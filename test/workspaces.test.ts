@@ -2,33 +2,13 @@
 // workspaces by id and by name, what an organization token may see, listing with pagination,
 // search, filters, sorting and include=, locks, safe-delete, tags and tag bindings.
 import assert from 'node:assert/strict';
-import type { Api, Json, Response } from './helpers/api.js';
+import type { Api, Json } from './helpers/api.js';
+import { assertError } from './helpers/assert.js';
+import { organizationToken } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
-
-/** Asserts a JSON:API error document: its status, a detail naming the problem, and its source. */
-function assertError(res: Response, status: number, detail: RegExp, source: { pointer?: string; parameter?: string } = {}): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  const error = res.body?.errors?.[0];
-  assert.ok(error, `expected a JSON:API error document, got ${res.text}`);
-  assert.equal(error.status, String(status));
-  assert.match(error.detail, detail);
-  if (source.pointer !== undefined) assert.equal(error.source?.pointer, source.pointer, `source of ${res.text}`);
-  if (source.parameter !== undefined) assert.equal(error.source?.parameter, source.parameter, `source of ${res.text}`);
-}
 
 function workspaceDoc(attributes: Record<string, unknown>, relationships?: Record<string, unknown>): Json {
   return { data: { type: 'workspaces', attributes, ...(relationships ? { relationships } : {}) } };
-}
-
-/** An API client holding a fresh organization token of org. */
-async function organizationToken(api: Api, org: string): Promise<Api> {
-  const res = await api.post(`/organizations/${org}/authentication-token`, {
-    data: { type: 'authentication-token', attributes: { description: 'workspaces test' } },
-  });
-  assert.equal(res.status, 201, res.text);
-  const token = res.body.data.attributes.token;
-  assert.equal(typeof token, 'string');
-  return api.withToken(token);
 }
 
 async function defaultProjectId(api: Api, org: string): Promise<string> {
@@ -425,7 +405,7 @@ describe('workspaces API', function () {
       other = await createOrganization(api);
       ownWs = await createWorkspace(api, own);
       otherWs = await createWorkspace(api, other, randomName('ws'), { description: 'untouched' });
-      token = await organizationToken(api, own);
+      token = await organizationToken(api, own, 'workspaces test');
     });
 
     it("sees and manages its own organization's workspaces", async () => {
@@ -688,7 +668,7 @@ describe('workspaces API', function () {
     const cliLockBody = { data: { type: '', attributes: { reason: 'Locked by Terraform' } } };
     before(async () => {
       org = await createOrganization(api);
-      token = await organizationToken(api, org);
+      token = await organizationToken(api, org, 'workspaces test');
     });
 
     it('locks with the body the CLI sends, refuses a second lock, and unlocks for the same caller', async () => {

@@ -83,3 +83,9 @@ export class Api {
     return this.request('DELETE', path, opts);
   }
 }
+
+/** The ids of a list of resources. */
+export const ids = (list: Json[]): string[] => list.map((x) => x.id);
+
+/** The ids of the resources a relationship of the resource names. */
+export const relatedIds = (resource: Json, name: string): string[] => (resource.relationships?.[name]?.data ?? []).map((x: Json) => x.id);

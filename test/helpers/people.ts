@@ -79,3 +79,14 @@ export async function userWithAccess(admin: Api, org: string, workspaceIds: stri
   await addToOrganization(admin, org, user, [team.id]);
   return { ...user, teamId: team.id };
 }
+
+/** A client holding a fresh organization token of org. */
+export async function organizationToken(api: Api, org: string, description?: string): Promise<Api> {
+  const res = await api.post(`/organizations/${org}/authentication-token`, {
+    data: { type: 'authentication-token', attributes: description === undefined ? {} : { description } },
+  });
+  expect(res, 201, `creating an organization token of ${org}`);
+  const token = res.body.data.attributes.token;
+  if (typeof token !== 'string') throw new Error(`the organization token of ${org} is not a string: ${res.text}`);
+  return api.withToken(token);
+}

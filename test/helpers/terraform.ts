@@ -1,4 +1,5 @@
 // Runs the real terraform CLI against a test server over TLS, with its own CLI config and home.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,6 +17,52 @@ export interface TerraformResult {
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * A terraform block whose cloud block points at the organization on the server; `workspaces` is
+ * the body of its workspaces block (`name = "web"`, or `tags = [...]` and more).
+ */
+export function cloudBlock(server: TestServer, org: string, workspaces: string): string {
+  return `terraform {
+  cloud {
+    hostname     = "${server.hostname}"
+    organization = "${org}"
+    workspaces {
+      ${workspaces}
+    }
+  }
+}
+`;
+}
+
+/** A terraform block with a `remote` backend, as cloudBlock makes a cloud block. */
+export function remoteBlock(server: TestServer, org: string, workspaces: string): string {
+  return `terraform {
+  backend "remote" {
+    hostname     = "${server.hostname}"
+    organization = "${org}"
+    workspaces {
+      ${workspaces}
+    }
+  }
+}
+`;
+}
+
+/** A terraform_remote_state data source, "producer", reading the outputs of the organization's workspace through the `remote` backend. */
+export function remoteStateData(server: TestServer, org: string, workspace: string): string {
+  return `data "terraform_remote_state" "producer" {
+  backend = "remote"
+  config = {
+    hostname     = "${server.hostname}"
+    organization = "${org}"
+    workspaces = {
+      name = "${workspace}"
+    }
+  }
+}
+`;
+}
 
 /** A fresh working directory holding the given files. */
 export function workdir(files: Record<string, string>): string {
@@ -84,6 +131,11 @@ function startCli(bin: string, server: TestServer, cwd: string, args: string[], 
   });
   child.stdin.end(opts.input ?? '');
   return { child, output: () => `${stdout}\n${stderr}`.replace(ANSI, ''), result };
+}
+
+/** Asserts the CLI's exit code, showing its output when it is not the one expected. */
+export function expectCode(r: TerraformResult, code: number): void {
+  assert.equal(r.code, code, `expected exit code ${code}, got ${r.code}:\n${r.output}`);
 }
 
 export function terraform(server: TestServer, cwd: string, args: string[], opts: TerraformOptions = {}): Promise<TerraformResult> {
