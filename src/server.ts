@@ -14,6 +14,7 @@ import { registerTokenRoutes } from './auth/routes.js';
 import { SubjectCache } from './auth/cache.js';
 import { AuthService, siteTokenHash } from './auth/service.js';
 import { ConfigError, type Config } from './config.js';
+import { AppError, UnavailableError } from './errors.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate, openDatabase, type Db } from './db/index.js';
 import type { Logger } from './logger.js';
@@ -23,11 +24,13 @@ import { registerProjectRoutes } from './projects/routes.js';
 import { ProjectService } from './projects/service.js';
 import { UrlSigner, redactSignedPath } from './api/signing.js';
 import { EngineResolver, type EngineName } from './agent/engines.js';
+import { Outbox, type Delivery } from './agent/outbox.js';
 import { ServerAgent } from './agent/server-agent.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
 import { PostgresBlobStore } from './blobs/store.js';
 import { Listener } from './db/notify.js';
 import { JobService } from './pools/jobs.js';
+import { LateStates } from './pools/late.js';
 import { AgentService } from './pools/agents.js';
 import { registerAgentRoutes, registerJobRoutes } from './pools/protocol.js';
 import { agentTokenDirectory, registerPoolRoutes } from './pools/routes.js';
@@ -171,6 +174,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     });
     auth.addResolver(agents);
     pools.onAbandon((runnerId, why) => agents.abandon(runnerId, why));
+    const late = new LateStates(jobs, runs, state.service, logger);
 
     const app = createApp({
       logger,
@@ -189,7 +193,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       },
       agentRoutes: (router: ApiRouter) => {
         registerAgentRoutes(router, { agents });
-        registerJobRoutes(router, { jobs, runs, logs, workspaces, variables, blobs, site });
+        registerJobRoutes(router, { jobs, runs, logs, workspaces, variables, blobs, site, late });
       },
       publicRoutes: (router) => {
         state.publicRoutes(router);
@@ -220,6 +224,19 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       const internal = http.createServer(app.callback());
       await listenOnSocket(internal, socketPath);
       cleanups.push(() => closeServer(internal).finally(() => fs.rmSync(socketPath, { force: true })));
+      // States of the server agent's applies wait here until stored; an otfd killed mid-delivery
+      // delivers them when it starts again, by a direct call (the job's token may be gone by then).
+      const outbox = new Outbox({ dir: path.join(config.dataDir, 'outbox'), logger, retryHours: STATE_RETRY_HOURS });
+      outbox.start(async (entry, bytes): Promise<Delivery> => {
+        try {
+          await late.accept(entry.jobId, null, bytes, entry.md5);
+          return { result: 'acknowledged' };
+        } catch (err) {
+          if (err instanceof AppError && !(err instanceof UnavailableError)) return { result: 'refused', reason: err.message };
+          return { result: 'failed', reason: (err as Error).message };
+        }
+      });
+      cleanups.push(() => outbox.stop());
       const agent = new ServerAgent({
         jobs,
         listener,
@@ -231,6 +248,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
           logger,
           // Engines in runs reach this otfd by its hostname, so they must trust its certificate.
           caFiles: config.ssl && config.certFile ? [config.certFile] : [],
+          outbox,
         },
         logger,
         failRun: (runId, message) => runs.fail(runId, message),
@@ -257,6 +275,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     throw err;
   }
 }
+
+/** How long the server agent's outbox offers a state before it stops trying (the file stays). */
+const STATE_RETRY_HOURS = 24;
 
 /** A socket path in the data dir, short enough for the 107-byte limit, else in the temp dir. */
 function internalSocketPath(dataDir: string): string {

@@ -1,6 +1,7 @@
 // How a runner talks to otfd: over HTTP(S) to its address (pool agents), or over the private Unix
 // socket of the otfd it lives in (the server agent). Requests that can safely be repeated are
-// retried on network errors and server errors.
+// retried on network errors, server errors and 429, with exponential backoff that honours
+// Retry-After, for long enough to ride out an otfd restart or a PostgreSQL outage of minutes.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -19,6 +20,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly body: string,
     what: string,
+    /** What the server's Retry-After asked for, in ms, when it sent one. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(`${what}: HTTP ${status}${body ? `: ${HttpError.detail(body)}` : ''}`);
   }
@@ -47,7 +50,7 @@ export interface RequestOptions {
   contentType?: string;
   /** Statuses that are answers, not failures (default: 2xx only). */
   accept?: number[];
-  /** Retry network and 5xx errors (for requests that can be repeated). */
+  /** Retry network errors, 5xx and 429 (for requests that can be repeated), for up to RETRY_MS. */
   retry?: boolean;
   /** Abandons the request (a long-poll the agent no longer wants). */
   signal?: AbortSignal;
@@ -55,8 +58,37 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-const RETRIES = 6;
+/**
+ * How long a repeatable request keeps trying: long enough for otfd to be restarted or for its
+ * PostgreSQL to come back (both answer nothing, or 503, meanwhile). A state never depends on this
+ * budget alone: it waits in the runner's outbox (outbox.ts) for far longer.
+ */
+export const RETRY_MS = 10 * 60_000;
+/** The longest pause between two attempts. */
+const MAX_DELAY_MS = 10_000;
+/** The longest Retry-After honoured as such; a longer one is cut to this. */
+const MAX_RETRY_AFTER_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Retry-After in ms (seconds or an HTTP date), or null. */
+export function retryAfterMs(headers: http.IncomingHttpHeaders): number | null {
+  const raw = headers['retry-after'];
+  if (!raw) return null;
+  const seconds = Number(raw);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(raw) - Date.now();
+  return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : null;
+}
+
+/** The pause before attempt `attempt + 1`: exponential from 500 ms, capped, with jitter so agents do not return in step. */
+export function backoffMs(attempt: number, capMs = MAX_DELAY_MS): number {
+  const base = Math.min(capMs, 250 * 2 ** Math.min(attempt, 20));
+  return Math.round(base * (0.75 + Math.random() * 0.25));
+}
+
+/** Whether an answer is worth asking again for. */
+function retriableStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
 
 export class HttpClient {
   private readonly agent: http.Agent;
@@ -105,23 +137,25 @@ export class HttpClient {
 
   async request(method: string, pathOrUrl: string, opts: RequestOptions = {}): Promise<Response> {
     const what = `${method} ${this.target(pathOrUrl).url.pathname}`;
+    const giveUpAt = Date.now() + RETRY_MS;
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       try {
         res = await this.attempt(method, pathOrUrl, opts);
       } catch (err) {
-        if (opts.retry && attempt < RETRIES && !opts.signal?.aborted) {
-          await sleep(250 * 2 ** attempt);
+        if (opts.retry && Date.now() < giveUpAt && !opts.signal?.aborted) {
+          await sleep(backoffMs(attempt));
           continue;
         }
         throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
       }
       if ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status)) return res;
-      if (res.status >= 500 && opts.retry && attempt < RETRIES) {
-        await sleep(250 * 2 ** attempt);
+      const after = retryAfterMs(res.headers);
+      if (retriableStatus(res.status) && opts.retry && Date.now() < giveUpAt && !opts.signal?.aborted) {
+        await sleep(after ?? backoffMs(attempt));
         continue;
       }
-      throw new HttpError(res.status, res.body.toString('utf8'), what);
+      throw new HttpError(res.status, res.body.toString('utf8'), what, after);
     }
   }
 
@@ -133,6 +167,7 @@ export class HttpClient {
 
   /** Streams a response body into a file; false when the server answered 404. */
   async download(pathOrUrl: string, file: string, token?: string): Promise<boolean> {
+    const giveUpAt = Date.now() + RETRY_MS;
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await this.open('GET', pathOrUrl, { token });
@@ -143,14 +178,14 @@ export class HttpClient {
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
           for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
-          throw new HttpError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), `GET ${this.target(pathOrUrl).url.pathname}`);
+          throw new HttpError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), `GET ${this.target(pathOrUrl).url.pathname}`, retryAfterMs(res.headers));
         }
         await pipeline(res as Readable, fs.createWriteStream(file));
         return true;
       } catch (err) {
-        const retriable = !(err instanceof HttpError) || err.status >= 500;
-        if (!retriable || attempt >= RETRIES) throw err;
-        await sleep(250 * 2 ** attempt);
+        const retriable = !(err instanceof HttpError) || retriableStatus(err.status);
+        if (!retriable || Date.now() >= giveUpAt) throw err;
+        await sleep((err instanceof HttpError ? err.retryAfterMs : null) ?? backoffMs(attempt));
       }
     }
   }

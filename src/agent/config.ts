@@ -15,6 +15,10 @@ export interface AgentConfig {
   /** 0: never */
   idleTimeoutSeconds: number;
   engineBinsDir: string;
+  /** Where the agent keeps what must outlive it: the outbox of states not yet acknowledged. */
+  dataDir: string;
+  /** How long a state is offered to otfd before the agent stops trying (keeping the file). */
+  stateRetryHours: number;
   logLevel: LogLevel;
 }
 
@@ -26,6 +30,8 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: 'disconnect-after-job', boolean: true, help: 'run one job, then deregister and exit 0', default: 'off' },
   { name: 'idle-timeout', help: 'seconds without a job after which the agent deregisters and exits 0; 0: never', default: '0' },
   { name: 'engine-bins-dir', help: 'where engine binaries are kept', default: '~/.cache/otf/engines' },
+  { name: 'data-dir', help: 'where states wait until otfd has acknowledged them (outbox/)', default: '~/.local/share/otf-agent' },
+  { name: 'state-retry-hours', help: 'hours a state is offered to otfd before the agent stops trying (the file stays)', default: '24' },
   { name: 'log-level', help: 'debug, info, warn or error', default: 'info' },
 ];
 
@@ -68,6 +74,8 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     disconnectAfterJob,
     idleTimeoutSeconds: parseInteger('idle-timeout', v.get('idle-timeout') ?? '0', 0, 31_536_000),
     engineBinsDir: path.resolve(expandHome(v.get('engine-bins-dir') ?? path.join(os.homedir(), '.cache/otf/engines'))),
+    dataDir: path.resolve(expandHome(v.get('data-dir') ?? path.join(os.homedir(), '.local/share/otf-agent'))),
+    stateRetryHours: parseInteger('state-retry-hours', v.get('state-retry-hours') ?? '24', 1, 24 * 365),
     logLevel: oneOf('log-level', v.get('log-level') ?? 'info', LOG_LEVELS),
   };
 }

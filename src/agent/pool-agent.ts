@@ -2,11 +2,13 @@
 // answers may ask it to cancel a job or shut down), long-polls for jobs and runs each with the
 // runner core, all over outbound HTTPS (docs/agent-protocol.md).
 import os from 'node:os';
+import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { AgentConfig } from './config.js';
 import { HttpClient, HttpError } from './client.js';
 import { EngineResolver } from './engines.js';
 import { JobApi } from './jobapi.js';
+import { Outbox, type Delivery, type OutboxEntry } from './outbox.js';
 import type { Instruction, PollAnswer, SyncAnswer } from './protocol.js';
 import { JobControl, runJob } from './runner.js';
 
@@ -35,7 +37,14 @@ export class PoolAgent {
   private readonly http: HttpClient;
   private readonly engines: EngineResolver;
   private agent: Registered | null = null;
-  private readonly running = new Map<string, { control: JobControl; done: Promise<void> }>();
+  private readonly running = new Map<string, { control: JobControl; phase: 'plan' | 'apply'; done: Promise<void> }>();
+  private readonly outbox: Outbox;
+  /** When otfd last answered a heartbeat or a long-poll. */
+  private lastContact = Date.now();
+  /** otfd's grace period, from its sync answers; until the first one, otfd's default. */
+  private gracePeriodSeconds = 60;
+  /** Out of touch with otfd for longer than its grace period: otfd may have written this agent's jobs off. */
+  private cutOff = false;
   private stopping = false;
   private jobsDone = 0;
   private idleSince = Date.now();
@@ -50,10 +59,14 @@ export class PoolAgent {
   ) {
     this.http = new HttpClient({ baseUrl: config.address });
     this.engines = new EngineResolver({ binsDir: config.engineBinsDir });
+    this.outbox = new Outbox({ dir: path.join(config.dataDir, 'outbox'), logger, retryHours: config.stateRetryHours });
   }
 
   /** Runs until told to stop, or until the server refuses it; resolves with the exit code. */
   async run(): Promise<Outcome> {
+    // States an earlier run of this agent could not deliver go first, in the background: they
+    // need no registration (the late path takes the pool's agent token), only otfd.
+    this.outbox.start((entry, state) => this.deliverLate(entry, state));
     try {
       await this.register();
     } catch (err) {
@@ -106,6 +119,50 @@ export class PoolAgent {
   }
 
   /**
+   * Hands otfd a state from the outbox by the late path: with the pool's agent token, which
+   * outlives this agent's registrations and every job token (docs/agent-protocol.md).
+   */
+  private async deliverLate(entry: OutboxEntry, state: Buffer): Promise<Delivery> {
+    try {
+      await this.http.request('POST', `/api/agent/jobs/${encodeURIComponent(entry.jobId)}/late-state?md5=${entry.md5}`, {
+        token: this.config.token,
+        body: state,
+        contentType: 'application/octet-stream',
+      });
+      return { result: 'acknowledged' };
+    } catch (err) {
+      if (err instanceof HttpError && err.status < 500 && err.status !== 429 && err.status !== 408) return { result: 'refused', reason: err.message };
+      return { result: 'failed', reason: (err as Error).message, retryAfterMs: err instanceof HttpError ? err.retryAfterMs : null };
+    }
+  }
+
+  /** otfd answered: in touch again. */
+  private touched(): void {
+    this.lastContact = Date.now();
+    if (this.cutOff) {
+      this.cutOff = false;
+      this.logger.info('in touch with otfd again; taking jobs');
+    }
+  }
+
+  /**
+   * Out of touch for longer than the grace period, otfd may have written this agent off and handed
+   * its workspaces to another runner. Until it hears otfd again it starts nothing, and stops its
+   * plans (worthless now); an apply runs on, since killing it mid-way is worse, and its state
+   * goes to the outbox. A heartbeat answer that says force-cancel stops the apply too.
+   */
+  private checkCutOff(): void {
+    if (this.cutOff || Date.now() - this.lastContact <= this.gracePeriodSeconds * 1000) return;
+    this.cutOff = true;
+    const plans = [...this.running].filter(([, r]) => r.phase === 'plan');
+    this.logger.warn(
+      { silentSeconds: Math.round((Date.now() - this.lastContact) / 1000), gracePeriodSeconds: this.gracePeriodSeconds, stoppingPlans: plans.map(([id]) => id) },
+      'out of touch with otfd for longer than its grace period: taking no jobs, stopping plans, letting applies finish',
+    );
+    for (const [, r] of plans) r.control.cancel();
+  }
+
+  /**
    * Handles a refusal shared by every agent call: 401 ends the agent, 409 means register anew. The
    * heartbeat and the long-poll may both hear the 409: they share one re-registration, and a 409
    * earned by the token of an earlier registration needs none.
@@ -136,6 +193,7 @@ export class PoolAgent {
     while (!this.stopping) {
       let next = this.agent!.heartbeatSeconds;
       const token = this.token;
+      this.checkCutOff();
       try {
         const answer = await this.http.json<SyncAnswer>('POST', '/api/agent/sync', {
           token,
@@ -143,6 +201,8 @@ export class PoolAgent {
           timeoutMs: 30_000,
         });
         next = answer.heartbeatSeconds;
+        if (answer.gracePeriodSeconds) this.gracePeriodSeconds = answer.gracePeriodSeconds;
+        this.touched();
         for (const i of answer.instructions) this.obey(i);
       } catch (err) {
         if (await this.refused(err, token)) {
@@ -175,7 +235,7 @@ export class PoolAgent {
   }
 
   private wantsJobs(): boolean {
-    if (this.stopping) return false;
+    if (this.stopping || this.cutOff) return false;
     if (this.config.disconnectAfterJob && this.jobsDone + this.running.size >= 1) return false;
     return this.running.size < this.config.concurrency;
   }
@@ -193,8 +253,9 @@ export class PoolAgent {
         const wait = this.config.idleTimeoutSeconds > 0 ? Math.min(30, Math.max(1, this.config.idleTimeoutSeconds)) : 30;
         const answer = await this.http.json<PollAnswer>('GET', `/api/agent/jobs?wait=${wait}`, { token, signal: this.poll.signal, timeoutMs: 90_000 });
         failures = 0;
+        this.touched();
         for (const s of answer.signals) this.obey(s);
-        for (const job of answer.jobs) this.execute(job.id, job.token);
+        for (const job of answer.jobs) this.execute(job.id, job.token, job.phase);
       } catch (err) {
         if (this.stopping) return;
         if (await this.refused(err, token)) continue;
@@ -208,11 +269,11 @@ export class PoolAgent {
     }
   }
 
-  private execute(jobId: string, token: string): void {
+  private execute(jobId: string, token: string, phase: 'plan' | 'apply'): void {
     const control = new JobControl();
     this.logger.info({ job: jobId }, 'running job');
     const caFiles = process.env.NODE_EXTRA_CA_CERTS ? [process.env.NODE_EXTRA_CA_CERTS] : [];
-    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: os.tmpdir(), logger: this.logger, caFiles })
+    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: os.tmpdir(), logger: this.logger, caFiles, outbox: this.outbox })
       .then(() => undefined)
       .catch((err: Error) => this.logger.error({ err: err.message, job: jobId }, 'job failed to execute'))
       .finally(() => {
@@ -221,7 +282,7 @@ export class PoolAgent {
         this.idleSince = Date.now();
         if (this.config.disconnectAfterJob && !this.stopping) this.windDown('ran its one job (--disconnect-after-job)');
       });
-    this.running.set(jobId, { control, done });
+    this.running.set(jobId, { control, phase, done });
   }
 
   /** Takes no more jobs, and leaves (exit code 0) once the running ones are done. */
@@ -246,7 +307,8 @@ export class PoolAgent {
     this.stopping = true;
     this.poll?.abort();
     // Refused mid-job: the engines must not outlive the agent.
-    for (const r of this.running.values()) r.control.forceCancel();
+    for (const r of this.running.values()) r.control.killNow();
+    void this.outbox.stop();
     const outcome = { exitCode, reason };
     this.finished(outcome);
     this.http.close();

@@ -74,5 +74,10 @@ export interface PollAnswer {
 /** POST /api/agent/sync */
 export interface SyncAnswer {
   heartbeatSeconds: number;
+  /**
+   * How long otfd waits for a silent agent before writing it off; an agent out of touch for
+   * longer starts no job and stops its plans until it hears otfd again.
+   */
+  gracePeriodSeconds: number;
   instructions: Instruction[];
 }

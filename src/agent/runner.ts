@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { platform, type Engine, type EngineName, type EngineResolver } from './engines.js';
 import type { JobApi } from './jobapi.js';
 import { LogWriter } from './logwriter.js';
+import type { Outbox } from './outbox.js';
 import type { JobOutcome, JobSpec, ResourceCounts } from './protocol.js';
 import { renderRunVariables, renderTfvars } from './tfvars.js';
 
@@ -23,24 +24,36 @@ export interface RunnerOptions {
    * terraform_remote_state) when otfd's certificate is self-signed or from a private CA.
    */
   caFiles?: string[];
+  /** Where the states of applies are kept until otfd has them. */
+  outbox: Outbox;
 }
 
 const NO_COUNTS: ResourceCounts = { additions: 0, changes: 0, destructions: 0, imports: 0 };
 
-/** Lets the host cancel a running job: SIGINT to the engine, SIGKILL to its process group when forced. */
+/** How long a force-canceled engine has to stop on SIGINT (and write its state) before SIGKILL. */
+export const FORCE_KILL_AFTER_MS = 10_000;
+
+/**
+ * Lets the host cancel a running job: SIGINT to the engine. A forced cancel (otfd no longer holds
+ * the job: written off, or force-canceled) sends SIGINT too, so that an apply writes the state of
+ * what it did, and SIGKILLs the engine's process group if it is still there FORCE_KILL_AFTER_MS later.
+ */
 export class JobControl {
   canceled = false;
   forced = false;
   private child: ChildProcess | null = null;
+  private killTimer: NodeJS.Timeout | null = null;
 
   attach(child: ChildProcess): void {
     this.child = child;
-    if (this.forced) this.kill();
-    else if (this.canceled) child.kill('SIGINT');
+    if (this.canceled) child.kill('SIGINT');
+    if (this.forced) this.armKill();
   }
 
   detach(): void {
     this.child = null;
+    if (this.killTimer) clearTimeout(this.killTimer);
+    this.killTimer = null;
   }
 
   cancel(): void {
@@ -50,9 +63,24 @@ export class JobControl {
   }
 
   forceCancel(): void {
+    if (this.forced) return;
+    const interrupted = this.canceled;
+    this.canceled = true;
+    this.forced = true;
+    if (!interrupted) this.child?.kill('SIGINT');
+    this.armKill();
+  }
+
+  /** SIGKILL now: the host itself is going away and the engine must not outlive it. */
+  killNow(): void {
     this.canceled = true;
     this.forced = true;
     this.kill();
+  }
+
+  private armKill(): void {
+    if (!this.child || this.killTimer) return;
+    this.killTimer = setTimeout(() => this.kill(), FORCE_KILL_AFTER_MS);
   }
 
   private kill(): void {
@@ -119,7 +147,8 @@ export async function runJob(api: JobApi, control: JobControl, opts: RunnerOptio
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  // A force-canceled job is over already: otfd revoked its token and wants nothing more from it.
+  // A force-canceled job is over already: otfd revoked its token and wants nothing more from it
+  // (a state it left went to the outbox, which delivers it by the late path).
   if (!control.forced) {
     await log.close();
     await api.finish(outcome);
@@ -153,7 +182,7 @@ async function execute(spec: JobSpec, api: JobApi, control: JobControl, log: Log
   }
   checkCanceled();
 
-  const job: PreparedJob = { spec, api, control, log, engine, cwd, env, dir };
+  const job: PreparedJob = { spec, api, control, log, engine, cwd, env, dir, outbox: opts.outbox };
   return spec.job.phase === 'plan' ? plan(job) : apply(job);
 }
 
@@ -169,6 +198,7 @@ interface PreparedJob {
   env: NodeJS.ProcessEnv;
   /** The job's own directory, holding cwd. */
   dir: string;
+  outbox: Outbox;
 }
 
 /** Unpacks the configuration, points it at local state, writes variables and the current state. */
@@ -308,15 +338,30 @@ async function plan({ spec, api, control, log, engine, cwd, env, dir }: Prepared
   return { status: 'finished', hasChanges: summary.hasChanges, counts: summary.counts };
 }
 
-async function apply({ spec, api, control, log, engine, cwd, env, dir }: PreparedJob): Promise<JobOutcome> {
+async function apply({ spec, api, control, log, engine, cwd, env, dir, outbox }: PreparedJob): Promise<JobOutcome> {
   const statePath = path.join(cwd, 'terraform.tfstate');
   const before = fs.existsSync(statePath) ? fs.readFileSync(statePath) : null;
   const result = await runEngine(engine, ['apply', '-input=false', '-no-color', path.join(dir, 'plan.tfplan')], { cwd, env, control, log });
-  // Whatever happened, keep the state the engine left: a failed or interrupted apply may still
-  // have changed real infrastructure.
-  if (!control.forced && fs.existsSync(statePath)) {
+  // Whatever happened, keep the state the engine left: a failed, interrupted or written-off apply
+  // may still have changed real infrastructure. It goes to the outbox before anything else (the
+  // job folder is removed when the job ends), then up with the job token; when that fails, or the
+  // job was written off (its token is revoked), the outbox delivers it by the late path.
+  if (fs.existsSync(statePath)) {
     const after = fs.readFileSync(statePath);
-    if (!before || !after.equals(before)) await api.uploadState(spec.workspace.id, spec.run.id, after);
+    if (!before || !after.equals(before)) {
+      outbox.put({ jobId: spec.job.id, runId: spec.run.id, workspaceId: spec.workspace.id }, after);
+      if (control.forced) {
+        outbox.release(spec.job.id);
+      } else {
+        try {
+          await api.uploadState(spec.workspace.id, spec.run.id, after);
+          outbox.acknowledge(spec.job.id);
+        } catch (err) {
+          outbox.release(spec.job.id);
+          throw new Error(`${(err as Error).message} (the state is kept in the outbox, ${outbox.dir}, and will be delivered when otfd can take it)`, { cause: err });
+        }
+      }
+    }
   }
   const counts = countApplied(result.output);
   if (control.canceled) return { status: 'canceled', counts };

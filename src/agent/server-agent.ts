@@ -127,7 +127,7 @@ export class ServerAgent {
     await this.loop;
     const running = [...this.running.values()];
     for (const r of running) r.control.cancel();
-    const timer = setTimeout(() => running.forEach((r) => r.control.forceCancel()), graceMs);
+    const timer = setTimeout(() => running.forEach((r) => r.control.killNow()), graceMs);
     await Promise.all(running.map((r) => r.done));
     clearTimeout(timer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);

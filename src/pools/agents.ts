@@ -179,7 +179,7 @@ export class AgentService implements TokenResolver {
     }
     // Jobs the agent runs that otfd has ended (force-canceled, or failed when the agent was lost).
     for (const id of reported) if (!heldIds.has(id)) instructions.push({ action: 'force-cancel', job: id });
-    return { heartbeatSeconds: this.opts.heartbeatSeconds, instructions };
+    return { heartbeatSeconds: this.opts.heartbeatSeconds, gracePeriodSeconds: this.opts.gracePeriodSeconds, instructions };
   }
 
   // ------------------------------------------------------------ the jobs long-poll

@@ -16,6 +16,8 @@ import type { RunService } from '../runs/service.js';
 import type { WorkspaceService } from '../workspaces/service.js';
 import { AGENT_NAME, type AgentService } from './agents.js';
 import type { Job, JobService } from './jobs.js';
+import type { LateStates } from './late.js';
+import { MAX_STATE_BYTES } from '../state/routes.js';
 
 export interface RunnerVariableSource {
   forRun(workspaceId: string): Promise<RunnerVariable[]>;
@@ -131,13 +133,14 @@ export interface JobRouteDeps {
   variables: RunnerVariableSource;
   blobs: BlobStore;
   site: Site;
+  late: LateStates;
 }
 
 const MAX_LOG_CHUNK = 4 * 1024 * 1024;
 const MAX_ARTIFACT = 512 * 1024 * 1024;
 
 export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
-  const { jobs, runs, logs, workspaces, variables, blobs, site } = deps;
+  const { jobs, runs, logs, workspaces, variables, blobs, site, late } = deps;
 
   /** The job of the URL, which must be the job whose token made the request. */
   async function ownJob(ctx: Ctx): Promise<{ job: Job; subject: Subject }> {
@@ -207,6 +210,20 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
     if (!stream) throw new NotFoundError(`run ${job.runId} has no ${ctx.params.name}`);
     ctx.type = 'application/octet-stream';
     ctx.body = stream;
+  });
+
+  /**
+   * A state of an apply job from a runner's outbox, after the job was over: with the pool's agent
+   * token or an agent's access token, for a job of that pool. The body is the raw state file.
+   */
+  router.post('/jobs/:id/late-state', async (ctx) => {
+    const subject = subjectOf(ctx);
+    if (subject.kind !== 'agent-token' && subject.kind !== 'agent') {
+      throw new ForbiddenError("a late state is delivered with the pool's agent token or an agent's access token");
+    }
+    const md5 = typeof ctx.query.md5 === 'string' ? ctx.query.md5 : null;
+    const state = await readBody(ctx, MAX_STATE_BYTES, 'a state file');
+    ctx.body = await late.accept(ctx.params.id, subject.poolId, state, md5);
   });
 
   router.post('/jobs/:id/finish', async (ctx) => {

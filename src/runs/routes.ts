@@ -72,6 +72,7 @@ export const runType: ResourceType = {
     'error-message',
     'canceled-at',
     'force-cancel-available-at',
+    'state-saved-late-at',
     'position-in-queue',
     'actions',
     'permissions',
@@ -119,6 +120,8 @@ function presentRun(run: Run, subject: Subject, runs: RunService, position?: num
     'error-message': run.errorMessage,
     'canceled-at': run.statusTimestamps['canceled-at'] ?? null,
     'force-cancel-available-at': executing && run.cancelRequestedAt ? timestamp(run.cancelRequestedAt) : null,
+    // otf's own: a state of the apply reached otfd after its job was over (docs/agent-protocol.md).
+    'state-saved-late-at': run.stateSavedLateAt ? timestamp(run.stateSavedLateAt) : null,
     'position-in-queue': position ?? null,
     actions: {
       'is-confirmable': canHappen(run.status, 'confirm'),

@@ -403,6 +403,11 @@ export class RunService {
     return run.savePlan ? 'plan_and_save' : 'plan_with_changes';
   }
 
+  /** A state of the run's apply reached otfd late (written off, or its job token gone); the run keeps the mark. */
+  async stateSavedLate(runId: string): Promise<void> {
+    await store.markStateSavedLate(this.db, runId);
+  }
+
   /** Ends a run that cannot proceed (its runner lost, its engine unavailable) as errored. */
   async fail(runId: string, message: string): Promise<void> {
     await this.withRun(runId, async (trx, run, after) => {

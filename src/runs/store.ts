@@ -156,13 +156,15 @@ export interface Run {
   errorMessage: string | null;
   createdBy: Principal | null;
   cancelRequestedAt: Date | null;
+  /** When a state of this run's apply reached otfd by the late path (after the job was over); null when none did. */
+  stateSavedLateAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
   plan: Phase;
   apply: Phase;
 }
 
-export type NewRun = Omit<Run, 'status' | 'statusTimestamps' | 'hasChanges' | 'errorMessage' | 'cancelRequestedAt' | 'createdAt' | 'updatedAt' | 'plan' | 'apply'> & {
+export type NewRun = Omit<Run, 'status' | 'statusTimestamps' | 'hasChanges' | 'errorMessage' | 'cancelRequestedAt' | 'stateSavedLateAt' | 'createdAt' | 'updatedAt' | 'plan' | 'apply'> & {
   planId: string;
   applyId: string;
 };
@@ -195,6 +197,7 @@ interface RunRow {
   created_by_id: string | null;
   created_by_name: string | null;
   cancel_requested_at: Date | null;
+  state_saved_late_at: Date | null;
   created_at: Date;
   updated_at: Date;
   plan: PhaseRow;
@@ -250,6 +253,7 @@ function toRun(r: RunRow): Run {
     errorMessage: r.error_message,
     createdBy: r.created_by_type && r.created_by_id ? { type: r.created_by_type, id: r.created_by_id, name: r.created_by_name ?? r.created_by_id } : null,
     cancelRequestedAt: r.cancel_requested_at,
+    stateSavedLateAt: r.state_saved_late_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     plan: toPhase(r.plan),
@@ -368,6 +372,11 @@ export interface RunChanges {
   hasChanges?: boolean;
   errorMessage?: string | null;
   cancelRequestedAt?: Date;
+}
+
+/** Records, once, that a state of the run's apply was saved late. */
+export async function markStateSavedLate(db: Db, id: string): Promise<void> {
+  await db('runs').where({ id }).whereNull('state_saved_late_at').update({ state_saved_late_at: db.fn.now() });
 }
 
 export async function updateRun(db: Db, id: string, changes: RunChanges, timestampKey?: string): Promise<void> {

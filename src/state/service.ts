@@ -236,6 +236,10 @@ export class StateService {
       resources: parsed.resources,
       managedInstances: parsed.managedInstances,
     });
+    await this.insertOutputs(trx, id, parsed, declaredTypes);
+  }
+
+  private async insertOutputs(trx: Knex.Transaction, id: string, parsed: ParsedState, declaredTypes: Record<string, CtyType> | null): Promise<void> {
     await store.insertOutputs(
       trx,
       parsed.outputs.map((o) => ({
@@ -336,6 +340,64 @@ export class StateService {
       throw err;
     }
     await store.setJsonStateSize(this.db, id, size);
+  }
+
+  // ------------------------------------------------------------ late states
+
+  /**
+   * A state of a run's apply that reached otfd after its job was over (the run written off, its
+   * job token revoked, or otfd unreachable until now), from a runner's outbox. The caller has
+   * checked that the runner may speak for the job. It is always kept, as a finalized version in the
+   * workspace's history; it becomes current only when it follows the current version: same lineage
+   * and a higher serial (or there is no state yet). So nothing newer is ever overwritten: a run that
+   * applied meanwhile from the older state wrote a serial at least as high, and wins.
+   *
+   * The workspace lock is not consulted. Whoever holds it (the next run, a user) works from the
+   * current state; a late state that follows it describes infrastructure that really exists, and
+   * the holder's own upload then fails the serial check loudly instead of silently erasing those
+   * resources from the record. A late state that does not follow never touches what the holder sees.
+   *
+   * The same bytes delivered again (an answer lost on the way) change nothing and answer the same.
+   */
+  async saveLate(input: { workspaceId: string; runId: string; state: Buffer }): Promise<{ version: StateVersion; current: boolean; duplicate: boolean }> {
+    const parsed = parseState(input.state);
+    const md5 = md5Hex(input.state);
+    const principal: Principal = { type: 'runs', id: input.runId, name: input.runId };
+    const id = newId('sv');
+    const outcome = await this.db.transaction(async (trx) => {
+      await store.lockWorkspace(trx, input.workspaceId);
+      const existing = await store.findByRunAndMd5(trx, input.workspaceId, input.runId, md5);
+      if (existing) return { id: existing.id, current: (await store.currentId(trx, input.workspaceId)) === existing.id, duplicate: true };
+      const current = await store.current(trx, input.workspaceId);
+      const follows = !current || (current.lineage === parsed.lineage && parsed.serial > current.serial);
+      await store.insert(trx, {
+        id,
+        workspaceId: input.workspaceId,
+        serial: parsed.serial,
+        lineage: parsed.lineage,
+        md5,
+        force: false,
+        runId: input.runId,
+        createdBy: principal,
+        declaredOutputTypes: null,
+      });
+      await this.blobs.put(stateKey(id), input.state, trx);
+      if (follows) {
+        await this.finalizeLocked(trx, id, input.workspaceId, input.state.length, parsed, null);
+      } else {
+        await store.finalizeIntoHistory(trx, id, {
+          lineage: parsed.lineage,
+          stateFormatVersion: parsed.formatVersion,
+          terraformVersion: parsed.terraformVersion,
+          size: input.state.length,
+          resources: parsed.resources,
+          managedInstances: parsed.managedInstances,
+        });
+        await this.insertOutputs(trx, id, parsed, null);
+      }
+      return { id, current: follows, duplicate: false };
+    });
+    return { version: await this.load(outcome.id), current: outcome.current, duplicate: outcome.duplicate };
   }
 
   // ------------------------------------------------------------ reading

@@ -233,6 +233,37 @@ export async function finalize(trx: Knex.Transaction, id: string, workspaceId: s
   await trx('state_versions').where({ workspace_id: workspaceId, status: 'pending' }).whereNot({ id }).update({ status: 'discarded' });
 }
 
+/**
+ * Keeps a version in the history, finalized (its file and outputs readable) but never current: its
+ * finalized_seq is the negated next number, below that of every version that ever became current,
+ * so "the finalized version with the highest number" stays the one it was. Pending versions of
+ * others are left alone: nothing new became current.
+ */
+export async function finalizeIntoHistory(trx: Knex.Transaction, id: string, f: Finalization): Promise<void> {
+  await trx('state_versions')
+    .where({ id })
+    .update({
+      status: 'finalized',
+      lineage: f.lineage,
+      state_format_version: f.stateFormatVersion,
+      terraform_version: f.terraformVersion,
+      size: f.size,
+      resources: JSON.stringify(f.resources),
+      managed_instances: f.managedInstances,
+      finalized_seq: trx.raw("-nextval('state_versions_finalized_seq')"),
+      finalized_at: trx.fn.now(),
+    });
+}
+
+/** A finalized version of the workspace made by the run with this content, if any (a delivery made twice). */
+export async function findByRunAndMd5(db: Db, workspaceId: string, runId: string, md5: string): Promise<StateVersion | null> {
+  const row = (await selectVersions(db)
+    .where({ 'v.workspace_id': workspaceId, 'v.run_id': runId, 'v.md5': md5, 'v.status': 'finalized' })
+    .orderBy('v.created_at')
+    .first()) as StateVersionRow | undefined;
+  return row ? toStateVersion(row) : null;
+}
+
 export async function setJsonStateSize(db: Db, id: string, size: number): Promise<void> {
   await db('state_versions').where({ id }).update({ json_state_size: size });
 }

@@ -46,7 +46,8 @@ export function startAgent(server: TestServer, args: string[], env: Record<strin
   const child = spawn(
     process.execPath,
     [OTF_AGENT, '--address', server.url, '--engine-bins-dir', path.join(tmp, 'engines'), ...args],
-    { env: { ...base, NODE_EXTRA_CA_CERTS: certFile, TMPDIR: workDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own data dir (the outbox) unless the test gives one, so agents never share states.
+    { env: { ...base, NODE_EXTRA_CA_CERTS: certFile, TMPDIR: workDir, OTF_AGENT_DATA_DIR: path.join(workDir, 'data'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: string[] = [];
   const parsed: Json[] = [];
