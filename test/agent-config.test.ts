@@ -27,7 +27,7 @@ describe('otf-agent configuration', () => {
   it('names every variable OTF_AGENT_ plus the flag', () => {
     assert.deepEqual(
       AGENT_FLAGS.map((f) => envNameOf('OTF_AGENT_', f.name)),
-      ['OTF_AGENT_TOKEN', 'OTF_AGENT_ADDRESS', 'OTF_AGENT_NAME', 'OTF_AGENT_CONCURRENCY', 'OTF_AGENT_DISCONNECT_AFTER_JOB', 'OTF_AGENT_IDLE_TIMEOUT', 'OTF_AGENT_ENGINE_BINS_DIR', 'OTF_AGENT_LOG_LEVEL'],
+      ['OTF_AGENT_TOKEN', 'OTF_AGENT_ADDRESS', 'OTF_AGENT_NAME', 'OTF_AGENT_CONCURRENCY', 'OTF_AGENT_DISCONNECT_AFTER_JOB', 'OTF_AGENT_IDLE_TIMEOUT', 'OTF_AGENT_ENGINE_BINS_DIR', 'OTF_AGENT_DATA_DIR', 'OTF_AGENT_STATE_RETRY_HOURS', 'OTF_AGENT_LOG_LEVEL'],
     );
     const c = parse([], { OTF_AGENT_TOKEN: 't', OTF_AGENT_ADDRESS: 'http://10.0.0.5:8080', OTF_AGENT_CONCURRENCY: '3', OTF_AGENT_NAME: 'builder-01' });
     assert.equal(c.address, 'http://10.0.0.5:8080');
