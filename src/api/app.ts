@@ -31,6 +31,8 @@ export interface AppOptions {
   publicRoutes?: (router: Router<AppState>) => void;
   /** Hides secrets that some paths carry (signed URLs) from logs. */
   redactPath?: (path: string) => string;
+  /** True once otfd is stopping: answers then close their connection instead of keeping it alive. */
+  stopping?: () => boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -73,6 +75,8 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     try {
       await next();
     } finally {
+      // A kept-alive connection would carry the client's next request to an otfd on its way out.
+      if (opts.stopping?.() && !ctx.headerSent) ctx.set('Connection', 'close');
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const matched = (ctx as unknown as { _matchedRoute?: string | RegExp })._matchedRoute;
       const route = typeof matched === 'string' ? matched : 'unmatched';
