@@ -138,9 +138,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       cleanups.push(() => embedded!.stop());
       url = embedded.url;
     }
-    const db = await openDatabase(url);
+    const db = await openDatabase(url, { statementTimeoutMs: config.statementTimeoutMs, logger });
     cleanups.push(() => db.destroy());
-    await migrate(url, db);
+    await migrate(url);
 
     const { hash, generated } = await siteTokenHash(db, config.siteToken);
     const auth = new AuthService(hash);

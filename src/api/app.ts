@@ -7,9 +7,9 @@ import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { AuthService } from '../auth/service.js';
-import { databaseUsable, type Db } from '../db/index.js';
+import { cancellable, databaseUsable, type Db } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
-import { errorDocument, errorMiddleware } from './errors.js';
+import { RETRY_AFTER_SECONDS, errorDocument, errorMiddleware } from './errors.js';
 import type { ApiRouter, AppState, Ctx } from './http.js';
 import { MEDIA_TYPE } from './jsonapi.js';
 
@@ -88,6 +88,18 @@ export function createApp(opts: AppOptions): Koa<AppState> {
 
   app.use(errorMiddleware);
 
+  // A reader that hangs up leaves nobody for its answer: its running SQL is cancelled rather than
+  // left to run to the statement timeout. Only reads: a write is left to finish or fail whole.
+  app.use(async (ctx, next) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    const hungUp = new AbortController();
+    const onClose = () => {
+      if (!ctx.res.writableFinished) hungUp.abort();
+    };
+    ctx.res.once('close', onClose);
+    await cancellable(db, hungUp.signal, () => next());
+  });
+
   // Nothing matched: a JSON:API 404, or 405 when allowedMethods found the path under another method.
   app.use(async (ctx, next) => {
     await next();
@@ -111,6 +123,7 @@ export function createApp(opts: AppOptions): Koa<AppState> {
   root.get('/healthz', async (ctx) => {
     const ok = await databaseUsable(db);
     ctx.status = ok ? 200 : 503;
+    if (!ok) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
     ctx.body = ok ? { status: 'ok' } : { status: 'unavailable', detail: 'the database is not usable' };
   });
   root.get('/metrics', async (ctx) => {
