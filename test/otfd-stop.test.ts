@@ -47,6 +47,20 @@ async function startOtfdProcess(args: string[]): Promise<Child> {
   return { child, api, database, siteToken, url, exited, output: () => output };
 }
 
+/** An organization, a workspace and an auto-applied run whose apply runs `sleep <seconds>`; returns once it is applying. */
+async function applyUnderway(api: Api, sleepSeconds: number): Promise<{ workspaceId: string; runId: string }> {
+  assert.equal((await api.post('/organizations', { data: { type: 'organizations', attributes: { name: 'acme', email: 'a@example.com' } } })).status, 201);
+  const ws = (await api.post('/organizations/acme/workspaces', { data: { type: 'workspaces', attributes: { name: 'app' } } })).body.data;
+  const cv = (await api.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } })).body.data;
+  const tarball = configTarball({
+    'main.tf': `resource "terraform_data" "slow" {\n  provisioner "local-exec" { command = "sleep ${sleepSeconds}" }\n}\noutput "done" { value = "yes" }\n`,
+  });
+  assert.equal((await api.request('PUT', cv.attributes['upload-url'], { raw: tarball, token: null, headers: { 'Content-Type': 'application/octet-stream' } })).status, 200);
+  const run = (await api.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } })).body.data;
+  await until('the apply', async () => ((await api.get(`/runs/${run.id}`)).body.data.attributes.status === 'applying' ? true : null), (v) => v !== null, 60_000);
+  return { workspaceId: ws.id, runId: run.id };
+}
+
 function kill(c: Child | undefined): void {
   if (c && c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
 }
@@ -64,16 +78,7 @@ describe('otfd stopped with SIGTERM', function () {
 
     it('lets the apply finish: the run ends applied, with its state, before otfd exits 0', async () => {
       otfd = await startOtfdProcess(['--concurrency', '1', '--agent-heartbeat-interval', '1']);
-      const { api } = otfd;
-      assert.equal((await api.post('/organizations', { data: { type: 'organizations', attributes: { name: 'acme', email: 'a@example.com' } } })).status, 201);
-      const ws = (await api.post('/organizations/acme/workspaces', { data: { type: 'workspaces', attributes: { name: 'app' } } })).body.data;
-      const cv = (await api.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } })).body.data;
-      const tarball = configTarball({
-        'main.tf': 'resource "terraform_data" "slow" {\n  provisioner "local-exec" { command = "sleep 4" }\n}\noutput "done" { value = "yes" }\n',
-      });
-      assert.equal((await api.request('PUT', cv.attributes['upload-url'], { raw: tarball, token: null, headers: { 'Content-Type': 'application/octet-stream' } })).status, 200);
-      const run = (await api.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } })).body.data;
-      await until('the apply', async () => ((await api.get(`/runs/${run.id}`)).body.data.attributes.status === 'applying' ? true : null), (v) => v !== null, 60_000);
+      const { workspaceId, runId } = await applyUnderway(otfd.api, 4);
 
       otfd.child.kill('SIGTERM');
       const code = await otfd.exited;
@@ -82,14 +87,49 @@ describe('otfd stopped with SIGTERM', function () {
       // Another otfd of the same database, which runs nothing, reads what the stopped one left.
       reader = await startServer({ databaseUrl: otfd.database, config: { siteToken: otfd.siteToken, concurrency: 0 } });
       const site = reader.api.withToken(otfd.siteToken);
-      const got = await site.get(`/runs/${run.id}`);
+      const got = await site.get(`/runs/${runId}`);
       assert.equal(got.status, 200, got.text);
       const ended: Json = got.body.data;
       assert.equal(ended.attributes.status, 'applied', JSON.stringify(ended.attributes));
-      const outputs = await site.get(`/workspaces/${ws.id}/current-state-version-outputs`);
+      const outputs = await site.get(`/workspaces/${workspaceId}/current-state-version-outputs`);
       assert.equal(outputs.status, 200);
       assert.deepEqual(outputs.body.data.map((o: Json) => [o.attributes.name, o.attributes.value]), [['done', 'yes']]);
-      assert.equal((await site.get(`/workspaces/${ws.id}`)).body.data.attributes.locked, false);
+      assert.equal((await site.get(`/workspaces/${workspaceId}`)).body.data.attributes.locked, false);
+    });
+  });
+
+  describe('during an apply that outlasts the stop', () => {
+    let otfd: Child | undefined;
+    let reader: TestServer | undefined;
+    afterEach(async () => {
+      kill(otfd);
+      await reader?.stop();
+      reader = undefined;
+    });
+
+    /** The run's status as another otfd of the same database sees it. */
+    async function statusAfter(c: Child, runId: string): Promise<string> {
+      reader = await startServer({ databaseUrl: c.database, config: { siteToken: c.siteToken, concurrency: 0 } });
+      return (await reader.api.withToken(c.siteToken).get(`/runs/${runId}`)).body.data.attributes.status;
+    }
+
+    it('cancels it once --shutdown-timeout has passed, and exits 0', async () => {
+      otfd = await startOtfdProcess(['--concurrency', '1', '--agent-heartbeat-interval', '1', '--shutdown-timeout', '1s']);
+      const { runId } = await applyUnderway(otfd.api, 120);
+      otfd.child.kill('SIGTERM');
+      assert.equal(await otfd.exited, 0, otfd.output());
+      assert.ok(['canceled', 'errored'].includes(await statusAfter(otfd, runId)));
+    });
+
+    it('waits for it, and cancels it at once on a second SIGTERM, then exits 0', async () => {
+      otfd = await startOtfdProcess(['--concurrency', '1', '--agent-heartbeat-interval', '1']);
+      const { runId } = await applyUnderway(otfd.api, 120);
+      otfd.child.kill('SIGTERM');
+      await sleep(2000);
+      assert.equal(otfd.child.exitCode, null, 'otfd waits for the running apply');
+      otfd.child.kill('SIGTERM');
+      assert.equal(await otfd.exited, 0, otfd.output());
+      assert.ok(['canceled', 'errored'].includes(await statusAfter(otfd, runId)));
     });
   });
 

@@ -85,12 +85,15 @@ export class AgentService implements TokenResolver {
    */
   drain(): void {
     this.draining = true;
+    // Agents cannot reach an otfd that stopped listening: their silence from now on says nothing
+    // about them, so this otfd judges nobody any more (the others, or the next start, do).
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     for (const list of this.waiters.values()) for (const w of [...list]) w.wake({ kind: 'timeout' });
   }
 
   async stop(): Promise<void> {
     this.drain();
-    if (this.sweeper) clearInterval(this.sweeper);
     for (const u of this.unsubscribe) u();
   }
 
