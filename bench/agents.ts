@@ -16,6 +16,7 @@ import { DISPATCH_CONFIGURATION, percentile, timeDispatch, uploadConfiguration, 
 
 export const AGENT_DISPATCH_SCENARIO = 'dispatch latency from run created to job started on an idle pool agent';
 export const LONG_POLL_SCENARIO = '1,000 simulated idle agents holding long-polls against one otfd';
+export const SIGTERM_SCENARIO = 'SIGTERM to exit with 1,000 idle agents';
 
 const ORG = 'bench';
 const WARMUP_RUNS = 2;
@@ -110,9 +111,21 @@ export interface LongPollResult {
   liveAgentsAfter: number;
 }
 
+export interface SigtermResult {
+  name: string;
+  agents: number;
+  /** Agents whose long-poll otfd had read (last-ping-at after they started polling) when SIGTERM was sent. */
+  agentsHolding: number;
+  /** From SIGTERM to the otfd process's exit, its embedded PostgreSQL's stop included. */
+  sigtermToExitMs: number;
+  targetMs: number;
+  met: boolean;
+}
+
 export interface AgentBenchResults {
   agentDispatch: AgentDispatchResult | null;
   longPolls: LongPollResult | null;
+  sigterm: SigtermResult | null;
 }
 
 // ---------------------------------------------------------------- shared set-up
@@ -786,10 +799,55 @@ async function benchLongPolls(opts: AgentBenchOptions): Promise<LongPollResult> 
   }
 }
 
+// ---------------------------------------------------------------- (3) SIGTERM with 1,000 agents
+
+const SIGTERM_TARGET_MS = 2_000;
+
+/**
+ * A rolling restart's cost: 1,000 simulated agents hold long-polls (and keep re-polling, as agents
+ * do), then otfd gets SIGTERM; measured until its process is gone.
+ */
+async function benchSigterm(opts: AgentBenchOptions): Promise<SigtermResult> {
+  const otfd = await startOtfd({
+    logLevel: opts.logLevel,
+    nodeArgs: opts.nodeArgs,
+    concurrency: 0,
+    extraArgs: ['--agent-heartbeat-interval', String(SIM_HEARTBEAT_SECONDS)],
+  });
+  const fleet = new Fleet(otfd.url, SIM_HEARTBEAT_SECONDS);
+  try {
+    const setup = await setUpPool(otfd, 'agent-sigterm');
+    console.log(`  registering ${SIM_AGENTS.toLocaleString('en-US')} agents (${REGISTER_CONCURRENCY} at a time), each holding a long-poll...`);
+    await fleet.register(setup.agentToken, SIM_AGENTS);
+    // Every agent has come back with a long-poll (the first ones wait 1 to 30 s) once its last-ping-at
+    // moved past the end of registration.
+    const since = new Date().toISOString();
+    let holding = 0;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      await delay(500);
+      holding = (await listAgents(setup.client, setup.poolId, since)).filter((a) => a.status === 'idle').length;
+      if (holding >= SIM_AGENTS) break;
+    }
+    await delay(1_000);
+    console.log(`  ${holding} agents idle; SIGTERM...`);
+    const t0 = performance.now();
+    const stopped = otfd.stop();
+    const t1 = await otfd.exitedAt;
+    await stopped;
+    const ms = t1 - t0;
+    return { name: SIGTERM_SCENARIO, agents: SIM_AGENTS, agentsHolding: holding, sigtermToExitMs: ms, targetMs: SIGTERM_TARGET_MS, met: ms < SIGTERM_TARGET_MS };
+  } finally {
+    await fleet.stop();
+    fleet.close();
+    await otfd.stop();
+  }
+}
+
 // ---------------------------------------------------------------- entry points
 
 export async function runAgentBenchmarks(opts: AgentBenchOptions): Promise<AgentBenchResults> {
-  const results: AgentBenchResults = { agentDispatch: null, longPolls: null };
+  const results: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null };
   if (opts.wants(AGENT_DISPATCH_SCENARIO)) {
     console.log(`running "${AGENT_DISPATCH_SCENARIO}": its own otfd (--concurrency 0) and one otf-agent...`);
     results.agentDispatch = await benchAgentDispatch(opts);
@@ -797,6 +855,10 @@ export async function runAgentBenchmarks(opts: AgentBenchOptions): Promise<Agent
   if (opts.wants(LONG_POLL_SCENARIO)) {
     console.log(`running "${LONG_POLL_SCENARIO}": its own otfd (--concurrency 0, --agent-heartbeat-interval ${SIM_HEARTBEAT_SECONDS})...`);
     results.longPolls = await benchLongPolls(opts);
+  }
+  if (opts.wants(SIGTERM_SCENARIO)) {
+    console.log(`running "${SIGTERM_SCENARIO}": its own otfd (--concurrency 0, --agent-heartbeat-interval ${SIM_HEARTBEAT_SECONDS})...`);
+    results.sigterm = await benchSigterm(opts);
   }
   return results;
 }
@@ -831,6 +893,10 @@ export function formatAgentTable(r: AgentBenchResults): string {
     const e = l.errors;
     rows.push([`${n} agents: errors register/poll/sync/job/deregister`, `${e.register}/${e.poll}/${e.sync}/${e.job}/${e.deregister}`, '0', metCell(e.register + e.poll + e.sync + e.job + e.deregister === 0)]);
     rows.push([`${n} agents: deregistered, live agents left`, `${l.deregistered}, ${l.liveAgentsAfter}`, `${l.agents}, 0`, metCell(l.deregistered === l.agents && l.liveAgentsAfter === 0)]);
+  }
+  const t = r.sigterm;
+  if (t) {
+    rows.push([`SIGTERM to exit with ${t.agents.toLocaleString('en-US')} idle agents (${t.agentsHolding} holding)`, ms(t.sigtermToExitMs), `< ${t.targetMs} ms`, metCell(t.met)]);
   }
   if (!rows.length) return '';
   const header = ['agent benchmark', 'value', 'target', 'met'];

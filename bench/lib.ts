@@ -84,6 +84,8 @@ export interface OtfdProcess {
   outputTail(): string;
   /** SIGTERM (otfd stops its embedded PostgreSQL), wait for exit, remove the temp dir. */
   stop(): Promise<void>;
+  /** performance.now() when the otfd process exited. */
+  exitedAt: Promise<number>;
 }
 
 /** Keeps the last `max` lines a child writes (stdout and stderr). */
@@ -148,7 +150,8 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
     env: { ...process.env, OTF_ENGINE_BINS_DIR: path.join(tmpDir, 'engines') },
   });
   const outputTail = tailOf(child);
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exitedAt = new Promise<number>((resolve) => child.once('exit', () => resolve(performance.now())));
+  const gone = exitedAt.then(() => undefined);
   // Last resort when we exit without stop() (a crash): otfd still gets its SIGTERM.
   const onExit = () => {
     if (!exited(child)) child.kill('SIGTERM');
@@ -170,7 +173,7 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
       live.delete(handle);
     })());
 
-  const handle: OtfdProcess = { url, siteToken, pid: child.pid!, tmpDir, outputTail, stop };
+  const handle: OtfdProcess = { url, siteToken, pid: child.pid!, tmpDir, outputTail, stop, exitedAt };
   live.add(handle);
   try {
     const deadline = Date.now() + (opts.startTimeoutMs ?? 120_000);

@@ -15,7 +15,7 @@
 //   BENCH_STATE_MIB        size of the state of the state push/pull benchmark (default 50)
 //   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state")
 import path from 'node:path';
-import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
+import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, SIGTERM_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
 import {
   Client,
   REPO_ROOT,
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
 
   const wants = (name: string) => !only || name.includes(only);
   const wantsMain = selected.length > 0 || wants('dispatch') || wants('apply');
-  const wantsAgents = wants(AGENT_DISPATCH_SCENARIO) || wants(LONG_POLL_SCENARIO);
+  const wantsAgents = wants(AGENT_DISPATCH_SCENARIO) || wants(LONG_POLL_SCENARIO) || wants(SIGTERM_SCENARIO);
 
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   let dispatch: LatencyResult | null = null;
   let apply: ComparisonResult | null = null;
-  let agents: AgentBenchResults = { agentDispatch: null, longPolls: null };
+  let agents: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null };
   let state: StateBenchResult | null = null;
   const seed: Seed = { org: 'bench', workspaceIds: [], userToken: '' };
   let seedSeconds: number | null = null;
@@ -223,6 +223,7 @@ async function main(): Promise<void> {
     apply,
     agentDispatch: agents.agentDispatch,
     agentLongPolls: agents.longPolls,
+    agentSigterm: agents.sigterm,
     state,
   });
   console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);

@@ -44,6 +44,10 @@ export interface Config {
   agentHeartbeatSeconds: number;
   /** How long an agent may be silent before it is errored and its jobs fail. */
   agentGracePeriodSeconds: number;
+  /** Longest a single SQL statement may run before PostgreSQL cancels it; 0 means no limit. */
+  statementTimeoutMs: number;
+  /** How long a SIGTERM waits for running server-agent jobs before it cancels them. */
+  shutdownTimeoutMs: number;
 }
 
 export const FLAGS: FlagSpec[] = [
@@ -63,6 +67,8 @@ export const FLAGS: FlagSpec[] = [
   { name: 'max-config-size', help: 'largest configuration upload, packed or unpacked (bytes, or with KiB, MiB, GiB)', default: '100MiB' },
   { name: 'agent-heartbeat-interval', help: 'seconds between pool agents\' heartbeats; 3 missed make an agent unknown', default: '5' },
   { name: 'agent-grace-period', help: 'seconds of silence after which a pool agent is errored and its runs fail', default: '60' },
+  { name: 'statement-timeout', help: 'longest one SQL statement may run (e.g. 30s, 2m; 0 for none)', default: '30s' },
+  { name: 'shutdown-timeout', help: 'on SIGTERM, how long running server-agent jobs may take to finish before they are canceled', default: '10m' },
 ];
 
 export function envName(flag: string): string {
@@ -92,6 +98,18 @@ function parseSize(name: string, v: string): number {
     throw new ConfigError(`--${name}: "${v}" is not a size (a whole number of bytes, or with KiB, MiB or GiB)`);
   }
   return Number(m[1]) * unit;
+}
+
+const DURATION_UNITS: Record<string, number> = { '': 1000, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration such as 30s, 500ms, 10m or 1h; a bare number is seconds. In milliseconds. */
+export function parseDuration(name: string, v: string, maxMs: number): number {
+  const m = /^(\d+)\s*(ms|s|m|h|)$/i.exec(v.trim());
+  const ms = m ? Number(m[1]) * DURATION_UNITS[m[2].toLowerCase()] : NaN;
+  if (!Number.isSafeInteger(ms) || ms > maxMs) {
+    throw new ConfigError(`--${name}: "${v}" is not a duration (a whole number with ms, s, m or h, at most ${maxMs / 3_600_000} h)`);
+  }
+  return ms;
 }
 
 /** Parses argv and env into a Config. Returns null when --help was asked for. */
@@ -139,5 +157,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxConfigSize: parseSize('max-config-size', v.get('max-config-size') ?? '100MiB'),
     agentHeartbeatSeconds: parseInteger('agent-heartbeat-interval', v.get('agent-heartbeat-interval') ?? '5', 1, 300),
     agentGracePeriodSeconds: parseInteger('agent-grace-period', v.get('agent-grace-period') ?? '60', 1, 86_400),
+    statementTimeoutMs: parseDuration('statement-timeout', v.get('statement-timeout') ?? '30s', 24 * 3_600_000),
+    shutdownTimeoutMs: parseDuration('shutdown-timeout', v.get('shutdown-timeout') ?? '10m', 24 * 3_600_000),
   };
 }

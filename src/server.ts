@@ -61,7 +61,13 @@ export interface Otfd {
   /** The site token generated on first start, to print once; null otherwise. */
   generatedSiteToken: string | null;
   db: Db;
+  /**
+   * Stops for a rolling restart: no new connections or jobs, held long-polls answered at once, running
+   * server-agent jobs given up to --shutdown-timeout to finish, then everything closed in order.
+   */
   stop(): Promise<void>;
+  /** Makes a stop under way cancel the running server-agent jobs now instead of waiting for them. */
+  cancelJobs(): void;
 }
 
 /** Every domain whose records own blobs, for the collection of blobs whose records are gone. */
@@ -121,6 +127,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
   const { logger } = opts;
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const cleanups: Array<() => Promise<void>> = [];
+  // Set once a stop begins; answers then say Connection: close.
+  let stopping = false;
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error({ err }, 'shutdown step failed'));
   };
@@ -133,9 +141,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       cleanups.push(() => embedded!.stop());
       url = embedded.url;
     }
-    const db = await openDatabase(url);
+    const db = await openDatabase(url, { statementTimeoutMs: config.statementTimeoutMs, logger });
     cleanups.push(() => db.destroy());
-    await migrate(url, db);
+    await migrate(url);
 
     const { hash, generated } = await siteTokenHash(db, config.siteToken);
     const auth = new AuthService(hash);
@@ -200,6 +208,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         registerRunPublicRoutes(router, { runs, configs, logs });
       },
       redactPath: redactSignedPath,
+      stopping: () => stopping,
     });
 
     const server =
@@ -208,10 +217,12 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         : http.createServer(app.callback());
     server.keepAliveTimeout = 65_000;
     const port = await listen(server, config.listenHost, config.listenPort);
-    cleanups.push(() => closeServer(server));
+    const closePublic = once(() => closeServer(server));
+    cleanups.push(closePublic);
     // Stopped before the server closes (cleanups run last first): waiting long-polls answer at once.
     await agents.start();
     cleanups.push(() => agents.stop());
+    let serverAgent: ServerAgent | null = null;
     const collector = new BlobCollector(blobs, blobOwners(db), logger);
     collector.start();
     cleanups.push(async () => collector.stop());
@@ -257,18 +268,29 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         heartbeatSeconds: config.agentHeartbeatSeconds,
       });
       await agent.start();
+      serverAgent = agent;
       cleanups.push(() => agent.stop());
     }
     logger.info({ url: site.baseUrl, embeddedPostgres: embedded !== null }, 'otfd is ready');
 
-    let stopping: Promise<void> | null = null;
+    // A stop first lets go of the outside world (the listener, the agents' long-polls) while the
+    // server agent's running jobs finish: they still have the database and the private socket.
+    const stop = async () => {
+      stopping = true;
+      logger.info({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'stopping: taking no new jobs or connections');
+      agents.drain();
+      await Promise.all([closePublic(), serverAgent?.stop(config.shutdownTimeoutMs)]);
+      await cleanup();
+    };
+    let stopped: Promise<void> | null = null;
     return {
       url: site.baseUrl,
       hostname,
       port,
       generatedSiteToken: generated,
       db,
-      stop: () => (stopping ??= cleanup()),
+      stop: () => (stopped ??= stop()),
+      cancelJobs: () => serverAgent?.cancelNow(),
     };
   } catch (err) {
     await cleanup();
@@ -278,6 +300,12 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
 
 /** How long the server agent's outbox offers a state before it stops trying (the file stays). */
 const STATE_RETRY_HOURS = 24;
+
+/** The first call runs fn; later calls get the same promise. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | null = null;
+  return () => (p ??= fn());
+}
 
 /** A socket path in the data dir, short enough for the 107-byte limit, else in the temp dir. */
 function internalSocketPath(dataDir: string): string {

@@ -33,6 +33,18 @@ describe('otfd configuration', () => {
     assert.equal(c.maxConfigSize, 100 * 1024 * 1024);
     assert.equal(c.agentHeartbeatSeconds, 5);
     assert.equal(c.agentGracePeriodSeconds, 60);
+    assert.equal(c.statementTimeoutMs, 30_000);
+    assert.equal(c.shutdownTimeoutMs, 10 * 60_000);
+  });
+
+  it('reads durations with a unit, or as seconds', () => {
+    assert.equal(parse(['--statement-timeout', '45s']).statementTimeoutMs, 45_000);
+    assert.equal(parse(['--statement-timeout=0']).statementTimeoutMs, 0);
+    assert.equal(parse([], { OTF_STATEMENT_TIMEOUT: '500ms' }).statementTimeoutMs, 500);
+    assert.equal(parse(['--shutdown-timeout', '2m']).shutdownTimeoutMs, 120_000);
+    assert.equal(parse([], { OTF_SHUTDOWN_TIMEOUT: '90' }).shutdownTimeoutMs, 90_000);
+    rejects(['--shutdown-timeout', 'soon'], {}, /--shutdown-timeout: "soon" is not a duration/);
+    rejects(['--statement-timeout', '-1s'], {}, /--statement-timeout/);
   });
 
   it('reads sizes in bytes or with a unit', () => {
@@ -63,6 +75,8 @@ describe('otfd configuration', () => {
         'OTF_MAX_CONFIG_SIZE',
         'OTF_AGENT_HEARTBEAT_INTERVAL',
         'OTF_AGENT_GRACE_PERIOD',
+        'OTF_STATEMENT_TIMEOUT',
+        'OTF_SHUTDOWN_TIMEOUT',
       ],
     );
   });

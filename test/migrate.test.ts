@@ -37,6 +37,8 @@ describe('database migrations', () => {
             maxConfigSize: 1024 * 1024,
             agentHeartbeatSeconds: 5,
             agentGracePeriodSeconds: 60,
+            statementTimeoutMs: 30_000,
+            shutdownTimeoutMs: 600_000,
           },
           { logger: createLogger('silent') },
         ),

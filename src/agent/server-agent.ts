@@ -42,6 +42,9 @@ export class ServerAgent {
   private unsubscribe: Array<() => void> = [];
   private signalTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private cancelWait: (() => void) | null = null;
+  private cancelRequested = false;
+  private stopped: Promise<void> | null = null;
 
   constructor(private readonly opts: ServerAgentOptions) {
     this.http = new HttpClient(opts.transport);
@@ -118,20 +121,49 @@ export class ServerAgent {
     else if (job.cancelRequested) entry.control.cancel();
   }
 
-  /** Stops claiming, asks running jobs to cancel, and waits for them (killing them after `graceMs`). */
-  async stop(graceMs = 20_000): Promise<void> {
+  /**
+   * Stops for good: claims nothing more at once, lets running jobs finish for up to `drainMs` (or
+   * until cancelNow), then asks what is left to cancel (SIGINT) and kills it after `killAfterMs`.
+   * Cancels and heartbeats keep flowing meanwhile, so a draining job is neither written off nor deaf.
+   */
+  stop(drainMs = 0, killAfterMs = 10_000): Promise<void> {
+    return (this.stopped ??= this.stopNow(drainMs, killAfterMs));
+  }
+
+  private async stopNow(drainMs: number, killAfterMs: number): Promise<void> {
     this.stopping = true;
     this.wake?.();
-    for (const u of this.unsubscribe) u();
-    if (this.signalTimer) clearInterval(this.signalTimer);
     await this.loop;
+    if (this.running.size > 0 && !this.cancelRequested) {
+      this.opts.logger.info({ jobs: [...this.running.keys()], drainMs }, 'server agent: letting running jobs finish before stopping');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.cancelWait = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        void Promise.all([...this.running.values()].map((r) => r.done)).then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     const running = [...this.running.values()];
+    if (running.length) this.opts.logger.warn({ jobs: running.map((r) => r.job.id) }, 'server agent: canceling the jobs still running');
     for (const r of running) r.control.cancel();
-    const timer = setTimeout(() => running.forEach((r) => r.control.killNow()), graceMs);
+    const timer = setTimeout(() => running.forEach((r) => r.control.killNow()), killAfterMs);
     await Promise.all(running.map((r) => r.done));
     clearTimeout(timer);
+    for (const u of this.unsubscribe) u();
+    if (this.signalTimer) clearInterval(this.signalTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await this.opts.gone(this.id).catch((err) => this.opts.logger.warn({ err }, 'server agent could not sign off'));
     this.http.close();
+  }
+
+  /** A stop waiting for running jobs to finish cancels them now instead (a second SIGTERM). */
+  cancelNow(): void {
+    this.cancelRequested = true;
+    this.cancelWait?.();
   }
 }

@@ -7,9 +7,9 @@ import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { AuthService } from '../auth/service.js';
-import { databaseUsable, type Db } from '../db/index.js';
+import { cancellable, databaseUsable, type Db } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
-import { errorDocument, errorMiddleware } from './errors.js';
+import { RETRY_AFTER_SECONDS, errorDocument, errorMiddleware } from './errors.js';
 import type { ApiRouter, AppState, Ctx } from './http.js';
 import { MEDIA_TYPE } from './jsonapi.js';
 
@@ -31,6 +31,8 @@ export interface AppOptions {
   publicRoutes?: (router: Router<AppState>) => void;
   /** Hides secrets that some paths carry (signed URLs) from logs. */
   redactPath?: (path: string) => string;
+  /** True once otfd is stopping: answers then close their connection instead of keeping it alive. */
+  stopping?: () => boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -73,6 +75,8 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     try {
       await next();
     } finally {
+      // A kept-alive connection would carry the client's next request to an otfd on its way out.
+      if (opts.stopping?.() && !ctx.headerSent) ctx.set('Connection', 'close');
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const matched = (ctx as unknown as { _matchedRoute?: string | RegExp })._matchedRoute;
       const route = typeof matched === 'string' ? matched : 'unmatched';
@@ -83,6 +87,18 @@ export function createApp(opts: AppOptions): Koa<AppState> {
   });
 
   app.use(errorMiddleware);
+
+  // A reader that hangs up leaves nobody for its answer: its running SQL is cancelled rather than
+  // left to run to the statement timeout. Only reads: a write is left to finish or fail whole.
+  app.use(async (ctx, next) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    const hungUp = new AbortController();
+    const onClose = () => {
+      if (!ctx.res.writableFinished) hungUp.abort();
+    };
+    ctx.res.once('close', onClose);
+    await cancellable(db, hungUp.signal, () => next());
+  });
 
   // Nothing matched: a JSON:API 404, or 405 when allowedMethods found the path under another method.
   app.use(async (ctx, next) => {
@@ -107,6 +123,7 @@ export function createApp(opts: AppOptions): Koa<AppState> {
   root.get('/healthz', async (ctx) => {
     const ok = await databaseUsable(db);
     ctx.status = ok ? 200 : 503;
+    if (!ok) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
     ctx.body = ok ? { status: 'ok' } : { status: 'unavailable', detail: 'the database is not usable' };
   });
   root.get('/metrics', async (ctx) => {

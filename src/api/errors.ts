@@ -1,6 +1,7 @@
 // The one place where errors become HTTP responses: typed service errors, body-parser errors and
 // unknown routes all leave as JSON:API error documents.
 import type { Context, Next } from 'koa';
+import { databaseTrouble } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { MEDIA_TYPE } from './jsonapi.js';
 import type { AppState } from './http.js';
@@ -47,6 +48,9 @@ function fromBodyParser(err: HttpishError): { status: number; title: string; det
   }
 }
 
+/** Seconds a client is told to wait before it tries again while the database is away. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export async function errorMiddleware(ctx: Context & { state: AppState }, next: Next): Promise<void> {
   try {
     await next();
@@ -60,7 +64,20 @@ export async function errorMiddleware(ctx: Context & { state: AppState }, next: 
       const e = err as HttpishError;
       const parsed = fromBodyParser(e);
       const httpStatus = e.status ?? e.statusCode;
-      if (parsed) {
+      const trouble = parsed ? null : databaseTrouble(err);
+      if (trouble) {
+        // Not a bug of ours: PostgreSQL is away or slow. The client should come back, not give up.
+        status = 503;
+        ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+        ctx.state.log.warn({ reason: (err as Error).message, trouble }, 'database unavailable');
+        doc = errorDocument(
+          503,
+          'service unavailable',
+          trouble === 'timeout'
+            ? 'the database did not answer in time (statement timeout); try again later'
+            : 'the database is unreachable; try again later',
+        );
+      } else if (parsed) {
         status = parsed.status;
         doc = errorDocument(status, parsed.title, parsed.detail);
       } else if (httpStatus && httpStatus < 500 && e.expose) {

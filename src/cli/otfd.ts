@@ -32,10 +32,18 @@ async function main(): Promise<void> {
     process.stdout.write(`site token (shown once; only its hash is kept): ${otfd.generatedSiteToken}\n`);
   }
 
+  // First signal: a graceful stop (running server-agent jobs may finish, up to --shutdown-timeout).
+  // Second: the same stop, but those jobs are canceled now. Third: out at once.
   let signals = 0;
   const shutdown = (signal: string) => {
-    if (++signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting at once');
+    signals++;
+    if (signals === 2) {
+      logger.warn({ signal }, 'second signal: canceling running jobs now');
+      otfd.cancelJobs();
+      return;
+    }
+    if (signals > 2) {
+      logger.warn({ signal }, 'third signal: exiting at once');
       process.exit(1);
     }
     logger.info({ signal }, 'stopping');

@@ -1,8 +1,10 @@
 // The database: a knex pool over PostgreSQL, migrated at start under an advisory lock so that
 // replicas starting together apply each migration once.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { ConfigError } from '../config.js';
+import type { Logger } from '../logger.js';
 import { migrations, type Migration } from '../../migrations/index.js';
 
 // int8 (counts, sums) as numbers; our values stay far below 2^53.
@@ -18,10 +20,31 @@ function describe(err: unknown): string {
   return e.message || e.code || String(err);
 }
 
-export async function openDatabase(url: string, poolMax = 20): Promise<Db> {
+export interface DatabaseOptions {
+  poolMax?: number;
+  /** PostgreSQL's statement_timeout for every connection of the pool; 0 means none. */
+  statementTimeoutMs?: number;
+  /** Where knex's own complaints go (a connection that failed, say), instead of the console. */
+  logger?: Logger;
+}
+
+export async function openDatabase(url: string, opts: DatabaseOptions | number = {}): Promise<Db> {
+  const { poolMax = 20, statementTimeoutMs = 0, logger } = typeof opts === 'number' ? { poolMax: opts } : opts;
   const db = knexFactory({
     client: 'pg',
-    connection: { connectionString: url, connectionTimeoutMillis: 10_000 },
+    // During an outage every request says so once (src/api/errors.ts); knex's echo of it is detail.
+    ...(logger
+      ? {
+          log: {
+            warn: (message: unknown) => logger.debug({ knex: String(message) }, 'database pool'),
+            error: (message: unknown) => logger.warn({ knex: String(message) }, 'database pool'),
+            debug: (message: unknown) => logger.debug({ knex: String(message) }, 'database pool'),
+            deprecate: (method: unknown, alternative: unknown) => logger.debug({ method, alternative }, 'knex deprecation'),
+          },
+        }
+      : {}),
+    // statement_timeout is a startup parameter of each connection: no extra round trip per query.
+    connection: { connectionString: url, connectionTimeoutMillis: 10_000, ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}) },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
   });
@@ -31,7 +54,116 @@ export async function openDatabase(url: string, poolMax = 20): Promise<Db> {
     await db.destroy();
     throw new ConfigError(`cannot connect to the database: ${describe(err)}`);
   }
+  trackConnections(db, url);
   return db;
+}
+
+// ------------------------------------------------------------ outages and cancellation
+
+/** Node's codes for a server that cannot be reached or dropped the connection. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT']);
+/** SQLSTATEs of a server shutting down, starting up, or out of connections; class 08 is added below. */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/** What pg says when a connection ends under it, or cannot be made in time. */
+const CONNECTION_MESSAGES = /Connection terminated|connection error and is not queryable|timeout expired|Connection ended unexpectedly/i;
+
+export type DatabaseTrouble = 'unreachable' | 'timeout';
+
+/**
+ * Whether an error means the database could not be reached or did not answer in time, rather than a
+ * bug: 'unreachable' for refused, dropped or unobtainable connections (pool acquire timeouts, an
+ * administrator shutdown), 'timeout' for a statement cancelled by statement_timeout or by us.
+ */
+export function databaseTrouble(err: unknown): DatabaseTrouble | null {
+  const seen = new Set<unknown>();
+  const walk = (e: unknown): DatabaseTrouble | null => {
+    if (!e || typeof e !== 'object' || seen.has(e)) return null;
+    seen.add(e);
+    const x = e as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+    const code = typeof x.code === 'string' ? x.code : '';
+    if (code === '57014') return 'timeout';
+    if (NETWORK_CODES.has(code) || UNAVAILABLE_STATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return 'unreachable';
+    if (x.name === 'KnexTimeoutError') return 'unreachable';
+    if (typeof x.message === 'string' && CONNECTION_MESSAGES.test(x.message)) return 'unreachable';
+    for (const inner of [x.cause, ...(Array.isArray(x.errors) ? x.errors : [])]) {
+      const found = walk(inner);
+      if (found) return found;
+    }
+    return null;
+  };
+  return walk(err);
+}
+
+interface PgConnection {
+  processID?: number;
+}
+
+/** The connections one unit of work (an HTTP request) holds right now. */
+class HeldConnections {
+  readonly held = new Set<PgConnection>();
+}
+
+const scope = new AsyncLocalStorage<HeldConnections>();
+const owners = new WeakMap<PgConnection, HeldConnections>();
+const cancelUrls = new WeakMap<Db, string>();
+
+/**
+ * Notes which connections each cancellable unit of work holds, by wrapping the pool's acquire and
+ * release: every query, transaction and stream of knex goes through them.
+ */
+function trackConnections(db: Db, url: string): void {
+  cancelUrls.set(db, url);
+  const client = db.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<unknown> };
+  const acquire = client.acquireConnection.bind(client);
+  const release = client.releaseConnection.bind(client);
+  client.acquireConnection = async () => {
+    const conn = await acquire();
+    const store = scope.getStore();
+    if (store) {
+      store.held.add(conn);
+      owners.set(conn, store);
+    }
+    return conn;
+  };
+  client.releaseConnection = (conn: PgConnection) => {
+    owners.get(conn)?.held.delete(conn);
+    owners.delete(conn);
+    return release(conn);
+  };
+}
+
+/**
+ * Runs fn; if `signal` aborts first (the HTTP client hung up), the SQL its connections are running
+ * is cancelled with pg_cancel_backend, from a connection of its own: the pool may be the very thing
+ * the runaway queries exhaust. A query cancelled so fails with SQLSTATE 57014.
+ */
+export async function cancellable<T>(db: Db, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  const url = cancelUrls.get(db);
+  if (!url) return fn();
+  const store = new HeldConnections();
+  const onAbort = () => {
+    const pids = [...store.held].map((c) => c.processID).filter((p): p is number => typeof p === 'number');
+    if (pids.length) void cancelBackends(url, pids);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await scope.run(store, fn);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function cancelBackends(url: string, pids: number[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+  } catch {
+    // The database is gone too, or the queries ended meanwhile: nothing left to cancel.
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 const source: Knex.MigrationSource<string> = {
@@ -40,10 +172,14 @@ const source: Knex.MigrationSource<string> = {
   getMigration: async (name): Promise<Migration> => migrations[name],
 };
 
-/** Applies pending migrations, holding a session-level advisory lock on a connection of its own. */
-export async function migrate(url: string, db: Db): Promise<void> {
+/**
+ * Applies pending migrations, holding a session-level advisory lock on a connection of its own. They
+ * run on a pool of their own, free of the statement timeout: rewriting a big table may take longer.
+ */
+export async function migrate(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
+  const db = knexFactory({ client: 'pg', connection: { connectionString: url, connectionTimeoutMillis: 10_000 }, pool: { min: 0, max: 2 } });
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
@@ -52,6 +188,7 @@ export async function migrate(url: string, db: Db): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }
   } finally {
+    await db.destroy();
     await client.end();
   }
 }

@@ -53,6 +53,8 @@ export class AgentService implements TokenResolver {
   /** Long-polls waiting for a job, per pool, oldest first. */
   private readonly waiters = new Map<string, Waiter[]>();
   private sweeper: NodeJS.Timeout | null = null;
+  /** Set when otfd begins to stop: long-polls hand out no more jobs and answer at once. */
+  private draining = false;
   private unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -77,10 +79,22 @@ export class AgentService implements TokenResolver {
     this.sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.error({ err }, 'agent health sweep failed')), this.opts.heartbeatSeconds * 1000);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * otfd is stopping: every held long-poll answers now with no job, and later ones answer at once,
+   * so agents move to another otfd instead of waiting on this one or being handed a job it may not see through.
+   */
+  drain(): void {
+    this.draining = true;
+    // Agents cannot reach an otfd that stopped listening: their silence from now on says nothing
+    // about them, so this otfd judges nobody any more (the others, or the next start, do).
     if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    for (const list of this.waiters.values()) for (const w of [...list]) w.wake({ kind: 'timeout' });
+  }
+
+  async stop(): Promise<void> {
+    this.drain();
     for (const u of this.unsubscribe) u();
-    for (const list of this.waiters.values()) for (const w of list.splice(0)) w.wake({ kind: 'timeout' });
   }
 
   // ------------------------------------------------------------ registration
@@ -191,10 +205,12 @@ export class AgentService implements TokenResolver {
    */
   async poll(subject: Subject, waitSeconds: number, hungUp: AbortSignal): Promise<PollAnswer> {
     const agent = await this.agentOf(subject);
+    if (this.draining) return { jobs: [], signals: [] };
     const deadline = Date.now() + Math.min(waitSeconds, MAX_WAIT_SECONDS) * 1000;
     // The free slots are counted once; a wake-up for a job goes straight to claiming.
     const free = agent.concurrency - (await this.contact(agent)).length;
     for (;;) {
+      if (this.draining) return { jobs: [], signals: [] };
       if (free > 0) {
         const claimed = await this.jobs.claimMany(agent.id, agent.poolId, free);
         if (claimed.length) {
@@ -213,6 +229,7 @@ export class AgentService implements TokenResolver {
   /** Waits for a job (only when the agent has a free slot), a cancel signal, the deadline or a hang-up. */
   private waitFor(agent: Agent, ms: number, wantsJobs: boolean, hungUp: AbortSignal): Promise<WakeReason> {
     return new Promise((resolve) => {
+      if (this.draining) return resolve({ kind: 'timeout' });
       const list = this.waiters.get(agent.poolId) ?? [];
       this.waiters.set(agent.poolId, list);
       const waiter: Waiter = {

@@ -72,6 +72,9 @@ export async function startServer(
     maxConfigSize: 100 * 1024 * 1024,
     agentHeartbeatSeconds: 1,
     agentGracePeriodSeconds: 5,
+    statementTimeoutMs: 30_000,
+    // in-process test servers stop at once, canceling what runs, unless a test says otherwise
+    shutdownTimeoutMs: 0,
     ...opts.config,
   };
   const otfd = await startOtfd(config, { logger: createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases });
