@@ -11,27 +11,44 @@ import { configTarball, uploadTarball } from './helpers/tarball.js';
 
 type Outcome = 'ok' | 403 | 404;
 
-const ACTIONS = ['read workspace', 'create workspace', 'queue plan', 'lock', 'change variables', 'read state', 'read sensitive output', 'create pool', 'create agent token', 'manage teams', 'apply'] as const;
+const ACTIONS = [
+  'read workspace',
+  'create workspace',
+  'queue plan',
+  'lock',
+  'change variables',
+  'read state',
+  'read sensitive output',
+  'create pool',
+  'create agent token',
+  'manage teams',
+  'read organization token',
+  'create team token',
+  'add an owner',
+  'grant owners access',
+  'apply',
+] as const;
 type ActionName = (typeof ACTIONS)[number];
 
-const ROLES = ['site admin', 'owner', 'read team', 'plan team', 'write team', 'admin team', 'manage-workspaces team', 'organization token', 'team token (write)', 'user with no team', 'agent token', 'job token'] as const;
+const ROLES = ['site admin', 'owner', 'read team', 'plan team', 'write team', 'admin team', 'manage-workspaces team', 'manage-teams team', 'organization token', 'team token (write)', 'user with no team', 'agent token', 'job token'] as const;
 type RoleName = (typeof ROLES)[number];
 
 // prettier-ignore
 const MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read   create plan  lock  vars  state secret pool  token teams apply
-  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403],
-  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403],
-  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
-  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
-  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
-  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403],
-  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
-  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  404],
-  'agent token':            [404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404],
-  'job token':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403],
+  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  apply
+  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
+  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
+  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'manage-teams team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404],
+  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403],
+  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404],
+  'agent token':            [404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404],
+  'job token':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  404,  404,  403,  403],
 };
 
 const CONFIG = 'resource "terraform_data" "x" {\n  input = "hello"\n}\n';
@@ -44,6 +61,10 @@ describe('permissions: every role against every action', function () {
   let ws: Json;
   let poolId: string;
   let secretOutputId: string;
+  let ownersId: string;
+  /** A team other than owners, and a member of the organization in no team. */
+  let someTeamId: string;
+  let spareMember: string;
   const clients = new Map<RoleName, Api>();
 
   function expectStatus(res: Response, status: number, what: string): void {
@@ -112,6 +133,12 @@ describe('permissions: every role against every action', function () {
         await addToOrganization(admin, org, user, [team.id]);
         return user.client;
       }
+      case 'manage-teams team': {
+        const team = await createTeam(admin, org, { 'manage-teams': true, 'manage-membership': true });
+        const user = await createUser(admin);
+        await addToOrganization(admin, org, user, [team.id]);
+        return user.client;
+      }
       case 'organization token': {
         const res = await admin.post(`/organizations/${org}/authentication-token`);
         expectStatus(res, 201, 'organization token');
@@ -155,6 +182,22 @@ describe('permissions: every role against every action', function () {
     'create pool': (api) => api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } }),
     'create agent token': (api) => api.post(`/agent-pools/${poolId}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'matrix' } } }),
     'manage teams': (api) => api.post(`/organizations/${org}/teams`, { data: { type: 'teams', attributes: { name: randomName('team') } } }),
+    'read organization token': (api) => api.get(`/organizations/${org}/authentication-token`),
+    'create team token': (api) =>
+      api.post(`/teams/${someTeamId}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: randomName('matrix') } } }),
+    // Whoever may change the owners team holds every right of the organization, or may give it out.
+    'add an owner': (api) => api.post(`/teams/${ownersId}/relationships/users`, { data: [{ type: 'users', id: spareMember }] }),
+    'grant owners access': async (api) => {
+      const res = await api.post('/team-workspaces', {
+        data: {
+          type: 'team-workspaces',
+          attributes: { access: 'read' },
+          relationships: { team: { data: { type: 'teams', id: ownersId } }, workspace: { data: { type: 'workspaces', id: ws.id } } },
+        },
+      });
+      if (res.status === 201) assert.equal((await admin.delete(`/team-workspaces/${res.body.data.id}`)).status, 204);
+      return res;
+    },
     // Queues a run that applies without confirmation: what can-queue-apply allows. Last, because
     // the run takes the workspace's lock.
     apply: (api) =>
@@ -175,6 +218,15 @@ describe('permissions: every role against every action', function () {
     await createState();
     const agentToken = await admin.post(`/agent-pools/${poolId}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'matrix' } } });
     expectStatus(agentToken, 201, 'agent token');
+    // Both teams visible to the whole organization: seeing a team must not be enough to change it.
+    ownersId = (await ownersTeam(admin, org)).id;
+    someTeamId = (await createTeam(admin, org)).id;
+    for (const id of [ownersId, someTeamId]) {
+      expectStatus(await admin.patch(`/teams/${id}`, { data: { type: 'teams', attributes: { visibility: 'organization' } } }), 200, 'team visibility');
+    }
+    const spare = await createUser(admin);
+    await addToOrganization(admin, org, spare);
+    spareMember = spare.id;
     for (const role of ROLES) clients.set(role, await roleClient(role, agentToken.body.data.attributes.token));
   });
   after(() => server.stop());

@@ -260,6 +260,14 @@ export class UserService implements TokenResolver {
     if (!own) authorize(subject, 'membership:manage', { organizationId: org.id }, () => notFound('organization membership', id));
     await this.db.transaction(async (trx) => {
       if (membership.userId) {
+        // Taking an owner out of the organization changes the owners team: owners only.
+        if (!own && !isOwner(subject, org.id)) {
+          const owners = await store.ownersTeam(trx, org.id);
+          const members = owners ? await store.teamMembers(trx, owners.id) : [];
+          if (members.some((m) => m.id === membership.userId)) {
+            throw new ForbiddenError('insufficient permissions: only owners may remove a member of the owners team from the organization');
+          }
+        }
         await keepAnOwner(trx, org, [membership.userId]);
         await store.leaveTeams(trx, org.id, membership.userId);
       }
