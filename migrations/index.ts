@@ -10,6 +10,7 @@ import * as m0007 from './0007_server_agents.js';
 import * as m0008 from './0008_engines_and_state_sharing.js';
 import * as m0009 from './0009_users_and_teams.js';
 import * as m0010 from './0010_auth_changes.js';
+import * as m0014 from './0014_configuration_creators.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0008_engines_and_state_sharing': m0008,
   '0009_users_and_teams': m0009,
   '0010_auth_changes': m0010,
+  '0014_configuration_creators': m0014,
 };

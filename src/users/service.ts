@@ -170,6 +170,12 @@ export class UserService implements TokenResolver {
     return subject;
   }
 
+  /** The user's subject as its tokens would have it now; null when there is no such user. */
+  async subjectOfUser(userId: string): Promise<Subject | null> {
+    const found = await store.userWithGrants(this.db, userId);
+    return found ? { kind: 'user', userId: found.user.id, username: found.user.username, organizations: found.organizations } : null;
+  }
+
   // ------------------------------------------------------------ organization memberships
 
   /**

@@ -350,6 +350,14 @@ export class TeamService implements TokenResolver {
     return subject;
   }
 
+  /** The team's subject as its tokens would have it now; null when there is no such team. */
+  async subjectOfTeam(teamId: string): Promise<Subject | null> {
+    const found = await store.teamWithGrants(this.db, teamId);
+    if (!found) return null;
+    const { team, grants } = found;
+    return { kind: 'team', tokenId: '', teamId: team.id, teamName: team.name, organizationId: team.organizationId, grants };
+  }
+
   // ------------------------------------------------------------ team access to workspaces
 
   /** Entries a subject may see: all of them for workspace admins, else those of its own teams. */
