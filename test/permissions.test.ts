@@ -9,7 +9,7 @@ import { addToOrganization, createTeam, createUser, grant, ownersTeam, teamToken
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 
-type Outcome = 'ok' | 403 | 404;
+type Outcome = 'ok' | 401 | 403 | 404;
 
 const ACTIONS = [
   'read workspace',
@@ -47,8 +47,8 @@ const MATRIX: Record<RoleName, Outcome[]> = {
   'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403],
   'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
   'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404],
-  'agent token':            [404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404],
-  'job token':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  404,  404,  403,  403],
+  'agent token':            [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
+  'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403],
 };
 
 const CONFIG = 'resource "terraform_data" "x" {\n  input = "hello"\n}\n';
@@ -71,8 +71,8 @@ describe('permissions: every role against every action', function () {
     assert.equal(res.status, status, `${what}: ${res.text}`);
   }
 
-  /** Creates the state of the workspace (with a sensitive output) as the site administrator. */
-  async function createState(): Promise<void> {
+  /** Creates a state of the workspace (with a sensitive output) as the site administrator; returns its id. */
+  async function createState(workspaceId: string = ws.id): Promise<string> {
     const content = JSON.stringify({
       version: 4,
       terraform_version: '1.11.4',
@@ -82,18 +82,17 @@ describe('permissions: every role against every action', function () {
       resources: [],
       check_results: null,
     });
-    expectStatus(await admin.post(`/workspaces/${ws.id}/actions/lock`, { data: { type: '', attributes: {} } }), 200, 'lock');
+    expectStatus(await admin.post(`/workspaces/${workspaceId}/actions/lock`, { data: { type: '', attributes: {} } }), 200, 'lock');
     const parsed = JSON.parse(content);
-    const created = await admin.post(`/workspaces/${ws.id}/state-versions`, {
+    const created = await admin.post(`/workspaces/${workspaceId}/state-versions`, {
       data: {
         type: 'state-versions',
         attributes: { serial: 1, lineage: parsed.lineage, md5: crypto.createHash('md5').update(content).digest('hex'), state: Buffer.from(content).toString('base64') },
       },
     });
     expectStatus(created, 201, 'state version');
-    expectStatus(await admin.post(`/workspaces/${ws.id}/actions/unlock`), 200, 'unlock');
-    const outputs = await admin.get(`/state-versions/${created.body.data.id}/outputs`);
-    secretOutputId = outputs.body.data[0].id;
+    expectStatus(await admin.post(`/workspaces/${workspaceId}/actions/unlock`), 200, 'unlock');
+    return created.body.data.id;
   }
 
   /** A job token: an agent of the pool takes the job of a plan-only run (which holds no lock). */
@@ -215,7 +214,8 @@ describe('permissions: every role against every action', function () {
     const cv = await admin.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
     expectStatus(cv, 201, 'configuration version');
     expectStatus(await uploadTarball(admin, cv.body.data, configTarball({ 'main.tf': CONFIG })), 200, 'upload');
-    await createState();
+    const outputs = await admin.get(`/state-versions/${await createState()}/outputs`);
+    secretOutputId = outputs.body.data[0].id;
     const agentToken = await admin.post(`/agent-pools/${poolId}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'matrix' } } });
     expectStatus(agentToken, 201, 'agent token');
     // Both teams visible to the whole organization: seeing a team must not be enough to change it.
@@ -246,6 +246,53 @@ describe('permissions: every role against every action', function () {
       }
     });
   }
+
+  it('a job token sees of another workspace only what terraform_remote_state reads, and only when that workspace shares its state', async () => {
+    const job = clients.get('job token')!;
+    const name = randomName('producer');
+    const producer = await createWorkspace(admin, org, name);
+    const stateId = await createState(producer.id);
+    const reads = {
+      'by name': `/organizations/${org}/workspaces/${name}`,
+      'by id': `/workspaces/${producer.id}`,
+      'current state': `/workspaces/${producer.id}/current-state-version`,
+      'state version': `/state-versions/${stateId}`,
+      variables: `/workspaces/${producer.id}/vars`,
+      runs: `/workspaces/${producer.id}/runs`,
+      'configuration versions': `/workspaces/${producer.id}/configuration-versions`,
+    };
+    const statuses = async () => Object.fromEntries(await Promise.all(Object.entries(reads).map(async ([what, path]) => [what, (await job.get(path)).status])));
+    assert.deepEqual(await statuses(), { 'by name': 404, 'by id': 404, 'current state': 404, 'state version': 404, variables: 404, runs: 404, 'configuration versions': 404 });
+    const listed = await job.get(`/organizations/${org}/workspaces`);
+    expectStatus(listed, 200, 'list');
+    assert.deepEqual(
+      listed.body.data.map((w: Json) => w.id),
+      [ws.id],
+      'a job token lists its own workspace only',
+    );
+    const share = await admin.post(`/workspaces/${producer.id}/relationships/remote-state-consumers`, { data: [{ type: 'workspaces', id: ws.id }] });
+    expectStatus(share, 204, 'share');
+    assert.deepEqual(await statuses(), { 'by name': 200, 'by id': 200, 'current state': 200, 'state version': 200, variables: 404, runs: 404, 'configuration versions': 404 });
+  });
+
+  it('a plan job’s token may not write state; agent tokens are no API credentials (401), not even for /account/details', async () => {
+    const plan = await clients.get('job token')!.post(`/workspaces/${ws.id}/state-versions`, {
+      data: { type: 'state-versions', attributes: { serial: 9, lineage: crypto.randomUUID(), md5: crypto.createHash('md5').update('{}').digest('hex') } },
+    });
+    expectStatus(plan, 403, 'state from a plan job');
+    assert.match(plan.body.errors[0].detail, /the job token of run run-\S+ may not create state versions/);
+    const pool = clients.get('agent token')!;
+    const registered = await pool.post('/api/agent/register', {});
+    expectStatus(registered, 201, 'register');
+    const agent = admin.withToken(registered.body.token);
+    for (const [who, client] of [['agent-pool token', pool], ['agent access token', agent]] as const) {
+      for (const path of ['/account/details', `/organizations/${org}`, `/workspaces/${ws.id}`, '/organizations']) {
+        const res = await client.get(path);
+        expectStatus(res, 401, `${who} on ${path}`);
+        assert.match(res.body.errors[0].detail, /agent protocol only/);
+      }
+    }
+  });
 
   it('names the missing permission in a 403', async () => {
     const res = await ACTION.apply(clients.get('plan team')!);
