@@ -568,6 +568,21 @@ describe('teams', function () {
       // the token survives
       assertStatus(await admin.get(`/authentication-tokens/${made.body.data.id}`), 200);
     });
+
+    it('a token mints no team tokens, and whoever manages teams mints none of a team holding permissions it lacks (403)', async () => {
+      const managers = await createTeam(admin, org, { 'manage-teams': true });
+      const plain = await createTeam(admin, org);
+      const strong = await createTeam(admin, org, { 'manage-workspaces': true });
+      const managerToken = admin.withToken(await teamToken(admin, managers.id));
+      assertError(await managerToken.post(`/teams/${plain.id}/authentication-tokens`, tokenDocument({ description: 'minted' })), 403, /a team token may not manage team tokens/);
+      assertError(await managerToken.post(`/teams/${managers.id}/authentication-tokens`, tokenDocument({ description: 'minted' })), 403, /a token mints no tokens/);
+      const manager = await member(org, [managers.id]);
+      assertStatus(await manager.client.post(`/teams/${plain.id}/authentication-tokens`, tokenDocument({ description: 'minted' })), 201);
+      assertError(await manager.client.post(`/teams/${strong.id}/authentication-tokens`, tokenDocument({ description: 'minted' })), 403, /holds "manage-workspaces", which you do not/);
+      const listed = await admin.get(`/teams/${strong.id}/authentication-tokens`);
+      assertStatus(listed, 200);
+      assert.deepEqual(listed.body.data, []);
+    });
   });
 
   // ------------------------------------------------------------ team access to workspaces

@@ -244,16 +244,26 @@ export class TeamService implements TokenResolver {
   // ------------------------------------------------------------ team tokens
 
   /**
-   * Who manages a team's tokens: whoever manages teams, and the team's own members when the team
-   * allows it (never for the owners team, whose token has every right). Never an organization
-   * token: a team token may queue and apply runs, which the organization token itself may not.
+   * Who manages a team's tokens: users who manage teams, and the team's own members when the team
+   * allows it (never for the owners team, whose token has every right). A token mints no tokens:
+   * not an organization token (a team token may queue and apply runs, which it may not), nor a team
+   * token (a leaked token could outlive its own revocation). Whoever manages teams gets the tokens
+   * only of teams whose organization permissions it holds itself, as for granting them.
    */
   private async tokensManageable(subject: Subject, team: Team, org: Organization): Promise<void> {
-    if (subject.kind === 'organization-token') {
-      throw new ForbiddenError('an organization token may not manage team tokens: a team token may do what the organization token may not; use a user token');
+    if (subject.kind === 'organization-token' || subject.kind === 'team') {
+      const what = subject.kind === 'team' ? 'a team token' : 'an organization token';
+      throw new ForbiddenError(`${what} may not manage team tokens: a token mints no tokens; use a user token`);
     }
     if (isAllowed(subject, 'team:manage', this.scope(org))) {
       this.ownersOnly(subject, team, org, 'manage the tokens');
+      if (!isOwner(subject, org.id) && subject.kind === 'user') {
+        const held = subject.organizations.get(org.id)?.access;
+        const missing = team.organizationAccess.find((p) => !held?.has(p));
+        if (missing) {
+          throw new ForbiddenError(`insufficient permissions: team "${team.name}" holds "${missing}", which you do not: only who holds it may manage the team's tokens`);
+        }
+      }
       return;
     }
     const member = subject.kind === 'user' && actsAsTeam(subject, org.id, team.id);
