@@ -204,7 +204,8 @@ describe('permissions: every role against every action', function () {
   };
 
   before(async () => {
-    server = await startServer();
+    // The agent holding the job never heartbeats: a long grace period keeps its job token valid throughout.
+    server = await startServer({ config: { agentGracePeriodSeconds: 600 } });
     admin = server.api;
     org = await createOrganization(admin);
     const pool = await admin.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
@@ -273,6 +274,13 @@ describe('permissions: every role against every action', function () {
     const share = await admin.post(`/workspaces/${producer.id}/relationships/remote-state-consumers`, { data: [{ type: 'workspaces', id: ws.id }] });
     expectStatus(share, 204, 'share');
     assert.deepEqual(await statuses(), { 'by name': 200, 'by id': 200, 'current state': 200, 'state version': 200, variables: 404, runs: 404, 'configuration versions': 404 });
+    // Of the workspace it sees what names it and its state, not its settings.
+    const seen = await job.get(`/organizations/${org}/workspaces/${name}?include=latest_run,current_configuration_version`);
+    expectStatus(seen, 200, 'the shared workspace');
+    assert.deepEqual(Object.keys(seen.body.data.attributes).sort(), ['name', 'permissions', 'terraform-version']);
+    assert.deepEqual(Object.keys(seen.body.data.relationships).sort(), ['current-state-version', 'organization']);
+    assert.equal(seen.body.data.relationships['current-state-version'].data.id, stateId);
+    assert.equal(seen.body.included, undefined, `nothing more comes with include=: ${seen.text}`);
   });
 
   it('a plan job’s token may not write state; agent tokens are no API credentials (401), not even for /account/details', async () => {
