@@ -11,6 +11,7 @@ import * as m0008 from './0008_engines_and_state_sharing.js';
 import * as m0009 from './0009_users_and_teams.js';
 import * as m0010 from './0010_auth_changes.js';
 import * as m0011 from './0011_late_states.js';
+import * as m0014 from './0014_configuration_creators.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0009_users_and_teams': m0009,
   '0010_auth_changes': m0010,
   '0011_late_states': m0011,
+  '0014_configuration_creators': m0014,
 };

@@ -157,6 +157,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     auth.addResolver(users);
     const teams = new TeamService(db, orgs, workspaces, subjects);
     auth.addResolver(teams);
+    auth.addPrincipalLoader('users', (id) => users.subjectOfUser(id));
+    auth.addPrincipalLoader('teams', (id) => teams.subjectOfTeam(id));
 
     const site: Site = { baseUrl: '', secret };
     const signer = new UrlSigner(secret);
@@ -172,7 +174,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const jobs = new JobService(db);
     auth.addResolver(jobs);
     const configs = new ConfigurationVersionService(db, blobs, workspaces, signer, site, config.maxConfigSize, logger);
-    const runs = new RunService(db, orgs, workspaces, configs, jobs, logger);
+    const runs = new RunService(db, orgs, workspaces, configs, jobs, auth, logger);
     const logs = new RunLogService(db, signer, site);
     const pools = new PoolService(db, orgs, workspaces);
     auth.addResolver(pools);

@@ -630,30 +630,26 @@ describe('agent pools API and the agent protocol', function () {
   // ------------------------------------------------------------ what agent credentials can reach
 
   describe('what agent tokens, access tokens and job tokens can reach', () => {
-    it('an agent token and an agent access token see nothing of /api/v2', async () => {
+    it('an agent token and an agent access token are no credentials for /api/v2: 401', async () => {
       const { pool, token, agent } = await poolWithAgent();
       const ws = await poolWorkspace(pool.id);
-      for (const [what, client] of [
-        ['agent token', api.withToken(token)],
-        ['access token', agent.client],
-      ] as const) {
-        assertStatus(await client.get(`/organizations/${org}`), 404);
-        assertStatus(await client.get(`/workspaces/${ws.id}`), 404);
-        assertStatus(await client.get(`/organizations/${org}/workspaces/${ws.attributes.name}`), 404);
-        assertStatus(await client.get(`/agent-pools/${pool.id}`), 404);
-        assertStatus(await client.get(`/agent-pools/${pool.id}/authentication-tokens`), 404);
-        assertStatus(await client.get(`/agents/${agent.id}`), 404);
-        assertStatus(await client.post(`/organizations/${org}/workspaces`, { data: { type: 'workspaces', attributes: { name: randomName('ws') } } }), 404);
-        const orgs = await client.get('/organizations');
-        assertStatus(orgs, 200);
-        assert.deepEqual(orgs.body.data, [], `${what} lists no organization`);
+      for (const client of [api.withToken(token), agent.client]) {
+        assertError(await client.get(`/organizations/${org}`), 401, /agent protocol only/);
+        assertStatus(await client.get(`/workspaces/${ws.id}`), 401);
+        assertStatus(await client.get(`/organizations/${org}/workspaces/${ws.attributes.name}`), 401);
+        assertStatus(await client.get(`/agent-pools/${pool.id}`), 401);
+        assertStatus(await client.get(`/agent-pools/${pool.id}/authentication-tokens`), 401);
+        assertStatus(await client.get(`/agents/${agent.id}`), 401);
+        assertStatus(await client.post(`/organizations/${org}/workspaces`, { data: { type: 'workspaces', attributes: { name: randomName('ws') } } }), 401);
+        assertStatus(await client.get('/organizations'), 401);
+        assertStatus(await client.get('/account/details'), 401);
       }
       // ...and each works only where it belongs in the agent protocol.
       assertError(await api.withToken(token).post('/api/agent/sync', {}), 401, /needs the access token/);
       assertStatus(await sync(agent), 200);
     });
 
-    it('a job token sees only the settings of another workspace: its state, variables and writes are refused (404)', async () => {
+    it('a job token sees nothing of another workspace that does not share its state with it (404)', async () => {
       const { pool, agent } = await poolWithAgent();
       const mine = await poolWorkspace(pool.id);
       const other = await createWorkspace(api, org);
@@ -662,11 +658,8 @@ describe('agent pools API and the agent protocol', function () {
       const jobClient = api.withToken(job.token);
 
       assertStatus(await jobClient.get(`/workspaces/${mine.id}`), 200);
-      // Settings are visible (terraform_remote_state looks workspaces up by name), nothing more.
-      const seen = await jobClient.get(`/workspaces/${other.id}`);
-      assertStatus(seen, 200);
-      assert.equal(seen.body.data.attributes.permissions['can-read-state-versions'], false);
-      assert.equal(seen.body.data.attributes.permissions['can-update'], false);
+      assertStatus(await jobClient.get(`/workspaces/${other.id}`), 404);
+      assertStatus(await jobClient.get(`/organizations/${org}/workspaces/${other.attributes.name}`), 404);
       assertStatus(await jobClient.get(`/workspaces/${other.id}/current-state-version`), 404);
       assertStatus(await jobClient.get(`/workspaces/${other.id}/vars`), 404);
       const state = Buffer.from(JSON.stringify({ version: 4, terraform_version: '1.11.4', serial: 1, lineage: 'x', outputs: {}, resources: [] }));

@@ -479,6 +479,58 @@ describe('organizations', function () {
       assertStatus(await api.get(`/organizations/${org}`), 200);
       assertStatus(await client.get(`/organizations/${org}`), 200);
     });
+
+    it('cannot read, regenerate or delete its own token: 403, and the token keeps working', async () => {
+      const own = await createToken(api, org, organizationDocument({ description: 'own' }, 'authentication-token'));
+      const self = api.withToken(own.attributes.token);
+      const refused = /an organization token may not manage the organization's token/;
+      assertError(await self.get(`/organizations/${org}/authentication-token`), 403, refused);
+      assertError(await self.post(`/organizations/${org}/authentication-token`), 403, refused);
+      assertError(await self.delete(`/organizations/${org}/authentication-token`), 403, refused);
+      assert.equal((await api.get(`/organizations/${org}/authentication-token`)).body.data.id, own.id);
+      assertStatus(await self.get(`/organizations/${org}`), 200);
+      assert.equal((await self.get(`/organizations/${org}`)).body.data.attributes.permissions['can-update-api-token'], false);
+    });
+
+    it('cannot change the owners team: its members, tokens or workspace access (403), nor mint team tokens', async () => {
+      const token = api.withToken((await createToken(api, org)).attributes.token);
+      const owners = (await api.get(`/organizations/${org}/teams?filter[names]=owners`)).body.data[0];
+      const username = randomName('user');
+      const user = await api.post('/admin/users', { data: { type: 'users', attributes: { username, email: `${username}@example.com` } } });
+      assertStatus(user, 201);
+      // The token may invite the user into the organization, but not into the owners team.
+      assertError(
+        await token.post(`/organizations/${org}/organization-memberships`, {
+          data: { type: 'organization-memberships', attributes: { username }, relationships: { teams: { data: [{ type: 'teams', id: owners.id }] } } },
+        }),
+        403,
+        /only owners may add members to the owners team/,
+      );
+      assertStatus(await token.post(`/organizations/${org}/organization-memberships`, { data: { type: 'organization-memberships', attributes: { username } } }), 201);
+      assertError(await token.post(`/teams/${owners.id}/relationships/users`, { data: [{ type: 'users', id: user.body.data.id }] }), 403, /an organization token may not change the members of the owners team/);
+      assertError(await token.patch(`/teams/${owners.id}`, { data: { type: 'teams', attributes: { visibility: 'organization' } } }), 403, /owners team/);
+      const tokenDoc = { data: { type: 'authentication-tokens', attributes: { description: 'mine' } } };
+      assertError(await token.post(`/teams/${owners.id}/authentication-tokens`, tokenDoc), 403, /an organization token may not manage team tokens/);
+      assertError(await token.post(`/teams/${owners.id}/authentication-token`), 403, /an organization token may not manage team tokens/);
+      const ws = await createWorkspace(api, org, randomName('ws'));
+      assertError(
+        await token.post('/team-workspaces', {
+          data: {
+            type: 'team-workspaces',
+            attributes: { access: 'read' },
+            relationships: { team: { data: { type: 'teams', id: owners.id } }, workspace: { data: { type: 'workspaces', id: ws.id } } },
+          },
+        }),
+        403,
+        /an organization token may not change the workspace access of the owners team/,
+      );
+      // A team token may queue runs, which the organization token may not: it mints none, for any team.
+      const team = await token.post(`/organizations/${org}/teams`, { data: { type: 'teams', attributes: { name: randomName('team'), 'organization-access': { 'manage-workspaces': true } } } });
+      assertStatus(team, 201);
+      assertError(await token.post(`/teams/${team.body.data.id}/authentication-tokens`, tokenDoc), 403, /an organization token may not manage team tokens/);
+      const members = await api.get(`/teams/${owners.id}?include=users`);
+      assert.ok(!JSON.stringify(members.body.data.relationships.users).includes(user.body.data.id), 'the user is not an owner');
+    });
   });
 
   describe('the site token', () => {

@@ -9,29 +9,46 @@ import { addToOrganization, createTeam, createUser, grant, ownersTeam, teamToken
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 
-type Outcome = 'ok' | 403 | 404;
+type Outcome = 'ok' | 401 | 403 | 404;
 
-const ACTIONS = ['read workspace', 'create workspace', 'queue plan', 'lock', 'change variables', 'read state', 'read sensitive output', 'create pool', 'create agent token', 'manage teams', 'apply'] as const;
+const ACTIONS = [
+  'read workspace',
+  'create workspace',
+  'queue plan',
+  'lock',
+  'change variables',
+  'read state',
+  'read sensitive output',
+  'create pool',
+  'create agent token',
+  'manage teams',
+  'read organization token',
+  'create team token',
+  'add an owner',
+  'grant owners access',
+  'apply',
+] as const;
 type ActionName = (typeof ACTIONS)[number];
 
-const ROLES = ['site admin', 'owner', 'read team', 'plan team', 'write team', 'admin team', 'manage-workspaces team', 'organization token', 'team token (write)', 'user with no team', 'agent token', 'job token'] as const;
+const ROLES = ['site admin', 'owner', 'read team', 'plan team', 'write team', 'admin team', 'manage-workspaces team', 'manage-teams team', 'organization token', 'team token (write)', 'user with no team', 'agent token', 'job token'] as const;
 type RoleName = (typeof ROLES)[number];
 
 // prettier-ignore
 const MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read   create plan  lock  vars  state secret pool  token teams apply
-  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403],
-  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403],
-  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
-  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
-  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
-  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403],
-  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  'ok'],
-  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  404],
-  'agent token':            [404,  404,  404,  404,  404,  404,  404,  404,  404,  404,  404],
-  'job token':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403],
+  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  apply
+  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
+  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
+  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'manage-teams team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404],
+  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403],
+  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404],
+  'agent token':            [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
+  'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403],
 };
 
 const CONFIG = 'resource "terraform_data" "x" {\n  input = "hello"\n}\n';
@@ -44,14 +61,18 @@ describe('permissions: every role against every action', function () {
   let ws: Json;
   let poolId: string;
   let secretOutputId: string;
+  let ownersId: string;
+  /** A team other than owners, and a member of the organization in no team. */
+  let someTeamId: string;
+  let spareMember: string;
   const clients = new Map<RoleName, Api>();
 
   function expectStatus(res: Response, status: number, what: string): void {
     assert.equal(res.status, status, `${what}: ${res.text}`);
   }
 
-  /** Creates the state of the workspace (with a sensitive output) as the site administrator. */
-  async function createState(): Promise<void> {
+  /** Creates a state of the workspace (with a sensitive output) as the site administrator; returns its id. */
+  async function createState(workspaceId: string = ws.id): Promise<string> {
     const content = JSON.stringify({
       version: 4,
       terraform_version: '1.11.4',
@@ -61,18 +82,17 @@ describe('permissions: every role against every action', function () {
       resources: [],
       check_results: null,
     });
-    expectStatus(await admin.post(`/workspaces/${ws.id}/actions/lock`, { data: { type: '', attributes: {} } }), 200, 'lock');
+    expectStatus(await admin.post(`/workspaces/${workspaceId}/actions/lock`, { data: { type: '', attributes: {} } }), 200, 'lock');
     const parsed = JSON.parse(content);
-    const created = await admin.post(`/workspaces/${ws.id}/state-versions`, {
+    const created = await admin.post(`/workspaces/${workspaceId}/state-versions`, {
       data: {
         type: 'state-versions',
         attributes: { serial: 1, lineage: parsed.lineage, md5: crypto.createHash('md5').update(content).digest('hex'), state: Buffer.from(content).toString('base64') },
       },
     });
     expectStatus(created, 201, 'state version');
-    expectStatus(await admin.post(`/workspaces/${ws.id}/actions/unlock`), 200, 'unlock');
-    const outputs = await admin.get(`/state-versions/${created.body.data.id}/outputs`);
-    secretOutputId = outputs.body.data[0].id;
+    expectStatus(await admin.post(`/workspaces/${workspaceId}/actions/unlock`), 200, 'unlock');
+    return created.body.data.id;
   }
 
   /** A job token: an agent of the pool takes the job of a plan-only run (which holds no lock). */
@@ -108,6 +128,12 @@ describe('permissions: every role against every action', function () {
         return (await userWithAccess(admin, org, [ws.id], 'admin')).client;
       case 'manage-workspaces team': {
         const team = await createTeam(admin, org, { 'manage-workspaces': true });
+        const user = await createUser(admin);
+        await addToOrganization(admin, org, user, [team.id]);
+        return user.client;
+      }
+      case 'manage-teams team': {
+        const team = await createTeam(admin, org, { 'manage-teams': true, 'manage-membership': true });
         const user = await createUser(admin);
         await addToOrganization(admin, org, user, [team.id]);
         return user.client;
@@ -155,6 +181,22 @@ describe('permissions: every role against every action', function () {
     'create pool': (api) => api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } }),
     'create agent token': (api) => api.post(`/agent-pools/${poolId}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'matrix' } } }),
     'manage teams': (api) => api.post(`/organizations/${org}/teams`, { data: { type: 'teams', attributes: { name: randomName('team') } } }),
+    'read organization token': (api) => api.get(`/organizations/${org}/authentication-token`),
+    'create team token': (api) =>
+      api.post(`/teams/${someTeamId}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: randomName('matrix') } } }),
+    // Whoever may change the owners team holds every right of the organization, or may give it out.
+    'add an owner': (api) => api.post(`/teams/${ownersId}/relationships/users`, { data: [{ type: 'users', id: spareMember }] }),
+    'grant owners access': async (api) => {
+      const res = await api.post('/team-workspaces', {
+        data: {
+          type: 'team-workspaces',
+          attributes: { access: 'read' },
+          relationships: { team: { data: { type: 'teams', id: ownersId } }, workspace: { data: { type: 'workspaces', id: ws.id } } },
+        },
+      });
+      if (res.status === 201) assert.equal((await admin.delete(`/team-workspaces/${res.body.data.id}`)).status, 204);
+      return res;
+    },
     // Queues a run that applies without confirmation: what can-queue-apply allows. Last, because
     // the run takes the workspace's lock.
     apply: (api) =>
@@ -162,7 +204,8 @@ describe('permissions: every role against every action', function () {
   };
 
   before(async () => {
-    server = await startServer();
+    // The agent holding the job never heartbeats: a long grace period keeps its job token valid throughout.
+    server = await startServer({ config: { agentGracePeriodSeconds: 600 } });
     admin = server.api;
     org = await createOrganization(admin);
     const pool = await admin.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
@@ -172,9 +215,19 @@ describe('permissions: every role against every action', function () {
     const cv = await admin.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
     expectStatus(cv, 201, 'configuration version');
     expectStatus(await uploadTarball(admin, cv.body.data, configTarball({ 'main.tf': CONFIG })), 200, 'upload');
-    await createState();
+    const outputs = await admin.get(`/state-versions/${await createState()}/outputs`);
+    secretOutputId = outputs.body.data[0].id;
     const agentToken = await admin.post(`/agent-pools/${poolId}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'matrix' } } });
     expectStatus(agentToken, 201, 'agent token');
+    // Both teams visible to the whole organization: seeing a team must not be enough to change it.
+    ownersId = (await ownersTeam(admin, org)).id;
+    someTeamId = (await createTeam(admin, org)).id;
+    for (const id of [ownersId, someTeamId]) {
+      expectStatus(await admin.patch(`/teams/${id}`, { data: { type: 'teams', attributes: { visibility: 'organization' } } }), 200, 'team visibility');
+    }
+    const spare = await createUser(admin);
+    await addToOrganization(admin, org, spare);
+    spareMember = spare.id;
     for (const role of ROLES) clients.set(role, await roleClient(role, agentToken.body.data.attributes.token));
   });
   after(() => server.stop());
@@ -194,6 +247,60 @@ describe('permissions: every role against every action', function () {
       }
     });
   }
+
+  it('a job token sees of another workspace only what terraform_remote_state reads, and only when that workspace shares its state', async () => {
+    const job = clients.get('job token')!;
+    const name = randomName('producer');
+    const producer = await createWorkspace(admin, org, name);
+    const stateId = await createState(producer.id);
+    const reads = {
+      'by name': `/organizations/${org}/workspaces/${name}`,
+      'by id': `/workspaces/${producer.id}`,
+      'current state': `/workspaces/${producer.id}/current-state-version`,
+      'state version': `/state-versions/${stateId}`,
+      variables: `/workspaces/${producer.id}/vars`,
+      runs: `/workspaces/${producer.id}/runs`,
+      'configuration versions': `/workspaces/${producer.id}/configuration-versions`,
+    };
+    const statuses = async () => Object.fromEntries(await Promise.all(Object.entries(reads).map(async ([what, path]) => [what, (await job.get(path)).status])));
+    assert.deepEqual(await statuses(), { 'by name': 404, 'by id': 404, 'current state': 404, 'state version': 404, variables: 404, runs: 404, 'configuration versions': 404 });
+    const listed = await job.get(`/organizations/${org}/workspaces`);
+    expectStatus(listed, 200, 'list');
+    assert.deepEqual(
+      listed.body.data.map((w: Json) => w.id),
+      [ws.id],
+      'a job token lists its own workspace only',
+    );
+    const share = await admin.post(`/workspaces/${producer.id}/relationships/remote-state-consumers`, { data: [{ type: 'workspaces', id: ws.id }] });
+    expectStatus(share, 204, 'share');
+    assert.deepEqual(await statuses(), { 'by name': 200, 'by id': 200, 'current state': 200, 'state version': 200, variables: 404, runs: 404, 'configuration versions': 404 });
+    // Of the workspace it sees what names it and its state, not its settings.
+    const seen = await job.get(`/organizations/${org}/workspaces/${name}?include=latest_run,current_configuration_version`);
+    expectStatus(seen, 200, 'the shared workspace');
+    assert.deepEqual(Object.keys(seen.body.data.attributes).sort(), ['name', 'permissions', 'terraform-version']);
+    assert.deepEqual(Object.keys(seen.body.data.relationships).sort(), ['current-state-version', 'organization']);
+    assert.equal(seen.body.data.relationships['current-state-version'].data.id, stateId);
+    assert.equal(seen.body.included, undefined, `nothing more comes with include=: ${seen.text}`);
+  });
+
+  it('a plan job’s token may not write state; agent tokens are no API credentials (401), not even for /account/details', async () => {
+    const plan = await clients.get('job token')!.post(`/workspaces/${ws.id}/state-versions`, {
+      data: { type: 'state-versions', attributes: { serial: 9, lineage: crypto.randomUUID(), md5: crypto.createHash('md5').update('{}').digest('hex') } },
+    });
+    expectStatus(plan, 403, 'state from a plan job');
+    assert.match(plan.body.errors[0].detail, /the job token of run run-\S+ may not create state versions/);
+    const pool = clients.get('agent token')!;
+    const registered = await pool.post('/api/agent/register', {});
+    expectStatus(registered, 201, 'register');
+    const agent = admin.withToken(registered.body.token);
+    for (const [who, client] of [['agent-pool token', pool], ['agent access token', agent]] as const) {
+      for (const path of ['/account/details', `/organizations/${org}`, `/workspaces/${ws.id}`, '/organizations']) {
+        const res = await client.get(path);
+        expectStatus(res, 401, `${who} on ${path}`);
+        assert.match(res.body.errors[0].detail, /agent protocol only/);
+      }
+    }
+  });
 
   it('names the missing permission in a 403', async () => {
     const res = await ACTION.apply(clients.get('plan team')!);

@@ -167,6 +167,23 @@ describe('teams', function () {
       const both = await admin.delete(`/teams/${owners.id}/relationships/users`, { body: usersDocument([second.id, first.id]) });
       assertError(both, 409, /owners team/);
     });
+
+    it('a team that manages members or teams cannot add owners, remove them from the organization, or grant the owners team: 403', async () => {
+      const kept = await owner(org);
+      const managers = await createTeam(admin, org, { 'manage-membership': true, 'manage-teams': true });
+      const manager = await member(org, [managers.id]);
+      const outsider = await member(org);
+      assertError(await manager.client.post(`/teams/${owners.id}/relationships/users`, usersDocument([outsider.id])), 403, /only owners may change the members of the owners team/);
+      assertError(await manager.client.patch(`/teams/${owners.id}`, { data: { type: 'teams', attributes: { visibility: 'organization' } } }), 403, /only owners may change the settings of the owners team/);
+      const memberships = await admin.get(`/organizations/${org}/organization-memberships?q=${kept.username}`);
+      const membershipId = memberships.body.data.find((m: Json) => m.relationships.user.data.id === kept.id).id;
+      assertError(await manager.client.delete(`/organization-memberships/${membershipId}`), 403, /only owners may remove a member of the owners team/);
+      assert.ok(relatedIds(await getTeam(owners.id), 'users').includes(kept.id));
+      assert.ok(!relatedIds(await getTeam(owners.id), 'users').includes(outsider.id));
+      // Other members remain theirs to manage.
+      const other = await admin.get(`/organizations/${org}/organization-memberships?q=${outsider.username}`);
+      assertStatus(await manager.client.delete(`/organization-memberships/${other.body.data[0].id}`), 204);
+    });
   });
 
   // ------------------------------------------------------------ teams
@@ -550,6 +567,21 @@ describe('teams', function () {
       assertStatus(await user.client.delete(`/authentication-tokens/${made.body.data.id}`), 403);
       // the token survives
       assertStatus(await admin.get(`/authentication-tokens/${made.body.data.id}`), 200);
+    });
+
+    it('a token mints no team tokens, and whoever manages teams mints none of a team holding permissions it lacks (403)', async () => {
+      const managers = await createTeam(admin, org, { 'manage-teams': true });
+      const plain = await createTeam(admin, org);
+      const strong = await createTeam(admin, org, { 'manage-workspaces': true });
+      const managerToken = admin.withToken(await teamToken(admin, managers.id));
+      assertError(await managerToken.post(`/teams/${plain.id}/authentication-tokens`, tokenDocument({ description: 'minted' })), 403, /a team token may not manage team tokens/);
+      assertError(await managerToken.post(`/teams/${managers.id}/authentication-tokens`, tokenDocument({ description: 'minted' })), 403, /a token mints no tokens/);
+      const manager = await member(org, [managers.id]);
+      assertStatus(await manager.client.post(`/teams/${plain.id}/authentication-tokens`, tokenDocument({ description: 'minted' })), 201);
+      assertError(await manager.client.post(`/teams/${strong.id}/authentication-tokens`, tokenDocument({ description: 'minted' })), 403, /holds "manage-workspaces", which you do not/);
+      const listed = await admin.get(`/teams/${strong.id}/authentication-tokens`);
+      assertStatus(listed, 200);
+      assert.deepEqual(listed.body.data, []);
     });
   });
 

@@ -6,11 +6,12 @@ import Koa, { type Next } from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { Logger } from 'pino';
 import client from 'prom-client';
+import { isApiCredential } from '../auth/authorize.js';
 import type { AuthService } from '../auth/service.js';
 import { cancellable, databaseUsable, type Db } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
 import { RETRY_AFTER_SECONDS, errorDocument, errorMiddleware } from './errors.js';
-import type { ApiRouter, AppState, Ctx } from './http.js';
+import { subjectOf, type ApiRouter, type AppState, type Ctx } from './http.js';
 import { MEDIA_TYPE } from './jsonapi.js';
 
 export const API_PREFIX = '/api/v2';
@@ -165,7 +166,12 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     ctx.set('X-RateLimit-Limit', '30');
     ctx.status = 204;
   });
-  api.use(authenticate, parseBody);
+  // Agent and agent-pool tokens are credentials for the agent protocol only.
+  const apiCredential = async (ctx: Ctx, next: Next) => {
+    if (!isApiCredential(subjectOf(ctx))) throw new UnauthorizedError('an agent token is good for the agent protocol only, not for the API');
+    await next();
+  };
+  api.use(authenticate, apiCredential, parseBody);
   opts.routes(api);
   app.use(api.routes());
   app.use(api.allowedMethods());

@@ -163,10 +163,15 @@ function isWorkspaceAction(action: Action): action is WorkspaceAction {
   return action in WORKSPACE_RULES;
 }
 
-/** What an organization token may not do (Terraform Cloud keeps runs and state writes to users and teams). */
+/**
+ * What an organization token may not do: Terraform Cloud keeps runs and state writes to users and
+ * teams; and a token that could read or replace itself, or mint other tokens, could outlive its
+ * revocation or hand out rights it is refused (see also the owners team in src/users/teams.ts).
+ */
 const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>([
   'organization:update',
   'organization:delete',
+  'organization:manage-token',
   'run:queue',
   'run:apply',
   'run:cancel',
@@ -176,7 +181,11 @@ const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>([
   'state:rollback',
 ]);
 
-/** What a job token may do, and only in the workspace of its run. */
+/**
+ * What a job token may do, and only in the workspace of its run. Writing state is for apply jobs:
+ * a plan runs the configuration's code too (data sources, providers), and a plan may be queued by
+ * somebody who may not apply.
+ */
 const JOB_ALLOWED: ReadonlySet<Action> = new Set<Action>([
   'organization:read',
   'workspace:read',
@@ -225,21 +234,24 @@ export function canSeeOrganization(subject: Subject, organizationId: string): bo
 
 /**
  * Whether the subject can see the scope for this action. A user or team sees the workspaces its
- * grants name. A job sees its own workspace; of the other workspaces of its organization it sees
- * the settings, and the state only of those that share it with the job's workspace.
- * (terraform_remote_state looks a workspace up by name first: seeing it, the CLI then reports a
- * refused state as "Unable to find remote state" rather than trying to create the workspace.)
+ * grants name. A job sees its organization (to read it: the CLI checks its entitlements), its own
+ * workspace, and of the other workspaces only what terraform_remote_state reads of those that
+ * share their state with the job's workspace: the workspace looked up by name, and its current
+ * state. Everything else is not there for it (404), which terraform_remote_state reports as "not
+ * found" (it then tries to create the workspace, and is refused the same way).
  */
 function canSee(subject: Subject, action: Action, scope: Scope): boolean {
   if (!canSeeOrganization(subject, scope.organizationId)) return false;
+  if (subject.kind === 'job') {
+    if (scope.workspaceId === undefined) return action === 'organization:read' || isWorkspaceAction(action);
+    if (scope.workspaceId === subject.workspaceId) return true;
+    const readers = scope.stateReaders ?? [];
+    const shared = readers === 'everyone' || readers.includes(subject.workspaceId);
+    return shared && (action === 'workspace:read' || STATE_READING.has(action));
+  }
   if (scope.workspaceId === undefined || !isWorkspaceAction(action)) return true;
   const grants = grantsOf(subject, scope.organizationId);
   if (grants) return workspaceAccess(grants, scope.workspaceId) !== null;
-  if (subject.kind === 'job' && scope.workspaceId !== subject.workspaceId) {
-    if (action === 'workspace:read') return true;
-    const readers = scope.stateReaders ?? [];
-    return STATE_READING.has(action) && (readers === 'everyone' || readers.includes(subject.workspaceId));
-  }
   return true;
 }
 
@@ -251,7 +263,7 @@ export function isAllowed(subject: Subject, action: Action, scope: Scope): boole
     case 'organization-token':
       return !ORGANIZATION_TOKEN_DENIED.has(action);
     case 'job':
-      return JOB_ALLOWED.has(action);
+      return JOB_ALLOWED.has(action) && (action !== 'state:create' || subject.phase === 'apply');
     case 'agent-token':
     case 'agent':
       return false;
@@ -315,6 +327,15 @@ export function isOwner(subject: Subject, organizationId: string): boolean {
 export function authorize(subject: Subject, action: Action, scope: Scope, notFound: () => NotFoundError): void {
   if (!canSee(subject, action, scope)) throw notFound();
   if (!isAllowed(subject, action, scope)) throw new ForbiddenError(refusal(subject, action));
+}
+
+/**
+ * Whether the subject's token is a credential for the API (/api/v2) at all. Agent-pool tokens and
+ * agents' access tokens are good for the agent protocol only: to the API they are no credentials
+ * (401), whatever they ask.
+ */
+export function isApiCredential(subject: Subject): boolean {
+  return subject.kind !== 'agent-token' && subject.kind !== 'agent';
 }
 
 /** Only site administrators may act across all organizations (and manage users). */

@@ -3,8 +3,8 @@
 // the domain that stores them, chosen by the prefix of the token's id.
 import crypto from 'node:crypto';
 import type { Db } from '../db/index.js';
-import type { Subject } from './subject.js';
-import { SITE_ADMIN } from './subject.js';
+import type { Principal, Subject } from './subject.js';
+import { principalOf, SITE_ADMIN } from './subject.js';
 import { parseToken, sha256 } from './tokens.js';
 
 export interface TokenResolver {
@@ -13,13 +13,34 @@ export interface TokenResolver {
   authenticateToken(id: string, secret: string): Promise<Subject | null>;
 }
 
-export class AuthService {
+/**
+ * Gathers afresh the rights of whoever a principal names. Work the server does later on somebody's
+ * behalf (the run an upload queues, the apply a run's auto-apply starts) is done with these rights,
+ * never with the server's own.
+ */
+export interface PrincipalResolver {
+  /** Null when the principal names nobody who may act any more (deleted, or a token's service account). */
+  subjectOf(principal: Principal): Promise<Subject | null>;
+}
+
+export class AuthService implements PrincipalResolver {
   private readonly resolvers = new Map<string, TokenResolver>();
+  private readonly loaders = new Map<Principal['type'], (id: string) => Promise<Subject | null>>();
 
   constructor(private readonly siteTokenHash: Buffer) {}
 
   addResolver(resolver: TokenResolver): void {
     this.resolvers.set(resolver.prefix, resolver);
+  }
+
+  /** Who principals of this type are: users (by user id) and teams (by team id). */
+  addPrincipalLoader(type: Principal['type'], load: (id: string) => Promise<Subject | null>): void {
+    this.loaders.set(type, load);
+  }
+
+  async subjectOf(principal: Principal): Promise<Subject | null> {
+    if (principal.type === 'users' && principal.id === principalOf(SITE_ADMIN).id) return SITE_ADMIN;
+    return (await this.loaders.get(principal.type)?.(principal.id)) ?? null;
   }
 
   async authenticate(token: string): Promise<Subject | null> {

@@ -22,8 +22,8 @@ export type Subject =
   /** A team token: what the team allows, in its organization. */
   | { kind: 'team'; tokenId: string; teamId: string; teamName: string; organizationId: string; grants: OrganizationGrants }
   | { kind: 'organization-token'; organizationId: string; organizationName: string; tokenId: string }
-  /** A job token: valid while one job of one run executes, and only for that run's workspace. */
-  | { kind: 'job'; jobId: string; runId: string; workspaceId: string; organizationId: string }
+  /** A job token: valid while one job (one phase) of one run executes, and only for that run's workspace. */
+  | { kind: 'job'; jobId: string; runId: string; workspaceId: string; organizationId: string; phase: 'plan' | 'apply' }
   /** An agent pool's token: good for registering an agent in that pool, and nothing else. */
   | { kind: 'agent-token'; tokenId: string; poolId: string; organizationId: string }
   /** A registered pool agent: good for the agent protocol (heartbeats, jobs), nothing else. */

@@ -198,6 +198,6 @@ export class JobService implements TokenResolver {
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {
     const row = await this.db<JobRow>('jobs').where({ id }).whereIn('status', ACTIVE).first();
     if (!row || !row.token_hash || !secretMatches(secret, row.token_hash)) return null;
-    return { kind: 'job', jobId: row.id, runId: row.run_id, workspaceId: row.workspace_id, organizationId: row.organization_id };
+    return { kind: 'job', jobId: row.id, runId: row.run_id, workspaceId: row.workspace_id, organizationId: row.organization_id, phase: row.phase };
   }
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { authorize, type Action } from '../auth/authorize.js';
-import type { Subject } from '../auth/subject.js';
+import { principalOf, type Subject } from '../auth/subject.js';
 import type { UrlSigner } from '../api/signing.js';
 import type { Site } from '../api/http.js';
 import type { BlobOwner } from '../blobs/collector.js';
@@ -93,7 +93,7 @@ export class ConfigurationVersionService {
   ): Promise<ConfigurationVersion> {
     const ws = await this.workspaces.get(subject, workspaceId);
     authorize(subject, 'run:queue', { organizationId: ws.organizationId, workspaceId: ws.id }, () => notFound('workspace', workspaceId));
-    return store.insertConfigurationVersion(this.db, { id: newId('cv'), workspaceId: ws.id, ...opts });
+    return store.insertConfigurationVersion(this.db, { id: newId('cv'), workspaceId: ws.id, ...opts, createdBy: principalOf(subject) });
   }
 
   async get(subject: Subject, id: string): Promise<{ cv: ConfigurationVersion; ws: Workspace }> {

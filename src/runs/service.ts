@@ -4,7 +4,8 @@
 import type { Knex } from 'knex';
 import type { JobOutcome } from '../agent/protocol.js';
 import { authorize, isAllowed, visibleWorkspaces, type Action } from '../auth/authorize.js';
-import { principalOf, SITE_ADMIN, type Subject } from '../auth/subject.js';
+import type { PrincipalResolver } from '../auth/service.js';
+import { principalOf, type Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -54,6 +55,8 @@ export class RunService {
     private readonly workspaces: WorkspaceService,
     private readonly configs: ConfigurationVersionService,
     private readonly jobs: JobService,
+    /** Whose rights a run acts with when nobody is asking: its creator's, gathered afresh. */
+    private readonly principals: PrincipalResolver,
     private readonly logger: Logger,
   ) {
     configs.onAutoQueue((cv) => this.createForUpload(cv));
@@ -154,8 +157,11 @@ export class RunService {
       throw new InvalidError('a refresh-only run needs refresh', { pointer: '/data/attributes/refresh' });
     }
     const speculative = (input.planOnly ?? false) || cv.speculative;
-    const autoApply = input.autoApply ?? ws.autoApply;
-    if (!speculative && autoApply) authorize(subject, 'run:apply', scope, () => notFound('workspace', input.workspaceId));
+    // Asking for auto-apply outright needs the right to apply. The workspace's own auto-apply is
+    // what a run of somebody who may apply does; anybody else's run stops at planned, for somebody
+    // who may apply to confirm (as in a manual-apply workspace).
+    if (!speculative && input.autoApply === true) authorize(subject, 'run:apply', scope, () => notFound('workspace', input.workspaceId));
+    const autoApply = (input.autoApply ?? ws.autoApply) && isAllowed(subject, 'run:apply', scope);
     const id = newId('run');
     const after: AfterCommit = [];
     await this.db.transaction(async (trx) => {
@@ -214,11 +220,32 @@ export class RunService {
     return cv;
   }
 
-  /** auto-queue-runs: an uploaded configuration queues a run as its uploader would. */
+  /**
+   * auto-queue-runs: an uploaded configuration queues a run as its creator: the run is theirs, and
+   * needs their rights as they are now (to queue it, and to apply it without confirmation).
+   */
   private async createForUpload(cv: ConfigurationVersion): Promise<void> {
     const ws = await this.workspaces.byId(cv.workspaceId);
     if (!ws || ws.executionMode === 'local') return;
-    await this.create(SITE_ADMIN, { workspaceId: ws.id, configurationVersionId: cv.id, message: 'Triggered by a configuration upload' });
+    const creator = cv.createdBy ? await this.principals.subjectOf(cv.createdBy) : null;
+    if (!creator) {
+      this.logger.warn({ cv: cv.id, createdBy: cv.createdBy }, 'queuing no run for an upload whose creator is unknown or gone');
+      return;
+    }
+    await this.create(creator, { workspaceId: ws.id, configurationVersionId: cv.id, message: 'Triggered by a configuration upload' });
+  }
+
+  /**
+   * Whether the run's creator may still apply it. Auto-apply was granted when the run was created;
+   * a plan may wait long behind others, and a right withdrawn meanwhile must not be used.
+   */
+  private async creatorMayApply(run: Run): Promise<boolean> {
+    // Runs made before creators were recorded keep what was decided at creation.
+    if (!run.createdBy) return true;
+    const creator = await this.principals.subjectOf(run.createdBy);
+    const allowed = creator !== null && isAllowed(creator, 'run:apply', this.scope(run));
+    if (!allowed) this.logger.info({ run: run.id, createdBy: run.createdBy }, 'not auto-applying: the run\'s creator may no longer apply');
+    return allowed;
   }
 
   // ------------------------------------------------------------ the workspace queue
@@ -379,6 +406,9 @@ export class RunService {
 
   /** The runner finished the job's phase. A report for a run that has moved on is ignored. */
   async finishPhase(job: Job, outcome: PhaseOutcome): Promise<void> {
+    // Decided before the run's row is locked: it reads the creator's rights with queries of its own.
+    const before = job.phase === 'plan' ? await store.findRun(this.db, job.runId) : null;
+    const mayAutoApply = before?.autoApply ? await this.creatorMayApply(before) : true;
     await this.withRun(job.runId, async (trx, run, after) => {
       await this.jobs.finish(trx, job.id, outcome.status);
       const expected: RunStatus = job.phase === 'plan' ? 'planning' : 'applying';
@@ -389,7 +419,7 @@ export class RunService {
       const table = job.phase === 'plan' ? 'plans' : 'applies';
       await store.updatePhase(trx, table, run.id, { counts: outcome.counts, hasChanges: outcome.hasChanges });
       if (job.phase === 'plan' && outcome.hasChanges !== undefined) await store.updateRun(trx, run.id, { hasChanges: outcome.hasChanges });
-      const current = { ...run, hasChanges: outcome.hasChanges ?? run.hasChanges };
+      const current = { ...run, hasChanges: outcome.hasChanges ?? run.hasChanges, autoApply: run.autoApply && mayAutoApply };
       await this.fire(trx, current, this.eventFor(current, job, outcome), after, outcome.status === 'errored' ? (outcome.error ?? 'the phase failed') : undefined);
     });
   }

@@ -23,6 +23,8 @@ export interface ConfigurationVersion {
   size: number | null;
   statusTimestamps: Timestamps;
   createdAt: Date;
+  /** Who created it; a run it queues by itself acts with their rights. */
+  createdBy: Principal | null;
 }
 
 interface ConfigurationVersionRow {
@@ -37,6 +39,9 @@ interface ConfigurationVersionRow {
   size: number | null;
   status_timestamps: Timestamps;
   created_at: Date;
+  created_by_type: Principal['type'] | null;
+  created_by_id: string | null;
+  created_by_name: string | null;
 }
 
 function toConfigurationVersion(r: ConfigurationVersionRow): ConfigurationVersion {
@@ -52,12 +57,13 @@ function toConfigurationVersion(r: ConfigurationVersionRow): ConfigurationVersio
     size: r.size,
     statusTimestamps: r.status_timestamps,
     createdAt: r.created_at,
+    createdBy: r.created_by_type && r.created_by_id ? { type: r.created_by_type, id: r.created_by_id, name: r.created_by_name ?? r.created_by_id } : null,
   };
 }
 
 export async function insertConfigurationVersion(
   db: Db,
-  cv: Pick<ConfigurationVersion, 'id' | 'workspaceId' | 'speculative' | 'provisional' | 'autoQueueRuns'>,
+  cv: Pick<ConfigurationVersion, 'id' | 'workspaceId' | 'speculative' | 'provisional' | 'autoQueueRuns'> & { createdBy: Principal },
 ): Promise<ConfigurationVersion> {
   const [row] = await db('configuration_versions')
     .insert({
@@ -67,6 +73,9 @@ export async function insertConfigurationVersion(
       speculative: cv.speculative,
       provisional: cv.provisional,
       auto_queue_runs: cv.autoQueueRuns,
+      created_by_type: cv.createdBy.type,
+      created_by_id: cv.createdBy.id,
+      created_by_name: cv.createdBy.name,
     })
     .returning('*');
   return toConfigurationVersion(row as ConfigurationVersionRow);

@@ -170,6 +170,12 @@ export class UserService implements TokenResolver {
     return subject;
   }
 
+  /** The user's subject as its tokens would have it now; null when there is no such user. */
+  async subjectOfUser(userId: string): Promise<Subject | null> {
+    const found = await store.userWithGrants(this.db, userId);
+    return found ? { kind: 'user', userId: found.user.id, username: found.user.username, organizations: found.organizations } : null;
+  }
+
   // ------------------------------------------------------------ organization memberships
 
   /**
@@ -260,6 +266,14 @@ export class UserService implements TokenResolver {
     if (!own) authorize(subject, 'membership:manage', { organizationId: org.id }, () => notFound('organization membership', id));
     await this.db.transaction(async (trx) => {
       if (membership.userId) {
+        // Taking an owner out of the organization changes the owners team: owners only.
+        if (!own && !isOwner(subject, org.id)) {
+          const owners = await store.ownersTeam(trx, org.id);
+          const members = owners ? await store.teamMembers(trx, owners.id) : [];
+          if (members.some((m) => m.id === membership.userId)) {
+            throw new ForbiddenError('insufficient permissions: only owners may remove a member of the owners team from the organization');
+          }
+        }
         await keepAnOwner(trx, org, [membership.userId]);
         await store.leaveTeams(trx, org.id, membership.userId);
       }

@@ -189,6 +189,41 @@ export async function userTokenForAuth(
   };
 }
 
+/** The user and what it holds in each organization, gathered as for its tokens (work done on its behalf later). */
+export async function userWithGrants(db: Db, userId: string): Promise<{ user: User; organizations: Map<string, OrganizationGrants> } | null> {
+  const rows = await db('users as u')
+    .leftJoin('organization_memberships as m', (j) => j.on('m.user_id', 'u.id').andOnVal('m.status', '=', 'active'))
+    .leftJoin('team_memberships as tm', 'tm.user_id', 'm.user_id')
+    .leftJoin('teams as t', (j) => j.on('t.id', 'tm.team_id').andOn('t.organization_id', 'm.organization_id'))
+    .leftJoin('team_workspaces as tw', 'tw.team_id', 't.id')
+    .where('u.id', userId)
+    .select<Array<{ user_id: string; username: string; email: string; user_created_at: Date } & Omit<GrantRow, 'organization_id'> & { organization_id: string | null }>>(
+      'u.id as user_id',
+      'u.username',
+      'u.email',
+      'u.created_at as user_created_at',
+      'm.organization_id',
+      ...GRANT_COLUMNS,
+    );
+  if (rows.length === 0) return null;
+  const row = rows[0];
+  return {
+    user: { id: row.user_id, username: row.username, email: row.email, createdAt: row.user_created_at },
+    organizations: foldGrants(rows.filter((r): r is typeof r & GrantRow => r.organization_id !== null)),
+  };
+}
+
+/** The team and what it holds in its organization, as its tokens would. */
+export async function teamWithGrants(db: Db, teamId: string): Promise<{ team: { id: string; name: string; organizationId: string }; grants: OrganizationGrants } | null> {
+  const rows = await db('teams as t')
+    .leftJoin('team_workspaces as tw', 'tw.team_id', 't.id')
+    .where('t.id', teamId)
+    .select<Array<GrantRow & { team_name: string }>>('t.name as team_name', 't.organization_id', ...GRANT_COLUMNS);
+  if (rows.length === 0) return null;
+  const row = rows[0];
+  return { team: { id: teamId, name: row.team_name, organizationId: row.organization_id }, grants: foldGrants(rows).get(row.organization_id)! };
+}
+
 export async function deleteUserToken(db: Db, id: string): Promise<boolean> {
   return (await db('user_tokens').where({ id }).delete()) > 0;
 }

@@ -89,6 +89,18 @@ export class TeamService implements TokenResolver {
     return found;
   }
 
+  /**
+   * The owners team is changed by owners only: its members, tokens and grants hold every right in
+   * the organization, so whoever else changed it (a team that manages teams or members, an
+   * organization token) would give out rights it does not hold itself.
+   */
+  private ownersOnly(subject: Subject, team: Team, org: Organization, what: string): void {
+    if (team.isOwners && !isOwner(subject, org.id)) {
+      const who = subject.kind === 'organization-token' ? 'an organization token may not' : 'insufficient permissions: only owners may';
+      throw new ForbiddenError(`${who} ${what} of the owners team`);
+    }
+  }
+
   async list(
     subject: Subject,
     orgName: string,
@@ -133,6 +145,7 @@ export class TeamService implements TokenResolver {
 
   async update(subject: Subject, id: string, changes: TeamChanges): Promise<{ team: Team; org: Organization }> {
     const { team, org } = await this.manageable(subject, id, 'team:manage');
+    this.ownersOnly(subject, team, org, 'change the settings');
     if (team.isOwners) {
       if (changes.name !== undefined && changes.name !== OWNERS) throw new InvalidError('the owners team cannot be renamed', { pointer: '/data/attributes/name' });
       if (changes.organizationAccess !== undefined) {
@@ -175,9 +188,7 @@ export class TeamService implements TokenResolver {
   /** Members of the owners team are chosen by owners only. */
   private async membershipEditable(subject: Subject, id: string): Promise<{ team: Team; org: Organization }> {
     const found = await this.manageable(subject, id, 'team:manage-membership');
-    if (found.team.isOwners && !isOwner(subject, found.org.id) && subject.kind !== 'organization-token') {
-      throw new ForbiddenError('insufficient permissions: only owners may change the members of the owners team');
-    }
+    this.ownersOnly(subject, found.team, found.org, 'change the members');
     return found;
   }
 
@@ -233,13 +244,25 @@ export class TeamService implements TokenResolver {
   // ------------------------------------------------------------ team tokens
 
   /**
-   * Who manages a team's tokens: whoever manages teams, and the team's own members when the team
-   * allows it (never for the owners team, whose token has every right).
+   * Who manages a team's tokens: users who manage teams, and the team's own members when the team
+   * allows it (never for the owners team, whose token has every right). A token mints no tokens:
+   * not an organization token (a team token may queue and apply runs, which it may not), nor a team
+   * token (a leaked token could outlive its own revocation). Whoever manages teams gets the tokens
+   * only of teams whose organization permissions it holds itself, as for granting them.
    */
   private async tokensManageable(subject: Subject, team: Team, org: Organization): Promise<void> {
+    if (subject.kind === 'organization-token' || subject.kind === 'team') {
+      const what = subject.kind === 'team' ? 'a team token' : 'an organization token';
+      throw new ForbiddenError(`${what} may not manage team tokens: a token mints no tokens; use a user token`);
+    }
     if (isAllowed(subject, 'team:manage', this.scope(org))) {
-      if (team.isOwners && !isOwner(subject, org.id) && subject.kind !== 'organization-token') {
-        throw new ForbiddenError("insufficient permissions: only owners may manage the owners team's tokens");
+      this.ownersOnly(subject, team, org, 'manage the tokens');
+      if (!isOwner(subject, org.id) && subject.kind === 'user') {
+        const held = subject.organizations.get(org.id)?.access;
+        const missing = team.organizationAccess.find((p) => !held?.has(p));
+        if (missing) {
+          throw new ForbiddenError(`insufficient permissions: team "${team.name}" holds "${missing}", which you do not: only who holds it may manage the team's tokens`);
+        }
       }
       return;
     }
@@ -337,11 +360,24 @@ export class TeamService implements TokenResolver {
     return subject;
   }
 
+  /** The team's subject as its tokens would have it now; null when there is no such team. */
+  async subjectOfTeam(teamId: string): Promise<Subject | null> {
+    const found = await store.teamWithGrants(this.db, teamId);
+    if (!found) return null;
+    const { team, grants } = found;
+    return { kind: 'team', tokenId: '', teamId: team.id, teamName: team.name, organizationId: team.organizationId, grants };
+  }
+
   // ------------------------------------------------------------ team access to workspaces
 
   /** Entries a subject may see: all of them for workspace admins, else those of its own teams. */
   private canSeeAccess(subject: Subject, ws: Workspace, access: TeamAccess): boolean {
     return isAllowed(subject, 'workspace:manage-team-access', workspaceScope(ws)) || actsAsTeam(subject, ws.organizationId, access.teamId);
+  }
+
+  private async accessOfOwnersOnly(subject: Subject, access: TeamAccess): Promise<void> {
+    const team = (await store.findTeam(this.db, access.teamId))!;
+    this.ownersOnly(subject, team, (await this.orgs.byId(team.organizationId))!, 'change the workspace access');
   }
 
   async listAccess(subject: Subject, workspaceId: string, page: Page): Promise<{ items: TeamAccess[]; total: number }> {
@@ -374,6 +410,7 @@ export class TeamService implements TokenResolver {
     if (!team || team.organizationId !== ws.organizationId || !this.canSeeTeam(subject, team)) {
       throw new InvalidError(`team "${input.teamId}" is not a team of the workspace's organization that you can see`, { pointer: '/data/relationships/team/data/id' });
     }
+    this.ownersOnly(subject, team, (await this.orgs.byId(ws.organizationId))!, 'change the workspace access');
     try {
       const created = await store.insertTeamAccess(this.db, {
         id: newId('tws'),
@@ -393,6 +430,7 @@ export class TeamService implements TokenResolver {
   async updateAccess(subject: Subject, id: string, input: { access?: AccessLevel; permissions: PermissionChanges }): Promise<TeamAccess> {
     const { access: current, ws } = await this.visibleAccess(subject, id);
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
+    await this.accessOfOwnersOnly(subject, current);
     const access = input.access ?? current.access;
     const updated = await store.updateTeamAccess(this.db, id, access, permissionsFor(access, input.permissions, current.permissions));
     this.subjects.changed();
@@ -400,8 +438,9 @@ export class TeamService implements TokenResolver {
   }
 
   async deleteAccess(subject: Subject, id: string): Promise<void> {
-    const { ws } = await this.visibleAccess(subject, id);
+    const { access, ws } = await this.visibleAccess(subject, id);
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
+    await this.accessOfOwnersOnly(subject, access);
     await store.deleteTeamAccess(this.db, id);
     this.subjects.changed();
   }

@@ -109,6 +109,18 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
   const scope = workspaceScope(ws);
   const permissions: Record<string, boolean> = { 'can-manage-run-tasks': false, 'can-manage-assessments': false, 'can-read-assessments': false };
   for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, scope);
+  // A run's job token sees another workspace only to read the state it shares
+  // (terraform_remote_state): what names it and that state, not its settings or other runs.
+  if (subject.kind === 'job' && subject.workspaceId !== ws.id) {
+    return {
+      id: ws.id,
+      name: ws.name,
+      'terraform-version': ws.terraformVersion,
+      permissions,
+      organization: { id: ws.organizationName },
+      'current-state-version': ws.currentStateVersionId ? { id: ws.currentStateVersionId } : null,
+    };
+  }
   return {
     id: ws.id,
     name: ws.name,
