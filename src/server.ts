@@ -23,6 +23,7 @@ import { registerProjectRoutes } from './projects/routes.js';
 import { ProjectService } from './projects/service.js';
 import { UrlSigner, redactSignedPath } from './api/signing.js';
 import { EngineResolver, type EngineName } from './agent/engines.js';
+import { JobFolders } from './agent/jobdirs.js';
 import { ServerAgent } from './agent/server-agent.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
 import { PostgresBlobStore } from './blobs/store.js';
@@ -220,6 +221,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       const internal = http.createServer(app.callback());
       await listenOnSocket(internal, socketPath);
       cleanups.push(() => closeServer(internal).finally(() => fs.rmSync(socketPath, { force: true })));
+      // Job folders of an otfd killed mid-job go now; this one's go when it stops.
+      const folders = JobFolders.open('otfd', logger);
+      cleanups.push(async () => folders.close());
       const agent = new ServerAgent({
         jobs,
         listener,
@@ -227,7 +231,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         transport: { baseUrl: site.baseUrl, socketPath },
         runner: {
           engines: new EngineResolver({ binsDir: config.engineBinsDir, releasesUrl: opts.engineReleases }),
-          workRoot: os.tmpdir(),
+          workRoot: folders.dir,
           logger,
           // Engines in runs reach this otfd by its hostname, so they must trust its certificate.
           caFiles: config.ssl && config.certFile ? [config.certFile] : [],

@@ -7,6 +7,7 @@ import type { AgentConfig } from './config.js';
 import { HttpClient, HttpError } from './client.js';
 import { EngineResolver } from './engines.js';
 import { JobApi } from './jobapi.js';
+import { JobFolders } from './jobdirs.js';
 import type { Instruction, PollAnswer, SyncAnswer } from './protocol.js';
 import { JobControl, runJob } from './runner.js';
 
@@ -40,6 +41,7 @@ export class PoolAgent {
   private jobsDone = 0;
   private idleSince = Date.now();
   private poll: AbortController | null = null;
+  private folders: JobFolders | null = null;
   private reregistering: Promise<void> | null = null;
   private finished!: (outcome: Outcome) => void;
   private readonly outcome = new Promise<Outcome>((resolve) => (this.finished = resolve));
@@ -54,6 +56,12 @@ export class PoolAgent {
 
   /** Runs until told to stop, or until the server refuses it; resolves with the exit code. */
   async run(): Promise<Outcome> {
+    try {
+      // First, before anything can fail: the job folders a killed agent left behind go.
+      this.folders = JobFolders.open('otf-agent', this.logger);
+    } catch (err) {
+      return this.end(1, `cannot make a folder for jobs: ${(err as Error).message}`);
+    }
     try {
       await this.register();
     } catch (err) {
@@ -212,7 +220,7 @@ export class PoolAgent {
     const control = new JobControl();
     this.logger.info({ job: jobId }, 'running job');
     const caFiles = process.env.NODE_EXTRA_CA_CERTS ? [process.env.NODE_EXTRA_CA_CERTS] : [];
-    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: os.tmpdir(), logger: this.logger, caFiles })
+    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: this.folders!.dir, logger: this.logger, caFiles })
       .then(() => undefined)
       .catch((err: Error) => this.logger.error({ err: err.message, job: jobId }, 'job failed to execute'))
       .finally(() => {
@@ -247,6 +255,7 @@ export class PoolAgent {
     this.poll?.abort();
     // Refused mid-job: the engines must not outlive the agent.
     for (const r of this.running.values()) r.control.forceCancel();
+    this.folders?.close();
     const outcome = { exitCode, reason };
     this.finished(outcome);
     this.http.close();
