@@ -13,7 +13,7 @@ import type { ApiRouter, Site } from './api/http.js';
 import { registerTokenRoutes } from './auth/routes.js';
 import { SubjectCache } from './auth/cache.js';
 import { AuthService, siteTokenHash } from './auth/service.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, makeDataDir, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate, openDatabase, type Db } from './db/index.js';
 import type { Logger } from './logger.js';
@@ -117,7 +117,7 @@ function publicHost(listenHost: string): string {
 
 export async function startOtfd(config: Config, opts: StartOptions): Promise<Otfd> {
   const { logger } = opts;
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makeDataDir(config.dataDir);
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error({ err }, 'shutdown step failed'));
