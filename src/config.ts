@@ -1,5 +1,6 @@
 // otfd configuration: every flag of ../shared/CONTRACT.md, each also settable through OTF_<FLAG>.
 // A flag beats its variable. Invalid values raise ConfigError, which the CLI prints as one line.
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   collectFlags,
@@ -160,4 +161,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     statementTimeoutMs: parseDuration('statement-timeout', v.get('statement-timeout') ?? '30s', 24 * 3_600_000),
     shutdownTimeoutMs: parseDuration('shutdown-timeout', v.get('shutdown-timeout') ?? '10m', 24 * 3_600_000),
   };
+}
+
+/**
+ * Makes the data dir, mode 0700: it holds secrets. The directories above it that are missing
+ * (`~/.local/share` of a fresh home) are made as `mkdir -p` would, open to traversal, so that they
+ * do not lock out of the data dir the postgres user that root's embedded PostgreSQL runs as.
+ */
+export function makeDataDir(dir: string): void {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }

@@ -13,7 +13,7 @@ import type { ApiRouter, Site } from './api/http.js';
 import { registerTokenRoutes } from './auth/routes.js';
 import { SubjectCache } from './auth/cache.js';
 import { AuthService, siteTokenHash } from './auth/service.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, makeDataDir, type Config } from './config.js';
 import { AppError, UnavailableError } from './errors.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate, openDatabase, type Db } from './db/index.js';
@@ -25,6 +25,7 @@ import { ProjectService } from './projects/service.js';
 import { UrlSigner, redactSignedPath } from './api/signing.js';
 import { EngineResolver, type EngineName } from './agent/engines.js';
 import { Outbox, type Delivery } from './agent/outbox.js';
+import { JobFolders } from './agent/jobdirs.js';
 import { ServerAgent } from './agent/server-agent.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
 import { PostgresBlobStore } from './blobs/store.js';
@@ -125,7 +126,7 @@ function publicHost(listenHost: string): string {
 
 export async function startOtfd(config: Config, opts: StartOptions): Promise<Otfd> {
   const { logger } = opts;
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makeDataDir(config.dataDir);
   const cleanups: Array<() => Promise<void>> = [];
   // Set once a stop begins; answers then say Connection: close.
   let stopping = false;
@@ -250,6 +251,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         }
       });
       cleanups.push(() => outbox.stop());
+      // Job folders of an otfd killed mid-job go now; this one's go when it stops.
+      const folders = JobFolders.open('otfd', logger);
+      cleanups.push(async () => folders.close());
       const agent = new ServerAgent({
         jobs,
         listener,
@@ -257,7 +261,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         transport: { baseUrl: site.baseUrl, socketPath },
         runner: {
           engines: new EngineResolver({ binsDir: config.engineBinsDir, releasesUrl: opts.engineReleases }),
-          workRoot: os.tmpdir(),
+          workRoot: folders.dir,
           logger,
           // Engines in runs reach this otfd by its hostname, so they must trust its certificate.
           caFiles: config.ssl && config.certFile ? [config.certFile] : [],

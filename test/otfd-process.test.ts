@@ -183,10 +183,68 @@ describe('the otfd executable', function () {
       }
     });
 
+    it('names where the embedded cluster is when it cannot start', async () => {
+      const dataDir = fs.mkdtempSync(path.join(suite().tmp, 'otfd-'));
+      fs.chmodSync(dataDir, 0o755);
+      // A cluster of a PostgreSQL version this one cannot read.
+      fs.mkdirSync(path.join(dataDir, 'postgres'));
+      fs.writeFileSync(path.join(dataDir, 'postgres', 'PG_VERSION'), '9\n');
+      fs.writeFileSync(path.join(dataDir, 'postgres-password'), 'x\n', { mode: 0o600 });
+      const r = await failsToStart(['--data-dir', dataDir, '--address', `127.0.0.1:${await freePort()}`]);
+      assert.equal(r.code, 1);
+      assertOneLine(r.stderr, new RegExp(`embedded PostgreSQL in ${path.join(dataDir, 'postgres').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} did not start`));
+    });
+
+    it('names where the embedded cluster is when its password file is missing', async () => {
+      const dataDir = fs.mkdtempSync(path.join(suite().tmp, 'otfd-'));
+      fs.chmodSync(dataDir, 0o755);
+      fs.mkdirSync(path.join(dataDir, 'postgres'));
+      fs.writeFileSync(path.join(dataDir, 'postgres', 'PG_VERSION'), '18\n');
+      const r = await failsToStart(['--data-dir', dataDir, '--address', `127.0.0.1:${await freePort()}`]);
+      assert.equal(r.code, 1);
+      assert.ok(r.stderr.includes(`the embedded PostgreSQL cluster in ${path.join(dataDir, 'postgres')} exists but its password file`), r.stderr);
+    });
+
     it('prints its flags for --help and exits 0', async () => {
       const r = await failsToStart(['--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, /--site-token <value>.*OTF_SITE_TOKEN/);
+    });
+  });
+
+  describe('in a fresh home directory of mode 0700 (as root: the postgres user cannot enter it)', () => {
+    let home: string;
+    let clusterDir: string | null = null;
+
+    after(() => {
+      // A cluster kept outside the data dir (root) is this test's own: remove it.
+      if (clusterDir?.startsWith('/var/lib/otf/')) fs.rmSync(clusterDir, { recursive: true, force: true });
+    });
+
+    it('makes ~/.local/share/otf without locking the directories above it, and keeps the cluster where PostgreSQL can reach it', async () => {
+      home = fs.mkdtempSync(path.join(suite().tmp, 'home-'));
+      fs.chmodSync(home, 0o700);
+      const otfd = run(['--address', `127.0.0.1:${await freePort()}`, '--concurrency', '0'], { HOME: home });
+      try {
+        await waitUntil('otfd to listen', () => otfd.stdout().includes('otfd is listening on'), 60_000, 100);
+        const dataDir = path.join(home, '.local', 'share', 'otf');
+        const mode = (dir: string) => (fs.statSync(dir).mode & 0o777).toString(8);
+        assert.equal(mode(path.join(home, '.local')), '755', '~/.local is made as mkdir -p makes it');
+        assert.equal(mode(path.join(home, '.local', 'share')), '755');
+        assert.equal(mode(dataDir), '700', 'the data dir holds secrets');
+        const init = otfd.stdout().split('\n').filter((l) => l.includes('initialising the embedded PostgreSQL cluster'));
+        assert.equal(init.length, 1, otfd.stdout());
+        clusterDir = JSON.parse(init[0]).clusterDir as string;
+        if (process.getuid?.() === 0) {
+          assert.match(clusterDir, /^\/var\/lib\/otf\/postgres-[0-9a-f]{16}$/);
+          assert.ok(!fs.existsSync(path.join(dataDir, 'postgres')), 'no cluster folder is left in the data dir');
+        } else {
+          assert.equal(clusterDir, path.join(dataDir, 'postgres'));
+        }
+      } finally {
+        otfd.child.kill('SIGTERM');
+        assert.equal(await otfd.exited, 0, otfd.stderr());
+      }
     });
   });
 });

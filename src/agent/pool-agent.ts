@@ -9,6 +9,7 @@ import { HttpClient, HttpError } from './client.js';
 import { EngineResolver } from './engines.js';
 import { JobApi } from './jobapi.js';
 import { Outbox, type Delivery, type OutboxEntry } from './outbox.js';
+import { JobFolders } from './jobdirs.js';
 import type { Instruction, PollAnswer, SyncAnswer } from './protocol.js';
 import { JobControl, runJob } from './runner.js';
 
@@ -49,6 +50,7 @@ export class PoolAgent {
   private jobsDone = 0;
   private idleSince = Date.now();
   private poll: AbortController | null = null;
+  private folders: JobFolders | null = null;
   private reregistering: Promise<void> | null = null;
   private finished!: (outcome: Outcome) => void;
   private readonly outcome = new Promise<Outcome>((resolve) => (this.finished = resolve));
@@ -67,6 +69,12 @@ export class PoolAgent {
     // States an earlier run of this agent could not deliver go first, in the background: they
     // need no registration (the late path takes the pool's agent token), only otfd.
     this.outbox.start((entry, state) => this.deliverLate(entry, state));
+    try {
+      // First, before anything can fail: the job folders a killed agent left behind go.
+      this.folders = JobFolders.open('otf-agent', this.logger);
+    } catch (err) {
+      return this.end(1, `cannot make a folder for jobs: ${(err as Error).message}`);
+    }
     try {
       await this.register();
     } catch (err) {
@@ -273,7 +281,7 @@ export class PoolAgent {
     const control = new JobControl();
     this.logger.info({ job: jobId }, 'running job');
     const caFiles = process.env.NODE_EXTRA_CA_CERTS ? [process.env.NODE_EXTRA_CA_CERTS] : [];
-    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: os.tmpdir(), logger: this.logger, caFiles, outbox: this.outbox })
+    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: this.folders!.dir, logger: this.logger, caFiles, outbox: this.outbox })
       .then(() => undefined)
       .catch((err: Error) => this.logger.error({ err: err.message, job: jobId }, 'job failed to execute'))
       .finally(() => {
@@ -309,6 +317,7 @@ export class PoolAgent {
     // Refused mid-job: the engines must not outlive the agent.
     for (const r of this.running.values()) r.control.killNow();
     void this.outbox.stop();
+    this.folders?.close();
     const outcome = { exitCode, reason };
     this.finished(outcome);
     this.http.close();

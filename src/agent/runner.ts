@@ -9,6 +9,7 @@ import * as tar from 'tar';
 import type { Logger } from '../logger.js';
 import { platform, type Engine, type EngineName, type EngineResolver } from './engines.js';
 import type { JobApi } from './jobapi.js';
+import { removeFolder } from './jobdirs.js';
 import { LogWriter } from './logwriter.js';
 import type { Outbox } from './outbox.js';
 import type { JobOutcome, JobSpec, ResourceCounts } from './protocol.js';
@@ -16,7 +17,7 @@ import { renderRunVariables, renderTfvars } from './tfvars.js';
 
 export interface RunnerOptions {
   engines: EngineResolver;
-  /** Where job working directories are made. */
+  /** Where job working directories are made: the host's own folder of a JobFolders. */
   workRoot: string;
   logger: Logger;
   /**
@@ -145,7 +146,9 @@ export async function runJob(api: JobApi, control: JobControl, opts: RunnerOptio
     if (message) log.write(`\nError: ${message}\n`);
     outcome = { status: message ? 'errored' : 'canceled', counts: NO_COUNTS, error: message ?? undefined };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    // The folder holds the job's token (cli.tfrc), its variables and its plan: it goes whatever
+    // happened, and a failure to remove it must not keep the outcome from otfd.
+    removeFolder(dir, logger);
   }
   // A force-canceled job is over already: otfd revoked its token and wants nothing more from it
   // (a state it left went to the outbox, which delivers it by the late path).

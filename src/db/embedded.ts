@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config.js';
+import { ConfigError, makeDataDir } from '../config.js';
 
 interface Binaries {
   initdb: string;
@@ -81,6 +81,11 @@ function writableBy(dir: string, user: RunAs): boolean {
   return spawnSync('test', ['-w', dir, '-a', '-x', dir], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0;
 }
 
+/** True when `user` can pass through `dir` (and every parent of it). */
+function searchableBy(dir: string, user: RunAs): boolean {
+  return spawnSync('test', ['-x', dir], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0;
+}
+
 function mkdirFor(dir: string, user: RunAs | null): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (user) fs.chownSync(dir, user.uid, user.gid);
@@ -88,17 +93,22 @@ function mkdirFor(dir: string, user: RunAs | null): void {
 
 /**
  * Where the cluster lives: `<data-dir>/postgres`, unless we are root and the postgres user cannot
- * reach the data dir (a home directory of mode 0700, typically). Then a directory under /var/lib/otf
- * named after the data dir is used, so each data dir still maps to one cluster across restarts.
+ * reach the data dir (one inside a home directory of mode 0700, typically). Then a directory under
+ * /var/lib/otf named after the data dir is used, so each data dir still maps to one cluster across
+ * restarts. Nothing is made or opened up in the data dir for a cluster that will not live there.
  */
 function clusterDirFor(dataDir: string, user: RunAs | null, logger: Logger): string {
   const preferred = path.join(dataDir, 'postgres');
   if (!user) return preferred;
-  // The data dir may hold secrets (mode 0600 files); letting postgres traverse it exposes none of them.
-  fs.chmodSync(dataDir, 0o711);
-  mkdirFor(preferred, user);
-  if (writableBy(preferred, user)) return preferred;
-  fs.rmdirSync(preferred);
+  if (searchableBy(path.dirname(dataDir), user)) {
+    // The data dir may hold secrets (mode 0600 files); letting postgres traverse it exposes none of them.
+    fs.chmodSync(dataDir, 0o711);
+    const existed = fs.existsSync(preferred);
+    mkdirFor(preferred, user);
+    if (writableBy(preferred, user)) return preferred;
+    if (!existed) fs.rmdirSync(preferred);
+    fs.chmodSync(dataDir, 0o700);
+  }
   const hash = crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
   const fallback = path.join('/var/lib/otf', `postgres-${hash}`);
   fs.mkdirSync('/var/lib/otf', { recursive: true, mode: 0o711 });
@@ -171,11 +181,11 @@ function claimDataDir(dataDir: string): () => void {
   };
 }
 
-function readOrCreatePassword(dataDir: string, clusterExists: boolean): string {
+function readOrCreatePassword(dataDir: string, clusterDir: string, clusterExists: boolean): string {
   const file = path.join(dataDir, 'postgres-password');
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
   if (clusterExists) {
-    throw new ConfigError(`the embedded PostgreSQL cluster exists but its password file ${file} is missing`);
+    throw new ConfigError(`the embedded PostgreSQL cluster in ${clusterDir} exists but its password file ${file} is missing`);
   }
   const password = crypto.randomBytes(24).toString('base64url');
   fs.writeFileSync(file, password + '\n', { mode: 0o600 });
@@ -206,14 +216,14 @@ function runInitdb(bin: Binaries, clusterDir: string, password: string, user: Ru
     );
     if (r.status !== 0) {
       const why = (r.stderr || r.error?.message || '').trim().split('\n').pop();
-      throw new ConfigError(`embedded PostgreSQL: initdb failed: ${why}`);
+      throw new ConfigError(`embedded PostgreSQL: initdb of ${clusterDir} failed: ${why}`);
     }
   } finally {
     fs.rmSync(pwfile, { force: true });
   }
 }
 
-async function waitUntilReady(url: string, child: ChildProcess, logFile: string): Promise<void> {
+async function waitUntilReady(url: string, child: ChildProcess, clusterDir: string, logFile: string): Promise<void> {
   let exited = false;
   child.once('exit', () => (exited = true));
   const deadline = Date.now() + 60_000;
@@ -232,7 +242,7 @@ async function waitUntilReady(url: string, child: ChildProcess, logFile: string)
     }
     if (exited || Date.now() > deadline) {
       const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-1)[0] : '';
-      throw new ConfigError(`embedded PostgreSQL did not start: ${tail || 'no output'} (log: ${logFile})`);
+      throw new ConfigError(`embedded PostgreSQL in ${clusterDir} did not start: ${tail || 'no output'} (log: ${logFile})`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -241,15 +251,16 @@ async function waitUntilReady(url: string, child: ChildProcess, logFile: string)
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedPostgres> {
   const { dataDir, logger } = opts;
   const database = opts.database ?? 'otf';
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makeDataDir(dataDir);
   const release = claimDataDir(dataDir);
+  let clusterDir: string | null = null;
   try {
     const bin = await binaries();
     const user = runAsUser(logger);
-    const clusterDir = clusterDirFor(dataDir, user, logger);
+    clusterDir = clusterDirFor(dataDir, user, logger);
     mkdirFor(clusterDir, user);
     const exists = fs.existsSync(path.join(clusterDir, 'PG_VERSION'));
-    const password = readOrCreatePassword(dataDir, exists);
+    const password = readOrCreatePassword(dataDir, clusterDir, exists);
     if (exists) {
       await stopStalePostmaster(clusterDir, logger);
     } else {
@@ -291,7 +302,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
         ? `postgres://${DB_USER}:${encodeURIComponent(password)}@localhost:${port}/${db}?host=${encodeURIComponent(socketDir)}`
         : `postgres://${DB_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
     const adminUrl = urlFor('postgres');
-    await waitUntilReady(adminUrl, child, logFile);
+    await waitUntilReady(adminUrl, child, clusterDir, logFile);
     await ensureDatabase(adminUrl, database);
     logger.debug({ port, clusterDir }, 'embedded PostgreSQL is ready');
 
@@ -317,7 +328,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     };
   } catch (err) {
     release();
-    throw err;
+    // Whatever went wrong, the operator learns where the cluster is.
+    if (err instanceof ConfigError || clusterDir === null) throw err;
+    throw new ConfigError(`embedded PostgreSQL in ${clusterDir}: ${(err as Error).message}`);
   }
 }
 
