@@ -32,6 +32,8 @@ export interface EmbeddedOptions {
   settings?: Record<string, string>;
   /** Database to create and connect to; default `otf`. */
   database?: string;
+  /** The port to listen on; default a free one. A cluster restarted on its old port keeps its URL. */
+  port?: number;
 }
 
 const DB_USER = 'otf';
@@ -260,7 +262,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
         throw err;
       }
     }
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const logFile = path.join(dataDir, 'postgres.log');
     const logFd = fs.openSync(logFile, 'a', 0o600);
     // A Unix socket in the cluster dir is faster than loopback TCP; a socket path has to fit in
