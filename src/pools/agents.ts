@@ -170,10 +170,21 @@ export class AgentService implements TokenResolver {
     const found = await store.agentForAuth(this.db, id);
     if (!found || !secretMatches(secret, found.accessHash)) return null;
     if (!found.tokenExists) {
+      // The agent stops when it hears this: it has exited, not gone silent. Its jobs are written
+      // off first, as the sweep would, so that no exited agent is seen holding a run.
+      if (store.LIVE_STATUSES.includes(found.agent.status)) await this.revoked(found.agent);
       throw new UnauthorizedError(`the agent token agent "${found.agent.name}" registered with has been deleted; the agent must stop`);
     }
     if (found.agent.status === 'exited') throw new UnauthorizedError(`agent "${found.agent.name}" has deregistered; register again`);
     return { kind: 'agent', agentId: found.agent.id, poolId: found.agent.poolId, organizationId: found.organizationId };
+  }
+
+  /** An agent whose agent token was deleted is refused, and so stops: it is listed exited. */
+  private async revoked(agent: Agent): Promise<void> {
+    await this.abandon(agent.id, `the agent token agent "${agent.name}" (${agent.id}) registered with was deleted`);
+    if (await store.markExited(this.db, agent.id)) {
+      this.logger.info({ agent: agent.id, name: agent.name }, 'agent refused: its agent token was deleted; marked exited');
+    }
   }
 
   private async agentOf(subject: Subject): Promise<Agent> {
