@@ -156,3 +156,40 @@ describe('a PostgreSQL outage of 3 x the grace period during applies', function 
     for (const ws of [remote, pooled]) assert.equal((await api.get(`/workspaces/${ws.id}`)).body.data.attributes.locked, false);
   });
 });
+
+describe('an otfd restarted after more than the grace period', function () {
+  this.timeout(60_000);
+  let server: TestServer | null = null;
+
+  after(async () => {
+    await killLeftoverAgents();
+    await server?.stop();
+  });
+
+  it('does not write off the pool agent that waited for it: the same agent is idle again, without registering anew', async () => {
+    const port = await freePort();
+    const config = { listenPort: port, hostname: `localhost:${port}`, concurrency: 0, agentHeartbeatSeconds: 1, agentGracePeriodSeconds: GRACE_SECONDS };
+    server = await startServer({ config });
+    const { databaseUrl, siteToken } = server;
+    const org = await createOrganization(server.api);
+    const pool = await server.api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
+    assert.equal(pool.status, 201, pool.text);
+    const token = await server.api.post(`/agent-pools/${pool.body.data.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'ci' } } });
+    assert.equal(token.status, 201, token.text);
+    const agent = startAgent(server, ['--token', token.body.data.attributes.token]);
+    const registered = await agent.waitForLog('registered; waiting for jobs');
+
+    await server.stop();
+    server = null;
+    await sleep(3 * GRACE_SECONDS * 1000);
+    server = await startServer({ databaseUrl, config: { ...config, siteToken } });
+
+    // Long enough for the restarted otfd to have judged it: a grace period and a few sweeps.
+    await sleep((GRACE_SECONDS + 3) * 1000);
+    const listed = await server.api.withToken(siteToken).get(`/agents/${registered.agent}`);
+    assert.equal(listed.status, 200, listed.text);
+    assert.equal(listed.body.data.attributes.status, 'idle', agent.describe());
+    assert.ok(!agent.logs().some((l) => l.msg === 'otfd marked this agent errored; registering again'), agent.describe());
+    assert.ok(agent.running(), agent.describe());
+  });
+});

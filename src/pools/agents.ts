@@ -67,6 +67,7 @@ export class AgentService implements TokenResolver {
   /** Long-polls waiting for a job, per pool, oldest first. */
   private readonly waiters = new Map<string, Waiter[]>();
   private sweeper: NodeJS.Timeout | null = null;
+  private sweeping = false;
   private unsubscribe: Array<() => void> = [];
   /**
    * Since when (on the database's clock) this otfd has been able to hear runners: its start, or
@@ -104,7 +105,14 @@ export class AgentService implements TokenResolver {
       await this.listener.on(JOBS_CHANNEL, (poolId) => this.waiters.get(poolId)?.find((w) => w.wantsJobs)?.wake({ kind: 'job' })),
       await this.listener.on(SIGNALS_CHANNEL, (jobId) => void this.deliverSignal(jobId)),
     );
-    this.sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.error({ err }, 'agent health sweep failed')), this.opts.heartbeatSeconds * 1000);
+    this.sweeper = setInterval(() => {
+      // A sweep waiting on an unreachable database is not joined by another every heartbeat.
+      if (this.sweeping) return;
+      this.sweeping = true;
+      void this.sweep()
+        .catch((err) => this.logger.error({ err }, 'agent health sweep failed'))
+        .finally(() => (this.sweeping = false));
+    }, this.opts.heartbeatSeconds * 1000);
   }
 
   async stop(): Promise<void> {
