@@ -105,6 +105,26 @@ describe('otf-agent stops at once when it runs no job', function () {
     });
   });
 
+  it('SIGTERM while it backs off after otfd went away: exit 0 within 2 s', async () => {
+    const server = await startServer({ config: { concurrency: 0, agentHeartbeatSeconds: 1, agentGracePeriodSeconds: 4 } });
+    let stopped = false;
+    try {
+      const org = await createOrganization(server.api);
+      const pool = await server.api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
+      const created = await server.api.post(`/agent-pools/${pool.body.data.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'ci' } } });
+      const agent = startAgent(server, ['--token', created.body.data.attributes.token]);
+      await agent.waitForLog('registered; waiting for jobs');
+      await server.stop();
+      stopped = true;
+      await agent.waitForLog('waiting for jobs failed; retrying');
+      const { exit, ms } = await signalAndTime(agent, 'SIGTERM');
+      assert.deepEqual(exit, { code: 0, signal: null }, agent.describe());
+      assert.ok(ms < 2000, `exited ${ms} ms after SIGTERM\n${agent.describe()}`);
+    } finally {
+      if (!stopped) await server.stop();
+    }
+  });
+
   it('a trusted certificate issued for another host name: exit 1 at once, naming the names it lists', async () => {
     const dir = fs.mkdtempSync(path.join(suite().tmp, 'othername-'));
     const cert = path.join(dir, 'cert.pem');
