@@ -341,8 +341,10 @@ ${ONE_RESOURCE}`,
     await waitForRun(run.id, ['applied'], [agent.proc]);
     assert.ok(agent.proc.running(), agent.proc.describe());
     assert.deepEqual(finishedJobs(agent.proc).map((j) => `${j.run} ${j.phase}`).sort(), [`${run.id} apply`, `${run.id} plan`]);
-    const agents = await agentsOf(pool.id);
-    assert.deepEqual(agents.map((a) => `${a.attributes.name} ${a.attributes.status}`).sort(), ['sleepy-runner-01 exited', 'sleepy-runner-01 idle']);
+    // The agent reports itself idle at its next contact after the apply, which may come just after the run shows applied.
+    const statuses = async () => (await agentsOf(pool.id)).map((a) => `${a.attributes.name} ${a.attributes.status}`).sort();
+    const settled = await until('the agent to be idle again', statuses, (s) => !s.some((x) => x.endsWith(' busy')), 5_000);
+    assert.deepEqual(settled, ['sleepy-runner-01 exited', 'sleepy-runner-01 idle']);
   });
 
   // ------------------------------------------------------------ leaving as promised
@@ -411,7 +413,7 @@ ${ONE_RESOURCE}`,
     assert.equal((await getAgent(registered.agent)).attributes.status, 'exited');
   });
 
-  it('deleting its agent token stops a running agent with exit code 1 and a message saying the token was refused', async () => {
+  it('deleting its agent token stops a running agent with exit code 1 and a message saying the token was refused; it is listed exited, and stays so past the grace period', async () => {
     const { pool } = await fleet(0, ONE_RESOURCE);
     const token = await createToken(pool.id);
     const agent = await runningAgent(token.secret);
@@ -421,6 +423,24 @@ ${ONE_RESOURCE}`,
     const stderr = agent.proc.stderr().trimEnd().split('\n');
     assert.equal(stderr.length, 1, agent.proc.describe());
     assert.match(stderr[0], /^otf-agent: the server refused the agent's credentials: .*agent token .* has been deleted/);
+    assert.equal((await getAgent(agent.id)).attributes.status, 'exited');
+    await sleep((GRACE_SECONDS + 2) * 1000);
+    assert.equal((await getAgent(agent.id)).attributes.status, 'exited', 'not written off as errored');
+  });
+
+  it('deleting its agent token during a slow apply: the run ends errored saying so, the workspace unlocks, and the agent is listed exited', async () => {
+    const { pool, workspaces } = await fleet(1, SLOW_APPLY);
+    const token = await createToken(pool.id);
+    const agent = await runningAgent(token.secret);
+    const run = await createRun(workspaces[0].id, { 'auto-apply': true, variables: [{ key: 'pause', value: '30' }] });
+    await waitForRun(run.id, ['applying'], [agent.proc]);
+    assert.equal((await api.delete(`/authentication-tokens/${token.id}`)).status, 204);
+    assert.deepEqual(await agent.proc.exited, { code: 1, signal: null }, agent.proc.describe());
+    const ended = await until('the run to end', () => getRun(run.id), (r) => FINAL.includes(r.attributes.status), 10_000);
+    assert.equal(ended.attributes.status, 'errored');
+    assert.match(ended.attributes['error-message'], /agent token .* was deleted/);
+    assert.equal((await getWorkspace(workspaces[0].id)).attributes.locked, false);
+    assert.equal((await getAgent(agent.id)).attributes.status, 'exited');
   });
 
   // ------------------------------------------------------------ bad input

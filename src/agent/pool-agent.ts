@@ -4,6 +4,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
+import { certificateError, describeCertificateError, peerCertificate } from './certificates.js';
 import type { AgentConfig } from './config.js';
 import { HttpClient, HttpError } from './client.js';
 import { EngineResolver } from './engines.js';
@@ -32,7 +33,22 @@ export interface Outcome {
 /** The server refused the agent's credentials: nothing to retry. */
 class Refused extends Error {}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Sleeps `ms`, or less when `signal` aborts: a stopping agent does not sit out a backoff. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
+
+/** How long a stopping agent waits for otfd to acknowledge its deregistration. */
+const DEREGISTER_TIMEOUT_MS = 750;
 
 export class PoolAgent {
   private readonly http: HttpClient;
@@ -53,6 +69,8 @@ export class PoolAgent {
   private folders: JobFolders | null = null;
   private reregistering: Promise<void> | null = null;
   private finished!: (outcome: Outcome) => void;
+  /** Aborted by SIGTERM/SIGINT: ends registration attempts, their backoff and every wait. */
+  private readonly stopped = new AbortController();
   private readonly outcome = new Promise<Outcome>((resolve) => (this.finished = resolve));
 
   constructor(
@@ -78,7 +96,13 @@ export class PoolAgent {
     try {
       await this.register();
     } catch (err) {
+      if (this.stopped.signal.aborted) return this.end(0, 'stopped by signal before it registered');
       return this.end(1, err instanceof Refused ? err.message : `cannot register with ${this.config.address}: ${(err as Error).message}`);
+    }
+    if (this.stopped.signal.aborted) {
+      // Registered just as the signal came: leave properly.
+      void this.leave('stopped by signal');
+      return this.outcome;
     }
     void this.heartbeats();
     void this.takeJobs();
@@ -87,6 +111,12 @@ export class PoolAgent {
 
   /** SIGTERM: stop taking jobs, let running ones finish, deregister. A second one cancels them. */
   stop(): void {
+    this.stopped.abort();
+    if (!this.agent) {
+      // Still registering: nothing to finish or to deregister; run() ends at once.
+      this.stopping = true;
+      return;
+    }
     if (this.stopping) {
       this.logger.warn({ jobs: [...this.running.keys()] }, 'stopping now: canceling running jobs');
       for (const r of this.running.values()) r.control.cancel();
@@ -108,18 +138,36 @@ export class PoolAgent {
     });
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.http.request('POST', '/api/agent/register', { token: this.config.token, body, contentType: 'application/json' });
+        const res = await this.http.request('POST', '/api/agent/register', {
+          token: this.config.token,
+          body,
+          contentType: 'application/json',
+          signal: this.stopped.signal,
+          timeoutMs: 30_000,
+        });
         this.agent = JSON.parse(res.body.toString('utf8')) as Registered;
         this.logger.info({ agent: this.agent.id, name: this.agent.name, pool: this.agent.pool.name }, 'registered; waiting for jobs');
         return;
       } catch (err) {
         if (err instanceof HttpError && err.status === 401) throw new Refused(`the server refused the agent token: ${err.message}`);
         if (err instanceof HttpError && err.status < 500) throw new Refused(`registration refused: ${err.message}`);
+        if (this.stopped.signal.aborted) throw err;
+        const certificate = await this.certificateRefusal(err);
+        if (certificate) throw new Refused(certificate);
         if (attempt >= 30) throw err;
         this.logger.warn({ err: (err as Error).message, attempt }, 'cannot reach otfd; retrying');
-        await sleep(Math.min(10_000, 500 * attempt));
+        await sleep(Math.min(10_000, 500 * attempt), this.stopped.signal);
+        if (this.stopped.signal.aborted) throw err;
       }
     }
+  }
+
+  /** A certificate error behind err, told with the certificate the server presents; else null. */
+  private async certificateRefusal(err: unknown): Promise<string | null> {
+    const problem = certificateError(err);
+    if (!problem) return null;
+    const peer = await peerCertificate(this.config.address, this.stopped.signal);
+    return describeCertificateError(this.config.address, problem, peer, process.env.NODE_EXTRA_CA_CERTS || undefined);
   }
 
   private get token(): string {
@@ -176,6 +224,12 @@ export class PoolAgent {
    * earned by the token of an earlier registration needs none.
    */
   private async refused(err: unknown, token: string): Promise<boolean> {
+    const certificate = await this.certificateRefusal(err);
+    if (certificate) {
+      // otfd's certificate changed under a running agent: retrying will not change it back.
+      this.end(1, certificate);
+      return true;
+    }
     if (!(err instanceof HttpError)) return false;
     if (err.status === 401) {
       this.end(1, `the server refused the agent's credentials: ${err.message}`);
@@ -188,6 +242,8 @@ export class PoolAgent {
         try {
           await this.register(this.agent!);
         } catch (again) {
+          // Stopped meanwhile: leave() ends the agent.
+          if (this.stopped.signal.aborted && !(again instanceof Refused)) return;
           this.end(1, again instanceof Refused ? again.message : `cannot register again: ${(again as Error).message}`);
         }
       })().finally(() => (this.reregistering = null));
@@ -198,7 +254,8 @@ export class PoolAgent {
   }
 
   private async heartbeats(): Promise<void> {
-    while (!this.stopping) {
+    // Jobs still finishing after a SIGTERM keep the agent alive in otfd's eyes.
+    while (!this.stopping || this.running.size > 0) {
       let next = this.agent!.heartbeatSeconds;
       const token = this.token;
       this.checkCutOff();
@@ -269,7 +326,7 @@ export class PoolAgent {
         if (await this.refused(err, token)) continue;
         failures++;
         this.logger.warn({ err: (err as Error).message }, 'waiting for jobs failed; retrying');
-        await sleep(Math.min(10_000, 500 * 2 ** failures));
+        await sleep(Math.min(10_000, 500 * 2 ** failures), this.stopped.signal);
       } finally {
         this.poll = null;
       }
@@ -304,7 +361,9 @@ export class PoolAgent {
   private async leave(reason: string): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.done));
     try {
-      await this.http.request('POST', '/api/agent/deregister', { token: this.token, body: '{}', contentType: 'application/json', timeoutMs: 10_000 });
+      // Short: a stopping agent ends within a second even when otfd is out of reach; an agent that
+      // could not deregister is written off after the grace period instead.
+      await this.http.request('POST', '/api/agent/deregister', { token: this.token, body: '{}', contentType: 'application/json', timeoutMs: DEREGISTER_TIMEOUT_MS });
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'could not deregister');
     }

@@ -48,6 +48,20 @@ const UNSTARTED_SECONDS = 15;
 /** The longest a jobs long-poll may wait. */
 export const MAX_WAIT_SECONDS = 60;
 
+/**
+ * The sweep's decision: a runner whose last contact is older than the returned instant has been
+ * silent for `seconds` that this otfd could have heard. Silence is counted from the later of the
+ * last contact and `healthySince` (when this otfd started, or last got its database back): while
+ * otfd could not reach PostgreSQL no ping could be recorded, so that time is not the runner's
+ * fault. Null when this otfd has not been able to hear for `seconds` yet (or is not able now):
+ * nobody is silent.
+ */
+export function silentBefore(now: Date, healthySince: Date | null, seconds: number): Date | null {
+  if (!healthySince) return null;
+  const cutoff = new Date(now.getTime() - seconds * 1000);
+  return healthySince.getTime() > cutoff.getTime() ? null : cutoff;
+}
+
 export class AgentService implements TokenResolver {
   readonly prefix = 'agent';
   /** Long-polls waiting for a job, per pool, oldest first. */
@@ -55,7 +69,15 @@ export class AgentService implements TokenResolver {
   private sweeper: NodeJS.Timeout | null = null;
   /** Set when otfd begins to stop: long-polls hand out no more jobs and answer at once. */
   private draining = false;
+  private sweeping = false;
   private unsubscribe: Array<() => void> = [];
+  /**
+   * Since when (on the database's clock) this otfd has been able to hear runners: its start, or
+   * the return of its database after an outage. Null while the database is known unreachable.
+   */
+  private healthySince: Date | null = null;
+  /** The server agents living in this otfd: never written off by it while it runs. */
+  private readonly ownServerAgents = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -71,12 +93,28 @@ export class AgentService implements TokenResolver {
   }
 
   async start(): Promise<void> {
+    this.healthySince = await store.databaseNow(this.db);
+    // The notification connection is the first to hear that PostgreSQL went away, even between
+    // two sweeps; the next sweep that reaches the database again restarts the count.
+    this.listener.watchConnection((connected) => {
+      if (!connected && this.healthySince) {
+        this.healthySince = null;
+        this.logger.warn('lost the database: runner silence is not counted until it is back');
+      }
+    });
     this.unsubscribe.push(
       // One queued job wakes one waiting agent of its pool (on each otfd): no thundering herd.
       await this.listener.on(JOBS_CHANNEL, (poolId) => this.waiters.get(poolId)?.find((w) => w.wantsJobs)?.wake({ kind: 'job' })),
       await this.listener.on(SIGNALS_CHANNEL, (jobId) => void this.deliverSignal(jobId)),
     );
-    this.sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.error({ err }, 'agent health sweep failed')), this.opts.heartbeatSeconds * 1000);
+    this.sweeper = setInterval(() => {
+      // A sweep waiting on an unreachable database is not joined by another every heartbeat.
+      if (this.sweeping) return;
+      this.sweeping = true;
+      void this.sweep()
+        .catch((err) => this.logger.error({ err }, 'agent health sweep failed'))
+        .finally(() => (this.sweeping = false));
+    }, this.opts.heartbeatSeconds * 1000);
   }
 
   /**
@@ -154,10 +192,21 @@ export class AgentService implements TokenResolver {
     const found = await store.agentForAuth(this.db, id);
     if (!found || !secretMatches(secret, found.accessHash)) return null;
     if (!found.tokenExists) {
+      // The agent stops when it hears this: it has exited, not gone silent. Its jobs are written
+      // off first, as the sweep would, so that no exited agent is seen holding a run.
+      if (store.LIVE_STATUSES.includes(found.agent.status)) await this.revoked(found.agent);
       throw new UnauthorizedError(`the agent token agent "${found.agent.name}" registered with has been deleted; the agent must stop`);
     }
     if (found.agent.status === 'exited') throw new UnauthorizedError(`agent "${found.agent.name}" has deregistered; register again`);
     return { kind: 'agent', agentId: found.agent.id, poolId: found.agent.poolId, organizationId: found.organizationId };
+  }
+
+  /** An agent whose agent token was deleted is refused, and so stops: it is listed exited. */
+  private async revoked(agent: Agent): Promise<void> {
+    await this.abandon(agent.id, `the agent token agent "${agent.name}" (${agent.id}) registered with was deleted`);
+    if (await store.markExited(this.db, agent.id)) {
+      this.logger.info({ agent: agent.id, name: agent.name }, 'agent refused: its agent token was deleted; marked exited');
+    }
   }
 
   private async agentOf(subject: Subject): Promise<Agent> {
@@ -273,21 +322,50 @@ export class AgentService implements TokenResolver {
 
   /**
    * Agents silent for 3 heartbeats are unknown; silent for the grace period, errored: jobs they
-   * claimed go back to the queue, and the runs of jobs they were running end errored. A runner is
-   * written off only once its work is: a sweep cut short (otfd stopped) is finished by the next
-   * one, and nobody sees an errored agent still holding a run. Sweeps of several otfds may
-   * overlap; abandoning twice does nothing more.
+   * claimed go back to the queue, and the runs of jobs they were running end errored. Silence is
+   * counted only while this otfd could hear (see silentBefore), and never against its own server
+   * agents. A runner is written off only once its work is: a sweep cut short (otfd stopped) is
+   * finished by the next one, and nobody sees an errored agent still holding a run. Sweeps of
+   * several otfds may overlap; abandoning twice does nothing more. Each otfd counts from its own
+   * healthy-since: an outage of PostgreSQL is seen by all of them, and an otfd that just started
+   * waits a whole grace period before judging runners that may have been talking to it.
    */
   async sweep(): Promise<void> {
-    const grace = this.opts.gracePeriodSeconds;
-    await store.markUnknown(this.db, 3 * this.opts.heartbeatSeconds);
-    for (const agent of await store.silentAgents(this.db, grace)) {
-      await this.abandon(agent.id, `agent "${agent.name}" (${agent.id}) stopped responding for ${grace} s`);
-      await store.markErrored(this.db, agent.id, grace);
+    let now: Date;
+    try {
+      now = await store.databaseNow(this.db);
+    } catch (err) {
+      if (this.healthySince) this.logger.warn('lost the database: runner silence is not counted until it is back');
+      this.healthySince = null;
+      throw err;
     }
-    for (const id of await store.silentServerAgents(this.db, grace)) {
+    if (!this.healthySince) {
+      this.healthySince = now;
+      this.logger.info({ graceSeconds: this.opts.gracePeriodSeconds }, 'database reachable again: runners are judged on their silence from now on');
+      return;
+    }
+    try {
+      await this.writeOffSilent(now, this.healthySince);
+    } catch (err) {
+      // Part of the sweep failed: the database may have gone mid-way; the next sweep tells.
+      this.healthySince = null;
+      throw err;
+    }
+  }
+
+  private async writeOffSilent(now: Date, healthySince: Date): Promise<void> {
+    const grace = this.opts.gracePeriodSeconds;
+    const unknownBefore = silentBefore(now, healthySince, 3 * this.opts.heartbeatSeconds);
+    if (unknownBefore) await store.markUnknown(this.db, unknownBefore);
+    const erroredBefore = silentBefore(now, healthySince, grace);
+    if (!erroredBefore) return;
+    for (const agent of await store.silentAgents(this.db, erroredBefore)) {
+      await this.abandon(agent.id, `agent "${agent.name}" (${agent.id}) stopped responding for ${grace} s`);
+      await store.markErrored(this.db, agent.id, erroredBefore);
+    }
+    for (const id of await store.silentServerAgents(this.db, erroredBefore, [...this.ownServerAgents])) {
       await this.abandon(id, `the otfd instance whose server agent (${id}) was running it stopped`);
-      await store.deleteSilentServerAgent(this.db, id, grace);
+      await store.deleteSilentServerAgent(this.db, id, erroredBefore);
     }
   }
 
@@ -306,11 +384,13 @@ export class AgentService implements TokenResolver {
 
   /** A server agent (inside an otfd) is alive; one silent for the grace period is abandoned. */
   async serverAgentAlive(id: string): Promise<void> {
+    this.ownServerAgents.add(id);
     await store.touchServerAgent(this.db, id);
   }
 
   /** A server agent stopped cleanly: it holds no job any more. */
   async serverAgentGone(id: string): Promise<void> {
+    this.ownServerAgents.delete(id);
     await this.jobs.requeue(id);
     await store.deleteServerAgent(this.db, id);
   }

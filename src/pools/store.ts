@@ -344,29 +344,35 @@ export async function deleteAgent(db: Db, id: string): Promise<void> {
 }
 
 /** Live agents silent for longer than `seconds` become unknown. */
-export async function markUnknown(db: Db, seconds: number): Promise<void> {
+export async function markUnknown(db: Db, silentBefore: Date): Promise<void> {
   await db('agents')
     .whereIn('status', ['idle', 'busy'])
-    .andWhereRaw('last_ping_at < now() - make_interval(secs => ?)', [seconds])
+    .andWhere('last_ping_at', '<', silentBefore)
     .update({ status: 'unknown', status_changed_at: db.fn.now() });
 }
 
-/** Agents not yet errored or exited that have been silent for longer than `seconds`. */
-export async function silentAgents(db: Db, seconds: number): Promise<Agent[]> {
+/** Agents not yet errored or exited whose last ping is older than `silentBefore`. */
+export async function silentAgents(db: Db, silentBefore: Date): Promise<Agent[]> {
   const rows = await db('agents')
     .whereIn('status', LIVE_STATUSES)
-    .andWhereRaw('last_ping_at < now() - make_interval(secs => ?)', [seconds])
+    .andWhere('last_ping_at', '<', silentBefore)
     .select(AGENT_COLUMNS);
   return (rows as AgentRow[]).map(toAgent);
 }
 
-/** Marks the agent errored if it is still silent for longer than `seconds`; whether it was. */
-export async function markErrored(db: Db, id: string, seconds: number): Promise<boolean> {
+/** Marks the agent errored if its last ping is still older than `silentBefore`; whether it was. */
+export async function markErrored(db: Db, id: string, silentBefore: Date): Promise<boolean> {
   const n = await db('agents')
     .where({ id })
     .whereIn('status', LIVE_STATUSES)
-    .andWhereRaw('last_ping_at < now() - make_interval(secs => ?)', [seconds])
+    .andWhere('last_ping_at', '<', silentBefore)
     .update({ status: 'errored', status_changed_at: db.fn.now() });
+  return n > 0;
+}
+
+/** Marks a live agent exited; whether it was live. */
+export async function markExited(db: Db, id: string): Promise<boolean> {
+  const n = await db('agents').where({ id }).whereIn('status', LIVE_STATUSES).update({ status: 'exited', status_changed_at: db.fn.now() });
   return n > 0;
 }
 
@@ -380,13 +386,19 @@ export async function deleteServerAgent(db: Db, id: string): Promise<void> {
   await db('server_agents').where({ id }).delete();
 }
 
-/** Server agents not seen for longer than `seconds` (deleteSilentServerAgent forgets one). */
-export async function silentServerAgents(db: Db, seconds: number): Promise<string[]> {
-  const rows = await db('server_agents').whereRaw('last_seen_at < now() - make_interval(secs => ?)', [seconds]).select<{ id: string }[]>('id');
+/** Server agents not seen since `silentBefore`, except those named (deleteSilentServerAgent forgets one). */
+export async function silentServerAgents(db: Db, silentBefore: Date, except: string[]): Promise<string[]> {
+  const rows = await db('server_agents').where('last_seen_at', '<', silentBefore).whereNotIn('id', except).select<{ id: string }[]>('id');
   return rows.map((r) => r.id);
 }
 
-/** Forgets the server agent if it is still silent for longer than `seconds`. */
-export async function deleteSilentServerAgent(db: Db, id: string, seconds: number): Promise<void> {
-  await db('server_agents').where({ id }).whereRaw('last_seen_at < now() - make_interval(secs => ?)', [seconds]).delete();
+/** Forgets the server agent if it is still not seen since `silentBefore`. */
+export async function deleteSilentServerAgent(db: Db, id: string, silentBefore: Date): Promise<void> {
+  await db('server_agents').where({ id }).andWhere('last_seen_at', '<', silentBefore).delete();
+}
+
+/** The database's clock: the one every last-ping instant is written with. */
+export async function databaseNow(db: Db): Promise<Date> {
+  const r = await db.raw<{ rows: Array<{ now: Date }> }>('SELECT now() AS now');
+  return r.rows[0].now;
 }

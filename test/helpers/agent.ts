@@ -39,7 +39,7 @@ const spawnedAgents: AgentProcess[] = [];
  * Starts `node bin/otf-agent --address <server> ...args`. The agent gets a clean environment (no
  * OTF_ variables of the caller), the suite's certificate, and a temporary directory of its own.
  */
-export function startAgent(server: TestServer, args: string[], env: Record<string, string> = {}): AgentProcess {
+export function startAgent(server: Pick<TestServer, 'url'>, args: string[], env: Record<string, string> = {}): AgentProcess {
   const { tmp, certFile } = suite();
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTF_') && k !== 'DATABASE_URL'));
   const workDir = fs.mkdtempSync(path.join(tmp, 'agent-'));
