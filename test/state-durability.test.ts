@@ -220,6 +220,10 @@ describe('state durability (otfd and otf-agent processes killed, frozen and rest
       agent.child.kill('SIGKILL');
       await agent.exited;
       assert.equal(outboxEntries(dataDir).length, 1, 'the state outlives the agent process');
+      const sidecar = JSON.parse(fs.readFileSync(path.join(dataDir, 'outbox', outboxEntries(dataDir)[0]), 'utf8')) as { jobId: string; runId: string; md5: string };
+      assert.equal(sidecar.runId, runId);
+      const kept = fs.readFileSync(path.join(dataDir, 'outbox', `${sidecar.jobId}.tfstate`));
+      assert.equal(fs.statSync(path.join(dataDir, 'outbox', `${sidecar.jobId}.tfstate`)).mode & 0o777, 0o600);
       // A new agent on the same data dir, while otfd is still down.
       const second = startAgent({ url: otfd.url } as TestServer, ['--token', token, '--data-dir', dataDir]);
       await sleep(3_000);
@@ -234,6 +238,22 @@ describe('state durability (otfd and otf-agent processes killed, frozen and rest
       await second.waitForLog('state delivered from the outbox');
       const run = await getRun(otfd.api, runId);
       assert.ok(run.attributes['state-saved-late-at'], 'the run records that its state was saved late');
+
+      // The late path, by hand: the same bytes again change nothing; a state that does not follow
+      // the current one is kept in the history but not made current; only agent credentials count.
+      const late = (body: Buffer, tok: string | null) =>
+        otfd.api.request('POST', `/api/agent/jobs/${sidecar.jobId}/late-state`, { token: tok, raw: body, headers: { 'Content-Type': 'application/octet-stream' } });
+      const again = await late(kept, token);
+      assert.equal(again.status, 200, again.text);
+      assert.deepEqual(again.body, { stateVersion: sv.id, current: true, duplicate: true });
+      const doc = JSON.parse(kept.toString('utf8')) as { outputs: Record<string, { value: unknown }> };
+      doc.outputs.slow.value = 'not what was applied';
+      const sideways = await late(Buffer.from(JSON.stringify(doc)), token);
+      assert.equal(sideways.status, 200, sideways.text);
+      assert.equal(sideways.body.current, false, 'same serial, other content: not current');
+      assert.equal((await currentState(otfd.api, wsId))!.id, sv.id);
+      assert.ok((await stateVersions(otfd.api, wsId)).some((v) => v.id === sideways.body.stateVersion), 'kept in the history');
+      assert.equal((await late(kept, otfd.siteToken)).status, 403);
     });
   });
 
