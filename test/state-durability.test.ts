@@ -257,6 +257,54 @@ describe('state durability (otfd and otf-agent processes killed, frozen and rest
     });
   });
 
+  describe("the server agent's outbox", () => {
+    it('is empty after a normal apply, and a state left in it is delivered when otfd starts again', async () => {
+      const first = await startServer({ config: { concurrency: 1 } });
+      let second: TestServer | null = null;
+      try {
+        const api = first.api;
+        const org = await createOrganization(api);
+        const ws = await createWorkspace(api, org);
+        await uploadConfig(api, ws.id, 'resource "terraform_data" "x" {\n  input = "one"\n}\n\noutput "x" {\n  value = terraform_data.x.output\n}\n');
+        const run = await createRun(api, ws.id);
+        await until('the run to apply', () => getRun(api, run.id), (r) => r.attributes.status === 'applied', 90_000);
+        const outbox = path.join(first.dataDir, 'outbox');
+        assert.deepEqual(fs.readdirSync(outbox), [], 'an acknowledged state leaves the outbox');
+        const applied = (await currentState(api, ws.id))!;
+        const job = (await first.otfd.db('jobs').where({ run_id: run.id, phase: 'apply' }).first()) as { id: string };
+        const download = await api.get(applied.attributes['hosted-state-download-url']);
+        assert.equal(download.status, 200, download.text);
+        await first.stop();
+
+        // The state of a later write by the same apply, left in the outbox by an otfd that died
+        // before delivering it (written as the runner writes it).
+        const doc = JSON.parse(download.text) as { serial: number; lineage: string; outputs: Record<string, { value: unknown }> };
+        doc.serial += 1;
+        doc.outputs.x.value = 'written after the first upload';
+        const bytes = Buffer.from(JSON.stringify(doc));
+        const md5 = crypto.createHash('md5').update(bytes).digest('hex');
+        fs.writeFileSync(path.join(outbox, `${job.id}.tfstate`), bytes, { mode: 0o600 });
+        fs.writeFileSync(
+          path.join(outbox, `${job.id}.json`),
+          JSON.stringify({ jobId: job.id, runId: run.id, workspaceId: ws.id, serial: doc.serial, lineage: doc.lineage, md5, createdAt: new Date().toISOString() }),
+          { mode: 0o600 },
+        );
+
+        second = await startServer({ databaseUrl: first.databaseUrl, config: { concurrency: 1, dataDir: first.dataDir } });
+        const sv = await waitFor('the outbox state to become current', async () => {
+          const cur = await currentState(second!.api, ws.id);
+          return cur && cur.attributes.serial === doc.serial ? cur : null;
+        }, 30_000);
+        assert.equal(runOf(sv), run.id);
+        await waitFor('the outbox to be empty', async () => fs.readdirSync(outbox).length === 0, 10_000);
+        assert.ok((await getRun(second.api, run.id)).attributes['state-saved-late-at']);
+      } finally {
+        await first.stop().catch(() => undefined);
+        await second?.stop();
+      }
+    });
+  });
+
   describe('an agent frozen past the grace period while a newer run applies elsewhere', () => {
     const GRACE_SECONDS = 3;
     let server: TestServer;
