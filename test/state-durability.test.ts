@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killLeftoverAgents, startAgent, type AgentProcess } from './helpers/agent.js';
@@ -254,6 +256,58 @@ describe('state durability (otfd and otf-agent processes killed, frozen and rest
       assert.equal((await currentState(otfd.api, wsId))!.id, sv.id);
       assert.ok((await stateVersions(otfd.api, wsId)).some((v) => v.id === sideways.body.stateVersion), 'kept in the history');
       assert.equal((await late(kept, otfd.siteToken)).status, 403);
+    });
+  });
+
+  describe('an agent cut off from otfd for longer than the grace period', () => {
+    it('stops its running plan', async () => {
+      const otfd = new OtfdProcess(await freePort(), await freshDatabase(), 3);
+      await otfd.start();
+      // The plan reads two remote states over HTTP, the second after the first: the first answers
+      // after 12 s; a plan that goes on asks for the second, a stopped one never does.
+      const asked: string[] = [];
+      const slow = http.createServer((req, res) => {
+        asked.push(req.url ?? '');
+        const state = JSON.stringify({ version: 4, terraform_version: '1.11.4', serial: 1, lineage: 'slow', outputs: {}, resources: [] });
+        const answer = () => {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(state);
+        };
+        if (req.url === '/first') setTimeout(answer, 12_000);
+        else answer();
+      });
+      await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+      const port = (slow.address() as AddressInfo).port;
+      try {
+        const { wsId, token } = await setUp(
+          otfd.api,
+          `
+data "terraform_remote_state" "first" {
+  backend = "http"
+  config = { address = "http://127.0.0.1:${port}/first" }
+}
+
+data "terraform_remote_state" "second" {
+  backend    = "http"
+  config     = { address = "http://127.0.0.1:${port}/second" }
+  depends_on = [data.terraform_remote_state.first]
+}
+`,
+        );
+        const agent = startAgent({ url: otfd.url } as TestServer, ['--token', token]);
+        await agent.waitForLog('registered; waiting for jobs');
+        await createRun(otfd.api, wsId);
+        await waitFor('the plan to read the first remote state', async () => asked.includes('/first'), 60_000);
+        await otfd.kill();
+        const cutOff = await agent.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('out of touch with otfd'), 15_000);
+        assert.equal((cutOff.stoppingPlans as string[]).length, 1, agent.describe());
+        await sleep(14_000); // past the first answer: a plan still running would ask for the second now
+        assert.deepEqual(asked, ['/first'], 'the stopped plan went no further');
+      } finally {
+        slow.close();
+        slow.closeAllConnections();
+        await otfd.stop();
+      }
     });
   });
 
