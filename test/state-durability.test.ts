@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killLeftoverAgents, startAgent, type AgentProcess } from './helpers/agent.js';
@@ -220,6 +222,10 @@ describe('state durability (otfd and otf-agent processes killed, frozen and rest
       agent.child.kill('SIGKILL');
       await agent.exited;
       assert.equal(outboxEntries(dataDir).length, 1, 'the state outlives the agent process');
+      const sidecar = JSON.parse(fs.readFileSync(path.join(dataDir, 'outbox', outboxEntries(dataDir)[0]), 'utf8')) as { jobId: string; runId: string; md5: string };
+      assert.equal(sidecar.runId, runId);
+      const kept = fs.readFileSync(path.join(dataDir, 'outbox', `${sidecar.jobId}.tfstate`));
+      assert.equal(fs.statSync(path.join(dataDir, 'outbox', `${sidecar.jobId}.tfstate`)).mode & 0o777, 0o600);
       // A new agent on the same data dir, while otfd is still down.
       const second = startAgent({ url: otfd.url } as TestServer, ['--token', token, '--data-dir', dataDir]);
       await sleep(3_000);
@@ -234,6 +240,122 @@ describe('state durability (otfd and otf-agent processes killed, frozen and rest
       await second.waitForLog('state delivered from the outbox');
       const run = await getRun(otfd.api, runId);
       assert.ok(run.attributes['state-saved-late-at'], 'the run records that its state was saved late');
+
+      // The late path, by hand: the same bytes again change nothing; a state that does not follow
+      // the current one is kept in the history but not made current; only agent credentials count.
+      const late = (body: Buffer, tok: string | null) =>
+        otfd.api.request('POST', `/api/agent/jobs/${sidecar.jobId}/late-state`, { token: tok, raw: body, headers: { 'Content-Type': 'application/octet-stream' } });
+      const again = await late(kept, token);
+      assert.equal(again.status, 200, again.text);
+      assert.deepEqual(again.body, { stateVersion: sv.id, current: true, duplicate: true });
+      const doc = JSON.parse(kept.toString('utf8')) as { outputs: Record<string, { value: unknown }> };
+      doc.outputs.slow.value = 'not what was applied';
+      const sideways = await late(Buffer.from(JSON.stringify(doc)), token);
+      assert.equal(sideways.status, 200, sideways.text);
+      assert.equal(sideways.body.current, false, 'same serial, other content: not current');
+      assert.equal((await currentState(otfd.api, wsId))!.id, sv.id);
+      assert.ok((await stateVersions(otfd.api, wsId)).some((v) => v.id === sideways.body.stateVersion), 'kept in the history');
+      assert.equal((await late(kept, otfd.siteToken)).status, 403);
+    });
+  });
+
+  describe('an agent cut off from otfd for longer than the grace period', () => {
+    it('stops its running plan', async () => {
+      const otfd = new OtfdProcess(await freePort(), await freshDatabase(), 3);
+      await otfd.start();
+      // The plan reads two remote states over HTTP, the second after the first: the first answers
+      // after 12 s; a plan that goes on asks for the second, a stopped one never does.
+      const asked: string[] = [];
+      const slow = http.createServer((req, res) => {
+        asked.push(req.url ?? '');
+        const state = JSON.stringify({ version: 4, terraform_version: '1.11.4', serial: 1, lineage: 'slow', outputs: {}, resources: [] });
+        const answer = () => {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(state);
+        };
+        if (req.url === '/first') setTimeout(answer, 12_000);
+        else answer();
+      });
+      await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+      const port = (slow.address() as AddressInfo).port;
+      try {
+        const { wsId, token } = await setUp(
+          otfd.api,
+          `
+data "terraform_remote_state" "first" {
+  backend = "http"
+  config = { address = "http://127.0.0.1:${port}/first" }
+}
+
+data "terraform_remote_state" "second" {
+  backend    = "http"
+  config     = { address = "http://127.0.0.1:${port}/second" }
+  depends_on = [data.terraform_remote_state.first]
+}
+`,
+        );
+        const agent = startAgent({ url: otfd.url } as TestServer, ['--token', token]);
+        await agent.waitForLog('registered; waiting for jobs');
+        await createRun(otfd.api, wsId);
+        await waitFor('the plan to read the first remote state', async () => asked.includes('/first'), 60_000);
+        await otfd.kill();
+        const cutOff = await agent.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('out of touch with otfd'), 15_000);
+        assert.equal((cutOff.stoppingPlans as string[]).length, 1, agent.describe());
+        await sleep(14_000); // past the first answer: a plan still running would ask for the second now
+        assert.deepEqual(asked, ['/first'], 'the stopped plan went no further');
+      } finally {
+        slow.close();
+        slow.closeAllConnections();
+        await otfd.stop();
+      }
+    });
+  });
+
+  describe("the server agent's outbox", () => {
+    it('is empty after a normal apply, and a state left in it is delivered when otfd starts again', async () => {
+      const first = await startServer({ config: { concurrency: 1 } });
+      let second: TestServer | null = null;
+      try {
+        const api = first.api;
+        const org = await createOrganization(api);
+        const ws = await createWorkspace(api, org);
+        await uploadConfig(api, ws.id, 'resource "terraform_data" "x" {\n  input = "one"\n}\n\noutput "x" {\n  value = terraform_data.x.output\n}\n');
+        const run = await createRun(api, ws.id);
+        await until('the run to apply', () => getRun(api, run.id), (r) => r.attributes.status === 'applied', 90_000);
+        const outbox = path.join(first.dataDir, 'outbox');
+        assert.deepEqual(fs.readdirSync(outbox), [], 'an acknowledged state leaves the outbox');
+        const applied = (await currentState(api, ws.id))!;
+        const job = (await first.otfd.db('jobs').where({ run_id: run.id, phase: 'apply' }).first()) as { id: string };
+        const download = await api.get(applied.attributes['hosted-state-download-url']);
+        assert.equal(download.status, 200, download.text);
+        await first.stop();
+
+        // The state of a later write by the same apply, left in the outbox by an otfd that died
+        // before delivering it (written as the runner writes it).
+        const doc = JSON.parse(download.text) as { serial: number; lineage: string; outputs: Record<string, { value: unknown }> };
+        doc.serial += 1;
+        doc.outputs.x.value = 'written after the first upload';
+        const bytes = Buffer.from(JSON.stringify(doc));
+        const md5 = crypto.createHash('md5').update(bytes).digest('hex');
+        fs.writeFileSync(path.join(outbox, `${job.id}.tfstate`), bytes, { mode: 0o600 });
+        fs.writeFileSync(
+          path.join(outbox, `${job.id}.json`),
+          JSON.stringify({ jobId: job.id, runId: run.id, workspaceId: ws.id, serial: doc.serial, lineage: doc.lineage, md5, createdAt: new Date().toISOString() }),
+          { mode: 0o600 },
+        );
+
+        second = await startServer({ databaseUrl: first.databaseUrl, config: { concurrency: 1, dataDir: first.dataDir } });
+        const sv = await waitFor('the outbox state to become current', async () => {
+          const cur = await currentState(second!.api, ws.id);
+          return cur && cur.attributes.serial === doc.serial ? cur : null;
+        }, 30_000);
+        assert.equal(runOf(sv), run.id);
+        await waitFor('the outbox to be empty', async () => fs.readdirSync(outbox).length === 0, 10_000);
+        assert.ok((await getRun(second.api, run.id)).attributes['state-saved-late-at']);
+      } finally {
+        await first.stop().catch(() => undefined);
+        await second?.stop();
+      }
     });
   });
 

@@ -143,6 +143,11 @@ export class Outbox {
     return found.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
+  /** Whether some entry is still to be delivered (held by a runner, or waiting for its next attempt). */
+  pending(): boolean {
+    return this.held.size > 0 || this.entries().some((e) => !this.abandoned.has(e.jobId));
+  }
+
   /** Delivers every entry not held by a runner, in the background, until stopped. */
   start(deliver: Deliver): void {
     this.loop ??= this.deliverLoop(deliver);

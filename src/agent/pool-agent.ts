@@ -62,6 +62,8 @@ export class PoolAgent {
   private gracePeriodSeconds = 60;
   /** Out of touch with otfd for longer than its grace period: otfd may have written this agent's jobs off. */
   private cutOff = false;
+  /** A second stop: leave without waiting for the outbox to be delivered (its files stay for the next start). */
+  private leaveNow = false;
   private stopping = false;
   private jobsDone = 0;
   private idleSince = Date.now();
@@ -120,6 +122,7 @@ export class PoolAgent {
     if (this.stopping) {
       this.logger.warn({ jobs: [...this.running.keys()] }, 'stopping now: canceling running jobs');
       for (const r of this.running.values()) r.control.cancel();
+      this.leaveNow = true;
       return;
     }
     this.logger.info({ jobs: this.running.size }, 'stopping: no more jobs; waiting for running ones to finish');
@@ -360,6 +363,12 @@ export class PoolAgent {
   /** Waits for running jobs, deregisters, and ends with exit code 0. */
   private async leave(reason: string): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.done));
+    // An agent that leaves (often for good: --disconnect-after-job, a container) first hands otfd
+    // the states it still holds; a second SIGTERM leaves them on disk for the next start.
+    if (this.outbox.pending() && !this.leaveNow) {
+      this.logger.info({ outbox: this.outbox.dir }, 'delivering the states in the outbox before leaving (SIGTERM again to leave them for the next start)');
+      while (this.outbox.pending() && !this.leaveNow) await sleep(500);
+    }
     try {
       // Short: a stopping agent ends within a second even when otfd is out of reach; an agent that
       // could not deregister is written off after the grace period instead.
