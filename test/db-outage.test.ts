@@ -125,3 +125,42 @@ describe('otfd while PostgreSQL is unreachable', function () {
     assert.equal((await api.get('/organizations')).status, 200);
   });
 });
+
+describe('the statement timeout', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+
+  before(async () => {
+    server = await startServer({ config: { concurrency: 0, statementTimeoutMs: 500 } });
+  });
+  after(() => server?.stop());
+
+  it('ends a query stuck behind a lock with a 503, and leaves long-polls (which wait in otfd) alone', async () => {
+    const { api } = server;
+    const org = await createOrganization(api);
+    const locker = new pg.Client({ connectionString: server.databaseUrl });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE');
+      const stuck = await api.get('/organizations');
+      assert.equal(stuck.status, 503, stuck.text);
+      assert.equal(stuck.headers['retry-after'], '5');
+      assert.match(stuck.body.errors[0].detail, /did not answer in time/);
+      await locker.query('ROLLBACK');
+    } finally {
+      await locker.end();
+    }
+    assert.equal((await api.get('/organizations')).status, 200);
+
+    const pool = (await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: 'p' } } })).body.data;
+    const agentToken = (await api.post(`/agent-pools/${pool.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 't' } } })).body.data.attributes.token;
+    const registered = await api.withToken(agentToken).post('/api/agent/register', { name: 'patient-agent', concurrency: 1 }, { headers: { 'Content-Type': 'application/json' } });
+    assert.equal(registered.status, 201, registered.text);
+    const t0 = Date.now();
+    const poll = await api.withToken(registered.body.token).get('/api/agent/jobs?wait=2');
+    assert.equal(poll.status, 200, poll.text);
+    assert.deepEqual(poll.body, { jobs: [], signals: [] });
+    assert.ok(Date.now() - t0 >= 1900, 'the long-poll waited its full 2 s, four statement timeouts');
+  });
+});

@@ -105,6 +105,8 @@ class HeldConnections {
 
 const scope = new AsyncLocalStorage<HeldConnections>();
 const owners = new WeakMap<PgConnection, HeldConnections>();
+/** Connections a cancel was sent for: they go back to the pool only once it has landed. */
+const cancelling = new WeakMap<PgConnection, Promise<void>>();
 const cancelUrls = new WeakMap<Db, string>();
 
 /**
@@ -128,6 +130,13 @@ function trackConnections(db: Db, url: string): void {
   client.releaseConnection = (conn: PgConnection) => {
     owners.get(conn)?.held.delete(conn);
     owners.delete(conn);
+    // A cancel still on its way must not hit the next borrower's query: hold the connection back
+    // until it has landed (on an idle backend PostgreSQL ignores it).
+    const pending = cancelling.get(conn);
+    if (pending) {
+      cancelling.delete(conn);
+      return pending.then(() => release(conn));
+    }
     return release(conn);
   };
 }
@@ -142,8 +151,10 @@ export async function cancellable<T>(db: Db, signal: AbortSignal, fn: () => Prom
   if (!url) return fn();
   const store = new HeldConnections();
   const onAbort = () => {
-    const pids = [...store.held].map((c) => c.processID).filter((p): p is number => typeof p === 'number');
-    if (pids.length) void cancelBackends(url, pids);
+    const conns = [...store.held].filter((c) => typeof c.processID === 'number');
+    if (!conns.length) return;
+    const sent = cancelBackends(url, conns.map((c) => c.processID!));
+    for (const c of conns) cancelling.set(c, sent);
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
