@@ -583,6 +583,23 @@ describe('teams', function () {
       assertStatus(listed, 200);
       assert.deepEqual(listed.body.data, []);
     });
+
+    it('whoever manages members adds nobody, itself included, to a team holding permissions it lacks (403)', async () => {
+      const managers = await createTeam(admin, org, { 'manage-membership': true });
+      const plain = await createTeam(admin, org);
+      const strong = await createTeam(admin, org, { 'manage-workspaces': true });
+      const manager = await member(org, [managers.id]);
+      assertError(await manager.client.post(`/teams/${strong.id}/relationships/users`, usersDocument([manager.id])), 403, /holds "manage-workspaces", which you do not/);
+      assertStatus(await manager.client.post(`/teams/${plain.id}/relationships/users`, usersDocument([manager.id])), 204);
+      const newcomer = await createUser(admin);
+      const invite = (teamId: string) =>
+        manager.client.post(`/organizations/${org}/organization-memberships`, {
+          data: { type: 'organization-memberships', attributes: { username: newcomer.username }, relationships: { teams: { data: [{ type: 'teams', id: teamId }] } } },
+        });
+      assertError(await invite(strong.id), 403, /holds "manage-workspaces", which you do not/);
+      assertStatus(await invite(plain.id), 201);
+      assert.deepEqual(relatedIds(await getTeam(strong.id), 'users'), []);
+    });
   });
 
   // ------------------------------------------------------------ team access to workspaces

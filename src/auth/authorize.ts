@@ -315,6 +315,17 @@ export function actsAsTeam(subject: Subject, organizationId: string, teamId: str
   return grantsOf(subject, organizationId)?.teams.includes(teamId) ?? false;
 }
 
+/**
+ * The first of these organization permissions the subject does not hold, or null when it holds
+ * them all: owners, the site administrator and organization tokens hold every one. Whoever hands a
+ * team's permissions out (its membership, its tokens) must hold them itself.
+ */
+export function missingPermission(subject: Subject, organizationId: string, permissions: readonly OrganizationPermission[]): OrganizationPermission | null {
+  if (isOwner(subject, organizationId) || subject.kind === 'organization-token') return null;
+  const held = grantsOf(subject, organizationId)?.access;
+  return permissions.find((p) => !held?.has(p)) ?? null;
+}
+
 /** Whether the subject is an owner of the organization (or above it: the site administrator). */
 export function isOwner(subject: Subject, organizationId: string): boolean {
   return subject.kind === 'site-admin' || (grantsOf(subject, organizationId)?.owner ?? false);
