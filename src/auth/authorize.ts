@@ -57,6 +57,8 @@ export interface Scope {
   workspaceId?: string;
   /** Workspaces whose runs may read this workspace's state: everyone, or those named. */
   stateReaders?: 'everyone' | string[];
+  /** For reads of state: the workspace's current version, or its history (older versions, lists). */
+  stateVersion?: 'current' | 'history';
 }
 
 /**
@@ -247,7 +249,8 @@ function canSee(subject: Subject, action: Action, scope: Scope): boolean {
     if (scope.workspaceId === subject.workspaceId) return true;
     const readers = scope.stateReaders ?? [];
     const shared = readers === 'everyone' || readers.includes(subject.workspaceId);
-    return shared && (action === 'workspace:read' || STATE_READING.has(action));
+    // terraform_remote_state reads the current state; the history is not shared.
+    return shared && (action === 'workspace:read' || (STATE_READING.has(action) && scope.stateVersion !== 'history'));
   }
   if (scope.workspaceId === undefined || !isWorkspaceAction(action)) return true;
   const grants = grantsOf(subject, scope.organizationId);
