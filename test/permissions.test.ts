@@ -72,12 +72,12 @@ describe('permissions: every role against every action', function () {
   }
 
   /** Creates a state of the workspace (with a sensitive output) as the site administrator; returns its id. */
-  async function createState(workspaceId: string = ws.id): Promise<string> {
+  async function createState(workspaceId: string = ws.id, serial = 1, lineage: string = crypto.randomUUID()): Promise<string> {
     const content = JSON.stringify({
       version: 4,
       terraform_version: '1.11.4',
-      serial: 1,
-      lineage: crypto.randomUUID(),
+      serial,
+      lineage,
       outputs: { password: { value: 'hunter2', type: 'string', sensitive: true } },
       resources: [],
       check_results: null,
@@ -87,7 +87,7 @@ describe('permissions: every role against every action', function () {
     const created = await admin.post(`/workspaces/${workspaceId}/state-versions`, {
       data: {
         type: 'state-versions',
-        attributes: { serial: 1, lineage: parsed.lineage, md5: crypto.createHash('md5').update(content).digest('hex'), state: Buffer.from(content).toString('base64') },
+        attributes: { serial, lineage: parsed.lineage, md5: crypto.createHash('md5').update(content).digest('hex'), state: Buffer.from(content).toString('base64') },
       },
     });
     expectStatus(created, 201, 'state version');
@@ -252,7 +252,8 @@ describe('permissions: every role against every action', function () {
     const job = clients.get('job token')!;
     const name = randomName('producer');
     const producer = await createWorkspace(admin, org, name);
-    const stateId = await createState(producer.id);
+    const lineage = crypto.randomUUID();
+    const stateId = await createState(producer.id, 1, lineage);
     const reads = {
       'by name': `/organizations/${org}/workspaces/${name}`,
       'by id': `/workspaces/${producer.id}`,
@@ -281,6 +282,15 @@ describe('permissions: every role against every action', function () {
     assert.deepEqual(Object.keys(seen.body.data.relationships).sort(), ['current-state-version', 'organization']);
     assert.equal(seen.body.data.relationships['current-state-version'].data.id, stateId);
     assert.equal(seen.body.included, undefined, `nothing more comes with include=: ${seen.text}`);
+    // The current state, not the history: once there is a newer version, the older one is gone for it.
+    const newer = await createState(producer.id, 2, lineage);
+    assert.equal((await job.get(`/state-versions/${newer}`)).status, 200);
+    assert.equal((await job.get(`/state-versions/${newer}/outputs`)).status, 200);
+    assert.equal((await job.get(`/state-versions/${stateId}`)).status, 404);
+    assert.equal((await job.get(`/state-versions/${stateId}/outputs`)).status, 404);
+    assert.equal((await job.get(`/workspaces/${producer.id}/state-versions`)).status, 404);
+    assert.equal((await job.get(`/state-versions?filter[organization][name]=${org}&filter[workspace][name]=${name}`)).status, 404);
+    assert.equal((await admin.get(`/state-versions/${stateId}`)).status, 200);
   });
 
   it('a plan job’s token may not write state; agent tokens are no API credentials (401), not even for /account/details', async () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Api, Json } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
-import { userWithAccess, type TestUser } from './helpers/people.js';
+import { createTeam, grant, teamToken, userWithAccess, type TestUser } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { until, waitFor } from './helpers/wait.js';
@@ -100,6 +100,32 @@ describe('a run acts with its creator’s rights', function () {
     const run = await waitForRun((await runOf(ws.id, cv.id)).id, ['applied']);
     assert.equal(run.relationships['created-by'].data.id, writer.id);
     assertStatus(await admin.get(`/workspaces/${ws.id}/current-state-version`), 200);
+  });
+
+  it("an upload by a team token acts with the team's rights: applied for write access, planned for plan access", async () => {
+    for (const [access, wanted] of [
+      ['write', 'applied'],
+      ['plan', 'planned'],
+    ] as const) {
+      const ws = await autoApplyWorkspace();
+      const team = await createTeam(admin, org);
+      await grant(admin, team.id, ws.id, access);
+      const cv = await upload(admin.withToken(await teamToken(admin, team.id)), ws.id, true);
+      await waitForRun((await runOf(ws.id, cv.id)).id, [wanted]);
+    }
+  });
+
+  it('an upload whose creator has lost the right to queue runs meanwhile queues nothing', async () => {
+    const ws = await autoApplyWorkspace();
+    const writer = await userWithAccess(admin, org, [ws.id], 'write');
+    const cv = await writer.client.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': true } } });
+    assertStatus(cv, 201);
+    assertStatus(await admin.delete(`/teams/${writer.teamId}`), 204);
+    assertStatus(await uploadTarball(admin, cv.body.data, configTarball({ 'main.tf': CONFIG })), 200);
+    assert.equal((await admin.get(`/configuration-versions/${cv.body.data.id}`)).body.data.attributes.status, 'uploaded');
+    const runs = await admin.get(`/workspaces/${ws.id}/runs`);
+    assertStatus(runs, 200);
+    assert.deepEqual(runs.body.data, [], 'no run was queued');
   });
 
   it('POST /runs by a user who may only plan: the workspace’s auto-apply does not apply it, and asking for auto-apply is refused', async () => {

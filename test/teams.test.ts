@@ -180,6 +180,9 @@ describe('teams', function () {
       assertError(await manager.client.delete(`/organization-memberships/${membershipId}`), 403, /only owners may remove a member of the owners team/);
       assert.ok(relatedIds(await getTeam(owners.id), 'users').includes(kept.id));
       assert.ok(!relatedIds(await getTeam(owners.id), 'users').includes(outsider.id));
+      // The permissions block says as much.
+      const seen = (await getTeam(owners.id, manager.client)).attributes.permissions;
+      assert.deepEqual([seen['can-update-membership'], seen['can-update-api-token'], seen['can-update-visibility']], [false, false, false]);
       // Other members remain theirs to manage.
       const other = await admin.get(`/organizations/${org}/organization-memberships?q=${outsider.username}`);
       assertStatus(await manager.client.delete(`/organization-memberships/${other.body.data[0].id}`), 204);
@@ -582,6 +585,25 @@ describe('teams', function () {
       const listed = await admin.get(`/teams/${strong.id}/authentication-tokens`);
       assertStatus(listed, 200);
       assert.deepEqual(listed.body.data, []);
+    });
+
+    it('whoever manages members adds nobody, itself included, to a team holding permissions it lacks (403)', async () => {
+      const managers = await createTeam(admin, org, { 'manage-membership': true });
+      const plain = await createTeam(admin, org);
+      const strong = await createTeam(admin, org, { 'manage-workspaces': true });
+      const manager = await member(org, [managers.id]);
+      assertError(await manager.client.post(`/teams/${strong.id}/relationships/users`, usersDocument([manager.id])), 403, /holds "manage-workspaces", which you do not/);
+      assertStatus(await manager.client.post(`/teams/${plain.id}/relationships/users`, usersDocument([manager.id])), 204);
+      const newcomer = await createUser(admin);
+      const invite = (teamId: string) =>
+        manager.client.post(`/organizations/${org}/organization-memberships`, {
+          data: { type: 'organization-memberships', attributes: { username: newcomer.username }, relationships: { teams: { data: [{ type: 'teams', id: teamId }] } } },
+        });
+      assertError(await invite(strong.id), 403, /holds "manage-workspaces", which you do not/);
+      assert.equal((await getTeam(strong.id, manager.client)).attributes.permissions['can-update-membership'], false);
+      assert.equal((await getTeam(plain.id, manager.client)).attributes.permissions['can-update-membership'], true);
+      assertStatus(await invite(plain.id), 201);
+      assert.deepEqual(relatedIds(await getTeam(strong.id), 'users'), []);
     });
   });
 

@@ -57,6 +57,8 @@ export interface Scope {
   workspaceId?: string;
   /** Workspaces whose runs may read this workspace's state: everyone, or those named. */
   stateReaders?: 'everyone' | string[];
+  /** For reads of state: the workspace's current version, or its history (older versions, lists). */
+  stateVersion?: 'current' | 'history';
 }
 
 /**
@@ -247,7 +249,8 @@ function canSee(subject: Subject, action: Action, scope: Scope): boolean {
     if (scope.workspaceId === subject.workspaceId) return true;
     const readers = scope.stateReaders ?? [];
     const shared = readers === 'everyone' || readers.includes(subject.workspaceId);
-    return shared && (action === 'workspace:read' || STATE_READING.has(action));
+    // terraform_remote_state reads the current state; the history is not shared.
+    return shared && (action === 'workspace:read' || (STATE_READING.has(action) && scope.stateVersion !== 'history'));
   }
   if (scope.workspaceId === undefined || !isWorkspaceAction(action)) return true;
   const grants = grantsOf(subject, scope.organizationId);
@@ -313,6 +316,17 @@ export function visibleWorkspaces(subject: Subject, organizationId: string): str
 /** Whether the subject acts as a member of the team (a member user, or the team's own token). */
 export function actsAsTeam(subject: Subject, organizationId: string, teamId: string): boolean {
   return grantsOf(subject, organizationId)?.teams.includes(teamId) ?? false;
+}
+
+/**
+ * The first of these organization permissions the subject does not hold, or null when it holds
+ * them all: owners, the site administrator and organization tokens hold every one. Whoever hands a
+ * team's permissions out (its membership, its tokens) must hold them itself.
+ */
+export function missingPermission(subject: Subject, organizationId: string, permissions: readonly OrganizationPermission[]): OrganizationPermission | null {
+  if (isOwner(subject, organizationId) || subject.kind === 'organization-token') return null;
+  const held = grantsOf(subject, organizationId)?.access;
+  return permissions.find((p) => !held?.has(p)) ?? null;
 }
 
 /** Whether the subject is an owner of the organization (or above it: the site administrator). */

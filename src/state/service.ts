@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
-import { authorize, type Action } from '../auth/authorize.js';
+import { authorize, type Action, type Scope } from '../auth/authorize.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import type { BlobOwner } from '../blobs/collector.js';
 import type { BlobStore } from '../blobs/store.js';
@@ -137,9 +137,18 @@ export class StateService {
     private readonly workspaces: WorkspaceService,
   ) {}
 
-  private authorize(subject: Subject, action: Action, ws: Workspace, missing: () => NotFoundError): void {
-    // The workspace's sharing rules apply: runs of consumer workspaces may read its state.
-    authorize(subject, action, workspaceScope(ws), missing);
+  private authorize(subject: Subject, action: Action, ws: Workspace, missing: () => NotFoundError, stateVersion?: Scope['stateVersion']): void {
+    // The workspace's sharing rules apply: runs of consumer workspaces may read its current state.
+    authorize(subject, action, { ...workspaceScope(ws), stateVersion }, missing);
+  }
+
+  /**
+   * Whether a version is the workspace's current one or from its history, for the sharing rules.
+   * Only a job token's reads depend on it; for the others it is not looked up.
+   */
+  private async versionKind(subject: Subject, ws: Workspace, versionId: string | null): Promise<Scope['stateVersion']> {
+    if (subject.kind !== 'job' || subject.workspaceId === ws.id) return undefined;
+    return versionId !== null && (await store.currentId(this.db, ws.id)) === versionId ? 'current' : 'history';
   }
 
   private async load(id: string): Promise<StateVersion> {
@@ -153,7 +162,7 @@ export class StateService {
     const version = await this.load(id);
     const ws = await this.workspaces.byId(version.workspaceId);
     if (!ws) throw notFound('state version', id);
-    this.authorize(subject, action, ws, () => notFound('state version', id));
+    this.authorize(subject, action, ws, () => notFound('state version', id), await this.versionKind(subject, ws, version.id));
     return { version, ws };
   }
 
@@ -421,12 +430,13 @@ export class StateService {
 
   async list(subject: Subject, workspaceId: string, page: Page): Promise<{ items: StateVersion[]; total: number }> {
     const ws = await this.workspace(subject, workspaceId, 'state:read');
+    this.authorize(subject, 'state:read', ws, () => notFound('workspace', workspaceId), 'history');
     return store.list(this.db, ws.id, page.limit, page.offset);
   }
 
   async listByName(subject: Subject, orgName: string, workspaceName: string, page: Page): Promise<{ items: StateVersion[]; total: number }> {
     const ws = await this.workspaces.getByName(subject, orgName, workspaceName);
-    this.authorize(subject, 'state:read', ws, () => notFound('workspace', `${orgName}/${workspaceName}`));
+    this.authorize(subject, 'state:read', ws, () => notFound('workspace', `${orgName}/${workspaceName}`), 'history');
     return store.list(this.db, ws.id, page.limit, page.offset);
   }
 
@@ -462,7 +472,7 @@ export class StateService {
     const found = await store.findOutput(this.db, id);
     const ws = found ? await this.workspaces.byId(found.workspaceId) : null;
     if (!found || !ws) throw notFound('state version output', id);
-    this.authorize(subject, 'state:read-outputs', ws, () => notFound('state version output', id));
+    this.authorize(subject, 'state:read-outputs', ws, () => notFound('state version output', id), await this.versionKind(subject, ws, found.output.stateVersionId));
     return found.output;
   }
 

@@ -11,7 +11,7 @@ import {
   type AccessLevel,
   type OrganizationPermission,
 } from '../auth/access.js';
-import { isAllowed } from '../auth/authorize.js';
+import { isAllowed, isOwner, missingPermission } from '../auth/authorize.js';
 import { authenticationTokenType, presentToken, type TokenDirectory } from '../auth/routes.js';
 import { principalOf, type Subject } from '../auth/subject.js';
 import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, timestamp, type Query, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
@@ -90,6 +90,11 @@ function presentTeam(team: Team, org: Organization, memberIds: string[], subject
   const access: Record<string, boolean> = {};
   for (const p of ORGANIZATION_PERMISSIONS) access[p] = team.isOwners || team.organizationAccess.includes(p);
   const manage = isAllowed(subject, 'team:manage', scope);
+  // As TeamService decides: the owners team is changed by owners only, a team's permissions are
+  // handed out (members, tokens) only by who holds them, and only users mint team tokens.
+  const changeable = !team.isOwners || isOwner(subject, org.id);
+  const notStronger = missingPermission(subject, org.id, team.organizationAccess) === null;
+  const mintsTokens = subject.kind === 'user' || subject.kind === 'site-admin';
   return {
     id: team.id,
     name: team.name,
@@ -99,11 +104,11 @@ function presentTeam(team: Team, org: Organization, memberIds: string[], subject
     'allow-member-token-management': team.allowMemberTokenManagement,
     'organization-access': access,
     permissions: {
-      'can-update-membership': isAllowed(subject, 'team:manage-membership', scope),
+      'can-update-membership': isAllowed(subject, 'team:manage-membership', scope) && changeable && notStronger,
       'can-destroy': manage && !team.isOwners,
       'can-update-organization-access': isAllowed(subject, 'team:manage-organization-access', scope) && !team.isOwners,
-      'can-update-api-token': manage,
-      'can-update-visibility': manage,
+      'can-update-api-token': manage && changeable && notStronger && mintsTokens,
+      'can-update-visibility': manage && changeable,
     },
     'is-unified': false,
     organization: { id: org.name },

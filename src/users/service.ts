@@ -2,7 +2,7 @@
 // of organizations. A user's rights come from the teams it is in (src/users/teams.ts); they are
 // gathered when its token is checked.
 import type { Knex } from 'knex';
-import { authorize, isOwner, requireSiteAdmin } from '../auth/authorize.js';
+import { authorize, isOwner, missingPermission, requireSiteAdmin } from '../auth/authorize.js';
 import type { SubjectCache } from '../auth/cache.js';
 import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
@@ -210,6 +210,10 @@ export class UserService implements TokenResolver {
     });
     if (teams.some((t) => t?.isOwners) && !isOwner(subject, org.id)) {
       throw new ForbiddenError('only owners may add members to the owners team');
+    }
+    for (const team of teams) {
+      const missing = missingPermission(subject, org.id, team!.organizationAccess);
+      if (missing) throw new ForbiddenError(`insufficient permissions: team "${team!.name}" holds "${missing}", which you do not: only who holds it may add members to the team`);
     }
     try {
       const membership = await this.db.transaction(async (trx) => {

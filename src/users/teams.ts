@@ -1,7 +1,7 @@
 // Rules of teams: the owners team every organization has, other teams with their members and
 // organization-level permissions, team tokens, and the access teams have to workspaces.
 import { CUSTOM_DEFAULTS, LEVEL_PERMISSIONS, type AccessLevel, type OrganizationPermission, type WorkspacePermissions } from '../auth/access.js';
-import { actsAsTeam, authorize, isAllowed, isOwner, type Action } from '../auth/authorize.js';
+import { actsAsTeam, authorize, isAllowed, isOwner, missingPermission, type Action } from '../auth/authorize.js';
 import type { SubjectCache } from '../auth/cache.js';
 import type { TokenResolver } from '../auth/service.js';
 import { principalOf, type Subject } from '../auth/subject.js';
@@ -192,6 +192,15 @@ export class TeamService implements TokenResolver {
     return found;
   }
 
+  /**
+   * Joining a team, or holding one of its tokens, gives its organization permissions: whoever is
+   * not an owner hands them out only when it holds each of them itself (as for granting them).
+   */
+  private checkNotStronger(subject: Subject, team: Team, org: Organization, what: string): void {
+    const missing = missingPermission(subject, org.id, team.organizationAccess);
+    if (missing) throw new ForbiddenError(`insufficient permissions: team "${team.name}" holds "${missing}", which you do not: only who holds it may ${what}`);
+  }
+
   /** The users named (by id or username), each of whom must be an active member of the organization. */
   private async membersToBe(org: Organization, ids: string[]): Promise<User[]> {
     const users: User[] = [];
@@ -208,6 +217,7 @@ export class TeamService implements TokenResolver {
 
   async addMembers(subject: Subject, id: string, userIds: string[]): Promise<void> {
     const { team, org } = await this.membershipEditable(subject, id);
+    this.checkNotStronger(subject, team, org, 'add members to the team');
     const users = await this.membersToBe(org, userIds);
     await this.db.transaction(async (trx) => {
       for (const user of users) await store.addTeamMembers(trx, [team.id], user.id);
@@ -257,13 +267,7 @@ export class TeamService implements TokenResolver {
     }
     if (isAllowed(subject, 'team:manage', this.scope(org))) {
       this.ownersOnly(subject, team, org, 'manage the tokens');
-      if (!isOwner(subject, org.id) && subject.kind === 'user') {
-        const held = subject.organizations.get(org.id)?.access;
-        const missing = team.organizationAccess.find((p) => !held?.has(p));
-        if (missing) {
-          throw new ForbiddenError(`insufficient permissions: team "${team.name}" holds "${missing}", which you do not: only who holds it may manage the team's tokens`);
-        }
-      }
+      this.checkNotStronger(subject, team, org, "manage the team's tokens");
       return;
     }
     const member = subject.kind === 'user' && actsAsTeam(subject, org.id, team.id);
