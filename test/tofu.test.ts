@@ -106,6 +106,46 @@ describe('OpenTofu workspaces in otfd (the tofu CLI over TLS, remote execution b
     });
   });
 
+  describe('workspaces that the CLI creates at init', () => {
+    async function workspaceNamed(api: TestServer['api'], name: string): Promise<Json> {
+      const res = await api.get(`/organizations/${org}/workspaces/${name}`);
+      assert.equal(res.status, 200, res.text);
+      return res.body.data;
+    }
+
+    it('tofu init makes a tofu workspace (OpenTofu names itself in its User-Agent), and its runs use tofu', async () => {
+      const dir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "tofu-made"') + configuration('made-by-tofu') });
+      const init = await tofu(server, dir, ['init', '-input=false']);
+      expectCode(init, 0);
+      const ws = await workspaceNamed(server.api, 'tofu-made');
+      assert.equal(ws.attributes.engine, 'tofu', 'otfd runs terraform by default, but tofu made this one');
+      assert.equal(ws.attributes['terraform-version'], TOFU_VERSION);
+      const apply = await tofu(server, dir, ['apply', '-auto-approve', '-input=false']);
+      expectCode(apply, 0);
+      assert.match(apply.output, /^OpenTofu v1\.6\.2$/m);
+      const run = await latestRun(ws.id);
+      assert.equal(run.attributes.status, 'applied', describeRun(run));
+    });
+
+    it('terraform init makes a terraform workspace on an otfd whose default engine is tofu', async () => {
+      const tofuFirst = await startServer({ ssl: true, config: { concurrency: 0, defaultEngine: 'tofu' } });
+      try {
+        const other = await createOrganization(tofuFirst.api, org);
+        const dir = workdir({ 'main.tf': cloudBlock(tofuFirst, other, 'name = "tf-made"') + configuration('made-by-terraform') });
+        expectCode(await terraform(tofuFirst, dir, ['init', '-input=false']), 0);
+        const res = await tofuFirst.api.get(`/organizations/${other}/workspaces/tf-made`);
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.body.data.attributes.engine, 'terraform');
+        assert.equal(res.body.data.attributes['terraform-version'], '1.11.4');
+        // Any other client still gets the default.
+        const plain = await createWorkspace(tofuFirst.api, other, 'api-made');
+        assert.equal(plain.attributes.engine, 'tofu');
+      } finally {
+        await tofuFirst.stop();
+      }
+    });
+  });
+
   it('a terraform workspace runs terraform while a tofu workspace runs tofu beside it', async () => {
     const tf = await createWorkspace(server.api, org, 'tf-app', { engine: 'terraform', 'execution-mode': 'remote' });
     const tofuWs = await createWorkspace(server.api, org, 'tofu-beside', { engine: 'tofu', 'terraform-version': TOFU_VERSION, 'execution-mode': 'remote' });

@@ -22,7 +22,7 @@ import type { OrganizationService } from '../orgs/service.js';
 import { organizationType, presentOrganization } from '../orgs/routes.js';
 import type { ProjectService } from '../projects/service.js';
 import { presentProject, projectType } from '../projects/routes.js';
-import { workspaceScope, type ListOptions, type TagBinding, type TagRef, type Workspace, type WorkspaceService, type WorkspaceSettings } from './service.js';
+import { workspaceScope, type EngineName, type ListOptions, type TagBinding, type TagRef, type Workspace, type WorkspaceService, type WorkspaceSettings } from './service.js';
 
 export const workspaceType: ResourceType = {
   type: 'workspaces',
@@ -323,6 +323,20 @@ function settingsFrom(doc: WorkspaceDocument): Partial<WorkspaceSettings> {
   };
 }
 
+/**
+ * The engine of the CLI making a request. OpenTofu names itself in its User-Agent
+ * ("OpenTofu/1.6.2"); terraform's cloud backend sends go-tfe's ("go-tfe") but says its version in a
+ * Terraform-Version header (which OpenTofu sends too, with its own version). A workspace that
+ * `tofu init` or `terraform init` creates without naming an engine runs that engine: the CLI then
+ * takes the workspace's version for its own, a version that means nothing to the other engine.
+ */
+function engineOfClient(ctx: Ctx): EngineName | undefined {
+  const agent = ctx.get('User-Agent');
+  if (/(^|\s)OpenTofu\/\d/i.test(agent)) return 'tofu';
+  if (/(^|\s)Terraform\/\d/i.test(agent) || ctx.get('Terraform-Version')) return 'terraform';
+  return undefined;
+}
+
 /** The agent-pool relationship: its id, null when it is cleared, undefined when absent. */
 function agentPoolRelationship(doc: WorkspaceDocument): string | null | undefined {
   const rel = doc.data.relationships?.['agent-pool'];
@@ -458,7 +472,8 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
       ...tagRefsFrom(rels.tags?.data ?? []),
       ...(doc.data.attributes?.['tag-names'] ?? []).map((name): TagRef => ({ name })),
     ];
-    const ws = await workspaces.create(subjectOf(ctx), ctx.params.org, { ...settings, name: settings.name! }, {
+    const engine = settings.engine ?? engineOfClient(ctx);
+    const ws = await workspaces.create(subjectOf(ctx), ctx.params.org, { ...settings, engine, name: settings.name! }, {
       refs,
       bindings: bindingsFrom(rels['tag-bindings']?.data ?? []),
     });
