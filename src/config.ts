@@ -44,6 +44,8 @@ export interface Config {
   agentHeartbeatSeconds: number;
   /** How long an agent may be silent before it is errored and its jobs fail. */
   agentGracePeriodSeconds: number;
+  /** Failed authentications per client address and minute before 429s; 0 turns the limit off. */
+  authFailureLimit?: number;
 }
 
 export const FLAGS: FlagSpec[] = [
@@ -63,6 +65,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'max-config-size', help: 'largest configuration upload, packed or unpacked (bytes, or with KiB, MiB, GiB)', default: '100MiB' },
   { name: 'agent-heartbeat-interval', help: 'seconds between pool agents\' heartbeats; 3 missed make an agent unknown', default: '5' },
   { name: 'agent-grace-period', help: 'seconds of silence after which a pool agent is errored and its runs fail', default: '60' },
+  { name: 'auth-failure-limit', help: 'failed authentications per client address and minute before otfd answers 429; 0 turns it off', default: '30' },
 ];
 
 export function envName(flag: string): string {
@@ -139,5 +142,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxConfigSize: parseSize('max-config-size', v.get('max-config-size') ?? '100MiB'),
     agentHeartbeatSeconds: parseInteger('agent-heartbeat-interval', v.get('agent-heartbeat-interval') ?? '5', 1, 300),
     agentGracePeriodSeconds: parseInteger('agent-grace-period', v.get('agent-grace-period') ?? '60', 1, 86_400),
+    authFailureLimit: parseInteger('auth-failure-limit', v.get('auth-failure-limit') ?? '30', 0, 1_000_000),
   };
 }

@@ -63,6 +63,7 @@ describe('otfd configuration', () => {
         'OTF_MAX_CONFIG_SIZE',
         'OTF_AGENT_HEARTBEAT_INTERVAL',
         'OTF_AGENT_GRACE_PERIOD',
+        'OTF_AUTH_FAILURE_LIMIT',
       ],
     );
   });
