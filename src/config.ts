@@ -49,6 +49,8 @@ export interface Config {
   statementTimeoutMs: number;
   /** How long a SIGTERM waits for running server-agent jobs before it cancels them. */
   shutdownTimeoutMs: number;
+  /** Failed authentications per client address and minute before 429s; 0 turns the limit off. */
+  authFailureLimit?: number;
 }
 
 export const FLAGS: FlagSpec[] = [
@@ -70,6 +72,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'agent-grace-period', help: 'seconds of silence after which a pool agent is errored and its runs fail', default: '60' },
   { name: 'statement-timeout', help: 'longest one SQL statement may run (e.g. 30s, 2m; 0 for none)', default: '30s' },
   { name: 'shutdown-timeout', help: 'on SIGTERM, how long running server-agent jobs may take to finish before they are canceled', default: '10m' },
+  { name: 'auth-failure-limit', help: 'failed authentications per client address and minute before otfd answers 429; 0 turns it off', default: '30' },
 ];
 
 export function envName(flag: string): string {
@@ -160,6 +163,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     agentGracePeriodSeconds: parseInteger('agent-grace-period', v.get('agent-grace-period') ?? '60', 1, 86_400),
     statementTimeoutMs: parseDuration('statement-timeout', v.get('statement-timeout') ?? '30s', 24 * 3_600_000),
     shutdownTimeoutMs: parseDuration('shutdown-timeout', v.get('shutdown-timeout') ?? '10m', 24 * 3_600_000),
+    authFailureLimit: parseInteger('auth-failure-limit', v.get('auth-failure-limit') ?? '30', 0, 1_000_000),
   };
 }
 

@@ -63,6 +63,18 @@ export class PayloadTooLargeError extends AppError {
   readonly title = 'payload too large';
 }
 
+/** A request body of a media type the route does not read. */
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly title = 'unsupported media type';
+}
+
+/** Too many failed attempts from one client; the answer says when to retry. */
+export class TooManyRequestsError extends AppError {
+  readonly status = 429;
+  readonly title = 'too many requests';
+}
+
 /** The service cannot answer now (database unavailable). */
 export class UnavailableError extends AppError {
   readonly status = 503;

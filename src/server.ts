@@ -191,6 +191,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
       db,
       auth,
+      tls: config.ssl,
+      authFailureLimit: config.authFailureLimit ?? 30,
       routes: (router: ApiRouter) => {
         registerTokenRoutes(router, [agentTokenDirectory(pools), ...userTokenDirectories(users, teams)]);
         registerUserRoutes(router, { users, teams, site });

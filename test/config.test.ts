@@ -77,6 +77,7 @@ describe('otfd configuration', () => {
         'OTF_AGENT_GRACE_PERIOD',
         'OTF_STATEMENT_TIMEOUT',
         'OTF_SHUTDOWN_TIMEOUT',
+        'OTF_AUTH_FAILURE_LIMIT',
       ],
     );
   });

@@ -3,7 +3,6 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import Koa, { type Next } from 'koa';
-import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import { isApiCredential } from '../auth/authorize.js';
@@ -11,6 +10,7 @@ import type { AuthService } from '../auth/service.js';
 import { cancellable, databaseUsable, type Db } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
 import { RETRY_AFTER_SECONDS, errorDocument, errorMiddleware } from './errors.js';
+import { authFailureLimit, jsonBody, refuseBadInput, securityHeaders } from './hygiene.js';
 import { subjectOf, type ApiRouter, type AppState, type Ctx } from './http.js';
 import { MEDIA_TYPE } from './jsonapi.js';
 
@@ -34,7 +34,15 @@ export interface AppOptions {
   redactPath?: (path: string) => string;
   /** True once otfd is stopping: answers then close their connection instead of keeping it alive. */
   stopping?: () => boolean;
+  /** otfd serves TLS itself: answers carry Strict-Transport-Security. */
+  tls?: boolean;
+  /** Failed authentications per client address and minute before 429s; 0 turns it off (default 30). */
+  authFailureLimit?: number;
 }
+
+/** The largest JSON:API request body, and its deepest nesting. */
+export const MAX_JSON_BYTES = 10 * 1024 * 1024;
+export const MAX_JSON_DEPTH = 64;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -87,7 +95,9 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     }
   });
 
+  app.use(securityHeaders({ tls: opts.tls ?? false }));
   app.use(errorMiddleware);
+  app.use(refuseBadInput);
 
   // A reader that hangs up leaves nobody for its answer: its running SQL is cancelled rather than
   // left to run to the statement timeout. Only reads: a write is left to finish or fail whole.
@@ -144,17 +154,10 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     ctx.state.subject = subject;
     await next();
   };
-  const parseBody = koaBody({
-    json: true,
-    jsonStrict: true,
-    jsonLimit: '10mb',
-    // Be forgiving about the content type: the JSON:API one, plain JSON, or curl's default.
-    jsonTypes: [MEDIA_TYPE, 'application/json', 'application/x-www-form-urlencoded', 'text/plain'],
-    urlencoded: false,
-    text: false,
-    multipart: false,
-    parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
-  });
+  const parseBody = jsonBody({ limit: MAX_JSON_BYTES, maxDepth: MAX_JSON_DEPTH });
+  // Runners send their log chunks and artifacts as raw bytes; those routes read the stream.
+  const parseAgentBody = jsonBody({ limit: MAX_JSON_BYTES, maxDepth: MAX_JSON_DEPTH, rawTypes: ['application/octet-stream'] });
+  const limitFailures = authFailureLimit(opts.authFailureLimit ?? 30);
 
   const api: ApiRouter = new Router<AppState>({ prefix: API_PREFIX });
   api.use(async (ctx, next) => {
@@ -162,8 +165,9 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     await next();
   });
   // The CLI reads only the headers of ping; it needs no token. Every route after this one does.
+  // No X-RateLimit-Limit: go-tfe would throttle itself to that many requests a second, and otfd
+  // limits only failed authentication, not the CLI's requests.
   api.get('/ping', (ctx) => {
-    ctx.set('X-RateLimit-Limit', '30');
     ctx.status = 204;
   });
   // Agent and agent-pool tokens are credentials for the agent protocol only.
@@ -171,14 +175,14 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     if (!isApiCredential(subjectOf(ctx))) throw new UnauthorizedError('an agent token is good for the agent protocol only, not for the API');
     await next();
   };
-  api.use(authenticate, apiCredential, parseBody);
+  api.use(limitFailures, authenticate, apiCredential, parseBody);
   opts.routes(api);
   app.use(api.routes());
   app.use(api.allowedMethods());
 
   if (opts.agentRoutes) {
     const agent: ApiRouter = new Router<AppState>({ prefix: AGENT_PREFIX });
-    agent.use(authenticate, parseBody);
+    agent.use(limitFailures, authenticate, parseAgentBody);
     opts.agentRoutes(agent);
     app.use(agent.routes());
     app.use(agent.allowedMethods());

@@ -1,6 +1,6 @@
 // JSON:API encoding (jsonapi-serializer), pagination and include= handling, shared by every route.
 import jsonapi from 'jsonapi-serializer';
-import { BadRequestError } from '../errors.js';
+import { BadRequestError, InvalidError } from '../errors.js';
 
 export const MEDIA_TYPE = 'application/vnd.api+json';
 
@@ -115,6 +115,24 @@ export function queryValue(query: Query, name: string): string | undefined {
   return Array.isArray(v) ? v[v.length - 1] : v;
 }
 
+/** The most values one list filter (search[tags], filter[names], include=, ...) may carry. */
+export const MAX_LIST_VALUES = 100;
+
+/**
+ * The comma-separated values of a list filter, trimmed and without duplicates; undefined when the
+ * parameter is absent. More than MAX_LIST_VALUES distinct values is a 422, so that no request
+ * makes the database match thousands of values.
+ */
+export function listParam(query: Query, name: string): string[] | undefined {
+  const raw = queryValue(query, name);
+  if (raw === undefined) return undefined;
+  const values = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (values.length > MAX_LIST_VALUES) {
+    throw new InvalidError(`query parameter ${name} may list at most ${MAX_LIST_VALUES} values, got ${values.length}`, { parameter: name });
+  }
+  return values;
+}
+
 function positiveInt(query: Query, name: string, fallback: number): number {
   const raw = queryValue(query, name);
   if (raw === undefined || raw === '') return fallback;
@@ -171,12 +189,5 @@ export function paginate(page: Page, total: number, url: URL): { meta: Record<st
 
 /** The include= paths asked for, normalised to underscores (TFC accepts both spellings). */
 export function parseIncludes(query: Query): Set<string> {
-  const raw = queryValue(query, 'include');
-  if (!raw) return new Set();
-  return new Set(
-    raw
-      .split(',')
-      .map((s) => s.trim().replace(/-/g, '_'))
-      .filter(Boolean),
-  );
+  return new Set((listParam(query, 'include') ?? []).map((s) => s.replace(/-/g, '_')));
 }

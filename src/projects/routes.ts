@@ -1,7 +1,7 @@
 // HTTP routes of the projects domain.
 import { isAllowed } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
-import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, listParam, pageOffset, paginate, parsePage, queryValue, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
 import { resourceDocument, validator } from '../api/validate.js';
 import type { Organization } from '../orgs/service.js';
@@ -55,9 +55,8 @@ export function registerProjectRoutes(router: ApiRouter, projects: ProjectServic
     const subject = subjectOf(ctx);
     const q = query(ctx);
     const page = parsePage(q);
-    const names = queryValue(q, 'filter[names]');
     const { org, items, total } = await projects.list(subject, ctx.params.org, {
-      names: names === undefined ? undefined : names.split(','),
+      names: listParam(q, 'filter[names]'),
       search: queryValue(q, 'q'),
       limit: page.size,
       offset: pageOffset(page),

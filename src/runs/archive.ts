@@ -3,11 +3,19 @@
 // unpack to no more than the size limit.
 import fs from 'node:fs';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import * as tar from 'tar';
 
 export class UnsafeArchiveError extends Error {}
+
+/** Bytes of tar structure allowed beyond the files' contents: end blocks and record padding... */
+const TAR_OVERHEAD_BASE = 1024 * 1024;
+/** ...and each entry's header, extended headers and padding. */
+const TAR_OVERHEAD_PER_ENTRY = 4096;
+/** However the archive is built, its inspection ends within this time. */
+const INSPECT_TIMEOUT_MS = 30_000;
 
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 
@@ -62,10 +70,33 @@ export async function inspectArchive(file: string, maxUnpackedBytes: number): Pr
       }
     },
   });
+  // The decompressed stream, headers and padding included, is bounded too: a gzip stream that
+  // runs on past the end of the tar (zeros compress 1000:1) would otherwise be inflated without
+  // end, and tar's parser crawls through a long tail, so the upload would not be answered for hours.
+  let inflated = 0;
+  const budget = () => maxUnpackedBytes + TAR_OVERHEAD_BASE + entries * TAR_OVERHEAD_PER_ENTRY;
+  const bounded = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      inflated += chunk.length;
+      if (inflated > budget()) {
+        callback(new UnsafeArchiveError(`the configuration decompresses to more than its ${maxUnpackedBytes} bytes of files allow`));
+        return;
+      }
+      // Past the end-of-archive blocks tar's parser only appends to a buffer, copying it whole
+      // each time; what follows the end is counted, not parsed.
+      callback(null, ended ? undefined : chunk);
+    },
+  });
+  let ended = false;
+  parser.on('eof', () => {
+    ended = true;
+  });
   try {
-    await pipeline(fs.createReadStream(file), zlib.createGunzip(), parser);
+    await pipeline(fs.createReadStream(file), zlib.createGunzip(), bounded, parser, { signal: AbortSignal.timeout(INSPECT_TIMEOUT_MS) });
   } catch (err) {
     if (problem) throw problem;
+    if (err instanceof UnsafeArchiveError) throw err;
+    if ((err as Error).name === 'AbortError') throw new UnsafeArchiveError(`reading the archive took more than ${INSPECT_TIMEOUT_MS / 1000} s`);
     throw new UnsafeArchiveError(`not a gzip-compressed tar archive (${(err as Error).message})`);
   }
   if (problem) throw problem;

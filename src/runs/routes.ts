@@ -3,7 +3,7 @@
 import type Router from '@koa/router';
 import { isAllowed, type Action } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
-import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, timestamp, type Query, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, timestamp, type Query, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import { resourceDocument, toOne, validator, type Schema } from '../api/validate.js';
@@ -275,11 +275,7 @@ function readOptional<T>(read: (b: unknown) => T, raw: unknown, empty: T): T {
 }
 
 function runFilter(q: Query): Omit<ListFilter, 'limit' | 'offset'> {
-  const csv = (name: string) =>
-    queryValue(q, name)
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
+  const csv = (name: string) => listParam(q, name);
   const statuses = csv('filter[status]');
   for (const s of statuses ?? []) {
     if (!(RUN_STATUSES as readonly string[]).includes(s)) {

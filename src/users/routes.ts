@@ -14,7 +14,7 @@ import {
 import { isAllowed, isOwner, missingPermission } from '../auth/authorize.js';
 import { authenticationTokenType, presentToken, type TokenDirectory } from '../auth/routes.js';
 import { principalOf, type Subject } from '../auth/subject.js';
-import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, timestamp, type Query, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, timestamp, type Query, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
 import { nameSchema, resourceDocument, toMany, toOne, validator, type Schema } from '../api/validate.js';
 import { BadRequestError } from '../errors.js';
@@ -290,8 +290,8 @@ function statusFilter(q: Query): MembershipStatus[] | undefined {
 }
 
 function listOf(q: Query, name: string): string[] | undefined {
-  const raw = queryValue(q, name);
-  return raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const values = listParam(q, name);
+  return values && values.length > 0 ? values : undefined;
 }
 
 // ---------------------------------------------------------------- routes

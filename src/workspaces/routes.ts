@@ -5,6 +5,8 @@ import {
   encode,
   pageOffset,
   paginate,
+  listParam,
+  MAX_LIST_VALUES,
   parseIncludes,
   parsePage,
   queryValue,
@@ -17,7 +19,7 @@ import {
 } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
 import { nameSchema, resourceDocument, toMany, toOne, validator, type Schema } from '../api/validate.js';
-import { BadRequestError } from '../errors.js';
+import { BadRequestError, InvalidError } from '../errors.js';
 import type { OrganizationService } from '../orgs/service.js';
 import { organizationType, presentOrganization } from '../orgs/routes.js';
 import type { ProjectService } from '../projects/service.js';
@@ -388,15 +390,14 @@ const readLock = validator<LockDocument>(resourceDocument(null, { reason: { type
 const SORTS: Record<string, ListOptions['sort']['column']> = { name: 'name', 'created-at': 'created_at', 'updated-at': 'updated_at' };
 
 function listOptions(q: Query): Omit<ListOptions, 'limit' | 'offset'> {
-  const csv = (name: string) =>
-    queryValue(q, name)
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
+  const csv = (name: string) => listParam(q, name);
   const tagged: Array<{ key: string; value?: string }> = [];
   for (let i = 0; ; i++) {
     const key = queryValue(q, `filter[tagged][${i}][key]`);
     if (key === undefined) break;
+    if (i >= MAX_LIST_VALUES) {
+      throw new InvalidError(`query parameter filter[tagged] may list at most ${MAX_LIST_VALUES} tags`, { parameter: 'filter[tagged]' });
+    }
     tagged.push({ key, value: queryValue(q, `filter[tagged][${i}][value]`) });
   }
   const sortParam = queryValue(q, 'sort') ?? 'name';

@@ -299,11 +299,18 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
   if (f.wildcardName) q.whereILike('w.name', f.wildcardName.split('*').map(escapeLike).join('%'));
   if (f.projectId) q.where('w.project_id', f.projectId);
   if (f.onlyIds) q.whereIn('w.id', f.onlyIds);
-  for (const key of f.tags ?? []) {
-    q.whereExists((s) => s.select(db.raw('1')).from('workspace_tags as t').whereRaw('t.workspace_id = w.id').andWhere('t.key', key));
+  // One subquery for all the wanted tags (a workspace matches when it carries each of them) and one
+  // for all the excluded ones, so the plan's cost does not grow with one EXISTS per tag.
+  const tags = [...new Set(f.tags ?? [])];
+  if (tags.length > 0) {
+    q.whereIn(
+      'w.id',
+      db('workspace_tags').select('workspace_id').whereIn('key', tags).groupBy('workspace_id').havingRaw('count(DISTINCT key) = ?', [tags.length]),
+    );
   }
-  for (const key of f.excludeTags ?? []) {
-    q.whereNotExists((s) => s.select(db.raw('1')).from('workspace_tags as t').whereRaw('t.workspace_id = w.id').andWhere('t.key', key));
+  const excluded = [...new Set(f.excludeTags ?? [])];
+  if (excluded.length > 0) {
+    q.whereNotExists((s) => s.select(db.raw('1')).from('workspace_tags as t').whereRaw('t.workspace_id = w.id').whereIn('t.key', excluded));
   }
   for (const { key, value } of f.tagged ?? []) {
     q.whereExists((s) => {

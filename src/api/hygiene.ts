@@ -1,0 +1,266 @@
+// HTTP hygiene shared by every route: security headers, refusal of NUL bytes and invalid UTF-8
+// before anything reaches the database, a JSON body parser that bounds size and depth and checks
+// the content type, and a limit on failed authentication per client address.
+import type { Context, Next } from 'koa';
+import { BadRequestError, InvalidError, PayloadTooLargeError, TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors.js';
+import type { AppState } from './http.js';
+import { MEDIA_TYPE } from './jsonapi.js';
+
+type AnyCtx = Context & { state: AppState };
+
+// ---------------------------------------------------------------- headers
+
+/**
+ * nosniff on every answer; HSTS when otfd itself serves TLS (behind plain HTTP it would be a lie);
+ * no-store on every API answer. Many API answers carry a secret (token creation, sensitive-less
+ * variable values, state and its outputs, signed upload and log URLs), and telling them apart
+ * route by route is easy to get wrong when a route is added; Terraform Cloud does not let its API
+ * answers be cached either.
+ */
+export function securityHeaders(opts: { tls: boolean }) {
+  return async <C extends AnyCtx>(ctx: C, next: Next): Promise<void> => {
+    try {
+      await next();
+    } finally {
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      if (opts.tls) ctx.set('Strict-Transport-Security', 'max-age=31536000');
+      if (ctx.path.startsWith('/api/') || ctx.path.startsWith('/_signed/')) ctx.set('Cache-Control', 'no-store');
+    }
+  };
+}
+
+// ---------------------------------------------------------------- path, query and headers
+
+/** decodeURIComponent that says what was wrong instead of throwing a URIError. */
+function decoded(raw: string, where: string, parameter?: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError(`the ${where} is not valid percent-encoded UTF-8`, { parameter });
+  }
+  if (value.includes('\0')) throw new BadRequestError(`the ${where} may not contain a NUL byte`, { parameter });
+  return value;
+}
+
+/** The longest query string read, in bytes; more is refused before it is parsed. */
+export const MAX_QUERY_BYTES = 64 * 1024;
+
+/**
+ * Path, query and credentials checked before routing: PostgreSQL refuses NUL in text and would
+ * answer an error the API could only report as a 500, and a URIError in the router is a 500 too.
+ */
+export async function refuseBadInput(ctx: AnyCtx, next: Next): Promise<void> {
+  decoded(ctx.path, 'path');
+  const qs = ctx.querystring;
+  if (qs.length > MAX_QUERY_BYTES) throw new BadRequestError(`the query string may be at most ${MAX_QUERY_BYTES} bytes`);
+  if (qs) {
+    for (const pair of qs.split('&')) {
+      const eq = pair.indexOf('=');
+      const name = decoded((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '), 'query parameter name');
+      if (eq >= 0) decoded(pair.slice(eq + 1).replace(/\+/g, ' '), `query parameter ${name}`, name);
+    }
+  }
+  // Node's parser already refuses NUL and control bytes in headers; bytes above ASCII in a token
+  // can never match one, and would only be re-encoded on their way to the database.
+  const authorization = ctx.get('Authorization');
+  if (authorization && !/^[\x20-\x7e]*$/.test(authorization)) {
+    throw new UnauthorizedError('the Authorization header must be "Bearer <token>" in printable ASCII');
+  }
+  await next();
+}
+
+// ---------------------------------------------------------------- JSON bodies
+
+export interface JsonBodyOptions {
+  /** Largest body, in bytes. */
+  limit: number;
+  /** Deepest nesting of arrays and objects. */
+  maxDepth: number;
+  /** Content types passed on unread (the agent protocol's log chunks and artifacts). */
+  rawTypes?: string[];
+}
+
+const JSON_TYPES = [MEDIA_TYPE, 'application/json'];
+
+function hasBody(ctx: AnyCtx): boolean {
+  const length = ctx.get('Content-Length');
+  if (length) return Number(length) > 0;
+  return Boolean(ctx.get('Transfer-Encoding'));
+}
+
+/**
+ * The deepest nesting of the JSON text, found without recursion and without parsing, so that no
+ * depth of input can exhaust the stack of the parser or of anything that walks the result.
+ */
+export function jsonDepth(text: string, stopAt: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > stopAt) return deepest;
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** The JSON pointer of the first string (value or member name) holding a NUL, or null. */
+export function findNul(value: unknown): string | null {
+  const stack: Array<[unknown, string]> = [[value, '']];
+  while (stack.length > 0) {
+    const [v, pointer] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return pointer || '/';
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push([item, `${pointer}/${i}`]));
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, item] of Object.entries(v)) {
+        const at = `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if (k.includes('\0')) return at;
+        stack.push([item, at]);
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Parses JSON request bodies into ctx.request.body ({} when there is none). Refuses: other content
+ * types (415), other charsets or content encodings (415), more than `limit` bytes (413), invalid
+ * UTF-8 (400), nesting deeper than `maxDepth` (400), malformed JSON (400), NUL in any string (422).
+ */
+export function jsonBody(opts: JsonBodyOptions) {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  return async <C extends AnyCtx>(ctx: C, next: Next): Promise<void> => {
+    const request = ctx.request as { body?: unknown };
+    request.body = {};
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) || !hasBody(ctx)) {
+      await next();
+      return;
+    }
+    if (opts.rawTypes && ctx.is(opts.rawTypes)) {
+      await next();
+      return;
+    }
+    if (!ctx.is(JSON_TYPES)) {
+      throw new UnsupportedMediaTypeError(`the request body must be ${JSON_TYPES.join(' or ')}, got "${ctx.get('Content-Type') || 'no content type'}"`);
+    }
+    const charset = ctx.request.charset;
+    if (charset && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
+      throw new UnsupportedMediaTypeError(`the request body must be encoded in UTF-8, not ${charset}`);
+    }
+    const encoding = ctx.get('Content-Encoding');
+    if (encoding && encoding.toLowerCase() !== 'identity') throw new UnsupportedMediaTypeError(`content encoding ${encoding} is not accepted`);
+
+    const tooLarge = () => {
+      ctx.set('Connection', 'close');
+      return new PayloadTooLargeError(`a JSON request body may be at most ${opts.limit} bytes`);
+    };
+    if (Number(ctx.get('Content-Length') || 0) > opts.limit) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) {
+        const piece = chunk as Buffer;
+        size += piece.length;
+        if (size > opts.limit) throw tooLarge();
+        chunks.push(piece);
+      }
+    } catch (err) {
+      if (err instanceof PayloadTooLargeError) throw err;
+      throw new BadRequestError('the request body ended before it was complete');
+    }
+    let text: string;
+    try {
+      text = decoder.decode(Buffer.concat(chunks));
+    } catch {
+      throw new BadRequestError('the request body is not valid UTF-8');
+    }
+    if (text.trim() === '') {
+      await next();
+      return;
+    }
+    if (jsonDepth(text, opts.maxDepth) > opts.maxDepth) {
+      throw new BadRequestError(`the request body nests arrays and objects more than ${opts.maxDepth} deep`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      // The parser's own message quotes the body, which may hold a secret: say where, not what.
+      const position = /position (\d+)/.exec((err as Error).message);
+      throw new BadRequestError(`malformed JSON in the request body${position ? ` at position ${position[1]}` : ''}`);
+    }
+    const nul = findNul(parsed);
+    if (nul !== null) throw new InvalidError('strings in the request body may not contain a NUL character (\\u0000)', { pointer: nul });
+    request.body = parsed;
+    await next();
+  };
+}
+
+// ---------------------------------------------------------------- failed authentication
+
+interface Window {
+  start: number;
+  failures: number;
+}
+
+/**
+ * At most `perMinute` failed authentications per client address in a fixed one-minute window;
+ * past that, every request of that address that carries credentials is answered 429 with
+ * Retry-After until the window ends, whether its token is good or not (otherwise the answer would
+ * still tell a guessed token from a wrong one). Successful requests are not counted. In memory,
+ * per otfd: replicas each count on their own. 0 turns it off.
+ */
+export function authFailureLimit(perMinute: number, now: () => number = Date.now) {
+  const windows = new Map<string, Window>();
+  const WINDOW_MS = 60_000;
+  const current = (address: string): Window | undefined => {
+    const w = windows.get(address);
+    if (w && now() - w.start >= WINDOW_MS) {
+      windows.delete(address);
+      return undefined;
+    }
+    return w;
+  };
+  const sweep = () => {
+    for (const [address, w] of windows) if (now() - w.start >= WINDOW_MS) windows.delete(address);
+  };
+  return async <C extends AnyCtx>(ctx: C, next: Next): Promise<void> => {
+    if (perMinute <= 0) {
+      await next();
+      return;
+    }
+    const address = ctx.ip || 'unknown';
+    const w = current(address);
+    if (w && w.failures >= perMinute) {
+      const seconds = Math.max(1, Math.ceil((w.start + WINDOW_MS - now()) / 1000));
+      ctx.set('Retry-After', String(seconds));
+      throw new TooManyRequestsError(`more than ${perMinute} failed authentications from this address in a minute; retry after ${seconds} s`);
+    }
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof UnauthorizedError) {
+        if (windows.size > 100_000) sweep();
+        const entry = current(address) ?? { start: now(), failures: 0 };
+        entry.failures++;
+        windows.set(address, entry);
+      }
+      throw err;
+    }
+  };
+}
