@@ -606,7 +606,7 @@ describe('agent pools API and the agent protocol', function () {
 
       const quiet = await sync(agent, [job.id]);
       assertStatus(quiet, 200);
-      assert.deepEqual(quiet.body, { heartbeatSeconds: 1, instructions: [] });
+      assert.deepEqual(quiet.body, { heartbeatSeconds: 1, gracePeriodSeconds: GRACE_SECONDS, instructions: [] });
 
       const waiting = poll(agent, 20);
       await sleep(300);
