@@ -44,7 +44,13 @@ export async function openDatabase(url: string, opts: DatabaseOptions | number =
         }
       : {}),
     // statement_timeout is a startup parameter of each connection: no extra round trip per query.
-    connection: { connectionString: url, connectionTimeoutMillis: 10_000, ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}) },
+    // TCP keepalive lets a connection cut off without a word (a partition) be noticed and dropped.
+    connection: {
+      connectionString: url,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
+    },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
   });
