@@ -8,6 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
+import { databaseTrouble } from '../src/db/index.js';
 import { createLogger } from '../src/logger.js';
 import type { Api, Response } from './helpers/api.js';
 import { createOrganization, freePort, startServer, type TestServer } from './helpers/server.js';
@@ -162,5 +163,32 @@ describe('the statement timeout', function () {
     assert.equal(poll.status, 200, poll.text);
     assert.deepEqual(poll.body, { jobs: [], signals: [] });
     assert.ok(Date.now() - t0 >= 1900, 'the long-poll waited its full 2 s, four statement timeouts');
+  });
+});
+
+describe('telling a database outage from a bug', () => {
+  const withCode = (message: string, props: Record<string, unknown>) => Object.assign(new Error(message), props);
+
+  it('calls refused, dropped and unobtainable connections and shutdowns unreachable', () => {
+    assert.equal(databaseTrouble(withCode('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED', syscall: 'connect' })), 'unreachable');
+    assert.equal(databaseTrouble(withCode('connect ENOENT /tmp/.s.PGSQL.5432', { code: 'ENOENT', syscall: 'connect' })), 'unreachable');
+    assert.equal(databaseTrouble(withCode('terminating connection due to administrator command', { code: '57P01' })), 'unreachable');
+    assert.equal(databaseTrouble(withCode('the database system is starting up', { code: '57P03' })), 'unreachable');
+    assert.equal(databaseTrouble(withCode('Knex: Timeout acquiring a connection.', { name: 'KnexTimeoutError' })), 'unreachable');
+    assert.equal(databaseTrouble(new Error('Connection terminated unexpectedly')), 'unreachable');
+    assert.equal(databaseTrouble(new AggregateError([withCode('x', { code: 'ECONNREFUSED' })], 'connect failed')), 'unreachable');
+    assert.equal(databaseTrouble(new Error('query failed', { cause: withCode('y', { code: '08006' }) })), 'unreachable');
+  });
+
+  it('calls a cancelled statement a timeout', () => {
+    assert.equal(databaseTrouble(withCode('canceling statement due to statement timeout', { code: '57014' })), 'timeout');
+  });
+
+  it('leaves everything else to be a bug (500)', () => {
+    assert.equal(databaseTrouble(withCode('syntax error at or near "SELEC"', { code: '42601' })), null);
+    assert.equal(databaseTrouble(withCode('duplicate key value', { code: '23505' })), null);
+    assert.equal(databaseTrouble(withCode("ENOENT: no such file or directory, open 'x'", { code: 'ENOENT', syscall: 'open' })), null);
+    assert.equal(databaseTrouble(new TypeError('Cannot read properties of undefined')), null);
+    assert.equal(databaseTrouble(null), null);
   });
 });

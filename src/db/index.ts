@@ -44,7 +44,13 @@ export async function openDatabase(url: string, opts: DatabaseOptions | number =
         }
       : {}),
     // statement_timeout is a startup parameter of each connection: no extra round trip per query.
-    connection: { connectionString: url, connectionTimeoutMillis: 10_000, ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}) },
+    // TCP keepalive lets a connection cut off without a word (a partition) be noticed and dropped.
+    connection: {
+      connectionString: url,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
+    },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
   });
@@ -61,11 +67,11 @@ export async function openDatabase(url: string, opts: DatabaseOptions | number =
 // ------------------------------------------------------------ outages and cancellation
 
 /** Node's codes for a server that cannot be reached or dropped the connection. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** SQLSTATEs of a server shutting down, starting up, or out of connections; class 08 is added below. */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
 /** What pg says when a connection ends under it, or cannot be made in time. */
-const CONNECTION_MESSAGES = /Connection terminated|connection error and is not queryable|timeout expired|Connection ended unexpectedly/i;
+const CONNECTION_MESSAGES = /Connection terminated|connection error and is not queryable|Connection ended unexpectedly|^timeout expired$/i;
 
 export type DatabaseTrouble = 'unreachable' | 'timeout';
 
@@ -83,6 +89,8 @@ export function databaseTrouble(err: unknown): DatabaseTrouble | null {
     const code = typeof x.code === 'string' ? x.code : '';
     if (code === '57014') return 'timeout';
     if (NETWORK_CODES.has(code) || UNAVAILABLE_STATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return 'unreachable';
+    // A Unix socket that is not there: PostgreSQL is down (a missing file elsewhere is a bug).
+    if (code === 'ENOENT' && (e as { syscall?: unknown }).syscall === 'connect') return 'unreachable';
     if (x.name === 'KnexTimeoutError') return 'unreachable';
     if (typeof x.message === 'string' && CONNECTION_MESSAGES.test(x.message)) return 'unreachable';
     for (const inner of [x.cause, ...(Array.isArray(x.errors) ? x.errors : [])]) {
