@@ -4,7 +4,7 @@
 import type { Context, Next } from 'koa';
 import { BadRequestError, InvalidError, PayloadTooLargeError, TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors.js';
 import type { AppState } from './http.js';
-import { MEDIA_TYPE } from './jsonapi.js';
+import { MAX_LIST_VALUES, MEDIA_TYPE } from './jsonapi.js';
 
 type AnyCtx = Context & { state: AppState };
 
@@ -43,6 +43,10 @@ function decoded(raw: string, where: string, parameter?: string): string {
   return value;
 }
 
+/** The most query parameters a request may have (filter[tagged][i][key] takes one per tag). */
+export const MAX_QUERY_PARAMETERS = 300;
+const LIST_PARAMETER = /^(include|search\[.*\]|filter\[.*\]|fields\[.*\])$/;
+
 /** The longest query string read, in bytes; more is refused before it is parsed. */
 export const MAX_QUERY_BYTES = 64 * 1024;
 
@@ -59,6 +63,19 @@ export async function refuseBadInput(ctx: AnyCtx, next: Next): Promise<void> {
       const eq = pair.indexOf('=');
       const name = decoded((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '), 'query parameter name');
       if (eq >= 0) decoded(pair.slice(eq + 1).replace(/\+/g, ' '), `query parameter ${name}`, name);
+    }
+  }
+  const params = Object.entries(ctx.query);
+  if (params.length > MAX_QUERY_PARAMETERS) {
+    throw new BadRequestError(`a request may have at most ${MAX_QUERY_PARAMETERS} query parameters, got ${params.length}`);
+  }
+  // Every list filter at once, including on routes that ignore it: no request makes any later
+  // step split, look up or match thousands of values.
+  for (const [name, value] of params) {
+    if (!LIST_PARAMETER.test(name)) continue;
+    const values = new Set((Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean));
+    if (values.size > MAX_LIST_VALUES) {
+      throw new InvalidError(`query parameter ${name} may list at most ${MAX_LIST_VALUES} values, got ${values.size}`, { parameter: name });
     }
   }
   // Node's parser already refuses NUL and control bytes in headers; bytes above ASCII in a token
@@ -203,6 +220,11 @@ export function jsonBody(opts: JsonBodyOptions) {
       // The parser's own message quotes the body, which may hold a secret: say where, not what.
       const position = /position (\d+)/.exec((err as Error).message);
       throw new BadRequestError(`malformed JSON in the request body${position ? ` at position ${position[1]}` : ''}`);
+    }
+    // A JSON:API document, and every body of the agent protocol, is an object; anything else
+    // would read as "no body" to routes whose body is optional.
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new InvalidError('the request body must be a JSON object', { pointer: '/' });
     }
     const nul = findNul(parsed);
     if (nul !== null) throw new InvalidError('strings in the request body may not contain a NUL character (\\u0000)', { pointer: nul });
