@@ -134,19 +134,38 @@ export function jsonDepth(text: string, stopAt: number): number {
   return deepest;
 }
 
-/** The JSON pointer of the first string (value or member name) holding a NUL, or null. */
-export function findNul(value: unknown): string | null {
+/** What PostgreSQL cannot store in text: NUL, and UTF-16 halves without their other half. */
+function unstorable(s: string): 'nul' | 'surrogate' | null {
+  if (s.includes('\0')) return 'nul';
+  if (!(s as string & { isWellFormed(): boolean }).isWellFormed()) return 'surrogate';
+  return null;
+}
+
+/** Where in the body a JSON pointer points, in words: `attribute "name"`, or the pointer. */
+function memberWords(pointer: string): string {
+  const m = /^\/data\/attributes\/(.+)$/.exec(pointer);
+  return m ? `attribute "${m[1]}"` : `the member at ${pointer}`;
+}
+
+/** The first string (value or member name) PostgreSQL could not store, as a pointer and a reason. */
+export function findUnstorable(value: unknown): { pointer: string; detail: string } | null {
+  const problem = (pointer: string, kind: 'nul' | 'surrogate') => ({
+    pointer,
+    detail: kind === 'nul' ? `${memberWords(pointer)} must not contain NUL characters (\\u0000)` : `${memberWords(pointer)} must be valid Unicode text (it has an unpaired surrogate)`,
+  });
   const stack: Array<[unknown, string]> = [[value, '']];
   while (stack.length > 0) {
     const [v, pointer] = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.includes('\0')) return pointer || '/';
+      const kind = unstorable(v);
+      if (kind) return problem(pointer || '/', kind);
     } else if (Array.isArray(v)) {
       v.forEach((item, i) => stack.push([item, `${pointer}/${i}`]));
     } else if (v !== null && typeof v === 'object') {
       for (const [k, item] of Object.entries(v)) {
         const at = `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-        if (k.includes('\0')) return at;
+        const kind = unstorable(k);
+        if (kind) return problem(at, kind);
         stack.push([item, at]);
       }
     }
@@ -226,8 +245,8 @@ export function jsonBody(opts: JsonBodyOptions) {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new InvalidError('the request body must be a JSON object', { pointer: '/' });
     }
-    const nul = findNul(parsed);
-    if (nul !== null) throw new InvalidError('strings in the request body may not contain a NUL character (\\u0000)', { pointer: nul });
+    const bad = findUnstorable(parsed);
+    if (bad !== null) throw new InvalidError(bad.detail, { pointer: bad.pointer });
     request.body = parsed;
     await next();
   };
