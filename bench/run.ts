@@ -13,6 +13,7 @@
 //   BENCH_AGENT_NODE_ARGS  extra node flags for the otf-agent child of the agent dispatch benchmark
 //   BENCH_DISPATCH_RUNS    runs measured per dispatch benchmark (default 50)
 //   BENCH_STATE_MIB        size of the state of the state push/pull benchmark (default 50)
+//   BENCH_HUGE_OUTPUT_MIB  size of the one output of the huge-output state upload benchmark (default 150)
 //   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state")
 import path from 'node:path';
 import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, SIGTERM_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
@@ -35,6 +36,7 @@ import {
   type ScenarioResult,
 } from './lib.js';
 import { compareApply, measureDispatch, type ComparisonResult, type LatencyResult } from './runs.js';
+import { HUGE_OUTPUT_SCENARIO, formatHugeOutputTable, runHugeOutputBenchmark, type HugeOutputResult } from './huge-output.js';
 import { STATE_SCENARIO, formatStateTable, runStateBenchmark, type StateBenchResult } from './state.js';
 
 /** What seeding produced, handed to every scenario. */
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
   let apply: ComparisonResult | null = null;
   let agents: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null };
   let state: StateBenchResult | null = null;
+  let hugeOutput: HugeOutputResult | null = null;
   const seed: Seed = { org: 'bench', workspaceIds: [], userToken: '' };
   let seedSeconds: number | null = null;
   try {
@@ -185,6 +188,10 @@ async function main(): Promise<void> {
       console.log(`running "${STATE_SCENARIO}": its own otfd (--concurrency 0), the terraform CLI and the bare API...`);
       state = await runStateBenchmark({ logLevel: level, nodeArgs });
     }
+    if (wants(HUGE_OUTPUT_SCENARIO)) {
+      console.log(`running "${HUGE_OUTPUT_SCENARIO}": its own otfd (--concurrency 0), the bare API...`);
+      hugeOutput = await runHugeOutputBenchmark({ logLevel: level, nodeArgs });
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -210,6 +217,10 @@ async function main(): Promise<void> {
     console.log('');
     console.log(formatStateTable(state));
   }
+  if (hugeOutput) {
+    console.log('');
+    console.log(formatHugeOutputTable(hugeOutput));
+  }
   for (const r of results) {
     if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${r.target?.minRps ?? '-'} req/s and p99 < ${r.target?.maxP99Ms ?? '-'} ms`);
   }
@@ -225,6 +236,7 @@ async function main(): Promise<void> {
     agentLongPolls: agents.longPolls,
     agentSigterm: agents.sigterm,
     state,
+    hugeOutput,
   });
   console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);
 }

@@ -202,7 +202,7 @@ export function generateState(serial: number, lineage: string): Generated {
 // ---------------------------------------------------------------- otfd's memory (/proc)
 
 /** Samples a process's RSS every 100 ms while it runs. */
-class RssSampler extends Sampler<{ t: number; rssKiB: number }> {
+export class RssSampler extends Sampler<{ t: number; rssKiB: number }> {
   constructor(readonly pid: number) {
     super(() => ({ t: performance.now(), rssKiB: memoryKiB(pid).rssKiB }), SAMPLE_INTERVAL_MS);
   }
@@ -220,14 +220,14 @@ class RssSampler extends Sampler<{ t: number; rssKiB: number }> {
 
 const toMiB = (kib: number) => kib / 1024;
 
-interface Measured<T> {
+export interface Measured<T> {
   value: T;
   seconds: number;
   memory: MemoryWindow;
 }
 
 /** Runs one transfer, after otfd has been idle for a while, timing it and watching otfd's RSS. */
-async function measure<T>(sampler: RssSampler, stateBytes: number, op: () => Promise<T>): Promise<Measured<T> & { hwmReset: boolean }> {
+export async function measure<T>(sampler: RssSampler, stateBytes: number, op: () => Promise<T>): Promise<Measured<T> & { hwmReset: boolean }> {
   await delay(SETTLE_MS);
   const baselineKiB = sampler.sample().rssKiB;
   const hwmReset = sampler.resetPeak();
@@ -273,7 +273,7 @@ type VersionAttributes = {
 };
 
 /** PUTs the bytes with node:http (no token: the URL is signed); resolves with the status. */
-function put(url: string, body: Buffer): Promise<number> {
+export function put(url: string, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length } }, (res) => {
       res.resume();

@@ -4,7 +4,7 @@
 import type { Context, Next } from 'koa';
 import { BadRequestError, InvalidError, PayloadTooLargeError, TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors.js';
 import type { AppState } from './http.js';
-import { MEDIA_TYPE } from './jsonapi.js';
+import { MAX_LIST_VALUES, MEDIA_TYPE } from './jsonapi.js';
 
 type AnyCtx = Context & { state: AppState };
 
@@ -43,6 +43,10 @@ function decoded(raw: string, where: string, parameter?: string): string {
   return value;
 }
 
+/** The most query parameters a request may have (filter[tagged][i][key] takes one per tag). */
+export const MAX_QUERY_PARAMETERS = 300;
+const LIST_PARAMETER = /^(include|search\[.*\]|filter\[.*\]|fields\[.*\])$/;
+
 /** The longest query string read, in bytes; more is refused before it is parsed. */
 export const MAX_QUERY_BYTES = 64 * 1024;
 
@@ -59,6 +63,19 @@ export async function refuseBadInput(ctx: AnyCtx, next: Next): Promise<void> {
       const eq = pair.indexOf('=');
       const name = decoded((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '), 'query parameter name');
       if (eq >= 0) decoded(pair.slice(eq + 1).replace(/\+/g, ' '), `query parameter ${name}`, name);
+    }
+  }
+  const params = Object.entries(ctx.query);
+  if (params.length > MAX_QUERY_PARAMETERS) {
+    throw new BadRequestError(`a request may have at most ${MAX_QUERY_PARAMETERS} query parameters, got ${params.length}`);
+  }
+  // Every list filter at once, including on routes that ignore it: no request makes any later
+  // step split, look up or match thousands of values.
+  for (const [name, value] of params) {
+    if (!LIST_PARAMETER.test(name)) continue;
+    const values = new Set((Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean));
+    if (values.size > MAX_LIST_VALUES) {
+      throw new InvalidError(`query parameter ${name} may list at most ${MAX_LIST_VALUES} values, got ${values.size}`, { parameter: name });
     }
   }
   // Node's parser already refuses NUL and control bytes in headers; bytes above ASCII in a token
@@ -117,19 +134,38 @@ export function jsonDepth(text: string, stopAt: number): number {
   return deepest;
 }
 
-/** The JSON pointer of the first string (value or member name) holding a NUL, or null. */
-export function findNul(value: unknown): string | null {
+/** What PostgreSQL cannot store in text: NUL, and UTF-16 halves without their other half. */
+function unstorable(s: string): 'nul' | 'surrogate' | null {
+  if (s.includes('\0')) return 'nul';
+  if (!(s as string & { isWellFormed(): boolean }).isWellFormed()) return 'surrogate';
+  return null;
+}
+
+/** Where in the body a JSON pointer points, in words: `attribute "name"`, or the pointer. */
+function memberWords(pointer: string): string {
+  const m = /^\/data\/attributes\/(.+)$/.exec(pointer);
+  return m ? `attribute "${m[1]}"` : `the member at ${pointer}`;
+}
+
+/** The first string (value or member name) PostgreSQL could not store, as a pointer and a reason. */
+export function findUnstorable(value: unknown): { pointer: string; detail: string } | null {
+  const problem = (pointer: string, kind: 'nul' | 'surrogate') => ({
+    pointer,
+    detail: kind === 'nul' ? `${memberWords(pointer)} must not contain NUL characters (\\u0000)` : `${memberWords(pointer)} must be valid Unicode text (it has an unpaired surrogate)`,
+  });
   const stack: Array<[unknown, string]> = [[value, '']];
   while (stack.length > 0) {
     const [v, pointer] = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.includes('\0')) return pointer || '/';
+      const kind = unstorable(v);
+      if (kind) return problem(pointer || '/', kind);
     } else if (Array.isArray(v)) {
       v.forEach((item, i) => stack.push([item, `${pointer}/${i}`]));
     } else if (v !== null && typeof v === 'object') {
       for (const [k, item] of Object.entries(v)) {
         const at = `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-        if (k.includes('\0')) return at;
+        const kind = unstorable(k);
+        if (kind) return problem(at, kind);
         stack.push([item, at]);
       }
     }
@@ -204,8 +240,13 @@ export function jsonBody(opts: JsonBodyOptions) {
       const position = /position (\d+)/.exec((err as Error).message);
       throw new BadRequestError(`malformed JSON in the request body${position ? ` at position ${position[1]}` : ''}`);
     }
-    const nul = findNul(parsed);
-    if (nul !== null) throw new InvalidError('strings in the request body may not contain a NUL character (\\u0000)', { pointer: nul });
+    // A JSON:API document, and every body of the agent protocol, is an object; anything else
+    // would read as "no body" to routes whose body is optional.
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new InvalidError('the request body must be a JSON object', { pointer: '/' });
+    }
+    const bad = findUnstorable(parsed);
+    if (bad !== null) throw new InvalidError(bad.detail, { pointer: bad.pointer });
     request.body = parsed;
     await next();
   };

@@ -142,9 +142,15 @@ function positiveInt(query: Query, name: string, fallback: number): number {
   return Number(raw);
 }
 
-/** page[number] (from 1) and page[size] (default 20, at most 100; larger sizes are clamped). */
+/** The highest page[number]: beyond it an offset would no longer be a whole number PostgreSQL reads. */
+export const MAX_PAGE_NUMBER = 1_000_000;
+
+/** page[number] (from 1) and page[size] (default 20, at most 100; larger sizes are clamped, as TFC does). */
 export function parsePage(query: Query): Page {
   const number = positiveInt(query, 'page[number]', 1);
+  if (number > MAX_PAGE_NUMBER) {
+    throw new BadRequestError(`query parameter page[number] may be at most ${MAX_PAGE_NUMBER}`, { parameter: 'page[number]' });
+  }
   const size = Math.min(positiveInt(query, 'page[size]', DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
   return { number, size };
 }

@@ -12,6 +12,13 @@ export interface ScanOptions {
   /** The top-level member whose array elements go to `onElement`, each as its raw JSON text. */
   elementsOf?: string;
   onElement?: (raw: Buffer, index: number) => void;
+  /**
+   * The top-level member whose object members go to `onMember`, each value as its raw JSON text,
+   * or null when it is longer than `maxMemberBytes` (then it is checked but never held).
+   */
+  membersOf?: string;
+  onMember?: (name: string, raw: Buffer | null, size: number) => void;
+  maxMemberBytes?: number;
   /** JSON pointer for errors about a document that came inside a request document. */
   pointer?: string;
 }
@@ -107,11 +114,14 @@ function incompleteTail(bytes: Buffer): number {
 
 /** Raw bytes of one value (or member name) being collected, possibly over several chunks. */
 interface Capture {
-  kind: 'name' | 'member' | 'element';
+  kind: 'name' | 'member' | 'element' | 'submember';
   /** Where it starts in the current chunk. */
   start: number;
   /** Its bytes in earlier chunks. */
   parts: Buffer[];
+  /** Bytes in parts, and whether they were let go because there were too many. */
+  size: number;
+  dropped: boolean;
 }
 
 export class JsonScan {
@@ -131,6 +141,9 @@ export class JsonScan {
   /** Whether the elements of the open array go to onElement. */
   private inElements = false;
   private elementIndex = 0;
+  /** Whether the members of the open object go to onMember, and the name of the one being read. */
+  private inMembers = false;
+  private subMember: string | null = null;
   private capture: Capture | null = null;
   private stringIsName = false;
   private escaped = false;
@@ -157,8 +170,14 @@ export class JsonScan {
       else i = this.structure(chunk, i);
     }
     if (this.capture) {
-      this.capture.parts.push(chunk.subarray(this.capture.start));
+      const piece = chunk.subarray(this.capture.start);
+      this.capture.size += piece.length;
       this.capture.start = 0;
+      if (this.capture.kind === 'submember' && this.capture.size > (this.options.maxMemberBytes ?? Infinity)) {
+        this.capture.dropped = true;
+        this.capture.parts = [];
+      }
+      if (!this.capture.dropped) this.capture.parts.push(piece);
     }
     this.offset += chunk.length;
   }
@@ -219,7 +238,7 @@ export class JsonScan {
   private beginName(chunk: Buffer, i: number): number {
     if (chunk[i] !== QUOTE) throw this.syntax('a member name in double quotes', chunk, i);
     this.stringIsName = true;
-    if (this.stack.length === 1) this.capture = { kind: 'name', start: i, parts: [] };
+    if (this.stack.length === 1 || (this.stack.length === 2 && this.inMembers)) this.capture = { kind: 'name', start: i, parts: [], size: 0, dropped: false };
     this.mode = Mode.String;
     return i + 1;
   }
@@ -231,14 +250,19 @@ export class JsonScan {
     else if (depth === 1 && this.rootIsObject) {
       this.memberStart = this.offset + i;
       this.memberFirst = c;
-      if (this.member !== null && this.options.keep?.has(this.member)) this.capture = { kind: 'member', start: i, parts: [] };
+      if (this.member !== null && this.options.keep?.has(this.member)) this.capture = { kind: 'member', start: i, parts: [], size: 0, dropped: false };
     } else if (depth === 2 && this.inElements) {
-      this.capture = { kind: 'element', start: i, parts: [] };
+      this.capture = { kind: 'element', start: i, parts: [], size: 0, dropped: false };
+    } else if (depth === 2 && this.inMembers) {
+      this.capture = { kind: 'submember', start: i, parts: [], size: 0, dropped: false };
     }
     if (c === 0x7b || c === 0x5b) {
       if (depth >= MAX_DEPTH) throw this.invalid(`${this.what} is nested more than ${MAX_DEPTH} levels deep`);
       if (depth === 1 && c === 0x5b && this.rootIsObject && this.member !== null && this.member === this.options.elementsOf) {
         this.inElements = true;
+      }
+      if (depth === 1 && c === 0x7b && this.rootIsObject && this.member !== null && this.member === this.options.membersOf) {
+        this.inMembers = true;
       }
       this.stack.push(c);
       this.mode = c === 0x7b ? Mode.FirstKey : Mode.FirstValue;
@@ -288,7 +312,9 @@ export class JsonScan {
   private endName(chunk: Buffer, end: number): void {
     this.mode = Mode.Colon;
     if (this.capture?.kind !== 'name') return;
-    this.member = JSON.parse(this.captured(chunk, end).toString('utf8')) as string;
+    const name = JSON.parse(this.captured(chunk, end)!.toString('utf8')) as string;
+    if (this.stack.length === 1) this.member = name;
+    else this.subMember = name;
   }
 
   private numberBytes(chunk: Buffer, i: number): number {
@@ -326,17 +352,23 @@ export class JsonScan {
     this.mode = depth === 0 ? Mode.Done : Mode.After;
     if (depth === 1 && this.rootIsObject && this.member !== null) {
       this.members.set(this.member, { start: this.memberStart, end: this.offset + end, first: this.memberFirst });
-      if (this.capture?.kind === 'member') this.values.set(this.member, JSON.parse(this.captured(chunk, end).toString('utf8')));
+      if (this.capture?.kind === 'member') this.values.set(this.member, JSON.parse(this.captured(chunk, end)!.toString('utf8')));
       this.inElements = false;
+      this.inMembers = false;
     } else if (depth === 2 && this.capture?.kind === 'element') {
-      this.options.onElement?.(this.captured(chunk, end), this.elementIndex++);
+      this.options.onElement?.(this.captured(chunk, end)!, this.elementIndex++);
+    } else if (depth === 2 && this.capture?.kind === 'submember' && this.subMember !== null) {
+      const size = this.capture.size + (end - this.capture.start);
+      const raw = this.captured(chunk, end);
+      this.options.onMember?.(this.subMember, raw !== null && raw.length <= (this.options.maxMemberBytes ?? Infinity) ? raw : null, size);
     }
   }
 
-  /** The bytes of the capture that ends just before chunk[end]; the capture is over. */
-  private captured(chunk: Buffer, end: number): Buffer {
+  /** The bytes of the capture that ends just before chunk[end] (null if let go); the capture is over. */
+  private captured(chunk: Buffer, end: number): Buffer | null {
     const capture = this.capture!;
     this.capture = null;
+    if (capture.dropped) return null;
     const last = chunk.subarray(capture.start, end);
     return capture.parts.length === 0 ? last : Buffer.concat([...capture.parts, last]);
   }

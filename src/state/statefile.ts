@@ -67,24 +67,27 @@ function parseJson(bytes: Buffer, what: string, pointer?: string): unknown {
   }
 }
 
-function parseOutputs(raw: unknown, pointer?: string): StateOutput[] {
-  if (raw === undefined || raw === null) return [];
-  if (!isObject(raw)) throw new InvalidError('the state file\'s "outputs" must be an object', { pointer });
-  return Object.entries(raw)
-    .map(([name, o]): StateOutput => {
-      if (!isObject(o) || !('value' in o)) {
-        throw new InvalidError(`output "${name}" in the state file must be an object with a "value"`, { pointer });
-      }
-      if (o.sensitive !== undefined && typeof o.sensitive !== 'boolean') {
-        throw new InvalidError(`output "${name}" in the state file has a "sensitive" that is not true or false`, { pointer });
-      }
-      return { name, value: o.value, type: isCtyType(o.type) ? o.type : null, sensitive: o.sensitive === true };
-    })
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+function parseOutput(name: string, o: unknown, pointer?: string): StateOutput {
+  if (!isObject(o) || !('value' in o)) {
+    throw new InvalidError(`output "${name}" in the state file must be an object with a "value"`, { pointer });
+  }
+  if (o.sensitive !== undefined && typeof o.sensitive !== 'boolean') {
+    throw new InvalidError(`output "${name}" in the state file has a "sensitive" that is not true or false`, { pointer });
+  }
+  return { name, value: o.value, type: isCtyType(o.type) ? o.type : null, sensitive: o.sensitive === true };
 }
 
-/** The top-level members of a state file that otfd reads; its resources are read one by one. */
-const KEPT_MEMBERS = new Set(['version', 'serial', 'lineage', 'terraform_version', 'outputs']);
+/**
+ * The largest output (its whole entry in the state file) whose value otfd keeps for the outputs
+ * API. A larger one is checked as it goes by but never held: it is listed as sensitive, with no
+ * value and no type, and its value stays in the state file, which is streamed whole to whoever
+ * downloads it. Holding it would cost several copies of its size (bytes, text, parsed value,
+ * database row), which is what let one huge output take gigabytes.
+ */
+export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+
+/** The top-level members of a state file that otfd reads; its resources and outputs are read one by one. */
+const KEPT_MEMBERS = new Set(['version', 'serial', 'lineage', 'terraform_version']);
 
 /**
  * Reads a state file chunk by chunk, so that it never has to be held whole, as bytes, text or
@@ -94,6 +97,8 @@ const KEPT_MEMBERS = new Set(['version', 'serial', 'lineage', 'terraform_version
 export class StateReader {
   private readonly scan: JsonScan;
   private readonly resources: ResourceSummary[] = [];
+  /** By name: a name given twice keeps its last entry, as JSON.parse would. */
+  private readonly outputs = new Map<string, StateOutput>();
   private managedInstances = 0;
 
   constructor(private readonly pointer?: string) {
@@ -101,6 +106,11 @@ export class StateReader {
       keep: KEPT_MEMBERS,
       elementsOf: 'resources',
       onElement: (raw, index) => this.resource(raw, index),
+      membersOf: 'outputs',
+      maxMemberBytes: MAX_OUTPUT_BYTES,
+      onMember: (name, raw) => {
+        this.outputs.set(name, raw === null ? { name, value: null, type: null, sensitive: true } : parseOutput(name, parseJson(raw, 'the state file', pointer), pointer));
+      },
       pointer,
     });
   }
@@ -133,13 +143,17 @@ export class StateReader {
     if (resources && resources.first !== 0x5b && resources.first !== 0x6e) {
       throw new InvalidError('the state file\'s "resources" must be an array', { pointer });
     }
+    const outputs = this.scan.members.get('outputs');
+    if (outputs && outputs.first !== 0x7b && outputs.first !== 0x6e) {
+      throw new InvalidError('the state file\'s "outputs" must be an object', { pointer });
+    }
     const terraformVersion = values.get('terraform_version');
     return {
       formatVersion: version,
       serial,
       lineage,
       terraformVersion: typeof terraformVersion === 'string' ? terraformVersion : null,
-      outputs: parseOutputs(values.get('outputs'), pointer),
+      outputs: [...this.outputs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       resources: this.resources,
       managedInstances: this.managedInstances,
     };
