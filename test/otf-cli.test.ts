@@ -348,6 +348,47 @@ describe('otf, the admin CLI', function () {
       assert.equal((await api.get(`/workspaces/${ws.id}`)).status, 404);
     });
 
+    it('creates a workspace with --engine and changes its settings with update', async () => {
+      const created = await otfJson(['workspaces', 'create', `${org}/engines`, '--engine', 'tofu', '--terraform-version', '1.6.2', '--auto-apply', '--description', 'first']);
+      assert.equal(created.attributes.engine, 'tofu');
+      assert.equal(created.attributes['terraform-version'], '1.6.2');
+      assert.equal(created.attributes['auto-apply'], true);
+      const shown = await otf(['workspaces', 'show', `${org}/engines`]);
+      assertOk(shown);
+      assert.match(shown.stdout, /^engine: tofu$/m);
+
+      // Only what is given changes.
+      const updated = await otfJson(['workspaces', 'update', `${org}/engines`, '--auto-apply=false', '--execution-mode', 'local', '--description', 'second']);
+      assert.equal(updated.id, created.id);
+      assert.equal(updated.attributes['auto-apply'], false);
+      assert.equal(updated.attributes['execution-mode'], 'local');
+      assert.equal(updated.attributes.description, 'second');
+      assert.equal(updated.attributes.engine, 'tofu');
+      assert.equal(updated.attributes['terraform-version'], '1.6.2');
+
+      // A new engine without a version gets otfd's default for it, not the other engine's version.
+      const terraformDefault = (await createWorkspace(api, org, randomName('ws'), { engine: 'terraform' })).attributes['terraform-version'];
+      const switched = await otf(['workspaces', 'update', `${org}/engines`, '--engine', 'terraform', '--name', 'engines-renamed']);
+      assertOk(switched);
+      assert.match(switched.stdout, /^name: engines-renamed$/m);
+      assert.match(switched.stdout, /^engine: terraform$/m);
+      const after = await getData(`/workspaces/${created.id}`);
+      assert.equal(after.attributes.engine, 'terraform');
+      assert.equal(after.attributes['terraform-version'], terraformDefault);
+      assert.equal(after.attributes.name, 'engines-renamed');
+
+      assertFailure(await otf(['workspaces', 'update', `${org}/engines-renamed`]), 2, /^otf: nothing to change: give at least one of --name, --execution-mode, .*--engine/);
+      assertFailure(await otf(['workspaces', 'update', `${org}/engines-renamed`, '--engine', 'pulumi']), 2, 'otf: --engine: "pulumi" is not one of terraform, tofu');
+      assertFailure(await otf(['workspaces', 'update', `${org}/engines-renamed`, '--execution-mode', 'remote', '--agent-pool', 'apool-x']), 2, 'otf: --agent-pool goes with execution mode agent, not remote');
+      const refused = await api.patch(`/workspaces/${created.id}`, { data: { type: 'workspaces', attributes: { 'terraform-version': 'one' } } });
+      assert.equal(refused.status, 422, refused.text);
+      assertFailure(await otf(['workspaces', 'update', `${org}/engines-renamed`, '--terraform-version', 'one']), 1, `otf: ${refused.body.errors[0].detail}`);
+      const help = await otf(['workspaces', 'update', '--help']);
+      assertOk(help);
+      assert.match(help.stdout, /^Usage: otf workspaces update <org>\/<ws> \[flags\]$/m);
+      assert.match(help.stdout, /--engine <engine>/);
+    });
+
     it('sets, lists, changes and deletes variables; sensitive values are never shown', async () => {
       const ws = await createWorkspace(api, org, 'vars');
       const name = `${org}/vars`;
