@@ -13,6 +13,7 @@ import type { Api, Json } from './helpers/api.js';
 import { assertOk, linesOf, runOtf, startOtf as startOtfIn, type OtfOptions, type OtfResult, type RunningOtf } from './helpers/otf.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
+import { cloudBlock, expectCode, terraform, workdir } from './helpers/terraform.js';
 import { waitUntil } from './helpers/wait.js';
 
 /** Asserts a failure: the exit code, and exactly one line on stderr matching `line`, no stack trace. */
@@ -308,6 +309,29 @@ describe('otf, the admin CLI', function () {
   });
 
   // ------------------------------------------------------------ workspaces, variables, state
+
+  describe("the README's first run", () => {
+    it('an organization, a user in its owners team and its token, all made with otf; terraform applies with that token, and refuses an organization token', async () => {
+      const org = randomName('org');
+      const user = randomName('user');
+      assertOk(await otf(['organizations', 'create', org, '--email', 'ops@acme.example']));
+      assertOk(await otf(['users', 'create', user, '--email', `${user}@acme.example`]));
+      assertOk(await otf(['memberships', 'add', org, user, '--team', 'owners']));
+      const minted = await otf(['user-tokens', 'create', user]);
+      assertOk(minted);
+      const token = minted.stdout.trim();
+      const dir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "app"') + 'resource "terraform_data" "x" {\n  input = "hello"\n}\n' });
+      expectCode(await terraform(server, dir, ['init', '-input=false'], { token }), 0);
+      const apply = await terraform(server, dir, ['apply', '-auto-approve', '-input=false'], { token });
+      expectCode(apply, 0);
+      assert.match(apply.output, /Apply complete! Resources: 1 added/);
+
+      const orgToken = await api.post(`/organizations/${org}/authentication-token`, { data: { type: 'authentication-token', attributes: {} } });
+      assert.equal(orgToken.status, 201, orgToken.text);
+      const refused = await terraform(server, dir, ['apply', '-auto-approve', '-input=false'], { token: orgToken.body.data.attributes.token });
+      assert.notEqual(refused.code, 0, 'an organization token may not queue runs');
+    });
+  });
 
   describe('workspaces, variables and state', () => {
     let org: string;
