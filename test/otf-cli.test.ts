@@ -13,6 +13,7 @@ import type { Api, Json } from './helpers/api.js';
 import { assertOk, linesOf, runOtf, startOtf as startOtfIn, type OtfOptions, type OtfResult, type RunningOtf } from './helpers/otf.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
+import { cloudBlock, expectCode, terraform, workdir } from './helpers/terraform.js';
 import { waitUntil } from './helpers/wait.js';
 
 /** Asserts a failure: the exit code, and exactly one line on stderr matching `line`, no stack trace. */
@@ -309,6 +310,29 @@ describe('otf, the admin CLI', function () {
 
   // ------------------------------------------------------------ workspaces, variables, state
 
+  describe("the README's first run", () => {
+    it('an organization, a user in its owners team and its token, all made with otf; terraform applies with that token, and refuses an organization token', async () => {
+      const org = randomName('org');
+      const user = randomName('user');
+      assertOk(await otf(['organizations', 'create', org, '--email', 'ops@acme.example']));
+      assertOk(await otf(['users', 'create', user, '--email', `${user}@acme.example`]));
+      assertOk(await otf(['memberships', 'add', org, user, '--team', 'owners']));
+      const minted = await otf(['user-tokens', 'create', user]);
+      assertOk(minted);
+      const token = minted.stdout.trim();
+      const dir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "app"') + 'resource "terraform_data" "x" {\n  input = "hello"\n}\n' });
+      expectCode(await terraform(server, dir, ['init', '-input=false'], { token }), 0);
+      const apply = await terraform(server, dir, ['apply', '-auto-approve', '-input=false'], { token });
+      expectCode(apply, 0);
+      assert.match(apply.output, /Apply complete! Resources: 1 added/);
+
+      const orgToken = await api.post(`/organizations/${org}/authentication-token`, { data: { type: 'authentication-token', attributes: {} } });
+      assert.equal(orgToken.status, 201, orgToken.text);
+      const refused = await terraform(server, dir, ['apply', '-auto-approve', '-input=false'], { token: orgToken.body.data.attributes.token });
+      assert.notEqual(refused.code, 0, 'an organization token may not queue runs');
+    });
+  });
+
   describe('workspaces, variables and state', () => {
     let org: string;
 
@@ -346,6 +370,47 @@ describe('otf, the admin CLI', function () {
       const deleted = await otf(['workspaces', 'delete', `${org}/locking`]);
       assertOk(deleted);
       assert.equal((await api.get(`/workspaces/${ws.id}`)).status, 404);
+    });
+
+    it('creates a workspace with --engine and changes its settings with update', async () => {
+      const created = await otfJson(['workspaces', 'create', `${org}/engines`, '--engine', 'tofu', '--terraform-version', '1.6.2', '--auto-apply', '--description', 'first']);
+      assert.equal(created.attributes.engine, 'tofu');
+      assert.equal(created.attributes['terraform-version'], '1.6.2');
+      assert.equal(created.attributes['auto-apply'], true);
+      const shown = await otf(['workspaces', 'show', `${org}/engines`]);
+      assertOk(shown);
+      assert.match(shown.stdout, /^engine: tofu$/m);
+
+      // Only what is given changes.
+      const updated = await otfJson(['workspaces', 'update', `${org}/engines`, '--auto-apply=false', '--execution-mode', 'local', '--description', 'second']);
+      assert.equal(updated.id, created.id);
+      assert.equal(updated.attributes['auto-apply'], false);
+      assert.equal(updated.attributes['execution-mode'], 'local');
+      assert.equal(updated.attributes.description, 'second');
+      assert.equal(updated.attributes.engine, 'tofu');
+      assert.equal(updated.attributes['terraform-version'], '1.6.2');
+
+      // A new engine without a version gets otfd's default for it, not the other engine's version.
+      const terraformDefault = (await createWorkspace(api, org, randomName('ws'), { engine: 'terraform' })).attributes['terraform-version'];
+      const switched = await otf(['workspaces', 'update', `${org}/engines`, '--engine', 'terraform', '--name', 'engines-renamed']);
+      assertOk(switched);
+      assert.match(switched.stdout, /^name: engines-renamed$/m);
+      assert.match(switched.stdout, /^engine: terraform$/m);
+      const after = await getData(`/workspaces/${created.id}`);
+      assert.equal(after.attributes.engine, 'terraform');
+      assert.equal(after.attributes['terraform-version'], terraformDefault);
+      assert.equal(after.attributes.name, 'engines-renamed');
+
+      assertFailure(await otf(['workspaces', 'update', `${org}/engines-renamed`]), 2, /^otf: nothing to change: give at least one of --name, --execution-mode, .*--engine/);
+      assertFailure(await otf(['workspaces', 'update', `${org}/engines-renamed`, '--engine', 'pulumi']), 2, 'otf: --engine: "pulumi" is not one of terraform, tofu');
+      assertFailure(await otf(['workspaces', 'update', `${org}/engines-renamed`, '--execution-mode', 'remote', '--agent-pool', 'apool-x']), 2, 'otf: --agent-pool goes with execution mode agent, not remote');
+      const refused = await api.patch(`/workspaces/${created.id}`, { data: { type: 'workspaces', attributes: { 'terraform-version': 'one' } } });
+      assert.equal(refused.status, 422, refused.text);
+      assertFailure(await otf(['workspaces', 'update', `${org}/engines-renamed`, '--terraform-version', 'one']), 1, `otf: ${refused.body.errors[0].detail}`);
+      const help = await otf(['workspaces', 'update', '--help']);
+      assertOk(help);
+      assert.match(help.stdout, /^Usage: otf workspaces update <org>\/<ws> \[flags\]$/m);
+      assert.match(help.stdout, /--engine <engine>/);
     });
 
     it('sets, lists, changes and deletes variables; sensitive values are never shown', async () => {

@@ -220,6 +220,11 @@ export class WorkspaceService {
       throw new ConflictError(`the execution mode of workspace "${ws.name}" cannot change while run ${ws.lock.holder.id} is active; wait for it to finish, or cancel it`);
     }
     Object.assign(changes, await this.execution(ws.organizationId, ws, changes, ws.executionMode));
+    // A version of one engine means nothing to the other: a new engine without a version named
+    // gets the version a new workspace of that engine would get.
+    if (changes.engine !== undefined && changes.engine !== ws.engine && changes.terraformVersion === undefined) {
+      changes.terraformVersion = this.defaults.versions[changes.engine];
+    }
     if (changes.projectId) {
       const org = (await this.orgs.byId(ws.organizationId))!;
       changes.projectId = await this.projectIn(org, changes.projectId);

@@ -1,10 +1,39 @@
-// otf workspaces: list, show, create, delete, lock, unlock, set-execution-mode.
+// otf workspaces: list, show, create, update, delete, lock, unlock, set-execution-mode.
 import { relatedId, type Resource } from '../client.js';
-import { UsageError, type Noun } from '../command.js';
+import { UsageError, type FlagSpec, type Flags, type Noun } from '../command.js';
 import { attribute, idField, type Field, type View } from '../output.js';
 import { parseWorkspaceName, resolveWorkspace, seg } from '../resolve.js';
 
 export const EXECUTION_MODES = ['remote', 'local', 'agent'] as const;
+export const ENGINES = ['terraform', 'tofu'] as const;
+
+/** The settings `create` and `update` share, each a flag named as the API attribute it sets. */
+const settingFlags: FlagSpec[] = [
+  { name: 'execution-mode', value: '<mode>', help: 'where runs execute', choices: EXECUTION_MODES },
+  { name: 'agent-pool', value: '<pool id>', help: 'the agent pool of a workspace in agent mode' },
+  { name: 'engine', value: '<engine>', help: "the engine its runs use (otfd's --default-engine when not given at create)", choices: ENGINES },
+  {
+    name: 'terraform-version',
+    value: '<version>',
+    help: "the engine's version: a version, a constraint or latest (OpenTofu's version for tofu; a new engine without one gets otfd's default for it)",
+  },
+  { name: 'description', value: '<text>', help: 'what the workspace is for' },
+  { name: 'working-directory', value: '<path>', help: 'where in the configuration runs execute' },
+  { name: 'auto-apply', help: 'apply runs without confirmation (--auto-apply=false turns it off)' },
+  { name: 'global-remote-state', help: 'let every workspace of the organization read its state outputs (=false turns it off)' },
+];
+
+/** The attributes the setting flags given name. */
+function settingAttributes(flags: Flags): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  const mode = flags.get('execution-mode');
+  if (flags.has('agent-pool') && mode !== undefined && mode !== 'agent') throw new UsageError(`--agent-pool goes with execution mode agent, not ${mode}`);
+  if (mode !== undefined) attributes['execution-mode'] = mode;
+  if (flags.has('agent-pool')) attributes['agent-pool-id'] = flags.get('agent-pool');
+  for (const name of ['engine', 'terraform-version', 'description', 'working-directory']) if (flags.has(name)) attributes[name] = flags.get(name);
+  for (const name of ['auto-apply', 'global-remote-state']) if (flags.has(name)) attributes[name] = flags.on(name);
+  return attributes;
+}
 
 const related = (name: string, label = name): Field => ({ name: label, value: (r) => relatedId(r, name) });
 
@@ -59,23 +88,28 @@ export const workspaces: Noun = {
       verb: 'create',
       summary: 'Create a workspace',
       args: [{ name: '<org>/<ws>' }],
-      flags: [
-        { name: 'execution-mode', value: '<mode>', help: 'where runs execute', choices: EXECUTION_MODES },
-        { name: 'agent-pool', value: '<pool id>', help: 'the agent pool of a workspace in agent mode' },
-        { name: 'terraform-version', value: '<version>', help: 'a version, a constraint or latest' },
-        { name: 'description', value: '<text>', help: 'what the workspace is for' },
-        { name: 'auto-apply', help: 'apply runs without confirmation' },
-      ],
+      flags: settingFlags,
       async run({ api, out, args, flags }) {
         const { organization, name } = parseWorkspaceName(args[0]);
-        const attributes: Record<string, unknown> = { name };
-        if (flags.has('execution-mode')) attributes['execution-mode'] = flags.get('execution-mode');
-        if (flags.has('agent-pool')) attributes['agent-pool-id'] = flags.get('agent-pool');
-        if (flags.has('terraform-version')) attributes['terraform-version'] = flags.get('terraform-version');
-        if (flags.has('description')) attributes.description = flags.get('description');
-        if (flags.has('auto-apply')) attributes['auto-apply'] = flags.on('auto-apply');
+        const attributes: Record<string, unknown> = { name, ...settingAttributes(flags) };
         const ws = await api().one('POST', `/organizations/${seg(organization)}/workspaces`, { data: { type: 'workspaces', attributes } });
         out.one(ws, workspaceView);
+      },
+    },
+    {
+      verb: 'update',
+      summary: 'Change the settings of a workspace',
+      args: [{ name: '<org>/<ws>' }],
+      flags: [{ name: 'name', value: '<name>', help: 'its new name' }, ...settingFlags],
+      details: 'Only the settings given change. Switching the engine without --terraform-version gives the workspace otfd\'s default version of the new engine.',
+      async run({ api, out, args, flags }) {
+        const attributes = settingAttributes(flags);
+        if (flags.has('name')) attributes.name = flags.get('name');
+        if (Object.keys(attributes).length === 0) {
+          throw new UsageError(`nothing to change: give at least one of ${['name', ...settingFlags.map((f) => f.name)].map((n) => `--${n}`).join(', ')}`);
+        }
+        const ws = await resolveWorkspace(api(), args[0]);
+        out.one(await api().one('PATCH', `/workspaces/${seg(ws.id)}`, { data: { type: 'workspaces', attributes } }), workspaceView);
       },
     },
     {
