@@ -197,16 +197,24 @@ describe('job folders', function () {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     });
 
-    function otfd(database: string, dataDir: string, port: number, siteToken: string, tmp: string): { child: ChildProcess; exited: Promise<unknown> } {
+    /** A real otfd; `ready` resolves once it has started whole (and so handles SIGTERM): it answers ping a little earlier. */
+    function otfd(database: string, dataDir: string, port: number, siteToken: string, tmp: string): { child: ChildProcess; exited: Promise<unknown>; ready: Promise<void> } {
       const child = spawn(
         process.execPath,
         [OTFD, '--database', database, '--data-dir', dataDir, '--address', `127.0.0.1:${port}`, '--site-token', siteToken, '--concurrency', '1', '--log-level', 'info'],
         { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } },
       );
       children.push(child);
-      child.stdout!.resume();
+      let out = '';
+      const ready = new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (c: Buffer) => {
+          out += c.toString('utf8');
+          if (out.includes('otfd is listening on')) resolve();
+        });
+        child.on('exit', (code) => reject(new Error(`otfd exited with ${code} before it was ready`)));
+      });
       child.stderr!.resume();
-      return { child, exited: new Promise((r) => child.on('exit', r)) };
+      return { child, exited: new Promise((r) => child.on('exit', r)), ready };
     }
 
     it('an otfd killed mid-apply leaves its job folder behind; the next otfd removes it at start', async () => {
@@ -217,10 +225,9 @@ describe('job folders', function () {
       const tmp = fs.mkdtempSync(path.join(suite().tmp, 'jobs-'));
       const pidFile = path.join(tmp, 'sleeper.pid');
       const api = new Api(`http://127.0.0.1:${port}`, siteToken);
-      const ready = () => until('otfd', async () => ((await api.get('/ping').catch(() => null))?.status === 204 ? true : null), (v) => v !== null);
 
       const first = otfd(database, dataDir, port, siteToken, tmp);
-      await ready();
+      await first.ready;
       assert.equal((await api.post('/organizations', { data: { type: 'organizations', attributes: { name: 'acme', email: 'a@example.com' } } })).status, 201);
       const ws = (await api.post('/organizations/acme/workspaces', { data: { type: 'workspaces', attributes: { name: 'app' } } })).body.data;
       const run = await queueRun(api, ws.id, slowApply(pidFile, 20));
@@ -235,7 +242,7 @@ describe('job folders', function () {
       assert.ok(fs.existsSync(path.join(folder, job, 'cli.tfrc')), 'a killed otfd cannot remove its job folder');
 
       const second = otfd(database, dataDir, port, siteToken, tmp);
-      await ready();
+      await second.ready;
       assert.ok(!fs.existsSync(folder), `the killed otfd's folder ${folder} is gone`);
       const own = processFolder(tmp, 'otfd', second.child.pid!);
       assert.deepEqual(jobFolders(own), []);
