@@ -46,13 +46,13 @@ import { TeamService } from './users/teams.js';
 import { registerWorkspaceRoutes } from './workspaces/routes.js';
 import { WorkspaceService } from './workspaces/service.js';
 
-/** The version of new workspaces when their engine is not on PATH. */
-
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
  * 431; with room for the 64 KiB query string the API reads, the answer is a 422 naming the limit.
  */
 const MAX_HEADER_BYTES = 80 * 1024;
+
+/** The version of new workspaces when their engine is not on PATH. */
 export const PINNED_VERSIONS: Record<EngineName, string> = { terraform: '1.11.4', tofu: '1.6.2' };
 
 export interface Otfd {
