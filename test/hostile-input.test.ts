@@ -181,8 +181,7 @@ describe('hostile input', function () {
   const TAG_QUERIES: Array<[string, number | undefined]> = [
     [`search[tags]=${Array.from({ length: 150 }, (_, i) => `t${i}`).join(',')}`, 422],
     [`search[exclude-tags]=${Array.from({ length: 150 }, (_, i) => `t${i}`).join(',')}`, 422],
-    // 5,000 tags: too long a line for Node's header limit (431) or past the list cap (422)
-    [`search[tags]=${Array.from({ length: 5000 }, (_, i) => i.toString(36)).join(',')}`, undefined],
+    [`search[tags]=${Array.from({ length: 5000 }, (_, i) => `tag-${i}`).join(',')}`, 422],
     [`search[tags]=${Array.from({ length: 5000 }, () => 'a').join(',')}`, 200],
     [Array.from({ length: 301 }, (_, i) => `p${i}=1`).join('&'), 400],
     [Array.from({ length: 150 }, (_, i) => `filter[tagged][${i}][key]=k${i}`).join('&'), 422],
@@ -434,6 +433,8 @@ describe('hostile input', function () {
   it('names the limit when a list filter has too many values, and de-duplicates repeated ones', async () => {
     const tags = Array.from({ length: 150 }, (_, i) => `t${i}`).join(',');
     assertError(await api.get(`/organizations/${org}/workspaces?search[tags]=${tags}`), 422, /at most 100 values, got 150/, { parameter: 'search[tags]' });
+    const many = Array.from({ length: 5000 }, (_, i) => `tag-${i}`).join(',');
+    assertError(await api.get(`/organizations/${org}/workspaces?search[tags]=${many}`), 422, /at most 100 values, got 5000/, { parameter: 'search[tags]' });
     const repeated = await api.get(`/organizations/${org}/workspaces?search[tags]=${Array.from({ length: 5000 }, () => 'z').join(',')}`);
     assertStatus(repeated, 200);
     assert.equal(repeated.body.data.length, 0);

@@ -2,7 +2,7 @@
 // accepts, however the bytes are split into chunks, and extract the same facts as parsing it whole.
 import assert from 'node:assert/strict';
 import { JsonScan } from '../src/state/scan.js';
-import { parseState, StateReader, withSerial } from '../src/state/statefile.js';
+import { MAX_OUTPUT_BYTES, parseState, StateReader, withSerial } from '../src/state/statefile.js';
 
 /** Feeds the bytes in chunks of `size` bytes. */
 function scanIn(bytes: Buffer, size: number, scan: { write(chunk: Buffer): void }): void {
@@ -211,6 +211,34 @@ describe('state file reading', () => {
     ];
     for (const [doc, message] of cases) assert.throws(() => parseState(Buffer.from(JSON.stringify(doc))), message);
     assert.deepEqual(parseState(Buffer.from(JSON.stringify({ ...state, resources: null }))).resources, []);
+  });
+
+  it('lists an output larger than the bound as sensitive with no value, and reads a huge resource without holding it', () => {
+    const big = 'x'.repeat(MAX_OUTPUT_BYTES + 1);
+    const doc = {
+      ...state,
+      outputs: { ...state.outputs, huge: { value: big, type: 'string' } },
+      resources: [{ mode: 'managed', type: 'terraform_data', name: 'fat', provider: 'p', instances: [{ attributes: { input: big } }, {}, {}] }],
+    };
+    const bytes = Buffer.from(JSON.stringify(doc));
+    for (const size of [bytes.length, 65_536, 4093]) {
+      const reader = new StateReader();
+      scanIn(bytes, size, reader);
+      const parsed = reader.end();
+      assert.deepEqual(
+        parsed.outputs.map((o) => [o.name, o.sensitive, o.value === null]),
+        [
+          ['a', true, false],
+          ['b', false, false],
+          ['huge', true, true],
+        ],
+      );
+      assert.deepEqual(parsed.resources, [{ name: 'fat', type: 'terraform_data', module: 'root', provider: 'p', count: 3 }]);
+      assert.equal(parsed.managedInstances, 3);
+    }
+    assert.throws(() => parseState(Buffer.from(JSON.stringify({ ...state, resources: [{ mode: 'managed', type: 't', name: 'n', instances: {} }] }))), /"instances" that are not an array/);
+    assert.throws(() => parseState(Buffer.from(JSON.stringify({ ...state, resources: ['x'] }))), /resource 0 in the state file must be an object/);
+    assert.throws(() => parseState(Buffer.from(JSON.stringify({ ...state, outputs: [] }))), /"outputs" must be an object/);
   });
 
   it('rewrites the serial and leaves every other byte as it was', () => {

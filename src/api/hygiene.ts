@@ -261,9 +261,9 @@ interface Window {
 
 /**
  * At most `perMinute` failed authentications per client address in a fixed one-minute window;
- * past that, every request of that address that carries credentials is answered 429 with
+ * past that, every request of that address to a route that needs a token is answered 429 with
  * Retry-After until the window ends, whether its token is good or not (otherwise the answer would
- * still tell a guessed token from a wrong one). Successful requests are not counted. In memory,
+ * still tell a guessed token from a wrong one, and guessing would go on at full speed). Successful requests are not counted. In memory,
  * per otfd: replicas each count on their own. 0 turns it off.
  */
 export function authFailureLimit(perMinute: number, now: () => number = Date.now) {

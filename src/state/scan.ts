@@ -13,8 +13,14 @@ export interface ScanOptions {
   elementsOf?: string;
   onElement?: (raw: Buffer, index: number) => void;
   /**
+   * Instead of onElement: each element's raw bytes handed over piece by piece as they go by, so
+   * that no element, however large, is held whole.
+   */
+  streamElements?: { begin(index: number): void; data(piece: Buffer): void; end(index: number): void };
+  /**
    * The top-level member whose object members go to `onMember`, each value as its raw JSON text,
-   * or null when it is longer than `maxMemberBytes` (then it is checked but never held).
+   * or null when it is longer than `maxMemberBytes` (then it is checked but never held). Kept
+   * members longer than `maxMemberBytes` are let go too, and read as absent.
    */
   membersOf?: string;
   onMember?: (name: string, raw: Buffer | null, size: number) => void;
@@ -114,7 +120,7 @@ function incompleteTail(bytes: Buffer): number {
 
 /** Raw bytes of one value (or member name) being collected, possibly over several chunks. */
 interface Capture {
-  kind: 'name' | 'member' | 'element' | 'submember';
+  kind: 'name' | 'member' | 'element' | 'submember' | 'stream';
   /** Where it starts in the current chunk. */
   start: number;
   /** Its bytes in earlier chunks. */
@@ -129,6 +135,11 @@ export class JsonScan {
   readonly values = new Map<string, unknown>();
   /** Where every top-level member's value lies. */
   readonly members = new Map<string, MemberSpan>();
+
+  /** How many elements the `elementsOf` array has had so far. */
+  get elementCount(): number {
+    return this.elementIndex;
+  }
 
   private mode = Mode.Value;
   /** The open containers: `{` or `[` (as byte values). */
@@ -173,11 +184,13 @@ export class JsonScan {
       const piece = chunk.subarray(this.capture.start);
       this.capture.size += piece.length;
       this.capture.start = 0;
-      if (this.capture.kind === 'submember' && this.capture.size > (this.options.maxMemberBytes ?? Infinity)) {
+      const bounded = this.capture.kind === 'submember' || this.capture.kind === 'member';
+      if (bounded && this.capture.size > (this.options.maxMemberBytes ?? Infinity)) {
         this.capture.dropped = true;
         this.capture.parts = [];
       }
-      if (!this.capture.dropped) this.capture.parts.push(piece);
+      if (this.capture.kind === 'stream') this.options.streamElements!.data(piece);
+      else if (!this.capture.dropped) this.capture.parts.push(piece);
     }
     this.offset += chunk.length;
   }
@@ -251,7 +264,10 @@ export class JsonScan {
       this.memberStart = this.offset + i;
       this.memberFirst = c;
       if (this.member !== null && this.options.keep?.has(this.member)) this.capture = { kind: 'member', start: i, parts: [], size: 0, dropped: false };
-    } else if (depth === 2 && this.inElements) {
+    } else if (depth === 2 && this.inElements && this.options.streamElements) {
+      this.capture = { kind: 'stream', start: i, parts: [], size: 0, dropped: false };
+      this.options.streamElements.begin(this.elementIndex);
+    } else if (depth === 2 && this.inElements && this.options.onElement) {
       this.capture = { kind: 'element', start: i, parts: [], size: 0, dropped: false };
     } else if (depth === 2 && this.inMembers) {
       this.capture = { kind: 'submember', start: i, parts: [], size: 0, dropped: false };
@@ -352,11 +368,22 @@ export class JsonScan {
     this.mode = depth === 0 ? Mode.Done : Mode.After;
     if (depth === 1 && this.rootIsObject && this.member !== null) {
       this.members.set(this.member, { start: this.memberStart, end: this.offset + end, first: this.memberFirst });
-      if (this.capture?.kind === 'member') this.values.set(this.member, JSON.parse(this.captured(chunk, end)!.toString('utf8')));
+      if (this.capture?.kind === 'member') {
+        // a kept member longer than maxMemberBytes was let go: it reads as absent
+        const raw = this.captured(chunk, end);
+        if (raw !== null && raw.length <= (this.options.maxMemberBytes ?? Infinity)) this.values.set(this.member, JSON.parse(raw.toString('utf8')));
+      }
       this.inElements = false;
       this.inMembers = false;
     } else if (depth === 2 && this.capture?.kind === 'element') {
       this.options.onElement?.(this.captured(chunk, end)!, this.elementIndex++);
+    } else if (depth === 2 && this.capture?.kind === 'stream') {
+      const start = this.capture.start;
+      this.capture = null;
+      this.options.streamElements!.data(chunk.subarray(start, end));
+      this.options.streamElements!.end(this.elementIndex++);
+    } else if (depth === 2 && this.inElements) {
+      this.elementIndex++;
     } else if (depth === 2 && this.capture?.kind === 'submember' && this.subMember !== null) {
       const size = this.capture.size + (end - this.capture.start);
       const raw = this.captured(chunk, end);

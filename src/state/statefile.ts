@@ -86,6 +86,9 @@ function parseOutput(name: string, o: unknown, pointer?: string): StateOutput {
  */
 export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
+/** The members of a resource that its summary needs. */
+const RESOURCE_MEMBERS = new Set(['mode', 'type', 'name', 'module', 'provider']);
+
 /** The top-level members of a state file that otfd reads; its resources and outputs are read one by one. */
 const KEPT_MEMBERS = new Set(['version', 'serial', 'lineage', 'terraform_version']);
 
@@ -97,6 +100,8 @@ const KEPT_MEMBERS = new Set(['version', 'serial', 'lineage', 'terraform_version
 export class StateReader {
   private readonly scan: JsonScan;
   private readonly resources: ResourceSummary[] = [];
+  /** The scanner of the resource being read. */
+  private current: JsonScan | null = null;
   /** By name: a name given twice keeps its last entry, as JSON.parse would. */
   private readonly outputs = new Map<string, StateOutput>();
   private managedInstances = 0;
@@ -105,7 +110,19 @@ export class StateReader {
     this.scan = new JsonScan('the state file', {
       keep: KEPT_MEMBERS,
       elementsOf: 'resources',
-      onElement: (raw, index) => this.resource(raw, index),
+      // Each resource is read by a scanner of its own as its bytes go by: a resource is summarized
+      // from a few small members and the number of its instances, and never held whole.
+      streamElements: {
+        begin: () => {
+          this.current = new JsonScan('the state file', { keep: RESOURCE_MEMBERS, elementsOf: 'instances', pointer });
+        },
+        data: (piece) => this.current!.write(piece),
+        end: (index) => {
+          const scan = this.current!;
+          this.current = null;
+          this.resource(scan, index);
+        },
+      },
       membersOf: 'outputs',
       maxMemberBytes: MAX_OUTPUT_BYTES,
       onMember: (name, raw) => {
@@ -159,15 +176,22 @@ export class StateReader {
     };
   }
 
-  private resource(raw: Buffer, index: number): void {
-    const r = parseJson(raw, 'the state file', this.pointer);
-    if (!isObject(r) || typeof r.mode !== 'string' || typeof r.type !== 'string' || typeof r.name !== 'string') {
-      throw new InvalidError(`resource ${index} in the state file must be an object with a "mode", a "type" and a "name"`, { pointer: this.pointer });
+  private resource(scan: JsonScan, index: number): void {
+    const invalid = () => new InvalidError(`resource ${index} in the state file must be an object with a "mode", a "type" and a "name"`, { pointer: this.pointer });
+    try {
+      scan.end();
+    } catch (err) {
+      // a resource's bytes are valid JSON (the outer scan checked them); only its shape can be wrong
+      if (err instanceof InvalidError && /must be a JSON object/.test(err.message)) throw invalid();
+      throw err;
     }
-    if (r.instances !== undefined && !Array.isArray(r.instances)) {
+    const r = Object.fromEntries(scan.values);
+    if (typeof r.mode !== 'string' || typeof r.type !== 'string' || typeof r.name !== 'string') throw invalid();
+    const instances = scan.members.get('instances');
+    if (instances && instances.first !== 0x5b) {
       throw new InvalidError(`resource ${index} in the state file has "instances" that are not an array`, { pointer: this.pointer });
     }
-    const count = Array.isArray(r.instances) ? r.instances.length : 0;
+    const count = instances ? scan.elementCount : 0;
     if (r.mode === 'managed') this.managedInstances += count;
     this.resources.push({
       name: r.name,
