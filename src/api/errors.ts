@@ -19,33 +19,12 @@ export function errorDocument(status: number, title: string, detail: string, sou
   return { errors: [e] };
 }
 
-/** Errors thrown by co-body (koa-body) and by koa's ctx.throw carry a status and a type. */
+/** Errors thrown by koa's ctx.throw (and Node's own HTTP errors) carry a status. */
 interface HttpishError {
   status?: number;
   statusCode?: number;
-  type?: string;
   expose?: boolean;
   message?: string;
-}
-
-function fromBodyParser(err: HttpishError): { status: number; title: string; detail: string } | null {
-  // co-body rethrows JSON.parse's SyntaxError with status 400.
-  // The parser's own message quotes the body, which may hold a secret: say where, not what.
-  if (((err as unknown) instanceof SyntaxError && err.status === 400) || err.type === 'entity.parse.failed') {
-    const position = /position (\d+)/.exec(err.message ?? '');
-    return { status: 400, title: 'bad request', detail: `malformed JSON in the request body${position ? ` at position ${position[1]}` : ''}` };
-  }
-  switch (err.type) {
-    case 'entity.too.large':
-      return { status: 413, title: 'payload too large', detail: 'the request body is too large' };
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return { status: 415, title: 'unsupported media type', detail: err.message ?? 'unsupported encoding' };
-    case 'request.aborted':
-      return { status: 400, title: 'bad request', detail: 'the request was aborted by the client' };
-    default:
-      return null;
-  }
 }
 
 /** Seconds a client is told to wait before it tries again while the database is away. */
@@ -62,9 +41,8 @@ export async function errorMiddleware(ctx: Context & { state: AppState }, next: 
       doc = errorDocument(status, err.title, err.message, { pointer: err.pointer, parameter: err.parameter });
     } else {
       const e = err as HttpishError;
-      const parsed = fromBodyParser(e);
       const httpStatus = e.status ?? e.statusCode;
-      const trouble = parsed ? null : databaseTrouble(err);
+      const trouble = databaseTrouble(err);
       if (trouble) {
         // Not a bug of ours: PostgreSQL is away or slow. The client should come back, not give up.
         status = 503;
@@ -77,9 +55,6 @@ export async function errorMiddleware(ctx: Context & { state: AppState }, next: 
             ? 'the database did not answer in time (statement timeout); try again later'
             : 'the database is unreachable; try again later',
         );
-      } else if (parsed) {
-        status = parsed.status;
-        doc = errorDocument(status, parsed.title, parsed.detail);
       } else if (httpStatus && httpStatus < 500 && e.expose) {
         status = httpStatus;
         doc = errorDocument(status, 'bad request', e.message ?? 'bad request');
