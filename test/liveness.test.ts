@@ -141,6 +141,10 @@ describe('a PostgreSQL outage of 3 x the grace period during applies', function 
     for (const run of runs) assert.equal((await runStatus(run.id)).attributes.status, 'applying');
 
     await pg.stop();
+    // Meanwhile the API says the database is away, and when to come back.
+    const during = await api.get(`/runs/${runs[0].id}`);
+    assert.equal(during.status, 503, during.text);
+    assert.ok(Number(during.headers['retry-after']) > 0, 'a 503 carries Retry-After');
     await sleep(3 * GRACE_SECONDS * 1000);
     pg = await startPostgres();
 
