@@ -217,19 +217,7 @@ export interface Finalization {
 
 /** Makes a pending version current and discards the workspace's other pending versions. */
 export async function finalize(trx: Knex.Transaction, id: string, workspaceId: string, f: Finalization): Promise<void> {
-  await trx('state_versions')
-    .where({ id })
-    .update({
-      status: 'finalized',
-      lineage: f.lineage,
-      state_format_version: f.stateFormatVersion,
-      terraform_version: f.terraformVersion,
-      size: f.size,
-      resources: JSON.stringify(f.resources),
-      managed_instances: f.managedInstances,
-      finalized_seq: trx.raw("nextval('state_versions_finalized_seq')"),
-      finalized_at: trx.fn.now(),
-    });
+  await markFinalized(trx, id, f, "nextval('state_versions_finalized_seq')");
   await trx('state_versions').where({ workspace_id: workspaceId, status: 'pending' }).whereNot({ id }).update({ status: 'discarded' });
 }
 
@@ -240,6 +228,10 @@ export async function finalize(trx: Knex.Transaction, id: string, workspaceId: s
  * others are left alone: nothing new became current.
  */
 export async function finalizeIntoHistory(trx: Knex.Transaction, id: string, f: Finalization): Promise<void> {
+  await markFinalized(trx, id, f, "-nextval('state_versions_finalized_seq')");
+}
+
+async function markFinalized(trx: Knex.Transaction, id: string, f: Finalization, seq: string): Promise<void> {
   await trx('state_versions')
     .where({ id })
     .update({
@@ -250,7 +242,7 @@ export async function finalizeIntoHistory(trx: Knex.Transaction, id: string, f: 
       size: f.size,
       resources: JSON.stringify(f.resources),
       managed_instances: f.managedInstances,
-      finalized_seq: trx.raw("-nextval('state_versions_finalized_seq')"),
+      finalized_seq: trx.raw(seq),
       finalized_at: trx.fn.now(),
     });
 }
