@@ -525,5 +525,9 @@ describe('failed authentication limit', function () {
     assert.ok(retry >= 1 && retry <= 60, `Retry-After ${limited.headers['retry-after']}`);
     assert.equal(limited.headers['x-content-type-options'], 'nosniff');
     assert.equal(limited.headers['strict-transport-security'], undefined, 'no HSTS over plain HTTP');
+    // Another client behind the same address (a NAT, a proxy, an agent on the same host) with a
+    // good token is not locked out by the bad one.
+    assertStatus(await server.api.get('/account/details'), 200);
+    assertError(await bad.get('/account/details'), 429, /more than 5 failed authentications/);
   });
 });

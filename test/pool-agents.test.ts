@@ -428,12 +428,16 @@ ${ONE_RESOURCE}`,
     assert.equal((await getAgent(agent.id)).attributes.status, 'exited', 'not written off as errored');
   });
 
-  it('deleting its agent token during a slow apply: the run ends errored saying so, the workspace unlocks, and the agent is listed exited', async () => {
+  it('deleting its agent token during a slow apply: the run ends errored saying so, the workspace unlocks, the agent is listed exited, and the stopped apply\'s state is kept on its disk', async () => {
     const { pool, workspaces } = await fleet(1, SLOW_APPLY);
     const token = await createToken(pool.id);
-    const agent = await runningAgent(token.secret);
-    const run = await createRun(workspaces[0].id, { 'auto-apply': true, variables: [{ key: 'pause', value: '30' }] });
+    const dataDir = fs.mkdtempSync(path.join(suite().tmp, 'agent-data-'));
+    const agent = await runningAgent(token.secret, ['--data-dir', dataDir]);
+    const pidfile = path.join(dataDir, 'sleeper.pid');
+    const run = await createRun(workspaces[0].id, { 'auto-apply': true, variables: [{ key: 'pause', value: '30' }, { key: 'pidfile', value: JSON.stringify(pidfile) }] });
     await waitForRun(run.id, ['applying'], [agent.proc]);
+    // The apply is under way: its provisioner runs, so stopping it now leaves a (tainted) resource in the state.
+    await until('the provisioner to run', async () => fs.existsSync(pidfile) && fs.readFileSync(pidfile, 'utf8').trim() !== '', (v) => v, 30_000);
     assert.equal((await api.delete(`/authentication-tokens/${token.id}`)).status, 204);
     assert.deepEqual(await agent.proc.exited, { code: 1, signal: null }, agent.proc.describe());
     const ended = await until('the run to end', () => getRun(run.id), (r) => FINAL.includes(r.attributes.status), 10_000);
@@ -441,6 +445,10 @@ ${ONE_RESOURCE}`,
     assert.match(ended.attributes['error-message'], /agent token .* was deleted/);
     assert.equal((await getWorkspace(workspaces[0].id)).attributes.locked, false);
     assert.equal((await getAgent(agent.id)).attributes.status, 'exited');
+    // The engine was interrupted, not killed outright, and what it left went to the outbox before
+    // the job folder went: nobody can deliver it with a deleted token, but it is not lost.
+    const kept = fs.readdirSync(path.join(dataDir, 'outbox')).filter((f) => f.endsWith('.tfstate'));
+    assert.equal(kept.length, 1, `${fs.readdirSync(path.join(dataDir, 'outbox')).join(', ')}\n${agent.proc.describe()}`);
   });
 
   // ------------------------------------------------------------ bad input

@@ -18,8 +18,9 @@ export interface OutboxEntry {
   jobId: string;
   runId: string;
   workspaceId: string;
-  serial: number;
-  lineage: string;
+  /** From the state's first bytes, for people reading the sidecar and the logs; null if not found there. */
+  serial: number | null;
+  lineage: string | null;
   /** hex MD5 of the state file */
   md5: string;
   /** ISO time the state was kept */
@@ -97,11 +98,11 @@ export class Outbox {
    * Throws when the disk refuses it: the caller must not go on as if it were kept.
    */
   put(job: { jobId: string; runId: string; workspaceId: string }, state: Buffer): OutboxEntry {
-    const parsed = JSON.parse(state.toString('utf8')) as { serial: number; lineage: string };
+    const { serial, lineage } = stateHeader(state);
     const entry: OutboxEntry = {
       ...job,
-      serial: parsed.serial,
-      lineage: parsed.lineage,
+      serial,
+      lineage,
       md5: crypto.createHash('md5').update(state).digest('hex'),
       createdAt: new Date().toISOString(),
     };
@@ -211,4 +212,16 @@ export class Outbox {
       this.wakeUp = null;
     }
   }
+}
+
+/**
+ * The serial and lineage of a state, read from its head only: terraform and tofu write them among
+ * the first members, and parsing a state of hundreds of MiB whole (inside otfd, for the server
+ * agent) only to label it would cost several times its size in memory.
+ */
+export function stateHeader(state: Buffer): { serial: number | null; lineage: string | null } {
+  const head = state.subarray(0, 64 * 1024).toString('utf8');
+  const serial = /"serial"\s*:\s*(\d+)/.exec(head);
+  const lineage = /"lineage"\s*:\s*"([^"\\]*)"/.exec(head);
+  return { serial: serial ? Number(serial[1]) : null, lineage: lineage ? lineage[1] : null };
 }

@@ -12,7 +12,7 @@ import { JobApi } from './jobapi.js';
 import { Outbox, type Delivery, type OutboxEntry } from './outbox.js';
 import { JobFolders } from './jobdirs.js';
 import type { Instruction, PollAnswer, SyncAnswer } from './protocol.js';
-import { JobControl, runJob } from './runner.js';
+import { FORCE_KILL_AFTER_MS, JobControl, runJob } from './runner.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -49,6 +49,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** How long a stopping agent waits for otfd to acknowledge its deregistration. */
 const DEREGISTER_TIMEOUT_MS = 750;
+/** How long an agent stopped by a signal tries to deliver its outbox before it leaves the rest on disk. */
+const SIGNALED_FLUSH_MS = 3000;
 
 export class PoolAgent {
   private readonly http: HttpClient;
@@ -65,6 +67,7 @@ export class PoolAgent {
   /** A second stop: leave without waiting for the outbox to be delivered (its files stay for the next start). */
   private leaveNow = false;
   private stopping = false;
+  private ending = false;
   private jobsDone = 0;
   private idleSince = Date.now();
   private poll: AbortController | null = null;
@@ -150,6 +153,7 @@ export class PoolAgent {
         });
         this.agent = JSON.parse(res.body.toString('utf8')) as Registered;
         this.logger.info({ agent: this.agent.id, name: this.agent.name, pool: this.agent.pool.name }, 'registered; waiting for jobs');
+        this.touched();
         return;
       } catch (err) {
         if (err instanceof HttpError && err.status === 401) throw new Refused(`the server refused the agent token: ${err.message}`);
@@ -277,6 +281,9 @@ export class PoolAgent {
           if (this.stopping) return;
           continue;
         }
+        // A 503 is otfd itself saying its database is away: by its own rule it then counts nobody's
+        // silence, so this agent is not cut off either and its plans run on.
+        if (err instanceof HttpError && err.status === 503) this.touched();
         this.logger.warn({ err: (err as Error).message }, 'heartbeat failed; retrying');
       }
       this.checkIdle();
@@ -365,9 +372,13 @@ export class PoolAgent {
     await Promise.all([...this.running.values()].map((r) => r.done));
     // An agent that leaves (often for good: --disconnect-after-job, a container) first hands otfd
     // the states it still holds; a second SIGTERM leaves them on disk for the next start.
+    // Stopped by a signal, an operator wants the agent gone: it tries for a few seconds only, and
+    // what is left stays on disk for the next start.
+    const deadline = this.stopped.signal.aborted ? Date.now() + SIGNALED_FLUSH_MS : Infinity;
     if (this.outbox.pending() && !this.leaveNow) {
       this.logger.info({ outbox: this.outbox.dir }, 'delivering the states in the outbox before leaving (SIGTERM again to leave them for the next start)');
-      while (this.outbox.pending() && !this.leaveNow) await sleep(500);
+      while (this.outbox.pending() && !this.leaveNow && Date.now() < deadline) await sleep(100);
+      if (this.outbox.pending()) this.logger.warn({ outbox: this.outbox.dir }, 'leaving undelivered states in the outbox for the next start');
     }
     try {
       // Short: a stopping agent ends within a second even when otfd is out of reach; an agent that
@@ -379,16 +390,22 @@ export class PoolAgent {
     this.end(0, reason);
   }
 
-  private end(exitCode: 0 | 1, reason: string): Outcome {
+  private end(exitCode: 0 | 1, reason: string): Promise<Outcome> {
+    if (this.ending) return this.outcome;
+    this.ending = true;
     this.stopping = true;
     this.poll?.abort();
-    // Refused mid-job: the engines must not outlive the agent.
-    for (const r of this.running.values()) r.control.killNow();
-    void this.outbox.stop();
-    this.folders?.close();
-    const outcome = { exitCode, reason };
-    this.finished(outcome);
-    this.http.close();
-    return outcome;
+    void (async () => {
+      // Refused mid-job: the engines must not outlive the agent, but an apply stopped now still
+      // leaves a state, which must reach the outbox before its job folder goes.
+      const running = [...this.running.values()];
+      for (const r of running) r.control.forceCancel();
+      await Promise.race([Promise.all(running.map((r) => r.done)), sleep(FORCE_KILL_AFTER_MS + 5_000)]);
+      await this.outbox.stop();
+      this.folders?.close();
+      this.finished({ exitCode, reason });
+      this.http.close();
+    })();
+    return this.outcome;
   }
 }

@@ -97,6 +97,9 @@ export class JobControl {
 
 class Canceled extends Error {}
 
+/** The outbox could not take an apply's state (disk full, data dir not writable): its job folder is all there is. */
+class StateNotKept extends Error {}
+
 /** The counts and the verdict of a plan, from `terraform show -json`. */
 export function summarizePlan(plan: {
   applyable?: boolean;
@@ -135,6 +138,7 @@ export async function runJob(api: JobApi, control: JobControl, opts: RunnerOptio
   const dir = fs.mkdtempSync(path.join(opts.workRoot, 'otf-job-'));
   const logger = opts.logger.child({ job: spec.job.id, run: spec.run.id, phase: spec.job.phase });
   let outcome: JobOutcome;
+  let keepFolder = false;
   try {
     if (!(await api.start())) {
       logger.info('the run no longer wants this job');
@@ -142,13 +146,16 @@ export async function runJob(api: JobApi, control: JobControl, opts: RunnerOptio
     }
     outcome = await execute(spec, api, control, log, dir, opts);
   } catch (err) {
+    keepFolder = err instanceof StateNotKept;
     const message = err instanceof Canceled ? null : (err as Error).message;
     if (message) log.write(`\nError: ${message}\n`);
     outcome = { status: message ? 'errored' : 'canceled', counts: NO_COUNTS, error: message ?? undefined };
   } finally {
     // The folder holds the job's token (cli.tfrc), its variables and its plan: it goes whatever
-    // happened, and a failure to remove it must not keep the outcome from otfd.
-    removeFolder(dir, logger);
+    // happened, and a failure to remove it must not keep the outcome from otfd. The one exception:
+    // it holds the only copy of a state the outbox could not take.
+    if (keepFolder) logger.error({ folder: dir }, 'the job folder holds the only copy of the state of this apply; it is kept');
+    else removeFolder(dir, logger);
   }
   // A force-canceled job is over already: otfd revoked its token and wants nothing more from it
   // (a state it left went to the outbox, which delivers it by the late path).
@@ -352,7 +359,11 @@ async function apply({ spec, api, control, log, engine, cwd, env, dir, outbox }:
   if (fs.existsSync(statePath)) {
     const after = fs.readFileSync(statePath);
     if (!before || !after.equals(before)) {
-      outbox.put({ jobId: spec.job.id, runId: spec.run.id, workspaceId: spec.workspace.id }, after);
+      try {
+        outbox.put({ jobId: spec.job.id, runId: spec.run.id, workspaceId: spec.workspace.id }, after);
+      } catch (err) {
+        throw new StateNotKept(`cannot keep the state in the outbox (${(err as Error).message}); it stays in ${statePath}`);
+      }
       if (control.forced) {
         outbox.release(spec.job.id);
       } else {

@@ -261,10 +261,13 @@ interface Window {
 
 /**
  * At most `perMinute` failed authentications per client address in a fixed one-minute window;
- * past that, every request of that address to a route that needs a token is answered 429 with
- * Retry-After until the window ends, whether its token is good or not (otherwise the answer would
- * still tell a guessed token from a wrong one, and guessing would go on at full speed). Successful requests are not counted. In memory,
- * per otfd: replicas each count on their own. 0 turns it off.
+ * past that, a request of that address whose token fails is answered 429 with Retry-After until
+ * the window ends. A good token still goes through: many clients share one address (a NAT, a
+ * proxy, agents on one host), and one of them sending bad tokens must not lock the others out
+ * (an agent locked out for the grace period would be written off). Tokens are 256-bit random
+ * values, so there is nothing to guess; the limit keeps a flood of bad tokens from reading as
+ * anything but 429. Successful requests are not counted. In memory, per otfd: replicas each count
+ * on their own. 0 turns it off.
  */
 export function authFailureLimit(perMinute: number, now: () => number = Date.now) {
   const windows = new Map<string, Window>();
@@ -286,22 +289,18 @@ export function authFailureLimit(perMinute: number, now: () => number = Date.now
       return;
     }
     const address = ctx.ip || 'unknown';
-    const w = current(address);
-    if (w && w.failures >= perMinute) {
-      const seconds = Math.max(1, Math.ceil((w.start + WINDOW_MS - now()) / 1000));
-      ctx.set('Retry-After', String(seconds));
-      throw new TooManyRequestsError(`more than ${perMinute} failed authentications from this address in a minute; retry after ${seconds} s`);
-    }
     try {
       await next();
     } catch (err) {
-      if (err instanceof UnauthorizedError) {
-        if (windows.size > 100_000) sweep();
-        const entry = current(address) ?? { start: now(), failures: 0 };
-        entry.failures++;
-        windows.set(address, entry);
-      }
-      throw err;
+      if (!(err instanceof UnauthorizedError)) throw err;
+      if (windows.size > 100_000) sweep();
+      const entry = current(address) ?? { start: now(), failures: 0 };
+      entry.failures++;
+      windows.set(address, entry);
+      if (entry.failures <= perMinute) throw err;
+      const seconds = Math.max(1, Math.ceil((entry.start + WINDOW_MS - now()) / 1000));
+      ctx.set('Retry-After', String(seconds));
+      throw new TooManyRequestsError(`more than ${perMinute} failed authentications from this address in a minute; retry after ${seconds} s`);
     }
   };
 }

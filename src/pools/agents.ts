@@ -7,7 +7,7 @@ import type { Instruction, PollAnswer, SyncAnswer } from '../agent/protocol.js';
 import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
 import { secretMatches, sha256 } from '../auth/tokens.js';
-import type { Db } from '../db/index.js';
+import { databaseTrouble, type Db } from '../db/index.js';
 import type { Listener } from '../db/notify.js';
 import { ConflictError, InvalidError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -347,8 +347,9 @@ export class AgentService implements TokenResolver {
     try {
       await this.writeOffSilent(now, this.healthySince);
     } catch (err) {
-      // Part of the sweep failed: the database may have gone mid-way; the next sweep tells.
-      this.healthySince = null;
+      // The database went away mid-way: the count starts again when it is back. Any other
+      // failure (one run that cannot be failed, say) must not stop write-offs for good.
+      if (databaseTrouble(err) === 'unreachable') this.healthySince = null;
       throw err;
     }
   }

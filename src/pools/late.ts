@@ -8,6 +8,9 @@ import type { RunService } from '../runs/service.js';
 import type { StateService } from '../state/service.js';
 import type { JobService } from './jobs.js';
 
+/** How long after its apply job ended otfd still takes its state late: well past an agent's 24 h of retries. */
+export const LATE_STATE_DAYS = 7;
+
 export interface LateStateAnswer {
   stateVersion: string;
   /** Whether it is now the workspace's current state version. */
@@ -32,6 +35,12 @@ export class LateStates {
     const job = await this.jobs.get(jobId);
     if (!job || job.poolId !== poolId) throw new NotFoundError(`job ${jobId} not found in this agent pool`);
     if (job.phase !== 'apply') throw new ConflictError(`job ${jobId} is a ${job.phase}; only an apply leaves a state`);
+    // Only an apply that ran leaves a state, and only for a while: a pool's token is no key to
+    // rewrite a workspace's state at any time later.
+    if (!job.claimedAt) throw new ConflictError(`job ${jobId} never ran; it left no state`);
+    if (job.finishedAt && Date.now() - job.finishedAt.getTime() > LATE_STATE_DAYS * 86_400_000) {
+      throw new ConflictError(`job ${jobId} ended more than ${LATE_STATE_DAYS} days ago; otfd takes no late state for it any more`);
+    }
     if (md5 !== null && crypto.createHash('md5').update(state).digest('hex') !== md5) {
       throw new InvalidError(`the state's MD5 is not ${md5}: it was damaged on the way`, { parameter: 'md5' });
     }
