@@ -166,6 +166,14 @@ describe('pool agents (real otf-agent processes over TLS)', function () {
   function finishedJobs(proc: AgentProcess): Array<{ job: string; run: string; phase: string; status: string }> {
     return proc.logs().filter((l) => l.msg === 'job finished').map((l) => ({ job: l.job, run: l.run, phase: l.phase, status: l.status }));
   }
+  /**
+   * The jobs of `runId` in an agent's log, once it shows `count` of them: a run reads applied as
+   * soon as otfd has the outcome, and the agent logs the job a moment later.
+   */
+  function loggedJobs(proc: AgentProcess, runId: string, count = 2): Promise<Array<{ job: string; run: string; phase: string; status: string }>> {
+    return until(`${count} jobs of ${runId} in the agent's log`, async () => finishedJobs(proc).filter((j) => j.run === runId), (j) => j.length >= count, 10_000);
+  }
+
 
   async function currentState(wsId: string): Promise<Json> {
     const current = await api.get(`/workspaces/${wsId}/current-state-version`);
@@ -222,7 +230,7 @@ ${ONE_RESOURCE}`,
       assert.equal(runs.length, 1);
       assert.equal(runs[0].attributes.status, 'applied');
       // The agent's log shows it ran both jobs of the run.
-      const jobs = finishedJobs(agent.proc).filter((j) => j.run === runs[0].id);
+      const jobs = await loggedJobs(agent.proc, runs[0].id);
       assert.deepEqual(jobs.map((j) => `${j.phase} ${j.status}`).sort(), ['apply finished', 'plan finished'], agent.proc.describe());
       const state = await currentState(ws.id);
       assert.deepEqual(state.resources.map((r: Json) => `${r.type}.${r.name}`), ['terraform_data.x']);
@@ -244,7 +252,7 @@ ${ONE_RESOURCE}`,
 
       const agent = await runningAgent(token.secret);
       await waitForRun(run.id, ['applied'], [agent.proc]);
-      assert.deepEqual(finishedJobs(agent.proc).map((j) => `${j.run} ${j.phase} ${j.status}`).sort(), [`${run.id} apply finished`, `${run.id} plan finished`]);
+      assert.deepEqual((await loggedJobs(agent.proc, run.id)).map((j) => `${j.run} ${j.phase} ${j.status}`).sort(), [`${run.id} apply finished`, `${run.id} plan finished`]);
       const outputs = await api.get(`/workspaces/${ws.id}/current-state-version-outputs`);
       assert.deepEqual(outputs.body.data.map((o: Json) => [o.attributes.name, o.attributes.value]), [['x', 'again']]);
     });
@@ -260,6 +268,7 @@ ${ONE_RESOURCE}`,
 
     const runs = await Promise.all(workspaces.map((ws) => createRun(ws.id, { 'auto-apply': true })));
     for (const run of runs) await waitForRun(run.id, ['applied'], [a.proc, b.proc], 90_000);
+    await until('both agents to log all twelve jobs', async () => finishedJobs(a.proc).length + finishedJobs(b.proc).length, (n) => n >= 12, 10_000);
 
     const jobsA = finishedJobs(a.proc);
     const jobsB = finishedJobs(b.proc);
@@ -321,7 +330,8 @@ ${ONE_RESOURCE}`,
     const second = await runningAgent(token);
     const next = await createRun(ws.id, { 'auto-apply': true });
     await waitForRun(next.id, ['applied'], [second.proc]);
-    assert.deepEqual(finishedJobs(second.proc).map((j) => `${j.run} ${j.phase}`).sort(), [`${next.id} apply`, `${next.id} plan`]);
+    const jobs = await loggedJobs(second.proc, next.id);
+    assert.deepEqual(jobs.map((j) => `${j.run} ${j.phase}`).sort(), [`${next.id} apply`, `${next.id} plan`]);
     assert.equal((await getWorkspace(ws.id)).attributes.locked, false);
     assert.equal((await agentsOf(pool.id)).length, 2);
   });
@@ -340,7 +350,7 @@ ${ONE_RESOURCE}`,
     const run = await createRun(workspaces[0].id, { 'auto-apply': true });
     await waitForRun(run.id, ['applied'], [agent.proc]);
     assert.ok(agent.proc.running(), agent.proc.describe());
-    assert.deepEqual(finishedJobs(agent.proc).map((j) => `${j.run} ${j.phase}`).sort(), [`${run.id} apply`, `${run.id} plan`]);
+    assert.deepEqual((await loggedJobs(agent.proc, run.id)).map((j) => `${j.run} ${j.phase}`).sort(), [`${run.id} apply`, `${run.id} plan`]);
     // The agent reports itself idle at its next contact after the apply, which may come just after the run shows applied.
     const statuses = async () => (await agentsOf(pool.id)).map((a) => `${a.attributes.name} ${a.attributes.status}`).sort();
     const settled = await until('the agent to be idle again', statuses, (s) => !s.some((x) => x.endsWith(' busy')), 5_000);
