@@ -163,52 +163,39 @@ export async function userTokenForAuth(
   db: Db,
   id: string,
 ): Promise<{ token: UserToken; secretHash: Buffer; user: User; organizations: Map<string, OrganizationGrants> } | null> {
-  const rows = await db('user_tokens as ut')
-    .join('users as u', 'u.id', 'ut.user_id')
-    .leftJoin('organization_memberships as m', (j) => j.on('m.user_id', 'ut.user_id').andOnVal('m.status', '=', 'active'))
-    .leftJoin('team_memberships as tm', 'tm.user_id', 'm.user_id')
-    .leftJoin('teams as t', (j) => j.on('t.id', 'tm.team_id').andOn('t.organization_id', 'm.organization_id'))
-    .leftJoin('team_workspaces as tw', 'tw.team_id', 't.id')
+  const rows = await joinGrants(db('user_tokens as ut').join('users as u', 'u.id', 'ut.user_id'))
     .where('ut.id', id)
-    .select<Array<UserTokenRow & { username: string; email: string; user_created_at: Date } & Omit<GrantRow, 'organization_id'> & { organization_id: string | null }>>(
-      'ut.*',
-      'u.username',
-      'u.email',
-      'u.created_at as user_created_at',
-      'm.organization_id',
-      ...GRANT_COLUMNS,
-    );
+    .select<Array<UserTokenRow & UserGrantRow>>('ut.*', ...USER_GRANT_COLUMNS, ...GRANT_COLUMNS);
   if (rows.length === 0) return null;
-  const row = rows[0];
-  return {
-    token: toUserToken(row),
-    secretHash: row.secret_hash,
-    user: { id: row.user_id, username: row.username, email: row.email, createdAt: row.user_created_at },
-    // A user in no organization has one row, with no organization.
-    organizations: foldGrants(rows.filter((r): r is typeof r & GrantRow => r.organization_id !== null)),
-  };
+  return { token: toUserToken(rows[0]), secretHash: rows[0].secret_hash, ...foldUserGrants(rows) };
 }
 
 /** The user and what it holds in each organization, gathered as for its tokens (work done on its behalf later). */
 export async function userWithGrants(db: Db, userId: string): Promise<{ user: User; organizations: Map<string, OrganizationGrants> } | null> {
-  const rows = await db('users as u')
+  const rows = await joinGrants(db('users as u'))
+    .where('u.id', userId)
+    .select<UserGrantRow[]>('u.id as user_id', ...USER_GRANT_COLUMNS, ...GRANT_COLUMNS);
+  return rows.length === 0 ? null : foldUserGrants(rows);
+}
+
+/** A user (`u`) joined to what it holds: one row per team grant in each organization, or one row with no organization. */
+function joinGrants(q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return q
     .leftJoin('organization_memberships as m', (j) => j.on('m.user_id', 'u.id').andOnVal('m.status', '=', 'active'))
     .leftJoin('team_memberships as tm', 'tm.user_id', 'm.user_id')
     .leftJoin('teams as t', (j) => j.on('t.id', 'tm.team_id').andOn('t.organization_id', 'm.organization_id'))
-    .leftJoin('team_workspaces as tw', 'tw.team_id', 't.id')
-    .where('u.id', userId)
-    .select<Array<{ user_id: string; username: string; email: string; user_created_at: Date } & Omit<GrantRow, 'organization_id'> & { organization_id: string | null }>>(
-      'u.id as user_id',
-      'u.username',
-      'u.email',
-      'u.created_at as user_created_at',
-      'm.organization_id',
-      ...GRANT_COLUMNS,
-    );
-  if (rows.length === 0) return null;
+    .leftJoin('team_workspaces as tw', 'tw.team_id', 't.id');
+}
+
+type UserGrantRow = { user_id: string; username: string; email: string; user_created_at: Date } & Omit<GrantRow, 'organization_id'> & { organization_id: string | null };
+
+const USER_GRANT_COLUMNS = ['u.username', 'u.email', 'u.created_at as user_created_at', 'm.organization_id'];
+
+function foldUserGrants(rows: UserGrantRow[]): { user: User; organizations: Map<string, OrganizationGrants> } {
   const row = rows[0];
   return {
     user: { id: row.user_id, username: row.username, email: row.email, createdAt: row.user_created_at },
+    // A user in no organization has one row, with no organization.
     organizations: foldGrants(rows.filter((r): r is typeof r & GrantRow => r.organization_id !== null)),
   };
 }
