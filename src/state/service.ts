@@ -167,9 +167,9 @@ export class StateService {
   }
 
   /** The workspace, if the subject may act on its state. */
-  private async workspace(subject: Subject, workspaceId: string, action: Action): Promise<Workspace> {
+  private async workspace(subject: Subject, workspaceId: string, action: Action, stateVersion?: Scope['stateVersion']): Promise<Workspace> {
     const ws = await this.workspaces.get(subject, workspaceId);
-    this.authorize(subject, action, ws, () => notFound('workspace', workspaceId));
+    this.authorize(subject, action, ws, () => notFound('workspace', workspaceId), stateVersion);
     return ws;
   }
 
@@ -236,19 +236,18 @@ export class StateService {
     size: number,
     parsed: ParsedState,
     declaredTypes: Record<string, CtyType> | null,
+    into: 'current' | 'history' = 'current',
   ): Promise<void> {
-    await store.finalize(trx, id, workspaceId, {
+    const f = {
       lineage: parsed.lineage,
       stateFormatVersion: parsed.formatVersion,
       terraformVersion: parsed.terraformVersion,
       size,
       resources: parsed.resources,
       managedInstances: parsed.managedInstances,
-    });
-    await this.insertOutputs(trx, id, parsed, declaredTypes);
-  }
-
-  private async insertOutputs(trx: Knex.Transaction, id: string, parsed: ParsedState, declaredTypes: Record<string, CtyType> | null): Promise<void> {
+    };
+    if (into === 'current') await store.finalize(trx, id, workspaceId, f);
+    else await store.finalizeIntoHistory(trx, id, f);
     await store.insertOutputs(
       trx,
       parsed.outputs.map((o) => ({
@@ -391,19 +390,7 @@ export class StateService {
         declaredOutputTypes: null,
       });
       await this.blobs.put(stateKey(id), input.state, trx);
-      if (follows) {
-        await this.finalizeLocked(trx, id, input.workspaceId, input.state.length, parsed, null);
-      } else {
-        await store.finalizeIntoHistory(trx, id, {
-          lineage: parsed.lineage,
-          stateFormatVersion: parsed.formatVersion,
-          terraformVersion: parsed.terraformVersion,
-          size: input.state.length,
-          resources: parsed.resources,
-          managedInstances: parsed.managedInstances,
-        });
-        await this.insertOutputs(trx, id, parsed, null);
-      }
+      await this.finalizeLocked(trx, id, input.workspaceId, input.state.length, parsed, null, follows ? 'current' : 'history');
       return { id, current: follows, duplicate: false };
     });
     return { version: await this.load(outcome.id), current: outcome.current, duplicate: outcome.duplicate };
@@ -429,8 +416,7 @@ export class StateService {
   }
 
   async list(subject: Subject, workspaceId: string, page: Page): Promise<{ items: StateVersion[]; total: number }> {
-    const ws = await this.workspace(subject, workspaceId, 'state:read');
-    this.authorize(subject, 'state:read', ws, () => notFound('workspace', workspaceId), 'history');
+    const ws = await this.workspace(subject, workspaceId, 'state:read', 'history');
     return store.list(this.db, ws.id, page.limit, page.offset);
   }
 
