@@ -10,6 +10,7 @@ import { Api } from './helpers/api.js';
 import { freePort } from './helpers/server.js';
 import { waitUntil } from './helpers/wait.js';
 import { suite } from './hooks.js';
+import { processAlive } from '../src/pids.js';
 
 const OTFD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otfd');
 
@@ -32,14 +33,6 @@ function run(args: string[], env: Record<string, string> = {}): Running {
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function postmasterPid(dataDir: string): number | null {
   const file = path.join(dataDir, 'postgres', 'postmaster.pid');
@@ -98,10 +91,10 @@ describe('the otfd executable', function () {
 
     it('stops on SIGTERM and takes its PostgreSQL down with it', async () => {
       const pgPid = postmasterPid(dataDir);
-      assert.ok(pgPid && alive(pgPid), 'PostgreSQL runs while otfd runs');
+      assert.ok(pgPid && processAlive(pgPid), 'PostgreSQL runs while otfd runs');
       otfd.child.kill('SIGTERM');
       assert.equal(await otfd.exited, 0);
-      await waitUntil('PostgreSQL to stop', () => !alive(pgPid!), 10_000, 50);
+      await waitUntil('PostgreSQL to stop', () => !processAlive(pgPid!), 10_000, 50);
       assert.equal(postmasterPid(dataDir), null);
     });
 
@@ -118,10 +111,10 @@ describe('the otfd executable', function () {
       const pgPid = postmasterPid(dataDir)!;
       otfd.child.kill('SIGKILL');
       await otfd.exited;
-      assert.ok(alive(pgPid), 'the orphaned PostgreSQL is still running');
+      assert.ok(processAlive(pgPid), 'the orphaned PostgreSQL is still running');
       otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
       await waitUntil('the URL', () => /otfd is listening on/.test(otfd.stdout()), 30_000, 50);
-      assert.ok(!alive(pgPid), 'the stale PostgreSQL was stopped');
+      assert.ok(!processAlive(pgPid), 'the stale PostgreSQL was stopped');
       const org = await new Api(`http://127.0.0.1:${port}`, siteToken).get('/organizations/kept');
       assert.equal(org.status, 200);
     });

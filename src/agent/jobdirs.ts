@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
+import { processAlive } from '../pids.js';
 
 export type ProcessKind = 'otfd' | 'otf-agent';
 
@@ -35,15 +36,6 @@ function startTime(pid: number): string | null {
   }
 }
 
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, as another user's process.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Whether the process that made a folder is gone. In doubt it is alive: a pid that exists is the
@@ -51,7 +43,7 @@ function pidExists(pid: number): boolean {
  * container whose agent is pid 1 again).
  */
 function ownerGone(folder: string, pid: number): boolean {
-  if (!pidExists(pid)) return true;
+  if (!processAlive(pid)) return true;
   let owner: Owner;
   try {
     owner = JSON.parse(fs.readFileSync(path.join(folder, OWNER_FILE), 'utf8')) as Owner;

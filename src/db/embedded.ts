@@ -11,6 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ConfigError, makeDataDir } from '../config.js';
+import { processAlive } from '../pids.js';
 
 interface Binaries {
   initdb: string;
@@ -117,14 +118,6 @@ function clusterDirFor(dataDir: string, user: RunAs | null, logger: Logger): str
   return fallback;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function commandLine(pid: number): string {
   try {
