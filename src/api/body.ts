@@ -1,14 +1,14 @@
-// Request bodies read as streams with a size limit, for uploads that are not JSON:API documents
-// (configuration tarballs, state files, runner logs and artifacts).
+// Request bodies read as streams with a size limit: uploads (configuration tarballs, state files,
+// runner logs and artifacts) and, whole, JSON bodies before they are parsed.
 import { AppError, BadRequestError, PayloadTooLargeError } from '../errors.js';
-import type { Ctx } from './http.js';
+import type { Context } from 'koa';
 
 /**
  * The body's chunks; 413 as soon as it exceeds `limit` bytes (or declares that it will). The
  * connection is closed after such an answer rather than reading and discarding the rest; the
  * request stream is not destroyed on an early exit, so the answer still reaches the client.
  */
-export async function* limitedBody(ctx: Ctx, limit: number, what: string): AsyncGenerator<Buffer> {
+export async function* limitedBody(ctx: Context, limit: number, what: string): AsyncGenerator<Buffer> {
   const tooLarge = (detail: string) => {
     ctx.set('Connection', 'close');
     return new PayloadTooLargeError(detail);
@@ -30,7 +30,7 @@ export async function* limitedBody(ctx: Ctx, limit: number, what: string): Async
 }
 
 /** The whole body in memory, for bodies that are small by nature. */
-export async function readBody(ctx: Ctx, limit: number, what: string): Promise<Buffer> {
+export async function readBody(ctx: Context, limit: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of limitedBody(ctx, limit, what)) chunks.push(chunk);
   return Buffer.concat(chunks);

@@ -2,7 +2,8 @@
 // before anything reaches the database, a JSON body parser that bounds size and depth and checks
 // the content type, and a limit on failed authentication per client address.
 import type { Context, Next } from 'koa';
-import { BadRequestError, InvalidError, PayloadTooLargeError, TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors.js';
+import { BadRequestError, InvalidError, TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors.js';
+import { readBody } from './body.js';
 import type { AppState } from './http.js';
 import { MAX_LIST_VALUES, MEDIA_TYPE } from './jsonapi.js';
 
@@ -201,27 +202,10 @@ export function jsonBody(opts: JsonBodyOptions) {
     const encoding = ctx.get('Content-Encoding');
     if (encoding && encoding.toLowerCase() !== 'identity') throw new UnsupportedMediaTypeError(`content encoding ${encoding} is not accepted`);
 
-    const tooLarge = () => {
-      ctx.set('Connection', 'close');
-      return new PayloadTooLargeError(`a JSON request body may be at most ${opts.limit} bytes`);
-    };
-    if (Number(ctx.get('Content-Length') || 0) > opts.limit) throw tooLarge();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) {
-        const piece = chunk as Buffer;
-        size += piece.length;
-        if (size > opts.limit) throw tooLarge();
-        chunks.push(piece);
-      }
-    } catch (err) {
-      if (err instanceof PayloadTooLargeError) throw err;
-      throw new BadRequestError('the request body ended before it was complete');
-    }
+    const raw = await readBody(ctx, opts.limit, 'a JSON request body');
     let text: string;
     try {
-      text = decoder.decode(Buffer.concat(chunks));
+      text = decoder.decode(raw);
     } catch {
       throw new BadRequestError('the request body is not valid UTF-8');
     }
