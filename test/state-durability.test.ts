@@ -17,6 +17,7 @@ import { createOrganization, createWorkspace, freePort, randomName, startServer,
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { sleep, until, waitFor } from './helpers/wait.js';
 import { freshDatabase, suite } from './hooks.js';
+import { processAlive } from '../src/pids.js';
 
 const OTFD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otfd');
 
@@ -36,14 +37,6 @@ output "slow" {
 `;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Entries (sidecars) in an agent's outbox. */
 function outboxEntries(dataDir: string): string[] {
@@ -197,7 +190,7 @@ describe('state durability (otfd and otf-agent processes killed, frozen and rest
       const run = await createRun(otfd.api, wsId);
       const pid = await waitFor('the apply to start its provisioner', async () => fs.existsSync(pidfile) && Number(fs.readFileSync(pidfile, 'utf8')), 60_000);
       await otfd.kill();
-      await waitFor('the apply to end', async () => !alive(pid), 30_000);
+      await waitFor('the apply to end', async () => !processAlive(pid), 30_000);
       // The state the apply left is on the agent's disk, not only in its job folder.
       await waitFor('the state to be kept in the outbox', async () => outboxEntries(dataDir).length === 1, 10_000);
       return { wsId, runId: run.id, agent, dataDir, token };
@@ -244,7 +237,7 @@ describe('state durability (otfd and otf-agent processes killed, frozen and rest
       // The late path, by hand: the same bytes again change nothing; a state that does not follow
       // the current one is kept in the history but not made current; only agent credentials count.
       const late = (body: Buffer, tok: string | null) =>
-        otfd.api.request('POST', `/api/agent/jobs/${sidecar.jobId}/late-state`, { token: tok, raw: body, headers: { 'Content-Type': 'application/octet-stream' } });
+        otfd.api.request('POST', `/api/agent/jobs/${sidecar.jobId}/late-state?md5=${crypto.createHash('md5').update(body).digest('hex')}`, { token: tok, raw: body, headers: { 'Content-Type': 'application/octet-stream' } });
       const again = await late(kept, token);
       assert.equal(again.status, 200, again.text);
       assert.deepEqual(again.body, { stateVersion: sv.id, current: true, duplicate: true });

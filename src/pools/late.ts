@@ -31,7 +31,7 @@ export class LateStates {
    * Saves the state of the apply job `jobId`, delivered by a runner of `poolId` (null: a server
    * agent). A job of another pool is as unknown as a job that does not exist.
    */
-  async accept(jobId: string, poolId: string | null, state: Buffer, md5: string | null): Promise<LateStateAnswer> {
+  async accept(jobId: string, poolId: string | null, state: Buffer, md5: string): Promise<LateStateAnswer> {
     const job = await this.jobs.get(jobId);
     if (!job || job.poolId !== poolId) throw new NotFoundError(`job ${jobId} not found in this agent pool`);
     if (job.phase !== 'apply') throw new ConflictError(`job ${jobId} is a ${job.phase}; only an apply leaves a state`);
@@ -41,7 +41,7 @@ export class LateStates {
     if (job.finishedAt && Date.now() - job.finishedAt.getTime() > LATE_STATE_DAYS * 86_400_000) {
       throw new ConflictError(`job ${jobId} ended more than ${LATE_STATE_DAYS} days ago; otfd takes no late state for it any more`);
     }
-    if (md5 !== null && crypto.createHash('md5').update(state).digest('hex') !== md5) {
+    if (crypto.createHash('md5').update(state).digest('hex') !== md5) {
       throw new InvalidError(`the state's MD5 is not ${md5}: it was damaged on the way`, { parameter: 'md5' });
     }
     const saved = await this.state.saveLate({ workspaceId: job.workspaceId, runId: job.runId, state });

@@ -9,7 +9,7 @@ import { limitedBody, readBody } from '../api/body.js';
 import { body, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
 import { validator } from '../api/validate.js';
 import type { BlobStore } from '../blobs/store.js';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
+import { BadRequestError, ConflictError, ForbiddenError, InvalidError, NotFoundError, UnsupportedMediaTypeError } from '../errors.js';
 import { artifactKey, isArtifact } from '../runs/artifacts.js';
 import type { RunLogService } from '../runs/logs.js';
 import type { RunService } from '../runs/service.js';
@@ -191,7 +191,7 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
     const { job } = await ownJob(ctx);
     const offset = Number(ctx.query.offset);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new BadRequestError('query parameter offset must be a whole number', { parameter: 'offset' });
-    const { length, gap } = await logs.append(job.runId, job.phase, offset, await readBody(ctx, MAX_LOG_CHUNK, 'a log chunk'));
+    const { length, gap } = await logs.append(job.runId, job.phase, offset, await readBody(octets(ctx), MAX_LOG_CHUNK, 'a log chunk'));
     ctx.status = gap ? 409 : 200;
     ctx.body = { length };
   });
@@ -199,7 +199,7 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
   router.put('/jobs/:id/artifacts/:name', async (ctx) => {
     const { job } = await ownJob(ctx);
     if (!isArtifact(ctx.params.name)) throw new NotFoundError(`no artifact named ${ctx.params.name}`);
-    await blobs.put(artifactKey(job.runId, ctx.params.name), limitedBody(ctx, MAX_ARTIFACT, `the ${ctx.params.name}`));
+    await blobs.put(artifactKey(job.runId, ctx.params.name), limitedBody(octets(ctx), MAX_ARTIFACT, `the ${ctx.params.name}`));
     ctx.body = null;
   });
 
@@ -221,8 +221,11 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
     if (subject.kind !== 'agent-token' && subject.kind !== 'agent') {
       throw new ForbiddenError("a late state is delivered with the pool's agent token or an agent's access token");
     }
-    const md5 = typeof ctx.query.md5 === 'string' ? ctx.query.md5 : null;
-    const state = await readBody(ctx, MAX_STATE_BYTES, 'a state file');
+    const md5 = ctx.query.md5;
+    if (typeof md5 !== 'string' || !/^[0-9a-f]{32}$/.test(md5)) {
+      throw new InvalidError('query parameter md5 must be the hex MD5 of the state file', { parameter: 'md5' });
+    }
+    const state = await readBody(octets(ctx), MAX_STATE_BYTES, 'a state file');
     ctx.body = await late.accept(ctx.params.id, subject.poolId, state, md5);
   });
 
@@ -237,4 +240,15 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
     });
     ctx.body = { finished: true };
   });
+}
+
+/**
+ * The raw bodies of the agent protocol (log chunks, artifacts, late states) come as octets: a JSON
+ * body is parsed before routing, and would reach the route as an empty one.
+ */
+function octets(ctx: Ctx): Ctx {
+  if (!ctx.is('application/octet-stream')) {
+    throw new UnsupportedMediaTypeError(`this body must be application/octet-stream, got "${ctx.get('Content-Type') || 'no content type'}"`);
+  }
+  return ctx;
 }
