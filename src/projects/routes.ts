@@ -3,7 +3,7 @@ import { isAllowed } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { encode, listParam, pageOffset, paginate, parsePage, queryValue, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { resourceDocument, validator } from '../api/validate.js';
+import { resourceDocument, Type, validator } from '../api/schema.js';
 import type { Organization } from '../orgs/service.js';
 import type { Project, ProjectService } from './service.js';
 
@@ -33,22 +33,17 @@ export function presentProject(project: Project, org: Organization, subject: Sub
 }
 
 const projectAttributes = {
-  name: {
-    type: 'string',
+  name: Type.String({
     minLength: 3,
     maxLength: 40,
     pattern: '^[A-Za-z0-9 _-]+$',
     'x-message': 'must be 3 to 40 letters, digits, spaces, "-" or "_"',
-  },
-  description: { type: 'string', maxLength: 256 },
+  }),
+  description: Type.Optional(Type.String({ maxLength: 256 })),
 };
 
-interface ProjectDocument {
-  data: { attributes?: { name?: string; description?: string } };
-}
-
-const readCreate = validator<ProjectDocument>(resourceDocument('projects', projectAttributes, { required: ['name'] }));
-const readUpdate = validator<ProjectDocument>(resourceDocument('projects', projectAttributes));
+const readCreate = validator(resourceDocument('projects', { attributes: Type.Object(projectAttributes) }));
+const readUpdate = validator(resourceDocument('projects', { attributes: Type.Optional(Type.Partial(Type.Object(projectAttributes))) }));
 
 export function registerProjectRoutes(router: ApiRouter, projects: ProjectService, site: Site): void {
   router.get('/organizations/:org/projects', async (ctx) => {
@@ -66,8 +61,8 @@ export function registerProjectRoutes(router: ApiRouter, projects: ProjectServic
 
   router.post('/organizations/:org/projects', async (ctx) => {
     const subject = subjectOf(ctx);
-    const a = readCreate(body(ctx)).data.attributes!;
-    const { project, org } = await projects.create(subject, ctx.params.org, { name: a.name!, description: a.description });
+    const a = readCreate(body(ctx)).data.attributes;
+    const { project, org } = await projects.create(subject, ctx.params.org, { name: a.name, description: a.description });
     send(ctx, 201, encode(projectType, presentProject(project, org, subject)));
   });
 
