@@ -1,7 +1,7 @@
 // Request schemas, written with TypeBox so that a request's TypeScript type is derived from its one
 // schema (`Static<typeof schema>`) instead of being written a second time beside it. Validation
 // itself, and the wording of its 422s, is src/api/validate.ts.
-import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TProperties, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
 import { InvalidError } from '../errors.js';
 import { ajv, describeError, NAME_PATTERN } from './validate.js';
@@ -77,3 +77,17 @@ export const nameSchema = Type.String({
   pattern: NAME_PATTERN,
   'x-message': 'must be 1 to 90 letters, digits, "-" or "_"',
 });
+
+/**
+ * The schema, or null: written as one type list ({"type": ["string", "null"]}) rather than a union,
+ * so that a value of a wrong type gets one 422 naming both ("must be string,null").
+ */
+export function nullable<S extends TSchema>(schema: S): TUnsafe<Static<S> | null> {
+  // Object.entries leaves out TypeBox's symbol keys: the result is a schema of its own kind.
+  return Type.Unsafe<Static<S> | null>({ ...Object.fromEntries(Object.entries(schema)), type: [schema.type as string, 'null'] });
+}
+
+/** One of the given strings, as a JSON Schema enum (a 422 lists them: "must be one of "a", "b", got ..."). */
+export function stringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
+}
