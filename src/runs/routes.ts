@@ -1,277 +1,29 @@
 // HTTP routes of the runs domain: configuration versions (and their signed upload URL), runs and
 // their actions, plans and applies (and their signed log URLs), the organization's run queue.
 import type Router from '@koa/router';
-import { isAllowed, type Action } from '../auth/authorize.js';
+import type { Action } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
-import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, timestamp, type Query, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
-import { resourceDocument, toOne, validator, type Schema } from '../api/validate.js';
 import type { BlobStore } from '../blobs/store.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import type { WorkspaceService } from '../workspaces/service.js';
-import { currentRunId, presentWorkspace, workspaceType, type WorkspaceIncluder } from '../workspaces/routes.js';
-import { workspaceScope, type Workspace } from '../workspaces/service.js';
+import { presentWorkspace, workspaceType } from '../workspaces/presenters.js';
 import { artifactKey } from './artifacts.js';
 import { redactPlan } from './redact.js';
-import { UPLOAD_PURPOSE, type ConfigurationVersion, type ConfigurationVersionService } from './configs.js';
+import { UPLOAD_PURPOSE, type ConfigurationVersionService } from './configs.js';
 import { LOG_PURPOSE, type RunLogService } from './logs.js';
-import { canHappen, RUN_STATUSES, type RunStatus } from './machine.js';
+import { RUN_STATUSES, type RunStatus } from './machine.js';
+import { applyType, configurationVersionType, planType, presentConfigurationVersion, presentPhase, presentRun, runType } from './presenters.js';
+import { readAction, readCreateConfigurationVersion, readCreateRun } from './schemas.js';
 import type { ListFilter, Run, RunService } from './service.js';
-import type { Phase } from './store.js';
-
-// ---------------------------------------------------------------- presenters
-
-export const configurationVersionType: ResourceType = {
-  type: 'configuration-versions',
-  attributes: ['status', 'error', 'error-message', 'source', 'speculative', 'provisional', 'auto-queue-runs', 'upload-url', 'size', 'status-timestamps', 'changed-files'],
-  relationships: { 'ingress-attributes': 'ingress-attributes' },
-  selfLink: (v) => `/api/v2/configuration-versions/${v.id}`,
-};
-
-function presentConfigurationVersion(cv: ConfigurationVersion, uploadUrl: string | null): View {
-  return {
-    id: cv.id,
-    status: cv.status,
-    error: cv.status === 'errored' ? 'rejected' : null,
-    'error-message': cv.errorMessage,
-    source: cv.source,
-    speculative: cv.speculative,
-    provisional: cv.provisional,
-    'auto-queue-runs': cv.autoQueueRuns,
-    'upload-url': uploadUrl,
-    size: cv.size,
-    'status-timestamps': cv.statusTimestamps,
-    'changed-files': [],
-    'ingress-attributes': null,
-  };
-}
-
-export const runType: ResourceType = {
-  type: 'runs',
-  attributes: [
-    'status',
-    'status-timestamps',
-    'message',
-    'source',
-    'trigger-reason',
-    'created-at',
-    'has-changes',
-    'is-destroy',
-    'refresh',
-    'refresh-only',
-    'plan-only',
-    'save-plan',
-    'auto-apply',
-    'allow-empty-apply',
-    'allow-config-generation',
-    'target-addrs',
-    'replace-addrs',
-    'variables',
-    'terraform-version',
-    'error-message',
-    'canceled-at',
-    'force-cancel-available-at',
-    'state-saved-late-at',
-    'position-in-queue',
-    'actions',
-    'permissions',
-  ],
-  relationships: {
-    workspace: 'workspaces',
-    'configuration-version': 'configuration-versions',
-    plan: 'plans',
-    apply: 'applies',
-    'created-by': 'users',
-    'cost-estimate': 'cost-estimates',
-    'policy-checks': 'policy-checks',
-    'task-stages': 'task-stages',
-    'run-events': 'run-events',
-    comments: 'comments',
-  },
-  selfLink: (v) => `/api/v2/runs/${v.id}`,
-};
-
-function presentRun(run: Run, subject: Subject, runs: RunService, position?: number): View {
-  const executing = run.status === 'planning' || run.status === 'applying';
-  const canApply = runs.can(subject, 'run:apply', run);
-  const canCancel = runs.can(subject, 'run:cancel', run);
-  return {
-    id: run.id,
-    status: run.status,
-    'status-timestamps': run.statusTimestamps,
-    message: run.message,
-    source: run.source,
-    'trigger-reason': 'manual',
-    'created-at': timestamp(run.createdAt),
-    'has-changes': run.hasChanges,
-    'is-destroy': run.isDestroy,
-    refresh: run.refresh,
-    'refresh-only': run.refreshOnly,
-    'plan-only': run.speculative,
-    'save-plan': run.savePlan,
-    'auto-apply': run.autoApply,
-    'allow-empty-apply': run.allowEmptyApply,
-    'allow-config-generation': false,
-    'target-addrs': run.targetAddrs,
-    'replace-addrs': run.replaceAddrs,
-    variables: run.variables,
-    'terraform-version': run.engineVersion,
-    'error-message': run.errorMessage,
-    'canceled-at': run.statusTimestamps['canceled-at'] ?? null,
-    'force-cancel-available-at': executing && run.cancelRequestedAt ? timestamp(run.cancelRequestedAt) : null,
-    // otf's own: a state of the apply reached otfd after its job was over (docs/agent-protocol.md).
-    'state-saved-late-at': run.stateSavedLateAt ? timestamp(run.stateSavedLateAt) : null,
-    'position-in-queue': position ?? null,
-    actions: {
-      'is-confirmable': canHappen(run.status, 'confirm'),
-      'is-discardable': canHappen(run.status, 'discard'),
-      // an executing phase is canceled by asking its runner to stop (RunService.cancel)
-      'is-cancelable': executing || canHappen(run.status, 'cancel'),
-      'is-force-cancelable': executing && run.cancelRequestedAt !== null,
-    },
-    permissions: {
-      'can-apply': canApply,
-      'can-discard': canApply,
-      'can-cancel': canCancel,
-      'can-force-cancel': runs.can(subject, 'run:force-cancel', run),
-      'can-force-execute': canApply,
-      'can-comment': runs.can(subject, 'run:read', run),
-      'can-override-policy-check': false,
-    },
-    workspace: { id: run.workspaceId },
-    'configuration-version': { id: run.configurationVersionId },
-    plan: { id: run.plan.id },
-    apply: { id: run.apply.id },
-    'created-by': run.createdBy?.type === 'users' ? { id: run.createdBy.id } : null,
-    'cost-estimate': null,
-    'policy-checks': [],
-    'task-stages': [],
-    'run-events': [],
-    comments: [],
-  };
-}
-
-const phaseAttributes = [
-  'status',
-  'status-timestamps',
-  'log-read-url',
-  'resource-additions',
-  'resource-changes',
-  'resource-destructions',
-  'resource-imports',
-] as const;
-
-export const planType: ResourceType = {
-  type: 'plans',
-  attributes: [...phaseAttributes, 'has-changes', 'generated-configuration', 'execution-details'],
-  selfLink: (v) => `/api/v2/plans/${v.id}`,
-};
-
-export const applyType: ResourceType = {
-  type: 'applies',
-  attributes: [...phaseAttributes, 'execution-details'],
-  selfLink: (v) => `/api/v2/applies/${v.id}`,
-};
-
-function presentPhase(phase: Phase, logUrl: string): View {
-  return {
-    id: phase.id,
-    status: phase.status,
-    'status-timestamps': phase.statusTimestamps,
-    'log-read-url': logUrl,
-    'resource-additions': phase.additions,
-    'resource-changes': phase.changes,
-    'resource-destructions': phase.destructions,
-    'resource-imports': phase.imports,
-    'execution-details': { mode: 'remote' },
-  };
-}
 
 // ---------------------------------------------------------------- request documents
 
-interface ConfigurationVersionDocument {
-  data?: { attributes?: { 'auto-queue-runs'?: boolean; speculative?: boolean; provisional?: boolean } };
-}
-
-const readCreateConfigurationVersion = validator<ConfigurationVersionDocument>(
-  resourceDocument('configuration-versions', {
-    'auto-queue-runs': { type: 'boolean' },
-    speculative: { type: 'boolean' },
-    provisional: { type: 'boolean' },
-  }),
-);
-
-const ADDRESS = { type: 'string', minLength: 1, maxLength: 1024 };
-
-interface RunDocument {
-  data: {
-    attributes?: {
-      message?: string;
-      'is-destroy'?: boolean;
-      refresh?: boolean;
-      'refresh-only'?: boolean;
-      'plan-only'?: boolean;
-      'target-addrs'?: string[];
-      'replace-addrs'?: string[];
-      variables?: Array<{ key: string; value: string }>;
-      'auto-apply'?: boolean;
-      'allow-empty-apply'?: boolean;
-      'save-plan'?: boolean;
-    };
-    relationships: {
-      workspace: { data: { id: string } };
-      'configuration-version'?: { data: { id: string } | null };
-    };
-  };
-}
-
-const readCreateRun = validator<RunDocument>(
-  resourceDocument(
-    'runs',
-    {
-      message: { type: 'string', maxLength: 10_000 },
-      'is-destroy': { type: 'boolean' },
-      refresh: { type: 'boolean' },
-      'refresh-only': { type: 'boolean' },
-      'plan-only': { type: 'boolean' },
-      'target-addrs': { type: 'array', items: ADDRESS, maxItems: 1000 },
-      'replace-addrs': { type: 'array', items: ADDRESS, maxItems: 1000 },
-      variables: {
-        type: 'array',
-        maxItems: 1000,
-        items: {
-          type: 'object',
-          properties: {
-            key: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', 'x-message': 'must be a variable name' },
-            value: { type: 'string', maxLength: 262_144 },
-          },
-          required: ['key', 'value'],
-        },
-      },
-      'auto-apply': { type: 'boolean' },
-      'allow-empty-apply': { type: 'boolean' },
-      'save-plan': { type: 'boolean' },
-    },
-    {
-      relationships: { workspace: toOne('workspaces'), 'configuration-version': toOne('configuration-versions', true) },
-      requiredRelationships: ['workspace'],
-    },
-  ),
-);
-
-interface ActionDocument {
-  comment?: string;
-}
-
-// The CLI sends plain JSON {} or {"comment": "..."} with the JSON:API content type.
-const readAction = validator<ActionDocument>({
-  type: 'object',
-  properties: { comment: { type: ['string', 'null'], maxLength: 10_000 } },
-} satisfies Schema);
-
-function readOptional<T>(read: (b: unknown) => T, raw: unknown, empty: T): T {
-  return raw && typeof raw === 'object' && Object.keys(raw).length > 0 ? read(raw) : empty;
+/** A body that may be absent or empty: the document read, or undefined. */
+function readOptional<T>(read: (b: unknown) => T, raw: unknown): T | undefined {
+  return raw && typeof raw === 'object' && Object.keys(raw).length > 0 ? read(raw) : undefined;
 }
 
 function runFilter(q: Query): Omit<ListFilter, 'limit' | 'offset'> {
@@ -306,8 +58,7 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   // ------------------------------------------------------------ configuration versions
 
   router.post('/workspaces/:id/configuration-versions', async (ctx) => {
-    const doc = readOptional(readCreateConfigurationVersion, body(ctx), {} as ConfigurationVersionDocument);
-    const a = doc.data?.attributes ?? {};
+    const a = readOptional(readCreateConfigurationVersion, body(ctx))?.data.attributes ?? {};
     const cv = await configs.create(subjectOf(ctx), ctx.params.id, {
       autoQueueRuns: a['auto-queue-runs'] ?? true,
       speculative: a.speculative ?? false,
@@ -415,8 +166,8 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   };
   for (const [name, act] of Object.entries(actions)) {
     router.post(`/runs/:id/actions/${name}`, async (ctx) => {
-      const doc = readOptional(readAction, body(ctx), {} as ActionDocument);
-      await act(subjectOf(ctx), ctx.params.id, doc.comment ?? undefined);
+      const doc = readOptional(readAction, body(ctx));
+      await act(subjectOf(ctx), ctx.params.id, doc?.comment ?? undefined);
       // TFC answers 202 Accepted with no body (set the body first: koa turns a null body into 204).
       ctx.body = null;
       ctx.status = 202;
@@ -498,27 +249,4 @@ export function registerRunPublicRoutes(router: Router<AppState>, deps: Pick<Run
     ctx.type = 'text/plain';
     ctx.body = await logs.read(phase.id, phase.status, offset, limit);
   });
-}
-
-/** The runs and configuration versions a workspace names, for include= on workspaces. */
-export function workspaceIncluders(runs: RunService, configs: ConfigurationVersionService): Record<string, WorkspaceIncluder> {
-  /** The ids that pick names in the workspaces whose runs the subject may read. */
-  const named = (subject: Subject, list: Workspace[], pick: (ws: Workspace) => string | null): string[] => {
-    const ids = list.filter((ws) => isAllowed(subject, 'run:read', workspaceScope(ws))).map(pick);
-    return [...new Set(ids.filter((id): id is string => id !== null))];
-  };
-  const includeRuns =
-    (pick: (ws: Workspace) => string | null): WorkspaceIncluder =>
-    async (subject, list) => {
-      const found = await Promise.all(named(subject, list, pick).map((id) => runs.byId(id)));
-      return resources(runType, found.filter((r): r is Run => r !== null).map((r) => presentRun(r, subject, runs)));
-    };
-  return {
-    latest_run: includeRuns((ws) => ws.latestRunId),
-    current_run: includeRuns(currentRunId),
-    current_configuration_version: async (subject, list) => {
-      const found = await Promise.all(named(subject, list, (ws) => ws.currentConfigurationVersionId).map((id) => configs.byId(id)));
-      return resources(configurationVersionType, found.filter((cv): cv is ConfigurationVersion => cv !== null).map((cv) => presentConfigurationVersion(cv, null)));
-    },
-  };
 }

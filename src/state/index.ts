@@ -7,11 +7,13 @@ import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { OrganizationService } from '../orgs/service.js';
 import type { WorkspaceService } from '../workspaces/service.js';
-import { currentStateIncluder, registerSignedStateRoutes, registerStateRoutes } from './routes.js';
-import type { WorkspaceIncluder } from '../workspaces/routes.js';
+import type { WorkspaceIncluder } from '../workspaces/presenters.js';
+import { currentStateIncluder } from './presenters.js';
+import { registerSignedStateRoutes, registerStateRoutes } from './routes.js';
 import { StateService } from './service.js';
 
 export type { StateService } from './service.js';
+export { MAX_STATE_BYTES } from './routes.js';
 
 export interface StateDeps {
   db: Db;

@@ -2,139 +2,47 @@
 // upload URLs (no bearer token) under /_signed.
 import buffer from 'node:buffer';
 import type Router from '@koa/router';
-import { encode, pageOffset, paginate, parsePage, queryValue, resources, timestamp, type Document, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, pageOffset, paginate, parsePage, queryValue } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
-import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
-import type { UrlSigner } from '../api/signing.js';
-import { resourceDocument, validator } from '../api/validate.js';
-import { isAllowed } from '../auth/authorize.js';
+import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx } from '../api/http.js';
+import { nullable, resourceDocument, Type, validator } from '../api/schema.js';
 import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
-import type { WorkspaceIncluder } from '../workspaces/routes.js';
-import { workspaceScope } from '../workspaces/service.js';
+import { encodeOutputs, JSON_STATE_UPLOAD, presentStateVersion, STATE_UPLOAD, stateVersionType, type Extra, type StateLinks } from './presenters.js';
 import type { StateOutputRecord, StateService, StateVersion } from './service.js';
-import { legacyType, parseJsonStateOutputs } from './statefile.js';
+import { parseJsonStateOutputs } from './statefile.js';
 
 /** Seconds between intermediate state snapshots the CLI takes during long applies (it clamps to 0..3600). */
 export const SNAPSHOT_INTERVAL_SECONDS = 300;
-/** How long the upload URLs handed out with a state version stay valid. */
-const UPLOAD_URL_TTL_SECONDS = 3600;
 /** The largest state file accepted: at most 512 MiB, and no more than one JavaScript string can hold, to parse it. */
 export const MAX_STATE_BYTES = Math.min(512 * 1024 * 1024, buffer.constants.MAX_STRING_LENGTH);
 
-/** Purposes of the signed upload URLs, the first segment after /_signed/. */
-const STATE_UPLOAD = 'state-versions';
-const JSON_STATE_UPLOAD = 'state-versions-json';
-
-export const stateVersionType: ResourceType = {
-  type: 'state-versions',
-  attributes: [
-    'serial',
-    'lineage',
-    'md5',
-    'status',
-    'created-at',
-    'size',
-    'hosted-state-download-url',
-    'hosted-json-state-download-url',
-    'hosted-state-upload-url',
-    'hosted-json-state-upload-url',
-    'resources-processed',
-    'state-version',
-    'terraform-version',
-    'vcs-commit-sha',
-    'vcs-commit-url',
-    'intermediate',
-    'resources',
-    'providers',
-    'modules',
-  ],
-  relationships: { workspace: 'workspaces', run: 'runs', 'created-by': 'users', outputs: 'state-version-outputs' },
-  selfLink: (v) => `/api/v2/state-versions/${v.id}`,
-};
-
-const outputType: ResourceType = {
-  type: 'state-version-outputs',
-  attributes: ['name', 'sensitive', 'type', 'value', 'detailed-type'],
-  selfLink: (v) => `/api/v2/state-version-outputs/${v.id}`,
-};
-
-/** Instance counts by resource type, grouped by module or by provider, as Terraform Cloud shows them. */
-function countsBy(version: StateVersion, group: 'module' | 'provider'): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
-  for (const r of version.resources) {
-    const counts = (out[r[group]] ??= {});
-    counts[r.type] = (counts[r.type] ?? 0) + r.count;
-  }
-  return out;
-}
-
-/** Members of a document besides its data: pagination meta and links. */
-interface Extra {
-  meta?: Record<string, unknown>;
-  links?: Record<string, string | null>;
-}
-
-function encodeOutputs(outputs: StateOutputRecord | StateOutputRecord[], revealSensitive: boolean, extra: Extra = {}): Document {
-  const view = (o: StateOutputRecord): View => ({
-    id: o.id,
-    name: o.name,
-    sensitive: o.sensitive,
-    type: legacyType(o.type, o.value),
-    value: o.sensitive && !revealSensitive ? null : o.value,
-    'detailed-type': o.type,
-  });
-  return encode(outputType, Array.isArray(outputs) ? outputs.map(view) : view(outputs), extra);
-}
-
 // ---------------------------------------------------------------- request documents
 
-interface CreateDocument {
-  data: {
-    attributes: {
-      serial: number;
-      md5: string;
-      lineage?: string;
-      force?: boolean;
-      state?: string;
-      'json-state'?: string;
-      'json-state-outputs'?: string;
-    };
-    relationships?: { run?: { data: { id: string } | null } };
-  };
-}
-
-const base64String = { type: 'string' };
+const base64String = Type.Optional(Type.String());
 
 /** relationships.run: {data: {type: "runs", id}} or {data: null}. */
-const runRelationship = {
-  type: 'object',
-  properties: {
-    data: {
-      type: ['object', 'null'],
-      properties: {
-        type: { type: 'string', const: 'runs', 'x-message': 'must be "runs"' },
-        id: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[^/\\s]+$', 'x-message': 'must be a run id' },
-      },
-      required: ['type', 'id'],
-    },
-  },
-  required: ['data'],
-};
+const runRelationship = Type.Object({
+  data: nullable(
+    Type.Object({
+      type: Type.Literal('runs', { 'x-message': 'must be "runs"' }),
+      id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\s]+$', 'x-message': 'must be a run id' }),
+    }),
+  ),
+});
 
-const readCreate = validator<CreateDocument>(
-  resourceDocument(
-    'state-versions',
-    {
-      serial: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, 'x-message': 'must be a whole number of at least 0' },
-      md5: { type: 'string', pattern: '^[0-9a-fA-F]{32}$', 'x-message': 'must be the MD5 of the state file: 32 hexadecimal digits' },
-      lineage: { type: 'string', maxLength: 1000 },
-      force: { type: 'boolean' },
+const readCreate = validator(
+  resourceDocument('state-versions', {
+    attributes: Type.Object({
+      serial: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, 'x-message': 'must be a whole number of at least 0' }),
+      md5: Type.String({ pattern: '^[0-9a-fA-F]{32}$', 'x-message': 'must be the MD5 of the state file: 32 hexadecimal digits' }),
+      lineage: Type.Optional(Type.String({ maxLength: 1000 })),
+      force: Type.Optional(Type.Boolean()),
       state: base64String,
       'json-state': base64String,
       'json-state-outputs': base64String,
-    },
-    { required: ['serial', 'md5'], relationships: { run: runRelationship } },
-  ),
+    }),
+    relationships: Type.Optional(Type.Object({ run: Type.Optional(runRelationship) })),
+  }),
 );
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -149,53 +57,8 @@ function decodeBase64(value: string, attribute: string): Buffer {
 
 // ---------------------------------------------------------------- routes
 
-export interface StateRouteDeps {
+export interface StateRouteDeps extends StateLinks {
   state: StateService;
-  site: Site;
-  signer: UrlSigner;
-}
-
-function signedUrl(deps: StateRouteDeps, purpose: string, id: string): string {
-  return `${deps.site.baseUrl}/_signed/${purpose}/${id}/${deps.signer.sign(purpose, id, UPLOAD_URL_TTL_SECONDS)}`;
-}
-
-export function presentStateVersion(v: StateVersion, deps: StateRouteDeps): View {
-  const api = `${deps.site.baseUrl}/api/v2/state-versions/${v.id}`;
-  return {
-    id: v.id,
-    serial: v.serial,
-    lineage: v.lineage,
-    md5: v.md5,
-    status: v.status,
-    'created-at': timestamp(v.createdAt),
-    size: v.size,
-    'hosted-state-download-url': v.status === 'finalized' ? `${api}/download` : null,
-    'hosted-json-state-download-url': v.jsonStateSize !== null ? `${api}/json-download` : null,
-    // A state file is accepted while the version is pending; a JSON state until it is discarded.
-    'hosted-state-upload-url': v.status === 'pending' ? signedUrl(deps, STATE_UPLOAD, v.id) : null,
-    'hosted-json-state-upload-url': v.status !== 'discarded' ? signedUrl(deps, JSON_STATE_UPLOAD, v.id) : null,
-    'resources-processed': true,
-    'state-version': v.stateFormatVersion ?? 4,
-    'terraform-version': v.terraformVersion,
-    'vcs-commit-sha': null,
-    'vcs-commit-url': null,
-    intermediate: false,
-    resources: v.resources,
-    providers: countsBy(v, 'provider'),
-    modules: countsBy(v, 'module'),
-    workspace: { id: v.workspaceId },
-    run: v.runId ? { id: v.runId } : null,
-    'created-by': { id: v.createdBy.id, type: v.createdBy.type },
-    outputs: v.outputIds.map((id) => ({ id })),
-  };
-}
-
-/** A workspace's current state version, for include=current_state_version on workspaces: to those who may read state. */
-export function currentStateIncluder(deps: StateRouteDeps): WorkspaceIncluder {
-  return async (subject, list) => {
-    const ids = list.filter((ws) => ws.currentStateVersionId !== null && isAllowed(subject, 'state:read', workspaceScope(ws))).map((ws) => ws.currentStateVersionId!);
-    return resources(stateVersionType, (await deps.state.byIds(ids)).map((v) => presentStateVersion(v, deps)));
-  };
 }
 
 export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): void {

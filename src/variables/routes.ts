@@ -1,71 +1,39 @@
 // HTTP routes of the variables domain: /workspaces/:id/vars and the legacy /vars, both with
 // Terraform Cloud's "vars" documents.
-import { encode, paginate, queryValue, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, paginate, queryValue } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
-import { resourceDocument, toOne, validator, type Schema } from '../api/validate.js';
+import { nullable, resourceDocument, stringEnum, toOne, Type, validator, type Static } from '../api/schema.js';
 import { BadRequestError, ConflictError } from '../errors.js';
-import type { Category, Variable, VariableInput, VariableService } from './service.js';
-
-export const variableType: ResourceType = {
-  type: 'vars',
-  attributes: ['key', 'value', 'description', 'category', 'hcl', 'sensitive', 'version-id', 'created-at'],
-  relationships: { configurable: 'workspaces', workspace: 'workspaces' },
-  selfLink: (v) => `/api/v2/workspaces/${(v.configurable as { id: string }).id}/vars/${v.id}`,
-};
-
-export function presentVariable(v: Variable): View {
-  return {
-    id: v.id,
-    key: v.key,
-    // null for a sensitive variable: its value never leaves the server through the API
-    value: v.sensitive ? null : v.value,
-    description: v.description,
-    category: v.category,
-    hcl: v.hcl,
-    sensitive: v.sensitive,
-    'version-id': v.versionId,
-    'created-at': timestamp(v.createdAt),
-    configurable: { id: v.workspaceId },
-    workspace: { id: v.workspaceId },
-  };
-}
+import { presentVariable, variableType } from './presenters.js';
+import type { Variable, VariableInput, VariableService } from './service.js';
 
 // ---------------------------------------------------------------- request documents
 
-const variableAttributes: Record<string, Schema> = {
-  key: { type: 'string', minLength: 1, maxLength: 128, 'x-message': 'must be a string of 1 to 128 characters' },
+const variableAttributes = {
+  key: Type.String({ minLength: 1, maxLength: 128, 'x-message': 'must be a string of 1 to 128 characters' }),
   // No ajv message that quotes the value: it may be a secret.
-  value: { type: 'string', 'x-message': 'must be a string' },
-  description: { type: ['string', 'null'], maxLength: 512, 'x-message': 'must be a string of at most 512 characters, or null' },
-  category: { type: 'string', enum: ['terraform', 'env'] },
-  hcl: { type: 'boolean' },
-  sensitive: { type: 'boolean' },
+  value: Type.Optional(Type.String({ 'x-message': 'must be a string' })),
+  description: Type.Optional(nullable(Type.String({ maxLength: 512, 'x-message': 'must be a string of at most 512 characters, or null' }))),
+  category: stringEnum(['terraform', 'env']),
+  hcl: Type.Optional(Type.Boolean()),
+  sensitive: Type.Optional(Type.Boolean()),
 };
 
-interface VariableDocument {
-  data: {
-    id?: unknown;
-    attributes?: {
-      key?: string;
-      value?: string;
-      description?: string | null;
-      category?: Category;
-      hcl?: boolean;
-      sensitive?: boolean;
-    };
-    relationships?: { workspace?: { data: { id: string } } };
-  };
-}
+/** A new variable must have a key and a category. */
+const newVariable = Type.Object(variableAttributes);
 
-const readCreate = validator<VariableDocument>(resourceDocument('vars', variableAttributes, { required: ['key', 'category'] }));
-const readLegacyCreate = validator<VariableDocument>(
-  resourceDocument('vars', variableAttributes, {
-    required: ['key', 'category'],
-    relationships: { workspace: toOne('workspaces') },
-    requiredRelationships: ['workspace'],
-  }),
-);
-const readUpdate = validator<VariableDocument>(resourceDocument('vars', variableAttributes));
+// data.id is read only to refuse a document naming another variable (checkDocumentId).
+const id = Type.Optional(Type.Unknown());
+// Not read; must be an object if given.
+const noRelationships = Type.Optional(Type.Object({}));
+
+const readCreate = validator(resourceDocument('vars', { attributes: newVariable, relationships: noRelationships, id }));
+const readLegacyCreate = validator(resourceDocument('vars', { attributes: newVariable, relationships: Type.Object({ workspace: toOne('workspaces') }), id }));
+const updateDocument = resourceDocument('vars', { attributes: Type.Optional(Type.Partial(newVariable)), relationships: noRelationships, id });
+const readUpdate = validator(updateDocument);
+
+/** A variable document, of a create (which has a key and a category) or of an update. */
+type VariableDocument = Static<typeof updateDocument>;
 
 function inputFrom(doc: VariableDocument): VariableInput {
   const a = doc.data.attributes ?? {};

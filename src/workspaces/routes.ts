@@ -1,5 +1,4 @@
 // HTTP routes of the workspaces domain: workspaces by id and by name, locks, tags, tag bindings.
-import { isAllowed, type Action } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import {
   encode,
@@ -14,288 +13,18 @@ import {
   timestamp,
   type Query,
   type Resource,
-  type ResourceType,
-  type View,
 } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, toMany, toOne, validator, type Schema } from '../api/validate.js';
 import { BadRequestError, InvalidError } from '../errors.js';
 import type { OrganizationService } from '../orgs/service.js';
 import { organizationType, presentOrganization } from '../orgs/routes.js';
 import type { ProjectService } from '../projects/service.js';
 import { presentProject, projectType } from '../projects/routes.js';
-import { workspaceScope, type EngineName, type ListOptions, type TagBinding, type TagRef, type Workspace, type WorkspaceService, type WorkspaceSettings } from './service.js';
-
-export const workspaceType: ResourceType = {
-  type: 'workspaces',
-  attributes: [
-    'name',
-    'description',
-    'environment',
-    'execution-mode',
-    'engine',
-    'operations',
-    'auto-apply',
-    'auto-apply-run-trigger',
-    'allow-destroy-plan',
-    'file-triggers-enabled',
-    'global-remote-state',
-    'queue-all-runs',
-    'speculative-enabled',
-    'structured-run-output-enabled',
-    'terraform-version',
-    'working-directory',
-    'trigger-prefixes',
-    'trigger-patterns',
-    'tag-names',
-    'source',
-    'source-name',
-    'source-url',
-    'vcs-repo',
-    'vcs-repo-identifier',
-    'locked',
-    'locked-reason',
-    'resource-count',
-    'setting-overwrites',
-    'created-at',
-    'updated-at',
-    'latest-change-at',
-    'permissions',
-    'actions',
-  ],
-  relationships: {
-    organization: 'organizations',
-    project: 'projects',
-    'current-run': 'runs',
-    'latest-run': 'runs',
-    'current-state-version': 'state-versions',
-    'current-configuration-version': 'configuration-versions',
-    'locked-by': 'users',
-    'agent-pool': 'agent-pools',
-  },
-  selfLink: (v) => `/api/v2/organizations/${(v.organization as { id: string }).id}/workspaces/${v.name as string}`,
-};
-
-const WORKSPACE_PERMISSIONS: Record<string, Action> = {
-  'can-update': 'workspace:update',
-  'can-destroy': 'workspace:delete',
-  'can-force-delete': 'workspace:delete',
-  'can-queue-run': 'run:queue',
-  'can-read-run': 'run:read',
-  'can-queue-apply': 'run:apply',
-  'can-queue-destroy': 'run:apply',
-  'can-read-variable': 'variable:read',
-  'can-update-variable': 'variable:update',
-  'can-read-state-versions': 'state:read',
-  'can-read-state-outputs': 'state:read-outputs',
-  'can-create-state-versions': 'state:create',
-  'can-lock': 'workspace:lock',
-  'can-unlock': 'workspace:unlock',
-  'can-force-unlock': 'workspace:force-unlock',
-  'can-read-settings': 'workspace:read',
-  'can-manage-tags': 'workspace:manage-tags',
-};
-
-/** The active run holds the workspace lock; that is the run the CLI waits behind. */
-export function currentRunId(ws: Workspace): string | null {
-  return ws.lock?.holder.type === 'runs' ? ws.lock.holder.id : null;
-}
-
-/**
- * Related resources of workspaces that another domain presents, asked for with include= (e.g.
- * latest_run): those the subject may read.
- */
-export type WorkspaceIncluder = (subject: Subject, workspaces: Workspace[]) => Promise<Resource[]>;
-
-export function presentWorkspace(ws: Workspace, subject: Subject): View {
-  const scope = workspaceScope(ws);
-  const permissions: Record<string, boolean> = { 'can-manage-run-tasks': false, 'can-manage-assessments': false, 'can-read-assessments': false };
-  for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, scope);
-  // A run's job token sees another workspace only to read the state it shares
-  // (terraform_remote_state): what names it and that state, not its settings or other runs.
-  if (subject.kind === 'job' && subject.workspaceId !== ws.id) {
-    return {
-      id: ws.id,
-      name: ws.name,
-      'terraform-version': ws.terraformVersion,
-      permissions,
-      organization: { id: ws.organizationName },
-      'current-state-version': ws.currentStateVersionId ? { id: ws.currentStateVersionId } : null,
-    };
-  }
-  return {
-    id: ws.id,
-    name: ws.name,
-    description: ws.description,
-    environment: 'default',
-    'execution-mode': ws.executionMode,
-    engine: ws.engine,
-    operations: ws.executionMode !== 'local',
-    'auto-apply': ws.autoApply,
-    'auto-apply-run-trigger': ws.autoApplyRunTrigger,
-    'allow-destroy-plan': ws.allowDestroyPlan,
-    'file-triggers-enabled': ws.fileTriggersEnabled,
-    'global-remote-state': ws.globalRemoteState,
-    'queue-all-runs': ws.queueAllRuns,
-    'speculative-enabled': ws.speculativeEnabled,
-    'structured-run-output-enabled': ws.structuredRunOutputEnabled,
-    'terraform-version': ws.terraformVersion,
-    'working-directory': ws.workingDirectory,
-    'trigger-prefixes': ws.triggerPrefixes,
-    'trigger-patterns': ws.triggerPatterns,
-    'tag-names': ws.tags.filter((t) => t.value === '').map((t) => t.key),
-    source: 'tfe-api',
-    'source-name': ws.sourceName,
-    'source-url': ws.sourceUrl,
-    'vcs-repo': null,
-    'vcs-repo-identifier': null,
-    locked: ws.lock !== null,
-    'locked-reason': ws.lock?.reason ?? null,
-    'resource-count': ws.resourceCount,
-    'setting-overwrites': { 'execution-mode': false, 'agent-pool': false },
-    'created-at': timestamp(ws.createdAt),
-    'updated-at': timestamp(ws.updatedAt),
-    'latest-change-at': timestamp(ws.updatedAt),
-    permissions,
-    actions: { 'is-destroyable': true },
-    organization: { id: ws.organizationName },
-    project: { id: ws.projectId },
-    'current-run': currentRunId(ws) ? { id: currentRunId(ws) } : null,
-    'latest-run': ws.latestRunId ? { id: ws.latestRunId } : null,
-    'current-state-version': ws.currentStateVersionId ? { id: ws.currentStateVersionId } : null,
-    'current-configuration-version': ws.currentConfigurationVersionId ? { id: ws.currentConfigurationVersionId } : null,
-    'locked-by': ws.lock ? { id: ws.lock.holder.id, type: ws.lock.holder.type } : null,
-    'agent-pool': ws.agentPoolId ? { id: ws.agentPoolId } : null,
-  };
-}
-
-const tagType: ResourceType = { type: 'tags', attributes: ['name', 'created-at', 'instance-count'] };
-const tagBindingType: ResourceType = { type: 'tag-bindings', attributes: ['key', 'value'] };
-
-function presentBinding(ws: Workspace, b: TagBinding): View {
-  // Bindings have no identity of their own; derive a stable id from the workspace and the key.
-  return { id: `tb-${ws.id.slice(3)}-${Buffer.from(b.key).toString('base64url')}`, key: b.key, value: b.value };
-}
+import { presentBinding, presentWorkspace, tagBindingType, tagType, workspaceType, type WorkspaceIncluder } from './presenters.js';
+import { readBindingList, readCreate, readLock, readTagList, readUpdate, readWorkspaceList, type BindingDocument, type TagRefDocument, type WorkspaceDocument } from './schemas.js';
+import type { EngineName, ListOptions, TagBinding, TagRef, Workspace, WorkspaceService, WorkspaceSettings } from './service.js';
 
 // ---------------------------------------------------------------- request documents
-
-const TAG_NAME = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 255,
-  pattern: '^[A-Za-z0-9]([A-Za-z0-9:_-]*[A-Za-z0-9])?$',
-  'x-message': 'must be letters, digits, ":", "-" or "_", starting and ending with a letter or digit',
-};
-
-const tagRefSchema: Schema = {
-  type: 'object',
-  properties: {
-    type: { type: 'string', const: 'tags' },
-    id: { type: 'string', minLength: 1 },
-    attributes: { type: 'object', properties: { name: TAG_NAME }, required: ['name'] },
-  },
-  required: ['type'],
-  anyOf: [{ required: ['id'] }, { required: ['attributes'] }],
-  'x-message': 'must be a tag with an id or with attributes.name',
-};
-
-const bindingSchema: Schema = {
-  type: 'object',
-  properties: {
-    type: { type: 'string', const: 'tag-bindings' },
-    attributes: {
-      type: 'object',
-      properties: {
-        key: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$', 'x-message': 'must be 1 to 128 printable characters' },
-        value: { type: 'string', maxLength: 256, pattern: '^[^\\u0000-\\u001f]*$', 'x-message': 'must be at most 256 printable characters' },
-      },
-      required: ['key'],
-    },
-  },
-  required: ['type', 'attributes'],
-};
-
-const flag = { type: 'boolean' };
-const stringList = { type: 'array', items: { type: 'string', maxLength: 255 }, maxItems: 100 };
-
-const workspaceAttributes: Record<string, Schema> = {
-  name: nameSchema,
-  description: { type: 'string', maxLength: 10_000 },
-  'execution-mode': { type: 'string', enum: ['remote', 'local', 'agent'] },
-  engine: { type: 'string', enum: ['terraform', 'tofu'] },
-  operations: flag,
-  'auto-apply': flag,
-  'auto-apply-run-trigger': flag,
-  'allow-destroy-plan': flag,
-  'file-triggers-enabled': flag,
-  'global-remote-state': flag,
-  'queue-all-runs': flag,
-  'speculative-enabled': flag,
-  'structured-run-output-enabled': flag,
-  'terraform-version': { type: 'string', minLength: 1 },
-  'working-directory': { type: ['string', 'null'] },
-  'trigger-prefixes': stringList,
-  'trigger-patterns': stringList,
-  'source-name': { type: ['string', 'null'], maxLength: 255 },
-  'source-url': { type: ['string', 'null'], maxLength: 2048 },
-  'tag-names': { type: 'array', items: TAG_NAME, maxItems: 100 },
-  'agent-pool-id': { type: ['string', 'null'], maxLength: 100 },
-};
-
-const workspaceRelationships: Record<string, Schema> = {
-  project: toOne('projects'),
-  'agent-pool': toOne('agent-pools', true),
-  tags: { type: 'object', properties: { data: { type: 'array', items: tagRefSchema, maxItems: 100 } }, required: ['data'] },
-  'tag-bindings': { type: 'object', properties: { data: { type: 'array', items: bindingSchema, maxItems: 100 } }, required: ['data'] },
-};
-
-interface TagRefDoc {
-  id?: string;
-  attributes?: { name: string };
-}
-
-interface BindingDoc {
-  attributes: { key: string; value?: string };
-}
-
-interface WorkspaceDocument {
-  data: {
-    attributes?: {
-      name?: string;
-      description?: string;
-      'execution-mode'?: 'remote' | 'local' | 'agent';
-      engine?: 'terraform' | 'tofu';
-      operations?: boolean;
-      'auto-apply'?: boolean;
-      'auto-apply-run-trigger'?: boolean;
-      'allow-destroy-plan'?: boolean;
-      'file-triggers-enabled'?: boolean;
-      'global-remote-state'?: boolean;
-      'queue-all-runs'?: boolean;
-      'speculative-enabled'?: boolean;
-      'structured-run-output-enabled'?: boolean;
-      'terraform-version'?: string;
-      'working-directory'?: string | null;
-      'trigger-prefixes'?: string[];
-      'trigger-patterns'?: string[];
-      'source-name'?: string | null;
-      'source-url'?: string | null;
-      'tag-names'?: string[];
-      'agent-pool-id'?: string | null;
-    };
-    relationships?: {
-      project?: { data: { id: string } };
-      'agent-pool'?: { data: { id: string } | null };
-      tags?: { data: TagRefDoc[] };
-      'tag-bindings'?: { data: BindingDoc[] };
-    };
-  };
-}
-
-const readCreate = validator<WorkspaceDocument>(
-  resourceDocument('workspaces', workspaceAttributes, { required: ['name'], relationships: workspaceRelationships }),
-);
-const readUpdate = validator<WorkspaceDocument>(resourceDocument('workspaces', workspaceAttributes, { relationships: workspaceRelationships }));
 
 function settingsFrom(doc: WorkspaceDocument): Partial<WorkspaceSettings> {
   const a = doc.data.attributes ?? {};
@@ -345,45 +74,13 @@ function agentPoolRelationship(doc: WorkspaceDocument): string | null | undefine
   return rel === undefined ? undefined : (rel.data?.id ?? null);
 }
 
-function tagRefsFrom(items: TagRefDoc[]): TagRef[] {
+function tagRefsFrom(items: TagRefDocument[]): TagRef[] {
   return items.map((t) => (t.id ? { id: t.id } : { name: t.attributes!.name }));
 }
 
-function bindingsFrom(items: BindingDoc[]): TagBinding[] {
+function bindingsFrom(items: BindingDocument[]): TagBinding[] {
   return items.map((b) => ({ key: b.attributes.key, value: b.attributes.value ?? '' }));
 }
-
-interface TagListDocument {
-  data: TagRefDoc[];
-}
-
-const readTagList = validator<TagListDocument>({
-  type: 'object',
-  properties: { data: { type: 'array', items: tagRefSchema, maxItems: 100 } },
-  required: ['data'],
-});
-
-interface BindingListDocument {
-  data: BindingDoc[];
-}
-
-const readBindingList = validator<BindingListDocument>({
-  type: 'object',
-  properties: { data: { type: 'array', items: bindingSchema, maxItems: 100 } },
-  required: ['data'],
-});
-
-interface WorkspaceListDocument {
-  data: Array<{ id: string }>;
-}
-
-const readWorkspaceList = validator<WorkspaceListDocument>(toMany('workspaces'));
-
-interface LockDocument {
-  data?: { attributes?: { reason?: string } };
-}
-
-const readLock = validator<LockDocument>(resourceDocument(null, { reason: { type: 'string', maxLength: 1000 } }));
 
 // ---------------------------------------------------------------- list filters
 
@@ -510,8 +207,9 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
 
   router.post('/workspaces/:id/actions/lock', async (ctx) => {
     const raw = body(ctx);
-    const doc = raw && Object.keys(raw as object).length > 0 ? readLock(raw) : {};
-    const ws = await workspaces.lock(subjectOf(ctx), await byId(ctx), doc.data?.attributes?.reason ?? null);
+    // The CLI locks with an empty body, or with a document whose data.type is "".
+    const doc = raw && Object.keys(raw as object).length > 0 ? readLock(raw) : null;
+    const ws = await workspaces.lock(subjectOf(ctx), await byId(ctx), doc?.data.attributes?.reason ?? null);
     await respond(ctx, 200, ws);
   });
 

@@ -1,0 +1,201 @@
+// How the runs domain shows its resources: JSON:API types and presenters of configuration
+// versions, runs, plans and applies, and the runs and configuration versions it adds to include=
+// on workspaces. Route files import them from here.
+import { isAllowed } from '../auth/authorize.js';
+import type { Subject } from '../auth/subject.js';
+import { resources, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
+import { currentRunId, type WorkspaceIncluder } from '../workspaces/presenters.js';
+import { workspaceScope, type Workspace } from '../workspaces/service.js';
+import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
+import { canHappen } from './machine.js';
+import type { Run, RunService } from './service.js';
+import type { Phase } from './store.js';
+
+export const configurationVersionType: ResourceType = {
+  type: 'configuration-versions',
+  attributes: ['status', 'error', 'error-message', 'source', 'speculative', 'provisional', 'auto-queue-runs', 'upload-url', 'size', 'status-timestamps', 'changed-files'],
+  relationships: { 'ingress-attributes': 'ingress-attributes' },
+  selfLink: (v) => `/api/v2/configuration-versions/${v.id}`,
+};
+
+export function presentConfigurationVersion(cv: ConfigurationVersion, uploadUrl: string | null): View {
+  return {
+    id: cv.id,
+    status: cv.status,
+    error: cv.status === 'errored' ? 'rejected' : null,
+    'error-message': cv.errorMessage,
+    source: cv.source,
+    speculative: cv.speculative,
+    provisional: cv.provisional,
+    'auto-queue-runs': cv.autoQueueRuns,
+    'upload-url': uploadUrl,
+    size: cv.size,
+    'status-timestamps': cv.statusTimestamps,
+    'changed-files': [],
+    'ingress-attributes': null,
+  };
+}
+
+export const runType: ResourceType = {
+  type: 'runs',
+  attributes: [
+    'status',
+    'status-timestamps',
+    'message',
+    'source',
+    'trigger-reason',
+    'created-at',
+    'has-changes',
+    'is-destroy',
+    'refresh',
+    'refresh-only',
+    'plan-only',
+    'save-plan',
+    'auto-apply',
+    'allow-empty-apply',
+    'allow-config-generation',
+    'target-addrs',
+    'replace-addrs',
+    'variables',
+    'terraform-version',
+    'error-message',
+    'canceled-at',
+    'force-cancel-available-at',
+    'state-saved-late-at',
+    'position-in-queue',
+    'actions',
+    'permissions',
+  ],
+  relationships: {
+    workspace: 'workspaces',
+    'configuration-version': 'configuration-versions',
+    plan: 'plans',
+    apply: 'applies',
+    'created-by': 'users',
+    'cost-estimate': 'cost-estimates',
+    'policy-checks': 'policy-checks',
+    'task-stages': 'task-stages',
+    'run-events': 'run-events',
+    comments: 'comments',
+  },
+  selfLink: (v) => `/api/v2/runs/${v.id}`,
+};
+
+export function presentRun(run: Run, subject: Subject, runs: RunService, position?: number): View {
+  const executing = run.status === 'planning' || run.status === 'applying';
+  const canApply = runs.can(subject, 'run:apply', run);
+  const canCancel = runs.can(subject, 'run:cancel', run);
+  return {
+    id: run.id,
+    status: run.status,
+    'status-timestamps': run.statusTimestamps,
+    message: run.message,
+    source: run.source,
+    'trigger-reason': 'manual',
+    'created-at': timestamp(run.createdAt),
+    'has-changes': run.hasChanges,
+    'is-destroy': run.isDestroy,
+    refresh: run.refresh,
+    'refresh-only': run.refreshOnly,
+    'plan-only': run.speculative,
+    'save-plan': run.savePlan,
+    'auto-apply': run.autoApply,
+    'allow-empty-apply': run.allowEmptyApply,
+    'allow-config-generation': false,
+    'target-addrs': run.targetAddrs,
+    'replace-addrs': run.replaceAddrs,
+    variables: run.variables,
+    'terraform-version': run.engineVersion,
+    'error-message': run.errorMessage,
+    'canceled-at': run.statusTimestamps['canceled-at'] ?? null,
+    'force-cancel-available-at': executing && run.cancelRequestedAt ? timestamp(run.cancelRequestedAt) : null,
+    // otf's own: a state of the apply reached otfd after its job was over (docs/agent-protocol.md).
+    'state-saved-late-at': run.stateSavedLateAt ? timestamp(run.stateSavedLateAt) : null,
+    'position-in-queue': position ?? null,
+    actions: {
+      'is-confirmable': canHappen(run.status, 'confirm'),
+      'is-discardable': canHappen(run.status, 'discard'),
+      // an executing phase is canceled by asking its runner to stop (RunService.cancel)
+      'is-cancelable': executing || canHappen(run.status, 'cancel'),
+      'is-force-cancelable': executing && run.cancelRequestedAt !== null,
+    },
+    permissions: {
+      'can-apply': canApply,
+      'can-discard': canApply,
+      'can-cancel': canCancel,
+      'can-force-cancel': runs.can(subject, 'run:force-cancel', run),
+      'can-force-execute': canApply,
+      'can-comment': runs.can(subject, 'run:read', run),
+      'can-override-policy-check': false,
+    },
+    workspace: { id: run.workspaceId },
+    'configuration-version': { id: run.configurationVersionId },
+    plan: { id: run.plan.id },
+    apply: { id: run.apply.id },
+    'created-by': run.createdBy?.type === 'users' ? { id: run.createdBy.id } : null,
+    'cost-estimate': null,
+    'policy-checks': [],
+    'task-stages': [],
+    'run-events': [],
+    comments: [],
+  };
+}
+
+const phaseAttributes = [
+  'status',
+  'status-timestamps',
+  'log-read-url',
+  'resource-additions',
+  'resource-changes',
+  'resource-destructions',
+  'resource-imports',
+] as const;
+
+export const planType: ResourceType = {
+  type: 'plans',
+  attributes: [...phaseAttributes, 'has-changes', 'generated-configuration', 'execution-details'],
+  selfLink: (v) => `/api/v2/plans/${v.id}`,
+};
+
+export const applyType: ResourceType = {
+  type: 'applies',
+  attributes: [...phaseAttributes, 'execution-details'],
+  selfLink: (v) => `/api/v2/applies/${v.id}`,
+};
+
+export function presentPhase(phase: Phase, logUrl: string): View {
+  return {
+    id: phase.id,
+    status: phase.status,
+    'status-timestamps': phase.statusTimestamps,
+    'log-read-url': logUrl,
+    'resource-additions': phase.additions,
+    'resource-changes': phase.changes,
+    'resource-destructions': phase.destructions,
+    'resource-imports': phase.imports,
+    'execution-details': { mode: 'remote' },
+  };
+}
+
+/** The runs and configuration versions a workspace names, for include= on workspaces. */
+export function workspaceIncluders(runs: RunService, configs: ConfigurationVersionService): Record<string, WorkspaceIncluder> {
+  /** The ids that pick names in the workspaces whose runs the subject may read. */
+  const named = (subject: Subject, list: Workspace[], pick: (ws: Workspace) => string | null): string[] => {
+    const ids = list.filter((ws) => isAllowed(subject, 'run:read', workspaceScope(ws))).map(pick);
+    return [...new Set(ids.filter((id): id is string => id !== null))];
+  };
+  const includeRuns =
+    (pick: (ws: Workspace) => string | null): WorkspaceIncluder =>
+    async (subject, list) => {
+      const found = await Promise.all(named(subject, list, pick).map((id) => runs.byId(id)));
+      return resources(runType, found.filter((r): r is Run => r !== null).map((r) => presentRun(r, subject, runs)));
+    };
+  return {
+    latest_run: includeRuns((ws) => ws.latestRunId),
+    current_run: includeRuns(currentRunId),
+    current_configuration_version: async (subject, list) => {
+      const found = await Promise.all(named(subject, list, (ws) => ws.currentConfigurationVersionId).map((id) => configs.byId(id)));
+      return resources(configurationVersionType, found.filter((cv): cv is ConfigurationVersion => cv !== null).map((cv) => presentConfigurationVersion(cv, null)));
+    },
+  };
+}

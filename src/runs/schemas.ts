@@ -1,0 +1,54 @@
+// Request documents of the runs domain, one TypeBox schema each; their TypeScript types are derived
+// from the schemas (src/api/schema.ts).
+import { nullable, resourceDocument, toOne, toOneOrNull, Type, validator } from '../api/schema.js';
+
+export const readCreateConfigurationVersion = validator(
+  resourceDocument('configuration-versions', {
+    attributes: Type.Optional(
+      Type.Object({
+        'auto-queue-runs': Type.Optional(Type.Boolean()),
+        speculative: Type.Optional(Type.Boolean()),
+        provisional: Type.Optional(Type.Boolean()),
+      }),
+    ),
+    // Not read; must be an object if given.
+    relationships: Type.Optional(Type.Object({})),
+  }),
+);
+
+const addresses = Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 1000 }));
+
+export const readCreateRun = validator(
+  resourceDocument('runs', {
+    attributes: Type.Optional(
+      Type.Object({
+        message: Type.Optional(Type.String({ maxLength: 10_000 })),
+        'is-destroy': Type.Optional(Type.Boolean()),
+        refresh: Type.Optional(Type.Boolean()),
+        'refresh-only': Type.Optional(Type.Boolean()),
+        'plan-only': Type.Optional(Type.Boolean()),
+        'target-addrs': addresses,
+        'replace-addrs': addresses,
+        variables: Type.Optional(
+          Type.Array(
+            Type.Object({
+              key: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', 'x-message': 'must be a variable name' }),
+              value: Type.String({ maxLength: 262_144 }),
+            }),
+            { maxItems: 1000 },
+          ),
+        ),
+        'auto-apply': Type.Optional(Type.Boolean()),
+        'allow-empty-apply': Type.Optional(Type.Boolean()),
+        'save-plan': Type.Optional(Type.Boolean()),
+      }),
+    ),
+    relationships: Type.Object({
+      workspace: toOne('workspaces'),
+      'configuration-version': Type.Optional(toOneOrNull('configuration-versions')),
+    }),
+  }),
+);
+
+// The CLI sends plain JSON {} or {"comment": "..."} with the JSON:API content type.
+export const readAction = validator(Type.Object({ comment: Type.Optional(nullable(Type.String({ maxLength: 10_000 }))) }));

@@ -1,0 +1,88 @@
+// Request documents of the workspaces domain, one TypeBox schema each; their TypeScript types are
+// derived from the schemas (src/api/schema.ts).
+import { nameSchema, nullable, resourceDocument, stringEnum, toMany, toOne, toOneOrNull, Type, untypedResourceDocument, validator, type Static } from '../api/schema.js';
+
+const tagName = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[A-Za-z0-9]([A-Za-z0-9:_-]*[A-Za-z0-9])?$',
+  'x-message': 'must be letters, digits, ":", "-" or "_", starting and ending with a letter or digit',
+});
+
+/** A tag named by its id or by attributes.name. */
+const tagRef = Type.Object(
+  {
+    type: Type.Literal('tags'),
+    id: Type.Optional(Type.String({ minLength: 1 })),
+    attributes: Type.Optional(Type.Object({ name: tagName })),
+  },
+  { anyOf: [{ required: ['id'] }, { required: ['attributes'] }], 'x-message': 'must be a tag with an id or with attributes.name' },
+);
+
+const binding = Type.Object({
+  type: Type.Literal('tag-bindings'),
+  attributes: Type.Object({
+    key: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$', 'x-message': 'must be 1 to 128 printable characters' }),
+    value: Type.Optional(Type.String({ maxLength: 256, pattern: '^[^\\u0000-\\u001f]*$', 'x-message': 'must be at most 256 printable characters' })),
+  }),
+});
+
+const tagList = Type.Object({ data: Type.Array(tagRef, { maxItems: 100 }) });
+const bindingList = Type.Object({ data: Type.Array(binding, { maxItems: 100 }) });
+
+const flag = Type.Optional(Type.Boolean());
+const stringList = Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 }));
+
+/** Every attribute but the name, which a new workspace must have. */
+const settings = {
+  description: Type.Optional(Type.String({ maxLength: 10_000 })),
+  'execution-mode': Type.Optional(stringEnum(['remote', 'local', 'agent'])),
+  engine: Type.Optional(stringEnum(['terraform', 'tofu'])),
+  operations: flag,
+  'auto-apply': flag,
+  'auto-apply-run-trigger': flag,
+  'allow-destroy-plan': flag,
+  'file-triggers-enabled': flag,
+  'global-remote-state': flag,
+  'queue-all-runs': flag,
+  'speculative-enabled': flag,
+  'structured-run-output-enabled': flag,
+  'terraform-version': Type.Optional(Type.String({ minLength: 1 })),
+  'working-directory': Type.Optional(nullable(Type.String())),
+  'trigger-prefixes': stringList,
+  'trigger-patterns': stringList,
+  'source-name': Type.Optional(nullable(Type.String({ maxLength: 255 }))),
+  'source-url': Type.Optional(nullable(Type.String({ maxLength: 2048 }))),
+  'tag-names': Type.Optional(Type.Array(tagName, { maxItems: 100 })),
+  'agent-pool-id': Type.Optional(nullable(Type.String({ maxLength: 100 }))),
+};
+
+const relationships = Type.Optional(
+  Type.Object({
+    project: Type.Optional(toOne('projects')),
+    'agent-pool': Type.Optional(toOneOrNull('agent-pools')),
+    tags: Type.Optional(tagList),
+    'tag-bindings': Type.Optional(bindingList),
+  }),
+);
+
+const createWorkspace = resourceDocument('workspaces', { attributes: Type.Object({ name: nameSchema, ...settings }), relationships });
+const updateWorkspace = resourceDocument('workspaces', { attributes: Type.Optional(Type.Object({ name: Type.Optional(nameSchema), ...settings })), relationships });
+
+/** A workspace document, of a create (which names the workspace) or of an update. */
+export type WorkspaceDocument = Static<typeof updateWorkspace>;
+export type TagRefDocument = Static<typeof tagRef>;
+export type BindingDocument = Static<typeof binding>;
+
+export const readCreate = validator(createWorkspace);
+export const readUpdate = validator(updateWorkspace);
+export const readTagList = validator(tagList);
+export const readBindingList = validator(bindingList);
+export const readWorkspaceList = validator(toMany('workspaces'));
+export const readLock = validator(
+  untypedResourceDocument({
+    attributes: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) })),
+    // Not read; must be an object if given.
+    relationships: Type.Optional(Type.Object({})),
+  }),
+);
