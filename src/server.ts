@@ -36,20 +36,14 @@ import { AgentService } from './pools/agents.js';
 import { registerAgentRoutes, registerJobRoutes } from './pools/protocol.js';
 import { agentTokenDirectory, registerPoolRoutes } from './pools/routes.js';
 import { PoolService } from './pools/service.js';
-import { artifactBlobOwner } from './runs/artifacts.js';
-import { ConfigurationVersionService, configBlobOwner } from './runs/configs.js';
-import { RunLogService } from './runs/logs.js';
-import { workspaceIncluders } from './runs/presenters.js';
-import { registerRunPublicRoutes, registerRunRoutes } from './runs/routes.js';
-import { RunService } from './runs/service.js';
+import { artifactBlobOwner, configBlobOwner, createRunDomain } from './runs/index.js';
 import { createStateDomain } from './state/index.js';
 import { stateBlobOwner } from './state/service.js';
 import { createVariableDomain } from './variables/index.js';
 import { registerUserRoutes, userTokenDirectories } from './users/routes.js';
 import { UserService } from './users/service.js';
 import { TeamService } from './users/teams.js';
-import { registerWorkspaceRoutes } from './workspaces/routes.js';
-import { WorkspaceService } from './workspaces/service.js';
+import { createWorkspaceDomain } from './workspaces/index.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -159,7 +153,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     auth.addResolver(orgs);
     const projects = new ProjectService(db, orgs);
     const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
-    const workspaces = new WorkspaceService(db, orgs, projects, { engine: config.defaultEngine, versions: { terraform, tofu } });
+    const site: Site = { baseUrl: '', secret };
+    const workspaceDomain = createWorkspaceDomain({ db, orgs, projects, site, defaults: { engine: config.defaultEngine, versions: { terraform, tofu } } });
+    const workspaces = workspaceDomain.service;
     const subjects = new SubjectCache();
     const users = new UserService(db, orgs, subjects);
     auth.addResolver(users);
@@ -168,7 +164,6 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     auth.addPrincipalLoader('users', (id) => users.subjectOfUser(id));
     auth.addPrincipalLoader('teams', (id) => teams.subjectOfTeam(id));
 
-    const site: Site = { baseUrl: '', secret };
     const signer = new UrlSigner(secret);
     const blobs = new PostgresBlobStore(db);
     const state = createStateDomain({ db, blobs, signer, site, orgs, workspaces, logger });
@@ -181,9 +176,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     await subjects.follow(listener);
     const jobs = new JobService(db);
     auth.addResolver(jobs);
-    const configs = new ConfigurationVersionService(db, blobs, workspaces, signer, site, config.maxConfigSize, logger);
-    const runs = new RunService(db, orgs, workspaces, configs, jobs, auth, logger);
-    const logs = new RunLogService(db, signer, site);
+    const runDomain = createRunDomain({ db, blobs, signer, site, orgs, workspaces, jobs, principals: auth, maxConfigSize: config.maxConfigSize, logger });
+    const { service: runs, logs } = runDomain;
+    workspaceDomain.addIncluders({ ...runDomain.workspaceIncluders, ...state.workspaceIncluders });
     const pools = new PoolService(db, orgs, workspaces);
     auth.addResolver(pools);
     const agents = new AgentService(db, jobs, runs, listener, logger, {
@@ -205,10 +200,10 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         registerUserRoutes(router, { users, teams, site });
         registerOrganizationRoutes(router, orgs, site);
         registerProjectRoutes(router, projects, site);
-        registerWorkspaceRoutes(router, { workspaces, orgs, projects, site, includers: { ...workspaceIncluders(runs, configs), ...state.workspaceIncluders } });
+        workspaceDomain.routes(router);
         state.routes(router);
         variables.routes(router);
-        registerRunRoutes(router, { runs, configs, logs, workspaces, blobs, site });
+        runDomain.routes(router);
         registerPoolRoutes(router, pools, site);
       },
       agentRoutes: (router: ApiRouter) => {
@@ -217,7 +212,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       },
       publicRoutes: (router) => {
         state.publicRoutes(router);
-        registerRunPublicRoutes(router, { runs, configs, logs });
+        runDomain.publicRoutes(router);
       },
       redactPath: redactSignedPath,
       stopping: () => stopping,

@@ -1,0 +1,66 @@
+// The runs domain: configuration versions, runs and their plans and applies, their logs and
+// artifacts. Wired into otfd by src/server.ts.
+import type Router from '@koa/router';
+import type { ApiRouter, AppState, Site } from '../api/http.js';
+import type { UrlSigner } from '../api/signing.js';
+import type { PrincipalResolver } from '../auth/service.js';
+import type { BlobStore } from '../blobs/store.js';
+import type { Db } from '../db/index.js';
+import type { Logger } from '../logger.js';
+import type { OrganizationService } from '../orgs/service.js';
+import type { JobService } from '../pools/jobs.js';
+import type { WorkspaceIncluder } from '../workspaces/presenters.js';
+import type { WorkspaceService } from '../workspaces/service.js';
+import { ConfigurationVersionService } from './configs.js';
+import { RunLogService } from './logs.js';
+import { workspaceIncluders } from './presenters.js';
+import { registerRunPublicRoutes, registerRunRoutes } from './routes.js';
+import { RunService } from './service.js';
+
+export { artifactBlobOwner } from './artifacts.js';
+export { configBlobOwner, ConfigurationVersionService } from './configs.js';
+export { RunLogService } from './logs.js';
+export { RunService } from './service.js';
+
+export interface RunDeps {
+  db: Db;
+  blobs: BlobStore;
+  signer: UrlSigner;
+  site: Site;
+  orgs: OrganizationService;
+  workspaces: WorkspaceService;
+  jobs: JobService;
+  /** Whose rights a run acts with when nobody is asking: its creator's, gathered afresh. */
+  principals: PrincipalResolver;
+  /** --max-config-size: the largest configuration upload, packed or unpacked. */
+  maxConfigSize: number;
+  logger: Logger;
+}
+
+export interface RunDomain {
+  /** JSON:API routes under /api/v2. */
+  routes(router: ApiRouter): void;
+  /** Routes without a bearer token (configuration uploads, log reads by signed URL), mounted at the root. */
+  publicRoutes(router: Router<AppState>): void;
+  service: RunService;
+  configs: ConfigurationVersionService;
+  logs: RunLogService;
+  /** include= names the runs domain serves on workspaces. */
+  workspaceIncluders: Record<string, WorkspaceIncluder>;
+}
+
+export function createRunDomain(deps: RunDeps): RunDomain {
+  const { db, blobs, signer, site, logger } = deps;
+  const configs = new ConfigurationVersionService(db, blobs, deps.workspaces, signer, site, deps.maxConfigSize, logger);
+  const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger);
+  const logs = new RunLogService(db, signer, site);
+  const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, blobs, site };
+  return {
+    routes: (router) => registerRunRoutes(router, routeDeps),
+    publicRoutes: (router) => registerRunPublicRoutes(router, routeDeps),
+    service,
+    configs,
+    logs,
+    workspaceIncluders: workspaceIncluders(service, configs),
+  };
+}

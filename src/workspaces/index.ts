@@ -1,0 +1,43 @@
+// The workspaces domain: workspaces, their locks, tags and tag bindings, and who reads their state.
+// Wired into otfd by src/server.ts.
+import type { ApiRouter, Site } from '../api/http.js';
+import type { Db } from '../db/index.js';
+import type { OrganizationService } from '../orgs/service.js';
+import type { ProjectService } from '../projects/service.js';
+import type { WorkspaceIncluder } from './presenters.js';
+import { registerWorkspaceRoutes } from './routes.js';
+import { WorkspaceService, type WorkspaceDefaults } from './service.js';
+
+export type { WorkspaceIncluder } from './presenters.js';
+export { workspaceScope, WorkspaceService, type Workspace } from './service.js';
+
+export interface WorkspaceDeps {
+  db: Db;
+  orgs: OrganizationService;
+  projects: ProjectService;
+  site: Site;
+  /** The engine and versions of new workspaces that name none. */
+  defaults: WorkspaceDefaults;
+}
+
+export interface WorkspaceDomain {
+  /** JSON:API routes under /api/v2. */
+  routes(router: ApiRouter): void;
+  service: WorkspaceService;
+  /**
+   * Adds related resources that other domains present (latest_run, current_state_version, ...) to
+   * what include= may name on workspaces.
+   */
+  addIncluders(includers: Record<string, WorkspaceIncluder>): void;
+}
+
+export function createWorkspaceDomain(deps: WorkspaceDeps): WorkspaceDomain {
+  const service = new WorkspaceService(deps.db, deps.orgs, deps.projects, deps.defaults);
+  // Read by the routes on each request, so includers added after the routes still count.
+  const includers: Record<string, WorkspaceIncluder> = {};
+  return {
+    routes: (router) => registerWorkspaceRoutes(router, { workspaces: service, orgs: deps.orgs, projects: deps.projects, site: deps.site, includers }),
+    service,
+    addIncluders: (more) => void Object.assign(includers, more),
+  };
+}
