@@ -18,10 +18,8 @@ import { AppError, UnavailableError } from './errors.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate, openDatabase, type Db } from './db/index.js';
 import type { Logger } from './logger.js';
-import { registerOrganizationRoutes } from './orgs/routes.js';
-import { OrganizationService } from './orgs/service.js';
-import { registerProjectRoutes } from './projects/routes.js';
-import { ProjectService } from './projects/service.js';
+import { createOrganizationDomain } from './orgs/index.js';
+import { createProjectDomain } from './projects/index.js';
 import { UrlSigner, redactSignedPath } from './api/signing.js';
 import { EngineResolver, type EngineName } from './agent/engines.js';
 import { Outbox, type Delivery } from './agent/outbox.js';
@@ -44,9 +42,8 @@ import { RunService } from './runs/service.js';
 import { createStateDomain } from './state/index.js';
 import { stateBlobOwner } from './state/service.js';
 import { createVariableDomain } from './variables/index.js';
-import { registerUserRoutes, userTokenDirectories } from './users/routes.js';
-import { UserService } from './users/service.js';
-import { TeamService } from './users/teams.js';
+import { createTeamDomain } from './teams/index.js';
+import { createUserDomain } from './users/index.js';
 import { registerWorkspaceRoutes } from './workspaces/routes.js';
 import { WorkspaceService } from './workspaces/service.js';
 
@@ -154,20 +151,27 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
 
     const { hash, generated } = await siteTokenHash(db, config.siteToken);
     const auth = new AuthService(hash);
-    const orgs = new OrganizationService(db);
+    const site: Site = { baseUrl: '', secret };
+    const organizations = createOrganizationDomain({ db, site });
+    const orgs = organizations.service;
     auth.addResolver(orgs);
-    const projects = new ProjectService(db, orgs);
+    const projectDomain = createProjectDomain({ db, site, orgs });
+    const projects = projectDomain.service;
     const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
     const workspaces = new WorkspaceService(db, orgs, projects, { engine: config.defaultEngine, versions: { terraform, tofu } });
     const subjects = new SubjectCache();
-    const users = new UserService(db, orgs, subjects);
-    auth.addResolver(users);
-    const teams = new TeamService(db, orgs, workspaces, subjects);
-    auth.addResolver(teams);
-    auth.addPrincipalLoader('users', (id) => users.subjectOfUser(id));
-    auth.addPrincipalLoader('teams', (id) => teams.subjectOfTeam(id));
+    const users = createUserDomain({ db, site, subjects });
+    auth.addResolver(users.service);
+    auth.addPrincipalLoader('users', users.principalLoader);
+    const teams = createTeamDomain({ db, site, orgs, users: users.service, workspaces, subjects });
+    auth.addResolver(teams.service);
+    auth.addPrincipalLoader('teams', teams.principalLoader);
+    // Teams build on users; users reach memberships only through these hooks. A new organization
+    // gets its default project (registered by the projects service itself), then the creator's
+    // membership and the owners team.
+    orgs.onCreate(teams.organizationCreated);
+    users.service.connectMemberships(teams.userHooks);
 
-    const site: Site = { baseUrl: '', secret };
     const signer = new UrlSigner(secret);
     const blobs = new PostgresBlobStore(db);
     const state = createStateDomain({ db, blobs, signer, site, orgs, workspaces, logger });
@@ -200,10 +204,11 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       tls: config.ssl,
       authFailureLimit: config.authFailureLimit ?? 30,
       routes: (router: ApiRouter) => {
-        registerTokenRoutes(router, [agentTokenDirectory(pools), ...userTokenDirectories(users, teams)]);
-        registerUserRoutes(router, { users, teams, site });
-        registerOrganizationRoutes(router, orgs, site);
-        registerProjectRoutes(router, projects, site);
+        registerTokenRoutes(router, [agentTokenDirectory(pools), users.tokenDirectory, teams.tokenDirectory]);
+        users.routes(router);
+        teams.routes(router);
+        organizations.routes(router);
+        projectDomain.routes(router);
         registerWorkspaceRoutes(router, { workspaces, orgs, projects, site, includers: { ...workspaceIncluders(runs, configs), ...state.workspaceIncluders } });
         state.routes(router);
         variables.routes(router);

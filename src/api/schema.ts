@@ -77,3 +77,12 @@ export const nameSchema = Type.String({
   pattern: NAME_PATTERN,
   'x-message': 'must be 1 to 90 letters, digits, "-" or "_"',
 });
+
+/**
+ * Schema of a string that is one of the values: {type: 'string', enum} as ajv reports it ("must be
+ * one of ..."), typed as the union of the values (a Type.Union of literals would be reported branch
+ * by branch).
+ */
+export function stringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}

@@ -21,9 +21,9 @@ import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, ty
 import { nameSchema, resourceDocument, toMany, toOne, validator, type Schema } from '../api/validate.js';
 import { BadRequestError, InvalidError } from '../errors.js';
 import type { OrganizationService } from '../orgs/service.js';
-import { organizationType, presentOrganization } from '../orgs/routes.js';
+import { organizationType, presentOrganization } from '../orgs/presenters.js';
 import type { ProjectService } from '../projects/service.js';
-import { presentProject, projectType } from '../projects/routes.js';
+import { presentProject, projectType } from '../projects/presenters.js';
 import { workspaceScope, type EngineName, type ListOptions, type TagBinding, type TagRef, type Workspace, type WorkspaceService, type WorkspaceSettings } from './service.js';
 
 export const workspaceType: ResourceType = {
