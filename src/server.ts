@@ -166,9 +166,10 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const teams = createTeamDomain({ db, site, orgs, users: users.service, workspaces, subjects });
     auth.addResolver(teams.service);
     auth.addPrincipalLoader('teams', teams.principalLoader);
-    // Teams build on users; users reach memberships only through these hooks. A new organization
-    // gets its default project (registered by the projects service itself), then the creator's
-    // membership and the owners team.
+    // Hooks of organizations, users and teams, all here. A new organization gets its default
+    // project, then its creator's membership and its owners team. Teams build on users, so users
+    // reach memberships (made with a user, checked when one is deleted) only through these hooks.
+    orgs.onCreate(projectDomain.organizationCreated);
     orgs.onCreate(teams.organizationCreated);
     users.service.connectMemberships(teams.userHooks);
 

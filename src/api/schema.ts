@@ -86,3 +86,9 @@ export const nameSchema = Type.String({
 export function stringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
+
+/**
+ * The `relationships` member of a document that takes none: optional, but an object when given,
+ * as the old builders of src/api/validate.ts had it (anything else is a 422 on data.relationships).
+ */
+export const noRelationships = { relationships: Type.Optional(Type.Object({})) };

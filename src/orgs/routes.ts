@@ -2,7 +2,7 @@
 import { authenticationTokenType, presentToken } from '../auth/routes.js';
 import { encode, pageOffset, paginate, parsePage, queryValue, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, stringEnum, Type, validator, type Static } from '../api/schema.js';
+import { nameSchema, noRelationships, resourceDocument, stringEnum, Type, validator, type Static } from '../api/schema.js';
 import { capacityType, ENTITLEMENTS, entitlementSetType, organizationType, presentOrganization } from './presenters.js';
 import type { OrganizationService } from './service.js';
 import type { OrganizationChanges } from './store.js';
@@ -19,8 +19,11 @@ const organizationAttributes = {
 };
 const { name, email, ...otherAttributes } = organizationAttributes;
 
-const createDocument = resourceDocument('organizations', { attributes: Type.Object({ name, email, ...Type.Partial(Type.Object(otherAttributes)).properties }) });
-const updateDocument = resourceDocument('organizations', { attributes: Type.Optional(Type.Partial(Type.Object(organizationAttributes))) });
+const createDocument = resourceDocument('organizations', {
+  attributes: Type.Object({ name, email, ...Type.Partial(Type.Object(otherAttributes)).properties }),
+  ...noRelationships,
+});
+const updateDocument = resourceDocument('organizations', { attributes: Type.Optional(Type.Partial(Type.Object(organizationAttributes))), ...noRelationships });
 const readCreateOrganization = validator(createDocument);
 const readUpdateOrganization = validator(updateDocument);
 

@@ -6,7 +6,7 @@ import { authenticationTokenType, presentToken } from '../auth/routes.js';
 import type { Subject } from '../auth/subject.js';
 import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, stringEnum, toMany, toOne, Type, validator, type Static } from '../api/schema.js';
+import { nameSchema, noRelationships, resourceDocument, stringEnum, toMany, toOne, Type, validator, type Static } from '../api/schema.js';
 import { BadRequestError } from '../errors.js';
 import type { Organization } from '../orgs/index.js';
 import { emailSchema, expiredAtSchema, expiry, optionalBody, presentUser, userType, type UserService } from '../users/index.js';
@@ -37,8 +37,11 @@ const teamAttributes = {
   'organization-access': organizationAccessSchema,
 };
 const { name, ...otherTeamAttributes } = teamAttributes;
-const createTeamDocument = resourceDocument('teams', { attributes: Type.Object({ name, ...Type.Partial(Type.Object(otherTeamAttributes)).properties }) });
-const updateTeamDocument = resourceDocument('teams', { attributes: Type.Optional(Type.Partial(Type.Object(teamAttributes))) });
+const createTeamDocument = resourceDocument('teams', {
+  attributes: Type.Object({ name, ...Type.Partial(Type.Object(otherTeamAttributes)).properties }),
+  ...noRelationships,
+});
+const updateTeamDocument = resourceDocument('teams', { attributes: Type.Optional(Type.Partial(Type.Object(teamAttributes))), ...noRelationships });
 const readCreateTeam = validator(createTeamDocument);
 const readUpdateTeam = validator(updateTeamDocument);
 
@@ -48,9 +51,13 @@ const readMemberships = validator(toMany('organization-memberships'));
 const readNamedTeamToken = validator(
   resourceDocument('authentication-tokens', {
     attributes: Type.Object({ description: Type.String({ minLength: 1, maxLength: 512 }), 'expired-at': Type.Optional(expiredAtSchema) }),
+    ...noRelationships,
   }),
 );
-const legacyTeamTokenDocument = resourceDocument('authentication-token', { attributes: Type.Optional(Type.Object({ 'expired-at': Type.Optional(expiredAtSchema) })) });
+const legacyTeamTokenDocument = resourceDocument('authentication-token', {
+  attributes: Type.Optional(Type.Object({ 'expired-at': Type.Optional(expiredAtSchema) })),
+  ...noRelationships,
+});
 const readLegacyTeamToken = validator(legacyTeamTokenDocument);
 
 const teamAccessAttributes = {
@@ -67,7 +74,10 @@ const createTeamAccessDocument = resourceDocument('team-workspaces', {
   attributes: Type.Object({ access, ...Type.Partial(Type.Object(permissionAttributes)).properties }),
   relationships: Type.Object({ team: toOne('teams'), workspace: toOne('workspaces') }),
 });
-const updateTeamAccessDocument = resourceDocument('team-workspaces', { attributes: Type.Optional(Type.Partial(Type.Object(teamAccessAttributes))) });
+const updateTeamAccessDocument = resourceDocument('team-workspaces', {
+  attributes: Type.Optional(Type.Partial(Type.Object(teamAccessAttributes))),
+  ...noRelationships,
+});
 const readCreateTeamAccess = validator(createTeamAccessDocument);
 const readUpdateTeamAccess = validator(updateTeamAccessDocument);
 

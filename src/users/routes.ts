@@ -3,7 +3,7 @@
 import { authenticationTokenType, presentToken } from '../auth/routes.js';
 import { encode, pageOffset, paginate, parsePage, queryValue } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { resourceDocument, Type, validator, type Static } from '../api/schema.js';
+import { noRelationships, resourceDocument, Type, validator, type Static } from '../api/schema.js';
 import { presentServiceAccount, presentUser, userType } from './presenters.js';
 import type { UserService } from './service.js';
 
@@ -24,11 +24,13 @@ const readCreateUser = validator(
       }),
       email: emailSchema,
     }),
+    ...noRelationships,
   }),
 );
 
 const userTokenDocument = resourceDocument('authentication-tokens', {
   attributes: Type.Optional(Type.Object({ description: Type.Optional(Type.String({ maxLength: 512 })), 'expired-at': Type.Optional(expiredAtSchema) })),
+  ...noRelationships,
 });
 const readUserToken = validator(userTokenDocument);
 
