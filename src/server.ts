@@ -18,10 +18,8 @@ import { AppError, UnavailableError } from './errors.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate, openDatabase, type Db } from './db/index.js';
 import type { Logger } from './logger.js';
-import { registerOrganizationRoutes } from './orgs/routes.js';
-import { OrganizationService } from './orgs/service.js';
-import { registerProjectRoutes } from './projects/routes.js';
-import { ProjectService } from './projects/service.js';
+import { createOrganizationDomain } from './orgs/index.js';
+import { createProjectDomain } from './projects/index.js';
 import { UrlSigner, redactSignedPath } from './api/signing.js';
 import { EngineResolver, type EngineName } from './agent/engines.js';
 import { Outbox, type Delivery } from './agent/outbox.js';
@@ -40,9 +38,8 @@ import { artifactBlobOwner, configBlobOwner, createRunDomain } from './runs/inde
 import { createStateDomain } from './state/index.js';
 import { stateBlobOwner } from './state/service.js';
 import { createVariableDomain } from './variables/index.js';
-import { registerUserRoutes, userTokenDirectories } from './users/routes.js';
-import { UserService } from './users/service.js';
-import { TeamService } from './users/teams.js';
+import { createTeamDomain } from './teams/index.js';
+import { createUserDomain } from './users/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
 
 /**
@@ -149,20 +146,28 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
 
     const { hash, generated } = await siteTokenHash(db, config.siteToken);
     const auth = new AuthService(hash);
-    const orgs = new OrganizationService(db);
-    auth.addResolver(orgs);
-    const projects = new ProjectService(db, orgs);
-    const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
     const site: Site = { baseUrl: '', secret };
+    const organizations = createOrganizationDomain({ db, site });
+    const orgs = organizations.service;
+    auth.addResolver(orgs);
+    const projectDomain = createProjectDomain({ db, site, orgs });
+    const projects = projectDomain.service;
+    const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
     const workspaceDomain = createWorkspaceDomain({ db, orgs, projects, site, defaults: { engine: config.defaultEngine, versions: { terraform, tofu } } });
     const workspaces = workspaceDomain.service;
     const subjects = new SubjectCache();
-    const users = new UserService(db, orgs, subjects);
-    auth.addResolver(users);
-    const teams = new TeamService(db, orgs, workspaces, subjects);
-    auth.addResolver(teams);
-    auth.addPrincipalLoader('users', (id) => users.subjectOfUser(id));
-    auth.addPrincipalLoader('teams', (id) => teams.subjectOfTeam(id));
+    const users = createUserDomain({ db, site, subjects });
+    auth.addResolver(users.service);
+    auth.addPrincipalLoader('users', users.principalLoader);
+    const teams = createTeamDomain({ db, site, orgs, users: users.service, workspaces, subjects });
+    auth.addResolver(teams.service);
+    auth.addPrincipalLoader('teams', teams.principalLoader);
+    // Hooks of organizations, users and teams, all here. A new organization gets its default
+    // project, then its creator's membership and its owners team. Teams build on users, so users
+    // reach memberships (made with a user, checked when one is deleted) only through these hooks.
+    orgs.onCreate(projectDomain.organizationCreated);
+    orgs.onCreate(teams.organizationCreated);
+    users.service.connectMemberships(teams.userHooks);
 
     const signer = new UrlSigner(secret);
     const blobs = new PostgresBlobStore(db);
@@ -196,10 +201,11 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       tls: config.ssl,
       authFailureLimit: config.authFailureLimit ?? 30,
       routes: (router: ApiRouter) => {
-        registerTokenRoutes(router, [agentTokenDirectory(pools), ...userTokenDirectories(users, teams)]);
-        registerUserRoutes(router, { users, teams, site });
-        registerOrganizationRoutes(router, orgs, site);
-        registerProjectRoutes(router, projects, site);
+        registerTokenRoutes(router, [agentTokenDirectory(pools), users.tokenDirectory, teams.tokenDirectory]);
+        users.routes(router);
+        teams.routes(router);
+        organizations.routes(router);
+        projectDomain.routes(router);
         workspaceDomain.routes(router);
         state.routes(router);
         variables.routes(router);

@@ -43,12 +43,23 @@ export function validator<S extends TSchema>(schema: S, opts: { plain?: boolean 
  *   resourceDocument('projects', { attributes: Type.Object({ name: Type.String(), description: Type.Optional(Type.String()) }) })
  */
 export function resourceDocument<T extends string, M extends TProperties>(type: T, members: M) {
-  return Type.Object({ data: Type.Object({ type: Type.Literal(type), ...members }) });
+  return Type.Object({ data: objectMembers(Type.Object({ type: Type.Literal(type), ...members })) });
+}
+
+/**
+ * attributes and relationships a document does not name are still objects when given (anything
+ * else is a 422 on data.attributes or data.relationships). Added to the schema only, not to its
+ * type: a handler has no use for members it did not ask for.
+ */
+function objectMembers<S extends TSchema>(data: S): S {
+  const properties = (data as unknown as { properties: Record<string, unknown> }).properties;
+  for (const name of ['attributes', 'relationships']) properties[name] ??= { type: 'object' };
+  return data;
 }
 
 /** As resourceDocument, for requests whose data.type may be absent or any string (the CLI sends "" when locking). */
 export function untypedResourceDocument<M extends TProperties>(members: M) {
-  return Type.Object({ data: Type.Object({ type: Type.Optional(Type.String()), ...members }) });
+  return Type.Object({ data: objectMembers(Type.Object({ type: Type.Optional(Type.String()), ...members })) });
 }
 
 /** Schema of a resource identifier object {type, id}. */

@@ -168,7 +168,7 @@ function isWorkspaceAction(action: Action): action is WorkspaceAction {
 /**
  * What an organization token may not do: Terraform Cloud keeps runs and state writes to users and
  * teams; and a token that could read or replace itself, or mint other tokens, could outlive its
- * revocation or hand out rights it is refused (see also the owners team in src/users/teams.ts).
+ * revocation or hand out rights it is refused (see also the owners team in src/teams/service.ts).
  */
 const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>([
   'organization:update',

@@ -1,130 +1,32 @@
 // HTTP routes of the orgs domain: /organizations, entitlement sets, capacity, organization tokens.
-import { isAllowed, type Action } from '../auth/authorize.js';
 import { authenticationTokenType, presentToken } from '../auth/routes.js';
-import type { Subject } from '../auth/subject.js';
-import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, pageOffset, paginate, parsePage, queryValue, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, validator } from '../api/validate.js';
-import type { Organization, OrganizationService } from './service.js';
+import { nameSchema, resourceDocument, stringEnum, Type, validator, type Static } from '../api/schema.js';
+import { capacityType, ENTITLEMENTS, entitlementSetType, organizationType, presentOrganization } from './presenters.js';
+import type { OrganizationService } from './service.js';
 import type { OrganizationChanges } from './store.js';
-
-export const organizationType: ResourceType = {
-  type: 'organizations',
-  attributes: [
-    'name',
-    'email',
-    'external-id',
-    'created-at',
-    'session-timeout',
-    'session-remember',
-    'collaborator-auth-policy',
-    'cost-estimation-enabled',
-    'allow-force-delete-workspaces',
-    'default-execution-mode',
-    'two-factor-conformant',
-    'saml-enabled',
-    'fair-run-queuing-enabled',
-    'assessments-enforced',
-    'is-in-degraded-mode',
-    'trial-expires-at',
-    'owners-team-saml-role-id',
-    'permissions',
-  ],
-  selfLink: (v) => `/api/v2/organizations/${v.id}`,
-};
-
-const ORG_PERMISSIONS: Record<string, Action> = {
-  'can-update': 'organization:update',
-  'can-destroy': 'organization:delete',
-  'can-create-workspace': 'workspace:create',
-  'can-create-project': 'project:create',
-  'can-update-api-token': 'organization:manage-token',
-  'can-read-projects': 'project:read',
-  'can-manage-tags': 'workspace:manage-tags',
-  'can-create-team': 'team:manage',
-  'can-manage-users': 'membership:manage',
-  'can-update-agent-pools': 'pool:manage',
-};
-
-export function presentOrganization(org: Organization, subject: Subject): View {
-  const permissions: Record<string, boolean> = { 'can-access-via-teams': subject.kind === 'user' || subject.kind === 'team', 'can-traverse': true };
-  for (const [key, action] of Object.entries(ORG_PERMISSIONS)) permissions[key] = isAllowed(subject, action, { organizationId: org.id });
-  return {
-    id: org.name,
-    name: org.name,
-    email: org.email,
-    'external-id': org.id,
-    'created-at': timestamp(org.createdAt),
-    'session-timeout': org.sessionTimeout,
-    'session-remember': org.sessionRemember,
-    'collaborator-auth-policy': org.collaboratorAuthPolicy,
-    'cost-estimation-enabled': org.costEstimationEnabled,
-    'allow-force-delete-workspaces': org.allowForceDeleteWorkspaces,
-    'default-execution-mode': org.defaultExecutionMode,
-    'two-factor-conformant': true,
-    'saml-enabled': false,
-    'fair-run-queuing-enabled': true,
-    'assessments-enforced': false,
-    'is-in-degraded-mode': false,
-    'trial-expires-at': null,
-    'owners-team-saml-role-id': null,
-    permissions,
-  };
-}
-
-const ENTITLEMENTS = [
-  'agents',
-  'assessments',
-  'audit-logging',
-  'configuration-designer',
-  'cost-estimation',
-  'global-run-tasks',
-  'module-tests-generation',
-  'operations',
-  'private-module-registry',
-  'private-run-tasks',
-  'run-tasks',
-  'sentinel',
-  'sso',
-  'state-storage',
-  'teams',
-  'vcs-integrations',
-] as const;
-
-const entitlementSetType: ResourceType = { type: 'entitlement-sets', attributes: [...ENTITLEMENTS, 'user-limit'] };
-const capacityType: ResourceType = { type: 'organization-capacity', attributes: ['pending', 'running'] };
 
 const organizationAttributes = {
   name: nameSchema,
-  email: { type: 'string', format: 'email', maxLength: 254, 'x-message': 'must be a valid email address' },
-  'session-timeout': { type: 'integer', minimum: 1 },
-  'session-remember': { type: 'integer', minimum: 1 },
-  'collaborator-auth-policy': { type: 'string', enum: ['password', 'two_factor_mandatory'] },
-  'cost-estimation-enabled': { type: 'boolean' },
-  'allow-force-delete-workspaces': { type: 'boolean' },
-  'default-execution-mode': { type: 'string', enum: ['remote', 'local', 'agent'] },
+  email: Type.String({ format: 'email', maxLength: 254, 'x-message': 'must be a valid email address' }),
+  'session-timeout': Type.Integer({ minimum: 1 }),
+  'session-remember': Type.Integer({ minimum: 1 }),
+  'collaborator-auth-policy': stringEnum(['password', 'two_factor_mandatory']),
+  'cost-estimation-enabled': Type.Boolean(),
+  'allow-force-delete-workspaces': Type.Boolean(),
+  'default-execution-mode': stringEnum(['remote', 'local', 'agent']),
 };
+const { name, email, ...otherAttributes } = organizationAttributes;
 
-interface OrganizationDocument {
-  data: {
-    attributes?: {
-      name?: string;
-      email?: string;
-      'session-timeout'?: number;
-      'session-remember'?: number;
-      'collaborator-auth-policy'?: string;
-      'cost-estimation-enabled'?: boolean;
-      'allow-force-delete-workspaces'?: boolean;
-      'default-execution-mode'?: string;
-    };
-  };
-}
+const createDocument = resourceDocument('organizations', {
+  attributes: Type.Object({ name, email, ...Type.Partial(Type.Object(otherAttributes)).properties }),
+});
+const updateDocument = resourceDocument('organizations', { attributes: Type.Optional(Type.Partial(Type.Object(organizationAttributes))) });
+const readCreateOrganization = validator(createDocument);
+const readUpdateOrganization = validator(updateDocument);
 
-const readCreateOrganization = validator<OrganizationDocument>(resourceDocument('organizations', organizationAttributes, { required: ['name', 'email'] }));
-const readUpdateOrganization = validator<OrganizationDocument>(resourceDocument('organizations', organizationAttributes));
-
-function changesFrom(doc: OrganizationDocument): OrganizationChanges {
-  const a = doc.data.attributes ?? {};
+function changesFrom(a: Static<typeof updateDocument>['data']['attributes'] = {}): OrganizationChanges {
   return {
     name: a.name,
     email: a.email,
@@ -137,31 +39,19 @@ function changesFrom(doc: OrganizationDocument): OrganizationChanges {
   };
 }
 
-interface TokenDocument {
-  data: { attributes?: { description?: string; 'expired-at'?: string | null } };
-}
-
 // Terraform Cloud documents the type as "authentication-token"; accept the plural too.
-const readCreateToken = validator<TokenDocument>({
-  type: 'object',
-  properties: {
-    data: {
-      type: 'object',
-      properties: {
-        type: { type: 'string', enum: ['authentication-token', 'authentication-tokens'] },
-        attributes: {
-          type: 'object',
-          properties: {
-            description: { type: 'string', maxLength: 512 },
-            'expired-at': { oneOf: [{ type: 'null' }, { type: 'string', format: 'date-time' }], 'x-message': 'must be an RFC 3339 timestamp or null' },
-          },
-        },
-      },
-      required: ['type'],
-    },
-  },
-  required: ['data'],
+const tokenDocument = Type.Object({
+  data: Type.Object({
+    type: stringEnum(['authentication-token', 'authentication-tokens']),
+    attributes: Type.Optional(
+      Type.Object({
+        description: Type.Optional(Type.String({ maxLength: 512 })),
+        'expired-at': Type.Optional(Type.Union([Type.Null(), Type.String({ format: 'date-time' })], { 'x-message': 'must be an RFC 3339 timestamp or null' })),
+      }),
+    ),
+  }),
 });
+const readCreateToken = validator(tokenDocument);
 
 export function registerOrganizationRoutes(router: ApiRouter, orgs: OrganizationService, site: Site): void {
   router.get('/organizations', async (ctx) => {
@@ -173,8 +63,7 @@ export function registerOrganizationRoutes(router: ApiRouter, orgs: Organization
 
   router.post('/organizations', async (ctx) => {
     const subject = subjectOf(ctx);
-    const doc = readCreateOrganization(body(ctx));
-    const changes = changesFrom(doc);
+    const changes = changesFrom(readCreateOrganization(body(ctx)).data.attributes);
     const org = await orgs.create(subject, { ...changes, name: changes.name!, email: changes.email! });
     send(ctx, 201, encode(organizationType, presentOrganization(org, subject)));
   });
@@ -187,8 +76,7 @@ export function registerOrganizationRoutes(router: ApiRouter, orgs: Organization
 
   router.patch('/organizations/:org', async (ctx) => {
     const subject = subjectOf(ctx);
-    const doc = readUpdateOrganization(body(ctx));
-    const org = await orgs.update(subject, ctx.params.org, changesFrom(doc));
+    const org = await orgs.update(subject, ctx.params.org, changesFrom(readUpdateOrganization(body(ctx)).data.attributes));
     send(ctx, 200, encode(organizationType, presentOrganization(org, subject)));
   });
 
@@ -213,7 +101,7 @@ export function registerOrganizationRoutes(router: ApiRouter, orgs: Organization
     const subject = subjectOf(ctx);
     const raw = body(ctx);
     // The body is optional: an empty POST creates a token without description or expiry.
-    const doc = raw && Object.keys(raw as object).length > 0 ? readCreateToken(raw) : { data: {} };
+    const doc: Static<typeof tokenDocument> = raw && Object.keys(raw as object).length > 0 ? readCreateToken(raw) : { data: { type: 'authentication-token' } };
     const a = doc.data.attributes ?? {};
     const { token, secret } = await orgs.createToken(subject, ctx.params.org, {
       description: a.description ?? null,

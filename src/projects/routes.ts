@@ -1,36 +1,9 @@
 // HTTP routes of the projects domain.
-import { isAllowed } from '../auth/authorize.js';
-import type { Subject } from '../auth/subject.js';
-import { encode, listParam, pageOffset, paginate, parsePage, queryValue, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, listParam, pageOffset, paginate, parsePage, queryValue } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
 import { resourceDocument, Type, validator } from '../api/schema.js';
-import type { Organization } from '../orgs/service.js';
-import type { Project, ProjectService } from './service.js';
-
-export const projectType: ResourceType = {
-  type: 'projects',
-  attributes: ['name', 'description', 'created-at', 'is-default', 'permissions'],
-  relationships: { organization: 'organizations' },
-  selfLink: (v) => `/api/v2/projects/${v.id}`,
-};
-
-export function presentProject(project: Project, org: Organization, subject: Subject): View {
-  const canManage = isAllowed(subject, 'project:create', { organizationId: org.id });
-  return {
-    id: project.id,
-    name: project.name,
-    description: project.description,
-    'created-at': timestamp(project.createdAt),
-    'is-default': project.isDefault,
-    permissions: {
-      'can-read': true,
-      'can-update': canManage,
-      'can-destroy': canManage && !project.isDefault,
-      'can-create-workspace': isAllowed(subject, 'workspace:create', { organizationId: org.id }),
-    },
-    organization: { id: org.name },
-  };
-}
+import { presentProject, projectType } from './presenters.js';
+import type { ProjectService } from './service.js';
 
 const projectAttributes = {
   name: Type.String({

@@ -20,13 +20,12 @@ export class ProjectService {
   constructor(
     private readonly db: Db,
     private readonly orgs: OrganizationService,
-  ) {
-    orgs.onCreate((trx, org) => this.createDefault(trx, org));
-  }
+  ) {}
 
-  private async createDefault(trx: Knex.Transaction, org: Organization): Promise<void> {
+  /** Inside the transaction that creates an organization (orgs.onCreate, connected in src/server.ts): its default project. */
+  readonly organizationCreated = async (trx: Knex.Transaction, org: Organization): Promise<void> => {
     await store.insert(trx, { id: newId('prj'), organizationId: org.id, name: DEFAULT_PROJECT_NAME, description: '', isDefault: true });
-  }
+  };
 
   /** The project with this id if the subject may see it; else NotFoundError. */
   async get(subject: Subject, id: string): Promise<{ project: Project; org: Organization }> {

@@ -1,20 +1,20 @@
-// Rules of users: accounts (made by the site administrator), their tokens, and their memberships
-// of organizations. A user's rights come from the teams it is in (src/users/teams.ts); they are
-// gathered when its token is checked.
+// Rules of users: accounts (made by the site administrator) and their tokens. What a user may do
+// comes from its organization memberships and teams, which the teams domain keeps (src/teams/);
+// it is gathered when its token is checked (src/auth/grants.ts).
 import type { Knex } from 'knex';
-import { authorize, isOwner, missingPermission, requireSiteAdmin } from '../auth/authorize.js';
+import { requireSiteAdmin } from '../auth/authorize.js';
 import type { SubjectCache } from '../auth/cache.js';
+import { userSubject, userTokenSubject } from '../auth/grants.js';
 import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
 import { issueToken, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
-import { ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
+import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Organization, OrganizationService } from '../orgs/service.js';
 import * as store from './store.js';
-import type { Membership, MembershipStatus, User, UserToken } from './store.js';
+import type { User, UserToken } from './store.js';
 
-export type { Membership, MembershipStatus, User, UserToken } from './store.js';
+export type { User, UserToken } from './store.js';
 
 export interface Page {
   limit: number;
@@ -29,36 +29,32 @@ export function checkExpiry(expiredAt: Date | null): void {
 }
 
 /**
- * Refuses, inside the transaction, to take the last members out of an organization's owners
- * team: an organization always keeps somebody who may administer it.
+ * What users need of organization memberships, which the teams domain keeps. That domain builds
+ * on this one (its members are users), so users reach memberships only through these hooks,
+ * connected in src/server.ts.
  */
-export async function keepAnOwner(trx: Knex.Transaction, org: Organization, leaving: string[]): Promise<void> {
-  const owners = await store.ownersTeam(trx, org.id);
-  if (!owners) return;
-  await store.lockTeam(trx, owners.id);
-  const members = await store.teamMembers(trx, owners.id);
-  if (members.length > 0 && members.every((m) => leaving.includes(m.id))) {
-    throw new ConflictError(`the owners team of organization "${org.name}" cannot be left empty: add another owner first`);
-  }
+export interface MembershipHooks {
+  /** Inside the transaction that creates the user: invitations to its email become its memberships. */
+  userCreated(trx: Knex.Transaction, user: User): Promise<void>;
+  /** Inside the transaction that deletes the user, first: refuses when the user is an organization's last owner. */
+  userDeleting(trx: Knex.Transaction, user: User): Promise<void>;
+  /** Whether the subject sees the user through an organization: a user sharing one with it, a token of one it is a member of. */
+  seesThroughOrganization(subject: Subject, user: User): Promise<boolean>;
 }
 
 export class UserService implements TokenResolver {
   readonly prefix = 'ut';
   private readonly usage = new UsageRecorder();
+  private memberships: MembershipHooks | null = null;
 
   constructor(
     private readonly db: Db,
-    private readonly orgs: OrganizationService,
     /** Emptied after every write here: each one may change what some token's subject holds. */
     private readonly subjects: SubjectCache,
-  ) {
-    // The user who creates an organization is its first member (and owner: see TeamService).
-    orgs.onCreate(async (trx, org, creator) => {
-      if (creator.kind !== 'user') return;
-      const user = (await store.findUser(trx, creator.userId))!;
-      await store.insertMembership(trx, { id: newId('ou'), organizationId: org.id, userId: user.id, email: user.email, status: 'active', invitedTeamIds: [] });
-      subjects.changedAfter(trx);
-    });
+  ) {}
+
+  connectMemberships(hooks: MembershipHooks): void {
+    this.memberships = hooks;
   }
 
   // ------------------------------------------------------------ users
@@ -68,7 +64,7 @@ export class UserService implements TokenResolver {
     try {
       const created = await this.db.transaction(async (trx) => {
         const user = await store.insertUser(trx, { id: newId('user'), username: input.username, email: input.email });
-        await store.activateInvitations(trx, user);
+        await this.memberships?.userCreated(trx, user);
         return user;
       });
       this.subjects.changed();
@@ -96,11 +92,8 @@ export class UserService implements TokenResolver {
 
   private async canSee(subject: Subject, user: User): Promise<boolean> {
     if (subject.kind === 'site-admin') return true;
-    if (subject.kind === 'user') return subject.userId === user.id || (await store.shareAnOrganization(this.db, subject.userId, user.id));
-    if (subject.kind === 'team' || subject.kind === 'organization-token') {
-      return (await store.membershipOf(this.db, subject.organizationId, user.id)) !== null;
-    }
-    return false;
+    if (subject.kind === 'user' && subject.userId === user.id) return true;
+    return (await this.memberships?.seesThroughOrganization(subject, user)) ?? false;
   }
 
   /** Deletes a user with its tokens and memberships; never the last owner of an organization. */
@@ -109,11 +102,7 @@ export class UserService implements TokenResolver {
     const user = await store.findUserByIdOrName(this.db, id);
     if (!user) throw notFound('user', id);
     await this.db.transaction(async (trx) => {
-      const memberships = await store.listMemberships(trx, { userId: user.id, limit: 10_000, offset: 0 });
-      for (const m of memberships.items) {
-        const org = (await this.orgs.byId(m.organizationId))!;
-        await keepAnOwner(trx, org, [user.id]);
-      }
+      await this.memberships?.userDeleting(trx, user);
       await store.deleteUser(trx, user.id);
     });
     this.subjects.changed();
@@ -122,6 +111,26 @@ export class UserService implements TokenResolver {
   /** The user behind the subject, for /account/details; null for callers that are not users. */
   async self(subject: Subject): Promise<User | null> {
     return subject.kind === 'user' ? store.findUser(this.db, subject.userId) : null;
+  }
+
+  // ------------------------------------------------------------ lookups for other domains, without authorization
+
+  async byId(id: string): Promise<User | null> {
+    return store.findUser(this.db, id);
+  }
+
+  /** A user by id, or by username (the API accepts both where it names users). */
+  async byIdOrName(idOrName: string): Promise<User | null> {
+    return store.findUserByIdOrName(this.db, idOrName);
+  }
+
+  async byEmail(email: string): Promise<User | null> {
+    return store.findUserByEmail(this.db, email);
+  }
+
+  /** The users with these ids that exist, by username. */
+  async byIds(ids: string[]): Promise<User[]> {
+    return store.findUsers(this.db, ids);
   }
 
   // ------------------------------------------------------------ user tokens
@@ -160,146 +169,13 @@ export class UserService implements TokenResolver {
   }
 
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {
-    const subject = await this.subjects.authenticate(id, secret, async () => {
-      const found = await store.userTokenForAuth(this.db, id);
-      if (!found) return null;
-      const { user, organizations } = found;
-      return { subject: { kind: 'user', userId: user.id, username: user.username, organizations }, secretHash: found.secretHash, expiredAt: found.token.expiredAt };
-    });
-    if (subject && this.usage.due(id)) await store.touchToken(this.db, 'user_tokens', id);
+    const subject = await this.subjects.authenticate(id, secret, () => userTokenSubject(this.db, id));
+    if (subject && this.usage.due(id)) await store.touchUserToken(this.db, id);
     return subject;
   }
 
   /** The user's subject as its tokens would have it now; null when there is no such user. */
   async subjectOfUser(userId: string): Promise<Subject | null> {
-    const found = await store.userWithGrants(this.db, userId);
-    return found ? { kind: 'user', userId: found.user.id, username: found.user.username, organizations: found.organizations } : null;
-  }
-
-  // ------------------------------------------------------------ organization memberships
-
-  /**
-   * Adds a user to the organization, by email or username, optionally into teams. A user that
-   * exists becomes an active member at once; an email nobody has yet is invited, and the
-   * membership becomes active when a user with that email is created.
-   */
-  async invite(
-    subject: Subject,
-    orgName: string,
-    input: { email?: string; username?: string; teamIds: string[] },
-  ): Promise<{ membership: Membership; org: Organization }> {
-    const org = await this.orgs.resolve(subject, orgName);
-    authorize(subject, 'membership:manage', { organizationId: org.id }, () => notFound('organization', orgName));
-    let user: User | null = null;
-    if (input.username !== undefined) {
-      user = await store.findUserByIdOrName(this.db, input.username);
-      if (!user) throw new InvalidError(`there is no user named "${input.username}"`, { pointer: '/data/attributes/username' });
-      if (input.email !== undefined && input.email.toLowerCase() !== user.email.toLowerCase()) {
-        throw new InvalidError(`user "${input.username}" has another email than "${input.email}"`, { pointer: '/data/attributes/email' });
-      }
-    } else if (input.email !== undefined) {
-      user = await store.findUserByEmail(this.db, input.email);
-    } else {
-      throw new InvalidError('an organization membership needs the "email" or the "username" of the user', { pointer: '/data/attributes' });
-    }
-    const teams = await Promise.all(input.teamIds.map((id) => store.findTeam(this.db, id)));
-    teams.forEach((team, i) => {
-      if (!team || team.organizationId !== org.id) {
-        throw new InvalidError(`team "${input.teamIds[i]}" is not a team of organization "${org.name}"`, { pointer: `/data/relationships/teams/data/${i}` });
-      }
-    });
-    if (teams.some((t) => t?.isOwners) && !isOwner(subject, org.id)) {
-      throw new ForbiddenError('only owners may add members to the owners team');
-    }
-    for (const team of teams) {
-      const missing = missingPermission(subject, org.id, team!.organizationAccess);
-      if (missing) throw new ForbiddenError(`insufficient permissions: team "${team!.name}" holds "${missing}", which you do not: only who holds it may add members to the team`);
-    }
-    try {
-      const membership = await this.db.transaction(async (trx) => {
-        const m = await store.insertMembership(trx, {
-          id: newId('ou'),
-          organizationId: org.id,
-          userId: user?.id ?? null,
-          email: user?.email ?? input.email!,
-          status: user ? 'active' : 'invited',
-          invitedTeamIds: user ? [] : input.teamIds,
-        });
-        if (user) await store.addTeamMembers(trx, input.teamIds, user.id);
-        return m;
-      });
-      this.subjects.changed();
-      return { membership, org };
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictError(`${user ? `user "${user.username}"` : `"${input.email}"`} is already a member of organization "${org.name}"`);
-      throw err;
-    }
-  }
-
-  async listMemberships(
-    subject: Subject,
-    orgName: string,
-    filter: Page & { search?: string; statuses?: MembershipStatus[]; emails?: string[] },
-  ): Promise<{ org: Organization; items: Membership[]; total: number; counts: Record<MembershipStatus, number> }> {
-    const org = await this.orgs.resolve(subject, orgName);
-    authorize(subject, 'membership:read', { organizationId: org.id }, () => notFound('organization', orgName));
-    const { items, total } = await store.listMemberships(this.db, { ...filter, organizationId: org.id });
-    return { org, items, total, counts: await store.statusCounts(this.db, org.id) };
-  }
-
-  /** The caller's own memberships, in every organization. */
-  async ownMemberships(subject: Subject, page: Page): Promise<{ items: Array<{ membership: Membership; org: Organization }>; total: number }> {
-    if (subject.kind !== 'user') throw new ForbiddenError('only a user token has organization memberships of its own');
-    const { items, total } = await store.listMemberships(this.db, { userId: subject.userId, ...page });
-    return { items: await Promise.all(items.map(async (membership) => ({ membership, org: (await this.orgs.byId(membership.organizationId))! }))), total };
-  }
-
-  async getMembership(subject: Subject, id: string): Promise<{ membership: Membership; org: Organization }> {
-    const membership = await store.findMembership(this.db, id);
-    const own = membership !== null && subject.kind === 'user' && membership.userId === subject.userId;
-    if (!membership) throw notFound('organization membership', id);
-    const org = (await this.orgs.byId(membership.organizationId))!;
-    if (!own) authorize(subject, 'membership:read', { organizationId: org.id }, () => notFound('organization membership', id));
-    return { membership, org };
-  }
-
-  /** Ends a membership: the user leaves the organization and all its teams. */
-  async deleteMembership(subject: Subject, id: string): Promise<void> {
-    const { membership, org } = await this.getMembership(subject, id);
-    const own = subject.kind === 'user' && membership.userId === subject.userId;
-    if (!own) authorize(subject, 'membership:manage', { organizationId: org.id }, () => notFound('organization membership', id));
-    await this.db.transaction(async (trx) => {
-      if (membership.userId) {
-        // Taking an owner out of the organization changes the owners team: owners only.
-        if (!own && !isOwner(subject, org.id)) {
-          const owners = await store.ownersTeam(trx, org.id);
-          const members = owners ? await store.teamMembers(trx, owners.id) : [];
-          if (members.some((m) => m.id === membership.userId)) {
-            throw new ForbiddenError('insufficient permissions: only owners may remove a member of the owners team from the organization');
-          }
-        }
-        await keepAnOwner(trx, org, [membership.userId]);
-        await store.leaveTeams(trx, org.id, membership.userId);
-      }
-      await store.deleteMembership(trx, membership.id);
-    });
-    this.subjects.changed();
-  }
-
-  /** For each membership, the teams of the organization its user is in, or is invited into. */
-  async teamsOf(memberships: Membership[]): Promise<string[][]> {
-    const joined = memberships.filter((m) => m.userId !== null);
-    const teams = await store.teamIdsOfUsers(
-      this.db,
-      joined.map((m) => ({ organizationId: m.organizationId, userId: m.userId! })),
-    );
-    let next = 0;
-    return memberships.map((m) => (m.userId ? teams[next++] : m.invitedTeamIds));
-  }
-
-  /** The users with these ids that exist, in the order given. */
-  async usersByIds(ids: string[]): Promise<User[]> {
-    const found = await store.findUsers(this.db, ids);
-    return ids.flatMap((id) => found.get(id) ?? []);
+    return userSubject(this.db, userId);
   }
 }

@@ -1,23 +1,24 @@
-// Rules of teams: the owners team every organization has, other teams with their members and
-// organization-level permissions, team tokens, and the access teams have to workspaces.
+// Rules of teams: the owners team every organization has (made with it: see memberships.ts), other
+// teams with their members and organization-level permissions, team tokens, and the access teams
+// have to workspaces.
 import { CUSTOM_DEFAULTS, LEVEL_PERMISSIONS, type AccessLevel, type OrganizationPermission, type WorkspacePermissions } from '../auth/access.js';
 import { actsAsTeam, authorize, isAllowed, isOwner, missingPermission, type Action } from '../auth/authorize.js';
 import type { SubjectCache } from '../auth/cache.js';
+import { teamSubject, teamTokenSubject } from '../auth/grants.js';
 import type { TokenResolver } from '../auth/service.js';
 import { principalOf, type Subject } from '../auth/subject.js';
 import { issueToken, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Organization, OrganizationService } from '../orgs/service.js';
+import type { Organization, OrganizationService } from '../orgs/index.js';
+import { checkExpiry, type Page, type User, type UserService } from '../users/index.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/service.js';
-import { checkExpiry, keepAnOwner, type Page } from './service.js';
+import { keepAnOwner, OWNERS } from './memberships.js';
 import * as store from './store.js';
-import type { Team, TeamAccess, TeamChanges, TeamToken, User } from './store.js';
+import type { Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
 
-export type { Team, TeamAccess, TeamToken } from './store.js';
-
-export const OWNERS = 'owners';
+export type { Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
 
 /** Organization permissions that need another to be granted with them. */
 const REQUIRES: Partial<Record<OrganizationPermission, OrganizationPermission>> = {
@@ -35,17 +36,11 @@ export class TeamService implements TokenResolver {
   constructor(
     private readonly db: Db,
     private readonly orgs: OrganizationService,
+    private readonly users: UserService,
     private readonly workspaces: WorkspaceService,
     /** Emptied after every write here: each one may change what some token's subject holds. */
     private readonly subjects: SubjectCache,
-  ) {
-    // Every organization has an owners team, holding the user who created the organization.
-    orgs.onCreate(async (trx, org, creator) => {
-      const owners = await store.insertTeam(trx, { id: newId('team'), organizationId: org.id, name: OWNERS, isOwners: true });
-      if (creator.kind === 'user') await store.addTeamMembers(trx, [owners.id], creator.userId);
-      subjects.changedAfter(trx);
-    });
-  }
+  ) {}
 
   private scope(org: { id: string }) {
     return { organizationId: org.id };
@@ -175,12 +170,19 @@ export class TeamService implements TokenResolver {
     this.subjects.changed();
   }
 
-  /** Members of each of the teams (a team without members is not in the map). */
+  /** Members of each of the teams, by username (a team without members is not in the map). */
   async members(teams: Team[]): Promise<Map<string, User[]>> {
-    return store.membersOfTeams(
+    const ids = await store.memberIdsOfTeams(
       this.db,
       teams.map((t) => t.id),
     );
+    const users = await this.users.byIds([...ids.values()].flat());
+    const members = new Map<string, User[]>();
+    for (const [teamId, userIds] of ids) {
+      const of = new Set(userIds);
+      members.set(teamId, users.filter((u) => of.has(u.id)));
+    }
+    return members;
   }
 
   // ------------------------------------------------------------ members
@@ -205,7 +207,7 @@ export class TeamService implements TokenResolver {
   private async membersToBe(org: Organization, ids: string[]): Promise<User[]> {
     const users: User[] = [];
     for (const [i, id] of ids.entries()) {
-      const user = await store.findUserByIdOrName(this.db, id);
+      const user = await this.users.byIdOrName(id);
       const membership = user ? await store.membershipOf(this.db, org.id, user.id) : null;
       if (!user || membership?.status !== 'active') {
         throw new InvalidError(`user "${id}" is not a member of organization "${org.name}": invite them first`, { pointer: `/data/${i}/id` });
@@ -227,7 +229,7 @@ export class TeamService implements TokenResolver {
 
   async removeMembers(subject: Subject, id: string, userIds: string[]): Promise<void> {
     const { team, org } = await this.membershipEditable(subject, id);
-    const users = await Promise.all(userIds.map((u) => store.findUserByIdOrName(this.db, u)));
+    const users = await Promise.all(userIds.map((u) => this.users.byIdOrName(u)));
     const unknown = users.findIndex((u) => u === null);
     if (unknown >= 0) throw new InvalidError(`there is no user "${userIds[unknown]}"`, { pointer: `/data/${unknown}/id` });
     const ids = users.map((u) => u!.id);
@@ -350,26 +352,14 @@ export class TeamService implements TokenResolver {
   }
 
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {
-    const subject = await this.subjects.authenticate(id, secret, async () => {
-      const found = await store.teamTokenForAuth(this.db, id);
-      if (!found) return null;
-      const { team, grants } = found;
-      return {
-        subject: { kind: 'team', tokenId: id, teamId: team.id, teamName: team.name, organizationId: team.organizationId, grants },
-        secretHash: found.secretHash,
-        expiredAt: found.token.expiredAt,
-      };
-    });
-    if (subject && this.usage.due(id)) await store.touchToken(this.db, 'team_tokens', id);
+    const subject = await this.subjects.authenticate(id, secret, () => teamTokenSubject(this.db, id));
+    if (subject && this.usage.due(id)) await store.touchTeamToken(this.db, id);
     return subject;
   }
 
   /** The team's subject as its tokens would have it now; null when there is no such team. */
   async subjectOfTeam(teamId: string): Promise<Subject | null> {
-    const found = await store.teamWithGrants(this.db, teamId);
-    if (!found) return null;
-    const { team, grants } = found;
-    return { kind: 'team', tokenId: '', teamId: team.id, teamName: team.name, organizationId: team.organizationId, grants };
+    return teamSubject(this.db, teamId);
   }
 
   // ------------------------------------------------------------ team access to workspaces

@@ -1,0 +1,29 @@
+// The orgs domain: organizations, their entitlements, capacity and organization token. Wired into
+// otfd by src/server.ts; other domains import it through this file only.
+import type { ApiRouter, Site } from '../api/http.js';
+import type { Db } from '../db/index.js';
+import { registerOrganizationRoutes } from './routes.js';
+import { OrganizationService } from './service.js';
+
+export { organizationType, presentOrganization } from './presenters.js';
+export { OrganizationService, type Capacity, type CreationHook, type Organization, type OrganizationToken } from './service.js';
+
+export interface OrganizationDeps {
+  db: Db;
+  site: Site;
+}
+
+export interface OrganizationDomain {
+  /** JSON:API routes under /api/v2. */
+  routes(router: ApiRouter): void;
+  /** For other domains: organizations by name (authorized) or id, onCreate hooks. Also the resolver of organization tokens (ot-...). */
+  service: OrganizationService;
+}
+
+export function createOrganizationDomain(deps: OrganizationDeps): OrganizationDomain {
+  const service = new OrganizationService(deps.db);
+  return {
+    routes: (router) => registerOrganizationRoutes(router, service, deps.site),
+    service,
+  };
+}

@@ -1,0 +1,195 @@
+// Rules of organization memberships: who is in an organization (an active member), or invited to
+// it by email, and the teams it is in or is invited into. They live with teams because each needs
+// the other (a team's members are members of its organization; a membership ends by leaving the
+// teams), and both build on users, which reach them only through MembershipHooks.
+import type { Knex } from 'knex';
+import { authorize, isOwner, missingPermission } from '../auth/authorize.js';
+import type { SubjectCache } from '../auth/cache.js';
+import type { Subject } from '../auth/subject.js';
+import { isUniqueViolation, type Db } from '../db/index.js';
+import { ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Organization, OrganizationService } from '../orgs/index.js';
+import type { MembershipHooks, Page, User, UserService } from '../users/index.js';
+import * as store from './store.js';
+import type { Membership, MembershipStatus } from './store.js';
+
+export type { Membership, MembershipStatus } from './store.js';
+
+export const OWNERS = 'owners';
+
+/**
+ * Refuses, inside the transaction, to take the last members out of an organization's owners
+ * team: an organization always keeps somebody who may administer it.
+ */
+export async function keepAnOwner(trx: Knex.Transaction, org: Organization, leaving: string[]): Promise<void> {
+  const owners = await store.ownersTeam(trx, org.id);
+  if (!owners) return;
+  await store.lockTeam(trx, owners.id);
+  const members = await store.teamMemberIds(trx, owners.id);
+  if (members.length > 0 && members.every((id) => leaving.includes(id))) {
+    throw new ConflictError(`the owners team of organization "${org.name}" cannot be left empty: add another owner first`);
+  }
+}
+
+export class MembershipService {
+  constructor(
+    private readonly db: Db,
+    private readonly orgs: OrganizationService,
+    private readonly users: UserService,
+    /** Emptied after every write here: each one may change what some token's subject holds. */
+    private readonly subjects: SubjectCache,
+  ) {}
+
+  /**
+   * Inside the transaction that creates an organization: the user who creates it is its first
+   * member, and the only member of its owners team, which every organization has.
+   */
+  readonly organizationCreated = async (trx: Knex.Transaction, org: Organization, creator: Subject): Promise<void> => {
+    if (creator.kind === 'user') {
+      const user = (await this.users.byId(creator.userId))!;
+      await store.insertMembership(trx, { id: newId('ou'), organizationId: org.id, userId: user.id, email: user.email, status: 'active', invitedTeamIds: [] });
+    }
+    const owners = await store.insertTeam(trx, { id: newId('team'), organizationId: org.id, name: OWNERS, isOwners: true });
+    if (creator.kind === 'user') await store.addTeamMembers(trx, [owners.id], creator.userId);
+    this.subjects.changedAfter(trx);
+  };
+
+  /** What the users domain needs of memberships (see MembershipHooks). */
+  readonly userHooks: MembershipHooks = {
+    userCreated: (trx, user) => store.activateInvitations(trx, user),
+    userDeleting: async (trx, user) => {
+      const memberships = await store.listMemberships(trx, { userId: user.id, limit: 10_000, offset: 0 });
+      for (const m of memberships.items) {
+        const org = (await this.orgs.byId(m.organizationId))!;
+        await keepAnOwner(trx, org, [user.id]);
+      }
+    },
+    seesThroughOrganization: async (subject, user) => {
+      if (subject.kind === 'user') return store.shareAnOrganization(this.db, subject.userId, user.id);
+      if (subject.kind === 'team' || subject.kind === 'organization-token') {
+        return (await store.membershipOf(this.db, subject.organizationId, user.id)) !== null;
+      }
+      return false;
+    },
+  };
+
+  /**
+   * Adds a user to the organization, by email or username, optionally into teams. A user that
+   * exists becomes an active member at once; an email nobody has yet is invited, and the
+   * membership becomes active when a user with that email is created.
+   */
+  async invite(
+    subject: Subject,
+    orgName: string,
+    input: { email?: string; username?: string; teamIds: string[] },
+  ): Promise<{ membership: Membership; org: Organization }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'membership:manage', { organizationId: org.id }, () => notFound('organization', orgName));
+    let user: User | null = null;
+    if (input.username !== undefined) {
+      user = await this.users.byIdOrName(input.username);
+      if (!user) throw new InvalidError(`there is no user named "${input.username}"`, { pointer: '/data/attributes/username' });
+      if (input.email !== undefined && input.email.toLowerCase() !== user.email.toLowerCase()) {
+        throw new InvalidError(`user "${input.username}" has another email than "${input.email}"`, { pointer: '/data/attributes/email' });
+      }
+    } else if (input.email !== undefined) {
+      user = await this.users.byEmail(input.email);
+    } else {
+      throw new InvalidError('an organization membership needs the "email" or the "username" of the user', { pointer: '/data/attributes' });
+    }
+    const teams = await Promise.all(input.teamIds.map((id) => store.findTeam(this.db, id)));
+    teams.forEach((team, i) => {
+      if (!team || team.organizationId !== org.id) {
+        throw new InvalidError(`team "${input.teamIds[i]}" is not a team of organization "${org.name}"`, { pointer: `/data/relationships/teams/data/${i}` });
+      }
+    });
+    if (teams.some((t) => t?.isOwners) && !isOwner(subject, org.id)) {
+      throw new ForbiddenError('only owners may add members to the owners team');
+    }
+    for (const team of teams) {
+      const missing = missingPermission(subject, org.id, team!.organizationAccess);
+      if (missing) throw new ForbiddenError(`insufficient permissions: team "${team!.name}" holds "${missing}", which you do not: only who holds it may add members to the team`);
+    }
+    try {
+      const membership = await this.db.transaction(async (trx) => {
+        const m = await store.insertMembership(trx, {
+          id: newId('ou'),
+          organizationId: org.id,
+          userId: user?.id ?? null,
+          email: user?.email ?? input.email!,
+          status: user ? 'active' : 'invited',
+          invitedTeamIds: user ? [] : input.teamIds,
+        });
+        if (user) await store.addTeamMembers(trx, input.teamIds, user.id);
+        return m;
+      });
+      this.subjects.changed();
+      return { membership, org };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`${user ? `user "${user.username}"` : `"${input.email}"`} is already a member of organization "${org.name}"`);
+      throw err;
+    }
+  }
+
+  async list(
+    subject: Subject,
+    orgName: string,
+    filter: Page & { search?: string; statuses?: MembershipStatus[]; emails?: string[] },
+  ): Promise<{ org: Organization; items: Membership[]; total: number; counts: Record<MembershipStatus, number> }> {
+    const org = await this.orgs.resolve(subject, orgName);
+    authorize(subject, 'membership:read', { organizationId: org.id }, () => notFound('organization', orgName));
+    const { items, total } = await store.listMemberships(this.db, { ...filter, organizationId: org.id });
+    return { org, items, total, counts: await store.statusCounts(this.db, org.id) };
+  }
+
+  /** The caller's own memberships, in every organization. */
+  async own(subject: Subject, page: Page): Promise<{ items: Array<{ membership: Membership; org: Organization }>; total: number }> {
+    if (subject.kind !== 'user') throw new ForbiddenError('only a user token has organization memberships of its own');
+    const { items, total } = await store.listMemberships(this.db, { userId: subject.userId, ...page });
+    return { items: await Promise.all(items.map(async (membership) => ({ membership, org: (await this.orgs.byId(membership.organizationId))! }))), total };
+  }
+
+  async get(subject: Subject, id: string): Promise<{ membership: Membership; org: Organization }> {
+    const membership = await store.findMembership(this.db, id);
+    const own = membership !== null && subject.kind === 'user' && membership.userId === subject.userId;
+    if (!membership) throw notFound('organization membership', id);
+    const org = (await this.orgs.byId(membership.organizationId))!;
+    if (!own) authorize(subject, 'membership:read', { organizationId: org.id }, () => notFound('organization membership', id));
+    return { membership, org };
+  }
+
+  /** Ends a membership: the user leaves the organization and all its teams. */
+  async delete(subject: Subject, id: string): Promise<void> {
+    const { membership, org } = await this.get(subject, id);
+    const own = subject.kind === 'user' && membership.userId === subject.userId;
+    if (!own) authorize(subject, 'membership:manage', { organizationId: org.id }, () => notFound('organization membership', id));
+    await this.db.transaction(async (trx) => {
+      if (membership.userId) {
+        // Taking an owner out of the organization changes the owners team: owners only.
+        if (!own && !isOwner(subject, org.id)) {
+          const owners = await store.ownersTeam(trx, org.id);
+          const members = owners ? await store.teamMemberIds(trx, owners.id) : [];
+          if (members.includes(membership.userId)) {
+            throw new ForbiddenError('insufficient permissions: only owners may remove a member of the owners team from the organization');
+          }
+        }
+        await keepAnOwner(trx, org, [membership.userId]);
+        await store.leaveTeams(trx, org.id, membership.userId);
+      }
+      await store.deleteMembership(trx, membership.id);
+    });
+    this.subjects.changed();
+  }
+
+  /** For each membership, the teams of the organization its user is in, or is invited into. */
+  async teamsOf(memberships: Membership[]): Promise<string[][]> {
+    const joined = memberships.filter((m) => m.userId !== null);
+    const teams = await store.teamIdsOfUsers(
+      this.db,
+      joined.map((m) => ({ organizationId: m.organizationId, userId: m.userId! })),
+    );
+    let next = 0;
+    return memberships.map((m) => (m.userId ? teams[next++] : m.invitedTeamIds));
+  }
+}

@@ -1,0 +1,355 @@
+// HTTP routes of the teams domain, in Terraform Cloud's shapes: organization memberships, teams
+// with their members and tokens, and team access to workspaces (/team-workspaces).
+import type { TBoolean, TOptional } from '@sinclair/typebox';
+import { ACCESS_LEVELS, ORGANIZATION_PERMISSIONS, RUNS, SENTINEL_MOCKS, STATE_VERSIONS, VARIABLES, type OrganizationPermission } from '../auth/access.js';
+import { authenticationTokenType, presentToken } from '../auth/routes.js';
+import type { Subject } from '../auth/subject.js';
+import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource, type View } from '../api/jsonapi.js';
+import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
+import { nameSchema, resourceDocument, stringEnum, toMany, toOne, Type, validator, type Static } from '../api/schema.js';
+import { BadRequestError } from '../errors.js';
+import type { Organization } from '../orgs/index.js';
+import { emailSchema, expiredAtSchema, expiry, optionalBody, presentUser, userType, type UserService } from '../users/index.js';
+import type { Membership, MembershipService, MembershipStatus } from './memberships.js';
+import { membershipType, presentMembership, presentTeam, presentTeamAccess, teamAccessType, teamType } from './presenters.js';
+import type { PermissionChanges, Team, TeamChanges, TeamService } from './service.js';
+
+// ---------------------------------------------------------------- request documents
+
+const readMembership = validator(
+  resourceDocument('organization-memberships', {
+    attributes: Type.Optional(Type.Object({ email: Type.Optional(emailSchema), username: Type.Optional(Type.String({ minLength: 1 })) })),
+    relationships: Type.Optional(Type.Object({ teams: Type.Optional(toMany('teams')) })),
+  }),
+);
+
+const organizationAccessSchema = Type.Object(
+  Object.fromEntries(ORGANIZATION_PERMISSIONS.map((p) => [p, Type.Optional(Type.Boolean())])) as Record<OrganizationPermission, TOptional<TBoolean>>,
+  { additionalProperties: false, 'x-message': `may hold only these permissions: ${ORGANIZATION_PERMISSIONS.join(', ')}` },
+);
+
+const teamAttributes = {
+  name: nameSchema,
+  visibility: stringEnum(['secret', 'organization']),
+  // As one type list, which ajv reports as "must be string,null" (a union would report its first branch).
+  'sso-team-id': Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 255 }),
+  'allow-member-token-management': Type.Boolean(),
+  'organization-access': organizationAccessSchema,
+};
+const { name, ...otherTeamAttributes } = teamAttributes;
+const createTeamDocument = resourceDocument('teams', {
+  attributes: Type.Object({ name, ...Type.Partial(Type.Object(otherTeamAttributes)).properties }),
+});
+const updateTeamDocument = resourceDocument('teams', { attributes: Type.Optional(Type.Partial(Type.Object(teamAttributes))) });
+const readCreateTeam = validator(createTeamDocument);
+const readUpdateTeam = validator(updateTeamDocument);
+
+const readUsers = validator(toMany('users'));
+const readMemberships = validator(toMany('organization-memberships'));
+
+const readNamedTeamToken = validator(
+  resourceDocument('authentication-tokens', {
+    attributes: Type.Object({ description: Type.String({ minLength: 1, maxLength: 512 }), 'expired-at': Type.Optional(expiredAtSchema) }),
+  }),
+);
+const legacyTeamTokenDocument = resourceDocument('authentication-token', {
+  attributes: Type.Optional(Type.Object({ 'expired-at': Type.Optional(expiredAtSchema) })),
+});
+const readLegacyTeamToken = validator(legacyTeamTokenDocument);
+
+const teamAccessAttributes = {
+  access: stringEnum(ACCESS_LEVELS),
+  runs: stringEnum(RUNS),
+  variables: stringEnum(VARIABLES),
+  'state-versions': stringEnum(STATE_VERSIONS),
+  'sentinel-mocks': stringEnum(SENTINEL_MOCKS),
+  'workspace-locking': Type.Boolean(),
+  'run-tasks': Type.Boolean(),
+};
+const { access, ...permissionAttributes } = teamAccessAttributes;
+const createTeamAccessDocument = resourceDocument('team-workspaces', {
+  attributes: Type.Object({ access, ...Type.Partial(Type.Object(permissionAttributes)).properties }),
+  relationships: Type.Object({ team: toOne('teams'), workspace: toOne('workspaces') }),
+});
+const updateTeamAccessDocument = resourceDocument('team-workspaces', {
+  attributes: Type.Optional(Type.Partial(Type.Object(teamAccessAttributes))),
+});
+const readCreateTeamAccess = validator(createTeamAccessDocument);
+const readUpdateTeamAccess = validator(updateTeamAccessDocument);
+
+type PermissionAttributes = Partial<Static<typeof updateTeamAccessDocument>['data']['attributes']>;
+
+function permissionChanges(a: PermissionAttributes = {}): PermissionChanges {
+  const out: PermissionChanges = {};
+  if (a.runs !== undefined) out.runs = a.runs;
+  if (a.variables !== undefined) out.variables = a.variables;
+  if (a['state-versions'] !== undefined) out.stateVersions = a['state-versions'];
+  if (a['sentinel-mocks'] !== undefined) out.sentinelMocks = a['sentinel-mocks'];
+  if (a['workspace-locking'] !== undefined) out.workspaceLocking = a['workspace-locking'];
+  if (a['run-tasks'] !== undefined) out.runTasks = a['run-tasks'];
+  return out;
+}
+
+function teamChanges(a: Static<typeof updateTeamDocument>['data']['attributes'] = {}): TeamChanges {
+  const access = a['organization-access'];
+  return {
+    name: a.name,
+    visibility: a.visibility,
+    ssoTeamId: a['sso-team-id'],
+    allowMemberTokenManagement: a['allow-member-token-management'],
+    organizationAccess: access ? ORGANIZATION_PERMISSIONS.filter((p) => access[p] === true) : undefined,
+  };
+}
+
+const MEMBERSHIP_STATUSES: readonly MembershipStatus[] = ['invited', 'active'];
+
+function statusFilter(q: Query): MembershipStatus[] | undefined {
+  const raw = queryValue(q, 'filter[status]');
+  if (raw === undefined || raw === '') return undefined;
+  const statuses = raw.split(',');
+  const bad = statuses.find((s) => !MEMBERSHIP_STATUSES.includes(s as MembershipStatus));
+  if (bad !== undefined) throw new BadRequestError(`filter[status] must be invited or active, got "${bad}"`, { parameter: 'filter[status]' });
+  return statuses as MembershipStatus[];
+}
+
+function listOf(q: Query, name: string): string[] | undefined {
+  const values = listParam(q, name);
+  return values && values.length > 0 ? values : undefined;
+}
+
+// ---------------------------------------------------------------- routes
+
+export interface TeamRouteDeps {
+  users: UserService;
+  memberships: MembershipService;
+  teams: TeamService;
+  site: Site;
+}
+
+export function registerTeamRoutes(router: ApiRouter, { users, memberships, teams, site }: TeamRouteDeps): void {
+  // ------------------------------------------------------------ organization memberships
+
+  /** Memberships as resources, with their teams (loaded in one query). */
+  async function membershipViews(list: Array<{ membership: Membership; org: Organization }>): Promise<View[]> {
+    const teamIds = await memberships.teamsOf(list.map((i) => i.membership));
+    return list.map(({ membership, org }, i) => presentMembership(membership, org, teamIds[i]));
+  }
+
+  async function membershipIncludes(q: Query, views: View[], list: Membership[], subject: Subject): Promise<Resource[]> {
+    const includes = parseIncludes(q);
+    const included: Resource[] = [];
+    if (includes.has('user')) {
+      const ids = list.flatMap((m) => m.userId ?? []);
+      const byId = new Map((await users.byIds(ids)).map((u) => [u.id, u]));
+      const found = ids.flatMap((id) => byId.get(id) ?? []);
+      included.push(...resources(userType, found.map((u) => presentUser(u, subject))));
+    }
+    if (includes.has('teams')) {
+      const ids = new Set(views.flatMap((v) => (v.teams as Array<{ id: string }>).map((t) => t.id)));
+      const found: Array<{ team: Team; org: Organization }> = [];
+      for (const id of ids) {
+        const team = await teams.find(subject, id);
+        if (team) found.push(team);
+      }
+      included.push(...resources(teamType, (await teamViews(found, subject)).views));
+    }
+    return included;
+  }
+
+  router.post('/organizations/:org/organization-memberships', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const doc = readMembership(body(ctx));
+    const { membership, org } = await memberships.invite(subject, ctx.params.org, {
+      email: doc.data.attributes?.email,
+      username: doc.data.attributes?.username,
+      teamIds: doc.data.relationships?.teams?.data.map((t) => t.id) ?? [],
+    });
+    const [view] = await membershipViews([{ membership, org }]);
+    send(ctx, 201, encode(membershipType, view, { included: await membershipIncludes({ include: 'user' }, [view], [membership], subject) }));
+  });
+
+  router.get('/organizations/:org/organization-memberships', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const q = query(ctx);
+    const page = parsePage(q);
+    const { org, items, total, counts } = await memberships.list(subject, ctx.params.org, {
+      search: queryValue(q, 'q'),
+      statuses: statusFilter(q),
+      emails: listOf(q, 'filter[email]'),
+      limit: page.size,
+      offset: pageOffset(page),
+    });
+    const views = await membershipViews(items.map((membership) => ({ membership, org })));
+    const paging = paginate(page, total, requestUrl(ctx, site));
+    send(
+      ctx,
+      200,
+      encode(membershipType, views, {
+        ...paging,
+        meta: { ...paging.meta, 'status-counts': { total: counts.active + counts.invited, ...counts } },
+        included: await membershipIncludes(q, views, items, subject),
+      }),
+    );
+  });
+
+  router.get('/organization-memberships', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const q = query(ctx);
+    const page = parsePage(q);
+    const { items, total } = await memberships.own(subject, { limit: page.size, offset: pageOffset(page) });
+    const views = await membershipViews(items);
+    const included = await membershipIncludes(q, views, items.map((i) => i.membership), subject);
+    send(ctx, 200, encode(membershipType, views, { ...paginate(page, total, requestUrl(ctx, site)), included }));
+  });
+
+  router.get('/organization-memberships/:id', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const { membership, org } = await memberships.get(subject, ctx.params.id);
+    const [view] = await membershipViews([{ membership, org }]);
+    send(ctx, 200, encode(membershipType, view, { included: await membershipIncludes(query(ctx), [view], [membership], subject) }));
+  });
+
+  router.delete('/organization-memberships/:id', async (ctx) => {
+    await memberships.delete(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
+  });
+
+  // ------------------------------------------------------------ teams
+
+  /** Teams as resources, with their members (loaded in one query); `included`, the members as users when q includes them. */
+  async function teamViews(list: Array<{ team: Team; org: Organization }>, subject: Subject, q: Query = {}): Promise<{ views: View[]; included: Resource[] }> {
+    const members = await teams.members(list.map((t) => t.team));
+    const membersOf = (team: Team) => members.get(team.id) ?? [];
+    const views = list.map(({ team, org }) => presentTeam(team, org, membersOf(team).map((u) => u.id), subject));
+    const included = parseIncludes(q).has('users') ? resources(userType, list.flatMap(({ team }) => membersOf(team)).map((u) => presentUser(u, subject))) : [];
+    return { views, included };
+  }
+
+  router.get('/organizations/:org/teams', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const q = query(ctx);
+    const page = parsePage(q);
+    const { org, items, total } = await teams.list(subject, ctx.params.org, {
+      search: queryValue(q, 'q'),
+      names: listOf(q, 'filter[names]'),
+      limit: page.size,
+      offset: pageOffset(page),
+    });
+    const { views, included } = await teamViews(items.map((team) => ({ team, org })), subject, q);
+    send(ctx, 200, encode(teamType, views, { ...paginate(page, total, requestUrl(ctx, site)), included }));
+  });
+
+  router.post('/organizations/:org/teams', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const changes = teamChanges(readCreateTeam(body(ctx)).data.attributes);
+    const created = await teams.create(subject, ctx.params.org, { ...changes, name: changes.name! });
+    send(ctx, 201, encode(teamType, (await teamViews([created], subject)).views[0]));
+  });
+
+  router.get('/teams/:id', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const { views, included } = await teamViews([await teams.get(subject, ctx.params.id)], subject, query(ctx));
+    send(ctx, 200, encode(teamType, views[0], { included }));
+  });
+
+  router.patch('/teams/:id', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const updated = await teams.update(subject, ctx.params.id, teamChanges(readUpdateTeam(body(ctx)).data.attributes));
+    send(ctx, 200, encode(teamType, (await teamViews([updated], subject)).views[0]));
+  });
+
+  router.delete('/teams/:id', async (ctx) => {
+    await teams.delete(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
+  });
+
+  router.post('/teams/:id/relationships/users', async (ctx) => {
+    await teams.addMembers(subjectOf(ctx), ctx.params.id, readUsers(body(ctx)).data.map((u) => u.id));
+    noContent(ctx);
+  });
+
+  router.delete('/teams/:id/relationships/users', async (ctx) => {
+    await teams.removeMembers(subjectOf(ctx), ctx.params.id, readUsers(body(ctx)).data.map((u) => u.id));
+    noContent(ctx);
+  });
+
+  router.post('/teams/:id/relationships/organization-memberships', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const userIds = await teams.membershipUsers(subject, ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
+    await teams.addMembers(subject, ctx.params.id, userIds);
+    noContent(ctx);
+  });
+
+  router.delete('/teams/:id/relationships/organization-memberships', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const userIds = await teams.membershipUsers(subject, ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
+    await teams.removeMembers(subject, ctx.params.id, userIds);
+    noContent(ctx);
+  });
+
+  // ------------------------------------------------------------ team tokens
+
+  router.post('/teams/:id/authentication-token', async (ctx) => {
+    const doc: Static<typeof legacyTeamTokenDocument> = optionalBody(body(ctx), readLegacyTeamToken, { data: { type: 'authentication-token' } });
+    const { token, secret } = await teams.createLegacyToken(subjectOf(ctx), ctx.params.id, expiry(doc.data.attributes));
+    send(ctx, 201, encode(authenticationTokenType, presentToken(token, secret)));
+  });
+
+  router.get('/teams/:id/authentication-token', async (ctx) => {
+    send(ctx, 200, encode(authenticationTokenType, presentToken(await teams.legacyToken(subjectOf(ctx), ctx.params.id))));
+  });
+
+  router.delete('/teams/:id/authentication-token', async (ctx) => {
+    await teams.deleteLegacyToken(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
+  });
+
+  router.post('/teams/:id/authentication-tokens', async (ctx) => {
+    const doc = readNamedTeamToken(body(ctx));
+    const { token, secret } = await teams.createToken(subjectOf(ctx), ctx.params.id, { description: doc.data.attributes.description, expiredAt: expiry(doc.data.attributes) });
+    send(ctx, 201, encode(authenticationTokenType, presentToken(token, secret)));
+  });
+
+  router.get('/teams/:id/authentication-tokens', async (ctx) => {
+    const page = parsePage(query(ctx));
+    const { items, total } = await teams.listTokens(subjectOf(ctx), ctx.params.id, { limit: page.size, offset: pageOffset(page) });
+    send(ctx, 200, encode(authenticationTokenType, items.map((t) => presentToken(t)), paginate(page, total, requestUrl(ctx, site))));
+  });
+
+  // ------------------------------------------------------------ team access
+
+  router.get('/team-workspaces', async (ctx) => {
+    const q = query(ctx);
+    const workspaceId = queryValue(q, 'filter[workspace][id]');
+    if (!workspaceId) throw new BadRequestError('query parameter filter[workspace][id] is required', { parameter: 'filter[workspace][id]' });
+    const page = parsePage(q);
+    const { items, total } = await teams.listAccess(subjectOf(ctx), workspaceId, { limit: page.size, offset: pageOffset(page) });
+    send(ctx, 200, encode(teamAccessType, items.map(presentTeamAccess), paginate(page, total, requestUrl(ctx, site))));
+  });
+
+  router.post('/team-workspaces', async (ctx) => {
+    const doc = readCreateTeamAccess(body(ctx));
+    const access = await teams.createAccess(subjectOf(ctx), {
+      teamId: doc.data.relationships.team.data.id,
+      workspaceId: doc.data.relationships.workspace.data.id,
+      access: doc.data.attributes.access,
+      permissions: permissionChanges(doc.data.attributes),
+    });
+    send(ctx, 201, encode(teamAccessType, presentTeamAccess(access)));
+  });
+
+  router.get('/team-workspaces/:id', async (ctx) => {
+    send(ctx, 200, encode(teamAccessType, presentTeamAccess(await teams.getAccess(subjectOf(ctx), ctx.params.id))));
+  });
+
+  router.patch('/team-workspaces/:id', async (ctx) => {
+    const doc = readUpdateTeamAccess(body(ctx));
+    const access = await teams.updateAccess(subjectOf(ctx), ctx.params.id, { access: doc.data.attributes?.access, permissions: permissionChanges(doc.data.attributes) });
+    send(ctx, 200, encode(teamAccessType, presentTeamAccess(access)));
+  });
+
+  router.delete('/team-workspaces/:id', async (ctx) => {
+    await teams.deleteAccess(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
+  });
+}
