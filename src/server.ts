@@ -26,19 +26,15 @@ import { UrlSigner, redactSignedPath } from './api/signing.js';
 import { EngineResolver, type EngineName } from './agent/engines.js';
 import { Outbox, type Delivery } from './agent/outbox.js';
 import { JobFolders } from './agent/jobdirs.js';
-import { ServerAgent } from './agent/server-agent.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
 import { PostgresBlobStore } from './blobs/store.js';
 import { Listener } from './db/notify.js';
-import { JobService } from './pools/jobs.js';
-import { LateStates } from './pools/late.js';
-import { AgentService } from './pools/agents.js';
-import { registerAgentRoutes, registerJobRoutes } from './pools/protocol.js';
-import { agentTokenDirectory, registerPoolRoutes } from './pools/routes.js';
-import { PoolService } from './pools/service.js';
+import { createJobsDomain, type ServerAgent } from './jobs/index.js';
+import { createPoolsDomain } from './pools/index.js';
 import { artifactBlobOwner } from './runs/artifacts.js';
 import { ConfigurationVersionService, configBlobOwner } from './runs/configs.js';
 import { RunLogService } from './runs/logs.js';
+import { phaseOutcomes } from './runs/phases.js';
 import { registerRunPublicRoutes, registerRunRoutes, workspaceIncluders } from './runs/routes.js';
 import { RunService } from './runs/service.js';
 import { createStateDomain } from './state/index.js';
@@ -178,20 +174,27 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     await listener.start();
     cleanups.push(() => listener.stop());
     await subjects.follow(listener);
-    const jobs = new JobService(db);
+    const jobDomain = createJobsDomain({ db, blobs, site, state: state.service, variables, logger });
+    const jobs = jobDomain.service;
     auth.addResolver(jobs);
     const configs = new ConfigurationVersionService(db, blobs, workspaces, signer, site, config.maxConfigSize, logger);
     const runs = new RunService(db, orgs, workspaces, configs, jobs, auth, logger);
     const logs = new RunLogService(db, signer, site);
-    const pools = new PoolService(db, orgs, workspaces);
-    auth.addResolver(pools);
-    const agents = new AgentService(db, jobs, runs, listener, logger, {
-      heartbeatSeconds: config.agentHeartbeatSeconds,
-      gracePeriodSeconds: config.agentGracePeriodSeconds,
+    jobDomain.reportTo(phaseOutcomes({ runs, logs, workspaces }));
+    const pools = createPoolsDomain({
+      db,
+      orgs,
+      workspaces,
+      jobs,
+      listener,
+      site,
+      logger,
+      agents: { heartbeatSeconds: config.agentHeartbeatSeconds, gracePeriodSeconds: config.agentGracePeriodSeconds },
     });
+    auth.addResolver(pools.service);
+    const agents = pools.agents;
     auth.addResolver(agents);
-    pools.onAbandon((runnerId, why) => agents.abandon(runnerId, why));
-    const late = new LateStates(jobs, runs, state.service, logger);
+    const late = jobDomain.late;
 
     const app = createApp({
       logger,
@@ -200,7 +203,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       tls: config.ssl,
       authFailureLimit: config.authFailureLimit ?? 30,
       routes: (router: ApiRouter) => {
-        registerTokenRoutes(router, [agentTokenDirectory(pools), ...userTokenDirectories(users, teams)]);
+        registerTokenRoutes(router, [pools.tokenDirectory, ...userTokenDirectories(users, teams)]);
         registerUserRoutes(router, { users, teams, site });
         registerOrganizationRoutes(router, orgs, site);
         registerProjectRoutes(router, projects, site);
@@ -208,11 +211,11 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         state.routes(router);
         variables.routes(router);
         registerRunRoutes(router, { runs, configs, logs, workspaces, blobs, site });
-        registerPoolRoutes(router, pools, site);
+        pools.routes(router);
       },
       agentRoutes: (router: ApiRouter) => {
-        registerAgentRoutes(router, { agents });
-        registerJobRoutes(router, { jobs, runs, logs, workspaces, variables, blobs, site, late });
+        pools.agentRoutes(router);
+        jobDomain.agentRoutes(router);
       },
       publicRoutes: (router) => {
         state.publicRoutes(router);
@@ -262,8 +265,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       // Job folders of an otfd killed mid-job go now; this one's go when it stops.
       const folders = JobFolders.open('otfd', logger);
       cleanups.push(async () => folders.close());
-      const agent = new ServerAgent({
-        jobs,
+      const agent = jobDomain.serverAgent({
         listener,
         concurrency: config.concurrency,
         transport: { baseUrl: site.baseUrl, socketPath },
@@ -276,7 +278,6 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
           outbox,
         },
         logger,
-        failRun: (runId, message) => runs.fail(runId, message),
         alive: (id) => agents.serverAgentAlive(id),
         gone: (id) => agents.serverAgentGone(id),
         heartbeatSeconds: config.agentHeartbeatSeconds,

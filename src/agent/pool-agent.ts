@@ -11,7 +11,7 @@ import { EngineResolver } from './engines.js';
 import { JobApi } from './jobapi.js';
 import { Outbox, type Delivery, type OutboxEntry } from './outbox.js';
 import { JobFolders } from './jobdirs.js';
-import type { Instruction, PollAnswer, SyncAnswer } from './protocol.js';
+import type { Instruction, PollAnswer, SyncAnswer } from '../protocol/agent.js';
 import { FORCE_KILL_AFTER_MS, JobControl, runJob } from './runner.js';
 
 export const AGENT_VERSION = '0.1.0';
