@@ -98,10 +98,6 @@ export class JobService implements TokenResolver {
     return store.findJob(this.db, id);
   }
 
-  async forRun(runId: string, phase: JobPhase): Promise<Job | null> {
-    return store.findJobOfRun(this.db, runId, phase);
-  }
-
   /** The claimed job has started executing; false when it was not claimed (e.g. canceled meanwhile). */
   async markRunning(db: Db, id: string): Promise<boolean> {
     return store.markRunning(db, id);

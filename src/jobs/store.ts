@@ -138,11 +138,6 @@ export async function findJob(db: Db, id: string): Promise<Job | null> {
   return row ? toJob(row) : null;
 }
 
-export async function findJobOfRun(db: Db, runId: string, phase: JobPhase): Promise<Job | null> {
-  const row = await db<JobRow>('jobs').where({ run_id: runId, phase }).first();
-  return row ? toJob(row) : null;
-}
-
 /** An active job with its token's hash, for authentication. */
 export async function activeJobForAuth(db: Db, id: string): Promise<{ job: Job; tokenHash: Buffer | null } | null> {
   const row = await db<JobRow>('jobs').where({ id }).whereIn('status', ACTIVE).first();

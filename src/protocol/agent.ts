@@ -2,7 +2,7 @@
 // (otf-agent, and the server agent inside otfd) say to each other over /api/agent. Both sides
 // import this module, so it imports nothing of either: only TypeBox, whose schemas here are the
 // request bodies otfd validates and, through Static<>, the types the runners send.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 
 /** An agent's name: what `otf-agent --name` takes and what registration accepts. */
 export const AGENT_NAME = /^[A-Za-z0-9._-]{8,80}$/;
@@ -127,5 +127,3 @@ export interface RegisterAnswer {
   organization: string;
   heartbeatSeconds: number;
 }
-
-export type { Static, TSchema };
