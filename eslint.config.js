@@ -17,6 +17,28 @@ export default tseslint.config(
     files: ['src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
+  // otf-agent runs inside users' networks: the pool agent, the runner core it shares with otfd's
+  // server agent, and the agent protocol's shared module import nothing of the server (no
+  // database, no domain), so that installing and starting it pulls in neither knex nor pg.
+  // test/agent-imports.test.ts checks both this rule and the modules otf-agent really loads.
+  {
+    files: ['src/agent/**/*.ts', 'src/protocol/**/*.ts', 'src/cli/otf-agent.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(knex|pg|pg-[a-z-]+|koa|@koa/.*)(/.*)?$', message: 'otf-agent must not load the server\'s database or HTTP stack.' },
+            {
+              regex: '(^|/)(api|auth|blobs|db|jobs|orgs|pools|projects|runs|state|teams|users|variables|workspaces)(/|$)',
+              message: 'otf-agent imports nothing of the server: share names and shapes through src/protocol/agent.ts.',
+            },
+            { regex: '^(\\.\\./)+(server|config)\\.js$', message: 'otf-agent imports nothing of the server (otfd\'s wiring and configuration).' },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['bin/*'],
     languageOptions: { globals: { process: 'readonly' } },

@@ -24,16 +24,11 @@ import { UrlSigner, redactSignedPath } from './api/signing.js';
 import { EngineResolver, type EngineName } from './agent/engines.js';
 import { Outbox, type Delivery } from './agent/outbox.js';
 import { JobFolders } from './agent/jobdirs.js';
-import { ServerAgent } from './agent/server-agent.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
 import { PostgresBlobStore } from './blobs/store.js';
 import { Listener } from './db/notify.js';
-import { JobService } from './pools/jobs.js';
-import { LateStates } from './pools/late.js';
-import { AgentService } from './pools/agents.js';
-import { registerAgentRoutes, registerJobRoutes } from './pools/protocol.js';
-import { agentTokenDirectory, registerPoolRoutes } from './pools/routes.js';
-import { PoolService } from './pools/service.js';
+import { createJobsDomain, type ServerAgent } from './jobs/index.js';
+import { createPoolsDomain } from './pools/index.js';
 import { artifactBlobOwner, configBlobOwner, createRunDomain } from './runs/index.js';
 import { createStateDomain } from './state/index.js';
 import { stateBlobOwner } from './state/service.js';
@@ -179,20 +174,26 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     await listener.start();
     cleanups.push(() => listener.stop());
     await subjects.follow(listener);
-    const jobs = new JobService(db);
+    const jobDomain = createJobsDomain({ db, blobs, site, state: state.service, variables, logger });
+    const jobs = jobDomain.service;
     auth.addResolver(jobs);
     const runDomain = createRunDomain({ db, blobs, signer, site, orgs, workspaces, jobs, principals: auth, maxConfigSize: config.maxConfigSize, logger });
-    const { service: runs, logs } = runDomain;
     workspaceDomain.addIncluders({ ...runDomain.workspaceIncluders, ...state.workspaceIncluders });
-    const pools = new PoolService(db, orgs, workspaces);
-    auth.addResolver(pools);
-    const agents = new AgentService(db, jobs, runs, listener, logger, {
-      heartbeatSeconds: config.agentHeartbeatSeconds,
-      gracePeriodSeconds: config.agentGracePeriodSeconds,
+    jobDomain.reportTo(runDomain.phaseOutcomes);
+    const pools = createPoolsDomain({
+      db,
+      orgs,
+      workspaces,
+      jobs,
+      listener,
+      site,
+      logger,
+      agents: { heartbeatSeconds: config.agentHeartbeatSeconds, gracePeriodSeconds: config.agentGracePeriodSeconds },
     });
+    auth.addResolver(pools.service);
+    const agents = pools.agents;
     auth.addResolver(agents);
-    pools.onAbandon((runnerId, why) => agents.abandon(runnerId, why));
-    const late = new LateStates(jobs, runs, state.service, logger);
+    const late = jobDomain.late;
 
     const app = createApp({
       logger,
@@ -201,7 +202,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       tls: config.ssl,
       authFailureLimit: config.authFailureLimit ?? 30,
       routes: (router: ApiRouter) => {
-        registerTokenRoutes(router, [agentTokenDirectory(pools), users.tokenDirectory, teams.tokenDirectory]);
+        registerTokenRoutes(router, [pools.tokenDirectory, users.tokenDirectory, teams.tokenDirectory]);
         users.routes(router);
         teams.routes(router);
         organizations.routes(router);
@@ -210,11 +211,11 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         state.routes(router);
         variables.routes(router);
         runDomain.routes(router);
-        registerPoolRoutes(router, pools, site);
+        pools.routes(router);
       },
       agentRoutes: (router: ApiRouter) => {
-        registerAgentRoutes(router, { agents });
-        registerJobRoutes(router, { jobs, runs, logs, workspaces, variables, blobs, site, late });
+        pools.agentRoutes(router);
+        jobDomain.agentRoutes(router);
       },
       publicRoutes: (router) => {
         state.publicRoutes(router);
@@ -264,8 +265,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       // Job folders of an otfd killed mid-job go now; this one's go when it stops.
       const folders = JobFolders.open('otfd', logger);
       cleanups.push(async () => folders.close());
-      const agent = new ServerAgent({
-        jobs,
+      const agent = jobDomain.serverAgent({
         listener,
         concurrency: config.concurrency,
         transport: { baseUrl: site.baseUrl, socketPath },
@@ -278,7 +278,6 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
           outbox,
         },
         logger,
-        failRun: (runId, message) => runs.fail(runId, message),
         alive: (id) => agents.serverAgentAlive(id),
         gone: (id) => agents.serverAgentGone(id),
         heartbeatSeconds: config.agentHeartbeatSeconds,

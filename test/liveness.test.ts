@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';
-import { silentBefore } from '../src/pools/agents.js';
+import { silentBefore } from '../src/pools/index.js';
 import { killLeftoverAgents, startAgent, type AgentProcess } from './helpers/agent.js';
 import type { Api, Json } from './helpers/api.js';
 import { createOrganization, createWorkspace, freePort, randomName, startServer, type TestServer } from './helpers/server.js';

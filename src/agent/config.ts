@@ -2,7 +2,7 @@
 // OTF_AGENT_<FLAG>.
 import os from 'node:os';
 import path from 'node:path';
-import { AGENT_NAME } from '../pools/agents.js';
+import { AGENT_NAME, AGENT_NAME_RULE } from '../protocol/agent.js';
 import { collectFlags, ConfigError, expandHome, LOG_LEVELS, oneOf, parseBool, parseInteger, usageOf, type FlagSpec, type LogLevel } from '../flags.js';
 
 export interface AgentConfig {
@@ -64,7 +64,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   const address = v.get('address');
   if (!address) throw new ConfigError('--address is required: where otfd is');
   const name = v.get('name') ?? null;
-  if (name !== null && !AGENT_NAME.test(name)) throw new ConfigError(`--name: "${name}" must be 8 to 80 letters, digits, "-", "_" or "."`);
+  if (name !== null && !AGENT_NAME.test(name)) throw new ConfigError(`--name: "${name}" ${AGENT_NAME_RULE}`);
   const disconnectAfterJob = v.has('disconnect-after-job') ? parseBool('disconnect-after-job', v.get('disconnect-after-job')!) : false;
   return {
     token,

@@ -1,7 +1,7 @@
 // One job's view of otfd, authenticated with its job token.
 import crypto from 'node:crypto';
 import { HttpError, type HttpClient } from './client.js';
-import type { JobOutcome, JobSpec } from './protocol.js';
+import type { JobOutcome, JobSpec } from '../protocol/agent.js';
 
 export class JobApi {
   constructor(

@@ -11,18 +11,13 @@ import { EngineResolver } from './engines.js';
 import { JobApi } from './jobapi.js';
 import { Outbox, type Delivery, type OutboxEntry } from './outbox.js';
 import { JobFolders } from './jobdirs.js';
-import type { Instruction, PollAnswer, SyncAnswer } from './protocol.js';
+import type { Instruction, PollAnswer, RegisterAnswer, Registration, SyncAnswer, SyncReport } from '../protocol/agent.js';
 import { FORCE_KILL_AFTER_MS, JobControl, runJob } from './runner.js';
 
 export const AGENT_VERSION = '0.1.0';
 
-interface Registered {
-  id: string;
-  name: string;
-  token: string;
-  pool: { id: string; name: string };
-  heartbeatSeconds: number;
-}
+/** What otfd answered to this agent's registration. */
+type Registered = RegisterAnswer;
 
 /** Why the agent stopped; fatal ones end the process with exit code 1. */
 export interface Outcome {
@@ -133,7 +128,7 @@ export class PoolAgent {
   }
 
   private async register(replacing?: Registered): Promise<void> {
-    const body = JSON.stringify({
+    const registration: Registration = {
       name: replacing?.name ?? this.config.name ?? undefined,
       version: AGENT_VERSION,
       hostname: os.hostname(),
@@ -141,7 +136,8 @@ export class PoolAgent {
       arch: os.arch(),
       concurrency: this.config.concurrency,
       replaces: replacing ? { id: replacing.id, token: replacing.token } : undefined,
-    });
+    };
+    const body = JSON.stringify(registration);
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await this.http.request('POST', '/api/agent/register', {
@@ -269,7 +265,7 @@ export class PoolAgent {
       try {
         const answer = await this.http.json<SyncAnswer>('POST', '/api/agent/sync', {
           token,
-          json: { status: this.running.size ? 'busy' : 'idle', jobs: [...this.running.keys()] },
+          json: { status: this.running.size ? 'busy' : 'idle', jobs: [...this.running.keys()] } satisfies SyncReport,
           timeoutMs: 30_000,
         });
         next = answer.heartbeatSeconds;

@@ -12,7 +12,7 @@ import type { JobApi } from './jobapi.js';
 import { removeFolder } from './jobdirs.js';
 import { LogWriter } from './logwriter.js';
 import type { Outbox } from './outbox.js';
-import type { JobOutcome, JobSpec, ResourceCounts } from './protocol.js';
+import type { JobOutcome, JobSpec, ResourceCounts } from '../protocol/agent.js';
 import { renderRunVariables, renderTfvars } from './tfvars.js';
 
 export interface RunnerOptions {

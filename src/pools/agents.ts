@@ -3,7 +3,6 @@
 // unknown, then errored, and the runs they held end errored instead of waiting for hours.
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Instruction, PollAnswer, SyncAnswer } from '../agent/protocol.js';
 import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
 import { secretMatches, sha256 } from '../auth/tokens.js';
@@ -11,23 +10,13 @@ import { databaseTrouble, type Db } from '../db/index.js';
 import type { Listener } from '../db/notify.js';
 import { ConflictError, InvalidError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { RunService } from '../runs/service.js';
-import { JOBS_CHANNEL, SIGNALS_CHANNEL, type Job, type JobService } from './jobs.js';
+import { JOBS_CHANNEL, SIGNALS_CHANNEL, type Job, type JobService } from '../jobs/index.js';
+import { AGENT_NAME, AGENT_NAME_RULE, type Instruction, type PollAnswer, type Registration as RegisterBody, type SyncAnswer } from '../protocol/agent.js';
 import * as store from './store.js';
 import type { Agent, Pool } from './store.js';
 
-export const AGENT_NAME = /^[A-Za-z0-9._-]{8,80}$/;
-
-export interface Registration {
-  name?: string;
-  version?: string;
-  hostname?: string;
-  os?: string;
-  arch?: string;
-  concurrency: number;
-  /** An agent marked errored registers anew in its own name. */
-  replaces?: { id: string; token: string };
-}
+/** A registration as the service takes it: the request body, its concurrency defaulted. */
+export type Registration = Omit<RegisterBody, 'concurrency'> & { concurrency: number };
 
 export interface AgentServiceOptions {
   heartbeatSeconds: number;
@@ -82,7 +71,6 @@ export class AgentService implements TokenResolver {
   constructor(
     private readonly db: Db,
     private readonly jobs: JobService,
-    private readonly runs: RunService,
     private readonly listener: Listener,
     private readonly logger: Logger,
     private readonly opts: AgentServiceOptions,
@@ -141,7 +129,7 @@ export class AgentService implements TokenResolver {
     if (subject.kind !== 'agent-token') throw new UnauthorizedError('registering an agent needs an agent token of its pool');
     const name = input.name ?? `agent-${crypto.randomBytes(6).toString('hex')}`;
     if (!AGENT_NAME.test(name)) {
-      throw new InvalidError(`agent name "${name}" must be 8 to 80 letters, digits, "-", "_" or "."`, { pointer: '/name' });
+      throw new InvalidError(`agent name "${name}" ${AGENT_NAME_RULE}`, { pointer: '/name' });
     }
     const id = newId('agent');
     const secret = crypto.randomBytes(32).toString('base64url');
@@ -370,17 +358,9 @@ export class AgentService implements TokenResolver {
     }
   }
 
-  /**
-   * The runner is gone: its unstarted jobs go back to the queue, its running ones fail their runs.
-   * Each run fails before its job is closed, so that an abandon cut short leaves the job to the next.
-   */
+  /** The runner is gone: the jobs domain requeues what it claimed and fails the runs it was running. */
   async abandon(runnerId: string, why: string): Promise<void> {
-    await this.jobs.requeue(runnerId);
-    for (const job of await this.jobs.heldBy(runnerId)) {
-      this.logger.warn({ runner: runnerId, run: job.runId, job: job.id }, 'runner lost; failing its run');
-      await this.runs.fail(job.runId, `${why} while running the ${job.phase} of this run`);
-      await this.jobs.finish(this.db, job.id, 'errored');
-    }
+    await this.jobs.abandon(runnerId, why);
   }
 
   /** A server agent (inside an otfd) is alive; one silent for the grace period is abandoned. */

@@ -1,81 +1,35 @@
 // HTTP routes of agent pools as users manage them, in Terraform Cloud's shapes: agent pools,
 // their agent tokens, and their agents.
-import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type Query, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, pageOffset, paginate, parsePage, queryValue, type Query, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, toMany, validator, type Schema } from '../api/validate.js';
+import { nameSchema, resourceDocument, toMany, Type, validator } from '../api/schema.js';
 import { BadRequestError } from '../errors.js';
 import { authenticationTokenType, presentToken, type TokenDirectory } from '../auth/routes.js';
 import type { Organization } from '../orgs/service.js';
-import type { Agent, Pool, PoolService } from './service.js';
-
-export const poolType: ResourceType = {
-  type: 'agent-pools',
-  attributes: ['name', 'created-at', 'organization-scoped', 'agent-count', 'agent-name-release-seconds'],
-  relationships: { organization: 'organizations', workspaces: 'workspaces', 'allowed-workspaces': 'workspaces' },
-  selfLink: (v) => `/api/v2/agent-pools/${v.id}`,
-  linkedRelationships: {
-    agents: (v) => `/api/v2/agent-pools/${v.id}/agents`,
-    'authentication-tokens': (v) => `/api/v2/agent-pools/${v.id}/authentication-tokens`,
-  },
-};
-
-export const agentType: ResourceType = {
-  type: 'agents',
-  attributes: ['name', 'status', 'ip-address', 'last-ping-at', 'version', 'hostname', 'os', 'arch', 'concurrency', 'created-at'],
-  relationships: { 'agent-pool': 'agent-pools' },
-  selfLink: (v) => `/api/v2/agents/${v.id}`,
-};
-
-function presentPool(pool: Pool, org: Organization, assigned: string[]): View {
-  return {
-    id: pool.id,
-    name: pool.name,
-    'created-at': timestamp(pool.createdAt),
-    'organization-scoped': pool.organizationScoped,
-    'agent-count': pool.agentCount,
-    'agent-name-release-seconds': pool.nameReleaseSeconds,
-    organization: { id: org.name },
-    workspaces: assigned.map((id) => ({ id })),
-    'allowed-workspaces': pool.allowedWorkspaceIds.map((id) => ({ id })),
-  };
-}
-
-function presentAgent(agent: Agent): View {
-  return {
-    id: agent.id,
-    name: agent.name,
-    status: agent.status,
-    'ip-address': agent.ipAddress,
-    'last-ping-at': timestamp(agent.lastPingAt),
-    version: agent.version,
-    hostname: agent.hostname,
-    os: agent.os,
-    arch: agent.arch,
-    concurrency: agent.concurrency,
-    'created-at': timestamp(agent.createdAt),
-    'agent-pool': { id: agent.poolId },
-  };
-}
+import { agentType, poolType, presentAgent, presentPool } from './presenters.js';
+import type { Pool, PoolService } from './service.js';
 
 // ---------------------------------------------------------------- request documents
 
-const workspaceList = toMany('workspaces');
-
-const poolAttributes: Record<string, Schema> = {
+const poolAttributes = {
   name: nameSchema,
-  'organization-scoped': { type: 'boolean' },
-  'agent-name-release-seconds': { type: 'integer', minimum: 0, maximum: 31_536_000 },
+  'organization-scoped': Type.Optional(Type.Boolean()),
+  'agent-name-release-seconds': Type.Optional(Type.Integer({ minimum: 0, maximum: 31_536_000 })),
 };
+const poolRelationships = { 'allowed-workspaces': Type.Optional(toMany('workspaces')) };
 
-interface PoolDocument {
-  data: {
-    attributes?: { name?: string; 'organization-scoped'?: boolean; 'agent-name-release-seconds'?: number };
-    relationships?: { 'allowed-workspaces'?: { data: Array<{ id: string }> } };
-  };
-}
+const readCreatePool = validator(
+  resourceDocument('agent-pools', { attributes: Type.Object(poolAttributes), relationships: Type.Optional(Type.Object(poolRelationships)) }),
+);
+const readUpdatePool = validator(
+  resourceDocument('agent-pools', {
+    attributes: Type.Optional(Type.Partial(Type.Object(poolAttributes))),
+    relationships: Type.Optional(Type.Object(poolRelationships)),
+  }),
+);
 
-const readCreatePool = validator<PoolDocument>(resourceDocument('agent-pools', poolAttributes, { required: ['name'], relationships: { 'allowed-workspaces': workspaceList } }));
-const readUpdatePool = validator<PoolDocument>(resourceDocument('agent-pools', poolAttributes, { relationships: { 'allowed-workspaces': workspaceList } }));
+/** A pool document as either route reads it (a create's is an update's with the name required). */
+type PoolDocument = ReturnType<typeof readUpdatePool>;
 
 function poolInput(doc: PoolDocument) {
   const a = doc.data.attributes ?? {};
@@ -87,11 +41,9 @@ function poolInput(doc: PoolDocument) {
   };
 }
 
-interface TokenDocument {
-  data: { attributes?: { description?: string } };
-}
-
-const readCreateToken = validator<TokenDocument>(resourceDocument('authentication-tokens', { description: { type: 'string', maxLength: 512 } }));
+const readCreateToken = validator(
+  resourceDocument('authentication-tokens', { attributes: Type.Optional(Type.Object({ description: Type.Optional(Type.String({ maxLength: 512 })) })) }),
+);
 
 function sortOf(q: Query): { column: 'name' | 'created_at'; descending: boolean } {
   const raw = queryValue(q, 'sort') ?? 'name';
@@ -161,8 +113,9 @@ export function registerPoolRoutes(router: ApiRouter, pools: PoolService, site: 
 
   router.post('/agent-pools/:id/authentication-tokens', async (ctx) => {
     const raw = body(ctx);
-    const doc = raw && Object.keys(raw as object).length > 0 ? readCreateToken(raw) : { data: {} };
-    const { token, secret } = await pools.createToken(subjectOf(ctx), ctx.params.id, doc.data.attributes?.description ?? '');
+    // No body at all is a token without a description.
+    const description = raw && Object.keys(raw as object).length > 0 ? readCreateToken(raw).data.attributes?.description : undefined;
+    const { token, secret } = await pools.createToken(subjectOf(ctx), ctx.params.id, description ?? '');
     send(ctx, 201, encode(authenticationTokenType, presentToken(token, secret)));
   });
 

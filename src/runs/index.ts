@@ -8,11 +8,12 @@ import type { BlobStore } from '../blobs/store.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { OrganizationService } from '../orgs/service.js';
-import type { JobService } from '../pools/jobs.js';
+import type { JobService, PhaseOutcomes } from '../jobs/index.js';
 import type { WorkspaceIncluder } from '../workspaces/presenters.js';
 import type { WorkspaceService } from '../workspaces/service.js';
 import { ConfigurationVersionService } from './configs.js';
 import { RunLogService } from './logs.js';
+import { phaseOutcomes } from './phases.js';
 import { workspaceIncluders } from './presenters.js';
 import { registerRunPublicRoutes, registerRunRoutes } from './routes.js';
 import { RunService } from './service.js';
@@ -47,6 +48,8 @@ export interface RunDomain {
   logs: RunLogService;
   /** include= names the runs domain serves on workspaces. */
   workspaceIncluders: Record<string, WorkspaceIncluder>;
+  /** What jobs report about a run's phases, turned into run transitions, logs and artifacts. */
+  phaseOutcomes: PhaseOutcomes;
 }
 
 export function createRunDomain(deps: RunDeps): RunDomain {
@@ -62,5 +65,6 @@ export function createRunDomain(deps: RunDeps): RunDomain {
     configs,
     logs,
     workspaceIncluders: workspaceIncluders(service, configs),
+    phaseOutcomes: phaseOutcomes({ runs: service, logs, workspaces: deps.workspaces }),
   };
 }

@@ -2,7 +2,7 @@
 // holding its lock), user actions (apply, discard, cancel, force-cancel) and what runners report.
 // Every status change goes through fire(), which applies the transition table in machine.ts.
 import type { Knex } from 'knex';
-import type { JobOutcome } from '../agent/protocol.js';
+import type { JobOutcome } from '../protocol/agent.js';
 import { authorize, isAllowed, visibleWorkspaces, type Action } from '../auth/authorize.js';
 import type { PrincipalResolver } from '../auth/service.js';
 import { principalOf, type Subject } from '../auth/subject.js';
@@ -11,7 +11,7 @@ import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Organization, OrganizationService } from '../orgs/service.js';
-import { PRIORITY, type Job, type JobService } from '../pools/jobs.js';
+import { PRIORITY, type Job, type JobService } from '../jobs/index.js';
 import type { Workspace, WorkspaceService } from '../workspaces/service.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
 import { FINAL_STATUSES, IllegalTransition, phaseStatuses, transition, type RunEvent, type RunStatus } from './machine.js';

@@ -4,9 +4,9 @@
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
-import type { RunService } from '../runs/service.js';
-import type { StateService } from '../state/service.js';
-import type { JobService } from './jobs.js';
+import type { StateService } from '../state/index.js';
+import type { PhaseOutcomes } from './outcomes.js';
+import type { JobService } from './service.js';
 
 /** How long after its apply job ended otfd still takes its state late: well past an agent's 24 h of retries. */
 export const LATE_STATE_DAYS = 7;
@@ -22,7 +22,7 @@ export interface LateStateAnswer {
 export class LateStates {
   constructor(
     private readonly jobs: JobService,
-    private readonly runs: RunService,
+    private readonly outcomes: PhaseOutcomes,
     private readonly state: StateService,
     private readonly logger: Logger,
   ) {}
@@ -45,7 +45,7 @@ export class LateStates {
       throw new InvalidError(`the state's MD5 is not ${md5}: it was damaged on the way`, { parameter: 'md5' });
     }
     const saved = await this.state.saveLate({ workspaceId: job.workspaceId, runId: job.runId, state });
-    if (!saved.duplicate) await this.runs.stateSavedLate(job.runId);
+    if (!saved.duplicate) await this.outcomes.stateSavedLate(job.runId);
     this.logger.info(
       { job: jobId, run: job.runId, workspace: job.workspaceId, stateVersion: saved.version.id, serial: saved.version.serial, current: saved.current, duplicate: saved.duplicate },
       saved.current ? 'late state saved as the current state version' : 'late state saved in the history; a newer state is current',

@@ -1,15 +1,16 @@
 // The server agent: the runner inside otfd that executes the jobs of remote-mode workspaces,
 // --concurrency at a time. It claims jobs straight from the queue, is woken by NOTIFY the moment
 // one is queued, and talks to otfd like any runner: over HTTP, with each job's token, through a
-// private Unix socket of this otfd.
+// private Unix socket of this otfd. It is a part of otfd (it claims from the jobs table), built on
+// the runner core of src/agent/ that otf-agent uses too.
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Listener } from '../db/notify.js';
 import type { Logger } from '../logger.js';
-import { JOBS_CHANNEL, SIGNALS_CHANNEL, type Job, type JobService } from '../pools/jobs.js';
-import { HttpClient, type Transport } from './client.js';
-import { JobApi } from './jobapi.js';
-import { JobControl, runJob, type RunnerOptions } from './runner.js';
+import { HttpClient, type Transport } from '../agent/client.js';
+import { JobApi } from '../agent/jobapi.js';
+import { JobControl, runJob, type RunnerOptions } from '../agent/runner.js';
+import { JOBS_CHANNEL, SIGNALS_CHANNEL, type Job, type JobService } from './service.js';
 
 export interface ServerAgentOptions {
   jobs: JobService;
