@@ -6,14 +6,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The repository's root: the nearest folder above this file holding package.json. Tests run
- * compiled from dist/test/, and fixtures/ is not copied there, so paths start from the root.
+ * The repository's root: the nearest folder above this file holding package.json and fixtures/.
+ * Tests run compiled from dist/test/, and fixtures/ is not copied there, so paths start from the root.
  */
 export const REPO_ROOT = ((): string => {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+  while (!(fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'fixtures')))) {
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir) throw new Error(`no folder with package.json and fixtures/ above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
   return dir;
