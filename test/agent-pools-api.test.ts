@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { ids, type Api, type Json, type Response } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
+import { fixture } from './helpers/fixtures.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { sleep, until } from './helpers/wait.js';
@@ -12,11 +13,7 @@ import { sleep, until } from './helpers/wait.js';
 // Silent agents are unknown after 3 heartbeats (3 s) and errored after the grace period.
 const GRACE_SECONDS = 5;
 
-const ONE_RESOURCE = `
-resource "terraform_data" "x" {
-  input = "hello"
-}
-`;
+const ONE_RESOURCE = fixture('one-resource-no-output');
 
 function poolDoc(attributes: Record<string, unknown>, allowed?: string[]): Json {
   const data: Json = { type: 'agent-pools', attributes };

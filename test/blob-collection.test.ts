@@ -11,6 +11,7 @@ import { configBlobKey } from '../src/runs/configs.js';
 import { blobOwners } from '../src/server.js';
 import { stateKey } from '../src/state/service.js';
 import type { Api, Json } from './helpers/api.js';
+import { fixtureFiles } from './helpers/fixtures.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 
@@ -21,7 +22,7 @@ async function workspaceWithBlobs(api: Api, org: string, blobs: PostgresBlobStor
   const ws = await createWorkspace(api, org);
   const cv = await api.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
   ok(cv, 201);
-  ok(await uploadTarball(api, cv.body.data, configTarball({ 'main.tf': 'output "x" { value = 1 }\n' })), 200);
+  ok(await uploadTarball(api, cv.body.data, configTarball(fixtureFiles('one-output'))), 200);
   const run = await api.post('/runs', {
     data: { type: 'runs', relationships: { workspace: { data: { type: 'workspaces', id: ws.id } }, 'configuration-version': { data: { type: 'configuration-versions', id: cv.body.data.id } } } },
   });

@@ -8,11 +8,12 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { Api, Json } from './helpers/api.js';
 import { assertError } from './helpers/assert.js';
+import { fixture, fixtureFiles } from './helpers/fixtures.js';
 import { organizationToken } from './helpers/people.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, rawRequest, tarball, uploadTarball, type RawResponse, type TarEntry } from './helpers/tarball.js';
 
-const MAIN_TF = 'resource "terraform_data" "x" {\n  input = "hello"\n}\n\noutput "x" {\n  value = terraform_data.x.output\n}\n';
+const MAIN_TF = fixture('one-resource');
 
 function cvDoc(attributes: Record<string, unknown> = {}): Json {
   return { data: { type: 'configuration-versions', attributes } };
@@ -135,7 +136,7 @@ describe('configuration versions API', function () {
 
     it('takes a good tarball (200), marks the version uploaded and gives the same bytes back', async () => {
       const cv = await createCv(api, ws.id);
-      const archive = configTarball({ 'main.tf': MAIN_TF, 'modules/m/main.tf': 'output "y" {\n  value = 1\n}\n' });
+      const archive = configTarball(fixtureFiles('one-resource-and-module'));
       const put = await uploadTarball(api, cv, archive);
       assert.equal(put.status, 200, put.text);
 

@@ -11,6 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded
 import { databaseTrouble } from '../src/db/index.js';
 import { createLogger } from '../src/logger.js';
 import type { Api, Response } from './helpers/api.js';
+import { fixtureFiles } from './helpers/fixtures.js';
 import { createOrganization, freePort, startServer, type TestServer } from './helpers/server.js';
 import { configTarball } from './helpers/tarball.js';
 import { sleep, until } from './helpers/wait.js';
@@ -57,7 +58,7 @@ describe('otfd while PostgreSQL is unreachable', function () {
     const agent: Api = api.withToken(registered.body.token);
     const ws = (await api.post(`/organizations/${org}/workspaces`, { data: { type: 'workspaces', attributes: { name: 'app', 'execution-mode': 'agent', 'agent-pool-id': pool.id } } })).body.data;
     const cv = (await api.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } })).body.data;
-    const upload = await api.request('PUT', cv.attributes['upload-url'], { raw: configTarball({ 'main.tf': 'output "x" { value = 1 }\n' }), token: null, headers: { 'Content-Type': 'application/octet-stream' } });
+    const upload = await api.request('PUT', cv.attributes['upload-url'], { raw: configTarball(fixtureFiles('one-output')), token: null, headers: { 'Content-Type': 'application/octet-stream' } });
     assert.equal(upload.status, 200);
 
     await postgres.stop();

@@ -13,6 +13,7 @@ import { EngineResolver, EngineUnavailableError } from '../src/agent/engines.js'
 import { highestSatisfying, satisfies } from '../src/agent/semver.js';
 import { extractFromZip } from '../src/agent/zip.js';
 import { suite } from './hooks.js';
+import { fixture } from './helpers/fixtures.js';
 import { createOrganization, createWorkspace, startServer } from './helpers/server.js';
 
 /** A zip archive of the given files, deflated, as release zips are. */
@@ -216,7 +217,7 @@ describe('engines', () => {
           const ws = await createWorkspace(server.api, org, undefined, { 'terraform-version': version });
           const cv = await server.api.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
           const dir = fs.mkdtempSync(path.join(suite().tmp, 'cfg-'));
-          fs.writeFileSync(path.join(dir, 'main.tf'), 'resource "terraform_data" "x" {}\n');
+          fs.writeFileSync(path.join(dir, 'main.tf'), fixture('empty-resource'));
           const tarball = execFileSync('tar', ['czf', '-', '-C', dir, 'main.tf']);
           const put = await server.api.request('PUT', cv.body.data.attributes['upload-url'], { raw: tarball, token: null, headers: { 'Content-Type': 'application/octet-stream' } });
           assert.equal(put.status, 200);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import type { Api } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
+import { fixture, fixtureFiles } from './helpers/fixtures.js';
 import { createTeam, organizationToken } from './helpers/people.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, rawRequest, tarArchive, type RawResponse } from './helpers/tarball.js';
@@ -473,7 +474,7 @@ describe('hostile input', function () {
     const parts: Buffer[] = [];
     gzip.on('data', (c: Buffer) => parts.push(c));
     const done = new Promise((resolve) => gzip.on('end', resolve));
-    gzip.write(tarArchive([{ type: 'file', name: 'main.tf', content: 'resource "terraform_data" "x" {}\n' }]));
+    gzip.write(tarArchive([{ type: 'file', name: 'main.tf', content: fixture('empty-resource') }]));
     const zeros = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < 100; i++) gzip.write(zeros);
     gzip.end();
@@ -488,7 +489,7 @@ describe('hostile input', function () {
   });
 
   it('still takes a well-formed configuration', async () => {
-    const res = await rawRequest(api, 'PUT', ids.uploadUrl, { body: configTarball({ 'main.tf': 'resource "terraform_data" "x" {}\n' }), headers: { 'Content-Type': 'application/octet-stream' } });
+    const res = await rawRequest(api, 'PUT', ids.uploadUrl, { body: configTarball(fixtureFiles('empty-resource')), headers: { 'Content-Type': 'application/octet-stream' } });
     assertStatus(res, 200);
   });
 

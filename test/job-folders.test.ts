@@ -3,28 +3,26 @@
 // otfd killed mid-job (SIGKILL) leaves it behind, and the next start of a runner on that machine
 // removes it, without touching the folders of runners still alive.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { killLeftoverAgents, startAgent, type AgentProcess } from './helpers/agent.js';
-import { Api, type Json } from './helpers/api.js';
-import { createOrganization, createWorkspace, freePort, randomName, startServer, type TestServer } from './helpers/server.js';
+import type { Api, Json } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
+import { otfdPlace, spawnOtfd, type OtfdPlace } from './helpers/otfd.js';
+import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { until } from './helpers/wait.js';
-import { freshDatabase, suite } from './hooks.js';
+import { suite } from './hooks.js';
 import { JobFolders, sweep } from '../src/agent/jobdirs.js';
 import { createLogger } from '../src/logger.js';
 
-const OTFD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otfd');
-
 /** An apply that writes the sleeper's pid to a file and sleeps: a job the test can catch mid-way. */
 function slowApply(pidFile: string, seconds: number): string {
-  return `resource "terraform_data" "slow" {\n  provisioner "local-exec" {\n    command = "echo $$ > ${pidFile}; exec sleep ${seconds}"\n  }\n}\n`;
+  return fixture('slow-apply', { command: `echo $$ > ${pidFile}; exec sleep ${seconds}` });
 }
 
-const QUICK = 'resource "terraform_data" "quick" {\n  input = "hello"\n}\n';
+const QUICK = fixture('quick-apply');
 
 /** The parent of every job folder of this user under `tmp`. */
 function jobsParent(tmp: string): string {
@@ -143,7 +141,7 @@ describe('job folders', function () {
       await waitForStatus(api, applied.id, 'applied');
       assert.deepEqual(jobFolders(folder), [], 'no job folder after an applied run');
 
-      const broken = await queueRun(api, ws.id, 'resource "terraform_data" "x" {\n');
+      const broken = await queueRun(api, ws.id, fixture('broken-syntax'));
       await waitForStatus(api, broken.id, 'errored');
       // The agent removes the folder before it reports the outcome.
       assert.deepEqual(jobFolders(folder), [], 'no job folder after an errored run');
@@ -198,35 +196,19 @@ describe('job folders', function () {
     });
 
     /** A real otfd; `ready` resolves once it has started whole (and so handles SIGTERM): it answers ping a little earlier. */
-    function otfd(database: string, dataDir: string, port: number, siteToken: string, tmp: string): { child: ChildProcess; exited: Promise<unknown>; ready: Promise<void> } {
-      const child = spawn(
-        process.execPath,
-        [OTFD, '--database', database, '--data-dir', dataDir, '--address', `127.0.0.1:${port}`, '--site-token', siteToken, '--concurrency', '1', '--log-level', 'info'],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } },
-      );
-      children.push(child);
-      let out = '';
-      const ready = new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (c: Buffer) => {
-          out += c.toString('utf8');
-          if (out.includes('otfd is listening on')) resolve();
-        });
-        child.on('exit', (code) => reject(new Error(`otfd exited with ${code} before it was ready`)));
-      });
-      child.stderr!.resume();
-      return { child, exited: new Promise((r) => child.on('exit', r)), ready };
+    function otfd(place: OtfdPlace, tmp: string): { child: ChildProcess; exited: Promise<unknown>; ready: Promise<void> } {
+      const started = spawnOtfd([...place.args, '--concurrency', '1', '--log-level', 'info'], { TMPDIR: tmp });
+      children.push(started.child);
+      return { child: started.child, exited: started.exited, ready: started.printed('otfd is listening on') };
     }
 
     it('an otfd killed mid-apply leaves its job folder behind; the next otfd removes it at start', async () => {
-      const database = await freshDatabase();
-      const siteToken = crypto.randomBytes(16).toString('hex');
-      const port = await freePort();
-      const dataDir = fs.mkdtempSync(path.join(suite().tmp, 'otfd-'));
+      const place = await otfdPlace('otfd-');
       const tmp = fs.mkdtempSync(path.join(suite().tmp, 'jobs-'));
       const pidFile = path.join(tmp, 'sleeper.pid');
-      const api = new Api(`http://127.0.0.1:${port}`, siteToken);
+      const api = place.api;
 
-      const first = otfd(database, dataDir, port, siteToken, tmp);
+      const first = otfd(place, tmp);
       await first.ready;
       assert.equal((await api.post('/organizations', { data: { type: 'organizations', attributes: { name: 'acme', email: 'a@example.com' } } })).status, 201);
       const ws = (await api.post('/organizations/acme/workspaces', { data: { type: 'workspaces', attributes: { name: 'app' } } })).body.data;
@@ -241,7 +223,7 @@ describe('job folders', function () {
       killSleeper(pidFile);
       assert.ok(fs.existsSync(path.join(folder, job, 'cli.tfrc')), 'a killed otfd cannot remove its job folder');
 
-      const second = otfd(database, dataDir, port, siteToken, tmp);
+      const second = otfd(place, tmp);
       await second.ready;
       assert.ok(!fs.existsSync(folder), `the killed otfd's folder ${folder} is gone`);
       const own = processFolder(tmp, 'otfd', second.child.pid!);

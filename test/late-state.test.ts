@@ -7,20 +7,14 @@ import crypto from 'node:crypto';
 import pg from 'pg';
 import { killLeftoverAgents, startAgent } from './helpers/agent.js';
 import type { Api, Json, Response } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
 import { createUser } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { until, waitFor } from './helpers/wait.js';
 
-const CONFIG = `
-resource "terraform_data" "x" {
-  input = "hello"
-}
+const CONFIG = fixture('one-resource');
 
-output "x" {
-  value = terraform_data.x.output
-}
-`;
 
 const md5 = (b: Buffer) => crypto.createHash('md5').update(b).digest('hex');
 

@@ -9,6 +9,7 @@ import { createLogger } from '../src/logger.js';
 import { silentBefore } from '../src/pools/index.js';
 import { killLeftoverAgents, startAgent, type AgentProcess } from './helpers/agent.js';
 import type { Api, Json } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
 import { createOrganization, createWorkspace, freePort, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { sleep, until } from './helpers/wait.js';
@@ -39,21 +40,7 @@ describe('judging a runner silent', () => {
 const GRACE_SECONDS = 2;
 
 /** A slow apply: its provisioner writes its pid to var.pidfile and sleeps var.pause seconds. */
-const SLOW_APPLY = `
-variable "pause" {
-  type = number
-}
-
-variable "pidfile" {
-  type = string
-}
-
-resource "terraform_data" "slow" {
-  provisioner "local-exec" {
-    command = "echo $$ > \${var.pidfile}; exec sleep \${var.pause}"
-  }
-}
-`;
+const SLOW_APPLY = fixture('slow-apply-pidfile-variables');
 
 describe('a PostgreSQL outage of 3 x the grace period during applies', function () {
   this.timeout(120_000);

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from './hooks.js';
 import type { Api, Json } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
 import { assertOk, linesOf, runOtf, startOtf as startOtfIn, type OtfOptions, type OtfResult, type RunningOtf } from './helpers/otf.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
@@ -27,13 +28,7 @@ function assertFailure(res: OtfResult, code: number, line: RegExp | string): voi
 
 /** A configuration whose apply prints three lines through local-exec, `pause` seconds apart. */
 function talkative(pause: number, last = 'echo tick-3'): string {
-  return `
-resource "terraform_data" "talk" {
-  provisioner "local-exec" {
-    command = "echo tick-1; sleep ${pause}; echo tick-2; sleep ${pause}; ${last}"
-  }
-}
-`;
+  return fixture('talkative-apply', { pause, last });
 }
 
 describe('otf, the admin CLI', function () {
@@ -320,7 +315,7 @@ describe('otf, the admin CLI', function () {
       const minted = await otf(['user-tokens', 'create', user]);
       assertOk(minted);
       const token = minted.stdout.trim();
-      const dir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "app"') + 'resource "terraform_data" "x" {\n  input = "hello"\n}\n' });
+      const dir = workdir({ 'main.tf': cloudBlock(server, org, 'name = "app"') + fixture('one-resource-no-output') });
       expectCode(await terraform(server, dir, ['init', '-input=false'], { token }), 0);
       const apply = await terraform(server, dir, ['apply', '-auto-approve', '-input=false'], { token });
       expectCode(apply, 0);

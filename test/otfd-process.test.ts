@@ -2,37 +2,14 @@
 // printed once, clean stops on SIGTERM, reuse of the data on restart, recovery after kill -9, and
 // one-line errors for bad configuration.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Api } from './helpers/api.js';
+import { spawnOtfd, type OtfdChild } from './helpers/otfd.js';
 import { freePort } from './helpers/server.js';
 import { waitUntil } from './helpers/wait.js';
 import { suite } from './hooks.js';
 import { processAlive } from '../src/pids.js';
-
-const OTFD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otfd');
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Running {
-  // Start from a clean slate: no OTF_ variables or DATABASE_URL leak in from the caller.
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTF_') && k !== 'DATABASE_URL'));
-  const child = spawn(process.execPath, [OTFD, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
 
 function postmasterPid(dataDir: string): number | null {
   const file = path.join(dataDir, 'postgres', 'postmaster.pid');
@@ -41,7 +18,7 @@ function postmasterPid(dataDir: string): number | null {
 
 /** Runs otfd with a bad configuration and returns its exit code and stderr. */
 async function failsToStart(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const r = run(args);
+  const r = spawnOtfd(args);
   const code = await r.exited;
   return { code, stderr: r.stderr(), stdout: r.stdout() };
 }
@@ -61,7 +38,7 @@ describe('the otfd executable', function () {
     let dataDir: string;
     let port: number;
     let siteToken: string;
-    let otfd: Running;
+    let otfd: OtfdChild;
 
     before(async () => {
       dataDir = fs.mkdtempSync(path.join(suite().tmp, 'otfd-'));
@@ -77,7 +54,7 @@ describe('the otfd executable', function () {
     });
 
     it('starts, prints its URL and a generated site token once, and answers ping', async () => {
-      otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
+      otfd = spawnOtfd(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
       await waitUntil('the site token', () => /site token.*: (\S+)/.test(otfd.stdout()), 30_000, 50);
       assert.match(otfd.stdout(), new RegExp(`otfd is listening on http://127.0.0.1:${port}`));
       siteToken = /site token.*: (\S+)/.exec(otfd.stdout())![1];
@@ -99,7 +76,7 @@ describe('the otfd executable', function () {
     });
 
     it('starts again on the same data: the organization is there, the token still works, none is printed', async () => {
-      otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
+      otfd = spawnOtfd(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
       await waitUntil('the URL', () => /otfd is listening on/.test(otfd.stdout()), 30_000, 50);
       assert.doesNotMatch(otfd.stdout(), /site token/);
       const api = new Api(`http://127.0.0.1:${port}`, siteToken);
@@ -112,7 +89,7 @@ describe('the otfd executable', function () {
       otfd.child.kill('SIGKILL');
       await otfd.exited;
       assert.ok(processAlive(pgPid), 'the orphaned PostgreSQL is still running');
-      otfd = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
+      otfd = spawnOtfd(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
       await waitUntil('the URL', () => /otfd is listening on/.test(otfd.stdout()), 30_000, 50);
       assert.ok(!processAlive(pgPid), 'the stale PostgreSQL was stopped');
       const org = await new Api(`http://127.0.0.1:${port}`, siteToken).get('/organizations/kept');
@@ -131,7 +108,7 @@ describe('the otfd executable', function () {
     });
 
     it('refuses a second otfd on the same data dir', async () => {
-      const first = run(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
+      const first = spawnOtfd(['--data-dir', dataDir, '--address', `127.0.0.1:${port}`]);
       await waitUntil('the URL', () => /otfd is listening on/.test(first.stdout()), 30_000, 50);
       const second = await failsToStart(['--data-dir', dataDir, '--address', `127.0.0.1:${await freePort()}`]);
       assert.equal(second.code, 1);
@@ -217,7 +194,7 @@ describe('the otfd executable', function () {
     it('makes ~/.local/share/otf without locking the directories above it, and keeps the cluster where PostgreSQL can reach it', async () => {
       home = fs.mkdtempSync(path.join(suite().tmp, 'home-'));
       fs.chmodSync(home, 0o700);
-      const otfd = run(['--address', `127.0.0.1:${await freePort()}`, '--concurrency', '0'], { HOME: home });
+      const otfd = spawnOtfd(['--address', `127.0.0.1:${await freePort()}`, '--concurrency', '0'], { HOME: home });
       try {
         await waitUntil('otfd to listen', () => otfd.stdout().includes('otfd is listening on'), 60_000, 100);
         const dataDir = path.join(home, '.local', 'share', 'otf');

@@ -2,19 +2,14 @@
 // finishes and its run ends applied before otfd exits 0; with 1,000 idle agents holding long-polls,
 // otfd answers them at once, takes no new ones, and is gone in under 2 s.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Api, type Json } from './helpers/api.js';
+import type { ChildProcess } from 'node:child_process';
+import type { Api, Json } from './helpers/api.js';
+import { fixtureFiles } from './helpers/fixtures.js';
 import { IdleAgents } from './helpers/idle-agents.js';
-import { freePort, startServer, type TestServer } from './helpers/server.js';
+import { answersPing, otfdPlace, spawnOtfd } from './helpers/otfd.js';
+import { startServer, type TestServer } from './helpers/server.js';
 import { configTarball } from './helpers/tarball.js';
 import { sleep, until, waitUntil } from './helpers/wait.js';
-import { freshDatabase, suite } from './hooks.js';
-
-const OTFD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otfd');
 
 interface Child {
   child: ChildProcess;
@@ -27,24 +22,10 @@ interface Child {
 }
 
 async function startOtfdProcess(args: string[]): Promise<Child> {
-  const database = await freshDatabase();
-  const siteToken = crypto.randomBytes(16).toString('hex');
-  const port = await freePort();
-  const dataDir = fs.mkdtempSync(path.join(suite().tmp, 'stop-'));
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTF_') && k !== 'DATABASE_URL'));
-  const child = spawn(
-    process.execPath,
-    [OTFD, '--database', database, '--data-dir', dataDir, '--address', `127.0.0.1:${port}`, '--site-token', siteToken, '--log-level', 'warn', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: base },
-  );
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const api = new Api(url, siteToken);
-  await until('otfd to answer', async () => ((await api.get('/ping').catch(() => null))?.status === 204 ? true : null), (v) => v !== null);
-  return { child, api, database, siteToken, url, exited, output: () => output };
+  const { api, database, siteToken, url, args: place } = await otfdPlace('stop-');
+  const otfd = spawnOtfd([...place, '--log-level', 'warn', ...args]);
+  await answersPing(otfd, api);
+  return { child: otfd.child, api, database, siteToken, url, exited: otfd.exited, output: otfd.output };
 }
 
 /** An organization, a workspace and an auto-applied run whose apply runs `sleep <seconds>`; returns once it is applying. */
@@ -52,9 +33,7 @@ async function applyUnderway(api: Api, sleepSeconds: number): Promise<{ workspac
   assert.equal((await api.post('/organizations', { data: { type: 'organizations', attributes: { name: 'acme', email: 'a@example.com' } } })).status, 201);
   const ws = (await api.post('/organizations/acme/workspaces', { data: { type: 'workspaces', attributes: { name: 'app' } } })).body.data;
   const cv = (await api.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } })).body.data;
-  const tarball = configTarball({
-    'main.tf': `resource "terraform_data" "slow" {\n  provisioner "local-exec" { command = "sleep ${sleepSeconds}" }\n}\noutput "done" { value = "yes" }\n`,
-  });
+  const tarball = configTarball(fixtureFiles('slow-apply-output-done', { seconds: sleepSeconds }));
   assert.equal((await api.request('PUT', cv.attributes['upload-url'], { raw: tarball, token: null, headers: { 'Content-Type': 'application/octet-stream' } })).status, 200);
   const run = (await api.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } })).body.data;
   await until('the apply', async () => ((await api.get(`/runs/${run.id}`)).body.data.attributes.status === 'applying' ? true : null), (v) => v !== null, 60_000);

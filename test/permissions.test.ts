@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { Api, Json, Response } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
 import { addToOrganization, createTeam, createUser, grant, ownersTeam, teamToken, userWithAccess } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
@@ -51,7 +52,7 @@ const MATRIX: Record<RoleName, Outcome[]> = {
   'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403],
 };
 
-const CONFIG = 'resource "terraform_data" "x" {\n  input = "hello"\n}\n';
+const CONFIG = fixture('one-resource-no-output');
 
 describe('permissions: every role against every action', function () {
   let server: TestServer;

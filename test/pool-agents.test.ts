@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { killLeftoverAgents, startAgent, type AgentProcess } from './helpers/agent.js';
 import type { Api, Json } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { expectCode, terraform, workdir } from './helpers/terraform.js';
@@ -17,37 +18,13 @@ const GRACE_SECONDS = 4;
 
 const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled'];
 
-const ONE_RESOURCE = `
-resource "terraform_data" "x" {
-  input = "hello"
-}
-
-output "x" {
-  value = terraform_data.x.output
-}
-`;
+const ONE_RESOURCE = fixture('one-resource');
 
 /**
  * Creating the resource runs a local-exec that writes its pid to var.pidfile (when given) and
  * sleeps var.pause seconds: a slow apply whose sleeper a test can find.
  */
-const SLOW_APPLY = `
-variable "pause" {
-  type    = number
-  default = 0
-}
-
-variable "pidfile" {
-  type    = string
-  default = "/dev/null"
-}
-
-resource "terraform_data" "slow" {
-  provisioner "local-exec" {
-    command = "echo $$ > \${var.pidfile}; exec sleep \${var.pause}"
-  }
-}
-`;
+const SLOW_APPLY = fixture('slow-apply-pidfile-variables');
 
 describe('pool agents (real otf-agent processes over TLS)', function () {
   this.timeout(120_000);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { mask, redactPlan } from '../src/runs/redact.js';
 import type { Json } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
 import { suite } from './hooks.js';
 
 const SECRET = 'hunter2-very-secret';
@@ -23,19 +24,7 @@ describe('the redacted JSON plan', function () {
     const dir = fs.mkdtempSync(path.join(suite().tmp, 'redact-'));
     fs.writeFileSync(
       path.join(dir, 'main.tf'),
-      `variable "password" {
-  type      = string
-  sensitive = true
-  default   = "${SECRET}"
-}
-variable "region" { default = "eu" }
-resource "terraform_data" "db" { input = { password = var.password, region = var.region } }
-output "password" {
-  value     = var.password
-  sensitive = true
-}
-output "region" { value = var.region }
-`,
+      fixture('sensitive-variable', { secret: SECRET }),
     );
     const env = { PATH: process.env.PATH, HOME: dir, TF_CLI_CONFIG_FILE: '/dev/null', CHECKPOINT_DISABLE: '1' };
     execFileSync('terraform', ['init', '-input=false'], { cwd: dir, env, stdio: 'ignore' });

@@ -5,37 +5,15 @@
 import assert from 'node:assert/strict';
 import type { Api, Json } from './helpers/api.js';
 import { assertStatus } from './helpers/assert.js';
+import { fixture } from './helpers/fixtures.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-import { cloudBlock, expectCode, remoteStateData, terraform, workdir } from './helpers/terraform.js';
+import { cloudBlock, expectCode, terraform, workdir } from './helpers/terraform.js';
 
-const PRODUCER = `
-resource "terraform_data" "service" {
-  input = "https://producer.example"
-}
-
-output "endpoint" {
-  value = terraform_data.service.output
-}
-
-output "password" {
-  value     = "pr0ducer-s3cret"
-  sensitive = true
-}
-`;
+const PRODUCER = `\n${fixture('remote-state-producer')}`;
 
 /** Reads the producer's outputs through terraform_remote_state and outputs them again. */
 function consumerConfiguration(server: TestServer, org: string, producer: string): string {
-  return `
-${remoteStateData(server, org, producer)}
-output "endpoint" {
-  value = data.terraform_remote_state.producer.outputs.endpoint
-}
-
-output "password" {
-  value     = data.terraform_remote_state.producer.outputs.password
-  sensitive = true
-}
-`;
+  return `\n${fixture('remote-state-consumer', { hostname: server.hostname, organization: org, producer })}`;
 }
 
 function ids(list: Json[]): string[] {

@@ -5,20 +5,14 @@
 import assert from 'node:assert/strict';
 import type { Api, Json } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
+import { fixture } from './helpers/fixtures.js';
 import { createTeam, grant, teamToken, userWithAccess, type TestUser } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { until, waitFor } from './helpers/wait.js';
 
-const CONFIG = `
-resource "terraform_data" "x" {
-  input = "hello"
-}
+const CONFIG = fixture('one-resource');
 
-output "x" {
-  value = terraform_data.x.output
-}
-`;
 
 const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled'];
 

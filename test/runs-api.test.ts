@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { Api, Json, Response } from './helpers/api.js';
 import { assertError } from './helpers/assert.js';
+import { fixture } from './helpers/fixtures.js';
 import { addToOrganization, createTeam, createUser, grant, organizationToken } from './helpers/people.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, rawRequest, uploadTarball } from './helpers/tarball.js';
@@ -14,78 +15,14 @@ import { sleep, until } from './helpers/wait.js';
 
 // ---------------------------------------------------------------- configurations
 
-const ONE_RESOURCE = `
-resource "terraform_data" "x" {
-  input = "hello"
-}
-
-output "x" {
-  value = terraform_data.x.output
-}
-`;
+const ONE_RESOURCE = fixture('one-resource');
 
 /** A resource whose creation runs `command` through local-exec: a slow or stubborn apply. */
 function provisioned(command: string): string {
-  return `
-resource "terraform_data" "slow" {
-  provisioner "local-exec" {
-    command = ${JSON.stringify(command)}
-  }
-}
-`;
+  return fixture('slow-apply', { command });
 }
 
-const VARIABLES = `
-variable "name" {
-  type    = string
-  default = "from-config"
-}
-
-variable "greeting" {
-  type = string
-}
-
-variable "zones" {
-  type = list(string)
-}
-
-variable "secret" {
-  type      = string
-  sensitive = true
-}
-
-resource "terraform_data" "vars" {
-  input = "\${var.name}/\${var.greeting}/\${join(",", var.zones)}"
-
-  provisioner "local-exec" {
-    command = "echo \\"FOO is $FOO\\""
-  }
-}
-
-resource "terraform_data" "secret" {
-  triggers_replace = sha256(var.secret)
-}
-
-output "name" {
-  value = var.name
-}
-
-output "greeting" {
-  value = var.greeting
-}
-
-output "zones" {
-  value = join(",", var.zones)
-}
-
-output "zone_count" {
-  value = length(var.zones)
-}
-
-output "secret_hash" {
-  value = nonsensitive(sha256(var.secret))
-}
-`;
+const VARIABLES = fixture('run-variables');
 
 // ---------------------------------------------------------------- small helpers
 

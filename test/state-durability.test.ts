@@ -4,37 +4,25 @@
 // while another applies a newer run, then thawed. The issue's "15 s into the apply, back 45 s
 // later" is scaled down to seconds, in the same order of events.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { killLeftoverAgents, startAgent, type AgentProcess } from './helpers/agent.js';
 import { Api, type Json } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
+import { answersPing, spawnOtfd } from './helpers/otfd.js';
 import { createOrganization, createWorkspace, freePort, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { sleep, until, waitFor } from './helpers/wait.js';
 import { freshDatabase, suite } from './hooks.js';
 import { processAlive } from '../src/pids.js';
 
-const OTFD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/otfd');
-
 /** An apply whose provisioner writes its pid to `pidfile`, then sleeps `seconds`. */
 function slowApply(pidfile: string, seconds: number): string {
-  return `
-resource "terraform_data" "slow" {
-  input = "${crypto.randomBytes(4).toString('hex')}"
-  provisioner "local-exec" {
-    command = "echo $$ > ${pidfile}; exec sleep ${seconds}"
-  }
-}
-
-output "slow" {
-  value = terraform_data.slow.output
-}
-`;
+  return fixture('slow-apply-pidfile-output', { input: crypto.randomBytes(4).toString('hex'), pidfile, seconds });
 }
 
 
@@ -47,7 +35,6 @@ function outboxEntries(dataDir: string): string[] {
 /** otfd as an operator runs it, with its own data dir, on a database and port that outlive it. */
 class OtfdProcess {
   child: ChildProcess | null = null;
-  output = '';
   readonly siteToken = `site-${crypto.randomBytes(16).toString('hex')}`;
   readonly secret = crypto.randomBytes(16).toString('hex');
   readonly dataDir = fs.mkdtempSync(path.join(suite().tmp, 'otfd-durable-'));
@@ -67,9 +54,7 @@ class OtfdProcess {
   }
 
   async start(): Promise<void> {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTF_') && k !== 'DATABASE_URL'));
     const args = [
-      OTFD,
       '--address', `127.0.0.1:${this.port}`,
       '--hostname', `127.0.0.1:${this.port}`,
       '--database', this.databaseUrl,
@@ -80,13 +65,9 @@ class OtfdProcess {
       '--agent-heartbeat-interval', '1',
       '--agent-grace-period', String(this.graceSeconds),
     ];
-    const child = spawn(process.execPath, args, { env: base, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
-    this.child = child;
-    await waitFor('otfd to answer', async () => [200, 204].includes((await this.api.get('/ping').catch(() => null))?.status ?? 0), 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}\notfd printed:\n${this.output}`);
-    });
+    const started = spawnOtfd(args);
+    this.child = started.child;
+    await answersPing(started, this.api);
   }
 
   async kill(): Promise<void> {
@@ -272,21 +253,7 @@ describe('state durability (otfd and otf-agent processes killed, frozen and rest
       await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
       const port = (slow.address() as AddressInfo).port;
       try {
-        const { wsId, token } = await setUp(
-          otfd.api,
-          `
-data "terraform_remote_state" "first" {
-  backend = "http"
-  config = { address = "http://127.0.0.1:${port}/first" }
-}
-
-data "terraform_remote_state" "second" {
-  backend    = "http"
-  config     = { address = "http://127.0.0.1:${port}/second" }
-  depends_on = [data.terraform_remote_state.first]
-}
-`,
-        );
+        const { wsId, token } = await setUp(otfd.api, fixture('http-remote-state-pair', { port }));
         const agent = startAgent({ url: otfd.url } as TestServer, ['--token', token]);
         await agent.waitForLog('registered; waiting for jobs');
         await createRun(otfd.api, wsId);
@@ -312,7 +279,7 @@ data "terraform_remote_state" "second" {
         const api = first.api;
         const org = await createOrganization(api);
         const ws = await createWorkspace(api, org);
-        await uploadConfig(api, ws.id, 'resource "terraform_data" "x" {\n  input = "one"\n}\n\noutput "x" {\n  value = terraform_data.x.output\n}\n');
+        await uploadConfig(api, ws.id, fixture('named-resource-with-output', { name: 'x', input: 'one' }));
         const run = await createRun(api, ws.id);
         await until('the run to apply', () => getRun(api, run.id), (r) => r.attributes.status === 'applied', 90_000);
         const outbox = path.join(first.dataDir, 'outbox');
@@ -365,13 +332,7 @@ data "terraform_remote_state" "second" {
       const api = server.api;
       const marker = path.join(suite().tmp, `marker-${crypto.randomBytes(4).toString('hex')}`);
       // An apply that writes a line every 250 ms for a minute: while it grows, the engine runs.
-      const looping = `
-resource "terraform_data" "looping" {
-  provisioner "local-exec" {
-    command = "for i in $(seq 1 240); do echo $i >> ${marker}; sleep 0.25; done"
-  }
-}
-`;
+      const looping = fixture('looping-apply', { marker });
       const { wsId, token } = await setUp(api, looping);
       const frozen = startAgent(server, ['--token', token]);
       await frozen.waitForLog('registered; waiting for jobs');
@@ -381,7 +342,7 @@ resource "terraform_data" "looping" {
       try {
         await until('otfd to write the frozen agent\'s run off', () => getRun(api, stale.id), (r) => r.attributes.status === 'errored', 30_000);
         // The newer run applies on another agent meanwhile.
-        await uploadConfig(api, wsId, 'resource "terraform_data" "newer" {\n  input = "newer"\n}\n');
+        await uploadConfig(api, wsId, fixture('named-resource', { name: 'newer', input: 'newer' }));
         const other = startAgent(server, ['--token', token]);
         await other.waitForLog('registered; waiting for jobs');
         const newer = await createRun(api, wsId);

@@ -4,28 +4,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Json } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { cloudBlock, terraform, workdir } from './helpers/terraform.js';
 
 function config(server: TestServer, org: string, workspace: string, input: string): string {
-  return `${cloudBlock(server, org, `name = "${workspace}"`)}
-resource "terraform_data" "example" {
-  input = "${input}"
-}
+  return `${cloudBlock(server, org, `name = "${workspace}"`)}\n${fixture('greeting-numbers-secret', { input })}`;
 
-output "greeting" {
-  value = terraform_data.example.output
-}
-
-output "numbers" {
-  value = [1, 2, 3]
-}
-
-output "secret" {
-  value     = "s3cr3t-${input}"
-  sensitive = true
-}
-`;
 }
 
 describe('terraform state in otfd (real CLI over TLS, local execution)', function () {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fixture } from './helpers/fixtures.js';
 import { createTeam, createUser, addToOrganization, grant, type TestUser } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { expectCode, terraform, workdir } from './helpers/terraform.js';
@@ -43,10 +44,7 @@ describe('terraform with users of limited rights (real CLI over TLS)', function 
   }
 }
 
-resource "terraform_data" "x" {
-  input = "hello"
-}
-`,
+${fixture('one-resource-no-output')}`,
     });
     expectCode(await terraform(server, dir, ['init', '-input=false'], { token: planner.token }), 0);
   });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Json } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
 import { createOrganization, startServer, type TestServer } from './helpers/server.js';
 import { cloudBlock, expectCode, startTerraform, terraform, workdir, type RunningTerraform } from './helpers/terraform.js';
 import { sleep, waitFor } from './helpers/wait.js';
@@ -83,20 +84,7 @@ describe('terraform runs in otfd (real CLI over TLS, remote execution by the ser
     let wsId: string;
 
     function configuration(input: string, extra = ''): string {
-      return `${extra}
-resource "terraform_data" "x" {
-  input = "${input}"
-}
-
-output "greeting" {
-  value = terraform_data.x.output
-}
-
-output "secret" {
-  value     = "s3cr3t-${input}"
-  sensitive = true
-}
-`;
+      return `${extra}\n${fixture('greeting-and-secret', { input })}`;
     }
 
     before(async () => {
@@ -244,18 +232,7 @@ output "secret" {
   });
 
   it('terraform apply -target creates only the targeted resource', async () => {
-    const dir = await initialised(
-      'targets',
-      `
-resource "terraform_data" "a" {
-  input = "a"
-}
-
-resource "terraform_data" "b" {
-  input = "b"
-}
-`,
-    );
+    const dir = await initialised('targets', fixture('two-resources'));
     const wsId = await workspaceId('targets');
     const apply = await terraform(server, dir, ['apply', '-target=terraform_data.a', '-auto-approve', '-input=false']);
     expectCode(apply, 0);
@@ -278,50 +255,7 @@ resource "terraform_data" "b" {
     let wsId: string;
 
     before(async () => {
-      dir = await initialised(
-        ws,
-        `
-variable "greeting" {
-  type    = string
-  default = "hello"
-}
-
-variable "names" {
-  type    = list(string)
-  default = []
-}
-
-variable "password" {
-  type      = string
-  default   = "none"
-  sensitive = true
-}
-
-resource "terraform_data" "x" {
-  input = {
-    greeting = var.greeting
-    names    = var.names
-  }
-
-  provisioner "local-exec" {
-    command = "echo FOO=$FOO"
-  }
-}
-
-output "greeting" {
-  value = var.greeting
-}
-
-output "names" {
-  value = var.names
-}
-
-output "password" {
-  value     = var.password
-  sensitive = true
-}
-`,
-      );
+      dir = await initialised(ws, fixture('cli-variables'));
       wsId = await workspaceId(ws);
     });
 
@@ -373,16 +307,7 @@ output "password" {
 
   it('Ctrl-C during terraform apply -auto-approve cancels the run, and the workspace is unlocked', async () => {
     const ws = 'ctrl-c';
-    const dir = await initialised(
-      ws,
-      `
-resource "terraform_data" "slow" {
-  provisioner "local-exec" {
-    command = "sleep 20"
-  }
-}
-`,
-    );
+    const dir = await initialised(ws, fixture('slow-apply', { command: 'sleep 20' }));
     const wsId = await workspaceId(ws);
     const cli = spawned(startTerraform(server, dir, ['apply', '-auto-approve', '-input=false']));
     const started = Date.now();
@@ -416,15 +341,8 @@ resource "terraform_data" "slow" {
 
   it('a second apply waits behind a running one and starts after it; a speculative plan runs meanwhile', async () => {
     const ws = 'queue';
-    const configuration = (input: string) => `
-resource "terraform_data" "slow" {
-  input = "${input}"
+    const configuration = (input: string) => fixture('slow-apply-with-input', { input, seconds: 15 });
 
-  provisioner "local-exec" {
-    command = "sleep 15"
-  }
-}
-`;
     const first = await initialised(ws, configuration('first'));
     const second = await initialised(ws, configuration('second'));
     const third = await initialised(ws, configuration('second'));

@@ -12,6 +12,7 @@ import { UrlSigner } from '../src/api/signing.js';
 import { suite } from './hooks.js';
 import type { Api, Json, Response } from './helpers/api.js';
 import { assertError } from './helpers/assert.js';
+import { fixture } from './helpers/fixtures.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { cloudBlock, expectCode, remoteBlock, startTerraform, terraform, workdir, type RunningTerraform, type TerraformResult } from './helpers/terraform.js';
 import { waitFor } from './helpers/wait.js';
@@ -19,17 +20,7 @@ import { waitFor } from './helpers/wait.js';
 /** One terraform_data resource per name, each with the given input, and an output per resource. */
 function resources(inputs: Record<string, string>): string {
   return Object.entries(inputs)
-    .map(
-      ([name, input]) => `
-resource "terraform_data" "${name}" {
-  input = "${input}"
-}
-
-output "${name}" {
-  value = terraform_data.${name}.output
-}
-`,
-    )
+    .map(([name, input]) => `\n${fixture('named-resource-with-output', { name, input })}`)
     .join('');
 }
 
@@ -186,13 +177,7 @@ describe('terraform state, locks and workspaces in otfd (real CLI over TLS)', fu
     });
 
     it('while one terraform apply holds the lock, a second one fails with the lock error naming org/workspace', async () => {
-      const slow = `${resources({ greeting: 'two' })}
-resource "terraform_data" "slow" {
-  provisioner "local-exec" {
-    command = "sleep 8"
-  }
-}
-`;
+      const slow = `${resources({ greeting: 'two' })}\n${fixture('slow-apply', { command: 'sleep 8' })}`;
       fs.writeFileSync(path.join(dir, 'main.tf'), cloudBlock(server, org, `name = "${ws}"`) + slow);
       const other = await initialised(cloudBlock(server, org, `name = "${ws}"`) + slow);
       const before = await current(wsId);
@@ -472,20 +457,7 @@ resource "terraform_data" "slow" {
     let wsId: string;
 
     function mainTf(input: string): string {
-      return `${remoteBlock(server, org, `name = "${ws}"`)}
-variable "greeting" {
-  type    = string
-  default = "${input}"
-}
-
-resource "terraform_data" "x" {
-  input = var.greeting
-}
-
-output "greeting" {
-  value = terraform_data.x.output
-}
-`;
+      return remoteBlock(server, org, `name = "${ws}"`) + fixture('greeting-variable', { input });
     }
 
     before(async () => {

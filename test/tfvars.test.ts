@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TfvarsError, renderRunVariables, renderTfvars } from '../src/agent/tfvars.js';
+import { fixture } from './helpers/fixtures.js';
 
 // The runner writes these two files and passes them with -var-file, the workspace's first.
 const WORKSPACE_TFVARS_FILE = 'workspace.tfvars';
@@ -57,7 +58,7 @@ async function applyAndReadOutputs(files: Record<string, string>, extraArgs: str
 /** A configuration declaring each variable with its type and an output echoing it. */
 function configOf(types: Record<string, string>): string {
   return Object.entries(types)
-    .map(([name, type]) => `variable "${name}" {\n  type = ${type}\n}\noutput "${name}" {\n  value = var.${name}\n}\n`)
+    .map(([name, type]) => fixture('variable-echoed', { name, type }))
     .join('\n');
 }
 

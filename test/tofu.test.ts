@@ -3,24 +3,12 @@
 // applies, while terraform workspaces keep running terraform beside it.
 import assert from 'node:assert/strict';
 import type { Json } from './helpers/api.js';
+import { fixture } from './helpers/fixtures.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-import { TOFU_VERSION, cloudBlock, engineBinsWithTofu, expectCode, remoteStateData, terraform, tofu, workdir } from './helpers/terraform.js';
+import { TOFU_VERSION, cloudBlock, engineBinsWithTofu, expectCode, terraform, tofu, workdir } from './helpers/terraform.js';
 
 function configuration(input: string): string {
-  return `
-resource "terraform_data" "x" {
-  input = "${input}"
-}
-
-output "endpoint" {
-  value = terraform_data.x.output
-}
-
-output "secret" {
-  value     = "s3cr3t-${input}"
-  sensitive = true
-}
-`;
+  return `\n${fixture('endpoint-and-secret', { input })}`;
 }
 
 describe('OpenTofu workspaces in otfd (the tofu CLI over TLS, remote execution by the server agent)', function () {
@@ -187,11 +175,7 @@ describe('OpenTofu workspaces in otfd (the tofu CLI over TLS, remote execution b
       expectCode(await tofu(server, producerDir, ['apply', '-auto-approve', '-input=false']), 0);
       consumer = await createWorkspace(server.api, org, 'tofu-consumer', { engine: 'tofu', 'terraform-version': TOFU_VERSION, 'execution-mode': 'remote' });
       dir = workdir({
-        'main.tf': `${cloudBlock(server, org, 'name = "tofu-consumer"')}${remoteStateData(server, org, 'tofu-producer')}
-output "endpoint" {
-  value = data.terraform_remote_state.producer.outputs.endpoint
-}
-`,
+        'main.tf': cloudBlock(server, org, 'name = "tofu-consumer"') + fixture('remote-state-consumer-endpoint', { hostname: server.hostname, organization: org, producer: 'tofu-producer' }),
       });
       expectCode(await tofu(server, dir, ['init', '-input=false']), 0);
     });

@@ -1,7 +1,7 @@
 // Simulated pool agents for tests: plain HTTP clients that register through the agent protocol and
 // hold jobs long-polls over kept-alive connections, re-polling as soon as an answer comes back, the
 // way otf-agent does. They run no jobs; they show how otfd treats a crowd of idle agents.
-import http from 'node:http';
+import { AgentHttp, type Reply } from './agent-http.js';
 
 export interface PollOutcome {
   /** Answers to long-polls: HTTP status and how many jobs each handed out. */
@@ -10,59 +10,20 @@ export interface PollOutcome {
   connectionErrors: Map<string, number>;
 }
 
-interface Reply {
-  status: number;
-  body: unknown;
-}
-
 export class IdleAgents {
   readonly tokens: string[] = [];
   readonly outcome: PollOutcome = { answers: [], connectionErrors: new Map() };
   /** Long-polls sent and not answered yet. */
   held = 0;
-  private readonly http = new http.Agent({ keepAlive: true, maxSockets: Infinity });
-  private readonly base: URL;
+  private readonly http: AgentHttp;
   private stopped = false;
 
   constructor(url: string) {
-    this.base = new URL(url);
+    this.http = new AgentHttp(url);
   }
 
   call(method: string, path: string, token: string, body?: unknown): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request(
-        {
-          host: this.base.hostname,
-          port: this.base.port,
-          method,
-          path,
-          agent: this.http,
-          headers: {
-            Authorization: `Bearer ${token}`,
-            Accept: 'application/json',
-            ...(payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) }),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString();
-            let parsed: unknown = text;
-            try {
-              parsed = text ? JSON.parse(text) : null;
-            } catch {
-              // not JSON: keep the text
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return this.http.call(method, path, token, body);
   }
 
   /** Registers `count` agents with the pool's agent token, `parallel` at a time. */

@@ -49,21 +49,6 @@ export function remoteBlock(server: TestServer, org: string, workspaces: string)
 `;
 }
 
-/** A terraform_remote_state data source, "producer", reading the outputs of the organization's workspace through the `remote` backend. */
-export function remoteStateData(server: TestServer, org: string, workspace: string): string {
-  return `data "terraform_remote_state" "producer" {
-  backend = "remote"
-  config = {
-    hostname     = "${server.hostname}"
-    organization = "${org}"
-    workspaces = {
-      name = "${workspace}"
-    }
-  }
-}
-`;
-}
-
 /** A fresh working directory holding the given files. */
 export function workdir(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(suite().tmp, 'tf-'));
