@@ -17,6 +17,25 @@ export default tseslint.config(
     files: ['src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
+  // Domains reach each other only through their module file (src/<domain>/index.ts): what a domain
+  // offers others is listed there, and its store, routes and presenters stay its own. otfd's wiring
+  // (src/server.ts) goes through the same door. test/boundaries.test.ts shows the rule refusing.
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\./|(\\.\\./)+)(jobs|orgs|pools|projects|runs|state|teams|users|variables|workspaces)/(?!index\\.js$)',
+              message: 'Import another domain only through its module file, e.g. ../runs/index.js.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   // otf-agent runs inside users' networks: the pool agent, the runner core it shares with otfd's
   // server agent, and the agent protocol's shared module import nothing of the server (no
   // database, no domain), so that installing and starting it pulls in neither knex nor pg.

@@ -9,7 +9,7 @@ import type { Subject } from '../auth/subject.js';
 import type { BlobStore } from '../blobs/store.js';
 import { BadRequestError, ConflictError, ForbiddenError, InvalidError, NotFoundError, UnsupportedMediaTypeError } from '../errors.js';
 import { FinishBody, type JobSpec, type RunnerVariable } from '../protocol/agent.js';
-import { MAX_STATE_BYTES } from '../state/routes.js';
+import { MAX_STATE_BYTES } from '../state/index.js';
 import type { LateStates } from './late.js';
 import type { PhaseOutcomes } from './outcomes.js';
 import type { Job, JobService } from './service.js';

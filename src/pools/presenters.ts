@@ -1,6 +1,6 @@
 // How agent pools and agents look in the API: their JSON:API resource types and views.
 import { timestamp, type ResourceType, type View } from '../api/jsonapi.js';
-import type { Organization } from '../orgs/service.js';
+import type { Organization } from '../orgs/index.js';
 import type { Agent, Pool } from './service.js';
 
 export const poolType: ResourceType = {

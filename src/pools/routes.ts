@@ -5,7 +5,7 @@ import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, ty
 import { nameSchema, resourceDocument, toMany, Type, validator } from '../api/schema.js';
 import { BadRequestError } from '../errors.js';
 import { authenticationTokenType, presentToken, type TokenDirectory } from '../auth/routes.js';
-import type { Organization } from '../orgs/service.js';
+import type { Organization } from '../orgs/index.js';
 import { agentType, poolType, presentAgent, presentPool } from './presenters.js';
 import type { Pool, PoolService } from './service.js';
 

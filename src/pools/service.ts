@@ -7,8 +7,8 @@ import { issueToken, secretMatches, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound, PreconditionFailedError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Organization, OrganizationService } from '../orgs/service.js';
-import type { WorkspaceService } from '../workspaces/service.js';
+import type { Organization, OrganizationService } from '../orgs/index.js';
+import type { WorkspaceService } from '../workspaces/index.js';
 import * as store from './store.js';
 import type { Agent, AgentToken, Pool, PoolFilter } from './store.js';
 

@@ -5,7 +5,7 @@ import type { Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Organization, OrganizationService } from '../orgs/service.js';
+import type { Organization, OrganizationService } from '../orgs/index.js';
 import * as store from './store.js';
 import type { Project } from './store.js';
 

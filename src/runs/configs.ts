@@ -16,7 +16,7 @@ import { existingIds, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
-import type { Workspace, WorkspaceService } from '../workspaces/service.js';
+import type { Workspace, WorkspaceService } from '../workspaces/index.js';
 import { inspectArchive, UnsafeArchiveError } from './archive.js';
 import * as store from './store.js';
 import type { ConfigurationVersion } from './store.js';

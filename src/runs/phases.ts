@@ -2,7 +2,7 @@
 // run, and what it reports back, turned into run transitions, logs and artifacts. otfd hands this
 // to jobs when it wires the two (src/server.ts), so that jobs never import runs.
 import type { PhaseOutcomes } from '../jobs/index.js';
-import type { WorkspaceService } from '../workspaces/service.js';
+import type { WorkspaceService } from '../workspaces/index.js';
 import { artifactKey, isArtifact } from './artifacts.js';
 import type { RunLogService } from './logs.js';
 import type { RunService } from './service.js';

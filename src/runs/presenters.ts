@@ -4,8 +4,7 @@
 import { isAllowed } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { resources, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
-import { currentRunId, type WorkspaceIncluder } from '../workspaces/presenters.js';
-import { workspaceScope, type Workspace } from '../workspaces/service.js';
+import { currentRunId, type Workspace, type WorkspaceIncluder, workspaceScope } from '../workspaces/index.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
 import { canHappen } from './machine.js';
 import type { Run, RunService } from './service.js';

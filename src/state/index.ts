@@ -5,15 +5,15 @@ import type { UrlSigner } from '../api/signing.js';
 import type { BlobStore } from '../blobs/store.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
-import type { OrganizationService } from '../orgs/service.js';
-import type { WorkspaceService } from '../workspaces/service.js';
-import type { WorkspaceIncluder } from '../workspaces/presenters.js';
+import type { OrganizationService } from '../orgs/index.js';
+import type { WorkspaceIncluder, WorkspaceService } from '../workspaces/index.js';
 import { currentStateIncluder } from './presenters.js';
 import { registerSignedStateRoutes, registerStateRoutes } from './routes.js';
 import { StateService } from './service.js';
 
 export type { StateService } from './service.js';
 export { MAX_STATE_BYTES } from './routes.js';
+export { stateBlobOwner } from './service.js';
 
 export interface StateDeps {
   db: Db;

@@ -5,8 +5,7 @@ import type { Site } from '../api/http.js';
 import { encode, resources, timestamp, type Document, type ResourceType, type View } from '../api/jsonapi.js';
 import type { UrlSigner } from '../api/signing.js';
 import { isAllowed } from '../auth/authorize.js';
-import type { WorkspaceIncluder } from '../workspaces/presenters.js';
-import { workspaceScope } from '../workspaces/service.js';
+import { type WorkspaceIncluder, workspaceScope } from '../workspaces/index.js';
 import type { StateOutputRecord, StateService, StateVersion } from './service.js';
 import { legacyType } from './statefile.js';
 

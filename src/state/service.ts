@@ -10,7 +10,7 @@ import type { BlobStore } from '../blobs/store.js';
 import { existingIds, isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, NotFoundError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/service.js';
+import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
 import { JsonScan } from './scan.js';
 import { md5Hex, parseJsonObject, parseState, StateReader, withSerial, type CtyType, type ParsedState } from './statefile.js';
 import * as store from './store.js';

@@ -10,7 +10,7 @@ import type { Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import type { MembershipHooks, UserService } from '../users/index.js';
-import type { WorkspaceService } from '../workspaces/service.js';
+import type { WorkspaceService } from '../workspaces/index.js';
 import { MembershipService } from './memberships.js';
 import { registerTeamRoutes } from './routes.js';
 import { TeamService } from './service.js';

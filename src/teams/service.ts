@@ -13,7 +13,7 @@ import { ConflictError, ForbiddenError, InvalidError, NotFoundError, notFound } 
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import { checkExpiry, type Page, type User, type UserService } from '../users/index.js';
-import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/service.js';
+import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
 import { keepAnOwner, OWNERS } from './memberships.js';
 import * as store from './store.js';
 import type { Team, TeamAccess, TeamChanges, TeamToken } from './store.js';

@@ -2,8 +2,8 @@
 // src/server.ts.
 import type { ApiRouter, Site } from '../api/http.js';
 import type { Db } from '../db/index.js';
-import type { OrganizationService } from '../orgs/service.js';
-import type { WorkspaceService } from '../workspaces/service.js';
+import type { OrganizationService } from '../orgs/index.js';
+import type { WorkspaceService } from '../workspaces/index.js';
 import { registerVariableRoutes } from './routes.js';
 import { VariableService, type RunVariable } from './service.js';
 

@@ -6,7 +6,7 @@ import type { Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Workspace, WorkspaceService } from '../workspaces/service.js';
+import type { Workspace, WorkspaceService } from '../workspaces/index.js';
 import { DecryptionError, ValueCipher } from './encryption.js';
 import * as store from './store.js';
 import type { Category, StoredVariable, VariableFields } from './store.js';

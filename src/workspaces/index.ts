@@ -2,14 +2,15 @@
 // Wired into otfd by src/server.ts.
 import type { ApiRouter, Site } from '../api/http.js';
 import type { Db } from '../db/index.js';
-import type { OrganizationService } from '../orgs/service.js';
-import type { ProjectService } from '../projects/service.js';
+import type { OrganizationService } from '../orgs/index.js';
+import type { ProjectService } from '../projects/index.js';
 import type { WorkspaceIncluder } from './presenters.js';
 import { registerWorkspaceRoutes } from './routes.js';
 import { WorkspaceService, type WorkspaceDefaults } from './service.js';
 
 export type { WorkspaceIncluder } from './presenters.js';
 export { workspaceScope, WorkspaceService, type Workspace } from './service.js';
+export { currentRunId, presentWorkspace, workspaceType } from './presenters.js';
 
 export interface WorkspaceDeps {
   db: Db;

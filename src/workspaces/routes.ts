@@ -16,10 +16,8 @@ import {
 } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
 import { BadRequestError, InvalidError } from '../errors.js';
-import type { OrganizationService } from '../orgs/service.js';
-import { organizationType, presentOrganization } from '../orgs/presenters.js';
-import type { ProjectService } from '../projects/service.js';
-import { presentProject, projectType } from '../projects/presenters.js';
+import { type OrganizationService, organizationType, presentOrganization } from '../orgs/index.js';
+import { presentProject, type ProjectService, projectType } from '../projects/index.js';
 import { presentBinding, presentWorkspace, tagBindingType, tagType, workspaceType, type WorkspaceIncluder } from './presenters.js';
 import { readBindingList, readCreate, readLock, readTagList, readUpdate, readWorkspaceList, type BindingDocument, type TagRefDocument, type WorkspaceDocument } from './schemas.js';
 import type { EngineName, ListOptions, TagBinding, TagRef, Workspace, WorkspaceService, WorkspaceSettings } from './service.js';

@@ -4,8 +4,8 @@ import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Organization, OrganizationService } from '../orgs/service.js';
-import type { ProjectService } from '../projects/service.js';
+import type { Organization, OrganizationService } from '../orgs/index.js';
+import type { ProjectService } from '../projects/index.js';
 import * as store from './store.js';
 import type { EngineName, ExecutionMode, ListFilter, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
 
