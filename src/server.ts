@@ -141,58 +141,77 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const { hash, generated } = await siteTokenHash(db, config.siteToken);
     const auth = new AuthService(hash);
     const site: Site = { baseUrl: '', secret };
-    const organizations = createOrganizationDomain({ db, site });
-    const orgs = organizations.service;
-    auth.addResolver(orgs);
-    const projectDomain = createProjectDomain({ db, site, orgs });
-    const projects = projectDomain.service;
-    const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
-    const workspaceDomain = createWorkspaceDomain({ db, orgs, projects, site, defaults: { engine: config.defaultEngine, versions: { terraform, tofu } } });
-    const workspaces = workspaceDomain.service;
-    const subjects = new SubjectCache();
-    const users = createUserDomain({ db, site, subjects });
-    auth.addResolver(users.service);
-    auth.addPrincipalLoader('users', users.principalLoader);
-    const teams = createTeamDomain({ db, site, orgs, users: users.service, workspaces, subjects });
-    auth.addResolver(teams.service);
-    auth.addPrincipalLoader('teams', teams.principalLoader);
-    // Hooks of organizations, users and teams, all here. A new organization gets its default
-    // project, then its creator's membership and its owners team. Teams build on users, so users
-    // reach memberships (made with a user, checked when one is deleted) only through these hooks.
-    orgs.onCreate(projectDomain.organizationCreated);
-    orgs.onCreate(teams.organizationCreated);
-    users.service.connectMemberships(teams.userHooks);
-
     const signer = new UrlSigner(secret);
     const blobs = new PostgresBlobStore(db);
-    const state = createStateDomain({ db, blobs, signer, site, orgs, workspaces, logger });
-    workspaces.setResourceCheck((id) => state.service.hasResources(id));
-    workspaces.setPendingUploadCheck((id, holder) => state.service.pendingUpload(id, holder));
-    const variables = createVariableDomain({ db, secret, site, orgs, workspaces });
     const listener = new Listener(url, logger);
     await listener.start();
     cleanups.push(() => listener.stop());
+    const subjects = new SubjectCache();
     await subjects.follow(listener);
-    const jobDomain = createJobsDomain({ db, blobs, site, state: state.service, variables, logger });
-    const jobs = jobDomain.service;
-    auth.addResolver(jobs);
-    const runDomain = createRunDomain({ db, blobs, signer, site, orgs, workspaces, jobs, principals: auth, maxConfigSize: config.maxConfigSize, logger });
-    workspaceDomain.addIncluders({ ...runDomain.workspaceIncluders, ...state.workspaceIncluders });
-    jobDomain.reportTo(runDomain.phaseOutcomes);
+    const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
+
+    // The domains, each made by its module from what it depends on. Dependencies point one way
+    // (docs/architecture.md draws them); where a domain must reach back, a hook below does it.
+    const orgs = createOrganizationDomain({ db, site });
+    const projects = createProjectDomain({ db, site, orgs: orgs.service });
+    const workspaces = createWorkspaceDomain({
+      db,
+      orgs: orgs.service,
+      projects: projects.service,
+      site,
+      defaults: { engine: config.defaultEngine, versions: { terraform, tofu } },
+    });
+    const users = createUserDomain({ db, site, subjects });
+    const teams = createTeamDomain({ db, site, orgs: orgs.service, users: users.service, workspaces: workspaces.service, subjects });
+    const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
+    const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
+    const jobs = createJobsDomain({ db, blobs, site, state: state.service, variables, logger });
+    const runs = createRunDomain({
+      db,
+      blobs,
+      signer,
+      site,
+      orgs: orgs.service,
+      workspaces: workspaces.service,
+      jobs: jobs.service,
+      principals: auth,
+      maxConfigSize: config.maxConfigSize,
+      logger,
+    });
     const pools = createPoolsDomain({
       db,
-      orgs,
-      workspaces,
-      jobs,
+      orgs: orgs.service,
+      workspaces: workspaces.service,
+      jobs: jobs.service,
       listener,
       site,
       logger,
       agents: { heartbeatSeconds: config.agentHeartbeatSeconds, gracePeriodSeconds: config.agentGracePeriodSeconds },
     });
+
+    // Every hook between domains, here and nowhere else.
+    // Who a token belongs to, asked of each domain that issues tokens, in this order.
+    auth.addResolver(orgs.service);
+    auth.addResolver(users.service);
+    auth.addResolver(teams.service);
+    auth.addResolver(jobs.service);
     auth.addResolver(pools.service);
-    const agents = pools.agents;
-    auth.addResolver(agents);
-    const late = jobDomain.late;
+    auth.addResolver(pools.agents);
+    // A run acts with its creator's rights, gathered afresh.
+    auth.addPrincipalLoader('users', users.principalLoader);
+    auth.addPrincipalLoader('teams', teams.principalLoader);
+    // A new organization gets its default project, then its creator's membership and owners team.
+    orgs.service.onCreate(projects.organizationCreated);
+    orgs.service.onCreate(teams.organizationCreated);
+    // Users build no memberships themselves: a new user's and a deleted user's go through teams.
+    users.service.connectMemberships(teams.userHooks);
+    // A workspace with resources in its state, or a state upload pending, is not deleted.
+    workspaces.service.setResourceCheck((id) => state.service.hasResources(id));
+    workspaces.service.setPendingUploadCheck((id, holder) => state.service.pendingUpload(id, holder));
+    // include= on workspaces, served by the domains that own the related resources.
+    workspaces.addIncluders({ ...runs.workspaceIncluders, ...state.workspaceIncluders });
+    // What runners report about a phase becomes a run transition, logs and artifacts.
+    jobs.reportTo(runs.phaseOutcomes);
 
     const app = createApp({
       logger,
@@ -204,21 +223,21 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         registerTokenRoutes(router, [pools.tokenDirectory, users.tokenDirectory, teams.tokenDirectory]);
         users.routes(router);
         teams.routes(router);
-        organizations.routes(router);
-        projectDomain.routes(router);
-        workspaceDomain.routes(router);
+        orgs.routes(router);
+        projects.routes(router);
+        workspaces.routes(router);
         state.routes(router);
         variables.routes(router);
-        runDomain.routes(router);
+        runs.routes(router);
         pools.routes(router);
       },
       agentRoutes: (router: ApiRouter) => {
         pools.agentRoutes(router);
-        jobDomain.agentRoutes(router);
+        jobs.agentRoutes(router);
       },
       publicRoutes: (router) => {
         state.publicRoutes(router);
-        runDomain.publicRoutes(router);
+        runs.publicRoutes(router);
       },
       redactPath: redactSignedPath,
       stopping: () => stopping,
@@ -233,8 +252,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const closePublic = once(() => closeServer(server));
     cleanups.push(closePublic);
     // Stopped before the server closes (cleanups run last first): waiting long-polls answer at once.
-    await agents.start();
-    cleanups.push(() => agents.stop());
+    await pools.agents.start();
+    cleanups.push(() => pools.agents.stop());
     let serverAgent: ServerAgent | null = null;
     const collector = new BlobCollector(blobs, blobOwners(db), logger);
     collector.start();
@@ -253,7 +272,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       const outbox = new Outbox({ dir: path.join(config.dataDir, 'outbox'), logger, retryHours: STATE_RETRY_HOURS });
       outbox.start(async (entry, bytes): Promise<Delivery> => {
         try {
-          await late.accept(entry.jobId, null, bytes, entry.md5);
+          await jobs.late.accept(entry.jobId, null, bytes, entry.md5);
           return { result: 'acknowledged' };
         } catch (err) {
           if (err instanceof AppError && !(err instanceof UnavailableError)) return { result: 'refused', reason: err.message };
@@ -264,7 +283,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       // Job folders of an otfd killed mid-job go now; this one's go when it stops.
       const folders = JobFolders.open('otfd', logger);
       cleanups.push(async () => folders.close());
-      const agent = jobDomain.serverAgent({
+      const agent = jobs.serverAgent({
         listener,
         concurrency: config.concurrency,
         transport: { baseUrl: site.baseUrl, socketPath },
@@ -277,8 +296,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
           outbox,
         },
         logger,
-        alive: (id) => agents.serverAgentAlive(id),
-        gone: (id) => agents.serverAgentGone(id),
+        alive: (id) => pools.agents.serverAgentAlive(id),
+        gone: (id) => pools.agents.serverAgentGone(id),
         heartbeatSeconds: config.agentHeartbeatSeconds,
       });
       await agent.start();
@@ -292,7 +311,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const stop = async () => {
       stopping = true;
       logger.info({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'stopping: taking no new jobs or connections');
-      agents.drain();
+      pools.agents.drain();
       await Promise.all([closePublic(), serverAgent?.stop(config.shutdownTimeoutMs)]);
       await cleanup();
     };
