@@ -3,12 +3,12 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import Koa, { type Next } from 'koa';
-import type { Logger } from 'pino';
 import client from 'prom-client';
 import { isApiCredential } from '../auth/authorize.js';
-import type { AuthService } from '../auth/service.js';
-import { cancellable, databaseUsable, type Db } from '../db/index.js';
+import { logCaller, type AuthService } from '../auth/service.js';
+import { cancelWork, databaseUsable, type Db } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
+import { currentScope, runInScope, type Logger, type WorkScope } from '../logger.js';
 import { RETRY_AFTER_SECONDS, errorDocument, errorMiddleware } from './errors.js';
 import { authFailureLimit, jsonBody, refuseBadInput, securityHeaders } from './hygiene.js';
 import { subjectOf, type ApiRouter, type AppState, type Ctx } from './http.js';
@@ -73,14 +73,28 @@ export function createApp(opts: AppOptions): Koa<AppState> {
 
   app.on('error', (err) => logger.debug({ err }, 'connection error'));
 
-  // Request id, structured access log and metrics for every request.
-  app.use(async (ctx, next) => {
+  // Request id, structured access log and metrics for every request. The rest of the request runs
+  // in a WorkScope: every log line written meanwhile, by any domain, carries the request id and
+  // (once authenticated) the caller; and a reader that hangs up leaves nobody for its answer, so
+  // the SQL its connections are running is cancelled rather than left to run to the statement
+  // timeout. Only reads are cancelled: a write is left to finish or fail whole.
+  app.use((ctx, next) => {
     const start = process.hrtime.bigint();
     const given = ctx.get('X-Request-Id');
-    const requestId = REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ reqId: requestId });
+    ctx.state.log = logger;
     ctx.set('X-Request-Id', requestId);
+    const read = ctx.method === 'GET' || ctx.method === 'HEAD';
+    const scope: WorkScope = { fields: { reqId: requestId }, held: read ? new Set() : null };
+    if (read) {
+      ctx.res.once('close', () => {
+        if (!ctx.res.writableFinished) cancelWork(db, scope);
+      });
+    }
+    return runInScope(scope, () => logged(ctx, next, start));
+  });
+  const logged = async (ctx: Koa.ParameterizedContext<AppState>, next: Next, start: bigint) => {
     try {
       await next();
     } finally {
@@ -91,25 +105,13 @@ export function createApp(opts: AppOptions): Koa<AppState> {
       const route = typeof matched === 'string' ? matched : 'unmatched';
       m.requests.inc({ method: ctx.method, route, status: String(ctx.status) });
       m.duration.observe({ method: ctx.method, route }, seconds);
-      ctx.state.log.info({ method: ctx.method, path: redact(ctx.path), route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      logger.info({ method: ctx.method, path: redact(ctx.path), route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
     }
-  });
+  };
 
   app.use(securityHeaders({ tls: opts.tls ?? false }));
   app.use(errorMiddleware);
   app.use(refuseBadInput);
-
-  // A reader that hangs up leaves nobody for its answer: its running SQL is cancelled rather than
-  // left to run to the statement timeout. Only reads: a write is left to finish or fail whole.
-  app.use(async (ctx, next) => {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
-    const hungUp = new AbortController();
-    const onClose = () => {
-      if (!ctx.res.writableFinished) hungUp.abort();
-    };
-    ctx.res.once('close', onClose);
-    await cancellable(db, hungUp.signal, () => next());
-  });
 
   // Nothing matched: a JSON:API 404, or 405 when allowedMethods found the path under another method.
   app.use(async (ctx, next) => {
@@ -152,6 +154,8 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     const subject = await auth.authenticate(m[1]);
     if (!subject) throw new UnauthorizedError('the token is invalid, expired or revoked');
     ctx.state.subject = subject;
+    const scope = currentScope();
+    if (scope) scope.fields.caller = logCaller(subject);
     await next();
   };
   const parseBody = jsonBody({ limit: MAX_JSON_BYTES, maxDepth: MAX_JSON_DEPTH });
