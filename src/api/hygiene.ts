@@ -177,7 +177,7 @@ export function findUnstorable(value: unknown): { pointer: string; detail: strin
  */
 export function jsonBody(opts: JsonBodyOptions) {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  // Most requests have no body: they pass without a layer of their own.
+  // Most requests have no body: they pass on without an async layer (and its promise) of their own.
   return <C extends AnyCtx>(ctx: C, next: Next): Promise<void> => {
     (ctx.request as { body?: unknown }).body = {};
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) || !hasBody(ctx)) return next();
