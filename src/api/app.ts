@@ -3,15 +3,15 @@
 import crypto from 'node:crypto';
 import Router from '@koa/router';
 import Koa, { type Next } from 'koa';
-import type { Logger } from 'pino';
 import client from 'prom-client';
 import { isApiCredential } from '../auth/authorize.js';
-import type { AuthService } from '../auth/service.js';
-import { cancellable, databaseUsable, type Db } from '../db/index.js';
+import { logCaller, type AuthService } from '../auth/service.js';
+import { cancelWork, databaseUsable, type Db } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
+import { currentScope, runInScope, type Logger, type WorkScope } from '../logger.js';
 import { RETRY_AFTER_SECONDS, errorDocument, errorMiddleware } from './errors.js';
-import { authFailureLimit, jsonBody, refuseBadInput, securityHeaders } from './hygiene.js';
-import { subjectOf, type ApiRouter, type AppState, type Ctx } from './http.js';
+import { authFailureLimit, jsonBody, refuseBadInput, setSecurityHeaders } from './hygiene.js';
+import { type ApiRouter, type AppState, type Ctx } from './http.js';
 import { MEDIA_TYPE } from './jsonapi.js';
 
 export const API_PREFIX = '/api/v2';
@@ -73,17 +73,35 @@ export function createApp(opts: AppOptions): Koa<AppState> {
 
   app.on('error', (err) => logger.debug({ err }, 'connection error'));
 
-  // Request id, structured access log and metrics for every request.
-  app.use(async (ctx, next) => {
+  // Request id, structured access log and metrics for every request. The rest of the request runs
+  // in a WorkScope: every log line written meanwhile, by any domain, carries the request id and
+  // (once authenticated) the caller; and a reader that hangs up leaves nobody for its answer, so
+  // the SQL its connections are running is cancelled rather than left to run to the statement
+  // timeout. Only reads are cancelled: a write is left to finish or fail whole.
+  app.use((ctx, next) => {
     const start = process.hrtime.bigint();
     const given = ctx.get('X-Request-Id');
-    const requestId = REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ reqId: requestId });
+    ctx.state.log = logger;
     ctx.set('X-Request-Id', requestId);
+    const read = ctx.method === 'GET' || ctx.method === 'HEAD';
+    const scope: WorkScope = { fields: { reqId: requestId }, held: read ? new Set() : null };
+    if (read) {
+      ctx.res.once('close', () => {
+        if (!ctx.res.writableFinished) cancelWork(db, scope);
+      });
+    }
+    return runInScope(scope, () => logged(ctx, next, start));
+  });
+  const tls = { tls: opts.tls ?? false };
+  const logged = async (ctx: Koa.ParameterizedContext<AppState>, next: Next, start: bigint) => {
     try {
       await next();
+      // Nothing matched: a JSON:API 404, or 405 when allowedMethods found the path under another method.
+      if (ctx.body === undefined || ctx.body === null) nothingMatched(ctx);
     } finally {
+      setSecurityHeaders(ctx, tls);
       // A kept-alive connection would carry the client's next request to an otfd on its way out.
       if (opts.stopping?.() && !ctx.headerSent) ctx.set('Connection', 'close');
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -91,30 +109,10 @@ export function createApp(opts: AppOptions): Koa<AppState> {
       const route = typeof matched === 'string' ? matched : 'unmatched';
       m.requests.inc({ method: ctx.method, route, status: String(ctx.status) });
       m.duration.observe({ method: ctx.method, route }, seconds);
-      ctx.state.log.info({ method: ctx.method, path: redact(ctx.path), route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      logger.info({ method: ctx.method, path: redact(ctx.path), route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
     }
-  });
-
-  app.use(securityHeaders({ tls: opts.tls ?? false }));
-  app.use(errorMiddleware);
-  app.use(refuseBadInput);
-
-  // A reader that hangs up leaves nobody for its answer: its running SQL is cancelled rather than
-  // left to run to the statement timeout. Only reads: a write is left to finish or fail whole.
-  app.use(async (ctx, next) => {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
-    const hungUp = new AbortController();
-    const onClose = () => {
-      if (!ctx.res.writableFinished) hungUp.abort();
-    };
-    ctx.res.once('close', onClose);
-    await cancellable(db, hungUp.signal, () => next());
-  });
-
-  // Nothing matched: a JSON:API 404, or 405 when allowedMethods found the path under another method.
-  app.use(async (ctx, next) => {
-    await next();
-    if (ctx.body !== undefined && ctx.body !== null) return;
+  };
+  const nothingMatched = (ctx: Koa.ParameterizedContext<AppState>) => {
     if (ctx.status === 404) {
       ctx.status = 404;
       ctx.type = MEDIA_TYPE;
@@ -123,7 +121,12 @@ export function createApp(opts: AppOptions): Koa<AppState> {
       ctx.type = MEDIA_TYPE;
       ctx.body = errorDocument(405, 'method not allowed', `${ctx.method} is not allowed on ${redact(ctx.path)}`);
     }
-  });
+  };
+
+  // Security headers and the 404 document are set by the first middleware on the way out: a
+  // middleware of their own would be two more layers for every request to pass.
+  app.use(errorMiddleware);
+  app.use(refuseBadInput);
 
   const root = new Router<AppState>();
   root.get('/.well-known/terraform.json', (ctx) => {
@@ -144,7 +147,8 @@ export function createApp(opts: AppOptions): Koa<AppState> {
   opts.publicRoutes?.(root);
   app.use(root.routes());
 
-  const authenticate = async (ctx: Ctx, next: Next) => {
+  // `forApi`: agent and agent-pool tokens are credentials for the agent protocol only.
+  const authenticate = (forApi: boolean) => async (ctx: Ctx, next: Next) => {
     const header = ctx.get('Authorization');
     if (!header) throw new UnauthorizedError('missing bearer token in the Authorization header');
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -152,6 +156,9 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     const subject = await auth.authenticate(m[1]);
     if (!subject) throw new UnauthorizedError('the token is invalid, expired or revoked');
     ctx.state.subject = subject;
+    const scope = currentScope();
+    if (scope) scope.fields.caller = logCaller(subject);
+    if (forApi && !isApiCredential(subject)) throw new UnauthorizedError('an agent token is good for the agent protocol only, not for the API');
     await next();
   };
   const parseBody = jsonBody({ limit: MAX_JSON_BYTES, maxDepth: MAX_JSON_DEPTH });
@@ -160,9 +167,9 @@ export function createApp(opts: AppOptions): Koa<AppState> {
   const limitFailures = authFailureLimit(opts.authFailureLimit ?? 30);
 
   const api: ApiRouter = new Router<AppState>({ prefix: API_PREFIX });
-  api.use(async (ctx, next) => {
+  api.use((ctx, next) => {
     ctx.set('TFP-API-Version', TFP_API_VERSION);
-    await next();
+    return next();
   });
   // The CLI reads only the headers of ping; it needs no token. Every route after this one does.
   // No X-RateLimit-Limit: go-tfe would throttle itself to that many requests a second, and otfd
@@ -170,19 +177,14 @@ export function createApp(opts: AppOptions): Koa<AppState> {
   api.get('/ping', (ctx) => {
     ctx.status = 204;
   });
-  // Agent and agent-pool tokens are credentials for the agent protocol only.
-  const apiCredential = async (ctx: Ctx, next: Next) => {
-    if (!isApiCredential(subjectOf(ctx))) throw new UnauthorizedError('an agent token is good for the agent protocol only, not for the API');
-    await next();
-  };
-  api.use(limitFailures, authenticate, apiCredential, parseBody);
+  api.use(limitFailures, authenticate(true), parseBody);
   opts.routes(api);
   app.use(api.routes());
   app.use(api.allowedMethods());
 
   if (opts.agentRoutes) {
     const agent: ApiRouter = new Router<AppState>({ prefix: AGENT_PREFIX });
-    agent.use(limitFailures, authenticate, parseAgentBody);
+    agent.use(limitFailures, authenticate(false), parseAgentBody);
     opts.agentRoutes(agent);
     app.use(agent.routes());
     app.use(agent.allowedMethods());

@@ -76,3 +76,40 @@ export async function siteTokenHash(db: Db, configured: string | null): Promise<
   const row = await db('site_settings').where({ key: SITE_TOKEN_KEY }).first<{ value: string }>();
   return { hash: Buffer.from(row!.value, 'hex'), generated: null };
 }
+
+/** Who made a request, as its log lines name it: the kind of caller and its ids, never a token. */
+export type LogCaller = Record<string, string> & { kind: Subject['kind'] };
+
+const callers = new WeakMap<Subject, LogCaller>();
+
+/**
+ * The caller of a request for its log lines. Kept per subject: a cached subject serves many
+ * requests, and each would build the same object.
+ */
+export function logCaller(subject: Subject): LogCaller {
+  let caller = callers.get(subject);
+  if (!caller) {
+    caller = callerFields(subject);
+    callers.set(subject, caller);
+  }
+  return caller;
+}
+
+function callerFields(s: Subject): LogCaller {
+  switch (s.kind) {
+    case 'site-admin':
+      return { kind: s.kind };
+    case 'user':
+      return { kind: s.kind, userId: s.userId, username: s.username };
+    case 'team':
+      return { kind: s.kind, teamId: s.teamId, teamName: s.teamName, organizationId: s.organizationId, tokenId: s.tokenId };
+    case 'organization-token':
+      return { kind: s.kind, organizationId: s.organizationId, organizationName: s.organizationName, tokenId: s.tokenId };
+    case 'job':
+      return { kind: s.kind, jobId: s.jobId, runId: s.runId, workspaceId: s.workspaceId, organizationId: s.organizationId };
+    case 'agent-token':
+      return { kind: s.kind, tokenId: s.tokenId, poolId: s.poolId, organizationId: s.organizationId };
+    case 'agent':
+      return { kind: s.kind, agentId: s.agentId, poolId: s.poolId, organizationId: s.organizationId };
+  }
+}

@@ -1,10 +1,10 @@
 // The database: a knex pool over PostgreSQL, migrated at start under an advisory lock so that
 // replicas starting together apply each migration once.
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { ConfigError } from '../config.js';
-import type { Logger } from '../logger.js';
+import { currentScope, type Logger, type WorkScope } from '../logger.js';
 import { migrations, type Migration } from '../../migrations/index.js';
 
 // int8 (counts, sums) as numbers; our values stay far below 2^53.
@@ -106,38 +106,37 @@ interface PgConnection {
   processID?: number;
 }
 
-/** The connections one unit of work (an HTTP request) holds right now. */
-class HeldConnections {
-  readonly held = new Set<PgConnection>();
-}
-
-const scope = new AsyncLocalStorage<HeldConnections>();
-const owners = new WeakMap<PgConnection, HeldConnections>();
+/** The set of held connections (of a WorkScope) each connection is noted in. */
+const owners = new WeakMap<PgConnection, Set<object>>();
 /** Connections a cancel was sent for: they go back to the pool only once it has landed. */
 const cancelling = new WeakMap<PgConnection, Promise<void>>();
 const cancelUrls = new WeakMap<Db, string>();
 
 /**
- * Notes which connections each cancellable unit of work holds, by wrapping the pool's acquire and
- * release: every query, transaction and stream of knex goes through them.
+ * Notes which connections each cancellable unit of work (a WorkScope with a `held` set) holds, by
+ * wrapping the pool's acquire and release: every query, transaction and stream of knex goes
+ * through them. Work that cannot be cancelled costs one lookup per acquire.
  */
 function trackConnections(db: Db, url: string): void {
   cancelUrls.set(db, url);
   const client = db.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<unknown> };
   const acquire = client.acquireConnection.bind(client);
   const release = client.releaseConnection.bind(client);
-  client.acquireConnection = async () => {
-    const conn = await acquire();
-    const store = scope.getStore();
-    if (store) {
-      store.held.add(conn);
-      owners.set(conn, store);
-    }
-    return conn;
+  client.acquireConnection = () => {
+    const held = currentScope()?.held;
+    if (!held) return acquire();
+    return acquire().then((conn) => {
+      held.add(conn);
+      owners.set(conn, held);
+      return conn;
+    });
   };
   client.releaseConnection = (conn: PgConnection) => {
-    owners.get(conn)?.held.delete(conn);
-    owners.delete(conn);
+    const held = owners.get(conn);
+    if (held) {
+      held.delete(conn);
+      owners.delete(conn);
+    }
     // A cancel still on its way must not hit the next borrower's query: hold the connection back
     // until it has landed (on an idle backend PostgreSQL ignores it).
     const pending = cancelling.get(conn);
@@ -150,26 +149,18 @@ function trackConnections(db: Db, url: string): void {
 }
 
 /**
- * Runs fn; if `signal` aborts first (the HTTP client hung up), the SQL its connections are running
- * is cancelled with pg_cancel_backend, from a connection of its own: the pool may be the very thing
- * the runaway queries exhaust. A query cancelled so fails with SQLSTATE 57014.
+ * Cancels the SQL the connections of this work are running (its client hung up), with
+ * pg_cancel_backend from a connection of its own: the pool may be the very thing the runaway
+ * queries exhaust. A query cancelled so fails with SQLSTATE 57014. Only work whose scope has a
+ * `held` set is tracked; for other work this does nothing.
  */
-export async function cancellable<T>(db: Db, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+export function cancelWork(db: Db, scope: WorkScope): void {
   const url = cancelUrls.get(db);
-  if (!url) return fn();
-  const store = new HeldConnections();
-  const onAbort = () => {
-    const conns = [...store.held].filter((c) => typeof c.processID === 'number');
-    if (!conns.length) return;
-    const sent = cancelBackends(url, conns.map((c) => c.processID!));
-    for (const c of conns) cancelling.set(c, sent);
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await scope.run(store, fn);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
+  if (!url || !scope.held) return;
+  const conns = [...(scope.held as Set<PgConnection>)].filter((c) => typeof c.processID === 'number');
+  if (!conns.length) return;
+  const sent = cancelBackends(url, conns.map((c) => c.processID!));
+  for (const c of conns) cancelling.set(c, sent);
 }
 
 async function cancelBackends(url: string, pids: number[]): Promise<void> {
@@ -254,4 +245,44 @@ export function escapeLike(s: string): string {
 export async function existingIds(db: Db, table: string, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   return new Set(await db(table).whereIn('id', ids).pluck('id'));
+}
+
+interface PgClient extends PgConnection {
+  query<Row>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;
+}
+
+
+/**
+ * A hot read, built once with knex and afterwards sent as its SQL text under a name, so that the
+ * driver prepares it once per connection and no request builds and compiles the same query again
+ * (for a single read that is a good part of the time otfd spends on it). `build` receives what to
+ * put where the i-th value of each call goes. Runs on the pool, or on the transaction given as db;
+ * the connection is borrowed through knex, so the cancellation of a hung-up read covers it too.
+ */
+export function statement<Row>(name: string, build: (db: Db, parameter: (i: number) => string) => Knex.QueryBuilder): (db: Db, values: unknown[]) => Promise<Row[]> {
+  // Each binding of the compiled SQL: the index of a call's value, or a value of the query itself.
+  let compiled: { text: string; slots: Array<{ index: number } | { value: unknown }> } | null = null;
+  return async (db, values) => {
+    if (!compiled) {
+      // While it is built, parameter i stands for a value no query holds, told apart afterwards.
+      const marks = new Map<unknown, number>();
+      const nonce = randomUUID();
+      const parameter = (i: number) => {
+        const mark = `otf-parameter-${i}-${nonce}`;
+        marks.set(mark, i);
+        return mark;
+      };
+      const { sql, bindings } = build(db, parameter).toSQL().toNative();
+      const slots = bindings.map((b) => (marks.has(b) ? { index: marks.get(b)! } : { value: b }));
+      compiled = { text: sql, slots };
+    }
+    const params = compiled.slots.map((s) => ('index' in s ? values[s.index] : s.value));
+    const client = db.client as { acquireConnection(): Promise<PgClient>; releaseConnection(c: PgClient): Promise<unknown> };
+    const conn = await client.acquireConnection();
+    try {
+      return (await conn.query<Row>({ name, text: compiled.text, values: params })).rows;
+    } finally {
+      await client.releaseConnection(conn);
+    }
+  };
 }

@@ -1,7 +1,7 @@
 // Tables of the workspaces domain: workspaces (with their lock), tags and tag bindings.
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
-import { escapeLike, paged, type Db } from '../db/index.js';
+import { escapeLike, paged, statement, type Db } from '../db/index.js';
 
 export type ExecutionMode = 'remote' | 'local' | 'agent';
 export type EngineName = 'terraform' | 'tofu';
@@ -259,9 +259,11 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
     );
 }
 
+// The hottest query of the API: built once, prepared once per connection (src/db statement).
+const byId = statement<WorkspaceRow>('workspaces.findById', (db, parameter) => selectWorkspaces(db).where('w.id', parameter(0)).limit(1));
+
 export async function findById(db: Db, id: string): Promise<Workspace | null> {
-  // Named, so the driver prepares it once per connection: the hottest query of the API.
-  const row = (await selectWorkspaces(db).where('w.id', id).first().options({ name: 'workspaces.findById' })) as WorkspaceRow | undefined;
+  const [row] = await byId(db, [id]);
   return row ? toWorkspace(row) : null;
 }
 

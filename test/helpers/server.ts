@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { startOtfd, type Otfd, type StartOptions } from '../../src/server.js';
 import { freshDatabase, suite } from '../hooks.js';
 import { Api } from './api.js';
@@ -46,6 +46,8 @@ export async function startServer(
     engineReleases?: StartOptions['engineReleases'];
     /** The database of another test server, for a second otfd (a replica) beside it. */
     databaseUrl?: string;
+    /** Where otfd logs; default a silent logger (or OTF_TEST_LOG's level, on stdout). */
+    logger?: Logger;
   } = {},
 ): Promise<TestServer> {
   const { tmp, certFile, keyFile } = suite();
@@ -77,7 +79,7 @@ export async function startServer(
     shutdownTimeoutMs: 0,
     ...opts.config,
   };
-  const otfd = await startOtfd(config, { logger: createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases });
+  const otfd = await startOtfd(config, { logger: opts.logger ?? createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases });
   const api = new Api(otfd.url, siteToken, ssl ? fs.readFileSync(certFile) : undefined);
   return { otfd, api, siteToken, url: otfd.url, hostname: otfd.hostname, databaseUrl, dataDir, secret: config.secret!, stop: () => otfd.stop() };
 }
