@@ -340,8 +340,8 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   async function included(ctx: Ctx, subject: Subject, list: Run[]): Promise<Resource[]> {
     const wanted = parseIncludes(query(ctx));
     // Runs of a page mostly share their workspace: each workspace and configuration is loaded once.
-    const wss = wanted.has('workspace') ? await loadOnce(list.map((r) => r.workspaceId), (id) => workspaces.byId(id)) : new Map<string, null>();
-    const cvs = wanted.has('configuration_version') ? await loadOnce(list.map((r) => r.configurationVersionId), (id) => configs.byId(id)) : new Map<string, null>();
+    const wss = wanted.has('workspace') ? await loadOnce(list.map((r) => r.workspaceId), (ids) => workspaces.byIds(ids)) : new Map<string, null>();
+    const cvs = wanted.has('configuration_version') ? await loadOnce(list.map((r) => r.configurationVersionId), (ids) => configs.byIds(ids)) : new Map<string, null>();
     const out: Resource[] = [];
     for (const run of list) {
       if (wanted.has('plan')) out.push(...resources(planType, [presentPhase(run.plan, logs.url(run.plan.id))]));
@@ -463,11 +463,9 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   });
 }
 
-/** Each distinct id loaded once, in parallel. */
-async function loadOnce<T>(ids: string[], load: (id: string) => Promise<T | null>): Promise<Map<string, T | null>> {
-  const unique = [...new Set(ids)];
-  const found = await Promise.all(unique.map(load));
-  return new Map(unique.map((id, i) => [id, found[i]]));
+/** Each distinct id loaded once, all in one statement, by id. */
+async function loadOnce<T extends { id: string }>(ids: string[], load: (ids: string[]) => Promise<T[]>): Promise<Map<string, T>> {
+  return new Map((await load([...new Set(ids)])).map((r) => [r.id, r]));
 }
 
 function nonNegative(q: Query, name: string, fallback: number): number {
@@ -510,15 +508,15 @@ export function workspaceIncluders(runs: RunService, configs: ConfigurationVersi
   const includeRuns =
     (pick: (ws: Workspace) => string | null): WorkspaceIncluder =>
     async (subject, list) => {
-      const found = await Promise.all(named(subject, list, pick).map((id) => runs.byId(id)));
-      return resources(runType, found.filter((r): r is Run => r !== null).map((r) => presentRun(r, subject, runs)));
+      const found = await runs.byIds(named(subject, list, pick));
+      return resources(runType, found.map((r) => presentRun(r, subject, runs)));
     };
   return {
     latest_run: includeRuns((ws) => ws.latestRunId),
     current_run: includeRuns(currentRunId),
     current_configuration_version: async (subject, list) => {
-      const found = await Promise.all(named(subject, list, (ws) => ws.currentConfigurationVersionId).map((id) => configs.byId(id)));
-      return resources(configurationVersionType, found.filter((cv): cv is ConfigurationVersion => cv !== null).map((cv) => presentConfigurationVersion(cv, null)));
+      const found = await configs.byIds(named(subject, list, (ws) => ws.currentConfigurationVersionId));
+      return resources(configurationVersionType, found.map((cv) => presentConfigurationVersion(cv, null)));
     },
   };
 }

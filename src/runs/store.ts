@@ -86,6 +86,13 @@ export async function findConfigurationVersion(db: Db, id: string): Promise<Conf
   return row ? toConfigurationVersion(row) : null;
 }
 
+/** The configuration versions of these ids that exist, in one statement. */
+export async function findConfigurationVersions(db: Db, ids: string[]): Promise<ConfigurationVersion[]> {
+  if (ids.length === 0) return [];
+  const rows = await db<ConfigurationVersionRow>('configuration_versions').whereRaw('id = ANY(?)', [ids]);
+  return rows.map(toConfigurationVersion);
+}
+
 export async function listConfigurationVersions(
   db: Db,
   workspaceId: string,
@@ -317,6 +324,12 @@ export async function insertRun(db: Db, run: NewRun): Promise<void> {
 export async function findRun(db: Db, id: string): Promise<Run | null> {
   const row = (await selectRuns(db).where('r.id', id).first()) as RunRow | undefined;
   return row ? toRun(row) : null;
+}
+
+/** The runs of these ids that exist, in one statement. */
+export async function findRuns(db: Db, ids: string[]): Promise<Run[]> {
+  if (ids.length === 0) return [];
+  return ((await selectRuns(db).whereRaw('r.id = ANY(?)', [ids])) as RunRow[]).map(toRun);
 }
 
 /** The run, its row locked until the transaction ends: status changes are serialised per run. */

@@ -265,6 +265,12 @@ export async function findById(db: Db, id: string): Promise<Workspace | null> {
   return row ? toWorkspace(row) : null;
 }
 
+/** The workspaces of these ids that exist, in one statement. */
+export async function findByIds(db: Db, ids: string[]): Promise<Workspace[]> {
+  if (ids.length === 0) return [];
+  return ((await selectWorkspaces(db).whereRaw('w.id = ANY(?)', [ids])) as WorkspaceRow[]).map(toWorkspace);
+}
+
 export async function findByName(db: Db, organizationId: string, name: string): Promise<Workspace | null> {
   const row = (await selectWorkspaces(db)
     .where({ 'w.organization_id': organizationId, 'w.name': name })
