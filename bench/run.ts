@@ -90,7 +90,7 @@ const scenarios: Scenario<Seed>[] = [
     target: { minBaselineRatio: 0.5, maxP99Ms: 15 },
   },
   {
-    name: 'list 1,000 workspaces (one page of 100)',
+    name: 'GET 100 workspaces (one page of 100, of 1,000)',
     path: (s) => `/api/v2/organizations/${s.org}/workspaces?page[size]=100`,
     target: { minRps: 600 },
   },
