@@ -214,6 +214,51 @@ export function otfdDatabaseUrl(otfd: OtfdProcess): string {
     : `postgres://otf:${password}@127.0.0.1:${port}/otf`;
 }
 
+/** The postmaster of an otfd's embedded PostgreSQL and its children (the backends), by /proc. */
+export function postgresPids(otfd: OtfdProcess): number[] {
+  let postmaster: number;
+  try {
+    postmaster = Number(fs.readFileSync(path.join(otfd.tmpDir, 'data', 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return [];
+  }
+  const pids = [postmaster];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid ...: the comm may hold spaces, so read after its closing parenthesis.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/** CPU time (user + system) the processes have used so far, in milliseconds; 0 for those gone. */
+export function cpuMs(pids: readonly number[]): number {
+  const tickMs = 10; // USER_HZ is 100 on Linux
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of stat, 12 and 13 after the comm.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks * tickMs;
+}
+
+/** Whose CPU time a scenario measures: the HTTP server's process and the database's. */
+export interface CpuSources {
+  server: number;
+  database: () => number[];
+}
+
 export interface BaselineProcess {
   url: string;
   pid: number;
@@ -372,6 +417,11 @@ export interface ScenarioResult {
   targetMet: boolean | null;
   /** This scenario against the baseline server of the same run; null when there was none. */
   baseline: { rpsRatio: number; p99Ratio: number } | null;
+  /**
+   * CPU milliseconds per request of the server process and of PostgreSQL (postmaster and
+   * backends), from /proc: what a request costs whatever else the machine is doing.
+   */
+  cpuMsPerRequest: { server: number; database: number } | null;
 }
 
 function targetMet(target: Target | undefined, rps: number, p99: number, baselineRps: number | null): boolean | null {
@@ -398,7 +448,13 @@ export function describeTarget(t: Target | null): string {
 }
 
 /** Runs one scenario: a sanity request, a warm-up, then the measured autocannon run. */
-export async function runScenario<C>(server: Pick<OtfdProcess, 'url' | 'siteToken'>, scenario: Scenario<C>, ctx: C, settings: RunSettings): Promise<ScenarioResult> {
+export async function runScenario<C>(
+  server: Pick<OtfdProcess, 'url' | 'siteToken'>,
+  scenario: Scenario<C>,
+  ctx: C,
+  settings: RunSettings,
+  cpu?: CpuSources,
+): Promise<ScenarioResult> {
   const method = scenario.method ?? 'GET';
   const urlPath = scenario.path(ctx);
   const payload = scenario.body ? JSON.stringify(scenario.body(ctx)) : undefined;
@@ -419,7 +475,11 @@ export async function runScenario<C>(server: Pick<OtfdProcess, 'url' | 'siteToke
     duration,
   });
   if (settings.warmupSec > 0) await autocannon(options(settings.warmupSec));
+  const dbPids = cpu?.database() ?? [];
+  const before = cpu ? { server: cpuMs([cpu.server]), database: cpuMs(dbPids) } : null;
   const r = await autocannon({ ...options(settings.durationSec), title: scenario.name });
+  const after = cpu ? { server: cpuMs([cpu.server]), database: cpuMs(dbPids) } : null;
+  const perRequest = (a: number, b: number) => (r.requests.total > 0 ? (b - a) / r.requests.total : 0);
 
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
@@ -441,6 +501,7 @@ export async function runScenario<C>(server: Pick<OtfdProcess, 'url' | 'siteToke
     target: scenario.target ?? null,
     targetMet: targetMet(scenario.target, r.requests.mean, r.latency.p99, null),
     baseline: null,
+    cpuMsPerRequest: before && after ? { server: perRequest(before.server, after.server), database: perRequest(before.database, after.database) } : null,
   };
 }
 
@@ -524,7 +585,7 @@ export class Sampler<S extends { t: number }> {
 // ---------------------------------------------------------------- reporting
 
 export function formatTable(results: ScenarioResult[]): string {
-  const header = ['scenario', 'req/s (mean)', 'p50 ms', 'p99 ms', 'req/s / baseline', 'p99 / baseline', 'errors/non-2xx', 'target', 'met'];
+  const header = ['scenario', 'req/s (mean)', 'p50 ms', 'p99 ms', 'req/s / baseline', 'p99 / baseline', 'CPU ms/req server+db', 'errors/non-2xx', 'target', 'met'];
   const rows = results.map((r) => [
     r.name,
     r.rpsMean.toFixed(0),
@@ -532,12 +593,13 @@ export function formatTable(results: ScenarioResult[]): string {
     r.latencyMs.p99.toFixed(1),
     r.baseline ? `${(r.baseline.rpsRatio * 100).toFixed(0)} %` : '-',
     r.baseline ? `${r.baseline.p99Ratio.toFixed(1)}x` : '-',
+    r.cpuMsPerRequest ? `${r.cpuMsPerRequest.server.toFixed(2)}+${r.cpuMsPerRequest.database.toFixed(2)}` : '-',
     `${r.errors}/${r.non2xx}`,
     describeTarget(r.target) || '-',
     r.targetMet === null ? '-' : r.targetMet ? 'yes' : 'NO',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const numeric = new Set([1, 2, 3, 4, 5, 6]);
+  const numeric = new Set([1, 2, 3, 4, 5, 6, 7]);
   const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

@@ -31,6 +31,7 @@ import {
   formatTable,
   machineFacts,
   mapLimit,
+  postgresPids,
   runScenario,
   startBaseline,
   startOtfd,
@@ -246,14 +247,14 @@ async function main(): Promise<void> {
           const server = await startBaseline(otfd);
           try {
             console.log(`running "${BASELINE_SCENARIO.name}" (pid ${server.pid}): ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
-            baseline = await runScenario({ url: server.url, siteToken: '' }, BASELINE_SCENARIO, seed, settings);
+            baseline = await runScenario({ url: server.url, siteToken: '' }, BASELINE_SCENARIO, seed, settings, { server: server.pid, database: () => postgresPids(otfd) });
           } finally {
             await server.stop();
           }
         }
         for (const scenario of selected) {
           console.log(`running "${scenario.name}": ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
-          results.push(await runScenario(otfd, scenario, seed, settings));
+          results.push(await runScenario(otfd, scenario, seed, settings, { server: otfd.pid, database: () => postgresPids(otfd) }));
         }
         compareToBaseline(results, baseline);
         if (wants('dispatch')) {

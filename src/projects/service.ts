@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { authorize } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
-import { inOrderOf } from '../db/batch.js';
+import { inOrderOf } from '../db/lists.js';
 import { ConflictError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/service.js';

@@ -13,7 +13,7 @@ import type { Site } from '../api/http.js';
 import type { BlobOwner } from '../blobs/collector.js';
 import type { BlobStore } from '../blobs/store.js';
 import { existingIds, type Db } from '../db/index.js';
-import { inOrderOf } from '../db/batch.js';
+import { inOrderOf } from '../db/lists.js';
 import { ConflictError, InvalidError, notFound, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';

@@ -7,7 +7,7 @@ import { authorize, isAllowed, visibleWorkspaces, type Action } from '../auth/au
 import type { PrincipalResolver } from '../auth/service.js';
 import { principalOf, type Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
-import { inOrderOf } from '../db/batch.js';
+import { inOrderOf } from '../db/lists.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';

@@ -364,9 +364,9 @@ export interface RunFilter {
 
 export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; total: number }> {
   const q = selectRuns(db);
-  if (f.workspaceIds) q.whereIn('r.workspace_id', f.workspaceIds);
+  if (f.workspaceIds) q.whereRaw('r.workspace_id = ANY(?)', [f.workspaceIds]);
   if (f.organizationId) q.where('r.organization_id', f.organizationId);
-  if (f.statuses) q.whereIn('r.status', f.statuses);
+  if (f.statuses) q.whereRaw('r.status = ANY(?)', [f.statuses]);
   if (f.operations) {
     q.where((w) => {
       for (const op of f.operations!) {
@@ -385,6 +385,7 @@ export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; to
     q.where((w) => w.whereILike('r.id', s).orWhereILike('r.message', s).orWhereILike('r.created_by_name', s));
   }
   q.orderBy('r.created_at', f.order === 'newest' ? 'desc' : 'asc').orderBy('r.id', f.order === 'newest' ? 'desc' : 'asc');
+  // Not prepared (as the workspace list is): r.* would break a prepared statement when a migration adds a column.
   const { rows, total } = await paged<RunRow>(db, q, f.limit, f.offset);
   return { items: rows.map(toRun), total };
 }

@@ -2,7 +2,7 @@
 import { authorize, visibleWorkspaces, type Action, type Scope } from '../auth/authorize.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
-import { inOrderOf } from '../db/batch.js';
+import { inOrderOf } from '../db/lists.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/service.js';
