@@ -196,6 +196,109 @@ export async function startOtfd(opts: OtfdOptions = {}): Promise<OtfdProcess> {
   return handle;
 }
 
+/**
+ * The connection string of an otfd's embedded PostgreSQL, read from its data dir: the port and
+ * socket directory from postmaster.pid, the password otfd generated. For the baseline server.
+ */
+export function otfdDatabaseUrl(otfd: OtfdProcess): string {
+  const dataDir = path.join(otfd.tmpDir, 'data');
+  const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) throw new Error(`no ${pidFile}: the embedded PostgreSQL cluster is not where the bench expects it`);
+  // postmaster.pid: pid, data dir, start time, port, socket directory, listen address, ...
+  const lines = fs.readFileSync(pidFile, 'utf8').split('\n');
+  const port = lines[3].trim();
+  const socketDir = lines[4].trim();
+  const password = encodeURIComponent(fs.readFileSync(path.join(dataDir, 'postgres-password'), 'utf8').trim());
+  return socketDir
+    ? `postgres://otf:${password}@localhost:${port}/otf?host=${encodeURIComponent(socketDir)}`
+    : `postgres://otf:${password}@127.0.0.1:${port}/otf`;
+}
+
+/** The postmaster of an otfd's embedded PostgreSQL and its children (the backends), by /proc. */
+export function postgresPids(otfd: OtfdProcess): number[] {
+  let postmaster: number;
+  try {
+    postmaster = Number(fs.readFileSync(path.join(otfd.tmpDir, 'data', 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return [];
+  }
+  const pids = [postmaster];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid ...: the comm may hold spaces, so read after its closing parenthesis.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/** CPU time (user + system) the processes have used so far, in milliseconds; 0 for those gone. */
+export function cpuMs(pids: readonly number[]): number {
+  const tickMs = 10; // USER_HZ is 100 on Linux
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of stat, 12 and 13 after the comm.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks * tickMs;
+}
+
+/** Whose CPU time a scenario measures: the HTTP server's process and the database's. */
+export interface CpuSources {
+  server: number;
+  database: () => number[];
+}
+
+export interface BaselineProcess {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts bench/baseline.ts as a child process on otfd's database and waits until it listens. */
+export async function startBaseline(otfd: OtfdProcess, nodeArgs: string[] = []): Promise<BaselineProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'dist', 'bench', 'baseline.js')], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BASELINE_DATABASE_URL: otfdDatabaseUrl(otfd), BASELINE_PORT: String(port) },
+  });
+  const outputTail = tailOf(child);
+  const onExit = () => {
+    if (!exited(child)) child.kill('SIGTERM');
+  };
+  process.on('exit', onExit);
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    process.off('exit', onExit);
+    if (!exited(child)) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
+    }
+  };
+  const deadline = Date.now() + 30_000;
+  while (!outputTail().includes('listening')) {
+    if (exited(child) || Date.now() > deadline) {
+      await stop();
+      throw new Error(`the baseline server did not start:\n${outputTail()}`);
+    }
+    await sleep(50);
+  }
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
+}
+
 // ---------------------------------------------------------------- seeding through the API
 
 export interface ApiResult {
@@ -269,6 +372,8 @@ export async function createWorkspaces(client: Client, org: string, count: numbe
 export interface Target {
   /** Mean requests per second at least this. */
   minRps?: number;
+  /** Mean requests per second at least this share of the baseline server's (0.5 = half). */
+  minBaselineRatio?: number;
   /** p99 latency below this many milliseconds. */
   maxP99Ms?: number;
 }
@@ -310,23 +415,46 @@ export interface ScenarioResult {
   target: Target | null;
   /** null when the scenario has no target. */
   targetMet: boolean | null;
+  /** This scenario against the baseline server of the same run; null when there was none. */
+  baseline: { rpsRatio: number; p99Ratio: number } | null;
+  /**
+   * CPU milliseconds per request of the server process and of PostgreSQL (postmaster and
+   * backends), from /proc: what a request costs whatever else the machine is doing.
+   */
+  cpuMsPerRequest: { server: number; database: number } | null;
 }
 
-function targetMet(target: Target | undefined, rps: number, p99: number): boolean | null {
+function targetMet(target: Target | undefined, rps: number, p99: number, baselineRps: number | null): boolean | null {
   if (!target) return null;
-  return (target.minRps === undefined || rps >= target.minRps) && (target.maxP99Ms === undefined || p99 < target.maxP99Ms);
+  const ratioMet = target.minBaselineRatio === undefined || (baselineRps !== null && rps >= target.minBaselineRatio * baselineRps);
+  return ratioMet && (target.minRps === undefined || rps >= target.minRps) && (target.maxP99Ms === undefined || p99 < target.maxP99Ms);
+}
+
+/** Sets each result's ratio to the baseline's and judges the targets that depend on it. */
+export function compareToBaseline(results: ScenarioResult[], baseline: ScenarioResult | null): void {
+  for (const r of results) {
+    r.baseline = baseline ? { rpsRatio: r.rpsMean / baseline.rpsMean, p99Ratio: r.latencyMs.p99 / baseline.latencyMs.p99 } : null;
+    r.targetMet = targetMet(r.target ?? undefined, r.rpsMean, r.latencyMs.p99, baseline?.rpsMean ?? null);
+  }
 }
 
 export function describeTarget(t: Target | null): string {
   if (!t) return '';
   const parts: string[] = [];
+  if (t.minBaselineRatio !== undefined) parts.push(`>= ${Math.round(t.minBaselineRatio * 100)} % of baseline req/s`);
   if (t.minRps !== undefined) parts.push(`>= ${t.minRps.toLocaleString('en-US')} req/s`);
   if (t.maxP99Ms !== undefined) parts.push(`p99 < ${t.maxP99Ms} ms`);
   return parts.join(', ');
 }
 
 /** Runs one scenario: a sanity request, a warm-up, then the measured autocannon run. */
-export async function runScenario<C>(server: OtfdProcess, scenario: Scenario<C>, ctx: C, settings: RunSettings): Promise<ScenarioResult> {
+export async function runScenario<C>(
+  server: Pick<OtfdProcess, 'url' | 'siteToken'>,
+  scenario: Scenario<C>,
+  ctx: C,
+  settings: RunSettings,
+  cpu?: CpuSources,
+): Promise<ScenarioResult> {
   const method = scenario.method ?? 'GET';
   const urlPath = scenario.path(ctx);
   const payload = scenario.body ? JSON.stringify(scenario.body(ctx)) : undefined;
@@ -347,7 +475,11 @@ export async function runScenario<C>(server: OtfdProcess, scenario: Scenario<C>,
     duration,
   });
   if (settings.warmupSec > 0) await autocannon(options(settings.warmupSec));
+  const dbPids = cpu?.database() ?? [];
+  const before = cpu ? { server: cpuMs([cpu.server]), database: cpuMs(dbPids) } : null;
   const r = await autocannon({ ...options(settings.durationSec), title: scenario.name });
+  const after = cpu ? { server: cpuMs([cpu.server]), database: cpuMs(dbPids) } : null;
+  const perRequest = (a: number, b: number) => (r.requests.total > 0 ? (b - a) / r.requests.total : 0);
 
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
@@ -367,7 +499,9 @@ export async function runScenario<C>(server: OtfdProcess, scenario: Scenario<C>,
     non2xx: r.non2xx,
     statusCodes,
     target: scenario.target ?? null,
-    targetMet: targetMet(scenario.target, r.requests.mean, r.latency.p99),
+    targetMet: targetMet(scenario.target, r.requests.mean, r.latency.p99, null),
+    baseline: null,
+    cpuMsPerRequest: before && after ? { server: perRequest(before.server, after.server), database: perRequest(before.database, after.database) } : null,
   };
 }
 
@@ -451,18 +585,21 @@ export class Sampler<S extends { t: number }> {
 // ---------------------------------------------------------------- reporting
 
 export function formatTable(results: ScenarioResult[]): string {
-  const header = ['scenario', 'req/s (mean)', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'target', 'met'];
+  const header = ['scenario', 'req/s (mean)', 'p50 ms', 'p99 ms', 'req/s / baseline', 'p99 / baseline', 'CPU ms/req server+db', 'errors/non-2xx', 'target', 'met'];
   const rows = results.map((r) => [
     r.name,
     r.rpsMean.toFixed(0),
     r.latencyMs.p50.toFixed(1),
     r.latencyMs.p99.toFixed(1),
+    r.baseline ? `${(r.baseline.rpsRatio * 100).toFixed(0)} %` : '-',
+    r.baseline ? `${r.baseline.p99Ratio.toFixed(1)}x` : '-',
+    r.cpuMsPerRequest ? `${r.cpuMsPerRequest.server.toFixed(2)}+${r.cpuMsPerRequest.database.toFixed(2)}` : '-',
     `${r.errors}/${r.non2xx}`,
     describeTarget(r.target) || '-',
     r.targetMet === null ? '-' : r.targetMet ? 'yes' : 'NO',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const numeric = new Set([1, 2, 3, 4]);
+  const numeric = new Set([1, 2, 3, 4, 5, 6, 7]);
   const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

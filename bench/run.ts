@@ -1,6 +1,8 @@
 // The benchmark suite: `npm run bench`. Starts otfd (with its embedded PostgreSQL) as a child
-// process, seeds one organization with 1,000 workspaces through the JSON:API, runs each scenario
-// with autocannon, prints a table and writes bench/results/latest.json. The agent benchmarks
+// process, seeds one organization with 1,000 workspaces (and a page each of runs, state versions
+// and variables) through the JSON:API, runs the baseline server (bench/baseline.ts) and then each
+// scenario with autocannon, prints a table with every scenario as a ratio to the baseline, and
+// writes bench/results/latest.json. The agent benchmarks
 // (bench/agents.ts) start otfd children of their own.
 //
 // A benchmark reports: a missed target is printed, never an exit code. Only a crash exits non-zero.
@@ -15,17 +17,23 @@
 //   BENCH_STATE_MIB        size of the state of the state push/pull benchmark (default 50)
 //   BENCH_HUGE_OUTPUT_MIB  size of the one output of the huge-output state upload benchmark (default 150)
 //   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state")
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, SIGTERM_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
 import {
   Client,
   REPO_ROOT,
+  compareToBaseline,
   createOrganization,
   createWorkspaces,
   envSeconds,
+  describeTarget,
   formatTable,
   machineFacts,
+  mapLimit,
+  postgresPids,
   runScenario,
+  startBaseline,
   startOtfd,
   stopAllOtfds,
   writeJson,
@@ -35,7 +43,7 @@ import {
   type Scenario,
   type ScenarioResult,
 } from './lib.js';
-import { compareApply, measureDispatch, type ComparisonResult, type LatencyResult } from './runs.js';
+import { compareApply, measureDispatch, uploadConfiguration, type ComparisonResult, type LatencyResult } from './runs.js';
 import { HUGE_OUTPUT_SCENARIO, formatHugeOutputTable, runHugeOutputBenchmark, type HugeOutputResult } from './huge-output.js';
 import { STATE_SCENARIO, formatStateTable, runStateBenchmark, type StateBenchResult } from './state.js';
 
@@ -45,30 +53,60 @@ interface Seed {
   workspaceIds: string[];
   /** A user whose team has read access to the middle workspace. */
   userToken: string;
+  /** A workspace with LIST_SIZE runs (queued for a pool with no agent, so they stay put) and as many variables. */
+  runsWorkspaceId: string;
+  /** A workspace with LIST_SIZE state versions. */
+  stateWorkspaceId: string;
 }
 
 const WORKSPACES = 1_000;
+/** Runs, state versions and variables seeded for their list scenarios: one full page. */
+const LIST_SIZE = 100;
 const DISPATCH_RUNS = dispatchRuns();
 const APPLY_RESOURCES = 400;
 const SEED_CONCURRENCY = 16;
 
-// Add scenarios here.
+/**
+ * The baseline every read scenario is compared with: bench/baseline.ts, a bare Node HTTP server
+ * doing a single read's two queries (token, workspace row) on otfd's database. Run first.
+ */
+const BASELINE_SCENARIO: Scenario<Seed> = {
+  name: 'baseline: bare HTTP + 2 queries (token, workspace row)',
+  path: (s) => `/workspaces/${middle(s)}`,
+  token: (s) => s.userToken,
+};
+
+// Add scenarios here. Each is reported as a ratio to the baseline's req/s and p99.
 const scenarios: Scenario<Seed>[] = [
   {
     name: 'GET one workspace',
     path: (s) => `/api/v2/workspaces/${middle(s)}`,
-    target: { minRps: 2_000, maxP99Ms: 25 },
+    target: { minBaselineRatio: 0.5, maxP99Ms: 15 },
   },
   {
     // The same, as a user: its rights come from its teams (gathered once, then kept until they change).
     name: 'GET one workspace (user token)',
     path: (s) => `/api/v2/workspaces/${middle(s)}`,
     token: (s) => s.userToken,
-    target: { minRps: 2_000, maxP99Ms: 25 },
+    target: { minBaselineRatio: 0.5, maxP99Ms: 15 },
   },
   {
-    name: 'list 1,000 workspaces (one page of 100)',
+    name: 'GET 100 workspaces (one page of 100, of 1,000)',
     path: (s) => `/api/v2/organizations/${s.org}/workspaces?page[size]=100`,
+    target: { minRps: 600 },
+  },
+  {
+    name: 'GET 100 runs (one page of 100)',
+    path: (s) => `/api/v2/workspaces/${s.runsWorkspaceId}/runs?page[size]=100`,
+    target: { minRps: 600 },
+  },
+  {
+    name: 'GET 100 state versions (one page of 100)',
+    path: (s) => `/api/v2/workspaces/${s.stateWorkspaceId}/state-versions?page[size]=100`,
+  },
+  {
+    name: 'GET 100 variables',
+    path: (s) => `/api/v2/workspaces/${s.runsWorkspaceId}/vars`,
   },
 ];
 
@@ -92,6 +130,48 @@ async function seedUser(client: Client, s: Seed): Promise<string> {
   });
   const token = (await client.expect(201, 'POST', `/users/${user.data.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: {} } })) as Doc;
   return token.data.attributes.token as string;
+}
+
+/**
+ * A workspace with LIST_SIZE runs and LIST_SIZE variables. Its runs are for an agent pool with no
+ * agent: they queue and stay queued, so nothing executes during the measurements.
+ */
+async function seedRuns(client: Client, org: string): Promise<string> {
+  const pool = (await client.expect(201, 'POST', `/organizations/${org}/agent-pools`, {
+    data: { type: 'agent-pools', attributes: { name: 'bench-idle', 'organization-scoped': true } },
+  })) as Doc;
+  const ws = (await client.expect(201, 'POST', `/organizations/${org}/workspaces`, {
+    data: { type: 'workspaces', attributes: { name: 'bench-runs', 'execution-mode': 'agent', 'agent-pool-id': pool.data.id } },
+  })) as Doc;
+  await uploadConfiguration(client, ws.data.id, { 'main.tf': 'output "x" { value = 1 }\n' });
+  const run = { data: { type: 'runs', attributes: { message: 'bench' }, relationships: { workspace: { data: { type: 'workspaces', id: ws.data.id } } } } };
+  await mapLimit(Array.from({ length: LIST_SIZE }), SEED_CONCURRENCY, () => client.expect(201, 'POST', '/runs', run));
+  await mapLimit(Array.from({ length: LIST_SIZE }, (_, i) => i), SEED_CONCURRENCY, (i) =>
+    client.expect(201, 'POST', `/workspaces/${ws.data.id}/vars`, {
+      data: { type: 'vars', attributes: { key: `var_${String(i).padStart(3, '0')}`, value: `value ${i}`, category: i % 2 ? 'env' : 'terraform', sensitive: i % 10 === 0 } },
+    }),
+  );
+  return ws.data.id;
+}
+
+/** A workspace with LIST_SIZE small state versions, pushed one after another as the CLI would. */
+async function seedStateVersions(client: Client, org: string): Promise<string> {
+  const ws = (await client.expect(201, 'POST', `/organizations/${org}/workspaces`, { data: { type: 'workspaces', attributes: { name: 'bench-state' } } })) as Doc;
+  const lineage = crypto.randomUUID();
+  await client.expect(200, 'POST', `/workspaces/${ws.data.id}/actions/lock`, {});
+  for (let serial = 1; serial <= LIST_SIZE; serial++) {
+    const state = Buffer.from(
+      JSON.stringify({ version: 4, terraform_version: '1.6.0', serial, lineage, outputs: { n: { value: serial, type: 'number' } }, resources: [], check_results: null }),
+    );
+    await client.expect(201, 'POST', `/workspaces/${ws.data.id}/state-versions`, {
+      data: {
+        type: 'state-versions',
+        attributes: { serial, lineage, md5: crypto.createHash('md5').update(state).digest('hex'), state: state.toString('base64') },
+      },
+    });
+  }
+  await client.expect(200, 'POST', `/workspaces/${ws.data.id}/actions/unlock`);
+  return ws.data.id;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -137,12 +217,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   const results: ScenarioResult[] = [];
+  let baseline: ScenarioResult | null = null;
   let dispatch: LatencyResult | null = null;
   let apply: ComparisonResult | null = null;
   let agents: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null };
   let state: StateBenchResult | null = null;
   let hugeOutput: HugeOutputResult | null = null;
-  const seed: Seed = { org: 'bench', workspaceIds: [], userToken: '' };
+  const seed: Seed = { org: 'bench', workspaceIds: [], userToken: '', runsWorkspaceId: '', stateWorkspaceId: '' };
   let seedSeconds: number | null = null;
   try {
     if (wantsMain) {
@@ -155,13 +236,27 @@ async function main(): Promise<void> {
         await createOrganization(client, seed.org);
         seed.workspaceIds = await createWorkspaces(client, seed.org, WORKSPACES, { concurrency: SEED_CONCURRENCY });
         seed.userToken = await seedUser(client, seed);
+        if (selected.length > 0) {
+          seed.runsWorkspaceId = await seedRuns(client, seed.org);
+          seed.stateWorkspaceId = await seedStateVersions(client, seed.org);
+        }
         seedSeconds = (performance.now() - t0) / 1000;
         console.log(`seeded in ${seedSeconds.toFixed(1)} s (${(WORKSPACES / seedSeconds).toFixed(0)} workspaces/s at ${SEED_CONCURRENCY} in flight)`);
 
+        if (selected.length > 0) {
+          const server = await startBaseline(otfd);
+          try {
+            console.log(`running "${BASELINE_SCENARIO.name}" (pid ${server.pid}): ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
+            baseline = await runScenario({ url: server.url, siteToken: '' }, BASELINE_SCENARIO, seed, settings, { server: server.pid, database: () => postgresPids(otfd) });
+          } finally {
+            await server.stop();
+          }
+        }
         for (const scenario of selected) {
           console.log(`running "${scenario.name}": ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
-          results.push(await runScenario(otfd, scenario, seed, settings));
+          results.push(await runScenario(otfd, scenario, seed, settings, { server: otfd.pid, database: () => postgresPids(otfd) }));
         }
+        compareToBaseline(results, baseline);
         if (wants('dispatch')) {
           console.log(`measuring dispatch: ${DISPATCH_RUNS} speculative runs, one after another...`);
           dispatch = await measureDispatch(client, seed.org, DISPATCH_RUNS);
@@ -199,7 +294,7 @@ async function main(): Promise<void> {
 
   if (results.length) {
     console.log('');
-    console.log(formatTable(results));
+    console.log(formatTable(baseline ? [baseline, ...results] : results));
   }
   if (dispatch) {
     console.log('');
@@ -222,13 +317,14 @@ async function main(): Promise<void> {
     console.log(formatHugeOutputTable(hugeOutput));
   }
   for (const r of results) {
-    if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${r.target?.minRps ?? '-'} req/s and p99 < ${r.target?.maxP99Ms ?? '-'} ms`);
+    if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${describeTarget(r.target)}`);
   }
 
   const file = path.join(REPO_ROOT, 'bench', 'results', 'latest.json');
   writeJson(file, {
     machine: machineFacts(),
     settings: { ...settings, otfdLogLevel: level, otfdNodeArgs: nodeArgs, workspaces: WORKSPACES, seedConcurrency: SEED_CONCURRENCY, seedSeconds },
+    baseline,
     results,
     dispatch,
     apply,

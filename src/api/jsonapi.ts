@@ -1,5 +1,4 @@
-// JSON:API encoding (jsonapi-serializer), pagination and include= handling, shared by every route.
-import jsonapi from 'jsonapi-serializer';
+// JSON:API encoding, pagination and include= handling, shared by every route.
 import { BadRequestError, InvalidError } from '../errors.js';
 
 export const MEDIA_TYPE = 'application/vnd.api+json';
@@ -40,25 +39,75 @@ export interface Document {
   links?: Record<string, string | null>;
 }
 
-function serializerOptions(spec: ResourceType, extra: { meta?: Record<string, unknown>; links?: Record<string, string | null> }) {
-  const rels = spec.relationships ?? {};
-  const opts: Record<string, unknown> = {
-    attributes: [...spec.attributes, ...Object.keys(rels)],
-    keyForAttribute: (key: string) => key,
-    pluralizeType: false,
-    // Called for the primary resource too (attr = its type): a view's own "type" attribute (state
-    // outputs have one) must not become the resource type.
-    typeForAttribute: (attr: string, value: Partial<Ref> | undefined) => (attr === spec.type ? spec.type : (value?.type ?? rels[attr] ?? attr)),
-  };
-  for (const name of Object.keys(rels)) opts[name] = { ref: 'id', included: false };
-  for (const [name, related] of Object.entries(spec.linkedRelationships ?? {})) {
-    (opts.attributes as string[]).push(name);
-    opts[name] = { ref: 'id', included: false, ignoreRelationshipData: true, relationshipLinks: { related: (view: View) => related(view) } };
+/**
+ * What encoding a resource type needs, worked out once per type: every member a view may carry, in
+ * the order it is written, and for each whether it is an attribute, a relationship (with the type
+ * its refs default to) or a relationship given only as a link.
+ */
+interface Plan {
+  members: Array<
+    | { kind: 'attribute'; name: string }
+    | { kind: 'relationship'; name: string; type: string }
+    | { kind: 'linked'; name: string; related: (view: View) => string }
+  >;
+}
+
+const plans = new WeakMap<ResourceType, Plan>();
+
+function planOf(spec: ResourceType): Plan {
+  let plan = plans.get(spec);
+  if (!plan) {
+    plan = {
+      members: [
+        ...spec.attributes.map((name) => ({ kind: 'attribute' as const, name })),
+        ...Object.entries(spec.relationships ?? {}).map(([name, type]) => ({ kind: 'relationship' as const, name, type })),
+        ...Object.entries(spec.linkedRelationships ?? {}).map(([name, related]) => ({ kind: 'linked' as const, name, related })),
+      ],
+    };
+    plans.set(spec, plan);
   }
-  if (spec.selfLink) opts.dataLinks = { self: (view: View) => spec.selfLink!(view) };
-  if (extra.meta) opts.meta = extra.meta;
-  if (extra.links) opts.topLevelLinks = extra.links;
-  return opts;
+  return plan;
+}
+
+/** A relationship's linkage: a ref with an id becomes { type, id }; anything else is null. */
+function linkage(value: unknown, defaultType: string): { type: string; id: string } | null {
+  const ref = value as Partial<Ref> | null | undefined;
+  if (!ref || !ref.id) return null;
+  return { type: ref.type ?? defaultType, id: String(ref.id) };
+}
+
+/**
+ * One view as a resource object: type, id, links.self, then the attributes and relationships the
+ * spec names that the view carries (a member the view lacks is left out; null stays null). A
+ * linked relationship is always written, as { links: { related } }.
+ */
+function resourceOf(spec: ResourceType, plan: Plan, view: View): Resource {
+  const out: Resource = { type: spec.type } as Resource;
+  if (view.id !== undefined && view.id !== null) out.id = String(view.id);
+  if (spec.selfLink) out.links = { self: spec.selfLink(view) };
+  let attributes: Record<string, unknown> | undefined;
+  let relationships: Record<string, unknown> | undefined;
+  for (const m of plan.members) {
+    if (m.kind !== 'linked' && !(m.name in view)) continue;
+    attributes ??= {};
+    if (m.kind === 'attribute') {
+      attributes[m.name] = view[m.name];
+      continue;
+    }
+    relationships ??= {};
+    if (m.kind === 'linked') {
+      const related = m.related(view);
+      relationships[m.name] = related ? { links: { related } } : {};
+      continue;
+    }
+    // A relationship named like the resource's own type keeps that type (as it always has).
+    const type = m.name === spec.type ? spec.type : m.type;
+    const value = view[m.name];
+    relationships[m.name] = { data: Array.isArray(value) ? value.map((v) => linkage(v, type)) : linkage(value, type) };
+  }
+  if (attributes) out.attributes = attributes;
+  if (relationships) out.relationships = relationships;
+  return out;
 }
 
 /** Encodes one resource or a list of them as a JSON:API document. */
@@ -67,19 +116,19 @@ export function encode(
   views: View | View[],
   extra: { meta?: Record<string, unknown>; links?: Record<string, string | null>; included?: Resource[] } = {},
 ): Document {
-  const serializer = new jsonapi.Serializer(spec.type, serializerOptions(spec, extra));
-  // A linked relationship is serialized only when the view has its key.
-  const linked = Object.keys(spec.linkedRelationships ?? {});
-  const withLinks = (v: View): View => (linked.length ? { ...Object.fromEntries(linked.map((k) => [k, {}])), ...v } : v);
-  const doc = serializer.serialize(Array.isArray(views) ? views.map(withLinks) : withLinks(views)) as Document;
+  const plan = planOf(spec);
+  const doc = {} as Document;
+  if (extra.links) doc.links = { ...extra.links };
+  if (extra.meta) doc.meta = { ...extra.meta };
+  doc.data = Array.isArray(views) ? views.map((v) => resourceOf(spec, plan, v)) : resourceOf(spec, plan, views);
   if (extra.included && extra.included.length > 0) doc.included = dedupe(extra.included);
   return doc;
 }
 
 /** Encodes views as resource objects, for the `included` member of another document. */
 export function resources(spec: ResourceType, views: View[]): Resource[] {
-  if (views.length === 0) return [];
-  return encode(spec, views).data as Resource[];
+  const plan = planOf(spec);
+  return views.map((v) => resourceOf(spec, plan, v));
 }
 
 function dedupe(included: Resource[]): Resource[] {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { authorize } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
+import { inOrderOf } from '../db/lists.js';
 import { ConflictError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
@@ -46,6 +47,11 @@ export class ProjectService {
   /** Internal lookup without authorization, for domains that already hold an id. */
   async byId(id: string): Promise<Project | null> {
     return store.findById(this.db, id);
+  }
+
+  /** The projects of these ids that exist, in the order of the ids, in one statement (for include= on lists). */
+  async byIds(ids: string[]): Promise<Project[]> {
+    return inOrderOf(ids, await store.findByIds(this.db, [...new Set(ids)]));
   }
 
   async list(

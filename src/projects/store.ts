@@ -42,6 +42,12 @@ export async function findById(db: Db, id: string): Promise<Project | null> {
   return row ? toProject(row) : null;
 }
 
+/** The projects of these ids that exist, in one statement. */
+export async function findByIds(db: Db, ids: string[]): Promise<Project[]> {
+  if (ids.length === 0) return [];
+  return (await db<ProjectRow>('projects').whereRaw('id = ANY(?)', [ids])).map(toProject);
+}
+
 export async function findDefault(db: Db, organizationId: string): Promise<Project | null> {
   const row = await db<ProjectRow>('projects').where({ organization_id: organizationId, is_default: true }).first();
   return row ? toProject(row) : null;

@@ -186,15 +186,15 @@ export function workspaceIncluders(runs: RunService, configs: ConfigurationVersi
   const includeRuns =
     (pick: (ws: Workspace) => string | null): WorkspaceIncluder =>
     async (subject, list) => {
-      const found = await Promise.all(named(subject, list, pick).map((id) => runs.byId(id)));
-      return resources(runType, found.filter((r): r is Run => r !== null).map((r) => presentRun(r, subject, runs)));
+      const found = await runs.byIds(named(subject, list, pick));
+      return resources(runType, found.map((r) => presentRun(r, subject, runs)));
     };
   return {
     latest_run: includeRuns((ws) => ws.latestRunId),
     current_run: includeRuns(currentRunId),
     current_configuration_version: async (subject, list) => {
-      const found = await Promise.all(named(subject, list, (ws) => ws.currentConfigurationVersionId).map((id) => configs.byId(id)));
-      return resources(configurationVersionType, found.filter((cv): cv is ConfigurationVersion => cv !== null).map((cv) => presentConfigurationVersion(cv, null)));
+      const found = await configs.byIds(named(subject, list, (ws) => ws.currentConfigurationVersionId));
+      return resources(configurationVersionType, found.map((cv) => presentConfigurationVersion(cv, null)));
     },
   };
 }

@@ -90,8 +90,8 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   async function included(ctx: Ctx, subject: Subject, list: Run[]): Promise<Resource[]> {
     const wanted = parseIncludes(query(ctx));
     // Runs of a page mostly share their workspace: each workspace and configuration is loaded once.
-    const wss = wanted.has('workspace') ? await loadOnce(list.map((r) => r.workspaceId), (id) => workspaces.byId(id)) : new Map<string, null>();
-    const cvs = wanted.has('configuration_version') ? await loadOnce(list.map((r) => r.configurationVersionId), (id) => configs.byId(id)) : new Map<string, null>();
+    const wss = wanted.has('workspace') ? await loadOnce(list.map((r) => r.workspaceId), (ids) => workspaces.byIds(ids)) : new Map<string, null>();
+    const cvs = wanted.has('configuration_version') ? await loadOnce(list.map((r) => r.configurationVersionId), (ids) => configs.byIds(ids)) : new Map<string, null>();
     const out: Resource[] = [];
     for (const run of list) {
       if (wanted.has('plan')) out.push(...resources(planType, [presentPhase(run.plan, logs.url(run.plan.id))]));
@@ -213,11 +213,9 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   });
 }
 
-/** Each distinct id loaded once, in parallel. */
-async function loadOnce<T>(ids: string[], load: (id: string) => Promise<T | null>): Promise<Map<string, T | null>> {
-  const unique = [...new Set(ids)];
-  const found = await Promise.all(unique.map(load));
-  return new Map(unique.map((id, i) => [id, found[i]]));
+/** Each distinct id loaded once, all in one statement, by id. */
+async function loadOnce<T extends { id: string }>(ids: string[], load: (ids: string[]) => Promise<T[]>): Promise<Map<string, T>> {
+  return new Map((await load([...new Set(ids)])).map((r) => [r.id, r]));
 }
 
 function nonNegative(q: Query, name: string, fallback: number): number {

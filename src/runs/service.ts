@@ -7,6 +7,7 @@ import { authorize, isAllowed, visibleWorkspaces, type Action } from '../auth/au
 import type { PrincipalResolver } from '../auth/service.js';
 import { principalOf, type Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
+import { inOrderOf } from '../db/lists.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -88,6 +89,11 @@ export class RunService {
   /** Internal lookup without authorization. */
   async byId(id: string): Promise<Run | null> {
     return store.findRun(this.db, id);
+  }
+
+  /** The runs of these ids that exist, in the order of the ids, read in one statement (for include= on lists). */
+  async byIds(ids: string[]): Promise<Run[]> {
+    return inOrderOf(ids, await store.findRuns(this.db, [...new Set(ids)]));
   }
 
   /** The run a plan or apply belongs to, if the subject may take the action on it (read it, by default). */

@@ -86,6 +86,13 @@ export async function findConfigurationVersion(db: Db, id: string): Promise<Conf
   return row ? toConfigurationVersion(row) : null;
 }
 
+/** The configuration versions of these ids that exist, in one statement. */
+export async function findConfigurationVersions(db: Db, ids: string[]): Promise<ConfigurationVersion[]> {
+  if (ids.length === 0) return [];
+  const rows = await db<ConfigurationVersionRow>('configuration_versions').whereRaw('id = ANY(?)', [ids]);
+  return rows.map(toConfigurationVersion);
+}
+
 export async function listConfigurationVersions(
   db: Db,
   workspaceId: string,
@@ -319,6 +326,12 @@ export async function findRun(db: Db, id: string): Promise<Run | null> {
   return row ? toRun(row) : null;
 }
 
+/** The runs of these ids that exist, in one statement. */
+export async function findRuns(db: Db, ids: string[]): Promise<Run[]> {
+  if (ids.length === 0) return [];
+  return ((await selectRuns(db).whereRaw('r.id = ANY(?)', [ids])) as RunRow[]).map(toRun);
+}
+
 /** The run, its row locked until the transaction ends: status changes are serialised per run. */
 export async function lockRun(trx: Knex.Transaction, id: string): Promise<Run | null> {
   await trx('runs').where({ id }).forUpdate().first('id');
@@ -351,9 +364,9 @@ export interface RunFilter {
 
 export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; total: number }> {
   const q = selectRuns(db);
-  if (f.workspaceIds) q.whereIn('r.workspace_id', f.workspaceIds);
+  if (f.workspaceIds) q.whereRaw('r.workspace_id = ANY(?)', [f.workspaceIds]);
   if (f.organizationId) q.where('r.organization_id', f.organizationId);
-  if (f.statuses) q.whereIn('r.status', f.statuses);
+  if (f.statuses) q.whereRaw('r.status = ANY(?)', [f.statuses]);
   if (f.operations) {
     q.where((w) => {
       for (const op of f.operations!) {
@@ -372,6 +385,7 @@ export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; to
     q.where((w) => w.whereILike('r.id', s).orWhereILike('r.message', s).orWhereILike('r.created_by_name', s));
   }
   q.orderBy('r.created_at', f.order === 'newest' ? 'desc' : 'asc').orderBy('r.id', f.order === 'newest' ? 'desc' : 'asc');
+  // Not prepared (as the workspace list is): r.* would break a prepared statement when a migration adds a column.
   const { rows, total } = await paged<RunRow>(db, q, f.limit, f.offset);
   return { items: rows.map(toRun), total };
 }

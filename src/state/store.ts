@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
 import { paged, type Db } from '../db/index.js';
+import { prepared } from '../db/lists.js';
 import type { CtyType, ResourceSummary } from './statefile.js';
 
 export type StateVersionStatus = 'pending' | 'finalized' | 'discarded';
@@ -159,7 +160,7 @@ export async function current(db: Db, workspaceId: string): Promise<StateVersion
 /** A workspace's state versions, newest first. */
 export async function list(db: Db, workspaceId: string, limit: number, offset: number): Promise<{ items: StateVersion[]; total: number }> {
   const q = selectVersions(db).where('v.workspace_id', workspaceId).orderBy('v.created_at', 'desc').orderBy('v.id', 'desc');
-  const { rows, total } = await paged<StateVersionRow>(db, q, limit, offset);
+  const { rows, total } = await paged<StateVersionRow>(db, prepared(q, 'state_versions.list', offset), limit, offset);
   return { items: rows.map(toStateVersion), total };
 }
 

@@ -97,7 +97,7 @@ export async function findByIdForUpdate(db: Db, id: string): Promise<StoredVaria
 
 /** Every variable of a workspace, by key and then category. */
 export async function listByWorkspace(db: Db, workspaceId: string): Promise<StoredVariable[]> {
-  const rows = (await db('variables').select(COLUMNS).where({ workspace_id: workspaceId }).orderBy(['key', 'category'])) as VariableRow[];
+  const rows = (await db('variables').select(COLUMNS).where({ workspace_id: workspaceId }).orderBy(['key', 'category']).options({ name: 'variables.listByWorkspace' })) as VariableRow[];
   return rows.map(toVariable);
 }
 

@@ -131,10 +131,8 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
     const org = wanted.has('organization') || wanted.has('project') ? await orgs.byId(list[0].organizationId) : null;
     if (org && wanted.has('organization')) out.push(...resources(organizationType, [presentOrganization(org, subject)]));
     if (org && wanted.has('project')) {
-      for (const projectId of new Set(list.map((w) => w.projectId))) {
-        const project = await projects.byId(projectId);
-        if (project) out.push(...resources(projectType, [presentProject(project, org, subject)]));
-      }
+      const found = await projects.byIds(list.map((w) => w.projectId));
+      out.push(...resources(projectType, found.map((project) => presentProject(project, org, subject))));
     }
     for (const [name, include] of Object.entries(includers)) if (wanted.has(name)) out.push(...(await include(subject, list)));
     return out;

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
 import { escapeLike, paged, statement, type Db } from '../db/index.js';
+import { prepared } from '../db/lists.js';
 
 export type ExecutionMode = 'remote' | 'local' | 'agent';
 export type EngineName = 'terraform' | 'tofu';
@@ -227,15 +228,15 @@ const WORKSPACE_COLUMNS = [
   'updated_at',
 ].map((c) => `w.${c}`);
 
+/** A column of the workspace's current state version: the one finalized last. */
+const CURRENT_STATE_VERSION = (column: string) =>
+  `${column} FROM state_versions sv WHERE sv.workspace_id = w.id AND sv.status = 'finalized' ORDER BY sv.finalized_seq DESC LIMIT 1`;
+
 /**
  * Workspaces with their organization's name and their tags, in one statement. Columns are named
  * (not w.*) because some of these statements are prepared per connection, and a prepared w.*
  * breaks when a later migration adds a column.
  */
-/** A column of the workspace's current state version: the one finalized last. */
-const CURRENT_STATE_VERSION = (column: string) =>
-  `${column} FROM state_versions sv WHERE sv.workspace_id = w.id AND sv.status = 'finalized' ORDER BY sv.finalized_seq DESC LIMIT 1`;
-
 function selectWorkspaces(db: Db): Knex.QueryBuilder {
   return db('workspaces as w')
     .join('organizations as o', 'o.id', 'w.organization_id')
@@ -265,6 +266,12 @@ const byId = statement<WorkspaceRow>('workspaces.findById', (db, parameter) => s
 export async function findById(db: Db, id: string): Promise<Workspace | null> {
   const [row] = await byId(db, [id]);
   return row ? toWorkspace(row) : null;
+}
+
+/** The workspaces of these ids that exist, in one statement. */
+export async function findByIds(db: Db, ids: string[]): Promise<Workspace[]> {
+  if (ids.length === 0) return [];
+  return ((await selectWorkspaces(db).whereRaw('w.id = ANY(?)', [ids])) as WorkspaceRow[]).map(toWorkspace);
 }
 
 export async function findByName(db: Db, organizationId: string, name: string): Promise<Workspace | null> {
@@ -300,19 +307,19 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
   if (f.search) q.whereILike('w.name', `%${escapeLike(f.search)}%`);
   if (f.wildcardName) q.whereILike('w.name', f.wildcardName.split('*').map(escapeLike).join('%'));
   if (f.projectId) q.where('w.project_id', f.projectId);
-  if (f.onlyIds) q.whereIn('w.id', f.onlyIds);
+  if (f.onlyIds) q.whereRaw('w.id = ANY(?)', [f.onlyIds]);
   // One subquery for all the wanted tags (a workspace matches when it carries each of them) and one
   // for all the excluded ones, so the plan's cost does not grow with one EXISTS per tag.
   const tags = [...new Set(f.tags ?? [])];
   if (tags.length > 0) {
     q.whereIn(
       'w.id',
-      db('workspace_tags').select('workspace_id').whereIn('key', tags).groupBy('workspace_id').havingRaw('count(DISTINCT key) = ?', [tags.length]),
+      db('workspace_tags').select('workspace_id').whereRaw('key = ANY(?)', [tags]).groupBy('workspace_id').havingRaw('count(DISTINCT key) = ?', [tags.length]),
     );
   }
   const excluded = [...new Set(f.excludeTags ?? [])];
   if (excluded.length > 0) {
-    q.whereNotExists((s) => s.select(db.raw('1')).from('workspace_tags as t').whereRaw('t.workspace_id = w.id').whereIn('t.key', excluded));
+    q.whereNotExists((s) => s.select(db.raw('1')).from('workspace_tags as t').whereRaw('t.workspace_id = w.id').whereRaw('t.key = ANY(?)', [excluded]));
   }
   for (const { key, value } of f.tagged ?? []) {
     q.whereExists((s) => {
@@ -323,7 +330,8 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
   q.orderBy(`w.${f.sort.column}`, f.sort.descending ? 'desc' : 'asc');
   // Names are unique in an organization; other orders need a tie-break to page stably.
   if (f.sort.column !== 'name') q.orderBy('w.id');
-  const { rows, total } = await paged<WorkspaceRow>(db, q, f.limit, f.offset);
+  // filter[tagged] adds a clause per tag: those statements come in too many shapes to keep prepared.
+  const { rows, total } = await paged<WorkspaceRow>(db, (f.tagged ?? []).length === 0 ? prepared(q, 'workspaces.list', f.offset) : q, f.limit, f.offset);
   return { items: rows.map(toWorkspace), total };
 }
 
