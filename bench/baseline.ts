@@ -8,7 +8,9 @@
 // BASELINE_PORT set. It prints "listening" once it accepts requests.
 //
 // GET /workspaces/<id> with "Authorization: Bearer <user token>" answers 200 and the row, 401 for
-// an unknown token, 404 for an unknown workspace.
+// an unknown token, 404 for an unknown workspace. GET /organizations/<name>/workspaces answers the
+// first 100 rows of the organization's workspaces by name, as JSON: the floor under a page of 100
+// (its queries and its JSON text, without any presenting).
 import crypto from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
@@ -44,6 +46,15 @@ SELECT w.*, o.name AS organization_name,
   JOIN organizations o ON o.id = w.organization_id
  WHERE w.id = $1`;
 
+/**
+ * A page of 100 workspaces of an organization, as otfd's list reads it: the same columns as a
+ * single row, for the first 100 by name, with the total count.
+ */
+const WORKSPACE_LIST_SQL = WORKSPACE_SQL.replace(
+  'WHERE w.id = $1',
+  'WHERE o.name = $1 ORDER BY w.name LIMIT 100',
+).replace('SELECT w.*,', 'SELECT w.*, count(*) OVER () AS total_count,');
+
 const TOKEN = /^Bearer ([a-z]+-[A-Za-z0-9]{16})\.([A-Za-z0-9_-]{43})$/;
 
 function required(name: string): string {
@@ -64,13 +75,18 @@ function main(): void {
     (async () => {
       const token = TOKEN.exec(req.headers.authorization ?? '');
       const id = /^\/workspaces\/([A-Za-z0-9-]+)$/.exec(req.url ?? '')?.[1];
-      if (!id) return answer(res, 404, { error: 'not found' });
+      const org = /^\/organizations\/([A-Za-z0-9_-]+)\/workspaces$/.exec(req.url ?? '')?.[1];
+      if (!id && !org) return answer(res, 404, { error: 'not found' });
       if (!token) return answer(res, 401, { error: 'unauthorized' });
       // Named: prepared once per connection, as otfd's hot queries are.
       const grants = await pool.query({ name: 'token', text: TOKEN_SQL, values: [token[1]] });
       const given = crypto.createHash('sha256').update(token[2]).digest();
       const stored = grants.rows[0]?.secret_hash as Buffer | undefined;
       if (!stored || stored.length !== given.length || !crypto.timingSafeEqual(stored, given)) return answer(res, 401, { error: 'unauthorized' });
+      if (org) {
+        const page = await pool.query({ name: 'workspaces', text: WORKSPACE_LIST_SQL, values: [org] });
+        return answer(res, 200, { data: page.rows, meta: { total: page.rows[0]?.total_count ?? 0 } });
+      }
       const ws = await pool.query({ name: 'workspace', text: WORKSPACE_SQL, values: [id] });
       if (ws.rows.length === 0) return answer(res, 404, { error: 'not found' });
       answer(res, 200, { data: ws.rows[0] });

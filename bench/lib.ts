@@ -389,7 +389,11 @@ export interface Scenario<C> {
   /** Status every request should answer with; checked once before the run. Default 200. */
   expectStatus?: number;
   target?: Target;
+  /** Which baseline it is compared with: a single read's (default) or a page of 100 rows'. */
+  baseline?: BaselineKind;
 }
+
+export type BaselineKind = 'single' | 'list';
 
 export interface RunSettings {
   connections: number;
@@ -430,9 +434,10 @@ function targetMet(target: Target | undefined, rps: number, p99: number, baselin
   return ratioMet && (target.minRps === undefined || rps >= target.minRps) && (target.maxP99Ms === undefined || p99 < target.maxP99Ms);
 }
 
-/** Sets each result's ratio to the baseline's and judges the targets that depend on it. */
-export function compareToBaseline(results: ScenarioResult[], baseline: ScenarioResult | null): void {
+/** Sets each result's ratio to its baseline's and judges the targets that depend on it. */
+export function compareToBaseline(results: ScenarioResult[], baselineOf: (r: ScenarioResult) => ScenarioResult | null): void {
   for (const r of results) {
+    const baseline = baselineOf(r);
     r.baseline = baseline ? { rpsRatio: r.rpsMean / baseline.rpsMean, p99Ratio: r.latencyMs.p99 / baseline.latencyMs.p99 } : null;
     r.targetMet = targetMet(r.target ?? undefined, r.rpsMean, r.latencyMs.p99, baseline?.rpsMean ?? null);
   }

@@ -76,7 +76,18 @@ const BASELINE_SCENARIO: Scenario<Seed> = {
   token: (s) => s.userToken,
 };
 
-// Add scenarios here. Each is reported as a ratio to the baseline's req/s and p99.
+/**
+ * The floor under a page of 100 workspaces: the same server doing the token lookup and the page's
+ * query, answering the rows with JSON.stringify. Lists are compared with it: it shows what otfd's
+ * presenting and encoding add, apart from what the machine needs to move 100 rows as JSON at all.
+ */
+const LIST_BASELINE_SCENARIO: Scenario<Seed> = {
+  name: 'baseline: bare HTTP + 2 queries (token, page of 100 workspace rows)',
+  path: (s) => `/organizations/${s.org}/workspaces`,
+  token: (s) => s.userToken,
+};
+
+// Add scenarios here. Each is reported as a ratio to its baseline's req/s and p99.
 const scenarios: Scenario<Seed>[] = [
   {
     name: 'GET one workspace',
@@ -94,11 +105,13 @@ const scenarios: Scenario<Seed>[] = [
     name: 'GET 100 workspaces (one page of 100, of 1,000)',
     path: (s) => `/api/v2/organizations/${s.org}/workspaces?page[size]=100`,
     target: { minRps: 600 },
+    baseline: 'list',
   },
   {
     name: 'GET 100 runs (one page of 100)',
     path: (s) => `/api/v2/workspaces/${s.runsWorkspaceId}/runs?page[size]=100`,
     target: { minRps: 600 },
+    baseline: 'list',
   },
   {
     name: 'GET 100 state versions (one page of 100)',
@@ -218,6 +231,7 @@ async function main(): Promise<void> {
 
   const results: ScenarioResult[] = [];
   let baseline: ScenarioResult | null = null;
+  let listBaseline: ScenarioResult | null = null;
   let dispatch: LatencyResult | null = null;
   let apply: ComparisonResult | null = null;
   let agents: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null };
@@ -248,6 +262,10 @@ async function main(): Promise<void> {
           try {
             console.log(`running "${BASELINE_SCENARIO.name}" (pid ${server.pid}): ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
             baseline = await runScenario({ url: server.url, siteToken: '' }, BASELINE_SCENARIO, seed, settings, { server: server.pid, database: () => postgresPids(otfd) });
+            if (selected.some((s) => s.baseline === 'list')) {
+              console.log(`running "${LIST_BASELINE_SCENARIO.name}": ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
+              listBaseline = await runScenario({ url: server.url, siteToken: '' }, LIST_BASELINE_SCENARIO, seed, settings, { server: server.pid, database: () => postgresPids(otfd) });
+            }
           } finally {
             await server.stop();
           }
@@ -256,7 +274,8 @@ async function main(): Promise<void> {
           console.log(`running "${scenario.name}": ${settings.connections} connections, ${settings.warmupSec} s warm-up, ${settings.durationSec} s measured...`);
           results.push(await runScenario(otfd, scenario, seed, settings, { server: otfd.pid, database: () => postgresPids(otfd) }));
         }
-        compareToBaseline(results, baseline);
+        const kindOf = new Map(selected.map((s) => [s.name, s.baseline ?? 'single']));
+        compareToBaseline(results, (r) => (kindOf.get(r.name) === 'list' ? listBaseline : baseline));
         if (wants('dispatch')) {
           console.log(`measuring dispatch: ${DISPATCH_RUNS} speculative runs, one after another...`);
           dispatch = await measureDispatch(client, seed.org, DISPATCH_RUNS);
@@ -294,7 +313,7 @@ async function main(): Promise<void> {
 
   if (results.length) {
     console.log('');
-    console.log(formatTable(baseline ? [baseline, ...results] : results));
+    console.log(formatTable([baseline, listBaseline, ...results].filter((r): r is ScenarioResult => r !== null)));
   }
   if (dispatch) {
     console.log('');
@@ -325,6 +344,7 @@ async function main(): Promise<void> {
     machine: machineFacts(),
     settings: { ...settings, otfdLogLevel: level, otfdNodeArgs: nodeArgs, workspaces: WORKSPACES, seedConcurrency: SEED_CONCURRENCY, seedSeconds },
     baseline,
+    listBaseline,
     results,
     dispatch,
     apply,
