@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Api, Json } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
+import { createUser } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 
 function organizationDocument(attributes: Record<string, unknown>, type = 'organizations'): Json {
@@ -55,6 +56,21 @@ describe('organizations', function () {
       const read = await api.get(`/organizations/${name}`);
       assertStatus(read, 200);
       assert.equal(read.body.data.attributes['external-id'], data.attributes['external-id']);
+    });
+
+    it('creates 40 organizations a user asks for at once, each with the user in its owners team', async () => {
+      // More creations at once than the database pool has connections: each must finish inside its
+      // own transaction, without waiting for a second connection.
+      const user = await createUser(api);
+      const names = Array.from({ length: 40 }, () => randomName());
+      const created = await Promise.all(names.map((name) => user.client.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }))));
+      assert.deepEqual(
+        created.map((r) => r.status),
+        names.map(() => 201),
+      );
+      const owners = await user.client.get(`/organizations/${names[39]}/teams?filter[names]=owners`);
+      assertStatus(owners, 200);
+      assert.equal(owners.body.data.length, 1);
     });
 
     it('answers malformed JSON with 400 and creates nothing', async () => {

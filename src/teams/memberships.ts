@@ -47,7 +47,7 @@ export class MembershipService {
    */
   readonly organizationCreated = async (trx: Knex.Transaction, org: Organization, creator: Subject): Promise<void> => {
     if (creator.kind === 'user') {
-      const user = (await this.users.byId(creator.userId))!;
+      const user = (await this.users.byId(creator.userId, trx))!;
       await store.insertMembership(trx, { id: newId('ou'), organizationId: org.id, userId: user.id, email: user.email, status: 'active', invitedTeamIds: [] });
     }
     const owners = await store.insertTeam(trx, { id: newId('team'), organizationId: org.id, name: OWNERS, isOwners: true });

@@ -57,6 +57,12 @@ export class UserService implements TokenResolver {
     this.memberships = hooks;
   }
 
+  /** The hooks, which otfd connects at start: without them a user's memberships would go unchecked. */
+  private hooks(): MembershipHooks {
+    if (!this.memberships) throw new Error('users: memberships are not connected (src/server.ts connects them at start)');
+    return this.memberships;
+  }
+
   // ------------------------------------------------------------ users
 
   async create(subject: Subject, input: { username: string; email: string }): Promise<User> {
@@ -64,7 +70,7 @@ export class UserService implements TokenResolver {
     try {
       const created = await this.db.transaction(async (trx) => {
         const user = await store.insertUser(trx, { id: newId('user'), username: input.username, email: input.email });
-        await this.memberships?.userCreated(trx, user);
+        await this.hooks().userCreated(trx, user);
         return user;
       });
       this.subjects.changed();
@@ -93,7 +99,7 @@ export class UserService implements TokenResolver {
   private async canSee(subject: Subject, user: User): Promise<boolean> {
     if (subject.kind === 'site-admin') return true;
     if (subject.kind === 'user' && subject.userId === user.id) return true;
-    return (await this.memberships?.seesThroughOrganization(subject, user)) ?? false;
+    return this.hooks().seesThroughOrganization(subject, user);
   }
 
   /** Deletes a user with its tokens and memberships; never the last owner of an organization. */
@@ -102,7 +108,7 @@ export class UserService implements TokenResolver {
     const user = await store.findUserByIdOrName(this.db, id);
     if (!user) throw notFound('user', id);
     await this.db.transaction(async (trx) => {
-      await this.memberships?.userDeleting(trx, user);
+      await this.hooks().userDeleting(trx, user);
       await store.deleteUser(trx, user.id);
     });
     this.subjects.changed();
@@ -115,8 +121,9 @@ export class UserService implements TokenResolver {
 
   // ------------------------------------------------------------ lookups for other domains, without authorization
 
-  async byId(id: string): Promise<User | null> {
-    return store.findUser(this.db, id);
+  /** A user by id; inside another domain's transaction, pass it (a second connection could wait on the first). */
+  async byId(id: string, within: Db = this.db): Promise<User | null> {
+    return store.findUser(within, id);
   }
 
   /** A user by id, or by username (the API accepts both where it names users). */
