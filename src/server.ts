@@ -212,6 +212,11 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     workspaces.addIncluders({ ...runs.workspaceIncluders, ...state.workspaceIncluders });
     // What runners report about a phase becomes a run transition, logs and artifacts.
     jobs.reportTo(runs.phaseOutcomes);
+    // An unlocked workspace starts its next queued run; an organization's capacity counts its active runs.
+    workspaces.service.onUnlock((id) => runs.service.schedule(id));
+    orgs.service.setCapacityProvider((org) => runs.service.activeRunCounts(org));
+    // A workspace may be given only a pool that exists in its organization and allows it.
+    workspaces.service.setPoolCheck((orgId, poolId, ws) => pools.service.checkAssignable(orgId, poolId, ws));
 
     const app = createApp({
       logger,

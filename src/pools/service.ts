@@ -31,9 +31,7 @@ export class PoolService implements TokenResolver {
     private readonly db: Db,
     private readonly orgs: OrganizationService,
     private readonly workspaces: WorkspaceService,
-  ) {
-    workspaces.setPoolCheck((orgId, poolId, ws) => this.checkAssignable(orgId, poolId, ws));
-  }
+  ) {}
 
   private authorize(subject: Subject, action: Action, organizationId: string, what: string, id: string): void {
     authorize(subject, action, { organizationId }, () => notFound(what, id));
@@ -136,7 +134,7 @@ export class PoolService implements TokenResolver {
   }
 
   /** For the workspaces domain: may this pool run this workspace (null: a workspace being created)? */
-  private async checkAssignable(organizationId: string, poolId: string, ws: { id: string; name: string } | null): Promise<void> {
+  async checkAssignable(organizationId: string, poolId: string, ws: { id: string; name: string } | null): Promise<void> {
     const pool = await store.findPool(this.db, poolId);
     if (!pool || pool.organizationId !== organizationId) {
       throw new InvalidError(`agent pool "${poolId}" does not exist in this organization`, { pointer: '/data/attributes/agent-pool-id' });

@@ -11,7 +11,7 @@ import { inOrderOf } from '../db/lists.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
-import type { Organization, OrganizationService } from '../orgs/index.js';
+import type { Capacity, Organization, OrganizationService } from '../orgs/index.js';
 import { PRIORITY, type Job, type JobService } from '../jobs/index.js';
 import type { Workspace, WorkspaceService } from '../workspaces/index.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
@@ -61,8 +61,11 @@ export class RunService {
     private readonly logger: Logger,
   ) {
     configs.onAutoQueue((cv) => this.createForUpload(cv));
-    workspaces.onUnlock((workspaceId) => this.schedule(workspaceId));
-    orgs.setCapacityProvider((org) => store.activeRunCounts(this.db, org.id));
+  }
+
+  /** How many runs of the organization are active, for its capacity (hooked into orgs by src/server.ts). */
+  activeRunCounts(org: Organization): Promise<Capacity> {
+    return store.activeRunCounts(this.db, org.id);
   }
 
   private scope(run: { organizationId: string; workspaceId: string }) {
