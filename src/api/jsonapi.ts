@@ -76,6 +76,10 @@ function linkage(value: unknown, defaultType: string): { type: string; id: strin
   return { type: ref.type ?? defaultType, id: String(ref.id) };
 }
 
+function forceType(l: { type: string; id: string } | null, type: string): { type: string; id: string } | null {
+  return l && { type, id: l.id };
+}
+
 /**
  * One view as a resource object: type, id, links.self, then the attributes and relationships the
  * spec names that the view carries (a member the view lacks is left out; null stays null). A
@@ -100,10 +104,11 @@ function resourceOf(spec: ResourceType, plan: Plan, view: View): Resource {
       relationships[m.name] = related ? { links: { related } } : {};
       continue;
     }
-    // A relationship named like the resource's own type keeps that type (as it always has).
-    const type = m.name === spec.type ? spec.type : m.type;
+    // A relationship named like the resource's own type keeps that type whatever its refs say (as it
+    // always has); others take a ref's own type, else the spec's.
     const value = view[m.name];
-    relationships[m.name] = { data: Array.isArray(value) ? value.map((v) => linkage(v, type)) : linkage(value, type) };
+    const link = m.name === spec.type ? (v: unknown) => forceType(linkage(v, spec.type), spec.type) : (v: unknown) => linkage(v, m.type);
+    relationships[m.name] = { data: Array.isArray(value) ? value.map(link) : link(value) };
   }
   if (attributes) out.attributes = attributes;
   if (relationships) out.relationships = relationships;

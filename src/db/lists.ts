@@ -24,7 +24,9 @@ export function inOrderOf<T extends { id: string }>(ids: readonly string[], foun
  * subqueries that was more than half of its time. Only for statements whose text comes in a few
  * shapes (values as bindings, lists as = ANY(?)): each distinct text stays prepared on every
  * connection of the pool. For a page read by paged(): knex leaves OFFSET out of the text when it
- * is 0, so a first page and a later one are two statements, told apart by `offset`.
+ * is 0, so a first page and a later one are two statements, told apart by `offset`. (A statement
+ * of one fixed text can simply be named; the hottest single read goes further, with statement()
+ * in src/db/index.ts, which also skips building the query with knex on every call.)
  */
 export function prepared(q: Knex.QueryBuilder, prefix: string, offset: number): Knex.QueryBuilder {
   const hash = crypto.createHash('sha1').update(q.toSQL().sql).digest('base64url').slice(0, 16);

@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
 import { paged, type Db } from '../db/index.js';
-import { prepared } from '../db/lists.js';
+import { inOrderOf, prepared } from '../db/lists.js';
 import type { CtyType, ResourceSummary } from './statefile.js';
 
 export type StateVersionStatus = 'pending' | 'finalized' | 'discarded';
@@ -144,8 +144,7 @@ export async function findById(db: Db, id: string): Promise<StateVersion | null>
 export async function findByIds(db: Db, ids: string[]): Promise<StateVersion[]> {
   if (ids.length === 0) return [];
   const rows = (await selectVersions(db).whereIn('v.id', ids)) as StateVersionRow[];
-  const byId = new Map(rows.map((r) => [r.id, toStateVersion(r)]));
-  return ids.flatMap((id) => byId.get(id) ?? []);
+  return inOrderOf(ids, rows.map(toStateVersion));
 }
 
 /** The workspace's current state version: the one finalized last. */
