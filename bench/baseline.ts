@@ -47,13 +47,15 @@ SELECT w.*, o.name AS organization_name,
  WHERE w.id = $1`;
 
 /**
- * A page of 100 workspaces of an organization, as otfd's list reads it: the same columns as a
- * single row, for the first 100 by name, with the total count.
+ * A page of 100 workspaces of an organization, as otfd's list reads it: the first 100 by name
+ * picked over narrow rows with the total count, then those rows read in full.
  */
-const WORKSPACE_LIST_SQL = WORKSPACE_SQL.replace(
-  'WHERE w.id = $1',
-  'WHERE o.name = $1 ORDER BY w.name LIMIT 100',
-).replace('SELECT w.*,', 'SELECT w.*, count(*) OVER () AS total_count,');
+const WORKSPACE_LIST_SQL =
+  `WITH page AS (SELECT w.id, count(*) OVER () AS total_count FROM workspaces w JOIN organizations o ON o.id = w.organization_id
+                  WHERE o.name = $1 ORDER BY w.name LIMIT 100)` +
+  WORKSPACE_SQL.replace('SELECT w.*,', 'SELECT w.*, page.total_count,')
+    .replace('FROM workspaces w', 'FROM page JOIN workspaces w ON w.id = page.id')
+    .replace('WHERE w.id = $1', 'ORDER BY w.name');
 
 const TOKEN = /^Bearer ([a-z]+-[A-Za-z0-9]{16})\.([A-Za-z0-9_-]{43})$/;
 

@@ -303,7 +303,10 @@ export interface ListFilter {
 }
 
 export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[]; total: number }> {
-  const q = selectWorkspaces(db).where('w.organization_id', f.organizationId);
+  // The page is chosen over narrow rows (ids in order, with the total), and only its rows are read
+  // in full: sorting and counting every matching workspace with its tags, current run and state
+  // made the database's share of a page of 100 several times what the page itself needed.
+  const q = db('workspaces as w').select('w.id').where('w.organization_id', f.organizationId);
   if (f.search) q.whereILike('w.name', `%${escapeLike(f.search)}%`);
   if (f.wildcardName) q.whereILike('w.name', f.wildcardName.split('*').map(escapeLike).join('%'));
   if (f.projectId) q.where('w.project_id', f.projectId);
@@ -327,12 +330,21 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
       if (value !== undefined) s.andWhere('t.value', value);
     });
   }
-  q.orderBy(`w.${f.sort.column}`, f.sort.descending ? 'desc' : 'asc');
-  // Names are unique in an organization; other orders need a tie-break to page stably.
-  if (f.sort.column !== 'name') q.orderBy('w.id');
+  const order = (b: Knex.QueryBuilder) => {
+    b.orderBy(`w.${f.sort.column}`, f.sort.descending ? 'desc' : 'asc');
+    // Names are unique in an organization; other orders need a tie-break to page stably.
+    if (f.sort.column !== 'name') b.orderBy('w.id');
+    return b;
+  };
+  const page = order(q.clone().select(db.raw('count(*) OVER () AS total_count'))).limit(f.limit).offset(f.offset);
+  const full = order(selectWorkspaces(db).join(page.as('page'), 'page.id', 'w.id').select('page.total_count'));
   // filter[tagged] adds a clause per tag: those statements come in too many shapes to keep prepared.
-  const { rows, total } = await paged<WorkspaceRow>(db, (f.tagged ?? []).length === 0 ? prepared(q, 'workspaces.list', f.offset) : q, f.limit, f.offset);
-  return { items: rows.map(toWorkspace), total };
+  const rows = (await ((f.tagged ?? []).length === 0 ? prepared(full, 'workspaces.list', f.offset) : full)) as Array<WorkspaceRow & { total_count: number }>;
+  if (rows.length > 0) return { items: rows.map(toWorkspace), total: Number(rows[0].total_count) };
+  if (f.offset === 0) return { items: [], total: 0 };
+  // Past the last page: the total alone.
+  const [{ n }] = await db.count<{ n: number }[]>({ n: '*' }).from(q.as('matching'));
+  return { items: [], total: Number(n) };
 }
 
 /** Workspaces assigned to an agent pool. */
