@@ -11,8 +11,6 @@ export const readCreateConfigurationVersion = validator(
         provisional: Type.Optional(Type.Boolean()),
       }),
     ),
-    // Not read; must be an object if given.
-    relationships: Type.Optional(Type.Object({})),
   }),
 );
 

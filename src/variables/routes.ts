@@ -24,12 +24,10 @@ const newVariable = Type.Object(variableAttributes);
 
 // data.id is read only to refuse a document naming another variable (checkDocumentId).
 const id = Type.Optional(Type.Unknown());
-// Not read; must be an object if given.
-const noRelationships = Type.Optional(Type.Object({}));
 
-const readCreate = validator(resourceDocument('vars', { attributes: newVariable, relationships: noRelationships, id }));
+const readCreate = validator(resourceDocument('vars', { attributes: newVariable, id }));
 const readLegacyCreate = validator(resourceDocument('vars', { attributes: newVariable, relationships: Type.Object({ workspace: toOne('workspaces') }), id }));
-const updateDocument = resourceDocument('vars', { attributes: Type.Optional(Type.Partial(newVariable)), relationships: noRelationships, id });
+const updateDocument = resourceDocument('vars', { attributes: Type.Optional(Type.Partial(newVariable)), id });
 const readUpdate = validator(updateDocument);
 
 /** A variable document, of a create (which has a key and a category) or of an update. */

@@ -82,7 +82,5 @@ export const readWorkspaceList = validator(toMany('workspaces'));
 export const readLock = validator(
   untypedResourceDocument({
     attributes: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) })),
-    // Not read; must be an object if given.
-    relationships: Type.Optional(Type.Object({})),
   }),
 );
