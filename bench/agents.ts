@@ -8,11 +8,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, REPO_ROOT, Sampler, createOrganization, exited, mapLimit, memoryKiB, startOtfd, tailOf, type Doc, type OtfdOptions, type OtfdProcess } from './lib.js';
 import { DISPATCH_CONFIGURATION, percentile, timeDispatch, uploadConfiguration, type DispatchSample, type LatencyResult } from './runs.js';
+import { AgentHttp, type CallOptions, type Reply } from '../test/helpers/agent-http.js';
 
 export const AGENT_DISPATCH_SCENARIO = 'dispatch latency from run created to job started on an idle pool agent';
 export const LONG_POLL_SCENARIO = '1,000 simulated idle agents holding long-polls against one otfd';
@@ -399,11 +399,6 @@ async function heapMiB(otfd: OtfdProcess): Promise<{ used: number; external: num
 
 // ---------------------------------------------------------------- (2) 1,000 simulated agents
 
-interface Reply {
-  status: number;
-  body: unknown;
-}
-
 interface SimAgent {
   index: number;
   name: string;
@@ -442,7 +437,7 @@ const pause = (ms: number, signal: AbortSignal) =>
   );
 
 /**
- * Agents played by this process over one keep-alive http.Agent: each holds a jobs long-poll
+ * Agents played by this process over one keep-alive pool (AgentHttp): each holds a jobs long-poll
  * (re-issued when it returns), sends a heartbeat every heartbeatSeconds, and runs a job it is handed
  * through the job endpoints at once (GET, start, finish: no engine).
  */
@@ -453,16 +448,15 @@ class Fleet {
   readonly errors = { register: 0, poll: 0, sync: 0, job: 0, deregister: 0, samples: [] as string[] };
   /** Which agent ran the job of each run, and when its long-poll had been sent. */
   readonly handedOut = new Map<string, { agent: SimAgent; pollSentAt: number }>();
-  private readonly http = new http.Agent({ keepAlive: true, maxSockets: 4 * SIM_AGENTS, scheduling: 'lifo' });
+  private readonly http: AgentHttp;
   private readonly stopping = new AbortController();
   private readonly loops: Array<Promise<void>> = [];
-  private readonly base: URL;
 
   constructor(
     url: string,
     private readonly heartbeatSeconds: number,
   ) {
-    this.base = new URL(url);
+    this.http = new AgentHttp(url, { pool: { maxSockets: 4 * SIM_AGENTS, scheduling: 'lifo' }, defaultTimeoutMs: 30_000 });
     // every request in flight listens to it
     setMaxListeners(0, this.stopping.signal);
   }
@@ -472,43 +466,8 @@ class Fleet {
     if (this.errors.samples.length < 10 && !this.errors.samples.includes(what)) this.errors.samples.push(what);
   }
 
-  call(method: string, apiPath: string, token: string, body?: unknown, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request(
-        {
-          host: this.base.hostname,
-          port: this.base.port,
-          method,
-          path: apiPath,
-          agent: this.http,
-          signal: opts.signal,
-          headers: {
-            Authorization: `Bearer ${token}`,
-            Accept: 'application/json',
-            ...(payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) }),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = text ? (JSON.parse(text) as unknown) : null;
-            } catch {
-              // keep the text
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-        },
-      );
-      req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`${method} ${apiPath.replace(/\?.*/, '')}: no answer within ${opts.timeoutMs ?? 30_000} ms`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+  call(method: string, apiPath: string, token: string, body?: unknown, opts: CallOptions = {}): Promise<Reply> {
+    return this.http.call(method, apiPath, token, body, opts);
   }
 
   async register(agentToken: string, count: number): Promise<void> {
