@@ -227,10 +227,22 @@ export function isUniqueViolation(err: unknown): boolean {
 /**
  * Runs a list query for one page and counts the whole list in the same statement. The query must
  * already select its columns and order its rows.
+ *
+ * With `widen`, q selects only the ids (as `id`) and the page is chosen over those narrow rows;
+ * widen(page) then reads the page's rows in full, joining `page` on its id and selecting
+ * `page.total_count`. For lists whose rows are wide: sorting and counting every match with all its
+ * columns costs the database several times what the page needs.
  */
-export async function paged<Row>(db: Db, q: Knex.QueryBuilder, limit: number, offset: number): Promise<{ rows: Row[]; total: number }> {
-  const rows = (await q.clone().select(db.raw('count(*) OVER () AS total_count')).limit(limit).offset(offset)) as Array<Row & { total_count: number }>;
-  if (rows.length > 0) return { rows, total: rows[0].total_count };
+export async function paged<Row>(
+  db: Db,
+  q: Knex.QueryBuilder,
+  limit: number,
+  offset: number,
+  widen?: (page: Knex.QueryBuilder) => Knex.QueryBuilder,
+): Promise<{ rows: Row[]; total: number }> {
+  const page = q.clone().select(db.raw('count(*) OVER () AS total_count')).limit(limit).offset(offset);
+  const rows = (await (widen ? widen(page) : page)) as Array<Row & { total_count: number }>;
+  if (rows.length > 0) return { rows, total: Number(rows[0].total_count) };
   if (offset === 0) return { rows: [], total: 0 };
   const counted = await db.count<{ n: number }[]>({ n: '*' }).from(q.clone().clearSelect().clearOrder().select(db.raw('1')).as('sub'));
   return { rows: [], total: Number(counted[0].n) };

@@ -336,15 +336,13 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
     if (f.sort.column !== 'name') b.orderBy('w.id');
     return b;
   };
-  const page = order(q.clone().select(db.raw('count(*) OVER () AS total_count'))).limit(f.limit).offset(f.offset);
-  const full = order(selectWorkspaces(db).join(page.as('page'), 'page.id', 'w.id').select('page.total_count'));
   // filter[tagged] adds a clause per tag: those statements come in too many shapes to keep prepared.
-  const rows = (await ((f.tagged ?? []).length === 0 ? prepared(full, 'workspaces.list', f.offset) : full)) as Array<WorkspaceRow & { total_count: number }>;
-  if (rows.length > 0) return { items: rows.map(toWorkspace), total: Number(rows[0].total_count) };
-  if (f.offset === 0) return { items: [], total: 0 };
-  // Past the last page: the total alone.
-  const [{ n }] = await db.count<{ n: number }[]>({ n: '*' }).from(q.as('matching'));
-  return { items: [], total: Number(n) };
+  const prepare = (f.tagged ?? []).length === 0;
+  const { rows, total } = await paged<WorkspaceRow>(db, order(q), f.limit, f.offset, (page) => {
+    const full = order(selectWorkspaces(db).join(page.as('page'), 'page.id', 'w.id').select('page.total_count'));
+    return prepare ? prepared(full, 'workspaces.list', f.offset) : full;
+  });
+  return { items: rows.map(toWorkspace), total };
 }
 
 /** Workspaces assigned to an agent pool. */
