@@ -83,7 +83,6 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     const given = ctx.get('X-Request-Id');
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger;
     ctx.set('X-Request-Id', requestId);
     const read = ctx.method === 'GET' || ctx.method === 'HEAD';
     const scope: WorkScope = { fields: { reqId: requestId }, held: read ? new Set() : null };
@@ -125,7 +124,7 @@ export function createApp(opts: AppOptions): Koa<AppState> {
 
   // Security headers and the 404 document are set by the first middleware on the way out: a
   // middleware of their own would be two more layers for every request to pass.
-  app.use(errorMiddleware);
+  app.use(errorMiddleware(logger));
   app.use(refuseBadInput);
 
   const root = new Router<AppState>();

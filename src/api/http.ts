@@ -1,14 +1,12 @@
 // Types and small helpers shared by the routes of every domain.
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
-import type { Logger } from 'pino';
 import type { Subject } from '../auth/subject.js';
 import { UnauthorizedError } from '../errors.js';
 import { MEDIA_TYPE, type Document, type Query } from './jsonapi.js';
 
 export interface AppState {
   requestId: string;
-  log: Logger;
   subject?: Subject;
 }
 
