@@ -20,7 +20,7 @@ import { RunService } from './service.js';
 export { artifactBlobOwner } from './artifacts.js';
 export { configBlobOwner, ConfigurationVersionService } from './configs.js';
 export { RunLogService } from './logs.js';
-export { RunService } from './service.js';
+export { RunService, type AppliedHook, type Run } from './service.js';
 
 export interface RunDeps {
   db: Db;

@@ -22,6 +22,8 @@ import type { Run, RunFilter } from './store.js';
 export type { Run } from './store.js';
 
 export interface RunInput {
+  /** The new run's id, when the caller must be able to tell later whether it made the run (run triggers). */
+  id?: string;
   workspaceId: string;
   configurationVersionId?: string;
   message?: string;
@@ -35,6 +37,8 @@ export interface RunInput {
   autoApply?: boolean;
   allowEmptyApply?: boolean;
   savePlan?: boolean;
+  /** What queued the run, as Terraform Cloud names it; tfe-api unless said otherwise. */
+  source?: string;
 }
 
 /** What a runner reports at the end of a phase. */
@@ -44,12 +48,20 @@ export type ListFilter = Pick<RunFilter, 'statuses' | 'operations' | 'search' | 
 
 type AfterCommit = Array<() => Promise<void>>;
 
+/**
+ * Called in the transaction that moves a run to applied (src/server.ts connects run triggers to
+ * it): what it records commits or rolls back with the apply. What it returns runs after the commit.
+ */
+export type AppliedHook = (trx: Knex.Transaction, run: Run) => Promise<(() => Promise<void>) | void>;
+
 /** TFC's status-timestamps key for entering a status. */
 function timestampKey(status: RunStatus): string {
   return `${status.replace(/_/g, '-')}-at`;
 }
 
 export class RunService {
+  private readonly appliedHooks: AppliedHook[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly orgs: OrganizationService,
@@ -61,6 +73,10 @@ export class RunService {
     private readonly logger: Logger,
   ) {
     configs.onAutoQueue((cv) => this.createForUpload(cv));
+  }
+
+  onApplied(hook: AppliedHook): void {
+    this.appliedHooks.push(hook);
   }
 
   /** How many runs of the organization are active, for its capacity (hooked into orgs by src/server.ts). */
@@ -171,7 +187,7 @@ export class RunService {
     // who may apply to confirm (as in a manual-apply workspace).
     if (!speculative && input.autoApply === true) authorize(subject, 'run:apply', scope, () => notFound('workspace', input.workspaceId));
     const autoApply = (input.autoApply ?? ws.autoApply) && isAllowed(subject, 'run:apply', scope);
-    const id = newId('run');
+    const id = input.id ?? newId('run');
     const after: AfterCommit = [];
     await this.db.transaction(async (trx) => {
       await store.insertRun(trx, {
@@ -182,7 +198,7 @@ export class RunService {
         organizationId: ws.organizationId,
         configurationVersionId: cv.id,
         message: input.message ?? 'Queued manually via the API',
-        source: 'tfe-api',
+        source: input.source ?? 'tfe-api',
         isDestroy: input.isDestroy ?? false,
         refresh: input.refresh ?? true,
         refreshOnly: input.refreshOnly ?? false,
@@ -309,6 +325,12 @@ export class RunService {
             after.push(() => this.schedule(run.workspaceId));
           }
           break;
+      }
+    }
+    if (t.to === 'applied') {
+      for (const hook of this.appliedHooks) {
+        const then = await hook(trx, moved);
+        if (then) after.push(then);
       }
     }
     this.logger.debug({ run: run.id, from: run.status, event, to: t.to }, 'run transition');
