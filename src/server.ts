@@ -33,6 +33,7 @@ import { artifactBlobOwner, configBlobOwner, createRunDomain } from './runs/inde
 import { createStateDomain, stateBlobOwner } from './state/index.js';
 import { createVariableDomain } from './variables/index.js';
 import { createTeamDomain } from './teams/index.js';
+import { createRunTriggerDomain } from './triggers/index.js';
 import { createUserDomain } from './users/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
 
@@ -178,6 +179,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       maxConfigSize: config.maxConfigSize,
       logger,
     });
+    const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
     const pools = createPoolsDomain({
       db,
       orgs: orgs.service,
@@ -217,6 +219,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     orgs.service.setCapacityProvider((org) => runs.service.activeRunCounts(org));
     // A workspace may be given only a pool that exists in its organization and allows it.
     workspaces.service.setPoolCheck((orgId, poolId, ws) => pools.service.checkAssignable(orgId, poolId, ws));
+    // A successful apply queues a run in each workspace its workspace triggers (recorded in the apply's transaction).
+    runs.service.onApplied(triggers.runApplied);
 
     const app = createApp({
       logger,
@@ -234,6 +238,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         state.routes(router);
         variables.routes(router);
         runs.routes(router);
+        triggers.routes(router);
         pools.routes(router);
       },
       agentRoutes: (router: ApiRouter) => {
@@ -259,6 +264,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Stopped before the server closes (cleanups run last first): waiting long-polls answer at once.
     await pools.agents.start();
     cleanups.push(() => pools.agents.stop());
+    // Runs owed by applies an otfd did not live to deliver are queued now.
+    triggers.start();
+    cleanups.push(() => triggers.stop());
     let serverAgent: ServerAgent | null = null;
     const collector = new BlobCollector(blobs, blobOwners(db), logger);
     collector.start();

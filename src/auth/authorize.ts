@@ -42,6 +42,8 @@ export type WorkspaceAction =
   | 'run:cancel'
   | 'run:force-cancel'
   | 'plan:read-json-output'
+  | 'run-trigger:read'
+  | 'run-trigger:manage'
   | 'variable:read'
   | 'variable:update'
   | 'state:read'
@@ -100,6 +102,10 @@ const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> 
   'run:cancel': (a) => a.runs === 'apply',
   'run:force-cancel': (a) => a.admin,
   'plan:read-json-output': (a) => a.admin,
+  // As Terraform Cloud: run triggers are the target workspace's settings (creating one also needs
+  // the right to read the source's runs, checked by the service).
+  'run-trigger:read': (a) => a.admin,
+  'run-trigger:manage': (a) => a.admin,
   'variable:read': (a) => atLeast(VARIABLES, a.variables, 'read'),
   'variable:update': (a) => a.variables === 'write',
   'state:read': (a) => atLeast(STATE_VERSIONS, a.stateVersions, 'read'),
@@ -140,6 +146,8 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'run:cancel': { what: 'cancel or discard runs', needs: 'runs: apply (write access to the workspace)' },
   'run:force-cancel': { what: 'force-cancel runs', needs: 'admin access to the workspace' },
   'plan:read-json-output': { what: "read a plan's unredacted JSON output", needs: 'admin access to the workspace' },
+  'run-trigger:read': { what: "read the workspace's run triggers", needs: 'admin access to the workspace' },
+  'run-trigger:manage': { what: "manage the workspace's run triggers", needs: 'admin access to the workspace' },
   'variable:read': { what: 'read variables', needs: 'variables: read (read access to the workspace)' },
   'variable:update': { what: 'change variables', needs: 'variables: write (write access to the workspace)' },
   'state:read': { what: 'read state versions', needs: 'state-versions: read (read access to the workspace)' },
