@@ -97,6 +97,8 @@ describe('hostile input', function () {
       `/organizations/${otherOrg}/workspaces`,
       `/workspaces/${ids.ws}`,
       `/workspaces/${ids.ws}/vars`,
+      `/workspaces/${ids.ws}/run-triggers?filter[run-trigger][type]=inbound`,
+      `/workspaces/${ids.otherWs}/run-triggers?filter[run-trigger][type]=inbound`,
       `/workspaces/${ids.ws}/runs`,
       `/workspaces/${ids.ws}/configuration-versions`,
       `/workspaces/${ids.ws}/state-versions`,
@@ -124,7 +126,7 @@ describe('hostile input', function () {
     '/organizations/:org/authentication-token', '/organizations/:org/tags',
     // workspaces
     '/organizations/:org/workspaces/:id', '/workspaces/:id', '/workspaces/:id/relationships/tags', '/workspaces/:id/tag-bindings',
-    '/workspaces/:id/relationships/remote-state-consumers',
+    '/workspaces/:id/relationships/remote-state-consumers', '/workspaces/:id/run-triggers?filter[run-trigger][type]=inbound', '/run-triggers/:id',
     // runs, plans, applies
     '/runs/:id', '/runs/:id/plan', '/runs/:id/apply', '/runs/:id/run-events', '/runs/:id/task-stages', '/plans/:id', '/plans/:id/json-output',
     '/applies/:id', '/workspaces/:id/runs',
@@ -211,6 +213,7 @@ describe('hostile input', function () {
     ['PATCH', '/workspaces/:ws/vars/:var'],
     ['DELETE', '/workspaces/:ws/vars/:var'],
     ['POST', '/vars'],
+    ['POST', '/workspaces/:ws/run-triggers'],
     ['POST', '/organizations/:org/teams'],
     ['PATCH', '/teams/:team'],
     ['DELETE', '/teams/:team'],
@@ -274,6 +277,7 @@ describe('hostile input', function () {
     ['POST', '/workspaces/:ws/state-versions'],
     ['POST', '/workspaces/:ws/vars'],
     ['PATCH', '/workspaces/:ws/vars/:var'],
+    ['POST', '/workspaces/:ws/run-triggers'],
     ['POST', '/organizations/:org/teams'],
     ['PATCH', '/teams/:team'],
     ['POST', '/team-workspaces'],
@@ -346,6 +350,9 @@ describe('hostile input', function () {
       ['DELETE', `/projects/${ids.project}`, undefined],
       ['POST', '/team-workspaces', { data: { type: 'team-workspaces', attributes: { access: 'admin' }, relationships: { team: { data: { type: 'teams', id: ids.team } }, workspace: { data: { type: 'workspaces', id: ids.ws } } } } }],
       ['POST', `/workspaces/${ids.otherWs}/relationships/tags`, { data: [{ type: 'tags', attributes: { name: 'a\u0000b' } }] }],
+      // A run trigger across organizations, either way round.
+      ['POST', `/workspaces/${ids.ws}/run-triggers`, { data: { type: 'run-triggers', relationships: { sourceable: { data: { type: 'workspaces', id: ids.otherWs } } } } }],
+      ['POST', `/workspaces/${ids.otherWs}/run-triggers`, { data: { type: 'run-triggers', relationships: { sourceable: { data: { type: 'workspaces', id: ids.ws } } } } }],
     ];
     for (const [method, path, doc] of otherWrites) out.push({ name: 'another organization writes', method, path, body: doc === undefined ? undefined : json(doc), as: 'other' });
     // Bad credentials on every family.
