@@ -3,14 +3,16 @@
 // creator. The API first (what go-tfe sends and expects), then real runs of the server agent with
 // the terraform on PATH, then what an otfd stopped between an apply and its triggered runs owes.
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import pg from 'pg';
+import { createLogger } from '../src/logger.js';
 import type { Api, Json } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
 import { fixture } from './helpers/fixtures.js';
 import { addToOrganization, createTeam, createUser, grant, userWithAccess } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
-import { sleep, until, waitFor } from './helpers/wait.js';
+import { until, waitFor } from './helpers/wait.js';
 
 const CONFIG = fixture('one-resource');
 const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled'];
@@ -202,9 +204,17 @@ describe('run triggers: an apply in a source queues runs in its targets', functi
   let server: TestServer;
   let admin: Api;
   let org: string;
+  /** otfd's log lines, as JSON. */
+  const lines: Json[] = [];
 
   before(async () => {
-    server = await startServer({ config: { concurrency: 2 } });
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    server = await startServer({ config: { concurrency: 2 }, logger: createLogger('info', 'otfd', stream) });
     admin = server.api;
     org = await createOrganization(admin);
   });
@@ -305,8 +315,11 @@ describe('run triggers: an apply in a source queues runs in its targets', functi
     // They may plan only: auto-apply-run-trigger does not apply it for them.
     const planned = await waitForRun(triggered.id, ['planned']);
     assert.equal(planned.attributes['auto-apply'], false);
-    // Deliveries are made one after the other: by now the forbidden target's turn has passed.
-    await sleep(500);
+    // otfd says why the other target got nothing.
+    const refused = await waitFor('the log line of the refused delivery', async () =>
+      lines.find((l) => l.workspace === forbidden.id && l.sourceRun === sourceRun && /creator may not queue runs in the target workspace/.test(l.msg)),
+    );
+    assert.deepEqual(refused.createdBy, { type: 'users', id: user.id, name: user.username });
     assert.deepEqual(await runsOf(forbidden.id), [], 'no run where the creator may not queue one');
   });
 
