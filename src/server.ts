@@ -32,6 +32,7 @@ import { createPoolsDomain } from './pools/index.js';
 import { artifactBlobOwner, configBlobOwner, createRunDomain } from './runs/index.js';
 import { createStateDomain, stateBlobOwner } from './state/index.js';
 import { createVariableDomain } from './variables/index.js';
+import { createSshKeyDomain } from './sshkeys/index.js';
 import { createTeamDomain } from './teams/index.js';
 import { createUserDomain } from './users/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
@@ -165,7 +166,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const teams = createTeamDomain({ db, site, orgs: orgs.service, users: users.service, workspaces: workspaces.service, subjects });
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
-    const jobs = createJobsDomain({ db, blobs, site, state: state.service, variables, logger });
+    const sshKeys = createSshKeyDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
+    const jobs = createJobsDomain({ db, blobs, site, state: state.service, variables, sshKeys, logger });
     const runs = createRunDomain({
       db,
       blobs,
@@ -217,6 +219,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     orgs.service.setCapacityProvider((org) => runs.service.activeRunCounts(org));
     // A workspace may be given only a pool that exists in its organization and allows it.
     workspaces.service.setPoolCheck((orgId, poolId, ws) => pools.service.checkAssignable(orgId, poolId, ws));
+    // A workspace may be given only an SSH key of its own organization.
+    workspaces.service.setSshKeyCheck(sshKeys.service.checkAssignable);
 
     const app = createApp({
       logger,
@@ -233,6 +237,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         workspaces.routes(router);
         state.routes(router);
         variables.routes(router);
+        sshKeys.routes(router);
         runs.routes(router);
         pools.routes(router);
       },
