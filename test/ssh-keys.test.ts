@@ -13,6 +13,7 @@ import { parseArguments } from '../src/agent/git-ssh.js';
 import { createLogger } from '../src/logger.js';
 import type { Api, Json } from './helpers/api.js';
 import { assertError } from './helpers/assert.js';
+import { killLeftoverAgents, startAgent } from './helpers/agent.js';
 import { fixtureFiles } from './helpers/fixtures.js';
 import { createTeam, createUser, addToOrganization, organizationToken } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
@@ -254,7 +255,7 @@ describe('git-ssh: the ssh program of runs', () => {
   });
 });
 
-describe('runs fetch git::ssh:// modules with the workspace’s SSH key (real SSH server, server agent)', function () {
+describe('runs fetch git::ssh:// modules with the workspace’s SSH key (real SSH server; server agent and otf-agent)', function () {
   this.timeout(180_000);
   let server: TestServer;
   let api: Api;
@@ -266,7 +267,7 @@ describe('runs fetch git::ssh:// modules with the workspace’s SSH key (real SS
 
   before(async () => {
     log = capturedLogger();
-    server = await startServer({ config: { concurrency: 2 }, logger: log.logger });
+    server = await startServer({ ssl: true, config: { concurrency: 2 }, logger: log.logger });
     api = server.api;
     org = await createOrganization(api);
     const root = fs.mkdtempSync(path.join(suite().tmp, 'git-'));
@@ -274,6 +275,7 @@ describe('runs fetch git::ssh:// modules with the workspace’s SSH key (real SS
     git = await startSshGitServer({ authorizedKey: keys.publicKey, root });
   });
   after(async () => {
+    await killLeftoverAgents();
     await server?.stop();
     await git?.stop();
   });
@@ -323,12 +325,12 @@ describe('runs fetch git::ssh:// modules with the workspace’s SSH key (real SS
     return text.replace(/\s+/g, ' ');
   }
 
-  /** Every file under this process's job folders (otfd's server agent keeps them there). */
-  function jobFolderFiles(): string[] {
-    const parent = path.join(os.tmpdir(), `otf-jobs-${process.getuid!()}`);
+  /** Every file under the job folders of a process (otfd's server agent keeps them in this process's). */
+  function jobFolderFiles(tmp = os.tmpdir(), owner = `otfd-${process.pid}-`): string[] {
+    const parent = path.join(tmp, `otf-jobs-${process.getuid!()}`);
     const files: string[] = [];
     for (const entry of fs.existsSync(parent) ? fs.readdirSync(parent) : []) {
-      if (!entry.startsWith(`otfd-${process.pid}-`)) continue;
+      if (!entry.startsWith(owner)) continue;
       for (const f of fs.readdirSync(path.join(parent, entry), { recursive: true, encoding: 'utf8' })) {
         const full = path.join(parent, entry, f);
         if (fs.statSync(full, { throwIfNoEntry: false })?.isFile()) files.push(full);
@@ -394,5 +396,44 @@ describe('runs fetch git::ssh:// modules with the workspace’s SSH key (real SS
     assert.equal(errored.attributes.status, 'errored', erroredLog);
     assert.match(unwrapped(erroredLog), /the workspace's SSH key is not a private key that can be used/, erroredLog);
     assert.doesNotMatch(erroredLog, /not a key at all/, 'the log does not quote the value');
+  });
+
+  it('a run on a pool agent (otf-agent) fetches the module with the key too, and leaves no key behind', async () => {
+    const ws = await workspaceWithModule(keys.privateKey);
+    const pool = await api.post(`/organizations/${org}/agent-pools`, {
+      data: { type: 'agent-pools', attributes: { name: randomName('pool'), 'organization-scoped': false }, relationships: { 'allowed-workspaces': { data: [{ type: 'workspaces', id: ws.id }] } } },
+    });
+    assert.equal(pool.status, 201, pool.text);
+    const moved = await api.patch(`/workspaces/${ws.id}`, { data: { type: 'workspaces', attributes: { 'execution-mode': 'agent', 'agent-pool-id': pool.body.data.id } } });
+    assert.equal(moved.status, 200, moved.text);
+    const token = await api.post(`/agent-pools/${pool.body.data.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'ssh' } } });
+    assert.equal(token.status, 201, token.text);
+    const tmp = fs.mkdtempSync(path.join(suite().tmp, 'ssh-agent-'));
+    const agent = startAgent(server, ['--token', token.body.data.attributes.token], { TMPDIR: tmp });
+    await agent.waitForLog('registered; waiting for jobs');
+
+    const before = git.authenticated;
+    const run = await finalRun((await startRun(ws.id)).id);
+    assert.equal(run.attributes.status, 'applied', `${run.attributes['error-message']}\n${await phaseLog('plans', run.relationships.plan.data.id)}\n${agent.describe()}`);
+    const current = await api.get(`/workspaces/${ws.id}/current-state-version`);
+    const outputs = await api.get(`/state-versions/${current.body.data.id}/outputs`);
+    assert.deepEqual(
+      outputs.body.data.map((o: Json) => [o.attributes.name, o.attributes.value]),
+      [['greeting', 'hello from ssh']],
+    );
+    assert.ok(git.authenticated >= before + 2, `the SSH server let the key in ${git.authenticated - before} times`);
+    await agent.waitForLog((l) => l.msg === 'job finished' && l.run === run.id && l.phase === 'apply');
+
+    const secret = secretLines(keys.privateKey);
+    const files = jobFolderFiles(tmp, 'otf-agent-');
+    for (const file of files) {
+      assert.notEqual(path.basename(file), 'ssh-key', `${file} is left`);
+      const text = fs.readFileSync(file, 'latin1');
+      for (const line of secret) assert.ok(!text.includes(line), `${file} holds key material`);
+    }
+    const printed = agent.lines().join('\n');
+    for (const line of secret) assert.ok(!printed.includes(line), 'otf-agent printed key material');
+    agent.child.kill('SIGTERM');
+    await agent.exited;
   });
 });
