@@ -19,7 +19,7 @@ import { createTeam, createUser, addToOrganization, organizationToken } from './
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { createGitRepository, generateKeyPair, startSshGitServer, uploadPackPath, type SshGitServer } from './helpers/ssh-git-server.js';
 import { configTarball, rawRequest, uploadTarball } from './helpers/tarball.js';
-import { sleep } from './helpers/wait.js';
+import { sleep, waitFor } from './helpers/wait.js';
 import { suite } from './hooks.js';
 
 const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled'];
@@ -371,6 +371,33 @@ describe('runs fetch git::ssh:// modules with the workspace’s SSH key (real SS
     for (const line of secret) {
       assert.ok(!logs.includes(line), 'otfd logged key material');
       assert.ok(!plan.includes(line) && !apply.includes(line), 'the run logs hold key material');
+    }
+  });
+
+  it('the key is in a file only its owner may read while init fetches, and gone once the job is canceled there', async () => {
+    const ws = await workspaceWithModule(keys.privateKey);
+    const asked = git.commands.length;
+    const release = git.hold();
+    try {
+      const run = await startRun(ws.id);
+      await waitFor('the run to ask the SSH server for the module', async () => git.commands.length > asked);
+      const keyFiles = jobFolderFiles().filter((f) => path.basename(f) === 'ssh-key');
+      assert.equal(keyFiles.length, 1, `one key file while init runs: ${keyFiles.join(', ')}`);
+      assert.equal(fs.statSync(keyFiles[0]).mode & 0o777, 0o600);
+      assert.ok(fs.readFileSync(keyFiles[0], 'utf8') === keys.privateKey, 'the file holds the workspace key');
+
+      const canceled = await api.post(`/runs/${run.id}/actions/cancel`, {});
+      assert.equal(canceled.status, 202, canceled.text);
+      release();
+      const ended = await finalRun(run.id);
+      assert.ok(['canceled', 'errored'].includes(ended.attributes.status), ended.attributes.status);
+      await waitFor('the job folder to go', async () => !fs.existsSync(path.dirname(keyFiles[0])));
+      assert.deepEqual(
+        jobFolderFiles().filter((f) => path.basename(f) === 'ssh-key'),
+        [],
+      );
+    } finally {
+      release();
     }
   });
 

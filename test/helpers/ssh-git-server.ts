@@ -19,6 +19,11 @@ export interface SshGitServer {
   commands: string[];
   /** How many clients authenticated with the authorized key. */
   authenticated: number;
+  /**
+   * Makes the commands asked for from now on wait before they run, until the returned function is
+   * called: a fetch then hangs where a test wants it to.
+   */
+  hold(): () => void;
   stop(): Promise<void>;
 }
 
@@ -50,6 +55,7 @@ export async function startSshGitServer(opts: { authorizedKey: string; root: str
   const hostKey = utils.generateKeyPairSync('ed25519').private;
   const commands: string[] = [];
   const state = { authenticated: 0 };
+  let gate: Promise<void> = Promise.resolve();
 
   const server = new Server({ hostKeys: [hostKey] }, (client) => {
     client.on('authentication', (ctx) => {
@@ -70,7 +76,7 @@ export async function startSshGitServer(opts: { authorizedKey: string; root: str
           if (info.key === 'GIT_PROTOCOL') env.GIT_PROTOCOL = info.val;
           accept?.();
         });
-        session.on('exec', (accept, _reject, info) => {
+        session.on('exec', async (accept, _reject, info) => {
           commands.push(info.command);
           const requested = uploadPackPath(info.command);
           const repo = requested === null ? null : repositoryIn(root, requested);
@@ -82,6 +88,7 @@ export async function startSshGitServer(opts: { authorizedKey: string; root: str
             return;
           }
           const channel = accept();
+          await gate;
           const child = spawn('git-upload-pack', [repo], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
           channel.pipe(child.stdin);
           child.stdout.pipe(channel, { end: false });
@@ -107,6 +114,14 @@ export async function startSshGitServer(opts: { authorizedKey: string; root: str
     commands,
     get authenticated() {
       return state.authenticated;
+    },
+    hold() {
+      let release = () => {};
+      gate = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        gate = Promise.resolve();
+        release();
+      };
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
