@@ -84,7 +84,7 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'team:manage-membership': ['manage-membership', 'manage-teams', 'manage-organization-access'],
   'membership:read': 'member',
   'membership:manage': ['manage-membership', 'manage-teams', 'manage-organization-access'],
-  // and, as Terraform Cloud has it, whoever administers at least one workspace (WORKSPACE_ADMINS_TOO)
+  // also whoever administers a workspace (WORKSPACE_ADMINS_TOO), as Terraform Cloud has it
   'ssh-key:read': ['manage-vcs-settings'],
   'ssh-key:manage': ['manage-vcs-settings'],
 };
