@@ -32,6 +32,7 @@ import { createPoolsDomain } from './pools/index.js';
 import { artifactBlobOwner, configBlobOwner, createRunDomain } from './runs/index.js';
 import { createStateDomain, stateBlobOwner } from './state/index.js';
 import { createVariableDomain } from './variables/index.js';
+import { createSshKeyDomain } from './sshkeys/index.js';
 import { createTeamDomain } from './teams/index.js';
 import { createRunTriggerDomain } from './triggers/index.js';
 import { createUserDomain } from './users/index.js';
@@ -166,7 +167,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const teams = createTeamDomain({ db, site, orgs: orgs.service, users: users.service, workspaces: workspaces.service, subjects });
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
-    const jobs = createJobsDomain({ db, blobs, site, state: state.service, variables, logger });
+    const sshKeys = createSshKeyDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
+    const jobs = createJobsDomain({ db, blobs, site, state: state.service, variables, sshKeys, logger });
     const runs = createRunDomain({
       db,
       blobs,
@@ -221,6 +223,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     workspaces.service.setPoolCheck((orgId, poolId, ws) => pools.service.checkAssignable(orgId, poolId, ws));
     // A successful apply queues a run in each workspace its workspace triggers (recorded in the apply's transaction).
     runs.service.onApplied(triggers.runApplied);
+    // A workspace may be given only an SSH key of its own organization.
+    workspaces.service.setSshKeyCheck(sshKeys.service.checkAssignable);
 
     const app = createApp({
       logger,
@@ -237,6 +241,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         workspaces.routes(router);
         state.routes(router);
         variables.routes(router);
+        sshKeys.routes(router);
         runs.routes(router);
         triggers.routes(router);
         pools.routes(router);

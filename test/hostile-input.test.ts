@@ -76,6 +76,9 @@ describe('hostile input', function () {
     const account = await api.get('/organizations/' + org + '/organization-memberships');
     assertStatus(account, 200);
     ids.membership = account.body.data[0]?.id ?? 'ou-none';
+    const key = await api.post(`/organizations/${org}/ssh-keys`, { data: { type: 'ssh-keys', attributes: { name: 'victim-key', value: 'victim' } } });
+    assertStatus(key, 201);
+    ids.sshKey = key.body.data.id;
   });
 
   after(async () => {
@@ -94,6 +97,7 @@ describe('hostile input', function () {
       `/organizations/${org}/organization-memberships`,
       `/organizations/${org}/tags`,
       `/organizations/${org}/runs`,
+      `/organizations/${org}/ssh-keys`,
       `/organizations/${otherOrg}/workspaces`,
       `/workspaces/${ids.ws}`,
       `/workspaces/${ids.ws}/vars`,
@@ -144,6 +148,8 @@ describe('hostile input', function () {
     '/agent-pools/:id', '/agent-pools/:id/agents', '/agent-pools/:id/authentication-tokens', '/agents/:id',
     // projects
     '/projects/:id',
+    // SSH keys
+    '/organizations/:org/ssh-keys', '/ssh-keys/:id',
   ];
   const BAD_IDS = ['%00', 'ws-%00abc', '%FF', '%C3%28', '%E0%80%80', 'x'.repeat(3000), '..%2F..%2Fetc', "'%20OR%201=1--", '%25', '-1'];
 
@@ -232,6 +238,9 @@ describe('hostile input', function () {
     ['POST', '/organizations/:org/projects'],
     ['PATCH', '/projects/:project'],
     ['DELETE', '/projects/:project'],
+    ['POST', '/organizations/:org/ssh-keys'],
+    ['PATCH', '/ssh-keys/:sshKey'],
+    ['PATCH', '/workspaces/:ws/relationships/ssh-key'],
   ];
 
   function deep(levels: number): Buffer {
@@ -286,6 +295,9 @@ describe('hostile input', function () {
     ['PATCH', '/agent-pools/:pool'],
     ['POST', '/organizations/:org/projects'],
     ['PATCH', '/projects/:project'],
+    ['POST', '/organizations/:org/ssh-keys'],
+    ['PATCH', '/ssh-keys/:sshKey'],
+    ['PATCH', '/workspaces/:ws/relationships/ssh-key'],
   ];
 
   function fill(path: string): string {
@@ -296,7 +308,8 @@ describe('hostile input', function () {
       .replace(':team', ids.team)
       .replace(':poolToken', ids.poolToken)
       .replace(':pool', ids.pool)
-      .replace(':project', ids.project);
+      .replace(':project', ids.project)
+      .replace(':sshKey', ids.sshKey);
   }
 
   function json(value: unknown): Buffer {
@@ -314,7 +327,7 @@ describe('hostile input', function () {
     }
     // The victim's ids with the other organization's token: 404 or 403, nothing shown.
     for (const route of GET_ROUTES) {
-      const path = route.replace(':org', org).replace(':id', route.startsWith('/workspaces') ? ids.ws : route.startsWith('/teams') ? ids.team : route.startsWith('/agent-pools') ? ids.pool : route.startsWith('/projects') ? ids.project : ids.ws);
+      const path = route.replace(':org', org).replace(':id', route.startsWith('/workspaces') ? ids.ws : route.startsWith('/teams') ? ids.team : route.startsWith('/agent-pools') ? ids.pool : route.startsWith('/projects') ? ids.project : route.startsWith('/ssh-keys') ? ids.sshKey : ids.ws);
       out.push({ name: 'another organization', method: 'GET', path, as: 'other' });
     }
     for (const route of LIST_ROUTES) {
@@ -353,6 +366,11 @@ describe('hostile input', function () {
       // A run trigger across organizations, either way round.
       ['POST', `/workspaces/${ids.ws}/run-triggers`, { data: { type: 'run-triggers', relationships: { sourceable: { data: { type: 'workspaces', id: ids.otherWs } } } } }],
       ['POST', `/workspaces/${ids.otherWs}/run-triggers`, { data: { type: 'run-triggers', relationships: { sourceable: { data: { type: 'workspaces', id: ids.ws } } } } }],
+      ['POST', `/organizations/${org}/ssh-keys`, { data: { type: 'ssh-keys', attributes: { name: 'planted', value: 'x' } } }],
+      ['PATCH', `/ssh-keys/${ids.sshKey}`, { data: { type: 'ssh-keys', attributes: { name: 'mine', value: 'mine' } } }],
+      ['DELETE', `/ssh-keys/${ids.sshKey}`, undefined],
+      ['PATCH', `/workspaces/${ids.ws}/relationships/ssh-key`, { data: { type: 'workspaces', attributes: { id: null } } }],
+      ['PATCH', `/workspaces/${ids.otherWs}/relationships/ssh-key`, { data: { type: 'workspaces', attributes: { id: ids.sshKey } } }],
     ];
     for (const [method, path, doc] of otherWrites) out.push({ name: 'another organization writes', method, path, body: doc === undefined ? undefined : json(doc), as: 'other' });
     // Bad credentials on every family.

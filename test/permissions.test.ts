@@ -53,6 +53,32 @@ const MATRIX: Record<RoleName, Outcome[]> = {
   'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  403],
 };
 
+/**
+ * SSH keys, in a table of their own: managing them needs manage-vcs-settings; reading them also
+ * admin access to some workspace; organization tokens get none of it (Terraform Cloud's rules).
+ * Giving one to a workspace is a setting of the workspace (admin access).
+ */
+const SSH_KEY_ACTIONS = ['read ssh keys', 'manage ssh keys', 'assign ssh key'] as const;
+type SshKeyActionName = (typeof SSH_KEY_ACTIONS)[number];
+
+// prettier-ignore
+const SSH_KEY_MATRIX: Record<RoleName, Outcome[]> = {
+  //                         read  manage assign
+  'site admin':             ['ok', 'ok', 'ok'],
+  'owner':                  ['ok', 'ok', 'ok'],
+  'read team':              [403,  403,  403],
+  'plan team':              [403,  403,  403],
+  'write team':             [403,  403,  403],
+  'admin team':             ['ok', 403,  'ok'],
+  'manage-workspaces team': ['ok', 403,  'ok'],
+  'manage-teams team':      [403,  403,  404],
+  'organization token':     [403,  403,  'ok'],
+  'team token (write)':     [403,  403,  403],
+  'user with no team':      [403,  403,  404],
+  'agent token':            [401,  401,  401],
+  'job token':              [404,  404,  403],
+};
+
 const CONFIG = fixture('one-resource-no-output');
 
 describe('permissions: every role against every action', function () {
@@ -67,6 +93,8 @@ describe('permissions: every role against every action', function () {
   /** A team other than owners, and a member of the organization in no team. */
   let someTeamId: string;
   let spareMember: string;
+  /** An SSH key of the organization, for the assign action. */
+  let sshKeyId: string;
   const clients = new Map<RoleName, Api>();
 
   function expectStatus(res: Response, status: number, what: string): void {
@@ -207,6 +235,13 @@ describe('permissions: every role against every action', function () {
       api.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } }),
   };
 
+  const SSH_KEY_ACTION: Record<SshKeyActionName, (api: Api) => Promise<Response>> = {
+    'read ssh keys': (api) => api.get(`/organizations/${org}/ssh-keys`),
+    'manage ssh keys': (api) =>
+      api.post(`/organizations/${org}/ssh-keys`, { data: { type: 'ssh-keys', attributes: { name: randomName('key'), value: 'matrix' } } }),
+    'assign ssh key': (api) => api.patch(`/workspaces/${ws.id}/relationships/ssh-key`, { data: { type: 'workspaces', attributes: { id: sshKeyId } } }),
+  };
+
   before(async () => {
     // The agent holding the job never heartbeats: a long grace period keeps its job token valid throughout.
     server = await startServer({ config: { agentGracePeriodSeconds: 600 } });
@@ -232,6 +267,9 @@ describe('permissions: every role against every action', function () {
     const spare = await createUser(admin);
     await addToOrganization(admin, org, spare);
     spareMember = spare.id;
+    const key = await admin.post(`/organizations/${org}/ssh-keys`, { data: { type: 'ssh-keys', attributes: { name: 'matrix', value: 'matrix' } } });
+    expectStatus(key, 201, 'ssh key');
+    sshKeyId = key.body.data.id;
     for (const role of ROLES) clients.set(role, await roleClient(role, agentToken.body.data.attributes.token));
   });
   after(() => server.stop());
@@ -242,6 +280,22 @@ describe('permissions: every role against every action', function () {
         const outcome = MATRIX[role][column];
         it(`${role}: ${outcome === 'ok' ? 'allowed' : outcome}`, async () => {
           const res = await ACTION[action](clients.get(role)!);
+          if (outcome === 'ok') assert.ok(res.status >= 200 && res.status < 300, `${role} / ${action}: expected success, got ${res.status} ${res.text}`);
+          else {
+            assert.equal(res.status, outcome, `${role} / ${action}: ${res.text}`);
+            assert.ok(res.body?.errors?.[0]?.detail, `${role} / ${action}: a refusal says why: ${res.text}`);
+          }
+        });
+      }
+    });
+  }
+
+  for (const [column, action] of SSH_KEY_ACTIONS.entries()) {
+    describe(action, () => {
+      for (const role of ROLES) {
+        const outcome = SSH_KEY_MATRIX[role][column];
+        it(`${role}: ${outcome === 'ok' ? 'allowed' : outcome}`, async () => {
+          const res = await SSH_KEY_ACTION[action](clients.get(role)!);
           if (outcome === 'ok') assert.ok(res.status >= 200 && res.status < 300, `${role} / ${action}: expected success, got ${res.status} ${res.text}`);
           else {
             assert.equal(res.status, outcome, `${role} / ${action}: ${res.text}`);

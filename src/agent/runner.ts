@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import type { Logger } from '../logger.js';
 import { platform, type Engine, type EngineName, type EngineResolver } from './engines.js';
@@ -151,6 +152,8 @@ export async function runJob(api: JobApi, control: JobControl, opts: RunnerOptio
     if (message) log.write(`\nError: ${message}\n`);
     outcome = { status: message ? 'errored' : 'canceled', counts: NO_COUNTS, error: message ?? undefined };
   } finally {
+    // The SSH key goes first and in any case, even when the folder stays (removeSshKey says why).
+    removeSshKey(dir, logger);
     // The folder holds the job's token (cli.tfrc), its variables and its plan: it goes whatever
     // happened, and a failure to remove it must not keep the outcome from otfd. The one exception:
     // it holds the only copy of a state the outbox could not take.
@@ -184,7 +187,14 @@ async function execute(spec: JobSpec, api: JobApi, control: JobControl, log: Log
     await api.getArtifact('lock-file', path.join(cwd, '.terraform.lock.hcl'));
   }
   checkCanceled();
-  const init = await runEngine(engine, ['init', '-input=false', '-no-color'], { cwd, env, control });
+  // Only init fetches modules: the SSH key is on disk for init alone.
+  writeSshKey(spec, dir);
+  let init: EngineResult;
+  try {
+    init = await runEngine(engine, ['init', '-input=false', '-no-color'], { cwd, env, control });
+  } finally {
+    removeSshKey(dir, opts.logger);
+  }
   if (init.code !== 0) {
     log.write(init.output);
     checkCanceled();
@@ -254,6 +264,48 @@ function writeVariables(spec: JobSpec, dir: string): string[] {
   return args;
 }
 
+/** Our ssh program for git (src/agent/git-ssh.ts), beside this file once compiled. */
+const GIT_SSH = fileURLToPath(new URL('./git-ssh.js', import.meta.url));
+
+/** The workspace's SSH key in the job folder, readable by this user only; it exists while init runs. */
+function sshKeyFile(dir: string): string {
+  return path.join(dir, 'ssh-key');
+}
+
+function writeSshKey(spec: JobSpec, dir: string): void {
+  if (!spec.sshKey) return;
+  const value = spec.sshKey.value.endsWith('\n') ? spec.sshKey.value : `${spec.sshKey.value}\n`;
+  fs.writeFileSync(sshKeyFile(dir), value, { mode: 0o600, flag: 'wx' });
+}
+
+/**
+ * Removes the key file. A job folder kept for a state the outbox could not take must not keep the
+ * key, so this is also done on the way out of every job, whatever happened. Never throws.
+ */
+function removeSshKey(dir: string, logger: Logger): void {
+  try {
+    fs.rmSync(sshKeyFile(dir), { force: true });
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'could not remove the SSH key file of a job');
+  }
+}
+
+/** Single quotes for sh, which runs GIT_SSH_COMMAND. */
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * git's ssh command: our program, with the workspace's key when it has one. Without one it is
+ * still ours, so that a git::ssh:// module fails with a line saying the workspace has no key
+ * rather than with whatever a system ssh would make of it.
+ */
+function gitSshCommand(spec: JobSpec, dir: string): string {
+  const parts = [process.execPath, GIT_SSH];
+  if (spec.sshKey) parts.push('-i', sshKeyFile(dir));
+  return parts.map(shellQuote).join(' ');
+}
+
 const SYSTEM_CA_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
 
 /** The system's CA bundle plus the given certificates, as one file the engine (a Go program) reads through SSL_CERT_FILE. */
@@ -283,6 +335,9 @@ function environment(spec: JobSpec, dir: string, api: JobApi, caFiles: string[])
     TF_INPUT: '0',
     CHECKPOINT_DISABLE: '1',
     TF_CLI_CONFIG_FILE: cliConfig,
+    GIT_SSH_COMMAND: gitSshCommand(spec, dir),
+    // git would otherwise probe the program with -G to learn whether it takes OpenSSH's -p.
+    GIT_SSH_VARIANT: 'ssh',
     TFC_RUN_ID: spec.run.id,
     TFC_WORKSPACE_NAME: spec.workspace.name,
     TFC_WORKSPACE_SLUG: `${spec.workspace.organization}/${spec.workspace.name}`,

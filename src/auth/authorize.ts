@@ -24,7 +24,9 @@ export type OrganizationAction =
   | 'team:manage-organization-access'
   | 'team:manage-membership'
   | 'membership:read'
-  | 'membership:manage';
+  | 'membership:manage'
+  | 'ssh-key:read'
+  | 'ssh-key:manage';
 
 /** Actions on one workspace and what belongs to it (runs, variables, state). */
 export type WorkspaceAction =
@@ -84,7 +86,16 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'team:manage-membership': ['manage-membership', 'manage-teams', 'manage-organization-access'],
   'membership:read': 'member',
   'membership:manage': ['manage-membership', 'manage-teams', 'manage-organization-access'],
+  // also whoever administers a workspace (WORKSPACE_ADMINS_TOO), as Terraform Cloud has it
+  'ssh-key:read': ['manage-vcs-settings'],
+  'ssh-key:manage': ['manage-vcs-settings'],
 };
+
+/**
+ * Organization actions also allowed to whoever has admin access to at least one workspace:
+ * Terraform Cloud lets workspace admins list and read SSH keys, so that they can choose one.
+ */
+const WORKSPACE_ADMINS_TOO: ReadonlySet<OrganizationAction> = new Set<OrganizationAction>(['ssh-key:read']);
 
 /** What each workspace action needs of the access a subject has to the workspace. */
 const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> = {
@@ -132,6 +143,8 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'team:manage-membership': { what: 'manage team members', needs: 'the manage-membership organization permission' },
   'membership:read': { what: 'read organization memberships', needs: 'membership of the organization' },
   'membership:manage': { what: 'manage organization memberships', needs: 'the manage-membership organization permission' },
+  'ssh-key:read': { what: 'read SSH keys', needs: 'the manage-vcs-settings organization permission, or admin access to a workspace' },
+  'ssh-key:manage': { what: 'manage SSH keys', needs: 'the manage-vcs-settings organization permission' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
   'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace' },
@@ -189,6 +202,9 @@ const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>([
   'plan:read-json-output',
   'state:create',
   'state:rollback',
+  // Terraform Cloud: the SSH keys API "cannot be accessed with organization tokens".
+  'ssh-key:read',
+  'ssh-key:manage',
 ]);
 
 /**
@@ -222,6 +238,13 @@ export function workspaceAccess(grants: OrganizationGrants, workspaceId: string)
   const granted = grants.workspaces.get(workspaceId);
   if (grants.access.has('read-workspaces')) return unionAccess(granted, READ_ACCESS);
   return granted ?? null;
+}
+
+/** Whether the grants give admin access to at least one workspace of the organization. */
+function administersAWorkspace(grants: OrganizationGrants): boolean {
+  if (grants.access.has('manage-workspaces')) return true;
+  for (const access of grants.workspaces.values()) if (access.admin) return true;
+  return false;
 }
 
 /** Whether the subject can see anything of the organization at all. */
@@ -289,6 +312,7 @@ export function isAllowed(subject: Subject, action: Action, scope: Scope): boole
         return WORKSPACE_RULES[action](workspaceAccess(grants, scope.workspaceId)!);
       }
       const rule = ORGANIZATION_RULES[action];
+      if (WORKSPACE_ADMINS_TOO.has(action) && administersAWorkspace(grants)) return true;
       return rule === 'member' || rule.some((p) => grants.access.has(p));
     }
   }

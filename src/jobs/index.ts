@@ -11,14 +11,14 @@ import type { Logger } from '../logger.js';
 import type { StateService } from '../state/index.js';
 import { LateStates } from './late.js';
 import type { PhaseOutcomes } from './outcomes.js';
-import { registerJobRoutes, type RunnerVariableSource } from './routes.js';
+import { registerJobRoutes, type RunnerSshKeySource, type RunnerVariableSource } from './routes.js';
 import { ServerAgent, type ServerAgentOptions } from './server-agent.js';
 import { JobService } from './service.js';
 
 export { JOBS_CHANNEL, PRIORITY, SIGNALS_CHANNEL, type Job, type JobPhase, type JobService, type JobStatus } from './service.js';
 export type { LateStateAnswer, LateStates } from './late.js';
 export type { PhaseOutcomes } from './outcomes.js';
-export type { RunnerVariableSource } from './routes.js';
+export type { RunnerSshKeySource, RunnerVariableSource } from './routes.js';
 export type { ServerAgent } from './server-agent.js';
 
 export interface JobsDeps {
@@ -27,6 +27,8 @@ export interface JobsDeps {
   site: Site;
   state: StateService;
   variables: RunnerVariableSource;
+  /** The workspace's SSH key for a job's spec. */
+  sshKeys: RunnerSshKeySource;
   logger: Logger;
 }
 
@@ -67,7 +69,7 @@ export function createJobsDomain(deps: JobsDeps): JobsDomain {
     reportTo: (o) => {
       connected = o;
     },
-    agentRoutes: (router) => registerJobRoutes(router, { jobs: service, outcomes, variables: deps.variables, blobs: deps.blobs, site: deps.site, late }),
+    agentRoutes: (router) => registerJobRoutes(router, { jobs: service, outcomes, variables: deps.variables, sshKeys: deps.sshKeys, blobs: deps.blobs, site: deps.site, late }),
     serverAgent: (opts) => new ServerAgent({ ...opts, jobs: service, failRun: (runId, message) => outcomes.failed(runId, message) }),
   };
 }

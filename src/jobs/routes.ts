@@ -8,7 +8,7 @@ import { validator } from '../api/schema.js';
 import type { Subject } from '../auth/subject.js';
 import type { BlobStore } from '../blobs/store.js';
 import { BadRequestError, ConflictError, ForbiddenError, InvalidError, NotFoundError, UnsupportedMediaTypeError } from '../errors.js';
-import { FinishBody, type JobSpec, type RunnerVariable } from '../protocol/agent.js';
+import { FinishBody, type JobSpec, type RunnerSshKey, type RunnerVariable } from '../protocol/agent.js';
 import { MAX_STATE_BYTES } from '../state/index.js';
 import type { LateStates } from './late.js';
 import type { PhaseOutcomes } from './outcomes.js';
@@ -18,10 +18,16 @@ export interface RunnerVariableSource {
   forRun(workspaceId: string): Promise<RunnerVariable[]>;
 }
 
+/** Where a job's SSH key comes from (the SSH keys domain, connected in src/server.ts). */
+export interface RunnerSshKeySource {
+  forRun(workspaceId: string): Promise<RunnerSshKey | null>;
+}
+
 export interface JobRouteDeps {
   jobs: JobService;
   outcomes: PhaseOutcomes;
   variables: RunnerVariableSource;
+  sshKeys: RunnerSshKeySource;
   blobs: BlobStore;
   site: Site;
   late: LateStates;
@@ -33,7 +39,7 @@ const MAX_ARTIFACT = 512 * 1024 * 1024;
 const readFinish = validator(FinishBody, { plain: true });
 
 export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
-  const { jobs, outcomes, variables, blobs, site, late } = deps;
+  const { jobs, outcomes, variables, sshKeys, blobs, site, late } = deps;
 
   /** The job of the URL, which must be the job whose token made the request. */
   async function ownJob(ctx: Ctx): Promise<{ job: Job; subject: Subject }> {
@@ -52,6 +58,7 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
       run,
       workspace,
       variables: await variables.forRun(workspace.id),
+      sshKey: await sshKeys.forRun(workspace.id),
       hostname: new URL(site.baseUrl).host,
       baseUrl: site.baseUrl,
     };

@@ -23,6 +23,13 @@ export interface RunnerVariable {
   sensitive: boolean;
 }
 
+/** The workspace's SSH key as the runner receives it: the private key in clear, for git::ssh:// modules. */
+export interface RunnerSshKey {
+  id: string;
+  name: string;
+  value: string;
+}
+
 /** Everything a runner needs to know to execute a job (GET /api/agent/jobs/:id). */
 export interface JobSpec {
   job: { id: string; phase: 'plan' | 'apply' };
@@ -43,6 +50,8 @@ export interface JobSpec {
   };
   workspace: { id: string; name: string; organization: string; workingDirectory: string };
   variables: RunnerVariable[];
+  /** The workspace's SSH key, or null when it has none. Never log it. */
+  sshKey: RunnerSshKey | null;
   /** host[:port] of otfd as the terraform CLI names it, and its base URL. */
   hostname: string;
   baseUrl: string;

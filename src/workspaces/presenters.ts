@@ -52,6 +52,7 @@ export const workspaceType: ResourceType = {
     'current-configuration-version': 'configuration-versions',
     'locked-by': 'users',
     'agent-pool': 'agent-pools',
+    'ssh-key': 'ssh-keys',
   },
   selfLink: (v) => `/api/v2/organizations/${(v.organization as { id: string }).id}/workspaces/${v.name as string}`,
 };
@@ -146,6 +147,7 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     'current-configuration-version': ws.currentConfigurationVersionId ? { id: ws.currentConfigurationVersionId } : null,
     'locked-by': ws.lock ? { id: ws.lock.holder.id, type: ws.lock.holder.type } : null,
     'agent-pool': ws.agentPoolId ? { id: ws.agentPoolId } : null,
+    'ssh-key': ws.sshKeyId ? { id: ws.sshKeyId } : null,
   };
 }
 

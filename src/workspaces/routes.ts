@@ -19,7 +19,7 @@ import { BadRequestError, InvalidError } from '../errors.js';
 import { type OrganizationService, organizationType, presentOrganization } from '../orgs/index.js';
 import { presentProject, type ProjectService, projectType } from '../projects/index.js';
 import { presentBinding, presentWorkspace, tagBindingType, tagType, workspaceType, type WorkspaceIncluder } from './presenters.js';
-import { readBindingList, readCreate, readLock, readTagList, readUpdate, readWorkspaceList, type BindingDocument, type TagRefDocument, type WorkspaceDocument } from './schemas.js';
+import { readBindingList, readCreate, readLock, readSshKeyAssignment, readTagList, readUpdate, readWorkspaceList, type BindingDocument, type TagRefDocument, type WorkspaceDocument } from './schemas.js';
 import type { EngineName, ListOptions, TagBinding, TagRef, Workspace, WorkspaceService, WorkspaceSettings } from './service.js';
 
 // ---------------------------------------------------------------- request documents
@@ -215,6 +215,12 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
 
   router.post('/workspaces/:id/actions/force-unlock', async (ctx) => {
     await respond(ctx, 200, await workspaces.forceUnlock(subjectOf(ctx), await byId(ctx)));
+  });
+
+  // Assigns (attributes.id) or unassigns (null) the SSH key of the workspace's runs, as Terraform Cloud does.
+  router.patch('/workspaces/:id/relationships/ssh-key', async (ctx) => {
+    const doc = readSshKeyAssignment(body(ctx));
+    await respond(ctx, 200, await workspaces.setSshKey(subjectOf(ctx), await byId(ctx), doc.data.attributes.id));
   });
 
   // ------------------------------------------------------------ remote state consumers

@@ -79,6 +79,12 @@ export const readUpdate = validator(updateWorkspace);
 export const readTagList = validator(tagList);
 export const readBindingList = validator(bindingList);
 export const readWorkspaceList = validator(toMany('workspaces'));
+/** PATCH /workspaces/:id/relationships/ssh-key: go-tfe names the key in attributes.id; null unassigns it. */
+export const readSshKeyAssignment = validator(
+  resourceDocument('workspaces', {
+    attributes: Type.Object({ id: nullable(Type.String({ minLength: 1, maxLength: 100, 'x-message': 'must be the id of an SSH key, or null' })) }),
+  }),
+);
 export const readLock = validator(
   untypedResourceDocument({
     attributes: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) })),

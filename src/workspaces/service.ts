@@ -58,6 +58,9 @@ export interface WorkspaceDefaults {
 /** The pools domain says whether an agent pool may run a workspace; it throws InvalidError if not. */
 export type PoolCheck = (organizationId: string, poolId: string, workspace: { id: string; name: string } | null) => Promise<void>;
 
+/** The SSH keys domain says whether a key exists in the organization; it throws NotFoundError if not. */
+export type SshKeyCheck = (organizationId: string, sshKeyId: string) => Promise<void>;
+
 export class WorkspaceService {
   private readonly unlockHooks: Array<(workspaceId: string) => Promise<void>> = [];
   private managesResources: ((workspaceId: string) => Promise<boolean>) | null = null;
@@ -65,6 +68,10 @@ export class WorkspaceService {
 
   private poolCheck: PoolCheck = async (_org, poolId) => {
     throw new InvalidError(`agent pool "${poolId}" does not exist`, { pointer: '/data/attributes/agent-pool-id' });
+  };
+
+  private sshKeyCheck: SshKeyCheck = async (_org, keyId) => {
+    throw notFound('ssh key', keyId);
   };
 
   constructor(
@@ -76,6 +83,27 @@ export class WorkspaceService {
 
   setPoolCheck(check: PoolCheck): void {
     this.poolCheck = check;
+  }
+
+  setSshKeyCheck(check: SshKeyCheck): void {
+    this.sshKeyCheck = check;
+  }
+
+  /**
+   * Gives the workspace an SSH key of its organization for its runs' git::ssh:// modules, or takes
+   * it away (null). Changing what a run may reach is a setting: admin access, as in Terraform Cloud.
+   */
+  async setSshKey(subject: Subject, ws: Workspace, sshKeyId: string | null): Promise<Workspace> {
+    this.authorize(subject, 'workspace:update', ws);
+    if (sshKeyId !== null) await this.sshKeyCheck(ws.organizationId, sshKeyId);
+    try {
+      await store.setSshKey(this.db, ws.id, sshKeyId);
+    } catch (err) {
+      // the key was deleted after we looked it up
+      if ((err as { code?: string }).code === '23503') throw notFound('ssh key', sshKeyId ?? '');
+      throw err;
+    }
+    return this.load(ws.id);
   }
 
   /**

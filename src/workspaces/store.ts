@@ -41,6 +41,8 @@ export interface Workspace {
   sourceName: string | null;
   sourceUrl: string | null;
   agentPoolId: string | null;
+  /** The SSH key its runs fetch git::ssh:// modules with (the ssh-key relationship). */
+  sshKeyId: string | null;
   engine: EngineName;
   /** Workspaces allowed to read this one's state (besides everyone, when globalRemoteState). */
   remoteStateConsumers: string[];
@@ -103,6 +105,7 @@ interface WorkspaceRow {
   source_name: string | null;
   source_url: string | null;
   agent_pool_id: string | null;
+  ssh_key_id: string | null;
   engine: EngineName;
   remote_state_consumers: string[];
   locked: boolean;
@@ -175,6 +178,7 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     sourceName: r.source_name,
     sourceUrl: r.source_url,
     agentPoolId: r.agent_pool_id,
+    sshKeyId: r.ssh_key_id,
     engine: r.engine,
     remoteStateConsumers: r.remote_state_consumers,
     lock:
@@ -217,6 +221,7 @@ const WORKSPACE_COLUMNS = [
   'source_name',
   'source_url',
   'agent_pool_id',
+  'ssh_key_id',
   'engine',
   'locked',
   'lock_holder_type',
@@ -364,6 +369,11 @@ export async function update(db: Db, id: string, changes: Partial<WorkspaceSetti
 
 export async function remove(db: Db, id: string): Promise<void> {
   await db('workspaces').where({ id }).delete();
+}
+
+/** Sets or clears (null) the workspace's SSH key. */
+export async function setSshKey(db: Db, id: string, sshKeyId: string | null): Promise<void> {
+  await db('workspaces').where({ id }).update({ ssh_key_id: sshKeyId, updated_at: db.fn.now() });
 }
 
 // ---------------------------------------------------------------- locks
