@@ -32,6 +32,7 @@ import { createPoolsDomain } from './pools/index.js';
 import { artifactBlobOwner, configBlobOwner, createRunDomain } from './runs/index.js';
 import { createStateDomain, stateBlobOwner } from './state/index.js';
 import { createVariableDomain } from './variables/index.js';
+import { createVariableSetDomain } from './varsets/index.js';
 import { createTeamDomain } from './teams/index.js';
 import { createUserDomain } from './users/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
@@ -165,7 +166,17 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const teams = createTeamDomain({ db, site, orgs: orgs.service, users: users.service, workspaces: workspaces.service, subjects });
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
-    const jobs = createJobsDomain({ db, blobs, site, state: state.service, variables, logger });
+    const varsets = createVariableSetDomain({
+      db,
+      secret,
+      site,
+      orgs: orgs.service,
+      workspaces: workspaces.service,
+      projects: projects.service,
+      workspaceVariables: variables,
+    });
+    // Jobs get the variables of a run already merged: the workspace's and its variable sets'.
+    const jobs = createJobsDomain({ db, blobs, site, state: state.service, variables: varsets, logger });
     const runs = createRunDomain({
       db,
       blobs,
@@ -233,6 +244,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         workspaces.routes(router);
         state.routes(router);
         variables.routes(router);
+        varsets.routes(router);
         runs.routes(router);
         pools.routes(router);
       },

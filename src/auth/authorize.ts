@@ -24,7 +24,9 @@ export type OrganizationAction =
   | 'team:manage-organization-access'
   | 'team:manage-membership'
   | 'membership:read'
-  | 'membership:manage';
+  | 'membership:manage'
+  | 'varset:read'
+  | 'varset:manage';
 
 /** Actions on one workspace and what belongs to it (runs, variables, state). */
 export type WorkspaceAction =
@@ -82,6 +84,10 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'team:manage-membership': ['manage-membership', 'manage-teams', 'manage-organization-access'],
   'membership:read': 'member',
   'membership:manage': ['manage-membership', 'manage-teams', 'manage-organization-access'],
+  // Terraform Cloud: variable sets are for owners and teams that manage all workspaces (whoever may
+  // read a workspace's variables sees the sets it gets, as variable:read of that workspace).
+  'varset:read': ['manage-workspaces'],
+  'varset:manage': ['manage-workspaces'],
 };
 
 /** What each workspace action needs of the access a subject has to the workspace. */
@@ -126,6 +132,8 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'team:manage-membership': { what: 'manage team members', needs: 'the manage-membership organization permission' },
   'membership:read': { what: 'read organization memberships', needs: 'membership of the organization' },
   'membership:manage': { what: 'manage organization memberships', needs: 'the manage-membership organization permission' },
+  'varset:read': { what: 'read variable sets', needs: 'the manage-workspaces organization permission' },
+  'varset:manage': { what: 'manage variable sets', needs: 'the manage-workspaces organization permission' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
   'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace' },

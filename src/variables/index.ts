@@ -9,6 +9,8 @@ import { VariableService, type RunVariable } from './service.js';
 
 export type { RunVariable, Variable } from './service.js';
 export { VariableService } from './service.js';
+// The cipher of sensitive values, for variable sets, whose values are sealed exactly as these are.
+export { DecryptionError, ValueCipher } from './encryption.js';
 
 export interface VariableDeps {
   db: Db;
