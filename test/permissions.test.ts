@@ -28,6 +28,8 @@ const ACTIONS = [
   'add an owner',
   'grant owners access',
   'apply',
+  'manage variable sets',
+  'read the workspace\'s variable sets',
 ] as const;
 type ActionName = (typeof ACTIONS)[number];
 
@@ -36,20 +38,20 @@ type RoleName = (typeof ROLES)[number];
 
 // prettier-ignore
 const MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  apply
-  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
-  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
-  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'manage-teams team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404],
-  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403],
-  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404],
-  'agent token':            [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
-  'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403],
+  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  apply varset wsvs
+  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok'],
+  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok'],
+  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok'],
+  'manage-teams team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  403,  404],
+  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  'ok', 'ok'],
+  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok'],
+  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  403,  404],
+  'agent token':            [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
+  'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  404,  'ok'],
 };
 
 const CONFIG = fixture('one-resource-no-output');
@@ -202,6 +204,10 @@ describe('permissions: every role against every action', function () {
     // the run takes the workspace's lock.
     apply: (api) =>
       api.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } }),
+    // Terraform Cloud: variable sets are managed by owners and teams that manage all workspaces.
+    'manage variable sets': (api) => api.post(`/organizations/${org}/varsets`, { data: { type: 'varsets', attributes: { name: randomName('set'), global: false } } }),
+    // The sets a workspace gets are seen by whoever may read its variables.
+    "read the workspace's variable sets": (api) => api.get(`/workspaces/${ws.id}/varsets`),
   };
 
   before(async () => {
