@@ -376,7 +376,7 @@ export class VariableSetService {
   async forRun<R extends { key: string }>(workspaceId: string, workspaceVariables: RunVariable[], runVariables: R[]): Promise<{ variables: RunVariable[]; runVariables: R[] }> {
     const ws = await this.workspaces.byId(workspaceId);
     if (!ws) return { variables: workspaceVariables, runVariables };
-    const { items: sets } = await store.listSets(this.db, store.ofWorkspace(this.db, ws), { limit: 10_000, offset: 0 });
+    const sets = await store.allSets(this.db, store.ofWorkspace(this.db, ws));
     const ids = sets.map((s) => s.id);
     const [onWorkspace, onProject, variables] = await Promise.all([
       store.linksOf(this.db, 'workspaces', ids),

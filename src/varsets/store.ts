@@ -128,6 +128,13 @@ export async function listSets(
   return { items: rows.map(toSet), total };
 }
 
+/** Every set the filter selects, by name, without paging (the sets of one run: a handful). */
+export async function allSets(db: Db, where: (q: Knex.QueryBuilder) => void): Promise<VariableSet[]> {
+  const q = db('variable_sets').select(SET_COLUMNS).orderBy(['name', 'id']);
+  where(q);
+  return ((await q) as SetRow[]).map(toSet);
+}
+
 /** The sets of an organization. */
 export function ofOrganization(organizationId: string): (q: Knex.QueryBuilder) => void {
   return (q) => q.where({ organization_id: organizationId });
