@@ -490,7 +490,7 @@ describe('variable sets API', function () {
       assert.deepEqual((await stranger.get(`/organizations/${other}/varsets`)).body.data, []);
     });
 
-    it('owners and teams that manage workspaces manage sets; other members are refused (403); who reads a workspace\'s variables sees its sets', async () => {
+    it("owners and teams that manage workspaces manage sets; other members are refused (403); who reads a workspace's variables sees the organization's sets", async () => {
       const own = await createOrganization(api);
       const ws = await createWorkspace(api, own);
       const managerTeam = await createTeam(api, own, { 'manage-workspaces': true });
@@ -501,7 +501,15 @@ describe('variable sets API', function () {
 
       const reader = await userWithAccess(api, own, [ws.id], 'read');
       assertError(await reader.client.post(`/organizations/${own}/varsets`, setDoc({ name: 'nope', global: false })), 403, /manage-workspaces/);
-      assertError(await reader.client.get(`/organizations/${own}/varsets`), 403, /manage-workspaces/);
+      // Reading a workspace's variables lets one view the organization's sets, as in Terraform Cloud.
+      const listed = await reader.client.get(`/organizations/${own}/varsets`);
+      assertStatus(listed, 200);
+      assert.deepEqual(
+        listed.body.data.map((s: Json) => s.id),
+        [created.id],
+      );
+      assertStatus(await reader.client.get(`/varsets/${created.id}`), 200);
+      assertError(await reader.client.post(`/varsets/${created.id}/relationships/vars`, varDoc({ key: 'x', value: 'y', category: 'env' })), 403, /manage-workspaces/);
       assertError(await reader.client.patch(`/varsets/${created.id}`, setDoc({ name: 'nope' })), 403, /manage-workspaces/);
       const seen = await reader.client.get(`/workspaces/${ws.id}/varsets`);
       assertStatus(seen, 200);
@@ -513,6 +521,8 @@ describe('variable sets API', function () {
       const outsider = await createUser(api);
       await addToOrganization(api, own, outsider);
       assertError(await outsider.client.get(`/workspaces/${ws.id}/varsets`), 404, /not found/);
+      assertError(await outsider.client.get(`/organizations/${own}/varsets`), 403, /read access to the variables of a workspace/);
+      assertError(await outsider.client.get(`/varsets/${created.id}`), 403, /read access to the variables/);
     });
   });
 });

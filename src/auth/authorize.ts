@@ -64,10 +64,11 @@ export interface Scope {
 }
 
 /**
- * Who may take each organization action besides owners: every member ('member'), or teams holding
- * one of the organization permissions listed ([] for owners only).
+ * Who may take each organization action besides owners: every member ('member'), members who may
+ * read the variables of at least one of its workspaces ('reads-variables'), or teams holding one of
+ * the organization permissions listed ([] for owners only).
  */
-const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPermission[]> = {
+const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | 'reads-variables' | OrganizationPermission[]> = {
   'organization:read': 'member',
   'organization:update': [],
   'organization:delete': [],
@@ -84,9 +85,9 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'team:manage-membership': ['manage-membership', 'manage-teams', 'manage-organization-access'],
   'membership:read': 'member',
   'membership:manage': ['manage-membership', 'manage-teams', 'manage-organization-access'],
-  // Terraform Cloud: variable sets are for owners and teams that manage all workspaces (whoever may
-  // read a workspace's variables sees the sets it gets, as variable:read of that workspace).
-  'varset:read': ['manage-workspaces'],
+  // Terraform Cloud: "read variables permission" (of a workspace) lets one view the organization's
+  // variable sets; creating or changing them needs manage-workspaces.
+  'varset:read': 'reads-variables',
   'varset:manage': ['manage-workspaces'],
 };
 
@@ -132,7 +133,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'team:manage-membership': { what: 'manage team members', needs: 'the manage-membership organization permission' },
   'membership:read': { what: 'read organization memberships', needs: 'membership of the organization' },
   'membership:manage': { what: 'manage organization memberships', needs: 'the manage-membership organization permission' },
-  'varset:read': { what: 'read variable sets', needs: 'the manage-workspaces organization permission' },
+  'varset:read': { what: 'read variable sets', needs: 'read access to the variables of a workspace' },
   'varset:manage': { what: 'manage variable sets', needs: 'the manage-workspaces organization permission' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
@@ -224,6 +225,12 @@ export function workspaceAccess(grants: OrganizationGrants, workspaceId: string)
   return granted ?? null;
 }
 
+/** Whether the grants let one read the variables of at least one workspace. */
+function readsVariables(grants: OrganizationGrants): boolean {
+  if (grants.access.has('manage-workspaces') || grants.access.has('read-workspaces')) return true;
+  return [...grants.workspaces.values()].some((a) => atLeast(VARIABLES, a.variables, 'read'));
+}
+
 /** Whether the subject can see anything of the organization at all. */
 export function canSeeOrganization(subject: Subject, organizationId: string): boolean {
   switch (subject.kind) {
@@ -289,6 +296,7 @@ export function isAllowed(subject: Subject, action: Action, scope: Scope): boole
         return WORKSPACE_RULES[action](workspaceAccess(grants, scope.workspaceId)!);
       }
       const rule = ORGANIZATION_RULES[action];
+      if (rule === 'reads-variables') return readsVariables(grants);
       return rule === 'member' || rule.some((p) => grants.access.has(p));
     }
   }
