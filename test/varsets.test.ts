@@ -6,6 +6,12 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import pg from 'pg';
+import { openDatabase } from '../src/db/index.js';
+import { OrganizationService } from '../src/orgs/service.js';
+import { ProjectService } from '../src/projects/service.js';
+import { createVariableDomain } from '../src/variables/index.js';
+import { createVariableSetDomain } from '../src/varsets/index.js';
+import { WorkspaceService } from '../src/workspaces/service.js';
 import { mergeVariables, type MergeSet, type MergeVariable } from '../src/varsets/precedence.js';
 import type { Api, Json } from './helpers/api.js';
 import { relatedIds } from './helpers/api.js';
@@ -84,6 +90,8 @@ describe('variable sets: the precedence of a run\'s variables', () => {
   });
 });
 
+const SECRET = `test-secret-${crypto.randomBytes(8).toString('hex')}`;
+
 describe('variable sets API', function () {
   let server: TestServer;
   let api: Api;
@@ -91,7 +99,7 @@ describe('variable sets API', function () {
   let org: string;
 
   before(async () => {
-    server = await startServer();
+    server = await startServer({ config: { secret: SECRET } });
     api = server.api;
     sql = new pg.Client({ connectionString: server.databaseUrl });
     await sql.connect();
@@ -469,6 +477,56 @@ describe('variable sets API', function () {
       assertStatus(await api.delete(`/varsets/${s.id}`), 204);
       const rows = await sql.query('SELECT count(*)::int AS n FROM variable_set_variables WHERE id = $1', [v.id]);
       assert.equal(rows.rows[0].n, 0);
+    });
+  });
+
+  describe("a run's variables, in-process", () => {
+    /** The domain over the server's database, as otfd wires it, under this secret. */
+    async function domainWith(secret: string) {
+      const db = await openDatabase(server.databaseUrl, 2);
+      const orgs = new OrganizationService(db);
+      const projects = new ProjectService(db, orgs);
+      const workspaces = new WorkspaceService(db, orgs, projects, { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } });
+      const site = { baseUrl: server.url, secret };
+      const variables = createVariableDomain({ db, secret, site, orgs, workspaces });
+      return { db, domain: createVariableSetDomain({ db, secret, site, orgs, workspaces, projects, workspaceVariables: variables }) };
+    }
+
+    it('forRun decrypts sensitive set values with the server\'s secret; under another secret it fails naming the variable, never its value', async () => {
+      const own = await createOrganization(api);
+      const ws = await createWorkspace(api, own);
+      const s = await createSet({ name: 'g', global: true }, own);
+      const secret = secretValue();
+      await createVar(s.id, { key: 'token', value: secret, sensitive: true });
+      await createVar(s.id, { key: 'plain', value: 'p' });
+      const right = await domainWith(SECRET);
+      const wrong = await domainWith('another-secret');
+      try {
+        const merged = await right.domain.forRun(ws.id, [
+          { key: 'plain', value: '"run"' },
+          { key: 'other', value: '1' },
+        ]);
+        assert.deepEqual(
+          merged.variables.map((v) => [v.key, v.value, v.sensitive]).sort(),
+          [
+            ['plain', 'p', false],
+            ['token', secret, true],
+          ],
+        );
+        // Not a priority set: the run's own variables all stand.
+        assert.deepEqual(merged.runVariables, [
+          { key: 'plain', value: '"run"' },
+          { key: 'other', value: '1' },
+        ]);
+        await assert.rejects(wrong.domain.forRun(ws.id, []), (err: Error) => {
+          assert.match(err.message, /cannot decrypt sensitive variable "token"/);
+          assert.ok(!err.message.includes(secret));
+          return true;
+        });
+      } finally {
+        await right.db.destroy();
+        await wrong.db.destroy();
+      }
     });
   });
 
