@@ -188,6 +188,10 @@ describe('variable sets API', function () {
       const partial = await api.patch(`/varsets/${created.id}`, setDoc({ priority: false }));
       assertStatus(partial, 200);
       assert.deepEqual([partial.body.data.attributes.name, partial.body.data.attributes.global, partial.body.data.attributes.priority], [`${name}-new`, true, false]);
+      // A null description empties it.
+      const cleared = await api.patch(`/varsets/${created.id}`, setDoc({ description: null }));
+      assertStatus(cleared, 200);
+      assert.equal(cleared.body.data.attributes.description, '');
 
       assertStatus(await api.delete(`/varsets/${created.id}`), 204);
       assertError(await api.get(`/varsets/${created.id}`), 404, /variable set .* not found/);

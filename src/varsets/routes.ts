@@ -75,7 +75,7 @@ export function registerVariableSetRoutes(router: ApiRouter, varsets: VariableSe
 
   router.post('/organizations/:org/varsets', async (ctx) => {
     const a = readCreate(body(ctx)).data.attributes;
-    const { set, org } = await varsets.create(subjectOf(ctx), ctx.params.org, { ...a, description: a.description ?? undefined });
+    const { set, org } = await varsets.create(subjectOf(ctx), ctx.params.org, { ...a, description: a.description === null ? '' : a.description });
     await sendOne(ctx, 201, org, set);
   });
 
@@ -92,7 +92,7 @@ export function registerVariableSetRoutes(router: ApiRouter, varsets: VariableSe
     const { set, org } = await varsets.update(
       subjectOf(ctx),
       ctx.params.id,
-      { name: a.name, description: a.description ?? undefined, global: a.global, priority: a.priority },
+      { name: a.name, description: a.description === null ? '' : a.description, global: a.global, priority: a.priority },
       { workspaces: r.workspaces?.data.map((w) => w.id), projects: r.projects?.data.map((p) => p.id) },
     );
     await sendOne(ctx, 200, org, set);
