@@ -1,8 +1,10 @@
 // Rules of the variable-sets domain: sets belong to an organization and have a name of their own
 // in it; a set is global or applied to workspaces and projects of its organization; its variables
 // obey the rules of workspace variables, sensitive values encrypted at rest (with the cipher of the
-// variables domain) and never shown again. Managing sets is for owners and teams that manage
-// workspaces, as in Terraform Cloud; who may read a workspace's variables sees the sets it gets.
+// variables domain) and never shown again. As in Terraform Cloud, managing sets is for owners and
+// teams that manage workspaces, and reading them for whoever may read the variables of one of the
+// organization's workspaces (src/auth/authorize.ts); a workspace's own list of the sets it gets is
+// for whoever may read that workspace's variables.
 import crypto from 'node:crypto';
 import { authorize, isAllowed } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
