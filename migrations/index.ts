@@ -12,6 +12,7 @@ import * as m0009 from './0009_users_and_teams.js';
 import * as m0010 from './0010_auth_changes.js';
 import * as m0011 from './0011_late_states.js';
 import * as m0014 from './0014_configuration_creators.js';
+import * as m0015 from './0015_variable_sets.js';
 import * as m0016 from './0016_run_triggers.js';
 import * as m0017 from './0017_ssh_keys.js';
 
@@ -33,6 +34,7 @@ export const migrations: Record<string, Migration> = {
   '0010_auth_changes': m0010,
   '0011_late_states': m0011,
   '0014_configuration_creators': m0014,
+  '0015_variable_sets': m0015,
   '0016_run_triggers': m0016,
   '0017_ssh_keys': m0017,
 };

@@ -33,6 +33,7 @@ import { artifactBlobOwner, configBlobOwner, createRunDomain } from './runs/inde
 import { createStateDomain, stateBlobOwner } from './state/index.js';
 import { createVariableDomain } from './variables/index.js';
 import { createSshKeyDomain } from './sshkeys/index.js';
+import { createVariableSetDomain } from './varsets/index.js';
 import { createTeamDomain } from './teams/index.js';
 import { createRunTriggerDomain } from './triggers/index.js';
 import { createUserDomain } from './users/index.js';
@@ -168,7 +169,17 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
     const sshKeys = createSshKeyDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
-    const jobs = createJobsDomain({ db, blobs, site, state: state.service, variables, sshKeys, logger });
+    const varsets = createVariableSetDomain({
+      db,
+      secret,
+      site,
+      orgs: orgs.service,
+      workspaces: workspaces.service,
+      projects: projects.service,
+      workspaceVariables: variables,
+    });
+    // Jobs get the variables of a run already merged: the workspace's and its variable sets'.
+    const jobs = createJobsDomain({ db, blobs, site, state: state.service, variables: varsets, sshKeys, logger });
     const runs = createRunDomain({
       db,
       blobs,
@@ -242,6 +253,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         state.routes(router);
         variables.routes(router);
         sshKeys.routes(router);
+        varsets.routes(router);
         runs.routes(router);
         triggers.routes(router);
         pools.routes(router);

@@ -62,6 +62,13 @@ describe('hostile input', function () {
     const project = await api.post(`/organizations/${org}/projects`, { data: { type: 'projects', attributes: { name: 'victim-project' } } });
     assertStatus(project, 201);
     ids.project = project.body.data.id;
+    const varset = await api.post(`/organizations/${org}/varsets`, { data: { type: 'varsets', attributes: { name: 'victim-set', global: false } } });
+    assertStatus(varset, 201);
+    ids.varset = varset.body.data.id;
+    const setVar = await api.post(`/varsets/${ids.varset}/relationships/vars`, { data: { type: 'vars', attributes: { key: 'k', value: 's3cr3t', category: 'env', sensitive: true } } });
+    assertStatus(setVar, 201);
+    ids.setVar = setVar.body.data.id;
+    assertStatus(await api.post(`/varsets/${ids.varset}/relationships/workspaces`, { data: [{ type: 'workspaces', id: ids.ws }] }), 204);
     const pool = await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: 'victim-pool' } } });
     assertStatus(pool, 201);
     ids.pool = pool.body.data.id;
@@ -98,6 +105,8 @@ describe('hostile input', function () {
       `/organizations/${org}/tags`,
       `/organizations/${org}/runs`,
       `/organizations/${org}/ssh-keys`,
+      `/organizations/${org}/varsets`,
+      `/varsets/${ids.varset}/relationships/vars`,
       `/organizations/${otherOrg}/workspaces`,
       `/workspaces/${ids.ws}`,
       `/workspaces/${ids.ws}/vars`,
@@ -150,6 +159,8 @@ describe('hostile input', function () {
     '/projects/:id',
     // SSH keys
     '/organizations/:org/ssh-keys', '/ssh-keys/:id',
+    // variable sets
+    '/varsets/:id', '/varsets/:id/relationships/vars', '/workspaces/:id/varsets', '/projects/:id/varsets',
   ];
   const BAD_IDS = ['%00', 'ws-%00abc', '%FF', '%C3%28', '%E0%80%80', 'x'.repeat(3000), '..%2F..%2Fetc', "'%20OR%201=1--", '%25', '-1'];
 
@@ -162,6 +173,7 @@ describe('hostile input', function () {
     '/organizations/:org/organization-memberships',
     '/organizations/:org/runs',
     '/organizations/:org/tags',
+    '/organizations/:org/varsets',
     '/workspaces/:ws/runs',
     '/workspaces/:ws/configuration-versions',
     '/workspaces/:ws/state-versions',
@@ -241,6 +253,13 @@ describe('hostile input', function () {
     ['POST', '/organizations/:org/ssh-keys'],
     ['PATCH', '/ssh-keys/:sshKey'],
     ['PATCH', '/workspaces/:ws/relationships/ssh-key'],
+    ['POST', '/organizations/:org/varsets'],
+    ['PATCH', '/varsets/:varset'],
+    ['DELETE', '/varsets/:varset'],
+    ['POST', '/varsets/:varset/relationships/vars'],
+    ['PATCH', '/varsets/:varset/relationships/vars/:setVar'],
+    ['POST', '/varsets/:varset/relationships/workspaces'],
+    ['DELETE', '/varsets/:varset/relationships/workspaces'],
   ];
 
   function deep(levels: number): Buffer {
@@ -298,10 +317,17 @@ describe('hostile input', function () {
     ['POST', '/organizations/:org/ssh-keys'],
     ['PATCH', '/ssh-keys/:sshKey'],
     ['PATCH', '/workspaces/:ws/relationships/ssh-key'],
+    ['POST', '/organizations/:org/varsets'],
+    ['PATCH', '/varsets/:varset'],
+    ['POST', '/varsets/:varset/relationships/vars'],
+    ['POST', '/varsets/:varset/relationships/workspaces'],
   ];
 
   function fill(path: string): string {
     return path
+      // before :var, which is a prefix of :varset
+      .replace(':varset', ids.varset)
+      .replace(':setVar', ids.setVar)
       .replace(':org', org)
       .replace(':ws', ids.ws)
       .replace(':var', ids.var)
@@ -327,7 +353,7 @@ describe('hostile input', function () {
     }
     // The victim's ids with the other organization's token: 404 or 403, nothing shown.
     for (const route of GET_ROUTES) {
-      const path = route.replace(':org', org).replace(':id', route.startsWith('/workspaces') ? ids.ws : route.startsWith('/teams') ? ids.team : route.startsWith('/agent-pools') ? ids.pool : route.startsWith('/projects') ? ids.project : route.startsWith('/ssh-keys') ? ids.sshKey : ids.ws);
+      const path = route.replace(':org', org).replace(':id', route.startsWith('/workspaces') ? ids.ws : route.startsWith('/teams') ? ids.team : route.startsWith('/agent-pools') ? ids.pool : route.startsWith('/projects') ? ids.project : route.startsWith('/ssh-keys') ? ids.sshKey : route.startsWith('/varsets') ? ids.varset : ids.ws);
       out.push({ name: 'another organization', method: 'GET', path, as: 'other' });
     }
     for (const route of LIST_ROUTES) {
@@ -371,8 +397,16 @@ describe('hostile input', function () {
       ['DELETE', `/ssh-keys/${ids.sshKey}`, undefined],
       ['PATCH', `/workspaces/${ids.ws}/relationships/ssh-key`, { data: { type: 'workspaces', attributes: { id: null } } }],
       ['PATCH', `/workspaces/${ids.otherWs}/relationships/ssh-key`, { data: { type: 'workspaces', attributes: { id: ids.sshKey } } }],
+      ['PATCH', `/varsets/${ids.varset}`, { data: { type: 'varsets', attributes: { name: 'mine' } } }],
+      ['DELETE', `/varsets/${ids.varset}`, undefined],
+      ['POST', `/varsets/${ids.varset}/relationships/vars`, { data: { type: 'vars', attributes: { key: 'x', value: 'y', category: 'env' } } }],
+      ['PATCH', `/varsets/${ids.varset}/relationships/vars/${ids.setVar}`, { data: { type: 'vars', attributes: { value: 'stolen' } } }],
+      ['POST', `/varsets/${ids.varset}/relationships/workspaces`, { data: [{ type: 'workspaces', id: ids.otherWs }] }],
+      ['DELETE', `/varsets/${ids.varset}/relationships/workspaces`, { data: [{ type: 'workspaces', id: ids.ws }] }],
     ];
     for (const [method, path, doc] of otherWrites) out.push({ name: 'another organization writes', method, path, body: doc === undefined ? undefined : json(doc), as: 'other' });
+    // The victim applying its set to the other organization's workspace: not found there.
+    out.push({ name: "another organization's workspace", method: 'POST', path: `/varsets/${ids.varset}/relationships/workspaces`, body: json({ data: [{ type: 'workspaces', id: ids.otherWs }] }), as: 'site', expect: 404 });
     // Bad credentials on every family.
     const BAD_AUTH = ['Bearer', 'Bearer ', 'Bearer nope', 'Basic dXNlcjpwYXNz', `Bearer ${'a'.repeat(4000)}`, 'Bearer a b', 'Bearer \u00e9t\u00e9', `Bearer ${agentToken}x`];
     for (const route of ['/organizations/:org', '/workspaces/:ws', '/workspaces/:ws/vars', `/teams/:team`, '/agent-pools/:pool', '/projects/:project', '/account/details']) {

@@ -29,6 +29,9 @@ const ACTIONS = [
   'grant owners access',
   'list run triggers',
   'apply',
+  'manage variable sets',
+  'read the workspace\'s variable sets',
+  'list variable sets',
 ] as const;
 type ActionName = (typeof ACTIONS)[number];
 
@@ -37,20 +40,20 @@ type RoleName = (typeof ROLES)[number];
 
 // prettier-ignore
 const MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  rtrg  apply
-  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403],
-  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403],
-  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok'],
-  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok'],
-  'manage-teams team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  404],
-  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  'ok', 403],
-  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  404],
-  'agent token':            [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
-  'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  403],
+  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  rtrg  apply varset wsvs  lsvs
+  'site admin':            ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                 ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':             ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok'],
+  'plan team':             ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok'],
+  'write team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok'],
+  'admin team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 403,  'ok', 'ok'],
+  'manage-workspaces team':['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok', 'ok'],
+  'manage-teams team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  404,  403,  404,  403],
+  'organization token':    ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok'],
+  'team token (write)':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok'],
+  'user with no team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  404,  403,  404,  403],
+  'agent token':           [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
+  'job token':             ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  403,  404,  'ok', 404],
 };
 
 /**
@@ -64,19 +67,19 @@ type SshKeyActionName = (typeof SSH_KEY_ACTIONS)[number];
 // prettier-ignore
 const SSH_KEY_MATRIX: Record<RoleName, Outcome[]> = {
   //                         read  manage assign
-  'site admin':             ['ok', 'ok', 'ok'],
-  'owner':                  ['ok', 'ok', 'ok'],
-  'read team':              [403,  403,  403],
-  'plan team':              [403,  403,  403],
-  'write team':             [403,  403,  403],
-  'admin team':             ['ok', 403,  'ok'],
-  'manage-workspaces team': ['ok', 403,  'ok'],
-  'manage-teams team':      [403,  403,  404],
-  'organization token':     [403,  403,  'ok'],
-  'team token (write)':     [403,  403,  403],
-  'user with no team':      [403,  403,  404],
-  'agent token':            [401,  401,  401],
-  'job token':              [404,  404,  403],
+  'site admin':            ['ok', 'ok', 'ok'],
+  'owner':                 ['ok', 'ok', 'ok'],
+  'read team':             [403,  403,  403],
+  'plan team':             [403,  403,  403],
+  'write team':            [403,  403,  403],
+  'admin team':            ['ok', 403,  'ok'],
+  'manage-workspaces team':['ok', 403,  'ok'],
+  'manage-teams team':     [403,  403,  404],
+  'organization token':    [403,  403,  'ok'],
+  'team token (write)':    [403,  403,  403],
+  'user with no team':     [403,  403,  404],
+  'agent token':           [401,  401,  401],
+  'job token':             [404,  404,  403],
 };
 
 const CONFIG = fixture('one-resource-no-output');
@@ -233,6 +236,12 @@ describe('permissions: every role against every action', function () {
     // the run takes the workspace's lock.
     apply: (api) =>
       api.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } }),
+    // Terraform Cloud: variable sets are managed by owners and teams that manage all workspaces.
+    'manage variable sets': (api) => api.post(`/organizations/${org}/varsets`, { data: { type: 'varsets', attributes: { name: randomName('set'), global: false } } }),
+    // The sets a workspace gets are seen by whoever may read its variables.
+    "read the workspace's variable sets": (api) => api.get(`/workspaces/${ws.id}/varsets`),
+    // Terraform Cloud: reading a workspace's variables lets one view the organization's sets.
+    'list variable sets': (api) => api.get(`/organizations/${org}/varsets`),
   };
 
   const SSH_KEY_ACTION: Record<SshKeyActionName, (api: Api) => Promise<Response>> = {

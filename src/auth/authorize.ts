@@ -26,7 +26,9 @@ export type OrganizationAction =
   | 'membership:read'
   | 'membership:manage'
   | 'ssh-key:read'
-  | 'ssh-key:manage';
+  | 'ssh-key:manage'
+  | 'varset:read'
+  | 'varset:manage';
 
 /** Actions on one workspace and what belongs to it (runs, variables, state). */
 export type WorkspaceAction =
@@ -66,10 +68,11 @@ export interface Scope {
 }
 
 /**
- * Who may take each organization action besides owners: every member ('member'), or teams holding
- * one of the organization permissions listed ([] for owners only).
+ * Who may take each organization action besides owners: every member ('member'), members who may
+ * read the variables of at least one of its workspaces ('reads-variables'), or teams holding one of
+ * the organization permissions listed ([] for owners only).
  */
-const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPermission[]> = {
+const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | 'reads-variables' | OrganizationPermission[]> = {
   'organization:read': 'member',
   'organization:update': [],
   'organization:delete': [],
@@ -89,6 +92,10 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   // also whoever administers a workspace (WORKSPACE_ADMINS_TOO), as Terraform Cloud has it
   'ssh-key:read': ['manage-vcs-settings'],
   'ssh-key:manage': ['manage-vcs-settings'],
+  // Terraform Cloud: "read variables permission" (of a workspace) lets one view the organization's
+  // variable sets; creating or changing them needs manage-workspaces.
+  'varset:read': 'reads-variables',
+  'varset:manage': ['manage-workspaces'],
 };
 
 /**
@@ -145,6 +152,8 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'membership:manage': { what: 'manage organization memberships', needs: 'the manage-membership organization permission' },
   'ssh-key:read': { what: 'read SSH keys', needs: 'the manage-vcs-settings organization permission, or admin access to a workspace' },
   'ssh-key:manage': { what: 'manage SSH keys', needs: 'the manage-vcs-settings organization permission' },
+  'varset:read': { what: 'read variable sets', needs: 'read access to the variables of a workspace' },
+  'varset:manage': { what: 'manage variable sets', needs: 'the manage-workspaces organization permission' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
   'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace' },
@@ -247,6 +256,12 @@ function administersAWorkspace(grants: OrganizationGrants): boolean {
   return false;
 }
 
+/** Whether the grants let one read the variables of at least one workspace. */
+function readsVariables(grants: OrganizationGrants): boolean {
+  if (grants.access.has('manage-workspaces') || grants.access.has('read-workspaces')) return true;
+  return [...grants.workspaces.values()].some((a) => atLeast(VARIABLES, a.variables, 'read'));
+}
+
 /** Whether the subject can see anything of the organization at all. */
 export function canSeeOrganization(subject: Subject, organizationId: string): boolean {
   switch (subject.kind) {
@@ -313,6 +328,7 @@ export function isAllowed(subject: Subject, action: Action, scope: Scope): boole
       }
       const rule = ORGANIZATION_RULES[action];
       if (WORKSPACE_ADMINS_TOO.has(action) && administersAWorkspace(grants)) return true;
+      if (rule === 'reads-variables') return readsVariables(grants);
       return rule === 'member' || rule.some((p) => grants.access.has(p));
     }
   }

@@ -14,8 +14,12 @@ import type { LateStates } from './late.js';
 import type { PhaseOutcomes } from './outcomes.js';
 import type { Job, JobService } from './service.js';
 
+/**
+ * Where a job's variables come from (wired in src/server.ts): every variable of the run's
+ * workspace, already merged into one per key, and the run's own variables that still stand.
+ */
 export interface RunnerVariableSource {
-  forRun(workspaceId: string): Promise<RunnerVariable[]>;
+  forRun<R extends { key: string }>(workspaceId: string, runVariables: R[]): Promise<{ variables: RunnerVariable[]; runVariables: R[] }>;
 }
 
 /** Where a job's SSH key comes from (the SSH keys domain, connected in src/server.ts). */
@@ -53,11 +57,12 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
   router.get('/jobs/:id', async (ctx) => {
     const { job } = await ownJob(ctx);
     const { run, workspace } = await outcomes.describe(job);
+    const merged = await variables.forRun(workspace.id, run.variables);
     const spec: JobSpec = {
       job: { id: job.id, phase: job.phase },
-      run,
+      run: { ...run, variables: merged.runVariables },
       workspace,
-      variables: await variables.forRun(workspace.id),
+      variables: merged.variables,
       sshKey: await sshKeys.forRun(workspace.id),
       hostname: new URL(site.baseUrl).host,
       baseUrl: site.baseUrl,

@@ -14,7 +14,7 @@ function oneOf<T extends string>(values: readonly T[]) {
   return Type.Unsafe<T>({ type: 'string', enum: [...values] });
 }
 
-/** A workspace variable as the runner receives it: sensitive values in clear. */
+/** A variable of the run (the workspace's or one of its variable sets', one per key) as the runner receives it: sensitive values in clear. */
 export interface RunnerVariable {
   key: string;
   value: string;

@@ -9,7 +9,7 @@ import { VariableService, type RunVariable } from './service.js';
 
 export type { RunVariable, Variable } from './service.js';
 export { VariableService } from './service.js';
-// The cipher of sensitive values, for other secrets kept at rest the same way (SSH keys).
+// The cipher of sensitive values, for other secrets kept at rest the same way (variable sets, SSH keys).
 export { DecryptionError, ValueCipher } from './encryption.js';
 
 export interface VariableDeps {
