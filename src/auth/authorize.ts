@@ -41,6 +41,7 @@ export type WorkspaceAction =
   | 'run:apply'
   | 'run:cancel'
   | 'run:force-cancel'
+  | 'run:comment'
   | 'plan:read-json-output'
   | 'variable:read'
   | 'variable:update'
@@ -99,6 +100,8 @@ const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> 
   'run:apply': (a) => a.runs === 'apply',
   'run:cancel': (a) => a.runs === 'apply',
   'run:force-cancel': (a) => a.admin,
+  // Terraform Cloud lets whoever may read a run comment on it (its runs' can-comment).
+  'run:comment': () => true,
   'plan:read-json-output': (a) => a.admin,
   'variable:read': (a) => atLeast(VARIABLES, a.variables, 'read'),
   'variable:update': (a) => a.variables === 'write',
@@ -139,6 +142,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'run:apply': { what: 'apply runs', needs: 'runs: apply (write access to the workspace)' },
   'run:cancel': { what: 'cancel or discard runs', needs: 'runs: apply (write access to the workspace)' },
   'run:force-cancel': { what: 'force-cancel runs', needs: 'admin access to the workspace' },
+  'run:comment': { what: 'comment on runs', needs: 'read access to the workspace' },
   'plan:read-json-output': { what: "read a plan's unredacted JSON output", needs: 'admin access to the workspace' },
   'variable:read': { what: 'read variables', needs: 'variables: read (read access to the workspace)' },
   'variable:update': { what: 'change variables', needs: 'variables: write (write access to the workspace)' },
@@ -178,6 +182,7 @@ const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>([
   'run:apply',
   'run:cancel',
   'run:force-cancel',
+  'run:comment',
   'plan:read-json-output',
   'state:create',
   'state:rollback',
