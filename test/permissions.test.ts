@@ -28,6 +28,8 @@ const ACTIONS = [
   'add an owner',
   'grant owners access',
   'apply',
+  'comment on a run',
+  'read resources',
 ] as const;
 type ActionName = (typeof ACTIONS)[number];
 
@@ -36,20 +38,20 @@ type RoleName = (typeof ROLES)[number];
 
 // prettier-ignore
 const MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  apply
-  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
-  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
-  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'manage-teams team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404],
-  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403],
-  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404],
-  'agent token':            [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
-  'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403],
+  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  apply comm  res
+  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok'],
+  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok'],
+  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok'],
+  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok'],
+  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok'],
+  'manage-teams team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  404,  404],
+  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  'ok'],
+  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok'],
+  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  404,  404],
+  'agent token':            [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
+  'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  403,  'ok'],
 };
 
 const CONFIG = fixture('one-resource-no-output');
@@ -202,6 +204,14 @@ describe('permissions: every role against every action', function () {
     // the run takes the workspace's lock.
     apply: (api) =>
       api.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } }),
+    // On the workspace's oldest run (the job token's plan): whoever may read a run may comment on it.
+    'comment on a run': async (api) => {
+      const runs = await admin.get(`/workspaces/${ws.id}/runs`);
+      expectStatus(runs, 200, 'runs');
+      const oldest = runs.body.data[runs.body.data.length - 1];
+      return api.post(`/runs/${oldest.id}/comments`, { data: { type: 'comments', attributes: { body: 'matrix' } } });
+    },
+    'read resources': (api) => api.get(`/workspaces/${ws.id}/resources`),
   };
 
   before(async () => {
