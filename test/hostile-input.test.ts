@@ -143,6 +143,8 @@ describe('hostile input', function () {
     // runs, plans, applies
     '/runs/:id', '/runs/:id/plan', '/runs/:id/apply', '/runs/:id/run-events', '/runs/:id/task-stages', '/plans/:id', '/plans/:id/json-output',
     '/applies/:id', '/workspaces/:id/runs',
+    // comments, run events, workspace resources
+    '/runs/:id/comments', '/comments/:id', '/run-events/:id', '/workspaces/:id/resources',
     // configuration versions
     '/configuration-versions/:id', '/configuration-versions/:id/download', '/workspaces/:id/configuration-versions',
     // state versions
@@ -175,6 +177,7 @@ describe('hostile input', function () {
     '/organizations/:org/tags',
     '/organizations/:org/varsets',
     '/workspaces/:ws/runs',
+    '/workspaces/:ws/resources',
     '/workspaces/:ws/configuration-versions',
     '/workspaces/:ws/state-versions',
     '/agent-pools/:pool/authentication-tokens',
@@ -225,6 +228,8 @@ describe('hostile input', function () {
     ['DELETE', '/workspaces/:ws/relationships/tags'],
     ['PATCH', '/workspaces/:ws/tag-bindings'],
     ['POST', '/runs'],
+    // the body is refused before the run is looked up
+    ['POST', '/runs/run-hostile/comments'],
     ['POST', '/workspaces/:ws/configuration-versions'],
     ['POST', '/workspaces/:ws/state-versions'],
     ['POST', '/workspaces/:ws/vars'],
@@ -301,6 +306,7 @@ describe('hostile input', function () {
     ['POST', '/organizations/:org/workspaces'],
     ['PATCH', '/workspaces/:ws'],
     ['POST', '/runs'],
+    ['POST', '/runs/run-hostile/comments'],
     ['POST', '/workspaces/:ws/configuration-versions'],
     ['POST', '/workspaces/:ws/state-versions'],
     ['POST', '/workspaces/:ws/vars'],

@@ -32,6 +32,8 @@ const ACTIONS = [
   'manage variable sets',
   'read the workspace\'s variable sets',
   'list variable sets',
+  'comment on a run',
+  'read resources',
 ] as const;
 type ActionName = (typeof ACTIONS)[number];
 
@@ -40,20 +42,20 @@ type RoleName = (typeof ROLES)[number];
 
 // prettier-ignore
 const MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  rtrg  apply varset wsvs  lsvs
-  'site admin':            ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'owner':                 ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'read team':             ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok'],
-  'plan team':             ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok'],
-  'write team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok'],
-  'admin team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 403,  'ok', 'ok'],
-  'manage-workspaces team':['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok', 'ok'],
-  'manage-teams team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  404,  403,  404,  403],
-  'organization token':    ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok'],
-  'team token (write)':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok'],
-  'user with no team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  404,  403,  404,  403],
-  'agent token':           [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
-  'job token':             ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  403,  404,  'ok', 404],
+  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  rtrg  apply varset wsvs  lsvs  cmnt  rsrc
+  'site admin':            ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                 ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':             ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
+  'plan team':             ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
+  'write team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'admin team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'manage-workspaces team':['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'manage-teams team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  404,  403,  404,  403,  404,  404],
+  'organization token':    ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 403,  'ok'],
+  'team token (write)':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'user with no team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  404,  403,  404,  403,  404,  404],
+  'agent token':           [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
+  'job token':             ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  403,  404,  'ok', 404,  403,  'ok'],
 };
 
 /**
@@ -242,6 +244,14 @@ describe('permissions: every role against every action', function () {
     "read the workspace's variable sets": (api) => api.get(`/workspaces/${ws.id}/varsets`),
     // Terraform Cloud: reading a workspace's variables lets one view the organization's sets.
     'list variable sets': (api) => api.get(`/organizations/${org}/varsets`),
+    // On the workspace's oldest run (the job token's plan): whoever may read a run may comment on it.
+    'comment on a run': async (api) => {
+      const runs = await admin.get(`/workspaces/${ws.id}/runs`);
+      expectStatus(runs, 200, 'runs');
+      const oldest = runs.body.data[runs.body.data.length - 1];
+      return api.post(`/runs/${oldest.id}/comments`, { data: { type: 'comments', attributes: { body: 'matrix' } } });
+    },
+    'read resources': (api) => api.get(`/workspaces/${ws.id}/resources`),
   };
 
   const SSH_KEY_ACTION: Record<SshKeyActionName, (api: Api) => Promise<Response>> = {

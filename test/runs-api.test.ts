@@ -647,10 +647,12 @@ describe('runs API', function () {
     });
 
     describe('reads the CLI makes', function () {
-      it('answers run-events with an empty list', async () => {
+      it("answers run-events with the run's history, from its creation to its apply", async () => {
         const res = await api.get(`/runs/${run.id}/run-events`);
         assert.equal(res.status, 200, res.text);
-        assert.deepEqual(res.body, { data: [] });
+        const actions = (res.body.data as Json[]).map((e) => e.attributes.action);
+        assert.equal(actions[0], 'created', res.text);
+        assert.equal(actions[actions.length - 1], 'applied', res.text);
       });
 
       it('answers include=task_stages with 200 and no task stages', async () => {

@@ -45,6 +45,7 @@ export type WorkspaceAction =
   | 'run:apply'
   | 'run:cancel'
   | 'run:force-cancel'
+  | 'run:comment'
   | 'plan:read-json-output'
   | 'run-trigger:read'
   | 'run-trigger:manage'
@@ -119,6 +120,8 @@ const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> 
   'run:apply': (a) => a.runs === 'apply',
   'run:cancel': (a) => a.runs === 'apply',
   'run:force-cancel': (a) => a.admin,
+  // Terraform Cloud lets whoever may read a run comment on it (its runs' can-comment).
+  'run:comment': () => true,
   'plan:read-json-output': (a) => a.admin,
   // As Terraform Cloud: run triggers are the target workspace's settings (creating one also needs
   // the right to read the source's runs, checked by the service).
@@ -167,6 +170,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'run:apply': { what: 'apply runs', needs: 'runs: apply (write access to the workspace)' },
   'run:cancel': { what: 'cancel or discard runs', needs: 'runs: apply (write access to the workspace)' },
   'run:force-cancel': { what: 'force-cancel runs', needs: 'admin access to the workspace' },
+  'run:comment': { what: 'comment on runs', needs: 'read access to the workspace' },
   'plan:read-json-output': { what: "read a plan's unredacted JSON output", needs: 'admin access to the workspace' },
   'run-trigger:read': { what: "read the workspace's run triggers", needs: 'admin access to the workspace' },
   'run-trigger:manage': { what: "manage the workspace's run triggers", needs: 'admin access to the workspace' },
@@ -208,6 +212,7 @@ const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>([
   'run:apply',
   'run:cancel',
   'run:force-cancel',
+  'run:comment',
   'plan:read-json-output',
   'state:create',
   'state:rollback',

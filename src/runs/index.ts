@@ -1,5 +1,5 @@
 // The runs domain: configuration versions, runs and their plans and applies, their logs and
-// artifacts. Wired into otfd by src/server.ts.
+// artifacts, comments and run events. Wired into otfd by src/server.ts.
 import type Router from '@koa/router';
 import type { ApiRouter, AppState, Site } from '../api/http.js';
 import type { UrlSigner } from '../api/signing.js';
@@ -10,6 +10,8 @@ import type { Logger } from '../logger.js';
 import type { OrganizationService } from '../orgs/index.js';
 import type { JobService, PhaseOutcomes } from '../jobs/index.js';
 import type { WorkspaceIncluder, WorkspaceService } from '../workspaces/index.js';
+import { registerCommentRoutes } from './comment-routes.js';
+import { RunCommentService } from './comments.js';
 import { ConfigurationVersionService } from './configs.js';
 import { RunLogService } from './logs.js';
 import { phaseOutcomes } from './phases.js';
@@ -56,9 +58,13 @@ export function createRunDomain(deps: RunDeps): RunDomain {
   const configs = new ConfigurationVersionService(db, blobs, deps.workspaces, signer, site, deps.maxConfigSize, logger);
   const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger);
   const logs = new RunLogService(db, signer, site);
+  const comments = new RunCommentService(db, service);
   const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, blobs, site };
   return {
-    routes: (router) => registerRunRoutes(router, routeDeps),
+    routes: (router) => {
+      registerRunRoutes(router, routeDeps);
+      registerCommentRoutes(router, { comments, site });
+    },
     publicRoutes: (router) => registerRunPublicRoutes(router, routeDeps),
     service,
     configs,

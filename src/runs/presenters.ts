@@ -124,7 +124,7 @@ export function presentRun(run: Run, subject: Subject, runs: RunService, positio
       'can-cancel': canCancel,
       'can-force-cancel': runs.can(subject, 'run:force-cancel', run),
       'can-force-execute': canApply,
-      'can-comment': runs.can(subject, 'run:read', run),
+      'can-comment': runs.can(subject, 'run:comment', run),
       'can-override-policy-check': false,
     },
     workspace: { id: run.workspaceId },

@@ -173,11 +173,7 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     });
   }
 
-  // The CLI reads run events and task stages on every remote plan; we have none of either.
-  router.get('/runs/:id/run-events', async (ctx) => {
-    await runs.get(subjectOf(ctx), ctx.params.id);
-    send(ctx, 200, { data: [] });
-  });
+  // The CLI reads run events (comment-routes.ts) and task stages on every remote plan; we have no task stages.
   router.get('/runs/:id/task-stages', async (ctx) => {
     await runs.get(subjectOf(ctx), ctx.params.id);
     send(ctx, 200, { data: [] });

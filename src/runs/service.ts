@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { JobOutcome } from '../protocol/agent.js';
 import { authorize, isAllowed, visibleWorkspaces, type Action } from '../auth/authorize.js';
 import type { PrincipalResolver } from '../auth/service.js';
-import { principalOf, type Subject } from '../auth/subject.js';
+import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import { inOrderOf } from '../db/lists.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
@@ -14,7 +14,9 @@ import type { Logger } from '../logger.js';
 import type { Capacity, Organization, OrganizationService } from '../orgs/index.js';
 import { PRIORITY, type Job, type JobService } from '../jobs/index.js';
 import type { Workspace, WorkspaceService } from '../workspaces/index.js';
+import { addComment } from './comments.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
+import { recordEvent, recordTransition } from './events.js';
 import { FINAL_STATUSES, IllegalTransition, phaseStatuses, transition, type RunEvent, type RunStatus } from './machine.js';
 import * as store from './store.js';
 import type { Run, RunFilter } from './store.js';
@@ -61,6 +63,11 @@ function timestampKey(status: RunStatus): string {
 
 export class RunService {
   private readonly appliedHooks: AppliedHook[] = [];
+  /**
+   * Who is acting in a transaction of a user action (act()), for the run events its transitions
+   * write; transitions otfd makes by itself (runners' reports, the queue) have no entry.
+   */
+  private readonly actors = new WeakMap<Knex.Transaction, Principal>();
 
   constructor(
     private readonly db: Db,
@@ -214,6 +221,7 @@ export class RunService {
         engineVersion: ws.terraformVersion,
         createdBy: principalOf(subject),
       });
+      await recordEvent(trx, { runId: id, action: 'created', actor: principalOf(subject) });
       // Speculative plans never queue and never lock: they start at once, beside any other run.
       if (speculative) await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);
     });
@@ -302,6 +310,7 @@ export class RunService {
     const t = transition(run.status, event);
     const phases = phaseStatuses(run.status, t.to);
     await store.updateRun(trx, run.id, { status: t.to, ...(error !== undefined ? { errorMessage: error } : {}) }, timestampKey(t.to));
+    await recordTransition(trx, run.id, t.to, this.actors.get(trx) ?? null, error);
     if (phases.plan !== run.plan.status) await store.updatePhase(trx, 'plans', run.id, { status: phases.plan });
     if (phases.apply !== run.apply.status) await store.updatePhase(trx, 'applies', run.id, { status: phases.apply });
     let moved: Run = { ...run, status: t.to, plan: { ...run.plan, status: phases.plan }, apply: { ...run.apply, status: phases.apply } };
@@ -383,7 +392,8 @@ export class RunService {
     await this.withRun(id, async (trx, run, after) => {
       this.authorize(subject, 'run:read', run);
       this.authorize(subject, action, run);
-      if (comment) await store.insertComment(trx, { id: newId('wsc'), runId: id, body: comment });
+      this.actors.set(trx, principalOf(subject));
+      if (comment) await addComment(trx, { runId: id, body: comment, author: principalOf(subject) });
       await fn(trx, run, after);
     });
     return (await store.findRun(this.db, id))!;

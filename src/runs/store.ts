@@ -1,5 +1,5 @@
-// Tables of the runs domain: configuration versions, runs with their plan and apply, comments
-// and logs.
+// Tables of the runs domain: configuration versions, runs with their plan and apply, and logs
+// (comments and run events: comments.ts, events.ts).
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
 import { escapeLike, paged, type Db } from '../db/index.js';
@@ -466,10 +466,6 @@ export async function activeRunCounts(db: Db, organizationId: string): Promise<{
     else pending += Number(r.n);
   }
   return { pending, running };
-}
-
-export async function insertComment(db: Db, c: { id: string; runId: string; body: string }): Promise<void> {
-  await db('run_comments').insert({ id: c.id, run_id: c.runId, body: c.body });
 }
 
 // ---------------------------------------------------------------- logs

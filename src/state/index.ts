@@ -1,4 +1,4 @@
-// The state domain: state versions and their outputs. Wired into otfd by src/server.ts.
+// The state domain: state versions, their outputs, and the resources of the current state. Wired into otfd by src/server.ts.
 import type Router from '@koa/router';
 import type { ApiRouter, AppState, Site } from '../api/http.js';
 import type { UrlSigner } from '../api/signing.js';
@@ -8,8 +8,10 @@ import type { Logger } from '../logger.js';
 import type { OrganizationService } from '../orgs/index.js';
 import type { WorkspaceIncluder, WorkspaceService } from '../workspaces/index.js';
 import { currentStateIncluder } from './presenters.js';
+import { registerResourceRoutes } from './resource-routes.js';
+import { WorkspaceResourceService } from './resources.js';
 import { registerSignedStateRoutes, registerStateRoutes } from './routes.js';
-import { StateService } from './service.js';
+import { StateService, stateKey } from './service.js';
 
 export type { StateService } from './service.js';
 export { MAX_STATE_BYTES } from './routes.js';
@@ -38,9 +40,13 @@ export interface StateDomain {
 
 export function createStateDomain(deps: StateDeps): StateDomain {
   const service = new StateService(deps.db, deps.blobs, deps.workspaces);
+  const resources = new WorkspaceResourceService(deps.db, deps.blobs, deps.workspaces, stateKey);
   const routeDeps = { state: service, site: deps.site, signer: deps.signer };
   return {
-    routes: (router) => registerStateRoutes(router, routeDeps),
+    routes: (router) => {
+      registerStateRoutes(router, routeDeps);
+      registerResourceRoutes(router, { resources, site: deps.site });
+    },
     publicRoutes: (router) => registerSignedStateRoutes(router, routeDeps),
     service,
     workspaceIncluders: { current_state_version: currentStateIncluder(routeDeps) },

@@ -11,6 +11,7 @@ import { existingIds, isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, NotFoundError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
+import { replaceResources } from './resources.js';
 import { JsonScan } from './scan.js';
 import { md5Hex, parseJsonObject, parseState, StateReader, withSerial, type CtyType, type ParsedState } from './statefile.js';
 import * as store from './store.js';
@@ -248,6 +249,8 @@ export class StateService {
     };
     if (into === 'current') await store.finalize(trx, id, workspaceId, f);
     else await store.finalizeIntoHistory(trx, id, f);
+    // The workspace's resources are those of its current state (src/state/resources.ts).
+    if (into === 'current') await replaceResources(trx, workspaceId, id, parsed.instances);
     await store.insertOutputs(
       trx,
       parsed.outputs.map((o) => ({

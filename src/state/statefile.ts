@@ -28,6 +28,23 @@ export interface ResourceSummary {
   count: number;
 }
 
+/** One instance of a managed resource: what GET /workspaces/:id/resources lists. */
+export interface ResourceInstance {
+  /** Terraform's address of the instance, e.g. module.network.terraform_data.subnet[0] */
+  address: string;
+  name: string;
+  /** "root", or the module address, e.g. module.network */
+  module: string;
+  /** the provider's source address without the default registry's host, e.g. hashicorp/null */
+  provider: string;
+  /** the resource type, e.g. terraform_data */
+  type: string;
+  /** the count index or for_each key; null for a resource of neither */
+  nameIndex: string | null;
+  /** MD5 of the instance's JSON in the state file, to tell a modified instance from an unchanged one */
+  md5: string;
+}
+
 export interface ParsedState {
   formatVersion: number;
   serial: number;
@@ -37,6 +54,8 @@ export interface ParsedState {
   resources: ResourceSummary[];
   /** Instance objects of managed resources (current and deposed): what makes a state "have resources". */
   managedInstances: number;
+  /** The current instances of managed resources, in the order of the state file. */
+  instances: ResourceInstance[];
 }
 
 export function md5Hex(bytes: Buffer): string {
@@ -89,6 +108,40 @@ export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 /** The members of a resource that its summary needs. */
 const RESOURCE_MEMBERS = new Set(['mode', 'type', 'name', 'module', 'provider']);
 
+/** The members of a resource instance that its address needs. */
+const INSTANCE_MEMBERS = new Set(['index_key', 'deposed']);
+
+/** An index key longer than this is no count index or for_each key terraform writes: it is let go. */
+const MAX_INDEX_KEY_BYTES = 64 * 1024;
+
+const DEFAULT_REGISTRY = 'registry.terraform.io/';
+
+/**
+ * A provider as Terraform Cloud lists it: provider["registry.terraform.io/hashicorp/null"] is
+ * hashicorp/null (other hosts are kept), the 0.12 form provider.null is null, and an alias
+ * (provider["..."].west) is left out.
+ */
+export function providerName(raw: string): string {
+  const quoted = /provider\["([^"]+)"\]/.exec(raw);
+  if (quoted) return quoted[1].startsWith(DEFAULT_REGISTRY) ? quoted[1].slice(DEFAULT_REGISTRY.length) : quoted[1];
+  const legacy = /(?:^|\.)provider\.([^.]+)/.exec(raw);
+  return legacy ? legacy[1] : raw;
+}
+
+/** The address of a resource instance, as terraform writes it: [0] for a count index, ["key"] for a for_each key. */
+function instanceAddress(module: string, type: string, name: string, key: unknown): string {
+  const base = `${module === 'root' ? '' : `${module}.`}${type}.${name}`;
+  if (typeof key === 'number') return `${base}[${key}]`;
+  if (typeof key === 'string') return `${base}[${JSON.stringify(key)}]`;
+  return base;
+}
+
+/** One instance of a resource as it goes by: the few members its address needs, and the MD5 of its bytes. */
+interface InstanceScan {
+  scan: JsonScan;
+  hash: crypto.Hash;
+}
+
 /** The top-level members of a state file that otfd reads; its resources and outputs are read one by one. */
 const KEPT_MEMBERS = new Set(['version', 'serial', 'lineage', 'terraform_version']);
 
@@ -105,6 +158,10 @@ export class StateReader {
   /** By name: a name given twice keeps its last entry, as JSON.parse would. */
   private readonly outputs = new Map<string, StateOutput>();
   private managedInstances = 0;
+  private readonly instances: ResourceInstance[] = [];
+  /** The instances of the resource being read: index key (absent: none) and MD5 of each current one. */
+  private currentInstances: Array<{ key: unknown; md5: string }> = [];
+  private instance: InstanceScan | null = null;
 
   constructor(private readonly pointer?: string) {
     this.scan = new JsonScan('the state file', {
@@ -114,7 +171,23 @@ export class StateReader {
       // from a few small members and the number of its instances, and never held whole.
       streamElements: {
         begin: () => {
-          this.current = new JsonScan('the state file', { keep: RESOURCE_MEMBERS, elementsOf: 'instances', pointer });
+          this.currentInstances = [];
+          this.current = new JsonScan('the state file', {
+            keep: RESOURCE_MEMBERS,
+            elementsOf: 'instances',
+            // Each instance, too, is read as it goes by: its index key, whether it is deposed, and a hash.
+            streamElements: {
+              begin: () => {
+                this.instance = { scan: new JsonScan('the state file', { keep: INSTANCE_MEMBERS, maxMemberBytes: MAX_INDEX_KEY_BYTES, pointer }), hash: crypto.createHash('md5') };
+              },
+              data: (piece) => {
+                this.instance!.scan.write(piece);
+                this.instance!.hash.update(piece);
+              },
+              end: (index) => this.instanceEnd(index),
+            },
+            pointer,
+          });
         },
         data: (piece) => this.current!.write(piece),
         end: (index) => {
@@ -173,7 +246,24 @@ export class StateReader {
       outputs: [...this.outputs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       resources: this.resources,
       managedInstances: this.managedInstances,
+      instances: this.instances,
     };
+  }
+
+  private instanceEnd(index: number): void {
+    const { scan, hash } = this.instance!;
+    this.instance = null;
+    try {
+      scan.end();
+    } catch (err) {
+      if (err instanceof InvalidError && /must be a JSON object/.test(err.message)) {
+        throw new InvalidError(`instance ${index} of a resource in the state file must be an object`, { pointer: this.pointer });
+      }
+      throw err;
+    }
+    // A deposed object waits to be destroyed beside the current one, under the same address.
+    if (scan.values.get('deposed') !== undefined) return;
+    this.currentInstances.push({ key: scan.values.get('index_key'), md5: hash.digest('hex') });
   }
 
   private resource(scan: JsonScan, index: number): void {
@@ -192,12 +282,22 @@ export class StateReader {
       throw new InvalidError(`resource ${index} in the state file has "instances" that are not an array`, { pointer: this.pointer });
     }
     const count = instances ? scan.elementCount : 0;
-    if (r.mode === 'managed') this.managedInstances += count;
+    const module = typeof r.module === 'string' && r.module !== '' ? r.module : 'root';
+    const provider = typeof r.provider === 'string' ? r.provider : '';
+    if (r.mode === 'managed') {
+      this.managedInstances += count;
+      for (const i of this.currentInstances) {
+        const nameIndex = typeof i.key === 'number' || typeof i.key === 'string' ? String(i.key) : null;
+        const address = instanceAddress(module, r.type, r.name, i.key);
+        this.instances.push({ address, name: r.name, module, provider: providerName(provider), type: r.type, nameIndex, md5: i.md5 });
+      }
+    }
+    this.currentInstances = [];
     this.resources.push({
       name: r.name,
       type: r.mode === 'data' ? `data.${r.type}` : r.type,
-      module: typeof r.module === 'string' && r.module !== '' ? r.module : 'root',
-      provider: typeof r.provider === 'string' ? r.provider : '',
+      module,
+      provider,
       count,
     });
   }
