@@ -24,7 +24,8 @@ export type OrganizationAction =
   | 'team:manage-organization-access'
   | 'team:manage-membership'
   | 'membership:read'
-  | 'membership:manage';
+  | 'membership:manage'
+  | 'run-task:manage';
 
 /** Actions on one workspace and what belongs to it (runs, variables, state). */
 export type WorkspaceAction =
@@ -36,6 +37,7 @@ export type WorkspaceAction =
   | 'workspace:force-unlock'
   | 'workspace:manage-tags'
   | 'workspace:manage-team-access'
+  | 'workspace:manage-run-tasks'
   | 'run:read'
   | 'run:queue'
   | 'run:apply'
@@ -82,6 +84,7 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'team:manage-membership': ['manage-membership', 'manage-teams', 'manage-organization-access'],
   'membership:read': 'member',
   'membership:manage': ['manage-membership', 'manage-teams', 'manage-organization-access'],
+  'run-task:manage': ['manage-run-tasks'],
 };
 
 /** What each workspace action needs of the access a subject has to the workspace. */
@@ -94,6 +97,7 @@ const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> 
   'workspace:force-unlock': (a) => a.admin,
   'workspace:manage-tags': (a) => a.admin || a.runs === 'apply',
   'workspace:manage-team-access': (a) => a.admin,
+  'workspace:manage-run-tasks': (a) => a.runTasks,
   'run:read': () => true,
   'run:queue': (a) => atLeast(RUNS, a.runs, 'plan'),
   'run:apply': (a) => a.runs === 'apply',
@@ -126,6 +130,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'team:manage-membership': { what: 'manage team members', needs: 'the manage-membership organization permission' },
   'membership:read': { what: 'read organization memberships', needs: 'membership of the organization' },
   'membership:manage': { what: 'manage organization memberships', needs: 'the manage-membership organization permission' },
+  'run-task:manage': { what: 'manage run tasks', needs: 'the manage-run-tasks organization permission' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
   'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace' },
@@ -134,6 +139,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'workspace:force-unlock': { what: 'force-unlock the workspace', needs: 'admin access to the workspace' },
   'workspace:manage-tags': { what: "manage the workspace's tags", needs: 'write access to the workspace' },
   'workspace:manage-team-access': { what: 'manage team access to the workspace', needs: 'admin access to the workspace' },
+  'workspace:manage-run-tasks': { what: "manage the workspace's run tasks", needs: 'run-tasks (admin access to the workspace)' },
   'run:read': { what: 'read runs', needs: 'read access to the workspace' },
   'run:queue': { what: 'queue plans', needs: 'runs: plan (plan access to the workspace)' },
   'run:apply': { what: 'apply runs', needs: 'runs: apply (write access to the workspace)' },
