@@ -68,6 +68,10 @@ describe("Terraform Cloud's clients", function () {
       }
     });
 
+    it('refuses a NUL byte or invalid UTF-8 in the query with 400, as everywhere', async () => {
+      for (const query of ['x=%00', 'x=%ff']) assertError(await api.get(`${IP_RANGES}?${query}`, { token: null }), 400, /query parameter x/);
+    });
+
     it('is read-only: other methods answer a JSON:API 405', async () => {
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
         const res = await api.request(method, IP_RANGES, { token: null, body: { api: ['0.0.0.0/0'] } });
