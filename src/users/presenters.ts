@@ -10,18 +10,6 @@ export const userType: ResourceType = {
   linkedRelationships: { 'authentication-tokens': (v) => `/api/v2/users/${v.id}/authentication-tokens` },
 };
 
-/**
- * Terraform Cloud gives every account a picture (a Gravatar URL made from the email's hash), and
- * clients expect one. otfd keeps no pictures and sends no hash of an email anywhere: every account
- * gets the same grey silhouette, inline, so showing it reaches no other server.
- */
-const PLACEHOLDER_AVATAR =
-  'data:image/svg+xml,' +
-  encodeURIComponent(
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><rect width="100" height="100" fill="#ccc"/>' +
-      '<circle cx="50" cy="38" r="18" fill="#fff"/><ellipse cx="50" cy="92" rx="32" ry="24" fill="#fff"/></svg>',
-  );
-
 /** A user as others see it; its email only to itself and the site administrator. */
 export function presentUser(user: User, subject: Subject): View {
   const self = subject.kind === 'user' && subject.userId === user.id;
@@ -29,7 +17,7 @@ export function presentUser(user: User, subject: Subject): View {
     id: user.id,
     username: user.username,
     email: self || subject.kind === 'site-admin' ? user.email : null,
-    'avatar-url': PLACEHOLDER_AVATAR,
+    'avatar-url': null,
     'is-service-account': false,
     'is-site-admin': false,
     'two-factor': { enabled: false, verified: false },
@@ -46,7 +34,7 @@ export function presentServiceAccount(subject: Subject): View {
     id: principal.type === 'users' ? principal.id : `user-api-${principal.id}`,
     username,
     email: null,
-    'avatar-url': PLACEHOLDER_AVATAR,
+    'avatar-url': null,
     'is-service-account': subject.kind !== 'site-admin',
     'is-site-admin': subject.kind === 'site-admin',
     'two-factor': { enabled: false, verified: false },
