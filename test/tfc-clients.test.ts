@@ -1,9 +1,8 @@
 // What Terraform Cloud's own clients (go-tfe, the tfe provider, scripts written against TFC's API
 // docs) read, where otfd once answered otherwise: the IP ranges endpoint and If-Modified-Since, a
-// workspace's links, the run-task rights in permission blocks, an account's avatar, and unlocking a
-// workspace that a run holds.
+// workspace's links, the run-task rights in permission blocks, and unlocking a workspace that a run
+// holds.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import type { Api, Json } from './helpers/api.js';
 import { assertError } from './helpers/assert.js';
 import { fixture } from './helpers/fixtures.js';
@@ -142,24 +141,6 @@ describe("Terraform Cloud's clients", function () {
       const user = await createUser(api);
       await addToOrganization(api, org, user, [team.id]);
       assert.deepEqual(await runTaskRights(user.client), { organization: true, workspace: false });
-    });
-  });
-
-  describe("an account's avatar", () => {
-    it('is an inline placeholder picture, the same for everybody, carrying no hash of the email', async () => {
-      const user = await createUser(api);
-      const mine = await user.client.get('/account/details');
-      assert.equal(mine.status, 200, mine.text);
-      const avatar: string = mine.body.data.attributes['avatar-url'];
-      assert.match(avatar, /^data:image\/svg\+xml,/);
-      assert.match(decodeURIComponent(avatar.slice('data:image/svg+xml,'.length)), /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^]*<\/svg>$/);
-      const email = mine.body.data.attributes.email;
-      for (const hash of ['md5', 'sha256']) assert.ok(!avatar.includes(crypto.createHash(hash).update(email).digest('hex')), hash);
-      // The site token's service account and other users get the same picture.
-      const site = await api.get('/account/details');
-      assert.equal(site.body.data.attributes['avatar-url'], avatar);
-      const other = await api.get(`/users/${user.id}`);
-      assert.equal(other.body.data.attributes['avatar-url'], avatar);
     });
   });
 
