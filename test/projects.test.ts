@@ -142,7 +142,7 @@ describe('projects', function () {
     });
 
     it('accepts names of 3 to 40 letters, digits, spaces, - and _', async () => {
-      for (const name of ['abc', 'a'.repeat(40), 'with space', 'dash-and_underscore 42']) {
+      for (const name of ['abc', 'a'.repeat(40), 'with space', 'dash-and_underscore 42', '-a-', '_ b _']) {
         const data = await createProject(api, org, name);
         assert.equal(data.attributes.name, name);
       }
@@ -167,11 +167,14 @@ describe('projects', function () {
       assert.equal(data.relationships.organization.data.id, otherOrg);
     });
 
-    it('answers an invalid name with 422 naming the name attribute, and creates nothing', async () => {
+    // go-tfe's tests (and so, likely, scripts built on it) look for Terraform Cloud's sentence.
+    it("answers an invalid name with 422 in Terraform Cloud's words, pointing at the name, and creates nothing", async () => {
       const before = await projectNames(api, org);
-      for (const name of ['ab', 'a'.repeat(41), 'slash/name', 'dot.name', 'émoji', '', 42]) {
+      for (const name of ['ab', 'a'.repeat(41), 'slash/name', 'dot.name', 'émoji', '', ' leading', 'trailing ', '   ', 42]) {
         const res = await api.post(`/organizations/${org}/projects`, projectDocument({ name }));
-        assertError(res, 422, /attribute "name" must be 3 to 40 letters, digits, spaces, "-" or "_"/, { pointer: '/data/attributes/name' });
+        assertError(res, 422, /^Name may only contain letters, numbers, spaces, "-" and "_", may not begin or end with a space, and must be 3 to 40 characters long$/, {
+          pointer: '/data/attributes/name',
+        });
       }
       assert.deepEqual(await projectNames(api, org), before);
     });
@@ -260,7 +263,7 @@ describe('projects', function () {
     it('answers an invalid new name with 422 and changes nothing', async () => {
       const created = await createProject(api, org, randomName('inv'));
       const res = await api.patch(`/projects/${created.id}`, projectDocument({ name: 'no' }));
-      assertError(res, 422, /attribute "name" must be 3 to 40 letters/, { pointer: '/data/attributes/name' });
+      assertError(res, 422, /^Name may only contain letters, numbers, spaces/, { pointer: '/data/attributes/name' });
       assert.equal((await api.get(`/projects/${created.id}`)).body.data.attributes.name, created.attributes.name);
     });
 

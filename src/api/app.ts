@@ -13,6 +13,7 @@ import { RETRY_AFTER_SECONDS, errorDocument, errorMiddleware } from './errors.js
 import { authFailureLimit, jsonBody, refuseBadInput, setSecurityHeaders } from './hygiene.js';
 import { type ApiRouter, type AppState, type Ctx } from './http.js';
 import { MEDIA_TYPE } from './jsonapi.js';
+import { registerMetaRoutes } from './meta.js';
 
 export const API_PREFIX = '/api/v2';
 /** The agent protocol: runners (the server agent and otf-agent) talk to otfd here. */
@@ -143,6 +144,7 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     ctx.type = m.registry.contentType;
     ctx.body = await m.registry.metrics();
   });
+  registerMetaRoutes(root);
   opts.publicRoutes?.(root);
   app.use(root.routes());
 

@@ -20,6 +20,8 @@ export interface ResourceType {
   relationships?: Readonly<Record<string, string>>;
   /** Path of the resource's self link, e.g. /api/v2/workspaces/ws-1. */
   selfLink?: (view: View) => string;
+  /** Path of the resource's page in Terraform Cloud's web UI (links.self-html), which clients read. */
+  htmlLink?: (view: View) => string;
   /** Relationships given only as a link to their list, e.g. a pool's agents. */
   linkedRelationships?: Readonly<Record<string, (view: View) => string>>;
 }
@@ -89,6 +91,7 @@ function resourceOf(spec: ResourceType, plan: Plan, view: View): Resource {
   const out: Resource = { type: spec.type } as Resource;
   if (view.id !== undefined && view.id !== null) out.id = String(view.id);
   if (spec.selfLink) out.links = { self: spec.selfLink(view) };
+  if (spec.htmlLink) out.links = { ...out.links, 'self-html': spec.htmlLink(view) };
   let attributes: Record<string, unknown> | undefined;
   let relationships: Record<string, unknown> | undefined;
   for (const m of plan.members) {

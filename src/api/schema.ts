@@ -27,7 +27,10 @@ export function validator<S extends TSchema>(schema: S, opts: { plain?: boolean 
     if (!validate(body)) {
       // A oneOf/anyOf reports its branches first; prefer the error that carries our own sentence.
       const errors = validate.errors!;
-      const chosen = errors.find((e) => (e.parentSchema as { 'x-message'?: string } | undefined)?.['x-message']) ?? errors[0];
+      const chosen = errors.find((e) => {
+        const schema = e.parentSchema as { 'x-message'?: string; 'x-detail'?: string } | undefined;
+        return schema?.['x-message'] || schema?.['x-detail'];
+      }) ?? errors[0];
       const { detail, pointer } = describeError(chosen);
       throw new InvalidError(detail, { pointer });
     }

@@ -11,6 +11,11 @@ export const ajv = new Ajv({ allErrors: false, verbose: true, strict: false, use
 addFormats(ajv, ['email', 'date-time', 'uri']);
 /** A human sentence to use instead of ajv's message for a failed property, e.g. for patterns. */
 ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' });
+/**
+ * The whole detail of a failed property, member name included: for the few where Terraform Cloud's
+ * clients look for TFC's own sentence (go-tfe's tests match "Name may only contain" for projects).
+ */
+ajv.addKeyword({ keyword: 'x-detail', schemaType: 'string' });
 
 /** Where in the document an ajv error points, in words: `attribute "name"` or `data.type`. */
 function memberName(pointer: string): string {
@@ -28,6 +33,8 @@ export function describeError(e: ErrorObject): { detail: string; pointer: string
     return { detail: `${memberName(pointer)} is required`, pointer };
   }
   const pointer = e.instancePath || '/';
+  const detail = (e.parentSchema as { 'x-detail'?: string } | undefined)?.['x-detail'];
+  if (detail) return { detail, pointer };
   const custom = (e.parentSchema as { 'x-message'?: string } | undefined)?.['x-message'];
   if (custom) return { detail: `${memberName(pointer)} ${custom}`, pointer };
   if (pointer === '/data/type' && e.keyword === 'const') {

@@ -28,7 +28,8 @@ export type OrganizationAction =
   | 'ssh-key:read'
   | 'ssh-key:manage'
   | 'varset:read'
-  | 'varset:manage';
+  | 'varset:manage'
+  | 'run-task:manage';
 
 /** Actions on one workspace and what belongs to it (runs, variables, state). */
 export type WorkspaceAction =
@@ -40,6 +41,7 @@ export type WorkspaceAction =
   | 'workspace:force-unlock'
   | 'workspace:manage-tags'
   | 'workspace:manage-team-access'
+  | 'workspace:manage-run-tasks'
   | 'run:read'
   | 'run:queue'
   | 'run:apply'
@@ -97,6 +99,7 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | 'reads-variables
   // variable sets; creating or changing them needs manage-workspaces.
   'varset:read': 'reads-variables',
   'varset:manage': ['manage-workspaces'],
+  'run-task:manage': ['manage-run-tasks'],
 };
 
 /**
@@ -115,6 +118,7 @@ const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> 
   'workspace:force-unlock': (a) => a.admin,
   'workspace:manage-tags': (a) => a.admin || a.runs === 'apply',
   'workspace:manage-team-access': (a) => a.admin,
+  'workspace:manage-run-tasks': (a) => a.runTasks,
   'run:read': () => true,
   'run:queue': (a) => atLeast(RUNS, a.runs, 'plan'),
   'run:apply': (a) => a.runs === 'apply',
@@ -157,6 +161,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'ssh-key:manage': { what: 'manage SSH keys', needs: 'the manage-vcs-settings organization permission' },
   'varset:read': { what: 'read variable sets', needs: 'read access to the variables of a workspace' },
   'varset:manage': { what: 'manage variable sets', needs: 'the manage-workspaces organization permission' },
+  'run-task:manage': { what: 'manage run tasks', needs: 'the manage-run-tasks organization permission' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
   'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace' },
@@ -165,6 +170,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'workspace:force-unlock': { what: 'force-unlock the workspace', needs: 'admin access to the workspace' },
   'workspace:manage-tags': { what: "manage the workspace's tags", needs: 'write access to the workspace' },
   'workspace:manage-team-access': { what: 'manage team access to the workspace', needs: 'admin access to the workspace' },
+  'workspace:manage-run-tasks': { what: "manage the workspace's run tasks", needs: 'run-tasks (admin access to the workspace)' },
   'run:read': { what: 'read runs', needs: 'read access to the workspace' },
   'run:queue': { what: 'queue plans', needs: 'runs: plan (plan access to the workspace)' },
   'run:apply': { what: 'apply runs', needs: 'runs: apply (write access to the workspace)' },

@@ -40,6 +40,8 @@ const ORG_PERMISSIONS: Record<string, Action> = {
   'can-create-team': 'team:manage',
   'can-manage-users': 'membership:manage',
   'can-update-agent-pools': 'pool:manage',
+  // A right, as Terraform Cloud reports it; whether run tasks exist here is the entitlement set's run-tasks.
+  'can-manage-run-tasks': 'run-task:manage',
 };
 
 export function presentOrganization(org: Organization, subject: Subject): View {

@@ -6,11 +6,12 @@ import { presentProject, projectType } from './presenters.js';
 import type { ProjectService } from './service.js';
 
 const projectAttributes = {
+  // Terraform Cloud's rule and sentence: spaces inside the name, never around it.
   name: Type.String({
     minLength: 3,
     maxLength: 40,
-    pattern: '^[A-Za-z0-9 _-]+$',
-    'x-message': 'must be 3 to 40 letters, digits, spaces, "-" or "_"',
+    pattern: '^[A-Za-z0-9_-][A-Za-z0-9 _-]*[A-Za-z0-9_-]$',
+    'x-detail': 'Name may only contain letters, numbers, spaces, "-" and "_", may not begin or end with a space, and must be 3 to 40 characters long',
   }),
   description: Type.Optional(Type.String({ maxLength: 256 })),
 };

@@ -55,6 +55,8 @@ export const workspaceType: ResourceType = {
     'ssh-key': 'ssh-keys',
   },
   selfLink: (v) => `/api/v2/organizations/${(v.organization as { id: string }).id}/workspaces/${v.name as string}`,
+  // Where Terraform Cloud's UI shows it (the tfe provider's html_url); otfd has no web UI there.
+  htmlLink: (v) => `/app/${(v.organization as { id: string }).id}/workspaces/${v.name as string}`,
 };
 
 const WORKSPACE_PERMISSIONS: Record<string, Action> = {
@@ -75,6 +77,7 @@ const WORKSPACE_PERMISSIONS: Record<string, Action> = {
   'can-force-unlock': 'workspace:force-unlock',
   'can-read-settings': 'workspace:read',
   'can-manage-tags': 'workspace:manage-tags',
+  'can-manage-run-tasks': 'workspace:manage-run-tasks',
 };
 
 /** The active run holds the workspace lock; that is the run the CLI waits behind. */
@@ -90,7 +93,7 @@ export type WorkspaceIncluder = (subject: Subject, workspaces: Workspace[]) => P
 
 export function presentWorkspace(ws: Workspace, subject: Subject): View {
   const scope = workspaceScope(ws);
-  const permissions: Record<string, boolean> = { 'can-manage-run-tasks': false, 'can-manage-assessments': false, 'can-read-assessments': false };
+  const permissions: Record<string, boolean> = { 'can-manage-assessments': false, 'can-read-assessments': false };
   for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, scope);
   // A run's job token sees another workspace only to read the state it shares
   // (terraform_remote_state): what names it and that state, not its settings or other runs.
