@@ -1,11 +1,11 @@
-// How teams, organization memberships and team access look in the API.
+// How teams, organization memberships and team access (to workspaces and projects) look in the API.
 import { ORGANIZATION_PERMISSIONS } from '../auth/access.js';
 import { isAllowed, isOwner, missingPermission } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { timestamp, type ResourceType, type View } from '../api/jsonapi.js';
 import type { Organization } from '../orgs/index.js';
 import type { Membership } from './memberships.js';
-import type { Team, TeamAccess } from './service.js';
+import type { ProjectAccess, Team, TeamAccess } from './service.js';
 
 export const teamType: ResourceType = {
   type: 'teams',
@@ -26,6 +26,13 @@ export const teamAccessType: ResourceType = {
   attributes: ['access', 'runs', 'variables', 'state-versions', 'sentinel-mocks', 'workspace-locking', 'run-tasks'],
   relationships: { team: 'teams', workspace: 'workspaces' },
   selfLink: (v) => `/api/v2/team-workspaces/${v.id}`,
+};
+
+export const teamProjectAccessType: ResourceType = {
+  type: 'team-projects',
+  attributes: ['access', 'project-access', 'workspace-access'],
+  relationships: { team: 'teams', project: 'projects' },
+  selfLink: (v) => `/api/v2/team-projects/${v.id}`,
 };
 
 export function presentTeam(team: Team, org: Organization, memberIds: string[], subject: Subject): View {
@@ -83,5 +90,27 @@ export function presentTeamAccess(a: TeamAccess): View {
     'run-tasks': a.permissions.runTasks,
     team: { id: a.teamId },
     workspace: { id: a.workspaceId },
+  };
+}
+
+export function presentProjectAccess(a: ProjectAccess): View {
+  const p = a.permissions;
+  return {
+    id: a.id,
+    access: a.access,
+    'project-access': { settings: p.settings, teams: p.teams },
+    'workspace-access': {
+      runs: p.workspaces.runs,
+      'sentinel-mocks': p.workspaces.sentinelMocks,
+      'state-versions': p.workspaces.stateVersions,
+      variables: p.workspaces.variables,
+      create: p.create,
+      locking: p.workspaces.workspaceLocking,
+      move: p.move,
+      delete: p.delete,
+      'run-tasks': p.workspaces.runTasks,
+    },
+    team: { id: a.teamId },
+    project: { id: a.projectId },
   };
 }

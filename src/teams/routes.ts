@@ -1,7 +1,19 @@
 // HTTP routes of the teams domain, in Terraform Cloud's shapes: organization memberships, teams
-// with their members and tokens, and team access to workspaces (/team-workspaces).
+// with their members and tokens, and team access to workspaces (/team-workspaces) and to projects
+// (/team-projects).
 import type { TBoolean, TOptional } from '@sinclair/typebox';
-import { ACCESS_LEVELS, ORGANIZATION_PERMISSIONS, RUNS, SENTINEL_MOCKS, STATE_VERSIONS, VARIABLES, type OrganizationPermission } from '../auth/access.js';
+import {
+  ACCESS_LEVELS,
+  ORGANIZATION_PERMISSIONS,
+  PROJECT_ACCESS_LEVELS,
+  PROJECT_SETTINGS,
+  PROJECT_TEAMS,
+  RUNS,
+  SENTINEL_MOCKS,
+  STATE_VERSIONS,
+  VARIABLES,
+  type OrganizationPermission,
+} from '../auth/access.js';
 import { authenticationTokenType, presentToken } from '../auth/routes.js';
 import type { Subject } from '../auth/subject.js';
 import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource, type View } from '../api/jsonapi.js';
@@ -11,8 +23,17 @@ import { BadRequestError } from '../errors.js';
 import type { Organization } from '../orgs/index.js';
 import { emailSchema, expiredAtSchema, expiry, optionalBody, presentUser, userType, type UserService } from '../users/index.js';
 import type { Membership, MembershipService, MembershipStatus } from './memberships.js';
-import { membershipType, presentMembership, presentTeam, presentTeamAccess, teamAccessType, teamType } from './presenters.js';
-import type { PermissionChanges, Team, TeamChanges, TeamService } from './service.js';
+import {
+  membershipType,
+  presentMembership,
+  presentProjectAccess,
+  presentTeam,
+  presentTeamAccess,
+  teamAccessType,
+  teamProjectAccessType,
+  teamType,
+} from './presenters.js';
+import type { PermissionChanges, ProjectPermissionChanges, Team, TeamChanges, TeamService } from './service.js';
 
 // ---------------------------------------------------------------- request documents
 
@@ -87,6 +108,58 @@ function permissionChanges(a: PermissionAttributes = {}): PermissionChanges {
   if (a['sentinel-mocks'] !== undefined) out.sentinelMocks = a['sentinel-mocks'];
   if (a['workspace-locking'] !== undefined) out.workspaceLocking = a['workspace-locking'];
   if (a['run-tasks'] !== undefined) out.runTasks = a['run-tasks'];
+  return out;
+}
+
+// As go-tfe sends them: "project-access" and "workspace-access" objects, each member optional.
+const projectAccessAttributes = {
+  access: stringEnum(PROJECT_ACCESS_LEVELS),
+  'project-access': Type.Partial(Type.Object({ settings: stringEnum(PROJECT_SETTINGS), teams: stringEnum(PROJECT_TEAMS) }, { additionalProperties: false })),
+  'workspace-access': Type.Partial(
+    Type.Object(
+      {
+        runs: stringEnum(RUNS),
+        'sentinel-mocks': stringEnum(SENTINEL_MOCKS),
+        'state-versions': stringEnum(STATE_VERSIONS),
+        variables: stringEnum(VARIABLES),
+        create: Type.Boolean(),
+        locking: Type.Boolean(),
+        move: Type.Boolean(),
+        delete: Type.Boolean(),
+        'run-tasks': Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+};
+const { access: projectAccessLevel, ...projectPermissionAttributes } = projectAccessAttributes;
+const createProjectAccessDocument = resourceDocument('team-projects', {
+  attributes: Type.Object({ access: projectAccessLevel, ...Type.Partial(Type.Object(projectPermissionAttributes)).properties }),
+  relationships: Type.Object({ team: toOne('teams'), project: toOne('projects') }),
+});
+const updateProjectAccessDocument = resourceDocument('team-projects', {
+  attributes: Type.Optional(Type.Partial(Type.Object(projectAccessAttributes))),
+});
+const readCreateProjectAccess = validator(createProjectAccessDocument);
+const readUpdateProjectAccess = validator(updateProjectAccessDocument);
+
+function projectPermissionChanges(a: Partial<Static<typeof updateProjectAccessDocument>['data']['attributes']> = {}): ProjectPermissionChanges {
+  const p = a['project-access'] ?? {};
+  const w = a['workspace-access'] ?? {};
+  const out: ProjectPermissionChanges = {};
+  if (p.settings !== undefined) out.settings = p.settings;
+  if (p.teams !== undefined) out.teams = p.teams;
+  if (w.create !== undefined) out.create = w.create;
+  if (w.move !== undefined) out.move = w.move;
+  if (w.delete !== undefined) out.delete = w.delete;
+  const ws: NonNullable<ProjectPermissionChanges['workspaces']> = {};
+  if (w.runs !== undefined) ws.runs = w.runs;
+  if (w['sentinel-mocks'] !== undefined) ws.sentinelMocks = w['sentinel-mocks'];
+  if (w['state-versions'] !== undefined) ws.stateVersions = w['state-versions'];
+  if (w.variables !== undefined) ws.variables = w.variables;
+  if (w.locking !== undefined) ws.workspaceLocking = w.locking;
+  if (w['run-tasks'] !== undefined) ws.runTasks = w['run-tasks'];
+  if (Object.keys(ws).length > 0) out.workspaces = ws;
   return out;
 }
 
@@ -350,6 +423,44 @@ export function registerTeamRoutes(router: ApiRouter, { users, memberships, team
 
   router.delete('/team-workspaces/:id', async (ctx) => {
     await teams.deleteAccess(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
+  });
+
+  // ------------------------------------------------------------ team access to projects
+
+  router.get('/team-projects', async (ctx) => {
+    const q = query(ctx);
+    const projectId = queryValue(q, 'filter[project][id]');
+    if (!projectId) throw new BadRequestError('query parameter filter[project][id] is required', { parameter: 'filter[project][id]' });
+    const page = parsePage(q);
+    const { items, total } = await teams.listProjectAccess(subjectOf(ctx), projectId, { limit: page.size, offset: pageOffset(page) });
+    send(ctx, 200, encode(teamProjectAccessType, items.map(presentProjectAccess), paginate(page, total, requestUrl(ctx, site))));
+  });
+
+  router.post('/team-projects', async (ctx) => {
+    const doc = readCreateProjectAccess(body(ctx));
+    const access = await teams.createProjectAccess(subjectOf(ctx), {
+      teamId: doc.data.relationships.team.data.id,
+      projectId: doc.data.relationships.project.data.id,
+      access: doc.data.attributes.access,
+      permissions: projectPermissionChanges(doc.data.attributes),
+    });
+    send(ctx, 201, encode(teamProjectAccessType, presentProjectAccess(access)));
+  });
+
+  router.get('/team-projects/:id', async (ctx) => {
+    send(ctx, 200, encode(teamProjectAccessType, presentProjectAccess(await teams.getProjectAccess(subjectOf(ctx), ctx.params.id))));
+  });
+
+  router.patch('/team-projects/:id', async (ctx) => {
+    const doc = readUpdateProjectAccess(body(ctx));
+    const attributes = doc.data.attributes;
+    const access = await teams.updateProjectAccess(subjectOf(ctx), ctx.params.id, { access: attributes?.access, permissions: projectPermissionChanges(attributes) });
+    send(ctx, 200, encode(teamProjectAccessType, presentProjectAccess(access)));
+  });
+
+  router.delete('/team-projects/:id', async (ctx) => {
+    await teams.deleteProjectAccess(subjectOf(ctx), ctx.params.id);
     noContent(ctx);
   });
 }

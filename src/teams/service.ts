@@ -1,7 +1,17 @@
 // Rules of teams: the owners team every organization has (made with it: see memberships.ts), other
 // teams with their members and organization-level permissions, team tokens, and the access teams
-// have to workspaces.
-import { CUSTOM_DEFAULTS, LEVEL_PERMISSIONS, type AccessLevel, type OrganizationPermission, type WorkspacePermissions } from '../auth/access.js';
+// have to workspaces and to projects.
+import {
+  CUSTOM_DEFAULTS,
+  LEVEL_PERMISSIONS,
+  PROJECT_CUSTOM_DEFAULTS,
+  PROJECT_LEVEL_PERMISSIONS,
+  type AccessLevel,
+  type OrganizationPermission,
+  type ProjectAccessLevel,
+  type ProjectPermissions,
+  type WorkspacePermissions,
+} from '../auth/access.js';
 import { actsAsTeam, authorize, isAllowed, isOwner, missingPermission, type Action } from '../auth/authorize.js';
 import type { SubjectCache } from '../auth/cache.js';
 import { teamSubject, teamTokenSubject } from '../auth/grants.js';
@@ -12,13 +22,14 @@ import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
+import type { Project, ProjectService } from '../projects/index.js';
 import { checkExpiry, type Page, type User, type UserService } from '../users/index.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
 import { keepAnOwner, OWNERS } from './memberships.js';
 import * as store from './store.js';
-import type { Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
+import type { ProjectAccess, Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
 
-export type { Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
+export type { ProjectAccess, Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
 
 /** Organization permissions that need another to be granted with them. */
 const REQUIRES: Partial<Record<OrganizationPermission, OrganizationPermission>> = {
@@ -29,6 +40,9 @@ const REQUIRES: Partial<Record<OrganizationPermission, OrganizationPermission>> 
 /** Custom permissions as a request gives them: any of them, the rest taken from elsewhere. */
 export type PermissionChanges = Partial<WorkspacePermissions>;
 
+/** Custom project permissions as a request gives them: any of them, the rest taken from elsewhere. */
+export type ProjectPermissionChanges = Partial<Omit<ProjectPermissions, 'workspaces'>> & { workspaces?: Partial<WorkspacePermissions> };
+
 export class TeamService implements TokenResolver {
   readonly prefix = 'tt';
   private readonly usage = new UsageRecorder();
@@ -38,6 +52,7 @@ export class TeamService implements TokenResolver {
     private readonly orgs: OrganizationService,
     private readonly users: UserService,
     private readonly workspaces: WorkspaceService,
+    private readonly projects: ProjectService,
     /** Emptied after every write here: each one may change what some token's subject holds. */
     private readonly subjects: SubjectCache,
   ) {}
@@ -438,6 +453,95 @@ export class TeamService implements TokenResolver {
     await store.deleteTeamAccess(this.db, id);
     this.subjects.changed();
   }
+
+  // ------------------------------------------------------------ team access to projects
+
+  private projectScope(project: Project) {
+    return { organizationId: project.organizationId, projectId: project.id };
+  }
+
+  /**
+   * Entries a subject may see (as Terraform Cloud shows them to members): all of them to whoever
+   * manages the project's team access, else those of the teams it sees.
+   */
+  private async visibleProjectAccess(subject: Subject, project: Project, items: ProjectAccess[]): Promise<ProjectAccess[]> {
+    if (isAllowed(subject, 'project:manage-team-access', this.projectScope(project))) return items;
+    const teams = new Map((await store.findTeams(this.db, items.map((a) => a.teamId))).map((t) => [t.id, t]));
+    return items.filter((a) => this.canSeeTeam(subject, teams.get(a.teamId)!));
+  }
+
+  /** The entry, if the subject may see it, with its project; else NotFoundError. */
+  private async projectAccessOf(subject: Subject, id: string): Promise<{ access: ProjectAccess; project: Project }> {
+    const access = await store.findProjectAccess(this.db, id);
+    if (!access) throw notFound('team project access', id);
+    const project = (await this.projects.byId(access.projectId))!;
+    if (!isAllowed(subject, 'project:read-team-access', this.projectScope(project))) throw notFound('team project access', id);
+    if ((await this.visibleProjectAccess(subject, project, [access])).length === 0) throw notFound('team project access', id);
+    return { access, project };
+  }
+
+  async listProjectAccess(subject: Subject, projectId: string, page: Page): Promise<{ items: ProjectAccess[]; total: number }> {
+    const { project } = await this.projects.get(subject, projectId);
+    authorize(subject, 'project:read-team-access', this.projectScope(project), () => notFound('project', projectId));
+    const visible = await this.visibleProjectAccess(subject, project, await store.listProjectAccess(this.db, project.id));
+    return { items: visible.slice(page.offset, page.offset + page.limit), total: visible.length };
+  }
+
+  async getProjectAccess(subject: Subject, id: string): Promise<ProjectAccess> {
+    return (await this.projectAccessOf(subject, id)).access;
+  }
+
+  async createProjectAccess(
+    subject: Subject,
+    input: { teamId: string; projectId: string; access: ProjectAccessLevel; permissions: ProjectPermissionChanges },
+  ): Promise<ProjectAccess> {
+    const { project, org } = await this.projects.get(subject, input.projectId);
+    authorize(subject, 'project:manage-team-access', this.projectScope(project), () => notFound('project', input.projectId));
+    const team = await store.findTeam(this.db, input.teamId);
+    if (!team || team.organizationId !== project.organizationId || !this.canSeeTeam(subject, team)) {
+      throw new InvalidError(`team "${input.teamId}" is not a team of the project's organization that you can see`, { pointer: '/data/relationships/team/data/id' });
+    }
+    this.ownersOnly(subject, team, org, 'change the project access');
+    try {
+      const created = await store.insertProjectAccess(this.db, {
+        id: newId('tprj'),
+        teamId: team.id,
+        projectId: project.id,
+        access: input.access,
+        permissions: projectPermissionsFor(input.access, input.permissions, PROJECT_CUSTOM_DEFAULTS),
+      });
+      this.subjects.changed();
+      return created;
+    } catch (err) {
+      // Terraform Cloud answers 422 here ("has already been taken"), not 409.
+      if (isUniqueViolation(err)) {
+        throw new InvalidError(`team "${team.name}" already has access to project "${project.name}": update that access instead`, {
+          pointer: '/data/relationships/team/data/id',
+        });
+      }
+      throw err;
+    }
+  }
+
+  async updateProjectAccess(subject: Subject, id: string, input: { access?: ProjectAccessLevel; permissions: ProjectPermissionChanges }): Promise<ProjectAccess> {
+    const { access: current, project } = await this.projectAccessOf(subject, id);
+    authorize(subject, 'project:manage-team-access', this.projectScope(project), () => notFound('team project access', id));
+    const team = (await store.findTeam(this.db, current.teamId))!;
+    this.ownersOnly(subject, team, (await this.orgs.byId(project.organizationId))!, 'change the project access');
+    const access = input.access ?? current.access;
+    const updated = await store.updateProjectAccess(this.db, id, access, projectPermissionsFor(access, input.permissions, current.permissions));
+    this.subjects.changed();
+    return updated;
+  }
+
+  async deleteProjectAccess(subject: Subject, id: string): Promise<void> {
+    const { access, project } = await this.projectAccessOf(subject, id);
+    authorize(subject, 'project:manage-team-access', this.projectScope(project), () => notFound('team project access', id));
+    const team = (await store.findTeam(this.db, access.teamId))!;
+    this.ownersOnly(subject, team, (await this.orgs.byId(project.organizationId))!, 'change the project access');
+    await store.deleteProjectAccess(this.db, id);
+    this.subjects.changed();
+  }
 }
 
 /**
@@ -455,4 +559,22 @@ function permissionsFor(access: AccessLevel, given: PermissionChanges, base: Wor
     return LEVEL_PERMISSIONS[access];
   }
   return { ...base, ...given };
+}
+
+/**
+ * The permissions a project grant stores: a fixed level's own, or for custom access the given ones
+ * over `base` (the grant's current permissions, or Terraform Cloud's custom defaults for a new grant). Permissions given with a fixed level are refused: they would be ignored.
+ */
+function projectPermissionsFor(access: ProjectAccessLevel, given: ProjectPermissionChanges, base: ProjectPermissions): ProjectPermissions {
+  if (access !== 'custom') {
+    const { workspaces, ...project } = given;
+    if (Object.keys(project).length > 0 || Object.keys(workspaces ?? {}).length > 0) {
+      throw new InvalidError(`access "${access}" sets every project and workspace permission itself; set "access" to "custom" to choose them one by one`, {
+        pointer: '/data/attributes/access',
+      });
+    }
+    return PROJECT_LEVEL_PERMISSIONS[access];
+  }
+  const { workspaces, ...project } = given;
+  return { ...base, ...project, workspaces: { ...base.workspaces, ...workspaces } };
 }

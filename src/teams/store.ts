@@ -1,9 +1,10 @@
 // Tables of the teams domain: organization memberships (who is in an organization, or invited),
-// teams with their members, tokens and organization access, and team access to workspaces.
+// teams with their members, tokens and organization access, and team access to workspaces and
+// to projects.
 // Users themselves are the users domain's; the query that gathers what a token holds is
 // src/auth/grants.ts.
 import type { Knex } from 'knex';
-import type { AccessLevel, OrganizationPermission, WorkspacePermissions } from '../auth/access.js';
+import type { AccessLevel, OrganizationPermission, ProjectAccessLevel, ProjectPermissions, WorkspacePermissions } from '../auth/access.js';
 import type { Principal } from '../auth/subject.js';
 import { escapeLike, paged, type Db } from '../db/index.js';
 
@@ -276,6 +277,11 @@ export async function findTeam(db: Db, id: string): Promise<Team | null> {
   return row ? toTeam(row) : null;
 }
 
+export async function findTeams(db: Db, ids: string[]): Promise<Team[]> {
+  const rows = await db<TeamRow>('teams').whereIn('id', [...new Set(ids)]);
+  return rows.map(toTeam);
+}
+
 export async function ownersTeam(db: Db, organizationId: string): Promise<Team | null> {
   const row = await db<TeamRow>('teams').where({ organization_id: organizationId, is_owners: true }).first();
   return row ? toTeam(row) : null;
@@ -450,4 +456,106 @@ export async function listTeamAccess(db: Db, workspaceId: string, limit: number,
 
 export async function deleteTeamAccess(db: Db, id: string): Promise<void> {
   await db('team_workspaces').where({ id }).delete();
+}
+
+// ---------------------------------------------------------------- team access to projects
+
+export interface ProjectAccess {
+  id: string;
+  teamId: string;
+  projectId: string;
+  access: ProjectAccessLevel;
+  permissions: ProjectPermissions;
+  createdAt: Date;
+}
+
+interface ProjectAccessRow {
+  id: string;
+  team_id: string;
+  project_id: string;
+  access: ProjectAccessLevel;
+  settings: ProjectPermissions['settings'];
+  teams: ProjectPermissions['teams'];
+  runs: WorkspacePermissions['runs'];
+  variables: WorkspacePermissions['variables'];
+  state_versions: WorkspacePermissions['stateVersions'];
+  sentinel_mocks: WorkspacePermissions['sentinelMocks'];
+  workspace_locking: boolean;
+  run_tasks: boolean;
+  create_workspaces: boolean;
+  move_workspaces: boolean;
+  delete_workspaces: boolean;
+  created_at: Date;
+}
+
+function toProjectAccess(r: ProjectAccessRow): ProjectAccess {
+  return {
+    id: r.id,
+    teamId: r.team_id,
+    projectId: r.project_id,
+    access: r.access,
+    permissions: {
+      settings: r.settings,
+      teams: r.teams,
+      workspaces: {
+        runs: r.runs,
+        variables: r.variables,
+        stateVersions: r.state_versions,
+        sentinelMocks: r.sentinel_mocks,
+        workspaceLocking: r.workspace_locking,
+        runTasks: r.run_tasks,
+      },
+      create: r.create_workspaces,
+      move: r.move_workspaces,
+      delete: r.delete_workspaces,
+    },
+    createdAt: r.created_at,
+  };
+}
+
+function projectAccessColumns(access: ProjectAccessLevel, p: ProjectPermissions) {
+  return {
+    access,
+    settings: p.settings,
+    teams: p.teams,
+    runs: p.workspaces.runs,
+    variables: p.workspaces.variables,
+    state_versions: p.workspaces.stateVersions,
+    sentinel_mocks: p.workspaces.sentinelMocks,
+    workspace_locking: p.workspaces.workspaceLocking,
+    run_tasks: p.workspaces.runTasks,
+    create_workspaces: p.create,
+    move_workspaces: p.move,
+    delete_workspaces: p.delete,
+  };
+}
+
+export async function insertProjectAccess(
+  db: Db,
+  a: { id: string; teamId: string; projectId: string; access: ProjectAccessLevel; permissions: ProjectPermissions },
+): Promise<ProjectAccess> {
+  const [row] = await db<ProjectAccessRow>('team_projects')
+    .insert({ id: a.id, team_id: a.teamId, project_id: a.projectId, ...projectAccessColumns(a.access, a.permissions) })
+    .returning('*');
+  return toProjectAccess(row);
+}
+
+export async function updateProjectAccess(db: Db, id: string, access: ProjectAccessLevel, permissions: ProjectPermissions): Promise<ProjectAccess> {
+  const [row] = await db<ProjectAccessRow>('team_projects').where({ id }).update(projectAccessColumns(access, permissions)).returning('*');
+  return toProjectAccess(row);
+}
+
+export async function findProjectAccess(db: Db, id: string): Promise<ProjectAccess | null> {
+  const row = await db<ProjectAccessRow>('team_projects').where({ id }).first();
+  return row ? toProjectAccess(row) : null;
+}
+
+/** Every grant on the project, oldest first (a project has one per team at most). */
+export async function listProjectAccess(db: Db, projectId: string): Promise<ProjectAccess[]> {
+  const rows = await db<ProjectAccessRow>('team_projects').select('*').where({ project_id: projectId }).orderBy('created_at').orderBy('id');
+  return rows.map(toProjectAccess);
+}
+
+export async function deleteProjectAccess(db: Db, id: string): Promise<void> {
+  await db('team_projects').where({ id }).delete();
 }
