@@ -182,6 +182,11 @@ export class MembershipService {
     this.subjects.changed();
   }
 
+  /** Internal: the memberships of these ids that exist (for include= on teams, whose visibility is checked). */
+  async byIds(ids: string[]): Promise<Membership[]> {
+    return store.findMemberships(this.db, ids);
+  }
+
   /** For each membership, the teams of the organization its user is in, or is invited into. */
   async teamsOf(memberships: Membership[]): Promise<string[][]> {
     const joined = memberships.filter((m) => m.userId !== null);

@@ -10,7 +10,7 @@ import type { ProjectAccess, Team, TeamAccess } from './service.js';
 export const teamType: ResourceType = {
   type: 'teams',
   attributes: ['name', 'users-count', 'visibility', 'sso-team-id', 'allow-member-token-management', 'organization-access', 'permissions', 'is-unified'],
-  relationships: { organization: 'organizations', users: 'users' },
+  relationships: { organization: 'organizations', users: 'users', 'organization-memberships': 'organization-memberships' },
   selfLink: (v) => `/api/v2/teams/${v.id}`,
 };
 
@@ -35,7 +35,7 @@ export const teamProjectAccessType: ResourceType = {
   selfLink: (v) => `/api/v2/team-projects/${v.id}`,
 };
 
-export function presentTeam(team: Team, org: Organization, memberIds: string[], subject: Subject): View {
+export function presentTeam(team: Team, org: Organization, memberIds: string[], membershipIds: string[], subject: Subject): View {
   const scope = { organizationId: org.id };
   const access: Record<string, boolean> = {};
   for (const p of ORGANIZATION_PERMISSIONS) access[p] = team.isOwners || team.organizationAccess.includes(p);
@@ -63,6 +63,7 @@ export function presentTeam(team: Team, org: Organization, memberIds: string[], 
     'is-unified': false,
     organization: { id: org.name },
     users: memberIds.map((id) => ({ id })),
+    'organization-memberships': membershipIds.map((id) => ({ id })),
   };
 }
 

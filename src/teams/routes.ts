@@ -18,7 +18,7 @@ import { authenticationTokenType, presentToken } from '../auth/routes.js';
 import type { Subject } from '../auth/subject.js';
 import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, stringEnum, toMany, toOne, Type, validator, type Static } from '../api/schema.js';
+import { resourceDocument, stringEnum, toMany, toOne, Type, untypedResourceDocument, validator, type Static } from '../api/schema.js';
 import { BadRequestError } from '../errors.js';
 import type { Organization } from '../orgs/index.js';
 import { emailSchema, expiredAtSchema, expiry, optionalBody, presentUser, userType, type UserService } from '../users/index.js';
@@ -33,7 +33,7 @@ import {
   teamProjectAccessType,
   teamType,
 } from './presenters.js';
-import type { PermissionChanges, ProjectPermissionChanges, Team, TeamChanges, TeamService } from './service.js';
+import type { PermissionChanges, ProjectPermissionChanges, Team, TeamChangeRequest, TeamService } from './service.js';
 
 // ---------------------------------------------------------------- request documents
 
@@ -49,8 +49,19 @@ const organizationAccessSchema = Type.Object(
   { additionalProperties: false, 'x-message': `may hold only these permissions: ${ORGANIZATION_PERMISSIONS.join(', ')}` },
 );
 
+/**
+ * Team names as Terraform Cloud takes them (go-tfe's tests name teams "foo bar"): letters, digits,
+ * spaces, ".", "-" and "_", neither starting nor ending with a space; no control characters.
+ */
+const teamNameSchema = Type.String({
+  minLength: 1,
+  maxLength: 90,
+  pattern: '^[A-Za-z0-9._-]([A-Za-z0-9 ._-]*[A-Za-z0-9._-])?$',
+  'x-message': 'must be 1 to 90 letters, digits, spaces, ".", "-" or "_", not starting or ending with a space',
+});
+
 const teamAttributes = {
-  name: nameSchema,
+  name: teamNameSchema,
   visibility: stringEnum(['secret', 'organization']),
   // As one type list, which ajv reports as "must be string,null" (a union would report its first branch).
   'sso-team-id': Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 255 }),
@@ -73,7 +84,8 @@ const readNamedTeamToken = validator(
     attributes: Type.Object({ description: Type.String({ minLength: 1, maxLength: 512 }), 'expired-at': Type.Optional(expiredAtSchema) }),
   }),
 );
-const legacyTeamTokenDocument = resourceDocument('authentication-token', {
+// go-tfe sends this document with "type": "" (its options have no JSON:API type): any type is taken.
+const legacyTeamTokenDocument = untypedResourceDocument({
   attributes: Type.Optional(Type.Object({ 'expired-at': Type.Optional(expiredAtSchema) })),
 });
 const readLegacyTeamToken = validator(legacyTeamTokenDocument);
@@ -163,14 +175,17 @@ function projectPermissionChanges(a: Partial<Static<typeof updateProjectAccessDo
   return out;
 }
 
-function teamChanges(a: Static<typeof updateTeamDocument>['data']['attributes'] = {}): TeamChanges {
+/** A team's settings as a request gives them; of "organization-access", only the permissions it names (true or false). */
+function teamChanges(a: Static<typeof updateTeamDocument>['data']['attributes'] = {}): TeamChangeRequest {
   const access = a['organization-access'];
   return {
     name: a.name,
     visibility: a.visibility,
     ssoTeamId: a['sso-team-id'],
     allowMemberTokenManagement: a['allow-member-token-management'],
-    organizationAccess: access ? ORGANIZATION_PERMISSIONS.filter((p) => access[p] === true) : undefined,
+    organizationAccess: access
+      ? Object.fromEntries(ORGANIZATION_PERMISSIONS.filter((p) => access[p] !== undefined).map((p) => [p, access[p] === true]))
+      : undefined,
   };
 }
 
@@ -289,12 +304,22 @@ export function registerTeamRoutes(router: ApiRouter, { users, memberships, team
 
   // ------------------------------------------------------------ teams
 
-  /** Teams as resources, with their members (loaded in one query); `included`, the members as users when q includes them. */
+  /**
+   * Teams as resources, with their members and memberships (loaded in one query each); `included`,
+   * the members as users and the memberships, when q includes them.
+   */
   async function teamViews(list: Array<{ team: Team; org: Organization }>, subject: Subject, q: Query = {}): Promise<{ views: View[]; included: Resource[] }> {
     const members = await teams.members(list.map((t) => t.team));
+    const membershipIds = await teams.membershipIds(list.map((t) => t.team));
     const membersOf = (team: Team) => members.get(team.id) ?? [];
-    const views = list.map(({ team, org }) => presentTeam(team, org, membersOf(team).map((u) => u.id), subject));
-    const included = parseIncludes(q).has('users') ? resources(userType, list.flatMap(({ team }) => membersOf(team)).map((u) => presentUser(u, subject))) : [];
+    const views = list.map(({ team, org }) => presentTeam(team, org, membersOf(team).map((u) => u.id), membershipIds.get(team.id) ?? [], subject));
+    const includes = parseIncludes(q);
+    const included = includes.has('users') ? resources(userType, list.flatMap(({ team }) => membersOf(team)).map((u) => presentUser(u, subject))) : [];
+    if (includes.has('organization_memberships')) {
+      const found = await memberships.byIds([...new Set([...membershipIds.values()].flat())]);
+      const orgs = new Map(list.map(({ org }) => [org.id, org]));
+      included.push(...resources(membershipType, await membershipViews(found.map((membership) => ({ membership, org: orgs.get(membership.organizationId)! })))));
+    }
     return { views, included };
   }
 
@@ -347,16 +372,12 @@ export function registerTeamRoutes(router: ApiRouter, { users, memberships, team
   });
 
   router.post('/teams/:id/relationships/organization-memberships', async (ctx) => {
-    const subject = subjectOf(ctx);
-    const userIds = await teams.membershipUsers(subject, ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
-    await teams.addMembers(subject, ctx.params.id, userIds);
+    await teams.addMemberships(subjectOf(ctx), ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
     noContent(ctx);
   });
 
   router.delete('/teams/:id/relationships/organization-memberships', async (ctx) => {
-    const subject = subjectOf(ctx);
-    const userIds = await teams.membershipUsers(subject, ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
-    await teams.removeMembers(subject, ctx.params.id, userIds);
+    await teams.removeMemberships(subjectOf(ctx), ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
     noContent(ctx);
   });
 

@@ -40,6 +40,22 @@ const REQUIRES: Partial<Record<OrganizationPermission, OrganizationPermission>> 
 /** Custom permissions as a request gives them: any of them, the rest taken from elsewhere. */
 export type PermissionChanges = Partial<WorkspacePermissions>;
 
+/**
+ * A team's settings as a request gives them: organization permissions named true are granted,
+ * named false taken away, and those not named are kept (a PATCH changes only what it sends).
+ */
+export type TeamChangeRequest = Omit<TeamChanges, 'organizationAccess'> & { organizationAccess?: Partial<Record<OrganizationPermission, boolean>> };
+
+/** The team's organization permissions once the request's changes are made to `current`. */
+function changedAccess(current: readonly OrganizationPermission[], changes: Partial<Record<OrganizationPermission, boolean>>): OrganizationPermission[] {
+  const held = new Set(current);
+  for (const [p, on] of Object.entries(changes) as Array<[OrganizationPermission, boolean]>) {
+    if (on) held.add(p);
+    else held.delete(p);
+  }
+  return [...held];
+}
+
 /** Custom project permissions as a request gives them: any of them, the rest taken from elsewhere. */
 export type ProjectPermissionChanges = Partial<Omit<ProjectPermissions, 'workspaces'>> & { workspaces?: Partial<WorkspacePermissions> };
 
@@ -122,8 +138,11 @@ export class TeamService implements TokenResolver {
     return { org, ...page };
   }
 
-  /** A subject may grant only organization permissions it holds itself (owners hold them all). */
-  private checkGrantable(subject: Subject, org: Organization, access: OrganizationPermission[]): void {
+  /**
+   * A team's permissions (`access`) must hold together, and a subject may grant (`granted`) only
+   * organization permissions it holds itself (owners hold them all).
+   */
+  private checkGrantable(subject: Subject, org: Organization, access: OrganizationPermission[], granted: OrganizationPermission[] = access): void {
     for (const [permission, needed] of Object.entries(REQUIRES) as Array<[OrganizationPermission, OrganizationPermission]>) {
       if (access.includes(permission) && !access.includes(needed)) {
         throw new InvalidError(`organization access "${permission}" needs "${needed}" as well`, { pointer: `/data/attributes/organization-access/${permission}` });
@@ -131,14 +150,15 @@ export class TeamService implements TokenResolver {
     }
     if (isOwner(subject, org.id) || subject.kind === 'organization-token') return;
     const held = subject.kind === 'user' ? subject.organizations.get(org.id)?.access : subject.kind === 'team' ? subject.grants.access : undefined;
-    const missing = access.find((p) => !held?.has(p));
+    const missing = granted.find((p) => !held?.has(p));
     if (missing) throw new ForbiddenError(`insufficient permissions: you may grant only organization permissions you hold, and you do not hold "${missing}"`);
   }
 
-  async create(subject: Subject, orgName: string, input: TeamChanges & { name: string }): Promise<{ team: Team; org: Organization }> {
+  async create(subject: Subject, orgName: string, request: TeamChangeRequest & { name: string }): Promise<{ team: Team; org: Organization }> {
     const org = await this.orgs.resolve(subject, orgName);
     authorize(subject, 'team:manage', this.scope(org), () => notFound('organization', orgName));
-    const access = input.organizationAccess ?? [];
+    const access = changedAccess([], request.organizationAccess ?? {});
+    const input = { ...request, organizationAccess: access };
     if (access.length > 0) {
       authorize(subject, 'team:manage-organization-access', this.scope(org), () => notFound('organization', orgName));
       this.checkGrantable(subject, org, access);
@@ -153,8 +173,11 @@ export class TeamService implements TokenResolver {
     }
   }
 
-  async update(subject: Subject, id: string, changes: TeamChanges): Promise<{ team: Team; org: Organization }> {
+  async update(subject: Subject, id: string, request: TeamChangeRequest): Promise<{ team: Team; org: Organization }> {
     const { team, org } = await this.manageable(subject, id, 'team:manage');
+    const changes: TeamChanges = { ...request, organizationAccess: undefined };
+    const granted = Object.entries(request.organizationAccess ?? {}).flatMap(([p, on]) => (on && !team.organizationAccess.includes(p as OrganizationPermission) ? [p as OrganizationPermission] : []));
+    if (request.organizationAccess !== undefined) changes.organizationAccess = changedAccess(team.organizationAccess, request.organizationAccess);
     this.ownersOnly(subject, team, org, 'change the settings');
     if (team.isOwners) {
       if (changes.name !== undefined && changes.name !== OWNERS) throw new InvalidError('the owners team cannot be renamed', { pointer: '/data/attributes/name' });
@@ -166,7 +189,7 @@ export class TeamService implements TokenResolver {
     }
     if (changes.organizationAccess !== undefined) {
       authorize(subject, 'team:manage-organization-access', this.scope(org), () => notFound('team', id));
-      this.checkGrantable(subject, org, changes.organizationAccess);
+      this.checkGrantable(subject, org, changes.organizationAccess, granted);
     }
     try {
       const updated = await store.updateTeam(this.db, team.id, changes);
@@ -255,17 +278,45 @@ export class TeamService implements TokenResolver {
     this.subjects.changed();
   }
 
-  /** Adds the users of organization memberships (the other way Terraform Cloud names members). */
-  async membershipUsers(subject: Subject, id: string, membershipIds: string[]): Promise<string[]> {
-    const { org } = await this.get(subject, id);
-    const out: string[] = [];
+  /** The memberships named, each of the team's organization, split into users (active) and invitations. */
+  private async membershipsOf(org: Organization, membershipIds: string[]): Promise<{ userIds: string[]; invitations: string[] }> {
+    const userIds: string[] = [];
+    const invitations: string[] = [];
     for (const [i, membershipId] of membershipIds.entries()) {
       const m = await store.findMembership(this.db, membershipId);
       if (!m || m.organizationId !== org.id) throw new InvalidError(`"${membershipId}" is not a membership of organization "${org.name}"`, { pointer: `/data/${i}/id` });
-      if (!m.userId) throw new InvalidError(`membership "${membershipId}" is still an invitation to ${m.email}`, { pointer: `/data/${i}/id` });
-      out.push(m.userId);
+      if (m.userId) userIds.push(m.userId);
+      else invitations.push(m.id);
     }
-    return out;
+    return { userIds, invitations };
+  }
+
+  /**
+   * Adds organization memberships to the team (the other way Terraform Cloud names members): an
+   * active one's user joins at once; an invitation joins once its user exists, as if invited into
+   * the team.
+   */
+  async addMemberships(subject: Subject, id: string, membershipIds: string[]): Promise<void> {
+    const { team, org } = await this.membershipEditable(subject, id);
+    this.checkNotStronger(subject, team, org, 'add members to the team');
+    const { userIds, invitations } = await this.membershipsOf(org, membershipIds);
+    if (userIds.length > 0) await this.addMembers(subject, id, userIds);
+    if (invitations.length > 0) await store.inviteIntoTeam(this.db, invitations, team.id);
+  }
+
+  async removeMemberships(subject: Subject, id: string, membershipIds: string[]): Promise<void> {
+    const { team, org } = await this.membershipEditable(subject, id);
+    const { userIds, invitations } = await this.membershipsOf(org, membershipIds);
+    if (userIds.length > 0) await this.removeMembers(subject, id, userIds);
+    if (invitations.length > 0) await store.uninviteFromTeam(this.db, invitations, team.id);
+  }
+
+  /** The organization memberships of each of the teams: of their members, and the invitations into them. */
+  async membershipIds(teams: Team[]): Promise<Map<string, string[]>> {
+    return store.membershipIdsOfTeams(
+      this.db,
+      teams.map((t) => t.id),
+    );
   }
 
   // ------------------------------------------------------------ team tokens

@@ -325,6 +325,54 @@ export async function memberIdsOfTeams(db: Db, teamIds: string[]): Promise<Map<s
   return members;
 }
 
+/**
+ * Invitations join a team (or leave it): the team is added to, or taken from, the teams each
+ * invited membership joins once its user exists. Active memberships are left alone.
+ */
+export async function inviteIntoTeam(db: Db, membershipIds: string[], teamId: string): Promise<void> {
+  await db('organization_memberships')
+    .whereIn('id', membershipIds)
+    .whereNull('user_id')
+    .whereRaw('NOT (? = ANY(invited_team_ids))', [teamId])
+    .update({ invited_team_ids: db.raw('array_append(invited_team_ids, ?)', [teamId]) });
+}
+
+export async function uninviteFromTeam(db: Db, membershipIds: string[], teamId: string): Promise<void> {
+  await db('organization_memberships')
+    .whereIn('id', membershipIds)
+    .whereNull('user_id')
+    .update({ invited_team_ids: db.raw('array_remove(invited_team_ids, ?)', [teamId]) });
+}
+
+/** The memberships of each of the teams, in one query: of its members, and the invitations into it. */
+export async function membershipIdsOfTeams(db: Db, teamIds: string[]): Promise<Map<string, string[]>> {
+  const rows = await db
+    .select<Array<{ team_id: string; id: string }>>('x.team_id', 'x.id')
+    .from(
+      db.raw(
+        `(SELECT tm.team_id, m.id, m.created_at FROM team_memberships tm
+            JOIN teams t ON t.id = tm.team_id
+            JOIN organization_memberships m ON m.user_id = tm.user_id AND m.organization_id = t.organization_id
+           WHERE tm.team_id = ANY(?)
+          UNION ALL
+          SELECT t.id, m.id, m.created_at FROM organization_memberships m
+            JOIN teams t ON t.id = ANY(m.invited_team_ids) AND t.organization_id = m.organization_id
+           WHERE m.user_id IS NULL AND t.id = ANY(?)) AS x`,
+        [teamIds, teamIds],
+      ),
+    )
+    .orderBy('x.created_at')
+    .orderBy('x.id');
+  const out = new Map<string, string[]>();
+  for (const r of rows) out.set(r.team_id, [...(out.get(r.team_id) ?? []), r.id]);
+  return out;
+}
+
+export async function findMemberships(db: Db, ids: string[]): Promise<Membership[]> {
+  const rows = await db<MembershipRow>('organization_memberships').whereIn('id', [...new Set(ids)]);
+  return rows.map(toMembership);
+}
+
 /** The ids of the team's members. */
 export async function teamMemberIds(db: Db, teamId: string): Promise<string[]> {
   return (await memberIdsOfTeams(db, [teamId])).get(teamId) ?? [];
