@@ -1,6 +1,10 @@
 // Team access to projects (Terraform Cloud's team-projects): one grant per team and project, with a
 // level or custom permissions over the project and over every workspace in it.
 //
+// And invited users: as in Terraform Cloud, inviting an email nobody has yet makes a user for it at
+// once (the membership names it), marked invited until the site administrator creates the user of
+// that email, which then becomes that user (same id).
+//
 // What a token's subject holds now depends on these grants and on which workspaces are in which
 // project: both tables announce their changes on otf_auth (function of migration 0010), so that
 // every otfd forgets the subjects it keeps (src/auth/cache.ts).
@@ -28,6 +32,9 @@ export async function up(knex: Knex): Promise<void> {
     t.unique(['team_id', 'project_id']);
     t.index(['project_id']);
   });
+  await knex.schema.alterTable('users', (t) => {
+    t.boolean('invited').notNullable().defaultTo(false);
+  });
   await knex.raw(
     'CREATE TRIGGER team_projects_auth_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON team_projects FOR EACH STATEMENT EXECUTE FUNCTION otf_auth_changed()',
   );
@@ -40,4 +47,7 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP TRIGGER IF EXISTS workspaces_project_auth_changed ON workspaces');
   await knex.schema.dropTableIfExists('team_projects');
+  await knex.schema.alterTable('users', (t) => {
+    t.dropColumn('invited');
+  });
 }

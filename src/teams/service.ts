@@ -285,7 +285,7 @@ export class TeamService implements TokenResolver {
     for (const [i, membershipId] of membershipIds.entries()) {
       const m = await store.findMembership(this.db, membershipId);
       if (!m || m.organizationId !== org.id) throw new InvalidError(`"${membershipId}" is not a membership of organization "${org.name}"`, { pointer: `/data/${i}/id` });
-      if (m.userId) userIds.push(m.userId);
+      if (m.status === 'active' && m.userId) userIds.push(m.userId);
       else invitations.push(m.id);
     }
     return { userIds, invitations };

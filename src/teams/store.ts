@@ -185,7 +185,10 @@ export async function statusCounts(db: Db, organizationId: string): Promise<Reco
  * joins the teams it was invited into (those that still exist).
  */
 export async function activateInvitations(db: Db, user: { id: string; email: string }): Promise<void> {
-  const invited = await db<MembershipRow>('organization_memberships').whereNull('user_id').whereRaw('lower(email) = lower(?)', [user.email]);
+  // Invitations name the invited user the user took over; those made before invited users existed name none.
+  const invited = await db<MembershipRow>('organization_memberships')
+    .where({ status: 'invited' })
+    .where((w) => w.where({ user_id: user.id }).orWhere((n) => n.whereNull('user_id').whereRaw('lower(email) = lower(?)', [user.email])));
   for (const m of invited) {
     await db('organization_memberships').where({ id: m.id }).update({ user_id: user.id, status: 'active', invited_team_ids: [] });
     const teams = await db('teams').where({ organization_id: m.organization_id }).whereIn('id', m.invited_team_ids).pluck<string[]>('id');
@@ -332,7 +335,7 @@ export async function memberIdsOfTeams(db: Db, teamIds: string[]): Promise<Map<s
 export async function inviteIntoTeam(db: Db, membershipIds: string[], teamId: string): Promise<void> {
   await db('organization_memberships')
     .whereIn('id', membershipIds)
-    .whereNull('user_id')
+    .where({ status: 'invited' })
     .whereRaw('NOT (? = ANY(invited_team_ids))', [teamId])
     .update({ invited_team_ids: db.raw('array_append(invited_team_ids, ?)', [teamId]) });
 }
@@ -340,7 +343,7 @@ export async function inviteIntoTeam(db: Db, membershipIds: string[], teamId: st
 export async function uninviteFromTeam(db: Db, membershipIds: string[], teamId: string): Promise<void> {
   await db('organization_memberships')
     .whereIn('id', membershipIds)
-    .whereNull('user_id')
+    .where({ status: 'invited' })
     .update({ invited_team_ids: db.raw('array_remove(invited_team_ids, ?)', [teamId]) });
 }
 
@@ -352,12 +355,12 @@ export async function membershipIdsOfTeams(db: Db, teamIds: string[]): Promise<M
       db.raw(
         `(SELECT tm.team_id, m.id, m.created_at FROM team_memberships tm
             JOIN teams t ON t.id = tm.team_id
-            JOIN organization_memberships m ON m.user_id = tm.user_id AND m.organization_id = t.organization_id
+            JOIN organization_memberships m ON m.user_id = tm.user_id AND m.organization_id = t.organization_id AND m.status = 'active'
            WHERE tm.team_id = ANY(?)
           UNION ALL
           SELECT t.id, m.id, m.created_at FROM organization_memberships m
             JOIN teams t ON t.id = ANY(m.invited_team_ids) AND t.organization_id = m.organization_id
-           WHERE m.user_id IS NULL AND t.id = ANY(?)) AS x`,
+           WHERE m.status = 'invited' AND t.id = ANY(?)) AS x`,
         [teamIds, teamIds],
       ),
     )
