@@ -187,7 +187,7 @@ describe('team access to projects', function () {
       assertError(
         await admin.post('/team-projects', accessDoc((await createTeam(admin, org)).id, project.id, { access: 'write', 'workspace-access': { runs: 'plan' } })),
         422,
-        /set "access" to "custom"/,
+        /read-only when access level is 'write'; use the 'custom' access level/,
       );
       assertError(await admin.get('/team-projects'), 400, /filter\[project\]\[id\] is required/, { parameter: 'filter[project][id]' });
       assertError(await admin.get('/team-projects?filter[project][id]=prj-nonexisting'), 404, /project/);

@@ -650,7 +650,9 @@ describe('teams', function () {
     it('refuses permissions given with a fixed level: 422', async () => {
       const team = await createTeam(admin, org);
       const res = await admin.post('/team-workspaces', accessDocument(team.id, ws.id, { access: 'read', variables: 'write' }));
-      assertError(res, 422, /set "access" to "custom"/, { pointer: '/data/attributes/access' });
+      // Terraform Cloud's words, which go-tfe compares.
+      assert.equal(res.body.errors[0].title, 'invalid attribute');
+      assertError(res, 422, /^Variables is read-only when access level is 'read'; use the 'custom' access level to set this attribute\.$/, { pointer: '/data/attributes/access' });
       const list = await admin.get(`/team-workspaces?filter[workspace][id]=${ws.id}`);
       assert.ok(!list.body.data.some((a: Json) => a.relationships.team.data.id === team.id), 'nothing was granted');
     });
@@ -937,6 +939,19 @@ describe('teams', function () {
         422,
         /is not a membership of organization/,
       );
+    });
+
+    it('refuses an include= that organization memberships do not have, as Terraform Cloud does (400)', async () => {
+      const invited = await admin.post(`/organizations/${org}/organization-memberships`, {
+        data: { type: 'organization-memberships', attributes: { email: `${randomName('invitee')}@example.com` } },
+      });
+      assertStatus(invited, 201);
+      const id = invited.body.data.id;
+      assertError(await admin.get(`/organization-memberships/${id}?include=users`), 400, /Invalid include parameter: "users"/, { parameter: 'include' });
+      assertError(await admin.get(`/organizations/${org}/organization-memberships?include=nonsense`), 400, /Invalid include parameter/);
+      const both = await admin.get(`/organization-memberships/${id}?include=user,teams`);
+      assertStatus(both, 200);
+      assert.equal(both.body.included[0].type, 'users');
     });
 
     it('an invitation leaves a team it was invited into by membership id', async () => {

@@ -190,6 +190,8 @@ function teamChanges(a: Static<typeof updateTeamDocument>['data']['attributes'] 
 }
 
 const MEMBERSHIP_STATUSES: readonly MembershipStatus[] = ['invited', 'active'];
+/** What include= may name on organization memberships (as parseIncludes spells them). */
+const MEMBERSHIP_INCLUDES = ['user', 'teams'];
 
 function statusFilter(q: Query): MembershipStatus[] | undefined {
   const raw = queryValue(q, 'filter[status]');
@@ -225,6 +227,13 @@ export function registerTeamRoutes(router: ApiRouter, { users, memberships, team
 
   async function membershipIncludes(q: Query, views: View[], list: Membership[], subject: Subject): Promise<Resource[]> {
     const includes = parseIncludes(q);
+    // As Terraform Cloud answers (and go-tfe recognizes as ErrInvalidIncludeValue).
+    const unknown = [...includes].find((i) => !MEMBERSHIP_INCLUDES.includes(i));
+    if (unknown !== undefined) {
+      throw new BadRequestError(`Invalid include parameter: "${unknown.replace(/_/g, '-')}"; organization memberships include ${MEMBERSHIP_INCLUDES.join(' and ')}`, {
+        parameter: 'include',
+      });
+    }
     const included: Resource[] = [];
     if (includes.has('user')) {
       const ids = list.flatMap((m) => m.userId ?? []);

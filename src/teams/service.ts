@@ -595,6 +595,16 @@ export class TeamService implements TokenResolver {
   }
 }
 
+/** Each workspace permission as Terraform Cloud names it in its errors. */
+const PERMISSION_NAMES: Record<keyof WorkspacePermissions, string> = {
+  runs: 'Runs',
+  variables: 'Variables',
+  stateVersions: 'State versions',
+  sentinelMocks: 'Sentinel mocks',
+  workspaceLocking: 'Workspace locking',
+  runTasks: 'Run tasks',
+};
+
 /**
  * The permissions a grant stores: a fixed level's own, or for custom access the given ones over
  * `base` (the grant's current permissions, or the defaults for a new grant). Permissions given with
@@ -602,8 +612,10 @@ export class TeamService implements TokenResolver {
  */
 function permissionsFor(access: AccessLevel, given: PermissionChanges, base: WorkspacePermissions): WorkspacePermissions {
   if (access !== 'custom') {
-    if (Object.keys(given).length > 0) {
-      throw new InvalidError(`access "${access}" sets every workspace permission itself; set "access" to "custom" to choose them one by one`, {
+    const [first] = Object.keys(given) as Array<keyof WorkspacePermissions>;
+    if (first !== undefined) {
+      // Terraform Cloud's words, which go-tfe's tests compare.
+      throw new InvalidError(`${PERMISSION_NAMES[first]} is read-only when access level is '${access}'; use the 'custom' access level to set this attribute.`, {
         pointer: '/data/attributes/access',
       });
     }
@@ -620,7 +632,7 @@ function projectPermissionsFor(access: ProjectAccessLevel, given: ProjectPermiss
   if (access !== 'custom') {
     const { workspaces, ...project } = given;
     if (Object.keys(project).length > 0 || Object.keys(workspaces ?? {}).length > 0) {
-      throw new InvalidError(`access "${access}" sets every project and workspace permission itself; set "access" to "custom" to choose them one by one`, {
+      throw new InvalidError(`permissions are read-only when access level is '${access}'; use the 'custom' access level to set them.`, {
         pointer: '/data/attributes/access',
       });
     }
