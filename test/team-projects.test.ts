@@ -372,6 +372,27 @@ describe('team access to projects', function () {
       assert.deepEqual(listed.body.data, []);
     });
 
+    it('moving a workspace to another project takes move on both projects: admin on both, not workspace admin alone', async () => {
+      const from = await createProject();
+      const to = await createProject();
+      const ws = await workspaceIn(from.id);
+      const move = (client: Api, projectId: string) =>
+        client.patch(`/workspaces/${ws.id}`, { data: { type: 'workspaces', attributes: {}, relationships: { project: { data: { type: 'projects', id: projectId } } } } });
+      const user = await userOnProject(from.id, 'admin');
+      assertError(await move(user.client, to.id), 403, /move workspaces out of or into the project/);
+      // Admin of the workspace itself is not enough either.
+      const wsAdmin = await createUser(admin);
+      const wsAdmins = await createTeam(admin, org);
+      await grant(admin, wsAdmins.id, ws.id, 'admin');
+      await addToOrganization(admin, org, wsAdmin, [wsAdmins.id]);
+      assertError(await move(wsAdmin.client, to.id), 403, /move workspaces/);
+      // Custom access with move on the target, and admin on the source: moved.
+      await grantProject(user.teamId, to.id, { access: 'custom', 'workspace-access': { move: true } });
+      const moved = await move(user.client, to.id);
+      assertStatus(moved, 200);
+      assert.equal(moved.body.data.relationships.project.data.id, to.id);
+    });
+
     it('a workspace moved out of the project leaves the grant behind', async () => {
       const project = await createProject();
       const elsewhere = await createProject();

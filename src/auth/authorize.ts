@@ -33,6 +33,7 @@ export type OrganizationAction =
   | 'project:manage-team-access'
   | 'tag:read'
   | 'workspace:create'
+  | 'workspace:move'
   | 'pool:read'
   | 'pool:manage'
   | 'team:read'
@@ -96,6 +97,7 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'project:manage-team-access': ['manage-projects'],
   'tag:read': 'member',
   'workspace:create': ['manage-workspaces'],
+  'workspace:move': ['manage-workspaces'],
   'pool:read': 'member',
   'pool:manage': ['manage-agent-pools'],
   'team:read': 'member',
@@ -116,6 +118,7 @@ const PROJECT_RULES: Partial<Record<OrganizationAction, (p: ProjectGrant) => boo
   'project:delete': (p) => p.permissions.settings === 'delete',
   'project:manage-team-access': (p) => p.permissions.teams === 'manage',
   'workspace:create': (p) => p.permissions.create,
+  'workspace:move': (p) => p.permissions.move,
 };
 
 /** What each workspace action needs of the access a subject has to the workspace. */
@@ -156,6 +159,10 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'project:manage-team-access': { what: 'manage team access to the project', needs: 'the manage-projects organization permission, or project teams: manage (admin access)' },
   'tag:read': { what: 'read tags', needs: 'membership of the organization' },
   'workspace:create': { what: 'create workspaces', needs: 'the manage-workspaces organization permission, or maintain access to the project' },
+  'workspace:move': {
+    what: 'move workspaces out of or into the project',
+    needs: 'the manage-workspaces organization permission, or workspace move on both projects (admin access to them)',
+  },
   'pool:read': { what: 'read agent pools', needs: 'membership of the organization' },
   'pool:manage': { what: 'manage agent pools and their tokens', needs: 'the manage-agent-pools organization permission' },
   'team:read': { what: 'read teams', needs: 'membership of the organization' },

@@ -235,6 +235,12 @@ export class WorkspaceService {
     if (changes.projectId) {
       const org = (await this.orgs.byId(ws.organizationId))!;
       changes.projectId = await this.projectIn(org, changes.projectId);
+      // As Terraform Cloud: moving a workspace takes the move permission on the project it leaves and on the one it joins.
+      if (changes.projectId !== ws.projectId) {
+        for (const projectId of [ws.projectId, changes.projectId]) {
+          authorize(subject, 'workspace:move', { organizationId: ws.organizationId, projectId }, () => notFound('workspace', ws.id));
+        }
+      }
     }
     try {
       await this.db.transaction(async (trx) => {
