@@ -894,6 +894,10 @@ describe('teams', function () {
       // The new token replaced the old one.
       assertStatus(await admin.withToken(plain.body.data.attributes.token).get(`/organizations/${org}`), 401);
       assertError(await admin.post(`/teams/${team.id}/authentication-token`, { data: { type: '', attributes: { 'expired-at': 'soon' } } }), 422, /expired-at/);
+      // Named tokens, as later go-tfe versions send them: typed "" as well.
+      const named = await admin.post(`/teams/${team.id}/authentication-tokens`, { data: { type: '', attributes: { description: 'ci', 'expired-at': expiredAt } } });
+      assertStatus(named, 201);
+      assert.equal(named.body.data.attributes.description, 'ci');
     });
 
     it('an invited membership joins a team by its membership id, shows in the team, and is a member once its user exists', async () => {
