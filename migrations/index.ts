@@ -16,6 +16,7 @@ import * as m0015 from './0015_variable_sets.js';
 import * as m0016 from './0016_run_triggers.js';
 import * as m0017 from './0017_ssh_keys.js';
 import * as m0018 from './0018_run_events_and_resources.js';
+import * as m0019 from './0019_team_projects.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '0016_run_triggers': m0016,
   '0017_ssh_keys': m0017,
   '0018_run_events_and_resources': m0018,
+  '0019_team_projects': m0019,
 };

@@ -165,7 +165,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       defaults: { engine: config.defaultEngine, versions: { terraform, tofu } },
     });
     const users = createUserDomain({ db, site, subjects });
-    const teams = createTeamDomain({ db, site, orgs: orgs.service, users: users.service, workspaces: workspaces.service, subjects });
+    const teams = createTeamDomain({ db, site, orgs: orgs.service, users: users.service, workspaces: workspaces.service, projects: projects.service, subjects });
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
     const sshKeys = createSshKeyDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });

@@ -69,6 +69,15 @@ describe('hostile input', function () {
     assertStatus(setVar, 201);
     ids.setVar = setVar.body.data.id;
     assertStatus(await api.post(`/varsets/${ids.varset}/relationships/workspaces`, { data: [{ type: 'workspaces', id: ids.ws }] }), 204);
+    const teamProject = await api.post('/team-projects', {
+      data: {
+        type: 'team-projects',
+        attributes: { access: 'read' },
+        relationships: { team: { data: { type: 'teams', id: ids.team } }, project: { data: { type: 'projects', id: ids.project } } },
+      },
+    });
+    assertStatus(teamProject, 201);
+    ids.teamProject = teamProject.body.data.id;
     const pool = await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: 'victim-pool' } } });
     assertStatus(pool, 201);
     ids.pool = pool.body.data.id;
@@ -119,6 +128,7 @@ describe('hostile input', function () {
       `/agent-pools/${ids.pool}/agents`,
       `/teams/${ids.team}`,
       `/team-workspaces?filter[workspace][id]=${ids.ws}`,
+      `/team-projects?filter[project][id]=${ids.project}`,
       '/admin/users',
     ];
     const out: Record<string, unknown> = {};
@@ -153,7 +163,7 @@ describe('hostile input', function () {
     // variables
     '/workspaces/:id/vars',
     // teams, users, memberships, tokens
-    '/teams/:id', '/teams/:id/authentication-token', '/teams/:id/authentication-tokens', '/team-workspaces/:id', '/users/:id',
+    '/teams/:id', '/teams/:id/authentication-token', '/teams/:id/authentication-tokens', '/team-workspaces/:id', '/team-projects/:id', '/users/:id',
     '/users/:id/authentication-tokens', '/authentication-tokens/:id', '/organization-memberships/:id',
     // agent pools
     '/agent-pools/:id', '/agent-pools/:id/agents', '/agent-pools/:id/authentication-tokens', '/agents/:id',
@@ -243,6 +253,9 @@ describe('hostile input', function () {
     ['POST', '/teams/:team/authentication-token'],
     ['POST', '/teams/:team/relationships/users'],
     ['POST', '/team-workspaces'],
+    ['POST', '/team-projects'],
+    ['PATCH', '/team-projects/:teamProject'],
+    ['DELETE', '/team-projects/:teamProject'],
     ['POST', '/organizations/:org/organization-memberships'],
     ['POST', '/organizations/:org/authentication-token'],
     ['DELETE', '/organizations/:org/authentication-token'],
@@ -315,6 +328,8 @@ describe('hostile input', function () {
     ['POST', '/organizations/:org/teams'],
     ['PATCH', '/teams/:team'],
     ['POST', '/team-workspaces'],
+    ['POST', '/team-projects'],
+    ['PATCH', '/team-projects/:teamProject'],
     ['POST', '/organizations/:org/organization-memberships'],
     ['POST', '/organizations/:org/agent-pools'],
     ['PATCH', '/agent-pools/:pool'],
@@ -334,6 +349,7 @@ describe('hostile input', function () {
       // before :var, which is a prefix of :varset
       .replace(':varset', ids.varset)
       .replace(':setVar', ids.setVar)
+      .replace(':teamProject', ids.teamProject)
       .replace(':org', org)
       .replace(':ws', ids.ws)
       .replace(':var', ids.var)
@@ -394,6 +410,9 @@ describe('hostile input', function () {
       ['PATCH', `/projects/${ids.project}`, { data: { type: 'projects', attributes: { name: 'mine' } } }],
       ['DELETE', `/projects/${ids.project}`, undefined],
       ['POST', '/team-workspaces', { data: { type: 'team-workspaces', attributes: { access: 'admin' }, relationships: { team: { data: { type: 'teams', id: ids.team } }, workspace: { data: { type: 'workspaces', id: ids.ws } } } } }],
+      ['POST', '/team-projects', { data: { type: 'team-projects', attributes: { access: 'admin' }, relationships: { team: { data: { type: 'teams', id: ids.team } }, project: { data: { type: 'projects', id: ids.project } } } } }],
+      ['PATCH', `/team-projects/${ids.teamProject}`, { data: { type: 'team-projects', attributes: { access: 'admin' } } }],
+      ['DELETE', `/team-projects/${ids.teamProject}`, undefined],
       ['POST', `/workspaces/${ids.otherWs}/relationships/tags`, { data: [{ type: 'tags', attributes: { name: 'a\u0000b' } }] }],
       // A run trigger across organizations, either way round.
       ['POST', `/workspaces/${ids.ws}/run-triggers`, { data: { type: 'run-triggers', relationships: { sourceable: { data: { type: 'workspaces', id: ids.otherWs } } } } }],

@@ -28,6 +28,8 @@ const ACTIONS = [
   'add an owner',
   'grant owners access',
   'list run triggers',
+  'change project',
+  'grant project access',
   'apply',
   'manage variable sets',
   'read the workspace\'s variable sets',
@@ -37,25 +39,49 @@ const ACTIONS = [
 ] as const;
 type ActionName = (typeof ACTIONS)[number];
 
-const ROLES = ['site admin', 'owner', 'read team', 'plan team', 'write team', 'admin team', 'manage-workspaces team', 'manage-teams team', 'organization token', 'team token (write)', 'user with no team', 'agent token', 'job token'] as const;
+const ROLES = [
+  'site admin',
+  'owner',
+  'read team',
+  'plan team',
+  'write team',
+  'admin team',
+  'project read team',
+  'project write team',
+  'project maintain team',
+  'project admin team',
+  'manage-workspaces team',
+  'manage-teams team',
+  'organization token',
+  'team token (write)',
+  'user with no team',
+  'agent token',
+  'job token',
+] as const;
 type RoleName = (typeof ROLES)[number];
 
 // prettier-ignore
 const MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  rtrg  apply varset wsvs  lsvs  cmnt  rsrc
-  'site admin':            ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'owner':                 ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'read team':             ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
-  'plan team':             ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
-  'write team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
-  'admin team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok'],
-  'manage-workspaces team':['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'manage-teams team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  404,  403,  404,  403,  404,  404],
-  'organization token':    ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 403,  'ok'],
-  'team token (write)':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
-  'user with no team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  404,  403,  404,  403,  404,  404],
-  'agent token':           [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
-  'job token':             ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  403,  404,  'ok', 404,  403,  'ok'],
+  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  rtrg  proj  pacc  apply varset wsvs  lsvs  cmnt  rsrc
+  'site admin':            ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                 ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':             ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
+  'plan team':             ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
+  'write team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'admin team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  // Access to the workspace's project: its level in every workspace of the project; maintain and
+  // admin create workspaces in it; admin manages the project itself and its team access.
+  'project read team':     ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
+  'project write team':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'project maintain team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'project admin team':    ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'manage-workspaces team':['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'manage-teams team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  403,  403,  404,  403,  404,  403,  404,  404],
+  'organization token':    ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  'ok', 'ok', 'ok', 403,  'ok', 'ok', 'ok', 403,  'ok'],
+  'team token (write)':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'user with no team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  403,  403,  404,  403,  404,  403,  404,  404],
+  'agent token':           [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
+  'job token':             ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  404,  404,  403,  404,  'ok', 404,  403,  'ok'],
 };
 
 /**
@@ -75,6 +101,10 @@ const SSH_KEY_MATRIX: Record<RoleName, Outcome[]> = {
   'plan team':             [403,  403,  403],
   'write team':            [403,  403,  403],
   'admin team':            ['ok', 403,  'ok'],
+  'project read team':     [403,  403,  403],
+  'project write team':    [403,  403,  403],
+  'project maintain team': ['ok', 403,  'ok'],
+  'project admin team':    ['ok', 403,  'ok'],
   'manage-workspaces team':['ok', 403,  'ok'],
   'manage-teams team':     [403,  403,  404],
   'organization token':    [403,  403,  'ok'],
@@ -93,6 +123,8 @@ describe('permissions: every role against every action', function () {
   /** The workspace the actions are about: agent mode, with state and a job running on it. */
   let ws: Json;
   let poolId: string;
+  /** The workspace's project (the organization's default project). */
+  let projectId: string;
   let secretOutputId: string;
   let ownersId: string;
   /** A team other than owners, and a member of the organization in no team. */
@@ -161,6 +193,24 @@ describe('permissions: every role against every action', function () {
         return (await userWithAccess(admin, org, [ws.id], 'write')).client;
       case 'admin team':
         return (await userWithAccess(admin, org, [ws.id], 'admin')).client;
+      case 'project read team':
+      case 'project write team':
+      case 'project maintain team':
+      case 'project admin team': {
+        const team = await createTeam(admin, org);
+        const access = role.split(' ')[1];
+        const granted = await admin.post('/team-projects', {
+          data: {
+            type: 'team-projects',
+            attributes: { access },
+            relationships: { team: { data: { type: 'teams', id: team.id } }, project: { data: { type: 'projects', id: projectId } } },
+          },
+        });
+        expectStatus(granted, 201, `${access} access to the project`);
+        const user = await createUser(admin);
+        await addToOrganization(admin, org, user, [team.id]);
+        return user.client;
+      }
       case 'manage-workspaces team': {
         const team = await createTeam(admin, org, { 'manage-workspaces': true });
         const user = await createUser(admin);
@@ -234,6 +284,18 @@ describe('permissions: every role against every action', function () {
     },
     // Run triggers are the target workspace's settings: admin access, as Terraform Cloud.
     'list run triggers': (api) => api.get(`/workspaces/${ws.id}/run-triggers?filter%5Brun-trigger%5D%5Btype%5D=inbound`),
+    'change project': (api) => api.patch(`/projects/${projectId}`, { data: { type: 'projects', attributes: { description: randomName('matrix') } } }),
+    'grant project access': async (api) => {
+      const res = await api.post('/team-projects', {
+        data: {
+          type: 'team-projects',
+          attributes: { access: 'read' },
+          relationships: { team: { data: { type: 'teams', id: someTeamId } }, project: { data: { type: 'projects', id: projectId } } },
+        },
+      });
+      if (res.status === 201) assert.equal((await admin.delete(`/team-projects/${res.body.data.id}`)).status, 204);
+      return res;
+    },
     // Queues a run that applies without confirmation: what can-queue-apply allows. Last, because
     // the run takes the workspace's lock.
     apply: (api) =>
@@ -272,6 +334,7 @@ describe('permissions: every role against every action', function () {
     expectStatus(pool, 201, 'pool');
     poolId = pool.body.data.id;
     ws = await createWorkspace(admin, org, randomName('ws'), { 'execution-mode': 'agent', 'agent-pool-id': poolId });
+    projectId = ws.relationships.project.data.id;
     const cv = await admin.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
     expectStatus(cv, 201, 'configuration version');
     expectStatus(await uploadTarball(admin, cv.body.data, configTarball({ 'main.tf': CONFIG })), 200, 'upload');

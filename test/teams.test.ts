@@ -650,7 +650,9 @@ describe('teams', function () {
     it('refuses permissions given with a fixed level: 422', async () => {
       const team = await createTeam(admin, org);
       const res = await admin.post('/team-workspaces', accessDocument(team.id, ws.id, { access: 'read', variables: 'write' }));
-      assertError(res, 422, /set "access" to "custom"/, { pointer: '/data/attributes/access' });
+      // Terraform Cloud's words, which go-tfe compares.
+      assert.equal(res.body.errors[0].title, 'invalid attribute');
+      assertError(res, 422, /^Variables is read-only when access level is 'read'; use the 'custom' access level to set this attribute\.$/, { pointer: '/data/attributes/access' });
       const list = await admin.get(`/team-workspaces?filter[workspace][id]=${ws.id}`);
       assert.ok(!list.body.data.some((a: Json) => a.relationships.team.data.id === team.id), 'nothing was granted');
     });
@@ -833,6 +835,142 @@ describe('teams', function () {
       assert.equal(shown.body.data.attributes.permissions['can-queue-run'], false);
       assert.equal(shown.body.data.attributes.permissions['can-update'], false);
       assertError(await user.client.post('/runs', runDocument(other.id)), 403, /queue plans/);
+    });
+  });
+
+  describe('as go-tfe sends it', () => {
+    let org: string;
+
+    before(async () => {
+      org = await createOrganization(admin);
+    });
+
+    it('takes team names with spaces, and still refuses empty, NUL-bearing, space-edged and oversized ones', async () => {
+      const created = await admin.post(`/organizations/${org}/teams`, teamDocument({ name: 'foo bar' }));
+      assertStatus(created, 201);
+      assert.equal(created.body.data.attributes.name, 'foo bar');
+      const renamed = await admin.patch(`/teams/${created.body.data.id}`, teamDocument({ name: 'team name.v2' }));
+      assertStatus(renamed, 200);
+      assert.equal(renamed.body.data.attributes.name, 'team name.v2');
+      for (const name of ['', 'a\u0000b', ' leading', 'trailing ', 'tab\there', 'x'.repeat(91)]) {
+        assertError(await admin.post(`/organizations/${org}/teams`, teamDocument({ name })), 422, /name/, { pointer: '/data/attributes/name' });
+      }
+    });
+
+    it('a PATCH of organization-access changes only the permissions it names', async () => {
+      const created = await admin.post(
+        `/organizations/${org}/teams`,
+        teamDocument({ name: randomName('team'), 'organization-access': { 'manage-workspaces': true, 'manage-policies': true } }),
+      );
+      assertStatus(created, 201);
+      const patched = await admin.patch(`/teams/${created.body.data.id}`, teamDocument({ 'organization-access': { 'manage-vcs-settings': true } }));
+      assertStatus(patched, 200);
+      const access = patched.body.data.attributes['organization-access'];
+      assert.equal(access['manage-workspaces'], true);
+      assert.equal(access['manage-policies'], true);
+      assert.equal(access['manage-vcs-settings'], true);
+      const lowered = await admin.patch(`/teams/${created.body.data.id}`, teamDocument({ 'organization-access': { 'manage-policies': false } }));
+      assertStatus(lowered, 200);
+      assert.equal(lowered.body.data.attributes['organization-access']['manage-policies'], false);
+      assert.equal(lowered.body.data.attributes['organization-access']['manage-workspaces'], true);
+      assert.equal(lowered.body.data.attributes['organization-access']['manage-vcs-settings'], true);
+      // What the permissions need still holds over the result: manage-projects needs manage-workspaces.
+      assertError(
+        await admin.patch(`/teams/${created.body.data.id}`, teamDocument({ 'organization-access': { 'manage-workspaces': false, 'manage-projects': true } })),
+        422,
+        /needs "manage-workspaces"/,
+      );
+    });
+
+    it('creates the team token from a document typed "" (with expired-at), as go-tfe sends it', async () => {
+      const team = await createTeam(admin, org);
+      const plain = await admin.post(`/teams/${team.id}/authentication-token`, { data: { type: '', attributes: {} } });
+      assertStatus(plain, 201);
+      assert.match(plain.body.data.attributes.token, /\S/);
+      const expiredAt = new Date(Date.now() + 86_400_000).toISOString();
+      const expiring = await admin.post(`/teams/${team.id}/authentication-token`, { data: { type: '', attributes: { 'expired-at': expiredAt } } });
+      assertStatus(expiring, 201);
+      assert.equal(new Date(expiring.body.data.attributes['expired-at']).getTime(), new Date(expiredAt).getTime());
+      // The new token replaced the old one.
+      assertStatus(await admin.withToken(plain.body.data.attributes.token).get(`/organizations/${org}`), 401);
+      assertError(await admin.post(`/teams/${team.id}/authentication-token`, { data: { type: '', attributes: { 'expired-at': 'soon' } } }), 422, /expired-at/);
+      // Named tokens, as later go-tfe versions send them: typed "" as well.
+      const named = await admin.post(`/teams/${team.id}/authentication-tokens`, { data: { type: '', attributes: { description: 'ci', 'expired-at': expiredAt } } });
+      assertStatus(named, 201);
+      assert.equal(named.body.data.attributes.description, 'ci');
+    });
+
+    it('an invited membership joins a team by its membership id, shows in the team, and is a member once its user exists', async () => {
+      const team = await createTeam(admin, org);
+      const ws = await createWorkspace(admin, org);
+      await grant(admin, team.id, ws.id, 'read');
+      const username = randomName('invitee');
+      const invited = await admin.post(`/organizations/${org}/organization-memberships`, {
+        data: { type: 'organization-memberships', attributes: { email: `${username}@example.com` } },
+      });
+      assertStatus(invited, 201);
+      const membershipId = invited.body.data.id;
+      const active = await createUser(admin);
+      const activeMembership = (await addToOrganization(admin, org, active)).id;
+      const added = await admin.post(`/teams/${team.id}/relationships/organization-memberships`, {
+        data: [
+          { type: 'organization-memberships', id: membershipId },
+          { type: 'organization-memberships', id: activeMembership },
+        ],
+      });
+      assertStatus(added, 204);
+      const shown = await admin.get(`/teams/${team.id}?include=organization-memberships`);
+      assertStatus(shown, 200);
+      assert.deepEqual(relatedIds(shown.body.data, 'organization-memberships').sort(), [membershipId, activeMembership].sort());
+      assert.deepEqual(relatedIds(shown.body.data, 'users'), [active.id]);
+      assert.deepEqual(ids(shown.body.included).sort(), [membershipId, activeMembership].sort());
+      const membership = await admin.get(`/organization-memberships/${membershipId}`);
+      assert.deepEqual(relatedIds(membership.body.data, 'teams'), [team.id]);
+      // Its user, once created, is in the team and holds its access.
+      const user = await createUser(admin, username);
+      assert.deepEqual(relatedIds(await getTeam(team.id), 'users').sort(), [active.id, user.id].sort());
+      assertStatus(await user.client.get(`/workspaces/${ws.id}`), 200);
+      // And out again, by membership id.
+      assertStatus(await admin.delete(`/teams/${team.id}/relationships/organization-memberships`, { body: { data: [{ type: 'organization-memberships', id: membershipId }] } }), 204);
+      assert.deepEqual(relatedIds(await getTeam(team.id), 'users'), [active.id]);
+      // Another organization's membership is refused.
+      const elsewhere = await createOrganization(admin);
+      const foreign = await admin.post(`/organizations/${elsewhere}/organization-memberships`, {
+        data: { type: 'organization-memberships', attributes: { email: `${randomName('x')}@example.com` } },
+      });
+      assertError(
+        await admin.post(`/teams/${team.id}/relationships/organization-memberships`, { data: [{ type: 'organization-memberships', id: foreign.body.data.id }] }),
+        422,
+        /is not a membership of organization/,
+      );
+    });
+
+    it('refuses an include= that organization memberships do not have, as Terraform Cloud does (400)', async () => {
+      const invited = await admin.post(`/organizations/${org}/organization-memberships`, {
+        data: { type: 'organization-memberships', attributes: { email: `${randomName('invitee')}@example.com` } },
+      });
+      assertStatus(invited, 201);
+      const id = invited.body.data.id;
+      assertError(await admin.get(`/organization-memberships/${id}?include=users`), 400, /Invalid include parameter: "users"/, { parameter: 'include' });
+      assertError(await admin.get(`/organizations/${org}/organization-memberships?include=nonsense`), 400, /Invalid include parameter/);
+      const both = await admin.get(`/organization-memberships/${id}?include=user,teams`);
+      assertStatus(both, 200);
+      assert.equal(both.body.included[0].type, 'users');
+    });
+
+    it('an invitation leaves a team it was invited into by membership id', async () => {
+      const team = await createTeam(admin, org);
+      const invited = await admin.post(`/organizations/${org}/organization-memberships`, {
+        data: { type: 'organization-memberships', attributes: { email: `${randomName('invitee')}@example.com` } },
+      });
+      const id = invited.body.data.id;
+      const doc = { data: [{ type: 'organization-memberships', id }] };
+      assertStatus(await admin.post(`/teams/${team.id}/relationships/organization-memberships`, doc), 204);
+      assertStatus(await admin.post(`/teams/${team.id}/relationships/organization-memberships`, doc), 204);
+      assert.deepEqual(relatedIds(await getTeam(team.id), 'organization-memberships'), [id]);
+      assertStatus(await admin.delete(`/teams/${team.id}/relationships/organization-memberships`, { body: doc }), 204);
+      assert.deepEqual(relatedIds(await getTeam(team.id), 'organization-memberships'), []);
+      assert.deepEqual(relatedIds((await admin.get(`/organization-memberships/${id}`)).body.data, 'teams'), []);
     });
   });
 });

@@ -349,11 +349,21 @@ describe('users', function () {
       const m = invited.body.data;
       assert.equal(m.attributes.status, 'invited');
       assert.equal(m.attributes.email, email);
-      assert.equal(m.relationships.user?.data ?? null, null);
+      // As Terraform Cloud (and go-tfe) have it: the invitation names a user made for the email, and includes it.
+      const inviteeId = m.relationships.user.data.id;
+      assert.match(inviteeId, /^user-/);
+      const included = invited.body.included.find((r: Json) => r.type === 'users' && r.id === inviteeId);
+      assert.ok(included, `the invited user is included: ${invited.text}`);
+      const read = await admin.get(`/organization-memberships/${m.id}?include=user`);
+      assertStatus(read, 200);
+      assert.equal(read.body.data.relationships.user.data.id, inviteeId);
+      assert.deepEqual(read.body.included, invited.body.included);
       assert.deepEqual(relatedIds(m, 'teams'), [team.id]);
       assert.deepEqual(await teamMemberIds(team.id), []);
 
+      // The user created with that email is the invited user (same id), now an active member.
       const user = await createUser(admin, username);
+      assert.equal(user.id, inviteeId);
       const shown = await admin.get(`/organization-memberships/${m.id}`);
       assertStatus(shown, 200);
       assert.equal(shown.body.data.attributes.status, 'active');

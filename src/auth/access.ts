@@ -40,9 +40,11 @@ export interface WorkspacePermissions {
   runTasks: boolean;
 }
 
-/** What one or more grants allow in a workspace: the permissions, and whether it is administered. */
+/** What one or more grants allow in a workspace: the permissions, whether it is administered, whether it may be deleted. */
 export interface WorkspaceAccess extends WorkspacePermissions {
   admin: boolean;
+  /** Admin access deletes the workspace; so does a custom project grant with "delete". */
+  delete: boolean;
 }
 
 /** The permissions each fixed level stands for. */
@@ -63,11 +65,12 @@ export const CUSTOM_DEFAULTS: WorkspacePermissions = {
   runTasks: false,
 };
 
-export const READ_ACCESS: WorkspaceAccess = { ...LEVEL_PERMISSIONS.read, admin: false };
-export const ADMIN_ACCESS: WorkspaceAccess = { ...LEVEL_PERMISSIONS.admin, admin: true };
+export const READ_ACCESS: WorkspaceAccess = { ...LEVEL_PERMISSIONS.read, admin: false, delete: false };
+export const ADMIN_ACCESS: WorkspaceAccess = { ...LEVEL_PERMISSIONS.admin, admin: true, delete: true };
 
 export function accessOf(level: AccessLevel, permissions: WorkspacePermissions): WorkspaceAccess {
-  return level === 'custom' ? { ...permissions, admin: false } : { ...LEVEL_PERMISSIONS[level], admin: level === 'admin' };
+  const admin = level === 'admin';
+  return level === 'custom' ? { ...permissions, admin: false, delete: false } : { ...LEVEL_PERMISSIONS[level], admin, delete: admin };
 }
 
 function higher<T extends string>(order: readonly T[], a: T, b: T): T {
@@ -85,10 +88,95 @@ export function unionAccess(a: WorkspaceAccess | undefined, b: WorkspaceAccess):
     workspaceLocking: a.workspaceLocking || b.workspaceLocking,
     runTasks: a.runTasks || b.runTasks,
     admin: a.admin || b.admin,
+    delete: a.delete || b.delete,
   };
 }
 
 /** Whether a permission is at least the given value in its order. */
 export function atLeast<T extends string>(order: readonly T[], value: T, minimum: T): boolean {
   return order.indexOf(value) >= order.indexOf(minimum);
+}
+
+// ---------------------------------------------------------------- projects
+
+// A team's access to a project, as Terraform Cloud defines it: a level (read, write, maintain,
+// admin) or custom permissions, some over the project itself (its settings, its teams' access),
+// the others over every workspace in it.
+
+export const PROJECT_ACCESS_LEVELS = ['read', 'write', 'maintain', 'admin', 'custom'] as const;
+export type ProjectAccessLevel = (typeof PROJECT_ACCESS_LEVELS)[number];
+
+export const PROJECT_SETTINGS = ['read', 'update', 'delete'] as const;
+export const PROJECT_TEAMS = ['none', 'read', 'manage'] as const;
+
+/** The permissions of a team-project grant; `workspaces` holds what it gives in each of the project's workspaces. */
+export interface ProjectPermissions {
+  settings: (typeof PROJECT_SETTINGS)[number];
+  teams: (typeof PROJECT_TEAMS)[number];
+  workspaces: WorkspacePermissions;
+  /** Create workspaces in the project. */
+  create: boolean;
+  /** Move workspaces of the project to other projects (and into it). */
+  move: boolean;
+  /** Delete the project's workspaces. */
+  delete: boolean;
+}
+
+const NOTHING_MORE = { create: false, move: false, delete: false };
+
+/**
+ * The permissions each fixed project level stands for: read and write give their workspace level
+ * in every workspace of the project; maintain gives admin in them and creating and deleting
+ * workspaces; admin gives all that and the project itself (settings, deleting it, its team access).
+ */
+export const PROJECT_LEVEL_PERMISSIONS: Record<Exclude<ProjectAccessLevel, 'custom'>, ProjectPermissions> = {
+  read: { settings: 'read', teams: 'none', workspaces: LEVEL_PERMISSIONS.read, ...NOTHING_MORE },
+  write: { settings: 'read', teams: 'none', workspaces: LEVEL_PERMISSIONS.write, ...NOTHING_MORE },
+  maintain: { settings: 'read', teams: 'none', workspaces: LEVEL_PERMISSIONS.admin, create: true, move: false, delete: true },
+  admin: { settings: 'delete', teams: 'manage', workspaces: LEVEL_PERMISSIONS.admin, create: true, move: true, delete: true },
+};
+
+/** Custom project access starts from reading the project and its workspaces' runs (Terraform Cloud's defaults). */
+export const PROJECT_CUSTOM_DEFAULTS: ProjectPermissions = { settings: 'read', teams: 'none', workspaces: CUSTOM_DEFAULTS, ...NOTHING_MORE };
+
+/** What a project grant gives in each workspace of the project: maintain and admin administer them. */
+export function projectWorkspaceAccess(level: ProjectAccessLevel, p: ProjectPermissions): WorkspaceAccess {
+  return { ...p.workspaces, admin: level === 'maintain' || level === 'admin', delete: p.delete };
+}
+
+/** What two project grants allow together: each permission at the higher of the two. */
+export function unionProjectAccess(a: ProjectPermissions | undefined, b: ProjectPermissions): ProjectPermissions {
+  if (!a) return b;
+  const ws = unionAccess({ ...a.workspaces, admin: false, delete: false }, { ...b.workspaces, admin: false, delete: false });
+  return {
+    settings: higher(PROJECT_SETTINGS, a.settings, b.settings),
+    teams: higher(PROJECT_TEAMS, a.teams, b.teams),
+    workspaces: {
+      runs: ws.runs,
+      variables: ws.variables,
+      stateVersions: ws.stateVersions,
+      sentinelMocks: ws.sentinelMocks,
+      workspaceLocking: ws.workspaceLocking,
+      runTasks: ws.runTasks,
+    },
+    create: a.create || b.create,
+    move: a.move || b.move,
+    delete: a.delete || b.delete,
+  };
+}
+
+/** What one or more project grants allow: over the project, and in each of its workspaces. */
+export interface ProjectGrant {
+  permissions: ProjectPermissions;
+  workspace: WorkspaceAccess;
+}
+
+export function projectGrantOf(level: ProjectAccessLevel, permissions: ProjectPermissions): ProjectGrant {
+  const p = level === 'custom' ? permissions : PROJECT_LEVEL_PERMISSIONS[level];
+  return { permissions: p, workspace: projectWorkspaceAccess(level, p) };
+}
+
+export function unionProjectGrant(a: ProjectGrant | undefined, b: ProjectGrant): ProjectGrant {
+  if (!a) return b;
+  return { permissions: unionProjectAccess(a.permissions, b.permissions), workspace: unionAccess(a.workspace, b.workspace) };
 }

@@ -4,7 +4,19 @@
 // Whoever cannot see an organization, or a workspace in it, gets 404 for it, as if it did not
 // exist; whoever can see it but may not act gets 403 naming what is missing.
 import { ForbiddenError, NotFoundError } from '../errors.js';
-import { ADMIN_ACCESS, READ_ACCESS, RUNS, STATE_VERSIONS, VARIABLES, atLeast, unionAccess, type OrganizationPermission, type WorkspaceAccess } from './access.js';
+import {
+  ADMIN_ACCESS,
+  PROJECT_SETTINGS,
+  READ_ACCESS,
+  RUNS,
+  STATE_VERSIONS,
+  VARIABLES,
+  atLeast,
+  unionAccess,
+  type OrganizationPermission,
+  type ProjectGrant,
+  type WorkspaceAccess,
+} from './access.js';
 import type { OrganizationGrants, Subject } from './subject.js';
 
 /** Actions on an organization and what belongs to it as a whole. */
@@ -15,8 +27,13 @@ export type OrganizationAction =
   | 'organization:manage-token'
   | 'project:read'
   | 'project:create'
+  | 'project:update'
+  | 'project:delete'
+  | 'project:read-team-access'
+  | 'project:manage-team-access'
   | 'tag:read'
   | 'workspace:create'
+  | 'workspace:move'
   | 'pool:read'
   | 'pool:manage'
   | 'team:read'
@@ -60,9 +77,11 @@ export type WorkspaceAction =
 
 export type Action = OrganizationAction | WorkspaceAction;
 
-/** What an action is about: an organization, and within it perhaps one workspace. */
+/** What an action is about: an organization, and within it perhaps one project, or one workspace (and its project). */
 export interface Scope {
   organizationId: string;
+  /** The project acted on, or the workspace's project (src/workspaces/ names it; other callers may not). */
+  projectId?: string;
   workspaceId?: string;
   /** Workspaces whose runs may read this workspace's state: everyone, or those named. */
   stateReaders?: 'everyone' | string[];
@@ -82,8 +101,13 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | 'reads-variables
   'organization:manage-token': [],
   'project:read': 'member',
   'project:create': ['manage-projects'],
+  'project:update': ['manage-projects'],
+  'project:delete': ['manage-projects'],
+  'project:read-team-access': 'member',
+  'project:manage-team-access': ['manage-projects'],
   'tag:read': 'member',
   'workspace:create': ['manage-workspaces'],
+  'workspace:move': ['manage-workspaces'],
   'pool:read': 'member',
   'pool:manage': ['manage-agent-pools'],
   'team:read': 'member',
@@ -108,11 +132,24 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | 'reads-variables
  */
 const WORKSPACE_ADMINS_TOO: ReadonlySet<OrganizationAction> = new Set<OrganizationAction>(['ssh-key:read']);
 
+/**
+ * Organization actions that a grant on the project of the scope allows too (besides the
+ * organization permissions above): Terraform Cloud's project settings and teams permissions, and
+ * creating workspaces in the project.
+ */
+const PROJECT_RULES: Partial<Record<OrganizationAction, (p: ProjectGrant) => boolean>> = {
+  'project:update': (p) => atLeast(PROJECT_SETTINGS, p.permissions.settings, 'update'),
+  'project:delete': (p) => p.permissions.settings === 'delete',
+  'project:manage-team-access': (p) => p.permissions.teams === 'manage',
+  'workspace:create': (p) => p.permissions.create,
+  'workspace:move': (p) => p.permissions.move,
+};
+
 /** What each workspace action needs of the access a subject has to the workspace. */
 const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> = {
   'workspace:read': () => true,
   'workspace:update': (a) => a.admin,
-  'workspace:delete': (a) => a.admin,
+  'workspace:delete': (a) => a.admin || a.delete,
   'workspace:lock': (a) => a.workspaceLocking,
   'workspace:unlock': (a) => a.workspaceLocking,
   'workspace:force-unlock': (a) => a.admin,
@@ -147,8 +184,16 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'organization:manage-token': { what: "manage the organization's token", needs: 'membership of the owners team' },
   'project:read': { what: 'read projects', needs: 'membership of the organization' },
   'project:create': { what: 'manage projects', needs: 'the manage-projects organization permission' },
+  'project:update': { what: "change the project's settings", needs: 'the manage-projects organization permission, or project settings: update' },
+  'project:delete': { what: 'delete the project', needs: 'the manage-projects organization permission, or project settings: delete (admin access)' },
+  'project:read-team-access': { what: "read the project's team access", needs: 'membership of the organization' },
+  'project:manage-team-access': { what: 'manage team access to the project', needs: 'the manage-projects organization permission, or project teams: manage (admin access)' },
   'tag:read': { what: 'read tags', needs: 'membership of the organization' },
-  'workspace:create': { what: 'create workspaces', needs: 'the manage-workspaces organization permission' },
+  'workspace:create': { what: 'create workspaces', needs: 'the manage-workspaces organization permission, or maintain access to the project' },
+  'workspace:move': {
+    what: 'move workspaces out of or into the project',
+    needs: 'the manage-workspaces organization permission, or workspace move on both projects (admin access to them)',
+  },
   'pool:read': { what: 'read agent pools', needs: 'membership of the organization' },
   'pool:manage': { what: 'manage agent pools and their tokens', needs: 'the manage-agent-pools organization permission' },
   'team:read': { what: 'read teams', needs: 'membership of the organization' },
@@ -164,7 +209,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'run-task:manage': { what: 'manage run tasks', needs: 'the manage-run-tasks organization permission' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
-  'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace' },
+  'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace, or workspace delete on its project' },
   'workspace:lock': { what: 'lock the workspace', needs: 'workspace-locking (write access to the workspace)' },
   'workspace:unlock': { what: 'unlock the workspace', needs: 'workspace-locking (write access to the workspace)' },
   'workspace:force-unlock': { what: 'force-unlock the workspace', needs: 'admin access to the workspace' },
@@ -252,10 +297,16 @@ function grantsOf(subject: Subject, organizationId: string): OrganizationGrants 
   return null;
 }
 
-/** What the grants allow in a workspace, or null when they do not show it at all. */
-export function workspaceAccess(grants: OrganizationGrants, workspaceId: string): WorkspaceAccess | null {
+/**
+ * What the grants allow in a workspace, or null when they do not show it at all: the union of
+ * the grants on the workspace and on its project (the most permissive wins), and of the
+ * organization permissions over every workspace.
+ */
+export function workspaceAccess(grants: OrganizationGrants, workspaceId: string, projectId?: string): WorkspaceAccess | null {
   if (grants.owner || grants.access.has('manage-workspaces')) return ADMIN_ACCESS;
-  const granted = grants.workspaces.get(workspaceId);
+  let granted = grants.workspaces.get(workspaceId);
+  const project = projectId === undefined ? undefined : grants.projects.get(projectId);
+  if (project) granted = unionAccess(granted, project.workspace);
   if (grants.access.has('read-workspaces')) return unionAccess(granted, READ_ACCESS);
   return granted ?? null;
 }
@@ -311,7 +362,7 @@ function canSee(subject: Subject, action: Action, scope: Scope): boolean {
   }
   if (scope.workspaceId === undefined || !isWorkspaceAction(action)) return true;
   const grants = grantsOf(subject, scope.organizationId);
-  if (grants) return workspaceAccess(grants, scope.workspaceId) !== null;
+  if (grants) return workspaceAccess(grants, scope.workspaceId, scope.projectId) !== null;
   return true;
 }
 
@@ -335,12 +386,14 @@ export function isAllowed(subject: Subject, action: Action, scope: Scope): boole
         // Without a workspace the action is asked of the organization: listing, which shows
         // only the workspaces the subject can see.
         if (scope.workspaceId === undefined) return action === 'workspace:read' || action === 'run:read';
-        return WORKSPACE_RULES[action](workspaceAccess(grants, scope.workspaceId)!);
+        return WORKSPACE_RULES[action](workspaceAccess(grants, scope.workspaceId, scope.projectId)!);
       }
       const rule = ORGANIZATION_RULES[action];
       if (WORKSPACE_ADMINS_TOO.has(action) && administersAWorkspace(grants)) return true;
       if (rule === 'reads-variables') return readsVariables(grants);
-      return rule === 'member' || rule.some((p) => grants.access.has(p));
+      if (rule === 'member' || rule.some((p) => grants.access.has(p))) return true;
+      const project = scope.projectId === undefined ? undefined : grants.projects.get(scope.projectId);
+      return project !== undefined && (PROJECT_RULES[action]?.(project) ?? false);
     }
   }
 }

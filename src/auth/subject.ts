@@ -1,7 +1,7 @@
 // Who is making a request. Every service call receives one; authorization decisions are made
 // from it in src/auth/authorize.ts. A user's or team's rights are gathered once, when its token is
 // checked, so that every decision in the request is a lookup.
-import type { OrganizationPermission, WorkspaceAccess } from './access.js';
+import type { OrganizationPermission, ProjectGrant, WorkspaceAccess } from './access.js';
 
 /** What a user (through its teams) or a team holds in one organization. */
 export interface OrganizationGrants {
@@ -9,8 +9,10 @@ export interface OrganizationGrants {
   owner: boolean;
   /** Organization-level permissions of the teams. */
   access: ReadonlySet<OrganizationPermission>;
-  /** Workspace id to what the teams' grants on it allow together. */
+  /** Workspace id to what the teams' grants on it, and on its project, allow together. */
   workspaces: ReadonlyMap<string, WorkspaceAccess>;
+  /** Project id to what the teams' grants on the project allow together. */
+  projects: ReadonlyMap<string, ProjectGrant>;
   /** The teams acted through. */
   teams: readonly string[];
 }

@@ -13,7 +13,7 @@ export const projectType: ResourceType = {
 };
 
 export function presentProject(project: Project, org: Organization, subject: Subject): View {
-  const canManage = isAllowed(subject, 'project:create', { organizationId: org.id });
+  const scope = { organizationId: org.id, projectId: project.id };
   return {
     id: project.id,
     name: project.name,
@@ -22,9 +22,9 @@ export function presentProject(project: Project, org: Organization, subject: Sub
     'is-default': project.isDefault,
     permissions: {
       'can-read': true,
-      'can-update': canManage,
-      'can-destroy': canManage && !project.isDefault,
-      'can-create-workspace': isAllowed(subject, 'workspace:create', { organizationId: org.id }),
+      'can-update': isAllowed(subject, 'project:update', scope),
+      'can-destroy': isAllowed(subject, 'project:delete', scope) && !project.isDefault,
+      'can-create-workspace': isAllowed(subject, 'workspace:create', scope),
     },
     organization: { id: org.name },
   };

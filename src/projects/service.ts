@@ -84,7 +84,7 @@ export class ProjectService {
 
   async update(subject: Subject, id: string, changes: { name?: string; description?: string }): Promise<{ project: Project; org: Organization }> {
     const { org } = await this.get(subject, id);
-    authorize(subject, 'project:create', { organizationId: org.id }, () => notFound('project', id));
+    authorize(subject, 'project:update', { organizationId: org.id, projectId: id }, () => notFound('project', id));
     try {
       return { project: await store.update(this.db, id, changes), org };
     } catch (err) {
@@ -95,7 +95,7 @@ export class ProjectService {
 
   async delete(subject: Subject, id: string): Promise<void> {
     const { project, org } = await this.get(subject, id);
-    authorize(subject, 'project:create', { organizationId: org.id }, () => notFound('project', id));
+    authorize(subject, 'project:delete', { organizationId: org.id, projectId: id }, () => notFound('project', id));
     if (project.isDefault) throw new ConflictError(`the default project of organization "${org.name}" cannot be deleted`);
     try {
       await store.remove(this.db, id);

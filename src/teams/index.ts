@@ -1,5 +1,5 @@
 // The teams domain: organization memberships, teams with their members and tokens, and team access
-// to workspaces. It builds on users (a team's members are users): users reach memberships only
+// to workspaces and projects. It builds on users (a team's members are users): users reach memberships only
 // through the hooks it hands over (userHooks), connected in src/server.ts. Other domains import it
 // through this file only.
 import type { Knex } from 'knex';
@@ -9,15 +9,16 @@ import { presentToken, type TokenDirectory } from '../auth/routes.js';
 import type { Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
+import type { ProjectService } from '../projects/index.js';
 import type { MembershipHooks, UserService } from '../users/index.js';
 import type { WorkspaceService } from '../workspaces/index.js';
 import { MembershipService } from './memberships.js';
 import { registerTeamRoutes } from './routes.js';
 import { TeamService } from './service.js';
 
-export { membershipType, presentMembership, presentTeam, presentTeamAccess, teamAccessType, teamType } from './presenters.js';
+export { membershipType, presentMembership, presentProjectAccess, presentTeam, presentTeamAccess, teamAccessType, teamProjectAccessType, teamType } from './presenters.js';
 export type { Membership, MembershipService, MembershipStatus } from './memberships.js';
-export type { Team, TeamAccess, TeamService, TeamToken } from './service.js';
+export type { ProjectAccess, Team, TeamAccess, TeamService, TeamToken } from './service.js';
 
 export interface TeamDeps {
   db: Db;
@@ -25,6 +26,7 @@ export interface TeamDeps {
   orgs: OrganizationService;
   users: UserService;
   workspaces: WorkspaceService;
+  projects: ProjectService;
   /** Emptied after every write that may change what a token's subject holds. */
   subjects: SubjectCache;
 }
@@ -47,7 +49,7 @@ export interface TeamDomain {
 
 export function createTeamDomain(deps: TeamDeps): TeamDomain {
   const memberships = new MembershipService(deps.db, deps.orgs, deps.users, deps.subjects);
-  const service = new TeamService(deps.db, deps.orgs, deps.users, deps.workspaces, deps.subjects);
+  const service = new TeamService(deps.db, deps.orgs, deps.users, deps.workspaces, deps.projects, deps.subjects);
   return {
     routes: (router) => registerTeamRoutes(router, { users: deps.users, memberships, teams: service, site: deps.site }),
     service,

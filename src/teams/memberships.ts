@@ -76,8 +76,10 @@ export class MembershipService {
 
   /**
    * Adds a user to the organization, by email or username, optionally into teams. A user that
-   * exists becomes an active member at once; an email nobody has yet is invited, and the
-   * membership becomes active when a user with that email is created.
+   * exists becomes an active member at once; an email nobody has yet is invited: as Terraform
+   * Cloud does, a user is made for it now (the membership names it, `include=user` shows it), and
+   * the membership becomes active, in the teams it was invited into, when the site administrator
+   * creates the user of that email (which takes the invited user over).
    */
   async invite(
     subject: Subject,
@@ -111,17 +113,19 @@ export class MembershipService {
       const missing = missingPermission(subject, org.id, team!.organizationAccess);
       if (missing) throw new ForbiddenError(`insufficient permissions: team "${team!.name}" holds "${missing}", which you do not: only who holds it may add members to the team`);
     }
+    const active = user !== null && !user.invited;
     try {
       const membership = await this.db.transaction(async (trx) => {
+        const member = user ?? (await this.users.invitee(trx, input.email!));
         const m = await store.insertMembership(trx, {
           id: newId('ou'),
           organizationId: org.id,
-          userId: user?.id ?? null,
-          email: user?.email ?? input.email!,
-          status: user ? 'active' : 'invited',
-          invitedTeamIds: user ? [] : input.teamIds,
+          userId: member.id,
+          email: member.email,
+          status: active ? 'active' : 'invited',
+          invitedTeamIds: active ? [] : input.teamIds,
         });
-        if (user) await store.addTeamMembers(trx, input.teamIds, user.id);
+        if (active) await store.addTeamMembers(trx, input.teamIds, member.id);
         return m;
       });
       this.subjects.changed();
@@ -165,7 +169,7 @@ export class MembershipService {
     const own = subject.kind === 'user' && membership.userId === subject.userId;
     if (!own) authorize(subject, 'membership:manage', { organizationId: org.id }, () => notFound('organization membership', id));
     await this.db.transaction(async (trx) => {
-      if (membership.userId) {
+      if (membership.userId && membership.status === 'active') {
         // Taking an owner out of the organization changes the owners team: owners only.
         if (!own && !isOwner(subject, org.id)) {
           const owners = await store.ownersTeam(trx, org.id);
@@ -182,14 +186,19 @@ export class MembershipService {
     this.subjects.changed();
   }
 
+  /** Internal: the memberships of these ids that exist (for include= on teams, whose visibility is checked). */
+  async byIds(ids: string[]): Promise<Membership[]> {
+    return store.findMemberships(this.db, ids);
+  }
+
   /** For each membership, the teams of the organization its user is in, or is invited into. */
   async teamsOf(memberships: Membership[]): Promise<string[][]> {
-    const joined = memberships.filter((m) => m.userId !== null);
+    const joined = memberships.filter((m) => m.status === 'active');
     const teams = await store.teamIdsOfUsers(
       this.db,
       joined.map((m) => ({ organizationId: m.organizationId, userId: m.userId! })),
     );
     let next = 0;
-    return memberships.map((m) => (m.userId ? teams[next++] : m.invitedTeamIds));
+    return memberships.map((m) => (m.status === 'active' ? teams[next++] : m.invitedTeamIds));
   }
 }

@@ -1,16 +1,16 @@
-// How teams, organization memberships and team access look in the API.
+// How teams, organization memberships and team access (to workspaces and projects) look in the API.
 import { ORGANIZATION_PERMISSIONS } from '../auth/access.js';
 import { isAllowed, isOwner, missingPermission } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { timestamp, type ResourceType, type View } from '../api/jsonapi.js';
 import type { Organization } from '../orgs/index.js';
 import type { Membership } from './memberships.js';
-import type { Team, TeamAccess } from './service.js';
+import type { ProjectAccess, Team, TeamAccess } from './service.js';
 
 export const teamType: ResourceType = {
   type: 'teams',
   attributes: ['name', 'users-count', 'visibility', 'sso-team-id', 'allow-member-token-management', 'organization-access', 'permissions', 'is-unified'],
-  relationships: { organization: 'organizations', users: 'users' },
+  relationships: { organization: 'organizations', users: 'users', 'organization-memberships': 'organization-memberships' },
   selfLink: (v) => `/api/v2/teams/${v.id}`,
 };
 
@@ -28,7 +28,14 @@ export const teamAccessType: ResourceType = {
   selfLink: (v) => `/api/v2/team-workspaces/${v.id}`,
 };
 
-export function presentTeam(team: Team, org: Organization, memberIds: string[], subject: Subject): View {
+export const teamProjectAccessType: ResourceType = {
+  type: 'team-projects',
+  attributes: ['access', 'project-access', 'workspace-access'],
+  relationships: { team: 'teams', project: 'projects' },
+  selfLink: (v) => `/api/v2/team-projects/${v.id}`,
+};
+
+export function presentTeam(team: Team, org: Organization, memberIds: string[], membershipIds: string[], subject: Subject): View {
   const scope = { organizationId: org.id };
   const access: Record<string, boolean> = {};
   for (const p of ORGANIZATION_PERMISSIONS) access[p] = team.isOwners || team.organizationAccess.includes(p);
@@ -56,6 +63,7 @@ export function presentTeam(team: Team, org: Organization, memberIds: string[], 
     'is-unified': false,
     organization: { id: org.name },
     users: memberIds.map((id) => ({ id })),
+    'organization-memberships': membershipIds.map((id) => ({ id })),
   };
 }
 
@@ -83,5 +91,27 @@ export function presentTeamAccess(a: TeamAccess): View {
     'run-tasks': a.permissions.runTasks,
     team: { id: a.teamId },
     workspace: { id: a.workspaceId },
+  };
+}
+
+export function presentProjectAccess(a: ProjectAccess): View {
+  const p = a.permissions;
+  return {
+    id: a.id,
+    access: a.access,
+    'project-access': { settings: p.settings, teams: p.teams },
+    'workspace-access': {
+      runs: p.workspaces.runs,
+      'sentinel-mocks': p.workspaces.sentinelMocks,
+      'state-versions': p.workspaces.stateVersions,
+      variables: p.workspaces.variables,
+      create: p.create,
+      locking: p.workspaces.workspaceLocking,
+      move: p.move,
+      delete: p.delete,
+      'run-tasks': p.workspaces.runTasks,
+    },
+    team: { id: a.teamId },
+    project: { id: a.projectId },
   };
 }

@@ -1,18 +1,39 @@
 // HTTP routes of the teams domain, in Terraform Cloud's shapes: organization memberships, teams
-// with their members and tokens, and team access to workspaces (/team-workspaces).
+// with their members and tokens, and team access to workspaces (/team-workspaces) and to projects
+// (/team-projects).
 import type { TBoolean, TOptional } from '@sinclair/typebox';
-import { ACCESS_LEVELS, ORGANIZATION_PERMISSIONS, RUNS, SENTINEL_MOCKS, STATE_VERSIONS, VARIABLES, type OrganizationPermission } from '../auth/access.js';
+import {
+  ACCESS_LEVELS,
+  ORGANIZATION_PERMISSIONS,
+  PROJECT_ACCESS_LEVELS,
+  PROJECT_SETTINGS,
+  PROJECT_TEAMS,
+  RUNS,
+  SENTINEL_MOCKS,
+  STATE_VERSIONS,
+  VARIABLES,
+  type OrganizationPermission,
+} from '../auth/access.js';
 import { authenticationTokenType, presentToken } from '../auth/routes.js';
 import type { Subject } from '../auth/subject.js';
 import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, stringEnum, toMany, toOne, Type, validator, type Static } from '../api/schema.js';
+import { resourceDocument, stringEnum, toMany, toOne, Type, untypedResourceDocument, validator, type Static } from '../api/schema.js';
 import { BadRequestError } from '../errors.js';
 import type { Organization } from '../orgs/index.js';
 import { emailSchema, expiredAtSchema, expiry, optionalBody, presentUser, userType, type UserService } from '../users/index.js';
 import type { Membership, MembershipService, MembershipStatus } from './memberships.js';
-import { membershipType, presentMembership, presentTeam, presentTeamAccess, teamAccessType, teamType } from './presenters.js';
-import type { PermissionChanges, Team, TeamChanges, TeamService } from './service.js';
+import {
+  membershipType,
+  presentMembership,
+  presentProjectAccess,
+  presentTeam,
+  presentTeamAccess,
+  teamAccessType,
+  teamProjectAccessType,
+  teamType,
+} from './presenters.js';
+import type { PermissionChanges, ProjectPermissionChanges, Team, TeamChangeRequest, TeamService } from './service.js';
 
 // ---------------------------------------------------------------- request documents
 
@@ -28,8 +49,19 @@ const organizationAccessSchema = Type.Object(
   { additionalProperties: false, 'x-message': `may hold only these permissions: ${ORGANIZATION_PERMISSIONS.join(', ')}` },
 );
 
+/**
+ * Team names as Terraform Cloud takes them (go-tfe's tests name teams "foo bar"): letters, digits,
+ * spaces, ".", "-" and "_", neither starting nor ending with a space; no control characters.
+ */
+const teamNameSchema = Type.String({
+  minLength: 1,
+  maxLength: 90,
+  pattern: '^[A-Za-z0-9._-]([A-Za-z0-9 ._-]*[A-Za-z0-9._-])?$',
+  'x-message': 'must be 1 to 90 letters, digits, spaces, ".", "-" or "_", not starting or ending with a space',
+});
+
 const teamAttributes = {
-  name: nameSchema,
+  name: teamNameSchema,
   visibility: stringEnum(['secret', 'organization']),
   // As one type list, which ajv reports as "must be string,null" (a union would report its first branch).
   'sso-team-id': Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 255 }),
@@ -47,12 +79,14 @@ const readUpdateTeam = validator(updateTeamDocument);
 const readUsers = validator(toMany('users'));
 const readMemberships = validator(toMany('organization-memberships'));
 
+// Later go-tfe versions send named team tokens typed "" too (their options have no JSON:API type).
 const readNamedTeamToken = validator(
-  resourceDocument('authentication-tokens', {
+  untypedResourceDocument({
     attributes: Type.Object({ description: Type.String({ minLength: 1, maxLength: 512 }), 'expired-at': Type.Optional(expiredAtSchema) }),
   }),
 );
-const legacyTeamTokenDocument = resourceDocument('authentication-token', {
+// go-tfe sends this document with "type": "" (its options have no JSON:API type): any type is taken.
+const legacyTeamTokenDocument = untypedResourceDocument({
   attributes: Type.Optional(Type.Object({ 'expired-at': Type.Optional(expiredAtSchema) })),
 });
 const readLegacyTeamToken = validator(legacyTeamTokenDocument);
@@ -90,18 +124,75 @@ function permissionChanges(a: PermissionAttributes = {}): PermissionChanges {
   return out;
 }
 
-function teamChanges(a: Static<typeof updateTeamDocument>['data']['attributes'] = {}): TeamChanges {
+// As go-tfe sends them: "project-access" and "workspace-access" objects, each member optional.
+const projectAccessAttributes = {
+  access: stringEnum(PROJECT_ACCESS_LEVELS),
+  'project-access': Type.Partial(Type.Object({ settings: stringEnum(PROJECT_SETTINGS), teams: stringEnum(PROJECT_TEAMS) }, { additionalProperties: false })),
+  'workspace-access': Type.Partial(
+    Type.Object(
+      {
+        runs: stringEnum(RUNS),
+        'sentinel-mocks': stringEnum(SENTINEL_MOCKS),
+        'state-versions': stringEnum(STATE_VERSIONS),
+        variables: stringEnum(VARIABLES),
+        create: Type.Boolean(),
+        locking: Type.Boolean(),
+        move: Type.Boolean(),
+        delete: Type.Boolean(),
+        'run-tasks': Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+};
+const { access: projectAccessLevel, ...projectPermissionAttributes } = projectAccessAttributes;
+const createProjectAccessDocument = resourceDocument('team-projects', {
+  attributes: Type.Object({ access: projectAccessLevel, ...Type.Partial(Type.Object(projectPermissionAttributes)).properties }),
+  relationships: Type.Object({ team: toOne('teams'), project: toOne('projects') }),
+});
+const updateProjectAccessDocument = resourceDocument('team-projects', {
+  attributes: Type.Optional(Type.Partial(Type.Object(projectAccessAttributes))),
+});
+const readCreateProjectAccess = validator(createProjectAccessDocument);
+const readUpdateProjectAccess = validator(updateProjectAccessDocument);
+
+function projectPermissionChanges(a: Partial<Static<typeof updateProjectAccessDocument>['data']['attributes']> = {}): ProjectPermissionChanges {
+  const p = a['project-access'] ?? {};
+  const w = a['workspace-access'] ?? {};
+  const out: ProjectPermissionChanges = {};
+  if (p.settings !== undefined) out.settings = p.settings;
+  if (p.teams !== undefined) out.teams = p.teams;
+  if (w.create !== undefined) out.create = w.create;
+  if (w.move !== undefined) out.move = w.move;
+  if (w.delete !== undefined) out.delete = w.delete;
+  const ws: NonNullable<ProjectPermissionChanges['workspaces']> = {};
+  if (w.runs !== undefined) ws.runs = w.runs;
+  if (w['sentinel-mocks'] !== undefined) ws.sentinelMocks = w['sentinel-mocks'];
+  if (w['state-versions'] !== undefined) ws.stateVersions = w['state-versions'];
+  if (w.variables !== undefined) ws.variables = w.variables;
+  if (w.locking !== undefined) ws.workspaceLocking = w.locking;
+  if (w['run-tasks'] !== undefined) ws.runTasks = w['run-tasks'];
+  if (Object.keys(ws).length > 0) out.workspaces = ws;
+  return out;
+}
+
+/** A team's settings as a request gives them; of "organization-access", only the permissions it names (true or false). */
+function teamChanges(a: Static<typeof updateTeamDocument>['data']['attributes'] = {}): TeamChangeRequest {
   const access = a['organization-access'];
   return {
     name: a.name,
     visibility: a.visibility,
     ssoTeamId: a['sso-team-id'],
     allowMemberTokenManagement: a['allow-member-token-management'],
-    organizationAccess: access ? ORGANIZATION_PERMISSIONS.filter((p) => access[p] === true) : undefined,
+    organizationAccess: access
+      ? Object.fromEntries(ORGANIZATION_PERMISSIONS.filter((p) => access[p] !== undefined).map((p) => [p, access[p] === true]))
+      : undefined,
   };
 }
 
 const MEMBERSHIP_STATUSES: readonly MembershipStatus[] = ['invited', 'active'];
+/** What include= may name on organization memberships (as parseIncludes spells them). */
+const MEMBERSHIP_INCLUDES = ['user', 'teams'];
 
 function statusFilter(q: Query): MembershipStatus[] | undefined {
   const raw = queryValue(q, 'filter[status]');
@@ -137,6 +228,13 @@ export function registerTeamRoutes(router: ApiRouter, { users, memberships, team
 
   async function membershipIncludes(q: Query, views: View[], list: Membership[], subject: Subject): Promise<Resource[]> {
     const includes = parseIncludes(q);
+    // As Terraform Cloud answers (and go-tfe recognizes as ErrInvalidIncludeValue).
+    const unknown = [...includes].find((i) => !MEMBERSHIP_INCLUDES.includes(i));
+    if (unknown !== undefined) {
+      throw new BadRequestError(`Invalid include parameter: "${unknown.replace(/_/g, '-')}"; organization memberships include ${MEMBERSHIP_INCLUDES.join(' and ')}`, {
+        parameter: 'include',
+      });
+    }
     const included: Resource[] = [];
     if (includes.has('user')) {
       const ids = list.flatMap((m) => m.userId ?? []);
@@ -216,12 +314,22 @@ export function registerTeamRoutes(router: ApiRouter, { users, memberships, team
 
   // ------------------------------------------------------------ teams
 
-  /** Teams as resources, with their members (loaded in one query); `included`, the members as users when q includes them. */
+  /**
+   * Teams as resources, with their members and memberships (loaded in one query each); `included`,
+   * the members as users and the memberships, when q includes them.
+   */
   async function teamViews(list: Array<{ team: Team; org: Organization }>, subject: Subject, q: Query = {}): Promise<{ views: View[]; included: Resource[] }> {
     const members = await teams.members(list.map((t) => t.team));
+    const membershipIds = await teams.membershipIds(list.map((t) => t.team));
     const membersOf = (team: Team) => members.get(team.id) ?? [];
-    const views = list.map(({ team, org }) => presentTeam(team, org, membersOf(team).map((u) => u.id), subject));
-    const included = parseIncludes(q).has('users') ? resources(userType, list.flatMap(({ team }) => membersOf(team)).map((u) => presentUser(u, subject))) : [];
+    const views = list.map(({ team, org }) => presentTeam(team, org, membersOf(team).map((u) => u.id), membershipIds.get(team.id) ?? [], subject));
+    const includes = parseIncludes(q);
+    const included = includes.has('users') ? resources(userType, list.flatMap(({ team }) => membersOf(team)).map((u) => presentUser(u, subject))) : [];
+    if (includes.has('organization_memberships')) {
+      const found = await memberships.byIds([...new Set([...membershipIds.values()].flat())]);
+      const orgs = new Map(list.map(({ org }) => [org.id, org]));
+      included.push(...resources(membershipType, await membershipViews(found.map((membership) => ({ membership, org: orgs.get(membership.organizationId)! })))));
+    }
     return { views, included };
   }
 
@@ -274,16 +382,12 @@ export function registerTeamRoutes(router: ApiRouter, { users, memberships, team
   });
 
   router.post('/teams/:id/relationships/organization-memberships', async (ctx) => {
-    const subject = subjectOf(ctx);
-    const userIds = await teams.membershipUsers(subject, ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
-    await teams.addMembers(subject, ctx.params.id, userIds);
+    await teams.addMemberships(subjectOf(ctx), ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
     noContent(ctx);
   });
 
   router.delete('/teams/:id/relationships/organization-memberships', async (ctx) => {
-    const subject = subjectOf(ctx);
-    const userIds = await teams.membershipUsers(subject, ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
-    await teams.removeMembers(subject, ctx.params.id, userIds);
+    await teams.removeMemberships(subjectOf(ctx), ctx.params.id, readMemberships(body(ctx)).data.map((m) => m.id));
     noContent(ctx);
   });
 
@@ -350,6 +454,44 @@ export function registerTeamRoutes(router: ApiRouter, { users, memberships, team
 
   router.delete('/team-workspaces/:id', async (ctx) => {
     await teams.deleteAccess(subjectOf(ctx), ctx.params.id);
+    noContent(ctx);
+  });
+
+  // ------------------------------------------------------------ team access to projects
+
+  router.get('/team-projects', async (ctx) => {
+    const q = query(ctx);
+    const projectId = queryValue(q, 'filter[project][id]');
+    if (!projectId) throw new BadRequestError('query parameter filter[project][id] is required', { parameter: 'filter[project][id]' });
+    const page = parsePage(q);
+    const { items, total } = await teams.listProjectAccess(subjectOf(ctx), projectId, { limit: page.size, offset: pageOffset(page) });
+    send(ctx, 200, encode(teamProjectAccessType, items.map(presentProjectAccess), paginate(page, total, requestUrl(ctx, site))));
+  });
+
+  router.post('/team-projects', async (ctx) => {
+    const doc = readCreateProjectAccess(body(ctx));
+    const access = await teams.createProjectAccess(subjectOf(ctx), {
+      teamId: doc.data.relationships.team.data.id,
+      projectId: doc.data.relationships.project.data.id,
+      access: doc.data.attributes.access,
+      permissions: projectPermissionChanges(doc.data.attributes),
+    });
+    send(ctx, 201, encode(teamProjectAccessType, presentProjectAccess(access)));
+  });
+
+  router.get('/team-projects/:id', async (ctx) => {
+    send(ctx, 200, encode(teamProjectAccessType, presentProjectAccess(await teams.getProjectAccess(subjectOf(ctx), ctx.params.id))));
+  });
+
+  router.patch('/team-projects/:id', async (ctx) => {
+    const doc = readUpdateProjectAccess(body(ctx));
+    const attributes = doc.data.attributes;
+    const access = await teams.updateProjectAccess(subjectOf(ctx), ctx.params.id, { access: attributes?.access, permissions: projectPermissionChanges(attributes) });
+    send(ctx, 200, encode(teamProjectAccessType, presentProjectAccess(access)));
+  });
+
+  router.delete('/team-projects/:id', async (ctx) => {
+    await teams.deleteProjectAccess(subjectOf(ctx), ctx.params.id);
     noContent(ctx);
   });
 }

@@ -1,7 +1,17 @@
 // Rules of teams: the owners team every organization has (made with it: see memberships.ts), other
 // teams with their members and organization-level permissions, team tokens, and the access teams
-// have to workspaces.
-import { CUSTOM_DEFAULTS, LEVEL_PERMISSIONS, type AccessLevel, type OrganizationPermission, type WorkspacePermissions } from '../auth/access.js';
+// have to workspaces and to projects.
+import {
+  CUSTOM_DEFAULTS,
+  LEVEL_PERMISSIONS,
+  PROJECT_CUSTOM_DEFAULTS,
+  PROJECT_LEVEL_PERMISSIONS,
+  type AccessLevel,
+  type OrganizationPermission,
+  type ProjectAccessLevel,
+  type ProjectPermissions,
+  type WorkspacePermissions,
+} from '../auth/access.js';
 import { actsAsTeam, authorize, isAllowed, isOwner, missingPermission, type Action } from '../auth/authorize.js';
 import type { SubjectCache } from '../auth/cache.js';
 import { teamSubject, teamTokenSubject } from '../auth/grants.js';
@@ -12,13 +22,14 @@ import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
+import type { Project, ProjectService } from '../projects/index.js';
 import { checkExpiry, type Page, type User, type UserService } from '../users/index.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
 import { keepAnOwner, OWNERS } from './memberships.js';
 import * as store from './store.js';
-import type { Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
+import type { ProjectAccess, Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
 
-export type { Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
+export type { ProjectAccess, Team, TeamAccess, TeamChanges, TeamToken } from './store.js';
 
 /** Organization permissions that need another to be granted with them. */
 const REQUIRES: Partial<Record<OrganizationPermission, OrganizationPermission>> = {
@@ -29,6 +40,25 @@ const REQUIRES: Partial<Record<OrganizationPermission, OrganizationPermission>> 
 /** Custom permissions as a request gives them: any of them, the rest taken from elsewhere. */
 export type PermissionChanges = Partial<WorkspacePermissions>;
 
+/**
+ * A team's settings as a request gives them: organization permissions named true are granted,
+ * named false taken away, and those not named are kept (a PATCH changes only what it sends).
+ */
+export type TeamChangeRequest = Omit<TeamChanges, 'organizationAccess'> & { organizationAccess?: Partial<Record<OrganizationPermission, boolean>> };
+
+/** The team's organization permissions once the request's changes are made to `current`. */
+function changedAccess(current: readonly OrganizationPermission[], changes: Partial<Record<OrganizationPermission, boolean>>): OrganizationPermission[] {
+  const held = new Set(current);
+  for (const [p, on] of Object.entries(changes) as Array<[OrganizationPermission, boolean]>) {
+    if (on) held.add(p);
+    else held.delete(p);
+  }
+  return [...held];
+}
+
+/** Custom project permissions as a request gives them: any of them, the rest taken from elsewhere. */
+export type ProjectPermissionChanges = Partial<Omit<ProjectPermissions, 'workspaces'>> & { workspaces?: Partial<WorkspacePermissions> };
+
 export class TeamService implements TokenResolver {
   readonly prefix = 'tt';
   private readonly usage = new UsageRecorder();
@@ -38,6 +68,7 @@ export class TeamService implements TokenResolver {
     private readonly orgs: OrganizationService,
     private readonly users: UserService,
     private readonly workspaces: WorkspaceService,
+    private readonly projects: ProjectService,
     /** Emptied after every write here: each one may change what some token's subject holds. */
     private readonly subjects: SubjectCache,
   ) {}
@@ -107,8 +138,11 @@ export class TeamService implements TokenResolver {
     return { org, ...page };
   }
 
-  /** A subject may grant only organization permissions it holds itself (owners hold them all). */
-  private checkGrantable(subject: Subject, org: Organization, access: OrganizationPermission[]): void {
+  /**
+   * A team's permissions (`access`) must hold together, and a subject may grant (`granted`) only
+   * organization permissions it holds itself (owners hold them all).
+   */
+  private checkGrantable(subject: Subject, org: Organization, access: OrganizationPermission[], granted: OrganizationPermission[] = access): void {
     for (const [permission, needed] of Object.entries(REQUIRES) as Array<[OrganizationPermission, OrganizationPermission]>) {
       if (access.includes(permission) && !access.includes(needed)) {
         throw new InvalidError(`organization access "${permission}" needs "${needed}" as well`, { pointer: `/data/attributes/organization-access/${permission}` });
@@ -116,14 +150,15 @@ export class TeamService implements TokenResolver {
     }
     if (isOwner(subject, org.id) || subject.kind === 'organization-token') return;
     const held = subject.kind === 'user' ? subject.organizations.get(org.id)?.access : subject.kind === 'team' ? subject.grants.access : undefined;
-    const missing = access.find((p) => !held?.has(p));
+    const missing = granted.find((p) => !held?.has(p));
     if (missing) throw new ForbiddenError(`insufficient permissions: you may grant only organization permissions you hold, and you do not hold "${missing}"`);
   }
 
-  async create(subject: Subject, orgName: string, input: TeamChanges & { name: string }): Promise<{ team: Team; org: Organization }> {
+  async create(subject: Subject, orgName: string, request: TeamChangeRequest & { name: string }): Promise<{ team: Team; org: Organization }> {
     const org = await this.orgs.resolve(subject, orgName);
     authorize(subject, 'team:manage', this.scope(org), () => notFound('organization', orgName));
-    const access = input.organizationAccess ?? [];
+    const access = changedAccess([], request.organizationAccess ?? {});
+    const input = { ...request, organizationAccess: access };
     if (access.length > 0) {
       authorize(subject, 'team:manage-organization-access', this.scope(org), () => notFound('organization', orgName));
       this.checkGrantable(subject, org, access);
@@ -138,8 +173,11 @@ export class TeamService implements TokenResolver {
     }
   }
 
-  async update(subject: Subject, id: string, changes: TeamChanges): Promise<{ team: Team; org: Organization }> {
+  async update(subject: Subject, id: string, request: TeamChangeRequest): Promise<{ team: Team; org: Organization }> {
     const { team, org } = await this.manageable(subject, id, 'team:manage');
+    const changes: TeamChanges = { ...request, organizationAccess: undefined };
+    const granted = Object.entries(request.organizationAccess ?? {}).flatMap(([p, on]) => (on && !team.organizationAccess.includes(p as OrganizationPermission) ? [p as OrganizationPermission] : []));
+    if (request.organizationAccess !== undefined) changes.organizationAccess = changedAccess(team.organizationAccess, request.organizationAccess);
     this.ownersOnly(subject, team, org, 'change the settings');
     if (team.isOwners) {
       if (changes.name !== undefined && changes.name !== OWNERS) throw new InvalidError('the owners team cannot be renamed', { pointer: '/data/attributes/name' });
@@ -151,7 +189,7 @@ export class TeamService implements TokenResolver {
     }
     if (changes.organizationAccess !== undefined) {
       authorize(subject, 'team:manage-organization-access', this.scope(org), () => notFound('team', id));
-      this.checkGrantable(subject, org, changes.organizationAccess);
+      this.checkGrantable(subject, org, changes.organizationAccess, granted);
     }
     try {
       const updated = await store.updateTeam(this.db, team.id, changes);
@@ -240,17 +278,45 @@ export class TeamService implements TokenResolver {
     this.subjects.changed();
   }
 
-  /** Adds the users of organization memberships (the other way Terraform Cloud names members). */
-  async membershipUsers(subject: Subject, id: string, membershipIds: string[]): Promise<string[]> {
-    const { org } = await this.get(subject, id);
-    const out: string[] = [];
+  /** The memberships named, each of the team's organization, split into users (active) and invitations. */
+  private async membershipsOf(org: Organization, membershipIds: string[]): Promise<{ userIds: string[]; invitations: string[] }> {
+    const userIds: string[] = [];
+    const invitations: string[] = [];
     for (const [i, membershipId] of membershipIds.entries()) {
       const m = await store.findMembership(this.db, membershipId);
       if (!m || m.organizationId !== org.id) throw new InvalidError(`"${membershipId}" is not a membership of organization "${org.name}"`, { pointer: `/data/${i}/id` });
-      if (!m.userId) throw new InvalidError(`membership "${membershipId}" is still an invitation to ${m.email}`, { pointer: `/data/${i}/id` });
-      out.push(m.userId);
+      if (m.status === 'active' && m.userId) userIds.push(m.userId);
+      else invitations.push(m.id);
     }
-    return out;
+    return { userIds, invitations };
+  }
+
+  /**
+   * Adds organization memberships to the team (the other way Terraform Cloud names members): an
+   * active one's user joins at once; an invitation joins once its user exists, as if invited into
+   * the team.
+   */
+  async addMemberships(subject: Subject, id: string, membershipIds: string[]): Promise<void> {
+    const { team, org } = await this.membershipEditable(subject, id);
+    this.checkNotStronger(subject, team, org, 'add members to the team');
+    const { userIds, invitations } = await this.membershipsOf(org, membershipIds);
+    if (userIds.length > 0) await this.addMembers(subject, id, userIds);
+    if (invitations.length > 0) await store.inviteIntoTeam(this.db, invitations, team.id);
+  }
+
+  async removeMemberships(subject: Subject, id: string, membershipIds: string[]): Promise<void> {
+    const { team, org } = await this.membershipEditable(subject, id);
+    const { userIds, invitations } = await this.membershipsOf(org, membershipIds);
+    if (userIds.length > 0) await this.removeMembers(subject, id, userIds);
+    if (invitations.length > 0) await store.uninviteFromTeam(this.db, invitations, team.id);
+  }
+
+  /** The organization memberships of each of the teams: of their members, and the invitations into them. */
+  async membershipIds(teams: Team[]): Promise<Map<string, string[]>> {
+    return store.membershipIdsOfTeams(
+      this.db,
+      teams.map((t) => t.id),
+    );
   }
 
   // ------------------------------------------------------------ team tokens
@@ -438,7 +504,106 @@ export class TeamService implements TokenResolver {
     await store.deleteTeamAccess(this.db, id);
     this.subjects.changed();
   }
+
+  // ------------------------------------------------------------ team access to projects
+
+  private projectScope(project: Project) {
+    return { organizationId: project.organizationId, projectId: project.id };
+  }
+
+  /**
+   * Entries a subject may see (as Terraform Cloud shows them to members): all of them to whoever
+   * manages the project's team access, else those of the teams it sees.
+   */
+  private async visibleProjectAccess(subject: Subject, project: Project, items: ProjectAccess[]): Promise<ProjectAccess[]> {
+    if (isAllowed(subject, 'project:manage-team-access', this.projectScope(project))) return items;
+    const teams = new Map((await store.findTeams(this.db, items.map((a) => a.teamId))).map((t) => [t.id, t]));
+    return items.filter((a) => this.canSeeTeam(subject, teams.get(a.teamId)!));
+  }
+
+  /** The entry, if the subject may see it, with its project; else NotFoundError. */
+  private async projectAccessOf(subject: Subject, id: string): Promise<{ access: ProjectAccess; project: Project }> {
+    const access = await store.findProjectAccess(this.db, id);
+    if (!access) throw notFound('team project access', id);
+    const project = (await this.projects.byId(access.projectId))!;
+    if (!isAllowed(subject, 'project:read-team-access', this.projectScope(project))) throw notFound('team project access', id);
+    if ((await this.visibleProjectAccess(subject, project, [access])).length === 0) throw notFound('team project access', id);
+    return { access, project };
+  }
+
+  async listProjectAccess(subject: Subject, projectId: string, page: Page): Promise<{ items: ProjectAccess[]; total: number }> {
+    const { project } = await this.projects.get(subject, projectId);
+    authorize(subject, 'project:read-team-access', this.projectScope(project), () => notFound('project', projectId));
+    const visible = await this.visibleProjectAccess(subject, project, await store.listProjectAccess(this.db, project.id));
+    return { items: visible.slice(page.offset, page.offset + page.limit), total: visible.length };
+  }
+
+  async getProjectAccess(subject: Subject, id: string): Promise<ProjectAccess> {
+    return (await this.projectAccessOf(subject, id)).access;
+  }
+
+  async createProjectAccess(
+    subject: Subject,
+    input: { teamId: string; projectId: string; access: ProjectAccessLevel; permissions: ProjectPermissionChanges },
+  ): Promise<ProjectAccess> {
+    const { project, org } = await this.projects.get(subject, input.projectId);
+    authorize(subject, 'project:manage-team-access', this.projectScope(project), () => notFound('project', input.projectId));
+    const team = await store.findTeam(this.db, input.teamId);
+    if (!team || team.organizationId !== project.organizationId || !this.canSeeTeam(subject, team)) {
+      throw new InvalidError(`team "${input.teamId}" is not a team of the project's organization that you can see`, { pointer: '/data/relationships/team/data/id' });
+    }
+    this.ownersOnly(subject, team, org, 'change the project access');
+    try {
+      const created = await store.insertProjectAccess(this.db, {
+        id: newId('tprj'),
+        teamId: team.id,
+        projectId: project.id,
+        access: input.access,
+        permissions: projectPermissionsFor(input.access, input.permissions, PROJECT_CUSTOM_DEFAULTS),
+      });
+      this.subjects.changed();
+      return created;
+    } catch (err) {
+      // Terraform Cloud answers 422 here ("has already been taken"), not 409.
+      if (isUniqueViolation(err)) {
+        throw new InvalidError(`team "${team.name}" already has access to project "${project.name}": update that access instead`, {
+          pointer: '/data/relationships/team/data/id',
+        });
+      }
+      throw err;
+    }
+  }
+
+  async updateProjectAccess(subject: Subject, id: string, input: { access?: ProjectAccessLevel; permissions: ProjectPermissionChanges }): Promise<ProjectAccess> {
+    const { access: current, project } = await this.projectAccessOf(subject, id);
+    authorize(subject, 'project:manage-team-access', this.projectScope(project), () => notFound('team project access', id));
+    const team = (await store.findTeam(this.db, current.teamId))!;
+    this.ownersOnly(subject, team, (await this.orgs.byId(project.organizationId))!, 'change the project access');
+    const access = input.access ?? current.access;
+    const updated = await store.updateProjectAccess(this.db, id, access, projectPermissionsFor(access, input.permissions, current.permissions));
+    this.subjects.changed();
+    return updated;
+  }
+
+  async deleteProjectAccess(subject: Subject, id: string): Promise<void> {
+    const { access, project } = await this.projectAccessOf(subject, id);
+    authorize(subject, 'project:manage-team-access', this.projectScope(project), () => notFound('team project access', id));
+    const team = (await store.findTeam(this.db, access.teamId))!;
+    this.ownersOnly(subject, team, (await this.orgs.byId(project.organizationId))!, 'change the project access');
+    await store.deleteProjectAccess(this.db, id);
+    this.subjects.changed();
+  }
 }
+
+/** Each workspace permission as Terraform Cloud names it in its errors. */
+const PERMISSION_NAMES: Record<keyof WorkspacePermissions, string> = {
+  runs: 'Runs',
+  variables: 'Variables',
+  stateVersions: 'State versions',
+  sentinelMocks: 'Sentinel mocks',
+  workspaceLocking: 'Workspace locking',
+  runTasks: 'Run tasks',
+};
 
 /**
  * The permissions a grant stores: a fixed level's own, or for custom access the given ones over
@@ -447,12 +612,32 @@ export class TeamService implements TokenResolver {
  */
 function permissionsFor(access: AccessLevel, given: PermissionChanges, base: WorkspacePermissions): WorkspacePermissions {
   if (access !== 'custom') {
-    if (Object.keys(given).length > 0) {
-      throw new InvalidError(`access "${access}" sets every workspace permission itself; set "access" to "custom" to choose them one by one`, {
+    const [first] = Object.keys(given) as Array<keyof WorkspacePermissions>;
+    if (first !== undefined) {
+      // Terraform Cloud's words, which go-tfe's tests compare.
+      throw new InvalidError(`${PERMISSION_NAMES[first]} is read-only when access level is '${access}'; use the 'custom' access level to set this attribute.`, {
         pointer: '/data/attributes/access',
       });
     }
     return LEVEL_PERMISSIONS[access];
   }
   return { ...base, ...given };
+}
+
+/**
+ * The permissions a project grant stores: a fixed level's own, or for custom access the given ones
+ * over `base` (the grant's current permissions, or Terraform Cloud's custom defaults for a new grant). Permissions given with a fixed level are refused: they would be ignored.
+ */
+function projectPermissionsFor(access: ProjectAccessLevel, given: ProjectPermissionChanges, base: ProjectPermissions): ProjectPermissions {
+  if (access !== 'custom') {
+    const { workspaces, ...project } = given;
+    if (Object.keys(project).length > 0 || Object.keys(workspaces ?? {}).length > 0) {
+      throw new InvalidError(`permissions are read-only when access level is '${access}'; use the 'custom' access level to set them.`, {
+        pointer: '/data/attributes/access',
+      });
+    }
+    return PROJECT_LEVEL_PERMISSIONS[access];
+  }
+  const { workspaces, ...project } = given;
+  return { ...base, ...project, workspaces: { ...base.workspaces, ...workspaces } };
 }

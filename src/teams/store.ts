@@ -1,9 +1,10 @@
 // Tables of the teams domain: organization memberships (who is in an organization, or invited),
-// teams with their members, tokens and organization access, and team access to workspaces.
+// teams with their members, tokens and organization access, and team access to workspaces and
+// to projects.
 // Users themselves are the users domain's; the query that gathers what a token holds is
 // src/auth/grants.ts.
 import type { Knex } from 'knex';
-import type { AccessLevel, OrganizationPermission, WorkspacePermissions } from '../auth/access.js';
+import type { AccessLevel, OrganizationPermission, ProjectAccessLevel, ProjectPermissions, WorkspacePermissions } from '../auth/access.js';
 import type { Principal } from '../auth/subject.js';
 import { escapeLike, paged, type Db } from '../db/index.js';
 
@@ -184,7 +185,10 @@ export async function statusCounts(db: Db, organizationId: string): Promise<Reco
  * joins the teams it was invited into (those that still exist).
  */
 export async function activateInvitations(db: Db, user: { id: string; email: string }): Promise<void> {
-  const invited = await db<MembershipRow>('organization_memberships').whereNull('user_id').whereRaw('lower(email) = lower(?)', [user.email]);
+  // Invitations name the invited user the user took over; those made before invited users existed name none.
+  const invited = await db<MembershipRow>('organization_memberships')
+    .where({ status: 'invited' })
+    .where((w) => w.where({ user_id: user.id }).orWhere((n) => n.whereNull('user_id').whereRaw('lower(email) = lower(?)', [user.email])));
   for (const m of invited) {
     await db('organization_memberships').where({ id: m.id }).update({ user_id: user.id, status: 'active', invited_team_ids: [] });
     const teams = await db('teams').where({ organization_id: m.organization_id }).whereIn('id', m.invited_team_ids).pluck<string[]>('id');
@@ -276,6 +280,11 @@ export async function findTeam(db: Db, id: string): Promise<Team | null> {
   return row ? toTeam(row) : null;
 }
 
+export async function findTeams(db: Db, ids: string[]): Promise<Team[]> {
+  const rows = await db<TeamRow>('teams').whereIn('id', [...new Set(ids)]);
+  return rows.map(toTeam);
+}
+
 export async function ownersTeam(db: Db, organizationId: string): Promise<Team | null> {
   const row = await db<TeamRow>('teams').where({ organization_id: organizationId, is_owners: true }).first();
   return row ? toTeam(row) : null;
@@ -317,6 +326,54 @@ export async function memberIdsOfTeams(db: Db, teamIds: string[]): Promise<Map<s
     else members.set(r.team_id, [r.user_id]);
   }
   return members;
+}
+
+/**
+ * Invitations join a team (or leave it): the team is added to, or taken from, the teams each
+ * invited membership joins once its user exists. Active memberships are left alone.
+ */
+export async function inviteIntoTeam(db: Db, membershipIds: string[], teamId: string): Promise<void> {
+  await db('organization_memberships')
+    .whereIn('id', membershipIds)
+    .where({ status: 'invited' })
+    .whereRaw('NOT (? = ANY(invited_team_ids))', [teamId])
+    .update({ invited_team_ids: db.raw('array_append(invited_team_ids, ?)', [teamId]) });
+}
+
+export async function uninviteFromTeam(db: Db, membershipIds: string[], teamId: string): Promise<void> {
+  await db('organization_memberships')
+    .whereIn('id', membershipIds)
+    .where({ status: 'invited' })
+    .update({ invited_team_ids: db.raw('array_remove(invited_team_ids, ?)', [teamId]) });
+}
+
+/** The memberships of each of the teams, in one query: of its members, and the invitations into it. */
+export async function membershipIdsOfTeams(db: Db, teamIds: string[]): Promise<Map<string, string[]>> {
+  const rows = await db
+    .select<Array<{ team_id: string; id: string }>>('x.team_id', 'x.id')
+    .from(
+      db.raw(
+        `(SELECT tm.team_id, m.id, m.created_at FROM team_memberships tm
+            JOIN teams t ON t.id = tm.team_id
+            JOIN organization_memberships m ON m.user_id = tm.user_id AND m.organization_id = t.organization_id AND m.status = 'active'
+           WHERE tm.team_id = ANY(?)
+          UNION ALL
+          SELECT t.id, m.id, m.created_at FROM organization_memberships m
+            JOIN teams t ON t.id = ANY(m.invited_team_ids) AND t.organization_id = m.organization_id
+           WHERE m.status = 'invited' AND t.id = ANY(?)) AS x`,
+        [teamIds, teamIds],
+      ),
+    )
+    .orderBy('x.created_at')
+    .orderBy('x.id');
+  const out = new Map<string, string[]>();
+  for (const r of rows) out.set(r.team_id, [...(out.get(r.team_id) ?? []), r.id]);
+  return out;
+}
+
+export async function findMemberships(db: Db, ids: string[]): Promise<Membership[]> {
+  const rows = await db<MembershipRow>('organization_memberships').whereIn('id', [...new Set(ids)]);
+  return rows.map(toMembership);
 }
 
 /** The ids of the team's members. */
@@ -450,4 +507,106 @@ export async function listTeamAccess(db: Db, workspaceId: string, limit: number,
 
 export async function deleteTeamAccess(db: Db, id: string): Promise<void> {
   await db('team_workspaces').where({ id }).delete();
+}
+
+// ---------------------------------------------------------------- team access to projects
+
+export interface ProjectAccess {
+  id: string;
+  teamId: string;
+  projectId: string;
+  access: ProjectAccessLevel;
+  permissions: ProjectPermissions;
+  createdAt: Date;
+}
+
+interface ProjectAccessRow {
+  id: string;
+  team_id: string;
+  project_id: string;
+  access: ProjectAccessLevel;
+  settings: ProjectPermissions['settings'];
+  teams: ProjectPermissions['teams'];
+  runs: WorkspacePermissions['runs'];
+  variables: WorkspacePermissions['variables'];
+  state_versions: WorkspacePermissions['stateVersions'];
+  sentinel_mocks: WorkspacePermissions['sentinelMocks'];
+  workspace_locking: boolean;
+  run_tasks: boolean;
+  create_workspaces: boolean;
+  move_workspaces: boolean;
+  delete_workspaces: boolean;
+  created_at: Date;
+}
+
+function toProjectAccess(r: ProjectAccessRow): ProjectAccess {
+  return {
+    id: r.id,
+    teamId: r.team_id,
+    projectId: r.project_id,
+    access: r.access,
+    permissions: {
+      settings: r.settings,
+      teams: r.teams,
+      workspaces: {
+        runs: r.runs,
+        variables: r.variables,
+        stateVersions: r.state_versions,
+        sentinelMocks: r.sentinel_mocks,
+        workspaceLocking: r.workspace_locking,
+        runTasks: r.run_tasks,
+      },
+      create: r.create_workspaces,
+      move: r.move_workspaces,
+      delete: r.delete_workspaces,
+    },
+    createdAt: r.created_at,
+  };
+}
+
+function projectAccessColumns(access: ProjectAccessLevel, p: ProjectPermissions) {
+  return {
+    access,
+    settings: p.settings,
+    teams: p.teams,
+    runs: p.workspaces.runs,
+    variables: p.workspaces.variables,
+    state_versions: p.workspaces.stateVersions,
+    sentinel_mocks: p.workspaces.sentinelMocks,
+    workspace_locking: p.workspaces.workspaceLocking,
+    run_tasks: p.workspaces.runTasks,
+    create_workspaces: p.create,
+    move_workspaces: p.move,
+    delete_workspaces: p.delete,
+  };
+}
+
+export async function insertProjectAccess(
+  db: Db,
+  a: { id: string; teamId: string; projectId: string; access: ProjectAccessLevel; permissions: ProjectPermissions },
+): Promise<ProjectAccess> {
+  const [row] = await db<ProjectAccessRow>('team_projects')
+    .insert({ id: a.id, team_id: a.teamId, project_id: a.projectId, ...projectAccessColumns(a.access, a.permissions) })
+    .returning('*');
+  return toProjectAccess(row);
+}
+
+export async function updateProjectAccess(db: Db, id: string, access: ProjectAccessLevel, permissions: ProjectPermissions): Promise<ProjectAccess> {
+  const [row] = await db<ProjectAccessRow>('team_projects').where({ id }).update(projectAccessColumns(access, permissions)).returning('*');
+  return toProjectAccess(row);
+}
+
+export async function findProjectAccess(db: Db, id: string): Promise<ProjectAccess | null> {
+  const row = await db<ProjectAccessRow>('team_projects').where({ id }).first();
+  return row ? toProjectAccess(row) : null;
+}
+
+/** Every grant on the project, oldest first (a project has one per team at most). */
+export async function listProjectAccess(db: Db, projectId: string): Promise<ProjectAccess[]> {
+  const rows = await db<ProjectAccessRow>('team_projects').select('*').where({ project_id: projectId }).orderBy('created_at').orderBy('id');
+  return rows.map(toProjectAccess);
+}
+
+export async function deleteProjectAccess(db: Db, id: string): Promise<void> {
+  await db('team_projects').where({ id }).delete();
 }

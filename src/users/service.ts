@@ -69,7 +69,11 @@ export class UserService implements TokenResolver {
     requireSiteAdmin(subject, 'create users');
     try {
       const created = await this.db.transaction(async (trx) => {
-        const user = await store.insertUser(trx, { id: newId('user'), username: input.username, email: input.email });
+        // Somebody invited by this email already has a user (the memberships name it): it becomes this user.
+        const invitee = await store.findInvitee(trx, input.email);
+        const user = invitee
+          ? await store.claimInvitee(trx, invitee.id, input)
+          : await store.insertUser(trx, { id: newId('user'), username: input.username, email: input.email });
         await this.hooks().userCreated(trx, user);
         return user;
       });
@@ -82,6 +86,17 @@ export class UserService implements TokenResolver {
       }
       throw err;
     }
+  }
+
+  /**
+   * Inside the transaction that invites an email nobody has (teams domain): the invited user of
+   * that email, made now if there is none, as Terraform Cloud makes one. It holds no token and no
+   * rights; the user the site administrator creates with that email later takes it over.
+   */
+  async invitee(trx: Knex.Transaction, email: string): Promise<User> {
+    const found = await store.findInvitee(trx, email);
+    if (found) return found;
+    return store.insertUser(trx, { id: newId('user'), username: newId('invitee', 12), email, invited: true });
   }
 
   async list(subject: Subject, opts: Page & { search?: string }): Promise<{ items: User[]; total: number }> {

@@ -9,6 +9,8 @@ export interface User {
   id: string;
   username: string;
   email: string;
+  /** Made for an email invited into an organization; the user created with that email takes it over. */
+  invited: boolean;
   createdAt: Date;
 }
 
@@ -16,15 +18,28 @@ interface UserRow {
   id: string;
   username: string;
   email: string;
+  invited: boolean;
   created_at: Date;
 }
 
 function toUser(r: UserRow): User {
-  return { id: r.id, username: r.username, email: r.email, createdAt: r.created_at };
+  return { id: r.id, username: r.username, email: r.email, invited: r.invited, createdAt: r.created_at };
 }
 
-export async function insertUser(db: Db, user: { id: string; username: string; email: string }): Promise<User> {
+export async function insertUser(db: Db, user: { id: string; username: string; email: string; invited?: boolean }): Promise<User> {
   const [row] = await db<UserRow>('users').insert(user).returning('*');
+  return toUser(row);
+}
+
+/** The invited user of this email, if there is one. */
+export async function findInvitee(db: Db, email: string): Promise<User | null> {
+  const row = await db<UserRow>('users').where({ invited: true }).whereRaw('lower(email) = lower(?)', [email]).first();
+  return row ? toUser(row) : null;
+}
+
+/** The invited user becomes the user created with its email: its name and email as given, no longer invited. */
+export async function claimInvitee(db: Db, id: string, user: { username: string; email: string }): Promise<User> {
+  const [row] = await db<UserRow>('users').where({ id }).update({ username: user.username, email: user.email, invited: false }).returning('*');
   return toUser(row);
 }
 

@@ -46,7 +46,7 @@ function checkSettings(s: Partial<WorkspaceSettings>): void {
 
 /** The scope of actions on a workspace, with who may read its state. */
 export function workspaceScope(ws: Workspace): Scope {
-  return { organizationId: ws.organizationId, workspaceId: ws.id, stateReaders: ws.globalRemoteState ? 'everyone' : ws.remoteStateConsumers };
+  return { organizationId: ws.organizationId, projectId: ws.projectId, workspaceId: ws.id, stateReaders: ws.globalRemoteState ? 'everyone' : ws.remoteStateConsumers };
 }
 
 /** What new workspaces get when a request names no engine or version. */
@@ -197,10 +197,11 @@ export class WorkspaceService {
     tags: { refs: TagRef[]; bindings: TagBinding[] } = { refs: [], bindings: [] },
   ): Promise<Workspace> {
     const org = await this.orgs.resolve(subject, orgName);
-    authorize(subject, 'workspace:create', { organizationId: org.id }, () => notFound('organization', orgName));
+    // The project first: access to it (maintain, admin) may be what allows creating the workspace.
+    const projectId = input.projectId ? await this.projectIn(org, input.projectId) : (await this.projects.defaultOf(org.id)).id;
+    authorize(subject, 'workspace:create', { organizationId: org.id, projectId }, () => notFound('organization', orgName));
     checkSettings(input);
     const execution = await this.execution(org.id, null, input, org.defaultExecutionMode === 'local' ? 'local' : 'remote');
-    const projectId = input.projectId ? await this.projectIn(org, input.projectId) : (await this.projects.defaultOf(org.id)).id;
     const id = newId('ws');
     try {
       await this.db.transaction(async (trx) => {
@@ -262,6 +263,12 @@ export class WorkspaceService {
     if (changes.projectId) {
       const org = (await this.orgs.byId(ws.organizationId))!;
       changes.projectId = await this.projectIn(org, changes.projectId);
+      // As Terraform Cloud: moving a workspace takes the move permission on the project it leaves and on the one it joins.
+      if (changes.projectId !== ws.projectId) {
+        for (const projectId of [ws.projectId, changes.projectId]) {
+          authorize(subject, 'workspace:move', { organizationId: ws.organizationId, projectId }, () => notFound('workspace', ws.id));
+        }
+      }
     }
     try {
       await this.db.transaction(async (trx) => {

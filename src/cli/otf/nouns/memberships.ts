@@ -25,7 +25,8 @@ function membershipView(names: Names): View {
   const username: Field = {
     name: 'username',
     value: (r) => {
-      const id = relatedId(r, 'user');
+      // An invitation names the user made for its email, whose name is a placeholder until the user is created.
+      const id = r.attributes.status === 'invited' ? null : relatedId(r, 'user');
       return id ? (names.users.get(id) ?? id) : null;
     },
   };
