@@ -69,19 +69,35 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   router.get('/workspaces/:id/configuration-versions', async (ctx) => {
     const page = parsePage(query(ctx));
     const { items, total } = await configs.list(subjectOf(ctx), ctx.params.id, page.size, pageOffset(page));
-    const views = items.map((cv) => presentConfigurationVersion(cv, configs.uploadUrl(cv)));
+    // The upload URL is in the answer to the create only, as in TFC.
+    const views = items.map((cv) => presentConfigurationVersion(cv, null));
     send(ctx, 200, encode(configurationVersionType, views, paginate(page, total, requestUrl(ctx, site))));
   });
 
   router.get('/configuration-versions/:id', async (ctx) => {
     const { cv } = await configs.get(subjectOf(ctx), ctx.params.id);
-    send(ctx, 200, encode(configurationVersionType, presentConfigurationVersion(cv, configs.uploadUrl(cv))));
+    send(ctx, 200, encode(configurationVersionType, presentConfigurationVersion(cv, null)));
   });
 
   router.get('/configuration-versions/:id/download', async (ctx) => {
     const stream = await configs.download(subjectOf(ctx), ctx.params.id);
     ctx.type = 'application/gzip';
     ctx.body = stream;
+  });
+
+  router.get('/runs/:id/configuration-version/download', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const run = await runs.get(subject, ctx.params.id);
+    const stream = await configs.download(subject, run.configurationVersionId);
+    ctx.type = 'application/gzip';
+    ctx.body = stream;
+  });
+
+  router.post('/configuration-versions/:id/actions/archive', async (ctx) => {
+    await configs.archive(subjectOf(ctx), ctx.params.id);
+    // TFC answers 202 Accepted with no body (set the body first: koa turns a null body into 204).
+    ctx.body = null;
+    ctx.status = 202;
   });
 
   // ------------------------------------------------------------ runs

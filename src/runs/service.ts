@@ -223,7 +223,8 @@ export class RunService {
       });
     }
     if (cv.status !== 'uploaded') {
-      const why = cv.status === 'errored' ? `errored (${cv.errorMessage})` : 'still waiting for its upload';
+      const why =
+        cv.status === 'errored' ? `errored (${cv.errorMessage})` : cv.status === 'archived' ? 'archived: its configuration is gone' : 'still waiting for its upload';
       throw new InvalidError(`configuration version "${id}" is ${why}`, { pointer: '/data/relationships/configuration-version' });
     }
     return cv;
