@@ -174,6 +174,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       orgs: orgs.service,
       workspaces: workspaces.service,
       jobs: jobs.service,
+      users: users.service,
+      state: state.service,
       principals: auth,
       maxConfigSize: config.maxConfigSize,
       logger,

@@ -8,6 +8,8 @@ import type { BlobStore } from '../blobs/store.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { OrganizationService } from '../orgs/index.js';
+import type { StateService } from '../state/index.js';
+import type { UserService } from '../users/index.js';
 import type { JobService, PhaseOutcomes } from '../jobs/index.js';
 import type { WorkspaceIncluder, WorkspaceService } from '../workspaces/index.js';
 import { ConfigurationVersionService } from './configs.js';
@@ -30,6 +32,10 @@ export interface RunDeps {
   orgs: OrganizationService;
   workspaces: WorkspaceService;
   jobs: JobService;
+  /** The users runs were created by (include=created_by). */
+  users: UserService;
+  /** The state versions an apply wrote (its state-versions relationship). */
+  state: StateService;
   /** Whose rights a run acts with when nobody is asking: its creator's, gathered afresh. */
   principals: PrincipalResolver;
   /** --max-config-size: the largest configuration upload, packed or unpacked. */
@@ -56,7 +62,7 @@ export function createRunDomain(deps: RunDeps): RunDomain {
   const configs = new ConfigurationVersionService(db, blobs, deps.workspaces, signer, site, deps.maxConfigSize, logger);
   const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger);
   const logs = new RunLogService(db, signer, site);
-  const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, blobs, site };
+  const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, users: deps.users, state: deps.state, blobs, site };
   return {
     routes: (router) => registerRunRoutes(router, routeDeps),
     publicRoutes: (router) => registerRunPublicRoutes(router, routeDeps),

@@ -8,6 +8,8 @@ import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import type { BlobStore } from '../blobs/store.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
+import type { StateService } from '../state/index.js';
+import { presentUser, type UserService, userType } from '../users/index.js';
 import { presentWorkspace, type WorkspaceService, workspaceType } from '../workspaces/index.js';
 import { artifactKey } from './artifacts.js';
 import { redactPlan } from './redact.js';
@@ -47,12 +49,14 @@ export interface RunRouteDeps {
   configs: ConfigurationVersionService;
   logs: RunLogService;
   workspaces: WorkspaceService;
+  users: UserService;
+  state: StateService;
   blobs: BlobStore;
   site: Site;
 }
 
 export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
-  const { runs, configs, logs, workspaces, blobs, site } = deps;
+  const { runs, configs, logs, workspaces, users, state, blobs, site } = deps;
 
   // ------------------------------------------------------------ configuration versions
 
@@ -108,7 +112,11 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     // Runs of a page mostly share their workspace: each workspace and configuration is loaded once.
     const wss = wanted.has('workspace') ? await loadOnce(list.map((r) => r.workspaceId), (ids) => workspaces.byIds(ids)) : new Map<string, null>();
     const cvs = wanted.has('configuration_version') ? await loadOnce(list.map((r) => r.configurationVersionId), (ids) => configs.byIds(ids)) : new Map<string, null>();
+    // created-by names a user only for runs a user created (a team's or organization's token is no user).
+    const creators = list.flatMap((r) => (r.createdBy?.type === 'users' ? [r.createdBy.id] : []));
+    const userMap = wanted.has('created_by') ? await loadOnce(creators, (ids) => users.byIds(ids)) : new Map<string, null>();
     const out: Resource[] = [];
+    for (const user of userMap.values()) if (user) out.push(...resources(userType, [presentUser(user, subject)]));
     for (const run of list) {
       if (wanted.has('plan')) out.push(...resources(planType, [presentPhase(run.plan, logs.url(run.plan.id))]));
       if (wanted.has('apply')) out.push(...resources(applyType, [presentPhase(run.apply, logs.url(run.apply.id))]));
@@ -143,6 +151,7 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
       autoApply: a['auto-apply'],
       allowEmptyApply: a['allow-empty-apply'],
       savePlan: a['save-plan'],
+      terraformVersion: a['terraform-version'],
     });
     await respond(ctx, 201, run);
   });
@@ -179,6 +188,12 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     cancel: (s: Subject, id: string, c?: string) => runs.cancel(s, id, c),
     'force-cancel': (s: Subject, id: string, c?: string) => runs.forceCancel(s, id, c),
   };
+  router.post('/runs/:id/actions/force-execute', async (ctx) => {
+    await runs.forceExecute(subjectOf(ctx), ctx.params.id);
+    ctx.body = null;
+    ctx.status = 202;
+  });
+
   for (const [name, act] of Object.entries(actions)) {
     router.post(`/runs/:id/actions/${name}`, async (ctx) => {
       const doc = readOptional(readAction, body(ctx));
@@ -202,8 +217,12 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   // ------------------------------------------------------------ plans and applies
 
   const sendPlan = (ctx: Ctx, run: Run) =>
-    send(ctx, 200, encode(planType, { ...presentPhase(run.plan, logs.url(run.plan.id)), 'has-changes': run.hasChanges, 'generated-configuration': false }));
-  const sendApply = (ctx: Ctx, run: Run) => send(ctx, 200, encode(applyType, presentPhase(run.apply, logs.url(run.apply.id))));
+    send(ctx, 200, encode(planType, { ...presentPhase(run.plan, logs.url(run.plan.id)), 'has-changes': run.hasChanges, 'generated-configuration': false, exports: [] }));
+  // An apply names the state versions it wrote, as TFC's do (to those who may read state).
+  const sendApply = async (ctx: Ctx, run: Run) => {
+    const written = runs.can(subjectOf(ctx), 'state:read', run) ? await state.idsOfRun(run.workspaceId, run.id) : [];
+    send(ctx, 200, encode(applyType, { ...presentPhase(run.apply, logs.url(run.apply.id)), 'state-versions': written.map((id) => ({ id })) }));
+  };
   router.get('/plans/:id', async (ctx) => sendPlan(ctx, await runs.byPhase(subjectOf(ctx), ctx.params.id)));
   router.get('/runs/:id/plan', async (ctx) => sendPlan(ctx, await runs.get(subjectOf(ctx), ctx.params.id)));
   router.get('/applies/:id', async (ctx) => sendApply(ctx, await runs.byPhase(subjectOf(ctx), ctx.params.id)));

@@ -470,6 +470,17 @@ export async function oldestPending(db: Db, workspaceId: string): Promise<string
   return row ? (row as { id: string }).id : null;
 }
 
+/** The workspace's runs waiting in its queue (pending, not speculative) that were created before the run. */
+export async function pendingBefore(db: Db, run: Pick<Run, 'id' | 'workspaceId' | 'createdAt'>): Promise<string[]> {
+  const rows = await db('runs')
+    .where({ workspace_id: run.workspaceId, status: 'pending', speculative: false })
+    .andWhere((w) => w.where('created_at', '<', run.createdAt).orWhere((x) => x.where('created_at', run.createdAt).andWhere('id', '<', run.id)))
+    .orderBy('created_at')
+    .orderBy('id')
+    .select<{ id: string }[]>('id');
+  return rows.map((r) => r.id);
+}
+
 /** Runs of an organization waiting for a runner (pending) and executing (running). */
 export async function activeRunCounts(db: Db, organizationId: string): Promise<{ pending: number; running: number }> {
   const rows = await db('runs')
