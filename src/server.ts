@@ -178,6 +178,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       state: state.service,
       principals: auth,
       maxConfigSize: config.maxConfigSize,
+      forceCancelCoolOffMs: config.forceCancelCoolOffMs ?? 10_000,
       logger,
     });
     const pools = createPoolsDomain({

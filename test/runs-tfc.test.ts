@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { Api, Json } from './helpers/api.js';
+import { startAgent } from './helpers/agent.js';
 import { assertError } from './helpers/assert.js';
 import { fixture } from './helpers/fixtures.js';
 import { addToOrganization, createTeam, createUser, grant, organizationToken, userWithAccess, type TestUser } from './helpers/people.js';
@@ -34,7 +35,8 @@ describe('runs as Terraform Cloud clients expect them', function () {
   let writer: TestUser;
 
   before(async () => {
-    server = await startServer({ config: { concurrency: 2 } });
+    // A long agent grace period: the frozen agent below must not be declared lost during the test.
+    server = await startServer({ config: { concurrency: 2, agentGracePeriodSeconds: 120 } });
     api = server.api;
     org = await createOrganization(api);
   });
@@ -135,6 +137,63 @@ describe('runs as Terraform Cloud clients expect them', function () {
         'one user for all the runs they made',
       );
       await waitForRun(run.id, ['planned_and_finished']);
+    });
+  });
+
+  // ------------------------------------------------------------ force-cancel cool-off
+
+  describe('force-cancel', function () {
+    it('sets force-cancel-available-at, 10 s after the request, when a pending run is canceled (go-tfe reads it)', async () => {
+      const ws = await workspaceWith(ONE_RESOURCE);
+      assert.equal((await api.post(`/workspaces/${ws.id}/actions/lock`, {})).status, 200);
+      const run = await createRun(api, ws.id);
+      assert.equal(run.attributes['force-cancel-available-at'], null);
+      const asked = Date.now();
+      assert.equal((await action(run.id, 'cancel')).status, 202);
+      const canceled = await getRun(run.id);
+      assert.equal(canceled.attributes.status, 'canceled');
+      const available = Date.parse(canceled.attributes['force-cancel-available-at']);
+      assert.ok(available > Date.now() && available >= asked + 9_000 && available <= Date.now() + 10_000, canceled.attributes['force-cancel-available-at']);
+      assert.equal(canceled.attributes.actions['is-force-cancelable'], false);
+      assert.equal((await api.post(`/workspaces/${ws.id}/actions/unlock`)).status, 200);
+    });
+
+    it('is refused during the cool-off after cancel, and ends the run of a runner that does not answer once it has passed', async () => {
+      const pool = await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: `pool-${Date.now()}` } } });
+      assert.equal(pool.status, 201, pool.text);
+      const token = await api.post(`/agent-pools/${pool.body.data.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'cool-off' } } });
+      assert.equal(token.status, 201, token.text);
+      const ws = await workspaceWith(fixture('slow-apply', { command: 'sleep 60' }), { 'execution-mode': 'agent', 'agent-pool-id': pool.body.data.id });
+      const agent = startAgent(server, ['--token', token.body.data.attributes.token]);
+      try {
+        const run = await createRun(api, ws.id, { 'auto-apply': true });
+        await waitForRun(run.id, ['applying']);
+        // The runner stops answering: the cancel never reaches its engine.
+        agent.child.kill('SIGSTOP');
+        const asked = Date.now();
+        assert.equal((await action(run.id, 'cancel')).status, 202);
+        const stopping = await getRun(run.id);
+        assert.equal(stopping.attributes.status, 'applying');
+        assert.equal(stopping.attributes.actions['is-force-cancelable'], false, 'not during the cool-off');
+        const available = Date.parse(stopping.attributes['force-cancel-available-at']);
+        assert.ok(available >= asked + 9_000 && available <= Date.now() + 10_000, stopping.attributes['force-cancel-available-at']);
+        assertError(await action(run.id, 'force-cancel'), 409, /may still stop by itself: force-cancel is available from/);
+        assert.equal((await getRun(run.id)).attributes.status, 'applying');
+
+        while (Date.now() < available) await sleep(200);
+        const ready = await getRun(run.id);
+        assert.equal(ready.attributes.status, 'applying', 'the runner is still silent');
+        assert.equal(ready.attributes.actions['is-force-cancelable'], true);
+        assert.equal((await action(run.id, 'force-cancel')).status, 202);
+        const killed = await getRun(run.id);
+        assert.equal(killed.attributes.status, 'force_canceled');
+        assert.equal((await getWorkspace(ws.id)).attributes.locked, false);
+      } finally {
+        // The runner comes back, learns its job is over, and leaves.
+        agent.child.kill('SIGCONT');
+        agent.child.kill('SIGTERM');
+        await agent.exited;
+      }
     });
   });
 

@@ -40,6 +40,8 @@ export interface RunDeps {
   principals: PrincipalResolver;
   /** --max-config-size: the largest configuration upload, packed or unpacked. */
   maxConfigSize: number;
+  /** --force-cancel-cool-off: how long after a cancel request force-cancel becomes available. */
+  forceCancelCoolOffMs: number;
   logger: Logger;
 }
 
@@ -60,7 +62,7 @@ export interface RunDomain {
 export function createRunDomain(deps: RunDeps): RunDomain {
   const { db, blobs, signer, site, logger } = deps;
   const configs = new ConfigurationVersionService(db, blobs, deps.workspaces, signer, site, deps.maxConfigSize, logger);
-  const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger);
+  const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger, deps.forceCancelCoolOffMs);
   const logs = new RunLogService(db, signer, site);
   const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, users: deps.users, state: deps.state, blobs, site };
   return {

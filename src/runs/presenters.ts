@@ -7,7 +7,7 @@ import { resources, timestamp, type ResourceType, type View } from '../api/jsona
 import { currentRunId, type Workspace, type WorkspaceIncluder, workspaceScope } from '../workspaces/index.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
 import { canHappen } from './machine.js';
-import { forceCancelAvailableAt, type Run, type RunService } from './service.js';
+import type { Run, RunService } from './service.js';
 import type { Phase } from './store.js';
 
 export const configurationVersionType: ResourceType = {
@@ -82,7 +82,7 @@ export const runType: ResourceType = {
 
 export function presentRun(run: Run, subject: Subject, runs: RunService, position?: number): View {
   const executing = run.status === 'planning' || run.status === 'applying';
-  const forceCancelAt = forceCancelAvailableAt(run);
+  const forceCancelAt = runs.forceCancelAvailableAt(run);
   const canApply = runs.can(subject, 'run:apply', run);
   const canCancel = runs.can(subject, 'run:cancel', run);
   return {

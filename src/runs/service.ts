@@ -39,16 +39,6 @@ export interface RunInput {
   terraformVersion?: string;
 }
 
-/**
- * How long after a cancel request force-cancel becomes available (TFC has such a cool-off): the
- * engine gets this long to stop by itself and leave its state behind before it may be killed.
- */
-export const FORCE_CANCEL_COOL_OFF_MS = 10_000;
-
-/** When force-cancel becomes available for the run: a cool-off after its cancel request; null before any. */
-export function forceCancelAvailableAt(run: Pick<Run, 'cancelRequestedAt'>): Date | null {
-  return run.cancelRequestedAt ? new Date(run.cancelRequestedAt.getTime() + FORCE_CANCEL_COOL_OFF_MS) : null;
-}
 
 /** What a runner reports at the end of a phase. */
 export type PhaseOutcome = JobOutcome;
@@ -72,8 +62,18 @@ export class RunService {
     /** Whose rights a run acts with when nobody is asking: its creator's, gathered afresh. */
     private readonly principals: PrincipalResolver,
     private readonly logger: Logger,
+    /**
+     * How long after a cancel request force-cancel becomes available (TFC has such a cool-off):
+     * the engine gets this long to stop by itself and leave its state behind before it is killed.
+     */
+    private readonly forceCancelCoolOffMs: number,
   ) {
     configs.onAutoQueue((cv) => this.createForUpload(cv));
+  }
+
+  /** When force-cancel becomes available for the run: a cool-off after its cancel request; null before any. */
+  forceCancelAvailableAt(run: Pick<Run, 'cancelRequestedAt'>): Date | null {
+    return run.cancelRequestedAt ? new Date(run.cancelRequestedAt.getTime() + this.forceCancelCoolOffMs) : null;
   }
 
   /** How many runs of the organization are active, for its capacity (hooked into orgs by src/server.ts). */
@@ -418,7 +418,7 @@ export class RunService {
    */
   async forceCancel(subject: Subject, id: string, comment?: string): Promise<Run> {
     return this.act(subject, id, 'run:force-cancel', comment, async (trx, run, after) => {
-      const available = forceCancelAvailableAt(run);
+      const available = this.forceCancelAvailableAt(run);
       if (!available) {
         throw new ConflictError(`run ${id} has not been canceled yet: cancel it first, and force-cancel only if it does not stop`);
       }
