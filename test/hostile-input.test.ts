@@ -129,7 +129,7 @@ describe('hostile input', function () {
     '/runs/:id', '/runs/:id/plan', '/runs/:id/apply', '/runs/:id/run-events', '/runs/:id/task-stages', '/plans/:id', '/plans/:id/json-output',
     '/applies/:id', '/workspaces/:id/runs',
     // configuration versions
-    '/configuration-versions/:id', '/configuration-versions/:id/download', '/workspaces/:id/configuration-versions',
+    '/configuration-versions/:id', '/configuration-versions/:id/download', '/workspaces/:id/configuration-versions', '/runs/:id/configuration-version/download',
     // state versions
     '/state-versions/:id', '/state-versions/:id/download', '/state-versions/:id/json-download', '/state-versions/:id/outputs', '/state-version-outputs/:id',
     '/workspaces/:id/current-state-version', '/workspaces/:id/current-state-version-outputs', '/workspaces/:id/state-versions',
@@ -229,6 +229,7 @@ describe('hostile input', function () {
     ['POST', '/organizations/:org/projects'],
     ['PATCH', '/projects/:project'],
     ['DELETE', '/projects/:project'],
+    ['POST', '/configuration-versions/:cv/actions/archive'],
   ];
 
   function deep(levels: number): Buffer {
@@ -292,7 +293,8 @@ describe('hostile input', function () {
       .replace(':team', ids.team)
       .replace(':poolToken', ids.poolToken)
       .replace(':pool', ids.pool)
-      .replace(':project', ids.project);
+      .replace(':project', ids.project)
+      .replace(':cv', ids.cv);
   }
 
   function json(value: unknown): Buffer {

@@ -137,6 +137,15 @@ describe('runs as Terraform Cloud clients expect them', function () {
         'one user for all the runs they made',
       );
       await waitForRun(run.id, ['planned_and_finished']);
+
+      // the site administrator has no user account, and is shown by name
+      const byAdmin = await createRun(api, ws.id, { 'plan-only': true });
+      const withAdmin = await api.get(`/runs/${byAdmin.id}?include=created_by`);
+      assert.deepEqual(
+        (withAdmin.body.included as Json[]).map((u) => [u.type, u.id, u.attributes.username, u.attributes['is-site-admin']]),
+        [['users', byAdmin.relationships['created-by'].data.id, 'site-admin', true]],
+      );
+      await waitForRun(byAdmin.id, ['planned_and_finished']);
     });
   });
 

@@ -2,8 +2,8 @@
 // their actions, plans and applies (and their signed log URLs), the organization's run queue.
 import type Router from '@koa/router';
 import type { Action } from '../auth/authorize.js';
-import type { Subject } from '../auth/subject.js';
-import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource } from '../api/jsonapi.js';
+import { principalOf, SITE_ADMIN, type Principal, type Subject } from '../auth/subject.js';
+import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource, type View } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import type { BlobStore } from '../blobs/store.js';
@@ -113,10 +113,19 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     const wss = wanted.has('workspace') ? await loadOnce(list.map((r) => r.workspaceId), (ids) => workspaces.byIds(ids)) : new Map<string, null>();
     const cvs = wanted.has('configuration_version') ? await loadOnce(list.map((r) => r.configurationVersionId), (ids) => configs.byIds(ids)) : new Map<string, null>();
     // created-by names a user only for runs a user created (a team's or organization's token is no user).
-    const creators = list.flatMap((r) => (r.createdBy?.type === 'users' ? [r.createdBy.id] : []));
-    const userMap = wanted.has('created_by') ? await loadOnce(creators, (ids) => users.byIds(ids)) : new Map<string, null>();
+    const creators = list.flatMap((r) => (r.createdBy?.type === 'users' ? [r.createdBy] : []));
     const out: Resource[] = [];
-    for (const user of userMap.values()) if (user) out.push(...resources(userType, [presentUser(user, subject)]));
+    if (wanted.has('created_by')) {
+      const found = await loadOnce(creators.map((c) => c.id), (ids) => users.byIds(ids));
+      const shown = new Set<string>();
+      for (const creator of creators) {
+        if (shown.has(creator.id)) continue;
+        shown.add(creator.id);
+        const user = found.get(creator.id);
+        // The site administrator (and a user deleted since) has no row: shown by the name the run kept.
+        out.push(...resources(userType, [user ? presentUser(user, subject) : presentCreatorOnly(creator)]));
+      }
+    }
     for (const run of list) {
       if (wanted.has('plan')) out.push(...resources(planType, [presentPhase(run.plan, logs.url(run.plan.id))]));
       if (wanted.has('apply')) out.push(...resources(applyType, [presentPhase(run.apply, logs.url(run.apply.id))]));
@@ -246,6 +255,11 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     ctx.type = 'application/json';
     ctx.body = redactPlan(plan);
   });
+}
+
+/** A run's creator that is no user account of this server (the site administrator, a deleted user): its id and name. */
+function presentCreatorOnly(creator: Principal): View {
+  return { id: creator.id, username: creator.name, email: null, 'avatar-url': null, 'is-service-account': false, 'is-site-admin': creator.id === principalOf(SITE_ADMIN).id };
 }
 
 /** Each distinct id loaded once, all in one statement, by id. */
