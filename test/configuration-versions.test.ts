@@ -101,9 +101,13 @@ describe('configuration versions API', function () {
     });
 
     it('echoes provisional and defaults to auto-queue-runs, neither speculative nor provisional', async () => {
+      const current = await createCv(api, ws.id);
       const provisional = await createCv(api, ws.id, { 'auto-queue-runs': false, provisional: true });
       assert.equal(provisional.attributes.provisional, true);
       assert.equal(provisional.attributes.speculative, false);
+      // a provisional version does not become the workspace's current one (TFC)
+      const shown = await api.get(`/workspaces/${ws.id}`);
+      assert.equal(shown.body.data.relationships['current-configuration-version'].data?.id, current.id);
 
       const res = await api.post(`/workspaces/${ws.id}/configuration-versions`, cvDoc());
       assert.equal(res.status, 201, res.text);

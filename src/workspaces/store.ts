@@ -268,8 +268,9 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
       db.raw(`(SELECT ${CURRENT_STATE_VERSION('sv.id')}) AS current_state_version_id`),
       db.raw(`coalesce((SELECT ${CURRENT_STATE_VERSION('sv.managed_instances')}), 0) AS resource_count`),
       db.raw(
-        // The newest configuration version, also while it waits for its upload (as TFC shows it).
-        `(SELECT cv.id FROM configuration_versions cv WHERE cv.workspace_id = w.id
+        // The newest configuration version, also while it waits for its upload (as TFC shows it);
+        // a provisional one is not current (TFC: until a run of it is applied; otf: never).
+        `(SELECT cv.id FROM configuration_versions cv WHERE cv.workspace_id = w.id AND NOT cv.provisional
           ORDER BY cv.created_at DESC, cv.id DESC LIMIT 1) AS current_configuration_version_id`,
       ),
     );
