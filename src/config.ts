@@ -51,6 +51,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Failed authentications per client address and minute before 429s; 0 turns the limit off. */
   authFailureLimit?: number;
+  /** How long after a cancel request force-cancel becomes available (default 10 s). */
+  forceCancelCoolOffMs?: number;
 }
 
 export const FLAGS: FlagSpec[] = [
@@ -73,6 +75,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'statement-timeout', help: 'longest one SQL statement may run (e.g. 30s, 2m; 0 for none)', default: '30s' },
   { name: 'shutdown-timeout', help: 'on SIGTERM, how long running server-agent jobs may take to finish before they are canceled', default: '10m' },
   { name: 'auth-failure-limit', help: 'failed authentications per client address and minute before otfd answers 429; 0 turns it off', default: '30' },
+  { name: 'force-cancel-cool-off', help: 'how long after a cancel request force-cancel of the run becomes available', default: '10s' },
 ];
 
 export function envName(flag: string): string {
@@ -164,6 +167,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     statementTimeoutMs: parseDuration('statement-timeout', v.get('statement-timeout') ?? '30s', 24 * 3_600_000),
     shutdownTimeoutMs: parseDuration('shutdown-timeout', v.get('shutdown-timeout') ?? '10m', 24 * 3_600_000),
     authFailureLimit: parseInteger('auth-failure-limit', v.get('auth-failure-limit') ?? '30', 0, 1_000_000),
+    forceCancelCoolOffMs: parseDuration('force-cancel-cool-off', v.get('force-cancel-cool-off') ?? '10s', 24 * 3_600_000),
   };
 }
 

@@ -188,8 +188,11 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       orgs: orgs.service,
       workspaces: workspaces.service,
       jobs: jobs.service,
+      users: users.service,
+      state: state.service,
       principals: auth,
       maxConfigSize: config.maxConfigSize,
+      forceCancelCoolOffMs: config.forceCancelCoolOffMs ?? 10_000,
       logger,
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });

@@ -35,6 +35,7 @@ describe('otfd configuration', () => {
     assert.equal(c.agentGracePeriodSeconds, 60);
     assert.equal(c.statementTimeoutMs, 30_000);
     assert.equal(c.shutdownTimeoutMs, 10 * 60_000);
+    assert.equal(c.forceCancelCoolOffMs, 10_000);
   });
 
   it('reads durations with a unit, or as seconds', () => {
@@ -45,6 +46,8 @@ describe('otfd configuration', () => {
     assert.equal(parse([], { OTF_SHUTDOWN_TIMEOUT: '90' }).shutdownTimeoutMs, 90_000);
     rejects(['--shutdown-timeout', 'soon'], {}, /--shutdown-timeout: "soon" is not a duration/);
     rejects(['--statement-timeout', '-1s'], {}, /--statement-timeout/);
+    assert.equal(parse(['--force-cancel-cool-off', '1m']).forceCancelCoolOffMs, 60_000);
+    rejects(['--force-cancel-cool-off', 'later'], {}, /--force-cancel-cool-off: "later" is not a duration/);
   });
 
   it('reads sizes in bytes or with a unit', () => {
@@ -78,6 +81,7 @@ describe('otfd configuration', () => {
         'OTF_STATEMENT_TIMEOUT',
         'OTF_SHUTDOWN_TIMEOUT',
         'OTF_AUTH_FAILURE_LIMIT',
+        'OTF_FORCE_CANCEL_COOL_OFF',
       ],
     );
   });

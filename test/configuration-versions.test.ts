@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { Api, Json } from './helpers/api.js';
 import { assertError } from './helpers/assert.js';
 import { fixture, fixtureFiles } from './helpers/fixtures.js';
-import { organizationToken } from './helpers/people.js';
+import { organizationToken, userWithAccess } from './helpers/people.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, rawRequest, tarball, uploadTarball, type RawResponse, type TarEntry } from './helpers/tarball.js';
 
@@ -51,7 +51,7 @@ async function assertRejectedUpload(api: Api, cvId: string, put: RawResponse, st
   assert.match(cv.attributes['error-message'], detail, 'error-message of the configuration version');
   assert.equal(cv.attributes['upload-url'], null, 'an errored version takes no further upload');
   const download = await api.get(`/configuration-versions/${cvId}/download`);
-  assertError(download, 409, /errored/);
+  assertError(download, 404, /errored/);
 }
 
 describe('configuration versions API', function () {
@@ -88,15 +88,26 @@ describe('configuration versions API', function () {
       assert.equal(url.origin, server.url, 'the upload URL is absolute, on this server');
       assert.match(url.pathname, new RegExp(`^/_signed/.*${data.id}`));
 
+      // As in TFC, only the answer to the create carries the upload URL; reading it again does not.
       const shown = await showCv(api, data.id);
       assert.equal(shown.attributes.status, 'pending');
       assert.equal(shown.attributes.speculative, true);
+      assert.equal(shown.attributes['upload-url'], null);
+      const listed = await api.get(`/workspaces/${ws.id}/configuration-versions`);
+      assert.equal((listed.body.data as Json[]).find((cv) => cv.id === data.id)?.attributes['upload-url'], null);
+      // and a pending version is already the workspace's current one
+      const current = await api.get(`/workspaces/${ws.id}`);
+      assert.equal(current.body.data.relationships['current-configuration-version'].data?.id, data.id);
     });
 
     it('echoes provisional and defaults to auto-queue-runs, neither speculative nor provisional', async () => {
+      const current = await createCv(api, ws.id);
       const provisional = await createCv(api, ws.id, { 'auto-queue-runs': false, provisional: true });
       assert.equal(provisional.attributes.provisional, true);
       assert.equal(provisional.attributes.speculative, false);
+      // a provisional version does not become the workspace's current one (TFC)
+      const shown = await api.get(`/workspaces/${ws.id}`);
+      assert.equal(shown.body.data.relationships['current-configuration-version'].data?.id, current.id);
 
       const res = await api.post(`/workspaces/${ws.id}/configuration-versions`, cvDoc());
       assert.equal(res.status, 201, res.text);
@@ -151,12 +162,12 @@ describe('configuration versions API', function () {
       assert.ok(download.bytes.equals(archive), 'the download is byte for byte the upload');
     });
 
-    it('refuses a second upload with 409 and keeps the first', async () => {
+    it('answers a second upload 200, as TFC, and keeps the first: an uploaded configuration never changes', async () => {
       const cv = await createCv(api, ws.id);
       const first = configTarball({ 'main.tf': MAIN_TF });
       assert.equal((await uploadTarball(api, cv, first)).status, 200);
       const second = await uploadTarball(api, cv, configTarball({ 'main.tf': '# replaced\n' }));
-      assertError(second, 409, new RegExp(`${cv.id}.*uploaded`));
+      assert.equal(second.status, 200, second.text);
       const download = await rawRequest(api, 'GET', `/configuration-versions/${cv.id}/download`, { token: true });
       assert.ok(download.bytes.equals(first), 'the first upload is still the configuration');
       assert.equal((await showCv(api, cv.id)).attributes.status, 'uploaded');
@@ -207,9 +218,9 @@ describe('configuration versions API', function () {
       assert.ok(download.bytes.equals(archive), 'the retried upload is stored whole');
     });
 
-    it('answers 409 to a download before the upload', async () => {
+    it('answers 404 to a download before the upload, as TFC', async () => {
       const cv = await createCv(api, ws.id);
-      assertError(await api.get(`/configuration-versions/${cv.id}/download`), 409, /pending/);
+      assertError(await api.get(`/configuration-versions/${cv.id}/download`), 404, /pending/);
     });
 
     it('answers 404 for an unknown configuration version', async () => {
@@ -420,6 +431,85 @@ describe('configuration versions API', function () {
       assert.equal(res.status, 201, res.text);
       assert.equal(res.body.data.relationships['configuration-version'].data.id, uploaded.id);
       assert.equal((await api.post(`/runs/${res.body.data.id}/actions/cancel`, {})).status, 202);
+    });
+  });
+
+  describe('archive', function () {
+    /** A workspace with an uploaded version, and a newer pending one that makes the first no longer current. */
+    async function olderUploaded(): Promise<{ ws: Json; cv: Json; bytes: Buffer }> {
+      const ws = await createWorkspace(api, org);
+      const cv = await createCv(api, ws.id);
+      const bytes = configTarball({ 'main.tf': MAIN_TF });
+      assert.equal((await uploadTarball(api, cv, bytes)).status, 200);
+      return { ws, cv, bytes };
+    }
+    const archive = (id: string, client = api) => client.post(`/configuration-versions/${id}/actions/archive`);
+
+    it("refuses the workspace's current version with 422, as TFC, then archives it once a newer one exists: 202, archived, its tarball gone", async () => {
+      const { ws, cv } = await olderUploaded();
+      assertError(await archive(cv.id), 422, /transition not allowed: configuration could not be archived because it is current/);
+      assert.equal((await showCv(api, cv.id)).attributes.status, 'uploaded');
+
+      await createCv(api, ws.id);
+      const res = await archive(cv.id);
+      assert.equal(res.status, 202, res.text);
+      assert.equal(res.text, '');
+      const archived = await showCv(api, cv.id);
+      assert.equal(archived.attributes.status, 'archived');
+      assert.ok(archived.attributes['status-timestamps']['archived-at'], 'archived-at is set');
+      assertError(await api.get(`/configuration-versions/${cv.id}/download`), 404, /archived/);
+      assertError(await api.post('/runs', runDoc(ws.id, cv.id)), 422, new RegExp(`configuration version "${cv.id}" is archived`));
+      // archiving again is refused: there is nothing left to archive
+      assertError(await archive(cv.id), 422, /because it is archived, not uploaded/);
+    });
+
+    it('refuses a pending version, and one whose run has not finished (until the run ends)', async () => {
+      const ws = await createWorkspace(api, org);
+      const pending = await createCv(api, ws.id);
+      await createCv(api, ws.id);
+      assertError(await archive(pending.id), 422, /because it is pending, not uploaded/);
+
+      const { ws: busy, cv } = await olderUploaded();
+      const run = await api.post('/runs', runDoc(busy.id, cv.id));
+      assert.equal(run.status, 201, run.text);
+      await createCv(api, busy.id);
+      assertError(await archive(cv.id), 422, /because it has runs in progress/);
+      assert.equal((await api.post(`/runs/${run.body.data.id}/actions/cancel`, {})).status, 202);
+      assert.equal((await archive(cv.id)).status, 202);
+    });
+
+    it('answers 404 for unknown ids and other organizations, 403 to a reader, 400/422 to NUL bytes', async () => {
+      const { ws, cv } = await olderUploaded();
+      await createCv(api, ws.id);
+      assertError(await archive('cv-doesnotexist'), 404, /cv-doesnotexist/);
+      assertError(await archive('cv-%00nul'), 400, /NUL/);
+      const stranger = await organizationToken(api, await createOrganization(api));
+      assertError(await archive(cv.id, stranger), 404, new RegExp(cv.id));
+      const reader = await userWithAccess(api, org, [ws.id], 'read');
+      assertError(await archive(cv.id, reader.client), 403, /insufficient permissions/);
+      assert.equal((await showCv(api, cv.id)).attributes.status, 'uploaded');
+      assertError(await api.post(`/configuration-versions/${cv.id}/actions/archive`, { data: { whatever: '\u0000' } }), 422, /NUL/);
+      assert.equal((await showCv(api, cv.id)).attributes.status, 'uploaded');
+      const res = await api.post(`/configuration-versions/${cv.id}/actions/archive`, {});
+      assert.equal(res.status, 202, res.text);
+    });
+  });
+
+  describe('download by run', function () {
+    it("gives the run's configuration byte for byte; 404 for unknown runs and other organizations", async () => {
+      const ws = await createWorkspace(api, org);
+      const cv = await createCv(api, ws.id);
+      const bytes = configTarball({ 'main.tf': MAIN_TF });
+      assert.equal((await uploadTarball(api, cv, bytes)).status, 200);
+      const run = await api.post('/runs', runDoc(ws.id, cv.id));
+      assert.equal(run.status, 201, run.text);
+      const download = await rawRequest(api, 'GET', `/runs/${run.body.data.id}/configuration-version/download`, { token: true });
+      assert.equal(download.status, 200, download.text);
+      assert.ok(download.bytes.equals(bytes), 'the download is the uploaded configuration');
+      assertError(await api.get('/runs/run-doesnotexist/configuration-version/download'), 404, /run-doesnotexist/);
+      const stranger = await organizationToken(api, await createOrganization(api));
+      assertError(await stranger.get(`/runs/${run.body.data.id}/configuration-version/download`), 404, new RegExp(run.body.data.id));
+      assert.equal((await api.post(`/runs/${run.body.data.id}/actions/cancel`, {})).status, 202);
     });
   });
 

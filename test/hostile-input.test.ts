@@ -156,7 +156,7 @@ describe('hostile input', function () {
     // comments, run events, workspace resources
     '/runs/:id/comments', '/comments/:id', '/run-events/:id', '/workspaces/:id/resources',
     // configuration versions
-    '/configuration-versions/:id', '/configuration-versions/:id/download', '/workspaces/:id/configuration-versions',
+    '/configuration-versions/:id', '/configuration-versions/:id/download', '/workspaces/:id/configuration-versions', '/runs/:id/configuration-version/download',
     // state versions
     '/state-versions/:id', '/state-versions/:id/download', '/state-versions/:id/json-download', '/state-versions/:id/outputs', '/state-version-outputs/:id',
     '/workspaces/:id/current-state-version', '/workspaces/:id/current-state-version-outputs', '/workspaces/:id/state-versions',
@@ -278,6 +278,7 @@ describe('hostile input', function () {
     ['PATCH', '/varsets/:varset/relationships/vars/:setVar'],
     ['POST', '/varsets/:varset/relationships/workspaces'],
     ['DELETE', '/varsets/:varset/relationships/workspaces'],
+    ['POST', '/configuration-versions/:cv/actions/archive'],
   ];
 
   function deep(levels: number): Buffer {
@@ -357,7 +358,8 @@ describe('hostile input', function () {
       .replace(':poolToken', ids.poolToken)
       .replace(':pool', ids.pool)
       .replace(':project', ids.project)
-      .replace(':sshKey', ids.sshKey);
+      .replace(':sshKey', ids.sshKey)
+      .replace(':cv', ids.cv);
   }
 
   function json(value: unknown): Buffer {

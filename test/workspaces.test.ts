@@ -131,11 +131,11 @@ describe('workspaces API', function () {
       assert.equal(await workspaceCount(api, org), before);
     });
 
-    it('rejects a duplicate name with 409 and keeps the first workspace', async () => {
+    it('rejects a duplicate name with 422 "has already been taken", as TFC, and keeps the first workspace', async () => {
       const first = await createWorkspace(api, org);
       const name = first.attributes.name;
       const res = await api.post(`/organizations/${org}/workspaces`, workspaceDoc({ name, description: 'second' }));
-      assertError(res, 409, new RegExp(`"${name}" is already taken`), { pointer: '/data/attributes/name' });
+      assertError(res, 422, new RegExp(`"${name}" has already been taken`), { pointer: '/data/attributes/name' });
       const shown = await api.get(`/organizations/${org}/workspaces/${name}`);
       assert.equal(shown.status, 200);
       assert.equal(shown.body.data.id, first.id);
@@ -366,11 +366,11 @@ describe('workspaces API', function () {
       assertError(await api.get(`/organizations/${org}/workspaces/${oldName}`), 404, new RegExp(`workspace "${org}/${oldName}" not found`));
     });
 
-    it("rejects renaming to another workspace's name with 409 and keeps both", async () => {
+    it("rejects renaming to another workspace's name with 422 and keeps both", async () => {
       const a = await createWorkspace(api, org);
       const b = await createWorkspace(api, org);
       const res = await api.patch(`/workspaces/${a.id}`, workspaceDoc({ name: b.attributes.name, description: 'changed' }));
-      assertError(res, 409, new RegExp(`"${b.attributes.name}" is already taken`), { pointer: '/data/attributes/name' });
+      assertError(res, 422, new RegExp(`"${b.attributes.name}" has already been taken`), { pointer: '/data/attributes/name' });
       const shownA = await api.get(`/workspaces/${a.id}`);
       assert.equal(shownA.body.data.attributes.name, a.attributes.name);
       assert.equal(shownA.body.data.attributes.description, '');

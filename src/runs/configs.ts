@@ -19,6 +19,7 @@ import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Workspace, WorkspaceService } from '../workspaces/index.js';
 import { inspectArchive, UnsafeArchiveError } from './archive.js';
+import { FINAL_STATUSES } from './machine.js';
 import * as store from './store.js';
 import type { ConfigurationVersion } from './store.js';
 
@@ -129,10 +130,30 @@ export class ConfigurationVersionService {
   /** The tarball of an uploaded configuration, for the runner. */
   async download(subject: Subject, id: string): Promise<Readable> {
     const { cv } = await this.get(subject, id);
-    if (cv.status !== 'uploaded') throw new ConflictError(`configuration version ${id} is ${cv.status}, not uploaded`);
+    // TFC answers 404 for a configuration that has nothing to download (pending, errored, archived).
+    if (cv.status !== 'uploaded') throw new NotFoundError(`configuration version ${id} has no configuration to download: it is ${cv.status}`);
     const stream = await this.blobs.stream(configBlobKey(id));
     if (!stream) throw new NotFoundError(`configuration version ${id} has no stored configuration`);
     return stream;
+  }
+
+  /**
+   * actions/archive: drops the tarball of an uploaded configuration version, as TFC does, unless
+   * the workspace still uses it: it is the workspace's current one, or a run of it is unfinished.
+   */
+  async archive(subject: Subject, id: string): Promise<ConfigurationVersion> {
+    const { cv, ws } = await this.get(subject, id);
+    this.authorize(subject, 'run:queue', ws, id);
+    const refuse = (why: string) => new InvalidError(`transition not allowed: configuration could not be archived because ${why}`);
+    if (cv.status !== 'uploaded') throw refuse(`it is ${cv.status}, not uploaded`);
+    if (ws.currentConfigurationVersionId === cv.id) throw refuse('it is current');
+    if ((await store.unfinishedRunsOf(this.db, cv.id, [...FINAL_STATUSES])) > 0) throw refuse('it has runs in progress');
+    return this.db.transaction(async (trx) => {
+      const archived = await store.archiveConfigurationVersion(trx, cv.id);
+      if (!archived) throw refuse('it changed meanwhile');
+      await this.blobs.delete(configBlobKey(cv.id), trx);
+      return archived;
+    });
   }
 
   /**
@@ -144,7 +165,15 @@ export class ConfigurationVersionService {
     if (!this.signer.verify(UPLOAD_PURPOSE, id, signature)) throw new NotFoundError('upload URL is invalid or has expired');
     const cv = await store.findConfigurationVersion(this.db, id);
     if (!cv) throw notFound('configuration version', id);
-    if (cv.status !== 'pending') throw new ConflictError(`configuration version ${id} is already ${cv.status}`);
+    if (cv.status === 'uploaded') {
+      // TFC accepts a second upload to the same URL (go-tfe's tests do it). An uploaded
+      // configuration never changes under its runs, so the first one stays and this one is read
+      // (within the size limit) and dropped.
+      for await (const chunk of body) void chunk;
+      this.logger.info({ cv: id }, 'ignored a second upload to an uploaded configuration version');
+      return cv;
+    }
+    if (cv.status !== 'pending') throw new ConflictError(`configuration version ${id} is ${cv.status} and takes no upload`);
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-upload-'));
     const file = path.join(dir, 'config.tar.gz');

@@ -8,6 +8,8 @@ import type { BlobStore } from '../blobs/store.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { OrganizationService } from '../orgs/index.js';
+import type { StateService } from '../state/index.js';
+import type { UserService } from '../users/index.js';
 import type { JobService, PhaseOutcomes } from '../jobs/index.js';
 import type { WorkspaceIncluder, WorkspaceService } from '../workspaces/index.js';
 import { registerCommentRoutes } from './comment-routes.js';
@@ -32,10 +34,16 @@ export interface RunDeps {
   orgs: OrganizationService;
   workspaces: WorkspaceService;
   jobs: JobService;
+  /** The users runs were created by (include=created_by). */
+  users: UserService;
+  /** The state versions an apply wrote (its state-versions relationship). */
+  state: StateService;
   /** Whose rights a run acts with when nobody is asking: its creator's, gathered afresh. */
   principals: PrincipalResolver;
   /** --max-config-size: the largest configuration upload, packed or unpacked. */
   maxConfigSize: number;
+  /** --force-cancel-cool-off: how long after a cancel request force-cancel becomes available. */
+  forceCancelCoolOffMs: number;
   logger: Logger;
 }
 
@@ -56,10 +64,10 @@ export interface RunDomain {
 export function createRunDomain(deps: RunDeps): RunDomain {
   const { db, blobs, signer, site, logger } = deps;
   const configs = new ConfigurationVersionService(db, blobs, deps.workspaces, signer, site, deps.maxConfigSize, logger);
-  const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger);
+  const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger, deps.forceCancelCoolOffMs);
   const logs = new RunLogService(db, signer, site);
   const comments = new RunCommentService(db, service);
-  const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, blobs, site };
+  const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, users: deps.users, state: deps.state, blobs, site };
   return {
     routes: (router) => {
       registerRunRoutes(router, routeDeps);

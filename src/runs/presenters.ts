@@ -82,6 +82,7 @@ export const runType: ResourceType = {
 
 export function presentRun(run: Run, subject: Subject, runs: RunService, position?: number): View {
   const executing = run.status === 'planning' || run.status === 'applying';
+  const forceCancelAt = runs.forceCancelAvailableAt(run);
   const canApply = runs.can(subject, 'run:apply', run);
   const canCancel = runs.can(subject, 'run:cancel', run);
   return {
@@ -107,7 +108,8 @@ export function presentRun(run: Run, subject: Subject, runs: RunService, positio
     'terraform-version': run.engineVersion,
     'error-message': run.errorMessage,
     'canceled-at': run.statusTimestamps['canceled-at'] ?? null,
-    'force-cancel-available-at': executing && run.cancelRequestedAt ? timestamp(run.cancelRequestedAt) : null,
+    // Set by any cancel request, as in TFC; force-cancel itself is for an executing run only.
+    'force-cancel-available-at': forceCancelAt ? timestamp(forceCancelAt) : null,
     // otf's own: a state of the apply reached otfd after its job was over (docs/agent-protocol.md).
     'state-saved-late-at': run.stateSavedLateAt ? timestamp(run.stateSavedLateAt) : null,
     'position-in-queue': position ?? null,
@@ -116,7 +118,7 @@ export function presentRun(run: Run, subject: Subject, runs: RunService, positio
       'is-discardable': canHappen(run.status, 'discard'),
       // an executing phase is canceled by asking its runner to stop (RunService.cancel)
       'is-cancelable': executing || canHappen(run.status, 'cancel'),
-      'is-force-cancelable': executing && run.cancelRequestedAt !== null,
+      'is-force-cancelable': executing && forceCancelAt !== null && forceCancelAt.getTime() <= Date.now(),
     },
     permissions: {
       'can-apply': canApply,
@@ -153,12 +155,14 @@ const phaseAttributes = [
 export const planType: ResourceType = {
   type: 'plans',
   attributes: [...phaseAttributes, 'has-changes', 'generated-configuration', 'execution-details'],
+  relationships: { exports: 'plan-exports' },
   selfLink: (v) => `/api/v2/plans/${v.id}`,
 };
 
 export const applyType: ResourceType = {
   type: 'applies',
   attributes: [...phaseAttributes, 'execution-details'],
+  relationships: { 'state-versions': 'state-versions' },
   selfLink: (v) => `/api/v2/applies/${v.id}`,
 };
 

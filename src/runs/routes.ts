@@ -2,12 +2,14 @@
 // their actions, plans and applies (and their signed log URLs), the organization's run queue.
 import type Router from '@koa/router';
 import type { Action } from '../auth/authorize.js';
-import type { Subject } from '../auth/subject.js';
-import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource } from '../api/jsonapi.js';
+import { principalOf, SITE_ADMIN, type Principal, type Subject } from '../auth/subject.js';
+import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource, type View } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import type { BlobStore } from '../blobs/store.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
+import type { StateService } from '../state/index.js';
+import { presentUser, type UserService, userType } from '../users/index.js';
 import { presentWorkspace, type WorkspaceService, workspaceType } from '../workspaces/index.js';
 import { artifactKey } from './artifacts.js';
 import { redactPlan } from './redact.js';
@@ -47,12 +49,14 @@ export interface RunRouteDeps {
   configs: ConfigurationVersionService;
   logs: RunLogService;
   workspaces: WorkspaceService;
+  users: UserService;
+  state: StateService;
   blobs: BlobStore;
   site: Site;
 }
 
 export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
-  const { runs, configs, logs, workspaces, blobs, site } = deps;
+  const { runs, configs, logs, workspaces, users, state, blobs, site } = deps;
 
   // ------------------------------------------------------------ configuration versions
 
@@ -69,19 +73,35 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   router.get('/workspaces/:id/configuration-versions', async (ctx) => {
     const page = parsePage(query(ctx));
     const { items, total } = await configs.list(subjectOf(ctx), ctx.params.id, page.size, pageOffset(page));
-    const views = items.map((cv) => presentConfigurationVersion(cv, configs.uploadUrl(cv)));
+    // The upload URL is in the answer to the create only, as in TFC.
+    const views = items.map((cv) => presentConfigurationVersion(cv, null));
     send(ctx, 200, encode(configurationVersionType, views, paginate(page, total, requestUrl(ctx, site))));
   });
 
   router.get('/configuration-versions/:id', async (ctx) => {
     const { cv } = await configs.get(subjectOf(ctx), ctx.params.id);
-    send(ctx, 200, encode(configurationVersionType, presentConfigurationVersion(cv, configs.uploadUrl(cv))));
+    send(ctx, 200, encode(configurationVersionType, presentConfigurationVersion(cv, null)));
   });
 
   router.get('/configuration-versions/:id/download', async (ctx) => {
     const stream = await configs.download(subjectOf(ctx), ctx.params.id);
     ctx.type = 'application/gzip';
     ctx.body = stream;
+  });
+
+  router.get('/runs/:id/configuration-version/download', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const run = await runs.get(subject, ctx.params.id);
+    const stream = await configs.download(subject, run.configurationVersionId);
+    ctx.type = 'application/gzip';
+    ctx.body = stream;
+  });
+
+  router.post('/configuration-versions/:id/actions/archive', async (ctx) => {
+    await configs.archive(subjectOf(ctx), ctx.params.id);
+    // TFC answers 202 Accepted with no body (set the body first: koa turns a null body into 204).
+    ctx.body = null;
+    ctx.status = 202;
   });
 
   // ------------------------------------------------------------ runs
@@ -92,7 +112,20 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     // Runs of a page mostly share their workspace: each workspace and configuration is loaded once.
     const wss = wanted.has('workspace') ? await loadOnce(list.map((r) => r.workspaceId), (ids) => workspaces.byIds(ids)) : new Map<string, null>();
     const cvs = wanted.has('configuration_version') ? await loadOnce(list.map((r) => r.configurationVersionId), (ids) => configs.byIds(ids)) : new Map<string, null>();
+    // created-by names a user only for runs a user created (a team's or organization's token is no user).
+    const creators = list.flatMap((r) => (r.createdBy?.type === 'users' ? [r.createdBy] : []));
     const out: Resource[] = [];
+    if (wanted.has('created_by')) {
+      const found = await loadOnce(creators.map((c) => c.id), (ids) => users.byIds(ids));
+      const shown = new Set<string>();
+      for (const creator of creators) {
+        if (shown.has(creator.id)) continue;
+        shown.add(creator.id);
+        const user = found.get(creator.id);
+        // The site administrator (and a user deleted since) has no row: shown by the name the run kept.
+        out.push(...resources(userType, [user ? presentUser(user, subject) : presentCreatorOnly(creator)]));
+      }
+    }
     for (const run of list) {
       if (wanted.has('plan')) out.push(...resources(planType, [presentPhase(run.plan, logs.url(run.plan.id))]));
       if (wanted.has('apply')) out.push(...resources(applyType, [presentPhase(run.apply, logs.url(run.apply.id))]));
@@ -127,6 +160,7 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
       autoApply: a['auto-apply'],
       allowEmptyApply: a['allow-empty-apply'],
       savePlan: a['save-plan'],
+      terraformVersion: a['terraform-version'],
     });
     await respond(ctx, 201, run);
   });
@@ -163,6 +197,12 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     cancel: (s: Subject, id: string, c?: string) => runs.cancel(s, id, c),
     'force-cancel': (s: Subject, id: string, c?: string) => runs.forceCancel(s, id, c),
   };
+  router.post('/runs/:id/actions/force-execute', async (ctx) => {
+    await runs.forceExecute(subjectOf(ctx), ctx.params.id);
+    ctx.body = null;
+    ctx.status = 202;
+  });
+
   for (const [name, act] of Object.entries(actions)) {
     router.post(`/runs/:id/actions/${name}`, async (ctx) => {
       const doc = readOptional(readAction, body(ctx));
@@ -182,8 +222,12 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
   // ------------------------------------------------------------ plans and applies
 
   const sendPlan = (ctx: Ctx, run: Run) =>
-    send(ctx, 200, encode(planType, { ...presentPhase(run.plan, logs.url(run.plan.id)), 'has-changes': run.hasChanges, 'generated-configuration': false }));
-  const sendApply = (ctx: Ctx, run: Run) => send(ctx, 200, encode(applyType, presentPhase(run.apply, logs.url(run.apply.id))));
+    send(ctx, 200, encode(planType, { ...presentPhase(run.plan, logs.url(run.plan.id)), 'has-changes': run.hasChanges, 'generated-configuration': false, exports: [] }));
+  // An apply names the state versions it wrote, as TFC's do (to those who may read state).
+  const sendApply = async (ctx: Ctx, run: Run) => {
+    const written = runs.can(subjectOf(ctx), 'state:read', run) ? await state.idsOfRun(run.workspaceId, run.id) : [];
+    send(ctx, 200, encode(applyType, { ...presentPhase(run.apply, logs.url(run.apply.id)), 'state-versions': written.map((id) => ({ id })) }));
+  };
   router.get('/plans/:id', async (ctx) => sendPlan(ctx, await runs.byPhase(subjectOf(ctx), ctx.params.id)));
   router.get('/runs/:id/plan', async (ctx) => sendPlan(ctx, await runs.get(subjectOf(ctx), ctx.params.id)));
   router.get('/applies/:id', async (ctx) => sendApply(ctx, await runs.byPhase(subjectOf(ctx), ctx.params.id)));
@@ -207,6 +251,11 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     ctx.type = 'application/json';
     ctx.body = redactPlan(plan);
   });
+}
+
+/** A run's creator that is no user account of this server (the site administrator, a deleted user): its id and name. */
+function presentCreatorOnly(creator: Principal): View {
+  return { id: creator.id, username: creator.name, email: null, 'avatar-url': null, 'is-service-account': false, 'is-site-admin': creator.id === principalOf(SITE_ADMIN).id };
 }
 
 /** Each distinct id loaded once, all in one statement, by id. */

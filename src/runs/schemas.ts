@@ -39,6 +39,10 @@ export const readCreateRun = validator(
         'auto-apply': Type.Optional(Type.Boolean()),
         'allow-empty-apply': Type.Optional(Type.Boolean()),
         'save-plan': Type.Optional(Type.Boolean()),
+        // An exact version, for a plan-only run (TFC); the workspace's own setting may be a constraint.
+        'terraform-version': Type.Optional(
+          Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.]+)?$', maxLength: 64, 'x-message': 'must be a version such as 1.9.5' }),
+        ),
       }),
     ),
     relationships: Type.Object({

@@ -8,7 +8,7 @@ import type { PrincipalResolver } from '../auth/service.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import { inOrderOf } from '../db/lists.js';
-import { ConflictError, InvalidError, notFound } from '../errors.js';
+import { ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Capacity, Organization, OrganizationService } from '../orgs/index.js';
@@ -17,7 +17,7 @@ import type { Workspace, WorkspaceService } from '../workspaces/index.js';
 import { addComment } from './comments.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
 import { recordEvent, recordTransition } from './events.js';
-import { FINAL_STATUSES, IllegalTransition, phaseStatuses, transition, type RunEvent, type RunStatus } from './machine.js';
+import { canHappen, FINAL_STATUSES, IllegalTransition, phaseStatuses, transition, type RunEvent, type RunStatus } from './machine.js';
 import * as store from './store.js';
 import type { Run, RunFilter } from './store.js';
 
@@ -41,7 +41,10 @@ export interface RunInput {
   savePlan?: boolean;
   /** What queued the run, as Terraform Cloud names it; tfe-api unless said otherwise. */
   source?: string;
+  /** The engine version of a plan-only run, instead of the workspace's. */
+  terraformVersion?: string;
 }
+
 
 /** What a runner reports at the end of a phase. */
 export type PhaseOutcome = JobOutcome;
@@ -78,12 +81,22 @@ export class RunService {
     /** Whose rights a run acts with when nobody is asking: its creator's, gathered afresh. */
     private readonly principals: PrincipalResolver,
     private readonly logger: Logger,
+    /**
+     * How long after a cancel request force-cancel becomes available (TFC has such a cool-off):
+     * the engine gets this long to stop by itself and leave its state behind before it is killed.
+     */
+    private readonly forceCancelCoolOffMs: number,
   ) {
     configs.onAutoQueue((cv) => this.createForUpload(cv));
   }
 
   onApplied(hook: AppliedHook): void {
     this.appliedHooks.push(hook);
+  }
+
+  /** When force-cancel becomes available for the run: a cool-off after its cancel request; null before any. */
+  forceCancelAvailableAt(run: Pick<Run, 'cancelRequestedAt'>): Date | null {
+    return run.cancelRequestedAt ? new Date(run.cancelRequestedAt.getTime() + this.forceCancelCoolOffMs) : null;
   }
 
   /** How many runs of the organization are active, for its capacity (hooked into orgs by src/server.ts). */
@@ -189,6 +202,10 @@ export class RunService {
       throw new InvalidError('a refresh-only run needs refresh', { pointer: '/data/attributes/refresh' });
     }
     const speculative = (input.planOnly ?? false) || cv.speculative;
+    // TFC lets a run choose its own engine version only when it can change nothing.
+    if (input.terraformVersion !== undefined && !speculative) {
+      throw new InvalidError('terraform-version may only be set on a plan-only run', { pointer: '/data/attributes/terraform-version' });
+    }
     // Asking for auto-apply outright needs the right to apply. The workspace's own auto-apply is
     // what a run of somebody who may apply does; anybody else's run stops at planned, for somebody
     // who may apply to confirm (as in a manual-apply workspace).
@@ -218,7 +235,7 @@ export class RunService {
         replaceAddrs: input.replaceAddrs ?? [],
         variables: input.variables ?? [],
         engine: ws.engine,
-        engineVersion: ws.terraformVersion,
+        engineVersion: input.terraformVersion ?? ws.terraformVersion,
         createdBy: principalOf(subject),
       });
       await recordEvent(trx, { runId: id, action: 'created', actor: principalOf(subject) });
@@ -247,7 +264,8 @@ export class RunService {
       });
     }
     if (cv.status !== 'uploaded') {
-      const why = cv.status === 'errored' ? `errored (${cv.errorMessage})` : 'still waiting for its upload';
+      const why =
+        cv.status === 'errored' ? `errored (${cv.errorMessage})` : cv.status === 'archived' ? 'archived: its configuration is gone' : 'still waiting for its upload';
       throw new InvalidError(`configuration version "${id}" is ${why}`, { pointer: '/data/relationships/configuration-version' });
     }
     return cv;
@@ -421,17 +439,70 @@ export class RunService {
         return;
       }
       await this.fire(trx, run, 'cancel', after);
+      // As in TFC, every cancel request is recorded, and starts the force-cancel cool-off.
+      await store.updateRun(trx, id, { cancelRequestedAt: new Date() });
     });
   }
 
-  /** Ends a run whose engine did not stop after cancel: the run is over now, its engine killed. */
+  /**
+   * Ends a run whose engine did not stop after cancel: the run is over now, its engine killed.
+   * Only once the cool-off after the cancel request has passed, as in TFC.
+   */
   async forceCancel(subject: Subject, id: string, comment?: string): Promise<Run> {
     return this.act(subject, id, 'run:force-cancel', comment, async (trx, run, after) => {
-      if (!run.cancelRequestedAt) {
+      const available = this.forceCancelAvailableAt(run);
+      if (!available) {
         throw new ConflictError(`run ${id} has not been canceled yet: cancel it first, and force-cancel only if it does not stop`);
+      }
+      if (Date.now() < available.getTime() && (run.status === 'planning' || run.status === 'applying')) {
+        throw new ConflictError(`run ${id} was asked to cancel and may still stop by itself: force-cancel is available from ${available.toISOString()}`);
       }
       await this.fire(trx, run, 'force_cancel', after);
     });
+  }
+
+  /**
+   * actions/force-execute (TFC): runs a pending run now. The run holding the workspace is
+   * discarded, and so is every run waiting ahead of this one; then the queue admits it. Refused
+   * (403, as TFC) when the run is not pending or no other run holds the workspace, and (409) when
+   * the holding run is past the point where it can be discarded.
+   */
+  async forceExecute(subject: Subject, id: string): Promise<void> {
+    const target = await store.findRun(this.db, id);
+    if (!target) throw notFound('run', id);
+    this.authorize(subject, 'run:read', target);
+    this.authorize(subject, 'run:apply', target);
+    const after: AfterCommit = [];
+    try {
+      await this.db.transaction(async (trx) => {
+        const run = await store.lockRun(trx, id);
+        if (!run || run.status !== 'pending') {
+          throw new ForbiddenError(`run ${id} is ${run?.status ?? 'gone'}: only a pending run can be force-executed`);
+        }
+        const ws = await this.workspaces.byId(run.workspaceId);
+        const holderId = ws?.lock?.holder.type === 'runs' ? ws.lock.holder.id : null;
+        if (!holderId || holderId === id) {
+          throw new ForbiddenError(`run ${id} is not waiting behind another run: its workspace is ${ws?.lock ? 'locked by a user' : 'not locked'}`);
+        }
+        const holder = await store.lockRun(trx, holderId);
+        if (holder && !FINAL_STATUSES.has(holder.status)) {
+          if (!canHappen(holder.status, 'discard')) {
+            throw new ConflictError(`run ${holderId} holding the workspace is ${holder.status} and cannot be discarded; cancel it instead`);
+          }
+          await this.fire(trx, holder, 'discard', after);
+        }
+        for (const aheadId of await store.pendingBefore(trx, run)) {
+          const ahead = await store.lockRun(trx, aheadId);
+          if (ahead?.status === 'pending') await this.fire(trx, ahead, 'discard', after);
+        }
+      });
+    } catch (err) {
+      if (err instanceof IllegalTransition) throw new ConflictError(`run ${id} cannot be force-executed: ${err.message}`);
+      throw err;
+    }
+    for (const f of after) await f();
+    // The discards released the workspace and scheduled it; this admits the run if nothing did yet.
+    await this.schedule(target.workspaceId);
   }
 
   // ------------------------------------------------------------ what runners report

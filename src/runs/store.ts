@@ -9,7 +9,8 @@ export type Timestamps = Record<string, string>;
 
 // ---------------------------------------------------------------- configuration versions
 
-export type ConfigurationVersionStatus = 'pending' | 'uploaded' | 'errored';
+/** archived: its tarball dropped on request (actions/archive); no run may use it any more. */
+export type ConfigurationVersionStatus = 'pending' | 'uploaded' | 'errored' | 'archived';
 
 export interface ConfigurationVersion {
   id: string;
@@ -131,6 +132,24 @@ export async function settleConfigurationVersion(
     })
     .returning('*');
   return row ? toConfigurationVersion(row as ConfigurationVersionRow) : null;
+}
+
+/** Moves an uploaded configuration version to archived; null when it was not uploaded. */
+export async function archiveConfigurationVersion(db: Db, id: string): Promise<ConfigurationVersion | null> {
+  const [row] = await db('configuration_versions')
+    .where({ id, status: 'uploaded' })
+    .update({ status: 'archived', status_timestamps: db.raw('status_timestamps || ?::jsonb', [JSON.stringify({ 'archived-at': new Date().toISOString() })]) })
+    .returning('*');
+  return row ? toConfigurationVersion(row as ConfigurationVersionRow) : null;
+}
+
+/** How many runs of the configuration version have not ended yet. */
+export async function unfinishedRunsOf(db: Db, configurationVersionId: string, finalStatuses: readonly RunStatus[]): Promise<number> {
+  const row = await db('runs')
+    .where({ configuration_version_id: configurationVersionId })
+    .whereNotIn('status', finalStatuses)
+    .first<{ n: string | number }>(db.raw('count(*) AS n'));
+  return Number(row?.n ?? 0);
 }
 
 // ---------------------------------------------------------------- runs
@@ -449,6 +468,17 @@ export async function updatePhase(db: Db, table: 'plans' | 'applies', runId: str
 export async function oldestPending(db: Db, workspaceId: string): Promise<string | null> {
   const row = await db('runs').where({ workspace_id: workspaceId, status: 'pending', speculative: false }).orderBy('created_at').orderBy('id').first('id');
   return row ? (row as { id: string }).id : null;
+}
+
+/** The workspace's runs waiting in its queue (pending, not speculative) that were created before the run. */
+export async function pendingBefore(db: Db, run: Pick<Run, 'id' | 'workspaceId' | 'createdAt'>): Promise<string[]> {
+  const rows = await db('runs')
+    .where({ workspace_id: run.workspaceId, status: 'pending', speculative: false })
+    .andWhere((w) => w.where('created_at', '<', run.createdAt).orWhere((x) => x.where('created_at', run.createdAt).andWhere('id', '<', run.id)))
+    .orderBy('created_at')
+    .orderBy('id')
+    .select<{ id: string }[]>('id');
+  return rows.map((r) => r.id);
 }
 
 /** Runs of an organization waiting for a runner (pending) and executing (running). */

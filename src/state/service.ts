@@ -528,4 +528,9 @@ export class StateService {
   async currentVersionId(workspaceId: string): Promise<string | null> {
     return store.currentId(this.db, workspaceId);
   }
+
+  /** The ids of the finalized state versions a run wrote, oldest first (an apply's state-versions). */
+  async idsOfRun(workspaceId: string, runId: string): Promise<string[]> {
+    return store.finalizedIdsOfRun(this.db, workspaceId, runId);
+  }
 }

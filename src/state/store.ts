@@ -256,6 +256,12 @@ export async function findByRunAndMd5(db: Db, workspaceId: string, runId: string
   return row ? toStateVersion(row) : null;
 }
 
+/** The ids of the finalized versions the run wrote, oldest first (by the workspace: its versions are indexed). */
+export async function finalizedIdsOfRun(db: Db, workspaceId: string, runId: string): Promise<string[]> {
+  const rows = await db('state_versions').where({ workspace_id: workspaceId, run_id: runId, status: 'finalized' }).orderBy('finalized_seq').select<{ id: string }[]>('id');
+  return rows.map((r) => r.id);
+}
+
 export async function setJsonStateSize(db: Db, id: string, size: number): Promise<void> {
   await db('state_versions').where({ id }).update({ json_state_size: size });
 }

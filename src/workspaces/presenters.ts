@@ -36,6 +36,7 @@ export const workspaceType: ResourceType = {
     'locked',
     'locked-reason',
     'resource-count',
+    'runs-count',
     'setting-overwrites',
     'created-at',
     'updated-at',
@@ -80,9 +81,12 @@ const WORKSPACE_PERMISSIONS: Record<string, Action> = {
   'can-manage-run-tasks': 'workspace:manage-run-tasks',
 };
 
-/** The active run holds the workspace lock; that is the run the CLI waits behind. */
+/**
+ * The active run holds the workspace lock; that is the run the CLI waits behind. With none active,
+ * the last run that was admitted stays current, as in TFC (a pending run is not current yet).
+ */
 export function currentRunId(ws: Workspace): string | null {
-  return ws.lock?.holder.type === 'runs' ? ws.lock.holder.id : null;
+  return ws.lock?.holder.type === 'runs' ? ws.lock.holder.id : ws.currentRunId;
 }
 
 /**
@@ -136,6 +140,7 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     locked: ws.lock !== null,
     'locked-reason': ws.lock?.reason ?? null,
     'resource-count': ws.resourceCount,
+    'runs-count': ws.runsCount,
     'setting-overwrites': { 'execution-mode': false, 'agent-pool': false },
     'created-at': timestamp(ws.createdAt),
     'updated-at': timestamp(ws.updatedAt),

@@ -233,7 +233,8 @@ export class WorkspaceService {
       });
     } catch (err) {
       if (isUniqueViolation(err)) {
-        throw new ConflictError(`workspace name "${input.name}" is already taken in organization "${org.name}"`, { pointer: '/data/attributes/name' });
+        // TFC answers a duplicate name with 422 and "has already been taken", and clients expect it.
+        throw new InvalidError(`workspace name "${input.name}" has already been taken in organization "${org.name}"`, { pointer: '/data/attributes/name' });
       }
       throw err;
     }
@@ -280,7 +281,7 @@ export class WorkspaceService {
       });
     } catch (err) {
       if (isUniqueViolation(err)) {
-        throw new ConflictError(`workspace name "${changes.name}" is already taken in organization "${ws.organizationName}"`, {
+        throw new InvalidError(`workspace name "${changes.name}" has already been taken in organization "${ws.organizationName}"`, {
           pointer: '/data/attributes/name',
         });
       }

@@ -50,6 +50,10 @@ export interface Workspace {
   tags: TagBinding[];
   /** What the workspace holds, read from the runs and state domains' tables (never written here). */
   latestRunId: string | null;
+  /** The newest run that got past the queue (not speculative); it stays current after it ends, as in TFC. */
+  currentRunId: string | null;
+  /** How many runs the workspace has had. */
+  runsCount: number;
   currentStateVersionId: string | null;
   currentConfigurationVersionId: string | null;
   /** Instances of managed resources in the current state. */
@@ -116,6 +120,8 @@ interface WorkspaceRow {
   locked_at: Date | null;
   tags: TagBinding[];
   latest_run_id: string | null;
+  current_run_id: string | null;
+  runs_count: number;
   current_state_version_id: string | null;
   current_configuration_version_id: string | null;
   resource_count: number;
@@ -191,6 +197,8 @@ function toWorkspace(r: WorkspaceRow): Workspace {
         : null,
     tags: r.tags,
     latestRunId: r.latest_run_id,
+    currentRunId: r.current_run_id,
+    runsCount: Number(r.runs_count),
     currentStateVersionId: r.current_state_version_id,
     currentConfigurationVersionId: r.current_configuration_version_id,
     resourceCount: r.resource_count,
@@ -256,10 +264,18 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
       // Read-only glimpses into the tables of runs and state, in the same statement so that
       // showing a workspace stays one round trip. "Current" is what those domains call current.
       db.raw(`(SELECT r.id FROM runs r WHERE r.workspace_id = w.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run_id`),
+      // A run is admitted to the workspace queue when its plan is queued (plan-queued-at).
+      db.raw(
+        `(SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.speculative AND r.status_timestamps->>'plan-queued-at' IS NOT NULL
+          ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS current_run_id`,
+      ),
+      db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id)::int AS runs_count`),
       db.raw(`(SELECT ${CURRENT_STATE_VERSION('sv.id')}) AS current_state_version_id`),
       db.raw(`coalesce((SELECT ${CURRENT_STATE_VERSION('sv.managed_instances')}), 0) AS resource_count`),
       db.raw(
-        `(SELECT cv.id FROM configuration_versions cv WHERE cv.workspace_id = w.id AND cv.status = 'uploaded'
+        // The newest configuration version, also while it waits for its upload (as TFC shows it);
+        // a provisional one is not current (TFC: until a run of it is applied; otf: never).
+        `(SELECT cv.id FROM configuration_versions cv WHERE cv.workspace_id = w.id AND NOT cv.provisional
           ORDER BY cv.created_at DESC, cv.id DESC LIMIT 1) AS current_configuration_version_id`,
       ),
     );
