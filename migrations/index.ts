@@ -12,6 +12,7 @@ import * as m0009 from './0009_users_and_teams.js';
 import * as m0010 from './0010_auth_changes.js';
 import * as m0011 from './0011_late_states.js';
 import * as m0014 from './0014_configuration_creators.js';
+import * as m0020 from './0020_organization_defaults.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0010_auth_changes': m0010,
   '0011_late_states': m0011,
   '0014_configuration_creators': m0014,
+  '0020_organization_defaults': m0020,
 };

@@ -217,6 +217,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     orgs.service.setCapacityProvider((org) => runs.service.activeRunCounts(org));
     // A workspace may be given only a pool that exists in its organization and allows it.
     workspaces.service.setPoolCheck((orgId, poolId, ws) => pools.service.checkAssignable(orgId, poolId, ws));
+    // An organization's default-project relationship, and its default pool (one new workspaces may use).
+    orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
+    orgs.service.setDefaultPoolCheck((orgId, poolId) => pools.service.checkDefault(orgId, poolId));
 
     const app = createApp({
       logger,

@@ -4,9 +4,10 @@ import type { ApiRouter, Site } from '../api/http.js';
 import type { Db } from '../db/index.js';
 import { registerOrganizationRoutes } from './routes.js';
 import { OrganizationService } from './service.js';
+import { registerSubscriptionRoutes } from './subscriptions.js';
 
 export { organizationType, presentOrganization } from './presenters.js';
-export { OrganizationService, type Capacity, type CreationHook, type Organization, type OrganizationToken } from './service.js';
+export { OrganizationService, type Capacity, type CreationHook, type DefaultPoolCheck, type Organization, type OrganizationToken } from './service.js';
 
 export interface OrganizationDeps {
   db: Db;
@@ -23,7 +24,10 @@ export interface OrganizationDomain {
 export function createOrganizationDomain(deps: OrganizationDeps): OrganizationDomain {
   const service = new OrganizationService(deps.db);
   return {
-    routes: (router) => registerOrganizationRoutes(router, service, deps.site),
+    routes: (router) => {
+      registerOrganizationRoutes(router, service, deps.site);
+      registerSubscriptionRoutes(router, service, deps.site);
+    },
     service,
   };
 }

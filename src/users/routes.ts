@@ -3,7 +3,7 @@
 import { authenticationTokenType, presentToken } from '../auth/routes.js';
 import { encode, pageOffset, paginate, parsePage, queryValue } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { resourceDocument, Type, validator, type Static } from '../api/schema.js';
+import { resourceDocument, stringEnum, Type, validator, type Static } from '../api/schema.js';
 import { presentServiceAccount, presentUser, userType } from './presenters.js';
 import type { UserService } from './service.js';
 
@@ -27,8 +27,12 @@ const readCreateUser = validator(
   }),
 );
 
-const userTokenDocument = resourceDocument('authentication-tokens', {
-  attributes: Type.Optional(Type.Object({ description: Type.Optional(Type.String({ maxLength: 512 })), 'expired-at': Type.Optional(expiredAtSchema) })),
+// go-tfe sends the type "" (its options carry no type of their own): accepted beside the documented one.
+const userTokenDocument = Type.Object({
+  data: Type.Object({
+    type: stringEnum(['authentication-tokens', '']),
+    attributes: Type.Optional(Type.Object({ description: Type.Optional(Type.String({ maxLength: 512 })), 'expired-at': Type.Optional(expiredAtSchema) })),
+  }),
 });
 const readUserToken = validator(userTokenDocument);
 

@@ -171,7 +171,9 @@ export class WorkspaceService {
     const org = await this.orgs.resolve(subject, orgName);
     authorize(subject, 'workspace:create', { organizationId: org.id }, () => notFound('organization', orgName));
     checkSettings(input);
-    const execution = await this.execution(org.id, null, input, org.defaultExecutionMode === 'local' ? 'local' : 'remote');
+    // Without a mode of its own, a new workspace takes its organization's default mode (and pool).
+    const inheritsPool = input.executionMode === undefined && input.agentPoolId === undefined && org.defaultExecutionMode === 'agent';
+    const execution = await this.execution(org.id, null, inheritsPool ? { ...input, agentPoolId: org.defaultAgentPoolId } : input, org.defaultExecutionMode as ExecutionMode);
     const projectId = input.projectId ? await this.projectIn(org, input.projectId) : (await this.projects.defaultOf(org.id)).id;
     const id = newId('ws');
     try {
