@@ -16,6 +16,7 @@ export type OrganizationAction =
   | 'project:read'
   | 'project:create'
   | 'tag:read'
+  | 'tag:manage'
   | 'workspace:create'
   | 'pool:read'
   | 'pool:manage'
@@ -73,6 +74,7 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'project:read': 'member',
   'project:create': ['manage-projects'],
   'tag:read': 'member',
+  'tag:manage': ['manage-workspaces'],
   'workspace:create': ['manage-workspaces'],
   'pool:read': 'member',
   'pool:manage': ['manage-agent-pools'],
@@ -117,6 +119,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'project:read': { what: 'read projects', needs: 'membership of the organization' },
   'project:create': { what: 'manage projects', needs: 'the manage-projects organization permission' },
   'tag:read': { what: 'read tags', needs: 'membership of the organization' },
+  'tag:manage': { what: "delete the organization's tags", needs: 'the manage-workspaces organization permission' },
   'workspace:create': { what: 'create workspaces', needs: 'the manage-workspaces organization permission' },
   'pool:read': { what: 'read agent pools', needs: 'membership of the organization' },
   'pool:manage': { what: 'manage agent pools and their tokens', needs: 'the manage-agent-pools organization permission' },
