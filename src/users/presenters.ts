@@ -45,7 +45,8 @@ export function presentServiceAccount(subject: Subject): View {
     id: principal.type === 'users' ? principal.id : `user-api-${principal.id}`,
     username,
     email: null,
-    'avatar-url': null,
+    // No email to draw from: Gravatar's default picture, keyed by the account's id.
+    'avatar-url': avatarUrl(principal.id),
     'is-service-account': subject.kind !== 'site-admin',
     'is-site-admin': subject.kind === 'site-admin',
     'two-factor': { enabled: false, verified: false },
