@@ -672,11 +672,13 @@ describe('organizations', function () {
       assertStatus(await api.get(`/organizations/${name}`), 404);
     });
 
-    it('keeps the default pool from being deleted (409), and lets the organization go with it', async () => {
+    it('keeps the default pool from being deleted or narrowed (409), and lets the organization go with it', async () => {
       const org = await createOrganization(api);
       const pool = await createPool(org);
       assertStatus(await api.patch(`/organizations/${org}`, agentDefaults(pool)), 200);
       assertError(await api.delete(`/agent-pools/${pool}`), 409, /is the default agent pool of organization/);
+      const narrowed = { data: { type: 'agent-pools', attributes: { 'organization-scoped': false } } };
+      assertError(await api.patch(`/agent-pools/${pool}`, narrowed), 409, /must stay organization-scoped/);
       assertStatus(await api.delete(`/organizations/${org}`), 204);
       assertStatus(await api.get(`/agent-pools/${pool}`), 404);
     });

@@ -104,6 +104,10 @@ export class PoolService implements TokenResolver {
 
   async update(subject: Subject, id: string, input: PoolInput): Promise<{ pool: Pool; org: Organization }> {
     const { pool, org } = await this.get(subject, id, 'pool:manage');
+    // New workspaces of the organization run on its default pool: it stays open to all of them.
+    if (input.organizationScoped === false && org.defaultAgentPoolId === pool.id) {
+      throw new ConflictError(`agent pool "${pool.name}" is the default agent pool of organization "${org.name}" and must stay organization-scoped; change the organization's default first`);
+    }
     if (input.allowedWorkspaceIds) await this.checkAllowed(org, input.allowedWorkspaceIds);
     try {
       await this.db.transaction(async (trx) => {
