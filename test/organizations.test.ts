@@ -606,6 +606,21 @@ describe('organizations', function () {
     });
   });
 
+  describe('VCS settings of an organization', () => {
+    it('take send-passing-statuses-for-untriggered-speculative-plans as false only: this server has no VCS integration', async () => {
+      const name = await createOrganization(api);
+      const res = await api.patch(`/organizations/${name}`, organizationDocument({ 'send-passing-statuses-for-untriggered-speculative-plans': false }));
+      assertStatus(res, 200);
+      assert.equal(res.body.data.attributes['send-passing-statuses-for-untriggered-speculative-plans'], false);
+      assertError(
+        await api.patch(`/organizations/${name}`, organizationDocument({ 'send-passing-statuses-for-untriggered-speculative-plans': true })),
+        422,
+        /can only be false: this server has no VCS integration/,
+        { pointer: '/data/attributes/send-passing-statuses-for-untriggered-speculative-plans' },
+      );
+    });
+  });
+
   describe('default execution mode "agent" with a default agent pool', () => {
     async function createPool(org: string, attributes: Record<string, unknown> = {}): Promise<string> {
       const res = await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool'), ...attributes } } });
