@@ -27,6 +27,7 @@ const ACTIONS = [
   'create team token',
   'add an owner',
   'grant owners access',
+  'delete tags',
   'apply',
 ] as const;
 type ActionName = (typeof ACTIONS)[number];
@@ -36,20 +37,20 @@ type RoleName = (typeof ROLES)[number];
 
 // prettier-ignore
 const MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  apply
-  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
-  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403],
-  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'manage-teams team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404],
-  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403],
-  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok'],
-  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404],
-  'agent token':            [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
-  'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403],
+  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  tags  apply
+  'site admin':             ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                  ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':              ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403],
+  'plan team':              ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403],
+  'write team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'admin team':             ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'manage-workspaces team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok'],
+  'manage-teams team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  403,  404],
+  'organization token':     ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  'ok', 403],
+  'team token (write)':     ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  'ok'],
+  'user with no team':      [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  403,  404],
+  'agent token':            [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
+  'job token':              ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  404,  403],
 };
 
 const CONFIG = fixture('one-resource-no-output');
@@ -197,6 +198,13 @@ describe('permissions: every role against every action', function () {
       });
       if (res.status === 201) assert.equal((await admin.delete(`/team-workspaces/${res.body.data.id}`)).status, 204);
       return res;
+    },
+    // A tag made for each try, so that every allowed deletion has something to delete.
+    'delete tags': async (api) => {
+      const name = randomName('tag');
+      expectStatus(await admin.post(`/workspaces/${ws.id}/relationships/tags`, { data: [{ type: 'tags', attributes: { name } }] }), 204, 'tag');
+      const tags = await admin.get(`/organizations/${org}/tags?q=${name}`);
+      return api.request('DELETE', `/organizations/${org}/tags`, { body: { data: [{ type: 'tags', id: tags.body.data[0].id }] } });
     },
     // Queues a run that applies without confirmation: what can-queue-apply allows. Last, because
     // the run takes the workspace's lock.
