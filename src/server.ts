@@ -219,6 +219,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     workspaces.service.setPoolCheck((orgId, poolId, ws) => pools.service.checkAssignable(orgId, poolId, ws));
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
+    orgs.addIncluders(projects.organizationIncluders);
     orgs.service.setDefaultPoolCheck((orgId, poolId) => pools.service.checkDefault(orgId, poolId));
 
     const app = createApp({

@@ -584,6 +584,21 @@ describe('organizations', function () {
       const listed = (await api.get(`/organizations?q=${name}`)).body.data.find((o: Json) => o.id === name);
       assert.deepEqual(listed.relationships['default-project'], expected);
     });
+
+    it('comes with the organization with include=default_project; unknown includes are ignored', async () => {
+      const name = await createOrganization(api);
+      const res = await api.get(`/organizations/${name}?include=default_project,nonsense`);
+      assertStatus(res, 200);
+      assert.equal(res.body.included.length, 1);
+      const project = res.body.included[0];
+      assert.equal(project.type, 'projects');
+      assert.equal(project.id, res.body.data.relationships['default-project'].data.id);
+      assert.equal(project.attributes.name, 'Default Project');
+      assert.equal(project.attributes['is-default'], true);
+      assert.equal((await api.get(`/organizations/${name}`)).body.included, undefined);
+      const listed = await api.get(`/organizations?q=${name}&include=default-project`);
+      assert.deepEqual(listed.body.included.map((p: Json) => p.id), [project.id]);
+    });
   });
 
   describe('cost estimation', () => {

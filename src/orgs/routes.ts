@@ -1,10 +1,11 @@
 // HTTP routes of the orgs domain: /organizations, entitlement sets, capacity, organization tokens.
 import { authenticationTokenType, presentToken } from '../auth/routes.js';
-import { encode, pageOffset, paginate, parsePage, queryValue, type View } from '../api/jsonapi.js';
-import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
+import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, type Resource, type View } from '../api/jsonapi.js';
+import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
 import { nameSchema, resourceDocument, stringEnum, toOneOrNull, Type, validator, type Static } from '../api/schema.js';
 import { capacityType, ENTITLEMENTS, entitlementSetType, organizationType, presentOrganization } from './presenters.js';
-import type { OrganizationService } from './service.js';
+import type { Subject } from '../auth/subject.js';
+import type { Organization, OrganizationService } from './service.js';
 import type { OrganizationChanges } from './store.js';
 
 const organizationAttributes = {
@@ -46,6 +47,9 @@ function changesFrom(doc: Static<typeof updateDocument>): OrganizationChanges {
   };
 }
 
+/** Related resources another domain adds to include= on organizations (default_project, ...). */
+export type OrganizationIncluder = (subject: Subject, orgs: Organization[]) => Promise<Resource[]>;
+
 // Terraform Cloud documents the type as "authentication-token"; accept the plural too, and the
 // empty type go-tfe sends (its options carry no type of their own).
 const tokenDocument = Type.Object({
@@ -61,13 +65,24 @@ const tokenDocument = Type.Object({
 });
 const readCreateToken = validator(tokenDocument);
 
-export function registerOrganizationRoutes(router: ApiRouter, orgs: OrganizationService, site: Site): void {
+export function registerOrganizationRoutes(router: ApiRouter, orgs: OrganizationService, site: Site, includers: Record<string, OrganizationIncluder>): void {
+  /** What include= asks for that some domain serves; other names are ignored, as Terraform Cloud does. */
+  async function included(ctx: Ctx, list: Organization[]): Promise<Resource[]> {
+    const subject = subjectOf(ctx);
+    const out: Resource[] = [];
+    for (const name of parseIncludes(query(ctx))) {
+      const includer = includers[name];
+      if (includer) out.push(...(await includer(subject, list)));
+    }
+    return out;
+  }
+
   router.get('/organizations', async (ctx) => {
     const subject = subjectOf(ctx);
     const page = parsePage(query(ctx));
     const { items, total } = await orgs.list(subject, { search: queryValue(query(ctx), 'q'), limit: page.size, offset: pageOffset(page) });
     const views = await Promise.all(items.map(async (o) => presentOrganization(o, subject, await orgs.defaultProjectId(o))));
-    send(ctx, 200, encode(organizationType, views, paginate(page, total, requestUrl(ctx, site))));
+    send(ctx, 200, encode(organizationType, views, { ...paginate(page, total, requestUrl(ctx, site)), included: await included(ctx, items) }));
   });
 
   router.post('/organizations', async (ctx) => {
@@ -80,7 +95,7 @@ export function registerOrganizationRoutes(router: ApiRouter, orgs: Organization
   router.get('/organizations/:org', async (ctx) => {
     const subject = subjectOf(ctx);
     const org = await orgs.resolve(subject, ctx.params.org);
-    send(ctx, 200, encode(organizationType, presentOrganization(org, subject, await orgs.defaultProjectId(org))));
+    send(ctx, 200, encode(organizationType, presentOrganization(org, subject, await orgs.defaultProjectId(org)), { included: await included(ctx, [org]) }));
   });
 
   router.patch('/organizations/:org', async (ctx) => {
