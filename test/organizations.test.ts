@@ -73,6 +73,17 @@ describe('organizations', function () {
       assert.equal(owners.body.data.length, 1);
     });
 
+    it("answers a user's creation with the permissions of its owner, as a read the next moment does", async () => {
+      const user = await createUser(api);
+      const name = randomName();
+      const created = await user.client.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }));
+      assertStatus(created, 201);
+      assert.equal(created.body.data.attributes.permissions['can-update'], true);
+      assert.equal(created.body.data.attributes.permissions['can-destroy'], true);
+      const read = await user.client.get(`/organizations/${name}`);
+      assert.deepEqual(created.body.data.attributes.permissions, read.body.data.attributes.permissions);
+    });
+
     it('answers malformed JSON with 400 and creates nothing', async () => {
       const name = randomName();
       const raw = `{"data":{"type":"organizations","attributes":{"name":"${name}","email":"${name}@example.com"}`;

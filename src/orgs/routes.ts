@@ -47,6 +47,17 @@ function changesFrom(doc: Static<typeof updateDocument>): OrganizationChanges {
   };
 }
 
+/**
+ * The creating user as it stands once the organization exists: its owner (the creation made it
+ * one). The caller's rights were gathered before, without the new organization, and the
+ * permissions of the answer would otherwise all be false where a read the next moment says true.
+ */
+function asCreator(subject: Subject, org: Organization): Subject {
+  if (subject.kind !== 'user') return subject;
+  const owner = { owner: true, access: new Set<never>(), workspaces: new Map(), teams: [] };
+  return { ...subject, organizations: new Map([...subject.organizations, [org.id, owner]]) };
+}
+
 /** Related resources another domain adds to include= on organizations (default_project, ...). */
 export type OrganizationIncluder = (subject: Subject, orgs: Organization[]) => Promise<Resource[]>;
 
@@ -89,7 +100,7 @@ export function registerOrganizationRoutes(router: ApiRouter, orgs: Organization
     const subject = subjectOf(ctx);
     const changes = changesFrom(readCreateOrganization(body(ctx)));
     const org = await orgs.create(subject, { ...changes, name: changes.name!, email: changes.email! });
-    send(ctx, 201, encode(organizationType, presentOrganization(org, subject, await orgs.defaultProjectId(org))));
+    send(ctx, 201, encode(organizationType, presentOrganization(org, asCreator(subject, org), await orgs.defaultProjectId(org))));
   });
 
   router.get('/organizations/:org', async (ctx) => {
