@@ -239,6 +239,10 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.service.onApplied(triggers.runApplied);
     // A workspace may be given only an SSH key of its own organization.
     workspaces.service.setSshKeyCheck(sshKeys.service.checkAssignable);
+    // An organization's default-project relationship, and its default pool (one new workspaces may use).
+    orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
+    orgs.addIncluders(projects.organizationIncluders);
+    orgs.service.setDefaultPoolCheck((orgId, poolId) => pools.service.checkDefault(orgId, poolId));
 
     const app = createApp({
       logger,

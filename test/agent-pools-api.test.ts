@@ -292,6 +292,16 @@ describe('agent pools API and the agent protocol', function () {
       assertStatus(await register(created.secret), 401);
       assertStatus(await register(second.secret), 201);
     });
+
+    it('accepts the type "agent-tokens" go-tfe sends, and refuses other types (422)', async () => {
+      const pool = await createPool();
+      const res = await api.post(`/agent-pools/${pool.id}/authentication-tokens`, { data: { type: 'agent-tokens', attributes: { description: 'go-tfe' } } });
+      assertStatus(res, 201);
+      assert.equal(res.body.data.type, 'authentication-tokens');
+      assert.equal(res.body.data.attributes.description, 'go-tfe');
+      assertStatus(await register(res.body.data.attributes.token), 201);
+      assertError(await api.post(`/agent-pools/${pool.id}/authentication-tokens`, { data: { type: 'users', attributes: {} } }), 422, /data\.type must be one of/);
+    });
   });
 
   // ------------------------------------------------------------ workspaces on pools

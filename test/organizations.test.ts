@@ -73,6 +73,17 @@ describe('organizations', function () {
       assert.equal(owners.body.data.length, 1);
     });
 
+    it("answers a user's creation with the permissions of its owner, as a read the next moment does", async () => {
+      const user = await createUser(api);
+      const name = randomName();
+      const created = await user.client.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }));
+      assertStatus(created, 201);
+      assert.equal(created.body.data.attributes.permissions['can-update'], true);
+      assert.equal(created.body.data.attributes.permissions['can-destroy'], true);
+      const read = await user.client.get(`/organizations/${name}`);
+      assert.deepEqual(created.body.data.attributes.permissions, read.body.data.attributes.permissions);
+    });
+
     it('answers malformed JSON with 400 and creates nothing', async () => {
       const name = randomName();
       const raw = `{"data":{"type":"organizations","attributes":{"name":"${name}","email":"${name}@example.com"}`;
@@ -308,12 +319,15 @@ describe('organizations', function () {
       org = await createOrganization(api);
     });
 
-    it('grants operations, state storage, agents and teams', async () => {
+    it('grants operations, state storage, agents and teams, and nothing this server does not do', async () => {
       const res = await api.get(`/organizations/${org}/entitlement-set`);
       assertStatus(res, 200);
       assert.equal(res.body.data.type, 'entitlement-sets');
       for (const e of ['operations', 'state-storage', 'agents', 'teams']) {
         assert.equal(res.body.data.attributes[e], true, `entitlement ${e}`);
+      }
+      for (const e of ['sentinel', 'run-tasks', 'vcs-integrations', 'private-module-registry', 'audit-logging', 'assessments', 'cost-estimation', 'sso']) {
+        assert.equal(res.body.data.attributes[e], false, `entitlement ${e}`);
       }
     });
 
@@ -563,6 +577,218 @@ describe('organizations', function () {
         [a, b, tokenOrg],
       );
       for (const name of [a, b, tokenOrg]) assertStatus(await api.get(`/organizations/${name}`), 200);
+    });
+  });
+
+  describe('default project', () => {
+    it('is the default-project relationship of the organization, in every answer', async () => {
+      const name = randomName();
+      const created = await api.post('/organizations', organizationDocument({ name, email: `${name}@example.com` }));
+      assertStatus(created, 201);
+      const projects = await api.get(`/organizations/${name}/projects`);
+      assertStatus(projects, 200);
+      const defaultProject = projects.body.data.find((p: Json) => p.attributes['is-default']);
+      assert.ok(defaultProject, 'the organization has a default project');
+      const expected = { data: { type: 'projects', id: defaultProject.id } };
+      assert.deepEqual(created.body.data.relationships['default-project'], expected);
+      assert.deepEqual((await api.get(`/organizations/${name}`)).body.data.relationships['default-project'], expected);
+      const listed = (await api.get(`/organizations?q=${name}`)).body.data.find((o: Json) => o.id === name);
+      assert.deepEqual(listed.relationships['default-project'], expected);
+    });
+
+    it('comes with the organization with include=default_project; unknown includes are ignored', async () => {
+      const name = await createOrganization(api);
+      const res = await api.get(`/organizations/${name}?include=default_project,nonsense`);
+      assertStatus(res, 200);
+      assert.equal(res.body.included.length, 1);
+      const project = res.body.included[0];
+      assert.equal(project.type, 'projects');
+      assert.equal(project.id, res.body.data.relationships['default-project'].data.id);
+      assert.equal(project.attributes.name, 'Default Project');
+      assert.equal(project.attributes['is-default'], true);
+      assert.equal((await api.get(`/organizations/${name}`)).body.included, undefined);
+      const listed = await api.get(`/organizations?q=${name}&include=default-project`);
+      assert.deepEqual(listed.body.included.map((p: Json) => p.id), [project.id]);
+    });
+  });
+
+  describe('cost estimation', () => {
+    it('is not faked: a creation asking for it makes the organization without it, and the answer says false', async () => {
+      const name = randomName();
+      const res = await api.post('/organizations', organizationDocument({ name, email: `${name}@example.com`, 'cost-estimation-enabled': true }));
+      assertStatus(res, 201);
+      assert.equal(res.body.data.attributes['cost-estimation-enabled'], false);
+      assert.equal((await api.get(`/organizations/${name}`)).body.data.attributes['cost-estimation-enabled'], false);
+    });
+
+    it('cannot be turned on: 422 saying it is not supported, and nothing changes', async () => {
+      const name = await createOrganization(api);
+      const res = await api.patch(`/organizations/${name}`, organizationDocument({ 'cost-estimation-enabled': true, email: 'other@example.com' }));
+      assertError(res, 422, /cost estimation is not supported/, { pointer: '/data/attributes/cost-estimation-enabled' });
+      const read = await api.get(`/organizations/${name}`);
+      assert.equal(read.body.data.attributes['cost-estimation-enabled'], false);
+      assert.equal(read.body.data.attributes.email, `${name}@example.com`);
+      assertStatus(await api.patch(`/organizations/${name}`, organizationDocument({ 'cost-estimation-enabled': false })), 200);
+    });
+  });
+
+  describe('VCS settings of an organization', () => {
+    it('take send-passing-statuses-for-untriggered-speculative-plans as false only: this server has no VCS integration', async () => {
+      const name = await createOrganization(api);
+      const res = await api.patch(`/organizations/${name}`, organizationDocument({ 'send-passing-statuses-for-untriggered-speculative-plans': false }));
+      assertStatus(res, 200);
+      assert.equal(res.body.data.attributes['send-passing-statuses-for-untriggered-speculative-plans'], false);
+      assertError(
+        await api.patch(`/organizations/${name}`, organizationDocument({ 'send-passing-statuses-for-untriggered-speculative-plans': true })),
+        422,
+        /can only be false: this server has no VCS integration/,
+        { pointer: '/data/attributes/send-passing-statuses-for-untriggered-speculative-plans' },
+      );
+    });
+  });
+
+  describe('default execution mode "agent" with a default agent pool', () => {
+    async function createPool(org: string, attributes: Record<string, unknown> = {}): Promise<string> {
+      const res = await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool'), ...attributes } } });
+      assertStatus(res, 201);
+      return res.body.data.id;
+    }
+    function agentDefaults(pool: string | null, mode = 'agent'): Json {
+      return { data: { type: 'organizations', attributes: { 'default-execution-mode': mode }, relationships: { 'default-agent-pool': { data: pool && { type: 'agent-pools', id: pool } } } } };
+    }
+
+    it('runs new workspaces without a mode of their own on the pool; a workspace with its own mode keeps it', async () => {
+      const org = await createOrganization(api);
+      const pool = await createPool(org);
+      const res = await api.patch(`/organizations/${org}`, agentDefaults(pool));
+      assertStatus(res, 200);
+      assert.equal(res.body.data.attributes['default-execution-mode'], 'agent');
+      assert.deepEqual(res.body.data.relationships['default-agent-pool'], { data: { type: 'agent-pools', id: pool } });
+      assert.deepEqual((await api.get(`/organizations/${org}`)).body.data.relationships['default-agent-pool'], { data: { type: 'agent-pools', id: pool } });
+
+      const ws = await createWorkspace(api, org);
+      assert.equal(ws.attributes['execution-mode'], 'agent');
+      assert.equal(ws.relationships['agent-pool'].data.id, pool);
+      const local = await createWorkspace(api, org, randomName('ws'), { 'execution-mode': 'local' });
+      assert.equal(local.attributes['execution-mode'], 'local');
+    });
+
+    it('drops the pool when the mode changes back to remote or local', async () => {
+      const org = await createOrganization(api);
+      const pool = await createPool(org);
+      assertStatus(await api.patch(`/organizations/${org}`, agentDefaults(pool)), 200);
+      const remote = await api.patch(`/organizations/${org}`, organizationDocument({ 'default-execution-mode': 'remote' }));
+      assertStatus(remote, 200);
+      assert.equal(remote.body.data.attributes['default-execution-mode'], 'remote');
+      assert.deepEqual(remote.body.data.relationships['default-agent-pool'], { data: null });
+      assert.equal((await createWorkspace(api, org)).attributes['execution-mode'], 'remote');
+    });
+
+    it('refuses a pool without mode "agent", mode "agent" without a pool, and a pool of another organization (422)', async () => {
+      const org = await createOrganization(api);
+      const pool = await createPool(org);
+      const otherPool = await createPool(await createOrganization(api));
+      assertError(await api.patch(`/organizations/${org}`, agentDefaults(pool, 'remote')), 422, /Default agent pool must not be specified unless using 'agent' execution mode/);
+      assertError(await api.patch(`/organizations/${org}`, agentDefaults(null)), 422, /needs a default agent pool/, { pointer: '/data/relationships/default-agent-pool' });
+      assertError(await api.patch(`/organizations/${org}`, organizationDocument({ 'default-execution-mode': 'agent' })), 422, /needs a default agent pool/);
+      assertError(await api.patch(`/organizations/${org}`, agentDefaults(otherPool)), 422, new RegExp(`agent pool "${otherPool}" does not exist in this organization`));
+      assertError(await api.patch(`/organizations/${org}`, agentDefaults('apool-nonexistent0000')), 422, /does not exist in this organization/);
+      assert.equal((await api.get(`/organizations/${org}`)).body.data.attributes['default-execution-mode'], 'remote');
+    });
+
+    it('refuses a pool that is not organization-scoped, and a malformed relationship', async () => {
+      const org = await createOrganization(api);
+      const scoped = await createPool(org, { 'organization-scoped': false });
+      assertError(await api.patch(`/organizations/${org}`, agentDefaults(scoped)), 422, /is not organization-scoped/);
+      const wrongType = { data: { type: 'organizations', attributes: { 'default-execution-mode': 'agent' }, relationships: { 'default-agent-pool': { data: { type: 'workspaces', id: scoped } } } } };
+      assertStatus(await api.patch(`/organizations/${org}`, wrongType), 422);
+      const nul = { data: { type: 'organizations', relationships: { 'default-agent-pool': { data: { type: 'agent-pools', id: 'apool-\u0000' } } } } };
+      assert.ok([400, 422].includes((await api.patch(`/organizations/${org}`, nul)).status));
+    });
+
+    it('refuses mode "agent" on creation: the organization has no pool yet', async () => {
+      const name = randomName();
+      const res = await api.post('/organizations', organizationDocument({ name, email: `${name}@example.com`, 'default-execution-mode': 'agent' }));
+      assertError(res, 422, /has no agent pools yet/);
+      assertStatus(await api.get(`/organizations/${name}`), 404);
+    });
+
+    it('keeps the default pool from being deleted or narrowed (409), and lets the organization go with it', async () => {
+      const org = await createOrganization(api);
+      const pool = await createPool(org);
+      assertStatus(await api.patch(`/organizations/${org}`, agentDefaults(pool)), 200);
+      assertError(await api.delete(`/agent-pools/${pool}`), 409, /is the default agent pool of organization/);
+      const narrowed = { data: { type: 'agent-pools', attributes: { 'organization-scoped': false } } };
+      assertError(await api.patch(`/agent-pools/${pool}`, narrowed), 409, /must stay organization-scoped/);
+      assertStatus(await api.delete(`/organizations/${org}`), 204);
+      assertStatus(await api.get(`/agent-pools/${pool}`), 404);
+    });
+  });
+
+  describe('feature sets and subscriptions (a server without billing)', () => {
+    function subscription(featureSet: string): Json {
+      return {
+        data: {
+          type: 'subscription',
+          attributes: { 'runs-ceiling': 10, 'contract-start-at': new Date().toISOString(), 'contract-user-limit': 1000, 'contract-apply-limit': 5000 },
+          relationships: { 'feature-set': { data: { type: 'feature-sets', id: featureSet } } },
+        },
+      };
+    }
+
+    it('lists one feature set, whatever is searched, holding what this server does', async () => {
+      const res = await api.get('/admin/feature-sets?q=Business');
+      assertStatus(res, 200);
+      assert.equal(res.body.data.length, 1);
+      assert.equal(res.body.data[0].type, 'feature-sets');
+      assert.equal(res.body.data[0].attributes.agents, true);
+      assert.equal(res.body.data[0].attributes.sentinel, false);
+      assert.equal(res.body.meta.pagination['total-count'], 1);
+    });
+
+    it('answers a subscription to it as a subscription that changes nothing', async () => {
+      const org = await createOrganization(api);
+      const fs = (await api.get('/admin/feature-sets')).body.data[0].id;
+      const res = await api.post(`/admin/organizations/${org}/subscription`, subscription(fs));
+      assertStatus(res, 201);
+      assert.equal(res.body.data.type, 'subscriptions');
+      assert.deepEqual(res.body.data.relationships['feature-set'].data, { type: 'feature-sets', id: fs });
+      const shown = await api.get(`/organizations/${org}/subscription`);
+      assertStatus(shown, 200);
+      assert.equal(shown.body.data.attributes['is-active'], true);
+      assert.equal((await api.get(`/organizations/${org}/entitlement-set`)).body.data.attributes.sentinel, false);
+    });
+
+    it('refuses an unknown feature set (422), an unknown organization (404) and bad bodies (4xx)', async () => {
+      const org = await createOrganization(api);
+      assertError(await api.post(`/admin/organizations/${org}/subscription`, subscription('fs-business')), 422, /feature set "fs-business" does not exist/);
+      const fs = (await api.get('/admin/feature-sets')).body.data[0].id;
+      assertError(await api.post(`/admin/organizations/${randomName('missing')}/subscription`, subscription(fs)), 404, /not found/);
+      assertStatus(await api.post(`/admin/organizations/${org}/subscription`, { data: { type: 'subscription' } }), 422);
+      assertStatus(await api.request('POST', `/admin/organizations/${org}/subscription`, { raw: '{"data":' }), 400);
+      const big = subscription(fs);
+      big.data.attributes['runs-ceiling'] = 'x'.repeat(10);
+      assertStatus(await api.post(`/admin/organizations/${org}/subscription`, big), 422);
+    });
+
+    it('is for site administrators only: an owner gets 403 on both admin routes', async () => {
+      const user = await createUser(api);
+      const name = randomName();
+      assertStatus(await user.client.post('/organizations', organizationDocument({ name, email: `${name}@example.com` })), 201);
+      assertError(await user.client.get('/admin/feature-sets'), 403, /only a site administrator/);
+      assertError(await user.client.post(`/admin/organizations/${name}/subscription`, subscription('fs-otf-ts')), 403, /only a site administrator/);
+      assertStatus(await user.client.get(`/organizations/${name}/subscription`), 200);
+      assertStatus(await api.withToken(null).get('/admin/feature-sets'), 401);
+    });
+  });
+
+  describe('organization token requests as go-tfe sends them', () => {
+    it('accepts the empty type', async () => {
+      const org = await createOrganization(api);
+      const data = await createToken(api, org, { data: { type: '', attributes: { 'expired-at': futureIso() } } });
+      assert.equal(data.type, 'authentication-tokens');
+      assert.equal(typeof data.attributes.token, 'string');
+      assertStatus(await api.post(`/organizations/${org}/authentication-token`, { data: { type: 'users' } }), 422);
     });
   });
 });

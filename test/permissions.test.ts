@@ -30,6 +30,7 @@ const ACTIONS = [
   'list run triggers',
   'change project',
   'grant project access',
+  'delete tags',
   'apply',
   'manage variable sets',
   'read the workspace\'s variable sets',
@@ -62,26 +63,26 @@ type RoleName = (typeof ROLES)[number];
 
 // prettier-ignore
 const MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  rtrg  proj  pacc  apply varset wsvs  lsvs  cmnt  rsrc
-  'site admin':            ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'owner':                 ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'read team':             ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
-  'plan team':             ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
-  'write team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
-  'admin team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  //                         read   create plan  lock  vars  state secret pool  token teams otok  ttok  owner oacc  rtrg  proj  pacc  tags  apply varset wsvs  lsvs  cmnt  rsrc
+  'site admin':            ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'owner':                 ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'read team':             ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
+  'plan team':             ['ok', 403,  'ok', 403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
+  'write team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'admin team':            ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
   // Access to the workspace's project: its level in every workspace of the project; maintain and
   // admin create workspaces in it; admin manages the project itself and its team access.
-  'project read team':     ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
-  'project write team':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
-  'project maintain team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
-  'project admin team':    ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok'],
-  'manage-workspaces team':['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
-  'manage-teams team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  403,  403,  404,  403,  404,  403,  404,  404],
-  'organization token':    ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  'ok', 'ok', 'ok', 403,  'ok', 'ok', 'ok', 403,  'ok'],
-  'team token (write)':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
-  'user with no team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  403,  403,  404,  403,  404,  403,  404,  404],
-  'agent token':           [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
-  'job token':             ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  404,  404,  403,  404,  'ok', 404,  403,  'ok'],
+  'project read team':     ['ok', 403,  403,  403,  403,  'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok'],
+  'project write team':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'project maintain team': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'project admin team':    ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 'ok', 'ok', 403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'manage-workspaces team':['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  'ok', 403,  403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  'manage-teams team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  'ok', 403,  'ok', 403,  404,  404,  403,  403,  403,  404,  403,  404,  403,  404,  404],
+  'organization token':    ['ok', 'ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  'ok', 'ok', 'ok', 'ok', 403,  'ok', 'ok', 'ok', 403,  'ok'],
+  'team token (write)':    ['ok', 403,  'ok', 'ok', 'ok', 'ok', 'ok', 403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  403,  'ok', 403,  'ok', 'ok', 'ok', 'ok'],
+  'user with no team':     [404,  403,  404,  404,  404,  404,  404,  403,  403,  403,  403,  403,  403,  404,  404,  403,  403,  403,  404,  403,  404,  403,  404,  404],
+  'agent token':           [401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401,  401],
+  'job token':             ['ok', 404,  403,  403,  403,  'ok', 'ok', 404,  404,  404,  404,  404,  404,  403,  403,  404,  404,  404,  403,  404,  'ok', 404,  403,  'ok'],
 };
 
 /**
@@ -295,6 +296,13 @@ describe('permissions: every role against every action', function () {
       });
       if (res.status === 201) assert.equal((await admin.delete(`/team-projects/${res.body.data.id}`)).status, 204);
       return res;
+    },
+    // A tag made for each try, so that every allowed deletion has something to delete.
+    'delete tags': async (api) => {
+      const name = randomName('tag');
+      expectStatus(await admin.post(`/workspaces/${ws.id}/relationships/tags`, { data: [{ type: 'tags', attributes: { name } }] }), 204, 'tag');
+      const tags = await admin.get(`/organizations/${org}/tags?q=${name}`);
+      return api.request('DELETE', `/organizations/${org}/tags`, { body: { data: [{ type: 'tags', id: tags.body.data[0].id }] } });
     },
     // Queues a run that applies without confirmation: what can-queue-apply allows. Last, because
     // the run takes the workspace's lock.

@@ -338,7 +338,35 @@ describe('state versions API', function () {
       assert.equal(await currentId(api, ws.id), created.id);
     });
 
-    it('rejects uploads that are not a version 4 state file, or that contradict the version, with 422', async () => {
+    it("records the serial and lineage the request names, as Terraform Cloud does, whatever the file says (go-tfe's tests)", async () => {
+      const ws = await lockedWorkspace();
+      // go-tfe sends serial 1 and lineage 741c... with a file of serial 2 and another lineage.
+      const content = stateFile({ serial: 2, lineage: 'from-file' });
+      const res = await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 1, lineage: 'from-request', md5: md5(content), state: b64(content) }));
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.data.attributes.serial, 1);
+      assert.equal(res.body.data.attributes.lineage, 'from-request');
+      assert.equal(res.body.data.attributes.status, 'finalized');
+      assert.equal((await api.get(`/state-versions/${res.body.data.id}`)).body.data.attributes.lineage, 'from-request');
+      assert.equal((await api.get(`/state-versions/${res.body.data.id}/download`)).text, content, 'the file is kept byte for byte');
+
+      // The same through the upload URL (go-tfe's Upload).
+      const other = stateFile({ serial: 7, lineage: 'from-file', outputs: { a: { value: 'b', type: 'string' } } });
+      const pending = await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 2, lineage: 'from-request', md5: md5(other) }));
+      assert.equal(pending.status, 201, pending.text);
+      assert.equal((await put(api, pending.body.data.attributes['hosted-state-upload-url'], other)).status, 200);
+      assert.equal(await currentId(api, ws.id), pending.body.data.id);
+
+      // The ordering rules hold on what was recorded: a lower serial, or another lineage without force, are refused.
+      const third = stateFile({ serial: 1, lineage: 'from-request' });
+      assertError(await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 1, lineage: 'from-request', md5: md5(third), state: b64(third) })), 409, /serial 1 is lower than the serial 2/);
+      const fourth = stateFile({ serial: 3, lineage: 'another' });
+      assertError(await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 3, lineage: 'another', md5: md5(fourth), state: b64(fourth) })), 409, /lineage "another" differs from the lineage "from-request"/);
+      assertError(await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 1, lineage: 'from-request', md5: md5(third) })), 409, /serial 1 is lower than the serial 2/);
+      assert.equal(await currentId(api, ws.id), pending.body.data.id);
+    });
+
+    it('rejects uploads that are not a version 4 state file with 422', async () => {
       const ws = await lockedWorkspace();
       const cases: Array<[string, RegExp]> = [
         ['not json at all', /the state file is not valid JSON/],
@@ -347,8 +375,6 @@ describe('state versions API', function () {
         [JSON.stringify({ version: 4, serial: -1, lineage: 'l' }), /"serial" must be a whole number/],
         [JSON.stringify({ version: 4, serial: 1 }), /"lineage" must be a string/],
         [JSON.stringify({ version: 4, serial: 1, lineage: 'l', outputs: { a: 'x' } }), /output "a" in the state file must be an object with a "value"/],
-        [stateFile({ serial: 9, lineage: 'l' }), /the state file has serial 9, but the state version was created with serial 1/],
-        [stateFile({ serial: 1, lineage: 'other' }), /the state file has lineage "other", but the state version was created with lineage "l"/],
       ];
       for (const [content, detail] of cases) {
         const res = await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 1, lineage: 'l', md5: md5(content) }));
@@ -620,6 +646,27 @@ describe('state versions API', function () {
       return out;
     }
 
+    it('includes the outputs in a state version with include=outputs, sensitive values as null', async () => {
+      const ws = await lockedWorkspace();
+      const v = await push(
+        api,
+        ws.id,
+        stateFile({ serial: 1, lineage: 'inc', outputs: { plain: { value: 'p', type: 'string' }, secret: { value: 's3cr3t', type: 'string', sensitive: true } } }),
+      );
+      for (const path of [`/state-versions/${v.id}?include=outputs`, `/workspaces/${ws.id}/current-state-version?include=outputs`]) {
+        const res = await api.get(path);
+        assert.equal(res.status, 200, res.text);
+        const included = res.body.included as Json[];
+        assert.equal(included.length, 2, path);
+        assert.deepEqual(included.map((o) => o.type), ['state-version-outputs', 'state-version-outputs']);
+        assert.deepEqual(new Set(included.map((o) => o.id)), new Set(res.body.data.relationships.outputs.data.map((o: Json) => o.id)));
+        assert.equal(included.find((o) => o.attributes.name === 'plain').attributes.value, 'p');
+        assert.equal(included.find((o) => o.attributes.name === 'secret').attributes.value, null);
+        assert.ok(!res.text.includes('s3cr3t'));
+      }
+      assert.equal((await api.get(`/state-versions/${v.id}`)).body.included, undefined);
+    });
+
     it('lists the outputs of the current version with types, and sensitive values as null', async () => {
       const res = await api.get(`/workspaces/${ws.id}/current-state-version-outputs`);
       const outputs = byName(res);
@@ -730,6 +777,34 @@ describe('state versions API', function () {
       const res = await api.post(`/state-versions/${first.id}/actions/rollback`);
       assert.equal(res.status, 201, res.text);
       assert.equal(res.body.data.attributes.serial, 3);
+    });
+
+    it("answers Terraform Cloud's route, PATCH /workspaces/:id/state-versions, with the same rollback", async () => {
+      const ws = await lockedWorkspace();
+      const first = await push(api, ws.id, stateFile({ serial: 1, lineage: 'rb', outputs: { v: { value: 'one', type: 'string' } } }));
+      await push(api, ws.id, stateFile({ serial: 2, lineage: 'rb', outputs: { v: { value: 'two', type: 'string' } } }));
+      const doc = (id: string) => ({ data: { type: 'state-versions', relationships: { 'rollback-state-version': { data: { type: 'state-versions', id } } } } });
+      const res = await api.patch(`/workspaces/${ws.id}/state-versions`, doc(first.id));
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.data.attributes.serial, 3);
+      assert.equal(await currentId(api, ws.id), res.body.data.id);
+      const outputs = await api.get(`/workspaces/${ws.id}/current-state-version-outputs`);
+      assert.equal(outputs.body.data[0].attributes.value, 'one');
+
+      // A version of another workspace is not this workspace's to restore; another organization's workspace is not there.
+      const other = await lockedWorkspace();
+      const foreign = await push(api, other.id, stateFile({ serial: 1, lineage: 'x' }));
+      assertError(await api.patch(`/workspaces/${ws.id}/state-versions`, doc(foreign.id)), 422, /does not exist in workspace/, { pointer: '/data/relationships/rollback-state-version/data/id' });
+      const elsewhere = await createWorkspace(api, await createOrganization(api));
+      const reader = await userWithAccess(api, org, [ws.id], 'read');
+      assertError(await reader.client.patch(`/workspaces/${elsewhere.id}/state-versions`, doc(first.id)), 404, /not found/);
+      assertError(await reader.client.patch(`/workspaces/${ws.id}/state-versions`, doc(first.id)), 403, /roll back state/);
+      // Hostile bodies: no relationship, a wrong type, NUL bytes, malformed JSON.
+      assertError(await api.patch(`/workspaces/${ws.id}/state-versions`, { data: { type: 'state-versions' } }), 422, /data\.relationships is required/);
+      assertError(await api.patch(`/workspaces/${ws.id}/state-versions`, { data: { type: 'state-versions', relationships: { 'rollback-state-version': { data: { type: 'runs', id: first.id } } } } }), 422, /must be "state-versions"/);
+      assert.ok([400, 422].includes((await api.patch(`/workspaces/${ws.id}/state-versions`, doc('sv-\u0000'))).status));
+      assert.equal((await api.request('PATCH', `/workspaces/${ws.id}/state-versions`, { raw: '{"data":' })).status, 400);
+      assert.equal(await currentId(api, ws.id), res.body.data.id, 'nothing changed');
     });
 
     it('refuses to roll back to a version that is not finalized (409)', async () => {

@@ -275,6 +275,9 @@ describe('terraform runs in otfd (real CLI over TLS, remote execution by the ser
         { key: 'names', value: '["ann", "bob"]', category: 'terraform', hcl: true },
         { key: 'password', value: secret, category: 'terraform', sensitive: true },
         { key: 'FOO', value: 'bar', category: 'env' },
+        // Keys Terraform Cloud accepts that are no terraform name: they set nothing, and the run goes on.
+        { key: '0b5c8a2e-7d1f-4a9e-9c3b-2f6d8e1a4b7c', value: 'unused', category: 'terraform' },
+        { key: '1-not-a-name', value: 'unused', category: 'env' },
       ];
       for (const attributes of vars) {
         const res = await server.api.post(`/workspaces/${wsId}/vars`, { data: { type: 'vars', attributes } });

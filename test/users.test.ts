@@ -212,7 +212,62 @@ describe('users', function () {
 
   // ------------------------------------------------------------ user tokens
 
+  describe('PATCH /account/update', () => {
+    function accountDoc(attributes: Record<string, unknown>): Json {
+      return { data: { type: 'users', attributes } };
+    }
+
+    it('changes the username and the email of the user behind the token; an empty change changes nothing', async () => {
+      const user = await createUser(admin);
+      const before = (await user.client.get('/account/details')).body.data;
+      assert.match(before.attributes['avatar-url'], /^https:\/\/www\.gravatar\.com\/avatar\/[0-9a-f]{32}/);
+      const same = await user.client.patch('/account/update', accountDoc({}));
+      assertStatus(same, 200);
+      assert.deepEqual((await user.client.get('/account/details')).body.data, before);
+
+      const renamed = `${user.username}-new`;
+      const res = await user.client.patch('/account/update', accountDoc({ username: renamed }));
+      assertStatus(res, 200);
+      assert.equal(res.body.data.attributes.username, renamed);
+      const email = `${renamed}@example.org`;
+      assertStatus(await user.client.patch('/account/update', accountDoc({ email })), 200);
+      const after = (await user.client.get('/account/details')).body.data;
+      assert.equal(after.id, user.id);
+      assert.equal(after.attributes.username, renamed);
+      assert.equal(after.attributes.email, email);
+      assert.equal((await admin.get(`/users/${renamed}`)).body.data.id, user.id);
+    });
+
+    it('refuses an invalid email or username (422) and a taken one (409), changing nothing', async () => {
+      const user = await createUser(admin);
+      const other = await createUser(admin);
+      assertError(await user.client.patch('/account/update', accountDoc({ email: 'notamailaddress' })), 422, /must be a valid email address/, { pointer: '/data/attributes/email' });
+      assertError(await user.client.patch('/account/update', accountDoc({ username: 'has space' })), 422, /must be 1 to 90 letters/, { pointer: '/data/attributes/username' });
+      assertError(await user.client.patch('/account/update', accountDoc({ username: other.username })), 409, /username .* is already taken/, { pointer: '/data/attributes/username' });
+      assertError(await user.client.patch('/account/update', accountDoc({ email: `${other.username}@example.com` })), 409, /email .* is already taken/, { pointer: '/data/attributes/email' });
+      assertError(await user.client.patch('/account/update', { data: { type: 'organizations', attributes: {} } }), 422, /data\.type must be "users"/);
+      assertError(await user.client.request('PATCH', '/account/update', { raw: '{"data":' }), 400, /malformed JSON/i);
+      assertStatus(await user.client.patch('/account/update', accountDoc({ username: 'a\u0000b' })), 422);
+      const after = (await user.client.get('/account/details')).body.data.attributes;
+      assert.equal(after.username, user.username);
+      assert.equal(after.email, `${user.username}@example.com`);
+    });
+
+    it('is for users: the site token and a team token get 403, no token 401', async () => {
+      assertError(await admin.patch('/account/update', accountDoc({ username: 'site' })), 403, /only a user may change its account/);
+      assertStatus(await admin.withToken(null).patch('/account/update', accountDoc({ username: 'x' })), 401);
+    });
+  });
+
   describe('user tokens', () => {
+    it('accepts the empty type go-tfe sends', async () => {
+      const user = await createUser(admin);
+      const res = await user.client.post(`/users/${user.id}/authentication-tokens`, { data: { type: '', attributes: { description: 'go-tfe' } } });
+      assertStatus(res, 201);
+      assert.equal(res.body.data.attributes.description, 'go-tfe');
+      assertError(await user.client.post(`/users/${user.id}/authentication-tokens`, { data: { type: 'teams', attributes: {} } }), 422, /data\.type must be one of/);
+    });
+
     it('a user creates a token for itself: the secret is shown once, the list shows the token without it', async () => {
       const user = await createUser(admin);
       const created = await user.client.post(`/users/${user.id}/authentication-tokens`, tokenDocument({ description: 'laptop' }));

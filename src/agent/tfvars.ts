@@ -13,9 +13,21 @@ export class TfvarsError extends Error {}
 const VARIABLE_NAME = /^[a-zA-Z_][a-zA-Z0-9_-]*$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Workspace variables of the terraform category: hcl=false values as string literals, hcl=true raw. */
+/**
+ * Workspace variables of the terraform category: hcl=false values as string literals, hcl=true raw.
+ * Terraform Cloud accepts any key, but a key that is no terraform variable name can match no
+ * variable of any configuration (terraform would only warn that it is undeclared) and cannot be
+ * written in a .tfvars file at all: such variables are left out.
+ */
 export function renderTfvars(vars: Array<{ key: string; value: string; hcl: boolean }>): string {
-  return render(vars.map((v) => ({ key: v.key, expression: v.hcl ? rawExpression(v.key, v.value) : stringLiteral(v.key, v.value) })));
+  return render(
+    vars.filter((v) => isVariableName(v.key)).map((v) => ({ key: v.key, expression: v.hcl ? rawExpression(v.key, v.value) : stringLiteral(v.key, v.value) })),
+  );
+}
+
+/** Whether the key can name a terraform variable. */
+export function isVariableName(key: string): boolean {
+  return VARIABLE_NAME.test(key);
 }
 
 /** Run variables from the CLI's -var: their values are HCL literals already (e.g. "\"yo\"", ["a"]). */

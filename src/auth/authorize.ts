@@ -32,6 +32,7 @@ export type OrganizationAction =
   | 'project:read-team-access'
   | 'project:manage-team-access'
   | 'tag:read'
+  | 'tag:manage'
   | 'workspace:create'
   | 'workspace:move'
   | 'pool:read'
@@ -106,6 +107,7 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | 'reads-variables
   'project:read-team-access': 'member',
   'project:manage-team-access': ['manage-projects'],
   'tag:read': 'member',
+  'tag:manage': ['manage-workspaces'],
   'workspace:create': ['manage-workspaces'],
   'workspace:move': ['manage-workspaces'],
   'pool:read': 'member',
@@ -189,6 +191,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'project:read-team-access': { what: "read the project's team access", needs: 'membership of the organization' },
   'project:manage-team-access': { what: 'manage team access to the project', needs: 'the manage-projects organization permission, or project teams: manage (admin access)' },
   'tag:read': { what: 'read tags', needs: 'membership of the organization' },
+  'tag:manage': { what: "delete the organization's tags", needs: 'the manage-workspaces organization permission' },
   'workspace:create': { what: 'create workspaces', needs: 'the manage-workspaces organization permission, or maintain access to the project' },
   'workspace:move': {
     what: 'move workspaces out of or into the project',

@@ -24,8 +24,10 @@ export const organizationType: ResourceType = {
     'is-in-degraded-mode',
     'trial-expires-at',
     'owners-team-saml-role-id',
+    'send-passing-statuses-for-untriggered-speculative-plans',
     'permissions',
   ],
+  relationships: { 'default-project': 'projects', 'default-agent-pool': 'agent-pools' },
   selfLink: (v) => `/api/v2/organizations/${v.id}`,
 };
 
@@ -44,7 +46,11 @@ const ORG_PERMISSIONS: Record<string, Action> = {
   'can-manage-run-tasks': 'run-task:manage',
 };
 
-export function presentOrganization(org: Organization, subject: Subject): View {
+/**
+ * An organization as the subject sees it. Its default project is given when known (the projects
+ * domain holds it; see OrganizationService.defaultProjectId), else the relationship is left out.
+ */
+export function presentOrganization(org: Organization, subject: Subject, defaultProjectId?: string | null): View {
   const permissions: Record<string, boolean> = { 'can-access-via-teams': subject.kind === 'user' || subject.kind === 'team', 'can-traverse': true };
   for (const [key, action] of Object.entries(ORG_PERMISSIONS)) permissions[key] = isAllowed(subject, action, { organizationId: org.id });
   return {
@@ -66,28 +72,37 @@ export function presentOrganization(org: Organization, subject: Subject): View {
     'is-in-degraded-mode': false,
     'trial-expires-at': null,
     'owners-team-saml-role-id': null,
+    'send-passing-statuses-for-untriggered-speculative-plans': false,
     permissions,
+    ...(defaultProjectId !== undefined ? { 'default-project': defaultProjectId && { id: defaultProjectId } } : {}),
+    'default-agent-pool': org.defaultAgentPoolId && { id: org.defaultAgentPoolId },
   };
 }
 
-export const ENTITLEMENTS = [
-  'agents',
-  'assessments',
-  'audit-logging',
-  'configuration-designer',
-  'cost-estimation',
-  'global-run-tasks',
-  'module-tests-generation',
-  'operations',
-  'private-module-registry',
-  'private-run-tasks',
-  'run-tasks',
-  'sentinel',
-  'sso',
-  'state-storage',
-  'teams',
-  'vcs-integrations',
-] as const;
+/**
+ * What this server does, as Terraform Cloud's entitlement set names it: remote operations, state
+ * storage, teams and agents. Everything else Terraform Cloud sells (VCS, Sentinel, run tasks, the
+ * private registry, audit logging, assessments, SSO, cost estimation) is not built here, so it is
+ * false: clients such as the tfe provider read these flags to decide what to offer.
+ */
+export const ENTITLEMENTS: Readonly<Record<string, boolean>> = {
+  agents: true,
+  assessments: false,
+  'audit-logging': false,
+  'configuration-designer': false,
+  'cost-estimation': false,
+  'global-run-tasks': false,
+  'module-tests-generation': false,
+  operations: true,
+  'private-module-registry': false,
+  'private-run-tasks': false,
+  'run-tasks': false,
+  sentinel: false,
+  sso: false,
+  'state-storage': true,
+  teams: true,
+  'vcs-integrations': false,
+};
 
-export const entitlementSetType: ResourceType = { type: 'entitlement-sets', attributes: [...ENTITLEMENTS, 'user-limit'] };
+export const entitlementSetType: ResourceType = { type: 'entitlement-sets', attributes: [...Object.keys(ENTITLEMENTS), 'user-limit'] };
 export const capacityType: ResourceType = { type: 'organization-capacity', attributes: ['pending', 'running'] };

@@ -1,10 +1,11 @@
 // HTTP routes of the orgs domain: /organizations, entitlement sets, capacity, organization tokens.
 import { authenticationTokenType, presentToken } from '../auth/routes.js';
-import { encode, pageOffset, paginate, parsePage, queryValue, type View } from '../api/jsonapi.js';
-import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, stringEnum, Type, validator, type Static } from '../api/schema.js';
+import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, type Resource, type View } from '../api/jsonapi.js';
+import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
+import { nameSchema, resourceDocument, stringEnum, toOneOrNull, Type, validator, type Static } from '../api/schema.js';
 import { capacityType, ENTITLEMENTS, entitlementSetType, organizationType, presentOrganization } from './presenters.js';
-import type { OrganizationService } from './service.js';
+import type { OrganizationGrants, Subject } from '../auth/subject.js';
+import type { Organization, OrganizationService } from './service.js';
 import type { OrganizationChanges } from './store.js';
 
 const organizationAttributes = {
@@ -16,18 +17,25 @@ const organizationAttributes = {
   'cost-estimation-enabled': Type.Boolean(),
   'allow-force-delete-workspaces': Type.Boolean(),
   'default-execution-mode': stringEnum(['remote', 'local', 'agent']),
+  // A VCS setting; this server has no VCS integration, so the only true value is false.
+  'send-passing-statuses-for-untriggered-speculative-plans': Type.Boolean({ const: false, 'x-message': 'can only be false: this server has no VCS integration' }),
 };
 const { name, email, ...otherAttributes } = organizationAttributes;
+const relationships = Type.Optional(Type.Object({ 'default-agent-pool': Type.Optional(toOneOrNull('agent-pools')) }));
 
 const createDocument = resourceDocument('organizations', {
   attributes: Type.Object({ name, email, ...Type.Partial(Type.Object(otherAttributes)).properties }),
+  relationships,
 });
-const updateDocument = resourceDocument('organizations', { attributes: Type.Optional(Type.Partial(Type.Object(organizationAttributes))) });
+const updateDocument = resourceDocument('organizations', { attributes: Type.Optional(Type.Partial(Type.Object(organizationAttributes))), relationships });
 const readCreateOrganization = validator(createDocument);
 const readUpdateOrganization = validator(updateDocument);
 
-function changesFrom(a: Static<typeof updateDocument>['data']['attributes'] = {}): OrganizationChanges {
+function changesFrom(doc: Static<typeof updateDocument>): OrganizationChanges {
+  const a = doc.data.attributes ?? {};
+  const pool = doc.data.relationships?.['default-agent-pool'];
   return {
+    defaultAgentPoolId: pool === undefined ? undefined : (pool.data?.id ?? null),
     name: a.name,
     email: a.email,
     sessionTimeout: a['session-timeout'],
@@ -39,10 +47,25 @@ function changesFrom(a: Static<typeof updateDocument>['data']['attributes'] = {}
   };
 }
 
-// Terraform Cloud documents the type as "authentication-token"; accept the plural too.
+/**
+ * The creating user as it stands once the organization exists: its owner (the creation made it
+ * one). The caller's rights were gathered before, without the new organization, and the
+ * permissions of the answer would otherwise all be false where a read the next moment says true.
+ */
+function asCreator(subject: Subject, org: Organization): Subject {
+  if (subject.kind !== 'user') return subject;
+  const owner: OrganizationGrants = { owner: true, access: new Set(), workspaces: new Map(), projects: new Map(), teams: [] };
+  return { ...subject, organizations: new Map([...subject.organizations, [org.id, owner]]) };
+}
+
+/** Related resources another domain adds to include= on organizations (default_project, ...). */
+export type OrganizationIncluder = (subject: Subject, orgs: Organization[]) => Promise<Resource[]>;
+
+// Terraform Cloud documents the type as "authentication-token"; accept the plural too, and the
+// empty type go-tfe sends (its options carry no type of their own).
 const tokenDocument = Type.Object({
   data: Type.Object({
-    type: stringEnum(['authentication-token', 'authentication-tokens']),
+    type: stringEnum(['authentication-token', 'authentication-tokens', '']),
     attributes: Type.Optional(
       Type.Object({
         description: Type.Optional(Type.String({ maxLength: 512 })),
@@ -53,31 +76,43 @@ const tokenDocument = Type.Object({
 });
 const readCreateToken = validator(tokenDocument);
 
-export function registerOrganizationRoutes(router: ApiRouter, orgs: OrganizationService, site: Site): void {
+export function registerOrganizationRoutes(router: ApiRouter, orgs: OrganizationService, site: Site, includers: Record<string, OrganizationIncluder>): void {
+  /** What include= asks for that some domain serves; other names are ignored, as Terraform Cloud does. */
+  async function included(ctx: Ctx, list: Organization[]): Promise<Resource[]> {
+    const subject = subjectOf(ctx);
+    const out: Resource[] = [];
+    for (const name of parseIncludes(query(ctx))) {
+      const includer = includers[name];
+      if (includer) out.push(...(await includer(subject, list)));
+    }
+    return out;
+  }
+
   router.get('/organizations', async (ctx) => {
     const subject = subjectOf(ctx);
     const page = parsePage(query(ctx));
     const { items, total } = await orgs.list(subject, { search: queryValue(query(ctx), 'q'), limit: page.size, offset: pageOffset(page) });
-    send(ctx, 200, encode(organizationType, items.map((o) => presentOrganization(o, subject)), paginate(page, total, requestUrl(ctx, site))));
+    const views = await Promise.all(items.map(async (o) => presentOrganization(o, subject, await orgs.defaultProjectId(o))));
+    send(ctx, 200, encode(organizationType, views, { ...paginate(page, total, requestUrl(ctx, site)), included: await included(ctx, items) }));
   });
 
   router.post('/organizations', async (ctx) => {
     const subject = subjectOf(ctx);
-    const changes = changesFrom(readCreateOrganization(body(ctx)).data.attributes);
+    const changes = changesFrom(readCreateOrganization(body(ctx)));
     const org = await orgs.create(subject, { ...changes, name: changes.name!, email: changes.email! });
-    send(ctx, 201, encode(organizationType, presentOrganization(org, subject)));
+    send(ctx, 201, encode(organizationType, presentOrganization(org, asCreator(subject, org), await orgs.defaultProjectId(org))));
   });
 
   router.get('/organizations/:org', async (ctx) => {
     const subject = subjectOf(ctx);
     const org = await orgs.resolve(subject, ctx.params.org);
-    send(ctx, 200, encode(organizationType, presentOrganization(org, subject)));
+    send(ctx, 200, encode(organizationType, presentOrganization(org, subject, await orgs.defaultProjectId(org)), { included: await included(ctx, [org]) }));
   });
 
   router.patch('/organizations/:org', async (ctx) => {
     const subject = subjectOf(ctx);
-    const org = await orgs.update(subject, ctx.params.org, changesFrom(readUpdateOrganization(body(ctx)).data.attributes));
-    send(ctx, 200, encode(organizationType, presentOrganization(org, subject)));
+    const org = await orgs.update(subject, ctx.params.org, changesFrom(readUpdateOrganization(body(ctx))));
+    send(ctx, 200, encode(organizationType, presentOrganization(org, subject, await orgs.defaultProjectId(org))));
   });
 
   router.delete('/organizations/:org', async (ctx) => {
@@ -87,8 +122,7 @@ export function registerOrganizationRoutes(router: ApiRouter, orgs: Organization
 
   router.get('/organizations/:org/entitlement-set', async (ctx) => {
     const org = await orgs.resolve(subjectOf(ctx), ctx.params.org);
-    const view: View = { id: org.id, 'user-limit': null };
-    for (const e of ENTITLEMENTS) view[e] = true;
+    const view: View = { id: org.id, ...ENTITLEMENTS, 'user-limit': null };
     send(ctx, 200, encode(entitlementSetType, view));
   });
 

@@ -11,6 +11,8 @@ export interface Organization {
   costEstimationEnabled: boolean;
   allowForceDeleteWorkspaces: boolean;
   defaultExecutionMode: string;
+  /** The pool of new workspaces when the default execution mode is "agent"; null otherwise. */
+  defaultAgentPoolId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -25,6 +27,7 @@ interface OrganizationRow {
   cost_estimation_enabled: boolean;
   allow_force_delete_workspaces: boolean;
   default_execution_mode: string;
+  default_agent_pool_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -40,6 +43,7 @@ const COLUMNS: Record<keyof OrganizationChanges, keyof OrganizationRow> = {
   costEstimationEnabled: 'cost_estimation_enabled',
   allowForceDeleteWorkspaces: 'allow_force_delete_workspaces',
   defaultExecutionMode: 'default_execution_mode',
+  defaultAgentPoolId: 'default_agent_pool_id',
 };
 
 /** Named columns, not *: some statements are prepared per connection (see workspaces/store.ts). */
@@ -53,6 +57,7 @@ const ORGANIZATION_COLUMNS = [
   'cost_estimation_enabled',
   'allow_force_delete_workspaces',
   'default_execution_mode',
+  'default_agent_pool_id',
   'created_at',
   'updated_at',
 ] as const;
@@ -68,6 +73,7 @@ function toOrganization(r: OrganizationRow): Organization {
     costEstimationEnabled: r.cost_estimation_enabled,
     allowForceDeleteWorkspaces: r.allow_force_delete_workspaces,
     defaultExecutionMode: r.default_execution_mode,
+    defaultAgentPoolId: r.default_agent_pool_id,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

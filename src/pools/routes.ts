@@ -2,7 +2,7 @@
 // their agent tokens, and their agents.
 import { encode, pageOffset, paginate, parsePage, queryValue, type Query, type View } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { nameSchema, resourceDocument, toMany, Type, validator } from '../api/schema.js';
+import { nameSchema, resourceDocument, stringEnum, toMany, Type, validator } from '../api/schema.js';
 import { BadRequestError } from '../errors.js';
 import { authenticationTokenType, presentToken, type TokenDirectory } from '../auth/routes.js';
 import type { Organization } from '../orgs/index.js';
@@ -41,8 +41,14 @@ function poolInput(doc: PoolDocument) {
   };
 }
 
+// The type is "authentication-tokens" in Terraform Cloud's documentation; go-tfe sends "agent-tokens".
 const readCreateToken = validator(
-  resourceDocument('authentication-tokens', { attributes: Type.Optional(Type.Object({ description: Type.Optional(Type.String({ maxLength: 512 })) })) }),
+  Type.Object({
+    data: Type.Object({
+      type: stringEnum(['authentication-tokens', 'agent-tokens']),
+      attributes: Type.Optional(Type.Object({ description: Type.Optional(Type.String({ maxLength: 512 })) })),
+    }),
+  }),
 );
 
 function sortOf(q: Query): { column: 'name' | 'created_at'; descending: boolean } {

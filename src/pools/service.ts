@@ -104,6 +104,10 @@ export class PoolService implements TokenResolver {
 
   async update(subject: Subject, id: string, input: PoolInput): Promise<{ pool: Pool; org: Organization }> {
     const { pool, org } = await this.get(subject, id, 'pool:manage');
+    // New workspaces of the organization run on its default pool: it stays open to all of them.
+    if (input.organizationScoped === false && org.defaultAgentPoolId === pool.id) {
+      throw new ConflictError(`agent pool "${pool.name}" is the default agent pool of organization "${org.name}" and must stay organization-scoped; change the organization's default first`);
+    }
     if (input.allowedWorkspaceIds) await this.checkAllowed(org, input.allowedWorkspaceIds);
     try {
       await this.db.transaction(async (trx) => {
@@ -119,7 +123,10 @@ export class PoolService implements TokenResolver {
 
   /** Deletes the pool, its tokens and agents; refused while workspaces run on it. */
   async delete(subject: Subject, id: string): Promise<void> {
-    const { pool } = await this.get(subject, id, 'pool:manage');
+    const { pool, org } = await this.get(subject, id, 'pool:manage');
+    if (org.defaultAgentPoolId === pool.id) {
+      throw new ConflictError(`agent pool "${pool.name}" is the default agent pool of organization "${org.name}"; change the organization's default execution mode or pool first`);
+    }
     const using = await this.workspaces.usingPool(pool.id);
     if (using.length) {
       const names = using.map((w) => `"${w.name}"`).join(', ');
@@ -131,6 +138,16 @@ export class PoolService implements TokenResolver {
   /** Ids of the workspaces that run on each of the pools. */
   async assignedWorkspaceIds(poolIds: string[]): Promise<Map<string, string[]>> {
     return store.assignedWorkspaceIds(this.db, poolIds);
+  }
+
+  /** For the orgs domain: may this pool be the organization's default, which new workspaces run on? */
+  async checkDefault(organizationId: string, poolId: string): Promise<void> {
+    const pointer = '/data/relationships/default-agent-pool';
+    const pool = await store.findPool(this.db, poolId);
+    if (!pool || pool.organizationId !== organizationId) throw new InvalidError(`agent pool "${poolId}" does not exist in this organization`, { pointer });
+    if (!pool.organizationScoped) {
+      throw new InvalidError(`agent pool "${pool.name}" is not organization-scoped, so new workspaces may not use it: it cannot be the default agent pool`, { pointer });
+    }
   }
 
   /** For the workspaces domain: may this pool run this workspace (null: a workspace being created)? */

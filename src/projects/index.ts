@@ -4,7 +4,9 @@
 import type { Knex } from 'knex';
 import type { ApiRouter, Site } from '../api/http.js';
 import type { Db } from '../db/index.js';
-import type { Organization, OrganizationService } from '../orgs/index.js';
+import { resources } from '../api/jsonapi.js';
+import type { Organization, OrganizationIncluder, OrganizationService } from '../orgs/index.js';
+import { presentProject, projectType } from './presenters.js';
 import { registerProjectRoutes } from './routes.js';
 import { ProjectService } from './service.js';
 
@@ -24,6 +26,8 @@ export interface ProjectDomain {
   service: ProjectService;
   /** For orgs.onCreate: the new organization's default project. */
   organizationCreated: (trx: Knex.Transaction, org: Organization) => Promise<void>;
+  /** For include=default_project on organizations. */
+  organizationIncluders: Record<string, OrganizationIncluder>;
 }
 
 export function createProjectDomain(deps: ProjectDeps): ProjectDomain {
@@ -32,5 +36,8 @@ export function createProjectDomain(deps: ProjectDeps): ProjectDomain {
     routes: (router) => registerProjectRoutes(router, service, deps.site),
     service,
     organizationCreated: service.organizationCreated,
+    organizationIncluders: {
+      default_project: async (subject, orgs) => resources(projectType, await Promise.all(orgs.map(async (o) => presentProject(await service.defaultOf(o.id), o, subject)))),
+    },
   };
 }

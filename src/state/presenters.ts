@@ -2,7 +2,7 @@
 // their outputs (with the signed upload URLs handed out with them), and the current state version
 // it adds to include= on workspaces. Route files import them from here.
 import type { Site } from '../api/http.js';
-import { encode, resources, timestamp, type Document, type ResourceType, type View } from '../api/jsonapi.js';
+import { encode, resources, timestamp, type Document, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
 import type { UrlSigner } from '../api/signing.js';
 import { isAllowed } from '../auth/authorize.js';
 import { type WorkspaceIncluder, workspaceScope } from '../workspaces/index.js';
@@ -68,6 +68,7 @@ function countsBy(version: StateVersion, group: 'module' | 'provider'): Record<s
 export interface Extra {
   meta?: Record<string, unknown>;
   links?: Record<string, string | null>;
+  included?: Resource[];
 }
 
 export function encodeOutputs(outputs: StateOutputRecord | StateOutputRecord[], revealSensitive: boolean, extra: Extra = {}): Document {

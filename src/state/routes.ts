@@ -2,11 +2,11 @@
 // upload URLs (no bearer token) under /_signed.
 import buffer from 'node:buffer';
 import type Router from '@koa/router';
-import { encode, pageOffset, paginate, parsePage, queryValue } from '../api/jsonapi.js';
+import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, type Resource } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx } from '../api/http.js';
 import { nullable, resourceDocument, Type, validator } from '../api/schema.js';
-import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
+import { BadRequestError, ForbiddenError, InvalidError, NotFoundError } from '../errors.js';
 import { encodeOutputs, JSON_STATE_UPLOAD, presentStateVersion, STATE_UPLOAD, stateVersionType, type Extra, type StateLinks } from './presenters.js';
 import type { StateOutputRecord, StateService, StateVersion } from './service.js';
 import { parseJsonStateOutputs } from './statefile.js';
@@ -45,6 +45,20 @@ const readCreate = validator(
   }),
 );
 
+/** TFC's rollback: PATCH /workspaces/:id/state-versions naming the version to restore. */
+const readRollback = validator(
+  resourceDocument('state-versions', {
+    relationships: Type.Object({
+      'rollback-state-version': Type.Object({
+        data: Type.Object({
+          type: Type.Literal('state-versions', { 'x-message': 'must be "state-versions"' }),
+          id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\s]+$', 'x-message': 'must be a state version id' }),
+        }),
+      }),
+    }),
+  }),
+);
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Decodes a base64 attribute; 422 pointing at it when it is not standard, padded base64. */
@@ -71,6 +85,24 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
     send(ctx, status, encode(stateVersionType, views, extra));
   }
 
+  /**
+   * include=outputs: the versions' outputs (sensitive values hidden, as in their own list), for
+   * those who may read outputs; others get the versions without them.
+   */
+  async function includedOutputs(ctx: Ctx, versions: StateVersion[]): Promise<Resource[]> {
+    if (!parseIncludes(query(ctx)).has('outputs')) return [];
+    const subject = subjectOf(ctx);
+    const lists = await Promise.all(
+      versions.map((v) =>
+        state.outputs(subject, v.id).catch((err: unknown) => {
+          if (err instanceof ForbiddenError) return [];
+          throw err;
+        }),
+      ),
+    );
+    return encodeOutputs(lists.flat(), false).data as Resource[];
+  }
+
   /** Outputs all on one page: the CLI reads only the first. */
   function sendOutputs(ctx: Ctx, outputs: StateOutputRecord[]): void {
     const page = { number: 1, size: Math.max(outputs.length, 1) };
@@ -93,6 +125,11 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
         outputs === undefined ? null : parseJsonStateOutputs(decodeBase64(outputs, 'json-state-outputs'), '/data/attributes/json-state-outputs'),
     });
     sendVersions(ctx, 201, version);
+  });
+
+  router.patch('/workspaces/:id/state-versions', async (ctx) => {
+    const doc = readRollback(body(ctx));
+    sendVersions(ctx, 201, await state.rollbackWorkspace(subjectOf(ctx), ctx.params.id, doc.data.relationships['rollback-state-version'].data.id));
   });
 
   router.get('/workspaces/:id/state-versions', async (ctx) => {
@@ -122,7 +159,8 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
   });
 
   router.get('/workspaces/:id/current-state-version', async (ctx) => {
-    sendVersions(ctx, 200, await state.current(subjectOf(ctx), ctx.params.id));
+    const version = await state.current(subjectOf(ctx), ctx.params.id);
+    sendVersions(ctx, 200, version, { included: await includedOutputs(ctx, [version]) });
   });
 
   router.get('/workspaces/:id/current-state-version-outputs', async (ctx) => {
@@ -130,7 +168,8 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
   });
 
   router.get('/state-versions/:id', async (ctx) => {
-    sendVersions(ctx, 200, await state.get(subjectOf(ctx), ctx.params.id));
+    const version = await state.get(subjectOf(ctx), ctx.params.id);
+    sendVersions(ctx, 200, version, { included: await includedOutputs(ctx, [version]) });
   });
 
   router.get('/state-versions/:id/outputs', async (ctx) => {

@@ -101,21 +101,6 @@ function checkSuccession(current: StateVersion | null, next: { serial: number; m
   }
 }
 
-/** The state file must carry the serial and lineage the version was created with. */
-function checkMatches(version: { serial: number; lineage: string | null }, parsed: ParsedState, pointer?: string): void {
-  if (parsed.serial !== version.serial) {
-    throw new InvalidError(`the state file has serial ${parsed.serial}, but the state version was created with serial ${version.serial}`, {
-      pointer,
-    });
-  }
-  if (version.lineage !== null && parsed.lineage !== version.lineage) {
-    throw new InvalidError(
-      `the state file has lineage "${parsed.lineage}", but the state version was created with lineage "${version.lineage}"`,
-      { pointer },
-    );
-  }
-}
-
 function checkMd5(actual: string, expected: string, pointer?: string): void {
   if (actual !== expected) {
     throw new InvalidError(`the state's MD5 is ${actual}, but the state version was created with md5 ${expected}`, { pointer });
@@ -197,20 +182,23 @@ export class StateService {
     if (input.state) {
       checkMd5(md5Hex(input.state), input.md5, '/data/attributes/md5');
       parsed = parseState(input.state, '/data/attributes/state');
-      checkMatches(input, parsed, '/data/attributes/state');
     }
+    // The version's serial and lineage are those the request names, as in Terraform Cloud, which
+    // does not hold the file to them (go-tfe's tests send serial 1 with a file of serial 2); the
+    // terraform CLI always names its file's own. Without a lineage, the file's is the version's.
+    const lineage = input.lineage ?? parsed?.lineage ?? null;
     if (input.jsonState) parseJsonObject(input.jsonState, 'the JSON state', '/data/attributes/json-state');
     const id = newId('sv');
     await this.db.transaction(async (trx) => {
       await store.lockWorkspace(trx, ws.id);
       if (!input.force) {
-        checkSuccession(await store.current(trx, ws.id), { serial: input.serial, md5: input.md5, lineage: parsed?.lineage ?? input.lineage });
+        checkSuccession(await store.current(trx, ws.id), { serial: input.serial, md5: input.md5, lineage });
       }
       await store.insert(trx, {
         id,
         workspaceId: ws.id,
         serial: input.serial,
-        lineage: parsed?.lineage ?? input.lineage,
+        lineage,
         md5: input.md5,
         force: input.force,
         runId,
@@ -302,7 +290,6 @@ export class StateService {
       const size = await this.blobs.put(staged, read(), trx);
       checkMd5(hash.digest('hex'), version.md5);
       const parsed = reader.end();
-      checkMatches(version, parsed);
       await store.lockWorkspace(trx, version.workspaceId);
       const status = await store.lockVersion(trx, id);
       if (status === null) throw notFound('state version', id);
@@ -313,7 +300,8 @@ export class StateService {
       }
       requireUploadable({ ...version, status });
       if (!version.force) {
-        checkSuccession(await store.current(trx, version.workspaceId), { serial: parsed.serial, md5: version.md5, lineage: parsed.lineage });
+        // The serial and lineage the version was created with (see create), the file's lineage without one.
+        checkSuccession(await store.current(trx, version.workspaceId), { serial: version.serial, md5: version.md5, lineage: version.lineage ?? parsed.lineage });
       }
       await this.blobs.rename(staged, stateKey(id), trx);
       await this.finalizeLocked(trx, id, version.workspaceId, size, parsed, version.declaredOutputTypes);
@@ -506,6 +494,19 @@ export class StateService {
     });
     if (jsonState) await this.storeJsonState(newVersionId, jsonState);
     return this.load(newVersionId);
+  }
+
+  /**
+   * Terraform Cloud's route for the same: PATCH /workspaces/:id/state-versions naming the version
+   * to restore. The version must be one of this workspace's.
+   */
+  async rollbackWorkspace(subject: Subject, workspaceId: string, versionId: string): Promise<StateVersion> {
+    const ws = await this.workspace(subject, workspaceId, 'state:rollback', 'history');
+    const target = await store.findById(this.db, versionId);
+    if (!target || target.workspaceId !== ws.id) {
+      throw new InvalidError(`state version "${versionId}" does not exist in workspace ${ws.id}`, { pointer: '/data/relationships/rollback-state-version/data/id' });
+    }
+    return this.rollback(subject, versionId);
   }
 
   // ------------------------------------------------------------ for other domains

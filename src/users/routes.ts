@@ -3,7 +3,7 @@
 import { authenticationTokenType, presentToken } from '../auth/routes.js';
 import { encode, pageOffset, paginate, parsePage, queryValue } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Site } from '../api/http.js';
-import { resourceDocument, Type, validator, type Static } from '../api/schema.js';
+import { resourceDocument, stringEnum, Type, validator, type Static } from '../api/schema.js';
 import { presentServiceAccount, presentUser, userType } from './presenters.js';
 import type { UserService } from './service.js';
 
@@ -13,22 +13,26 @@ export const emailSchema = Type.String({ format: 'email', maxLength: 254, 'x-mes
 /** Attribute "expired-at" of token requests (user and team tokens). */
 export const expiredAtSchema = Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { 'x-message': 'must be an RFC 3339 date and time, or null' });
 
-const readCreateUser = validator(
-  resourceDocument('users', {
-    attributes: Type.Object({
-      username: Type.String({
-        minLength: 1,
-        maxLength: 90,
-        pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
-        'x-message': 'must be 1 to 90 letters, digits, "-", "_" or "." starting with a letter or digit',
-      }),
-      email: emailSchema,
-    }),
-  }),
+const usernameSchema = Type.String({
+  minLength: 1,
+  maxLength: 90,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+  'x-message': 'must be 1 to 90 letters, digits, "-", "_" or "." starting with a letter or digit',
+});
+
+const readCreateUser = validator(resourceDocument('users', { attributes: Type.Object({ username: usernameSchema, email: emailSchema }) }));
+
+// go-tfe sends type "users"; attributes it leaves out stay as they are.
+const readUpdateAccount = validator(
+  resourceDocument('users', { attributes: Type.Optional(Type.Object({ username: Type.Optional(usernameSchema), email: Type.Optional(emailSchema) })) }),
 );
 
-const userTokenDocument = resourceDocument('authentication-tokens', {
-  attributes: Type.Optional(Type.Object({ description: Type.Optional(Type.String({ maxLength: 512 })), 'expired-at': Type.Optional(expiredAtSchema) })),
+// go-tfe sends the type "" (its options carry no type of their own): accepted beside the documented one.
+const userTokenDocument = Type.Object({
+  data: Type.Object({
+    type: stringEnum(['authentication-tokens', '']),
+    attributes: Type.Optional(Type.Object({ description: Type.Optional(Type.String({ maxLength: 512 })), 'expired-at': Type.Optional(expiredAtSchema) })),
+  }),
 });
 const readUserToken = validator(userTokenDocument);
 
@@ -48,6 +52,13 @@ export function registerUserRoutes(router: ApiRouter, { users, site }: { users: 
     const subject = subjectOf(ctx);
     const user = await users.self(subject);
     send(ctx, 200, encode(userType, user ? presentUser(user, subject) : presentServiceAccount(subject)));
+  });
+
+  router.patch('/account/update', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const a = readUpdateAccount(body(ctx)).data.attributes ?? {};
+    const user = await users.updateSelf(subject, { username: a.username, email: a.email });
+    send(ctx, 200, encode(userType, presentUser(user, subject)));
   });
 
   router.post('/admin/users', async (ctx) => {

@@ -9,7 +9,7 @@ import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
 import { issueToken, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
-import { ConflictError, InvalidError, notFound } from '../errors.js';
+import { ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import * as store from './store.js';
 import type { User, UserToken } from './store.js';
@@ -132,6 +132,26 @@ export class UserService implements TokenResolver {
   /** The user behind the subject, for /account/details; null for callers that are not users. */
   async self(subject: Subject): Promise<User | null> {
     return subject.kind === 'user' ? store.findUser(this.db, subject.userId) : null;
+  }
+
+  /**
+   * PATCH /account/update: the user changes its own username or email. Terraform Cloud asks for the
+   * new email to be confirmed by mail; this server sends no mail, so it takes effect at once.
+   */
+  async updateSelf(subject: Subject, changes: { username?: string; email?: string }): Promise<User> {
+    if (subject.kind !== 'user') throw new ForbiddenError('only a user may change its account: this token is not a user\'s');
+    if (changes.username === undefined && changes.email === undefined) return (await store.findUser(this.db, subject.userId))!;
+    try {
+      const user = await store.updateUser(this.db, subject.userId, changes);
+      this.subjects.changed();
+      return user;
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        const taken = changes.username !== undefined && (await store.findUserByIdOrName(this.db, changes.username)) ? 'username' : 'email';
+        throw new ConflictError(`${taken} "${changes[taken]}" is already taken`, { pointer: `/data/attributes/${taken}` });
+      }
+      throw err;
+    }
   }
 
   // ------------------------------------------------------------ lookups for other domains, without authorization

@@ -43,6 +43,11 @@ export async function claimInvitee(db: Db, id: string, user: { username: string;
   return toUser(row);
 }
 
+export async function updateUser(db: Db, id: string, changes: { username?: string; email?: string }): Promise<User> {
+  const [row] = await db<UserRow>('users').where({ id }).update(changes).returning('*');
+  return toUser(row as UserRow);
+}
+
 export async function findUser(db: Db, id: string): Promise<User | null> {
   const row = await db<UserRow>('users').where({ id }).first();
   return row ? toUser(row) : null;

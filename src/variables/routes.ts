@@ -3,7 +3,7 @@
 import { encode, paginate, queryValue } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
 import { nullable, resourceDocument, stringEnum, toOne, Type, validator, type Static } from '../api/schema.js';
-import { BadRequestError, ConflictError } from '../errors.js';
+import { BadRequestError, ConflictError, InvalidError } from '../errors.js';
 import { presentVariable, variableType } from './presenters.js';
 import type { Variable, VariableInput, VariableService } from './service.js';
 
@@ -26,7 +26,11 @@ const newVariable = Type.Object(variableAttributes);
 const id = Type.Optional(Type.Unknown());
 
 const readCreate = validator(resourceDocument('vars', { attributes: newVariable, id }));
-const readLegacyCreate = validator(resourceDocument('vars', { attributes: newVariable, relationships: Type.Object({ workspace: toOne('workspaces') }), id }));
+// The workspace is named by the workspace relationship, or else (as HashiCorp's published API
+// scripts do) by filter[organization][name] and filter[workspace][name] in the query string.
+const readLegacyCreate = validator(
+  resourceDocument('vars', { attributes: newVariable, relationships: Type.Optional(Type.Object({ workspace: Type.Optional(toOne('workspaces')) })), id }),
+);
 const updateDocument = resourceDocument('vars', { attributes: Type.Optional(Type.Partial(newVariable)), id });
 const readUpdate = validator(updateDocument);
 
@@ -91,7 +95,16 @@ export function registerVariableRoutes(router: ApiRouter, variables: VariableSer
   router.post('/vars', async (ctx) => {
     const doc = readLegacyCreate(body(ctx));
     const input = inputFrom(doc);
-    const workspaceId = doc.data.relationships!.workspace!.data.id;
+    const related = doc.data.relationships?.workspace?.data.id;
+    const q = query(ctx);
+    const [org, workspace] = [queryValue(q, 'filter[organization][name]'), queryValue(q, 'filter[workspace][name]')];
+    if (!related && !(org && workspace)) {
+      throw new InvalidError(
+        'name the workspace: with relationships.workspace, or with the query parameters filter[organization][name] and filter[workspace][name]',
+        { pointer: '/data/relationships/workspace' },
+      );
+    }
+    const workspaceId = related ?? (await variables.workspaceIdByName(subjectOf(ctx), org!, workspace!));
     const created = await variables.create(subjectOf(ctx), workspaceId, { ...input, key: input.key!, category: input.category! });
     send(ctx, 201, encode(variableType, presentVariable(created)));
   });

@@ -40,8 +40,6 @@ export const MAX_VALUE_BYTES = 256 * 1024;
 /** PostgreSQL error code for foreign key violations. */
 const FOREIGN_KEY_VIOLATION = '23503';
 
-const TERRAFORM_KEY = /^[a-zA-Z_][a-zA-Z0-9_-]*$/;
-const ENV_KEY = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** A variable of the category, with its article, for messages. */
@@ -61,17 +59,12 @@ function checkText(attribute: string, text: string): void {
 
 /** The rules every variable obeys once a create or an update is applied. */
 function checkVariable(v: { key: string; category: Category; hcl: boolean }, input: VariableInput): void {
-  if (v.category === 'terraform' && !TERRAFORM_KEY.test(v.key)) {
-    throw new InvalidError(
-      `attribute "key" ${JSON.stringify(v.key)} is not a valid terraform variable name: it must start with a letter or "_" and contain only letters, digits, "_" and "-"`,
-      pointer('key'),
-    );
-  }
-  if (v.category === 'env' && !ENV_KEY.test(v.key)) {
-    throw new InvalidError(
-      `attribute "key" ${JSON.stringify(v.key)} is not a valid environment variable name: it must start with a letter or "_" and contain only letters, digits and "_"`,
-      pointer('key'),
-    );
+  // Any key, as in Terraform Cloud (a UUID starting with a digit, say): a terraform variable whose
+  // key is no terraform name can set nothing, and runs leave it out (src/agent/tfvars.ts). An
+  // environment variable's key must still be one an environment can hold.
+  checkText('key', v.key);
+  if (v.category === 'env' && v.key.includes('=')) {
+    throw new InvalidError(`attribute "key" ${JSON.stringify(v.key)} is not a valid environment variable name: it must not contain "="`, pointer('key'));
   }
   if (v.hcl && v.category !== 'terraform') {
     throw new InvalidError('attribute "hcl" can only be true for a terraform variable; an environment variable ("env") is a plain string', pointer('hcl'));
@@ -152,6 +145,11 @@ export class VariableService {
   async listByName(subject: Subject, orgName: string, workspaceName: string): Promise<Variable[]> {
     const ws = await this.workspaces.getByName(subject, orgName, workspaceName);
     return this.list(subject, ws.id);
+  }
+
+  /** The id of a workspace named by organization and name (the legacy /vars filters), if the subject may see it. */
+  async workspaceIdByName(subject: Subject, orgName: string, workspaceName: string): Promise<string> {
+    return (await this.workspaces.getByName(subject, orgName, workspaceName)).id;
   }
 
   async get(subject: Subject, variableId: string, workspaceId?: string): Promise<Variable> {

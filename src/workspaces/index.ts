@@ -7,6 +7,7 @@ import type { ProjectService } from '../projects/index.js';
 import type { WorkspaceIncluder } from './presenters.js';
 import { registerWorkspaceRoutes } from './routes.js';
 import { WorkspaceService, type WorkspaceDefaults } from './service.js';
+import { registerTagRoutes, TagService } from './tags.js';
 
 export type { WorkspaceIncluder } from './presenters.js';
 export { workspaceScope, WorkspaceService, type Workspace } from './service.js';
@@ -37,7 +38,10 @@ export function createWorkspaceDomain(deps: WorkspaceDeps): WorkspaceDomain {
   // Read by the routes on each request, so includers added after the routes still count.
   const includers: Record<string, WorkspaceIncluder> = {};
   return {
-    routes: (router) => registerWorkspaceRoutes(router, { workspaces: service, orgs: deps.orgs, projects: deps.projects, site: deps.site, includers }),
+    routes: (router) => {
+      registerWorkspaceRoutes(router, { workspaces: service, orgs: deps.orgs, projects: deps.projects, site: deps.site, includers });
+      registerTagRoutes(router, new TagService(deps.db, deps.orgs, service), deps.site);
+    },
     service,
     addIncluders: (more) => void Object.assign(includers, more),
   };

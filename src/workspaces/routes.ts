@@ -10,7 +10,6 @@ import {
   parsePage,
   queryValue,
   resources,
-  timestamp,
   type Query,
   type Resource,
 } from '../api/jsonapi.js';
@@ -272,16 +271,5 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
     const doc = readBindingList(body(ctx));
     const ws = await workspaces.addTagBindings(subjectOf(ctx), await byId(ctx), bindingsFrom(doc.data));
     send(ctx, 200, encode(tagBindingType, ws.tags.map((b) => presentBinding(ws, b))));
-  });
-
-  router.get('/organizations/:org/tags', async (ctx) => {
-    const page = parsePage(query(ctx));
-    const { items, total } = await workspaces.organizationTags(subjectOf(ctx), ctx.params.org, {
-      search: queryValue(query(ctx), 'q'),
-      limit: page.size,
-      offset: pageOffset(page),
-    });
-    const views = items.map((t) => ({ id: t.id, name: t.name, 'created-at': timestamp(t.createdAt), 'instance-count': t.instanceCount }));
-    send(ctx, 200, encode(tagType, views, paginate(page, total, requestUrl(ctx, site))));
   });
 }

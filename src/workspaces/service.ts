@@ -8,9 +8,9 @@ import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import type { ProjectService } from '../projects/index.js';
 import * as store from './store.js';
-import type { EngineName, ExecutionMode, ListFilter, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+import type { EngineName, ExecutionMode, ListFilter, NamedTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
 
-export type { EngineName, ExecutionMode, NamedTag, OrganizationTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+export type { EngineName, ExecutionMode, NamedTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
 
 /** A tag named in a request: by id (an existing organization tag) or by name. */
 export type TagRef = { id: string } | { name: string };
@@ -201,7 +201,9 @@ export class WorkspaceService {
     const projectId = input.projectId ? await this.projectIn(org, input.projectId) : (await this.projects.defaultOf(org.id)).id;
     authorize(subject, 'workspace:create', { organizationId: org.id, projectId }, () => notFound('organization', orgName));
     checkSettings(input);
-    const execution = await this.execution(org.id, null, input, org.defaultExecutionMode === 'local' ? 'local' : 'remote');
+    // Without a mode of its own, a new workspace takes its organization's default mode (and pool).
+    const inheritsPool = input.executionMode === undefined && input.agentPoolId === undefined && org.defaultExecutionMode === 'agent';
+    const execution = await this.execution(org.id, null, inheritsPool ? { ...input, agentPoolId: org.defaultAgentPoolId } : input, org.defaultExecutionMode as ExecutionMode);
     const id = newId('ws');
     try {
       await this.db.transaction(async (trx) => {
@@ -445,16 +447,6 @@ export class WorkspaceService {
   async tagsOf(ws: Workspace): Promise<NamedTag[]> {
     const names = ws.tags.filter((t) => t.value === '').map((t) => t.key);
     return store.findTags(this.db, ws.organizationId, { ids: [], names });
-  }
-
-  async organizationTags(
-    subject: Subject,
-    orgName: string,
-    opts: { search?: string; limit: number; offset: number },
-  ): Promise<{ items: OrganizationTag[]; total: number }> {
-    const org = await this.orgs.resolve(subject, orgName);
-    authorize(subject, 'tag:read', { organizationId: org.id }, () => notFound('organization', orgName));
-    return store.listOrganizationTags(this.db, org.id, opts);
   }
 }
 

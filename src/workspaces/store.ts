@@ -470,13 +470,6 @@ export async function removeTags(db: Db, workspaceId: string, keys: string[]): P
   await db('workspace_tags').where({ workspace_id: workspaceId }).whereIn('key', keys).delete();
 }
 
-export interface OrganizationTag {
-  id: string;
-  name: string;
-  createdAt: Date;
-  instanceCount: number;
-}
-
 export interface NamedTag {
   id: string;
   name: string;
@@ -490,26 +483,4 @@ export async function findTags(db: Db, organizationId: string, refs: { ids: stri
     .andWhere((w) => w.whereIn('id', refs.ids).orWhereIn('name', refs.names))
     .orderBy('name')
     .select('id', 'name');
-}
-
-export async function listOrganizationTags(
-  db: Db,
-  organizationId: string,
-  opts: { search?: string; limit: number; offset: number },
-): Promise<{ items: OrganizationTag[]; total: number }> {
-  const q = db('tags as g')
-    .where('g.organization_id', organizationId)
-    .select(
-      'g.id',
-      'g.name',
-      'g.created_at',
-      db.raw(
-        `(SELECT count(*) FROM workspace_tags t JOIN workspaces w ON w.id = t.workspace_id
-          WHERE w.organization_id = g.organization_id AND t.key = g.name) AS instance_count`,
-      ),
-    )
-    .orderBy('g.name');
-  if (opts.search) q.whereILike('g.name', `%${escapeLike(opts.search)}%`);
-  const { rows, total } = await paged<{ id: string; name: string; created_at: Date; instance_count: number }>(db, q, opts.limit, opts.offset);
-  return { items: rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, instanceCount: r.instance_count })), total };
 }
