@@ -18,6 +18,7 @@ import * as m0017 from './0017_ssh_keys.js';
 import * as m0018 from './0018_run_events_and_resources.js';
 import * as m0019 from './0019_team_projects.js';
 import * as m0020 from './0020_organization_defaults.js';
+import * as m0021 from './0021_workspace_overwrites_and_assessments.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '0018_run_events_and_resources': m0018,
   '0019_team_projects': m0019,
   '0020_organization_defaults': m0020,
+  '0021_workspace_overwrites_and_assessments': m0021,
 };

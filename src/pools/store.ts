@@ -90,7 +90,15 @@ export async function listPools(db: Db, f: PoolFilter): Promise<{ items: Pool[];
 export async function assignedWorkspaceIds(db: Db, poolIds: string[]): Promise<Map<string, string[]>> {
   const out = new Map(poolIds.map((id) => [id, [] as string[]]));
   if (poolIds.length === 0) return out;
-  const rows = await db('workspaces').whereIn('agent_pool_id', poolIds).orderBy('name').select<{ id: string; agent_pool_id: string }[]>('id', 'agent_pool_id');
+  // The pool in effect: a workspace that follows its organization (execution_overwritten false) runs on the organization's default pool.
+  const rows = await db('workspaces as w')
+    .join('organizations as o', 'o.id', 'w.organization_id')
+    .select<{ id: string; agent_pool_id: string }[]>(
+      'w.id',
+      db.raw(`CASE WHEN w.execution_overwritten THEN w.agent_pool_id WHEN o.default_execution_mode = 'agent' THEN o.default_agent_pool_id END AS agent_pool_id`),
+    )
+    .whereRaw(`(CASE WHEN w.execution_overwritten THEN w.agent_pool_id WHEN o.default_execution_mode = 'agent' THEN o.default_agent_pool_id END) = ANY(?)`, [poolIds])
+    .orderBy('w.name');
   for (const r of rows) out.get(r.agent_pool_id)?.push(r.id);
   return out;
 }

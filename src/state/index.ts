@@ -7,7 +7,7 @@ import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { OrganizationService } from '../orgs/index.js';
 import type { WorkspaceIncluder, WorkspaceService } from '../workspaces/index.js';
-import { currentStateIncluder } from './presenters.js';
+import { currentStateIncluder, workspaceOutputsIncluder } from './presenters.js';
 import { registerResourceRoutes } from './resource-routes.js';
 import { WorkspaceResourceService } from './resources.js';
 import { registerSignedStateRoutes, registerStateRoutes } from './routes.js';
@@ -49,6 +49,6 @@ export function createStateDomain(deps: StateDeps): StateDomain {
     },
     publicRoutes: (router) => registerSignedStateRoutes(router, routeDeps),
     service,
-    workspaceIncluders: { current_state_version: currentStateIncluder(routeDeps) },
+    workspaceIncluders: { current_state_version: currentStateIncluder(routeDeps), outputs: workspaceOutputsIncluder(routeDeps) },
   };
 }

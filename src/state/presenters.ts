@@ -54,6 +54,9 @@ const outputType: ResourceType = {
   selfLink: (v) => `/api/v2/state-version-outputs/${v.id}`,
 };
 
+/** A workspace's outputs (include=outputs on workspaces): those of its current state version, as TFC names them. */
+const workspaceOutputType: ResourceType = { type: 'workspace-outputs', attributes: ['name', 'sensitive', 'output-type', 'value'] };
+
 /** Instance counts by resource type, grouped by module or by provider, as Terraform Cloud shows them. */
 function countsBy(version: StateVersion, group: 'module' | 'provider'): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
@@ -123,5 +126,19 @@ export function currentStateIncluder(deps: StateLinks & { state: StateService })
   return async (subject, list) => {
     const ids = list.filter((ws) => ws.currentStateVersionId !== null && isAllowed(subject, 'state:read', workspaceScope(ws))).map((ws) => ws.currentStateVersionId!);
     return resources(stateVersionType, (await deps.state.byIds(ids)).map((v) => presentStateVersion(v, deps)));
+  };
+}
+
+/**
+ * The outputs of a workspace's current state, for include=outputs on workspaces: to those who may
+ * read outputs. A sensitive output's value is null, as in the state version's output list.
+ */
+export function workspaceOutputsIncluder(deps: { state: StateService }): WorkspaceIncluder {
+  return async (subject, list) => {
+    const ids = list.filter((ws) => ws.currentStateVersionId !== null && isAllowed(subject, 'state:read-outputs', workspaceScope(ws))).map((ws) => ws.currentStateVersionId!);
+    const views = (await deps.state.outputsOfVersions(ids)).map(
+      (o): View => ({ id: o.id, name: o.name, sensitive: o.sensitive, 'output-type': legacyType(o.type, o.value), value: o.sensitive ? null : o.value }),
+    );
+    return resources(workspaceOutputType, views);
   };
 }

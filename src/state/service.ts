@@ -398,6 +398,11 @@ export class StateService {
     return store.findByIds(this.db, ids);
   }
 
+  /** Internal: the outputs of these versions (for include=outputs on workspaces, which checks access). */
+  async outputsOfVersions(ids: string[]): Promise<StateOutputRecord[]> {
+    return store.outputsOfVersions(this.db, ids);
+  }
+
   /** The workspace's current state version; 404 when it has none. */
   async current(subject: Subject, workspaceId: string): Promise<StateVersion> {
     const ws = await this.workspace(subject, workspaceId, 'state:read');

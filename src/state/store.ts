@@ -286,6 +286,13 @@ export async function outputsOf(db: Db, stateVersionId: string): Promise<StateOu
   return rows.map(toOutput);
 }
 
+/** The outputs of these state versions, in one statement. */
+export async function outputsOfVersions(db: Db, stateVersionIds: string[]): Promise<StateOutputRecord[]> {
+  if (stateVersionIds.length === 0) return [];
+  const rows = await db('state_version_outputs').whereIn('state_version_id', stateVersionIds).orderBy(['state_version_id', 'name']).select<OutputRow[]>('*');
+  return rows.map(toOutput);
+}
+
 /** An output with the workspace of its state version. */
 export async function findOutput(db: Db, id: string): Promise<{ output: StateOutputRecord; workspaceId: string } | null> {
   const row = await db('state_version_outputs as o')

@@ -21,6 +21,7 @@ export const workspaceType: ResourceType = {
     'file-triggers-enabled',
     'global-remote-state',
     'queue-all-runs',
+    'assessments-enabled',
     'speculative-enabled',
     'structured-run-output-enabled',
     'terraform-version',
@@ -54,6 +55,7 @@ export const workspaceType: ResourceType = {
     'locked-by': 'users',
     'agent-pool': 'agent-pools',
     'ssh-key': 'ssh-keys',
+    outputs: 'workspace-outputs',
   },
   selfLink: (v) => `/api/v2/organizations/${(v.organization as { id: string }).id}/workspaces/${v.name as string}`,
   // Where Terraform Cloud's UI shows it (the tfe provider's html_url); otfd has no web UI there.
@@ -125,6 +127,7 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     'file-triggers-enabled': ws.fileTriggersEnabled,
     'global-remote-state': ws.globalRemoteState,
     'queue-all-runs': ws.queueAllRuns,
+    'assessments-enabled': ws.assessmentsEnabled,
     'speculative-enabled': ws.speculativeEnabled,
     'structured-run-output-enabled': ws.structuredRunOutputEnabled,
     'terraform-version': ws.terraformVersion,
@@ -141,7 +144,8 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     'locked-reason': ws.lock?.reason ?? null,
     'resource-count': ws.resourceCount,
     'runs-count': ws.runsCount,
-    'setting-overwrites': { 'execution-mode': false, 'agent-pool': false },
+    // One flag behind both: a workspace follows its organization's mode and pool together.
+    'setting-overwrites': { 'execution-mode': ws.executionOverwritten, 'agent-pool': ws.executionOverwritten },
     'created-at': timestamp(ws.createdAt),
     'updated-at': timestamp(ws.updatedAt),
     'latest-change-at': timestamp(ws.updatedAt),
@@ -156,6 +160,8 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     'locked-by': ws.lock ? { id: ws.lock.holder.id, type: ws.lock.holder.type } : null,
     'agent-pool': ws.agentPoolId ? { id: ws.agentPoolId } : null,
     'ssh-key': ws.sshKeyId ? { id: ws.sshKeyId } : null,
+    // The current state's outputs; include=outputs shows them (the state domain's includer).
+    outputs: ws.outputIds.map((id) => ({ id })),
   };
 }
 

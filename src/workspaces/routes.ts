@@ -38,6 +38,8 @@ function settingsFrom(doc: WorkspaceDocument): Partial<WorkspaceSettings> {
     fileTriggersEnabled: a['file-triggers-enabled'],
     globalRemoteState: a['global-remote-state'],
     queueAllRuns: a['queue-all-runs'],
+    assessmentsEnabled: a['assessments-enabled'],
+    executionOverwritten: overwritten(a['setting-overwrites']),
     speculativeEnabled: a['speculative-enabled'],
     structuredRunOutputEnabled: a['structured-run-output-enabled'],
     terraformVersion: a['terraform-version'],
@@ -49,6 +51,22 @@ function settingsFrom(doc: WorkspaceDocument): Partial<WorkspaceSettings> {
     projectId: doc.data.relationships?.project?.data.id,
     agentPoolId: a['agent-pool-id'] !== undefined ? a['agent-pool-id'] : agentPoolRelationship(doc),
   };
+}
+
+/**
+ * setting-overwrites as one flag: here a workspace follows its organization's execution mode and
+ * agent pool together (a mode of its own with the organization's pool, or the reverse, would not
+ * make a workspace that can run), so the two may not disagree.
+ */
+function overwritten(flags: { 'execution-mode'?: boolean; 'agent-pool'?: boolean } | undefined): boolean | undefined {
+  const mode = flags?.['execution-mode'];
+  const pool = flags?.['agent-pool'];
+  if (mode !== undefined && pool !== undefined && mode !== pool) {
+    throw new InvalidError('setting-overwrites: execution-mode and agent-pool must be equal: a workspace follows its organization\'s execution mode and agent pool together', {
+      pointer: '/data/attributes/setting-overwrites',
+    });
+  }
+  return mode ?? pool;
 }
 
 /**

@@ -45,6 +45,9 @@ const settings = {
   'file-triggers-enabled': flag,
   'global-remote-state': flag,
   'queue-all-runs': flag,
+  'assessments-enabled': flag,
+  // Whether the workspace's own execution mode and agent pool count (true) or its organization's defaults (false).
+  'setting-overwrites': Type.Optional(Type.Object({ 'execution-mode': flag, 'agent-pool': flag })),
   'speculative-enabled': flag,
   'structured-run-output-enabled': flag,
   'terraform-version': Type.Optional(Type.String({ minLength: 1 })),

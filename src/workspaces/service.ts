@@ -42,6 +42,17 @@ function checkSettings(s: Partial<WorkspaceSettings>): void {
       pointer: '/data/attributes/working-directory',
     });
   }
+  if (s.executionOverwritten === false && namesExecution(s)) {
+    throw new InvalidError(
+      'setting-overwrites false makes the workspace follow its organization\'s default execution mode and agent pool: do not also set execution-mode, operations or an agent pool',
+      { pointer: '/data/attributes/setting-overwrites' },
+    );
+  }
+}
+
+/** Whether a request names an execution mode or an agent pool of the workspace's own. */
+function namesExecution(s: Partial<WorkspaceSettings>): boolean {
+  return s.executionMode !== undefined || s.agentPoolId !== undefined;
 }
 
 /** The scope of actions on a workspace, with who may read its state. */
@@ -201,9 +212,16 @@ export class WorkspaceService {
     const projectId = input.projectId ? await this.projectIn(org, input.projectId) : (await this.projects.defaultOf(org.id)).id;
     authorize(subject, 'workspace:create', { organizationId: org.id, projectId }, () => notFound('organization', orgName));
     checkSettings(input);
-    // Without a mode of its own, a new workspace takes its organization's default mode (and pool).
-    const inheritsPool = input.executionMode === undefined && input.agentPoolId === undefined && org.defaultExecutionMode === 'agent';
-    const execution = await this.execution(org.id, null, inheritsPool ? { ...input, agentPoolId: org.defaultAgentPoolId } : input, org.defaultExecutionMode as ExecutionMode);
+    // Without a mode of its own (or asked to), a new workspace follows its organization's default
+    // mode and pool, as they are whenever it is read. Its own columns then hold no pool.
+    const follows = input.executionOverwritten === false || (input.executionOverwritten === undefined && !namesExecution(input));
+    const inheritsPool = !namesExecution(input) && org.defaultExecutionMode === 'agent';
+    const execution = follows
+      ? { executionMode: org.defaultExecutionMode as ExecutionMode, agentPoolId: null, executionOverwritten: false }
+      : {
+          ...(await this.execution(org.id, null, inheritsPool ? { ...input, agentPoolId: org.defaultAgentPoolId } : input, org.defaultExecutionMode as ExecutionMode)),
+          executionOverwritten: true,
+        };
     const id = newId('ws');
     try {
       await this.db.transaction(async (trx) => {
@@ -219,6 +237,7 @@ export class WorkspaceService {
           fileTriggersEnabled: input.fileTriggersEnabled ?? true,
           globalRemoteState: input.globalRemoteState ?? false,
           queueAllRuns: input.queueAllRuns ?? false,
+          assessmentsEnabled: input.assessmentsEnabled ?? false,
           speculativeEnabled: input.speculativeEnabled ?? true,
           structuredRunOutputEnabled: input.structuredRunOutputEnabled ?? false,
           engine: input.engine ?? this.defaults.engine,
@@ -253,11 +272,18 @@ export class WorkspaceService {
     this.authorize(subject, 'workspace:update', ws);
     if (tags.refs.length || tags.bindings.length) this.authorize(subject, 'workspace:manage-tags', ws);
     checkSettings(changes);
-    const moving = (changes.executionMode !== undefined && changes.executionMode !== ws.executionMode) || (changes.agentPoolId !== undefined && changes.agentPoolId !== ws.agentPoolId);
-    if (moving && ws.lock?.holder.type === 'runs') {
-      throw new ConflictError(`the execution mode of workspace "${ws.name}" cannot change while run ${ws.lock.holder.id} is active; wait for it to finish, or cancel it`);
+    if (changes.executionOverwritten === false) {
+      // Follow the organization: its defaults are read with the workspace; no pool of its own is kept.
+      const org = (await this.orgs.byId(ws.organizationId))!;
+      changes.executionMode = undefined;
+      changes.agentPoolId = null;
+      this.checkNotMoving(ws, org.defaultExecutionMode as ExecutionMode, org.defaultExecutionMode === 'agent' ? org.defaultAgentPoolId : null);
+    } else if (namesExecution(changes) || changes.executionOverwritten === true) {
+      // A mode or pool of its own (or the one in effect, kept as its own with overwrite true).
+      const execution = await this.execution(ws.organizationId, ws, changes, ws.executionMode);
+      this.checkNotMoving(ws, execution.executionMode, execution.agentPoolId);
+      Object.assign(changes, execution, { executionOverwritten: true });
     }
-    Object.assign(changes, await this.execution(ws.organizationId, ws, changes, ws.executionMode));
     // A version of one engine means nothing to the other: a new engine without a version named
     // gets the version a new workspace of that engine would get.
     if (changes.engine !== undefined && changes.engine !== ws.engine && changes.terraformVersion === undefined) {
@@ -290,6 +316,14 @@ export class WorkspaceService {
       throw err;
     }
     return this.load(ws.id);
+  }
+
+  /** A run on its way holds the workspace to the mode and pool it was queued for. */
+  private checkNotMoving(ws: Workspace, mode: ExecutionMode, poolId: string | null): void {
+    const moving = mode !== ws.executionMode || poolId !== ws.agentPoolId;
+    if (moving && ws.lock?.holder.type === 'runs') {
+      throw new ConflictError(`the execution mode of workspace "${ws.name}" cannot change while run ${ws.lock.holder.id} is active; wait for it to finish, or cancel it`);
+    }
   }
 
   async delete(subject: Subject, ws: Workspace): Promise<void> {

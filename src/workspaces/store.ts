@@ -32,6 +32,12 @@ export interface Workspace {
   fileTriggersEnabled: boolean;
   globalRemoteState: boolean;
   queueAllRuns: boolean;
+  assessmentsEnabled: boolean;
+  /**
+   * False: executionMode and agentPoolId are the organization's defaults, read with the workspace
+   * (TFC's setting-overwrites, here one flag for both: the mode and its pool go together).
+   */
+  executionOverwritten: boolean;
   speculativeEnabled: boolean;
   structuredRunOutputEnabled: boolean;
   terraformVersion: string;
@@ -58,6 +64,8 @@ export interface Workspace {
   currentConfigurationVersionId: string | null;
   /** Instances of managed resources in the current state. */
   resourceCount: number;
+  /** The outputs of the current state version (the workspace's outputs relationship). */
+  outputIds: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -73,6 +81,12 @@ export interface WorkspaceSettings {
   fileTriggersEnabled: boolean;
   globalRemoteState: boolean;
   queueAllRuns: boolean;
+  assessmentsEnabled: boolean;
+  /**
+   * False: executionMode and agentPoolId are the organization's defaults, read with the workspace
+   * (TFC's setting-overwrites, here one flag for both: the mode and its pool go together).
+   */
+  executionOverwritten: boolean;
   speculativeEnabled: boolean;
   structuredRunOutputEnabled: boolean;
   terraformVersion: string;
@@ -100,6 +114,8 @@ interface WorkspaceRow {
   file_triggers_enabled: boolean;
   global_remote_state: boolean;
   queue_all_runs: boolean;
+  assessments_enabled: boolean;
+  execution_overwritten: boolean;
   speculative_enabled: boolean;
   structured_run_output_enabled: boolean;
   terraform_version: string;
@@ -125,6 +141,7 @@ interface WorkspaceRow {
   current_state_version_id: string | null;
   current_configuration_version_id: string | null;
   resource_count: number;
+  output_ids: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -139,6 +156,8 @@ const COLUMNS: Record<keyof WorkspaceSettings, string> = {
   fileTriggersEnabled: 'file_triggers_enabled',
   globalRemoteState: 'global_remote_state',
   queueAllRuns: 'queue_all_runs',
+  assessmentsEnabled: 'assessments_enabled',
+  executionOverwritten: 'execution_overwritten',
   speculativeEnabled: 'speculative_enabled',
   structuredRunOutputEnabled: 'structured_run_output_enabled',
   terraformVersion: 'terraform_version',
@@ -175,6 +194,8 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     fileTriggersEnabled: r.file_triggers_enabled,
     globalRemoteState: r.global_remote_state,
     queueAllRuns: r.queue_all_runs,
+    assessmentsEnabled: r.assessments_enabled,
+    executionOverwritten: r.execution_overwritten,
     speculativeEnabled: r.speculative_enabled,
     structuredRunOutputEnabled: r.structured_run_output_enabled,
     terraformVersion: r.terraform_version,
@@ -202,6 +223,7 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     currentStateVersionId: r.current_state_version_id,
     currentConfigurationVersionId: r.current_configuration_version_id,
     resourceCount: r.resource_count,
+    outputIds: r.output_ids,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -213,13 +235,14 @@ const WORKSPACE_COLUMNS = [
   'project_id',
   'name',
   'description',
-  'execution_mode',
   'auto_apply',
   'auto_apply_run_trigger',
   'allow_destroy_plan',
   'file_triggers_enabled',
   'global_remote_state',
   'queue_all_runs',
+  'assessments_enabled',
+  'execution_overwritten',
   'speculative_enabled',
   'structured_run_output_enabled',
   'terraform_version',
@@ -228,7 +251,6 @@ const WORKSPACE_COLUMNS = [
   'trigger_patterns',
   'source_name',
   'source_url',
-  'agent_pool_id',
   'ssh_key_id',
   'engine',
   'locked',
@@ -240,6 +262,14 @@ const WORKSPACE_COLUMNS = [
   'created_at',
   'updated_at',
 ].map((c) => `w.${c}`);
+
+/**
+ * The execution mode and agent pool in effect: the workspace's own, or, when it follows its
+ * organization (execution_overwritten false), the organization's defaults as they are now.
+ */
+const EFFECTIVE_MODE = `CASE WHEN w.execution_overwritten THEN w.execution_mode ELSE o.default_execution_mode END`;
+const EFFECTIVE_POOL = `CASE WHEN w.execution_overwritten THEN w.agent_pool_id
+  WHEN o.default_execution_mode = 'agent' THEN o.default_agent_pool_id END`;
 
 /** A column of the workspace's current state version: the one finalized last. */
 const CURRENT_STATE_VERSION = (column: string) =>
@@ -256,6 +286,8 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
     .select(
       ...WORKSPACE_COLUMNS,
       'o.name as organization_name',
+      db.raw(`${EFFECTIVE_MODE} AS execution_mode`),
+      db.raw(`${EFFECTIVE_POOL} AS agent_pool_id`),
       db.raw(
         `coalesce((SELECT json_agg(json_build_object('key', t.key, 'value', t.value) ORDER BY t.key)
                    FROM workspace_tags t WHERE t.workspace_id = w.id), '[]'::json) AS tags`,
@@ -272,6 +304,10 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
       db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id)::int AS runs_count`),
       db.raw(`(SELECT ${CURRENT_STATE_VERSION('sv.id')}) AS current_state_version_id`),
       db.raw(`coalesce((SELECT ${CURRENT_STATE_VERSION('sv.managed_instances')}), 0) AS resource_count`),
+      db.raw(
+        `coalesce((SELECT array_agg(so.id ORDER BY so.name) FROM state_version_outputs so
+                   WHERE so.state_version_id = (SELECT ${CURRENT_STATE_VERSION('sv.id')})), '{}') AS output_ids`,
+      ),
       db.raw(
         // The newest configuration version, also while it waits for its upload (as TFC shows it);
         // a provisional one is not current (TFC: until a run of it is applied; otf: never).
@@ -368,7 +404,7 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
 
 /** Workspaces assigned to an agent pool. */
 export async function usingPool(db: Db, poolId: string): Promise<Workspace[]> {
-  const rows = (await selectWorkspaces(db).where('w.agent_pool_id', poolId).orderBy('w.name')) as WorkspaceRow[];
+  const rows = (await selectWorkspaces(db).whereRaw(`(${EFFECTIVE_POOL}) = ?`, [poolId]).orderBy('w.name')) as WorkspaceRow[];
   return rows.map(toWorkspace);
 }
 
