@@ -667,6 +667,44 @@ describe('state versions API', function () {
       assert.equal((await api.get(`/state-versions/${v.id}`)).body.included, undefined);
     });
 
+    it("includes the workspace's outputs (its current state's) with include=outputs on the workspace, as go-tfe reads them", async () => {
+      const res = await api.get(`/workspaces/${ws.id}?include=outputs`);
+      assert.equal(res.status, 200, res.text);
+      const included = res.body.included as Json[];
+      assert.deepEqual(
+        included.map((o) => o.type),
+        included.map(() => 'workspace-outputs'),
+      );
+      assert.deepEqual(
+        res.body.data.relationships.outputs.data,
+        included.map((o) => ({ type: 'workspace-outputs', id: o.id })),
+      );
+      const byName = Object.fromEntries(included.map((o) => [o.attributes.name, o.attributes]));
+      assert.deepEqual(Object.keys(byName).sort(), ['enabled', 'name', 'password', 'port', 'server', 'zones']);
+      assert.deepEqual(byName.port, { name: 'port', sensitive: false, 'output-type': 'number', value: 8080 });
+      assert.deepEqual(byName.zones, { name: 'zones', sensitive: false, 'output-type': 'array', value: [1, 2, 3] });
+      assert.deepEqual(byName.password, { name: 'password', sensitive: true, 'output-type': 'string', value: null });
+      assert.ok(!res.text.includes('s3cr3t'));
+      // The same ids as the state version's outputs; without include= only the relationship.
+      const svOutputs = await api.get(`/state-versions/${version.id}/outputs`);
+      assert.deepEqual(new Set(included.map((o) => o.id)), new Set(svOutputs.body.data.map((o: Json) => o.id)));
+      const plain = await api.get(`/workspaces/${ws.id}`);
+      assert.equal(plain.body.included, undefined);
+      assert.equal(plain.body.data.relationships.outputs.data.length, 6);
+    });
+
+    it('shows no outputs for a workspace without state, and none to an organization token of another organization (404)', async () => {
+      const empty = await createWorkspace(api, org);
+      const res = await api.get(`/workspaces/${empty.id}?include=outputs`);
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.body.data.relationships.outputs.data, []);
+      assert.deepEqual(res.body.included ?? [], []);
+      const other = await organizationToken(api, await createOrganization(api));
+      const denied = await other.get(`/workspaces/${ws.id}?include=outputs`);
+      assert.equal(denied.status, 404, denied.text);
+      assert.ok(!denied.text.includes('8080'));
+    });
+
     it('lists the outputs of the current version with types, and sensitive values as null', async () => {
       const res = await api.get(`/workspaces/${ws.id}/current-state-version-outputs`);
       const outputs = byName(res);

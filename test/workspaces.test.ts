@@ -394,6 +394,118 @@ describe('workspaces API', function () {
     });
   });
 
+  describe("the organization's default execution mode (setting-overwrites) and assessments-enabled", function () {
+    let org: string;
+    let pool: string;
+    before(async () => {
+      org = await createOrganization(api);
+      const res = await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
+      assert.equal(res.status, 201, res.text);
+      pool = res.body.data.id;
+    });
+
+    async function setDefault(mode: 'remote' | 'local' | 'agent'): Promise<void> {
+      const doc = { data: { type: 'organizations', attributes: { 'default-execution-mode': mode }, relationships: { 'default-agent-pool': { data: mode === 'agent' ? { type: 'agent-pools', id: pool } : null } } } };
+      const res = await api.patch(`/organizations/${org}`, doc);
+      assert.equal(res.status, 200, res.text);
+    }
+
+    /** Execution mode, agent pool and setting-overwrites of a workspace as a read shows them. */
+    async function execution(id: string): Promise<{ mode: string; pool: string | null; overwrites: Json }> {
+      const res = await api.get(`/workspaces/${id}`);
+      assert.equal(res.status, 200, res.text);
+      const d = res.body.data;
+      return { mode: d.attributes['execution-mode'], pool: d.relationships['agent-pool'].data?.id ?? null, overwrites: d.attributes['setting-overwrites'] };
+    }
+
+    const follows = { 'execution-mode': false, 'agent-pool': false };
+    const own = { 'execution-mode': true, 'agent-pool': true };
+
+    it('a workspace made without a mode follows the default as it changes; one with its own mode keeps it', async () => {
+      await setDefault('remote');
+      const following = await createWorkspace(api, org);
+      assert.deepEqual(following.attributes['setting-overwrites'], follows);
+      const local = await createWorkspace(api, org, randomName('ws'), { 'execution-mode': 'local' });
+      assert.deepEqual(local.attributes['setting-overwrites'], own);
+
+      await setDefault('agent');
+      assert.deepEqual(await execution(following.id), { mode: 'agent', pool, overwrites: follows });
+      assert.deepEqual(await execution(local.id), { mode: 'local', pool: null, overwrites: own });
+      // The pool lists the workspaces that run on it, the following one included.
+      const shownPool = await api.get(`/agent-pools/${pool}`);
+      assert.equal(shownPool.status, 200, shownPool.text);
+      assert.deepEqual(shownPool.body.data.relationships.workspaces.data.map((w: Json) => w.id), [following.id]);
+
+      await setDefault('local');
+      assert.deepEqual(await execution(following.id), { mode: 'local', pool: null, overwrites: follows });
+      await setDefault('remote');
+      assert.deepEqual(await execution(following.id), { mode: 'remote', pool: null, overwrites: follows });
+    });
+
+    it('setting a mode makes it the workspace\'s own; setting-overwrites false makes it follow again; true keeps the mode in effect as its own', async () => {
+      await setDefault('agent');
+      const ws = await createWorkspace(api, org, randomName('ws'), { 'setting-overwrites': follows });
+      assert.deepEqual(await execution(ws.id), { mode: 'agent', pool, overwrites: follows });
+
+      const remote = await api.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'execution-mode': 'remote' }));
+      assert.equal(remote.status, 200, remote.text);
+      assert.deepEqual(remote.body.data.attributes['setting-overwrites'], own);
+      assert.equal(remote.body.data.attributes['execution-mode'], 'remote');
+
+      const back = await api.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'setting-overwrites': follows }));
+      assert.equal(back.status, 200, back.text);
+      assert.equal(back.body.data.attributes['execution-mode'], 'agent');
+      assert.equal(back.body.data.relationships['agent-pool'].data.id, pool);
+
+      // Another setting leaves the workspace following.
+      assert.equal((await api.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'auto-apply': true }))).status, 200);
+      assert.deepEqual(await execution(ws.id), { mode: 'agent', pool, overwrites: follows });
+
+      const kept = await api.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'setting-overwrites': own }));
+      assert.equal(kept.status, 200, kept.text);
+      await setDefault('remote');
+      assert.deepEqual(await execution(ws.id), { mode: 'agent', pool, overwrites: own });
+    });
+
+    it('keeps assessments-enabled (false by default), and other settings with it', async () => {
+      const ws = await createWorkspace(api, org);
+      assert.equal(ws.attributes['assessments-enabled'], false);
+      const res = await api.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'assessments-enabled': true, 'queue-all-runs': true, 'auto-apply': true, 'allow-destroy-plan': false }));
+      assert.equal(res.status, 200, res.text);
+      const shown = (await api.get(`/workspaces/${ws.id}`)).body.data.attributes;
+      assert.deepEqual([shown['assessments-enabled'], shown['queue-all-runs'], shown['auto-apply'], shown['allow-destroy-plan']], [true, true, true, false]);
+    });
+
+    it('rejects malformed setting-overwrites and assessments-enabled with 422 and changes nothing', async () => {
+      await setDefault('remote');
+      const ws = await createWorkspace(api, org, randomName('ws'), { 'execution-mode': 'local' });
+      const bad: Array<[Record<string, unknown>, RegExp]> = [
+        [{ 'setting-overwrites': true }, /setting-overwrites/],
+        [{ 'setting-overwrites': { 'execution-mode': 'no' } }, /execution-mode/],
+        [{ 'setting-overwrites': { 'execution-mode': false, 'agent-pool': true } }, /must be equal/],
+        [{ 'setting-overwrites': follows, 'execution-mode': 'remote' }, /do not also set execution-mode/],
+        [{ 'setting-overwrites': { 'agent-pool': false }, 'agent-pool-id': pool }, /do not also set/],
+        [{ 'assessments-enabled': 'yes' }, /assessments-enabled/],
+        [{ 'assessments-enabled': '\u0000' }, /assessments-enabled/],
+      ];
+      for (const [attributes, detail] of bad) {
+        assertError(await api.patch(`/workspaces/${ws.id}`, workspaceDoc(attributes)), 422, detail);
+        assertError(await api.post(`/organizations/${org}/workspaces`, workspaceDoc({ name: randomName('ws'), ...attributes })), 422, detail);
+      }
+      assert.deepEqual(await execution(ws.id), { mode: 'local', pool: null, overwrites: own });
+      assert.equal((await api.get(`/workspaces/${ws.id}`)).body.data.attributes['assessments-enabled'], false);
+    });
+
+    it("answers 404 for another organization's workspace, whatever setting-overwrites says", async () => {
+      const other = await createOrganization(api);
+      const token = await organizationToken(api, other);
+      const ws = await createWorkspace(api, org);
+      const res = await token.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'setting-overwrites': own }));
+      assertError(res, 404, /not found/);
+      assert.deepEqual((await execution(ws.id)).overwrites, follows);
+    });
+  });
+
   describe('organization tokens', function () {
     let own: string;
     let other: string;
