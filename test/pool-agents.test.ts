@@ -389,6 +389,41 @@ ${ONE_RESOURCE}`,
     assert.equal((await getAgent(agent.id)).attributes.status, 'exited');
   });
 
+  it("a workspace that follows its organization's default execution mode runs on the default pool, and off it once the default is remote", async () => {
+    const own = await createOrganization(api);
+    const created = await api.post(`/organizations/${own}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
+    assert.equal(created.status, 201, created.text);
+    const pool = created.body.data.id;
+    const defaults = (mode: string, poolId: string | null) => ({
+      data: { type: 'organizations', attributes: { 'default-execution-mode': mode }, relationships: { 'default-agent-pool': { data: poolId && { type: 'agent-pools', id: poolId } } } },
+    });
+    assert.equal((await api.patch(`/organizations/${own}`, defaults('agent', pool))).status, 200);
+    const ws = await createWorkspace(api, own);
+    assert.deepEqual(ws.attributes['setting-overwrites'], { 'execution-mode': false, 'agent-pool': false });
+    assert.equal(ws.relationships['agent-pool'].data.id, pool);
+    await uploadConfig(ws.id, ONE_RESOURCE);
+    const agent = await runningAgent((await createToken(pool)).secret);
+
+    const onPool = await createRun(ws.id, { 'plan-only': true });
+    await waitForRun(onPool.id, ['planned_and_finished'], [agent.proc]);
+    assert.deepEqual((await loggedJobs(agent.proc, onPool.id, 1)).map((j) => j.phase), ['plan']);
+
+    // The default changes: the workspace follows, and its next run is the server agent's (off in
+    // this file), so it waits in plan_queued while the pool's agent stays idle.
+    assert.equal((await api.patch(`/organizations/${own}`, defaults('remote', null))).status, 200);
+    const shown = await getWorkspace(ws.id);
+    assert.equal(shown.attributes['execution-mode'], 'remote');
+    assert.equal(shown.relationships['agent-pool'].data, null);
+    const offPool = await createRun(ws.id, { 'plan-only': true });
+    await waitForRun(offPool.id, ['plan_queued']);
+    await sleep(2000);
+    assert.equal((await getRun(offPool.id)).attributes.status, 'plan_queued');
+    assert.deepEqual(finishedJobs(agent.proc).filter((j) => j.run === offPool.id), []);
+    assert.equal((await getAgent(agent.id)).attributes.status, 'idle');
+    const cancel = await api.post(`/runs/${offPool.id}/actions/cancel`);
+    assert.equal(cancel.status, 202, cancel.text);
+  });
+
   it('--idle-timeout (here OTF_AGENT_IDLE_TIMEOUT) exits 0 after that many seconds without a job and shows exited', async () => {
     const { token } = await fleet(0, ONE_RESOURCE);
     // Set through OTF_AGENT_ variables this time, as a service manager might.
