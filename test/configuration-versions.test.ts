@@ -435,7 +435,7 @@ describe('configuration versions API', function () {
   });
 
   describe('archive', function () {
-    /** A workspace with an uploaded version, and a newer pending one that makes the first no longer current. */
+    /** A workspace with an uploaded version. */
     async function olderUploaded(): Promise<{ ws: Json; cv: Json; bytes: Buffer }> {
       const ws = await createWorkspace(api, org);
       const cv = await createCv(api, ws.id);
@@ -444,13 +444,27 @@ describe('configuration versions API', function () {
       return { ws, cv, bytes };
     }
     const archive = (id: string, client = api) => client.post(`/configuration-versions/${id}/actions/archive`);
+    /** A newer configuration version, uploaded: the older one is then neither current nor what new runs take. */
+    async function newerUploaded(wsId: string): Promise<Json> {
+      const newer = await createCv(api, wsId);
+      assert.equal((await uploadTarball(api, newer, configTarball({ 'main.tf': MAIN_TF }))).status, 200);
+      return newer;
+    }
 
     it("refuses the workspace's current version with 422, as TFC, then archives it once a newer one exists: 202, archived, its tarball gone", async () => {
       const { ws, cv } = await olderUploaded();
       assertError(await archive(cv.id), 422, /transition not allowed: configuration could not be archived because it is current/);
       assert.equal((await showCv(api, cv.id)).attributes.status, 'uploaded');
 
-      await createCv(api, ws.id);
+      // A newer version still waiting for its upload: runs that name no configuration take this one, which stays.
+      const newer = await createCv(api, ws.id);
+      assertError(await archive(cv.id), 422, /because it is current/);
+      const run = await api.post('/runs', runDoc(ws.id));
+      assert.equal(run.status, 201, run.text);
+      assert.equal(run.body.data.relationships['configuration-version'].data.id, cv.id);
+      assert.equal((await api.post(`/runs/${run.body.data.id}/actions/cancel`, {})).status, 202);
+
+      assert.equal((await uploadTarball(api, newer, configTarball({ 'main.tf': MAIN_TF }))).status, 200);
       const res = await archive(cv.id);
       assert.equal(res.status, 202, res.text);
       assert.equal(res.text, '');
@@ -472,7 +486,7 @@ describe('configuration versions API', function () {
       const { ws: busy, cv } = await olderUploaded();
       const run = await api.post('/runs', runDoc(busy.id, cv.id));
       assert.equal(run.status, 201, run.text);
-      await createCv(api, busy.id);
+      await newerUploaded(busy.id);
       assertError(await archive(cv.id), 422, /because it has runs in progress/);
       assert.equal((await api.post(`/runs/${run.body.data.id}/actions/cancel`, {})).status, 202);
       assert.equal((await archive(cv.id)).status, 202);
@@ -480,7 +494,7 @@ describe('configuration versions API', function () {
 
     it('answers 404 for unknown ids and other organizations, 403 to a reader, 400/422 to NUL bytes', async () => {
       const { ws, cv } = await olderUploaded();
-      await createCv(api, ws.id);
+      await newerUploaded(ws.id);
       assertError(await archive('cv-doesnotexist'), 404, /cv-doesnotexist/);
       assertError(await archive('cv-%00nul'), 400, /NUL/);
       const stranger = await organizationToken(api, await createOrganization(api));

@@ -327,9 +327,13 @@ describe('run triggers: an apply in a source queues runs in its targets', functi
     const source = await workspaceWithConfig();
     const target = await workspaceWithConfig();
     const done = await workspaceWithConfig();
+    // Its trigger deleted after the apply: what the apply owed it is not delivered.
+    const untriggered = await workspaceWithConfig();
     const sourceRun = await queueRun(admin, source.id);
     await waitForRun(sourceRun, ['applied']);
     await createTrigger(admin, target.id, source.id);
+    const deleted = await createTrigger(admin, untriggered.id, source.id);
+    assertStatus(await admin.delete(`/run-triggers/${deleted.id}`), 204);
     // As if otfd had stopped after the apply committed, before or after queuing a delivery's run.
     const existing = await queueRun(admin, done.id);
     await waitForRun(existing, ['applied']);
@@ -338,8 +342,8 @@ describe('run triggers: an apply in a source queues runs in its targets', functi
     try {
       await db.query(
         `INSERT INTO run_trigger_deliveries (id, source_run_id, workspace_id, run_id) VALUES
-           ('rtd-test-1', $1, $2, 'run-triggeredTest01'), ('rtd-test-2', $1, $3, $4)`,
-        [sourceRun, target.id, done.id, existing],
+           ('rtd-test-1', $1, $2, 'run-triggeredTest01'), ('rtd-test-2', $1, $3, $4), ('rtd-test-3', $1, $5, 'run-triggeredTest03')`,
+        [sourceRun, target.id, done.id, existing, untriggered.id],
       );
       // A second otfd on the same database delivers at its start.
       const replica = await startServer({ databaseUrl: server.databaseUrl });
@@ -353,6 +357,8 @@ describe('run triggers: an apply in a source queues runs in its targets', functi
         await waitFor('the deliveries to be gone', async () => (await db.query('SELECT id FROM run_trigger_deliveries')).rowCount === 0);
         assert.deepEqual((await runsOf(target.id)).map((r: Json) => r.id), ['run-triggeredTest01']);
         assert.deepEqual((await runsOf(done.id)).map((r: Json) => r.id), [existing], 'a delivery whose run exists queues no second one');
+        assert.deepEqual(await runsOf(untriggered.id), [], 'a delivery whose trigger was deleted queues nothing');
+        assert.equal((await admin.get('/runs/run-triggeredTest03')).status, 404);
       } finally {
         await replica.stop();
       }

@@ -338,32 +338,39 @@ describe('state versions API', function () {
       assert.equal(await currentId(api, ws.id), created.id);
     });
 
-    it("records the serial and lineage the request names, as Terraform Cloud does, whatever the file says (go-tfe's tests)", async () => {
+    it("records the serial the request names, as Terraform Cloud does, and the file's lineage, which the CLI pushes next (go-tfe's tests)", async () => {
       const ws = await lockedWorkspace();
       // go-tfe sends serial 1 and lineage 741c... with a file of serial 2 and another lineage.
       const content = stateFile({ serial: 2, lineage: 'from-file' });
       const res = await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 1, lineage: 'from-request', md5: md5(content), state: b64(content) }));
       assert.equal(res.status, 201, res.text);
       assert.equal(res.body.data.attributes.serial, 1);
-      assert.equal(res.body.data.attributes.lineage, 'from-request');
+      assert.equal(res.body.data.attributes.lineage, 'from-file');
       assert.equal(res.body.data.attributes.status, 'finalized');
-      assert.equal((await api.get(`/state-versions/${res.body.data.id}`)).body.data.attributes.lineage, 'from-request');
+      assert.equal((await api.get(`/state-versions/${res.body.data.id}`)).body.data.attributes.lineage, 'from-file');
       assert.equal((await api.get(`/state-versions/${res.body.data.id}/download`)).text, content, 'the file is kept byte for byte');
 
-      // The same through the upload URL (go-tfe's Upload).
+      // The same through the upload URL (go-tfe's Upload): the file's lineage replaces the request's.
       const other = stateFile({ serial: 7, lineage: 'from-file', outputs: { a: { value: 'b', type: 'string' } } });
-      const pending = await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 2, lineage: 'from-request', md5: md5(other) }));
+      const pending = await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 2, md5: md5(other) }));
       assert.equal(pending.status, 201, pending.text);
       assert.equal((await put(api, pending.body.data.attributes['hosted-state-upload-url'], other)).status, 200);
       assert.equal(await currentId(api, ws.id), pending.body.data.id);
+      assert.equal((await api.get(`/state-versions/${pending.body.data.id}`)).body.data.attributes.lineage, 'from-file');
 
-      // The ordering rules hold on what was recorded: a lower serial, or another lineage without force, are refused.
-      const third = stateFile({ serial: 1, lineage: 'from-request' });
-      assertError(await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 1, lineage: 'from-request', md5: md5(third), state: b64(third) })), 409, /serial 1 is lower than the serial 2/);
+      // The ordering rules hold: a lower serial than recorded, or a file of another lineage without force, are refused.
+      const third = stateFile({ serial: 1, lineage: 'from-file' });
+      assertError(await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 1, lineage: 'from-file', md5: md5(third), state: b64(third) })), 409, /serial 1 is lower than the serial 2/);
       const fourth = stateFile({ serial: 3, lineage: 'another' });
-      assertError(await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 3, lineage: 'another', md5: md5(fourth), state: b64(fourth) })), 409, /lineage "another" differs from the lineage "from-request"/);
-      assertError(await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 1, lineage: 'from-request', md5: md5(third) })), 409, /serial 1 is lower than the serial 2/);
+      assertError(await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 3, lineage: 'another', md5: md5(fourth), state: b64(fourth) })), 409, /lineage "another" differs from the lineage "from-file"/);
+      assertError(await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 1, lineage: 'from-file', md5: md5(third) })), 409, /serial 1 is lower than the serial 2/);
       assert.equal(await currentId(api, ws.id), pending.body.data.id);
+
+      // What the terraform CLI does next: it downloads the current file and pushes its lineage with a higher serial.
+      const next = stateFile({ serial: 8, lineage: 'from-file' });
+      const pushed = await api.post(`/workspaces/${ws.id}/state-versions`, versionDoc({ serial: 8, lineage: 'from-file', md5: md5(next), state: b64(next) }));
+      assert.equal(pushed.status, 201, pushed.text);
+      assert.equal(await currentId(api, ws.id), pushed.body.data.id);
     });
 
     it('rejects uploads that are not a version 4 state file with 422', async () => {

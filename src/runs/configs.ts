@@ -139,16 +139,21 @@ export class ConfigurationVersionService {
 
   /**
    * actions/archive: drops the tarball of an uploaded configuration version, as TFC does, unless
-   * the workspace still uses it: it is the workspace's current one, or a run of it is unfinished.
+   * the workspace still uses it: it is the workspace's current one, or the newest uploaded one (a
+   * run that names no configuration takes that one: archiving it would silently hand new runs an
+   * older configuration, which may destroy what the newer one added), or a run of it is
+   * unfinished. The version's row stays locked while this is decided, and run creation takes a
+   * share lock on it (RunService.create), so that no run can start from a tarball being dropped.
    */
   async archive(subject: Subject, id: string): Promise<ConfigurationVersion> {
     const { cv, ws } = await this.get(subject, id);
     this.authorize(subject, 'run:queue', ws, id);
     const refuse = (why: string) => new InvalidError(`transition not allowed: configuration could not be archived because ${why}`);
-    if (cv.status !== 'uploaded') throw refuse(`it is ${cv.status}, not uploaded`);
-    if (ws.currentConfigurationVersionId === cv.id) throw refuse('it is current');
-    if ((await store.unfinishedRunsOf(this.db, cv.id, [...FINAL_STATUSES])) > 0) throw refuse('it has runs in progress');
     return this.db.transaction(async (trx) => {
+      const status = await store.lockConfigurationVersion(trx, cv.id, 'update');
+      if (status !== 'uploaded') throw refuse(`it is ${status ?? 'gone'}, not uploaded`);
+      if (ws.currentConfigurationVersionId === cv.id || (await store.latestUploadedConfigurationVersion(trx, ws.id))?.id === cv.id) throw refuse('it is current');
+      if ((await store.unfinishedRunsOf(trx, cv.id, [...FINAL_STATUSES])) > 0) throw refuse('it has runs in progress');
       const archived = await store.archiveConfigurationVersion(trx, cv.id);
       if (!archived) throw refuse('it changed meanwhile');
       await this.blobs.delete(configBlobKey(cv.id), trx);

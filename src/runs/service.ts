@@ -214,6 +214,10 @@ export class RunService {
     const id = input.id ?? newId('run');
     const after: AfterCommit = [];
     await this.db.transaction(async (trx) => {
+      // Held until the run exists: an archive of the configuration waits for it, or went first.
+      if ((await store.lockConfigurationVersion(trx, cv.id, 'share')) !== 'uploaded') {
+        throw new InvalidError(`configuration version "${cv.id}" is archived: its configuration is gone`, { pointer: '/data/relationships/configuration-version' });
+      }
       await store.insertRun(trx, {
         id,
         planId: newId('plan'),

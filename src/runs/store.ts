@@ -134,6 +134,16 @@ export async function settleConfigurationVersion(
   return row ? toConfigurationVersion(row as ConfigurationVersionRow) : null;
 }
 
+/**
+ * Locks the configuration version's row for the rest of the transaction and says its status (null:
+ * no such version): "update" to archive it, "share" to start a run from it; either waits for the other.
+ */
+export async function lockConfigurationVersion(trx: Knex.Transaction, id: string, mode: 'update' | 'share'): Promise<ConfigurationVersionStatus | null> {
+  const q = trx('configuration_versions').where({ id }).select<{ status: ConfigurationVersionStatus }[]>('status');
+  const [row] = await (mode === 'update' ? q.forUpdate() : q.forShare());
+  return row ? row.status : null;
+}
+
 /** Moves an uploaded configuration version to archived; null when it was not uploaded. */
 export async function archiveConfigurationVersion(db: Db, id: string): Promise<ConfigurationVersion | null> {
   const [row] = await db('configuration_versions')

@@ -183,10 +183,14 @@ export class StateService {
       checkMd5(md5Hex(input.state), input.md5, '/data/attributes/md5');
       parsed = parseState(input.state, '/data/attributes/state');
     }
-    // The version's serial and lineage are those the request names, as in Terraform Cloud, which
-    // does not hold the file to them (go-tfe's tests send serial 1 with a file of serial 2); the
-    // terraform CLI always names its file's own. Without a lineage, the file's is the version's.
-    const lineage = input.lineage ?? parsed?.lineage ?? null;
+    // The version's serial is the one the request names, as in Terraform Cloud, which does not hold
+    // the file to it (go-tfe's tests send serial 1 with a file of serial 2). Its lineage is the
+    // file's, though, whatever the request says (go-tfe sends another): the terraform CLI and the
+    // runners push the lineage of the file they downloaded, and a recorded lineage that differs
+    // from it would refuse every later state of the workspace (409) until someone forces one.
+    // Without a file yet, the request's lineage stands (and is checked) until the upload brings
+    // the file's, which is checked again then.
+    const lineage = parsed?.lineage ?? input.lineage ?? null;
     if (input.jsonState) parseJsonObject(input.jsonState, 'the JSON state', '/data/attributes/json-state');
     const id = newId('sv');
     await this.db.transaction(async (trx) => {
@@ -300,8 +304,8 @@ export class StateService {
       }
       requireUploadable({ ...version, status });
       if (!version.force) {
-        // The serial and lineage the version was created with (see create), the file's lineage without one.
-        checkSuccession(await store.current(trx, version.workspaceId), { serial: version.serial, md5: version.md5, lineage: version.lineage ?? parsed.lineage });
+        // The serial the version was created with, and the file's lineage (see create).
+        checkSuccession(await store.current(trx, version.workspaceId), { serial: version.serial, md5: version.md5, lineage: parsed.lineage });
       }
       await this.blobs.rename(staged, stateKey(id), trx);
       await this.finalizeLocked(trx, id, version.workspaceId, size, parsed, version.declaredOutputTypes);

@@ -236,8 +236,8 @@ async function markFinalized(trx: Knex.Transaction, id: string, f: Finalization,
     .where({ id })
     .update({
       status: 'finalized',
-      // A lineage the version was created with stays (see StateService.create); else the file's.
-      lineage: trx.raw('COALESCE(lineage, ?)', [f.lineage]),
+      // The file's lineage, which the terraform CLI pushes next (see StateService.create).
+      lineage: f.lineage,
       state_format_version: f.stateFormatVersion,
       terraform_version: f.terraformVersion,
       size: f.size,

@@ -170,6 +170,11 @@ export class RunTriggerService {
       this.logger.info(log, 'run trigger: the source run or a workspace is gone; queuing nothing');
       return;
     }
+    // Deleting the trigger stops it, also for an apply whose delivery was still owed (a stopped otfd).
+    if (!(await store.triggerExists(this.db, target.id, sourceWs.id))) {
+      this.logger.info(log, 'run trigger: the trigger was deleted since the apply; queuing nothing');
+      return;
+    }
     const creator = source.createdBy ? await this.principals.subjectOf(source.createdBy) : null;
     const scope = workspaceScope(target);
     if (!creator || !isAllowed(creator, 'run:queue', scope)) {

@@ -120,6 +120,11 @@ export async function recordDeliveries(trx: Knex.Transaction, sourceRunId: strin
   return inserted.map((r) => r.id);
 }
 
+/** Whether the source workspace still triggers runs in the target (a delivery owed before the trigger was deleted is not made). */
+export async function triggerExists(db: Db, workspaceId: string, sourceableId: string): Promise<boolean> {
+  return (await db('run_triggers').where({ workspace_id: workspaceId, sourceable_id: sourceableId }).first('id')) !== undefined;
+}
+
 /** The ids of every delivery not yet made, oldest first. */
 export async function pendingDeliveries(db: Db, limit: number): Promise<string[]> {
   return (await db('run_trigger_deliveries').orderBy('created_at').orderBy('id').limit(limit).select('id')).map((r: { id: string }) => r.id);

@@ -33,7 +33,7 @@ export function presentUser(user: User, subject: Subject): View {
     'is-site-admin': false,
     'two-factor': { enabled: false, verified: false },
     'v2-only': true,
-    permissions: { 'can-create-organizations': true, 'can-change-email': self, 'can-change-username': self, 'can-manage-user-tokens': self },
+    permissions: { 'can-create-organizations': true, 'can-change-email': false, 'can-change-username': self, 'can-manage-user-tokens': self },
   };
 }
 

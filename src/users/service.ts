@@ -135,21 +135,28 @@ export class UserService implements TokenResolver {
   }
 
   /**
-   * PATCH /account/update: the user changes its own username or email. Terraform Cloud asks for the
-   * new email to be confirmed by mail; this server sends no mail, so it takes effect at once.
+   * PATCH /account/update: the user changes its own username. Its email it may only send back
+   * unchanged: an invitation by email makes whoever has that email a member at once (and the site
+   * administrator's user of that email impossible), so an address nobody confirmed would let any
+   * user collect the invitations meant for someone else. Terraform Cloud confirms a new address by
+   * mail first; this server sends no mail, so the email stays the one the user was created with.
    */
   async updateSelf(subject: Subject, changes: { username?: string; email?: string }): Promise<User> {
     if (subject.kind !== 'user') throw new ForbiddenError('only a user may change its account: this token is not a user\'s');
-    if (changes.username === undefined && changes.email === undefined) return (await store.findUser(this.db, subject.userId))!;
+    const current = (await store.findUser(this.db, subject.userId))!;
+    if (changes.email !== undefined && changes.email.toLowerCase() !== current.email.toLowerCase()) {
+      throw new InvalidError(
+        'the email cannot be changed here: a new address must be confirmed by a mail sent to it, and this server sends no mail; the site administrator creates users with their email',
+        { pointer: '/data/attributes/email' },
+      );
+    }
+    if (changes.username === undefined) return current;
     try {
-      const user = await store.updateUser(this.db, subject.userId, changes);
+      const user = await store.updateUser(this.db, subject.userId, { username: changes.username });
       this.subjects.changed();
       return user;
     } catch (err) {
-      if (isUniqueViolation(err)) {
-        const taken = changes.username !== undefined && (await store.findUserByIdOrName(this.db, changes.username)) ? 'username' : 'email';
-        throw new ConflictError(`${taken} "${changes[taken]}" is already taken`, { pointer: `/data/attributes/${taken}` });
-      }
+      if (isUniqueViolation(err)) throw new ConflictError(`username "${changes.username}" is already taken`, { pointer: '/data/attributes/username' });
       throw err;
     }
   }

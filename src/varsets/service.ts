@@ -67,8 +67,8 @@ function checkText(attribute: string, text: string): void {
 
 /**
  * The rules of a variable once a create or an update is applied. Keys are free text as in
- * Terraform Cloud (the runner refuses, naming it, a terraform key it cannot write); an environment
- * variable's name cannot hold "=", which would end it.
+ * Terraform Cloud (the runner leaves out a terraform key that can name no variable: see
+ * src/agent/tfvars.ts); an environment variable's name cannot hold "=", which would end it.
  */
 function checkVariable(v: { key: string; category: Category; hcl: boolean }, input: SetVariableInput): void {
   checkText('key', v.key);
