@@ -50,15 +50,15 @@ function pointer(attribute: string): { pointer: string } {
 }
 
 /** Text that PostgreSQL and the runner can carry unchanged: no NUL, no unpaired surrogate. */
-function checkText(attribute: string, text: string): void {
+export function checkText(attribute: string, text: string): void {
   if (text.includes('\u0000')) throw new InvalidError(`attribute "${attribute}" must not contain NUL characters (\\u0000)`, pointer(attribute));
   if (LONE_SURROGATE.test(text)) {
     throw new InvalidError(`attribute "${attribute}" must be valid Unicode text; it contains an unpaired surrogate`, pointer(attribute));
   }
 }
 
-/** The rules every variable obeys once a create or an update is applied. */
-function checkVariable(v: { key: string; category: Category; hcl: boolean }, input: VariableInput): void {
+/** The rules every variable obeys once a create or an update is applied (variable sets' too). */
+export function checkVariable(v: { key: string; category: Category; hcl: boolean }, input: VariableInput): void {
   // Any key, as in Terraform Cloud (a UUID starting with a digit, say): a terraform variable whose
   // key is no terraform name can set nothing, and runs leave it out (src/agent/tfvars.ts). An
   // environment variable's key must still be one an environment can hold.
@@ -79,7 +79,8 @@ function checkVariable(v: { key: string; category: Category; hcl: boolean }, inp
   if (input.description !== undefined) checkText('description', input.description);
 }
 
-function newVersionId(): string {
+/** A variable's version-id: a new one with every change, as Terraform Cloud gives. */
+export function newVersionId(): string {
   return crypto.randomBytes(20).toString('hex');
 }
 

@@ -5,7 +5,6 @@
 // teams that manage workspaces, and reading them for whoever may read the variables of one of the
 // organization's workspaces (src/auth/authorize.ts); a workspace's own list of the sets it gets is
 // for whoever may read that workspace's variables.
-import crypto from 'node:crypto';
 import { authorize, isAllowed } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
@@ -13,7 +12,7 @@ import { InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import type { Project, ProjectService } from '../projects/index.js';
-import { DecryptionError, ValueCipher, type RunVariable } from '../variables/index.js';
+import { checkText, checkVariable, DecryptionError, newVersionId, ValueCipher, type RunVariable } from '../variables/index.js';
 import type { Workspace, WorkspaceService } from '../workspaces/index.js';
 import { mergeVariables, type MergeSet, type SetScope } from './precedence.js';
 import * as store from './store.js';
@@ -52,36 +51,8 @@ export interface SetWithLinks {
 
 export type LinkKind = 'workspaces' | 'projects';
 
-export const MAX_VALUE_BYTES = 256 * 1024;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 function pointer(attribute: string): { pointer: string } {
   return { pointer: `/data/attributes/${attribute}` };
-}
-
-/** Text that PostgreSQL and the runner can carry unchanged: no NUL, no unpaired surrogate. */
-function checkText(attribute: string, text: string): void {
-  if (text.includes('\u0000')) throw new InvalidError(`attribute "${attribute}" must not contain NUL characters (\\u0000)`, pointer(attribute));
-  if (LONE_SURROGATE.test(text)) throw new InvalidError(`attribute "${attribute}" must be valid Unicode text; it contains an unpaired surrogate`, pointer(attribute));
-}
-
-/**
- * The rules of a variable once a create or an update is applied. Keys are free text as in
- * Terraform Cloud (the runner leaves out a terraform key that can name no variable: see
- * src/agent/tfvars.ts); an environment variable's name cannot hold "=", which would end it.
- */
-function checkVariable(v: { key: string; category: Category; hcl: boolean }, input: SetVariableInput): void {
-  checkText('key', v.key);
-  if (v.category === 'env' && v.key.includes('=')) throw new InvalidError(`attribute "key" of an environment variable must not contain "="`, pointer('key'));
-  if (v.hcl && v.category !== 'terraform') {
-    throw new InvalidError('attribute "hcl" can only be true for a terraform variable; an environment variable ("env") is a plain string', pointer('hcl'));
-  }
-  if (input.value !== undefined) {
-    const bytes = Buffer.byteLength(input.value, 'utf8');
-    if (bytes > MAX_VALUE_BYTES) throw new InvalidError(`attribute "value" is ${bytes} bytes long; at most ${MAX_VALUE_BYTES} bytes (256 KiB) are allowed`, pointer('value'));
-    checkText('value', input.value);
-  }
-  if (input.description !== undefined) checkText('description', input.description);
 }
 
 function present(v: StoredSetVariable): SetVariable {
@@ -99,9 +70,6 @@ function present(v: StoredSetVariable): SetVariable {
   };
 }
 
-function newVersionId(): string {
-  return crypto.randomBytes(20).toString('hex');
-}
 
 function nameTaken(name: string): InvalidError {
   return new InvalidError(`name "${name}" has already been taken`, pointer('name'));
