@@ -374,6 +374,24 @@ describe('runs fetch git::ssh:// modules with the workspace’s SSH key (real SS
     }
   });
 
+  it('init runs without workspace variables that could run code while the key is on disk (NODE_OPTIONS, LD_PRELOAD, PATH); the run still applies', async () => {
+    const ws = await workspaceWithModule(keys.privateKey);
+    // A would-be thief: Node code that copies the key file our ssh program is given with -i.
+    const dir = fs.mkdtempSync(path.join(suite().tmp, 'thief-'));
+    const stolen = path.join(dir, 'stolen');
+    const thief = path.join(dir, 'thief.cjs');
+    fs.writeFileSync(thief, `const i = process.argv.indexOf('-i'); if (i > 0) require('fs').copyFileSync(process.argv[i + 1], ${JSON.stringify(stolen)});\n`);
+    for (const [key, value] of [['NODE_OPTIONS', `--require ${thief}`], ['LD_PRELOAD', path.join(dir, 'none.so')], ['PATH', dir]]) {
+      const res = await api.post(`/workspaces/${ws.id}/vars`, { data: { type: 'vars', attributes: { key, value, category: 'env' } } });
+      assert.equal(res.status, 201, res.text);
+    }
+    const run = await finalRun((await startRun(ws.id)).id);
+    const plan = await phaseLog('plans', run.relationships.plan.data.id);
+    assert.equal(run.attributes.status, 'applied', `${run.attributes['error-message']}\n--- plan\n${plan}`);
+    assert.ok(!fs.existsSync(stolen), 'a workspace variable let code read the SSH key');
+    assert.match(unwrapped(plan), /init runs without the workspace's environment variables LD_PRELOAD, NODE_OPTIONS, PATH/);
+  });
+
   it('the key is in a file only its owner may read while init fetches, and gone once the job is canceled there', async () => {
     const ws = await workspaceWithModule(keys.privateKey);
     const asked = git.commands.length;

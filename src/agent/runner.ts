@@ -189,9 +189,10 @@ async function execute(spec: JobSpec, api: JobApi, control: JobControl, log: Log
   checkCanceled();
   // Only init fetches modules: the SSH key is on disk for init alone.
   writeSshKey(spec, dir);
+  const initEnv = spec.sshKey ? withoutKeyReaders(env, spec, log) : env;
   let init: EngineResult;
   try {
-    init = await runEngine(engine, ['init', '-input=false', '-no-color'], { cwd, env, control });
+    init = await runEngine(engine, ['init', '-input=false', '-no-color'], { cwd, env: initEnv, control });
   } finally {
     removeSshKey(dir, opts.logger);
   }
@@ -290,6 +291,28 @@ function removeSshKey(dir: string, logger: Logger): void {
   }
 }
 
+/**
+ * Workspace environment variables that could run code of the configuration's in the processes of
+ * init (the dynamic loader's, git's, Node's for our ssh program, the shell's for GIT_SSH_COMMAND,
+ * and PATH, which picks the git that runs): while the key is on disk, such code could read it.
+ * Whoever may set variables may not thereby read the key, so init runs without them; plan and apply,
+ * when the key is gone, still get them.
+ */
+const KEY_READERS = /^(PATH|BASH_ENV|ENV|LD_.*|DYLD_.*|GIT_.*|NODE_.*)$/;
+
+function withoutKeyReaders(env: NodeJS.ProcessEnv, spec: JobSpec, log: LogWriter): NodeJS.ProcessEnv {
+  // GIT_SSH_COMMAND and GIT_SSH_VARIANT are ours whatever the variables say (environment()).
+  const left = [...new Set(spec.variables.filter((v) => v.category === 'env' && KEY_READERS.test(v.key) && !v.key.startsWith('GIT_SSH_')).map((v) => v.key))];
+  if (left.length === 0) return env;
+  const clean: NodeJS.ProcessEnv = { ...env };
+  for (const key of left) {
+    if (key === 'PATH') clean.PATH = HOST_PATH;
+    else delete clean[key];
+  }
+  log.write(`init runs without the workspace's environment variables ${left.join(', ')}: with the workspace's SSH key in use, they could expose it (plan and apply get them)\n`);
+  return clean;
+}
+
 /** Single quotes for sh, which runs GIT_SSH_COMMAND. */
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -318,12 +341,14 @@ function caBundle(dir: string, caFiles: string[]): string | null {
   return bundle;
 }
 
+const HOST_PATH = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
+
 /** A clean environment: nothing of the host's but PATH and trusted CAs, plus what the run and its variables define. */
 function environment(spec: JobSpec, dir: string, api: JobApi, caFiles: string[]): NodeJS.ProcessEnv {
   const cliConfig = path.join(dir, 'cli.tfrc');
   // The engine reaches otfd (terraform_remote_state) with the job's own token.
   fs.writeFileSync(cliConfig, `credentials "${spec.hostname}" {\n  token = "${api.token}"\n}\n`, { mode: 0o600 });
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
+  const env: NodeJS.ProcessEnv = { PATH: HOST_PATH };
   const bundle = caBundle(dir, caFiles);
   if (bundle) env.SSL_CERT_FILE = bundle;
   // Workspace env variables first (they may extend PATH or set TF_LOG), then what the run needs.
