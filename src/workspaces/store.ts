@@ -283,6 +283,8 @@ const CURRENT_STATE_VERSION = (column: string) =>
 function selectWorkspaces(db: Db): Knex.QueryBuilder {
   return db('workspaces as w')
     .join('organizations as o', 'o.id', 'w.organization_id')
+    // The current state version, found once for the three columns that need it.
+    .joinRaw(`LEFT JOIN LATERAL (SELECT ${CURRENT_STATE_VERSION('sv.id, sv.managed_instances')}) AS csv ON true`)
     .select(
       ...WORKSPACE_COLUMNS,
       'o.name as organization_name',
@@ -302,12 +304,9 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
           ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS current_run_id`,
       ),
       db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id)::int AS runs_count`),
-      db.raw(`(SELECT ${CURRENT_STATE_VERSION('sv.id')}) AS current_state_version_id`),
-      db.raw(`coalesce((SELECT ${CURRENT_STATE_VERSION('sv.managed_instances')}), 0) AS resource_count`),
-      db.raw(
-        `coalesce((SELECT array_agg(so.id ORDER BY so.name) FROM state_version_outputs so
-                   WHERE so.state_version_id = (SELECT ${CURRENT_STATE_VERSION('sv.id')})), '{}') AS output_ids`,
-      ),
+      db.raw(`csv.id AS current_state_version_id`),
+      db.raw(`coalesce(csv.managed_instances, 0) AS resource_count`),
+      db.raw(`coalesce((SELECT array_agg(so.id ORDER BY so.name) FROM state_version_outputs so WHERE so.state_version_id = csv.id), '{}') AS output_ids`),
       db.raw(
         // The newest configuration version, also while it waits for its upload (as TFC shows it);
         // a provisional one is not current (TFC: until a run of it is applied; otf: never).
