@@ -9,7 +9,8 @@ export const variableType: ResourceType = {
   selfLink: (v) => `/api/v2/workspaces/${(v.configurable as { id: string }).id}/vars/${v.id}`,
 };
 
-export function presentVariable(v: Variable): View {
+/** The attributes of a variable, a workspace's or a variable set's: `vars` either way in Terraform Cloud. */
+export function variableAttributes(v: Omit<Variable, 'workspaceId'>): View {
   return {
     id: v.id,
     key: v.key,
@@ -21,7 +22,9 @@ export function presentVariable(v: Variable): View {
     sensitive: v.sensitive,
     'version-id': v.versionId,
     'created-at': timestamp(v.createdAt),
-    configurable: { id: v.workspaceId },
-    workspace: { id: v.workspaceId },
   };
+}
+
+export function presentVariable(v: Variable): View {
+  return { ...variableAttributes(v), configurable: { id: v.workspaceId }, workspace: { id: v.workspaceId } };
 }

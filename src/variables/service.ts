@@ -58,7 +58,7 @@ export function checkText(attribute: string, text: string): void {
 }
 
 /** The rules every variable obeys once a create or an update is applied (variable sets' too). */
-export function checkVariable(v: { key: string; category: Category; hcl: boolean }, input: VariableInput): void {
+function checkVariable(v: { key: string; category: Category; hcl: boolean }, input: VariableInput): void {
   // Any key, as in Terraform Cloud (a UUID starting with a digit, say): a terraform variable whose
   // key is no terraform name can set nothing, and runs leave it out (src/agent/tfvars.ts). An
   // environment variable's key must still be one an environment can hold.
@@ -80,8 +80,62 @@ export function checkVariable(v: { key: string; category: Category; hcl: boolean
 }
 
 /** A variable's version-id: a new one with every change, as Terraform Cloud gives. */
-export function newVersionId(): string {
+function newVersionId(): string {
   return crypto.randomBytes(20).toString('hex');
+}
+
+/**
+ * What a new variable stores, checked, its value sealed when sensitive (bound to its id). Variable
+ * sets' variables are made the same way.
+ */
+export function newVariableFields(id: string, input: VariableInput & { key: string; category: Category }, cipher: ValueCipher): VariableFields {
+  const fields: VariableFields = {
+    key: input.key,
+    value: null,
+    encryptedValue: null,
+    category: input.category,
+    hcl: input.hcl ?? false,
+    sensitive: input.sensitive ?? false,
+    description: input.description ?? '',
+    versionId: newVersionId(),
+  };
+  checkVariable(fields, input);
+  const value = input.value ?? '';
+  if (fields.sensitive) fields.encryptedValue = cipher.seal(value, id);
+  else fields.value = value;
+  return fields;
+}
+
+/** What a variable stores once the changes apply, checked. A sensitive value left out stays as it was. */
+export function changedVariableFields(current: VariableFields & { id: string }, input: VariableInput, cipher: ValueCipher): VariableFields {
+  if (current.sensitive && input.sensitive === false) {
+    throw new InvalidError(
+      `variable "${current.key}" is sensitive and cannot be made non-sensitive; delete it and create it again to change that`,
+      pointer('sensitive'),
+    );
+  }
+  const fields: VariableFields = {
+    key: input.key ?? current.key,
+    value: null,
+    encryptedValue: null,
+    category: input.category ?? current.category,
+    hcl: input.hcl ?? current.hcl,
+    sensitive: input.sensitive ?? current.sensitive,
+    description: input.description ?? current.description,
+    versionId: newVersionId(),
+  };
+  checkVariable(fields, input);
+  if (!fields.sensitive) {
+    fields.value = input.value ?? current.value ?? '';
+  } else if (input.value !== undefined) {
+    fields.encryptedValue = cipher.seal(input.value, current.id);
+  } else if (current.sensitive) {
+    fields.encryptedValue = current.encryptedValue;
+  } else {
+    // Made sensitive without a new value: the old value is encrypted and its plaintext dropped.
+    fields.encryptedValue = cipher.seal(current.value ?? '', current.id);
+  }
+  return fields;
 }
 
 function present(v: StoredVariable): Variable {
@@ -160,20 +214,7 @@ export class VariableService {
   async create(subject: Subject, workspaceId: string, input: VariableInput & { key: string; category: Category }): Promise<Variable> {
     const ws = await this.workspaceFor(subject, 'variable:update', workspaceId);
     const id = newId('var');
-    const fields: VariableFields = {
-      key: input.key,
-      value: null,
-      encryptedValue: null,
-      category: input.category,
-      hcl: input.hcl ?? false,
-      sensitive: input.sensitive ?? false,
-      description: input.description ?? '',
-      versionId: newVersionId(),
-    };
-    checkVariable(fields, input);
-    const value = input.value ?? '';
-    if (fields.sensitive) fields.encryptedValue = this.cipher.seal(value, id);
-    else fields.value = value;
+    const fields = newVariableFields(id, input, this.cipher);
     try {
       await store.insert(this.db, { id, workspaceId: ws.id, ...fields });
     } catch (err) {
@@ -192,7 +233,7 @@ export class VariableService {
       // Locked, so that concurrent updates apply one after the other and none is lost.
       const current = await store.findByIdForUpdate(trx, variableId);
       if (!current || current.workspaceId !== ws.id) throw notFound('variable', variableId);
-      const fields = this.merge(current, input);
+      const fields = changedVariableFields(current, input, this.cipher);
       try {
         await store.update(trx, variableId, fields);
       } catch (err) {
@@ -201,37 +242,6 @@ export class VariableService {
       }
       return present((await store.findById(trx, variableId))!);
     });
-  }
-
-  private merge(current: StoredVariable, input: VariableInput): VariableFields {
-    if (current.sensitive && input.sensitive === false) {
-      throw new InvalidError(
-        `variable "${current.key}" is sensitive and cannot be made non-sensitive; delete it and create it again to change that`,
-        pointer('sensitive'),
-      );
-    }
-    const fields: VariableFields = {
-      key: input.key ?? current.key,
-      value: null,
-      encryptedValue: null,
-      category: input.category ?? current.category,
-      hcl: input.hcl ?? current.hcl,
-      sensitive: input.sensitive ?? current.sensitive,
-      description: input.description ?? current.description,
-      versionId: newVersionId(),
-    };
-    checkVariable(fields, input);
-    if (!fields.sensitive) {
-      fields.value = input.value ?? current.value ?? '';
-    } else if (input.value !== undefined) {
-      fields.encryptedValue = this.cipher.seal(input.value, current.id);
-    } else if (current.sensitive) {
-      fields.encryptedValue = current.encryptedValue;
-    } else {
-      // Made sensitive without a new value: the old value is encrypted and its plaintext dropped.
-      fields.encryptedValue = this.cipher.seal(current.value ?? '', current.id);
-    }
-    return fields;
   }
 
   async delete(subject: Subject, variableId: string, workspaceId?: string): Promise<void> {

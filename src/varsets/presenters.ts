@@ -1,6 +1,7 @@
 // How variable sets and their variables look in the API, with Terraform Cloud's names: "varsets"
 // (relationships organization, vars, workspaces, projects) and "vars" (relationship varset).
 import { timestamp, type ResourceType, type View } from '../api/jsonapi.js';
+import { variableAttributes } from '../variables/index.js';
 import type { SetVariable, SetWithLinks } from './service.js';
 
 export const variableSetType: ResourceType = {
@@ -36,17 +37,5 @@ export const setVariableType: ResourceType = {
 };
 
 export function presentSetVariable(v: SetVariable): View {
-  return {
-    id: v.id,
-    key: v.key,
-    // null for a sensitive variable: its value never leaves the server through the API
-    value: v.sensitive ? null : v.value,
-    description: v.description,
-    category: v.category,
-    hcl: v.hcl,
-    sensitive: v.sensitive,
-    'version-id': v.versionId,
-    'created-at': timestamp(v.createdAt),
-    varset: { id: v.variableSetId },
-  };
+  return { ...variableAttributes(v), varset: { id: v.variableSetId } };
 }

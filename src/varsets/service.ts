@@ -12,11 +12,11 @@ import { InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import type { Project, ProjectService } from '../projects/index.js';
-import { checkText, checkVariable, DecryptionError, newVersionId, ValueCipher, type RunVariable } from '../variables/index.js';
+import { changedVariableFields, checkText, DecryptionError, newVariableFields, ValueCipher, type RunVariable } from '../variables/index.js';
 import type { Workspace, WorkspaceService } from '../workspaces/index.js';
 import { mergeVariables, type MergeSet, type SetScope } from './precedence.js';
 import * as store from './store.js';
-import type { Category, SetVariableFields, StoredSetVariable, VariableSet } from './store.js';
+import type { Category, StoredSetVariable, VariableSet } from './store.js';
 
 export type { Category, VariableSet } from './store.js';
 
@@ -264,20 +264,7 @@ export class VariableSetService {
   async createVariable(subject: Subject, setId: string, input: SetVariableInput & { key: string; category: Category }): Promise<SetVariable> {
     const { set } = await this.locate(subject, setId, 'varset:manage');
     const id = newId('var');
-    const fields: SetVariableFields = {
-      key: input.key,
-      value: null,
-      encryptedValue: null,
-      category: input.category,
-      hcl: input.hcl ?? false,
-      sensitive: input.sensitive ?? false,
-      description: input.description ?? '',
-      versionId: newVersionId(),
-    };
-    checkVariable(fields, input);
-    const value = input.value ?? '';
-    if (fields.sensitive) fields.encryptedValue = this.cipher.seal(value, id);
-    else fields.value = value;
+    const fields = newVariableFields(id, input, this.cipher);
     try {
       await store.insertVariable(this.db, { id, variableSetId: set.id, ...fields });
     } catch (err) {
@@ -296,7 +283,7 @@ export class VariableSetService {
       // Locked, so that concurrent updates apply one after the other and none is lost.
       const current = await store.findVariableForUpdate(trx, variableId);
       if (!current || current.variableSetId !== set.id) throw notFound('variable', variableId);
-      const fields = this.merge(current, input);
+      const fields = changedVariableFields(current, input, this.cipher);
       try {
         await store.updateVariable(trx, variableId, fields);
       } catch (err) {
@@ -305,29 +292,6 @@ export class VariableSetService {
       }
       return present((await store.findVariable(trx, variableId))!);
     });
-  }
-
-  private merge(current: StoredSetVariable, input: SetVariableInput): SetVariableFields {
-    if (current.sensitive && input.sensitive === false) {
-      throw new InvalidError(`variable "${current.key}" is sensitive and cannot be made non-sensitive; delete it and create it again to change that`, pointer('sensitive'));
-    }
-    const fields: SetVariableFields = {
-      key: input.key ?? current.key,
-      value: null,
-      encryptedValue: null,
-      category: input.category ?? current.category,
-      hcl: input.hcl ?? current.hcl,
-      sensitive: input.sensitive ?? current.sensitive,
-      description: input.description ?? current.description,
-      versionId: newVersionId(),
-    };
-    checkVariable(fields, input);
-    if (!fields.sensitive) fields.value = input.value ?? current.value ?? '';
-    else if (input.value !== undefined) fields.encryptedValue = this.cipher.seal(input.value, current.id);
-    else if (current.sensitive) fields.encryptedValue = current.encryptedValue;
-    // Made sensitive without a new value: the old value is encrypted and its plaintext dropped.
-    else fields.encryptedValue = this.cipher.seal(current.value ?? '', current.id);
-    return fields;
   }
 
   async deleteVariable(subject: Subject, setId: string, variableId: string): Promise<void> {
