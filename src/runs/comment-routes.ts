@@ -3,9 +3,10 @@
 import { encode, pageOffset, paginate, parseIncludes, parsePage, resources, timestamp, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
 import { Type, resourceDocument, validator } from '../api/schema.js';
-import type { Principal } from '../auth/subject.js';
+import { userType } from '../users/index.js';
 import { MAX_COMMENT_LENGTH, type RunComment, type RunCommentService } from './comments.js';
 import type { RunEventRecord } from './events.js';
+import { presentPrincipalAsUser, principalUserId } from './presenters.js';
 
 const readCreateComment = validator(
   resourceDocument('comments', {
@@ -35,31 +36,15 @@ export const runEventType: ResourceType = {
  * The id an actor has as a user: a user's own id; a team acts through a service account, as
  * Terraform Cloud shows the owners of team tokens.
  */
-function actorId(actor: Principal): string {
-  return actor.type === 'users' ? actor.id : `user-api-${actor.id}`;
-}
-
 export function presentRunEvent(e: RunEventRecord): View {
   return {
     id: e.id,
     action: e.action,
     'created-at': timestamp(e.createdAt),
     description: e.description,
-    actor: e.actor ? { id: actorId(e.actor) } : null,
+    actor: e.actor ? { id: principalUserId(e.actor) } : null,
     comment: e.commentId ? { id: e.commentId } : null,
   };
-}
-
-const actorType: ResourceType = {
-  type: 'users',
-  attributes: ['username', 'is-service-account'],
-  selfLink: (v) => `/api/v2/users/${v.id}`,
-};
-
-/** The actor as it was named when the event happened: enough to say who, without their account. */
-function presentActor(actor: Principal): View {
-  const id = actorId(actor);
-  return { id, username: actor.name, 'is-service-account': actor.type !== 'users' || id.startsWith('user-api-') };
 }
 
 export function registerCommentRoutes(router: ApiRouter, deps: { comments: RunCommentService; site: Site }): void {
@@ -85,7 +70,7 @@ export function registerCommentRoutes(router: ApiRouter, deps: { comments: RunCo
   async function included(ctx: Ctx, events: RunEventRecord[]): Promise<Resource[]> {
     const wanted = parseIncludes(query(ctx));
     const out: Resource[] = [];
-    if (wanted.has('actor')) out.push(...resources(actorType, events.flatMap((e) => (e.actor ? [presentActor(e.actor)] : []))));
+    if (wanted.has('actor')) out.push(...resources(userType, events.flatMap((e) => (e.actor ? [presentPrincipalAsUser(e.actor)] : []))));
     if (wanted.has('comment')) {
       const found = await comments.byIds(events.flatMap((e) => (e.commentId ? [e.commentId] : [])));
       out.push(...resources(commentType, found.map(presentComment)));

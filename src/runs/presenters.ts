@@ -2,7 +2,7 @@
 // versions, runs, plans and applies, and the runs and configuration versions it adds to include=
 // on workspaces. Route files import them from here.
 import { isAllowed } from '../auth/authorize.js';
-import type { Subject } from '../auth/subject.js';
+import { principalOf, SITE_ADMIN, type Principal, type Subject } from '../auth/subject.js';
 import { resources, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
 import { currentRunId, type Workspace, type WorkspaceIncluder, workspaceScope } from '../workspaces/index.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
@@ -200,5 +200,27 @@ export function workspaceIncluders(runs: RunService, configs: ConfigurationVersi
       const found = await configs.byIds(named(subject, list, (ws) => ws.currentConfigurationVersionId));
       return resources(configurationVersionType, found.map((cv) => presentConfigurationVersion(cv, null)));
     },
+  };
+}
+
+/** The users id Terraform Cloud gives whoever acted: a user's own, or a service account's. */
+export function principalUserId(p: Principal): string {
+  return p.type === 'users' ? p.id : `user-api-${p.id}`;
+}
+
+/**
+ * Whoever created a run or acted in it, shown as a user from what the run kept (its id and name),
+ * without its account: the site administrator, a service account, a user deleted since. Keeps runs
+ * independent of the users domain for history.
+ */
+export function presentPrincipalAsUser(p: Principal): View {
+  const id = principalUserId(p);
+  return {
+    id,
+    username: p.name,
+    email: null,
+    'avatar-url': null,
+    'is-service-account': p.type !== 'users' || id.startsWith('user-api-'),
+    'is-site-admin': p.id === principalOf(SITE_ADMIN).id,
   };
 }

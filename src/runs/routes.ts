@@ -2,8 +2,8 @@
 // their actions, plans and applies (and their signed log URLs), the organization's run queue.
 import type Router from '@koa/router';
 import type { Action } from '../auth/authorize.js';
-import { principalOf, SITE_ADMIN, type Principal, type Subject } from '../auth/subject.js';
-import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource, type View } from '../api/jsonapi.js';
+import type { Subject } from '../auth/subject.js';
+import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Query, type Resource } from '../api/jsonapi.js';
 import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import type { BlobStore } from '../blobs/store.js';
@@ -16,7 +16,7 @@ import { redactPlan } from './redact.js';
 import { UPLOAD_PURPOSE, type ConfigurationVersionService } from './configs.js';
 import { LOG_PURPOSE, type RunLogService } from './logs.js';
 import { RUN_STATUSES, type RunStatus } from './machine.js';
-import { applyType, configurationVersionType, planType, presentConfigurationVersion, presentPhase, presentRun, runType } from './presenters.js';
+import { applyType, configurationVersionType, planType, presentConfigurationVersion, presentPhase, presentPrincipalAsUser, presentRun, runType } from './presenters.js';
 import { readAction, readCreateConfigurationVersion, readCreateRun } from './schemas.js';
 import type { ListFilter, Run, RunService } from './service.js';
 
@@ -123,7 +123,7 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
         shown.add(creator.id);
         const user = found.get(creator.id);
         // The site administrator (and a user deleted since) has no row: shown by the name the run kept.
-        out.push(...resources(userType, [user ? presentUser(user, subject) : presentCreatorOnly(creator)]));
+        out.push(...resources(userType, [user ? presentUser(user, subject) : presentPrincipalAsUser(creator)]));
       }
     }
     for (const run of list) {
@@ -251,11 +251,6 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     ctx.type = 'application/json';
     ctx.body = redactPlan(plan);
   });
-}
-
-/** A run's creator that is no user account of this server (the site administrator, a deleted user): its id and name. */
-function presentCreatorOnly(creator: Principal): View {
-  return { id: creator.id, username: creator.name, email: null, 'avatar-url': null, 'is-service-account': false, 'is-site-admin': creator.id === principalOf(SITE_ADMIN).id };
 }
 
 /** Each distinct id loaded once, all in one statement, by id. */

@@ -45,7 +45,6 @@ export interface RunInput {
   terraformVersion?: string;
 }
 
-
 /** What a runner reports at the end of a phase. */
 export type PhaseOutcome = JobOutcome;
 
