@@ -91,11 +91,10 @@ export interface Scope {
 }
 
 /**
- * Who may take each organization action besides owners: every member ('member'), members who may
- * read the variables of at least one of its workspaces ('reads-variables'), or teams holding one of
- * the organization permissions listed ([] for owners only).
+ * Who may take each organization action besides owners: every member ('member'), or teams holding
+ * one of the organization permissions listed ([] for owners only).
  */
-const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | 'reads-variables' | OrganizationPermission[]> = {
+const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPermission[]> = {
   'organization:read': 'member',
   'organization:update': [],
   'organization:delete': [],
@@ -118,21 +117,24 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | 'reads-variables
   'team:manage-membership': ['manage-membership', 'manage-teams', 'manage-organization-access'],
   'membership:read': 'member',
   'membership:manage': ['manage-membership', 'manage-teams', 'manage-organization-access'],
-  // also whoever administers a workspace (WORKSPACE_ADMINS_TOO), as Terraform Cloud has it
   'ssh-key:read': ['manage-vcs-settings'],
   'ssh-key:manage': ['manage-vcs-settings'],
-  // Terraform Cloud: "read variables permission" (of a workspace) lets one view the organization's
-  // variable sets; creating or changing them needs manage-workspaces.
-  'varset:read': 'reads-variables',
+  // Creating or changing variable sets needs manage-workspaces; reading them, see IN_SOME_WORKSPACE.
+  'varset:read': [],
   'varset:manage': ['manage-workspaces'],
   'run-task:manage': ['manage-run-tasks'],
 };
 
 /**
- * Organization actions also allowed to whoever has admin access to at least one workspace:
- * Terraform Cloud lets workspace admins list and read SSH keys, so that they can choose one.
+ * Organization actions also allowed to whoever may take a workspace action in at least one of the
+ * organization's workspaces, as Terraform Cloud has it: workspace admins list and read SSH keys, so
+ * that they can choose one; the "read variables" permission on a workspace shows the organization's
+ * variable sets.
  */
-const WORKSPACE_ADMINS_TOO: ReadonlySet<OrganizationAction> = new Set<OrganizationAction>(['ssh-key:read']);
+const IN_SOME_WORKSPACE: Partial<Record<OrganizationAction, WorkspaceAction>> = {
+  'ssh-key:read': 'workspace:update',
+  'varset:read': 'variable:read',
+};
 
 /**
  * Organization actions that a grant on the project of the scope allows too (besides the
@@ -314,17 +316,17 @@ export function workspaceAccess(grants: OrganizationGrants, workspaceId: string,
   return granted ?? null;
 }
 
-/** Whether the grants give admin access to at least one workspace of the organization. */
-function administersAWorkspace(grants: OrganizationGrants): boolean {
-  if (grants.access.has('manage-workspaces')) return true;
-  for (const access of grants.workspaces.values()) if (access.admin) return true;
+/**
+ * Whether the grants allow the workspace action in at least one workspace of the organization:
+ * through the organization permissions over every workspace, or a grant on a workspace or project.
+ */
+function allowedInSomeWorkspace(grants: OrganizationGrants, action: WorkspaceAction): boolean {
+  const allows = WORKSPACE_RULES[action];
+  const everywhere = workspaceAccess(grants, '');
+  if (everywhere && allows(everywhere)) return true;
+  for (const access of grants.workspaces.values()) if (allows(access)) return true;
+  for (const project of grants.projects.values()) if (allows(project.workspace)) return true;
   return false;
-}
-
-/** Whether the grants let one read the variables of at least one workspace. */
-function readsVariables(grants: OrganizationGrants): boolean {
-  if (grants.access.has('manage-workspaces') || grants.access.has('read-workspaces')) return true;
-  return [...grants.workspaces.values()].some((a) => atLeast(VARIABLES, a.variables, 'read'));
 }
 
 /** Whether the subject can see anything of the organization at all. */
@@ -392,8 +394,8 @@ export function isAllowed(subject: Subject, action: Action, scope: Scope): boole
         return WORKSPACE_RULES[action](workspaceAccess(grants, scope.workspaceId, scope.projectId)!);
       }
       const rule = ORGANIZATION_RULES[action];
-      if (WORKSPACE_ADMINS_TOO.has(action) && administersAWorkspace(grants)) return true;
-      if (rule === 'reads-variables') return readsVariables(grants);
+      const inSome = IN_SOME_WORKSPACE[action];
+      if (inSome && allowedInSomeWorkspace(grants, inSome)) return true;
       if (rule === 'member' || rule.some((p) => grants.access.has(p))) return true;
       const project = scope.projectId === undefined ? undefined : grants.projects.get(scope.projectId);
       return project !== undefined && (PROJECT_RULES[action]?.(project) ?? false);
