@@ -435,9 +435,19 @@ export class TeamService implements TokenResolver {
     return isAllowed(subject, 'workspace:manage-team-access', workspaceScope(ws)) || actsAsTeam(subject, ws.organizationId, access.teamId);
   }
 
-  private async accessOfOwnersOnly(subject: Subject, access: TeamAccess): Promise<void> {
-    const team = (await store.findTeam(this.db, access.teamId))!;
-    this.ownersOnly(subject, team, (await this.orgs.byId(team.organizationId))!, 'change the workspace access');
+  /** Changing a grant of the owners team (on a workspace or a project) is for owners only. */
+  private async grantOfOwnersOnly(subject: Subject, teamId: string, what: string): Promise<void> {
+    const team = (await store.findTeam(this.db, teamId))!;
+    this.ownersOnly(subject, team, (await this.orgs.byId(team.organizationId))!, what);
+  }
+
+  /** The team a new grant names: a team of the organization the subject can see, else 422. */
+  private async grantableTeam(subject: Subject, teamId: string, organizationId: string, of: 'workspace' | 'project'): Promise<Team> {
+    const team = await store.findTeam(this.db, teamId);
+    if (!team || team.organizationId !== organizationId || !this.canSeeTeam(subject, team)) {
+      throw new InvalidError(`team "${teamId}" is not a team of the ${of}'s organization that you can see`, { pointer: '/data/relationships/team/data/id' });
+    }
+    return team;
   }
 
   async listAccess(subject: Subject, workspaceId: string, page: Page): Promise<{ items: TeamAccess[]; total: number }> {
@@ -466,10 +476,7 @@ export class TeamService implements TokenResolver {
   ): Promise<TeamAccess> {
     const ws = await this.workspaces.get(subject, input.workspaceId);
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('workspace', input.workspaceId));
-    const team = await store.findTeam(this.db, input.teamId);
-    if (!team || team.organizationId !== ws.organizationId || !this.canSeeTeam(subject, team)) {
-      throw new InvalidError(`team "${input.teamId}" is not a team of the workspace's organization that you can see`, { pointer: '/data/relationships/team/data/id' });
-    }
+    const team = await this.grantableTeam(subject, input.teamId, ws.organizationId, 'workspace');
     this.ownersOnly(subject, team, (await this.orgs.byId(ws.organizationId))!, 'change the workspace access');
     try {
       const created = await store.insertTeamAccess(this.db, {
@@ -490,7 +497,7 @@ export class TeamService implements TokenResolver {
   async updateAccess(subject: Subject, id: string, input: { access?: AccessLevel; permissions: PermissionChanges }): Promise<TeamAccess> {
     const { access: current, ws } = await this.visibleAccess(subject, id);
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
-    await this.accessOfOwnersOnly(subject, current);
+    await this.grantOfOwnersOnly(subject, current.teamId, 'change the workspace access');
     const access = input.access ?? current.access;
     const updated = await store.updateTeamAccess(this.db, id, access, permissionsFor(access, input.permissions, current.permissions));
     this.subjects.changed();
@@ -500,7 +507,7 @@ export class TeamService implements TokenResolver {
   async deleteAccess(subject: Subject, id: string): Promise<void> {
     const { access, ws } = await this.visibleAccess(subject, id);
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
-    await this.accessOfOwnersOnly(subject, access);
+    await this.grantOfOwnersOnly(subject, access.teamId, 'change the workspace access');
     await store.deleteTeamAccess(this.db, id);
     this.subjects.changed();
   }
@@ -548,10 +555,7 @@ export class TeamService implements TokenResolver {
   ): Promise<ProjectAccess> {
     const { project, org } = await this.projects.get(subject, input.projectId);
     authorize(subject, 'project:manage-team-access', this.projectScope(project), () => notFound('project', input.projectId));
-    const team = await store.findTeam(this.db, input.teamId);
-    if (!team || team.organizationId !== project.organizationId || !this.canSeeTeam(subject, team)) {
-      throw new InvalidError(`team "${input.teamId}" is not a team of the project's organization that you can see`, { pointer: '/data/relationships/team/data/id' });
-    }
+    const team = await this.grantableTeam(subject, input.teamId, project.organizationId, 'project');
     this.ownersOnly(subject, team, org, 'change the project access');
     try {
       const created = await store.insertProjectAccess(this.db, {
@@ -577,8 +581,7 @@ export class TeamService implements TokenResolver {
   async updateProjectAccess(subject: Subject, id: string, input: { access?: ProjectAccessLevel; permissions: ProjectPermissionChanges }): Promise<ProjectAccess> {
     const { access: current, project } = await this.projectAccessOf(subject, id);
     authorize(subject, 'project:manage-team-access', this.projectScope(project), () => notFound('team project access', id));
-    const team = (await store.findTeam(this.db, current.teamId))!;
-    this.ownersOnly(subject, team, (await this.orgs.byId(project.organizationId))!, 'change the project access');
+    await this.grantOfOwnersOnly(subject, current.teamId, 'change the project access');
     const access = input.access ?? current.access;
     const updated = await store.updateProjectAccess(this.db, id, access, projectPermissionsFor(access, input.permissions, current.permissions));
     this.subjects.changed();
@@ -588,8 +591,7 @@ export class TeamService implements TokenResolver {
   async deleteProjectAccess(subject: Subject, id: string): Promise<void> {
     const { access, project } = await this.projectAccessOf(subject, id);
     authorize(subject, 'project:manage-team-access', this.projectScope(project), () => notFound('team project access', id));
-    const team = (await store.findTeam(this.db, access.teamId))!;
-    this.ownersOnly(subject, team, (await this.orgs.byId(project.organizationId))!, 'change the project access');
+    await this.grantOfOwnersOnly(subject, access.teamId, 'change the project access');
     await store.deleteProjectAccess(this.db, id);
     this.subjects.changed();
   }
