@@ -53,12 +53,17 @@ export class RunTriggerService {
   }
 
   async get(subject: Subject, id: string): Promise<RunTrigger> {
+    return (await this.locate(subject, id)).trigger;
+  }
+
+  /** The trigger and its target workspace, for whoever may see the target's run triggers. */
+  private async locate(subject: Subject, id: string): Promise<{ trigger: RunTrigger; target: Workspace }> {
     const trigger = await store.findById(this.db, id);
     if (!trigger) throw notFound('run trigger', id);
     const target = await this.workspaces.byId(trigger.workspaceId);
     if (!target) throw notFound('run trigger', id);
     authorize(subject, 'run-trigger:read', workspaceScope(target), () => notFound('run trigger', id));
-    return trigger;
+    return { trigger, target };
   }
 
   /**
@@ -94,8 +99,7 @@ export class RunTriggerService {
   }
 
   async delete(subject: Subject, id: string): Promise<void> {
-    const trigger = await this.get(subject, id);
-    const target = (await this.workspaces.byId(trigger.workspaceId))!;
+    const { target } = await this.locate(subject, id);
     authorize(subject, 'run-trigger:manage', workspaceScope(target), () => notFound('run trigger', id));
     await store.remove(this.db, id);
   }
