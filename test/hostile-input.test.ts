@@ -174,6 +174,8 @@ describe('hostile input', function () {
     // variable sets
     '/varsets/:id', '/varsets/:id/relationships/vars', '/workspaces/:id/varsets', '/projects/:id/varsets',
   ];
+  /** Actions on a resource named in the path that take no body. */
+  const ACTION_ROUTES = ['/runs/:id/actions/force-execute', '/configuration-versions/:id/actions/archive'];
   const BAD_IDS = ['%00', 'ws-%00abc', '%FF', '%C3%28', '%E0%80%80', 'x'.repeat(3000), '..%2F..%2Fetc', "'%20OR%201=1--", '%25', '-1'];
 
   const LIST_ROUTES = [
@@ -385,6 +387,14 @@ describe('hostile input', function () {
         out.push({ name: `bad id ${bad.slice(0, 20)}`, method: 'GET', path: route.replace(/:[a-z]+/g, bad), as: 'site', expect });
       }
     }
+    for (const route of ACTION_ROUTES) {
+      for (const bad of BAD_IDS) {
+        const expect = bad.includes('%00') || bad === '%FF' || bad === '%C3%28' || bad === '%E0%80%80' ? 400 : undefined;
+        out.push({ name: `bad id ${bad.slice(0, 20)}`, method: 'POST', path: route.replace(/:[a-z]+/g, bad), as: 'site', expect });
+      }
+    }
+    // The one feature set is the site administrator's to see.
+    out.push({ name: 'not the site administrator', method: 'GET', path: '/admin/feature-sets', as: 'other', expect: 403 });
     // The victim's ids with the other organization's token: 404 or 403, nothing shown.
     for (const route of GET_ROUTES) {
       const path = route.replace(':org', org).replace(':id', route.startsWith('/workspaces') ? ids.ws : route.startsWith('/teams') ? ids.team : route.startsWith('/agent-pools') ? ids.pool : route.startsWith('/projects') ? ids.project : route.startsWith('/ssh-keys') ? ids.sshKey : route.startsWith('/varsets') ? ids.varset : ids.ws);
@@ -440,6 +450,8 @@ describe('hostile input', function () {
       ['PATCH', `/varsets/${ids.varset}/relationships/vars/${ids.setVar}`, { data: { type: 'vars', attributes: { value: 'stolen' } } }],
       ['POST', `/varsets/${ids.varset}/relationships/workspaces`, { data: [{ type: 'workspaces', id: ids.otherWs }] }],
       ['DELETE', `/varsets/${ids.varset}/relationships/workspaces`, { data: [{ type: 'workspaces', id: ids.ws }] }],
+      ['POST', `/configuration-versions/${ids.cv}/actions/archive`, undefined],
+      ['DELETE', `/organizations/${org}/tags`, { data: [{ type: 'tags', id: 'tag-hostile' }] }],
     ];
     for (const [method, path, doc] of otherWrites) out.push({ name: 'another organization writes', method, path, body: doc === undefined ? undefined : json(doc), as: 'other' });
     // The victim applying its set to the other organization's workspace: not found there.
