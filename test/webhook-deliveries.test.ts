@@ -85,6 +85,21 @@ describe('webhook deliveries', function () {
       assert.equal((verify('github', d).event as PushEvent).changedFiles, null);
     });
 
+    it('a commit whose files GitHub did not list (over 3000, none, or no lists) makes the changed files unknown', function () {
+      const many = Array.from({ length: 3000 }, (_, i) => `f${i}.tf`);
+      const cases: Array<[string, (c: Record<string, unknown>) => void]> = [
+        ['3000 files', (c) => (c.added = many)],
+        ['empty lists', (c) => { c.added = []; c.modified = []; c.removed = []; }],
+        ['no lists', (c) => { delete c.added; delete c.modified; delete c.removed; }],
+      ];
+      for (const [name, spoil] of cases) {
+        const p = JSON.parse(githubPush({ secret: SECRET, identifier: 'acme/infra', sha: randomSha(), files: ['main.tf'] }).body.toString()) as { commits: Array<Record<string, unknown>> };
+        spoil(p.commits[0]!);
+        const body = Buffer.from(JSON.stringify(p));
+        assert.equal((verify('github', { headers: githubHeaders('push', body, SECRET), body }).event as PushEvent).changedFiles, null, name);
+      }
+    });
+
     it('a tag reads as the tag and the commit it points to; a deleted one as deleted', function () {
       const sha = randomSha();
       const e = verify('github', githubTag({ secret: SECRET, identifier: 'acme/infra', tag: 'v1.2.0', sha, message: 'Release 1.2' })).event as TagEvent;

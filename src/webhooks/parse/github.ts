@@ -42,7 +42,7 @@ function push(deliveryId: string, p: Json): PushEvent | TagEvent | null {
     return { ...base, type: 'tag', tag: fullRef.slice('refs/tags/'.length), commit, deleted: deleted || isZeroSha(after) };
   }
   if (!fullRef.startsWith('refs/heads/')) return null; // notes, pull request refs: nothing to plan
-  const complete = commits.length < GITHUB_MAX_COMMITS && commits.every((c, i) => fileCount(c, `commits.${i}`) < GITHUB_MAX_FILES_PER_COMMIT);
+  const complete = commits.length < GITHUB_MAX_COMMITS && commits.every((c, i) => filesListed(c, `commits.${i}`));
   return {
     ...base,
     type: 'push',
@@ -50,13 +50,20 @@ function push(deliveryId: string, p: Json): PushEvent | TagEvent | null {
     before,
     commit,
     compareUrl: optionalUrl(p, 'compare', ''),
-    changedFiles: changedFiles(commits, 'commits', complete),
+    changedFiles: changedFiles(commits, 'commits', complete, false),
     deleted: deleted || isZeroSha(after),
   };
 }
 
-function fileCount(c: Json, at: string): number {
-  return paths(c, 'added', at).length + paths(c, 'modified', at).length + paths(c, 'removed', at).length;
+/**
+ * Whether a commit's added, modified and removed lists can be taken as all it changed. GitHub
+ * reports at most 3000 files of a commit, leaves the lists empty when a commit is too large to list
+ * in time, and its schema marks them optional: in each case the files must be asked for.
+ */
+function filesListed(c: Json, at: string): boolean {
+  if (c.added === undefined || c.modified === undefined || c.removed === undefined) return false;
+  const n = paths(c, 'added', at).length + paths(c, 'modified', at).length + paths(c, 'removed', at).length;
+  return n > 0 && n < GITHUB_MAX_FILES_PER_COMMIT;
 }
 
 // A Map, not an object: an action named "constructor" must not find Object's.
