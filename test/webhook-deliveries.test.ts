@@ -4,6 +4,8 @@
 // naming what is wrong, never the secret or the signature.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { errorMiddleware } from '../src/api/errors.js';
 import { WebhookRejected } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
@@ -14,6 +16,10 @@ import {
   gitlabHeaders, gitlabMergeRequest, gitlabPush, gitlabTagPush, HOSTILE_DELIVERIES, HOSTILE_SECRET, hostileDeliveries, lowerCaseHeaders,
   randomSha, ZERO_SHA, type Delivery,
 } from './helpers/deliveries.js';
+
+// The route hands Node's own header object over: verifyDelivery takes it as it is.
+const _takesNodeHeaders: (kind: HookKind, headers: IncomingHttpHeaders, body: Buffer, secret: string) => VerifiedDelivery = verifyDelivery;
+void _takesNodeHeaders;
 
 const SECRET = 'wh-secret-7f3a9c1e5b2d4f60';
 
@@ -301,6 +307,79 @@ describe('webhook deliveries', function () {
         const body = Buffer.from(JSON.stringify({ ref: 'v1', ref_type: 'tag' }));
         assert.equal(verify('forgejo', { headers: forgejoHeaders(event, body, SECRET), body }).event, null, event);
       }
+    });
+  });
+
+  describe('over real HTTP', function () {
+    let server: http.Server;
+    let base = '';
+    /** What a receiver calling verifyDelivery with Node's request headers answers. */
+    before(async function () {
+      server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const kind = (req.url ?? '').slice(1) as HookKind;
+          const secret = req.headers['x-test-secret'] as string;
+          let answer: { status: number; detail?: string; verified?: VerifiedDelivery };
+          try {
+            answer = { status: 202, verified: verifyDelivery(kind, req.headers, Buffer.concat(chunks), secret) };
+          } catch (err) {
+            answer = err instanceof WebhookRejected ? { status: err.status, detail: err.message } : { status: 500, detail: String(err) };
+          }
+          res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer));
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(function () {
+      server.close();
+    });
+
+    async function send(kind: HookKind, d: Delivery, secret: string): Promise<{ status: number; detail?: string; verified?: VerifiedDelivery }> {
+      const res = await fetch(`${base}/${kind}`, { method: 'POST', headers: { ...d.headers, 'X-Test-Secret': secret }, body: d.body });
+      return (await res.json()) as { status: number; detail?: string; verified?: VerifiedDelivery };
+    }
+
+    it("every builder's delivery arrives as the provider's would and verifies", async function () {
+      const sha = randomSha();
+      const deliveries: Array<[HookKind, Delivery, string]> = [
+        ['github', githubPush({ secret: SECRET, identifier: 'acme/infra', sha }), 'push'],
+        ['github', githubTag({ secret: SECRET, identifier: 'acme/infra', tag: 'v1', sha }), 'tag'],
+        ['github', githubPullRequest({ secret: SECRET, identifier: 'acme/infra', number: 1, sha }), 'pull-request'],
+        ['gitlab', gitlabPush({ secret: SECRET, identifier: 'acme/infra', sha }), 'push'],
+        ['gitlab', gitlabTagPush({ secret: SECRET, identifier: 'acme/infra', tag: 'v1', sha }), 'tag'],
+        ['gitlab', gitlabMergeRequest({ secret: SECRET, identifier: 'acme/infra', number: 1, sha }), 'pull-request'],
+        ['forgejo', forgejoPush({ secret: SECRET, identifier: 'acme/infra', sha }), 'push'],
+        ['forgejo', forgejoTag({ secret: SECRET, identifier: 'acme/infra', tag: 'v1', sha }), 'tag'],
+        ['forgejo', forgejoPullRequest({ secret: SECRET, identifier: 'acme/infra', number: 1, sha }), 'pull-request'],
+      ];
+      for (const [kind, d, type] of deliveries) {
+        const answer = await send(kind, d, SECRET);
+        assert.equal(answer.status, 202, `${kind} ${type}: ${answer.detail}`);
+        assert.equal(answer.verified?.event?.type, type);
+        assert.equal(answer.verified?.event?.commit.sha, sha);
+      }
+    });
+
+    it('every hostile delivery gets its status', async function () {
+      this.timeout(120_000);
+      const wrong: string[] = [];
+      for (const h of HOSTILE_DELIVERIES) {
+        const answer = await send(h.kind, h, HOSTILE_SECRET);
+        if (answer.status !== h.status || !h.detail.test(answer.detail ?? '')) wrong.push(`${h.name}: ${answer.status} ${answer.detail}`);
+      }
+      assert.deepEqual(wrong, []);
+    });
+
+    it('a signature header sent twice is refused', async function () {
+      const d = githubPush({ secret: SECRET, identifier: 'acme/infra', sha: randomSha() });
+      const headers = new Headers(d.headers);
+      headers.append('X-Hub-Signature-256', d.headers['X-Hub-Signature-256']!);
+      headers.set('X-Test-Secret', SECRET);
+      const res = await fetch(`${base}/github`, { method: 'POST', headers, body: d.body });
+      assert.equal(res.status, 401);
     });
   });
 

@@ -56,10 +56,15 @@ const EVENT_NAME = /^[A-Za-z0-9 _.-]{1,64}$/;
 /** Delivery ids: GUIDs on all three, bounded so that storing them for replay detection is cheap. */
 const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-type Headers = Record<string, string | undefined>;
+/**
+ * Request headers by lower-case name. Node's IncomingHttpHeaders fits: a header it keeps as a list
+ * is read as Node joins repeated headers (", "), which no signature, id or event name survives.
+ */
+type Headers = Record<string, string | string[] | undefined>;
 
 function header(headers: Headers, name: string): string | undefined {
-  const v = headers[name];
+  const raw = headers[name];
+  const v = Array.isArray(raw) ? raw.join(', ') : raw;
   return v === undefined || v === '' ? undefined : v;
 }
 
