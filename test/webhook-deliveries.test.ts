@@ -275,6 +275,23 @@ describe('webhook deliveries', function () {
       assert.equal((verify('forgejo', { headers: forgejoHeaders('push', body, SECRET), body }).event as PushEvent).changedFiles, null);
     });
 
+    it("a push shaped as the documentation's example (no head_commit, total_commits or file lists) reads its head from the commits", function () {
+      const sha = randomSha();
+      const p = JSON.parse(forgejoPush({ secret: SECRET, identifier: 'acme/infra', sha, message: 'Webhooks Yay!' }).body.toString()) as Record<string, unknown> & { commits: Array<Record<string, unknown>> };
+      delete p.head_commit;
+      delete p.total_commits;
+      for (const c of p.commits) {
+        delete c.added;
+        delete c.modified;
+        delete c.removed;
+      }
+      p.secret = SECRET; // old versions sent the secret in the payload
+      const body = Buffer.from(JSON.stringify(p));
+      const e = verify('forgejo', { headers: forgejoHeaders('push', body, SECRET), body }).event as PushEvent;
+      assert.deepEqual(e.commit, { sha, message: 'Webhooks Yay!\n', url: `https://forgejo.example.com/acme/infra/commit/${sha}` });
+      assert.equal(e.changedFiles, null);
+    });
+
     it('a tag reads as the tag and its commit; a deleted branch as deleted', function () {
       const sha = randomSha();
       const e = verify('forgejo', forgejoTag({ secret: SECRET, identifier: 'acme/infra', tag: 'v3', sha, message: 'Third' })).event as TagEvent;

@@ -28,10 +28,7 @@ function push(deliveryId: string, p: Json): PushEvent | TagEvent | null {
   const repoUrl = url(repository, 'html_url', 'repository');
   const commits = objects(p, 'commits', '');
   const deleted = isZeroSha(after);
-  const head = optionalObject(p, 'head_commit', '');
-  const commit: VcsCommit = head
-    ? { sha: sha(head, 'id', 'head_commit'), message: text(head, 'message', 'head_commit', { max: MAX_MESSAGE_CHARS, allowEmpty: true }), url: url(head, 'url', 'head_commit') }
-    : { sha: after, message: '', url: `${repoUrl}/commit/${after}` };
+  const commit = headCommit(p, commits, after, repoUrl);
 
   if (fullRef.startsWith('refs/tags/')) return { ...base, type: 'tag', tag: fullRef.slice('refs/tags/'.length), commit, deleted };
   if (!fullRef.startsWith('refs/heads/')) return null;
@@ -49,6 +46,22 @@ function push(deliveryId: string, p: Json): PushEvent | TagEvent | null {
     changedFiles: changedFiles(commits, 'commits', complete, false),
     deleted,
   };
+}
+
+/**
+ * The pushed head: head_commit when sent (newer versions); otherwise the listed commit whose id is
+ * "after" (the documentation's example has no head_commit); otherwise only its id and page.
+ */
+function headCommit(p: Json, commits: Json[], after: string, repoUrl: string): VcsCommit {
+  const read = (c: Json, at: string): VcsCommit => ({
+    sha: sha(c, 'id', at),
+    message: text(c, 'message', at, { max: MAX_MESSAGE_CHARS, allowEmpty: true }),
+    url: url(c, 'url', at),
+  });
+  const head = optionalObject(p, 'head_commit', '');
+  if (head) return read(head, 'head_commit');
+  for (const [i, c] of commits.entries()) if (sha(c, 'id', `commits.${i}`) === after) return read(c, `commits.${i}`);
+  return { sha: after, message: '', url: `${repoUrl}/commit/${after}` };
 }
 
 // A Map, not an object: an action named "constructor" must not find Object's.
