@@ -246,6 +246,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Workspaces connect to repositories through the connections domain, which makes (or shares)
     // each repository's webhook and deletes it once no workspace uses it.
     workspaces.service.setVcsConnector(connections.service);
+    orgs.service.onDelete((id) => connections.service.organizationDeleting(id));
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
