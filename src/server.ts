@@ -37,8 +37,9 @@ import { createVariableSetDomain } from './varsets/index.js';
 import { createTeamDomain } from './teams/index.js';
 import { createRunTriggerDomain } from './triggers/index.js';
 import { createUserDomain } from './users/index.js';
+import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
-import { createConnectionDomain, type VcsTokens } from './connections/index.js';
+import { createConnectionDomain } from './connections/index.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -170,6 +171,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
     const sshKeys = createSshKeyDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
+    const vcs = createVcsDomain({ db, secret, site, orgs: orgs.service });
     const varsets = createVariableSetDomain({
       db,
       secret,
@@ -197,9 +199,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
-    // Until the vcs domain (oauth clients and tokens) is here, no token exists to connect with.
-    const noTokens: VcsTokens = { tokenInOrganization: async () => null, adapterFor: async () => null };
-    const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: noTokens, logger });
+    const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
     const pools = createPoolsDomain({
       db,
       orgs: orgs.service,
@@ -247,6 +247,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // each repository's webhook and deletes it once no workspace uses it.
     workspaces.service.setVcsConnector(connections.service);
     orgs.service.onDelete((id) => connections.service.organizationDeleting(id));
+    // A deleted oauth token disconnects the workspaces connected with it, deleting their webhooks while it still can.
+    vcs.providers.onTokenDeleted((token) => connections.oauthTokenDeleting(token.oauthTokenId));
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
@@ -268,6 +270,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         state.routes(router);
         variables.routes(router);
         sshKeys.routes(router);
+        vcs.routes(router);
         varsets.routes(router);
         runs.routes(router);
         triggers.routes(router);
