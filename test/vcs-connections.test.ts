@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { createLogger } from '../src/logger.js';
 import type { HookKind } from '../src/vcs/types.js';
+import { tagsRegexMatches } from '../src/workspaces/index.js';
 import type { Api, Json, Response } from './helpers/api.js';
 import { assertError } from './helpers/assert.js';
 import { runOtf } from './helpers/otf.js';
@@ -135,6 +136,14 @@ describe('VCS connections', function () {
         assert.equal((await api.get(`/workspaces/${ws.id}`)).body.data.attributes['vcs-repo'], null);
       });
     }
+
+    it('matches tags against a tags-regex with a time limit, so a regex that backtracks for minutes matches nothing instead of stopping otfd', () => {
+      assert.deepEqual(tagsRegexMatches('^v\\d+\\.\\d+$', 'v1.2'), { matches: true, timedOut: false });
+      assert.deepEqual(tagsRegexMatches('^v\\d+\\.\\d+$', 'v1.x'), { matches: false, timedOut: false });
+      const started = Date.now();
+      assert.deepEqual(tagsRegexMatches('^(a+)+$', `${'a'.repeat(40)}!`), { matches: false, timedOut: true });
+      assert.ok(Date.now() - started < 2_000);
+    });
 
     it('refuses a vcs-repo that is not an object', async () => {
       const ws = await createWorkspace(api, org);
