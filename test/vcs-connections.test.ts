@@ -407,6 +407,17 @@ describe('VCS connections with a provider', function () {
     assert.equal(provider.hooks(identifier).length, 0);
   });
 
+  it("answers 404 to whoever connects another organization's workspace, and connects nothing", async () => {
+    const tokenId = await oauthToken('github');
+    const identifier = repository();
+    const ws = await createWorkspace(api, org);
+    const other = await createOrganization(api);
+    const outsider = await organizationToken(api, other);
+    assertError(await connect(ws.id, { identifier, 'oauth-token-id': tokenId }, outsider), 404, /not found/);
+    assertError(await outsider.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'vcs-repo': null })), 404, /not found/);
+    assert.equal(provider.hooks(identifier).length, 0);
+  });
+
   it('a provider that refuses fails the connect with a 422 naming its answer, and leaves nothing behind', async () => {
     const identifier = repository();
     const revoked = `ghp_${crypto.randomBytes(16).toString('hex')}`;
