@@ -20,6 +20,7 @@ import * as m0019 from './0019_team_projects.js';
 import * as m0020 from './0020_organization_defaults.js';
 import * as m0021 from './0021_workspace_overwrites_and_assessments.js';
 import * as m0022 from './0022_vcs_providers.js';
+import * as m0023 from './0023_vcs_connections.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '0020_organization_defaults': m0020,
   '0021_workspace_overwrites_and_assessments': m0021,
   '0022_vcs_providers': m0022,
+  '0023_vcs_connections': m0023,
 };

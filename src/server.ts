@@ -39,6 +39,7 @@ import { createRunTriggerDomain } from './triggers/index.js';
 import { createUserDomain } from './users/index.js';
 import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
+import { createConnectionDomain } from './connections/index.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -198,6 +199,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
+    const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
     const pools = createPoolsDomain({
       db,
       orgs: orgs.service,
@@ -241,6 +243,12 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.service.onApplied(triggers.runApplied);
     // A workspace may be given only an SSH key of its own organization.
     workspaces.service.setSshKeyCheck(sshKeys.service.checkAssignable);
+    // Workspaces connect to repositories through the connections domain, which makes (or shares)
+    // each repository's webhook and deletes it once no workspace uses it.
+    workspaces.service.setVcsConnector(connections.service);
+    orgs.service.onDelete((id) => connections.service.organizationDeleting(id));
+    // A deleted oauth token disconnects the workspaces connected with it, deleting their webhooks while it still can.
+    vcs.providers.onTokenDeleted((token) => connections.oauthTokenDeleting(token.oauthTokenId));
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
