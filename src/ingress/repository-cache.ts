@@ -189,35 +189,35 @@ export class RepositoryCache {
 
   // ---------------------------------------------------------------- fetching
 
-  /** Makes sure the cached clone holds the commit; returns the clone's folder. Runs under the repository's lock. */
+  /**
+   * Makes sure the cached clone holds the commit; returns the clone's folder. Runs under the
+   * repository's lock. The server is asked every time, also for a commit the cache holds (git then
+   * only checks that it is still readable): a revoked token or a deleted repository is noticed, and
+   * the cache gives no commit to credentials that cannot read the repository.
+   */
   private async fetch(source: CommitSource, session: Session): Promise<string> {
     const repo = await this.prepare(source.repoKey, session);
     const keep = `refs/otf/commits/${source.sha}`;
-    if (await this.exists(repo, `${source.sha}^{commit}`)) {
-      // Cached already, but the server is asked all the same (one small request): a revoked token
-      // or a deleted repository is noticed, and the cache gives no commit to credentials that
-      // cannot read the repository.
-      await this.run(repo, session, ['ls-remote', '--heads', source.url, 'refs/heads/otf-access-check'], 'ls-remote');
-      return repo;
-    }
-    const fetchArgs = ['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--depth=1', source.url];
+    const fetch = (depth: number, refspec: string) =>
+      this.run(repo, session, ['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', `--depth=${depth}`, source.url, refspec], 'fetch');
     try {
-      await this.run(repo, session, [...fetchArgs, `+${source.sha}:${keep}`], 'fetch');
+      // Exactly the commit: with a ref to it kept, a later fetch negotiates against it and gets only new objects.
+      await fetch(1, `+${source.sha}:${keep}`);
+      return repo;
     } catch (err) {
       const refused = err instanceof CloneError && err.reason === 'commit-not-found';
       if (!refused || !source.ref) throw err;
-      // The server wants a ref: fetch the one that holds the commit, deeper if it moved on since.
-      for (const depth of [1, 100]) {
-        await this.run(repo, session, [...fetchArgs.filter((a) => !a.startsWith('--depth')), `--depth=${depth}`, `+${source.ref}:refs/otf/fetched`], 'fetch');
-        if (await this.exists(repo, `${source.sha}^{commit}`)) break;
-      }
-      if (!(await this.exists(repo, `${source.sha}^{commit}`))) {
-        throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url} (not at the tip of ${source.ref} nor among its last 100 commits)`);
-      }
-      await this.run(repo, session, ['update-ref', keep, source.sha], 'update-ref');
     }
-    if (!(await this.exists(repo, `${source.sha}^{commit}`))) throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url}`);
-    return repo;
+    // The server would not hand out the commit by its id: fetch the ref that holds it, deeper if
+    // the ref moved on since (an unknown commit costs the last 100 commits of the ref once).
+    for (const depth of [1, 100]) {
+      await fetch(depth, `+${source.ref}:refs/otf/fetched`);
+      if (await this.exists(repo, `${source.sha}^{commit}`)) {
+        await this.run(repo, session, ['update-ref', keep, source.sha], 'update-ref');
+        return repo;
+      }
+    }
+    throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url} (not at the tip of ${source.ref} nor among its last 100 commits)`);
   }
 
   /** The cached clone of a repository, made (or re-made, when a crash left it broken) as needed. */
