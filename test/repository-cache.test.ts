@@ -132,10 +132,14 @@ describe('repository cache (clones of VCS repositories)', function () {
     const app = server.createRepository('app', { 'main.tf': 'main\n' });
     const sha = app.addSubmodule('lib', lib);
 
-    const without = await cache.snapshot(source(app, sha), MiB);
+    // The token goes to the submodules too (same host): the header is scoped to the repository's origin.
+    const token = crypto.randomBytes(16).toString('hex');
+    server.addCredentials('x-access-token', token);
+    const auth = { kind: 'https' as const, username: 'x-access-token', password: token };
+    const without = await cache.snapshot(source(app, sha, { auth }), MiB);
     assert.deepEqual(Object.keys(await filesOf(without)).sort(), ['.gitmodules', 'main.tf']);
     await without.dispose();
-    const withSubs = await cache.snapshot(source(app, sha, { submodules: true }), MiB);
+    const withSubs = await cache.snapshot(source(app, sha, { submodules: true, auth }), MiB);
     const files = await filesOf(withSubs);
     assert.deepEqual(Object.keys(files).sort(), ['.gitmodules', 'lib/.gitmodules', 'lib/lib.tf', 'lib/vendor/inner/inner.tf', 'main.tf']);
     assert.equal(files['lib/vendor/inner/inner.tf'], 'inner\n');
@@ -193,6 +197,10 @@ describe('repository cache (clones of VCS repositories)', function () {
     await snap1.dispose();
     await rejectsWith(cache.snapshot(source(repo, 'b'.repeat(40)), MiB), 'commit-not-found', /not in/);
     await rejectsWith(cache.snapshot(source(repo, 'b'.repeat(40), { ref: null }), MiB), 'commit-not-found', /commit/);
+    // Nothing git could take for an option gets to its command line.
+    await rejectsWith(cache.snapshot(source(repo, second, { ref: '--upload-pack=touch /tmp/x' }), MiB), 'commit-not-found', /not a ref name/);
+    await rejectsWith(cache.snapshot(source(repo, '--output=/tmp/x'), MiB), 'commit-not-found', /not a commit id/);
+    assert.equal(await cache.changedFiles(`test/${repo.name}`, '--output=/tmp/x', second), null);
   });
 
   it('never puts the token in a git command line or a leftover file; two snapshots of one repository at once both succeed', async () => {

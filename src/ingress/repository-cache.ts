@@ -140,7 +140,8 @@ export class RepositoryCache {
 
   /** Fetches the commit into the cache and archives its tracked files, at most maxSize bytes packed and unpacked. */
   async snapshot(source: CommitSource, maxSize: number): Promise<Snapshot> {
-    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
+    if (!isCommitId(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
+    if (source.ref !== null && !isRefName(source.ref)) throw new CloneError('commit-not-found', `"${source.ref}" is not a ref name`);
     const session = this.open(source);
     try {
       const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
@@ -163,9 +164,10 @@ export class RepositoryCache {
 
   /** The sha the branch points at on the server, or null when it has no such branch. */
   async head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null> {
+    if (!isRefName(branch)) return null;
     const session = this.open(source);
     try {
-      const out = await this.run(this.tmpDir, session, ['ls-remote', '--heads', source.url, `refs/heads/${branch}`], 'ls-remote');
+      const out = await this.run(this.tmpDir, session, ['ls-remote', '--heads', '--', source.url, `refs/heads/${branch}`], 'ls-remote');
       const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
       return line ? line.slice(0, line.indexOf('\t')) : null;
     } finally {
@@ -176,7 +178,7 @@ export class RepositoryCache {
   /** Paths changed between two commits, from the cache alone; null when it lacks either of them. */
   async changedFiles(repoKey: string, base: string, head: string): Promise<string[] | null> {
     const repo = this.repoDir(repoKey);
-    if (!fs.existsSync(path.join(repo, READY_MARKER))) return null;
+    if (!isCommitId(base) || !isCommitId(head) || !fs.existsSync(path.join(repo, READY_MARKER))) return null;
     const session = this.open({ url: '', auth: { kind: 'none' } });
     try {
       if (!(await this.exists(repo, `${base}^{commit}`)) || !(await this.exists(repo, `${head}^{commit}`))) return null;
@@ -199,7 +201,7 @@ export class RepositoryCache {
     const repo = await this.prepare(source.repoKey, session);
     const keep = `refs/otf/commits/${source.sha}`;
     const fetch = (depth: number, refspec: string) =>
-      this.run(repo, session, ['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', `--depth=${depth}`, source.url, refspec], 'fetch');
+      this.run(repo, session, ['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', `--depth=${depth}`, '--', source.url, refspec], 'fetch');
     try {
       // Exactly the commit: with a ref to it kept, a later fetch negotiates against it and gets only new objects.
       await fetch(1, `+${source.sha}:${keep}`);
@@ -437,6 +439,16 @@ export class RepositoryCache {
       if (this.locks.get(key) === tail) this.locks.delete(key);
     }
   }
+}
+
+/** A full commit id (SHA-1 or SHA-256), nothing git could read as an option or a revision expression. */
+function isCommitId(sha: string): boolean {
+  return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha);
+}
+
+/** A branch, tag or ref name as git allows them (roughly check-ref-format), never an option. */
+function isRefName(ref: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/.test(ref) && !ref.includes('..') && !ref.includes('//') && !ref.endsWith('.lock') && !ref.endsWith('/') && ref.length <= 1024;
 }
 
 /** A pass-through that fails with CloneError('too-large') once more than max bytes went by. */
