@@ -12,6 +12,7 @@ import * as tar from 'tar';
 import { CloneError, RepositoryCache, type Snapshot } from '../src/ingress/repository-cache.js';
 import type { CommitSource } from '../src/vcs/types.js';
 import { manyFiles, startGitHttpServer, type GitHttpServer, type TestRepository } from './helpers/git-http-server.js';
+import { waitUntil } from './helpers/wait.js';
 import { generateKeyPair, startSshGitServer, type SshGitServer } from './helpers/ssh-git-server.js';
 
 const MiB = 1024 * 1024;
@@ -308,6 +309,33 @@ describe('repository cache (clones of VCS repositories)', function () {
         release();
       }
       assert.deepEqual(tempEntries(), tmpBefore);
+    });
+
+    it('fetches different repositories side by side, and the same repository one fetch at a time', async () => {
+      const slowRepo = server.createRepository('held', { 'held.tf': 'held\n' });
+      const other = server.createRepository('free', { 'free.tf': 'free\n' });
+      const url = `ssh://git@127.0.0.1:${ssh.port}/held.git`;
+      const viaSsh = { ...source(slowRepo, slowRepo.head()), url, repoKey: 'ssh/held', auth: { kind: 'ssh' as const, privateKey } };
+      const release = ssh.hold();
+      let settled = 0;
+      const held = cache.snapshot(viaSsh, MiB).finally(() => settled++);
+      const queued = cache.snapshot(viaSsh, MiB).finally(() => settled++);
+      try {
+        await waitUntil('the first fetch reaches the SSH server', () => ssh.commands.some((c) => c.includes('held.git')), 30_000);
+        // Another repository is not held up by the fetch that hangs.
+        const free = await cache.snapshot(source(other, other.head()), MiB);
+        assert.deepEqual(await filesOf(free), { 'free.tf': 'free\n' });
+        await free.dispose();
+        assert.equal(settled, 0, 'the held fetches are still waiting');
+        assert.equal(ssh.commands.filter((c) => c.includes('held.git')).length, 1, 'the second snapshot of the held repository waits for the first before it fetches');
+      } finally {
+        release();
+      }
+      const [a, b] = await Promise.all([held, queued]);
+      assert.deepEqual(await filesOf(a), { 'held.tf': 'held\n' });
+      assert.deepEqual(await filesOf(b), { 'held.tf': 'held\n' });
+      await a.dispose();
+      await b.dispose();
     });
   });
 });

@@ -5,7 +5,10 @@
 //   snapshot(source, maxSize)  fetches exactly the commit, shallow (--depth=1), into the
 //                              repository's cached clone, and archives its tracked files (with its
 //                              submodules, recursively and shallow, when asked). A second commit of
-//                              the same repository fetches only the objects the cache lacks.
+//                              the same repository fetches only the objects the cache lacks. The
+//                              server is asked each time, also for a commit the cache holds, so a
+//                              revoked token or a deleted repository is noticed and the cache never
+//                              hands a commit to credentials that cannot read it.
 //   head(source, branch)       the branch's head on the server (ls-remote): polling, and a run
 //                              asked for on a VCS workspace.
 //   changedFiles(key, a, b)    paths changed between two commits the cache holds, or null.
@@ -21,12 +24,15 @@
 //   helper, no prompt) and may use only http, https and ssh, also for a repository's submodules.
 // - One fetch at a time per repository (a lock per cache key); different repositories in parallel.
 // - The size limit holds while archiving, on the packed and the unpacked bytes, and stops the
-//   archive the moment one is passed: nothing is read whole into memory.
+//   archive the moment one is passed: nothing is read whole into memory. (git archive is spawned
+//   directly for that: simple-git hands over a command's output only once it has all of it.)
 // - Every git command has a time limit.
 // - A failure is a CloneError whose message can go into a run's log as is: it says what went wrong
 //   in words and never holds a secret.
-// - A cached clone a crash left broken (never finished, or with git's lock files left behind) is
-//   found the first time this process uses it and re-made.
+// - A cached clone a crash left broken is found the first time this process uses it: one never
+//   finished (no marker file) or that git no longer reads is re-made; git's lock files left behind
+//   by a killed fetch are removed. The cache folder belongs to one otfd process: its tmp folder is
+//   emptied when the cache is made.
 //
 // A cache key (CommitSource.repoKey) names one repository wherever it is used (e.g. the provider's
 // host and the repository's identifier), so that workspaces of that repository share its clone.
