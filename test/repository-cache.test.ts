@@ -46,8 +46,18 @@ async function rejectsWith(promise: Promise<unknown>, reason: CloneError['reason
   assert.fail(`expected a CloneError (${reason})`);
 }
 
-function tempEntries(): Set<string> {
-  return new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('otf-clone-ssh-')));
+/** The command lines of running processes that name `text`. */
+function processesNaming(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes(text)) found.push(cmdline.replace(/\0/g, ' '));
+    } catch {
+      // gone
+    }
+  }
+  return found;
 }
 
 describe('repository cache (clones of VCS repositories)', function () {
@@ -222,7 +232,6 @@ describe('repository cache (clones of VCS repositories)', function () {
     const repo = server.createRepository('secret', { 'main.tf': 'x\n', 'sub/b.tf': 'b\n' });
     const sha = repo.commit({ 'c.tf': 'c\n' }, 'c');
     const auth = { kind: 'https' as const, username: 'oauth2', password: token };
-    const tmpBefore = tempEntries();
     const [a, b] = await Promise.all([shimmed.snapshot(source(repo, sha, { auth }), MiB), shimmed.snapshot(source(repo, sha, { auth }), MiB)]);
     assert.deepEqual(await filesOf(a), await filesOf(b));
     assert.deepEqual(Object.keys(await filesOf(a)).sort(), ['c.tf', 'main.tf', 'sub/b.tf']);
@@ -247,7 +256,6 @@ describe('repository cache (clones of VCS repositories)', function () {
       assert.ok(!content.includes(token) && !content.includes(basic), `${entry.name} holds the token`);
     }
     assert.deepEqual(fs.readdirSync(path.join(dir, 'cache2', 'tmp')), []);
-    assert.deepEqual(tempEntries(), tmpBefore);
   });
 
   it('re-makes a cached clone that a crash left broken', async () => {
@@ -289,26 +297,27 @@ describe('repository cache (clones of VCS repositories)', function () {
     it('fetches with the workspace key, removes the key file, and says when the key is refused or the server is too slow', async () => {
       const repo = server.createRepository('viassh', { 'main.tf': 'ssh\n' });
       const url = `ssh://git@127.0.0.1:${ssh.port}/viassh.git`;
-      const tmpBefore = tempEntries();
       const snap = await cache.snapshot({ ...source(repo, repo.head()), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey } }, MiB);
       assert.deepEqual(await filesOf(snap), { 'main.tf': 'ssh\n' });
       await snap.dispose();
       assert.ok(ssh.authenticated > 0);
-      assert.deepEqual(tempEntries(), tmpBefore, 'the key file is gone');
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'tmp')), [], 'the key file is gone');
 
       const other = generateKeyPair();
       const sha = repo.commit({ 'x.tf': 'x\n' }, 'x');
       await rejectsWith(cache.snapshot({ ...source(repo, sha), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey: other.privateKey } }, MiB), 'credentials', /refused the workspace's SSH key/);
-      assert.deepEqual(tempEntries(), tmpBefore);
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'tmp')), []);
 
       const slow = new RepositoryCache(path.join(dir, 'slow'), { commandTimeoutMs: 1500 });
       const release = ssh.hold();
       try {
         await rejectsWith(slow.snapshot({ ...source(repo, sha), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey } }, MiB), 'timeout', /longer than 1\.5 s/);
+        // Still held: nothing of that fetch (git, its ssh program) is left running, nor its key file.
+        assert.deepEqual(processesNaming(path.join(dir, 'slow')), []);
+        assert.deepEqual(fs.readdirSync(path.join(dir, 'slow', 'tmp')), []);
       } finally {
         release();
       }
-      assert.deepEqual(tempEntries(), tmpBefore);
     });
 
     it('fetches different repositories side by side, and the same repository one fetch at a time', async () => {

@@ -17,7 +17,7 @@
 // - Credentials never reach the disk nor a command line (every user can read every process's
 //   arguments): an HTTPS token travels as an Authorization header in git's environment
 //   (GIT_CONFIG_COUNT/KEY/VALUE, http.<origin>.extraHeader, so a submodule on another host never
-//   gets it); an SSH key is in a file readable by otfd's user only, in a private temporary folder,
+//   gets it); an SSH key is in a file readable by otfd's user only, in a private folder of the cache,
 //   for the duration of the fetch, and git runs otf-agent's own ssh program (src/agent/git-ssh.ts)
 //   with it, as runs do for git::ssh:// modules.
 // - git sees nothing of the host's configuration (no system or global config, no credential
@@ -42,7 +42,6 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -112,6 +111,8 @@ interface Session {
   /** The URL as a message may show it (no user info). */
   url: string;
   kind: 'https' | 'ssh' | 'none';
+  /** A git command was stopped for taking too long: its ssh program may outlive it (close() ends it). */
+  timedOut: boolean;
   close(): void;
 }
 
@@ -342,7 +343,8 @@ export class RepositoryCache {
       secrets.push(source.auth.password, value.slice('Basic '.length));
     }
     if (source.auth.kind === 'ssh') {
-      keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-clone-ssh-'));
+      // In the cache's own temporary folder (0700, in otfd's data dir), never a shared one.
+      keyDir = fs.mkdtempSync(path.join(this.tmpDir, 'ssh-'));
       const keyFile = path.join(keyDir, 'ssh-key');
       const key = source.auth.privateKey.endsWith('\n') ? source.auth.privateKey : `${source.auth.privateKey}\n`;
       fs.writeFileSync(keyFile, key, { mode: 0o600, flag: 'wx' });
@@ -359,16 +361,22 @@ export class RepositoryCache {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
-    return {
+    const session: Session = {
       env,
       secrets: secrets.filter((s) => s.length > 0),
       url: shownUrl(source.url),
       kind: source.auth.kind,
+      timedOut: false,
       close() {
-        if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
+        if (!keyDir) return;
+        // git, stopped, leaves its ssh program running until the server hangs up, which a server
+        // that stopped answering never does: it is found by the key file it was given.
+        if (session.timedOut) killProcessesNaming(keyDir);
+        fs.rmSync(keyDir, { recursive: true, force: true });
         keyDir = null;
       },
     };
+    return session;
   }
 
   private git(cwd: string, session: Session, signal: AbortSignal): SimpleGit {
@@ -389,6 +397,7 @@ export class RepositoryCache {
       return await this.git(cwd, session, controller.signal).raw(args);
     } catch (err) {
       if (controller.signal.aborted || (err instanceof GitPluginError && err.plugin === 'abort')) {
+        session.timedOut = true;
         throw new CloneError('timeout', `git ${what} of ${session.url} took longer than ${seconds(this.timeoutMs)} and was stopped`);
       }
       throw this.failure((err as Error).message, session, what);
@@ -486,6 +495,26 @@ export function formatSize(bytes: number): string {
 
 function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
+}
+
+/**
+ * Kills this user's processes whose command line names `text` (a private folder of ours, so only
+ * processes started for it match). Linux only (/proc); elsewhere nothing is done.
+ */
+function killProcessesNaming(text: string): void {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
 }
 
 /** Removes every "*.lock" under a folder (refs git was updating when it was killed). */
