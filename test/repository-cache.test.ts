@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
@@ -192,6 +194,27 @@ describe('repository cache (clones of VCS repositories)', function () {
     await closed.stop();
     await rejectsWith(cache.snapshot({ ...source(repo, later), repoKey: 'dead', url: deadUrl }, MiB), 'unreachable', /cannot be reached/);
     await rejectsWith(cache.snapshot({ ...source(repo, later), repoKey: 'dead', url: 'http://no-such-host.invalid/app.git' }, MiB), 'unreachable', /cannot be reached/);
+  });
+
+  it('stops a fetch from a server that does not answer, and leaves nothing of it running', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/silent.git`;
+    try {
+      const slow = new RepositoryCache(path.join(dir, 'slow'), { commandTimeoutMs: 1500 });
+      const token = crypto.randomBytes(16).toString('hex');
+      await rejectsWith(
+        slow.snapshot({ repoKey: 'silent', url, auth: { kind: 'https', username: 'x-access-token', password: token }, sha: 'c'.repeat(40), ref: 'refs/heads/main', submodules: false }, MiB),
+        'timeout',
+        /git fetch of http:\/\/127\.0\.0\.1:\d+\/silent\.git took longer than 1\.5 s and was stopped/,
+      );
+      assert.deepEqual(processesNaming(url), [], 'git and git-remote-http are gone');
+      await rejectsWith(slow.head({ repoKey: 'silent', url, auth: { kind: 'none' }, ref: null }, 'main'), 'timeout', /ls-remote/);
+      assert.deepEqual(processesNaming(url), []);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it('falls back to fetching the ref when the server refuses a bare commit id (protocol v0)', async () => {

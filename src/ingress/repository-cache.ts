@@ -111,8 +111,8 @@ interface Session {
   /** The URL as a message may show it (no user info). */
   url: string;
   kind: 'https' | 'ssh' | 'none';
-  /** A git command was stopped for taking too long: its ssh program may outlive it (close() ends it). */
-  timedOut: boolean;
+  /** Set in the environment of git and all it starts: what is left of a stopped command is found by it. */
+  marker: string;
   close(): void;
 }
 
@@ -356,6 +356,8 @@ export class RepositoryCache {
       env.GIT_SSH_COMMAND = [process.execPath, GIT_SSH].map(shellQuote).join(' ');
       env.GIT_SSH_VARIANT = 'ssh';
     }
+    const marker = `OTF_GIT_SESSION=${crypto.randomUUID()}`;
+    env.OTF_GIT_SESSION = marker.slice('OTF_GIT_SESSION='.length);
     env.GIT_CONFIG_COUNT = String(config.length);
     config.forEach(([key, value], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = key;
@@ -366,13 +368,9 @@ export class RepositoryCache {
       secrets: secrets.filter((s) => s.length > 0),
       url: shownUrl(source.url),
       kind: source.auth.kind,
-      timedOut: false,
+      marker,
       close() {
-        if (!keyDir) return;
-        // git, stopped, leaves its ssh program running until the server hangs up, which a server
-        // that stopped answering never does: it is found by the key file it was given.
-        if (session.timedOut) killProcessesNaming(keyDir);
-        fs.rmSync(keyDir, { recursive: true, force: true });
+        if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
         keyDir = null;
       },
     };
@@ -397,7 +395,9 @@ export class RepositoryCache {
       return await this.git(cwd, session, controller.signal).raw(args);
     } catch (err) {
       if (controller.signal.aborted || (err instanceof GitPluginError && err.plugin === 'abort')) {
-        session.timedOut = true;
+        // git, stopped, leaves its helpers (git-remote-http, the ssh program) running until the
+        // server hangs up, which a server that stopped answering never does.
+        killProcessesWithEnv(session.marker);
         throw new CloneError('timeout', `git ${what} of ${session.url} took longer than ${seconds(this.timeoutMs)} and was stopped`);
       }
       throw this.failure((err as Error).message, session, what);
@@ -498,10 +498,11 @@ function seconds(ms: number): string {
 }
 
 /**
- * Kills this user's processes whose command line names `text` (a private folder of ours, so only
- * processes started for it match). Linux only (/proc); elsewhere nothing is done.
+ * Kills the processes with `entry` ("NAME=value") in their environment: a value made for one
+ * session of ours, so only processes started for it match. Linux only (/proc); elsewhere nothing
+ * is done.
  */
-function killProcessesNaming(text: string): void {
+function killProcessesWithEnv(entry: string): void {
   let pids: string[];
   try {
     pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
@@ -510,7 +511,7 @@ function killProcessesNaming(text: string): void {
   }
   for (const pid of pids) {
     try {
-      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)) process.kill(Number(pid), 'SIGKILL');
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry)) process.kill(Number(pid), 'SIGKILL');
     } catch {
       // gone already, or not ours to read
     }
