@@ -225,6 +225,13 @@ describe('repository cache (clones of VCS repositories)', function () {
     repo.commit({ 'a.tf': '3\n' }, 'three');
     const snap = await cache.snapshot(source(repo, second), MiB);
     assert.deepEqual(await filesOf(snap), { 'a.tf': '2\n' });
+    // A branch of any name git allows, Unicode included.
+    repo.checkout('feature/grüße');
+    const unicode = repo.commit({ 'a.tf': 'ü\n' }, 'umlauts');
+    const snapU = await cache.snapshot(source(repo, unicode, { ref: 'refs/heads/feature/grüße' }), MiB);
+    assert.deepEqual(await filesOf(snapU), { 'a.tf': 'ü\n' });
+    await snapU.dispose();
+    assert.equal(await cache.head(source(repo, unicode), 'feature/grüße'), unicode);
     await snap.dispose();
     const snap1 = await cache.snapshot(source(repo, first), MiB);
     assert.deepEqual(await filesOf(snap1), { 'a.tf': '1\n' });

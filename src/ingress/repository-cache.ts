@@ -468,9 +468,17 @@ function isCommitId(sha: string): boolean {
   return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha);
 }
 
-/** A branch, tag or ref name as git allows them (roughly check-ref-format), never an option. */
+/**
+ * A branch, tag or ref name as git allows them (git check-ref-format's rules, which admit any
+ * Unicode), and never anything git could read as an option.
+ */
 function isRefName(ref: string): boolean {
-  return /^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/.test(ref) && !ref.includes('..') && !ref.includes('//') && !ref.endsWith('.lock') && !ref.endsWith('/') && ref.length <= 1024;
+  if (ref.length === 0 || ref.length > 1024 || ref === '@') return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false;
+  if (ref.startsWith('-') || ref.startsWith('/') || ref.startsWith('.') || ref.includes('/.')) return false;
+  if (ref.includes('..') || ref.includes('@{') || ref.includes('//')) return false;
+  return !ref.endsWith('/') && !ref.endsWith('.') && !ref.endsWith('.lock');
 }
 
 /** A pass-through that fails with CloneError('too-large') once more than max bytes went by. */
