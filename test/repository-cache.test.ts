@@ -208,9 +208,10 @@ describe('repository cache (clones of VCS repositories)', function () {
         'timeout',
         /git fetch of http:\/\/127\.0\.0\.1:\d+\/silent\.git took longer than 1\.5 s and was stopped/,
       );
-      assert.deepEqual(processesNaming(url), [], 'git and git-remote-http are gone');
+      // Killed (SIGKILL ends a process a moment after it is sent).
+      await waitUntil('git and git-remote-http are gone', () => processesNaming(url).length === 0, 5_000);
       await rejectsWith(slow.head({ repoKey: 'silent', url, auth: { kind: 'none' }, ref: null }, 'main'), 'timeout', /ls-remote/);
-      assert.deepEqual(processesNaming(url), []);
+      await waitUntil('git ls-remote and git-remote-http are gone', () => processesNaming(url).length === 0, 5_000);
     } finally {
       silent.closeAllConnections();
       silent.close();
@@ -343,7 +344,7 @@ describe('repository cache (clones of VCS repositories)', function () {
       try {
         await rejectsWith(slow.snapshot({ ...source(repo, sha), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey } }, MiB), 'timeout', /longer than 1\.5 s/);
         // Still held: nothing of that fetch (git, its ssh program) is left running, nor its key file.
-        assert.deepEqual(processesNaming(path.join(dir, 'slow')), []);
+        await waitUntil('git and its ssh program are gone', () => processesNaming(path.join(dir, 'slow')).length === 0, 5_000);
         assert.deepEqual(fs.readdirSync(path.join(dir, 'slow', 'tmp')), []);
       } finally {
         release();
