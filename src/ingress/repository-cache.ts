@@ -403,8 +403,8 @@ export class RepositoryCache {
     } catch (err) {
       if (controller.signal.aborted || (err instanceof GitPluginError && err.plugin === 'abort')) {
         // git, stopped, leaves its helpers (git-remote-http, the ssh program) running until the
-        // server hangs up, which a server that stopped answering never does.
-        // Once more a moment later, for one git was starting as it was stopped.
+        // server hangs up, which a server that stopped answering never does. Once more a moment
+        // later, for a helper git was starting as it was stopped.
         killProcessesWithEnv(session.marker);
         setTimeout(() => killProcessesWithEnv(session.marker), 500).unref();
         throw new CloneError('timeout', `git ${what} of ${session.url} took longer than ${seconds(this.timeoutMs)} and was stopped`);
