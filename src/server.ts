@@ -38,6 +38,7 @@ import { createTeamDomain } from './teams/index.js';
 import { createRunTriggerDomain } from './triggers/index.js';
 import { createUserDomain } from './users/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
+import { createConnectionDomain, type VcsTokens } from './connections/index.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -196,6 +197,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
+    // Until the vcs domain (oauth clients and tokens) is here, no token exists to connect with.
+    const noTokens: VcsTokens = { tokenInOrganization: async () => null, adapterFor: async () => null };
+    const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: noTokens, logger });
     const pools = createPoolsDomain({
       db,
       orgs: orgs.service,
@@ -239,6 +243,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.service.onApplied(triggers.runApplied);
     // A workspace may be given only an SSH key of its own organization.
     workspaces.service.setSshKeyCheck(sshKeys.service.checkAssignable);
+    // Workspaces connect to repositories through the connections domain, which makes (or shares)
+    // each repository's webhook and deletes it once no workspace uses it.
+    workspaces.service.setVcsConnector(connections.service);
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);

@@ -88,31 +88,33 @@ const MATRIX: Record<RoleName, Outcome[]> = {
 /**
  * SSH keys, in a table of their own: managing them needs manage-vcs-settings; reading them also
  * admin access to some workspace; organization tokens get none of it (Terraform Cloud's rules).
- * Giving one to a workspace is a setting of the workspace (admin access).
+ * Giving one to a workspace is a setting of the workspace (admin access). So is connecting the
+ * workspace to a repository, or disconnecting it (vcs-repo), which an organization token may not:
+ * the runs a push queues act with the rights of whoever connected it, and it may queue none.
  */
-const SSH_KEY_ACTIONS = ['read ssh keys', 'manage ssh keys', 'assign ssh key'] as const;
+const SSH_KEY_ACTIONS = ['read ssh keys', 'manage ssh keys', 'assign ssh key', 'connect repository'] as const;
 type SshKeyActionName = (typeof SSH_KEY_ACTIONS)[number];
 
 // prettier-ignore
 const SSH_KEY_MATRIX: Record<RoleName, Outcome[]> = {
-  //                         read  manage assign
-  'site admin':            ['ok', 'ok', 'ok'],
-  'owner':                 ['ok', 'ok', 'ok'],
-  'read team':             [403,  403,  403],
-  'plan team':             [403,  403,  403],
-  'write team':            [403,  403,  403],
-  'admin team':            ['ok', 403,  'ok'],
-  'project read team':     [403,  403,  403],
-  'project write team':    [403,  403,  403],
-  'project maintain team': ['ok', 403,  'ok'],
-  'project admin team':    ['ok', 403,  'ok'],
-  'manage-workspaces team':['ok', 403,  'ok'],
-  'manage-teams team':     [403,  403,  404],
-  'organization token':    [403,  403,  'ok'],
-  'team token (write)':    [403,  403,  403],
-  'user with no team':     [403,  403,  404],
-  'agent token':           [401,  401,  401],
-  'job token':             [404,  404,  403],
+  //                         read  manage assign vcs
+  'site admin':            ['ok', 'ok', 'ok', 'ok'],
+  'owner':                 ['ok', 'ok', 'ok', 'ok'],
+  'read team':             [403,  403,  403,  403],
+  'plan team':             [403,  403,  403,  403],
+  'write team':            [403,  403,  403,  403],
+  'admin team':            ['ok', 403,  'ok', 'ok'],
+  'project read team':     [403,  403,  403,  403],
+  'project write team':    [403,  403,  403,  403],
+  'project maintain team': ['ok', 403,  'ok', 'ok'],
+  'project admin team':    ['ok', 403,  'ok', 'ok'],
+  'manage-workspaces team':['ok', 403,  'ok', 'ok'],
+  'manage-teams team':     [403,  403,  404,  404],
+  'organization token':    [403,  403,  'ok', 403],
+  'team token (write)':    [403,  403,  403,  403],
+  'user with no team':     [403,  403,  404,  404],
+  'agent token':           [401,  401,  401,  401],
+  'job token':             [404,  404,  403,  403],
 };
 
 const CONFIG = fixture('one-resource-no-output');
@@ -329,6 +331,8 @@ describe('permissions: every role against every action', function () {
     'manage ssh keys': (api) =>
       api.post(`/organizations/${org}/ssh-keys`, { data: { type: 'ssh-keys', attributes: { name: randomName('key'), value: 'matrix' } } }),
     'assign ssh key': (api) => api.patch(`/workspaces/${ws.id}/relationships/ssh-key`, { data: { type: 'workspaces', attributes: { id: sshKeyId } } }),
+    // Disconnecting (the workspace has no repository: nothing changes) is decided as connecting is.
+    'connect repository': (api) => api.patch(`/workspaces/${ws.id}`, { data: { type: 'workspaces', attributes: { 'vcs-repo': null } } }),
   };
 
   before(async () => {

@@ -60,6 +60,7 @@ export type WorkspaceAction =
   | 'workspace:manage-tags'
   | 'workspace:manage-team-access'
   | 'workspace:manage-run-tasks'
+  | 'workspace:manage-vcs'
   | 'run:read'
   | 'run:queue'
   | 'run:apply'
@@ -160,6 +161,9 @@ const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> 
   'workspace:manage-tags': (a) => a.admin || a.runs === 'apply',
   'workspace:manage-team-access': (a) => a.admin,
   'workspace:manage-run-tasks': (a) => a.runTasks,
+  // Terraform Cloud: a workspace's VCS settings are its settings (admin access). manage-vcs-settings
+  // is about the organization's providers and SSH keys, not about which workspace uses them.
+  'workspace:manage-vcs': (a) => a.admin,
   'run:read': () => true,
   'run:queue': (a) => atLeast(RUNS, a.runs, 'plan'),
   'run:apply': (a) => a.runs === 'apply',
@@ -221,6 +225,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'workspace:manage-tags': { what: "manage the workspace's tags", needs: 'write access to the workspace' },
   'workspace:manage-team-access': { what: 'manage team access to the workspace', needs: 'admin access to the workspace' },
   'workspace:manage-run-tasks': { what: "manage the workspace's run tasks", needs: 'run-tasks (admin access to the workspace)' },
+  'workspace:manage-vcs': { what: 'connect the workspace to a repository or disconnect it', needs: 'admin access to the workspace' },
   'run:read': { what: 'read runs', needs: 'read access to the workspace' },
   'run:queue': { what: 'queue plans', needs: 'runs: plan (plan access to the workspace)' },
   'run:apply': { what: 'apply runs', needs: 'runs: apply (write access to the workspace)' },
@@ -275,6 +280,9 @@ const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>([
   // Terraform Cloud: the SSH keys API "cannot be accessed with organization tokens".
   'ssh-key:read',
   'ssh-key:manage',
+  // The runs a repository's commits queue act with the rights of whoever connected it, and an
+  // organization token may queue none: connected by one, the workspace could never plan a push.
+  'workspace:manage-vcs',
 ]);
 
 /**

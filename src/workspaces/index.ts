@@ -10,7 +10,16 @@ import { WorkspaceService, type WorkspaceDefaults } from './service.js';
 import { registerTagRoutes, TagService } from './tags.js';
 
 export type { WorkspaceIncluder } from './presenters.js';
-export { workspaceScope, WorkspaceService, type Workspace } from './service.js';
+export {
+  workspaceScope,
+  WorkspaceService,
+  type Attachment,
+  type ResolvedRepository,
+  type VcsConnector,
+  type VcsRepoInput,
+  type Workspace,
+  type WorkspaceConnection,
+} from './service.js';
 export { currentRunId, presentWorkspace, workspaceType } from './presenters.js';
 
 export interface WorkspaceDeps {

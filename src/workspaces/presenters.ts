@@ -4,7 +4,7 @@
 import { isAllowed, type Action } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { timestamp, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
-import { workspaceScope, type TagBinding, type Workspace } from './service.js';
+import { workspaceScope, type TagBinding, type Workspace, type WorkspaceConnection } from './service.js';
 
 export const workspaceType: ResourceType = {
   type: 'workspaces',
@@ -138,8 +138,8 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     source: 'tfe-api',
     'source-name': ws.sourceName,
     'source-url': ws.sourceUrl,
-    'vcs-repo': null,
-    'vcs-repo-identifier': null,
+    'vcs-repo': ws.vcsRepo ? presentVcsRepo(ws.vcsRepo) : null,
+    'vcs-repo-identifier': ws.vcsRepo?.identifier ?? null,
     locked: ws.lock !== null,
     'locked-reason': ws.lock?.reason ?? null,
     'resource-count': ws.resourceCount,
@@ -162,6 +162,26 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     'ssh-key': ws.sshKeyId ? { id: ws.sshKeyId } : null,
     // The current state's outputs; include=outputs shows them (the state domain's includer).
     outputs: ws.outputIds.map((id) => ({ id })),
+  };
+}
+
+/**
+ * vcs-repo as Terraform Cloud shows it (branch '' when the workspace follows the repository's
+ * default branch), with otf-ts's two settings. Never the webhook's secret.
+ */
+function presentVcsRepo(c: WorkspaceConnection): Record<string, unknown> {
+  return {
+    identifier: c.identifier,
+    'display-identifier': c.identifier,
+    branch: c.namedBranch,
+    'ingress-submodules': c.ingressSubmodules,
+    'oauth-token-id': c.oauthTokenId,
+    'tags-regex': c.tagsRegex,
+    'repository-http-url': c.repositoryHttpUrl,
+    'service-provider': c.serviceProvider,
+    'webhook-url': c.webhookUrl,
+    'allow-fork-pull-requests': c.allowForkPullRequests,
+    'poll-interval-seconds': c.pollIntervalSeconds,
   };
 }
 

@@ -19,7 +19,7 @@ import { type OrganizationService, organizationType, presentOrganization } from 
 import { presentProject, type ProjectService, projectType } from '../projects/index.js';
 import { presentBinding, presentWorkspace, tagBindingType, tagType, workspaceType, type WorkspaceIncluder } from './presenters.js';
 import { readBindingList, readCreate, readLock, readSshKeyAssignment, readTagList, readUpdate, readWorkspaceList, type BindingDocument, type TagRefDocument, type WorkspaceDocument } from './schemas.js';
-import type { EngineName, ListOptions, TagBinding, TagRef, Workspace, WorkspaceService, WorkspaceSettings } from './service.js';
+import type { EngineName, ListOptions, TagBinding, TagRef, VcsRepoInput, Workspace, WorkspaceService, WorkspaceSettings } from './service.js';
 
 // ---------------------------------------------------------------- request documents
 
@@ -50,6 +50,26 @@ function settingsFrom(doc: WorkspaceDocument): Partial<WorkspaceSettings> {
     sourceUrl: a['source-url'],
     projectId: doc.data.relationships?.project?.data.id,
     agentPoolId: a['agent-pool-id'] !== undefined ? a['agent-pool-id'] : agentPoolRelationship(doc),
+  };
+}
+
+/** The vcs-repo attribute: undefined when absent, null to disconnect. */
+function vcsRepoFrom(doc: WorkspaceDocument): VcsRepoInput | null | undefined {
+  const v = doc.data.attributes?.['vcs-repo'];
+  if (v === undefined || v === null) return v;
+  if (v['github-app-installation-id']) {
+    throw new InvalidError('GitHub Apps are not supported: connect the repository with the oauth-token-id of a VCS provider (oauth client) instead', {
+      pointer: '/data/attributes/vcs-repo/github-app-installation-id',
+    });
+  }
+  return {
+    identifier: v.identifier,
+    oauthTokenId: v['oauth-token-id'],
+    branch: v.branch,
+    tagsRegex: v['tags-regex'],
+    ingressSubmodules: v['ingress-submodules'],
+    allowForkPullRequests: v['allow-fork-pull-requests'],
+    pollIntervalSeconds: v['poll-interval-seconds'],
   };
 }
 
@@ -184,10 +204,14 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
       ...(doc.data.attributes?.['tag-names'] ?? []).map((name): TagRef => ({ name })),
     ];
     const engine = settings.engine ?? engineOfClient(ctx);
-    const ws = await workspaces.create(subjectOf(ctx), ctx.params.org, { ...settings, engine, name: settings.name! }, {
-      refs,
-      bindings: bindingsFrom(rels['tag-bindings']?.data ?? []),
-    });
+    const ws = await workspaces.create(
+      subjectOf(ctx),
+      ctx.params.org,
+      { ...settings, engine, name: settings.name! },
+      { refs, bindings: bindingsFrom(rels['tag-bindings']?.data ?? []) },
+      // null on a create is no repository, as absent.
+      vcsRepoFrom(doc) ?? undefined,
+    );
     await respond(ctx, 201, ws);
   });
 
@@ -200,10 +224,13 @@ export function registerWorkspaceRoutes(router: ApiRouter, deps: WorkspaceRouteD
     router.patch(path, async (ctx) => {
       const doc = readUpdate(body(ctx));
       const rels = doc.data.relationships ?? {};
-      const updated = await workspaces.update(subjectOf(ctx), await find(ctx), settingsFrom(doc), {
-        refs: tagRefsFrom(rels.tags?.data ?? []),
-        bindings: bindingsFrom(rels['tag-bindings']?.data ?? []),
-      });
+      const updated = await workspaces.update(
+        subjectOf(ctx),
+        await find(ctx),
+        settingsFrom(doc),
+        { refs: tagRefsFrom(rels.tags?.data ?? []), bindings: bindingsFrom(rels['tag-bindings']?.data ?? []) },
+        vcsRepoFrom(doc),
+      );
       await respond(ctx, 200, updated);
     });
 

@@ -31,6 +31,26 @@ const tagList = Type.Object({ data: Type.Array(tagRef, { maxItems: 100 }) });
 const bindingList = Type.Object({ data: Type.Array(binding, { maxItems: 100 }) });
 
 const flag = Type.Optional(Type.Boolean());
+
+/**
+ * Terraform Cloud's vcs-repo, plus otf-ts's allow-fork-pull-requests and poll-interval-seconds.
+ * null on an update disconnects the repository. Lengths are bounded here; the service checks the
+ * rest (branch names, the regex, the interval), the connections domain the repository and token.
+ */
+const vcsRepo = Type.Optional(
+  nullable(
+    Type.Object({
+      identifier: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+      'oauth-token-id': Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+      branch: Type.Optional(nullable(Type.String({ maxLength: 255 }))),
+      'tags-regex': Type.Optional(nullable(Type.String({ maxLength: 255 }))),
+      'ingress-submodules': flag,
+      'github-app-installation-id': Type.Optional(nullable(Type.String({ maxLength: 100 }))),
+      'allow-fork-pull-requests': flag,
+      'poll-interval-seconds': Type.Optional(nullable(Type.Integer())),
+    }),
+  ),
+);
 const stringList = Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 }));
 
 /** Every attribute but the name, which a new workspace must have. */
@@ -58,6 +78,7 @@ const settings = {
   'source-url': Type.Optional(nullable(Type.String({ maxLength: 2048 }))),
   'tag-names': Type.Optional(Type.Array(tagName, { maxItems: 100 })),
   'agent-pool-id': Type.Optional(nullable(Type.String({ maxLength: 100 }))),
+  'vcs-repo': vcsRepo,
 };
 
 const relationships = Type.Optional(

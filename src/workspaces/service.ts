@@ -8,9 +8,18 @@ import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import type { ProjectService } from '../projects/index.js';
 import * as store from './store.js';
-import type { EngineName, ExecutionMode, ListFilter, NamedTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+import type { EngineName, ExecutionMode, ListFilter, NamedTag, StoredConnection, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+import { checkBranch, checkPollInterval, checkTagsRegex, checkVcsText, NO_CONNECTOR, type Attachment, type VcsConnector, type VcsRepoInput } from './vcs.js';
 
-export type { EngineName, ExecutionMode, NamedTag, TagBinding, Workspace, WorkspaceSettings } from './store.js';
+export type { EngineName, ExecutionMode, NamedTag, TagBinding, Workspace, WorkspaceConnection, WorkspaceSettings } from './store.js';
+export type { Attachment, ResolvedRepository, VcsConnector, VcsRepoInput } from './vcs.js';
+
+/** A change of the workspace's repository connection: the next one (null: none), and whether it needs another webhook. */
+interface ConnectionChange {
+  next: StoredConnection | null;
+  /** The workspace must be given (found or made) a webhook of the next repository. */
+  attach: boolean;
+}
 
 /** A tag named in a request: by id (an existing organization tag) or by name. */
 export type TagRef = { id: string } | { name: string };
@@ -85,6 +94,8 @@ export class WorkspaceService {
     throw notFound('ssh key', keyId);
   };
 
+  private connector: VcsConnector = NO_CONNECTOR;
+
   constructor(
     private readonly db: Db,
     private readonly orgs: OrganizationService,
@@ -98,6 +109,114 @@ export class WorkspaceService {
 
   setSshKeyCheck(check: SshKeyCheck): void {
     this.sshKeyCheck = check;
+  }
+
+  /** The connections domain, which checks repositories and makes their webhooks. */
+  setVcsConnector(connector: VcsConnector): void {
+    this.connector = connector;
+  }
+
+  // ------------------------------------------------------------ repository connections
+
+  /**
+   * What the workspace's connection becomes under a request's vcs-repo: merged with the current one
+   * (members not named stay), checked, and the repository asked of its provider when it changes.
+   * Undefined: the request does not touch it.
+   */
+  private async connectionChange(organizationId: string, current: Workspace | null, input: VcsRepoInput | null | undefined): Promise<ConnectionChange | undefined> {
+    if (input === undefined) return undefined;
+    if (input === null) return { next: null, attach: false };
+    const cur = current?.vcsRepo ?? null;
+    const identifier = input.identifier ?? cur?.identifier;
+    const oauthTokenId = input.oauthTokenId ?? cur?.oauthTokenId;
+    for (const [member, value] of [
+      ['identifier', identifier],
+      ['oauth-token-id', oauthTokenId],
+    ] as const) {
+      if (!value) {
+        throw new InvalidError(`vcs-repo.${member} is required to connect a repository: name it with vcs-repo.identifier and vcs-repo.oauth-token-id`, {
+          pointer: `/data/attributes/vcs-repo/${member}`,
+        });
+      }
+      checkVcsText(member, value);
+    }
+    const namedBranch = input.branch !== undefined ? (input.branch ?? '') : (cur?.namedBranch ?? '');
+    checkBranch(namedBranch);
+    const tagsRegex = input.tagsRegex !== undefined ? input.tagsRegex || null : (cur?.tagsRegex ?? null);
+    if (tagsRegex !== null) checkTagsRegex(tagsRegex);
+    const pollIntervalSeconds = input.pollIntervalSeconds !== undefined ? input.pollIntervalSeconds : (cur?.pollIntervalSeconds ?? null);
+    if (pollIntervalSeconds !== null) checkPollInterval(pollIntervalSeconds);
+    const sameRepository = cur !== null && cur.identifier === identifier! && cur.oauthTokenId === oauthTokenId!;
+    const repository = sameRepository ? cur : await this.connector.resolve(organizationId, identifier!, oauthTokenId!);
+    const next: StoredConnection = {
+      identifier: identifier!,
+      oauthTokenId: oauthTokenId!,
+      oauthClientId: repository.oauthClientId,
+      serviceProvider: repository.serviceProvider,
+      namedBranch,
+      defaultBranch: repository.defaultBranch,
+      tagsRegex,
+      ingressSubmodules: input.ingressSubmodules ?? cur?.ingressSubmodules ?? false,
+      repositoryHttpUrl: repository.repositoryHttpUrl,
+      allowForkPullRequests: input.allowForkPullRequests ?? cur?.allowForkPullRequests ?? false,
+      pollIntervalSeconds,
+      // Decided in the transaction (applyConnection).
+      repoHookId: null,
+    };
+    // A workspace that polls has no webhook; one of the same repository keeps the one it has.
+    const keepsHook = cur?.repoHookId != null && cur.oauthClientId === next.oauthClientId && cur.identifier === next.identifier;
+    if (pollIntervalSeconds === null && keepsHook) next.repoHookId = cur!.repoHookId;
+    return { next, attach: pollIntervalSeconds === null && !keepsHook };
+  }
+
+  /** Stores the change in trx, finding or making the webhook it needs; the attachment made, to undo if trx fails. */
+  private async applyConnection(trx: Db, subject: Subject, organizationId: string, workspaceId: string, change: ConnectionChange): Promise<Attachment | null> {
+    const { next } = change;
+    let attachment: Attachment | null = null;
+    if (next && change.attach) {
+      attachment = await this.connector.attach(trx, {
+        organizationId,
+        oauthTokenId: next.oauthTokenId,
+        oauthClientId: next.oauthClientId,
+        serviceProvider: next.serviceProvider,
+        identifier: next.identifier,
+      });
+      next.repoHookId = attachment.hookId;
+    }
+    await store.setConnection(trx, workspaceId, next, principalOf(subject));
+    return attachment;
+  }
+
+  /** After a change has committed: the webhook the workspace no longer names is let go. */
+  private async released(before: Workspace | null, change: ConnectionChange | undefined): Promise<void> {
+    const previous = before?.vcsRepo?.repoHookId ?? null;
+    if (change && previous && previous !== (change.next?.repoHookId ?? null)) await this.connector.release(previous);
+  }
+
+  /** Workspaces whose deliveries arrive at this repository webhook (for the connections domain). */
+  async usingRepoHook(hookId: string): Promise<Workspace[]> {
+    return store.usingRepoHook(this.db, hookId);
+  }
+
+  /** Whether any workspace names this repository webhook, read in the caller's transaction. */
+  async anyUsesRepoHook(trx: Db, hookId: string): Promise<boolean> {
+    return store.anyUsesRepoHook(trx, hookId);
+  }
+
+  /** Connected workspaces that poll their branch instead of receiving webhooks. */
+  async polling(): Promise<Workspace[]> {
+    return store.polling(this.db);
+  }
+
+  /**
+   * Disconnects every workspace connected with an oauth token about to be deleted, letting their
+   * webhooks go while the token can still delete them. No authorization: deleting the token was.
+   */
+  async disconnectToken(oauthTokenId: string): Promise<void> {
+    for (const ws of await store.usingOauthToken(this.db, oauthTokenId)) {
+      await store.setConnection(this.db, ws.id, null, null);
+      if (ws.vcsRepo?.repoHookId) await this.connector.release(ws.vcsRepo.repoHookId);
+    }
   }
 
   /**
@@ -206,6 +325,7 @@ export class WorkspaceService {
     orgName: string,
     input: Partial<WorkspaceSettings> & { name: string },
     tags: { refs: TagRef[]; bindings: TagBinding[] } = { refs: [], bindings: [] },
+    vcsRepo?: VcsRepoInput | null,
   ): Promise<Workspace> {
     const org = await this.orgs.resolve(subject, orgName);
     // The project first: access to it (maintain, admin) may be what allows creating the workspace.
@@ -223,6 +343,11 @@ export class WorkspaceService {
           executionOverwritten: true,
         };
     const id = newId('ws');
+    // Connecting is an action of its own: whoever may create the workspace may not be allowed it.
+    if (vcsRepo !== undefined) authorize(subject, 'workspace:manage-vcs', { organizationId: org.id, projectId, workspaceId: id }, () => notFound('organization', orgName));
+    const change = vcsRepo ? await this.connectionChange(org.id, null, vcsRepo) : undefined;
+    // Set inside the transaction; a webhook it made is deleted again if the transaction fails.
+    const made: { attachment: Attachment | null } = { attachment: null };
     try {
       await this.db.transaction(async (trx) => {
         await store.insert(trx, {
@@ -251,8 +376,11 @@ export class WorkspaceService {
         });
         const bindings = [...(await this.bindingsFor(trx, org.id, tags.refs)), ...tags.bindings];
         await store.upsertTags(trx, org.id, id, bindings, () => newId('tag'));
+        // Last, so that the lock it takes on the repository is held for as short a time as can be.
+        if (change) made.attachment = await this.applyConnection(trx, subject, org.id, id, change);
       });
     } catch (err) {
+      await made.attachment?.undo();
       if (isUniqueViolation(err)) {
         // TFC answers a duplicate name with 422 and "has already been taken", and clients expect it.
         throw new InvalidError(`workspace name "${input.name}" has already been taken in organization "${org.name}"`, { pointer: '/data/attributes/name' });
@@ -268,9 +396,11 @@ export class WorkspaceService {
     ws: Workspace,
     changes: Partial<WorkspaceSettings>,
     tags: { refs: TagRef[]; bindings: TagBinding[] } = { refs: [], bindings: [] },
+    vcsRepo?: VcsRepoInput | null,
   ): Promise<Workspace> {
     this.authorize(subject, 'workspace:update', ws);
     if (tags.refs.length || tags.bindings.length) this.authorize(subject, 'workspace:manage-tags', ws);
+    if (vcsRepo !== undefined) this.authorize(subject, 'workspace:manage-vcs', ws);
     checkSettings(changes);
     if (changes.executionOverwritten === false) {
       // Follow the organization: its defaults are read with the workspace; no pool of its own is kept.
@@ -299,6 +429,9 @@ export class WorkspaceService {
         }
       }
     }
+    // Disconnecting a workspace that has no repository changes nothing.
+    const change = vcsRepo === null && !ws.vcsRepo ? undefined : await this.connectionChange(ws.organizationId, ws, vcsRepo);
+    const made: { attachment: Attachment | null } = { attachment: null };
     try {
       await this.db.transaction(async (trx) => {
         await store.update(trx, ws.id, changes);
@@ -306,8 +439,10 @@ export class WorkspaceService {
         // Adding a key-only tag leaves the value of an existing key/value binding alone.
         const fresh = named.filter((b) => !ws.tags.some((t) => t.key === b.key));
         await store.upsertTags(trx, ws.organizationId, ws.id, [...fresh, ...tags.bindings], () => newId('tag'));
+        if (change) made.attachment = await this.applyConnection(trx, subject, ws.organizationId, ws.id, change);
       });
     } catch (err) {
+      await made.attachment?.undo();
       if (isUniqueViolation(err)) {
         throw new InvalidError(`workspace name "${changes.name}" has already been taken in organization "${ws.organizationName}"`, {
           pointer: '/data/attributes/name',
@@ -315,6 +450,7 @@ export class WorkspaceService {
       }
       throw err;
     }
+    await this.released(ws, change);
     return this.load(ws.id);
   }
 
@@ -329,6 +465,7 @@ export class WorkspaceService {
   async delete(subject: Subject, ws: Workspace): Promise<void> {
     this.authorize(subject, 'workspace:delete', ws);
     await store.remove(this.db, ws.id);
+    await this.released(ws, { next: null, attach: false });
   }
 
   /** Deletes the workspace unless it is locked or its state still manages resources. */
@@ -339,6 +476,7 @@ export class WorkspaceService {
       throw new ConflictError(`workspace "${ws.name}" is not safe to delete: its state still manages resources; destroy them first, or delete it with force`);
     }
     await store.remove(this.db, ws.id);
+    await this.released(ws, { next: null, attach: false });
   }
 
   /** The state domain tells whether a workspace's state still manages resources. */

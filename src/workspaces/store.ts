@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
 import { escapeLike, paged, statement, type Db } from '../db/index.js';
 import { prepared } from '../db/lists.js';
+import type { ServiceProvider, WorkspaceVcsRepo } from '../vcs/types.js';
 
 export type ExecutionMode = 'remote' | 'local' | 'agent';
 export type EngineName = 'terraform' | 'tofu';
@@ -11,6 +12,26 @@ export interface TagBinding {
   key: string;
   value: string;
 }
+
+/**
+ * A workspace's connection to a repository: what its VCS-driven runs use (WorkspaceVcsRepo) and
+ * what the API shows of it besides.
+ */
+export interface WorkspaceConnection extends WorkspaceVcsRepo {
+  /** The branch as the workspace names it: '' for the repository's default, shown so (as Terraform Cloud shows it). */
+  namedBranch: string;
+  /** The repository's default branch, as the provider said it when the workspace was connected. */
+  defaultBranch: string;
+  oauthClientId: string;
+  serviceProvider: ServiceProvider;
+  /** The repository's web page. */
+  repositoryHttpUrl: string;
+  /** Where its repository webhook's deliveries arrive; null when the workspace polls. */
+  webhookUrl: string | null;
+}
+
+/** What the workspaces table keeps of a connection (the webhook's URL is the hook's). */
+export type StoredConnection = Omit<WorkspaceConnection, 'branch' | 'webhookUrl'>;
 
 export interface WorkspaceLock {
   holder: Principal;
@@ -52,6 +73,13 @@ export interface Workspace {
   engine: EngineName;
   /** Workspaces allowed to read this one's state (besides everyone, when globalRemoteState). */
   remoteStateConsumers: string[];
+  /** The repository it is connected to (vcs-repo), or null. */
+  vcsRepo: WorkspaceConnection | null;
+  /**
+   * Who connected the repository: runs its commits queue act with this principal's rights,
+   * gathered afresh. Not shown in the API.
+   */
+  vcsConnectedBy: Principal | null;
   lock: WorkspaceLock | null;
   tags: TagBinding[];
   /** What the workspace holds, read from the runs and state domains' tables (never written here). */
@@ -128,6 +156,22 @@ interface WorkspaceRow {
   ssh_key_id: string | null;
   engine: EngineName;
   remote_state_consumers: string[];
+  vcs_identifier: string | null;
+  vcs_oauth_token_id: string | null;
+  vcs_oauth_client_id: string | null;
+  vcs_service_provider: ServiceProvider | null;
+  vcs_branch: string | null;
+  vcs_default_branch: string | null;
+  vcs_tags_regex: string | null;
+  vcs_ingress_submodules: boolean;
+  vcs_repository_http_url: string | null;
+  vcs_repo_hook_id: string | null;
+  vcs_poll_interval_seconds: number | null;
+  vcs_allow_fork_pull_requests: boolean;
+  vcs_connected_by_type: Principal['type'] | null;
+  vcs_connected_by_id: string | null;
+  vcs_connected_by_name: string | null;
+  vcs_webhook_url: string | null;
   locked: boolean;
   lock_holder_type: Principal['type'] | null;
   lock_holder_id: string | null;
@@ -208,6 +252,11 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     sshKeyId: r.ssh_key_id,
     engine: r.engine,
     remoteStateConsumers: r.remote_state_consumers,
+    vcsRepo: connectionOf(r),
+    vcsConnectedBy:
+      r.vcs_identifier && r.vcs_connected_by_type && r.vcs_connected_by_id
+        ? { type: r.vcs_connected_by_type, id: r.vcs_connected_by_id, name: r.vcs_connected_by_name ?? r.vcs_connected_by_id }
+        : null,
     lock:
       r.locked && r.lock_holder_type && r.lock_holder_id
         ? {
@@ -228,6 +277,46 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     updatedAt: r.updated_at,
   };
 }
+
+function connectionOf(r: WorkspaceRow): WorkspaceConnection | null {
+  if (!r.vcs_identifier || !r.vcs_oauth_token_id || !r.vcs_oauth_client_id || !r.vcs_service_provider) return null;
+  const namedBranch = r.vcs_branch ?? '';
+  const defaultBranch = r.vcs_default_branch ?? '';
+  return {
+    identifier: r.vcs_identifier,
+    oauthTokenId: r.vcs_oauth_token_id,
+    oauthClientId: r.vcs_oauth_client_id,
+    serviceProvider: r.vcs_service_provider,
+    branch: namedBranch || defaultBranch,
+    namedBranch,
+    defaultBranch,
+    tagsRegex: r.vcs_tags_regex,
+    ingressSubmodules: r.vcs_ingress_submodules,
+    repositoryHttpUrl: r.vcs_repository_http_url ?? '',
+    repoHookId: r.vcs_repo_hook_id,
+    webhookUrl: r.vcs_webhook_url,
+    pollIntervalSeconds: r.vcs_poll_interval_seconds,
+    allowForkPullRequests: r.vcs_allow_fork_pull_requests,
+  };
+}
+
+const VCS_COLUMNS = [
+  'vcs_identifier',
+  'vcs_oauth_token_id',
+  'vcs_oauth_client_id',
+  'vcs_service_provider',
+  'vcs_branch',
+  'vcs_default_branch',
+  'vcs_tags_regex',
+  'vcs_ingress_submodules',
+  'vcs_repository_http_url',
+  'vcs_repo_hook_id',
+  'vcs_poll_interval_seconds',
+  'vcs_allow_fork_pull_requests',
+  'vcs_connected_by_type',
+  'vcs_connected_by_id',
+  'vcs_connected_by_name',
+];
 
 const WORKSPACE_COLUMNS = [
   'id',
@@ -261,6 +350,7 @@ const WORKSPACE_COLUMNS = [
   'locked_at',
   'created_at',
   'updated_at',
+  ...VCS_COLUMNS,
 ].map((c) => `w.${c}`);
 
 /**
@@ -295,6 +385,8 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
                    FROM workspace_tags t WHERE t.workspace_id = w.id), '[]'::json) AS tags`,
       ),
       db.raw(`coalesce((SELECT array_agg(c.consumer_id ORDER BY c.consumer_id) FROM remote_state_consumers c WHERE c.workspace_id = w.id), '{}') AS remote_state_consumers`),
+      // The URL its repository webhook was registered with (the connections domain's table).
+      db.raw(`(SELECT h.url FROM repo_hooks h WHERE h.id = w.vcs_repo_hook_id) AS vcs_webhook_url`),
       // Read-only glimpses into the tables of runs and state, in the same statement so that
       // showing a workspace stays one round trip. "Current" is what those domains call current.
       db.raw(`(SELECT r.id FROM runs r WHERE r.workspace_id = w.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run_id`),
@@ -420,6 +512,53 @@ export async function update(db: Db, id: string, changes: Partial<WorkspaceSetti
 
 export async function remove(db: Db, id: string): Promise<void> {
   await db('workspaces').where({ id }).delete();
+}
+
+/** Connects the workspace to a repository (or changes how), recording who did; null disconnects it. */
+export async function setConnection(db: Db, id: string, c: StoredConnection | null, connectedBy: Principal | null): Promise<void> {
+  await db('workspaces')
+    .where({ id })
+    .update({
+      vcs_identifier: c?.identifier ?? null,
+      vcs_oauth_token_id: c?.oauthTokenId ?? null,
+      vcs_oauth_client_id: c?.oauthClientId ?? null,
+      vcs_service_provider: c?.serviceProvider ?? null,
+      vcs_branch: c?.namedBranch ?? null,
+      vcs_default_branch: c?.defaultBranch ?? null,
+      vcs_tags_regex: c?.tagsRegex ?? null,
+      vcs_ingress_submodules: c?.ingressSubmodules ?? false,
+      vcs_repository_http_url: c?.repositoryHttpUrl ?? null,
+      vcs_repo_hook_id: c?.repoHookId ?? null,
+      vcs_poll_interval_seconds: c?.pollIntervalSeconds ?? null,
+      vcs_allow_fork_pull_requests: c?.allowForkPullRequests ?? false,
+      vcs_connected_by_type: c && connectedBy ? connectedBy.type : null,
+      vcs_connected_by_id: c && connectedBy ? connectedBy.id : null,
+      vcs_connected_by_name: c && connectedBy ? connectedBy.name : null,
+      updated_at: db.fn.now(),
+    });
+}
+
+/** Workspaces whose deliveries arrive at this repository webhook. */
+export async function usingRepoHook(db: Db, hookId: string): Promise<Workspace[]> {
+  const rows = (await selectWorkspaces(db).where('w.vcs_repo_hook_id', hookId).orderBy('w.id')) as WorkspaceRow[];
+  return rows.map(toWorkspace);
+}
+
+/** Whether any workspace names this repository webhook (read in the caller's transaction). */
+export async function anyUsesRepoHook(db: Db, hookId: string): Promise<boolean> {
+  return (await db('workspaces').where({ vcs_repo_hook_id: hookId }).first('id')) !== undefined;
+}
+
+/** Workspaces connected with this oauth token. */
+export async function usingOauthToken(db: Db, oauthTokenId: string): Promise<Workspace[]> {
+  const rows = (await selectWorkspaces(db).where('w.vcs_oauth_token_id', oauthTokenId).orderBy('w.id')) as WorkspaceRow[];
+  return rows.map(toWorkspace);
+}
+
+/** Connected workspaces that poll their branch instead of receiving webhooks. */
+export async function polling(db: Db): Promise<Workspace[]> {
+  const rows = (await selectWorkspaces(db).whereNotNull('w.vcs_identifier').whereNotNull('w.vcs_poll_interval_seconds').orderBy('w.id')) as WorkspaceRow[];
+  return rows.map(toWorkspace);
 }
 
 /** Sets or clears (null) the workspace's SSH key. */

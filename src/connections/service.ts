@@ -1,0 +1,197 @@
+// Rules of the connections domain: the repository webhooks otfd makes for workspaces connected to
+// a repository. One webhook per oauth client and repository, with its own random secret (sealed at
+// rest with the cipher of sensitive variables), made at the provider when the first workspace
+// connects, shared by the next ones, deleted when the last one lets it go. Workspaces call in
+// through the VcsConnector hook (src/server.ts connects it); the webhooks and ingress domains read
+// hooks and their workspaces here.
+import crypto from 'node:crypto';
+import type { Principal } from '../auth/subject.js';
+import type { Db } from '../db/index.js';
+import { InvalidError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { DecryptionError, ValueCipher } from '../variables/index.js';
+import { hookKindOf, VcsApiError, type RepoHook, type ServiceProvider, type VcsAdapter, type WorkspaceVcsRepo } from '../vcs/types.js';
+import type { Attachment, ResolvedRepository, VcsConnector, Workspace, WorkspaceService } from '../workspaces/index.js';
+import * as store from './store.js';
+
+/** What the vcs domain tells of oauth tokens (its oauth clients' access tokens). */
+export interface VcsTokens {
+  /** The token's client and provider when the token belongs to the organization; null otherwise (absent, or another organization's). */
+  tokenInOrganization(oauthTokenId: string, organizationId: string): Promise<{ oauthClientId: string; serviceProvider: ServiceProvider } | null>;
+  /** The provider's API with the token; null when the token is gone. */
+  adapterFor(oauthTokenId: string): Promise<VcsAdapter | null>;
+}
+
+/** A workspace a repository's events reach, with its connection and who made it (whose rights its runs have). */
+export interface ConnectedWorkspace {
+  workspace: Workspace;
+  vcsRepo: WorkspaceVcsRepo;
+  connectedBy: Principal;
+}
+
+const SEGMENT = '[A-Za-z0-9_.-]+';
+/** GitHub, Forgejo and Gitea: owner/name. */
+const OWNER_AND_NAME = new RegExp(`^${SEGMENT}/${SEGMENT}$`);
+/** GitLab: a project's full path, group/subgroup/.../name. */
+const PROJECT_PATH = new RegExp(`^${SEGMENT}(/${SEGMENT})+$`);
+const IDENTIFIER_POINTER = { pointer: '/data/attributes/vcs-repo/identifier' };
+
+/** The identifier in the form the provider names repositories. */
+export function checkIdentifier(provider: ServiceProvider, identifier: string): void {
+  const gitlab = hookKindOf(provider) === 'gitlab';
+  const form = gitlab ? PROJECT_PATH : OWNER_AND_NAME;
+  const dots = identifier.split('/').some((part) => part === '.' || part === '..');
+  if (identifier.length > 255 || !form.test(identifier) || dots) {
+    const expected = gitlab ? '"group/project" (a GitLab project\'s full path, subgroups allowed)' : '"owner/repository"';
+    throw new InvalidError(`vcs-repo.identifier must be ${expected} of letters, digits, "_", "-" and "."; got ${JSON.stringify(identifier.slice(0, 300))}`, IDENTIFIER_POINTER);
+  }
+}
+
+/** A provider's error for a 422's detail, without anything that could be the secret. */
+function providerAnswer(err: VcsApiError, secret?: string): string {
+  const message = secret ? err.message.split(secret).join('[redacted]') : err.message;
+  return err.status === 0 ? `could not be reached: ${message}` : `answered HTTP ${err.status}: ${message}`;
+}
+
+export class ConnectionService implements VcsConnector {
+  private readonly cipher: ValueCipher;
+
+  constructor(
+    private readonly db: Db,
+    private readonly workspaces: WorkspaceService,
+    private readonly tokens: VcsTokens,
+    /** Where providers deliver: site.baseUrl, read when a webhook is made (it is known once otfd listens). */
+    private readonly baseUrl: () => string,
+    /** --secret; webhook secrets are sealed under a key derived from it. */
+    secret: string,
+    private readonly logger: Logger,
+  ) {
+    this.cipher = new ValueCipher(secret);
+  }
+
+  private async adapter(oauthTokenId: string): Promise<VcsAdapter> {
+    const adapter = await this.tokens.adapterFor(oauthTokenId);
+    if (!adapter) throw new InvalidError(`oauth token "${oauthTokenId}" does not exist in this organization`, { pointer: '/data/attributes/vcs-repo/oauth-token-id' });
+    return adapter;
+  }
+
+  // ------------------------------------------------------------ for workspaces (VcsConnector)
+
+  async resolve(organizationId: string, identifier: string, oauthTokenId: string): Promise<ResolvedRepository> {
+    const token = await this.tokens.tokenInOrganization(oauthTokenId, organizationId);
+    // The same answer for a token of another organization as for none: ids do not leak across.
+    if (!token) throw new InvalidError(`oauth token "${oauthTokenId}" does not exist in this organization`, { pointer: '/data/attributes/vcs-repo/oauth-token-id' });
+    checkIdentifier(token.serviceProvider, identifier);
+    const adapter = await this.adapter(oauthTokenId);
+    try {
+      const repo = await adapter.repository(identifier);
+      return { oauthClientId: token.oauthClientId, serviceProvider: token.serviceProvider, defaultBranch: repo.defaultBranch, repositoryHttpUrl: repo.webUrl };
+    } catch (err) {
+      if (!(err instanceof VcsApiError)) throw err;
+      throw new InvalidError(`cannot connect repository "${identifier}": the VCS provider (${token.serviceProvider}) ${providerAnswer(err)}`, IDENTIFIER_POINTER);
+    }
+  }
+
+  async attach(
+    trx: Db,
+    h: { organizationId: string; oauthTokenId: string; oauthClientId: string; serviceProvider: ServiceProvider; identifier: string },
+  ): Promise<Attachment> {
+    await store.lockRepository(trx, h.oauthClientId, h.identifier);
+    const existing = await store.findByRepository(trx, h.oauthClientId, h.identifier);
+    if (existing) return { hookId: existing.id, undo: async () => {} };
+    const adapter = await this.adapter(h.oauthTokenId);
+    const id = crypto.randomUUID();
+    const secret = crypto.randomBytes(32).toString('hex');
+    const url = `${this.baseUrl()}/webhooks/${hookKindOf(h.serviceProvider)}/${id}`;
+    let providerHookId: string;
+    try {
+      providerHookId = await adapter.createWebhook(h.identifier, { url, secret });
+    } catch (err) {
+      if (!(err instanceof VcsApiError)) throw err;
+      throw new InvalidError(`cannot create a webhook for repository "${h.identifier}": the VCS provider (${h.serviceProvider}) ${providerAnswer(err, secret)}`, IDENTIFIER_POINTER);
+    }
+    const undo = async () => {
+      await adapter.deleteWebhook(h.identifier, providerHookId).catch((err: unknown) => {
+        this.logger.warn({ err: String(err), hookId: id, identifier: h.identifier }, 'could not delete the webhook of a failed connect at the VCS provider');
+      });
+    };
+    try {
+      await store.insert(trx, {
+        id,
+        organizationId: h.organizationId,
+        oauthClientId: h.oauthClientId,
+        oauthTokenId: h.oauthTokenId,
+        provider: h.serviceProvider,
+        identifier: h.identifier,
+        providerHookId,
+        encryptedSecret: this.cipher.seal(secret, id),
+        url,
+      });
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+    this.logger.info({ hookId: id, identifier: h.identifier, provider: h.serviceProvider }, 'repository webhook created');
+    return { hookId: id, undo };
+  }
+
+  async release(hookId: string): Promise<void> {
+    try {
+      const hook = await store.findById(this.db, hookId);
+      if (!hook) return;
+      const deleted = await this.db.transaction(async (trx) => {
+        await store.lockRepository(trx, hook.oauthClientId, hook.identifier);
+        if (await this.workspaces.anyUsesRepoHook(trx, hookId)) return false;
+        return store.remove(trx, hookId);
+      });
+      if (!deleted) return;
+      const adapter = await this.tokens.adapterFor(hook.oauthTokenId);
+      if (!adapter) {
+        this.logger.warn({ hookId, identifier: hook.identifier }, 'repository webhook forgotten; its oauth token is gone, so it stays at the VCS provider');
+        return;
+      }
+      await adapter.deleteWebhook(hook.identifier, hook.providerHookId);
+      this.logger.info({ hookId, identifier: hook.identifier, provider: hook.provider }, 'repository webhook deleted');
+    } catch (err) {
+      // The workspace has let the webhook go already: a provider that cannot be reached now leaves
+      // a webhook whose deliveries otfd no longer knows (404), which is said here.
+      this.logger.warn({ err: String(err), hookId }, 'could not delete a repository webhook no workspace uses');
+    }
+  }
+
+  // ------------------------------------------------------------ for the webhooks and ingress domains
+
+  /** The hook of this id with its secret, or null. No authorization: deliveries prove themselves with the secret. */
+  async findHook(hookId: string): Promise<RepoHook | null> {
+    if (hookId.length === 0 || hookId.length > 100 || hookId.includes('\u0000')) return null;
+    const hook = await store.findById(this.db, hookId);
+    if (!hook) return null;
+    let secret: string;
+    try {
+      secret = this.cipher.open(hook.encryptedSecret, hook.id);
+    } catch (err) {
+      if (!(err instanceof DecryptionError)) throw err;
+      throw new DecryptionError(`cannot decrypt the secret of repository webhook ${hook.id}: ${err.message}; was --secret changed since it was made?`);
+    }
+    return { id: hook.id, organizationId: hook.organizationId, oauthClientId: hook.oauthClientId, provider: hook.provider, identifier: hook.identifier, secret };
+  }
+
+  /** The workspaces connected through the hook. */
+  async workspacesOfHook(hookId: string): Promise<ConnectedWorkspace[]> {
+    return connected(await this.workspaces.usingRepoHook(hookId));
+  }
+
+  /** The connected workspaces that poll their branch instead of receiving webhooks. */
+  async pollingWorkspaces(): Promise<ConnectedWorkspace[]> {
+    return connected(await this.workspaces.polling());
+  }
+
+  /** For the vcs domain, before it deletes an oauth token: workspaces connected with it are disconnected, their webhooks let go. */
+  async oauthTokenDeleting(oauthTokenId: string): Promise<void> {
+    await this.workspaces.disconnectToken(oauthTokenId);
+  }
+}
+
+function connected(list: Workspace[]): ConnectedWorkspace[] {
+  return list.flatMap((workspace) => (workspace.vcsRepo && workspace.vcsConnectedBy ? [{ workspace, vcsRepo: workspace.vcsRepo, connectedBy: workspace.vcsConnectedBy }] : []));
+}

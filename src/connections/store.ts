@@ -1,0 +1,84 @@
+// Table of the connections domain: repo_hooks, the webhooks otfd made at VCS providers, one per
+// oauth client and repository. The secret is held only sealed (encrypted_secret); the service
+// seals and opens it.
+import type { Db } from '../db/index.js';
+import type { ServiceProvider } from '../vcs/types.js';
+
+export interface StoredHook {
+  id: string;
+  organizationId: string;
+  oauthClientId: string;
+  /** The token it was made with, and is deleted with. */
+  oauthTokenId: string;
+  provider: ServiceProvider;
+  identifier: string;
+  providerHookId: string;
+  encryptedSecret: Buffer;
+  url: string;
+  createdAt: Date;
+}
+
+interface HookRow {
+  id: string;
+  organization_id: string;
+  oauth_client_id: string;
+  oauth_token_id: string;
+  service_provider: ServiceProvider;
+  identifier: string;
+  provider_hook_id: string;
+  encrypted_secret: Buffer;
+  url: string;
+  created_at: Date;
+}
+
+function toHook(r: HookRow): StoredHook {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    oauthClientId: r.oauth_client_id,
+    oauthTokenId: r.oauth_token_id,
+    provider: r.service_provider,
+    identifier: r.identifier,
+    providerHookId: r.provider_hook_id,
+    encryptedSecret: r.encrypted_secret,
+    url: r.url,
+    createdAt: r.created_at,
+  };
+}
+
+export async function findById(db: Db, id: string): Promise<StoredHook | null> {
+  const row = (await db('repo_hooks').where({ id }).first()) as HookRow | undefined;
+  return row ? toHook(row) : null;
+}
+
+export async function findByRepository(db: Db, oauthClientId: string, identifier: string): Promise<StoredHook | null> {
+  const row = (await db('repo_hooks').where({ oauth_client_id: oauthClientId, identifier }).first()) as HookRow | undefined;
+  return row ? toHook(row) : null;
+}
+
+export async function insert(db: Db, h: Omit<StoredHook, 'createdAt'>): Promise<void> {
+  await db('repo_hooks').insert({
+    id: h.id,
+    organization_id: h.organizationId,
+    oauth_client_id: h.oauthClientId,
+    oauth_token_id: h.oauthTokenId,
+    service_provider: h.provider,
+    identifier: h.identifier,
+    provider_hook_id: h.providerHookId,
+    encrypted_secret: h.encryptedSecret,
+    url: h.url,
+  });
+}
+
+export async function remove(db: Db, id: string): Promise<boolean> {
+  return (await db('repo_hooks').where({ id }).delete()) === 1;
+}
+
+/**
+ * Holds, until trx ends, the lock of one repository of one oauth client: whoever makes or deletes
+ * its webhook holds it, so concurrent connects make one webhook and a release cannot delete the
+ * webhook a connect is about to use.
+ */
+export async function lockRepository(trx: Db, oauthClientId: string, identifier: string): Promise<void> {
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`repo-hook\n${oauthClientId}\n${identifier}`]);
+}
