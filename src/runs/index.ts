@@ -24,7 +24,8 @@ import { RunService } from './service.js';
 export { artifactBlobOwner } from './artifacts.js';
 export { configBlobOwner, ConfigurationVersionService } from './configs.js';
 export { RunLogService } from './logs.js';
-export { RunService, type AppliedHook, type Run } from './service.js';
+export { RunService, type AppliedHook, type Run, type StatusChangeHook } from './service.js';
+export type { RunStatus } from './machine.js';
 
 export interface RunDeps {
   db: Db;
