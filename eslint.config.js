@@ -28,7 +28,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\./|(\\.\\./)+)(jobs|orgs|pools|projects|runs|state|teams|users|variables|workspaces)/(?!index\\.js$)',
+              regex: '^(\\./|(\\.\\./)+)(ingress|jobs|orgs|pools|projects|runs|state|teams|users|variables|webhooks|workspaces)/(?!index\\.js$)',
               message: 'Import another domain only through its module file, e.g. ../runs/index.js.',
             },
           ],

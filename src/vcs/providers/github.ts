@@ -1,0 +1,97 @@
+// GitHub (github.com and GitHub Enterprise Server) through its REST API, as docs.github.com
+// defines it: repositories, repository webhooks, commit statuses, comparing commits and a pull
+// request's files. The API URL is https://api.github.com, or https://<host>/api/v3 for Enterprise.
+import type { CommitStatus, RepositoryInfo, ServiceProvider, VcsAdapter } from '../types.js';
+import { RestClient, field, ownerAndName, str, uniquePaths, type AdapterOptions } from './rest.js';
+
+const LABEL = 'GitHub';
+
+export class GitHubAdapter implements VcsAdapter {
+  private readonly rest: RestClient;
+
+  constructor(
+    readonly provider: ServiceProvider,
+    apiUrl: string,
+    private readonly token: string,
+    options: AdapterOptions = {},
+  ) {
+    this.rest = new RestClient(
+      LABEL,
+      apiUrl,
+      {
+        Accept: 'application/vnd.github+json',
+        Authorization: `Bearer ${token}`,
+        'X-GitHub-Api-Version': '2022-11-28',
+        'User-Agent': 'otf-ts',
+      },
+      token,
+      options,
+    );
+  }
+
+  private repoPath(identifier: string): string {
+    const { owner, name } = ownerAndName(LABEL, identifier);
+    return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+  }
+
+  async repository(identifier: string): Promise<RepositoryInfo> {
+    const path = this.repoPath(identifier);
+    const { body } = await this.rest.call('GET', path);
+    const fullName = str(body, 'full_name');
+    const defaultBranch = str(body, 'default_branch');
+    const cloneUrl = str(body, 'clone_url');
+    if (!fullName || !defaultBranch || !cloneUrl) throw this.rest.unexpected('GET', path, 'a repository');
+    return { identifier: fullName, defaultBranch, webUrl: str(body, 'html_url') ?? '', cloneUrl, sshCloneUrl: str(body, 'ssh_url') };
+  }
+
+  cloneCredentials(): { username: string; password: string } {
+    // GitHub documents x-access-token as the user name for cloning with an access token.
+    return { username: 'x-access-token', password: this.token };
+  }
+
+  async createWebhook(identifier: string, hook: { url: string; secret: string }): Promise<string> {
+    const path = `${this.repoPath(identifier)}/hooks`;
+    const { body } = await this.rest.call('POST', path, {
+      name: 'web',
+      active: true,
+      // Tags arrive as push events (ref refs/tags/…); pull_request covers opened, synchronize, reopened.
+      events: ['push', 'pull_request'],
+      config: { url: hook.url, content_type: 'json', secret: hook.secret, insecure_ssl: '0' },
+    });
+    const id = field(body, 'id');
+    if (typeof id !== 'number' && typeof id !== 'string') throw this.rest.unexpected('POST', path, 'a webhook with an id');
+    return String(id);
+  }
+
+  async deleteWebhook(identifier: string, providerHookId: string): Promise<void> {
+    // 404: already gone (deleted by hand, or the repository with it), which is what we wanted.
+    await this.rest.call('DELETE', `${this.repoPath(identifier)}/hooks/${encodeURIComponent(providerHookId)}`, undefined, [404]);
+  }
+
+  async setCommitStatus(identifier: string, sha: string, status: CommitStatus): Promise<void> {
+    await this.rest.call('POST', `${this.repoPath(identifier)}/statuses/${encodeURIComponent(sha)}`, {
+      state: status.state,
+      target_url: status.targetUrl,
+      description: status.description.slice(0, 140),
+      context: status.context,
+    });
+  }
+
+  async changedFiles(identifier: string, base: string, head: string): Promise<string[]> {
+    const path = `${this.repoPath(identifier)}/compare/${encodeURIComponent(base)}...${encodeURIComponent(head)}`;
+    const { body } = await this.rest.call('GET', path);
+    const files = field(body, 'files');
+    if (!Array.isArray(files)) throw this.rest.unexpected('GET', path, 'a comparison with files');
+    return filePaths(files);
+  }
+
+  async pullRequestFiles(identifier: string, number: number): Promise<string[]> {
+    const files = await this.rest.pages(`${this.repoPath(identifier)}/pulls/${number}/files`, 'page', 'per_page', 100, 30);
+    return filePaths(files);
+  }
+}
+
+/** A renamed file touches its old path too (a trigger on the old folder should fire). */
+function filePaths(files: unknown[]): string[] {
+  return uniquePaths(files.flatMap((f) => [str(f, 'filename'), str(f, 'previous_filename')]));
+}

@@ -1,0 +1,184 @@
+// The one way the adapters talk to a provider's REST API: global fetch with a timeout on every
+// call, JSON bodies, and every failure turned into a VcsApiError whose message says what was asked
+// and what the provider answered, never the token (it travels only in a header).
+import { VcsApiError } from '../types.js';
+
+/** How long one call may take before it counts as unreachable; a provider that hangs must not hold a run. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
+/** Longest piece of a provider's error message kept in ours. */
+const MAX_PROVIDER_MESSAGE = 300;
+
+export interface AdapterOptions {
+  /** Milliseconds before a call is given up (status 0). */
+  timeoutMs?: number;
+}
+
+export interface RestAnswer {
+  status: number;
+  /** The parsed JSON body; null when there was none (204) or it was not JSON. */
+  body: unknown;
+  headers: Headers;
+}
+
+export class RestClient {
+  private readonly base: string;
+  private readonly timeoutMs: number;
+
+  constructor(
+    /** The provider's name for messages, e.g. "GitHub". */
+    private readonly label: string,
+    apiUrl: string,
+    /** The headers every call sends, the token's among them. */
+    private readonly headers: Record<string, string>,
+    /** The token, only so that a message which somehow holds it is cleaned. */
+    private readonly token: string,
+    options: AdapterOptions = {},
+  ) {
+    this.base = apiUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /**
+   * Calls `path` (already encoded, starting with "/") under the API's URL. Statuses in `accept`
+   * besides 2xx (e.g. 404 for a delete) are answered, not thrown.
+   */
+  async call(method: string, path: string, body?: unknown, accept: number[] = []): Promise<RestAnswer> {
+    const what = `${method} ${path.split('?')[0]}`;
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: {
+          ...this.headers,
+          Accept: this.headers.Accept ?? 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new VcsApiError(this.clean(`${this.label} API at ${this.origin()} unreachable (${what}): ${reasonOf(err, this.timeoutMs)}`), 0);
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw new VcsApiError(this.clean(`${this.label} API at ${this.origin()} broke off its answer (${what}): ${reasonOf(err, this.timeoutMs)}`), 0);
+    }
+    const parsed = parseJson(text);
+    if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) {
+      return { status: res.status, body: parsed, headers: res.headers };
+    }
+    const said = providerMessage(parsed);
+    const message = `${this.label} API ${what} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${said ? `: ${said}` : ''}`;
+    throw new VcsApiError(this.clean(message), res.status);
+  }
+
+  /** GETs every page of a list: `page` counts from 1, and a page is followed while the provider says there is a next one. */
+  async pages(path: string, pageParam: string, sizeParam: string, size: number, maxPages = 100): Promise<unknown[]> {
+    const items: unknown[] = [];
+    const sep = path.includes('?') ? '&' : '?';
+    for (let page = 1; page <= maxPages; page++) {
+      const answer = await this.call('GET', `${path}${sep}${sizeParam}=${size}&${pageParam}=${page}`);
+      if (!Array.isArray(answer.body)) throw this.unexpected('GET', path, 'a list');
+      items.push(...answer.body);
+      if (!hasNextPage(answer.headers) || answer.body.length === 0) break;
+    }
+    return items;
+  }
+
+  /** The error for an answer whose shape is not the documented one. */
+  unexpected(method: string, path: string, expected: string): VcsApiError {
+    // 502: the provider answered, but not as documented; retrying may help as much as with a 5xx.
+    return new VcsApiError(`${this.label} API ${method} ${path.split('?')[0]} did not answer ${expected}`, 502);
+  }
+
+  private origin(): string {
+    try {
+      return new URL(this.base).origin;
+    } catch {
+      return 'an invalid URL';
+    }
+  }
+
+  /** Belt and braces: a message never carries the token, whatever a provider echoed. */
+  private clean(message: string): string {
+    return this.token.length > 0 ? message.split(this.token).join('[token]') : message;
+  }
+}
+
+/** Link: <…>; rel="next" (GitHub, GitLab, Forgejo) or X-Next-Page (GitLab) say there is a next page. */
+function hasNextPage(headers: Headers): boolean {
+  const link = headers.get('link') ?? '';
+  if (/rel="?next"?/.test(link)) return true;
+  const next = headers.get('x-next-page');
+  return next !== null && next.trim() !== '';
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** What a provider said in its error body: `message` (all three), `error` (GitLab), `errors` (GitHub, Forgejo). */
+function providerMessage(body: unknown): string {
+  if (body === null || typeof body !== 'object') return '';
+  const b = body as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const key of ['message', 'error']) {
+    const v = b[key];
+    if (typeof v === 'string') parts.push(v);
+    else if (v !== null && typeof v === 'object') parts.push(JSON.stringify(v));
+  }
+  if (Array.isArray(b.errors) && b.errors.length > 0) parts.push(JSON.stringify(b.errors));
+  // Control characters out: the message goes into logs and run logs as one line.
+  const said = [...parts.join('; ')].map((c) => (c < ' ' || c === '\u007f' ? ' ' : c)).join('');
+  return said.length > MAX_PROVIDER_MESSAGE ? `${said.slice(0, MAX_PROVIDER_MESSAGE)}…` : said;
+}
+
+function reasonOf(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof Error) {
+      const code = (cause as { code?: unknown }).code;
+      return typeof code === 'string' ? code : cause.message;
+    }
+    return err.message;
+  }
+  return String(err);
+}
+
+/** Reads a string field of a JSON object, or null. */
+export function str(obj: unknown, key: string): string | null {
+  if (obj === null || typeof obj !== 'object') return null;
+  const v = (obj as Record<string, unknown>)[key];
+  return typeof v === 'string' ? v : null;
+}
+
+/** Reads a field of a JSON object. */
+export function field(obj: unknown, key: string): unknown {
+  if (obj === null || typeof obj !== 'object') return undefined;
+  return (obj as Record<string, unknown>)[key];
+}
+
+/** "owner/name" split and checked: both parts are what GitHub and Forgejo allow in a name. */
+export function ownerAndName(label: string, identifier: string): { owner: string; name: string } {
+  const m = /^([A-Za-z0-9_.-]{1,100})\/([A-Za-z0-9_.-]{1,100})$/.exec(identifier);
+  if (!m || m[1] === '.' || m[1] === '..' || m[2] === '.' || m[2] === '..') {
+    throw new VcsApiError(`${label}: "${identifier.slice(0, 200)}" is not a repository identifier of the form owner/name`, 400);
+  }
+  return { owner: m[1], name: m[2] };
+}
+
+/** The unique, non-empty paths in order of first appearance. */
+export function uniquePaths(paths: Array<string | null>): string[] {
+  const seen = new Set<string>();
+  for (const p of paths) if (p) seen.add(p);
+  return [...seen];
+}
