@@ -74,6 +74,12 @@ type AfterCommit = Array<() => Promise<void>>;
  */
 export type AppliedHook = (trx: Knex.Transaction, run: Run) => Promise<(() => Promise<void>) | void>;
 
+/**
+ * Told of every status change of a run once its transaction has committed (commit statuses use
+ * it). Called without being awaited: whatever it does, and however it fails, the run moves on.
+ */
+export type StatusChangeHook = (run: Run, from: RunStatus, to: RunStatus) => Promise<void>;
+
 /** TFC's status-timestamps key for entering a status. */
 function timestampKey(status: RunStatus): string {
   return `${status.replace(/_/g, '-')}-at`;
@@ -81,6 +87,7 @@ function timestampKey(status: RunStatus): string {
 
 export class RunService {
   private readonly appliedHooks: AppliedHook[] = [];
+  private readonly statusHooks: StatusChangeHook[] = [];
   private headPlanner: HeadPlanner | null = null;
   /**
    * Who is acting in a transaction of a user action (act()), for the run events its transitions
@@ -108,6 +115,22 @@ export class RunService {
 
   onApplied(hook: AppliedHook): void {
     this.appliedHooks.push(hook);
+  }
+
+  onStatusChange(hook: StatusChangeHook): void {
+    this.statusHooks.push(hook);
+  }
+
+  /** Tells the status hooks of a committed transition; a hook's failure is logged, never the run's. */
+  private announce(run: Run, from: RunStatus, to: RunStatus): void {
+    for (const hook of this.statusHooks) {
+      const failed = (err: unknown) => this.logger.error({ err, run: run.id, from, to }, 'a run status-change hook failed');
+      try {
+        hook(run, from, to).catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    }
   }
 
   /** Who plans a VCS workspace's branch head when a run names no configuration version. */
@@ -448,6 +471,11 @@ export class RunService {
     if (phases.plan !== run.plan.status) await store.updatePhase(trx, 'plans', run.id, { status: phases.plan });
     if (phases.apply !== run.apply.status) await store.updatePhase(trx, 'applies', run.id, { status: phases.apply });
     let moved: Run = { ...run, status: t.to, plan: { ...run.plan, status: phases.plan }, apply: { ...run.apply, status: phases.apply } };
+    // Before the effects: an auto-apply fires further transitions, announced after this one.
+    if (this.statusHooks.length > 0) {
+      const changed = moved;
+      after.push(async () => this.announce(changed, run.status, t.to));
+    }
     for (const effect of t.effects) {
       switch (effect) {
         case 'enqueue-plan':
