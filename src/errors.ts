@@ -81,6 +81,34 @@ export class UnavailableError extends AppError {
   readonly title = 'service unavailable';
 }
 
+/** Why a webhook delivery was refused, as the provider (and whoever forged it) is told. */
+export type WebhookRejectedStatus = 400 | 401 | 413 | 415;
+
+const WEBHOOK_REJECTED_TITLES: Record<WebhookRejectedStatus, string> = {
+  400: 'bad request',
+  401: 'unauthorized',
+  413: 'payload too large',
+  415: 'unsupported media type',
+};
+
+/**
+ * A webhook delivery refused: malformed (400), unsigned or wrongly signed (401), too large (413),
+ * not JSON (415). One class for all four so the route can log every refusal the same way; the
+ * detail says what is wrong and never quotes the secret or the signature.
+ */
+export class WebhookRejected extends AppError {
+  readonly title: string;
+
+  constructor(
+    readonly status: WebhookRejectedStatus,
+    detail: string,
+    source: { pointer?: string } = {},
+  ) {
+    super(detail, source);
+    this.title = WEBHOOK_REJECTED_TITLES[status];
+  }
+}
+
 export function notFound(kind: string, id: string): NotFoundError {
   return new NotFoundError(`${kind} "${id}" not found`);
 }
