@@ -201,7 +201,6 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
-    // Until the vcs domain (oauth clients and tokens) is here, no token exists to connect with.
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
     // Clones are kept per repository in the data dir, so a second push fetches only new objects.
     const repositories = new RepositoryCache(path.join(config.dataDir, 'repositories'));
@@ -291,7 +290,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Workspaces connect to repositories through the connections domain, which makes (or shares)
     // each repository's webhook and deletes it once no workspace uses it.
     workspaces.service.setVcsConnector(connections.service);
-    // A deleted oauth token first disconnects the workspaces connected with it (their webhooks go).
+    orgs.service.onDelete((id) => connections.service.organizationDeleting(id));
+    // A deleted oauth token disconnects the workspaces connected with it, deleting their webhooks while it still can.
     vcs.providers.onTokenDeleted((token) => connections.oauthTokenDeleting(token.oauthTokenId));
     // A run on a VCS workspace that names no configuration version plans its branch head.
     runs.service.setHeadPlanner((subject, ws, input) => ingress.service.planHead(subject, ws, input));
