@@ -132,10 +132,14 @@ describe('repository cache (clones of VCS repositories)', function () {
     const app = server.createRepository('app', { 'main.tf': 'main\n' });
     const sha = app.addSubmodule('lib', lib);
 
-    const without = await cache.snapshot(source(app, sha), MiB);
+    // The token goes to the submodules too (same host): the header is scoped to the repository's origin.
+    const token = crypto.randomBytes(16).toString('hex');
+    server.addCredentials('x-access-token', token);
+    const auth = { kind: 'https' as const, username: 'x-access-token', password: token };
+    const without = await cache.snapshot(source(app, sha, { auth }), MiB);
     assert.deepEqual(Object.keys(await filesOf(without)).sort(), ['.gitmodules', 'main.tf']);
     await without.dispose();
-    const withSubs = await cache.snapshot(source(app, sha, { submodules: true }), MiB);
+    const withSubs = await cache.snapshot(source(app, sha, { submodules: true, auth }), MiB);
     const files = await filesOf(withSubs);
     assert.deepEqual(Object.keys(files).sort(), ['.gitmodules', 'lib/.gitmodules', 'lib/lib.tf', 'lib/vendor/inner/inner.tf', 'main.tf']);
     assert.equal(files['lib/vendor/inner/inner.tf'], 'inner\n');
@@ -193,15 +197,23 @@ describe('repository cache (clones of VCS repositories)', function () {
     await snap1.dispose();
     await rejectsWith(cache.snapshot(source(repo, 'b'.repeat(40)), MiB), 'commit-not-found', /not in/);
     await rejectsWith(cache.snapshot(source(repo, 'b'.repeat(40), { ref: null }), MiB), 'commit-not-found', /commit/);
+    // Nothing git could take for an option gets to its command line.
+    await rejectsWith(cache.snapshot(source(repo, second, { ref: '--upload-pack=touch /tmp/x' }), MiB), 'commit-not-found', /not a ref name/);
+    await rejectsWith(cache.snapshot(source(repo, '--output=/tmp/x'), MiB), 'commit-not-found', /not a commit id/);
+    assert.equal(await cache.changedFiles(`test/${repo.name}`, '--output=/tmp/x', second), null);
   });
 
   it('never puts the token in a git command line or a leftover file; two snapshots of one repository at once both succeed', async () => {
-    // A git on PATH that records its arguments, then runs the real one.
+    // A git on PATH that records its arguments as it starts and when it ends, around the real one.
     const shim = path.join(dir, 'shim');
     fs.mkdirSync(shim);
     const argvLog = path.join(dir, 'argv.log');
     const realGit = (await import('node:child_process')).execFileSync('sh', ['-c', 'command -v git']).toString().trim();
-    fs.writeFileSync(path.join(shim, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(shim, 'git'),
+      `#!/bin/sh\nprintf 'start %s %s\\n' "$$" "$*" >> '${argvLog}'\n'${realGit}' "$@"\ncode=$?\nprintf 'end %s\\n' "$$" >> '${argvLog}'\nexit $code\n`,
+      { mode: 0o755 },
+    );
     const shimmed = new RepositoryCache(path.join(dir, 'cache2'), { path: `${shim}:${process.env.PATH}` });
 
     const token = `glpat-${crypto.randomBytes(12).toString('hex')}`;
@@ -219,8 +231,12 @@ describe('repository cache (clones of VCS repositories)', function () {
     await b.dispose();
 
     const argv = fs.readFileSync(argvLog, 'utf8');
-    assert.match(argv, /fetch/, 'the shim saw the fetch');
-    assert.equal((argv.match(/ fetch /g) ?? []).length, 1, 'one fetch: the second snapshot waited for the first, then found the commit');
+    // Both fetched (the server is asked each time), one after the other: the second started after the first ended.
+    const lines = argv.trim().split('\n');
+    const fetches = lines.filter((l) => / fetch /.test(l)).map((l) => l.split(' ')[1]);
+    assert.equal(fetches.length, 2, argv);
+    const [startA, endA, startB] = [lines.findIndex((l) => l.startsWith(`start ${fetches[0]} `)), lines.indexOf(`end ${fetches[0]}`), lines.findIndex((l) => l.startsWith(`start ${fetches[1]} `))];
+    assert.ok(startA < endA && endA < startB, `the fetches overlapped:\n${argv}`);
     const basic = Buffer.from(`oauth2:${token}`).toString('base64');
     assert.ok(!argv.includes(token) && !argv.includes(basic), 'no token in any argument list');
     // Nothing on disk holds it either: not the cache, not a temporary folder.

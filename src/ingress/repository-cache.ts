@@ -140,7 +140,8 @@ export class RepositoryCache {
 
   /** Fetches the commit into the cache and archives its tracked files, at most maxSize bytes packed and unpacked. */
   async snapshot(source: CommitSource, maxSize: number): Promise<Snapshot> {
-    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
+    if (!isCommitId(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
+    if (source.ref !== null && !isRefName(source.ref)) throw new CloneError('commit-not-found', `"${source.ref}" is not a ref name`);
     const session = this.open(source);
     try {
       const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
@@ -163,9 +164,10 @@ export class RepositoryCache {
 
   /** The sha the branch points at on the server, or null when it has no such branch. */
   async head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null> {
+    if (!isRefName(branch)) return null;
     const session = this.open(source);
     try {
-      const out = await this.run(this.tmpDir, session, ['ls-remote', '--heads', source.url, `refs/heads/${branch}`], 'ls-remote');
+      const out = await this.run(this.tmpDir, session, ['ls-remote', '--heads', '--', source.url, `refs/heads/${branch}`], 'ls-remote');
       const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
       return line ? line.slice(0, line.indexOf('\t')) : null;
     } finally {
@@ -176,7 +178,7 @@ export class RepositoryCache {
   /** Paths changed between two commits, from the cache alone; null when it lacks either of them. */
   async changedFiles(repoKey: string, base: string, head: string): Promise<string[] | null> {
     const repo = this.repoDir(repoKey);
-    if (!fs.existsSync(path.join(repo, READY_MARKER))) return null;
+    if (!isCommitId(base) || !isCommitId(head) || !fs.existsSync(path.join(repo, READY_MARKER))) return null;
     const session = this.open({ url: '', auth: { kind: 'none' } });
     try {
       if (!(await this.exists(repo, `${base}^{commit}`)) || !(await this.exists(repo, `${head}^{commit}`))) return null;
@@ -189,35 +191,35 @@ export class RepositoryCache {
 
   // ---------------------------------------------------------------- fetching
 
-  /** Makes sure the cached clone holds the commit; returns the clone's folder. Runs under the repository's lock. */
+  /**
+   * Makes sure the cached clone holds the commit; returns the clone's folder. Runs under the
+   * repository's lock. The server is asked every time, also for a commit the cache holds (git then
+   * only checks that it is still readable): a revoked token or a deleted repository is noticed, and
+   * the cache gives no commit to credentials that cannot read the repository.
+   */
   private async fetch(source: CommitSource, session: Session): Promise<string> {
     const repo = await this.prepare(source.repoKey, session);
     const keep = `refs/otf/commits/${source.sha}`;
-    if (await this.exists(repo, `${source.sha}^{commit}`)) {
-      // Cached already, but the server is asked all the same (one small request): a revoked token
-      // or a deleted repository is noticed, and the cache gives no commit to credentials that
-      // cannot read the repository.
-      await this.run(repo, session, ['ls-remote', '--heads', source.url, 'refs/heads/otf-access-check'], 'ls-remote');
-      return repo;
-    }
-    const fetchArgs = ['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--depth=1', source.url];
+    const fetch = (depth: number, refspec: string) =>
+      this.run(repo, session, ['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', `--depth=${depth}`, '--', source.url, refspec], 'fetch');
     try {
-      await this.run(repo, session, [...fetchArgs, `+${source.sha}:${keep}`], 'fetch');
+      // Exactly the commit: with a ref to it kept, a later fetch negotiates against it and gets only new objects.
+      await fetch(1, `+${source.sha}:${keep}`);
+      return repo;
     } catch (err) {
       const refused = err instanceof CloneError && err.reason === 'commit-not-found';
       if (!refused || !source.ref) throw err;
-      // The server wants a ref: fetch the one that holds the commit, deeper if it moved on since.
-      for (const depth of [1, 100]) {
-        await this.run(repo, session, [...fetchArgs.filter((a) => !a.startsWith('--depth')), `--depth=${depth}`, `+${source.ref}:refs/otf/fetched`], 'fetch');
-        if (await this.exists(repo, `${source.sha}^{commit}`)) break;
-      }
-      if (!(await this.exists(repo, `${source.sha}^{commit}`))) {
-        throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url} (not at the tip of ${source.ref} nor among its last 100 commits)`);
-      }
-      await this.run(repo, session, ['update-ref', keep, source.sha], 'update-ref');
     }
-    if (!(await this.exists(repo, `${source.sha}^{commit}`))) throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url}`);
-    return repo;
+    // The server would not hand out the commit by its id: fetch the ref that holds it, deeper if
+    // the ref moved on since (an unknown commit costs the last 100 commits of the ref once).
+    for (const depth of [1, 100]) {
+      await fetch(depth, `+${source.ref}:refs/otf/fetched`);
+      if (await this.exists(repo, `${source.sha}^{commit}`)) {
+        await this.run(repo, session, ['update-ref', keep, source.sha], 'update-ref');
+        return repo;
+      }
+    }
+    throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url} (not at the tip of ${source.ref} nor among its last 100 commits)`);
   }
 
   /** The cached clone of a repository, made (or re-made, when a crash left it broken) as needed. */
@@ -437,6 +439,16 @@ export class RepositoryCache {
       if (this.locks.get(key) === tail) this.locks.delete(key);
     }
   }
+}
+
+/** A full commit id (SHA-1 or SHA-256), nothing git could read as an option or a revision expression. */
+function isCommitId(sha: string): boolean {
+  return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha);
+}
+
+/** A branch, tag or ref name as git allows them (roughly check-ref-format), never an option. */
+function isRefName(ref: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/.test(ref) && !ref.includes('..') && !ref.includes('//') && !ref.endsWith('.lock') && !ref.endsWith('/') && ref.length <= 1024;
 }
 
 /** A pass-through that fails with CloneError('too-large') once more than max bytes went by. */
