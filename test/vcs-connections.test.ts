@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Api, Json } from './helpers/api.js';
 import { assertError } from './helpers/assert.js';
+import { runOtf } from './helpers/otf.js';
 import { organizationToken } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 
@@ -19,7 +20,8 @@ describe('VCS connections', function () {
   let org: string;
 
   before(async () => {
-    server = await startServer();
+    // HTTPS: otf, the admin CLI, reaches a bare host:port over TLS.
+    server = await startServer({ ssl: true });
     api = server.api;
     org = await createOrganization(api);
   });
@@ -135,6 +137,36 @@ describe('VCS connections', function () {
         assert.equal(res.status, 422, res.text);
         assert.match(res.body.errors[0].source?.pointer ?? '', /^\/data\/attributes\/vcs-repo/);
       }
+    });
+  });
+
+  describe('otf workspaces connect-vcs / disconnect-vcs', function () {
+    it('disconnects by <org>/<ws> or by --organization and --workspace, and says so', async () => {
+      const ws = await createWorkspace(api, org);
+      const name = ws.attributes.name as string;
+      const byArg = await runOtf(server, ['workspaces', 'disconnect-vcs', `${org}/${name}`]);
+      assert.equal(byArg.code, 0, byArg.stderr);
+      assert.match(byArg.stdout, new RegExp(`workspace "${org}/${name}" disconnected from its repository`));
+      const byFlags = await runOtf(server, ['workspaces', 'disconnect-vcs', '--organization', org, '--workspace', name]);
+      assert.equal(byFlags.code, 0, byFlags.stderr);
+    });
+
+    it("fails with the server's detail for a token that is not the organization's, and with usage errors for bad command lines", async () => {
+      const ws = await createWorkspace(api, org);
+      const name = ws.attributes.name as string;
+      const res = await runOtf(server, ['workspaces', 'connect-vcs', `${org}/${name}`, '--oauth-token-id', 'ot-doesnotexist0000', '--identifier', 'acme/app']);
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /oauth token "ot-doesnotexist0000" does not exist in this organization/);
+      const missing = await runOtf(server, ['workspaces', 'connect-vcs', `${org}/${name}`, '--identifier', 'acme/app']);
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /oauth-token-id/);
+      const both = await runOtf(server, ['workspaces', 'disconnect-vcs', `${org}/${name}`, '--organization', org]);
+      assert.equal(both.code, 2, both.stderr);
+      const none = await runOtf(server, ['workspaces', 'disconnect-vcs']);
+      assert.equal(none.code, 2, none.stderr);
+      const poll = await runOtf(server, ['workspaces', 'connect-vcs', `${org}/${name}`, '--oauth-token-id', 'ot-x', '--identifier', 'a/b', '--poll-interval', 'soon']);
+      assert.equal(poll.code, 2, poll.stderr);
+      assert.match(poll.stderr, /--poll-interval/);
     });
   });
 });

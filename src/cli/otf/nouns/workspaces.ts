@@ -1,4 +1,5 @@
-// otf workspaces: list, show, create, update, delete, lock, unlock, set-execution-mode.
+// otf workspaces: list, show, create, update, delete, lock, unlock, set-execution-mode, connect-vcs,
+// disconnect-vcs.
 import { relatedId, type Resource } from '../client.js';
 import { UsageError, type FlagSpec, type Flags, type Noun } from '../command.js';
 import { attribute, idField, type Field, type View } from '../output.js';
@@ -35,6 +36,29 @@ function settingAttributes(flags: Flags): Record<string, unknown> {
   return attributes;
 }
 
+/** The workspace a command names: "<org>/<ws>" as its argument, or --organization with --workspace. */
+const namedFlags: FlagSpec[] = [
+  { name: 'organization', value: '<org>', help: 'the organization (with --workspace, instead of <org>/<ws>)' },
+  { name: 'workspace', value: '<ws>', help: 'the workspace (with --organization, instead of <org>/<ws>)' },
+];
+
+function workspaceArg(args: string[], flags: Flags): string {
+  const org = flags.get('organization');
+  const name = flags.get('workspace');
+  if (args[0] !== undefined) {
+    if (org !== undefined || name !== undefined) throw new UsageError('name the workspace either as <org>/<ws> or with --organization and --workspace, not both');
+    return args[0];
+  }
+  if (org === undefined || name === undefined) throw new UsageError('name the workspace: <org>/<ws>, or --organization and --workspace');
+  return `${org}/${name}`;
+}
+
+/** How a repository connection is shown: vcs-repo's members, never anything secret (there is none in it). */
+const vcsRepoField = (member: string, label = member): Field => ({
+  name: label,
+  value: (r) => (r.attributes['vcs-repo'] as Record<string, unknown> | null)?.[member] ?? null,
+});
+
 const related = (name: string, label = name): Field => ({ name: label, value: (r) => relatedId(r, name) });
 
 export const workspaceView: View = {
@@ -51,6 +75,10 @@ export const workspaceView: View = {
     attribute('terraform-version'),
     attribute('auto-apply'),
     attribute('working-directory'),
+    vcsRepoField('identifier', 'vcs-repo'),
+    vcsRepoField('branch', 'vcs-branch'),
+    vcsRepoField('webhook-url', 'vcs-webhook-url'),
+    vcsRepoField('poll-interval-seconds', 'vcs-poll-interval-seconds'),
     attribute('tag-names', 'tags'),
     attribute('locked'),
     attribute('locked-reason'),
@@ -163,6 +191,51 @@ export const workspaces: Noun = {
         const updated = await api().one('PATCH', `/workspaces/${seg(ws.id)}`, { data: { type: 'workspaces', attributes } });
         const assigned = relatedId(updated, 'agent-pool');
         out.done(`workspace "${fullName(ws)}" now runs in ${String(updated.attributes['execution-mode'])} mode${assigned ? ` on agent pool ${assigned}` : ''}`, updated);
+      },
+    },
+    {
+      verb: 'connect-vcs',
+      summary: 'Connect a workspace to a repository of a VCS provider',
+      args: [{ name: '<org>/<ws>', optional: true }],
+      flags: [
+        ...namedFlags,
+        { name: 'oauth-token-id', value: '<ot-...>', help: "the VCS provider's oauth token (otf vcs-providers list shows it)", required: true },
+        { name: 'identifier', value: '<owner/repo>', help: 'the repository: owner/name (GitLab: group/subgroup/name)', required: true },
+        { name: 'branch', value: '<branch>', help: "the branch runs plan (the repository's default branch when not given)" },
+        { name: 'tags-regex', value: '<regex>', help: 'tags matching it queue runs too' },
+        { name: 'ingress-submodules', help: 'fetch git submodules with the configuration' },
+        { name: 'allow-fork-pull-requests', help: 'plan pull requests from forks too (a plan can read the runner\'s environment)' },
+        { name: 'poll-interval', value: '<seconds>', help: 'poll the branch every so many seconds (at least 10) instead of receiving webhooks' },
+      ],
+      details:
+        'Connecting makes a webhook at the provider (one per repository, shared by its workspaces), unless the workspace polls. ' +
+        "Runs its commits queue act with the connecting user's rights. Connecting a connected workspace again changes what is given.",
+      async run({ api, out, args, flags }) {
+        const vcsRepo: Record<string, unknown> = { 'oauth-token-id': flags.get('oauth-token-id'), identifier: flags.get('identifier') };
+        for (const name of ['branch', 'tags-regex']) if (flags.has(name)) vcsRepo[name] = flags.get(name);
+        for (const name of ['ingress-submodules', 'allow-fork-pull-requests']) if (flags.has(name)) vcsRepo[name] = flags.on(name);
+        if (flags.has('poll-interval')) {
+          const seconds = Number(flags.get('poll-interval'));
+          if (!Number.isInteger(seconds) || seconds <= 0) throw new UsageError(`--poll-interval must be a whole number of seconds, not "${flags.get('poll-interval')}"`);
+          vcsRepo['poll-interval-seconds'] = seconds;
+        }
+        const ws = await resolveWorkspace(api(), workspaceArg(args, flags));
+        const updated = await api().one('PATCH', `/workspaces/${seg(ws.id)}`, { data: { type: 'workspaces', attributes: { 'vcs-repo': vcsRepo } } });
+        const repo = updated.attributes['vcs-repo'] as Record<string, unknown>;
+        const how = repo['poll-interval-seconds'] ? `polling every ${String(repo['poll-interval-seconds'])} s` : `webhook ${String(repo['webhook-url'])}`;
+        out.done(`workspace "${fullName(ws)}" connected to ${String(repo.identifier)} (${how})`, updated);
+      },
+    },
+    {
+      verb: 'disconnect-vcs',
+      summary: 'Disconnect a workspace from its repository',
+      args: [{ name: '<org>/<ws>', optional: true }],
+      flags: namedFlags,
+      details: 'The repository\'s webhook is deleted at the provider once no workspace uses it.',
+      async run({ api, out, args, flags }) {
+        const ws = await resolveWorkspace(api(), workspaceArg(args, flags));
+        const updated = await api().one('PATCH', `/workspaces/${seg(ws.id)}`, { data: { type: 'workspaces', attributes: { 'vcs-repo': null } } });
+        out.done(`workspace "${fullName(ws)}" disconnected from its repository`, updated);
       },
     },
   ],
