@@ -31,6 +31,8 @@ export default tseslint.config(
               regex: '^(\\./|(\\.\\./)+)(connections|ingress|jobs|orgs|pools|projects|runs|state|teams|users|variables|webhooks|workspaces)/(?!index\\.js$)',
               message: 'Import another domain only through its module file, e.g. ../runs/index.js.',
             },
+            // The vcs domain's shared shapes (types.ts) are for every domain taking part in VCS-driven runs.
+            { regex: '^(\\./|(\\.\\./)+)vcs/(?!(index|types)\\.js$)', message: 'Import the vcs domain through ../vcs/index.js (its shared shapes through ../vcs/types.js).' },
           ],
         },
       ],

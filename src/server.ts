@@ -37,6 +37,7 @@ import { createVariableSetDomain } from './varsets/index.js';
 import { createTeamDomain } from './teams/index.js';
 import { createRunTriggerDomain } from './triggers/index.js';
 import { createUserDomain } from './users/index.js';
+import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
 import { createConnectionDomain, type VcsTokens } from './connections/index.js';
 
@@ -170,6 +171,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
     const sshKeys = createSshKeyDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
+    const vcs = createVcsDomain({ db, secret, site, orgs: orgs.service });
     const varsets = createVariableSetDomain({
       db,
       secret,
@@ -267,6 +269,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         state.routes(router);
         variables.routes(router);
         sshKeys.routes(router);
+        vcs.routes(router);
         varsets.routes(router);
         runs.routes(router);
         triggers.routes(router);

@@ -95,6 +95,10 @@ describe('hostile input', function () {
     const key = await api.post(`/organizations/${org}/ssh-keys`, { data: { type: 'ssh-keys', attributes: { name: 'victim-key', value: 'victim' } } });
     assertStatus(key, 201);
     ids.sshKey = key.body.data.id;
+    const oauthClient = await api.post(`/organizations/${org}/oauth-clients`, { data: { type: 'oauth-clients', attributes: { 'service-provider': 'github', 'oauth-token-string': 'victim' } } });
+    assertStatus(oauthClient, 201);
+    ids.oauthClient = oauthClient.body.data.id;
+    ids.oauthToken = oauthClient.body.data.relationships['oauth-tokens'].data[0].id;
   });
 
   after(async () => {
@@ -114,6 +118,8 @@ describe('hostile input', function () {
       `/organizations/${org}/tags`,
       `/organizations/${org}/runs`,
       `/organizations/${org}/ssh-keys`,
+      `/organizations/${org}/oauth-clients`,
+      `/oauth-clients/${ids.oauthClient}/oauth-tokens`,
       `/organizations/${org}/varsets`,
       `/varsets/${ids.varset}/relationships/vars`,
       `/organizations/${otherOrg}/workspaces`,
@@ -171,6 +177,8 @@ describe('hostile input', function () {
     '/projects/:id',
     // SSH keys
     '/organizations/:org/ssh-keys', '/ssh-keys/:id',
+    // VCS providers
+    '/organizations/:org/oauth-clients', '/oauth-clients/:id', '/oauth-clients/:id/oauth-tokens', '/organizations/:org/oauth-tokens', '/oauth-tokens/:id',
     // variable sets
     '/varsets/:id', '/varsets/:id/relationships/vars', '/workspaces/:id/varsets', '/projects/:id/varsets',
   ];
@@ -188,6 +196,7 @@ describe('hostile input', function () {
     '/organizations/:org/runs',
     '/organizations/:org/tags',
     '/organizations/:org/varsets',
+    '/organizations/:org/oauth-clients',
     '/workspaces/:ws/runs',
     '/workspaces/:ws/resources',
     '/workspaces/:ws/configuration-versions',
@@ -278,6 +287,9 @@ describe('hostile input', function () {
     ['POST', '/organizations/:org/ssh-keys'],
     ['PATCH', '/ssh-keys/:sshKey'],
     ['PATCH', '/workspaces/:ws/relationships/ssh-key'],
+    ['POST', '/organizations/:org/oauth-clients'],
+    ['PATCH', '/oauth-clients/:oauthClient'],
+    ['PATCH', '/oauth-tokens/:oauthToken'],
     ['POST', '/organizations/:org/varsets'],
     ['PATCH', '/varsets/:varset'],
     ['DELETE', '/varsets/:varset'],
@@ -351,6 +363,9 @@ describe('hostile input', function () {
     ['POST', '/organizations/:org/ssh-keys'],
     ['PATCH', '/ssh-keys/:sshKey'],
     ['PATCH', '/workspaces/:ws/relationships/ssh-key'],
+    ['POST', '/organizations/:org/oauth-clients'],
+    ['PATCH', '/oauth-clients/:oauthClient'],
+    ['PATCH', '/oauth-tokens/:oauthToken'],
     ['POST', '/organizations/:org/varsets'],
     ['PATCH', '/varsets/:varset'],
     ['POST', '/varsets/:varset/relationships/vars'],
@@ -363,6 +378,8 @@ describe('hostile input', function () {
       .replace(':varset', ids.varset)
       .replace(':setVar', ids.setVar)
       .replace(':teamProject', ids.teamProject)
+      .replace(':oauthClient', ids.oauthClient)
+      .replace(':oauthToken', ids.oauthToken)
       .replace(':org', org)
       .replace(':ws', ids.ws)
       .replace(':var', ids.var)
@@ -397,7 +414,7 @@ describe('hostile input', function () {
     out.push({ name: 'not the site administrator', method: 'GET', path: '/admin/feature-sets', as: 'other', expect: 403 });
     // The victim's ids with the other organization's token: 404 or 403, nothing shown.
     for (const route of GET_ROUTES) {
-      const path = route.replace(':org', org).replace(':id', route.startsWith('/workspaces') ? ids.ws : route.startsWith('/teams') ? ids.team : route.startsWith('/agent-pools') ? ids.pool : route.startsWith('/projects') ? ids.project : route.startsWith('/ssh-keys') ? ids.sshKey : route.startsWith('/varsets') ? ids.varset : ids.ws);
+      const path = route.replace(':org', org).replace(':id', route.startsWith('/workspaces') ? ids.ws : route.startsWith('/teams') ? ids.team : route.startsWith('/agent-pools') ? ids.pool : route.startsWith('/projects') ? ids.project : route.startsWith('/ssh-keys') ? ids.sshKey : route.startsWith('/oauth-clients') ? ids.oauthClient : route.startsWith('/oauth-tokens') ? ids.oauthToken : route.startsWith('/varsets') ? ids.varset : ids.ws);
       out.push({ name: 'another organization', method: 'GET', path, as: 'other' });
     }
     for (const route of LIST_ROUTES) {
@@ -442,6 +459,11 @@ describe('hostile input', function () {
       ['POST', `/organizations/${org}/ssh-keys`, { data: { type: 'ssh-keys', attributes: { name: 'planted', value: 'x' } } }],
       ['PATCH', `/ssh-keys/${ids.sshKey}`, { data: { type: 'ssh-keys', attributes: { name: 'mine', value: 'mine' } } }],
       ['DELETE', `/ssh-keys/${ids.sshKey}`, undefined],
+      ['POST', `/organizations/${org}/oauth-clients`, { data: { type: 'oauth-clients', attributes: { 'service-provider': 'github', 'oauth-token-string': 'planted' } } }],
+      ['PATCH', `/oauth-clients/${ids.oauthClient}`, { data: { type: 'oauth-clients', attributes: { name: 'mine', 'oauth-token-string': 'mine' } } }],
+      ['DELETE', `/oauth-clients/${ids.oauthClient}`, undefined],
+      ['PATCH', `/oauth-tokens/${ids.oauthToken}`, { data: { type: 'oauth-tokens', attributes: { 'ssh-key': 'mine' } } }],
+      ['DELETE', `/oauth-tokens/${ids.oauthToken}`, undefined],
       ['PATCH', `/workspaces/${ids.ws}/relationships/ssh-key`, { data: { type: 'workspaces', attributes: { id: null } } }],
       ['PATCH', `/workspaces/${ids.otherWs}/relationships/ssh-key`, { data: { type: 'workspaces', attributes: { id: ids.sshKey } } }],
       ['PATCH', `/varsets/${ids.varset}`, { data: { type: 'varsets', attributes: { name: 'mine' } } }],

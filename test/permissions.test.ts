@@ -117,6 +117,36 @@ const SSH_KEY_MATRIX: Record<RoleName, Outcome[]> = {
   'job token':             [404,  404,  403,  403],
 };
 
+/**
+ * VCS providers (oauth-clients), as SSH keys: managing them needs manage-vcs-settings; reading them
+ * also admin access to some workspace (to connect it). Organization tokens may do both, as in
+ * Terraform Cloud (the tfe provider manages OAuth clients with one).
+ */
+const VCS_PROVIDER_ACTIONS = ['read vcs providers', 'manage vcs providers'] as const;
+type VcsProviderActionName = (typeof VCS_PROVIDER_ACTIONS)[number];
+
+// prettier-ignore
+const VCS_PROVIDER_MATRIX: Record<RoleName, Outcome[]> = {
+  //                         read  manage
+  'site admin':            ['ok', 'ok'],
+  'owner':                 ['ok', 'ok'],
+  'read team':             [403,  403],
+  'plan team':             [403,  403],
+  'write team':            [403,  403],
+  'admin team':            ['ok', 403],
+  'project read team':     [403,  403],
+  'project write team':    [403,  403],
+  'project maintain team': ['ok', 403],
+  'project admin team':    ['ok', 403],
+  'manage-workspaces team':['ok', 403],
+  'manage-teams team':     [403,  403],
+  'organization token':    ['ok', 'ok'],
+  'team token (write)':    [403,  403],
+  'user with no team':     [403,  403],
+  'agent token':           [401,  401],
+  'job token':             [404,  404],
+};
+
 const CONFIG = fixture('one-resource-no-output');
 
 describe('permissions: every role against every action', function () {
@@ -335,6 +365,12 @@ describe('permissions: every role against every action', function () {
     'connect repository': (api) => api.patch(`/workspaces/${ws.id}`, { data: { type: 'workspaces', attributes: { 'vcs-repo': null } } }),
   };
 
+  const VCS_PROVIDER_ACTION: Record<VcsProviderActionName, (api: Api) => Promise<Response>> = {
+    'read vcs providers': (api) => api.get(`/organizations/${org}/oauth-clients`),
+    'manage vcs providers': (api) =>
+      api.post(`/organizations/${org}/oauth-clients`, { data: { type: 'oauth-clients', attributes: { 'service-provider': 'github', 'oauth-token-string': 'matrix' } } }),
+  };
+
   before(async () => {
     // The agent holding the job never heartbeats: a long grace period keeps its job token valid throughout.
     // The agent token answers 401 once per column: more than the default limit of failed authentications a
@@ -392,6 +428,22 @@ describe('permissions: every role against every action', function () {
         const outcome = SSH_KEY_MATRIX[role][column];
         it(`${role}: ${outcome === 'ok' ? 'allowed' : outcome}`, async () => {
           const res = await SSH_KEY_ACTION[action](clients.get(role)!);
+          if (outcome === 'ok') assert.ok(res.status >= 200 && res.status < 300, `${role} / ${action}: expected success, got ${res.status} ${res.text}`);
+          else {
+            assert.equal(res.status, outcome, `${role} / ${action}: ${res.text}`);
+            assert.ok(res.body?.errors?.[0]?.detail, `${role} / ${action}: a refusal says why: ${res.text}`);
+          }
+        });
+      }
+    });
+  }
+
+  for (const [column, action] of VCS_PROVIDER_ACTIONS.entries()) {
+    describe(action, () => {
+      for (const role of ROLES) {
+        const outcome = VCS_PROVIDER_MATRIX[role][column];
+        it(`${role}: ${outcome === 'ok' ? 'allowed' : outcome}`, async () => {
+          const res = await VCS_PROVIDER_ACTION[action](clients.get(role)!);
           if (outcome === 'ok') assert.ok(res.status >= 200 && res.status < 300, `${role} / ${action}: expected success, got ${res.status} ${res.text}`);
           else {
             assert.equal(res.status, outcome, `${role} / ${action}: ${res.text}`);

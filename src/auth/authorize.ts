@@ -45,6 +45,8 @@ export type OrganizationAction =
   | 'membership:manage'
   | 'ssh-key:read'
   | 'ssh-key:manage'
+  | 'vcs-provider:read'
+  | 'vcs-provider:manage'
   | 'varset:read'
   | 'varset:manage'
   | 'run-task:manage';
@@ -120,6 +122,8 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'membership:manage': ['manage-membership', 'manage-teams', 'manage-organization-access'],
   'ssh-key:read': ['manage-vcs-settings'],
   'ssh-key:manage': ['manage-vcs-settings'],
+  'vcs-provider:read': ['manage-vcs-settings'],
+  'vcs-provider:manage': ['manage-vcs-settings'],
   // Creating or changing variable sets needs manage-workspaces; reading them, see IN_SOME_WORKSPACE.
   'varset:read': [],
   'varset:manage': ['manage-workspaces'],
@@ -134,6 +138,8 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
  */
 const IN_SOME_WORKSPACE: Partial<Record<OrganizationAction, WorkspaceAction>> = {
   'ssh-key:read': 'workspace:update',
+  // Workspace admins connect their workspace to a repository through one of the organization's VCS providers.
+  'vcs-provider:read': 'workspace:update',
   'varset:read': 'variable:read',
 };
 
@@ -213,6 +219,8 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'membership:manage': { what: 'manage organization memberships', needs: 'the manage-membership organization permission' },
   'ssh-key:read': { what: 'read SSH keys', needs: 'the manage-vcs-settings organization permission, or admin access to a workspace' },
   'ssh-key:manage': { what: 'manage SSH keys', needs: 'the manage-vcs-settings organization permission' },
+  'vcs-provider:read': { what: 'read VCS providers', needs: 'the manage-vcs-settings organization permission, or admin access to a workspace' },
+  'vcs-provider:manage': { what: 'manage VCS providers', needs: 'the manage-vcs-settings organization permission' },
   'varset:read': { what: 'read variable sets', needs: 'read access to the variables of a workspace' },
   'varset:manage': { what: 'manage variable sets', needs: 'the manage-workspaces organization permission' },
   'run-task:manage': { what: 'manage run tasks', needs: 'the manage-run-tasks organization permission' },
