@@ -16,7 +16,8 @@ import type { ConnectedWorkspace } from './service.js';
 export interface PollSources {
   /** The connected workspaces whose vcs-repo has a poll interval. */
   pollingWorkspaces(): Promise<ConnectedWorkspace[]>;
-  adapterFor(oauthTokenId: string): Promise<VcsAdapter>;
+  /** The provider's API with the connection's token; null when the token is gone. */
+  adapterFor(oauthTokenId: string): Promise<VcsAdapter | null>;
   /** How to fetch the workspace's repository (url, credentials, cache key), as runs from commits do. */
   sourceOf(cw: ConnectedWorkspace, adapter: VcsAdapter, info: RepositoryInfo): Promise<CommitSource>;
   /** The branch's head commit at the remote (it is fetched into the cache). */
@@ -149,6 +150,7 @@ export class Poller {
     const log = this.logger.child({ workspace: cw.workspace.id, identifier, branch });
     try {
       const adapter = await this.sources.adapterFor(cw.vcsRepo.oauthTokenId);
+      if (!adapter) throw new Error(`the OAuth token ${cw.vcsRepo.oauthTokenId} the workspace is connected with is gone`);
       const info = await adapter.repository(identifier);
       const source = await this.sources.sourceOf(cw, adapter, info);
       const head = await this.sources.head(source, branch);
