@@ -39,7 +39,9 @@ import { createRunTriggerDomain } from './triggers/index.js';
 import { createUserDomain } from './users/index.js';
 import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
-import { createConnectionDomain, type VcsTokens } from './connections/index.js';
+import { createConnectionDomain } from './connections/index.js';
+import { createIngressDomain, type CommitFetcher } from './ingress/index.js';
+import { createWebhookDomain } from './webhooks/index.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -200,8 +202,40 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
     // Until the vcs domain (oauth clients and tokens) is here, no token exists to connect with.
-    const noTokens: VcsTokens = { tokenInOrganization: async () => null, adapterFor: async () => null };
-    const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: noTokens, logger });
+    const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
+    // Until the repository cache is here, no commit can be fetched: VCS runs error with this reason.
+    const noFetcher: CommitFetcher = {
+      snapshot: async () => Promise.reject(new Error('this otfd cannot fetch commits yet')),
+      head: async () => Promise.reject(new Error('this otfd cannot fetch commits yet')),
+      changedFiles: async () => Promise.reject(new Error('this otfd cannot fetch commits yet')),
+    };
+    const ingress = createIngressDomain({
+      runs: runs.service,
+      configs: runs.configs,
+      principals: auth,
+      sources: {
+        connectedWorkspace: async (id) => {
+          const ws = await workspaces.service.byId(id);
+          return ws?.vcsRepo && ws.vcsConnectedBy ? { workspace: ws, vcsRepo: ws.vcsRepo, connectedBy: ws.vcsConnectedBy } : null;
+        },
+        workspacesOfHook: (hookId) => connections.workspacesOfHook(hookId),
+        adapterFor: async (oauthTokenId) => {
+          const adapter = await vcs.providers.adapterFor(oauthTokenId);
+          if (!adapter) throw new Error(`the VCS provider's oauth token ${oauthTokenId} is gone`);
+          return adapter;
+        },
+        // The oauth token's SSH key (TFC's), else the workspace's (P3).
+        sshKeyOf: async (workspaceId, oauthTokenId) => (await vcs.providers.sshKeyFor(oauthTokenId)) ?? (await sshKeys.forRun(workspaceId))?.value ?? null,
+        fetcher: noFetcher,
+      },
+      logger,
+    });
+    const webhooks = createWebhookDomain({
+      db,
+      hooks: connections,
+      handle: (hook, event) => ingress.dispatcher.handle(hook, event),
+      logger,
+    });
     const pools = createPoolsDomain({
       db,
       orgs: orgs.service,
@@ -248,6 +282,10 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Workspaces connect to repositories through the connections domain, which makes (or shares)
     // each repository's webhook and deletes it once no workspace uses it.
     workspaces.service.setVcsConnector(connections.service);
+    // A deleted oauth token first disconnects the workspaces connected with it (their webhooks go).
+    vcs.providers.onTokenDeleted((token) => connections.oauthTokenDeleting(token.oauthTokenId));
+    // A run on a VCS workspace that names no configuration version plans its branch head.
+    runs.service.setHeadPlanner((subject, ws, input) => ingress.service.planHead(subject, ws, input));
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
@@ -282,6 +320,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       publicRoutes: (router) => {
         state.publicRoutes(router);
         runs.publicRoutes(router);
+        webhooks.publicRoutes(router);
       },
       redactPath: redactSignedPath,
       stopping: () => stopping,
@@ -301,6 +340,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Runs owed by applies an otfd did not live to deliver are queued now.
     triggers.start();
     cleanups.push(() => triggers.stop());
+    // Webhook deliveries an otfd did not live to process are processed now, then new ones as they come.
+    await webhooks.start(listener);
+    cleanups.push(() => webhooks.stop());
     let serverAgent: ServerAgent | null = null;
     const collector = new BlobCollector(blobs, blobOwners(db), logger);
     collector.start();

@@ -506,6 +506,66 @@ describe('otf, the admin CLI', function () {
 
   // ------------------------------------------------------------ runs
 
+  describe('VCS providers', () => {
+    let org: string;
+
+    before(async () => {
+      org = await createOrganization(api);
+    });
+
+    it('creates VCS providers with the token from stdin or --token-file (never an argument), lists and deletes them', async () => {
+      const token = `ghp_${crypto.randomBytes(12).toString('hex')}`;
+      const made = await otf(['vcs-providers', 'create', '--organization', org, '--service-provider', 'github', '--name', 'gh'], { input: `${token}\n` });
+      assertOk(made);
+      assert.match(made.stdout, /^service-provider: github$/m);
+      assert.match(made.stdout, /^api-url: https:\/\/api\.github\.com$/m);
+      assert.match(made.stdout, /^oauth-token: ot-\S+$/m);
+      assert.ok(!made.stdout.includes(token), 'the token is not shown');
+      const id = /^id: (oc-\S+)$/m.exec(made.stdout)?.[1];
+      assert.ok(id, made.stdout);
+
+      const file = path.join(suite().tmp, `vcs-token-${crypto.randomBytes(4).toString('hex')}`);
+      fs.writeFileSync(file, 'glpat-fromafile\n', { mode: 0o600 });
+      const fromFile = await otfJson(['vcs-providers', 'create', '--organization', org, '--service-provider', 'gitlab_enterprise_edition',
+        '--api-url', 'https://gitlab.example.com/api/v4', '--http-url', 'https://gitlab.example.com', '--token-file', file]);
+      fs.rmSync(file);
+      assert.equal(fromFile.type, 'oauth-clients');
+      assert.equal(fromFile.attributes['api-url'], 'https://gitlab.example.com/api/v4');
+      assert.equal(fromFile.attributes['http-url'], 'https://gitlab.example.com');
+      assert.ok(!JSON.stringify(fromFile).includes('glpat-fromafile'));
+
+      const list = await otf(['vcs-providers', 'list', '--organization', org]);
+      assertOk(list);
+      const [header, ...rows] = linesOf(list.stdout);
+      assert.match(header, /^ID\s+NAME\s+SERVICE-PROVIDER\s+HTTP-URL\s+OAUTH-TOKEN$/);
+      assert.equal(rows.length, 2);
+      assert.ok(rows.some((r) => new RegExp(`^${id}\\s+gh\\s+github\\s+https://github.com\\s+ot-`).test(r)), list.stdout);
+      assert.ok(rows.some((r) => r.startsWith(fromFile.id) && /gitlab_enterprise_edition/.test(r)), list.stdout);
+
+      const deleted = await otf(['vcs-providers', 'delete', id]);
+      assertOk(deleted);
+      assert.equal(deleted.stdout, `VCS provider ${id} ("gh") deleted\n`);
+      assert.equal((await api.get(`/oauth-clients/${id}`)).status, 404);
+      assert.equal((await otfJson(['vcs-providers', 'list', '--organization', org])).length, 1);
+    });
+
+    it('refuses a missing token, an unknown provider, an unreadable file and what the server refuses', async () => {
+      const base = ['vcs-providers', 'create', '--organization', org];
+      assertFailure(await otf([...base, '--service-provider', 'github'], { input: '' }), 2, /^otf: no access token: give it on standard input or in a file named by --token-file\n$/);
+      const unknown = await otf([...base, '--service-provider', 'bitbucket_hosted'], { input: 'x' });
+      assert.equal(unknown.code, 2, unknown.stderr);
+      assert.match(unknown.stderr, /github_enterprise/);
+      assertFailure(await otf([...base, '--service-provider', 'github', '--token-file', '/nonexistent/token']), 1, 'otf: cannot read --token-file /nonexistent/token: ENOENT\n'.trimEnd());
+      const refused = await otf([...base, '--service-provider', 'forgejo'], { input: 'forgejo-token-secret' });
+      assertFailure(refused, 1, /^otf: attribute "api-url" is required for forgejo/);
+      assert.ok(!refused.stderr.includes('forgejo-token-secret'));
+      const help = await otf(['vcs-providers', 'create', '--help']);
+      assertOk(help);
+      assert.match(help.stdout, /--token-file <path>/);
+      assert.match(help.stdout, /never an argument/);
+    });
+  });
+
   describe('runs', () => {
     let org: string;
 

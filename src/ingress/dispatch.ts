@@ -6,7 +6,7 @@ import { isAllowed } from '../auth/authorize.js';
 import type { PrincipalResolver } from '../auth/service.js';
 import type { Logger } from '../logger.js';
 import { workspaceScope } from '../workspaces/index.js';
-import type { PullRequestEvent, PushEvent, RepoHook, VcsEvent } from '../vcs/types.js';
+import { hookKindOf, type PullRequestEvent, type PushEvent, type RepoHook, type VcsEvent } from '../vcs/types.js';
 import type { ConnectedWorkspace, IngressService, IngressSources } from './service.js';
 import { decide, filesTrigger, isNewBranch } from './triggers.js';
 
@@ -112,9 +112,13 @@ export class Dispatcher {
   }
 }
 
-/** Where a pull request's head commit can be fetched from in the base repository (also a fork's). */
+/**
+ * A ref of the base repository that holds a pull request's head commit: its branch when it is in
+ * the same repository, else the ref the provider keeps for it (GitHub and Forgejo refs/pull/N/head,
+ * GitLab refs/merge-requests/N/head).
+ */
 function pullRequestRef(hook: RepoHook | null, event: PullRequestEvent): string {
-  const kind = hook ? hook.provider : null;
-  if (kind !== null && kind.startsWith('gitlab')) return `refs/merge-requests/${event.number}/head`;
+  if (!event.fromFork) return `refs/heads/${event.headBranch}`;
+  if (hook !== null && hookKindOf(hook.provider) === 'gitlab') return `refs/merge-requests/${event.number}/head`;
   return `refs/pull/${event.number}/head`;
 }

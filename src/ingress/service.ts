@@ -43,8 +43,8 @@ export interface IngressSources {
   workspacesOfHook(hookId: string): Promise<ConnectedWorkspace[]>;
   /** The adapter of a VCS provider's OAuth token (it holds the token). */
   adapterFor(oauthTokenId: string): Promise<VcsAdapter>;
-  /** The workspace's SSH private key (P3), for repositories cloned over SSH; null when it has none. */
-  sshKeyOf(workspaceId: string): Promise<string | null>;
+  /** The SSH private key to clone over SSH with (the oauth token's, else the workspace's); null when there is none. */
+  sshKeyOf(workspaceId: string, oauthTokenId: string): Promise<string | null>;
   fetcher: CommitFetcher;
 }
 
@@ -98,7 +98,7 @@ export class IngressService {
     const repoKey = crypto.createHash('sha256').update(url).digest('hex').slice(0, 32);
     const base = { repoKey, url, sha, ref, submodules: cw.vcsRepo.ingressSubmodules };
     if (/^(ssh:\/\/|[\w.-]+@[\w.-]+:)/.test(url)) {
-      const key = await this.sources.sshKeyOf(cw.workspace.id);
+      const key = await this.sources.sshKeyOf(cw.workspace.id, cw.vcsRepo.oauthTokenId);
       if (!key) throw new Error(`the repository is cloned over SSH (${url}) and workspace ${cw.workspace.name} has no SSH key`);
       return { ...base, auth: { kind: 'ssh', privateKey: key } };
     }

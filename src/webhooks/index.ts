@@ -7,16 +7,15 @@ import type { Db } from '../db/index.js';
 import type { Listener } from '../db/notify.js';
 import type { Logger } from '../logger.js';
 import { registerWebhookRoutes } from './routes.js';
-import { WebhookService, type EventHandler, type HookDirectory, type Verifier } from './service.js';
+import { WebhookService, type EventHandler, type HookDirectory } from './service.js';
+import { MAX_DELIVERY_BYTES, verifyDelivery } from './verify.js';
 
 export { WebhookService, MAX_ATTEMPTS, type EventHandler, type HookDirectory, type Verifier } from './service.js';
+export { MAX_DELIVERY_BYTES } from './verify.js';
 
 export interface WebhookDeps {
   db: Db;
   hooks: HookDirectory;
-  verify: Verifier;
-  /** The largest delivery read; a larger one is refused before anything else is done. */
-  maxDeliveryBytes: number;
   handle: EventHandler;
   logger: Logger;
 }
@@ -31,9 +30,10 @@ export interface WebhookDomain {
 }
 
 export function createWebhookDomain(deps: WebhookDeps): WebhookDomain {
-  const service = new WebhookService(deps.db, deps.hooks, deps.verify, deps.handle, deps.logger);
+  const service = new WebhookService(deps.db, deps.hooks, verifyDelivery, deps.handle, deps.logger);
   return {
-    publicRoutes: (router) => registerWebhookRoutes(router, { webhooks: service, maxDeliveryBytes: deps.maxDeliveryBytes }),
+    // The body is read within MAX_DELIVERY_BYTES before anything else is done.
+    publicRoutes: (router) => registerWebhookRoutes(router, { webhooks: service, maxDeliveryBytes: MAX_DELIVERY_BYTES }),
     service,
     start: (listener) => service.start(listener),
     stop: () => service.stop(),

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Db } from '../db/index.js';
 import type { Listener } from '../db/notify.js';
-import { AppError, BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, InvalidError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { hookKindOf, type HookKind, type RepoHook, type VcsEvent, type VerifiedDelivery } from '../vcs/types.js';
 import * as store from './store.js';
@@ -34,26 +34,6 @@ export const MAX_ATTEMPTS = 3;
 const SWEEP_MS = 15_000;
 /** Hook ids otfd makes are short; a longer one names no hook and is not looked up. */
 const MAX_HOOK_ID = 100;
-
-/** A refusal as a typed error of its status, for the one place errors become HTTP. */
-function refusal(status: number, detail: string): AppError {
-  switch (status) {
-    case 401:
-      return new UnauthorizedError(detail);
-    case 404:
-      return new NotFoundError(detail);
-    case 409:
-      return new ConflictError(detail);
-    case 413:
-      return new PayloadTooLargeError(detail);
-    case 415:
-      return new UnsupportedMediaTypeError(detail);
-    case 422:
-      return new InvalidError(detail);
-    default:
-      return new BadRequestError(detail);
-  }
-}
 
 export class WebhookService {
   private running: Promise<void> | null = null;
@@ -87,9 +67,8 @@ export class WebhookService {
     try {
       verified = this.verify(known, headers, body, hook.secret);
     } catch (err) {
+      // WebhookRejected (400, 401, 413, 415) with a detail that never quotes the secret or signature.
       if (err instanceof AppError) throw refuse(err);
-      const status = (err as { status?: unknown }).status;
-      if (typeof status === 'number' && status >= 400 && status < 500) throw refuse(refusal(status, (err as Error).message));
       throw err;
     }
     const event = verified.event ? { ...verified.event, deliveryId: verified.deliveryId } : null;

@@ -10,6 +10,7 @@ import { teamAccess } from './nouns/team-access.js';
 import { teamMembers, teams, teamTokens } from './nouns/teams.js';
 import { users, userTokens } from './nouns/users.js';
 import { variables } from './nouns/variables.js';
+import { vcsProviders } from './nouns/vcs-providers.js';
 import { workspaces } from './nouns/workspaces.js';
 
 export const NOUNS: Noun[] = [
@@ -18,6 +19,7 @@ export const NOUNS: Noun[] = [
   runs,
   state,
   variables,
+  vcsProviders,
   agentPools,
   agentTokens,
   agents,

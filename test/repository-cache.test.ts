@@ -1,0 +1,297 @@
+// otfd's cache of clones (src/ingress/repository-cache.ts) against real git servers: Git's own
+// http-backend over HTTP (test/helpers/git-http-server.ts) and the SSH git server of P3. What a run
+// would get from a commit: exactly that commit's tracked files; what the provider sees: a second
+// commit fetches only what is new; what a run's log would say when the repository cannot be had;
+// and no credential anywhere but in git's environment.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tar from 'tar';
+import { CloneError, RepositoryCache, type Snapshot } from '../src/ingress/repository-cache.js';
+import type { CommitSource } from '../src/vcs/types.js';
+import { manyFiles, startGitHttpServer, type GitHttpServer, type TestRepository } from './helpers/git-http-server.js';
+import { generateKeyPair, startSshGitServer, type SshGitServer } from './helpers/ssh-git-server.js';
+
+const MiB = 1024 * 1024;
+
+/** The files of a snapshot: path → content. */
+async function filesOf(snapshot: Snapshot): Promise<Record<string, string>> {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-snapshot-'));
+  try {
+    await tar.x({ file: snapshot.file, cwd: out, strict: true });
+    const files: Record<string, string> = {};
+    for (const entry of fs.readdirSync(out, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const full = path.join(entry.parentPath, entry.name);
+      files[path.relative(out, full)] = fs.readFileSync(full, 'utf8');
+    }
+    return files;
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function rejectsWith(promise: Promise<unknown>, reason: CloneError['reason'], message: RegExp): Promise<CloneError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof CloneError, `a CloneError, not ${String(err)}`);
+    assert.equal(err.reason, reason, err.message);
+    assert.match(err.message, message);
+    return err;
+  }
+  assert.fail(`expected a CloneError (${reason})`);
+}
+
+function tempEntries(): Set<string> {
+  return new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('otf-clone-ssh-')));
+}
+
+describe('repository cache (clones of VCS repositories)', function () {
+  this.timeout(120_000);
+  let server: GitHttpServer;
+  let dir: string;
+  let cache: RepositoryCache;
+
+  const source = (repo: TestRepository, sha: string, more: Partial<CommitSource> = {}): CommitSource => ({
+    repoKey: `test/${repo.name}`,
+    url: repo.url,
+    auth: { kind: 'none' },
+    sha,
+    ref: 'refs/heads/main',
+    submodules: false,
+    ...more,
+  });
+
+  beforeEach(async () => {
+    server = await startGitHttpServer();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-repo-cache-'));
+    cache = new RepositoryCache(path.join(dir, 'cache'));
+  });
+  afterEach(async () => {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('archives exactly the tracked files of the commit asked for, not the branch head that moved on', async () => {
+    const repo = server.createRepository('app', { 'main.tf': 'output "v" { value = 1 }\n', 'modules/a/a.tf': 'a\n', '.gitignore': '*.tfstate\n' });
+    const first = repo.commit({ 'extra.txt': 'extra\n' }, 'Add extra\n\nWith a body.');
+    repo.commit({ 'main.tf': 'output "v" { value = 2 }\n', 'extra.txt': null, 'later.txt': 'later\n' }, 'Later');
+    assert.notEqual(repo.head(), first);
+
+    const snap = await cache.snapshot(source(repo, first), 10 * MiB);
+    assert.deepEqual(await filesOf(snap), {
+      'main.tf': 'output "v" { value = 1 }\n',
+      'modules/a/a.tf': 'a\n',
+      '.gitignore': '*.tfstate\n',
+      'extra.txt': 'extra\n',
+    });
+    assert.equal(snap.size, fs.statSync(snap.file).size);
+    assert.deepEqual(snap.commit, { sha: first, message: 'Add extra\n\nWith a body.', authorName: 'Ada Tester', authorEmail: 'ada@example.com' });
+    await snap.dispose();
+    assert.equal(fs.existsSync(snap.file), false);
+  });
+
+  it('fetches only the new objects for a later commit of the same repository, and knows what changed between them', async () => {
+    const repo = server.createRepository('big', manyFiles(1000));
+    const first = repo.head();
+    let before = server.bytesSent();
+    const snap1 = await cache.snapshot(source(repo, first), 50 * MiB);
+    const cold = server.bytesSent() - before;
+    assert.equal(Object.keys(await filesOf(snap1)).length, 1000);
+    await snap1.dispose();
+
+    const second = repo.commit({ 'files/0/file-00000.txt': 'changed\n', 'new.tf': 'output "n" { value = 1 }\n' }, 'Small change');
+    before = server.bytesSent();
+    const snap2 = await cache.snapshot(source(repo, second), 50 * MiB);
+    const warm = server.bytesSent() - before;
+    const files = await filesOf(snap2);
+    assert.equal(Object.keys(files).length, 1001);
+    assert.equal(files['files/0/file-00000.txt'], 'changed\n');
+    await snap2.dispose();
+    // The first fetch carried the thousand files; the second only the two blobs, their trees and the commit.
+    assert.ok(cold > 50_000, `the first fetch sent ${cold} bytes`);
+    assert.ok(warm < cold / 20, `the second fetch sent ${warm} bytes, the first ${cold}`);
+
+    assert.deepEqual((await cache.changedFiles(`test/${repo.name}`, first, second))?.sort(), ['files/0/file-00000.txt', 'new.tf']);
+    assert.equal(await cache.changedFiles(`test/${repo.name}`, first, 'f'.repeat(40)), null);
+    assert.equal(await cache.changedFiles('test/never-fetched', first, second), null);
+    // The same commit again: nothing to fetch, only the server asked whether the repository is still readable.
+    before = server.bytesSent();
+    const again = await cache.snapshot(source(repo, second), 50 * MiB);
+    await again.dispose();
+    assert.ok(server.bytesSent() - before < 2000, `${server.bytesSent() - before} bytes sent for a cached commit`);
+  });
+
+  it('includes submodules (recursively) only when asked', async () => {
+    const inner = server.createRepository('inner', { 'inner.tf': 'inner\n' });
+    const lib = server.createRepository('lib', { 'lib.tf': 'lib\n' });
+    lib.addSubmodule('vendor/inner', inner);
+    const app = server.createRepository('app', { 'main.tf': 'main\n' });
+    const sha = app.addSubmodule('lib', lib);
+
+    const without = await cache.snapshot(source(app, sha), MiB);
+    assert.deepEqual(Object.keys(await filesOf(without)).sort(), ['.gitmodules', 'main.tf']);
+    await without.dispose();
+    const withSubs = await cache.snapshot(source(app, sha, { submodules: true }), MiB);
+    const files = await filesOf(withSubs);
+    assert.deepEqual(Object.keys(files).sort(), ['.gitmodules', 'lib/.gitmodules', 'lib/lib.tf', 'lib/vendor/inner/inner.tf', 'main.tf']);
+    assert.equal(files['lib/vendor/inner/inner.tf'], 'inner\n');
+    await withSubs.dispose();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'tmp')), [], 'no work tree left behind');
+  });
+
+  it('says why a repository cannot be had: revoked token, deleted repository, unreachable host, unknown commit, over the limit', async () => {
+    const token = `ghs_${crypto.randomBytes(12).toString('hex')}`;
+    server.addCredentials('x-access-token', token);
+    const repo = server.createRepository('private', manyFiles(50));
+    const auth = { kind: 'https' as const, username: 'x-access-token', password: token };
+    const ok = await cache.snapshot(source(repo, repo.head(), { auth }), MiB);
+    await ok.dispose();
+
+    const tooSmall = await rejectsWith(cache.snapshot(source(repo, repo.head(), { auth }), 4096), 'too-large', /larger than the limit of 4 KiB/);
+    assert.match(tooSmall.message, /--max-config-size/);
+    await rejectsWith(cache.snapshot(source(repo, 'a'.repeat(40), { auth }), MiB), 'commit-not-found', /commit/);
+
+    const later = repo.commit({ 'x.txt': 'x\n' }, 'later');
+    server.revoke(token);
+    // A commit the cache holds is not handed out once the token is revoked.
+    await rejectsWith(cache.snapshot(source(repo, ok.commit.sha, { auth }), MiB), 'credentials', /refused the credentials/);
+    const revoked = await rejectsWith(
+      cache.snapshot(source(repo, later, { auth }), MiB),
+      'credentials',
+      /the repository refused the credentials; the VCS provider's token may have been revoked/,
+    );
+    assert.ok(!revoked.message.includes(token));
+    assert.ok(!revoked.message.includes(Buffer.from(`x-access-token:${token}`).toString('base64')));
+
+    const token2 = `ghs_${crypto.randomBytes(12).toString('hex')}`;
+    server.addCredentials('x-access-token', token2);
+    server.deleteRepository('private');
+    await rejectsWith(cache.snapshot(source(repo, later, { auth: { ...auth, password: token2 } }), MiB), 'not-found', /does not exist/);
+
+    const closed = await startGitHttpServer();
+    const deadUrl = `${closed.url}/app.git`;
+    await closed.stop();
+    await rejectsWith(cache.snapshot({ ...source(repo, later), repoKey: 'dead', url: deadUrl }, MiB), 'unreachable', /cannot be reached/);
+    await rejectsWith(cache.snapshot({ ...source(repo, later), repoKey: 'dead', url: 'http://no-such-host.invalid/app.git' }, MiB), 'unreachable', /cannot be reached/);
+  });
+
+  it('falls back to fetching the ref when the server refuses a bare commit id (protocol v0)', async () => {
+    server.protocolV2(false);
+    const repo = server.createRepository('old', { 'a.tf': '1\n' });
+    const first = repo.head();
+    const second = repo.commit({ 'a.tf': '2\n' }, 'two');
+    repo.commit({ 'a.tf': '3\n' }, 'three');
+    const snap = await cache.snapshot(source(repo, second), MiB);
+    assert.deepEqual(await filesOf(snap), { 'a.tf': '2\n' });
+    await snap.dispose();
+    const snap1 = await cache.snapshot(source(repo, first), MiB);
+    assert.deepEqual(await filesOf(snap1), { 'a.tf': '1\n' });
+    await snap1.dispose();
+    await rejectsWith(cache.snapshot(source(repo, 'b'.repeat(40)), MiB), 'commit-not-found', /not in/);
+    await rejectsWith(cache.snapshot(source(repo, 'b'.repeat(40), { ref: null }), MiB), 'commit-not-found', /commit/);
+  });
+
+  it('never puts the token in a git command line or a leftover file; two snapshots of one repository at once both succeed', async () => {
+    // A git on PATH that records its arguments, then runs the real one.
+    const shim = path.join(dir, 'shim');
+    fs.mkdirSync(shim);
+    const argvLog = path.join(dir, 'argv.log');
+    const realGit = (await import('node:child_process')).execFileSync('sh', ['-c', 'command -v git']).toString().trim();
+    fs.writeFileSync(path.join(shim, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const shimmed = new RepositoryCache(path.join(dir, 'cache2'), { path: `${shim}:${process.env.PATH}` });
+
+    const token = `glpat-${crypto.randomBytes(12).toString('hex')}`;
+    server.addCredentials('oauth2', token);
+    const repo = server.createRepository('secret', { 'main.tf': 'x\n', 'sub/b.tf': 'b\n' });
+    const sha = repo.commit({ 'c.tf': 'c\n' }, 'c');
+    const auth = { kind: 'https' as const, username: 'oauth2', password: token };
+    const tmpBefore = tempEntries();
+    const [a, b] = await Promise.all([shimmed.snapshot(source(repo, sha, { auth }), MiB), shimmed.snapshot(source(repo, sha, { auth }), MiB)]);
+    assert.deepEqual(await filesOf(a), await filesOf(b));
+    assert.deepEqual(Object.keys(await filesOf(a)).sort(), ['c.tf', 'main.tf', 'sub/b.tf']);
+    assert.equal(await shimmed.head({ repoKey: 'test/secret', url: repo.url, auth, ref: null }, 'main'), sha);
+    assert.equal(await shimmed.head({ repoKey: 'test/secret', url: repo.url, auth, ref: null }, 'nope'), null);
+    await a.dispose();
+    await b.dispose();
+
+    const argv = fs.readFileSync(argvLog, 'utf8');
+    assert.match(argv, /fetch/, 'the shim saw the fetch');
+    assert.equal((argv.match(/ fetch /g) ?? []).length, 1, 'one fetch: the second snapshot waited for the first, then found the commit');
+    const basic = Buffer.from(`oauth2:${token}`).toString('base64');
+    assert.ok(!argv.includes(token) && !argv.includes(basic), 'no token in any argument list');
+    // Nothing on disk holds it either: not the cache, not a temporary folder.
+    for (const entry of fs.readdirSync(path.join(dir, 'cache2'), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const content = fs.readFileSync(path.join(entry.parentPath, entry.name));
+      assert.ok(!content.includes(token) && !content.includes(basic), `${entry.name} holds the token`);
+    }
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'cache2', 'tmp')), []);
+    assert.deepEqual(tempEntries(), tmpBefore);
+  });
+
+  it('re-makes a cached clone that a crash left broken', async () => {
+    const repo = server.createRepository('crashy', { 'a.tf': 'a\n' });
+    const snap = await cache.snapshot(source(repo, repo.head()), MiB);
+    await snap.dispose();
+    const [folder] = fs.readdirSync(path.join(dir, 'cache', 'repos'));
+    const clone = path.join(dir, 'cache', 'repos', folder);
+    // A fetch killed midway: its lock files stay. Another clone never finished: no marker, no HEAD.
+    fs.writeFileSync(path.join(clone, 'shallow.lock'), '');
+    fs.mkdirSync(path.join(clone, 'refs', 'otf'), { recursive: true });
+    fs.writeFileSync(path.join(clone, 'refs', 'otf', 'x.lock'), '');
+    const second = repo.commit({ 'b.tf': 'b\n' }, 'b');
+    const restarted = new RepositoryCache(path.join(dir, 'cache'));
+    const snap2 = await restarted.snapshot(source(repo, second), MiB);
+    assert.deepEqual(await filesOf(snap2), { 'a.tf': 'a\n', 'b.tf': 'b\n' });
+    await snap2.dispose();
+
+    fs.rmSync(path.join(clone, 'HEAD'));
+    fs.rmSync(path.join(clone, 'otf-cache-ready'));
+    const third = repo.commit({ 'c.tf': 'c\n' }, 'c');
+    const again = new RepositoryCache(path.join(dir, 'cache'));
+    const snap3 = await again.snapshot(source(repo, third), MiB);
+    assert.deepEqual(Object.keys(await filesOf(snap3)).sort(), ['a.tf', 'b.tf', 'c.tf']);
+    await snap3.dispose();
+  });
+
+  describe('over SSH', () => {
+    let ssh: SshGitServer;
+    const { privateKey, publicKey } = generateKeyPair();
+
+    beforeEach(async () => {
+      ssh = await startSshGitServer({ authorizedKey: publicKey, root: server.root });
+    });
+    afterEach(async () => {
+      await ssh.stop();
+    });
+
+    it('fetches with the workspace key, removes the key file, and says when the key is refused or the server is too slow', async () => {
+      const repo = server.createRepository('viassh', { 'main.tf': 'ssh\n' });
+      const url = `ssh://git@127.0.0.1:${ssh.port}/viassh.git`;
+      const tmpBefore = tempEntries();
+      const snap = await cache.snapshot({ ...source(repo, repo.head()), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey } }, MiB);
+      assert.deepEqual(await filesOf(snap), { 'main.tf': 'ssh\n' });
+      await snap.dispose();
+      assert.ok(ssh.authenticated > 0);
+      assert.deepEqual(tempEntries(), tmpBefore, 'the key file is gone');
+
+      const other = generateKeyPair();
+      const sha = repo.commit({ 'x.tf': 'x\n' }, 'x');
+      await rejectsWith(cache.snapshot({ ...source(repo, sha), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey: other.privateKey } }, MiB), 'credentials', /refused the workspace's SSH key/);
+      assert.deepEqual(tempEntries(), tmpBefore);
+
+      const slow = new RepositoryCache(path.join(dir, 'slow'), { commandTimeoutMs: 1500 });
+      const release = ssh.hold();
+      try {
+        await rejectsWith(slow.snapshot({ ...source(repo, sha), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey } }, MiB), 'timeout', /longer than 1\.5 s/);
+      } finally {
+        release();
+      }
+      assert.deepEqual(tempEntries(), tmpBefore);
+    });
+  });
+});
