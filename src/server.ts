@@ -201,7 +201,6 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
-    // Until the vcs domain (oauth clients and tokens) is here, no token exists to connect with.
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
     // Until the repository cache is here, no commit can be fetched: VCS runs error with this reason.
     const noFetcher: CommitFetcher = {
@@ -282,7 +281,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Workspaces connect to repositories through the connections domain, which makes (or shares)
     // each repository's webhook and deletes it once no workspace uses it.
     workspaces.service.setVcsConnector(connections.service);
-    // A deleted oauth token first disconnects the workspaces connected with it (their webhooks go).
+    // An organization about to be deleted lets go of its repositories' webhooks first.
+    orgs.service.onDelete((id) => connections.service.organizationDeleting(id));
+    // A deleted oauth token disconnects the workspaces connected with it, deleting their webhooks while it still can.
     vcs.providers.onTokenDeleted((token) => connections.oauthTokenDeleting(token.oauthTokenId));
     // A run on a VCS workspace that names no configuration version plans its branch head.
     runs.service.setHeadPlanner((subject, ws, input) => ingress.service.planHead(subject, ws, input));

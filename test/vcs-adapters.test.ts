@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -228,6 +229,51 @@ describe('VCS provider adapters against the providers\' REST stand-in', function
       });
     });
   }
+
+  it('GitLab: a status already in the state posted is done, any other 400 is an error', async () => {
+    const adapter = createAdapter('gitlab_hosted', api.apiUrl('gitlab'), token);
+    const status = { state: 'pending' as const, description: 'Planning', targetUrl: 'https://otf.example/runs/run-2', context: 'otf/acme/twice' };
+    await adapter.setCommitStatus('acme/platform/infra', repo.second, status);
+    await adapter.setCommitStatus('acme/platform/infra', repo.second, status);
+    const got = api.statuses('acme/platform/infra', repo.second).filter((s) => s.context === 'otf/acme/twice');
+    assert.deepEqual(got.map((s) => s.state), ['pending']);
+    assert.equal(api.requests[api.requests.length - 1].status, 400, 'GitLab refused the second');
+    api.fail({ status: 400, times: 1 });
+    const err = await rejection(adapter.setCommitStatus('acme/platform/infra', repo.second, { ...status, state: 'success' }));
+    assert.equal(err.status, 400);
+    assert.equal(err.retryable, false);
+  });
+
+  it('cuts a description at 140 characters without splitting one', async () => {
+    const adapter = createAdapter('github', api.apiUrl('github'), token);
+    await adapter.setCommitStatus('acme/infra', repo.second, { state: 'success', description: `${'a'.repeat(139)}\u{1F600}tail`, targetUrl: 'https://x', context: 'otf/cut' });
+    const [got] = api.statuses('acme/infra', repo.second).filter((s) => s.context === 'otf/cut');
+    assert.equal(got.description, `${'a'.repeat(139)}\u{1F600}`);
+  });
+
+  it('refuses an answer larger than it reads, without holding it all', async () => {
+    const big = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 40 && res.write(chunk)) sent++;
+        if (sent < 40) res.once('drain', pump);
+        else res.end('{}');
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(big.address() as net.AddressInfo).port}`;
+      const err = await rejection(createAdapter('github_enterprise', url, token).repository('acme/infra'));
+      assert.equal(err.status, 502);
+      assert.match(err.message, /larger than 33554432 bytes/);
+    } finally {
+      big.closeAllConnections();
+      await new Promise<void>((resolve) => big.close(() => resolve()));
+    }
+  });
 
   it('Forgejo: a Gitea that does not know the "forgejo" hook type gets a "gitea" one', async () => {
     api.actAsGitea(true);

@@ -333,12 +333,16 @@ describe('VCS providers API (oauth-clients, oauth-tokens)', function () {
     assert.equal(byOrgToken.status, 201, byOrgToken.text);
   });
 
-  it('pages the list of clients', async () => {
+  it('pages the list of clients when asked to', async () => {
     const other = await createOrganization(api);
     for (let i = 0; i < 3; i++) await createClient({ name: `c${i}` }, other);
     const page = await api.get(`/organizations/${other}/oauth-clients?page[size]=2&page[number]=2`);
     assert.equal(page.status, 200, page.text);
     assert.deepEqual(page.body.data.map((c: Json) => c.attributes.name), ['c2']);
     assert.equal(page.body.meta.pagination['total-count'], 3);
+    // Unpaged unless asked, as Terraform Cloud documents for this list.
+    const all = await api.get(`/organizations/${other}/oauth-clients`);
+    assert.deepEqual(all.body.data.map((c: Json) => c.attributes.name), ['c0', 'c1', 'c2']);
+    assert.equal(all.body.meta.pagination['total-pages'], 1);
   });
 });

@@ -135,6 +135,21 @@ export class ConnectionService implements VcsConnector {
     return { hookId: id, undo };
   }
 
+  /**
+   * Before an organization is deleted (its workspaces and hooks go with it in the database): its
+   * webhooks are deleted at the providers, as far as they answer. Never throws.
+   */
+  async organizationDeleting(organizationId: string): Promise<void> {
+    for (const hook of await store.listByOrganization(this.db, organizationId)) {
+      try {
+        const adapter = await this.tokens.adapterFor(hook.oauthTokenId);
+        await adapter?.deleteWebhook(hook.identifier, hook.providerHookId);
+      } catch (err) {
+        this.logger.warn({ err: String(err), hookId: hook.id }, 'could not delete the repository webhook of an organization being deleted');
+      }
+    }
+  }
+
   async release(hookId: string): Promise<void> {
     try {
       const hook = await store.findById(this.db, hookId);

@@ -56,6 +56,11 @@ export async function findByRepository(db: Db, oauthClientId: string, identifier
   return row ? toHook(row) : null;
 }
 
+export async function listByOrganization(db: Db, organizationId: string): Promise<StoredHook[]> {
+  const rows = (await db('repo_hooks').where({ organization_id: organizationId }).orderBy('id')) as HookRow[];
+  return rows.map(toHook);
+}
+
 export async function insert(db: Db, h: Omit<StoredHook, 'createdAt'>): Promise<void> {
   await db('repo_hooks').insert({
     id: h.id,

@@ -39,6 +39,7 @@ function refuseCostEstimation(changes: OrganizationChanges): void {
 export class OrganizationService implements TokenResolver {
   readonly prefix = 'ot';
   private readonly creationHooks: CreationHook[] = [];
+  private readonly deletionHooks: Array<(organizationId: string) => Promise<void>> = [];
   private capacityOf: (org: Organization) => Promise<Capacity> = async () => ({ pending: 0, running: 0 });
   private defaultProjectOf: (org: Organization) => Promise<string | null> = async () => null;
   private poolCheck: DefaultPoolCheck = async (_org, poolId) => {
@@ -50,6 +51,11 @@ export class OrganizationService implements TokenResolver {
 
   onCreate(hook: CreationHook): void {
     this.creationHooks.push(hook);
+  }
+
+  /** Called before an organization is deleted, for what lives outside the database (webhooks at VCS providers). */
+  onDelete(hook: (organizationId: string) => Promise<void>): void {
+    this.deletionHooks.push(hook);
   }
 
   /** The projects domain knows which project is an organization's default (made by onCreate). */
@@ -170,6 +176,7 @@ export class OrganizationService implements TokenResolver {
   async delete(subject: Subject, name: string): Promise<void> {
     const org = await this.resolve(subject, name);
     authorize(subject, 'organization:delete', { organizationId: org.id }, () => notFound('organization', name));
+    for (const hook of this.deletionHooks) await hook(org.id);
     await store.remove(this.db, org.id);
   }
 

@@ -1,7 +1,7 @@
 // HTTP routes of the vcs domain: Terraform Cloud's OAuth Clients API (/organizations/:org/
 // oauth-clients, /oauth-clients/:id) and OAuth Tokens API (/oauth-clients/:id/oauth-tokens,
 // /organizations/:org/oauth-tokens as go-tfe lists them, /oauth-tokens/:id).
-import { encode, pageOffset, paginate, parseIncludes, parsePage, resources, type Resource } from '../api/jsonapi.js';
+import { encode, pageOffset, paginate, parseIncludes, parsePage, queryValue, resources, type Resource } from '../api/jsonapi.js';
 import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, type Ctx, type Site } from '../api/http.js';
 import { resourceDocument, Type, validator } from '../api/schema.js';
 import { oauthClientType, oauthTokenType, presentOAuthClient, presentOAuthToken } from './presenters.js';
@@ -38,6 +38,9 @@ const readTokenUpdate = validator(
   }),
 );
 
+/** An organization has a handful of VCS providers; an unpaged list stops here all the same. */
+const MAX_UNPAGED = 1000;
+
 export function registerVcsRoutes(router: ApiRouter, vcs: VcsService, site: Site): void {
   /** include=oauth_tokens, as go-tfe asks for it; other names are ignored, as Terraform Cloud does. */
   async function included(ctx: Ctx, clients: OAuthClient[]): Promise<Resource[]> {
@@ -45,9 +48,13 @@ export function registerVcsRoutes(router: ApiRouter, vcs: VcsService, site: Site
     return resources(oauthTokenType, (await vcs.tokensOfClients(clients)).map(presentOAuthToken));
   }
 
+  // Terraform Cloud pages this list only when asked to: without page[number] or page[size], every client comes.
   router.get('/organizations/:org/oauth-clients', async (ctx) => {
-    const page = parsePage(query(ctx));
-    const { items, total } = await vcs.listClients(subjectOf(ctx), ctx.params.org, { offset: pageOffset(page), limit: page.size });
+    const q = query(ctx);
+    const paged = queryValue(q, 'page[number]') !== undefined || queryValue(q, 'page[size]') !== undefined;
+    const asked = parsePage(q);
+    const { items, total } = await vcs.listClients(subjectOf(ctx), ctx.params.org, paged ? { offset: pageOffset(asked), limit: asked.size } : { offset: 0, limit: MAX_UNPAGED });
+    const page = paged ? asked : { number: 1, size: Math.max(items.length, 1) };
     send(ctx, 200, encode(oauthClientType, items.map(presentOAuthClient), { ...paginate(page, total, requestUrl(ctx, site)), included: await included(ctx, items) }));
   });
 

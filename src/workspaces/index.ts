@@ -21,6 +21,8 @@ export {
   type WorkspaceConnection,
 } from './service.js';
 export { currentRunId, presentWorkspace, workspaceType } from './presenters.js';
+// For whoever matches pushed tags against a workspace's tags-regex (the ingress domain).
+export { tagsRegexMatches } from './vcs.js';
 
 export interface WorkspaceDeps {
   db: Db;

@@ -1,6 +1,7 @@
 // The rules of a workspace's vcs-repo settings that need no provider: the branch, the tags regex,
 // the polling interval, text without NUL. The repository and its token are checked by the
 // connections domain, which asks the provider (src/connections/).
+import vm from 'node:vm';
 import type { Db } from '../db/index.js';
 import { InvalidError } from '../errors.js';
 import type { ServiceProvider } from '../vcs/types.js';
@@ -113,5 +114,26 @@ export function checkTagsRegex(regex: string): void {
 export function checkPollInterval(seconds: number): void {
   if (!Number.isInteger(seconds) || seconds < MIN_POLL_SECONDS || seconds > MAX_POLL_SECONDS) {
     throw new InvalidError(`vcs-repo.poll-interval-seconds must be null (webhooks) or a whole number of seconds from ${MIN_POLL_SECONDS} to ${MAX_POLL_SECONDS}, got ${seconds}`, pointer('poll-interval-seconds'));
+  }
+}
+
+/** One context for every match: making one per match costs about a millisecond. */
+const matcher = vm.createContext({ re: /$^/, text: '' });
+/** Longest a tags-regex may take on one tag before it is taken as not matching. */
+const MATCH_TIMEOUT_MS = 100;
+
+/**
+ * Whether a tag matches a workspace's tags-regex. JavaScript's regular expressions backtrack, so a
+ * regex like "^(a+)+$" can take minutes on a short tag and would stop otfd's event loop: the match
+ * runs with a time limit, and one that runs out does not match (timedOut says so, for a log line).
+ */
+export function tagsRegexMatches(regex: string, tag: string): { matches: boolean; timedOut: boolean } {
+  matcher.re = new RegExp(regex);
+  matcher.text = tag;
+  try {
+    return { matches: vm.runInContext('re.test(text)', matcher, { timeout: MATCH_TIMEOUT_MS }) === true, timedOut: false };
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return { matches: false, timedOut: true };
+    throw err;
   }
 }

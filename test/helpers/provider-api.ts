@@ -425,6 +425,12 @@ export async function startProviderApi(): Promise<ProviderApi> {
         return new Answer(400, { error: 'state does not have a valid value' });
       }
       const name = typeof b.name === 'string' ? b.name : typeof b.context === 'string' ? b.context : 'default';
+      // GitLab refuses to move a status to the state it is in already (its state machine has no such transition).
+      const last = statuses.filter((s) => s.kind === 'gitlab' && s.identifier === identifier && s.sha === rest[1] && s.context === name).pop();
+      if (last?.state === state) {
+        const event = state === 'pending' ? 'enqueue' : state === 'running' ? 'run' : state === 'success' ? 'succeed' : state === 'failed' ? 'drop' : 'cancel';
+        return new Answer(400, { message: `Cannot transition status via :${event} from :${state} (Reason(s): Status cannot transition via "${event}")` });
+      }
       const status = record('gitlab', identifier, rest[1], state, b, name);
       return new Answer(201, {
         id: statuses.length,

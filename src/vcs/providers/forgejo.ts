@@ -3,7 +3,7 @@
 // URL is https://<host>/api/v1.
 import type { CommitStatus, RepositoryInfo, ServiceProvider, VcsAdapter } from '../types.js';
 import { VcsApiError } from '../types.js';
-import { RestClient, field, ownerAndName, str, uniquePaths, type AdapterOptions } from './rest.js';
+import { RestClient, cut, field, ownerAndName, str, uniquePaths, type AdapterOptions } from './rest.js';
 
 const LABEL = 'Forgejo';
 
@@ -72,7 +72,7 @@ export class ForgejoAdapter implements VcsAdapter {
     await this.rest.call('POST', `${this.repoPath(identifier)}/statuses/${encodeURIComponent(sha)}`, {
       state: status.state,
       target_url: status.targetUrl,
-      description: status.description.slice(0, 140),
+      description: cut(status.description, 140),
       context: status.context,
     });
   }

@@ -2,7 +2,7 @@
 // defines it: repositories, repository webhooks, commit statuses, comparing commits and a pull
 // request's files. The API URL is https://api.github.com, or https://<host>/api/v3 for Enterprise.
 import type { CommitStatus, RepositoryInfo, ServiceProvider, VcsAdapter } from '../types.js';
-import { RestClient, field, ownerAndName, str, uniquePaths, type AdapterOptions } from './rest.js';
+import { RestClient, cut, field, ownerAndName, str, uniquePaths, type AdapterOptions } from './rest.js';
 
 const LABEL = 'GitHub';
 
@@ -72,11 +72,15 @@ export class GitHubAdapter implements VcsAdapter {
     await this.rest.call('POST', `${this.repoPath(identifier)}/statuses/${encodeURIComponent(sha)}`, {
       state: status.state,
       target_url: status.targetUrl,
-      description: status.description.slice(0, 140),
+      description: cut(status.description, 140),
       context: status.context,
     });
   }
 
+  /**
+   * GitHub lists at most 300 files of a comparison (its documented limit): a push changing more
+   * gets the first 300, and a trigger matching only the others would not fire.
+   */
   async changedFiles(identifier: string, base: string, head: string): Promise<string[]> {
     const path = `${this.repoPath(identifier)}/compare/${encodeURIComponent(base)}...${encodeURIComponent(head)}`;
     const { body } = await this.rest.call('GET', path);

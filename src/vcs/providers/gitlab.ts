@@ -4,7 +4,7 @@
 // https://<host>/api/v4.
 import type { CommitStatus, RepositoryInfo, ServiceProvider, VcsAdapter } from '../types.js';
 import { VcsApiError } from '../types.js';
-import { RestClient, field, str, uniquePaths, type AdapterOptions } from './rest.js';
+import { RestClient, cut, field, str, uniquePaths, type AdapterOptions } from './rest.js';
 
 const LABEL = 'GitLab';
 
@@ -73,14 +73,21 @@ export class GitLabAdapter implements VcsAdapter {
   }
 
   async setCommitStatus(identifier: string, sha: string, status: CommitStatus): Promise<void> {
-    await this.rest.call('POST', `${this.projectPath(identifier)}/statuses/${encodeURIComponent(sha)}`, {
-      state: GITLAB_STATE[status.state],
-      name: status.context,
-      target_url: status.targetUrl,
-      description: status.description.slice(0, 140),
-    });
+    const path = `${this.projectPath(identifier)}/statuses/${encodeURIComponent(sha)}`;
+    const answer = await this.rest.call(
+      'POST',
+      path,
+      { state: GITLAB_STATE[status.state], name: status.context, target_url: status.targetUrl, description: cut(status.description, 140) },
+      [400],
+    );
+    // GitLab refuses a status in the state it is already in ("Cannot transition status via :enqueue
+    // from :pending"): a retry of a post that got through, or a second pending. It is there: done.
+    if (answer.status === 400 && !/cannot transition status/i.test(str(answer.body, 'message') ?? '')) {
+      throw this.rest.refused('POST', path, answer);
+    }
   }
 
+  /** The diffs of from...to (from their merge base, GitLab's default); a comparison too large for GitLab's limits lists only part of them. */
   async changedFiles(identifier: string, base: string, head: string): Promise<string[]> {
     const path = `${this.projectPath(identifier)}/repository/compare?from=${encodeURIComponent(base)}&to=${encodeURIComponent(head)}`;
     const { body } = await this.rest.call('GET', path);

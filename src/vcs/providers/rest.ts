@@ -6,6 +6,9 @@ import { VcsApiError } from '../types.js';
 /** How long one call may take before it counts as unreachable; a provider that hangs must not hold a run. */
 export const DEFAULT_TIMEOUT_MS = 15_000;
 
+/** The largest answer read: a pull request's 3,000 files are well under it; more is not a provider's answer. */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
 /** Longest piece of a provider's error message kept in ours. */
 const MAX_PROVIDER_MESSAGE = 300;
 
@@ -62,17 +65,23 @@ export class RestClient {
     }
     let text: string;
     try {
-      text = await res.text();
+      text = await readLimited(res, MAX_ANSWER_BYTES);
     } catch (err) {
+      if (err instanceof VcsApiError) throw new VcsApiError(`${this.label} API ${what}: ${err.message}`, err.status);
       throw new VcsApiError(this.clean(`${this.label} API at ${this.origin()} broke off its answer (${what}): ${reasonOf(err, this.timeoutMs)}`), 0);
     }
     const parsed = parseJson(text);
     if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) {
       return { status: res.status, body: parsed, headers: res.headers };
     }
-    const said = providerMessage(parsed);
-    const message = `${this.label} API ${what} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${said ? `: ${said}` : ''}`;
-    throw new VcsApiError(this.clean(message), res.status);
+    throw this.refused(method, path, { status: res.status, body: parsed, headers: res.headers }, res.statusText);
+  }
+
+  /** The error for an answer that refused the call: its status and what the provider said. */
+  refused(method: string, path: string, answer: RestAnswer, statusText = ''): VcsApiError {
+    const said = providerMessage(answer.body);
+    const message = `${this.label} API ${method} ${path.split('?')[0]} answered ${answer.status}${statusText ? ` ${statusText}` : ''}${said ? `: ${said}` : ''}`;
+    return new VcsApiError(this.clean(message), answer.status);
   }
 
   /** GETs every page of a list: `page` counts from 1, and a page is followed while the provider says there is a next one. */
@@ -106,6 +115,19 @@ export class RestClient {
   private clean(message: string): string {
     return this.token.length > 0 ? message.split(this.token).join('[token]') : message;
   }
+}
+
+/** The body as text, refusing (502) one larger than `limit` bytes instead of holding it all. */
+async function readLimited(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.length;
+    if (size > limit) throw new VcsApiError(`the answer is larger than ${limit} bytes`, 502);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Link: <…>; rel="next" (GitHub, GitLab, Forgejo) or X-Next-Page (GitLab) say there is a next page. */
@@ -174,6 +196,12 @@ export function ownerAndName(label: string, identifier: string): { owner: string
     throw new VcsApiError(`${label}: "${identifier.slice(0, 200)}" is not a repository identifier of the form owner/name`, 400);
   }
   return { owner: m[1], name: m[2] };
+}
+
+/** At most `max` characters (code points, so that no emoji is cut in half): providers cut descriptions at 140. */
+export function cut(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : chars.slice(0, max).join('');
 }
 
 /** The unique, non-empty paths in order of first appearance. */
