@@ -12,6 +12,16 @@ import type { Logger } from '../logger.js';
 import { hookKindOf, type CommitSource, type HookKind, type PushEvent, type RepositoryInfo, type VcsAdapter } from '../vcs/types.js';
 import type { ConnectedWorkspace } from './service.js';
 
+/** What polling uses of the repository cache. */
+export interface PollFetcher {
+  /** The sha the branch points at on the server; null when there is no such branch. */
+  head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null>;
+  /** Fetches the commit into the cache; its message names the run. */
+  commit(source: CommitSource): Promise<{ message: string }>;
+  /** Paths changed between two commits, from the cache alone; null when it lacks either. */
+  changedFiles(repoKey: string, base: string, head: string): Promise<string[] | null>;
+}
+
 /** What polling uses of the other parts of otfd (connected in src/server.ts). */
 export interface PollSources {
   /** The connected workspaces whose vcs-repo has a poll interval. */
@@ -20,12 +30,8 @@ export interface PollSources {
   adapterFor(oauthTokenId: string): Promise<VcsAdapter | null>;
   /** How to fetch the workspace's repository (url, credentials, cache key), as runs from commits do. */
   sourceOf(cw: ConnectedWorkspace, adapter: VcsAdapter, info: RepositoryInfo): Promise<CommitSource>;
-  /** The branch's head commit at the remote (it is fetched into the cache). */
-  head(source: CommitSource, branch: string): Promise<string>;
-  /** Paths changed between two commits the cache holds. */
-  changedFiles(repoKey: string, base: string, head: string): Promise<string[]>;
-  /** The commit's whole message, when the cache can tell it. */
-  commitMessage?(repoKey: string, sha: string): Promise<string>;
+  /** The repository cache (repository-cache.ts). */
+  fetcher: PollFetcher;
   /** Hands the event to the dispatcher, for this workspace only. */
   dispatch(event: PushEvent, workspaceId: string): Promise<void>;
 }
@@ -152,14 +158,36 @@ export class Poller {
       const adapter = await this.sources.adapterFor(cw.vcsRepo.oauthTokenId);
       if (!adapter) throw new Error(`the OAuth token ${cw.vcsRepo.oauthTokenId} the workspace is connected with is gone`);
       const info = await adapter.repository(identifier);
-      const source = await this.sources.sourceOf(cw, adapter, info);
-      const head = await this.sources.head(source, branch);
+      const source = { ...(await this.sources.sourceOf(cw, adapter, info)), ref: `refs/heads/${branch}` };
+      const head = await this.sources.fetcher.head(source, branch);
+      if (head === null) throw new Error(`repository ${identifier} has no branch ${branch}`);
       const known = row.head_sha !== null && row.identifier === identifier && row.branch === branch ? row.head_sha : null;
       if (known === null) {
         log.info({ head }, 'polling: recorded the branch head; pushes from now on queue runs');
       } else if (head !== known) {
         log.info({ before: known, head }, 'polling: the branch head moved');
-        await this.sources.dispatch(await this.pushOf(cw, hookKindOf(adapter.provider), info.webUrl, source.repoKey, known, head), cw.workspace.id);
+        const commit = await this.sources.fetcher.commit({ ...source, sha: head });
+        // From the cache when it holds both commits, else from the provider; unknown plans anyway.
+        const changed =
+          (await this.sources.fetcher.changedFiles(source.repoKey, known, head).catch(() => null)) ??
+          (await adapter.changedFiles(identifier, known, head).catch(() => null));
+        const kind = hookKindOf(adapter.provider);
+        const link = links(kind, info.webUrl, known, head);
+        const event: PushEvent = {
+          type: 'push',
+          kind,
+          identifier,
+          // The same head polled twice (an otfd stopped between dispatching and recording) is a replay.
+          deliveryId: `poll:${cw.workspace.id}:${head}`,
+          sender: '',
+          branch,
+          before: known,
+          commit: { sha: head, message: commit.message, url: link.commit },
+          compareUrl: link.compare,
+          changedFiles: changed,
+          deleted: false,
+        };
+        await this.sources.dispatch(event, cw.workspace.id);
       }
       if (row.trouble !== null) log.info('polling works again');
       await this.release(cw, { head_sha: head, identifier, branch, trouble: null });
@@ -169,27 +197,6 @@ export class Poller {
       if (row.trouble !== reason) log.warn({ reason }, 'polling failed; trying again every interval');
       await this.release(cw, { trouble: reason }).catch((e) => log.error({ err: e }, 'polling: could not record a failed poll'));
     }
-  }
-
-  private async pushOf(cw: ConnectedWorkspace, kind: HookKind, webUrl: string, repoKey: string, before: string, sha: string): Promise<PushEvent> {
-    // Unknown changes (the old head gone after a force push) plan anyway, as a webhook too long to list them does.
-    const changedFiles = await this.sources.changedFiles(repoKey, before, sha).catch(() => null);
-    const message = (await this.sources.commitMessage?.(repoKey, sha).catch(() => '')) ?? '';
-    const link = links(kind, webUrl, before, sha);
-    return {
-      type: 'push',
-      kind,
-      identifier: cw.vcsRepo.identifier,
-      // The same head polled twice (an otfd stopped between dispatching and recording) is a replay.
-      deliveryId: `poll:${cw.workspace.id}:${sha}`,
-      sender: '',
-      branch: cw.vcsRepo.branch,
-      before,
-      commit: { sha, message, url: link.commit },
-      compareUrl: link.compare,
-      changedFiles,
-      deleted: false,
-    };
   }
 
   /** Ends the claim, recording what the poll found (a head is recorded with the repository and branch it is of). */
