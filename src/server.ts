@@ -40,7 +40,7 @@ import { createUserDomain } from './users/index.js';
 import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
 import { createConnectionDomain } from './connections/index.js';
-import { createIngressDomain, type CommitFetcher } from './ingress/index.js';
+import { createIngressDomain, RepositoryCache, type CommitFetcher } from './ingress/index.js';
 import { createWebhookDomain } from './webhooks/index.js';
 
 /**
@@ -202,11 +202,20 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
-    // Until the repository cache is here, no commit can be fetched: VCS runs error with this reason.
-    const noFetcher: CommitFetcher = {
-      snapshot: async () => Promise.reject(new Error('this otfd cannot fetch commits yet')),
-      head: async () => Promise.reject(new Error('this otfd cannot fetch commits yet')),
-      changedFiles: async () => Promise.reject(new Error('this otfd cannot fetch commits yet')),
+    // Clones are kept per repository in the data dir, so a second push fetches only new objects.
+    const repositories = new RepositoryCache(path.join(config.dataDir, 'repositories'));
+    const fetcher: CommitFetcher = {
+      snapshot: (source, maxSize) => repositories.snapshot(source, maxSize),
+      head: async (source, branch) => {
+        const sha = await repositories.head(source, branch);
+        if (!sha) throw new Error(`the repository has no branch ${branch}`);
+        return sha;
+      },
+      changedFiles: async (repoKey, base, head) => {
+        const files = await repositories.changedFiles(repoKey, base, head);
+        if (!files) throw new Error('the cached clone lacks one of the commits');
+        return files;
+      },
     };
     const ingress = createIngressDomain({
       runs: runs.service,
@@ -225,7 +234,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         },
         // The oauth token's SSH key (TFC's), else the workspace's (P3).
         sshKeyOf: async (workspaceId, oauthTokenId) => (await vcs.providers.sshKeyFor(oauthTokenId)) ?? (await sshKeys.forRun(workspaceId))?.value ?? null,
-        fetcher: noFetcher,
+        fetcher,
       },
       logger,
     });

@@ -9,6 +9,7 @@ import { Dispatcher } from './dispatch.js';
 import { IngressService, type IngressSources } from './service.js';
 
 export { Dispatcher } from './dispatch.js';
+export { CloneError, RepositoryCache } from './repository-cache.js';
 export { IngressService, VCS_RUN_SOURCE, type CommitFetcher, type CommitSnapshot, type ConnectedWorkspace, type IngressSources } from './service.js';
 
 export interface IngressDeps {
