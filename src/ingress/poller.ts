@@ -69,6 +69,8 @@ export class Poller {
   private timer: NodeJS.Timeout | null = null;
   private tickDone: Promise<void> | null = null;
   private stopped = false;
+  /** How many workspaces polled at the last tick: with none then and none now, there is nothing to tidy. */
+  private lastCount = -1;
 
   constructor(
     private readonly db: Db,
@@ -105,7 +107,8 @@ export class Poller {
   /** One round: the list of polling workspaces brought up to date, then every due one polled. */
   async tick(): Promise<void> {
     const polling = (await this.sources.pollingWorkspaces()).filter((cw) => cw.vcsRepo.pollIntervalSeconds !== null);
-    await this.sync(polling);
+    if (polling.length > 0 || this.lastCount !== 0) await this.sync(polling);
+    this.lastCount = polling.length;
     if (polling.length === 0 || this.stopped) return;
     const due = await this.claim(polling);
     const byId = new Map(polling.map((cw) => [cw.workspace.id, cw]));
