@@ -40,7 +40,7 @@ import { createUserDomain } from './users/index.js';
 import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
 import { createConnectionDomain } from './connections/index.js';
-import { createIngressDomain, RepositoryCache, type CommitFetcher } from './ingress/index.js';
+import { CommitStatuses, createIngressDomain, Poller, RepositoryCache, type CommitFetcher } from './ingress/index.js';
 import { createWebhookDomain } from './webhooks/index.js';
 
 /**
@@ -238,6 +238,29 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       },
       logger,
     });
+    // A run from a commit shows on the commit at its provider, posted after each transition commits.
+    const statuses = new CommitStatuses(
+      {
+        run: (id) => runs.service.byId(id),
+        ingress: async (cvId) => (await runs.configs.byId(cvId))?.ingress ?? null,
+        workspace: (id) => workspaces.service.byId(id),
+        adapterFor: (oauthTokenId) => vcs.providers.adapterFor(oauthTokenId),
+        baseUrl: () => site.baseUrl,
+      },
+      logger,
+    );
+    // Workspaces that poll (no webhook reaches this otfd) hand a moved branch head to the dispatcher.
+    const poller = new Poller(
+      db,
+      {
+        pollingWorkspaces: () => connections.pollingWorkspaces(),
+        adapterFor: (oauthTokenId) => vcs.providers.adapterFor(oauthTokenId),
+        sourceOf: (cw, adapter, info) => ingress.service.sourceOf(cw, adapter, info, '', null),
+        fetcher: repositories,
+        dispatch: (event, workspaceId) => ingress.dispatcher.handle(null, event, workspaceId),
+      },
+      logger,
+    );
     const webhooks = createWebhookDomain({
       db,
       hooks: connections,
@@ -290,11 +313,14 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Workspaces connect to repositories through the connections domain, which makes (or shares)
     // each repository's webhook and deletes it once no workspace uses it.
     workspaces.service.setVcsConnector(connections.service);
+    // An organization about to be deleted lets go of its repositories' webhooks first.
     orgs.service.onDelete((id) => connections.service.organizationDeleting(id));
     // A deleted oauth token disconnects the workspaces connected with it, deleting their webhooks while it still can.
     vcs.providers.onTokenDeleted((token) => connections.oauthTokenDeleting(token.oauthTokenId));
     // A run on a VCS workspace that names no configuration version plans its branch head.
     runs.service.setHeadPlanner((subject, ws, input) => ingress.service.planHead(subject, ws, input));
+    // Every status change of a run from a commit is posted to the commit (never holding the run up).
+    runs.service.onStatusChange(statuses.statusChanged);
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
@@ -349,6 +375,10 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Runs owed by applies an otfd did not live to deliver are queued now.
     triggers.start();
     cleanups.push(() => triggers.stop());
+    // Stopped early (cleanups run last first): no status waits for a retry, no poll starts.
+    cleanups.push(() => statuses.stop());
+    poller.start();
+    cleanups.push(() => poller.stop());
     // Webhook deliveries an otfd did not live to process are processed now, then new ones as they come.
     await webhooks.start(listener);
     cleanups.push(() => webhooks.stop());

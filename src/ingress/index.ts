@@ -10,6 +10,8 @@ import { IngressService, type IngressSources } from './service.js';
 
 export { Dispatcher } from './dispatch.js';
 export { CloneError, RepositoryCache } from './repository-cache.js';
+export { CommitStatuses, type CommitStatusSources } from './statuses.js';
+export { Poller, type PollSources } from './poller.js';
 export { IngressService, VCS_RUN_SOURCE, type CommitFetcher, type CommitSnapshot, type ConnectedWorkspace, type IngressSources } from './service.js';
 
 export interface IngressDeps {

@@ -9,34 +9,29 @@
 // a run: connecting is not a push.
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
-import type { CommitSource, HookKind, PushEvent, WorkspaceVcsRepo } from '../vcs/types.js';
+import { hookKindOf, type CommitSource, type HookKind, type PushEvent, type RepositoryInfo, type VcsAdapter } from '../vcs/types.js';
+import type { ConnectedWorkspace } from './service.js';
 
-/** A workspace that polls, as the connections list it. */
-export interface PollingWorkspace {
-  workspaceId: string;
-  vcsRepo: WorkspaceVcsRepo & { pollIntervalSeconds: number };
+/** What polling uses of the repository cache. */
+export interface PollFetcher {
+  /** The sha the branch points at on the server; null when there is no such branch. */
+  head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null>;
+  /** Fetches the commit into the cache; its message names the run. */
+  commit(source: CommitSource): Promise<{ message: string }>;
+  /** Paths changed between two commits, from the cache alone; null when it lacks either. */
+  changedFiles(repoKey: string, base: string, head: string): Promise<string[] | null>;
 }
 
-/** The repository a polling workspace reads its head from. */
-export interface PolledRepository {
-  /** How to reach it (url, credentials, cache key); its sha and ref are not used. */
-  source: CommitSource;
-  /** The webhook dialect of its provider, for the push event. */
-  kind: HookKind;
-  /** Its web page, for the commit's and the comparison's links; null when unknown. */
-  webUrl: string | null;
-}
-
-/** What polling uses of the other parts of ingress (connected in src/server.ts). */
+/** What polling uses of the other parts of otfd (connected in src/server.ts). */
 export interface PollSources {
-  pollingWorkspaces(): Promise<PollingWorkspace[]>;
-  repository(ws: PollingWorkspace): Promise<PolledRepository>;
-  /** The branch's head commit at the remote. */
-  head(source: CommitSource, branch: string): Promise<string>;
-  /** Paths changed between two commits (both fetched into the cache by head()). */
-  changedFiles(repoKey: string, base: string, head: string): Promise<string[]>;
-  /** The commit's whole message. */
-  commitMessage(repoKey: string, sha: string): Promise<string>;
+  /** The connected workspaces whose vcs-repo has a poll interval. */
+  pollingWorkspaces(): Promise<ConnectedWorkspace[]>;
+  /** The provider's API with the connection's token; null when the token is gone. */
+  adapterFor(oauthTokenId: string): Promise<VcsAdapter | null>;
+  /** How to fetch the workspace's repository (url, credentials, cache key), as runs from commits do. */
+  sourceOf(cw: ConnectedWorkspace, adapter: VcsAdapter, info: RepositoryInfo): Promise<CommitSource>;
+  /** The repository cache (repository-cache.ts). */
+  fetcher: PollFetcher;
   /** Hands the event to the dispatcher, for this workspace only. */
   dispatch(event: PushEvent, workspaceId: string): Promise<void>;
 }
@@ -50,6 +45,9 @@ export interface PollerOptions {
   minLeaseSeconds: number;
 }
 
+/** A connection's interval when it names none (the connections check it is set; this is a guard). */
+const DEFAULT_INTERVAL_SECONDS = 60;
+
 export const DEFAULT_POLLER_OPTIONS: PollerOptions = { tickMs: 1000, concurrency: 4, minLeaseSeconds: 120 };
 
 interface PollRow {
@@ -61,8 +59,8 @@ interface PollRow {
 }
 
 /** The commit's and comparison's web pages, as each provider lays them out. */
-function links(kind: HookKind, webUrl: string | null, before: string, sha: string): { commit: string; compare: string | null } {
-  if (!webUrl) return { commit: '', compare: null };
+function links(kind: HookKind, webUrl: string, before: string, sha: string): { commit: string; compare: string | null } {
+  if (webUrl === '') return { commit: '', compare: null };
   const base = kind === 'gitlab' ? `${webUrl}/-` : webUrl;
   return { commit: `${base}/commit/${sha}`, compare: `${base}/compare/${before}...${sha}` };
 }
@@ -71,6 +69,8 @@ export class Poller {
   private timer: NodeJS.Timeout | null = null;
   private tickDone: Promise<void> | null = null;
   private stopped = false;
+  /** How many workspaces polled at the last tick: with none then and none now, there is nothing to tidy. */
+  private lastCount = -1;
 
   constructor(
     private readonly db: Db,
@@ -106,11 +106,12 @@ export class Poller {
 
   /** One round: the list of polling workspaces brought up to date, then every due one polled. */
   async tick(): Promise<void> {
-    const polling = await this.sources.pollingWorkspaces();
-    await this.sync(polling);
+    const polling = (await this.sources.pollingWorkspaces()).filter((cw) => cw.vcsRepo.pollIntervalSeconds !== null);
+    if (polling.length > 0 || this.lastCount !== 0) await this.sync(polling);
+    this.lastCount = polling.length;
     if (polling.length === 0 || this.stopped) return;
     const due = await this.claim(polling);
-    const byId = new Map(polling.map((ws) => [ws.workspaceId, ws]));
+    const byId = new Map(polling.map((cw) => [cw.workspace.id, cw]));
     // A few at a time: one slow host must not hold up the others for long.
     const queue = due.slice();
     const worker = async () => {
@@ -120,12 +121,12 @@ export class Poller {
   }
 
   /** A row for every polling workspace, none for the others (a workspace connected again starts afresh). */
-  private async sync(polling: PollingWorkspace[]): Promise<void> {
-    const ids = polling.map((ws) => ws.workspaceId);
+  private async sync(polling: ConnectedWorkspace[]): Promise<void> {
+    const ids = polling.map((cw) => cw.workspace.id);
     await this.db('vcs_polls').whereRaw('NOT (workspace_id = ANY(?))', [ids]).delete();
     if (polling.length === 0) return;
     await this.db('vcs_polls')
-      .insert(polling.map((ws) => ({ workspace_id: ws.workspaceId, identifier: ws.vcsRepo.identifier, branch: ws.vcsRepo.branch })))
+      .insert(polling.map((cw) => ({ workspace_id: cw.workspace.id, identifier: cw.vcsRepo.identifier, branch: cw.vcsRepo.branch })))
       .onConflict('workspace_id')
       .ignore();
   }
@@ -134,9 +135,9 @@ export class Poller {
    * Takes the due workspaces not being polled by another otfd: each gets its next due time and a
    * lease in the same statement, so a second otfd's claim (waiting on the row lock) finds it not due.
    */
-  private async claim(polling: PollingWorkspace[]): Promise<PollRow[]> {
-    const ids = polling.map((ws) => ws.workspaceId);
-    const seconds = polling.map((ws) => Math.max(1, Math.floor(ws.vcsRepo.pollIntervalSeconds)));
+  private async claim(polling: ConnectedWorkspace[]): Promise<PollRow[]> {
+    const ids = polling.map((cw) => cw.workspace.id);
+    const seconds = polling.map((cw) => Math.max(1, Math.floor(cw.vcsRepo.pollIntervalSeconds ?? DEFAULT_INTERVAL_SECONDS)));
     const { rows } = await this.db.raw<{ rows: PollRow[] }>(
       `UPDATE vcs_polls p
           SET next_poll_at = now() + make_interval(secs => v.secs),
@@ -153,54 +154,56 @@ export class Poller {
   }
 
   /** Reads the workspace's branch head and hands a moved head to the dispatcher. */
-  private async poll(ws: PollingWorkspace, row: PollRow): Promise<void> {
-    const { identifier, branch } = ws.vcsRepo;
-    const log = this.logger.child({ workspace: ws.workspaceId, identifier, branch });
+  private async poll(cw: ConnectedWorkspace, row: PollRow): Promise<void> {
+    const { identifier, branch } = cw.vcsRepo;
+    const log = this.logger.child({ workspace: cw.workspace.id, identifier, branch });
     try {
-      const repo = await this.sources.repository(ws);
-      const head = await this.sources.head(repo.source, branch);
+      const adapter = await this.sources.adapterFor(cw.vcsRepo.oauthTokenId);
+      if (!adapter) throw new Error(`the OAuth token ${cw.vcsRepo.oauthTokenId} the workspace is connected with is gone`);
+      const info = await adapter.repository(identifier);
+      const source = { ...(await this.sources.sourceOf(cw, adapter, info)), ref: `refs/heads/${branch}` };
+      const head = await this.sources.fetcher.head(source, branch);
+      if (head === null) throw new Error(`repository ${identifier} has no branch ${branch}`);
       const known = row.head_sha !== null && row.identifier === identifier && row.branch === branch ? row.head_sha : null;
       if (known === null) {
         log.info({ head }, 'polling: recorded the branch head; pushes from now on queue runs');
       } else if (head !== known) {
-        const event = await this.pushOf(repo, ws, known, head);
         log.info({ before: known, head }, 'polling: the branch head moved');
-        await this.sources.dispatch(event, ws.workspaceId);
+        const commit = await this.sources.fetcher.commit({ ...source, sha: head });
+        // From the cache when it holds both commits, else from the provider; unknown plans anyway.
+        const changed =
+          (await this.sources.fetcher.changedFiles(source.repoKey, known, head).catch(() => null)) ??
+          (await adapter.changedFiles(identifier, known, head).catch(() => null));
+        const kind = hookKindOf(adapter.provider);
+        const link = links(kind, info.webUrl, known, head);
+        const event: PushEvent = {
+          type: 'push',
+          kind,
+          identifier,
+          // The same head polled twice (an otfd stopped between dispatching and recording) is a replay.
+          deliveryId: `poll:${cw.workspace.id}:${head}`,
+          sender: '',
+          branch,
+          before: known,
+          commit: { sha: head, message: commit.message, url: link.commit },
+          compareUrl: link.compare,
+          changedFiles: changed,
+          deleted: false,
+        };
+        await this.sources.dispatch(event, cw.workspace.id);
       }
       if (row.trouble !== null) log.info('polling works again');
-      await this.release(ws, { head_sha: head, identifier, branch, trouble: null });
+      await this.release(cw, { head_sha: head, identifier, branch, trouble: null });
     } catch (err) {
       const reason = (err as Error).message;
       // Once per change of condition, not every interval.
       if (row.trouble !== reason) log.warn({ reason }, 'polling failed; trying again every interval');
-      await this.release(ws, { trouble: reason }).catch((e) => log.error({ err: e }, 'polling: could not record a failed poll'));
+      await this.release(cw, { trouble: reason }).catch((e) => log.error({ err: e }, 'polling: could not record a failed poll'));
     }
   }
 
-  private async pushOf(repo: PolledRepository, ws: PollingWorkspace, before: string, sha: string): Promise<PushEvent> {
-    const { repoKey } = repo.source;
-    // Unknown changes (the old head gone after a force push) plan anyway, as a webhook too long to list them does.
-    const changedFiles = await this.sources.changedFiles(repoKey, before, sha).catch(() => null);
-    const message = await this.sources.commitMessage(repoKey, sha).catch(() => '');
-    const link = links(repo.kind, repo.webUrl, before, sha);
-    return {
-      type: 'push',
-      kind: repo.kind,
-      identifier: ws.vcsRepo.identifier,
-      // The same head polled twice (an otfd stopped between dispatching and recording) is a replay.
-      deliveryId: `poll:${ws.workspaceId}:${sha}`,
-      sender: '',
-      branch: ws.vcsRepo.branch,
-      before,
-      commit: { sha, message, url: link.commit },
-      compareUrl: link.compare,
-      changedFiles,
-      deleted: false,
-    };
-  }
-
   /** Ends the claim, recording what the poll found (a head is recorded with the repository and branch it is of). */
-  private async release(ws: PollingWorkspace, fields: { head_sha?: string; identifier?: string; branch?: string; trouble: string | null }): Promise<void> {
-    await this.db('vcs_polls').where({ workspace_id: ws.workspaceId }).update({ ...fields, lease_until: null, updated_at: this.db.fn.now() });
+  private async release(cw: ConnectedWorkspace, fields: { head_sha?: string; identifier?: string; branch?: string; trouble: string | null }): Promise<void> {
+    await this.db('vcs_polls').where({ workspace_id: cw.workspace.id }).update({ ...fields, lease_until: null, updated_at: this.db.fn.now() });
   }
 }

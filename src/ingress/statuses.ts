@@ -83,8 +83,8 @@ export interface CommitStatusSources {
   ingress(configurationVersionId: string): Promise<IngressAttributes | null>;
   /** The workspace's names and its connection (null when disconnected since). */
   workspace(id: string): Promise<{ organizationName: string; name: string; vcsRepo: WorkspaceVcsRepo | null } | null>;
-  /** The provider's API with the connection's token. */
-  adapterFor(oauthTokenId: string): Promise<VcsAdapter>;
+  /** The provider's API with the connection's token; null when the token is gone. */
+  adapterFor(oauthTokenId: string): Promise<VcsAdapter | null>;
   /** otfd's base URL, for the link to the run (known only once otfd listens). */
   baseUrl(): string;
 }
@@ -208,6 +208,7 @@ export class CommitStatuses {
     // Disconnected since the run was queued: no token to post with.
     if (!ws?.vcsRepo) return null;
     const adapter = await this.sources.adapterFor(ws.vcsRepo.oauthTokenId);
+    if (!adapter) return null;
     return {
       adapter,
       identifier: ingress.identifier,
