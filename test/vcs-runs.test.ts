@@ -111,7 +111,7 @@ describe('VCS-driven runs', function () {
     });
   }
 
-  it('a pull request into the tracked branch queues a speculative plan of its head, never applied; commit statuses follow it', async () => {
+  it('a pull request into the tracked branch queues a speculative plan of its head, never applied; its commit status goes pending, then success with the plan summary and the run\'s URL', async () => {
     const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
     c.repo.checkout('feature');
     const m = marker('pr');
@@ -131,6 +131,19 @@ describe('VCS-driven runs', function () {
     assert.equal(ingress['commit-sha'], sha);
     // Nothing was applied: the workspace has no state.
     assert.equal((await api().get(`/workspaces/${c.workspace.id}/current-state-version`)).status, 404);
+    // The commit showed pending while planning, then success with the plan's summary and the run's URL.
+    const statuses = await until(
+      'the commit status to end',
+      async () => world.provider.statuses(c.identifier, sha),
+      (list) => list.some((st) => st.state !== 'pending'),
+      30_000,
+    );
+    assert.equal(statuses[0].state, 'pending');
+    const last = statuses[statuses.length - 1];
+    assert.equal(last.state, 'success');
+    assert.match(String(last.description), /1 to add, 0 to change, 0 to destroy/);
+    assert.match(String(last.targetUrl), new RegExp(run.id));
+    assert.equal(last.context, `otf/${world.org}/${c.workspace.attributes.name}`);
   });
 
   it('a merge request (GitLab) and a pull request (Forgejo) are planned too; one from a fork is not, unless the workspace allows it', async () => {
@@ -160,7 +173,7 @@ describe('VCS-driven runs', function () {
     assert.equal((await world.ended((await world.newRun(allowing.workspace.id, 1)).id)).attributes.status, 'planned_and_finished');
   });
 
-  it('a failing speculative plan ends errored', async () => {
+  it('a failing speculative plan ends errored, and its commit status failure', async () => {
     const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
     c.repo.checkout('broken');
     const sha = c.repo.commit({ 'main.tf': fixture('vcs-failing-plan', { reason: 'the pull request breaks it' }) }, 'Break it');
@@ -168,6 +181,14 @@ describe('VCS-driven runs', function () {
     const run = await world.ended((await world.newRun(c.workspace.id, 1)).id);
     assert.equal(run.attributes.status, 'errored');
     assert.match(await world.phaseLog(run, 'plan'), /fails on purpose/);
+    const statuses = await until(
+      'the commit status to end',
+      async () => world.provider.statuses(c.identifier, sha),
+      (list) => list.some((st) => st.state !== 'pending'),
+      30_000,
+    );
+    assert.equal(statuses[0].state, 'pending');
+    assert.equal(statuses[statuses.length - 1].state, 'failure');
   });
 
   it('trigger prefixes and patterns skip a push that touches only other paths, and run for one that touches theirs', async () => {
