@@ -20,7 +20,7 @@ import {
 } from './helpers/deliveries.js';
 import { fixture } from './helpers/fixtures.js';
 import { userWithAccess } from './helpers/people.js';
-import { createOrganization } from './helpers/server.js';
+import { createOrganization, startServer } from './helpers/server.js';
 import { startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
 import { sleep, until } from './helpers/wait.js';
 
@@ -291,6 +291,17 @@ describe('VCS-driven runs', function () {
     assert.match(world.log(), /may no longer queue runs/);
   });
 
+  it('a push to a workspace that runs locally queues nothing, and the delivery is done, not retried', async () => {
+    const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { attributes: { 'execution-mode': 'local' } });
+    const before = c.repo.head('main');
+    const sha = c.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker('local') }) }, 'Locally');
+    const id = crypto.randomUUID();
+    await deliver(c, push(c, sha, before, 'Locally', ['main.tf'], id));
+    await processed(id);
+    assert.deepEqual(await world.runs(c.workspace.id), []);
+    assert.match(world.log(), /the workspace refused it/);
+  });
+
   it('shows ingress attributes only of configurations from commits, and only to whoever may read the workspace\'s runs', async () => {
     const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
     const res = await api().post('/runs', { data: { type: 'runs', attributes: {}, relationships: { workspace: { data: { type: 'workspaces', id: c.workspace.id } } } } });
@@ -328,6 +339,33 @@ describe('VCS-driven runs', function () {
     assert.equal(row.attempts, 3);
     assert.equal(row.error, 'otfd stopped');
     assert.equal((await world.runs(c.workspace.id)).length, runs);
+  });
+
+  it('two otfds on one database process each delivery once, whichever received it', async () => {
+    const replica = await startServer({ ssl: true, databaseUrl: world.server.databaseUrl, config: { concurrency: 0, secret: world.server.secret } });
+    try {
+      const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { attributes: { 'auto-apply': false } });
+      const ids: string[] = [];
+      let before = c.repo.head('main');
+      for (let i = 0; i < 6; i++) {
+        const sha = c.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker(`push${i}`) }) }, `Push ${i}`);
+        const id = crypto.randomUUID();
+        ids.push(id);
+        const url = i % 2 === 0 ? c.hook.url : c.hook.url.replace(world.server.url, replica.url);
+        const res = await world.deliver(url, push(c, sha, before, `Push ${i}`, ['main.tf'], id));
+        assert.equal(res.status, 202, res.text);
+        before = sha;
+      }
+      for (const id of ids) await processed(id);
+      const rows = (await world.server.otfd.db('vcs_deliveries').whereIn('delivery_id', ids).select('attempts')) as Array<{ attempts: number }>;
+      assert.deepEqual(
+        rows.map((r) => r.attempts),
+        ids.map(() => 1),
+      );
+      assert.equal((await world.runs(c.workspace.id)).length, 6);
+    } finally {
+      await replica.stop();
+    }
   });
 
   it('a delivery processed again (after a crash) makes no second run', async () => {
