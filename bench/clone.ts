@@ -1,6 +1,6 @@
 // Benchmark of the clone part of a VCS-driven run (P4): otfd's repository cache
 // (src/ingress/repository-cache.ts) making the archive of a pushed commit of a repository of
-// 1,000 files, served over HTTP by Git's own http-backend (test/helpers/git-http-server.ts, with a
+// 1,000 files (2 KiB of text each), served over HTTP by Git's own http-backend (test/helpers/git-http-server.ts, with a
 // token as a provider asks for one). Twenty small pushes, one after another; each commit is
 // snapshotted twice: by a cache that has never seen the repository (cold: a whole shallow fetch)
 // and by one that holds the commit before it (warm: only the new objects). It shows the share of
@@ -17,6 +17,8 @@ import { percentile } from './runs.js';
 export const CLONE_SCENARIO = 'clone: snapshot of a commit of a 1,000-file repository, cold vs warm cache';
 
 const FILES = 1_000;
+/** About 2 KiB of text per file: 2 MiB in all, about 1 MiB packed. */
+const FILE_BYTES = 2_000;
 const PUSHES = 20;
 const MAX_SIZE = 100 * 2 ** 20;
 /** The warm snapshot's share of the 1 s webhook-to-plan target. */
@@ -57,7 +59,7 @@ export async function runCloneBenchmark(): Promise<CloneBenchResult> {
   try {
     const token = crypto.randomBytes(20).toString('hex');
     server.addCredentials('x-access-token', token);
-    const repo = server.createRepository('bench', manyFiles(FILES));
+    const repo = server.createRepository('bench', manyFiles(FILES, 'files', { size: FILE_BYTES, random: true }));
     const source = (sha: string, repoKey: string): CommitSource => ({
       repoKey,
       url: repo.url,

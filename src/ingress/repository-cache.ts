@@ -5,7 +5,10 @@
 //   snapshot(source, maxSize)  fetches exactly the commit, shallow (--depth=1), into the
 //                              repository's cached clone, and archives its tracked files (with its
 //                              submodules, recursively and shallow, when asked). A second commit of
-//                              the same repository fetches only the objects the cache lacks.
+//                              the same repository fetches only the objects the cache lacks. The
+//                              server is asked each time, also for a commit the cache holds, so a
+//                              revoked token or a deleted repository is noticed and the cache never
+//                              hands a commit to credentials that cannot read it.
 //   head(source, branch)       the branch's head on the server (ls-remote): polling, and a run
 //                              asked for on a VCS workspace.
 //   changedFiles(key, a, b)    paths changed between two commits the cache holds, or null.
@@ -14,19 +17,22 @@
 // - Credentials never reach the disk nor a command line (every user can read every process's
 //   arguments): an HTTPS token travels as an Authorization header in git's environment
 //   (GIT_CONFIG_COUNT/KEY/VALUE, http.<origin>.extraHeader, so a submodule on another host never
-//   gets it); an SSH key is in a file readable by otfd's user only, in a private temporary folder,
+//   gets it); an SSH key is in a file readable by otfd's user only, in a private folder of the cache,
 //   for the duration of the fetch, and git runs otf-agent's own ssh program (src/agent/git-ssh.ts)
 //   with it, as runs do for git::ssh:// modules.
 // - git sees nothing of the host's configuration (no system or global config, no credential
 //   helper, no prompt) and may use only http, https and ssh, also for a repository's submodules.
 // - One fetch at a time per repository (a lock per cache key); different repositories in parallel.
 // - The size limit holds while archiving, on the packed and the unpacked bytes, and stops the
-//   archive the moment one is passed: nothing is read whole into memory.
+//   archive the moment one is passed: nothing is read whole into memory. (git archive is spawned
+//   directly for that: simple-git hands over a command's output only once it has all of it.)
 // - Every git command has a time limit.
 // - A failure is a CloneError whose message can go into a run's log as is: it says what went wrong
 //   in words and never holds a secret.
-// - A cached clone a crash left broken (never finished, or with git's lock files left behind) is
-//   found the first time this process uses it and re-made.
+// - A cached clone a crash left broken is found the first time this process uses it: one never
+//   finished (no marker file) or that git no longer reads is re-made; git's lock files left behind
+//   by a killed fetch are removed. The cache folder belongs to one otfd process: its tmp folder is
+//   emptied when the cache is made.
 //
 // A cache key (CommitSource.repoKey) names one repository wherever it is used (e.g. the provider's
 // host and the repository's identifier), so that workspaces of that repository share its clone.
@@ -36,7 +42,6 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -106,6 +111,8 @@ interface Session {
   /** The URL as a message may show it (no user info). */
   url: string;
   kind: 'https' | 'ssh' | 'none';
+  /** Set in the environment of git and all it starts: what is left of a stopped command is found by it. */
+  marker: string;
   close(): void;
 }
 
@@ -351,7 +358,8 @@ export class RepositoryCache {
       secrets.push(source.auth.password, value.slice('Basic '.length));
     }
     if (source.auth.kind === 'ssh') {
-      keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-clone-ssh-'));
+      // In the cache's own temporary folder (0700, in otfd's data dir), never a shared one.
+      keyDir = fs.mkdtempSync(path.join(this.tmpDir, 'ssh-'));
       const keyFile = path.join(keyDir, 'ssh-key');
       const key = source.auth.privateKey.endsWith('\n') ? source.auth.privateKey : `${source.auth.privateKey}\n`;
       fs.writeFileSync(keyFile, key, { mode: 0o600, flag: 'wx' });
@@ -363,21 +371,25 @@ export class RepositoryCache {
       env.GIT_SSH_COMMAND = [process.execPath, GIT_SSH].map(shellQuote).join(' ');
       env.GIT_SSH_VARIANT = 'ssh';
     }
+    const marker = `OTF_GIT_SESSION=${crypto.randomUUID()}`;
+    env.OTF_GIT_SESSION = marker.slice('OTF_GIT_SESSION='.length);
     env.GIT_CONFIG_COUNT = String(config.length);
     config.forEach(([key, value], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
-    return {
+    const session: Session = {
       env,
       secrets: secrets.filter((s) => s.length > 0),
       url: shownUrl(source.url),
       kind: source.auth.kind,
+      marker,
       close() {
         if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
         keyDir = null;
       },
     };
+    return session;
   }
 
   private git(cwd: string, session: Session, signal: AbortSignal): SimpleGit {
@@ -398,6 +410,9 @@ export class RepositoryCache {
       return await this.git(cwd, session, controller.signal).raw(args);
     } catch (err) {
       if (controller.signal.aborted || (err instanceof GitPluginError && err.plugin === 'abort')) {
+        // git, stopped, leaves its helpers (git-remote-http, the ssh program) running until the
+        // server hangs up, which a server that stopped answering never does.
+        killProcessesWithEnv(session.marker);
         throw new CloneError('timeout', `git ${what} of ${session.url} took longer than ${seconds(this.timeoutMs)} and was stopped`);
       }
       throw this.failure((err as Error).message, session, what);
@@ -495,6 +510,27 @@ export function formatSize(bytes: number): string {
 
 function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
+}
+
+/**
+ * Kills the processes with `entry` ("NAME=value") in their environment: a value made for one
+ * session of ours, so only processes started for it match. Linux only (/proc); elsewhere nothing
+ * is done.
+ */
+function killProcessesWithEnv(entry: string): void {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
 }
 
 /** Removes every "*.lock" under a folder (refs git was updating when it was killed). */
