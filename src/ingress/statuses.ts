@@ -9,7 +9,7 @@
 // already posted. Retryable failures (provider down, throttled, 5xx) are retried with exponential
 // backoff a bounded number of times; anything else is logged and dropped.
 import type { Logger } from '../logger.js';
-import type { Run, RunStatus } from '../runs/index.js';
+import type { Run } from '../runs/index.js';
 import { VcsApiError, type CommitStatus, type IngressAttributes, type VcsAdapter, type WorkspaceVcsRepo } from '../vcs/types.js';
 
 /**
@@ -39,10 +39,11 @@ export function applySummary(phase: { additions: number; changes: number; destru
 }
 
 /**
- * The commit status a run in its current status shows; null for statuses that change nothing on the
- * commit (between a plan and its apply the commit keeps the plan's success).
+ * The commit status a run in its current status shows. Between its plan and its apply the commit
+ * shows the plan's success: a worker that reads the run only once it is applying (auto-apply moves
+ * fast) still posts the plan's summary before the apply's.
  */
-export function commitStateOf(run: Pick<Run, 'status' | 'plan' | 'apply'>): Pick<CommitStatus, 'state' | 'description'> | null {
+export function commitStateOf(run: Pick<Run, 'status' | 'plan' | 'apply'>): Pick<CommitStatus, 'state' | 'description'> {
   switch (run.status) {
     case 'pending':
       return { state: 'pending', description: 'Run pending' };
@@ -53,11 +54,10 @@ export function commitStateOf(run: Pick<Run, 'status' | 'plan' | 'apply'>): Pick
     case 'planned':
     case 'planned_and_saved':
     case 'planned_and_finished':
-      return { state: 'success', description: planSummary(run.plan) };
     case 'confirmed':
     case 'apply_queued':
     case 'applying':
-      return null;
+      return { state: 'success', description: planSummary(run.plan) };
     case 'applied':
       return { state: 'success', description: applySummary(run.apply) };
     case 'errored':
@@ -68,11 +68,6 @@ export function commitStateOf(run: Pick<Run, 'status' | 'plan' | 'apply'>): Pick
     case 'discarded':
       return { state: 'error', description: 'Run discarded' };
   }
-}
-
-/** Whether entering this status may change what the commit shows. */
-function mayPost(to: RunStatus): boolean {
-  return to !== 'confirmed' && to !== 'apply_queued' && to !== 'applying';
 }
 
 /** What commit statuses read from the other domains (connected in src/server.ts). */
@@ -131,8 +126,8 @@ export class CommitStatuses {
   ) {}
 
   /** The runs domain's status-change hook (RunService.onStatusChange). */
-  readonly statusChanged = async (run: Run, _from: RunStatus, to: RunStatus): Promise<void> => {
-    if (this.stopped || !mayPost(to)) return;
+  readonly statusChanged = async (run: Run): Promise<void> => {
+    if (this.stopped) return;
     // Most runs are uploads: they cost this one read.
     if (!(await this.sources.ingress(run.configurationVersionId))) return;
     this.request(run.id);
@@ -201,7 +196,6 @@ export class CommitStatuses {
     const run = await this.sources.run(runId);
     if (!run) return null;
     const state = commitStateOf(run);
-    if (!state) return null;
     const ingress = await this.sources.ingress(run.configurationVersionId);
     if (!ingress) return null;
     const ws = await this.sources.workspace(run.workspaceId);
