@@ -379,6 +379,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     cleanups.push(() => statuses.stop());
     poller.start();
     cleanups.push(() => poller.stop());
+    // Runs whose commit fetch an otfd did not live to finish are errored, instead of holding their queue.
+    ingress.service.start();
+    cleanups.push(async () => ingress.service.stop());
     // Webhook deliveries an otfd did not live to process are processed now, then new ones as they come.
     await webhooks.start(listener);
     cleanups.push(() => webhooks.stop());

@@ -368,6 +368,31 @@ describe('VCS-driven runs', function () {
     }
   });
 
+  it('a run whose commit fetch was lost with its otfd is errored by the next otfd, and does not hold the queue', async () => {
+    const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
+    const res = await api().post('/runs', { data: { type: 'runs', attributes: {}, relationships: { workspace: { data: { type: 'workspaces', id: c.workspace.id } } } } });
+    assertStatus(res, 201);
+    await world.ended(res.body.data.id);
+    // As if the otfd fetching its commit had stopped half an hour ago: the run waits, its commit never comes.
+    const db = world.server.otfd.db;
+    const cvId = res.body.data.relationships['configuration-version'].data.id;
+    await db('runs').where({ id: res.body.data.id }).update({ status: 'pending' });
+    await db('configuration_versions').where({ id: cvId }).update({ status: 'fetching', created_at: db.raw("now() - interval '1 hour'") });
+    const replica = await startServer({ ssl: true, databaseUrl: world.server.databaseUrl, config: { concurrency: 0, secret: world.server.secret } });
+    try {
+      const run = await world.ended(res.body.data.id, 30_000);
+      assert.equal(run.attributes.status, 'errored');
+      assert.match(run.attributes['error-message'], /not fetched within 30 minutes/);
+      assert.match(await world.phaseLog(run, 'plan'), /not fetched within 30 minutes/);
+      // The workspace's next run goes ahead (the head is applied already: nothing to change).
+      const next = await api().post('/runs', { data: { type: 'runs', attributes: {}, relationships: { workspace: { data: { type: 'workspaces', id: c.workspace.id } } } } });
+      assertStatus(next, 201);
+      assert.equal((await world.ended(next.body.data.id)).attributes.status, 'planned_and_finished');
+    } finally {
+      await replica.stop();
+    }
+  });
+
   it('a delivery processed again (after a crash) makes no second run', async () => {
     const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
     const before = c.repo.head('main');

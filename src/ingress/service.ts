@@ -84,13 +84,35 @@ export function commitTitle(message: string): string {
   return line === '' ? 'Triggered by a commit with no message' : line.slice(0, 1000);
 }
 
+/** Longer than any fetch takes (each git command of one is limited to 5 minutes). */
+const LOST_FETCH_MS = 30 * 60_000;
+const LOST_FETCH_SWEEP_MS = 60_000;
+
 export class IngressService {
+  private sweeper: NodeJS.Timeout | null = null;
+
   constructor(
     private readonly runs: RunService,
     private readonly configs: ConfigurationVersionService,
     private readonly sources: IngressSources,
     private readonly logger: Logger,
   ) {}
+
+  /** Looks now and every minute for runs whose commit fetch was lost, and errors them. */
+  start(): void {
+    const sweep = () =>
+      void this.runs
+        .failLostFetches(LOST_FETCH_MS)
+        .then((n) => n > 0 && this.logger.warn({ runs: n }, 'errored runs whose commit fetch was lost'))
+        .catch((err: unknown) => this.logger.warn({ err }, 'could not look for runs whose commit fetch was lost'));
+    sweep();
+    this.sweeper = setInterval(sweep, LOST_FETCH_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
 
   /** How to fetch the workspace's repository: over SSH with its key for an ssh URL, else HTTPS with the token. */
   async sourceOf(cw: ConnectedWorkspace, adapter: VcsAdapter, info: RepositoryInfo, sha: string, ref: string | null): Promise<CommitSource> {

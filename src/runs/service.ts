@@ -325,7 +325,8 @@ export class RunService {
     }
     if (reason !== null) {
       // What the API's plan log and the run's error show: the only record of why nothing was planned.
-      await store.appendLog(this.db, run.plan.id, 0, Buffer.from(`Error: the configuration could not be fetched: ${reason}\n`));
+      const end = await store.logLength(this.db, run.plan.id);
+      await store.appendLog(this.db, run.plan.id, end, Buffer.from(`Error: the configuration could not be fetched: ${reason}\n`));
       await this.fail(runId, reason);
       return;
     }
@@ -336,6 +337,19 @@ export class RunService {
     } else {
       await this.schedule(run.workspaceId);
     }
+  }
+
+  /**
+   * Errors the runs whose commit has been fetching for longer than any fetch takes: the otfd that
+   * fetched it stopped, or its delivery was given up. Each would otherwise hold its workspace's
+   * queue for ever (a run waits for its commit, and the runs behind it wait for it).
+   */
+  async failLostFetches(olderThanMs: number): Promise<number> {
+    const lost = await store.runsFetchingSince(this.db, new Date(Date.now() - olderThanMs));
+    for (const id of lost) {
+      await this.commitFetched(id, { error: `the commit was not fetched within ${Math.round(olderThanMs / 60_000)} minutes (the otfd fetching it may have stopped)` });
+    }
+    return lost.length;
   }
 
   /** Inserts a new pending run of the workspace with the input's options, as the subject. */

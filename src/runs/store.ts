@@ -156,6 +156,17 @@ export async function runOfConfigurationVersion(db: Db, cvId: string): Promise<s
   return row?.id ?? null;
 }
 
+/** Runs still pending whose configuration version has been fetching since before `before` (its fetch was lost). */
+export async function runsFetchingSince(db: Db, before: Date): Promise<string[]> {
+  const rows = await db('runs as r')
+    .join('configuration_versions as cv', 'cv.id', 'r.configuration_version_id')
+    .where('r.status', 'pending')
+    .where('cv.status', 'fetching')
+    .where('cv.created_at', '<', before)
+    .select<{ id: string }[]>('r.id');
+  return rows.map((r) => r.id);
+}
+
 /**
  * Moves a pending (uploading) or fetching (from a commit) configuration version to uploaded or
  * errored; null when it was not in `from`.
