@@ -77,6 +77,9 @@ describe('VCS-driven runs', function () {
     const ingress = await api().get(`/configuration-versions/${cvId}/ingress-attributes`);
     assertStatus(ingress, 200);
     assert.equal(cv.body.data.relationships['ingress-attributes'].data.id, ingress.body.data.id);
+    const withIncluded = await api().get(`/configuration-versions/${cvId}?include=ingress_attributes`);
+    assertStatus(withIncluded, 200);
+    assert.deepEqual(withIncluded.body.included, [ingress.body.data]);
     return { cv: cv.body.data, ingress: ingress.body.data.attributes };
   }
 

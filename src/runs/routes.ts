@@ -80,7 +80,9 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
 
   router.get('/configuration-versions/:id', async (ctx) => {
     const { cv } = await configs.get(subjectOf(ctx), ctx.params.id);
-    send(ctx, 200, encode(configurationVersionType, presentConfigurationVersion(cv, null)));
+    // include=ingress_attributes, as go-tfe asks for it (ConfigVerIngressAttributes).
+    const included = cv.ingress && parseIncludes(query(ctx)).has('ingress_attributes') ? resources(ingressAttributesType, [presentIngressAttributes(cv.ingress)]) : [];
+    send(ctx, 200, encode(configurationVersionType, presentConfigurationVersion(cv, null), included.length > 0 ? { included } : {}));
   });
 
   // Where a configuration version from a commit came from; TFC answers 404 for one uploaded.
