@@ -3,12 +3,19 @@
 import type Router from '@koa/router';
 import { readBody } from '../api/body.js';
 import type { AppState } from '../api/http.js';
+import { AppError } from '../errors.js';
 import type { WebhookService } from './service.js';
 
 export function registerWebhookRoutes(router: Router<AppState>, deps: { webhooks: WebhookService; maxDeliveryBytes: number }): void {
   router.post('/webhooks/:kind/:hookId', async (ctx) => {
     // The body first, within its limit: nothing else is done for a delivery too large to be one.
-    const body = await readBody(ctx, deps.maxDeliveryBytes, 'a webhook delivery');
+    let body: Buffer;
+    try {
+      body = await readBody(ctx, deps.maxDeliveryBytes, 'a webhook delivery');
+    } catch (err) {
+      if (err instanceof AppError) throw deps.webhooks.refused(ctx.params.kind, ctx.params.hookId, err, ctx.state.requestId);
+      throw err;
+    }
     await deps.webhooks.receive(ctx.params.kind, ctx.params.hookId, ctx.req.headers, body, ctx.state.requestId);
     // Accepted: processed in the background, so the provider gets its answer at once.
     ctx.body = null;

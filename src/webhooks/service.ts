@@ -56,10 +56,7 @@ export class WebhookService {
    * body, signature or secret. An accepted delivery is recorded; the worker takes it from there.
    */
   async receive(kind: string, hookId: string, headers: IncomingHttpHeaders, body: Buffer, requestId: string | null): Promise<void> {
-    const refuse = (err: AppError): AppError => {
-      this.logger.warn({ hookId: hookId.slice(0, MAX_HOOK_ID), kind: kind.slice(0, 20), status: err.status, reason: err.message, requestId }, 'webhook delivery refused');
-      return err;
-    };
+    const refuse = (err: AppError): AppError => this.refused(kind, hookId, err, requestId);
     const known = HOOK_KINDS.find((k) => k === kind);
     const hook = known && hookId.length <= MAX_HOOK_ID ? await this.hooks.findHook(hookId) : null;
     if (!known || !hook || hookKindOf(hook.provider) !== known) throw refuse(new NotFoundError(`no ${known ?? 'such'} webhook ${hookId.slice(0, MAX_HOOK_ID)}`));
@@ -76,6 +73,12 @@ export class WebhookService {
     if (!recorded) throw refuse(new ConflictError(`delivery ${verified.deliveryId} was already received by this webhook`));
     this.logger.info({ hookId: hook.id, kind: known, deliveryId: verified.deliveryId, event: event?.type ?? 'none', requestId }, 'webhook delivery accepted');
     if (event) await this.db.raw('SELECT pg_notify(?, ?)', [CHANNEL, recorded.id]);
+  }
+
+  /** Logs a refusal (never the body, signature or secret) and answers the error, for the caller to throw. */
+  refused(kind: string, hookId: string, err: AppError, requestId: string | null): AppError {
+    this.logger.warn({ hookId: hookId.slice(0, MAX_HOOK_ID), kind: kind.slice(0, 20), status: err.status, reason: err.message, requestId }, 'webhook delivery refused');
+    return err;
   }
 
   /** Starts the worker: deliveries left unprocessed are taken now, new ones as they are announced. */
