@@ -208,9 +208,10 @@ describe('repository cache (clones of VCS repositories)', function () {
         'timeout',
         /git fetch of http:\/\/127\.0\.0\.1:\d+\/silent\.git took longer than 1\.5 s and was stopped/,
       );
-      assert.deepEqual(processesNaming(url), [], 'git and git-remote-http are gone');
+      // Killed (SIGKILL ends a process a moment after it is sent).
+      await waitUntil('git and git-remote-http are gone', () => processesNaming(url).length === 0, 5_000);
       await rejectsWith(slow.head({ repoKey: 'silent', url, auth: { kind: 'none' }, ref: null }, 'main'), 'timeout', /ls-remote/);
-      assert.deepEqual(processesNaming(url), []);
+      await waitUntil('git ls-remote and git-remote-http are gone', () => processesNaming(url).length === 0, 5_000);
     } finally {
       silent.closeAllConnections();
       silent.close();
@@ -225,6 +226,13 @@ describe('repository cache (clones of VCS repositories)', function () {
     repo.commit({ 'a.tf': '3\n' }, 'three');
     const snap = await cache.snapshot(source(repo, second), MiB);
     assert.deepEqual(await filesOf(snap), { 'a.tf': '2\n' });
+    // A branch of any name git allows, Unicode included.
+    repo.checkout('feature/grüße');
+    const unicode = repo.commit({ 'a.tf': 'ü\n' }, 'umlauts');
+    const snapU = await cache.snapshot(source(repo, unicode, { ref: 'refs/heads/feature/grüße' }), MiB);
+    assert.deepEqual(await filesOf(snapU), { 'a.tf': 'ü\n' });
+    await snapU.dispose();
+    assert.equal(await cache.head(source(repo, unicode), 'feature/grüße'), unicode);
     await snap.dispose();
     const snap1 = await cache.snapshot(source(repo, first), MiB);
     assert.deepEqual(await filesOf(snap1), { 'a.tf': '1\n' });
@@ -336,7 +344,7 @@ describe('repository cache (clones of VCS repositories)', function () {
       try {
         await rejectsWith(slow.snapshot({ ...source(repo, sha), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey } }, MiB), 'timeout', /longer than 1\.5 s/);
         // Still held: nothing of that fetch (git, its ssh program) is left running, nor its key file.
-        assert.deepEqual(processesNaming(path.join(dir, 'slow')), []);
+        await waitUntil('git and its ssh program are gone', () => processesNaming(path.join(dir, 'slow')).length === 0, 5_000);
         assert.deepEqual(fs.readdirSync(path.join(dir, 'slow', 'tmp')), []);
       } finally {
         release();
