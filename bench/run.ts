@@ -19,6 +19,7 @@
 //   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state")
 import crypto from 'node:crypto';
 import path from 'node:path';
+import { CLONE_SCENARIO, formatCloneTable, runCloneBenchmark, type CloneBenchResult } from './clone.js';
 import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, SIGTERM_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
 import {
   Client,
@@ -237,6 +238,7 @@ async function main(): Promise<void> {
   let agents: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null };
   let state: StateBenchResult | null = null;
   let hugeOutput: HugeOutputResult | null = null;
+  let clone: CloneBenchResult | null = null;
   const seed: Seed = { org: 'bench', workspaceIds: [], userToken: '', runsWorkspaceId: '', stateWorkspaceId: '' };
   let seedSeconds: number | null = null;
   try {
@@ -306,6 +308,10 @@ async function main(): Promise<void> {
       console.log(`running "${HUGE_OUTPUT_SCENARIO}": its own otfd (--concurrency 0), the bare API...`);
       hugeOutput = await runHugeOutputBenchmark({ logLevel: level, nodeArgs });
     }
+    if (wants(CLONE_SCENARIO)) {
+      console.log(`running "${CLONE_SCENARIO}": git http-backend on localhost, no otfd...`);
+      clone = await runCloneBenchmark();
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -335,6 +341,10 @@ async function main(): Promise<void> {
     console.log('');
     console.log(formatHugeOutputTable(hugeOutput));
   }
+  if (clone) {
+    console.log('');
+    console.log(formatCloneTable(clone));
+  }
   for (const r of results) {
     if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${describeTarget(r.target)}`);
   }
@@ -353,6 +363,7 @@ async function main(): Promise<void> {
     agentSigterm: agents.sigterm,
     state,
     hugeOutput,
+    clone,
   });
   console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);
 }

@@ -6,12 +6,15 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { CloneError, RepositoryCache, type Snapshot } from '../src/ingress/repository-cache.js';
 import type { CommitSource } from '../src/vcs/types.js';
 import { manyFiles, startGitHttpServer, type GitHttpServer, type TestRepository } from './helpers/git-http-server.js';
+import { waitUntil } from './helpers/wait.js';
 import { generateKeyPair, startSshGitServer, type SshGitServer } from './helpers/ssh-git-server.js';
 
 const MiB = 1024 * 1024;
@@ -45,8 +48,18 @@ async function rejectsWith(promise: Promise<unknown>, reason: CloneError['reason
   assert.fail(`expected a CloneError (${reason})`);
 }
 
-function tempEntries(): Set<string> {
-  return new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('otf-clone-ssh-')));
+/** The command lines of running processes that name `text`. */
+function processesNaming(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes(text)) found.push(cmdline.replace(/\0/g, ' '));
+    } catch {
+      // gone
+    }
+  }
+  return found;
 }
 
 describe('repository cache (clones of VCS repositories)', function () {
@@ -132,10 +145,14 @@ describe('repository cache (clones of VCS repositories)', function () {
     const app = server.createRepository('app', { 'main.tf': 'main\n' });
     const sha = app.addSubmodule('lib', lib);
 
-    const without = await cache.snapshot(source(app, sha), MiB);
+    // The token goes to the submodules too (same host): the header is scoped to the repository's origin.
+    const token = crypto.randomBytes(16).toString('hex');
+    server.addCredentials('x-access-token', token);
+    const auth = { kind: 'https' as const, username: 'x-access-token', password: token };
+    const without = await cache.snapshot(source(app, sha, { auth }), MiB);
     assert.deepEqual(Object.keys(await filesOf(without)).sort(), ['.gitmodules', 'main.tf']);
     await without.dispose();
-    const withSubs = await cache.snapshot(source(app, sha, { submodules: true }), MiB);
+    const withSubs = await cache.snapshot(source(app, sha, { submodules: true, auth }), MiB);
     const files = await filesOf(withSubs);
     assert.deepEqual(Object.keys(files).sort(), ['.gitmodules', 'lib/.gitmodules', 'lib/lib.tf', 'lib/vendor/inner/inner.tf', 'main.tf']);
     assert.equal(files['lib/vendor/inner/inner.tf'], 'inner\n');
@@ -179,6 +196,27 @@ describe('repository cache (clones of VCS repositories)', function () {
     await rejectsWith(cache.snapshot({ ...source(repo, later), repoKey: 'dead', url: 'http://no-such-host.invalid/app.git' }, MiB), 'unreachable', /cannot be reached/);
   });
 
+  it('stops a fetch from a server that does not answer, and leaves nothing of it running', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/silent.git`;
+    try {
+      const slow = new RepositoryCache(path.join(dir, 'slow'), { commandTimeoutMs: 1500 });
+      const token = crypto.randomBytes(16).toString('hex');
+      await rejectsWith(
+        slow.snapshot({ repoKey: 'silent', url, auth: { kind: 'https', username: 'x-access-token', password: token }, sha: 'c'.repeat(40), ref: 'refs/heads/main', submodules: false }, MiB),
+        'timeout',
+        /git fetch of http:\/\/127\.0\.0\.1:\d+\/silent\.git took longer than 1\.5 s and was stopped/,
+      );
+      assert.deepEqual(processesNaming(url), [], 'git and git-remote-http are gone');
+      await rejectsWith(slow.head({ repoKey: 'silent', url, auth: { kind: 'none' }, ref: null }, 'main'), 'timeout', /ls-remote/);
+      assert.deepEqual(processesNaming(url), []);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   it('falls back to fetching the ref when the server refuses a bare commit id (protocol v0)', async () => {
     server.protocolV2(false);
     const repo = server.createRepository('old', { 'a.tf': '1\n' });
@@ -193,15 +231,23 @@ describe('repository cache (clones of VCS repositories)', function () {
     await snap1.dispose();
     await rejectsWith(cache.snapshot(source(repo, 'b'.repeat(40)), MiB), 'commit-not-found', /not in/);
     await rejectsWith(cache.snapshot(source(repo, 'b'.repeat(40), { ref: null }), MiB), 'commit-not-found', /commit/);
+    // Nothing git could take for an option gets to its command line.
+    await rejectsWith(cache.snapshot(source(repo, second, { ref: '--upload-pack=touch /tmp/x' }), MiB), 'commit-not-found', /not a ref name/);
+    await rejectsWith(cache.snapshot(source(repo, '--output=/tmp/x'), MiB), 'commit-not-found', /not a commit id/);
+    assert.equal(await cache.changedFiles(`test/${repo.name}`, '--output=/tmp/x', second), null);
   });
 
   it('never puts the token in a git command line or a leftover file; two snapshots of one repository at once both succeed', async () => {
-    // A git on PATH that records its arguments, then runs the real one.
+    // A git on PATH that records its arguments as it starts and when it ends, around the real one.
     const shim = path.join(dir, 'shim');
     fs.mkdirSync(shim);
     const argvLog = path.join(dir, 'argv.log');
     const realGit = (await import('node:child_process')).execFileSync('sh', ['-c', 'command -v git']).toString().trim();
-    fs.writeFileSync(path.join(shim, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(shim, 'git'),
+      `#!/bin/sh\nprintf 'start %s %s\\n' "$$" "$*" >> '${argvLog}'\n'${realGit}' "$@"\ncode=$?\nprintf 'end %s\\n' "$$" >> '${argvLog}'\nexit $code\n`,
+      { mode: 0o755 },
+    );
     const shimmed = new RepositoryCache(path.join(dir, 'cache2'), { path: `${shim}:${process.env.PATH}` });
 
     const token = `glpat-${crypto.randomBytes(12).toString('hex')}`;
@@ -209,7 +255,6 @@ describe('repository cache (clones of VCS repositories)', function () {
     const repo = server.createRepository('secret', { 'main.tf': 'x\n', 'sub/b.tf': 'b\n' });
     const sha = repo.commit({ 'c.tf': 'c\n' }, 'c');
     const auth = { kind: 'https' as const, username: 'oauth2', password: token };
-    const tmpBefore = tempEntries();
     const [a, b] = await Promise.all([shimmed.snapshot(source(repo, sha, { auth }), MiB), shimmed.snapshot(source(repo, sha, { auth }), MiB)]);
     assert.deepEqual(await filesOf(a), await filesOf(b));
     assert.deepEqual(Object.keys(await filesOf(a)).sort(), ['c.tf', 'main.tf', 'sub/b.tf']);
@@ -219,8 +264,12 @@ describe('repository cache (clones of VCS repositories)', function () {
     await b.dispose();
 
     const argv = fs.readFileSync(argvLog, 'utf8');
-    assert.match(argv, /fetch/, 'the shim saw the fetch');
-    assert.equal((argv.match(/ fetch /g) ?? []).length, 1, 'one fetch: the second snapshot waited for the first, then found the commit');
+    // Both fetched (the server is asked each time), one after the other: the second started after the first ended.
+    const lines = argv.trim().split('\n');
+    const fetches = lines.filter((l) => / fetch /.test(l)).map((l) => l.split(' ')[1]);
+    assert.equal(fetches.length, 2, argv);
+    const [startA, endA, startB] = [lines.findIndex((l) => l.startsWith(`start ${fetches[0]} `)), lines.indexOf(`end ${fetches[0]}`), lines.findIndex((l) => l.startsWith(`start ${fetches[1]} `))];
+    assert.ok(startA < endA && endA < startB, `the fetches overlapped:\n${argv}`);
     const basic = Buffer.from(`oauth2:${token}`).toString('base64');
     assert.ok(!argv.includes(token) && !argv.includes(basic), 'no token in any argument list');
     // Nothing on disk holds it either: not the cache, not a temporary folder.
@@ -230,7 +279,6 @@ describe('repository cache (clones of VCS repositories)', function () {
       assert.ok(!content.includes(token) && !content.includes(basic), `${entry.name} holds the token`);
     }
     assert.deepEqual(fs.readdirSync(path.join(dir, 'cache2', 'tmp')), []);
-    assert.deepEqual(tempEntries(), tmpBefore);
   });
 
   it('re-makes a cached clone that a crash left broken', async () => {
@@ -272,26 +320,54 @@ describe('repository cache (clones of VCS repositories)', function () {
     it('fetches with the workspace key, removes the key file, and says when the key is refused or the server is too slow', async () => {
       const repo = server.createRepository('viassh', { 'main.tf': 'ssh\n' });
       const url = `ssh://git@127.0.0.1:${ssh.port}/viassh.git`;
-      const tmpBefore = tempEntries();
       const snap = await cache.snapshot({ ...source(repo, repo.head()), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey } }, MiB);
       assert.deepEqual(await filesOf(snap), { 'main.tf': 'ssh\n' });
       await snap.dispose();
       assert.ok(ssh.authenticated > 0);
-      assert.deepEqual(tempEntries(), tmpBefore, 'the key file is gone');
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'tmp')), [], 'the key file is gone');
 
       const other = generateKeyPair();
       const sha = repo.commit({ 'x.tf': 'x\n' }, 'x');
       await rejectsWith(cache.snapshot({ ...source(repo, sha), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey: other.privateKey } }, MiB), 'credentials', /refused the workspace's SSH key/);
-      assert.deepEqual(tempEntries(), tmpBefore);
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'tmp')), []);
 
       const slow = new RepositoryCache(path.join(dir, 'slow'), { commandTimeoutMs: 1500 });
       const release = ssh.hold();
       try {
         await rejectsWith(slow.snapshot({ ...source(repo, sha), url, repoKey: 'ssh/viassh', auth: { kind: 'ssh', privateKey } }, MiB), 'timeout', /longer than 1\.5 s/);
+        // Still held: nothing of that fetch (git, its ssh program) is left running, nor its key file.
+        assert.deepEqual(processesNaming(path.join(dir, 'slow')), []);
+        assert.deepEqual(fs.readdirSync(path.join(dir, 'slow', 'tmp')), []);
       } finally {
         release();
       }
-      assert.deepEqual(tempEntries(), tmpBefore);
+    });
+
+    it('fetches different repositories side by side, and the same repository one fetch at a time', async () => {
+      const slowRepo = server.createRepository('held', { 'held.tf': 'held\n' });
+      const other = server.createRepository('free', { 'free.tf': 'free\n' });
+      const url = `ssh://git@127.0.0.1:${ssh.port}/held.git`;
+      const viaSsh = { ...source(slowRepo, slowRepo.head()), url, repoKey: 'ssh/held', auth: { kind: 'ssh' as const, privateKey } };
+      const release = ssh.hold();
+      let settled = 0;
+      const held = cache.snapshot(viaSsh, MiB).finally(() => settled++);
+      const queued = cache.snapshot(viaSsh, MiB).finally(() => settled++);
+      try {
+        await waitUntil('the first fetch reaches the SSH server', () => ssh.commands.some((c) => c.includes('held.git')), 30_000);
+        // Another repository is not held up by the fetch that hangs.
+        const free = await cache.snapshot(source(other, other.head()), MiB);
+        assert.deepEqual(await filesOf(free), { 'free.tf': 'free\n' });
+        await free.dispose();
+        assert.equal(settled, 0, 'the held fetches are still waiting');
+        assert.equal(ssh.commands.filter((c) => c.includes('held.git')).length, 1, 'the second snapshot of the held repository waits for the first before it fetches');
+      } finally {
+        release();
+      }
+      const [a, b] = await Promise.all([held, queued]);
+      assert.deepEqual(await filesOf(a), { 'held.tf': 'held\n' });
+      assert.deepEqual(await filesOf(b), { 'held.tf': 'held\n' });
+      await a.dispose();
+      await b.dispose();
     });
   });
 });

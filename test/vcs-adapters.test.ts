@@ -230,6 +230,18 @@ describe('VCS provider adapters against the providers\' REST stand-in', function
     });
   }
 
+  it('GitHub: creating a hook whose URL it has already (an answer lost) keeps that hook, with the new secret', async () => {
+    const adapter = createAdapter('github', api.apiUrl('github'), token);
+    const url = 'https://otf.example/webhooks/github/lost-answer';
+    const first = await adapter.createWebhook('acme/infra', { url, secret: 'first' });
+    const again = await adapter.createWebhook('acme/infra', { url, secret: 'second' });
+    assert.equal(again, first);
+    const mine = api.hooks('acme/infra').filter((h) => h.url === url);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].secret, 'second');
+    await adapter.deleteWebhook('acme/infra', first);
+  });
+
   it('GitLab: a status already in the state posted is done, any other 400 is an error', async () => {
     const adapter = createAdapter('gitlab_hosted', api.apiUrl('gitlab'), token);
     const status = { state: 'pending' as const, description: 'Planning', targetUrl: 'https://otf.example/runs/run-2', context: 'otf/acme/twice' };

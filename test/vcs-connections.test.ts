@@ -330,6 +330,22 @@ describe('VCS connections with a provider', function () {
     assert.equal((await hookRows(identifier)).length, 0);
   });
 
+  it('a provider failing to delete a webhook does not stop the disconnect, and says so in the log', async () => {
+    const tokenId = await oauthToken('github');
+    const identifier = repository();
+    const ws = await createWorkspace(api, org);
+    assert.equal((await connect(ws.id, { identifier, 'oauth-token-id': tokenId })).status, 200);
+    const [hook] = await hookRows(identifier);
+    provider.fail({ status: 503, times: 1, match: /\/hooks\/\d+$/ });
+    const off = await api.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'vcs-repo': null }));
+    assert.equal(off.status, 200, off.text);
+    assert.equal(off.body.data.attributes['vcs-repo'], null);
+    assert.equal((await hookRows(identifier)).length, 0);
+    const line = logged.find((l) => l.includes(hook.id) && l.includes('could not delete a repository webhook'));
+    assert.ok(line, 'a warning names the webhook left at the provider');
+    assert.equal(JSON.parse(line).level, 'warn');
+  });
+
   it('deleting the last workspace of a repository deletes its webhook', async () => {
     const tokenId = await oauthToken('github');
     const identifier = repository();

@@ -131,6 +131,28 @@ describe('VCS providers API (oauth-clients, oauth-tokens)', function () {
     assertError(await api.delete(`/oauth-clients/${created.id}`), 404, /not found/);
   });
 
+  it('takes a create as go-tfe sends it: null for what it was not given, the OAuth application attributes ignored', async () => {
+    const res = await api.post(`/organizations/${org}/oauth-clients`, clientDoc({
+      name: null,
+      'api-url': null,
+      'http-url': null,
+      key: null,
+      secret: null,
+      'rsa-public-key': null,
+      'private-key': null,
+      'organization-scoped': true,
+      'oauth-token-string': 'ghp_gotfe',
+      'service-provider': 'github',
+    }));
+    assert.equal(res.status, 201, res.text);
+    const a = res.body.data.attributes;
+    assert.equal(a.name, null);
+    assert.equal(a['api-url'], 'https://api.github.com');
+    assert.equal(a['organization-scoped'], true);
+    for (const k of ['key', 'secret', 'rsa-public-key', 'callback-url', 'connect-path']) assert.equal(a[k], null, k);
+    assert.ok(!res.text.includes('ghp_gotfe'));
+  });
+
   it('gives the hosted providers their URLs and needs them for the others', async () => {
     const gitlab = await createClient({ 'service-provider': 'gitlab_hosted' });
     assert.equal(gitlab.attributes['api-url'], 'https://gitlab.com/api/v4');

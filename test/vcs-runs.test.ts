@@ -19,6 +19,8 @@ import {
   type Delivery,
 } from './helpers/deliveries.js';
 import { fixture } from './helpers/fixtures.js';
+import { userWithAccess } from './helpers/people.js';
+import { createOrganization, startServer } from './helpers/server.js';
 import { startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
 import { sleep, until } from './helpers/wait.js';
 
@@ -109,7 +111,7 @@ describe('VCS-driven runs', function () {
     });
   }
 
-  it('a pull request into the tracked branch queues a speculative plan of its head, never applied; commit statuses follow it', async () => {
+  it('a pull request into the tracked branch queues a speculative plan of its head, never applied; its commit status goes pending, then success with the plan summary and the run\'s URL', async () => {
     const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
     c.repo.checkout('feature');
     const m = marker('pr');
@@ -129,6 +131,19 @@ describe('VCS-driven runs', function () {
     assert.equal(ingress['commit-sha'], sha);
     // Nothing was applied: the workspace has no state.
     assert.equal((await api().get(`/workspaces/${c.workspace.id}/current-state-version`)).status, 404);
+    // The commit showed pending while planning, then success with the plan's summary and the run's URL.
+    const statuses = await until(
+      'the commit status to end',
+      async () => world.provider.statuses(c.identifier, sha),
+      (list) => list.some((st) => st.state !== 'pending'),
+      30_000,
+    );
+    assert.equal(statuses[0].state, 'pending');
+    const last = statuses[statuses.length - 1];
+    assert.equal(last.state, 'success');
+    assert.match(String(last.description), /1 to add, 0 to change, 0 to destroy/);
+    assert.match(String(last.targetUrl), new RegExp(run.id));
+    assert.equal(last.context, `otf/${world.org}/${c.workspace.attributes.name}`);
   });
 
   it('a merge request (GitLab) and a pull request (Forgejo) are planned too; one from a fork is not, unless the workspace allows it', async () => {
@@ -149,9 +164,16 @@ describe('VCS-driven runs', function () {
     await deliver(gl, gitlabMergeRequest({ secret: gl.hook.secret!, identifier: gl.identifier, number: 6, sha: glSha, headBranch: 'feature', fork: 'mallory/fork', deliveryId: fork }));
     await processed(fork);
     assert.equal((await world.runs(gl.workspace.id)).length, 1, 'a fork\'s merge request queued no run');
+
+    // A workspace that allows them plans it (the commit is in the base repository too).
+    const allowing = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { vcsRepo: { 'allow-fork-pull-requests': true } });
+    allowing.repo.checkout('feature');
+    const forkSha = allowing.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker('fork') }) }, 'From a fork');
+    await deliver(allowing, githubPullRequest({ secret: allowing.hook.secret!, identifier: allowing.identifier, number: 9, sha: forkSha, headBranch: 'feature', fork: 'mallory/fork' }));
+    assert.equal((await world.ended((await world.newRun(allowing.workspace.id, 1)).id)).attributes.status, 'planned_and_finished');
   });
 
-  it('a failing speculative plan ends errored', async () => {
+  it('a failing speculative plan ends errored, and its commit status failure', async () => {
     const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
     c.repo.checkout('broken');
     const sha = c.repo.commit({ 'main.tf': fixture('vcs-failing-plan', { reason: 'the pull request breaks it' }) }, 'Break it');
@@ -159,6 +181,14 @@ describe('VCS-driven runs', function () {
     const run = await world.ended((await world.newRun(c.workspace.id, 1)).id);
     assert.equal(run.attributes.status, 'errored');
     assert.match(await world.phaseLog(run, 'plan'), /fails on purpose/);
+    const statuses = await until(
+      'the commit status to end',
+      async () => world.provider.statuses(c.identifier, sha),
+      (list) => list.some((st) => st.state !== 'pending'),
+      30_000,
+    );
+    assert.equal(statuses[0].state, 'pending');
+    assert.equal(statuses[statuses.length - 1].state, 'failure');
   });
 
   it('trigger prefixes and patterns skip a push that touches only other paths, and run for one that touches theirs', async () => {
@@ -235,6 +265,107 @@ describe('VCS-driven runs', function () {
     assert.equal(run.attributes.status, 'errored');
     assert.match(run.attributes['error-message'], /larger than|limit|size/);
     assert.match(await world.phaseLog(run, 'plan'), /larger than|limit|size/);
+  });
+
+  it('a push queues no run once whoever connected the workspace may no longer queue runs', async () => {
+    let teamId = '';
+    const c = await world.connect(
+      'github',
+      { 'main.tf': fixture('vcs-commit', { marker: 'base' }) },
+      {
+        as: async (workspaceId) => {
+          const user = await userWithAccess(api(), world.org, [workspaceId], 'admin');
+          teamId = user.teamId;
+          return user.client;
+        },
+      },
+    );
+    // Their team goes, and with it their access to the workspace.
+    assertStatus(await api().delete(`/teams/${teamId}`), 204);
+    const before = c.repo.head('main');
+    const sha = c.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker('nobody') }) }, 'Nobody may');
+    const id = crypto.randomUUID();
+    await deliver(c, push(c, sha, before, 'Nobody may', ['main.tf'], id));
+    await processed(id);
+    assert.deepEqual(await world.runs(c.workspace.id), []);
+    assert.match(world.log(), /may no longer queue runs/);
+  });
+
+  it('a push to a workspace that runs locally queues nothing, and the delivery is done, not retried', async () => {
+    const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { attributes: { 'execution-mode': 'local' } });
+    const before = c.repo.head('main');
+    const sha = c.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker('local') }) }, 'Locally');
+    const id = crypto.randomUUID();
+    await deliver(c, push(c, sha, before, 'Locally', ['main.tf'], id));
+    await processed(id);
+    assert.deepEqual(await world.runs(c.workspace.id), []);
+    assert.match(world.log(), /the workspace refused it/);
+  });
+
+  it('shows ingress attributes only of configurations from commits, and only to whoever may read the workspace\'s runs', async () => {
+    const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
+    const res = await api().post('/runs', { data: { type: 'runs', attributes: {}, relationships: { workspace: { data: { type: 'workspaces', id: c.workspace.id } } } } });
+    assertStatus(res, 201);
+    const cvId = res.body.data.relationships['configuration-version'].data.id;
+    await world.ended(res.body.data.id);
+    const stranger = await userWithAccess(api(), await createOrganization(api()), [], 'read');
+    const hidden = await stranger.client.get(`/configuration-versions/${cvId}/ingress-attributes`);
+    assert.equal(hidden.status, 404, hidden.text);
+    const uploaded = await api().post(`/workspaces/${c.workspace.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
+    assertStatus(uploaded, 201);
+    assert.equal(uploaded.body.data.relationships['ingress-attributes'].data, null);
+    const none = await api().get(`/configuration-versions/${uploaded.body.data.id}/ingress-attributes`);
+    assert.equal(none.status, 404);
+    assert.match(none.body.errors[0].detail, /uploaded, not made from a commit/);
+    assert.equal((await api().get('/configuration-versions/cv-doesnotexist/ingress-attributes')).status, 404);
+  });
+
+  it('a delivery whose every attempt was interrupted is given up with its error kept, not tried forever', async () => {
+    const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
+    const id = crypto.randomUUID();
+    await deliver(c, push(c, c.repo.head('main'), c.repo.head('main'), 'Interrupted', ['main.tf'], id));
+    await processed(id);
+    const runs = (await world.runs(c.workspace.id)).length;
+    // As if three otfds had died processing it, the last one long ago.
+    const db = world.server.otfd.db;
+    await db('vcs_deliveries').where({ delivery_id: id }).update({ processed_at: null, attempts: 3, claimed_at: db.raw("now() - interval '1 hour'"), error: 'otfd stopped' });
+    await db.raw("SELECT pg_notify('vcs_deliveries', 'again')");
+    const row = await until(
+      'the delivery to be given up',
+      async () => (await db('vcs_deliveries').where({ delivery_id: id }).first()) as { processed_at: Date | null; error: string | null; attempts: number },
+      (r) => r.processed_at !== null,
+      30_000,
+    );
+    assert.equal(row.attempts, 3);
+    assert.equal(row.error, 'otfd stopped');
+    assert.equal((await world.runs(c.workspace.id)).length, runs);
+  });
+
+  it('two otfds on one database process each delivery once, whichever received it', async () => {
+    const replica = await startServer({ ssl: true, databaseUrl: world.server.databaseUrl, config: { concurrency: 0, secret: world.server.secret } });
+    try {
+      const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { attributes: { 'auto-apply': false } });
+      const ids: string[] = [];
+      let before = c.repo.head('main');
+      for (let i = 0; i < 6; i++) {
+        const sha = c.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker(`push${i}`) }) }, `Push ${i}`);
+        const id = crypto.randomUUID();
+        ids.push(id);
+        const url = i % 2 === 0 ? c.hook.url : c.hook.url.replace(world.server.url, replica.url);
+        const res = await world.deliver(url, push(c, sha, before, `Push ${i}`, ['main.tf'], id));
+        assert.equal(res.status, 202, res.text);
+        before = sha;
+      }
+      for (const id of ids) await processed(id);
+      const rows = (await world.server.otfd.db('vcs_deliveries').whereIn('delivery_id', ids).select('attempts')) as Array<{ attempts: number }>;
+      assert.deepEqual(
+        rows.map((r) => r.attempts),
+        ids.map(() => 1),
+      );
+      assert.equal((await world.runs(c.workspace.id)).length, 6);
+    } finally {
+      await replica.stop();
+    }
   });
 
   it('a delivery processed again (after a crash) makes no second run', async () => {

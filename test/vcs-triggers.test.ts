@@ -142,6 +142,8 @@ describe('VCS triggers', () => {
       assert.equal(decide(tag('v1.2.3', { deleted: true }), r, ws()).run, false);
       assert.equal(decide(tag('v1.2.3'), repo(), ws()).run, false);
       assert.equal(decide(tag('v1'), repo({ tagsRegex: '([' }), ws()).run, false);
+      // A regex that backtracks for ever matches nothing, in bounded time.
+      assert.equal(decide(tag(`${'a'.repeat(40)}!`), repo({ tagsRegex: '^(a+)+$' }), ws()).run, false);
     });
     it('a pull request into the tracked branch is a speculative plan; a fork only when allowed', () => {
       assert.deepEqual(decide(pr(), repo(), ws()), { run: true, speculative: true, files: true });

@@ -4,6 +4,7 @@
 // the workspace, gathered afresh. One workspace's failure does not keep the others from their runs.
 import { isAllowed } from '../auth/authorize.js';
 import type { PrincipalResolver } from '../auth/service.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { workspaceScope } from '../workspaces/index.js';
 import { hookKindOf, type PullRequestEvent, type PushEvent, type RepoHook, type VcsEvent } from '../vcs/types.js';
@@ -32,9 +33,22 @@ export class Dispatcher {
       const one = only !== undefined ? await this.sources.connectedWorkspace(only) : null;
       targets = one ? [one] : [];
     }
-    const results = await Promise.allSettled(targets.map((t) => this.forWorkspace(hook, t, event)));
+    const results = await Promise.allSettled(targets.map((t) => this.refusalsLogged(t, this.forWorkspace(hook, t, event))));
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${targets[i].workspace.name}: ${(r.reason as Error).message}`] : []));
     if (failed.length > 0) throw new Error(`no run could be queued in ${failed.join('; ')}`);
+  }
+
+  /**
+   * A run the workspace refuses (local execution, a setting that forbids it) is no failure of the
+   * delivery: trying again would be refused the same way. It is logged; anything else is thrown.
+   */
+  private async refusalsLogged(t: ConnectedWorkspace, work: Promise<void>): Promise<void> {
+    try {
+      await work;
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      this.logger.warn({ workspace: t.workspace.id, reason: err.message }, 'VCS event queues no run: the workspace refused it');
+    }
   }
 
   private async forWorkspace(hook: RepoHook | null, t: ConnectedWorkspace, event: VcsEvent): Promise<void> {

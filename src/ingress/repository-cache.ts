@@ -5,7 +5,10 @@
 //   snapshot(source, maxSize)  fetches exactly the commit, shallow (--depth=1), into the
 //                              repository's cached clone, and archives its tracked files (with its
 //                              submodules, recursively and shallow, when asked). A second commit of
-//                              the same repository fetches only the objects the cache lacks.
+//                              the same repository fetches only the objects the cache lacks. The
+//                              server is asked each time, also for a commit the cache holds, so a
+//                              revoked token or a deleted repository is noticed and the cache never
+//                              hands a commit to credentials that cannot read it.
 //   head(source, branch)       the branch's head on the server (ls-remote): polling, and a run
 //                              asked for on a VCS workspace.
 //   changedFiles(key, a, b)    paths changed between two commits the cache holds, or null.
@@ -14,19 +17,22 @@
 // - Credentials never reach the disk nor a command line (every user can read every process's
 //   arguments): an HTTPS token travels as an Authorization header in git's environment
 //   (GIT_CONFIG_COUNT/KEY/VALUE, http.<origin>.extraHeader, so a submodule on another host never
-//   gets it); an SSH key is in a file readable by otfd's user only, in a private temporary folder,
+//   gets it); an SSH key is in a file readable by otfd's user only, in a private folder of the cache,
 //   for the duration of the fetch, and git runs otf-agent's own ssh program (src/agent/git-ssh.ts)
 //   with it, as runs do for git::ssh:// modules.
 // - git sees nothing of the host's configuration (no system or global config, no credential
 //   helper, no prompt) and may use only http, https and ssh, also for a repository's submodules.
 // - One fetch at a time per repository (a lock per cache key); different repositories in parallel.
 // - The size limit holds while archiving, on the packed and the unpacked bytes, and stops the
-//   archive the moment one is passed: nothing is read whole into memory.
+//   archive the moment one is passed: nothing is read whole into memory. (git archive is spawned
+//   directly for that: simple-git hands over a command's output only once it has all of it.)
 // - Every git command has a time limit.
 // - A failure is a CloneError whose message can go into a run's log as is: it says what went wrong
 //   in words and never holds a secret.
-// - A cached clone a crash left broken (never finished, or with git's lock files left behind) is
-//   found the first time this process uses it and re-made.
+// - A cached clone a crash left broken is found the first time this process uses it: one never
+//   finished (no marker file) or that git no longer reads is re-made; git's lock files left behind
+//   by a killed fetch are removed. The cache folder belongs to one otfd process: its tmp folder is
+//   emptied when the cache is made.
 //
 // A cache key (CommitSource.repoKey) names one repository wherever it is used (e.g. the provider's
 // host and the repository's identifier), so that workspaces of that repository share its clone.
@@ -36,7 +42,6 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -106,6 +111,8 @@ interface Session {
   /** The URL as a message may show it (no user info). */
   url: string;
   kind: 'https' | 'ssh' | 'none';
+  /** Set in the environment of git and all it starts: what is left of a stopped command is found by it. */
+  marker: string;
   close(): void;
 }
 
@@ -140,7 +147,8 @@ export class RepositoryCache {
 
   /** Fetches the commit into the cache and archives its tracked files, at most maxSize bytes packed and unpacked. */
   async snapshot(source: CommitSource, maxSize: number): Promise<Snapshot> {
-    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
+    if (!isCommitId(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
+    if (source.ref !== null && !isRefName(source.ref)) throw new CloneError('commit-not-found', `"${source.ref}" is not a ref name`);
     const session = this.open(source);
     try {
       const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
@@ -178,9 +186,10 @@ export class RepositoryCache {
 
   /** The sha the branch points at on the server, or null when it has no such branch. */
   async head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null> {
+    if (!isRefName(branch)) return null;
     const session = this.open(source);
     try {
-      const out = await this.run(this.tmpDir, session, ['ls-remote', '--heads', source.url, `refs/heads/${branch}`], 'ls-remote');
+      const out = await this.run(this.tmpDir, session, ['ls-remote', '--heads', '--', source.url, `refs/heads/${branch}`], 'ls-remote');
       const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
       return line ? line.slice(0, line.indexOf('\t')) : null;
     } finally {
@@ -191,7 +200,7 @@ export class RepositoryCache {
   /** Paths changed between two commits, from the cache alone; null when it lacks either of them. */
   async changedFiles(repoKey: string, base: string, head: string): Promise<string[] | null> {
     const repo = this.repoDir(repoKey);
-    if (!fs.existsSync(path.join(repo, READY_MARKER))) return null;
+    if (!isCommitId(base) || !isCommitId(head) || !fs.existsSync(path.join(repo, READY_MARKER))) return null;
     const session = this.open({ url: '', auth: { kind: 'none' } });
     try {
       if (!(await this.exists(repo, `${base}^{commit}`)) || !(await this.exists(repo, `${head}^{commit}`))) return null;
@@ -204,35 +213,35 @@ export class RepositoryCache {
 
   // ---------------------------------------------------------------- fetching
 
-  /** Makes sure the cached clone holds the commit; returns the clone's folder. Runs under the repository's lock. */
+  /**
+   * Makes sure the cached clone holds the commit; returns the clone's folder. Runs under the
+   * repository's lock. The server is asked every time, also for a commit the cache holds (git then
+   * only checks that it is still readable): a revoked token or a deleted repository is noticed, and
+   * the cache gives no commit to credentials that cannot read the repository.
+   */
   private async fetch(source: CommitSource, session: Session): Promise<string> {
     const repo = await this.prepare(source.repoKey, session);
     const keep = `refs/otf/commits/${source.sha}`;
-    if (await this.exists(repo, `${source.sha}^{commit}`)) {
-      // Cached already, but the server is asked all the same (one small request): a revoked token
-      // or a deleted repository is noticed, and the cache gives no commit to credentials that
-      // cannot read the repository.
-      await this.run(repo, session, ['ls-remote', '--heads', source.url, 'refs/heads/otf-access-check'], 'ls-remote');
-      return repo;
-    }
-    const fetchArgs = ['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--depth=1', source.url];
+    const fetch = (depth: number, refspec: string) =>
+      this.run(repo, session, ['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', `--depth=${depth}`, '--', source.url, refspec], 'fetch');
     try {
-      await this.run(repo, session, [...fetchArgs, `+${source.sha}:${keep}`], 'fetch');
+      // Exactly the commit: with a ref to it kept, a later fetch negotiates against it and gets only new objects.
+      await fetch(1, `+${source.sha}:${keep}`);
+      return repo;
     } catch (err) {
       const refused = err instanceof CloneError && err.reason === 'commit-not-found';
       if (!refused || !source.ref) throw err;
-      // The server wants a ref: fetch the one that holds the commit, deeper if it moved on since.
-      for (const depth of [1, 100]) {
-        await this.run(repo, session, [...fetchArgs.filter((a) => !a.startsWith('--depth')), `--depth=${depth}`, `+${source.ref}:refs/otf/fetched`], 'fetch');
-        if (await this.exists(repo, `${source.sha}^{commit}`)) break;
-      }
-      if (!(await this.exists(repo, `${source.sha}^{commit}`))) {
-        throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url} (not at the tip of ${source.ref} nor among its last 100 commits)`);
-      }
-      await this.run(repo, session, ['update-ref', keep, source.sha], 'update-ref');
     }
-    if (!(await this.exists(repo, `${source.sha}^{commit}`))) throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url}`);
-    return repo;
+    // The server would not hand out the commit by its id: fetch the ref that holds it, deeper if
+    // the ref moved on since (an unknown commit costs the last 100 commits of the ref once).
+    for (const depth of [1, 100]) {
+      await fetch(depth, `+${source.ref}:refs/otf/fetched`);
+      if (await this.exists(repo, `${source.sha}^{commit}`)) {
+        await this.run(repo, session, ['update-ref', keep, source.sha], 'update-ref');
+        return repo;
+      }
+    }
+    throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url} (not at the tip of ${source.ref} nor among its last 100 commits)`);
   }
 
   /** The cached clone of a repository, made (or re-made, when a crash left it broken) as needed. */
@@ -349,7 +358,8 @@ export class RepositoryCache {
       secrets.push(source.auth.password, value.slice('Basic '.length));
     }
     if (source.auth.kind === 'ssh') {
-      keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-clone-ssh-'));
+      // In the cache's own temporary folder (0700, in otfd's data dir), never a shared one.
+      keyDir = fs.mkdtempSync(path.join(this.tmpDir, 'ssh-'));
       const keyFile = path.join(keyDir, 'ssh-key');
       const key = source.auth.privateKey.endsWith('\n') ? source.auth.privateKey : `${source.auth.privateKey}\n`;
       fs.writeFileSync(keyFile, key, { mode: 0o600, flag: 'wx' });
@@ -361,21 +371,25 @@ export class RepositoryCache {
       env.GIT_SSH_COMMAND = [process.execPath, GIT_SSH].map(shellQuote).join(' ');
       env.GIT_SSH_VARIANT = 'ssh';
     }
+    const marker = `OTF_GIT_SESSION=${crypto.randomUUID()}`;
+    env.OTF_GIT_SESSION = marker.slice('OTF_GIT_SESSION='.length);
     env.GIT_CONFIG_COUNT = String(config.length);
     config.forEach(([key, value], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
-    return {
+    const session: Session = {
       env,
       secrets: secrets.filter((s) => s.length > 0),
       url: shownUrl(source.url),
       kind: source.auth.kind,
+      marker,
       close() {
         if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
         keyDir = null;
       },
     };
+    return session;
   }
 
   private git(cwd: string, session: Session, signal: AbortSignal): SimpleGit {
@@ -396,6 +410,9 @@ export class RepositoryCache {
       return await this.git(cwd, session, controller.signal).raw(args);
     } catch (err) {
       if (controller.signal.aborted || (err instanceof GitPluginError && err.plugin === 'abort')) {
+        // git, stopped, leaves its helpers (git-remote-http, the ssh program) running until the
+        // server hangs up, which a server that stopped answering never does.
+        killProcessesWithEnv(session.marker);
         throw new CloneError('timeout', `git ${what} of ${session.url} took longer than ${seconds(this.timeoutMs)} and was stopped`);
       }
       throw this.failure((err as Error).message, session, what);
@@ -454,6 +471,16 @@ export class RepositoryCache {
   }
 }
 
+/** A full commit id (SHA-1 or SHA-256), nothing git could read as an option or a revision expression. */
+function isCommitId(sha: string): boolean {
+  return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha);
+}
+
+/** A branch, tag or ref name as git allows them (roughly check-ref-format), never an option. */
+function isRefName(ref: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/.test(ref) && !ref.includes('..') && !ref.includes('//') && !ref.endsWith('.lock') && !ref.endsWith('/') && ref.length <= 1024;
+}
+
 /** A pass-through that fails with CloneError('too-large') once more than max bytes went by. */
 function limit(max: number, side: 'packed' | 'unpacked'): Transform {
   let total = 0;
@@ -483,6 +510,27 @@ export function formatSize(bytes: number): string {
 
 function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
+}
+
+/**
+ * Kills the processes with `entry` ("NAME=value") in their environment: a value made for one
+ * session of ours, so only processes started for it match. Linux only (/proc); elsewhere nothing
+ * is done.
+ */
+function killProcessesWithEnv(entry: string): void {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
 }
 
 /** Removes every "*.lock" under a folder (refs git was updating when it was killed). */

@@ -2,6 +2,7 @@
 // file triggers (working directory and trigger prefixes, or glob trigger patterns), tags matching
 // tags-regex, and pull requests into the tracked branch. Pure functions: the dispatch applies them.
 import type { VcsEvent, WorkspaceVcsRepo } from '../vcs/types.js';
+import { tagsRegexMatches } from '../workspaces/index.js';
 
 /** The workspace settings the rules read. */
 export interface TriggerSettings {
@@ -48,10 +49,14 @@ export function decide(event: VcsEvent, repo: WorkspaceVcsRepo, ws: TriggerSetti
   }
 }
 
-/** tags-regex as a JavaScript regular expression; one that does not compile matches nothing. */
+/**
+ * tags-regex as a JavaScript regular expression, matched with a time limit (the workspaces
+ * domain's matcher: a backtracking regex cannot stall otfd); one that does not compile, or runs
+ * out of time, matches nothing.
+ */
 export function tagMatches(regex: string, tag: string): boolean {
   try {
-    return new RegExp(regex).test(tag);
+    return tagsRegexMatches(regex, tag).matches;
   } catch {
     return false;
   }

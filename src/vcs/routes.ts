@@ -19,8 +19,9 @@ const readCreate = validator(
     attributes: Type.Object({
       'service-provider': Type.String({ maxLength: 64, 'x-message': 'must be a string naming the provider, e.g. github' }),
       name: Type.Optional(name),
-      'api-url': Type.Optional(url),
-      'http-url': Type.Optional(url),
+      // go-tfe sends null for a URL it was not given: the provider's default, as when absent.
+      'api-url': Type.Optional(Type.Union([url, Type.Null()], { 'x-message': 'must be an http or https URL of at most 2048 characters' })),
+      'http-url': Type.Optional(Type.Union([url, Type.Null()], { 'x-message': 'must be an http or https URL of at most 2048 characters' })),
       'oauth-token-string': Type.Optional(token),
     }),
   }),
@@ -63,8 +64,8 @@ export function registerVcsRoutes(router: ApiRouter, vcs: VcsService, site: Site
     const created = await vcs.createClient(subjectOf(ctx), ctx.params.org, {
       serviceProvider: a['service-provider'],
       name: a.name,
-      apiUrl: a['api-url'],
-      httpUrl: a['http-url'],
+      apiUrl: a['api-url'] ?? undefined,
+      httpUrl: a['http-url'] ?? undefined,
       oauthTokenString: a['oauth-token-string'],
     });
     send(ctx, 201, encode(oauthClientType, presentOAuthClient(created)));

@@ -14,11 +14,9 @@ import { checkBranch, checkPollInterval, checkTagsRegex, checkVcsText, NO_CONNEC
 export type { EngineName, ExecutionMode, NamedTag, TagBinding, Workspace, WorkspaceConnection, WorkspaceSettings } from './store.js';
 export type { Attachment, ResolvedRepository, VcsConnector, VcsRepoInput } from './vcs.js';
 
-/** A change of the workspace's repository connection: the next one (null: none), and whether it needs another webhook. */
+/** A change of the workspace's repository connection: the next one (null: none). */
 interface ConnectionChange {
   next: StoredConnection | null;
-  /** The workspace must be given (found or made) a webhook of the next repository. */
-  attach: boolean;
 }
 
 /** A tag named in a request: by id (an existing organization tag) or by name. */
@@ -125,7 +123,7 @@ export class WorkspaceService {
    */
   private async connectionChange(organizationId: string, current: Workspace | null, input: VcsRepoInput | null | undefined): Promise<ConnectionChange | undefined> {
     if (input === undefined) return undefined;
-    if (input === null) return { next: null, attach: false };
+    if (input === null) return { next: null };
     const cur = current?.vcsRepo ?? null;
     const identifier = input.identifier ?? cur?.identifier;
     const oauthTokenId = input.oauthTokenId ?? cur?.oauthTokenId;
@@ -160,20 +158,20 @@ export class WorkspaceService {
       repositoryHttpUrl: repository.repositoryHttpUrl,
       allowForkPullRequests: input.allowForkPullRequests ?? cur?.allowForkPullRequests ?? false,
       pollIntervalSeconds,
-      // Decided in the transaction (applyConnection).
+      // Given in the transaction (applyConnection).
       repoHookId: null,
     };
-    // A workspace that polls has no webhook; one of the same repository keeps the one it has.
-    const keepsHook = cur?.repoHookId != null && cur.oauthClientId === next.oauthClientId && cur.identifier === next.identifier;
-    if (pollIntervalSeconds === null && keepsHook) next.repoHookId = cur!.repoHookId;
-    return { next, attach: pollIntervalSeconds === null && !keepsHook };
+    return { next };
   }
 
   /** Stores the change in trx, finding or making the webhook it needs; the attachment made, to undo if trx fails. */
   private async applyConnection(trx: Db, subject: Subject, organizationId: string, workspaceId: string, change: ConnectionChange): Promise<Attachment | null> {
     const { next } = change;
     let attachment: Attachment | null = null;
-    if (next && change.attach) {
+    // A workspace that polls has no webhook. One that does not is given its repository's, found
+    // (it may be the one it has) or made under the repository's lock, also when nothing about the
+    // repository changes: a webhook let go meanwhile by a concurrent disconnect is then made again.
+    if (next && next.pollIntervalSeconds === null) {
       attachment = await this.connector.attach(trx, {
         organizationId,
         oauthTokenId: next.oauthTokenId,
@@ -465,7 +463,7 @@ export class WorkspaceService {
   async delete(subject: Subject, ws: Workspace): Promise<void> {
     this.authorize(subject, 'workspace:delete', ws);
     await store.remove(this.db, ws.id);
-    await this.released(ws, { next: null, attach: false });
+    await this.released(ws, { next: null });
   }
 
   /** Deletes the workspace unless it is locked or its state still manages resources. */
@@ -476,7 +474,7 @@ export class WorkspaceService {
       throw new ConflictError(`workspace "${ws.name}" is not safe to delete: its state still manages resources; destroy them first, or delete it with force`);
     }
     await store.remove(this.db, ws.id);
-    await this.released(ws, { next: null, attach: false });
+    await this.released(ws, { next: null });
   }
 
   /** The state domain tells whether a workspace's state still manages resources. */

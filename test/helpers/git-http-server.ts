@@ -12,6 +12,7 @@
 // commit() writes files, commits and pushes (through the file system: the server only serves
 // reads), returning the new commit's sha. Needs only Node and git, like the rest of `npm test`.
 import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -96,10 +97,20 @@ export interface GitHttpServer {
   stop(): Promise<void>;
 }
 
-/** Files whose content is their own path and number: `count` of them under a few folders. */
-export function manyFiles(count: number, prefix = 'files'): Record<string, string> {
+/**
+ * `count` files under ten folders, each its number and then about `size` bytes: repeated (so they
+ * pack small) by default, or pseudo-random hex, which packs as real text does, with `random`.
+ */
+export function manyFiles(count: number, prefix = 'files', opts: { size?: number; random?: boolean } = {}): Record<string, string> {
+  const size = opts.size ?? 200;
   const files: Record<string, string> = {};
-  for (let i = 0; i < count; i++) files[`${prefix}/${String(i % 10)}/file-${String(i).padStart(5, '0')}.txt`] = `file ${i}\n${'x'.repeat(200 + (i % 50))}\n`;
+  for (let i = 0; i < count; i++) {
+    let body = '';
+    if (opts.random) {
+      for (let block = 0; body.length < size; block++) body += crypto.createHash('sha256').update(`${prefix}/${i}/${block}`).digest('hex') + '\n';
+    } else body = 'x'.repeat(size + (i % 50));
+    files[`${prefix}/${String(i % 10)}/file-${String(i).padStart(5, '0')}.txt`] = `file ${i}\n${body}\n`;
+  }
   return files;
 }
 

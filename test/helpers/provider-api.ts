@@ -242,6 +242,10 @@ export async function startProviderApi(): Promise<ProviderApi> {
       if (typeof config.url !== 'string' || config.url === '') return invalid(kind, 'url is missing');
       if (config.content_type !== 'json') return invalid(kind, 'content_type must be json');
       const events = Array.isArray(b.events) ? b.events.map(String) : [];
+      // GitHub keeps one hook per URL in a repository.
+      if (kind === 'github' && hooks.some((h) => h.kind === 'github' && h.identifier === identifier && h.url === config.url)) {
+        return new Answer(422, { message: 'Validation Failed', errors: [{ resource: 'Hook', code: 'custom', message: 'Hook already exists on this repository' }], status: '422' });
+      }
       let type: string | null = null;
       if (kind === 'forgejo') {
         type = typeof b.type === 'string' ? b.type : '';
@@ -284,6 +288,24 @@ export async function startProviderApi(): Promise<ProviderApi> {
         updated_at: now,
         created_at: now,
       });
+    }
+
+    if (rest[0] === 'hooks' && rest.length === 1 && method === 'GET') {
+      const own = hooks.filter((h) => h.kind === kind && h.identifier === identifier);
+      const sizeParam = kind === 'github' ? 'per_page' : 'limit';
+      const views = own.map((h) => ({ type: kind === 'github' ? 'Repository' : h.type, id: Number(h.id), name: 'web', active: true, events: h.events, config: { content_type: 'json', url: h.url } }));
+      return paged(views, params, sizeParam, 30, kind === 'github' ? 100 : 50, `${base}${kind === 'github' ? '/github' : '/forgejo/api/v1'}/repos/${identifier}/hooks`);
+    }
+
+    if (rest[0] === 'hooks' && rest.length === 2 && method === 'PATCH') {
+      const h = hooks.find((x) => x.kind === kind && x.identifier === identifier && x.id === rest[1]);
+      if (!h) return notFound(kind);
+      const config = (b.config ?? {}) as Record<string, unknown>;
+      if (typeof config.url === 'string') h.url = config.url;
+      if (typeof config.secret === 'string') h.secret = config.secret;
+      if (Array.isArray(b.events)) h.events = b.events.map(String);
+      h.body = b;
+      return new Answer(200, { type: 'Repository', id: Number(h.id), name: 'web', active: true, events: h.events, config: { content_type: 'json', url: h.url } });
     }
 
     if (rest[0] === 'hooks' && rest.length === 2 && method === 'DELETE') {

@@ -55,7 +55,11 @@ export interface VcsWorld {
    * A served repository with `files` on main, an oauth client for `kind` with a fresh token, and a
    * workspace connected to it with `attributes` (vcs-repo's own in `vcsRepo`).
    */
-  connect(kind: HookKind, files: Record<string, string>, opts?: { attributes?: Record<string, unknown>; vcsRepo?: Record<string, unknown> }): Promise<Connected>;
+  connect(
+    kind: HookKind,
+    files: Record<string, string>,
+    opts?: { attributes?: Record<string, unknown>; vcsRepo?: Record<string, unknown>; as?: (workspaceId: string) => Promise<Api> },
+  ): Promise<Connected>;
   /** POSTs a delivery to a webhook URL as the provider would: exactly its headers and body. */
   deliver(url: string, delivery: Pick<Delivery, 'headers' | 'body'>): Promise<Answer>;
   /** The workspace's runs, newest first. */
@@ -129,13 +133,17 @@ export async function startVcsWorld(config: Record<string, unknown> = {}): Promi
       });
       assertStatus(client, 201);
       const oauthTokenId: string = client.body.data.relationships['oauth-tokens'].data[0].id;
-      const ws = await api.post(`/organizations/${org}/workspaces`, {
-        data: {
-          type: 'workspaces',
-          attributes: { name: randomName('ws'), 'auto-apply': true, ...opts.attributes, 'vcs-repo': { identifier, 'oauth-token-id': oauthTokenId, ...opts.vcsRepo } },
-        },
+      const vcsRepo = { identifier, 'oauth-token-id': oauthTokenId, ...opts.vcsRepo };
+      let ws = await api.post(`/organizations/${org}/workspaces`, {
+        data: { type: 'workspaces', attributes: { name: randomName('ws'), 'auto-apply': true, ...opts.attributes, ...(opts.as ? {} : { 'vcs-repo': vcsRepo }) } },
       });
       assertStatus(ws, 201);
+      if (opts.as) {
+        // Connected by somebody else: the workspace's runs from VCS events act with their rights.
+        const as = await opts.as(ws.body.data.id);
+        ws = await as.patch(`/workspaces/${ws.body.data.id}`, { data: { type: 'workspaces', attributes: { 'vcs-repo': vcsRepo } } });
+        assertStatus(ws, 200);
+      }
       const hooks = provider.hooks(identifier);
       assert.equal(hooks.length, 1, `one webhook for ${identifier}`);
       return { kind, repo, identifier, workspace: ws.body.data, oauthTokenId, token, hook: hooks[0] };

@@ -51,14 +51,26 @@ export class GitHubAdapter implements VcsAdapter {
 
   async createWebhook(identifier: string, hook: { url: string; secret: string }): Promise<string> {
     const path = `${this.repoPath(identifier)}/hooks`;
-    const { body } = await this.rest.call('POST', path, {
+    const options = {
       name: 'web',
       active: true,
       // Tags arrive as push events (ref refs/tags/…); pull_request covers opened, synchronize, reopened.
       events: ['push', 'pull_request'],
       config: { url: hook.url, content_type: 'json', secret: hook.secret, insecure_ssl: '0' },
-    });
-    const id = field(body, 'id');
+    };
+    const answer = await this.rest.call('POST', path, options, [422]);
+    if (answer.status === 422) {
+      // GitHub allows one hook per URL ("Hook already exists on this repository"): a create that got
+      // through but whose answer was lost. That hook is ours: it is given this secret and kept.
+      if (!/already exists/i.test(JSON.stringify(answer.body))) throw this.rest.refused('POST', path, answer);
+      const hooks = await this.rest.pages(path, 'page', 'per_page', 100, 10);
+      const existing = hooks.find((h) => str(field(h, 'config'), 'url') === hook.url);
+      const id = field(existing, 'id');
+      if (typeof id !== 'number' && typeof id !== 'string') throw this.rest.refused('POST', path, answer);
+      await this.rest.call('PATCH', `${path}/${encodeURIComponent(String(id))}`, options);
+      return String(id);
+    }
+    const id = field(answer.body, 'id');
     if (typeof id !== 'number' && typeof id !== 'string') throw this.rest.unexpected('POST', path, 'a webhook with an id');
     return String(id);
   }

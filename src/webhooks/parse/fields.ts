@@ -154,7 +154,7 @@ const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
 /** A commit id: 40 hexadecimal characters (SHA-1) or 64 (SHA-256 repositories), lower-cased. */
 export function sha(parent: Json, key: string, at: string): string {
   const path = join(at, key);
-  const v = checkText(parent[key] === undefined ? missing(path) : parent[key], path, 64, false);
+  const v = text(parent, key, at, { max: 64 });
   if (!SHA.test(v)) throw malformed(`field "${path}" must be a commit sha of 40 (or 64) hexadecimal characters`, path);
   return v.toLowerCase();
 }
@@ -163,10 +163,6 @@ export function optionalSha(parent: Json, key: string, at: string): string | nul
   const v = parent[key];
   if (v === undefined || v === null) return null;
   return sha(parent, key, at);
-}
-
-function missing(path: string): never {
-  throw malformed(`field "${path}" is missing`, path);
 }
 
 export function isZeroSha(s: string): boolean {
