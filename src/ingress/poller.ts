@@ -41,14 +41,17 @@ export interface PollerOptions {
   tickMs: number;
   /** Workspaces polled at once by one otfd. */
   concurrency: number;
-  /** How long a claim holds at least; a poll taking longer may be taken over. */
-  minLeaseSeconds: number;
+  /** How long a claim holds unless renewed (it is, every third of this, while the poll lasts). */
+  leaseSeconds: number;
 }
 
 /** A connection's interval when it names none (the connections check it is set; this is a guard). */
 const DEFAULT_INTERVAL_SECONDS = 60;
 
-export const DEFAULT_POLLER_OPTIONS: PollerOptions = { tickMs: 1000, concurrency: 4, minLeaseSeconds: 120 };
+export const DEFAULT_POLLER_OPTIONS: PollerOptions = { tickMs: 1000, concurrency: 4, leaseSeconds: 60 };
+
+/** How long stop() waits for polls under way. */
+const STOP_WAIT_MS = 5000;
 
 interface PollRow {
   workspace_id: string;
@@ -71,6 +74,8 @@ export class Poller {
   private stopped = false;
   /** How many workspaces polled at the last tick: with none then and none now, there is nothing to tidy. */
   private lastCount = -1;
+  /** Polls under way in this otfd; a tick claims only as many more as the concurrency leaves room for. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Db,
@@ -96,28 +101,36 @@ export class Poller {
     }, ms);
   }
 
-  /** Stops: no new polls; a poll under way finishes (its git and HTTP calls have their own timeouts). */
+  /**
+   * Stops: no new polls. Polls under way get a few seconds to end (a git command against a host
+   * that does not answer may take minutes; its claim lapses by itself and another otfd takes over).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.tickDone;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
+    await Promise.race([Promise.allSettled([...this.inFlight]), late]);
+    clearTimeout(timer);
   }
 
-  /** One round: the list of polling workspaces brought up to date, then every due one polled. */
+  /**
+   * One round: the list of polling workspaces brought up to date, then the due ones claimed and
+   * polled in the background, so one slow host does not hold up the next rounds.
+   */
   async tick(): Promise<void> {
     const polling = (await this.sources.pollingWorkspaces()).filter((cw) => cw.vcsRepo.pollIntervalSeconds !== null);
     if (polling.length > 0 || this.lastCount !== 0) await this.sync(polling);
     this.lastCount = polling.length;
-    if (polling.length === 0 || this.stopped) return;
-    const due = await this.claim(polling);
+    const room = this.options.concurrency - this.inFlight.size;
+    if (polling.length === 0 || room <= 0 || this.stopped) return;
     const byId = new Map(polling.map((cw) => [cw.workspace.id, cw]));
-    // A few at a time: one slow host must not hold up the others for long.
-    const queue = due.slice();
-    const worker = async () => {
-      for (let row = queue.shift(); row; row = queue.shift()) await this.poll(byId.get(row.workspace_id)!, row);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, queue.length) }, worker));
+    for (const row of await this.claim(polling, room)) {
+      const poll: Promise<void> = this.poll(byId.get(row.workspace_id)!, row).finally(() => this.inFlight.delete(poll));
+      this.inFlight.add(poll);
+    }
   }
 
   /** A row for every polling workspace, none for the others (a workspace connected again starts afresh). */
@@ -132,23 +145,29 @@ export class Poller {
   }
 
   /**
-   * Takes the due workspaces not being polled by another otfd: each gets its next due time and a
-   * lease in the same statement, so a second otfd's claim (waiting on the row lock) finds it not due.
+   * Takes up to `limit` due workspaces no other otfd is polling (rows another otfd is claiming right
+   * now are skipped, not waited for); each gets its next due time and a lease in the same statement.
    */
-  private async claim(polling: ConnectedWorkspace[]): Promise<PollRow[]> {
+  private async claim(polling: ConnectedWorkspace[], limit: number): Promise<PollRow[]> {
     const ids = polling.map((cw) => cw.workspace.id);
     const seconds = polling.map((cw) => Math.max(1, Math.floor(cw.vcsRepo.pollIntervalSeconds ?? DEFAULT_INTERVAL_SECONDS)));
     const { rows } = await this.db.raw<{ rows: PollRow[] }>(
       `UPDATE vcs_polls p
           SET next_poll_at = now() + make_interval(secs => v.secs),
-              lease_until = now() + make_interval(secs => greatest(v.secs, ?)),
+              lease_until = now() + make_interval(secs => ?),
               updated_at = now()
          FROM unnest(?::text[], ?::int[]) AS v(id, secs)
         WHERE p.workspace_id = v.id
-          AND p.next_poll_at <= now()
-          AND (p.lease_until IS NULL OR p.lease_until < now())
+          AND p.workspace_id IN (
+                SELECT workspace_id FROM vcs_polls
+                 WHERE workspace_id = ANY(?)
+                   AND next_poll_at <= now()
+                   AND (lease_until IS NULL OR lease_until < now())
+                 ORDER BY next_poll_at
+                 LIMIT ?
+                   FOR UPDATE SKIP LOCKED)
         RETURNING p.workspace_id, p.identifier, p.branch, p.head_sha, p.trouble`,
-      [this.options.minLeaseSeconds, ids, seconds],
+      [this.options.leaseSeconds, ids, seconds, ids, limit],
     );
     return rows;
   }
@@ -157,6 +176,23 @@ export class Poller {
   private async poll(cw: ConnectedWorkspace, row: PollRow): Promise<void> {
     const { identifier, branch } = cw.vcsRepo;
     const log = this.logger.child({ workspace: cw.workspace.id, identifier, branch });
+    // The claim is renewed while the poll lasts (a fetch and a run's snapshot may take minutes),
+    // so no other otfd takes the workspace meanwhile; an otfd that dies lets it lapse.
+    const renew = setInterval(() => {
+      this.db('vcs_polls')
+        .where({ workspace_id: cw.workspace.id })
+        .update({ lease_until: this.db.raw('now() + make_interval(secs => ?)', [this.options.leaseSeconds]) })
+        .catch((err: unknown) => log.warn({ err }, 'polling: could not renew the claim'));
+    }, (this.options.leaseSeconds * 1000) / 3);
+    try {
+      await this.pollClaimed(cw, row, log);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async pollClaimed(cw: ConnectedWorkspace, row: PollRow, log: Logger): Promise<void> {
+    const { identifier, branch } = cw.vcsRepo;
     try {
       const adapter = await this.sources.adapterFor(cw.vcsRepo.oauthTokenId);
       if (!adapter) throw new Error(`the OAuth token ${cw.vcsRepo.oauthTokenId} the workspace is connected with is gone`);

@@ -164,18 +164,25 @@ export class CommitStatuses {
     }
   }
 
-  /** Posts the status the run is in now, retrying while the provider is unavailable. */
+  /**
+   * Posts the status the run is in now, retrying while the provider is unavailable. After a post
+   * the run is read again: if it moved on meanwhile (its next status perhaps posted first by another
+   * otfd, whose post this one overtook), the newer status is posted, so the commit ends showing
+   * the run's latest.
+   */
   private async postLatest(runId: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    let attempt = 0;
+    for (;;) {
       const target = await this.target(runId);
       if (!target) return;
       const key = `${target.sha} ${target.status.state} ${target.status.description}`;
       if (this.posted.get(runId) === key) return;
+      attempt++;
       try {
         await target.adapter.setCommitStatus(target.identifier, target.sha, target.status);
         this.remember(runId, key);
         this.logger.debug({ run: runId, state: target.status.state, context: target.status.context }, 'commit status posted');
-        return;
+        attempt = 0;
       } catch (err) {
         const retryable = err instanceof VcsApiError && err.retryable;
         const why = { run: runId, identifier: target.identifier, sha: target.sha, state: target.status.state, attempt, reason: (err as Error).message };
