@@ -16,10 +16,11 @@
 //   BENCH_DISPATCH_RUNS    runs measured per dispatch benchmark (default 50)
 //   BENCH_STATE_MIB        size of the state of the state push/pull benchmark (default 50)
 //   BENCH_HUGE_OUTPUT_MIB  size of the one output of the huge-output state upload benchmark (default 150)
-//   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state")
+//   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state", "vcs")
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { CLONE_SCENARIO, formatCloneTable, runCloneBenchmark, type CloneBenchResult } from './clone.js';
+import { VCS_SCENARIO, runVcsBenchmark, type VcsBenchResult } from './vcs.js';
 import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, SIGTERM_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
 import {
   Client,
@@ -239,6 +240,7 @@ async function main(): Promise<void> {
   let state: StateBenchResult | null = null;
   let hugeOutput: HugeOutputResult | null = null;
   let clone: CloneBenchResult | null = null;
+  let vcs: VcsBenchResult | null = null;
   const seed: Seed = { org: 'bench', workspaceIds: [], userToken: '', runsWorkspaceId: '', stateWorkspaceId: '' };
   let seedSeconds: number | null = null;
   try {
@@ -312,6 +314,10 @@ async function main(): Promise<void> {
       console.log(`running "${CLONE_SCENARIO}": git http-backend on localhost, no otfd...`);
       clone = await runCloneBenchmark();
     }
+    if (wants(VCS_SCENARIO)) {
+      console.log(`running "${VCS_SCENARIO}": its own otfd (--concurrency 1), git http-backend, the providers' stand-in, 20 pushes...`);
+      vcs = await runVcsBenchmark({ logLevel: level, nodeArgs });
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -345,6 +351,12 @@ async function main(): Promise<void> {
     console.log('');
     console.log(formatCloneTable(clone));
   }
+  if (vcs) {
+    console.log('');
+    console.log(`${vcs.name}: p50 ${vcs.p50Ms} ms, p99 ${vcs.p99Ms} ms, max ${vcs.maxMs} ms over ${vcs.samples} pushes (target ${vcs.target}: ${vcs.met ? 'met' : 'missed'})`);
+    const legs = vcs.legsP50Ms;
+    console.log(`  medians: delivery to run made ${legs.deliveryToRun} ms, run made to plan queued (fetch, archive, store) ${legs.runToPlanQueued} ms, plan queued to job started ${legs.planQueuedToStarted} ms`);
+  }
   for (const r of results) {
     if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${describeTarget(r.target)}`);
   }
@@ -364,6 +376,7 @@ async function main(): Promise<void> {
     state,
     hugeOutput,
     clone,
+    vcs,
   });
   console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);
 }

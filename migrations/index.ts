@@ -21,6 +21,8 @@ import * as m0020 from './0020_organization_defaults.js';
 import * as m0021 from './0021_workspace_overwrites_and_assessments.js';
 import * as m0022 from './0022_vcs_providers.js';
 import * as m0023 from './0023_vcs_connections.js';
+import * as m0024 from './0024_vcs_deliveries_and_ingress.js';
+import * as m0025 from './0025_vcs_polls.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -49,4 +51,6 @@ export const migrations: Record<string, Migration> = {
   '0021_workspace_overwrites_and_assessments': m0021,
   '0022_vcs_providers': m0022,
   '0023_vcs_connections': m0023,
+  '0024_vcs_deliveries_and_ingress': m0024,
+  '0025_vcs_polls': m0025,
 };

@@ -40,6 +40,8 @@ import { createUserDomain } from './users/index.js';
 import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
 import { createConnectionDomain } from './connections/index.js';
+import { CommitStatuses, createIngressDomain, Poller, RepositoryCache, type CommitFetcher } from './ingress/index.js';
+import { createWebhookDomain } from './webhooks/index.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -200,6 +202,71 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
+    // Clones are kept per repository in the data dir, so a second push fetches only new objects.
+    const repositories = new RepositoryCache(path.join(config.dataDir, 'repositories'));
+    const fetcher: CommitFetcher = {
+      snapshot: (source, maxSize) => repositories.snapshot(source, maxSize),
+      head: async (source, branch) => {
+        const sha = await repositories.head(source, branch);
+        if (!sha) throw new Error(`the repository has no branch ${branch}`);
+        return sha;
+      },
+      changedFiles: async (repoKey, base, head) => {
+        const files = await repositories.changedFiles(repoKey, base, head);
+        if (!files) throw new Error('the cached clone lacks one of the commits');
+        return files;
+      },
+    };
+    const ingress = createIngressDomain({
+      runs: runs.service,
+      configs: runs.configs,
+      principals: auth,
+      sources: {
+        connectedWorkspace: async (id) => {
+          const ws = await workspaces.service.byId(id);
+          return ws?.vcsRepo && ws.vcsConnectedBy ? { workspace: ws, vcsRepo: ws.vcsRepo, connectedBy: ws.vcsConnectedBy } : null;
+        },
+        workspacesOfHook: (hookId) => connections.workspacesOfHook(hookId),
+        adapterFor: async (oauthTokenId) => {
+          const adapter = await vcs.providers.adapterFor(oauthTokenId);
+          if (!adapter) throw new Error(`the VCS provider's oauth token ${oauthTokenId} is gone`);
+          return adapter;
+        },
+        // The oauth token's SSH key (TFC's), else the workspace's (P3).
+        sshKeyOf: async (workspaceId, oauthTokenId) => (await vcs.providers.sshKeyFor(oauthTokenId)) ?? (await sshKeys.forRun(workspaceId))?.value ?? null,
+        fetcher,
+      },
+      logger,
+    });
+    // A run from a commit shows on the commit at its provider, posted after each transition commits.
+    const statuses = new CommitStatuses(
+      {
+        run: (id) => runs.service.byId(id),
+        ingress: async (cvId) => (await runs.configs.byId(cvId))?.ingress ?? null,
+        workspace: (id) => workspaces.service.byId(id),
+        adapterFor: (oauthTokenId) => vcs.providers.adapterFor(oauthTokenId),
+        baseUrl: () => site.baseUrl,
+      },
+      logger,
+    );
+    // Workspaces that poll (no webhook reaches this otfd) hand a moved branch head to the dispatcher.
+    const poller = new Poller(
+      db,
+      {
+        pollingWorkspaces: () => connections.pollingWorkspaces(),
+        adapterFor: (oauthTokenId) => vcs.providers.adapterFor(oauthTokenId),
+        sourceOf: (cw, adapter, info) => ingress.service.sourceOf(cw, adapter, info, '', null),
+        fetcher: repositories,
+        dispatch: (event, workspaceId) => ingress.dispatcher.handle(null, event, workspaceId),
+      },
+      logger,
+    );
+    const webhooks = createWebhookDomain({
+      db,
+      hooks: connections,
+      handle: (hook, event) => ingress.dispatcher.handle(hook, event),
+      logger,
+    });
     const pools = createPoolsDomain({
       db,
       orgs: orgs.service,
@@ -246,9 +313,14 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Workspaces connect to repositories through the connections domain, which makes (or shares)
     // each repository's webhook and deletes it once no workspace uses it.
     workspaces.service.setVcsConnector(connections.service);
+    // An organization about to be deleted lets go of its repositories' webhooks first.
     orgs.service.onDelete((id) => connections.service.organizationDeleting(id));
     // A deleted oauth token disconnects the workspaces connected with it, deleting their webhooks while it still can.
     vcs.providers.onTokenDeleted((token) => connections.oauthTokenDeleting(token.oauthTokenId));
+    // A run on a VCS workspace that names no configuration version plans its branch head.
+    runs.service.setHeadPlanner((subject, ws, input) => ingress.service.planHead(subject, ws, input));
+    // Every status change of a run from a commit is posted to the commit (never holding the run up).
+    runs.service.onStatusChange(statuses.statusChanged);
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
@@ -283,6 +355,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       publicRoutes: (router) => {
         state.publicRoutes(router);
         runs.publicRoutes(router);
+        webhooks.publicRoutes(router);
       },
       redactPath: redactSignedPath,
       stopping: () => stopping,
@@ -302,6 +375,16 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Runs owed by applies an otfd did not live to deliver are queued now.
     triggers.start();
     cleanups.push(() => triggers.stop());
+    // Stopped early (cleanups run last first): no status waits for a retry, no poll starts.
+    cleanups.push(() => statuses.stop());
+    poller.start();
+    cleanups.push(() => poller.stop());
+    // Runs whose commit fetch an otfd did not live to finish are errored, instead of holding their queue.
+    ingress.service.start();
+    cleanups.push(async () => ingress.service.stop());
+    // Webhook deliveries an otfd did not live to process are processed now, then new ones as they come.
+    await webhooks.start(listener);
+    cleanups.push(() => webhooks.stop());
     let serverAgent: ServerAgent | null = null;
     const collector = new BlobCollector(blobs, blobOwners(db), logger);
     collector.start();

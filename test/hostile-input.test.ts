@@ -163,6 +163,7 @@ describe('hostile input', function () {
     '/runs/:id/comments', '/comments/:id', '/run-events/:id', '/workspaces/:id/resources',
     // configuration versions
     '/configuration-versions/:id', '/configuration-versions/:id/download', '/workspaces/:id/configuration-versions', '/runs/:id/configuration-version/download',
+    '/configuration-versions/:id/ingress-attributes',
     // state versions
     '/state-versions/:id', '/state-versions/:id/download', '/state-versions/:id/json-download', '/state-versions/:id/outputs', '/state-version-outputs/:id',
     '/workspaces/:id/current-state-version', '/workspaces/:id/current-state-version-outputs', '/workspaces/:id/state-versions',

@@ -172,6 +172,21 @@ export class RepositoryCache {
     }
   }
 
+  /**
+   * Fetches the commit into the cache, as snapshot() does, and says what it is, without archiving
+   * it (polling names a run after the commit it saw; the run's snapshot then finds it cached).
+   */
+  async commit(source: CommitSource): Promise<CommitInfo> {
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
+    const session = this.open(source);
+    try {
+      const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
+      return await this.commitInfo(repo, source.sha, session);
+    } finally {
+      session.close();
+    }
+  }
+
   /** The sha the branch points at on the server, or null when it has no such branch. */
   async head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null> {
     if (!isRefName(branch)) return null;

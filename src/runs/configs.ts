@@ -162,6 +162,36 @@ export class ConfigurationVersionService {
   }
 
   /**
+   * Stores the archive of a commit fetched for a configuration version made from it (status
+   * fetching), inspected as an upload is. Answers the reason when it cannot be stored (too large,
+   * unsafe); the version is then errored with it. The caller keeps and removes the file.
+   */
+  async storeFetched(id: string, file: string, size: number): Promise<{ stored: true } | { stored: false; reason: string }> {
+    const refuse = async (reason: string) => {
+      await this.fetchFailed(id, reason);
+      return { stored: false as const, reason };
+    };
+    if (size > this.maxSize) return refuse(`the configuration is larger than the limit of ${this.maxSize} bytes (${size} bytes packed)`);
+    try {
+      await inspectArchive(file, this.maxSize);
+    } catch (err) {
+      if (!(err instanceof UnsafeArchiveError)) throw err;
+      return refuse(`rejected configuration: ${err.message}`);
+    }
+    await this.blobs.put(configBlobKey(id), fs.createReadStream(file));
+    if (!(await store.settleConfigurationVersion(this.db, id, { status: 'uploaded', size }, 'fetching'))) {
+      // Settled meanwhile by another otfd processing the same delivery: its outcome stands.
+      this.logger.info({ cv: id }, 'configuration version was no longer fetching when its commit was stored');
+    }
+    return { stored: true };
+  }
+
+  /** The commit of a configuration version could not be fetched: it is errored with the reason. */
+  async fetchFailed(id: string, reason: string): Promise<void> {
+    await store.settleConfigurationVersion(this.db, id, { status: 'errored', error: reason }, 'fetching');
+  }
+
+  /**
    * Receives the tarball PUT to a signed upload URL (a body already limited to maxSize), inspects
    * it, then stores it. On an unsafe or oversized archive the version becomes errored with the
    * reason and nothing is kept.

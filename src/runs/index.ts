@@ -24,7 +24,9 @@ import { RunService } from './service.js';
 export { artifactBlobOwner } from './artifacts.js';
 export { configBlobOwner, ConfigurationVersionService } from './configs.js';
 export { RunLogService } from './logs.js';
-export { RunService, type AppliedHook, type Run } from './service.js';
+export { RunService, type AppliedHook, type CommitOrigin, type FetchOutcome, type FromCommit, type HeadPlanner, type Run, type RunInput, type StatusChangeHook } from './service.js';
+export type { RunStatus } from './machine.js';
+export type { StoredIngress } from './store.js';
 
 export interface RunDeps {
   db: Db;

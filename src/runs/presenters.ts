@@ -31,7 +31,55 @@ export function presentConfigurationVersion(cv: ConfigurationVersion, uploadUrl:
     size: cv.size,
     'status-timestamps': cv.statusTimestamps,
     'changed-files': [],
-    'ingress-attributes': null,
+    'ingress-attributes': cv.ingress ? { id: cv.ingress.id } : null,
+  };
+}
+
+export const ingressAttributesType: ResourceType = {
+  type: 'ingress-attributes',
+  attributes: [
+    'branch',
+    'clone-url',
+    'commit-message',
+    'commit-sha',
+    'commit-url',
+    'compare-url',
+    'identifier',
+    'is-pull-request',
+    'on-default-branch',
+    'pull-request-number',
+    'pull-request-url',
+    'pull-request-title',
+    'pull-request-body',
+    'tag',
+    'sender-username',
+    'sender-avatar-url',
+    'sender-html-url',
+  ],
+  selfLink: (v) => `/api/v2/ingress-attributes/${v.id}`,
+};
+
+/** Where a configuration version from a commit came from, as TFC's ingress-attributes show it. */
+export function presentIngressAttributes(ia: NonNullable<ConfigurationVersion['ingress']>): View {
+  return {
+    id: ia.id,
+    branch: ia.branch,
+    'clone-url': ia.cloneUrl,
+    'commit-message': ia.commitMessage,
+    'commit-sha': ia.commitSha,
+    'commit-url': ia.commitUrl,
+    'compare-url': ia.compareUrl,
+    identifier: ia.identifier,
+    'is-pull-request': ia.isPullRequest,
+    'on-default-branch': ia.onDefaultBranch,
+    'pull-request-number': ia.pullRequestNumber,
+    'pull-request-url': ia.pullRequestUrl,
+    'pull-request-title': ia.pullRequestTitle,
+    'pull-request-body': null,
+    tag: ia.tag,
+    'sender-username': ia.senderUsername,
+    'sender-avatar-url': null,
+    'sender-html-url': null,
   };
 }
 

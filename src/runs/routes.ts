@@ -16,7 +16,7 @@ import { redactPlan } from './redact.js';
 import { UPLOAD_PURPOSE, type ConfigurationVersionService } from './configs.js';
 import { LOG_PURPOSE, type RunLogService } from './logs.js';
 import { RUN_STATUSES, type RunStatus } from './machine.js';
-import { applyType, configurationVersionType, planType, presentConfigurationVersion, presentPhase, presentPrincipalAsUser, presentRun, runType } from './presenters.js';
+import { applyType, configurationVersionType, ingressAttributesType, presentIngressAttributes, planType, presentConfigurationVersion, presentPhase, presentPrincipalAsUser, presentRun, runType } from './presenters.js';
 import { readAction, readCreateConfigurationVersion, readCreateRun } from './schemas.js';
 import type { ListFilter, Run, RunService } from './service.js';
 
@@ -80,7 +80,16 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
 
   router.get('/configuration-versions/:id', async (ctx) => {
     const { cv } = await configs.get(subjectOf(ctx), ctx.params.id);
-    send(ctx, 200, encode(configurationVersionType, presentConfigurationVersion(cv, null)));
+    // include=ingress_attributes, as go-tfe asks for it (ConfigVerIngressAttributes).
+    const included = cv.ingress && parseIncludes(query(ctx)).has('ingress_attributes') ? resources(ingressAttributesType, [presentIngressAttributes(cv.ingress)]) : [];
+    send(ctx, 200, encode(configurationVersionType, presentConfigurationVersion(cv, null), included.length > 0 ? { included } : {}));
+  });
+
+  // Where a configuration version from a commit came from; TFC answers 404 for one uploaded.
+  router.get('/configuration-versions/:id/ingress-attributes', async (ctx) => {
+    const { cv } = await configs.get(subjectOf(ctx), ctx.params.id);
+    if (!cv.ingress) throw new NotFoundError(`configuration version ${cv.id} was uploaded, not made from a commit: it has no ingress attributes`);
+    send(ctx, 200, encode(ingressAttributesType, presentIngressAttributes(cv.ingress)));
   });
 
   router.get('/configuration-versions/:id/download', async (ctx) => {

@@ -6,7 +6,7 @@ import type { JobOutcome } from '../protocol/agent.js';
 import { authorize, isAllowed, visibleWorkspaces, type Action } from '../auth/authorize.js';
 import type { PrincipalResolver } from '../auth/service.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
-import type { Db } from '../db/index.js';
+import { isUniqueViolation, type Db } from '../db/index.js';
 import { inOrderOf } from '../db/lists.js';
 import { ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -19,9 +19,25 @@ import type { ConfigurationVersion, ConfigurationVersionService } from './config
 import { recordEvent, recordTransition } from './events.js';
 import { canHappen, FINAL_STATUSES, IllegalTransition, phaseStatuses, transition, type RunEvent, type RunStatus } from './machine.js';
 import * as store from './store.js';
-import type { Run, RunFilter } from './store.js';
+import type { CommitOrigin, Run, RunFilter } from './store.js';
 
-export type { Run } from './store.js';
+export type { CommitOrigin, Run } from './store.js';
+
+/**
+ * Plans a VCS workspace's branch head for a run created without a configuration version (the
+ * ingress domain, connected by src/server.ts). Null: the workspace is not connected to a repository.
+ */
+export type HeadPlanner = (subject: Subject, ws: Workspace, input: RunInput) => Promise<Run | null>;
+
+/** A run whose configuration version is made from a commit, fetched after the run exists. */
+export interface FromCommit {
+  origin: CommitOrigin;
+  /** A pull request's plan: speculative, never applied. */
+  speculative: boolean;
+}
+
+/** What became of fetching a run's commit: its archive (the caller removes the file), or why not. */
+export type FetchOutcome = { file: string; size: number } | { error: string };
 
 export interface RunInput {
   /** The new run's id, when the caller must be able to tell later whether it made the run (run triggers). */
@@ -58,6 +74,12 @@ type AfterCommit = Array<() => Promise<void>>;
  */
 export type AppliedHook = (trx: Knex.Transaction, run: Run) => Promise<(() => Promise<void>) | void>;
 
+/**
+ * Told of every status change of a run once its transaction has committed (commit statuses use
+ * it). Called without being awaited: whatever it does, and however it fails, the run moves on.
+ */
+export type StatusChangeHook = (run: Run, from: RunStatus, to: RunStatus) => Promise<void>;
+
 /** TFC's status-timestamps key for entering a status. */
 function timestampKey(status: RunStatus): string {
   return `${status.replace(/_/g, '-')}-at`;
@@ -65,6 +87,8 @@ function timestampKey(status: RunStatus): string {
 
 export class RunService {
   private readonly appliedHooks: AppliedHook[] = [];
+  private readonly statusHooks: StatusChangeHook[] = [];
+  private headPlanner: HeadPlanner | null = null;
   /**
    * Who is acting in a transaction of a user action (act()), for the run events its transitions
    * write; transitions otfd makes by itself (runners' reports, the queue) have no entry.
@@ -91,6 +115,27 @@ export class RunService {
 
   onApplied(hook: AppliedHook): void {
     this.appliedHooks.push(hook);
+  }
+
+  onStatusChange(hook: StatusChangeHook): void {
+    this.statusHooks.push(hook);
+  }
+
+  /** Tells the status hooks of a committed transition; a hook's failure is logged, never the run's. */
+  private announce(run: Run, from: RunStatus, to: RunStatus): void {
+    for (const hook of this.statusHooks) {
+      const failed = (err: unknown) => this.logger.error({ err, run: run.id, from, to }, 'a run status-change hook failed');
+      try {
+        hook(run, from, to).catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    }
+  }
+
+  /** Who plans a VCS workspace's branch head when a run names no configuration version. */
+  setHeadPlanner(planner: HeadPlanner): void {
+    this.headPlanner = planner;
   }
 
   /** When force-cancel becomes available for the run: a cool-off after its cancel request; null before any. */
@@ -184,7 +229,12 @@ export class RunService {
 
   // ------------------------------------------------------------ creation
 
-  async create(subject: Subject, input: RunInput): Promise<Run> {
+  /**
+   * Creates a run. With `commit`, its configuration version is made from a commit in the same
+   * transaction, fetching: the run shows at once and waits (pending) until commitFetched(). With a
+   * key in the commit's origin, a second call for the same key answers the run the first one made.
+   */
+  async create(subject: Subject, input: RunInput, commit?: FromCommit): Promise<Run> {
     const ws = await this.workspaces.get(subject, input.workspaceId);
     const scope = { organizationId: ws.organizationId, workspaceId: ws.id };
     authorize(subject, 'run:queue', scope, () => notFound('workspace', input.workspaceId));
@@ -193,14 +243,125 @@ export class RunService {
         pointer: '/data/relationships/workspace',
       });
     }
-    const cv = await this.configurationFor(ws, input.configurationVersionId);
     if (input.isDestroy && input.refreshOnly) {
       throw new InvalidError('a run cannot be both a destroy and refresh-only', { pointer: '/data/attributes/refresh-only' });
     }
     if (input.refreshOnly && input.refresh === false) {
       throw new InvalidError('a refresh-only run needs refresh', { pointer: '/data/attributes/refresh' });
     }
+    if (commit) return this.createFromCommit(subject, ws, input, commit);
+    if (!input.configurationVersionId && this.headPlanner) {
+      // A VCS workspace's run without a configuration plans its branch head, as TFC's does.
+      const run = await this.headPlanner(subject, ws, input);
+      if (run) return run;
+    }
+    const cv = await this.configurationFor(ws, input.configurationVersionId);
     const speculative = (input.planOnly ?? false) || cv.speculative;
+    const id = input.id ?? newId('run');
+    const after: AfterCommit = [];
+    await this.db.transaction(async (trx) => {
+      // Held until the run exists: an archive of the configuration waits for it, or went first.
+      if ((await store.lockConfigurationVersion(trx, cv.id, 'share')) !== 'uploaded') {
+        throw new InvalidError(`configuration version "${cv.id}" is archived: its configuration is gone`, { pointer: '/data/relationships/configuration-version' });
+      }
+      await this.insert(trx, subject, ws, input, { id, configurationVersionId: cv.id, speculative });
+      // Speculative plans never queue and never lock: they start at once, beside any other run.
+      if (speculative) await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);
+    });
+    if (!speculative) await this.schedule(ws.id);
+    for (const f of after) await f();
+    return (await store.findRun(this.db, id))!;
+  }
+
+  /** A run and its configuration version from a commit, still to be fetched (see create). */
+  private async createFromCommit(subject: Subject, ws: Workspace, input: RunInput, commit: FromCommit): Promise<Run> {
+    const existing = async (): Promise<Run | null> => {
+      const cv = commit.origin.key ? await store.findConfigurationVersionByIngressKey(this.db, commit.origin.key) : null;
+      const runId = cv ? await store.runOfConfigurationVersion(this.db, cv.id) : null;
+      return runId ? store.findRun(this.db, runId) : null;
+    };
+    const made = await existing();
+    if (made) return made;
+    const speculative = (input.planOnly ?? false) || commit.speculative;
+    const id = input.id ?? newId('run');
+    const cvId = newId('cv');
+    try {
+      await this.db.transaction(async (trx) => {
+        await store.insertConfigurationVersion(trx, {
+          id: cvId,
+          workspaceId: ws.id,
+          speculative: commit.speculative,
+          provisional: false,
+          autoQueueRuns: false,
+          createdBy: principalOf(subject),
+          origin: commit.origin,
+        });
+        await this.insert(trx, subject, ws, input, { id, configurationVersionId: cvId, speculative });
+      });
+    } catch (err) {
+      // Another otfd processing the same delivery made it first.
+      const raced = isUniqueViolation(err) ? await existing() : null;
+      if (raced) return raced;
+      throw err;
+    }
+    return (await store.findRun(this.db, id))!;
+  }
+
+  /**
+   * The commit of a run made by create(…, commit) was fetched, or could not be: its configuration
+   * is stored (inspected as an upload is) and the run proceeds as any other, or the configuration
+   * version and the run are errored with the reason, which is also the plan's log.
+   */
+  async commitFetched(runId: string, outcome: FetchOutcome): Promise<void> {
+    const run = await store.findRun(this.db, runId);
+    if (!run) return;
+    let reason: string | null = null;
+    if ('error' in outcome) {
+      reason = outcome.error;
+      await this.configs.fetchFailed(run.configurationVersionId, reason);
+    } else {
+      const stored = await this.configs.storeFetched(run.configurationVersionId, outcome.file, outcome.size);
+      if (!stored.stored) reason = stored.reason;
+    }
+    if (reason !== null) {
+      // What the API's plan log and the run's error show: the only record of why nothing was planned.
+      const end = await store.logLength(this.db, run.plan.id);
+      await store.appendLog(this.db, run.plan.id, end, Buffer.from(`Error: the configuration could not be fetched: ${reason}\n`));
+      await this.fail(runId, reason);
+      return;
+    }
+    if (run.speculative) {
+      await this.withRun(runId, async (trx, locked, after) => {
+        if (locked.status === 'pending') await this.fire(trx, locked, 'queue_plan', after);
+      });
+    } else {
+      await this.schedule(run.workspaceId);
+    }
+  }
+
+  /**
+   * Errors the runs whose commit has been fetching for longer than any fetch takes: the otfd that
+   * fetched it stopped, or its delivery was given up. Each would otherwise hold its workspace's
+   * queue for ever (a run waits for its commit, and the runs behind it wait for it).
+   */
+  async failLostFetches(olderThanMs: number): Promise<number> {
+    const lost = await store.runsFetchingSince(this.db, new Date(Date.now() - olderThanMs));
+    for (const id of lost) {
+      await this.commitFetched(id, { error: `the commit was not fetched within ${Math.round(olderThanMs / 60_000)} minutes (the otfd fetching it may have stopped)` });
+    }
+    return lost.length;
+  }
+
+  /** Inserts a new pending run of the workspace with the input's options, as the subject. */
+  private async insert(
+    trx: Knex.Transaction,
+    subject: Subject,
+    ws: Workspace,
+    input: RunInput,
+    run: { id: string; configurationVersionId: string; speculative: boolean },
+  ): Promise<void> {
+    const { id, speculative } = run;
+    const scope = { organizationId: ws.organizationId, workspaceId: ws.id };
     // TFC lets a run choose its own engine version only when it can change nothing.
     if (input.terraformVersion !== undefined && !speculative) {
       throw new InvalidError('terraform-version may only be set on a plan-only run', { pointer: '/data/attributes/terraform-version' });
@@ -210,20 +371,13 @@ export class RunService {
     // who may apply to confirm (as in a manual-apply workspace).
     if (!speculative && input.autoApply === true) authorize(subject, 'run:apply', scope, () => notFound('workspace', input.workspaceId));
     const autoApply = (input.autoApply ?? ws.autoApply) && isAllowed(subject, 'run:apply', scope);
-    const id = input.id ?? newId('run');
-    const after: AfterCommit = [];
-    await this.db.transaction(async (trx) => {
-      // Held until the run exists: an archive of the configuration waits for it, or went first.
-      if ((await store.lockConfigurationVersion(trx, cv.id, 'share')) !== 'uploaded') {
-        throw new InvalidError(`configuration version "${cv.id}" is archived: its configuration is gone`, { pointer: '/data/relationships/configuration-version' });
-      }
-      await store.insertRun(trx, {
+    await store.insertRun(trx, {
         id,
         planId: newId('plan'),
         applyId: newId('apply'),
         workspaceId: ws.id,
         organizationId: ws.organizationId,
-        configurationVersionId: cv.id,
+        configurationVersionId: run.configurationVersionId,
         message: input.message ?? 'Queued manually via the API',
         source: input.source ?? 'tfe-api',
         isDestroy: input.isDestroy ?? false,
@@ -241,13 +395,7 @@ export class RunService {
         engineVersion: input.terraformVersion ?? ws.terraformVersion,
         createdBy: principalOf(subject),
       });
-      await recordEvent(trx, { runId: id, action: 'created', actor: principalOf(subject) });
-      // Speculative plans never queue and never lock: they start at once, beside any other run.
-      if (speculative) await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);
-    });
-    if (!speculative) await this.schedule(ws.id);
-    for (const f of after) await f();
-    return (await store.findRun(this.db, id))!;
+    await recordEvent(trx, { runId: id, action: 'created', actor: principalOf(subject) });
   }
 
   private async configurationFor(ws: Workspace, id: string | undefined): Promise<ConfigurationVersion> {
@@ -315,6 +463,8 @@ export class RunService {
       if (!nextId) return;
       const run = await store.lockRun(trx, nextId);
       if (!run || run.status !== 'pending') return;
+      // A run from a commit waits until the commit is fetched, and the queue with it: runs keep their order.
+      if ((await store.lockConfigurationVersion(trx, run.configurationVersionId, 'share')) === 'fetching') return;
       if (!(await this.workspaces.acquireForRun(trx, workspaceId, run.id))) return;
       await this.fire(trx, run, 'queue_plan', after);
     });
@@ -335,6 +485,11 @@ export class RunService {
     if (phases.plan !== run.plan.status) await store.updatePhase(trx, 'plans', run.id, { status: phases.plan });
     if (phases.apply !== run.apply.status) await store.updatePhase(trx, 'applies', run.id, { status: phases.apply });
     let moved: Run = { ...run, status: t.to, plan: { ...run.plan, status: phases.plan }, apply: { ...run.apply, status: phases.apply } };
+    // Before the effects: an auto-apply fires further transitions, announced after this one.
+    if (this.statusHooks.length > 0) {
+      const changed = moved;
+      after.push(async () => this.announce(changed, run.status, t.to));
+    }
     for (const effect of t.effects) {
       switch (effect) {
         case 'enqueue-plan':

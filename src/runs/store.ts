@@ -2,6 +2,7 @@
 // (comments and run events: comments.ts, events.ts).
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
+import type { IngressAttributes } from '../vcs/types.js';
 import { escapeLike, paged, type Db } from '../db/index.js';
 import type { PhaseStatus, RunStatus } from './machine.js';
 
@@ -9,8 +10,14 @@ export type Timestamps = Record<string, string>;
 
 // ---------------------------------------------------------------- configuration versions
 
-/** archived: its tarball dropped on request (actions/archive); no run may use it any more. */
-export type ConfigurationVersionStatus = 'pending' | 'uploaded' | 'errored' | 'archived';
+/**
+ * archived: its tarball dropped on request (actions/archive); no run may use it any more.
+ * fetching: made from a commit that is being fetched from its repository (TFC's status for it).
+ */
+/** TFC's ingress-attributes as kept with a configuration version: with their id, and whether the commit is on the default branch. */
+export type StoredIngress = IngressAttributes & { id: string; onDefaultBranch: boolean };
+
+export type ConfigurationVersionStatus = 'pending' | 'fetching' | 'uploaded' | 'errored' | 'archived';
 
 export interface ConfigurationVersion {
   id: string;
@@ -26,6 +33,8 @@ export interface ConfigurationVersion {
   createdAt: Date;
   /** Who created it; a run it queues by itself acts with their rights. */
   createdBy: Principal | null;
+  /** Where it came from when it was made from a commit (TFC's ingress-attributes); null for uploads. */
+  ingress: StoredIngress | null;
 }
 
 interface ConfigurationVersionRow {
@@ -43,6 +52,7 @@ interface ConfigurationVersionRow {
   created_by_type: Principal['type'] | null;
   created_by_id: string | null;
   created_by_name: string | null;
+  ingress_attributes: StoredIngress | null;
 }
 
 function toConfigurationVersion(r: ConfigurationVersionRow): ConfigurationVersion {
@@ -59,18 +69,37 @@ function toConfigurationVersion(r: ConfigurationVersionRow): ConfigurationVersio
     statusTimestamps: r.status_timestamps,
     createdAt: r.created_at,
     createdBy: r.created_by_type && r.created_by_id ? { type: r.created_by_type, id: r.created_by_id, name: r.created_by_name ?? r.created_by_id } : null,
+    ingress: r.ingress_attributes ?? null,
   };
+}
+
+/** A configuration version made from a commit: fetching until the commit is stored. */
+export interface CommitOrigin {
+  /** TFC's source of it: github, gitlab, forgejo. */
+  source: string;
+  ingress: StoredIngress;
+  /** What made it (a delivery and a workspace); a second version with the same key is refused. */
+  key: string | null;
 }
 
 export async function insertConfigurationVersion(
   db: Db,
-  cv: Pick<ConfigurationVersion, 'id' | 'workspaceId' | 'speculative' | 'provisional' | 'autoQueueRuns'> & { createdBy: Principal },
+  cv: Pick<ConfigurationVersion, 'id' | 'workspaceId' | 'speculative' | 'provisional' | 'autoQueueRuns'> & { createdBy: Principal; origin?: CommitOrigin },
 ): Promise<ConfigurationVersion> {
+  const origin = cv.origin;
   const [row] = await db('configuration_versions')
     .insert({
       id: cv.id,
       workspace_id: cv.workspaceId,
-      status: 'pending',
+      status: origin ? 'fetching' : 'pending',
+      ...(origin
+        ? {
+            source: origin.source,
+            ingress_attributes: JSON.stringify(origin.ingress),
+            ingress_key: origin.key,
+            status_timestamps: JSON.stringify({ 'fetching-at': new Date().toISOString() }),
+          }
+        : {}),
       speculative: cv.speculative,
       provisional: cv.provisional,
       auto_queue_runs: cv.autoQueueRuns,
@@ -115,15 +144,42 @@ export async function latestUploadedConfigurationVersion(db: Db, workspaceId: st
   return row ? toConfigurationVersion(row) : null;
 }
 
-/** Moves a pending configuration version to uploaded or errored; null when it was not pending. */
+/** The configuration version made with this ingress key (a delivery for a workspace), if any. */
+export async function findConfigurationVersionByIngressKey(db: Db, key: string): Promise<ConfigurationVersion | null> {
+  const row = (await db('configuration_versions').where({ ingress_key: key }).first()) as ConfigurationVersionRow | undefined;
+  return row ? toConfigurationVersion(row) : null;
+}
+
+/** The run made of a configuration version (a version from a commit has exactly one). */
+export async function runOfConfigurationVersion(db: Db, cvId: string): Promise<string | null> {
+  const row = await db('runs').where({ configuration_version_id: cvId }).orderBy('created_at').first<{ id: string } | undefined>('id');
+  return row?.id ?? null;
+}
+
+/** Runs still pending whose configuration version has been fetching since before `before` (its fetch was lost). */
+export async function runsFetchingSince(db: Db, before: Date): Promise<string[]> {
+  const rows = await db('runs as r')
+    .join('configuration_versions as cv', 'cv.id', 'r.configuration_version_id')
+    .where('r.status', 'pending')
+    .where('cv.status', 'fetching')
+    .where('cv.created_at', '<', before)
+    .select<{ id: string }[]>('r.id');
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Moves a pending (uploading) or fetching (from a commit) configuration version to uploaded or
+ * errored; null when it was not in `from`.
+ */
 export async function settleConfigurationVersion(
   db: Db,
   id: string,
   outcome: { status: 'uploaded'; size: number } | { status: 'errored'; error: string },
+  from: 'pending' | 'fetching' = 'pending',
 ): Promise<ConfigurationVersion | null> {
   const at = new Date().toISOString();
   const [row] = await db('configuration_versions')
-    .where({ id, status: 'pending' })
+    .where({ id, status: from })
     .update({
       status: outcome.status,
       size: outcome.status === 'uploaded' ? outcome.size : null,

@@ -1,0 +1,247 @@
+// Runs from commits: a configuration version made from a commit, its run created at once (it shows
+// while the commit is fetched), the commit fetched through the repository cache with the
+// workspace's credentials, then stored as an upload is; a commit that cannot be fetched or stored
+// errors the configuration version and the run with the reason. Also what POST /runs does on a VCS
+// workspace without a configuration version: it plans the branch head.
+import crypto from 'node:crypto';
+import type { Principal, Subject } from '../auth/subject.js';
+import { InvalidError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { ConfigurationVersionService, Run, RunInput, RunService, StoredIngress } from '../runs/index.js';
+import type { Workspace } from '../workspaces/index.js';
+import { hookKindOf, type CommitSource, type RepositoryInfo, type ServiceProvider, type VcsAdapter, type WorkspaceVcsRepo } from '../vcs/types.js';
+
+/** A workspace connected to a repository, and whose rights its VCS runs act with. */
+export interface ConnectedWorkspace {
+  workspace: Workspace;
+  vcsRepo: WorkspaceVcsRepo;
+  connectedBy: Principal;
+}
+
+/** A commit's tracked files, archived (the repository cache's snapshot). */
+export interface CommitSnapshot {
+  file: string;
+  size: number;
+  dispose(): Promise<void> | void;
+}
+
+/** What ingress uses of the repository cache (src/ingress/repository-cache.ts), connected in src/server.ts. */
+export interface CommitFetcher {
+  snapshot(source: CommitSource, maxSize: number): Promise<CommitSnapshot>;
+  /** The branch's head commit at the remote. */
+  head(source: CommitSource, branch: string): Promise<string>;
+  /** Paths changed between two commits, when the cache holds both. */
+  changedFiles(repoKey: string, base: string, head: string): Promise<string[]>;
+}
+
+/** What ingress uses of the other domains, connected in src/server.ts. */
+export interface IngressSources {
+  /** The workspace's connection to a repository; null when it has none. */
+  connectedWorkspace(workspaceId: string): Promise<ConnectedWorkspace | null>;
+  /** The workspaces connected to a repository hook. */
+  workspacesOfHook(hookId: string): Promise<ConnectedWorkspace[]>;
+  /** The adapter of a VCS provider's OAuth token (it holds the token). */
+  adapterFor(oauthTokenId: string): Promise<VcsAdapter>;
+  /** The SSH private key to clone over SSH with (the oauth token's, else the workspace's); null when there is none. */
+  sshKeyOf(workspaceId: string, oauthTokenId: string): Promise<string | null>;
+  fetcher: CommitFetcher;
+}
+
+/** What a run from a commit is made of. */
+export interface CommitRun {
+  sha: string;
+  /** The commit's whole message; the run's message is its first line. */
+  message: string;
+  commitUrl: string;
+  branch: string | null;
+  tag: string | null;
+  compareUrl: string | null;
+  pullRequest: { number: number; url: string; title: string } | null;
+  sender: string | null;
+  /** A ref that holds the commit, fetched when a server refuses a bare commit id. */
+  ref: string | null;
+  speculative: boolean;
+  /** "<delivery>:<workspace>": a second run for the same key is not made. Null: no such guard. */
+  key: string | null;
+  /** The provider, when known before its adapter is asked (the hook's). */
+  provider: ServiceProvider | null;
+  /** Options of the run (POST /runs). */
+  input?: Omit<RunInput, 'workspaceId' | 'configurationVersionId'>;
+}
+
+/** What Terraform Cloud calls a configuration's source for each provider (forgejo is otf's own). */
+export function configurationSource(provider: ServiceProvider | null): string {
+  return provider === null ? 'tfe-api' : hookKindOf(provider);
+}
+
+/** The run's source for runs a VCS event queued: TFC's value (go-tfe's RunSourceConfigurationVersion). */
+export const VCS_RUN_SOURCE = 'tfe-configuration-version';
+
+/** The first line of a commit message, as a run's message. */
+export function commitTitle(message: string): string {
+  const line = message.split('\n', 1)[0].trim();
+  return line === '' ? 'Triggered by a commit with no message' : line.slice(0, 1000);
+}
+
+/** Longer than any fetch takes (each git command of one is limited to 5 minutes). */
+const LOST_FETCH_MS = 30 * 60_000;
+const LOST_FETCH_SWEEP_MS = 60_000;
+
+export class IngressService {
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly runs: RunService,
+    private readonly configs: ConfigurationVersionService,
+    private readonly sources: IngressSources,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Looks now and every minute for runs whose commit fetch was lost, and errors them. */
+  start(): void {
+    const sweep = () =>
+      void this.runs
+        .failLostFetches(LOST_FETCH_MS)
+        .then((n) => n > 0 && this.logger.warn({ runs: n }, 'errored runs whose commit fetch was lost'))
+        .catch((err: unknown) => this.logger.warn({ err }, 'could not look for runs whose commit fetch was lost'));
+    sweep();
+    this.sweeper = setInterval(sweep, LOST_FETCH_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  /** How to fetch the workspace's repository: over SSH with its key for an ssh URL, else HTTPS with the token. */
+  async sourceOf(cw: ConnectedWorkspace, adapter: VcsAdapter, info: RepositoryInfo, sha: string, ref: string | null): Promise<CommitSource> {
+    const url = info.cloneUrl;
+    const repoKey = crypto.createHash('sha256').update(url).digest('hex').slice(0, 32);
+    const base = { repoKey, url, sha, ref, submodules: cw.vcsRepo.ingressSubmodules };
+    if (/^(ssh:\/\/|[\w.-]+@[\w.-]+:)/.test(url)) {
+      const key = await this.sources.sshKeyOf(cw.workspace.id, cw.vcsRepo.oauthTokenId);
+      if (!key) throw new Error(`the repository is cloned over SSH (${url}) and workspace ${cw.workspace.name} has no SSH key`);
+      return { ...base, auth: { kind: 'ssh', privateKey: key } };
+    }
+    const { username, password } = adapter.cloneCredentials();
+    return { ...base, auth: { kind: 'https', username, password } };
+  }
+
+  /**
+   * Creates the run of a commit in the workspace, as `subject`, then fetches and stores the commit
+   * (the run proceeds) or errors the run with the reason. With a key already used, the run made
+   * then is answered, and its commit fetched again only if that fetch never ended.
+   */
+  async runCommit(subject: Subject, cw: ConnectedWorkspace, c: CommitRun): Promise<Run> {
+    const { vcsRepo, workspace } = cw;
+    let adapter: VcsAdapter | null = null;
+    let info: RepositoryInfo | null = null;
+    let failure: string | null = null;
+    try {
+      adapter = await this.sources.adapterFor(vcsRepo.oauthTokenId);
+      info = await adapter.repository(vcsRepo.identifier);
+    } catch (err) {
+      failure = `could not reach repository ${vcsRepo.identifier}: ${(err as Error).message}`;
+    }
+    const provider = c.provider ?? adapter?.provider ?? null;
+    const ingress: StoredIngress = {
+      id: newId('ia'),
+      branch: c.branch,
+      commitSha: c.sha,
+      commitMessage: c.message,
+      commitUrl: c.commitUrl,
+      compareUrl: c.compareUrl,
+      isPullRequest: c.pullRequest !== null,
+      pullRequestNumber: c.pullRequest?.number ?? null,
+      pullRequestUrl: c.pullRequest?.url ?? null,
+      pullRequestTitle: c.pullRequest?.title ?? null,
+      senderUsername: c.sender,
+      tag: c.tag,
+      identifier: vcsRepo.identifier,
+      cloneUrl: info?.cloneUrl ?? '',
+      onDefaultBranch: info !== null && c.pullRequest === null && c.branch === info.defaultBranch,
+    };
+    const run = await this.runs.create(
+      subject,
+      { message: commitTitle(c.message), source: VCS_RUN_SOURCE, ...c.input, workspaceId: workspace.id },
+      { origin: { source: configurationSource(provider), ingress, key: c.key }, speculative: c.speculative },
+    );
+    const cv = await this.configs.byId(run.configurationVersionId);
+    // Made by an earlier attempt that got to the end: nothing left to do.
+    if (cv?.status !== 'fetching') return run;
+    const log = { run: run.id, workspace: workspace.id, identifier: vcsRepo.identifier, sha: c.sha };
+    let snapshot: CommitSnapshot;
+    try {
+      if (failure !== null || adapter === null || info === null) throw new Error(failure ?? 'the repository is unknown');
+      const source = await this.sourceOf(cw, adapter, info, c.sha, c.ref);
+      try {
+        snapshot = await this.sources.fetcher.snapshot(source, this.configs.maxSize);
+      } catch (err) {
+        throw new Error(scrub((err as Error).message, source), { cause: err });
+      }
+    } catch (err) {
+      const reason = (err as Error).message.startsWith('could not') ? (err as Error).message : `could not fetch commit ${c.sha} of ${vcsRepo.identifier}: ${(err as Error).message}`;
+      this.logger.warn({ ...log, reason }, 'the commit of a VCS run could not be fetched; the run is errored');
+      await this.runs.commitFetched(run.id, { error: reason });
+      return run;
+    }
+    try {
+      await this.runs.commitFetched(run.id, { file: snapshot.file, size: snapshot.size });
+    } finally {
+      await snapshot.dispose();
+    }
+    this.logger.info(log, 'VCS run: commit fetched');
+    return run;
+  }
+
+  /**
+   * POST /runs on a VCS workspace without a configuration version: the run plans the head of the
+   * tracked branch, as the caller. Null when the workspace is not connected to a repository.
+   */
+  async planHead(subject: Subject, ws: Workspace, input: RunInput): Promise<Run | null> {
+    const cw = await this.sources.connectedWorkspace(ws.id);
+    if (!cw) return null;
+    const { vcsRepo } = cw;
+    let sha: string;
+    let provider: ServiceProvider;
+    try {
+      const adapter = await this.sources.adapterFor(vcsRepo.oauthTokenId);
+      provider = adapter.provider;
+      const info = await adapter.repository(vcsRepo.identifier);
+      const source = await this.sourceOf(cw, adapter, info, '', `refs/heads/${vcsRepo.branch}`);
+      sha = await this.sources.fetcher.head(source, vcsRepo.branch).catch((err: Error) => {
+        throw new Error(scrub(err.message, source), { cause: err });
+      });
+    } catch (err) {
+      // The caller's answer says why: a 422, as for a workspace without a configuration to plan.
+      throw new InvalidError(`could not read the head of branch ${vcsRepo.branch} of ${vcsRepo.identifier}: ${(err as Error).message}`, {
+        pointer: '/data/relationships/configuration-version',
+      });
+    }
+    const options: Omit<RunInput, 'workspaceId' | 'configurationVersionId'> = { ...input };
+    delete (options as Partial<RunInput>).workspaceId;
+    delete (options as Partial<RunInput>).configurationVersionId;
+    return this.runCommit(subject, cw, {
+      sha,
+      message: input.message ?? 'Queued manually via the API',
+      commitUrl: '',
+      branch: vcsRepo.branch,
+      tag: null,
+      compareUrl: null,
+      pullRequest: null,
+      sender: null,
+      ref: `refs/heads/${vcsRepo.branch}`,
+      speculative: false,
+      key: null,
+      provider,
+      input: { ...options, source: options.source ?? 'tfe-api' },
+    });
+  }
+}
+
+/** An error's text without the credentials it might quote (a URL with a token in it). */
+function scrub(text: string, source: CommitSource): string {
+  if (source.auth.kind !== 'https' || source.auth.password === '') return text;
+  return text.split(source.auth.password).join('***');
+}

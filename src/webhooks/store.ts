@@ -1,0 +1,121 @@
+// The webhook deliveries otfd accepted: one row per (repository hook, provider's delivery id), so
+// that a replayed delivery is refused; each row is processed once by a worker of some otfd.
+import type { Knex } from 'knex';
+import { isUniqueViolation, type Db } from '../db/index.js';
+import type { HookKind, VcsEvent } from '../vcs/types.js';
+
+export interface Delivery {
+  id: string;
+  hookId: string;
+  kind: HookKind;
+  deliveryId: string;
+  /** Null for a ping or an event otfd ignores: nothing to process. */
+  event: VcsEvent | null;
+  requestId: string | null;
+  receivedAt: Date;
+  attempts: number;
+  processedAt: Date | null;
+  error: string | null;
+}
+
+interface DeliveryRow {
+  id: string;
+  hook_id: string;
+  kind: HookKind;
+  delivery_id: string;
+  event: VcsEvent | null;
+  request_id: string | null;
+  received_at: Date;
+  attempts: number;
+  processed_at: Date | null;
+  error: string | null;
+}
+
+function toDelivery(r: DeliveryRow): Delivery {
+  return {
+    id: String(r.id),
+    hookId: r.hook_id,
+    kind: r.kind,
+    deliveryId: r.delivery_id,
+    event: r.event,
+    requestId: r.request_id,
+    receivedAt: r.received_at,
+    attempts: r.attempts,
+    processedAt: r.processed_at,
+    error: r.error,
+  };
+}
+
+/** Records an accepted delivery; null when this hook already received one with this delivery id. */
+export async function insertDelivery(
+  db: Db,
+  d: { hookId: string; kind: HookKind; deliveryId: string; event: VcsEvent | null; requestId: string | null },
+): Promise<Delivery | null> {
+  try {
+    const [row] = await db('vcs_deliveries')
+      .insert({
+        hook_id: d.hookId,
+        kind: d.kind,
+        delivery_id: d.deliveryId,
+        event: d.event === null ? null : JSON.stringify(d.event),
+        request_id: d.requestId,
+        // Nothing to do for a ping: it is recorded (replays are still refused) as processed.
+        processed_at: d.event === null ? db.fn.now() : null,
+      })
+      .returning('*');
+    return toDelivery(row as DeliveryRow);
+  } catch (err) {
+    if (isUniqueViolation(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Claims the oldest delivery waiting to be processed: unclaimed, or claimed longer ago than the
+ * lease (its otfd stopped or lost its database). SKIP LOCKED: two otfds claiming at once take two
+ * different rows. The attempt is counted when it is claimed, so one that kills its otfd counts too.
+ */
+export async function claimDelivery(db: Db, leaseSeconds: number, maxAttempts: number): Promise<Delivery | null> {
+  const { rows } = (await db.raw(
+    `UPDATE vcs_deliveries SET claimed_at = now(), attempts = attempts + 1
+      WHERE id = (SELECT id FROM vcs_deliveries
+                   WHERE processed_at IS NULL AND attempts < ?
+                     AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => ?))
+                   ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+      RETURNING *`,
+    [maxAttempts, leaseSeconds],
+  )) as { rows: DeliveryRow[] };
+  return rows[0] ? toDelivery(rows[0]) : null;
+}
+
+/** Keeps a claim alive while it is being processed. */
+export async function extendClaim(db: Db, id: string): Promise<void> {
+  await db('vcs_deliveries').where({ id }).whereNull('processed_at').update({ claimed_at: db.fn.now() });
+}
+
+/** The delivery was processed; with an error, it failed for good (or was given up). */
+export async function finishDelivery(db: Db | Knex.Transaction, id: string, error: string | null): Promise<void> {
+  await db('vcs_deliveries').where({ id }).update({ processed_at: db.fn.now(), error, claimed_at: null });
+}
+
+/** The attempt failed: the error is kept, and the delivery is tried again once its lease ends. */
+export async function failAttempt(db: Db, id: string, error: string): Promise<void> {
+  await db('vcs_deliveries').where({ id }).update({ error });
+}
+
+/**
+ * Deliveries whose every attempt ended without them being processed (the last one's otfd stopped
+ * midway) are given up, their last error kept: they are never tried forever.
+ */
+export async function giveUpExhausted(db: Db, leaseSeconds: number, maxAttempts: number): Promise<number> {
+  return db('vcs_deliveries')
+    .whereNull('processed_at')
+    .where('attempts', '>=', maxAttempts)
+    .andWhereRaw('(claimed_at IS NULL OR claimed_at < now() - make_interval(secs => ?))', [leaseSeconds])
+    .update({ processed_at: db.fn.now(), error: db.raw("coalesce(error, 'gave up: every attempt to process it was interrupted')"), claimed_at: null });
+}
+
+export async function findDelivery(db: Db, hookId: string, deliveryId: string): Promise<Delivery | null> {
+  const row = (await db('vcs_deliveries').where({ hook_id: hookId, delivery_id: deliveryId }).first()) as DeliveryRow | undefined;
+  return row ? toDelivery(row) : null;
+}

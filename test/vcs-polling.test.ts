@@ -1,0 +1,142 @@
+// Polling, for otfd behind a firewall that webhooks cannot reach, as a user sees it: a workspace
+// connected with poll-interval-seconds gets no webhook; otfd reads its branch head every interval
+// from the real git server, and a push becomes a run within the interval, named after the commit;
+// connecting queues nothing, nor does a head that did not move; a host that cannot be reached is
+// logged once, not every interval; two otfds on one database take turns rather than both polling.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import type { Json } from './helpers/api.js';
+import { assertStatus } from './helpers/assert.js';
+import { fixture } from './helpers/fixtures.js';
+import type { TestRepository } from './helpers/git-http-server.js';
+import { randomName, startServer } from './helpers/server.js';
+import { startVcsWorld, type VcsWorld } from './helpers/vcs-world.js';
+import { sleep, until } from './helpers/wait.js';
+
+/** The shortest interval a workspace may poll at (src/workspaces/vcs.ts). */
+const INTERVAL = 10;
+
+interface Polling {
+  repo: TestRepository;
+  identifier: string;
+  workspace: Json;
+}
+
+interface PollRow {
+  head_sha: string | null;
+  trouble: string | null;
+  updated_at: Date;
+}
+
+describe('VCS polling', function () {
+  this.timeout(300_000);
+  let world: VcsWorld;
+
+  before(async () => {
+    world = await startVcsWorld();
+  });
+  after(async () => {
+    await world?.stop();
+  });
+
+  /** A served GitHub repository and a workspace connected to it that polls every INTERVAL seconds. */
+  async function connectPolling(): Promise<Polling> {
+    const name = randomName('repo');
+    const repo = world.git.createRepository(name, { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
+    const identifier = `acme/${name}`;
+    const token = `tok-${crypto.randomBytes(12).toString('hex')}`;
+    world.provider.addToken(token);
+    world.git.addCredentials('x-access-token', token);
+    world.provider.addRepository({ identifier, defaultBranch: 'main', cloneUrl: repo.url, webUrl: `https://vcs.example.test/${identifier}`, gitDir: repo.bare });
+    const client = await world.api.post(`/organizations/${world.org}/oauth-clients`, {
+      data: {
+        type: 'oauth-clients',
+        attributes: { 'service-provider': 'github', 'api-url': world.provider.apiUrl('github'), 'http-url': 'https://vcs.example.test', 'oauth-token-string': token },
+      },
+    });
+    assertStatus(client, 201);
+    const ws = await world.api.post(`/organizations/${world.org}/workspaces`, {
+      data: {
+        type: 'workspaces',
+        attributes: {
+          name: randomName('ws'),
+          'auto-apply': true,
+          'vcs-repo': { identifier, 'oauth-token-id': client.body.data.relationships['oauth-tokens'].data[0].id, 'poll-interval-seconds': INTERVAL },
+        },
+      },
+    });
+    assertStatus(ws, 201);
+    assert.equal(ws.body.data.attributes['vcs-repo']['poll-interval-seconds'], INTERVAL);
+    assert.deepEqual(world.provider.hooks(identifier), [], 'a polling workspace gets no webhook');
+    return { repo, identifier, workspace: ws.body.data };
+  }
+
+  async function pollRow(workspaceId: string): Promise<PollRow | undefined> {
+    return (await world.server.otfd.db('vcs_polls').where({ workspace_id: workspaceId }).first()) as PollRow | undefined;
+  }
+
+  /** Waits until otfd has recorded `sha` as the workspace's head. */
+  function headRecorded(workspaceId: string, sha: string): Promise<PollRow | undefined> {
+    return until(`head ${sha} recorded`, () => pollRow(workspaceId), (row) => row?.head_sha === sha, (INTERVAL + 10) * 1000);
+  }
+
+  /** Polls of the repository that reached the git server (each poll asks for its refs once). */
+  const pollsOf = (p: Polling) => world.git.requests.filter((r) => r.method === 'GET' && r.url.startsWith(`/${p.repo.name}.git/info/refs`)).length;
+
+  it('connecting queues no run: the first poll records the head; a push is planned and applied within the interval', async () => {
+    const p = await connectPolling();
+    await headRecorded(p.workspace.id, p.repo.head('main'));
+    assert.deepEqual(await world.runs(p.workspace.id), [], 'the first poll queued no run');
+
+    const message = `Poll me ${crypto.randomBytes(3).toString('hex')}`;
+    const pushedAt = Date.now();
+    const sha = p.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: 'polled' }) }, message);
+    const run = await world.newRun(p.workspace.id, 1);
+    assert.ok(Date.now() - pushedAt <= (INTERVAL + 3) * 1000, `the run came ${Date.now() - pushedAt} ms after the push`);
+    assert.equal(run.attributes.message, message);
+    const ended = await world.ended(run.id);
+    assert.equal(ended.attributes.status, 'applied', ended.attributes['error-message']);
+    const ingress = await world.api.get(`/configuration-versions/${run.relationships['configuration-version'].data.id}/ingress-attributes`);
+    assertStatus(ingress, 200);
+    assert.equal(ingress.body.data.attributes['commit-sha'], sha);
+    assert.equal(ingress.body.data.attributes.branch, 'main');
+    assert.equal((await pollRow(p.workspace.id))?.head_sha, sha);
+
+    // The head did not move: the next polls queue nothing.
+    const polled = pollsOf(p);
+    await until('two more polls', async () => pollsOf(p), (n) => n >= polled + 2, (2 * INTERVAL + 10) * 1000);
+    assert.equal((await world.runs(p.workspace.id)).length, 1, 'no run without a new head');
+  });
+
+  it('a host that cannot be reached is logged once, not every interval, and polling resumes when it is back', async () => {
+    const p = await connectPolling();
+    await headRecorded(p.workspace.id, p.repo.head('main'));
+    // The provider's API answers, the git server does not (503) for this repository.
+    const stopAt = world.git.requests.length;
+    world.git.deleteRepository(p.repo.name);
+    await until('a failed poll', () => pollRow(p.workspace.id), (row) => row?.trouble != null, (INTERVAL + 10) * 1000);
+    const polled = pollsOf(p);
+    await until('two more polls', async () => pollsOf(p), (n) => n >= polled + 2, (2 * INTERVAL + 10) * 1000);
+    const lines = world.log().split('\n').filter((l) => l.includes('polling failed') && l.includes(p.workspace.id));
+    assert.equal(lines.length, 1, `one log line for ${pollsOf(p) - polled + 1} failed polls:\n${lines.join('\n')}`);
+    assert.ok(world.git.requests.length > stopAt);
+    assert.deepEqual(await world.runs(p.workspace.id), []);
+  });
+
+  it('two otfds on one database take turns: one poll per interval, not two', async () => {
+    // A replica: the same database and --secret (the oauth tokens are sealed with it).
+    const second = await startServer({ databaseUrl: world.server.databaseUrl, config: { concurrency: 0, secret: world.server.secret } });
+    try {
+      const p = await connectPolling();
+      await headRecorded(p.workspace.id, p.repo.head('main'));
+      const first = pollsOf(p);
+      const started = Date.now();
+      await sleep(3 * INTERVAL * 1000 + 2000);
+      const polls = pollsOf(p) - first;
+      const intervals = (Date.now() - started) / (INTERVAL * 1000);
+      assert.ok(polls >= 2 && polls <= Math.ceil(intervals), `${polls} polls in ${intervals.toFixed(1)} intervals by two otfds\n${world.log().split('\n').filter((l) => l.includes('poll')).slice(-20).join('\n')}`);
+    } finally {
+      await second.stop();
+    }
+  });
+});

@@ -1,0 +1,106 @@
+// The webhook endpoint against bad deliveries, through the real route of a real otfd: every
+// unsigned, wrongly signed, oversized, non-JSON or malformed delivery (hostileDeliveries, for the
+// hook's own secret) answers its 4xx with a detail, never a 5xx, and queues no run; unknown hooks
+// and a hook addressed as another provider's kind answer 404; a replayed delivery answers 409.
+// Every refusal is logged with the hook, the reason and the request id, never the secret or a
+// signature.
+import assert from 'node:assert/strict';
+import { githubPing, githubPush, gitlabPush, hostileDeliveries, randomSha, type HostileDelivery } from './helpers/deliveries.js';
+import { fixture } from './helpers/fixtures.js';
+import { startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
+import type { HookKind } from '../src/vcs/types.js';
+
+describe('VCS webhooks: hostile deliveries', function () {
+  this.timeout(300_000);
+  let world: VcsWorld;
+  const connected = {} as Record<HookKind, Connected>;
+
+  before(async () => {
+    // No runner: nothing here may get as far as a run.
+    world = await startVcsWorld({ concurrency: 0 });
+    for (const kind of ['github', 'gitlab', 'forgejo'] as const) {
+      connected[kind] = await world.connect(kind, { 'main.tf': fixture('vcs-commit', { marker: kind }) });
+    }
+  });
+  after(async () => {
+    await world?.stop();
+  });
+
+  it('answers every hostile delivery with its 4xx and a detail, never a 5xx, and queues no run', async () => {
+    let count = 0;
+    const wrong: string[] = [];
+    for (const kind of ['github', 'gitlab', 'forgejo'] as const) {
+      const c = connected[kind];
+      const list = hostileDeliveries(c.hook.secret!, c.identifier).filter((h: HostileDelivery) => h.kind === kind);
+      for (const h of list) {
+        const res = await world.deliver(c.hook.url, h);
+        count++;
+        assert.ok(res.status < 500, `${h.name}: ${res.status} ${res.text.slice(0, 300)}`);
+        if (res.status !== h.status || !h.detail.test(String(res.body?.errors?.[0]?.detail))) wrong.push(`${kind} ${h.name}: ${res.status} ${res.text.slice(0, 300)}`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+    assert.ok(count >= 50, `only ${count} hostile deliveries`);
+    for (const kind of ['github', 'gitlab', 'forgejo'] as const) assert.deepEqual(await world.runs(connected[kind].workspace.id), []);
+    const rows = await world.server.otfd.db('vcs_deliveries').count<{ n: string }[]>({ n: '*' });
+    assert.equal(Number(rows[0].n), 0, 'no hostile delivery is recorded');
+  });
+
+  it('logs each refusal with the hook, the reason and the request id, and never the secret or a signature', async () => {
+    const c = connected.github;
+    const forged = githubPush({ secret: 'not-the-secret', identifier: c.identifier, sha: randomSha(), files: ['main.tf'] });
+    const res = await world.deliver(c.hook.url, { headers: { ...forged.headers, 'X-Request-Id': 'forged-delivery-1' }, body: forged.body });
+    assert.equal(res.status, 401, res.text);
+    const hookId = c.hook.url.split('/').pop()!;
+    const line = world
+      .log()
+      .split('\n')
+      .find((l) => l.includes('webhook delivery refused') && l.includes('forged-delivery-1'));
+    assert.ok(line, 'the refusal is logged');
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    assert.equal(entry.hookId, hookId);
+    assert.equal(entry.kind, 'github');
+    assert.equal(entry.status, 401);
+    assert.match(String(entry.reason), /signature/i);
+    const log = world.log();
+    // Also the deliveries too large to be read (the first test sent some).
+    assert.ok(
+      log.split('\n').some((l) => l.includes('webhook delivery refused') && l.includes('"status":413')),
+      'an oversized delivery\'s refusal is logged',
+    );
+    for (const kind of ['github', 'gitlab', 'forgejo'] as const) assert.ok(!log.includes(connected[kind].hook.secret!), `the ${kind} secret is not logged`);
+    assert.ok(!log.includes(forged.headers['X-Hub-Signature-256'].replace(/^sha256=/, '')), 'no signature is logged');
+  });
+
+  it('answers 404 for a hook that does not exist and for a hook addressed as another provider\'s', async () => {
+    const gh = connected.github;
+    const gl = connected.gitlab;
+    const push = githubPush({ secret: gh.hook.secret!, identifier: gh.identifier, sha: randomSha(), branch: 'elsewhere' });
+    const base = gh.hook.url.replace(/\/webhooks\/.*$/, '');
+    const hookId = gh.hook.url.split('/').pop()!;
+    for (const url of [`${base}/webhooks/github/rh-doesnotexist`, `${base}/webhooks/gitlab/${hookId}`, `${base}/webhooks/bitbucket/${hookId}`, `${base}/webhooks/github/${'x'.repeat(5000)}`]) {
+      const res = await world.deliver(url, push);
+      assert.equal(res.status, 404, `${url.slice(0, 120)}: ${res.text}`);
+      assert.ok(res.body.errors[0].detail, 'a detail');
+    }
+    // GitLab's own delivery at the GitLab hook works; at the GitHub hook it is another kind's.
+    const glPush = gitlabPush({ secret: gl.hook.secret!, identifier: gl.identifier, sha: randomSha(), branch: 'elsewhere' });
+    assert.equal((await world.deliver(gh.hook.url.replace('/github/', '/gitlab/'), glPush)).status, 404);
+    assert.equal((await world.deliver(gl.hook.url, glPush)).status, 202);
+  });
+
+  it('accepts a delivery once (202) and answers its replay 409, saying it was already received', async () => {
+    const c = connected.github;
+    const push = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha: randomSha(), branch: 'not-tracked' });
+    const first = await world.deliver(c.hook.url, push);
+    assert.equal(first.status, 202, first.text);
+    const again = await world.deliver(c.hook.url, push);
+    assert.equal(again.status, 409, again.text);
+    assert.match(again.body.errors[0].detail, /already received/);
+    const ping = githubPing({ secret: c.hook.secret!, identifier: c.identifier });
+    assert.equal((await world.deliver(c.hook.url, ping)).status, 202);
+    assert.equal((await world.deliver(c.hook.url, ping)).status, 409);
+    // A push to a branch no workspace tracks queues nothing; a ping neither.
+    assert.deepEqual(await world.runs(c.workspace.id), []);
+  });
+});
