@@ -103,7 +103,7 @@ describe('commit statuses at the provider', function () {
     assert.equal(run.attributes.status, 'planned_and_finished');
     const list = await statusesUntil(c, sha, 'success');
     const states = list.map((s) => s.state);
-    assert.ok(states.indexOf('pending') >= 0 && states.indexOf('pending') < states.indexOf('success'), `pending before success: ${states.join(', ')}`);
+    assert.ok(states.indexOf('pending') >= 0 && states.lastIndexOf('pending') < states.indexOf('success'), `pending, then success: ${states.join(', ')}`);
     assert.ok(list.filter((s) => s.state === 'pending').every((s) => /^(Run pending|Plan queued|Planning)$/.test(s.description ?? '')));
     const last = list.at(-1)!;
     assert.equal(last.description, 'Plan: 1 to add, 0 to change, 0 to destroy.');
@@ -146,6 +146,9 @@ describe('commit statuses at the provider', function () {
     assert.equal(run.attributes.status, 'planned_and_finished');
     const last = (await statusesUntil(c, sha, 'success')).at(-1)!;
     assert.equal(last.description, 'Plan: 1 to add, 0 to change, 0 to destroy.');
+    // Whatever was retried, nothing pending came after the success.
+    const states = world.provider.statuses(c.identifier, sha).map((st) => st.state);
+    assert.ok(states.lastIndexOf('pending') < states.indexOf('success'), states.join(', '));
     const refused = world.provider.requests.filter((r) => r.url.includes(`/statuses/${sha}`) && r.status === 503);
     assert.equal(refused.length, 2, 'two posts were refused, and tried again');
     assert.match(world.log(), /commit status not posted; trying again/);

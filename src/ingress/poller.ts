@@ -76,6 +76,8 @@ export class Poller {
   private lastCount = -1;
   /** Polls under way in this otfd; a tick claims only as many more as the concurrency leaves room for. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** The claim renewals of those polls, cleared by stop() even if a poll outlives it. */
+  private readonly renewals = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly db: Db,
@@ -114,6 +116,8 @@ export class Poller {
     const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
     await Promise.race([Promise.allSettled([...this.inFlight]), late]);
     clearTimeout(timer);
+    for (const renew of this.renewals) clearInterval(renew);
+    this.renewals.clear();
   }
 
   /**
@@ -184,10 +188,12 @@ export class Poller {
         .update({ lease_until: this.db.raw('now() + make_interval(secs => ?)', [this.options.leaseSeconds]) })
         .catch((err: unknown) => log.warn({ err }, 'polling: could not renew the claim'));
     }, (this.options.leaseSeconds * 1000) / 3);
+    this.renewals.add(renew);
     try {
       await this.pollClaimed(cw, row, log);
     } finally {
       clearInterval(renew);
+      this.renewals.delete(renew);
     }
   }
 
