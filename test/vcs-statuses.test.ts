@@ -137,6 +137,22 @@ describe('commit statuses at the provider', function () {
     assert.ok(list.length > 0);
   });
 
+  it('a push whose plan is discarded shows error', async () => {
+    const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { attributes: { 'auto-apply': false } });
+    const before = c.repo.head('main');
+    const sha = c.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: 'unwanted' }) }, 'Not this');
+    const res = await world.deliver(c.hook.url, githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha, before, message: 'Not this', files: ['main.tf'] }));
+    assert.equal(res.status, 202, res.text);
+    const run = await world.newRun(c.workspace.id, 1);
+    await until('the plan to wait for confirmation', async () => (await world.api.get(`/runs/${run.id}`)).body.data.attributes.status, (s) => s === 'planned', 120_000);
+    const discarded = await world.api.post(`/runs/${run.id}/actions/discard`, {});
+    assert.equal(discarded.status, 202, discarded.text);
+    const last = (await statusesUntil(c, sha, 'error')).at(-1)!;
+    assert.equal(last.description, 'Run discarded');
+    const descriptions = world.provider.statuses(c.identifier, sha).map((st) => `${st.state} ${st.description}`);
+    assert.ok(descriptions.includes('success Plan: 1 to add, 0 to change, 0 to destroy.'), descriptions.join('\n'));
+  });
+
   it('a provider answering 503 twice still gets the status, and the run is not held up', async () => {
     const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
     // The commit's first two status posts are refused; then the provider answers again.
