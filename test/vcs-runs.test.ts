@@ -20,6 +20,7 @@ import {
 } from './helpers/deliveries.js';
 import { fixture } from './helpers/fixtures.js';
 import { userWithAccess } from './helpers/people.js';
+import { generateKeyPair, startSshGitServer } from './helpers/ssh-git-server.js';
 import { createOrganization, startServer } from './helpers/server.js';
 import { startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
 import { sleep, until } from './helpers/wait.js';
@@ -410,6 +411,27 @@ describe('VCS-driven runs', function () {
     await processed(id);
     await sleep(500);
     assert.equal((await world.runs(c.workspace.id)).length, 1);
+  });
+
+  it('a repository whose provider gives an ssh:// URL is fetched over SSH with the oauth token\'s SSH key', async () => {
+    const keys = generateKeyPair();
+    const ssh = await startSshGitServer({ authorizedKey: keys.publicKey, root: world.git.root });
+    try {
+      const c = await world.connect('forgejo', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { cloneUrl: (repo) => `ssh://git@127.0.0.1:${ssh.port}/${repo.name}.git` });
+      const set = await api().patch(`/oauth-tokens/${c.oauthTokenId}`, { data: { type: 'oauth-tokens', attributes: { 'ssh-key': keys.privateKey } } });
+      assertStatus(set, 200);
+      const before = c.repo.head('main');
+      const m = marker('ssh');
+      const sha = c.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: m }) }, 'Over SSH');
+      await deliver(c, push(c, sha, before, 'Over SSH', ['main.tf']));
+      const run = await world.ended((await world.newRun(c.workspace.id, 1)).id);
+      assert.equal(run.attributes.status, 'applied', `${run.attributes['error-message']}`);
+      assert.equal(await stateMarker(c.workspace.id), m);
+      assert.ok(ssh.authenticated > 0, 'the commit came over SSH');
+      assert.ok(!world.log().includes(keys.privateKey.split('\n')[1]), 'the key is not logged');
+    } finally {
+      await ssh.stop();
+    }
   });
 
   it('POST /runs on a VCS workspace without a configuration version plans and applies the branch head', async () => {

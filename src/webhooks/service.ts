@@ -32,6 +32,8 @@ const RENEW_MS = 20_000;
 export const MAX_ATTEMPTS = 3;
 /** Also looked for without a notification: missed ones, and claims whose otfd stopped. */
 const SWEEP_MS = 15_000;
+/** How long a stop waits for the delivery being processed. */
+const STOP_GRACE_MS = 5_000;
 /** Hook ids otfd makes are short; a longer one names no hook and is not looked up. */
 const MAX_HOOK_ID = 100;
 
@@ -89,11 +91,19 @@ export class WebhookService {
     this.wake();
   }
 
+  /**
+   * Takes no new delivery, and gives the one being processed a few seconds to end: a stop does not
+   * wait for a slow clone. One cut short is taken over by another otfd once its lease ends (its runs
+   * are not made twice).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unlisten?.();
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)));
+    await Promise.race([this.running, grace]);
+    clearTimeout(timer);
   }
 
   /** Processes every delivery waiting; a wake while it works makes it look once more. */
@@ -112,11 +122,6 @@ export class WebhookService {
           this.wake();
         }
       });
-  }
-
-  /** Resolves once no delivery is waiting (tests and a stopping otfd). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
   }
 
   private async drain(): Promise<void> {

@@ -58,7 +58,13 @@ export interface VcsWorld {
   connect(
     kind: HookKind,
     files: Record<string, string>,
-    opts?: { attributes?: Record<string, unknown>; vcsRepo?: Record<string, unknown>; as?: (workspaceId: string) => Promise<Api> },
+    opts?: {
+      attributes?: Record<string, unknown>;
+      vcsRepo?: Record<string, unknown>;
+      as?: (workspaceId: string) => Promise<Api>;
+      /** The clone URL the provider gives instead of the HTTP one (e.g. an ssh:// URL). */
+      cloneUrl?: (repo: TestRepository) => string;
+    },
   ): Promise<Connected>;
   /** POSTs a delivery to a webhook URL as the provider would: exactly its headers and body. */
   deliver(url: string, delivery: Pick<Delivery, 'headers' | 'body'>): Promise<Answer>;
@@ -124,7 +130,7 @@ export async function startVcsWorld(config: Record<string, unknown> = {}): Promi
       const token = `tok-${crypto.randomBytes(12).toString('hex')}`;
       provider.addToken(token);
       git.addCredentials(CLONE_USER[kind], token);
-      provider.addRepository({ identifier, defaultBranch: 'main', cloneUrl: repo.url, webUrl: `https://vcs.example.test/${identifier}`, gitDir: repo.bare });
+      provider.addRepository({ identifier, defaultBranch: 'main', cloneUrl: opts.cloneUrl?.(repo) ?? repo.url, webUrl: `https://vcs.example.test/${identifier}`, gitDir: repo.bare });
       const client = await api.post(`/organizations/${org}/oauth-clients`, {
         data: {
           type: 'oauth-clients',
