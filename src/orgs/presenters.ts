@@ -81,9 +81,9 @@ export function presentOrganization(org: Organization, subject: Subject, default
 
 /**
  * What this server does, as Terraform Cloud's entitlement set names it: remote operations, state
- * storage, teams and agents. Everything else Terraform Cloud sells (VCS, Sentinel, run tasks, the
- * private registry, audit logging, assessments, SSO, cost estimation) is not built here, so it is
- * false: clients such as the tfe provider read these flags to decide what to offer.
+ * storage, teams, agents and VCS integrations. Everything else Terraform Cloud sells (Sentinel, run
+ * tasks, the private registry, audit logging, assessments, SSO, cost estimation) is not built here,
+ * so it is false: clients such as the tfe provider read these flags to decide what to offer.
  */
 export const ENTITLEMENTS: Readonly<Record<string, boolean>> = {
   agents: true,
@@ -101,7 +101,7 @@ export const ENTITLEMENTS: Readonly<Record<string, boolean>> = {
   sso: false,
   'state-storage': true,
   teams: true,
-  'vcs-integrations': false,
+  'vcs-integrations': true,
 };
 
 export const entitlementSetType: ResourceType = { type: 'entitlement-sets', attributes: [...Object.keys(ENTITLEMENTS), 'user-limit'] };
