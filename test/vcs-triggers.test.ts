@@ -3,7 +3,7 @@
 // tracked branch and from forks. Pure unit tests of src/ingress/triggers.ts; the end-to-end tests
 // (test/vcs-runs.test.ts) show the same rules through webhooks and real runs.
 import assert from 'node:assert/strict';
-import { decide, filesTrigger, globToRegExp, isNewBranch, type TriggerSettings } from '../src/ingress/triggers.js';
+import { decide, filesTrigger, globMatches, isNewBranch, MAX_CHANGED_PATHS, type TriggerSettings } from '../src/ingress/triggers.js';
 import type { PullRequestEvent, PushEvent, TagEvent, WorkspaceVcsRepo } from '../src/vcs/types.js';
 
 const ws = (over: Partial<TriggerSettings> = {}): TriggerSettings => ({
@@ -99,9 +99,49 @@ describe('VCS triggers', () => {
     ];
     for (const [pattern, path, expected] of cases) {
       it(`${pattern} ${expected ? 'matches' : 'does not match'} ${path}`, () => {
-        assert.equal(globToRegExp(pattern).test(path), expected);
+        assert.equal(globMatches(pattern, path), expected);
       });
     }
+  });
+
+  describe('pathological patterns stay fast', () => {
+    // A backtracking regular expression took ~0.5 s for 12 stars on a 30-character path, doubling
+    // with each star; the matcher must answer in linear-ish time however the stars are placed.
+    const fast = (fn: () => void): void => {
+      const start = process.hrtime.bigint();
+      fn();
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      assert.ok(ms < 200, `took ${ms} ms`);
+    };
+    it('many stars against a long path that nearly matches', () => {
+      fast(() => {
+        assert.equal(globMatches(`${'*a'.repeat(12)}*b`, 'a'.repeat(30)), false);
+        assert.equal(globMatches(`${'*a'.repeat(100)}*b`, 'a'.repeat(4000)), false);
+        assert.equal(globMatches(`${'*a'.repeat(12)}*b`, `${'a'.repeat(30)}b`), true);
+      });
+    });
+    it('many globstars against a deep path', () => {
+      fast(() => {
+        assert.equal(globMatches(`${'**/a/'.repeat(20)}b`, 'a/'.repeat(200) + 'c'), false);
+        assert.equal(globMatches(`${'**/a/'.repeat(20)}b`, 'a/'.repeat(200) + 'b'), true);
+      });
+    });
+    it('braces that would expand without bound match nothing, quickly', () => {
+      fast(() => assert.equal(globMatches('{a,b}'.repeat(40), 'a'.repeat(40)), false));
+    });
+    it('100 patterns against thousands of changed paths', () => {
+      const s = ws({ triggerPatterns: Array.from({ length: 100 }, () => `${'*a'.repeat(50)}*b`) });
+      const paths = Array.from({ length: 2000 }, () => 'a'.repeat(200));
+      const start = process.hrtime.bigint();
+      // past the matching budget it runs rather than stalls: either answer is allowed, in time
+      filesTrigger(s, paths);
+      assert.ok(Number(process.hrtime.bigint() - start) / 1e6 < 2000);
+    });
+    it('a push with more changed paths than are compared runs', () => {
+      const s = ws({ triggerPatterns: ['/nowhere/*.tf'] });
+      assert.equal(filesTrigger(s, Array.from({ length: MAX_CHANGED_PATHS + 1 }, (_, i) => `f${i}`)), true);
+      assert.equal(filesTrigger(s, ['f1']), false);
+    });
   });
 
   describe('file triggers', () => {

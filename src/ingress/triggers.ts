@@ -68,15 +68,40 @@ function directory(dir: string): string {
   return d === '' || d === '.' ? '' : `${d}/`;
 }
 
+/** The most trigger patterns, and the longest one, a workspace's settings may hold (the API's limits). */
+export const MAX_TRIGGER_PATTERNS = 100;
+export const MAX_TRIGGER_PATTERN_LENGTH = 255;
+/** The most alternatives "{a,b}" groups may expand one pattern into; a pattern with more matches nothing. */
+export const MAX_PATTERN_ALTERNATIVES = 64;
+/**
+ * The most changed paths compared with the patterns or prefixes. A push changing more is treated
+ * like one whose changed files are unknown: it runs (missing a real change is worse than a
+ * needless plan).
+ */
+export const MAX_CHANGED_PATHS = 5_000;
+/**
+ * Steps of matching allowed for one event in one workspace. The matcher is polynomial, not
+ * exponential, but patterns and paths both come from outside; past this budget the event runs,
+ * as above, instead of holding otfd's event loop.
+ */
+export const MATCH_BUDGET = 2_000_000;
+
 /**
  * Whether changed paths (relative to the repository root) trigger a run with file triggers on.
  * With trigger patterns, a path matching one of them; else a path under the working directory
  * or under one of the trigger prefixes (the root as working directory: any path).
  */
 export function filesTrigger(ws: TriggerSettings, paths: string[]): boolean {
+  if (paths.length > MAX_CHANGED_PATHS) return true;
   if (ws.triggerPatterns.length > 0) {
-    const patterns = ws.triggerPatterns.map(globToRegExp);
-    return paths.some((p) => patterns.some((re) => re.test(stripLeading(p))));
+    const globs = ws.triggerPatterns.slice(0, MAX_TRIGGER_PATTERNS).map(compileGlob);
+    const budget = { left: MATCH_BUDGET };
+    try {
+      return paths.some((p) => globs.some((g) => matchGlob(g, stripLeading(p), budget)));
+    } catch (err) {
+      if (err === OUT_OF_BUDGET) return true;
+      throw err;
+    }
   }
   const dirs = [ws.workingDirectory, ...ws.triggerPrefixes].map(directory);
   if (dirs.includes('')) return paths.length > 0;
@@ -87,52 +112,153 @@ function stripLeading(p: string): string {
   return p.replace(/^\/+/, '');
 }
 
+// Glob matching, in time polynomial in the pattern and path lengths (never a backtracking regular
+// expression: "*a*a*a…b" made one take seconds on a short path).
+// A pattern is read once into its alternatives ("{a,b}" expanded), each a list of path segments;
+// a segment is "**" (any number of directories) or a list of tokens: a literal character, STAR
+// ("*": any characters but "/") or ONE ("?": one of them).
+const STAR = 0;
+const ONE = 1;
+type Token = string | typeof STAR | typeof ONE;
+type Segment = 'globstar' | Token[];
+/** A compiled pattern: its alternatives; none when it is too long or expands too far. */
+export type Glob = Segment[][];
+
+const OUT_OF_BUDGET = new Error('glob matching budget exhausted');
+
 /**
  * A trigger pattern as TFC reads it, relative to the repository root (a leading "/" optional):
- * "*" any characters but "/", "?" one of them, "**" any number of directories (also none) as a
- * whole segment ("/**\/"), "{a,b}" either. Everything else is literal.
+ * "*" any characters but "/", "?" one of them, "**" as a whole segment any number of directories
+ * ("**\/" also none; a trailing "**" anything below), "{a,b}" either (literal text). Everything
+ * else is literal.
  */
-export function globToRegExp(pattern: string): RegExp {
+export function compileGlob(pattern: string): Glob {
   const p = stripLeading(pattern.trim());
-  let re = '';
+  if (p.length > MAX_TRIGGER_PATTERN_LENGTH) return [];
+  // Tokens of each alternative; "/" stays a literal here and splits segments below.
+  let alts: Array<Array<Token | 'globstar'>> = [[]];
+  const add = (t: Token | 'globstar'): void => {
+    for (const a of alts) a.push(t);
+  };
   for (let i = 0; i < p.length; i++) {
     const c = p[i];
-    if (c === '*' && p[i + 1] === '*') {
-      const atStart = i === 0 || p[i - 1] === '/';
-      const atEnd = i + 2 === p.length || p[i + 2] === '/';
-      i++;
-      if (atStart && p[i + 1] === '/') {
-        // "**/": none or several directories
-        re += '(?:.*/)?';
-        i++;
-      } else if (atStart && atEnd) {
-        re += '.*';
-      } else {
-        re += '[^/]*';
-      }
-    } else if (c === '*') {
-      re += '[^/]*';
+    if (c === '*') {
+      let end = i;
+      while (p[end + 1] === '*') end++;
+      const wholeSegment = (i === 0 || p[i - 1] === '/') && (end + 1 === p.length || p[end + 1] === '/');
+      // "**" as a whole segment crosses directories; elsewhere any run of stars is one "*".
+      add(end > i && wholeSegment ? 'globstar' : STAR);
+      i = end;
     } else if (c === '?') {
-      re += '[^/]';
-    } else if (c === '{') {
+      add(ONE);
+    } else if (c === '{' && p.indexOf('}', i) > 0) {
       const close = p.indexOf('}', i);
-      if (close < 0) {
-        re += '\\{';
-        continue;
-      }
-      re += `(?:${p
-        .slice(i + 1, close)
-        .split(',')
-        .map(escape)
-        .join('|')})`;
+      const options = p.slice(i + 1, close).split(',');
+      if (alts.length * options.length > MAX_PATTERN_ALTERNATIVES) return [];
+      alts = alts.flatMap((a) => options.map((o) => [...a, ...o]));
       i = close;
     } else {
-      re += escape(c);
+      add(c);
     }
   }
-  return new RegExp(`^${re}$`);
+  return alts.map(segments);
 }
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function segments(tokens: Array<Token | 'globstar'>): Segment[] {
+  const out: Segment[] = [];
+  let cur: Array<Token | 'globstar'> = [];
+  for (const t of [...tokens, '/']) {
+    if (t !== '/') {
+      cur.push(t);
+      continue;
+    }
+    out.push(cur.length === 1 && cur[0] === 'globstar' ? 'globstar' : (cur.filter((x) => x !== 'globstar') as Token[]));
+    cur = [];
+  }
+  return out;
+}
+
+/** Whether a path (no leading "/") matches a compiled pattern. */
+export function matchGlob(glob: Glob, path: string, budget = { left: MATCH_BUDGET }): boolean {
+  const parts = path.split('/');
+  return glob.some((segs) => matchSegments(segs, parts, budget));
+}
+
+/** Whether a pattern matches a path; for tests and one-off checks. */
+export function globMatches(pattern: string, path: string): boolean {
+  return matchGlob(compileGlob(pattern), stripLeading(path));
+}
+
+/**
+ * Segments against path parts, with "**" over any number of parts: each (segment, part) pair is
+ * decided once (memoized), so the work is bounded by segments × parts² single-segment matches.
+ */
+function matchSegments(segs: Segment[], parts: string[], budget: { left: number }): boolean {
+  const memo = new Map<number, boolean>();
+  const width = parts.length + 1;
+  const at = (i: number, j: number): boolean => {
+    const key = i * width + j;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let result: boolean;
+    if (i === segs.length) {
+      result = j === parts.length;
+    } else {
+      const seg = segs[i];
+      if (seg === 'globstar') {
+        if (i === segs.length - 1) {
+          // a trailing "**": one part or more ("app/**" is everything under app/)
+          result = parts.length - j >= 1;
+        } else {
+          result = false;
+          for (let k = j; k <= parts.length && !result; k++) {
+            spend(budget, 1);
+            result = at(i + 1, k);
+          }
+        }
+      } else {
+        result = j < parts.length && matchSegment(seg, parts[j], budget) && at(i + 1, j + 1);
+      }
+    }
+    memo.set(key, result);
+    return result;
+  };
+  return at(0, 0);
+}
+
+/**
+ * One segment's tokens against one path part: the classic two-pointer wildcard match. On a
+ * mismatch it resumes after the last "*", one character further, and never returns to earlier
+ * stars, so it takes at most tokens × characters steps.
+ */
+function matchSegment(tokens: Token[], s: string, budget: { left: number }): boolean {
+  let t = 0;
+  let i = 0;
+  let starT = -1;
+  let starI = 0;
+  while (i < s.length) {
+    spend(budget, 1);
+    const tok = tokens[t];
+    if (t < tokens.length && tok !== STAR && (tok === ONE || tok === s[i])) {
+      t++;
+      i++;
+    } else if (t < tokens.length && tok === STAR) {
+      starT = t;
+      starI = i;
+      t++;
+    } else if (starT >= 0) {
+      t = starT + 1;
+      starI++;
+      i = starI;
+    } else {
+      return false;
+    }
+  }
+  while (t < tokens.length && tokens[t] === STAR) t++;
+  return t === tokens.length;
+}
+
+function spend(budget: { left: number }, n: number): void {
+  budget.left -= n;
+  if (budget.left < 0) throw OUT_OF_BUDGET;
 }
