@@ -227,6 +227,35 @@ describe('VCS provider adapters against the providers\' REST stand-in', function
           api.delay(0);
         }
       });
+
+      it('calls no link-local or unspecified host, follows no redirect, and never repeats what a refusing host said', async () => {
+        for (const base of ['http://169.254.169.254/api', 'http://[fe80::1]/api', 'http://0.0.0.0:1/api', 'http://[::ffff:a9fe:a9fe]/api']) {
+          const err = await rejection(createAdapter(d.provider, base, token).repository(d.identifier));
+          assert.equal(err.status, 400, base);
+          assert.match(err.message, /otfd makes no requests there/, base);
+        }
+        // An internal host answering with its own page: the error says the status, not the page.
+        const internal = http.createServer((req, res) => {
+          if (req.url?.includes('redirect')) {
+            res.writeHead(302, { Location: 'http://169.254.169.254/latest/meta-data/' }).end();
+            return;
+          }
+          res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ message: 'INTERNAL-SECRET', error: 'INTERNAL-SECRET' }));
+        });
+        await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
+        try {
+          const port = (internal.address() as net.AddressInfo).port;
+          const said = await rejection(createAdapter(d.provider, `http://127.0.0.1:${port}/api`, token).repository(d.identifier));
+          assert.equal(said.status, 404);
+          assert.match(said.message, /answered 404 Not Found when asked GET/);
+          assert.ok(!said.message.includes('INTERNAL-SECRET'), said.message);
+          const moved = await rejection(createAdapter(d.provider, `http://127.0.0.1:${port}/redirect`, token).repository(d.identifier));
+          assert.equal(moved.status, 302);
+          assert.ok(!moved.message.includes('169.254'), moved.message);
+        } finally {
+          internal.close();
+        }
+      });
     });
   }
 

@@ -444,7 +444,7 @@ describe('VCS connections with a provider', function () {
     const tokenId = await oauthToken('github');
     const cases: Array<[string, Record<string, unknown>, RegExp, () => void]> = [
       ['a revoked token', { identifier, 'oauth-token-id': revokedId }, /HTTP 401/, () => {}],
-      ['an unknown repository', { identifier: 'acme/nope-nope', 'oauth-token-id': tokenId }, /HTTP 404/, () => {}],
+      ['an unknown repository', { identifier: 'acme/nope-nope', 'oauth-token-id': tokenId }, /HTTP 404: GitHub answered 404 Not Found when asked GET \/repos\/acme\/nope-nope/, () => {}],
       ['an unreachable provider', { identifier, 'oauth-token-id': unreachable }, /could not be reached/, () => {}],
       ['a webhook refused', { identifier, 'oauth-token-id': tokenId }, /webhook .*HTTP 500/, () => provider.fail({ status: 500, times: 1, match: /\/hooks$/ })],
     ];
@@ -461,6 +461,11 @@ describe('VCS connections with a provider', function () {
       const updated = await connect(ws.id, vcsRepo);
       assert.equal(updated.status, 422, `${what}: ${updated.text}`);
       assert.match(updated.body.errors[0].detail, detail, what);
+      // The status and what was asked, never the text of the provider's answer: an api-url
+      // pointed at an internal host must not let an admin read that host's pages.
+      for (const said of ['Bad credentials', 'documentation_url', 'docs.github.com', 'stand-in']) {
+        assert.ok(!created.text.includes(said) && !updated.text.includes(said), `${what}: ${updated.text}`);
+      }
       assert.equal((await api.get(`/workspaces/${ws.id}`)).body.data.attributes['vcs-repo'], null, `${what}: not connected`);
     }
     assert.equal(provider.hooks(identifier).length, 0);

@@ -272,6 +272,14 @@ describe('VCS providers API (oauth-clients, oauth-tokens)', function () {
       ['https://git.example.com/#x', /without a query or fragment/],
       ['', /http or https URL/],
       [`https://git.example.com/${'a'.repeat(3000)}`, /at most 2048 characters/],
+      // link-local (the cloud metadata service) and unspecified hosts, however they are spelled
+      ['http://169.254.169.254/latest/meta-data', /must not name a link-local address/],
+      ['http://2852039166/', /must not name a link-local address/],
+      ['http://[fe80::1]/api/v3', /must not name a link-local address/],
+      ['http://[::ffff:169.254.169.254]/', /must not name a link-local address/],
+      ['http://0.0.0.0:8080/', /must not name an unspecified address/],
+      ['http://0/', /must not name an unspecified address/],
+      ['http://[::]/', /must not name the unspecified address/],
     ];
     for (const [value, detail] of bad) {
       for (const attribute of ['api-url', 'http-url']) {

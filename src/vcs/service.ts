@@ -4,6 +4,7 @@
 // personal access tokens. The token is write-only: sealed at rest with the cipher of sensitive
 // variables, bound to the token's id, and opened only to build an adapter (adapterFor) for the
 // domains that call the provider, never in an answer or a log.
+import { hostOf, refusedAddress } from './addresses.js';
 import { authorize, type OrganizationAction } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
@@ -103,6 +104,8 @@ function checkUrl(attribute: 'api-url' | 'http-url', value: string): string {
   if (url.username !== '' || url.password !== '') throw fail(' without a user name or password in it (the token is given as oauth-token-string)');
   if (url.search !== '' || url.hash !== '') throw fail(' without a query or fragment');
   if (/[\s\\]/.test(value)) throw fail(' without spaces or backslashes');
+  const refused = refusedAddress(hostOf(url));
+  if (refused) throw invalid(attribute, `must not name ${refused}: otfd does not make requests there`);
   return url.toString().replace(/\/+$/, '');
 }
 

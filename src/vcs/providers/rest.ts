@@ -1,6 +1,11 @@
 // The one way the adapters talk to a provider's REST API: global fetch with a timeout on every
 // call, JSON bodies, and every failure turned into a VcsApiError whose message says what was asked
-// and what the provider answered, never the token (it travels only in a header).
+// and the status the provider answered: never the text of its answer (an api-url pointed at an
+// internal host must not make otfd a way to read that host's pages) and never the token (it
+// travels only in a header). Hosts resolving to link-local or unspecified addresses are refused
+// at request time (see ../addresses.ts), and redirects are not followed (they could lead there).
+import { STATUS_CODES } from 'node:http';
+import { refusedHost } from '../addresses.js';
 import { VcsApiError } from '../types.js';
 
 /** How long one call may take before it counts as unreachable; a provider that hangs must not hold a run. */
@@ -8,9 +13,6 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 
 /** The largest answer read: a pull request's 3,000 files are well under it; more is not a provider's answer. */
 export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
-
-/** Longest piece of a provider's error message kept in ours. */
-const MAX_PROVIDER_MESSAGE = 300;
 
 export interface AdapterOptions {
   /** Milliseconds before a call is given up (status 0). */
@@ -48,6 +50,13 @@ export class RestClient {
    */
   async call(method: string, path: string, body?: unknown, accept: number[] = []): Promise<RestAnswer> {
     const what = `${method} ${path.split('?')[0]}`;
+    let refused: string | null;
+    try {
+      refused = await refusedHost(new URL(this.base));
+    } catch {
+      refused = 'an invalid URL';
+    }
+    if (refused) throw new VcsApiError(`${this.label} API not called (${what}): ${refused}; otfd makes no requests there`, 400);
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
@@ -59,6 +68,7 @@ export class RestClient {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'manual',
       });
     } catch (err) {
       throw new VcsApiError(this.clean(`${this.label} API at ${this.origin()} unreachable (${what}): ${reasonOf(err, this.timeoutMs)}`), 0);
@@ -74,13 +84,16 @@ export class RestClient {
     if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) {
       return { status: res.status, body: parsed, headers: res.headers };
     }
-    throw this.refused(method, path, { status: res.status, body: parsed, headers: res.headers }, res.statusText);
+    throw this.refused(method, path, { status: res.status, body: parsed, headers: res.headers });
   }
 
-  /** The error for an answer that refused the call: its status and what the provider said. */
-  refused(method: string, path: string, answer: RestAnswer, statusText = ''): VcsApiError {
-    const said = providerMessage(answer.body);
-    const message = `${this.label} API ${method} ${path.split('?')[0]} answered ${answer.status}${statusText ? ` ${statusText}` : ''}${said ? `: ${said}` : ''}`;
+  /**
+   * The error for an answer that refused the call: its status (with the standard reason phrase,
+   * not the provider's) and what was asked. What the provider said is not repeated: see above.
+   */
+  refused(method: string, path: string, answer: RestAnswer): VcsApiError {
+    const phrase = STATUS_CODES[answer.status];
+    const message = `${this.label} answered ${answer.status}${phrase ? ` ${phrase}` : ''} when asked ${method} ${path.split('?')[0]}`;
     return new VcsApiError(this.clean(message), answer.status);
   }
 
@@ -145,22 +158,6 @@ function parseJson(text: string): unknown {
   } catch {
     return null;
   }
-}
-
-/** What a provider said in its error body: `message` (all three), `error` (GitLab), `errors` (GitHub, Forgejo). */
-function providerMessage(body: unknown): string {
-  if (body === null || typeof body !== 'object') return '';
-  const b = body as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const key of ['message', 'error']) {
-    const v = b[key];
-    if (typeof v === 'string') parts.push(v);
-    else if (v !== null && typeof v === 'object') parts.push(JSON.stringify(v));
-  }
-  if (Array.isArray(b.errors) && b.errors.length > 0) parts.push(JSON.stringify(b.errors));
-  // Control characters out: the message goes into logs and run logs as one line.
-  const said = [...parts.join('; ')].map((c) => (c < ' ' || c === '\u007f' ? ' ' : c)).join('');
-  return said.length > MAX_PROVIDER_MESSAGE ? `${said.slice(0, MAX_PROVIDER_MESSAGE)}…` : said;
 }
 
 function reasonOf(err: unknown, timeoutMs: number): string {
