@@ -379,6 +379,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     cleanups.push(() => statuses.stop());
     poller.start();
     cleanups.push(() => poller.stop());
+    // Repository webhooks a provider would not delete at disconnect are tried again now, then hourly.
+    connections.service.start();
+    cleanups.push(() => connections.service.stop());
     // Runs whose commit fetch an otfd did not live to finish are errored, instead of holding their queue.
     ingress.service.start();
     cleanups.push(async () => ingress.service.stop());

@@ -11,6 +11,7 @@ import type { HookKind } from '../src/vcs/types.js';
 import { tagsRegexMatches } from '../src/workspaces/index.js';
 import type { Api, Json, Response } from './helpers/api.js';
 import { assertError } from './helpers/assert.js';
+import { githubPing } from './helpers/deliveries.js';
 import { runOtf } from './helpers/otf.js';
 import { organizationToken } from './helpers/people.js';
 import { startProviderApi, type ProviderApi } from './helpers/provider-api.js';
@@ -330,7 +331,7 @@ describe('VCS connections with a provider', function () {
     assert.equal((await hookRows(identifier)).length, 0);
   });
 
-  it('a provider failing to delete a webhook does not stop the disconnect, and says so in the log', async () => {
+  it('a provider failing to delete a webhook does not stop the disconnect; the webhook is marked, answers 404, and is deleted by a later sweep', async () => {
     const tokenId = await oauthToken('github');
     const identifier = repository();
     const ws = await createWorkspace(api, org);
@@ -340,10 +341,45 @@ describe('VCS connections with a provider', function () {
     const off = await api.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'vcs-repo': null }));
     assert.equal(off.status, 200, off.text);
     assert.equal(off.body.data.attributes['vcs-repo'], null);
-    assert.equal((await hookRows(identifier)).length, 0);
     const line = logged.find((l) => l.includes(hook.id) && l.includes('could not delete a repository webhook'));
     assert.ok(line, 'a warning names the webhook left at the provider');
     assert.equal(JSON.parse(line).level, 'warn');
+    // Still at the provider, and still known here, marked for deletion: not forgotten.
+    assert.equal(provider.hooks(identifier).length, 1);
+    const marked = await sql.query('SELECT deleting_since, delete_attempts FROM repo_hooks WHERE id = $1', [hook.id]);
+    assert.equal(marked.rows.length, 1);
+    assert.ok(marked.rows[0].deleting_since);
+    assert.equal(marked.rows[0].delete_attempts, 1);
+    // A delivery to it, rightly signed, is not for any workspace: 404.
+    const ping = githubPing({ secret: provider.hooks(identifier)[0].secret!, identifier });
+    const delivered = await api.request('POST', hook.url, { raw: ping.body, headers: { ...ping.headers, 'Content-Type': 'application/json' }, token: null });
+    assert.equal(delivered.status, 404, delivered.text);
+    // An otfd starting sweeps the marked hooks: this one is deleted at the provider, then here.
+    const replica = await startServer({ databaseUrl: server.databaseUrl, config: { secret: server.secret } });
+    try {
+      const until = Date.now() + 30_000;
+      while ((provider.hooks(identifier).length > 0 || (await hookRows(identifier)).length > 0) && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(provider.hooks(identifier).length, 0);
+      assert.equal((await hookRows(identifier)).length, 0);
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('a workspace connecting to a repository whose webhook is marked for deletion uses that webhook again', async () => {
+    const tokenId = await oauthToken('github');
+    const identifier = repository();
+    const ws = await createWorkspace(api, org);
+    assert.equal((await connect(ws.id, { identifier, 'oauth-token-id': tokenId })).status, 200);
+    const [hook] = await hookRows(identifier);
+    provider.fail({ status: 503, times: 1, match: /\/hooks\/\d+$/ });
+    assert.equal((await api.patch(`/workspaces/${ws.id}`, workspaceDoc({ 'vcs-repo': null }))).status, 200);
+    assert.equal((await connect(ws.id, { identifier, 'oauth-token-id': tokenId })).status, 200);
+    assert.equal(provider.hooks(identifier).length, 1);
+    const rows = await sql.query('SELECT id, deleting_since FROM repo_hooks WHERE identifier = $1', [identifier]);
+    assert.deepEqual(rows.rows, [{ id: hook.id, deleting_since: null }]);
   });
 
   it('deleting the last workspace of a repository deletes its webhook', async () => {

@@ -53,8 +53,17 @@ function providerAnswer(err: VcsApiError, secret?: string): string {
   return err.status === 0 ? `could not be reached: ${message}` : `answered HTTP ${err.status}: ${message}`;
 }
 
+/** How often hooks marked for deletion are tried again, how many at a time, and how often at most. */
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+const SWEEP_BATCH = 100;
+/** Hourly for three days; after that the provider is not coming back for it, and the row goes. */
+const MAX_DELETE_ATTEMPTS = 72;
+
 export class ConnectionService implements VcsConnector {
   private readonly cipher: ValueCipher;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -98,7 +107,11 @@ export class ConnectionService implements VcsConnector {
   ): Promise<Attachment> {
     await store.lockRepository(trx, h.oauthClientId, h.identifier);
     const existing = await store.findByRepository(trx, h.oauthClientId, h.identifier);
-    if (existing) return { hookId: existing.id, undo: async () => {} };
+    if (existing) {
+      // One marked for deletion still exists at the provider, with its secret: it is used again.
+      if (existing.deletingSince) await store.unmarkDeleting(trx, existing.id);
+      return { hookId: existing.id, undo: async () => {} };
+    }
     const adapter = await this.adapter(h.oauthTokenId);
     const id = crypto.randomUUID();
     const secret = crypto.randomBytes(32).toString('hex');
@@ -150,26 +163,75 @@ export class ConnectionService implements VcsConnector {
     }
   }
 
+  /**
+   * A workspace let the hook go: when no workspace uses it any more, it is deleted at the provider
+   * first, then here, holding the repository's lock (no connect reuses it meanwhile). When the
+   * provider cannot delete it now, the row stays, marked for deletion: its deliveries answer 404,
+   * and the sweep tries again. Never throws: the disconnect itself has happened.
+   */
   async release(hookId: string): Promise<void> {
+    await this.deleteUnused(hookId);
+  }
+
+  /** Tries once more to delete the hooks marked for deletion; at start and then hourly. */
+  async sweep(): Promise<void> {
+    try {
+      for (const id of await store.listDeleting(this.db, SWEEP_BATCH)) {
+        if (this.stopped) return;
+        await this.deleteUnused(id);
+      }
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'could not sweep the repository webhooks marked for deletion');
+    }
+  }
+
+  /** Starts the sweep: now, and every SWEEP_INTERVAL_MS. */
+  start(): void {
+    this.stopped = false;
+    this.sweeping = this.sweep();
+    this.timer = setInterval(() => {
+      this.sweeping = this.sweeping.then(() => this.sweep());
+    }, SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping;
+  }
+
+  private async deleteUnused(hookId: string): Promise<void> {
     try {
       const hook = await store.findById(this.db, hookId);
       if (!hook) return;
-      const deleted = await this.db.transaction(async (trx) => {
+      await this.db.transaction(async (trx) => {
         await store.lockRepository(trx, hook.oauthClientId, hook.identifier);
-        if (await this.workspaces.anyUsesRepoHook(trx, hookId)) return false;
-        return store.remove(trx, hookId);
+        if (await this.workspaces.anyUsesRepoHook(trx, hookId)) return;
+        const current = await store.findById(trx, hookId);
+        if (!current) return;
+        const log = { hookId, identifier: hook.identifier, provider: hook.provider };
+        let adapter: VcsAdapter | null;
+        try {
+          adapter = await this.tokens.adapterFor(hook.oauthTokenId);
+          if (adapter) await adapter.deleteWebhook(hook.identifier, hook.providerHookId);
+        } catch (err) {
+          const attempts = current.deleteAttempts + 1;
+          if (attempts >= MAX_DELETE_ATTEMPTS) {
+            await store.remove(trx, hookId);
+            this.logger.warn({ ...log, err: String(err), attempts }, 'could not delete a repository webhook no workspace uses, and gave up: it stays at the VCS provider');
+            return;
+          }
+          await store.markDeleting(trx, hookId);
+          this.logger.warn({ ...log, err: String(err), attempts }, 'could not delete a repository webhook no workspace uses; it is marked for deletion and tried again later');
+          return;
+        }
+        await store.remove(trx, hookId);
+        if (adapter) this.logger.info(log, 'repository webhook deleted');
+        else this.logger.warn(log, 'repository webhook forgotten; its oauth token is gone, so it stays at the VCS provider');
       });
-      if (!deleted) return;
-      const adapter = await this.tokens.adapterFor(hook.oauthTokenId);
-      if (!adapter) {
-        this.logger.warn({ hookId, identifier: hook.identifier }, 'repository webhook forgotten; its oauth token is gone, so it stays at the VCS provider');
-        return;
-      }
-      await adapter.deleteWebhook(hook.identifier, hook.providerHookId);
-      this.logger.info({ hookId, identifier: hook.identifier, provider: hook.provider }, 'repository webhook deleted');
     } catch (err) {
-      // The workspace has let the webhook go already: a provider that cannot be reached now leaves
-      // a webhook whose deliveries otfd no longer knows (404), which is said here.
       this.logger.warn({ err: String(err), hookId }, 'could not delete a repository webhook no workspace uses');
     }
   }
@@ -180,7 +242,8 @@ export class ConnectionService implements VcsConnector {
   async findHook(hookId: string): Promise<RepoHook | null> {
     if (hookId.length === 0 || hookId.length > 100 || hookId.includes('\u0000')) return null;
     const hook = await store.findById(this.db, hookId);
-    if (!hook) return null;
+    // A hook marked for deletion is one no workspace uses: its deliveries are not for us (404).
+    if (!hook || hook.deletingSince) return null;
     let secret: string;
     try {
       secret = this.cipher.open(hook.encryptedSecret, hook.id);

@@ -16,6 +16,9 @@ export interface StoredHook {
   encryptedSecret: Buffer;
   url: string;
   createdAt: Date;
+  /** Set when deleting it at the provider failed: no workspace uses it, a sweep tries again. */
+  deletingSince: Date | null;
+  deleteAttempts: number;
 }
 
 interface HookRow {
@@ -29,6 +32,8 @@ interface HookRow {
   encrypted_secret: Buffer;
   url: string;
   created_at: Date;
+  deleting_since: Date | null;
+  delete_attempts: number;
 }
 
 function toHook(r: HookRow): StoredHook {
@@ -43,6 +48,8 @@ function toHook(r: HookRow): StoredHook {
     encryptedSecret: r.encrypted_secret,
     url: r.url,
     createdAt: r.created_at,
+    deletingSince: r.deleting_since,
+    deleteAttempts: r.delete_attempts,
   };
 }
 
@@ -61,7 +68,7 @@ export async function listByOrganization(db: Db, organizationId: string): Promis
   return rows.map(toHook);
 }
 
-export async function insert(db: Db, h: Omit<StoredHook, 'createdAt'>): Promise<void> {
+export async function insert(db: Db, h: Omit<StoredHook, 'createdAt' | 'deletingSince' | 'deleteAttempts'>): Promise<void> {
   await db('repo_hooks').insert({
     id: h.id,
     organization_id: h.organizationId,
@@ -73,6 +80,24 @@ export async function insert(db: Db, h: Omit<StoredHook, 'createdAt'>): Promise<
     encrypted_secret: h.encryptedSecret,
     url: h.url,
   });
+}
+
+/** Marks a hook the provider would not delete, counting the attempt. */
+export async function markDeleting(db: Db, id: string): Promise<void> {
+  await db('repo_hooks')
+    .where({ id })
+    .update({ deleting_since: db.raw('coalesce(deleting_since, now())'), delete_attempts: db.raw('delete_attempts + 1') });
+}
+
+/** A marked hook that a workspace connects to again is in use again (it still exists at the provider). */
+export async function unmarkDeleting(db: Db, id: string): Promise<void> {
+  await db('repo_hooks').where({ id }).update({ deleting_since: null, delete_attempts: 0 });
+}
+
+/** The ids of hooks marked for deletion, oldest first. */
+export async function listDeleting(db: Db, limit: number): Promise<string[]> {
+  const rows = (await db('repo_hooks').whereNotNull('deleting_since').orderBy('deleting_since').limit(limit).select('id')) as Array<{ id: string }>;
+  return rows.map((r) => r.id);
 }
 
 export async function remove(db: Db, id: string): Promise<boolean> {
