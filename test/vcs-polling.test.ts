@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Json } from './helpers/api.js';
 import { assertStatus } from './helpers/assert.js';
 import { fixture } from './helpers/fixtures.js';
-import type { TestRepository } from './helpers/git-http-server.js';
+import { git, type TestRepository } from './helpers/git-http-server.js';
 import { randomName, startServer } from './helpers/server.js';
 import { startVcsWorld, type VcsWorld } from './helpers/vcs-world.js';
 import { sleep, until } from './helpers/wait.js';
@@ -77,7 +77,8 @@ describe('VCS polling', function () {
 
   /** Waits until otfd has recorded `sha` as the workspace's head. */
   function headRecorded(workspaceId: string, sha: string): Promise<PollRow | undefined> {
-    return until(`head ${sha} recorded`, () => pollRow(workspaceId), (row) => row?.head_sha === sha, (INTERVAL + 10) * 1000);
+    // otfd reads the set of polling workspaces about once a minute: the first poll comes within it.
+    return until(`head ${sha} recorded`, () => pollRow(workspaceId), (row) => row?.head_sha === sha, (60 + INTERVAL + 10) * 1000);
   }
 
   /** Polls of the repository that reached the git server (each poll asks for its refs once). */
@@ -106,6 +107,19 @@ describe('VCS polling', function () {
     const polled = pollsOf(p);
     await until('two more polls', async () => pollsOf(p), (n) => n >= polled + 2, (2 * INTERVAL + 10) * 1000);
     assert.equal((await world.runs(p.workspace.id)).length, 1, 'no run without a new head');
+
+    // A new commit, then the branch moved back to the head it had before (a force-push revert):
+    // both are pushes, and the second is not taken for a replay of the first run's delivery.
+    const next = p.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: 'next' }) }, 'Next');
+    const second = await world.newRun(p.workspace.id, 2);
+    assert.equal(second.attributes.message, 'Next');
+    assert.notEqual(next, sha);
+    git(p.repo.bare, 'update-ref', 'refs/heads/main', sha);
+    const reverted = await world.newRun(p.workspace.id, 3);
+    assert.equal(reverted.attributes.message, message);
+    const revertedIngress = await world.api.get(`/configuration-versions/${reverted.relationships['configuration-version'].data.id}/ingress-attributes`);
+    assert.equal(revertedIngress.body.data.attributes['commit-sha'], sha);
+    await headRecorded(p.workspace.id, sha);
   });
 
   it('a host that cannot be reached is logged once, not every interval, and polling resumes when it is back', async () => {

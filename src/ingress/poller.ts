@@ -6,7 +6,8 @@
 // Every otfd runs a poller; the vcs_polls table makes them take turns: an otfd claims a workspace
 // whose poll is due with one conditional UPDATE (row locks make the second claimant see it taken),
 // which sets the next due time and a lease. The first poll of a workspace records the head without
-// a run: connecting is not a push.
+// a run: connecting is not a push. The set of polling workspaces is read about once a minute (and
+// when a poll is due), not every tick: a newly connected workspace is first polled within a minute.
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import { hookKindOf, type CommitSource, type HookKind, type PushEvent, type RepositoryInfo, type VcsAdapter } from '../vcs/types.js';
@@ -43,12 +44,18 @@ export interface PollerOptions {
   concurrency: number;
   /** How long a claim holds unless renewed (it is, every third of this, while the poll lasts). */
   leaseSeconds: number;
+  /**
+   * How often the set of polling workspaces is read and the vcs_polls rows brought in line with it
+   * (also at start, and whenever a poll is due). A workspace connected meanwhile is first polled
+   * at the next one.
+   */
+  syncMs: number;
 }
 
 /** A connection's interval when it names none (the connections check it is set; this is a guard). */
 const DEFAULT_INTERVAL_SECONDS = 60;
 
-export const DEFAULT_POLLER_OPTIONS: PollerOptions = { tickMs: 1000, concurrency: 4, leaseSeconds: 60 };
+export const DEFAULT_POLLER_OPTIONS: PollerOptions = { tickMs: 1000, concurrency: 4, leaseSeconds: 60, syncMs: 60_000 };
 
 /** How long stop() waits for polls under way. */
 const STOP_WAIT_MS = 5000;
@@ -72,8 +79,11 @@ export class Poller {
   private timer: NodeJS.Timeout | null = null;
   private tickDone: Promise<void> | null = null;
   private stopped = false;
-  /** How many workspaces polled at the last tick: with none then and none now, there is nothing to tidy. */
-  private lastCount = -1;
+  /** The polling workspaces as last read, and when; null before the first read. */
+  private polling: ConnectedWorkspace[] | null = null;
+  private syncedAt = 0;
+  /** What the vcs_polls rows were last made to hold: no writes while it stays the same. */
+  private syncedRows = '';
   /** Polls under way in this otfd; a tick claims only as many more as the concurrency leaves room for. */
   private readonly inFlight = new Set<Promise<void>>();
   /** The claim renewals of those polls, cleared by stop() even if a poll outlives it. */
@@ -121,15 +131,19 @@ export class Poller {
   }
 
   /**
-   * One round: the list of polling workspaces brought up to date, then the due ones claimed and
+   * One round. Every tick asks one cheap question of vcs_polls (is a poll due?); the polling
+   * workspaces are read, and the rows synced, about once a minute and when a poll is due (then
+   * fresh, so that a workspace disconnected meanwhile is not polled). Due ones are claimed and
    * polled in the background, so one slow host does not hold up the next rounds.
    */
   async tick(): Promise<void> {
-    const polling = (await this.sources.pollingWorkspaces()).filter((cw) => cw.vcsRepo.pollIntervalSeconds !== null);
-    if (polling.length > 0 || this.lastCount !== 0) await this.sync(polling);
-    this.lastCount = polling.length;
+    if (this.polling === null || Date.now() - this.syncedAt >= this.options.syncMs) await this.refresh();
     const room = this.options.concurrency - this.inFlight.size;
-    if (polling.length === 0 || room <= 0 || this.stopped) return;
+    if (this.polling!.length === 0 || room <= 0 || this.stopped) return;
+    if (!(await this.anyDue())) return;
+    await this.refresh();
+    const polling = this.polling!;
+    if (polling.length === 0 || this.stopped) return;
     const byId = new Map(polling.map((cw) => [cw.workspace.id, cw]));
     for (const row of await this.claim(polling, room)) {
       const poll: Promise<void> = this.poll(byId.get(row.workspace_id)!, row).finally(() => this.inFlight.delete(poll));
@@ -137,15 +151,32 @@ export class Poller {
     }
   }
 
+  private async refresh(): Promise<void> {
+    const polling = (await this.sources.pollingWorkspaces()).filter((cw) => cw.vcsRepo.pollIntervalSeconds !== null);
+    await this.sync(polling);
+    this.polling = polling;
+    this.syncedAt = Date.now();
+  }
+
+  /** Whether some polling workspace's poll is due and not claimed: one indexed look at vcs_polls. */
+  private async anyDue(): Promise<boolean> {
+    const row = await this.db('vcs_polls')
+      .where('next_poll_at', '<=', this.db.fn.now())
+      .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<', this.db.fn.now()))
+      .first('workspace_id');
+    return row !== undefined;
+  }
+
   /** A row for every polling workspace, none for the others (a workspace connected again starts afresh). */
   private async sync(polling: ConnectedWorkspace[]): Promise<void> {
-    const ids = polling.map((cw) => cw.workspace.id);
+    const rows = polling.map((cw) => ({ workspace_id: cw.workspace.id, identifier: cw.vcsRepo.identifier, branch: cw.vcsRepo.branch }));
+    const fingerprint = JSON.stringify(rows);
+    // Another otfd may have deleted or added rows meanwhile; syncing at least every syncMs covers that.
+    if (fingerprint === this.syncedRows && Date.now() - this.syncedAt < this.options.syncMs) return;
+    const ids = rows.map((r) => r.workspace_id);
     await this.db('vcs_polls').whereRaw('NOT (workspace_id = ANY(?))', [ids]).delete();
-    if (polling.length === 0) return;
-    await this.db('vcs_polls')
-      .insert(polling.map((cw) => ({ workspace_id: cw.workspace.id, identifier: cw.vcsRepo.identifier, branch: cw.vcsRepo.branch })))
-      .onConflict('workspace_id')
-      .ignore();
+    if (rows.length > 0) await this.db('vcs_polls').insert(rows).onConflict('workspace_id').ignore();
+    this.syncedRows = fingerprint;
   }
 
   /**
@@ -222,8 +253,10 @@ export class Poller {
           type: 'push',
           kind,
           identifier,
-          // The same head polled twice (an otfd stopped between dispatching and recording) is a replay.
-          deliveryId: `poll:${cw.workspace.id}:${head}`,
+          // The same move polled twice (an otfd stopped between dispatching and recording) is a
+          // replay; a branch moving back to a head it had before is a new push, so the id names
+          // both ends of the move.
+          deliveryId: `poll:${cw.workspace.id}:${known}..${head}`,
           sender: '',
           branch,
           before: known,
