@@ -22,14 +22,14 @@ describe('commit statuses: what each run status shows on the commit', () => {
     pending: ['pending', 'Run pending'],
     plan_queued: ['pending', 'Plan queued'],
     planning: ['pending', 'Planning'],
-    planned: ['success', 'Plan: 3 to add, 1 to change, 0 to destroy.'],
-    planned_and_saved: ['success', 'Plan: 3 to add, 1 to change, 0 to destroy.'],
-    planned_and_finished: ['success', 'Plan: 3 to add, 1 to change, 0 to destroy.'],
+    planned: ['success', 'Plan: +3 ~1 -0'],
+    planned_and_saved: ['success', 'Plan: +3 ~1 -0'],
+    planned_and_finished: ['success', 'Plan: +3 ~1 -0'],
     // Between plan and apply the commit keeps showing the plan.
-    confirmed: ['success', 'Plan: 3 to add, 1 to change, 0 to destroy.'],
-    apply_queued: ['success', 'Plan: 3 to add, 1 to change, 0 to destroy.'],
-    applying: ['success', 'Plan: 3 to add, 1 to change, 0 to destroy.'],
-    applied: ['success', 'Applied: 3 added, 1 changed, 0 destroyed.'],
+    confirmed: ['success', 'Plan: +3 ~1 -0'],
+    apply_queued: ['success', 'Plan: +3 ~1 -0'],
+    applying: ['success', 'Plan: +3 ~1 -0'],
+    applied: ['success', 'Applied: +3 ~1 -0'],
     errored: ['failure', 'Plan errored'],
     canceled: ['error', 'Run canceled'],
     force_canceled: ['error', 'Run canceled'],
@@ -106,7 +106,7 @@ describe('commit statuses at the provider', function () {
     assert.ok(states.indexOf('pending') >= 0 && states.lastIndexOf('pending') < states.indexOf('success'), `pending, then success: ${states.join(', ')}`);
     assert.ok(list.filter((s) => s.state === 'pending').every((s) => /^(Run pending|Plan queued|Planning)$/.test(s.description ?? '')));
     const last = list.at(-1)!;
-    assert.equal(last.description, 'Plan: 1 to add, 0 to change, 0 to destroy.');
+    assert.equal(last.description, 'Plan: +1 ~0 -0');
     assert.equal(last.context, context(c));
     assert.equal(last.targetUrl, runLink(run));
     for (const s of list) assert.equal(s.context, context(c));
@@ -132,8 +132,8 @@ describe('commit statuses at the provider', function () {
     const list = await statusesUntil(c, sha, 'success');
     await until('the apply status', async () => world.provider.statuses(c.identifier, sha), (l) => l.at(-1)?.description?.startsWith('Applied') ?? false, 30_000);
     const descriptions = world.provider.statuses(c.identifier, sha).map((s) => `${s.state} ${s.description}`);
-    assert.ok(descriptions.includes('success Plan: 1 to add, 0 to change, 0 to destroy.'), descriptions.join('\n'));
-    assert.equal(descriptions.at(-1), 'success Applied: 1 added, 0 changed, 0 destroyed.');
+    assert.ok(descriptions.includes('success Plan: +1 ~0 -0'), descriptions.join('\n'));
+    assert.equal(descriptions.at(-1), 'success Applied: +1 ~0 -0');
     assert.ok(list.length > 0);
   });
 
@@ -150,7 +150,7 @@ describe('commit statuses at the provider', function () {
     const last = (await statusesUntil(c, sha, 'error')).at(-1)!;
     assert.equal(last.description, 'Run discarded');
     const descriptions = world.provider.statuses(c.identifier, sha).map((st) => `${st.state} ${st.description}`);
-    assert.ok(descriptions.includes('success Plan: 1 to add, 0 to change, 0 to destroy.'), descriptions.join('\n'));
+    assert.ok(descriptions.includes('success Plan: +1 ~0 -0'), descriptions.join('\n'));
   });
 
   it('a provider answering 503 twice still gets the status, and the run is not held up', async () => {
@@ -161,7 +161,7 @@ describe('commit statuses at the provider', function () {
     );
     assert.equal(run.attributes.status, 'planned_and_finished');
     const last = (await statusesUntil(c, sha, 'success')).at(-1)!;
-    assert.equal(last.description, 'Plan: 1 to add, 0 to change, 0 to destroy.');
+    assert.equal(last.description, 'Plan: +1 ~0 -0');
     // Whatever was retried, nothing pending came after the success.
     const states = world.provider.statuses(c.identifier, sha).map((st) => st.state);
     assert.ok(states.lastIndexOf('pending') < states.indexOf('success'), states.join(', '));

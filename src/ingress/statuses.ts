@@ -28,14 +28,19 @@ export function statusContext(organization: string, workspace: string): string {
 /** Providers cut descriptions at 140 characters (GitHub refuses longer ones). */
 const MAX_DESCRIPTION = 140;
 
-/** A plan's summary in Terraform's words: "Plan: 3 to add, 1 to change, 0 to destroy." */
-export function planSummary(phase: { additions: number; changes: number; destructions: number }): string {
-  return `Plan: ${phase.additions} to add, ${phase.changes} to change, ${phase.destructions} to destroy.`;
+/** Additions, changes and destructions in the short form the issue asks for: "+3 ~1 -0". */
+function counts(phase: { additions: number; changes: number; destructions: number }): string {
+  return `+${phase.additions} ~${phase.changes} -${phase.destructions}`;
 }
 
-/** An apply's summary in Terraform's words: "Applied: 3 added, 1 changed, 0 destroyed." */
+/** A plan's summary on the commit: "Plan: +3 ~1 -0". */
+export function planSummary(phase: { additions: number; changes: number; destructions: number }): string {
+  return `Plan: ${counts(phase)}`;
+}
+
+/** An apply's summary on the commit: "Applied: +3 ~1 -0". */
 export function applySummary(phase: { additions: number; changes: number; destructions: number }): string {
-  return `Applied: ${phase.additions} added, ${phase.changes} changed, ${phase.destructions} destroyed.`;
+  return `Applied: ${counts(phase)}`;
 }
 
 /**
