@@ -10,7 +10,7 @@ import type { Db } from '../db/index.js';
 import { InvalidError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DecryptionError, ValueCipher } from '../variables/index.js';
-import { hookKindOf, VcsApiError, type RepoHook, type ServiceProvider, type VcsAdapter, type WorkspaceVcsRepo } from '../vcs/types.js';
+import { hookKindOf, identifierProblem, VcsApiError, type RepoHook, type ServiceProvider, type VcsAdapter, type WorkspaceVcsRepo } from '../vcs/index.js';
 import type { Attachment, ResolvedRepository, VcsConnector, Workspace, WorkspaceService } from '../workspaces/index.js';
 import * as store from './store.js';
 
@@ -29,19 +29,12 @@ export interface ConnectedWorkspace {
   connectedBy: Principal;
 }
 
-const SEGMENT = '[A-Za-z0-9_.-]+';
-/** GitHub, Forgejo and Gitea: owner/name. */
-const OWNER_AND_NAME = new RegExp(`^${SEGMENT}/${SEGMENT}$`);
-/** GitLab: a project's full path, group/subgroup/.../name. */
-const PROJECT_PATH = new RegExp(`^${SEGMENT}(/${SEGMENT})+$`);
 const IDENTIFIER_POINTER = { pointer: '/data/attributes/vcs-repo/identifier' };
 
-/** The identifier in the form the provider names repositories. */
+/** The identifier in the form the provider names repositories (the rule is src/vcs/names.ts), at most 255 characters. */
 export function checkIdentifier(provider: ServiceProvider, identifier: string): void {
   const gitlab = hookKindOf(provider) === 'gitlab';
-  const form = gitlab ? PROJECT_PATH : OWNER_AND_NAME;
-  const dots = identifier.split('/').some((part) => part === '.' || part === '..');
-  if (identifier.length > 255 || !form.test(identifier) || dots) {
+  if (identifier.length > 255 || identifierProblem(identifier, gitlab ? 'project path' : 'owner/name') !== null) {
     const expected = gitlab ? '"group/project" (a GitLab project\'s full path, subgroups allowed)' : '"owner/repository"';
     throw new InvalidError(`vcs-repo.identifier must be ${expected} of letters, digits, "_", "-" and "."; got ${JSON.stringify(identifier.slice(0, 300))}`, IDENTIFIER_POINTER);
   }

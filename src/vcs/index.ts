@@ -13,6 +13,7 @@ export type { OAuthClient, OAuthToken, TokenDeletedHook, TokenInfo } from './ser
 export { VcsService, PROVIDERS } from './service.js';
 export { createAdapter, type AdapterOptions } from './providers/index.js';
 export * from './types.js';
+export * from './names.js';
 
 export interface VcsDeps {
   db: Db;

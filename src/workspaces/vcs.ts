@@ -4,7 +4,7 @@
 import vm from 'node:vm';
 import type { Db } from '../db/index.js';
 import { InvalidError } from '../errors.js';
-import type { ServiceProvider } from '../vcs/types.js';
+import { branchNameProblem, type ServiceProvider } from '../vcs/index.js';
 
 /** What a request asks of the workspace's repository connection (its vcs-repo attribute); absent members stay as they are. */
 export interface VcsRepoInput {
@@ -80,18 +80,9 @@ export function checkVcsText(member: string, text: string): void {
   if (text.includes('\u0000')) throw new InvalidError(`vcs-repo.${member} must not contain NUL characters (\\u0000)`, pointer(member));
 }
 
-/**
- * A branch name git accepts (git check-ref-format --branch): no control characters, space, ~ ^ : ? * [ \,
- * no "..", "@{", "//", not "@", no component starting with "." or ending with ".lock", not starting
- * with "-" or "/" nor ending with "/" or ".".
- */
+/** A branch name git accepts (git check-ref-format --branch; the one rule in src/vcs/names.ts), at most MAX_BRANCH long. */
 export function validBranch(name: string): boolean {
-  if (name.length === 0 || name.length > MAX_BRANCH) return false;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(name)) return false;
-  if (name.includes('..') || name.includes('@{') || name.includes('//') || name === '@') return false;
-  if (name.startsWith('-') || name.startsWith('/') || name.endsWith('/') || name.endsWith('.')) return false;
-  return name.split('/').every((part) => !part.startsWith('.') && !part.endsWith('.lock'));
+  return name.length > 0 && name.length <= MAX_BRANCH && branchNameProblem(name) === null;
 }
 
 export function checkBranch(branch: string): void {

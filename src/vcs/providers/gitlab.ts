@@ -3,6 +3,7 @@
 // repository compare and a merge request's diffs. The API URL is https://gitlab.com/api/v4, or
 // https://<host>/api/v4.
 import type { CommitStatus, RepositoryInfo, ServiceProvider, VcsAdapter } from '../types.js';
+import { identifierProblem } from '../names.js';
 import { VcsApiError } from '../types.js';
 import { RestClient, cut, field, str, uniquePaths, type AdapterOptions } from './rest.js';
 
@@ -30,9 +31,7 @@ export class GitLabAdapter implements VcsAdapter {
 
   /** /projects/:id with the project's full path URL-encoded as its id ("group/sub/name" → group%2Fsub%2Fname). */
   private projectPath(identifier: string): string {
-    const segments = identifier.split('/');
-    const valid = segments.length >= 2 && segments.every((s) => /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$/.test(s) && s !== '.' && s !== '..');
-    if (!valid) throw new VcsApiError(`${LABEL}: "${identifier.slice(0, 200)}" is not a project path of the form group/name`, 400);
+    if (identifierProblem(identifier, 'project path') !== null) throw new VcsApiError(`${LABEL}: "${identifier.slice(0, 200)}" is not a project path of the form group/name`, 400);
     return `/projects/${encodeURIComponent(identifier)}`;
   }
 

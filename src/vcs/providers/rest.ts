@@ -6,6 +6,7 @@
 // at request time (see ../addresses.ts), and redirects are not followed (they could lead there).
 import { STATUS_CODES } from 'node:http';
 import { refusedHost } from '../addresses.js';
+import { splitOwnerAndName } from '../names.js';
 import { VcsApiError } from '../types.js';
 
 /** How long one call may take before it counts as unreachable; a provider that hangs must not hold a run. */
@@ -186,13 +187,11 @@ export function field(obj: unknown, key: string): unknown {
   return (obj as Record<string, unknown>)[key];
 }
 
-/** "owner/name" split and checked: both parts are what GitHub and Forgejo allow in a name. */
+/** "owner/name" split and checked (src/vcs/names.ts): both parts are what GitHub and Forgejo allow in a name. */
 export function ownerAndName(label: string, identifier: string): { owner: string; name: string } {
-  const m = /^([A-Za-z0-9_.-]{1,100})\/([A-Za-z0-9_.-]{1,100})$/.exec(identifier);
-  if (!m || m[1] === '.' || m[1] === '..' || m[2] === '.' || m[2] === '..') {
-    throw new VcsApiError(`${label}: "${identifier.slice(0, 200)}" is not a repository identifier of the form owner/name`, 400);
-  }
-  return { owner: m[1], name: m[2] };
+  const split = splitOwnerAndName(identifier);
+  if (!split) throw new VcsApiError(`${label}: "${identifier.slice(0, 200)}" is not a repository identifier of the form owner/name`, 400);
+  return split;
 }
 
 /** At most `max` characters (code points, so that no emoji is cut in half): providers cut descriptions at 140. */

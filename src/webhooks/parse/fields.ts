@@ -4,6 +4,8 @@
 // and URLs. A field that fails is refused with 400, naming the field by its path in the payload;
 // the value itself is never quoted, since any field may be what an attacker chose.
 import { WebhookRejected } from '../../errors.js';
+// Ref names and repository identifiers: the one rule for all of otfd (src/vcs/names.ts).
+import { branchNameProblem, identifierProblem, refNameProblem } from '../../vcs/index.js';
 
 export type Json = Record<string, unknown>;
 
@@ -169,28 +171,6 @@ export function isZeroSha(s: string): boolean {
   return /^0+$/.test(s);
 }
 
-/**
- * Why `ref` is not a name git accepts for a ref (git check-ref-format's rules), or null. Refs are
- * handed to git when the commit is fetched; a name git refuses could only fail later, and one like
- * "refs/heads/../x" must never reach a command line or a path.
- */
-export function refNameProblem(ref: string): string | null {
-  if (ref.length === 0) return 'is empty';
-  if (ref.length > MAX_REF_CHARS) return `is longer than ${MAX_REF_CHARS} characters`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return 'has a character git does not allow in a ref name (control characters, space, ~ ^ : ? * [ \\)';
-  if (ref.includes('..')) return 'has ".." in it, which git does not allow in a ref name';
-  if (ref.includes('@{')) return 'has "@{" in it, which git does not allow in a ref name';
-  if (ref === '@') return 'is "@", which git does not allow as a ref name';
-  if (ref.startsWith('/') || ref.endsWith('/') || ref.includes('//')) return 'has an empty path component, which git does not allow in a ref name';
-  if (ref.endsWith('.')) return 'ends with ".", which git does not allow in a ref name';
-  for (const part of ref.split('/')) {
-    if (part.startsWith('.')) return 'has a component starting with ".", which git does not allow in a ref name';
-    if (part.endsWith('.lock')) return 'has a component ending with ".lock", which git does not allow in a ref name';
-  }
-  return null;
-}
-
 /** A full git ref ("refs/heads/main", "refs/tags/v1"), checked as git would. */
 export function ref(parent: Json, key: string, at: string): string {
   const path = join(at, key);
@@ -204,24 +184,20 @@ export function ref(parent: Json, key: string, at: string): string {
 export function branchName(parent: Json, key: string, at: string): string {
   const path = join(at, key);
   const v = text(parent, key, at, { max: MAX_REF_CHARS });
-  const problem = refNameProblem(`refs/heads/${v}`);
+  const problem = branchNameProblem(v);
   if (problem) throw malformed(`field "${path}" ${problem}`, path);
   return v;
 }
 
-const SEGMENT = /^[A-Za-z0-9_.-]+$/;
-
 /**
  * A repository as the provider names it: "owner/name", or a GitLab project's full path
- * "group/sub/name". Letters, digits, "_", "." and "-" are all three providers allow in names.
+ * "group/sub/name".
  */
 export function identifier(parent: Json, key: string, at: string): string {
   const path = join(at, key);
   const v = text(parent, key, at, { max: MAX_NAME_CHARS });
-  const segments = v.split('/');
-  if (segments.length < 2 || segments.some((s) => !SEGMENT.test(s) || s === '.' || s === '..')) {
-    throw malformed(`field "${path}" must be a repository path like "owner/name" (letters, digits, "_", "." and "-")`, path);
-  }
+  const problem = identifierProblem(v, 'any');
+  if (problem) throw malformed(`field "${path}" ${problem}`, path);
   return v;
 }
 
