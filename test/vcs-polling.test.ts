@@ -101,6 +101,19 @@ describe('VCS polling', function () {
     assertStatus(ingress, 200);
     assert.equal(ingress.body.data.attributes['commit-sha'], sha);
     assert.equal(ingress.body.data.attributes.branch, 'main');
+    // The same as go-tfe asks for them: with the run (RunConfigVerIngress) and with a workspace's list.
+    const withIngress = await world.api.get(`/runs/${run.id}?include=configuration_version.ingress_attributes`);
+    assertStatus(withIngress, 200);
+    const included = withIngress.body.included as Json[];
+    assert.deepEqual(included.map((r) => r.type).sort(), ['configuration-versions', 'ingress-attributes']);
+    assert.equal(included.find((r) => r.type === 'ingress-attributes')!.attributes['commit-sha'], sha);
+    const listed = await world.api.get(`/workspaces/${p.workspace.id}/configuration-versions?include=ingress_attributes`);
+    assertStatus(listed, 200);
+    const listedIngress = (listed.body.included as Json[]).filter((r) => r.type === 'ingress-attributes');
+    assert.deepEqual(listedIngress.map((r) => r.attributes['commit-sha']), [sha]);
+    assert.equal(listed.body.data[0].relationships['ingress-attributes'].data.id, listedIngress[0].id);
+    const plain = await world.api.get(`/workspaces/${p.workspace.id}/configuration-versions`);
+    assert.equal(plain.body.included, undefined);
     assert.equal((await pollRow(p.workspace.id))?.head_sha, sha);
 
     // The head did not move: the next polls queue nothing.

@@ -75,7 +75,10 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     const { items, total } = await configs.list(subjectOf(ctx), ctx.params.id, page.size, pageOffset(page));
     // The upload URL is in the answer to the create only, as in TFC.
     const views = items.map((cv) => presentConfigurationVersion(cv, null));
-    send(ctx, 200, encode(configurationVersionType, views, paginate(page, total, requestUrl(ctx, site))));
+    // include=ingress_attributes, as on one configuration version (go-tfe's ConfigVerIngressAttributes).
+    const withIngress = parseIncludes(query(ctx)).has('ingress_attributes');
+    const included = withIngress ? items.flatMap((cv) => (cv.ingress ? resources(ingressAttributesType, [presentIngressAttributes(cv.ingress)]) : [])) : [];
+    send(ctx, 200, encode(configurationVersionType, views, { ...paginate(page, total, requestUrl(ctx, site)), ...(included.length > 0 ? { included } : {}) }));
   });
 
   router.get('/configuration-versions/:id', async (ctx) => {
@@ -120,7 +123,9 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     const wanted = parseIncludes(query(ctx));
     // Runs of a page mostly share their workspace: each workspace and configuration is loaded once.
     const wss = wanted.has('workspace') ? await loadOnce(list.map((r) => r.workspaceId), (ids) => workspaces.byIds(ids)) : new Map<string, null>();
-    const cvs = wanted.has('configuration_version') ? await loadOnce(list.map((r) => r.configurationVersionId), (ids) => configs.byIds(ids)) : new Map<string, null>();
+    // configuration_version.ingress_attributes (go-tfe's RunConfigVerIngress) includes both, as JSON:API has it.
+    const withIngress = wanted.has('configuration_version.ingress_attributes');
+    const cvs = wanted.has('configuration_version') || withIngress ? await loadOnce(list.map((r) => r.configurationVersionId), (ids) => configs.byIds(ids)) : new Map<string, null>();
     // created-by names a user only for runs a user created (a team's or organization's token is no user).
     const creators = list.flatMap((r) => (r.createdBy?.type === 'users' ? [r.createdBy] : []));
     const out: Resource[] = [];
@@ -142,6 +147,7 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
       if (ws) out.push(...resources(workspaceType, [presentWorkspace(ws, subject)]));
       const cv = cvs.get(run.configurationVersionId);
       if (cv) out.push(...resources(configurationVersionType, [presentConfigurationVersion(cv, null)]));
+      if (cv?.ingress && withIngress) out.push(...resources(ingressAttributesType, [presentIngressAttributes(cv.ingress)]));
     }
     return out;
   }
