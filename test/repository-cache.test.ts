@@ -218,6 +218,30 @@ describe('repository cache (clones of VCS repositories)', function () {
     }
   });
 
+  it('stop() ends the git commands under way at once, leaves none running, and refuses new ones', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/stopped.git`;
+    try {
+      // Five minutes of patience: only stop() ends these.
+      const stopping = new RepositoryCache(path.join(dir, 'stopping'));
+      const fetching = stopping.snapshot({ repoKey: 'stopped', url, auth: { kind: 'none' }, sha: 'c'.repeat(40), ref: 'refs/heads/main', submodules: false }, MiB);
+      const listing = stopping.head({ repoKey: 'stopped', url, auth: { kind: 'none' }, ref: null }, 'main');
+      await waitUntil('git is running', () => processesNaming(url).length >= 2, 10_000);
+      const started = Date.now();
+      await stopping.stop();
+      await rejectsWith(fetching, 'stopped', /otfd is stopping/);
+      await rejectsWith(listing, 'stopped', /otfd is stopping/);
+      assert.ok(Date.now() - started < 5_000, 'stopped at once');
+      await waitUntil('git and git-remote-http are gone', () => processesNaming(url).length === 0, 5_000);
+      assert.equal(stopping.isStopped, true);
+      await rejectsWith(stopping.head({ repoKey: 'stopped', url, auth: { kind: 'none' }, ref: null }, 'main'), 'stopped', /otfd is stopping/);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   it('falls back to fetching the ref when the server refuses a bare commit id (protocol v0)', async () => {
     server.protocolV2(false);
     const repo = server.createRepository('old', { 'a.tf': '1\n' });

@@ -52,7 +52,7 @@ import * as tar from 'tar';
 import type { CommitSource } from '../vcs/types.js';
 
 /** Why a commit could not be had. */
-export type CloneFailure = 'credentials' | 'not-found' | 'unreachable' | 'commit-not-found' | 'too-large' | 'timeout' | 'failed';
+export type CloneFailure = 'credentials' | 'not-found' | 'unreachable' | 'commit-not-found' | 'too-large' | 'timeout' | 'stopped' | 'failed';
 
 /** A commit could not be fetched or archived; the message is for a run's log and holds no secret. */
 export class CloneError extends Error {
@@ -127,6 +127,10 @@ export class RepositoryCache {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Cached clones checked (and repaired) by this process already. */
   private readonly checked = new Set<string>();
+  /** Aborted by stop(): every command listens to it. */
+  private readonly stopping = new AbortController();
+  /** The markers of the sessions open now: stop() kills what is left of their commands by them. */
+  private readonly live = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -143,6 +147,26 @@ export class RepositoryCache {
     fs.rmSync(this.tmpDir, { recursive: true, force: true });
     fs.mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.homeDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Whether stop() was called. */
+  get isStopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  /**
+   * Ends every git command under way (and their helpers, by their sessions' marker) and refuses
+   * new ones: otfd stops, and nothing may write into the cache or hold the database after it.
+   * Waits for the commands' callers to let go of the repositories.
+   */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    const kill = () => {
+      for (const marker of this.live) killProcessesWithEnv(marker);
+    };
+    kill();
+    setTimeout(kill, 500).unref();
+    await Promise.allSettled([...this.locks.values()]);
   }
 
   /** Fetches the commit into the cache and archives its tracked files, at most maxSize bytes packed and unpacked. */
@@ -290,16 +314,21 @@ export class RepositoryCache {
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     const timer = setTimeout(() => child.kill('SIGKILL'), this.timeoutMs);
+    const onStop = () => child.kill('SIGKILL');
+    this.stopping.signal.addEventListener('abort', onStop);
     try {
       await pipeline(child.stdout, limit(maxSize, 'unpacked'), zlib.createGzip({ level: 1 }), limit(maxSize, 'packed'), fs.createWriteStream(file, { mode: 0o600 }));
     } catch (err) {
       child.kill('SIGKILL');
       await exited;
+      if (this.isStopped) throw stoppedError();
       throw err instanceof CloneError ? err : this.failure(`${String((err as Error).message)}\n${stderr}`, session, 'archive');
     } finally {
       clearTimeout(timer);
+      this.stopping.signal.removeEventListener('abort', onStop);
     }
     const code = await exited;
+    if (this.isStopped) throw stoppedError();
     if (code !== 0) {
       if (child.signalCode === 'SIGKILL') throw new CloneError('timeout', `archiving the commit took longer than ${seconds(this.timeoutMs)} and was stopped`);
       throw this.failure(stderr, session, 'archive');
@@ -339,6 +368,7 @@ export class RepositoryCache {
 
   /** git's environment for one source, with its credentials; close() removes what it put on disk. */
   private open(source: Pick<CommitSource, 'url' | 'auth'>): Session {
+    if (this.isStopped) throw stoppedError();
     const env: Record<string, string> = {
       PATH: this.hostPath,
       HOME: this.homeDir,
@@ -380,6 +410,8 @@ export class RepositoryCache {
     }
     const marker = `OTF_GIT_SESSION=${crypto.randomUUID()}`;
     env.OTF_GIT_SESSION = marker.slice('OTF_GIT_SESSION='.length);
+    this.live.add(marker);
+    const live = this.live;
     env.GIT_CONFIG_COUNT = String(config.length);
     config.forEach(([key, value], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = key;
@@ -392,6 +424,7 @@ export class RepositoryCache {
       kind: source.auth.kind,
       marker,
       close() {
+        live.delete(marker);
         if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
         keyDir = null;
       },
@@ -411,11 +444,16 @@ export class RepositoryCache {
 
   /** Runs one git command with the time limit; a failure becomes a CloneError. */
   private async run(cwd: string, session: Session, args: string[], what: string): Promise<string> {
+    if (this.isStopped) throw stoppedError();
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
-      return await this.git(cwd, session, controller.signal).raw(args);
+      return await this.git(cwd, session, AbortSignal.any([controller.signal, this.stopping.signal])).raw(args);
     } catch (err) {
+      if (this.isStopped) {
+        killProcessesWithEnv(session.marker);
+        throw stoppedError();
+      }
       if (controller.signal.aborted || (err instanceof GitPluginError && err.plugin === 'abort')) {
         // git, stopped, leaves its helpers (git-remote-http, the ssh program) running until the
         // server hangs up, which a server that stopped answering never does. Once more a moment
@@ -433,10 +471,12 @@ export class RepositoryCache {
   /** Whether an object exists in the repository (cat-file -e). */
   private async exists(repo: string, object: string): Promise<boolean> {
     const session = this.open({ url: '', auth: { kind: 'none' } });
-    return this.run(repo, session, ['cat-file', '-e', object], 'cat-file').then(
-      () => true,
-      () => false,
-    );
+    return this.run(repo, session, ['cat-file', '-e', object], 'cat-file')
+      .then(
+        () => true,
+        () => false,
+      )
+      .finally(() => session.close());
   }
 
   /** git's complaint, as a CloneError that names the reason in words and holds no secret. */
@@ -508,6 +548,10 @@ function limit(max: number, side: 'packed' | 'unpacked'): Transform {
       done(null, chunk);
     },
   });
+}
+
+function stoppedError(): CloneError {
+  return new CloneError('stopped', 'otfd is stopping: the git command was ended');
 }
 
 function tooLarge(max: number, side: 'packed' | 'unpacked'): CloneError {
