@@ -22,7 +22,7 @@ import { fixture } from './helpers/fixtures.js';
 import { userWithAccess } from './helpers/people.js';
 import { generateKeyPair, startSshGitServer } from './helpers/ssh-git-server.js';
 import { createOrganization, startServer } from './helpers/server.js';
-import { startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
+import { startStallingGitProxy, startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
 import { sleep, until } from './helpers/wait.js';
 
 /** --max-config-size of this otfd: the oversized repository's one file is larger. */
@@ -431,6 +431,45 @@ describe('VCS-driven runs', function () {
       assert.ok(!world.log().includes(keys.privateKey.split('\n')[1]), 'the key is not logged');
     } finally {
       await ssh.stop();
+    }
+  });
+
+  it('a repository whose fetches hang holds up neither its delivery nor other repositories\' runs, and POST /runs on it answers at once', async () => {
+    const proxy = await startStallingGitProxy(world.git.url);
+    try {
+      const slow = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { cloneUrl: (repo) => proxy.url(repo) });
+      const fast = await world.connect('gitlab', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
+      proxy.stall = true;
+      // The slow repository's delivery is done once its run exists, its commit still fetching.
+      const slowBefore = slow.repo.head('main');
+      const slowSha = slow.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker('slow') }) }, 'Slow');
+      const slowId = crypto.randomUUID();
+      await deliver(slow, push(slow, slowSha, slowBefore, 'Slow', ['main.tf'], slowId));
+      await processed(slowId);
+      const slowRun = await world.newRun(slow.workspace.id, 1);
+      await until('the slow fetch to reach the repository', async () => proxy.stalled, (n) => n > 0, 30_000);
+      assert.equal(slowRun.attributes.status, 'pending');
+      const cv = await api().get(`/configuration-versions/${slowRun.relationships['configuration-version'].data.id}`);
+      assert.equal(cv.body.data.attributes.status, 'fetching');
+      // Another repository's push meanwhile is applied.
+      const m = marker('fast');
+      const fastBefore = fast.repo.head('main');
+      const fastSha = fast.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: m }) }, 'Fast');
+      await deliver(fast, push(fast, fastSha, fastBefore, 'Fast', ['main.tf']));
+      const fastRun = await world.ended((await world.newRun(fast.workspace.id, 1)).id);
+      assert.equal(fastRun.attributes.status, 'applied', `${fastRun.attributes['error-message']}`);
+      assert.equal(await stateMarker(fast.workspace.id), m);
+      // POST /runs on the slow workspace answers with the run, its commit fetching (the head is listed at once).
+      const started = Date.now();
+      const res = await api().post('/runs', { data: { type: 'runs', attributes: {}, relationships: { workspace: { data: { type: 'workspaces', id: slow.workspace.id } } } } });
+      assertStatus(res, 201);
+      assert.ok(Date.now() - started < 20_000, 'POST /runs did not wait for the fetch');
+      assert.equal(res.body.data.attributes.status, 'pending');
+      const headCv = await api().get(`/configuration-versions/${res.body.data.relationships['configuration-version'].data.id}`);
+      assert.equal(headCv.body.data.attributes.status, 'fetching');
+      assert.equal((await api().get(`/runs/${slowRun.id}`)).body.data.attributes.status, 'pending', 'the slow run still waits for its commit');
+    } finally {
+      await proxy.stop();
     }
   });
 
