@@ -473,6 +473,29 @@ describe('VCS-driven runs', function () {
     }
   });
 
+  it('the oauth token\'s SSH key fetches a submodule at an ssh:// URL of a repository cloned over HTTPS', async () => {
+    const keys = generateKeyPair();
+    const ssh = await startSshGitServer({ authorizedKey: keys.publicKey, root: world.git.root });
+    try {
+      const m = marker('submodule');
+      const sub = world.git.createRepository(`sub-${crypto.randomBytes(4).toString('hex')}`, { 'main.tf': fixture('vcs-commit', { marker: m }) });
+      const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { vcsRepo: { 'ingress-submodules': true } });
+      const set = await api().patch(`/oauth-tokens/${c.oauthTokenId}`, { data: { type: 'oauth-tokens', attributes: { 'ssh-key': keys.privateKey } } });
+      assertStatus(set, 200);
+      const before = c.repo.head('main');
+      c.repo.addSubmodule('sub', { ...sub, url: `ssh://git@127.0.0.1:${ssh.port}/${sub.name}.git` });
+      const sha = c.repo.commit({ 'main.tf': 'module "sub" {\n  source = "./sub"\n}\n\noutput "marker" {\n  value = module.sub.marker\n}\n' }, 'Use the submodule');
+      await deliver(c, push(c, sha, before, 'Use the submodule', ['main.tf', '.gitmodules', 'sub']));
+      const run = await world.ended((await world.newRun(c.workspace.id, 1)).id);
+      assert.equal(run.attributes.status, 'applied', `${run.attributes['error-message']}`);
+      assert.equal(await stateMarker(c.workspace.id), m);
+      assert.ok(ssh.authenticated > 0, 'the submodule came over SSH');
+      assert.ok(!world.log().includes(keys.privateKey.split('\n')[1]), 'the key is not logged');
+    } finally {
+      await ssh.stop();
+    }
+  });
+
   it('POST /runs on a VCS workspace without a configuration version plans and applies the branch head', async () => {
     const m = marker('head');
     const c = await world.connect('forgejo', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });

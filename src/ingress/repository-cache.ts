@@ -394,11 +394,13 @@ export class RepositoryCache {
       config.push([`http.${origin.protocol}//${origin.host}/.extraHeader`, `Authorization: ${value}`]);
       secrets.push(source.auth.password, value.slice('Basic '.length));
     }
-    if (source.auth.kind === 'ssh') {
+    // An HTTPS repository's key is for its submodules at ssh:// URLs (TFC's SSH key of an OAuth token).
+    const privateKey = source.auth.kind === 'ssh' || source.auth.kind === 'https' ? source.auth.privateKey : undefined;
+    if (privateKey) {
       // In the cache's own temporary folder (0700, in otfd's data dir), never a shared one.
       keyDir = fs.mkdtempSync(path.join(this.tmpDir, 'ssh-'));
       const keyFile = path.join(keyDir, 'ssh-key');
-      const key = source.auth.privateKey.endsWith('\n') ? source.auth.privateKey : `${source.auth.privateKey}\n`;
+      const key = privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`;
       fs.writeFileSync(keyFile, key, { mode: 0o600, flag: 'wx' });
       env.GIT_SSH_COMMAND = [process.execPath, GIT_SSH, '-i', keyFile].map(shellQuote).join(' ');
       // git would otherwise probe the program with -G to learn whether it takes OpenSSH's -p.

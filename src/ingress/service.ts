@@ -116,7 +116,10 @@ export class IngressService {
     if (this.sweeper) clearInterval(this.sweeper);
   }
 
-  /** How to fetch the workspace's repository: over SSH with its key for an ssh URL, else HTTPS with the token. */
+  /**
+   * How to fetch the workspace's repository: over SSH with its key for an ssh URL, else HTTPS with
+   * the token (and the key for ssh:// submodules, when the workspace fetches submodules).
+   */
   async sourceOf(cw: ConnectedWorkspace, adapter: VcsAdapter, info: Pick<RepositoryInfo, 'cloneUrl'>, sha: string, ref: string | null): Promise<CommitSource> {
     const url = info.cloneUrl;
     const repoKey = crypto.createHash('sha256').update(url).digest('hex').slice(0, 32);
@@ -127,7 +130,10 @@ export class IngressService {
       return { ...base, auth: { kind: 'ssh', privateKey: key } };
     }
     const { username, password } = adapter.cloneCredentials();
-    return { ...base, auth: { kind: 'https', username, password } };
+    // The key goes with an HTTPS clone too, for submodules at ssh:// URLs (what TFC's key of an
+    // OAuth token is for); it is only written out when submodules are fetched.
+    const key = cw.vcsRepo.ingressSubmodules && sha !== '' ? await this.sources.sshKeyOf(cw.workspace.id, cw.vcsRepo.oauthTokenId) : null;
+    return { ...base, auth: { kind: 'https', username, password, ...(key ? { privateKey: key } : {}) } };
   }
 
   /** Called when a run from a commit was made (the fetch worker looks for work at once). */
