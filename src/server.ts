@@ -204,6 +204,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
     // Clones are kept per repository in the data dir, so a second push fetches only new objects.
     const repositories = new RepositoryCache(path.join(config.dataDir, 'repositories'));
+    // Clones no connection fetched into for two weeks go (at start, then hourly).
+    repositories.startSweeping(14 * 24 * 3_600_000, 3_600_000);
     const fetcher: CommitFetcher = {
       snapshot: (source, maxSize) => repositories.snapshot(source, maxSize),
       head: async (source, branch) => {

@@ -37,8 +37,10 @@
 // A cache key (CommitSource.repoKey) names one repository wherever it is used (e.g. the provider's
 // host and the repository's identifier), so that workspaces of that repository share its clone.
 //
-// Cached clones grow with each commit fetched (each is kept under refs/otf/commits/ so that later
-// fetches can negotiate against it); removing the cache folder while otfd is stopped is always safe.
+// Each fetched commit is kept under refs/otf/commits/ so that later fetches can negotiate against
+// it; only the last ones (keepCommits, 20) are, older ones' objects go at the next gc. Clones not
+// fetched into for long are removed by sweepIdle(). Removing the cache folder while otfd is stopped
+// is always safe.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -89,6 +91,8 @@ export interface RepositoryCacheOptions {
   gitBinary?: string;
   /** PATH for git (default: otfd's own). */
   path?: string;
+  /** Commits whose refs each cached clone keeps, the last fetched (default 20). */
+  keepCommits?: number;
 }
 
 /** otf-agent's ssh program for git, beside the runner once compiled (dist/src/agent/git-ssh.js). */
@@ -96,6 +100,9 @@ const GIT_SSH = fileURLToPath(new URL('../agent/git-ssh.js', import.meta.url));
 
 /** Marks a cached clone that was made to the end; one without it is re-made. */
 const READY_MARKER = 'otf-cache-ready';
+
+/** The commits of refs/otf/commits/, in the order fetched, last at the end. */
+const FETCHED_LIST = 'otf-fetched';
 
 /** Files git leaves behind when killed mid-command; no other process uses the cache, so they are stale. */
 const STALE_LOCKS = ['shallow.lock', 'config.lock', 'packed-refs.lock', 'HEAD.lock', 'index.lock', 'FETCH_HEAD.lock'];
@@ -127,6 +134,8 @@ export class RepositoryCache {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Cached clones checked (and repaired) by this process already. */
   private readonly checked = new Set<string>();
+  private readonly keepCommits: number;
+  private sweeper: NodeJS.Timeout | null = null;
   /** Aborted by stop(): every command listens to it. */
   private readonly stopping = new AbortController();
   /** The markers of the sessions open now: stop() kills what is left of their commands by them. */
@@ -140,6 +149,7 @@ export class RepositoryCache {
     this.tmpDir = path.join(dir, 'tmp');
     this.homeDir = path.join(dir, 'home');
     this.timeoutMs = opts.commandTimeoutMs ?? 5 * 60_000;
+    this.keepCommits = Math.max(1, opts.keepCommits ?? 20);
     this.binary = opts.gitBinary ?? 'git';
     this.hostPath = opts.path ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
     fs.mkdirSync(this.reposDir, { recursive: true, mode: 0o700 });
@@ -161,6 +171,7 @@ export class RepositoryCache {
    */
   async stop(): Promise<void> {
     this.stopping.abort();
+    if (this.sweeper) clearInterval(this.sweeper);
     const kill = () => {
       for (const marker of this.live) killProcessesWithEnv(marker);
     };
@@ -247,6 +258,12 @@ export class RepositoryCache {
    * the cache gives no commit to credentials that cannot read the repository.
    */
   private async fetch(source: CommitSource, session: Session): Promise<string> {
+    const repo = await this.fetchCommit(source, session);
+    await this.remember(repo, source.sha, session);
+    return repo;
+  }
+
+  private async fetchCommit(source: CommitSource, session: Session): Promise<string> {
     const repo = await this.prepare(source.repoKey, session);
     const keep = `refs/otf/commits/${source.sha}`;
     const fetch = (depth: number, refspec: string) =>
@@ -269,6 +286,62 @@ export class RepositoryCache {
       }
     }
     throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url} (not at the tip of ${source.ref} nor among its last 100 commits)`);
+  }
+
+  /**
+   * Notes the commit as the repository's last fetched and keeps the refs of only the last ones
+   * (keepCommits): older refs are deleted a batch at a time, and git gc then drops their objects
+   * (those fetched within the last hour stay, for an archive of them that may still be under way).
+   * The clone's marker is touched: sweepIdle() goes by it.
+   */
+  private async remember(repo: string, sha: string, session: Session): Promise<void> {
+    const now = new Date();
+    fs.utimesSync(path.join(repo, READY_MARKER), now, now);
+    const list = path.join(repo, FETCHED_LIST);
+    const before = fs.existsSync(list) ? fs.readFileSync(list, 'utf8').split('\n').filter(isCommitId) : [];
+    let order = [...before.filter((s) => s !== sha), sha];
+    const dropped = order.length > this.keepCommits + Math.ceil(this.keepCommits / 2) ? order.slice(0, order.length - this.keepCommits) : [];
+    order = order.slice(dropped.length);
+    for (const old of dropped) await this.run(repo, session, ['update-ref', '-d', `refs/otf/commits/${old}`], 'update-ref');
+    fs.writeFileSync(`${list}.tmp`, `${order.join('\n')}\n`, { mode: 0o600 });
+    fs.renameSync(`${list}.tmp`, list);
+    if (dropped.length > 0) await this.run(repo, session, ['gc', '--quiet', '--prune=1.hour.ago'], 'gc');
+  }
+
+  /**
+   * Removes the cached clones not fetched into for longer than `idleMs` (their repository is no
+   * longer used by any connection, or so rarely that a fresh shallow clone costs little), at most
+   * `max` of them per call; clones in use now are left alone. Answers how many went.
+   */
+  sweepIdle(idleMs: number, max = 50): number {
+    if (this.isStopped) return 0;
+    const busy = new Set([...this.locks.keys()].map((key) => path.basename(this.repoDir(key))));
+    let removed = 0;
+    for (const name of fs.readdirSync(this.reposDir)) {
+      if (removed >= max) break;
+      if (busy.has(name)) continue;
+      const dir = path.join(this.reposDir, name);
+      const marker = fs.statSync(path.join(dir, READY_MARKER), { throwIfNoEntry: false }) ?? fs.statSync(dir, { throwIfNoEntry: false });
+      if (!marker || Date.now() - marker.mtimeMs < idleMs) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      for (const key of this.checked) if (this.repoDir(key) === dir) this.checked.delete(key);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Sweeps idle clones now and every `everyMs` until stop(). */
+  startSweeping(idleMs: number, everyMs: number): void {
+    const sweep = () => {
+      try {
+        this.sweepIdle(idleMs);
+      } catch {
+        // A folder that went meanwhile; the next sweep looks again.
+      }
+    };
+    sweep();
+    this.sweeper = setInterval(sweep, everyMs);
+    this.sweeper.unref();
   }
 
   /** The cached clone of a repository, made (or re-made, when a crash left it broken) as needed. */
