@@ -52,6 +52,8 @@ import zlib from 'node:zlib';
 import { simpleGit, GitPluginError, type SimpleGit } from 'simple-git';
 import * as tar from 'tar';
 import type { CommitSource } from '../vcs/types.js';
+// Ref names as git allows them, never anything git could read as an option: the one rule (src/vcs/names.ts).
+import { isRefName } from '../vcs/index.js';
 
 /** Why a commit could not be had. */
 export type CloneFailure = 'credentials' | 'not-found' | 'unreachable' | 'commit-not-found' | 'too-large' | 'timeout' | 'stopped' | 'failed';
@@ -598,19 +600,6 @@ export class RepositoryCache {
 /** A full commit id (SHA-1 or SHA-256), nothing git could read as an option or a revision expression. */
 function isCommitId(sha: string): boolean {
   return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha);
-}
-
-/**
- * A branch, tag or ref name as git allows them (git check-ref-format's rules, which admit any
- * Unicode), and never anything git could read as an option.
- */
-function isRefName(ref: string): boolean {
-  if (ref.length === 0 || ref.length > 1024 || ref === '@') return false;
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false;
-  if (ref.startsWith('-') || ref.startsWith('/') || ref.startsWith('.') || ref.includes('/.')) return false;
-  if (ref.includes('..') || ref.includes('@{') || ref.includes('//')) return false;
-  return !ref.endsWith('/') && !ref.endsWith('.') && !ref.endsWith('.lock');
 }
 
 /** A pass-through that fails with CloneError('too-large') once more than max bytes went by. */
