@@ -145,7 +145,7 @@ describe('VCS-driven runs', function () {
     assert.equal(statuses[0].state, 'pending');
     const last = statuses[statuses.length - 1];
     assert.equal(last.state, 'success');
-    assert.match(String(last.description), /1 to add, 0 to change, 0 to destroy/);
+    assert.match(String(last.description), /^Plan: \+1 ~0 -0$/);
     assert.match(String(last.targetUrl), new RegExp(run.id));
     assert.equal(last.context, `otf/${world.org}/${c.workspace.attributes.name}`);
   });
