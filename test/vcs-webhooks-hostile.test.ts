@@ -5,10 +5,43 @@
 // Every refusal is logged with the hook, the reason and the request id, never the secret or a
 // signature.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http, { type ClientRequest, type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { suite } from './hooks.js';
+import { sleep } from './helpers/wait.js';
+import { MAX_CONCURRENT_DELIVERIES, MAX_DELIVERY_BYTES } from '../src/webhooks/index.js';
 import { githubPing, githubPush, gitlabPush, hostileDeliveries, randomSha, type HostileDelivery } from './helpers/deliveries.js';
 import { fixture } from './helpers/fixtures.js';
 import { startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
 import type { HookKind } from '../src/vcs/types.js';
+
+interface Held {
+  req: ClientRequest;
+  answer: Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>;
+}
+
+/**
+ * A POST that declares a body of `declared` bytes and sends only its first `sent`, then waits (a
+ * slow or malicious sender): `answer` is whatever otfd answers meanwhile.
+ */
+function holdPost(url: string, headers: Record<string, string>, declared: number, sent: Buffer): Held {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  const ca = u.protocol === 'https:' ? fs.readFileSync(suite().certFile) : undefined;
+  let req!: ClientRequest;
+  const answer = new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
+    req = mod.request(u, { method: 'POST', headers: { ...headers, 'Content-Length': String(declared) }, ca, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
+    req.write(sent);
+  });
+  return { req, answer };
+}
 
 describe('VCS webhooks: hostile deliveries', function () {
   this.timeout(300_000);
@@ -87,6 +120,57 @@ describe('VCS webhooks: hostile deliveries', function () {
     const glPush = gitlabPush({ secret: gl.hook.secret!, identifier: gl.identifier, sha: randomSha(), branch: 'elsewhere' });
     assert.equal((await world.deliver(gh.hook.url.replace('/github/', '/gitlab/'), glPush)).status, 404);
     assert.equal((await world.deliver(gl.hook.url, glPush)).status, 202);
+  });
+
+  it('answers an unknown hook 404 without waiting for (or reading) its body', async () => {
+    const c = connected.github;
+    const base = c.hook.url.replace(/\/webhooks\/.*$/, '');
+    const push = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha: randomSha() });
+    // The body declared is as large as a delivery may be; only a few bytes of it are ever sent.
+    const held = holdPost(`${base}/webhooks/github/rh-nosuchhook`, push.headers, MAX_DELIVERY_BYTES, push.body.subarray(0, 10));
+    try {
+      const res = await held.answer;
+      assert.equal(res.status, 404, res.text);
+      assert.match(res.text, /no github webhook rh-nosuchhook/);
+      assert.equal(res.headers.connection, 'close');
+    } finally {
+      held.req.destroy();
+    }
+  });
+
+  it(`reads at most ${MAX_CONCURRENT_DELIVERIES} deliveries at once; more answer 503 with Retry-After, and the slots come back`, async () => {
+    const c = connected.github;
+    const push = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha: randomSha(), branch: 'not-tracked' });
+    // Slow senders at a real hook: each holds one reader, declaring a large body and sending little.
+    const slow: Held[] = [];
+    try {
+      for (let i = 0; i < MAX_CONCURRENT_DELIVERIES; i++) slow.push(holdPost(c.hook.url, push.headers, 1_000_000, push.body.subarray(0, 10)));
+      // Once otfd has taken them all, one more (complete) delivery is turned away.
+      let busy: { status: number; headers: IncomingHttpHeaders; text: string } | null = null;
+      for (let tries = 0; tries < 100 && !busy; tries++) {
+        const extra = holdPost(c.hook.url, push.headers, push.body.length, push.body);
+        extra.req.end();
+        const res = await extra.answer;
+        // Taken before the slow ones were (202, then 409 for the same delivery again), or turned away.
+        if (res.status === 503) busy = res;
+        else assert.ok(res.status === 202 || res.status === 409, `${res.status} ${res.text}`);
+        if (!busy) await sleep(100);
+      }
+      assert.ok(busy, `a delivery beyond the cap is refused; the slow ones: ${JSON.stringify(await Promise.race([Promise.all(slow.map((h) => h.answer.then((a) => a.status))), sleep(500).then(() => "pending")]))}`);
+      assert.match(busy.text, /deliver again in \d+ seconds/);
+      assert.ok(Number(busy.headers['retry-after']) > 0, 'Retry-After says when');
+      assert.ok(world.log().includes('"status":503'), 'the refusal is logged');
+    } finally {
+      for (const h of slow) h.req.destroy();
+    }
+    // The slow senders gone, their readers are free again: a delivery is accepted.
+    let status = 0;
+    for (let tries = 0; tries < 50 && status !== 202; tries++) {
+      const again = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha: randomSha(), branch: 'not-tracked' });
+      status = (await world.deliver(c.hook.url, again)).status;
+      if (status !== 202) await sleep(100);
+    }
+    assert.equal(status, 202);
   });
 
   it('accepts a delivery once (202) and answers its replay 409, saying it was already received', async () => {

@@ -53,27 +53,38 @@ export class WebhookService {
   ) {}
 
   /**
-   * A delivery as it arrived at /webhooks/<kind>/<hookId>. Throws the refusal (404 unknown hook or
-   * wrong kind, 4xx from the signature check or the payload, 409 a replay), logged without the
-   * body, signature or secret. An accepted delivery is recorded; the worker takes it from there.
+   * The hook a delivery is addressed to, looked up before its body is read. Throws the refusal (404:
+   * unknown hook, or one addressed as another provider's), logged.
    */
-  async receive(kind: string, hookId: string, headers: IncomingHttpHeaders, body: Buffer, requestId: string | null): Promise<void> {
-    const refuse = (err: AppError): AppError => this.refused(kind, hookId, err, requestId);
+  async hookOf(kind: string, hookId: string, requestId: string | null): Promise<{ kind: HookKind; hook: RepoHook }> {
     const known = HOOK_KINDS.find((k) => k === kind);
     const hook = known && hookId.length <= MAX_HOOK_ID ? await this.hooks.findHook(hookId) : null;
-    if (!known || !hook || hookKindOf(hook.provider) !== known) throw refuse(new NotFoundError(`no ${known ?? 'such'} webhook ${hookId.slice(0, MAX_HOOK_ID)}`));
+    if (!known || !hook || hookKindOf(hook.provider) !== known) {
+      throw this.refused(kind, hookId, new NotFoundError(`no ${known ?? 'such'} webhook ${hookId.slice(0, MAX_HOOK_ID)}`), requestId);
+    }
+    return { kind: known, hook };
+  }
+
+  /**
+   * A delivery to a known hook (hookOf), as it arrived. Throws the refusal (4xx from the signature
+   * check or the payload, 409 a replay), logged without the body, signature or secret. An accepted
+   * delivery is recorded; the worker takes it from there.
+   */
+  async receive(to: { kind: HookKind; hook: RepoHook }, headers: IncomingHttpHeaders, body: Buffer, requestId: string | null): Promise<void> {
+    const { kind, hook } = to;
+    const refuse = (err: AppError): AppError => this.refused(kind, hook.id, err, requestId);
     let verified: VerifiedDelivery;
     try {
-      verified = this.verify(known, headers, body, hook.secret);
+      verified = this.verify(kind, headers, body, hook.secret);
     } catch (err) {
       // WebhookRejected (400, 401, 413, 415) with a detail that never quotes the secret or signature.
       if (err instanceof AppError) throw refuse(err);
       throw err;
     }
     const event = verified.event ? { ...verified.event, deliveryId: verified.deliveryId } : null;
-    const recorded = await store.insertDelivery(this.db, { hookId: hook.id, kind: known, deliveryId: verified.deliveryId, event, requestId });
+    const recorded = await store.insertDelivery(this.db, { hookId: hook.id, kind, deliveryId: verified.deliveryId, event, requestId });
     if (!recorded) throw refuse(new ConflictError(`delivery ${verified.deliveryId} was already received by this webhook`));
-    this.logger.info({ hookId: hook.id, kind: known, deliveryId: verified.deliveryId, event: event?.type ?? 'none', requestId }, 'webhook delivery accepted');
+    this.logger.info({ hookId: hook.id, kind, deliveryId: verified.deliveryId, event: event?.type ?? 'none', requestId }, 'webhook delivery accepted');
     if (event) await this.db.raw('SELECT pg_notify(?, ?)', [CHANNEL, recorded.id]);
   }
 
