@@ -2,6 +2,7 @@
 // signature holds, it was not received before), recorded with its parsed event and answered at
 // once; a worker then processes recorded deliveries one by one, also those an otfd that stopped
 // left behind, and hands each event to the dispatch, which queues the runs.
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Db } from '../db/index.js';
 import type { Listener } from '../db/notify.js';
@@ -82,8 +83,19 @@ export class WebhookService {
       throw err;
     }
     const event = verified.event ? { ...verified.event, deliveryId: verified.deliveryId } : null;
-    const recorded = await store.insertDelivery(this.db, { hookId: hook.id, kind, deliveryId: verified.deliveryId, event, requestId });
-    if (!recorded) throw refuse(new ConflictError(`delivery ${verified.deliveryId} was already received by this webhook`));
+    // The body's hash too: the delivery id header is not signed, so a captured delivery sent again
+    // under a new id is still a replay. Providers' own redeliveries keep their id (refused as well).
+    const bodySha256 = createHash('sha256').update(body).digest('hex');
+    const recorded = await store.insertDelivery(this.db, { hookId: hook.id, kind, deliveryId: verified.deliveryId, bodySha256, event, requestId });
+    if ('replayOf' in recorded) {
+      throw refuse(
+        new ConflictError(
+          recorded.replayOf === 'body'
+            ? `this payload was already received by this webhook (under another delivery id than ${verified.deliveryId})`
+            : `delivery ${verified.deliveryId} was already received by this webhook`,
+        ),
+      );
+    }
     this.logger.info({ hookId: hook.id, kind, deliveryId: verified.deliveryId, event: event?.type ?? 'none', requestId }, 'webhook delivery accepted');
     if (event) await this.db.raw('SELECT pg_notify(?, ?)', [CHANNEL, recorded.id]);
   }
