@@ -10,8 +10,8 @@ import http, { type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { suite } from './hooks.js';
 import { sleep, waitFor } from './helpers/wait.js';
-import { MAX_CONCURRENT_DELIVERIES, MAX_DELIVERY_BYTES } from '../src/webhooks/index.js';
-import { randomUUID } from 'node:crypto';
+import { KEEP_DELIVERIES_DAYS, MAX_CONCURRENT_DELIVERIES, MAX_DELIVERY_BYTES } from '../src/webhooks/index.js';
+import { createHash, randomUUID } from 'node:crypto';
 import { githubPing, githubPush, gitlabPush, hostileDeliveries, randomSha, type HostileDelivery } from './helpers/deliveries.js';
 import { fixture } from './helpers/fixtures.js';
 import { startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
@@ -216,5 +216,40 @@ describe('VCS webhooks: hostile deliveries', function () {
       (await world.server.otfd.db('vcs_deliveries').where({ delivery_id: deliveryId }).whereNotNull('processed_at').first()) as unknown);
     const after = await world.runs(c.workspace.id);
     assert.deepEqual(after.map((r: { id: string }) => r.id), runs.map((r: { id: string }) => r.id));
+  });
+
+  it(`deletes processed deliveries after ${KEEP_DELIVERIES_DAYS} days, and with them the replay refusal of their bodies`, async () => {
+    const c = connected.github;
+    const db = world.server.otfd.db;
+    const old = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha: randomSha(), branch: 'not-tracked' });
+    const hookId = c.hook.url.split('/').pop()!;
+    const row = (at: string, d: { headers: Record<string, string>; body: Buffer }, processed: boolean) => ({
+      hook_id: hookId,
+      kind: 'github',
+      delivery_id: d.headers['X-GitHub-Delivery'],
+      body_sha256: createHash('sha256').update(d.body).digest('hex'),
+      event: null,
+      received_at: db.raw(`now() - interval '${at}'`),
+      processed_at: processed ? db.raw(`now() - interval '${at}'`) : null,
+      // The unprocessed one is held by a live claim: no worker takes it meanwhile.
+      claimed_at: processed ? null : db.fn.now(),
+    });
+    const recent = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha: randomSha(), branch: 'not-tracked' });
+    const waiting = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha: randomSha(), branch: 'not-tracked' });
+    await db('vcs_deliveries').insert([
+      row(`${KEEP_DELIVERIES_DAYS + 1} days`, old, true),
+      row(`${KEEP_DELIVERIES_DAYS - 1} days`, recent, true),
+      // Not processed yet (an otfd is on it): it is not deleted, however old.
+      row(`${KEEP_DELIVERIES_DAYS + 1} days`, waiting, false),
+    ]);
+    const ids = (d: { headers: Record<string, string> }) => d.headers['X-GitHub-Delivery'];
+    const kept = async () => ((await db('vcs_deliveries').whereIn('delivery_id', [ids(old), ids(recent), ids(waiting)]).pluck('delivery_id')) as string[]).sort();
+    // A sweep comes every 15 seconds.
+    await waitFor('the old delivery deleted', async () => !(await kept()).includes(ids(old)), 40_000);
+    assert.deepEqual(await kept(), [ids(recent), ids(waiting)].sort());
+    assert.match(world.log(), /deleted old webhook deliveries/);
+    // Its body (and id) are no longer known; the recent one's still are.
+    assert.equal((await world.deliver(c.hook.url, old)).status, 202);
+    assert.equal((await world.deliver(c.hook.url, recent)).status, 409);
   });
 });

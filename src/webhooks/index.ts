@@ -10,7 +10,7 @@ import { registerWebhookRoutes } from './routes.js';
 import { WebhookService, type EventHandler, type HookDirectory } from './service.js';
 import { MAX_DELIVERY_BYTES, verifyDelivery } from './verify.js';
 
-export { WebhookService, MAX_ATTEMPTS, type EventHandler, type HookDirectory, type Verifier } from './service.js';
+export { WebhookService, MAX_ATTEMPTS, KEEP_DELIVERIES_DAYS, type EventHandler, type HookDirectory, type Verifier } from './service.js';
 export { MAX_DELIVERY_BYTES } from './verify.js';
 
 /**

@@ -33,6 +33,12 @@ const RENEW_MS = 20_000;
 export const MAX_ATTEMPTS = 3;
 /** Also looked for without a notification: missed ones, and claims whose otfd stopped. */
 const SWEEP_MS = 15_000;
+/**
+ * Processed deliveries (and so their body hashes, which refuse replays) are kept this many days,
+ * then deleted, at most PRUNE_BATCH a sweep so that one sweep never holds the table for long.
+ */
+export const KEEP_DELIVERIES_DAYS = 30;
+const PRUNE_BATCH = 1_000;
 /** How long a stop waits for the delivery being processed. */
 const STOP_GRACE_MS = 5_000;
 /** Hook ids otfd makes are short; a longer one names no hook and is not looked up. */
@@ -44,6 +50,7 @@ export class WebhookService {
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => void) | null = null;
+  private prunedAt = 0;
 
   constructor(
     private readonly db: Db,
@@ -148,6 +155,12 @@ export class WebhookService {
   }
 
   private async drain(): Promise<void> {
+    // Once a sweep, not on every delivery's wake.
+    if (Date.now() - this.prunedAt >= SWEEP_MS) {
+      this.prunedAt = Date.now();
+      const pruned = await store.pruneDeliveries(this.db, KEEP_DELIVERIES_DAYS, PRUNE_BATCH);
+      if (pruned > 0) this.logger.info({ deliveries: pruned, olderThanDays: KEEP_DELIVERIES_DAYS }, 'deleted old webhook deliveries');
+    }
     const gaveUp = await store.giveUpExhausted(this.db, LEASE_SECONDS, MAX_ATTEMPTS);
     if (gaveUp > 0) this.logger.warn({ deliveries: gaveUp }, 'gave up webhook deliveries whose every attempt was interrupted');
     while (!this.stopped) {

@@ -123,3 +123,19 @@ export async function giveUpExhausted(db: Db, leaseSeconds: number, maxAttempts:
     .andWhereRaw('(claimed_at IS NULL OR claimed_at < now() - make_interval(secs => ?))', [leaseSeconds])
     .update({ processed_at: db.fn.now(), error: db.raw("coalesce(error, 'gave up: every attempt to process it was interrupted')"), claimed_at: null });
 }
+
+/**
+ * Deletes at most `limit` processed deliveries received more than `days` days ago, oldest first, and
+ * answers how many. Their body hashes go with them: a body replayed after that is accepted again,
+ * and then finds the run its event already made (the dispatch's run key), if any.
+ */
+export async function pruneDeliveries(db: Db, days: number, limit: number): Promise<number> {
+  const { rowCount } = (await db.raw(
+    `DELETE FROM vcs_deliveries WHERE id IN (
+       SELECT id FROM vcs_deliveries
+        WHERE received_at < now() - make_interval(days => ?) AND processed_at IS NOT NULL
+        ORDER BY received_at LIMIT ?)`,
+    [days, limit],
+  )) as { rowCount: number };
+  return rowCount;
+}
