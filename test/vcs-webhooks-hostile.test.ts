@@ -137,6 +137,9 @@ describe('VCS webhooks: hostile deliveries', function () {
     } finally {
       held.req.destroy();
     }
+    // Sent whole and at once, such a body still gets its 404 (the rest is not read).
+    const whole = await world.deliver(`${base}/webhooks/github/rh-nosuchhook`, { headers: push.headers, body: Buffer.alloc(MAX_DELIVERY_BYTES, 0x20) });
+    assert.equal(whole.status, 404, whole.text);
   });
 
   it(`reads at most ${MAX_CONCURRENT_DELIVERIES} deliveries at once; more answer 503 with Retry-After, and the slots come back`, async () => {
