@@ -40,7 +40,7 @@ import { createUserDomain } from './users/index.js';
 import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
 import { createConnectionDomain } from './connections/index.js';
-import { CommitStatuses, createIngressDomain, Poller, RepositoryCache, type CommitFetcher } from './ingress/index.js';
+import { CommitStatuses, createIngressDomain, FetchWorker, LOST_FETCH_MS, Poller, RepositoryCache } from './ingress/index.js';
 import { createWebhookDomain } from './webhooks/index.js';
 
 /**
@@ -204,19 +204,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
     // Clones are kept per repository in the data dir, so a second push fetches only new objects.
     const repositories = new RepositoryCache(path.join(config.dataDir, 'repositories'));
-    const fetcher: CommitFetcher = {
-      snapshot: (source, maxSize) => repositories.snapshot(source, maxSize),
-      head: async (source, branch) => {
-        const sha = await repositories.head(source, branch);
-        if (!sha) throw new Error(`the repository has no branch ${branch}`);
-        return sha;
-      },
-      changedFiles: async (repoKey, base, head) => {
-        const files = await repositories.changedFiles(repoKey, base, head);
-        if (!files) throw new Error('the cached clone lacks one of the commits');
-        return files;
-      },
-    };
+    // Clones no connection fetched into for two weeks go (at start, then hourly).
+    repositories.startSweeping(14 * 24 * 3_600_000, 3_600_000);
     const ingress = createIngressDomain({
       runs: runs.service,
       configs: runs.configs,
@@ -234,7 +223,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         },
         // The oauth token's SSH key (TFC's), else the workspace's (P3).
         sshKeyOf: async (workspaceId, oauthTokenId) => (await vcs.providers.sshKeyFor(oauthTokenId)) ?? (await sshKeys.forRun(workspaceId))?.value ?? null,
-        fetcher,
+        fetcher: repositories,
       },
       logger,
     });
@@ -377,11 +366,21 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     cleanups.push(() => triggers.stop());
     // Stopped early (cleanups run last first): no status waits for a retry, no poll starts.
     cleanups.push(() => statuses.stop());
+    // Commits of runs from commits are fetched in the background, a few at a time, also those an
+    // otfd did not live to fetch. Stopping (cleanups run last first): the fetch worker and the
+    // poller take no more work, then the cache ends its git commands, then the fetches cut short
+    // are let go (their versions stay fetching, for the next otfd), all before the database closes.
+    const fetchWorker = new FetchWorker(db, ingress.service, logger, { maxAgeMs: LOST_FETCH_MS });
+    ingress.service.onFetchQueued = () => fetchWorker.wake();
+    cleanups.push(() => fetchWorker.drain());
+    cleanups.push(async () => repositories.stop());
     poller.start();
     cleanups.push(() => poller.stop());
     // Runs whose commit fetch an otfd did not live to finish are errored, instead of holding their queue.
     ingress.service.start();
     cleanups.push(async () => ingress.service.stop());
+    fetchWorker.start();
+    cleanups.push(() => fetchWorker.stop());
     // Webhook deliveries an otfd did not live to process are processed now, then new ones as they come.
     await webhooks.start(listener);
     cleanups.push(() => webhooks.stop());

@@ -4,6 +4,7 @@
 // commit fetches only what is new; what a run's log would say when the repository cannot be had;
 // and no credential anywhere but in git's environment.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -102,7 +103,8 @@ describe('repository cache (clones of VCS repositories)', function () {
       'extra.txt': 'extra\n',
     });
     assert.equal(snap.size, fs.statSync(snap.file).size);
-    assert.deepEqual(snap.commit, { sha: first, message: 'Add extra\n\nWith a body.', authorName: 'Ada Tester', authorEmail: 'ada@example.com' });
+    // What a commit is (polling names its run by it) is asked for apart: a snapshot does not read it.
+    assert.deepEqual(await cache.commit(source(repo, first)), { sha: first, message: 'Add extra\n\nWith a body.', authorName: 'Ada Tester', authorEmail: 'ada@example.com' });
     await snap.dispose();
     assert.equal(fs.existsSync(snap.file), false);
   });
@@ -165,7 +167,8 @@ describe('repository cache (clones of VCS repositories)', function () {
     server.addCredentials('x-access-token', token);
     const repo = server.createRepository('private', manyFiles(50));
     const auth = { kind: 'https' as const, username: 'x-access-token', password: token };
-    const ok = await cache.snapshot(source(repo, repo.head(), { auth }), MiB);
+    const held = repo.head();
+    const ok = await cache.snapshot(source(repo, held, { auth }), MiB);
     await ok.dispose();
 
     const tooSmall = await rejectsWith(cache.snapshot(source(repo, repo.head(), { auth }), 4096), 'too-large', /larger than the limit of 4 KiB/);
@@ -175,7 +178,7 @@ describe('repository cache (clones of VCS repositories)', function () {
     const later = repo.commit({ 'x.txt': 'x\n' }, 'later');
     server.revoke(token);
     // A commit the cache holds is not handed out once the token is revoked.
-    await rejectsWith(cache.snapshot(source(repo, ok.commit.sha, { auth }), MiB), 'credentials', /refused the credentials/);
+    await rejectsWith(cache.snapshot(source(repo, held, { auth }), MiB), 'credentials', /refused the credentials/);
     const revoked = await rejectsWith(
       cache.snapshot(source(repo, later, { auth }), MiB),
       'credentials',
@@ -216,6 +219,54 @@ describe('repository cache (clones of VCS repositories)', function () {
       silent.closeAllConnections();
       silent.close();
     }
+  });
+
+  it('stop() ends the git commands under way at once, leaves none running, and refuses new ones', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/stopped.git`;
+    try {
+      // Five minutes of patience: only stop() ends these.
+      const stopping = new RepositoryCache(path.join(dir, 'stopping'));
+      const fetching = stopping.snapshot({ repoKey: 'stopped', url, auth: { kind: 'none' }, sha: 'c'.repeat(40), ref: 'refs/heads/main', submodules: false }, MiB);
+      const listing = stopping.head({ repoKey: 'stopped', url, auth: { kind: 'none' }, ref: null }, 'main');
+      await waitUntil('git is running', () => processesNaming(url).length >= 2, 10_000);
+      const started = Date.now();
+      await stopping.stop();
+      await rejectsWith(fetching, 'stopped', /otfd is stopping/);
+      await rejectsWith(listing, 'stopped', /otfd is stopping/);
+      assert.ok(Date.now() - started < 5_000, 'stopped at once');
+      await waitUntil('git and git-remote-http are gone', () => processesNaming(url).length === 0, 5_000);
+      assert.equal(stopping.isStopped, true);
+      await rejectsWith(stopping.head({ repoKey: 'stopped', url, auth: { kind: 'none' }, ref: null }, 'main'), 'stopped', /otfd is stopping/);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+  it('keeps the refs of only the last fetched commits of a repository, and removes clones not used for long', async () => {
+    const repo = server.createRepository('kept', { 'a.tf': '0\n' });
+    const few = new RepositoryCache(path.join(dir, 'few'), { keepCommits: 2 });
+    const shas: string[] = [];
+    for (let i = 1; i <= 4; i++) {
+      shas.push(repo.commit({ 'a.tf': `${i}\n` }, `commit ${i}`));
+      await (await few.snapshot(source(repo, shas.at(-1)!), MiB)).dispose();
+    }
+    const reposDir = path.join(dir, 'few', 'repos');
+    const [clone] = fs.readdirSync(reposDir);
+    const refs = execFileSync('git', ['for-each-ref', '--format=%(refname)', 'refs/otf/commits/'], { cwd: path.join(reposDir, clone), encoding: 'utf8' });
+    assert.deepEqual(refs.trim().split('\n').sort(), shas.slice(2).map((s) => `refs/otf/commits/${s}`).sort());
+    // A commit whose ref went is fetched again when asked for.
+    assert.equal((await filesOf(await few.snapshot(source(repo, shas[0]), MiB)))['a.tf'], '1\n');
+    // Used just now: kept. Not fetched into for a month: removed.
+    assert.equal(few.sweepIdle(14 * 24 * 3_600_000), 0);
+    const old = new Date(Date.now() - 30 * 24 * 3_600_000);
+    fs.utimesSync(path.join(reposDir, clone, 'otf-cache-ready'), old, old);
+    assert.equal(few.sweepIdle(14 * 24 * 3_600_000), 1);
+    assert.deepEqual(fs.readdirSync(reposDir), []);
+    // And made again when the repository is used again.
+    assert.equal((await filesOf(await few.snapshot(source(repo, shas[3]), MiB)))['a.tf'], '4\n');
   });
 
   it('falls back to fetching the ref when the server refuses a bare commit id (protocol v0)', async () => {

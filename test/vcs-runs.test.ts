@@ -22,7 +22,7 @@ import { fixture } from './helpers/fixtures.js';
 import { userWithAccess } from './helpers/people.js';
 import { generateKeyPair, startSshGitServer } from './helpers/ssh-git-server.js';
 import { createOrganization, startServer } from './helpers/server.js';
-import { startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
+import { startStallingGitProxy, startVcsWorld, type Connected, type VcsWorld } from './helpers/vcs-world.js';
 import { sleep, until } from './helpers/wait.js';
 
 /** --max-config-size of this otfd: the oversized repository's one file is larger. */
@@ -428,6 +428,104 @@ describe('VCS-driven runs', function () {
       assert.equal(run.attributes.status, 'applied', `${run.attributes['error-message']}`);
       assert.equal(await stateMarker(c.workspace.id), m);
       assert.ok(ssh.authenticated > 0, 'the commit came over SSH');
+      assert.ok(!world.log().includes(keys.privateKey.split('\n')[1]), 'the key is not logged');
+    } finally {
+      await ssh.stop();
+    }
+  });
+
+  it('a repository whose fetches hang holds up neither its delivery nor other repositories\' runs, and POST /runs on it answers at once', async () => {
+    const proxy = await startStallingGitProxy(world.git.url);
+    try {
+      const slow = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { cloneUrl: (repo) => proxy.url(repo) });
+      const fast = await world.connect('gitlab', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
+      proxy.stall = true;
+      // The slow repository's delivery is done once its run exists, its commit still fetching.
+      const slowBefore = slow.repo.head('main');
+      const slowSha = slow.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker('slow') }) }, 'Slow');
+      const slowId = crypto.randomUUID();
+      await deliver(slow, push(slow, slowSha, slowBefore, 'Slow', ['main.tf'], slowId));
+      await processed(slowId);
+      const slowRun = await world.newRun(slow.workspace.id, 1);
+      await until('the slow fetch to reach the repository', async () => proxy.stalled, (n) => n > 0, 30_000);
+      assert.equal(slowRun.attributes.status, 'pending');
+      const cv = await api().get(`/configuration-versions/${slowRun.relationships['configuration-version'].data.id}`);
+      assert.equal(cv.body.data.attributes.status, 'fetching');
+      // Another repository's push meanwhile is applied.
+      const m = marker('fast');
+      const fastBefore = fast.repo.head('main');
+      const fastSha = fast.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: m }) }, 'Fast');
+      await deliver(fast, push(fast, fastSha, fastBefore, 'Fast', ['main.tf']));
+      const fastRun = await world.ended((await world.newRun(fast.workspace.id, 1)).id);
+      assert.equal(fastRun.attributes.status, 'applied', `${fastRun.attributes['error-message']}`);
+      assert.equal(await stateMarker(fast.workspace.id), m);
+      // POST /runs on the slow workspace answers with the run, its commit fetching (the head is listed at once).
+      const started = Date.now();
+      const res = await api().post('/runs', { data: { type: 'runs', attributes: {}, relationships: { workspace: { data: { type: 'workspaces', id: slow.workspace.id } } } } });
+      assertStatus(res, 201);
+      assert.ok(Date.now() - started < 20_000, 'POST /runs did not wait for the fetch');
+      assert.equal(res.body.data.attributes.status, 'pending');
+      const headCv = await api().get(`/configuration-versions/${res.body.data.relationships['configuration-version'].data.id}`);
+      assert.equal(headCv.body.data.attributes.status, 'fetching');
+      assert.equal((await api().get(`/runs/${slowRun.id}`)).body.data.attributes.status, 'pending', 'the slow run still waits for its commit');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('an otfd fetches four commits at a time; one it has no room for is fetched by another otfd', async () => {
+    const proxy = await startStallingGitProxy(world.git.url);
+    let replica: Awaited<ReturnType<typeof startServer>> | null = null;
+    try {
+      const slow = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { cloneUrl: (repo) => proxy.url(repo) });
+      const fast = await world.connect('forgejo', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
+      proxy.stall = true;
+      // Four fetches of the slow repository take this otfd's four places (one hangs at the host, three wait for it).
+      for (let i = 0; i < 4; i++) {
+        const before = slow.repo.head('main');
+        const sha = slow.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker(`slow${i}`) }) }, `Slow ${i}`);
+        const id = crypto.randomUUID();
+        await deliver(slow, push(slow, sha, before, `Slow ${i}`, ['main.tf'], id));
+        await processed(id);
+      }
+      await until('the slow fetch to reach the repository', async () => proxy.stalled, (n) => n > 0, 30_000);
+      const m = marker('elsewhere');
+      const before = fast.repo.head('main');
+      const sha = fast.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: m }) }, 'Elsewhere');
+      await deliver(fast, push(fast, sha, before, 'Elsewhere', ['main.tf']));
+      const waiting = await world.newRun(fast.workspace.id, 1);
+      await sleep(5_000);
+      const cv = await api().get(`/configuration-versions/${waiting.relationships['configuration-version'].data.id}`);
+      assert.equal(cv.body.data.attributes.status, 'fetching', 'no fifth fetch at once in one otfd');
+      // Another otfd (as one started after a restart would) takes it up.
+      replica = await startServer({ ssl: true, databaseUrl: world.server.databaseUrl, config: { concurrency: 0, secret: world.server.secret } });
+      const run = await world.ended(waiting.id);
+      assert.equal(run.attributes.status, 'applied', `${run.attributes['error-message']}`);
+      assert.equal(await stateMarker(fast.workspace.id), m);
+      assert.equal(proxy.stalled, 1, 'the slow repository was asked once at a time');
+    } finally {
+      await replica?.stop();
+      await proxy.stop();
+    }
+  });
+
+  it('the oauth token\'s SSH key fetches a submodule at an ssh:// URL of a repository cloned over HTTPS', async () => {
+    const keys = generateKeyPair();
+    const ssh = await startSshGitServer({ authorizedKey: keys.publicKey, root: world.git.root });
+    try {
+      const m = marker('submodule');
+      const sub = world.git.createRepository(`sub-${crypto.randomBytes(4).toString('hex')}`, { 'main.tf': fixture('vcs-commit', { marker: m }) });
+      const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { vcsRepo: { 'ingress-submodules': true } });
+      const set = await api().patch(`/oauth-tokens/${c.oauthTokenId}`, { data: { type: 'oauth-tokens', attributes: { 'ssh-key': keys.privateKey } } });
+      assertStatus(set, 200);
+      const before = c.repo.head('main');
+      c.repo.addSubmodule('sub', { ...sub, url: `ssh://git@127.0.0.1:${ssh.port}/${sub.name}.git` });
+      const sha = c.repo.commit({ 'main.tf': 'module "sub" {\n  source = "./sub"\n}\n\noutput "marker" {\n  value = module.sub.marker\n}\n' }, 'Use the submodule');
+      await deliver(c, push(c, sha, before, 'Use the submodule', ['main.tf', '.gitmodules', 'sub']));
+      const run = await world.ended((await world.newRun(c.workspace.id, 1)).id);
+      assert.equal(run.attributes.status, 'applied', `${run.attributes['error-message']}`);
+      assert.equal(await stateMarker(c.workspace.id), m);
+      assert.ok(ssh.authenticated > 0, 'the submodule came over SSH');
       assert.ok(!world.log().includes(keys.privateKey.split('\n')[1]), 'the key is not logged');
     } finally {
       await ssh.stop();

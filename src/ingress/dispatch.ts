@@ -113,11 +113,9 @@ export class Dispatcher {
       if (isNewBranch(event.before)) return null;
       const info = await adapter.repository(t.vcsRepo.identifier);
       const source = await this.ingress.sourceOf(t, adapter, info, event.commit.sha, null);
-      try {
-        return await this.sources.fetcher.changedFiles(source.repoKey, event.before, event.commit.sha);
-      } catch {
-        return await adapter.changedFiles(t.vcsRepo.identifier, event.before, event.commit.sha);
-      }
+      // The cache knows when it holds both commits; the provider otherwise.
+      const cached = await this.sources.fetcher.changedFiles(source.repoKey, event.before, event.commit.sha).catch(() => null);
+      return cached ?? (await adapter.changedFiles(t.vcsRepo.identifier, event.before, event.commit.sha));
     } catch (err) {
       if (event.type === 'push' && event.changedFiles !== null) return event.changedFiles;
       this.logger.info({ ...log, reason: (err as Error).message }, 'changed files unknown; the file triggers are not applied');

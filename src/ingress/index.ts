@@ -9,10 +9,11 @@ import { Dispatcher } from './dispatch.js';
 import { IngressService, type IngressSources } from './service.js';
 
 export { Dispatcher } from './dispatch.js';
+export { FetchWorker } from './fetch-worker.js';
 export { CloneError, RepositoryCache } from './repository-cache.js';
 export { CommitStatuses, type CommitStatusSources } from './statuses.js';
 export { Poller, type PollSources } from './poller.js';
-export { IngressService, VCS_RUN_SOURCE, type CommitFetcher, type CommitSnapshot, type ConnectedWorkspace, type IngressSources } from './service.js';
+export { IngressService, LOST_FETCH_MS, VCS_RUN_SOURCE, type CommitFetcher, type CommitSnapshot, type ConnectedWorkspace, type IngressSources } from './service.js';
 
 export interface IngressDeps {
   runs: RunService;

@@ -37,8 +37,10 @@
 // A cache key (CommitSource.repoKey) names one repository wherever it is used (e.g. the provider's
 // host and the repository's identifier), so that workspaces of that repository share its clone.
 //
-// Cached clones grow with each commit fetched (each is kept under refs/otf/commits/ so that later
-// fetches can negotiate against it); removing the cache folder while otfd is stopped is always safe.
+// Each fetched commit is kept under refs/otf/commits/ so that later fetches can negotiate against
+// it; only the last ones (keepCommits, 20) are, older ones' objects go at the next gc. Clones not
+// fetched into for long are removed by sweepIdle(). Removing the cache folder while otfd is stopped
+// is always safe.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -52,7 +54,7 @@ import * as tar from 'tar';
 import type { CommitSource } from '../vcs/types.js';
 
 /** Why a commit could not be had. */
-export type CloneFailure = 'credentials' | 'not-found' | 'unreachable' | 'commit-not-found' | 'too-large' | 'timeout' | 'failed';
+export type CloneFailure = 'credentials' | 'not-found' | 'unreachable' | 'commit-not-found' | 'too-large' | 'timeout' | 'stopped' | 'failed';
 
 /** A commit could not be fetched or archived; the message is for a run's log and holds no secret. */
 export class CloneError extends Error {
@@ -77,7 +79,6 @@ export interface Snapshot {
   file: string;
   /** Its size in bytes. */
   size: number;
-  commit: CommitInfo;
   /** Removes the file. */
   dispose(): Promise<void>;
 }
@@ -89,6 +90,8 @@ export interface RepositoryCacheOptions {
   gitBinary?: string;
   /** PATH for git (default: otfd's own). */
   path?: string;
+  /** Commits whose refs each cached clone keeps, the last fetched (default 20). */
+  keepCommits?: number;
 }
 
 /** otf-agent's ssh program for git, beside the runner once compiled (dist/src/agent/git-ssh.js). */
@@ -96,6 +99,9 @@ const GIT_SSH = fileURLToPath(new URL('../agent/git-ssh.js', import.meta.url));
 
 /** Marks a cached clone that was made to the end; one without it is re-made. */
 const READY_MARKER = 'otf-cache-ready';
+
+/** The commits of refs/otf/commits/, in the order fetched, last at the end. */
+const FETCHED_LIST = 'otf-fetched';
 
 /** Files git leaves behind when killed mid-command; no other process uses the cache, so they are stale. */
 const STALE_LOCKS = ['shallow.lock', 'config.lock', 'packed-refs.lock', 'HEAD.lock', 'index.lock', 'FETCH_HEAD.lock'];
@@ -127,6 +133,12 @@ export class RepositoryCache {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Cached clones checked (and repaired) by this process already. */
   private readonly checked = new Set<string>();
+  private readonly keepCommits: number;
+  private sweeper: NodeJS.Timeout | null = null;
+  /** Aborted by stop(): every command listens to it. */
+  private readonly stopping = new AbortController();
+  /** The markers of the sessions open now: stop() kills what is left of their commands by them. */
+  private readonly live = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -136,6 +148,7 @@ export class RepositoryCache {
     this.tmpDir = path.join(dir, 'tmp');
     this.homeDir = path.join(dir, 'home');
     this.timeoutMs = opts.commandTimeoutMs ?? 5 * 60_000;
+    this.keepCommits = Math.max(1, opts.keepCommits ?? 20);
     this.binary = opts.gitBinary ?? 'git';
     this.hostPath = opts.path ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
     fs.mkdirSync(this.reposDir, { recursive: true, mode: 0o700 });
@@ -143,6 +156,27 @@ export class RepositoryCache {
     fs.rmSync(this.tmpDir, { recursive: true, force: true });
     fs.mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.homeDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Whether stop() was called. */
+  get isStopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  /**
+   * Ends every git command under way (and their helpers, by their sessions' marker) and refuses
+   * new ones: otfd stops, and nothing may write into the cache or hold the database after it.
+   * Waits for the commands' callers to let go of the repositories.
+   */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    if (this.sweeper) clearInterval(this.sweeper);
+    const kill = () => {
+      for (const marker of this.live) killProcessesWithEnv(marker);
+    };
+    kill();
+    setTimeout(kill, 500).unref();
+    await Promise.allSettled([...this.locks.values()]);
   }
 
   /** Fetches the commit into the cache and archives its tracked files, at most maxSize bytes packed and unpacked. */
@@ -153,20 +187,16 @@ export class RepositoryCache {
     try {
       const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
       const file = path.join(this.tmpDir, `${crypto.randomUUID()}.tar.gz`);
-      const archived = (async () => {
+      try {
         const hasSubmodules = source.submodules && (await this.exists(repo, `${source.sha}:.gitmodules`));
         if (hasSubmodules) await this.archiveWithSubmodules(repo, source, session, file, maxSize);
         else await this.archive(repo, source.sha, file, maxSize, session);
-      })();
-      // The commit's details and its files at once: they are independent reads of the clone.
-      const [info, done] = await Promise.allSettled([this.commitInfo(repo, source.sha, session), archived]);
-      if (info.status === 'rejected' || done.status === 'rejected') {
+      } catch (err) {
         fs.rmSync(file, { force: true });
-        throw done.status === 'rejected' ? done.reason : (info as PromiseRejectedResult).reason;
+        throw err;
       }
-      const commit = info.value;
       const size = fs.statSync(file).size;
-      return { file, size, commit, dispose: () => fs.promises.rm(file, { force: true }) };
+      return { file, size, dispose: () => fs.promises.rm(file, { force: true }) };
     } finally {
       session.close();
     }
@@ -223,6 +253,12 @@ export class RepositoryCache {
    * the cache gives no commit to credentials that cannot read the repository.
    */
   private async fetch(source: CommitSource, session: Session): Promise<string> {
+    const repo = await this.fetchCommit(source, session);
+    await this.remember(repo, source.sha, session);
+    return repo;
+  }
+
+  private async fetchCommit(source: CommitSource, session: Session): Promise<string> {
     const repo = await this.prepare(source.repoKey, session);
     const keep = `refs/otf/commits/${source.sha}`;
     const fetch = (depth: number, refspec: string) =>
@@ -245,6 +281,62 @@ export class RepositoryCache {
       }
     }
     throw new CloneError('commit-not-found', `the commit ${source.sha} is not in ${session.url} (not at the tip of ${source.ref} nor among its last 100 commits)`);
+  }
+
+  /**
+   * Notes the commit as the repository's last fetched and keeps the refs of only the last ones
+   * (keepCommits): older refs are deleted a batch at a time, and git gc then drops their objects
+   * (those fetched within the last hour stay, for an archive of them that may still be under way).
+   * The clone's marker is touched: sweepIdle() goes by it.
+   */
+  private async remember(repo: string, sha: string, session: Session): Promise<void> {
+    const now = new Date();
+    fs.utimesSync(path.join(repo, READY_MARKER), now, now);
+    const list = path.join(repo, FETCHED_LIST);
+    const before = fs.existsSync(list) ? fs.readFileSync(list, 'utf8').split('\n').filter(isCommitId) : [];
+    let order = [...before.filter((s) => s !== sha), sha];
+    const dropped = order.length > this.keepCommits + Math.ceil(this.keepCommits / 2) ? order.slice(0, order.length - this.keepCommits) : [];
+    order = order.slice(dropped.length);
+    for (const old of dropped) await this.run(repo, session, ['update-ref', '-d', `refs/otf/commits/${old}`], 'update-ref');
+    fs.writeFileSync(`${list}.tmp`, `${order.join('\n')}\n`, { mode: 0o600 });
+    fs.renameSync(`${list}.tmp`, list);
+    if (dropped.length > 0) await this.run(repo, session, ['gc', '--quiet', '--prune=1.hour.ago'], 'gc');
+  }
+
+  /**
+   * Removes the cached clones not fetched into for longer than `idleMs` (their repository is no
+   * longer used by any connection, or so rarely that a fresh shallow clone costs little), at most
+   * `max` of them per call; clones in use now are left alone. Answers how many went.
+   */
+  sweepIdle(idleMs: number, max = 50): number {
+    if (this.isStopped) return 0;
+    const busy = new Set([...this.locks.keys()].map((key) => path.basename(this.repoDir(key))));
+    let removed = 0;
+    for (const name of fs.readdirSync(this.reposDir)) {
+      if (removed >= max) break;
+      if (busy.has(name)) continue;
+      const dir = path.join(this.reposDir, name);
+      const marker = fs.statSync(path.join(dir, READY_MARKER), { throwIfNoEntry: false }) ?? fs.statSync(dir, { throwIfNoEntry: false });
+      if (!marker || Date.now() - marker.mtimeMs < idleMs) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      for (const key of this.checked) if (this.repoDir(key) === dir) this.checked.delete(key);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Sweeps idle clones now and every `everyMs` until stop(). */
+  startSweeping(idleMs: number, everyMs: number): void {
+    const sweep = () => {
+      try {
+        this.sweepIdle(idleMs);
+      } catch {
+        // A folder that went meanwhile; the next sweep looks again.
+      }
+    };
+    sweep();
+    this.sweeper = setInterval(sweep, everyMs);
+    this.sweeper.unref();
   }
 
   /** The cached clone of a repository, made (or re-made, when a crash left it broken) as needed. */
@@ -290,16 +382,21 @@ export class RepositoryCache {
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     const timer = setTimeout(() => child.kill('SIGKILL'), this.timeoutMs);
+    const onStop = () => child.kill('SIGKILL');
+    this.stopping.signal.addEventListener('abort', onStop);
     try {
       await pipeline(child.stdout, limit(maxSize, 'unpacked'), zlib.createGzip({ level: 1 }), limit(maxSize, 'packed'), fs.createWriteStream(file, { mode: 0o600 }));
     } catch (err) {
       child.kill('SIGKILL');
       await exited;
+      if (this.isStopped) throw stoppedError();
       throw err instanceof CloneError ? err : this.failure(`${String((err as Error).message)}\n${stderr}`, session, 'archive');
     } finally {
       clearTimeout(timer);
+      this.stopping.signal.removeEventListener('abort', onStop);
     }
     const code = await exited;
+    if (this.isStopped) throw stoppedError();
     if (code !== 0) {
       if (child.signalCode === 'SIGKILL') throw new CloneError('timeout', `archiving the commit took longer than ${seconds(this.timeoutMs)} and was stopped`);
       throw this.failure(stderr, session, 'archive');
@@ -339,6 +436,7 @@ export class RepositoryCache {
 
   /** git's environment for one source, with its credentials; close() removes what it put on disk. */
   private open(source: Pick<CommitSource, 'url' | 'auth'>): Session {
+    if (this.isStopped) throw stoppedError();
     const env: Record<string, string> = {
       PATH: this.hostPath,
       HOME: this.homeDir,
@@ -364,11 +462,13 @@ export class RepositoryCache {
       config.push([`http.${origin.protocol}//${origin.host}/.extraHeader`, `Authorization: ${value}`]);
       secrets.push(source.auth.password, value.slice('Basic '.length));
     }
-    if (source.auth.kind === 'ssh') {
+    // An HTTPS repository's key is for its submodules at ssh:// URLs (TFC's SSH key of an OAuth token).
+    const privateKey = source.auth.kind === 'ssh' || source.auth.kind === 'https' ? source.auth.privateKey : undefined;
+    if (privateKey) {
       // In the cache's own temporary folder (0700, in otfd's data dir), never a shared one.
       keyDir = fs.mkdtempSync(path.join(this.tmpDir, 'ssh-'));
       const keyFile = path.join(keyDir, 'ssh-key');
-      const key = source.auth.privateKey.endsWith('\n') ? source.auth.privateKey : `${source.auth.privateKey}\n`;
+      const key = privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`;
       fs.writeFileSync(keyFile, key, { mode: 0o600, flag: 'wx' });
       env.GIT_SSH_COMMAND = [process.execPath, GIT_SSH, '-i', keyFile].map(shellQuote).join(' ');
       // git would otherwise probe the program with -G to learn whether it takes OpenSSH's -p.
@@ -380,6 +480,8 @@ export class RepositoryCache {
     }
     const marker = `OTF_GIT_SESSION=${crypto.randomUUID()}`;
     env.OTF_GIT_SESSION = marker.slice('OTF_GIT_SESSION='.length);
+    this.live.add(marker);
+    const live = this.live;
     env.GIT_CONFIG_COUNT = String(config.length);
     config.forEach(([key, value], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = key;
@@ -392,6 +494,7 @@ export class RepositoryCache {
       kind: source.auth.kind,
       marker,
       close() {
+        live.delete(marker);
         if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
         keyDir = null;
       },
@@ -411,11 +514,16 @@ export class RepositoryCache {
 
   /** Runs one git command with the time limit; a failure becomes a CloneError. */
   private async run(cwd: string, session: Session, args: string[], what: string): Promise<string> {
+    if (this.isStopped) throw stoppedError();
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
-      return await this.git(cwd, session, controller.signal).raw(args);
+      return await this.git(cwd, session, AbortSignal.any([controller.signal, this.stopping.signal])).raw(args);
     } catch (err) {
+      if (this.isStopped) {
+        killProcessesWithEnv(session.marker);
+        throw stoppedError();
+      }
       if (controller.signal.aborted || (err instanceof GitPluginError && err.plugin === 'abort')) {
         // git, stopped, leaves its helpers (git-remote-http, the ssh program) running until the
         // server hangs up, which a server that stopped answering never does. Once more a moment
@@ -433,10 +541,12 @@ export class RepositoryCache {
   /** Whether an object exists in the repository (cat-file -e). */
   private async exists(repo: string, object: string): Promise<boolean> {
     const session = this.open({ url: '', auth: { kind: 'none' } });
-    return this.run(repo, session, ['cat-file', '-e', object], 'cat-file').then(
-      () => true,
-      () => false,
-    );
+    return this.run(repo, session, ['cat-file', '-e', object], 'cat-file')
+      .then(
+        () => true,
+        () => false,
+      )
+      .finally(() => session.close());
   }
 
   /** git's complaint, as a CloneError that names the reason in words and holds no secret. */
@@ -508,6 +618,10 @@ function limit(max: number, side: 'packed' | 'unpacked'): Transform {
       done(null, chunk);
     },
   });
+}
+
+function stoppedError(): CloneError {
+  return new CloneError('stopped', 'otfd is stopping: the git command was ended');
 }
 
 function tooLarge(max: number, side: 'packed' | 'unpacked'): CloneError {

@@ -4,20 +4,17 @@
 // errors the configuration version and the run with the reason. Also what POST /runs does on a VCS
 // workspace without a configuration version: it plans the branch head.
 import crypto from 'node:crypto';
-import type { Principal, Subject } from '../auth/subject.js';
+import type { Subject } from '../auth/subject.js';
+import type { ConnectedWorkspace } from '../connections/index.js';
 import { InvalidError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { ConfigurationVersionService, Run, RunInput, RunService, StoredIngress } from '../runs/index.js';
 import type { Workspace } from '../workspaces/index.js';
-import { hookKindOf, type CommitSource, type RepositoryInfo, type ServiceProvider, type VcsAdapter, type WorkspaceVcsRepo } from '../vcs/types.js';
+import { hookKindOf, type CommitSource, type RepositoryInfo, type ServiceProvider, type VcsAdapter } from '../vcs/types.js';
 
-/** A workspace connected to a repository, and whose rights its VCS runs act with. */
-export interface ConnectedWorkspace {
-  workspace: Workspace;
-  vcsRepo: WorkspaceVcsRepo;
-  connectedBy: Principal;
-}
+/** A workspace connected to a repository, and whose rights its VCS runs act with (the connections domain's). */
+export type { ConnectedWorkspace };
 
 /** A commit's tracked files, archived (the repository cache's snapshot). */
 export interface CommitSnapshot {
@@ -26,13 +23,21 @@ export interface CommitSnapshot {
   dispose(): Promise<void> | void;
 }
 
-/** What ingress uses of the repository cache (src/ingress/repository-cache.ts), connected in src/server.ts. */
+/**
+ * What ingress (runs from commits, the dispatch, polling) uses of the repository cache
+ * (repository-cache.ts), in its own names: the cache itself is handed over in src/server.ts.
+ */
 export interface CommitFetcher {
+  /** Fetches the commit and archives its tracked files. */
   snapshot(source: CommitSource, maxSize: number): Promise<CommitSnapshot>;
-  /** The branch's head commit at the remote. */
-  head(source: CommitSource, branch: string): Promise<string>;
-  /** Paths changed between two commits, when the cache holds both. */
-  changedFiles(repoKey: string, base: string, head: string): Promise<string[]>;
+  /** The sha the branch points at on the server; null when there is no such branch. */
+  head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null>;
+  /** Fetches the commit into the cache; its message names a polled run. */
+  commit(source: CommitSource): Promise<{ message: string }>;
+  /** Paths changed between two commits, from the cache alone; null when it lacks either. */
+  changedFiles(repoKey: string, base: string, head: string): Promise<string[] | null>;
+  /** Whether the cache was stopped (otfd stops): a fetch it cut short is no failure of the commit. */
+  readonly isStopped: boolean;
 }
 
 /** What ingress uses of the other domains, connected in src/server.ts. */
@@ -85,7 +90,7 @@ export function commitTitle(message: string): string {
 }
 
 /** Longer than any fetch takes (each git command of one is limited to 5 minutes). */
-const LOST_FETCH_MS = 30 * 60_000;
+export const LOST_FETCH_MS = 30 * 60_000;
 const LOST_FETCH_SWEEP_MS = 60_000;
 
 export class IngressService {
@@ -114,8 +119,11 @@ export class IngressService {
     if (this.sweeper) clearInterval(this.sweeper);
   }
 
-  /** How to fetch the workspace's repository: over SSH with its key for an ssh URL, else HTTPS with the token. */
-  async sourceOf(cw: ConnectedWorkspace, adapter: VcsAdapter, info: RepositoryInfo, sha: string, ref: string | null): Promise<CommitSource> {
+  /**
+   * How to fetch the workspace's repository: over SSH with its key for an ssh URL, else HTTPS with
+   * the token (and the key for ssh:// submodules, when the workspace fetches submodules).
+   */
+  async sourceOf(cw: ConnectedWorkspace, adapter: VcsAdapter, info: Pick<RepositoryInfo, 'cloneUrl'>, sha: string, ref: string | null): Promise<CommitSource> {
     const url = info.cloneUrl;
     const repoKey = crypto.createHash('sha256').update(url).digest('hex').slice(0, 32);
     const base = { repoKey, url, sha, ref, submodules: cw.vcsRepo.ingressSubmodules };
@@ -125,13 +133,19 @@ export class IngressService {
       return { ...base, auth: { kind: 'ssh', privateKey: key } };
     }
     const { username, password } = adapter.cloneCredentials();
-    return { ...base, auth: { kind: 'https', username, password } };
+    // The key goes with an HTTPS clone too, for submodules at ssh:// URLs (what TFC's key of an
+    // OAuth token is for); it is only written out when submodules are fetched.
+    const key = cw.vcsRepo.ingressSubmodules && sha !== '' ? await this.sources.sshKeyOf(cw.workspace.id, cw.vcsRepo.oauthTokenId) : null;
+    return { ...base, auth: { kind: 'https', username, password, ...(key ? { privateKey: key } : {}) } };
   }
 
+  /** Called when a run from a commit was made (the fetch worker looks for work at once). */
+  onFetchQueued: () => void = () => undefined;
+
   /**
-   * Creates the run of a commit in the workspace, as `subject`, then fetches and stores the commit
-   * (the run proceeds) or errors the run with the reason. With a key already used, the run made
-   * then is answered, and its commit fetched again only if that fetch never ended.
+   * Creates the run of a commit in the workspace, as `subject`, its configuration version fetching;
+   * the fetch worker (fetch-worker.ts) fetches and stores the commit later (the run proceeds), or
+   * errors the run with the reason. With a key already used, the run made then is answered.
    */
   async runCommit(subject: Subject, cw: ConnectedWorkspace, c: CommitRun): Promise<Run> {
     const { vcsRepo, workspace } = cw;
@@ -145,7 +159,7 @@ export class IngressService {
       failure = `could not reach repository ${vcsRepo.identifier}: ${(err as Error).message}`;
     }
     const provider = c.provider ?? adapter?.provider ?? null;
-    const ingress: StoredIngress = {
+    const attributes: StoredIngress = {
       id: newId('ia'),
       branch: c.branch,
       commitSha: c.sha,
@@ -162,37 +176,64 @@ export class IngressService {
       cloneUrl: info?.cloneUrl ?? '',
       onDefaultBranch: info !== null && c.pullRequest === null && c.branch === info.defaultBranch,
     };
+    // The ref that holds the commit goes with it for the fetch worker (not shown by the API).
+    const ingress: StoredIngress = Object.assign(attributes, { fetchRef: c.ref } satisfies FetchHints);
     const run = await this.runs.create(
       subject,
       { message: commitTitle(c.message), source: VCS_RUN_SOURCE, ...c.input, workspaceId: workspace.id },
       { origin: { source: configurationSource(provider), ingress, key: c.key }, speculative: c.speculative },
     );
-    const cv = await this.configs.byId(run.configurationVersionId);
-    // Made by an earlier attempt that got to the end: nothing left to do.
-    if (cv?.status !== 'fetching') return run;
-    const log = { run: run.id, workspace: workspace.id, identifier: vcsRepo.identifier, sha: c.sha };
-    let snapshot: CommitSnapshot;
-    try {
-      if (failure !== null || adapter === null || info === null) throw new Error(failure ?? 'the repository is unknown');
-      const source = await this.sourceOf(cw, adapter, info, c.sha, c.ref);
-      try {
-        snapshot = await this.sources.fetcher.snapshot(source, this.configs.maxSize);
-      } catch (err) {
-        throw new Error(scrub((err as Error).message, source), { cause: err });
-      }
-    } catch (err) {
-      const reason = (err as Error).message.startsWith('could not') ? (err as Error).message : `could not fetch commit ${c.sha} of ${vcsRepo.identifier}: ${(err as Error).message}`;
-      this.logger.warn({ ...log, reason }, 'the commit of a VCS run could not be fetched; the run is errored');
-      await this.runs.commitFetched(run.id, { error: reason });
+    if (failure !== null) {
+      const cv = await this.configs.byId(run.configurationVersionId);
+      if (cv?.status === 'fetching') await this.fail(run.id, { run: run.id, workspace: workspace.id, sha: c.sha }, failure);
       return run;
     }
+    this.onFetchQueued();
+    return run;
+  }
+
+  /**
+   * Fetches the commit of a configuration version still fetching and stores it (its run proceeds),
+   * or errors its run with the reason. Called by the fetch worker, which holds the version's lease.
+   * A fetch cut short because otfd stops leaves the version fetching, for the next otfd to take up.
+   */
+  async fetchConfiguration(cvId: string, runId: string): Promise<void> {
+    const cv = await this.configs.byId(cvId);
+    if (cv?.status !== 'fetching' || !cv.ingress) return;
+    const ia = cv.ingress;
+    const log = { run: runId, workspace: cv.workspaceId, identifier: ia.identifier, sha: ia.commitSha };
+    let snapshot: CommitSnapshot;
     try {
-      await this.runs.commitFetched(run.id, { file: snapshot.file, size: snapshot.size });
+      const cw = await this.sources.connectedWorkspace(cv.workspaceId);
+      if (!cw) throw new Error('could not fetch the commit: the workspace is no longer connected to a repository');
+      let adapter: VcsAdapter;
+      try {
+        adapter = await this.sources.adapterFor(cw.vcsRepo.oauthTokenId);
+      } catch (err) {
+        throw new Error(`could not reach repository ${ia.identifier}: ${(err as Error).message}`, { cause: err });
+      }
+      const source = await this.sourceOf(cw, adapter, { cloneUrl: ia.cloneUrl }, ia.commitSha, refOf(ia));
+      snapshot = await this.sources.fetcher.snapshot(source, this.configs.maxSize);
+    } catch (err) {
+      if (this.sources.fetcher.isStopped) {
+        this.logger.info(log, 'otfd stops: the commit fetch is left to the next otfd');
+        return;
+      }
+      const text = (err as Error).message;
+      await this.fail(runId, log, text.startsWith('could not') ? text : `could not fetch commit ${ia.commitSha} of ${ia.identifier}: ${text}`);
+      return;
+    }
+    try {
+      await this.runs.commitFetched(runId, { file: snapshot.file, size: snapshot.size });
     } finally {
       await snapshot.dispose();
     }
     this.logger.info(log, 'VCS run: commit fetched');
-    return run;
+  }
+
+  private async fail(runId: string, log: object, reason: string): Promise<void> {
+    this.logger.warn({ ...log, reason }, 'the commit of a VCS run could not be fetched; the run is errored');
+    await this.runs.commitFetched(runId, { error: reason });
   }
 
   /**
@@ -210,9 +251,10 @@ export class IngressService {
       provider = adapter.provider;
       const info = await adapter.repository(vcsRepo.identifier);
       const source = await this.sourceOf(cw, adapter, info, '', `refs/heads/${vcsRepo.branch}`);
-      sha = await this.sources.fetcher.head(source, vcsRepo.branch).catch((err: Error) => {
-        throw new Error(scrub(err.message, source), { cause: err });
-      });
+      // The cache's errors never hold a credential (its redact()).
+      const head = await this.sources.fetcher.head(source, vcsRepo.branch);
+      if (head === null) throw new Error(`the repository has no branch ${vcsRepo.branch}`);
+      sha = head;
     } catch (err) {
       // The caller's answer says why: a 422, as for a workspace without a configuration to plan.
       throw new InvalidError(`could not read the head of branch ${vcsRepo.branch} of ${vcsRepo.identifier}: ${(err as Error).message}`, {
@@ -240,8 +282,16 @@ export class IngressService {
   }
 }
 
-/** An error's text without the credentials it might quote (a URL with a token in it). */
-function scrub(text: string, source: CommitSource): string {
-  if (source.auth.kind !== 'https' || source.auth.password === '') return text;
-  return text.split(source.auth.password).join('***');
+/** What the stored ingress attributes carry for the fetch worker beside TFC's attributes. */
+interface FetchHints {
+  /** A ref that holds the commit, fetched when a server refuses a bare commit id. */
+  fetchRef: string | null;
+}
+
+/** The ref to fetch the commit by, when a server refuses its bare id. */
+function refOf(ia: StoredIngress): string | null {
+  const hint = (ia as StoredIngress & Partial<FetchHints>).fetchRef;
+  if (hint !== undefined) return hint;
+  if (ia.tag) return `refs/tags/${ia.tag}`;
+  return ia.branch && !ia.isPullRequest ? `refs/heads/${ia.branch}` : null;
 }

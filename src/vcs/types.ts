@@ -186,7 +186,11 @@ export interface CommitSource {
   /** Cache key for the repository: clones are kept per repository and reused. */
   repoKey: string;
   url: string;
-  auth: { kind: 'https'; username: string; password: string } | { kind: 'ssh'; privateKey: string } | { kind: 'none' };
+  /**
+   * HTTPS's privateKey (optional): the SSH key for the repository's submodules at ssh:// URLs (TFC's
+   * SSH key of an OAuth token), used over SSH only.
+   */
+  auth: { kind: 'https'; username: string; password: string; privateKey?: string } | { kind: 'ssh'; privateKey: string } | { kind: 'none' };
   sha: string;
   /** A ref that contains the commit (branch, tag, or refs/pull/N/head), fetched when the server refuses a bare commit id. */
   ref: string | null;

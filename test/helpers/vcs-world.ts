@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import { suite } from '../hooks.js';
 import type { HookKind } from '../../src/vcs/types.js';
 import type { Api, Json } from './api.js';
@@ -193,4 +194,58 @@ export async function startVcsWorld(config: Record<string, unknown> = {}): Promi
     },
   };
   return world;
+}
+
+/** A git HTTP server in front of another that can leave fetches hanging (a repository host gone slow). */
+export interface StallingGitProxy {
+  /** A repository's URL through the proxy. */
+  url(repo: TestRepository): string;
+  /** While true, every fetch of objects is left without an answer (listing refs still answers). */
+  stall: boolean;
+  /** Fetches left hanging so far. */
+  stalled: number;
+  /** Hangs up on the fetches left hanging, and closes. */
+  stop(): Promise<void>;
+}
+
+/** Forwards every request to the git server `target` (an origin), except fetches while `stall` is set. */
+export async function startStallingGitProxy(target: string): Promise<StallingGitProxy> {
+  const held = new Set<http.ServerResponse>();
+  const proxy: StallingGitProxy = {
+    stall: false,
+    stalled: 0,
+    url: (repo) => {
+      const u = new URL(repo.url);
+      u.host = `127.0.0.1:${port}`;
+      return u.toString();
+    },
+    async stop() {
+      for (const res of held) res.socket?.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const plain = req.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(body) : body;
+      // Protocol v2's fetch command, or v0's wants: the part that moves objects.
+      if (proxy.stall && req.method === 'POST' && /command=fetch|want [0-9a-f]{40}/.test(plain.toString('latin1'))) {
+        proxy.stalled++;
+        held.add(res);
+        return;
+      }
+      const out = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      out.on('error', () => res.destroy());
+      out.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return proxy;
 }
