@@ -23,6 +23,7 @@ import * as m0022 from './0022_vcs_providers.js';
 import * as m0023 from './0023_vcs_connections.js';
 import * as m0024 from './0024_vcs_deliveries_and_ingress.js';
 import * as m0025 from './0025_vcs_polls.js';
+import * as m0026 from './0026_vcs_delivery_bodies.js';
 import * as m0027 from './0027_repo_hooks_pending_deletion.js';
 
 export interface Migration {
@@ -54,5 +55,6 @@ export const migrations: Record<string, Migration> = {
   '0023_vcs_connections': m0023,
   '0024_vcs_deliveries_and_ingress': m0024,
   '0025_vcs_polls': m0025,
+  '0026_vcs_delivery_bodies': m0026,
   '0027_repo_hooks_pending_deletion': m0027,
 };

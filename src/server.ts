@@ -40,7 +40,7 @@ import { createUserDomain } from './users/index.js';
 import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
 import { createConnectionDomain } from './connections/index.js';
-import { CommitStatuses, createIngressDomain, FetchWorker, LOST_FETCH_MS, Poller, RepositoryCache, type CommitFetcher } from './ingress/index.js';
+import { CommitStatuses, createIngressDomain, FetchWorker, LOST_FETCH_MS, Poller, RepositoryCache } from './ingress/index.js';
 import { createWebhookDomain } from './webhooks/index.js';
 
 /**
@@ -206,20 +206,6 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const repositories = new RepositoryCache(path.join(config.dataDir, 'repositories'));
     // Clones no connection fetched into for two weeks go (at start, then hourly).
     repositories.startSweeping(14 * 24 * 3_600_000, 3_600_000);
-    const fetcher: CommitFetcher = {
-      snapshot: (source, maxSize) => repositories.snapshot(source, maxSize),
-      head: async (source, branch) => {
-        const sha = await repositories.head(source, branch);
-        if (!sha) throw new Error(`the repository has no branch ${branch}`);
-        return sha;
-      },
-      changedFiles: async (repoKey, base, head) => {
-        const files = await repositories.changedFiles(repoKey, base, head);
-        if (!files) throw new Error('the cached clone lacks one of the commits');
-        return files;
-      },
-      stopped: () => repositories.isStopped,
-    };
     const ingress = createIngressDomain({
       runs: runs.service,
       configs: runs.configs,
@@ -237,7 +223,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         },
         // The oauth token's SSH key (TFC's), else the workspace's (P3).
         sshKeyOf: async (workspaceId, oauthTokenId) => (await vcs.providers.sshKeyFor(oauthTokenId)) ?? (await sshKeys.forRun(workspaceId))?.value ?? null,
-        fetcher,
+        fetcher: repositories,
       },
       logger,
     });

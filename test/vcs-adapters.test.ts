@@ -134,7 +134,7 @@ describe('VCS provider adapters against the providers\' REST stand-in', function
         } else if (d.kind === 'gitlab') {
           assert.deepEqual(hook.events, ['push_events', 'tag_push_events', 'merge_requests_events']);
         } else {
-          assert.deepEqual(hook.events, ['push', 'create', 'pull_request']);
+          assert.deepEqual(hook.events, ['push', 'pull_request']);
           assert.equal(hook.type, 'forgejo');
         }
         await adapter.deleteWebhook(d.identifier, id);

@@ -473,6 +473,42 @@ describe('VCS-driven runs', function () {
     }
   });
 
+  it('an otfd fetches four commits at a time; one it has no room for is fetched by another otfd', async () => {
+    const proxy = await startStallingGitProxy(world.git.url);
+    let replica: Awaited<ReturnType<typeof startServer>> | null = null;
+    try {
+      const slow = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { cloneUrl: (repo) => proxy.url(repo) });
+      const fast = await world.connect('forgejo', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
+      proxy.stall = true;
+      // Four fetches of the slow repository take this otfd's four places (one hangs at the host, three wait for it).
+      for (let i = 0; i < 4; i++) {
+        const before = slow.repo.head('main');
+        const sha = slow.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker(`slow${i}`) }) }, `Slow ${i}`);
+        const id = crypto.randomUUID();
+        await deliver(slow, push(slow, sha, before, `Slow ${i}`, ['main.tf'], id));
+        await processed(id);
+      }
+      await until('the slow fetch to reach the repository', async () => proxy.stalled, (n) => n > 0, 30_000);
+      const m = marker('elsewhere');
+      const before = fast.repo.head('main');
+      const sha = fast.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: m }) }, 'Elsewhere');
+      await deliver(fast, push(fast, sha, before, 'Elsewhere', ['main.tf']));
+      const waiting = await world.newRun(fast.workspace.id, 1);
+      await sleep(5_000);
+      const cv = await api().get(`/configuration-versions/${waiting.relationships['configuration-version'].data.id}`);
+      assert.equal(cv.body.data.attributes.status, 'fetching', 'no fifth fetch at once in one otfd');
+      // Another otfd (as one started after a restart would) takes it up.
+      replica = await startServer({ ssl: true, databaseUrl: world.server.databaseUrl, config: { concurrency: 0, secret: world.server.secret } });
+      const run = await world.ended(waiting.id);
+      assert.equal(run.attributes.status, 'applied', `${run.attributes['error-message']}`);
+      assert.equal(await stateMarker(fast.workspace.id), m);
+      assert.equal(proxy.stalled, 1, 'the slow repository was asked once at a time');
+    } finally {
+      await replica?.stop();
+      await proxy.stop();
+    }
+  });
+
   it('the oauth token\'s SSH key fetches a submodule at an ssh:// URL of a repository cloned over HTTPS', async () => {
     const keys = generateKeyPair();
     const ssh = await startSshGitServer({ authorizedKey: keys.publicKey, root: world.git.root });

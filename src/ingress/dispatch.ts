@@ -71,7 +71,7 @@ export class Dispatcher {
       log.warn({ connectedBy: t.connectedBy }, 'VCS event queues no run: whoever connected the workspace is gone or may no longer queue runs');
       return;
     }
-    const key = `${event.deliveryId}:${t.workspace.id}`;
+    const key = runKey(t.workspace.id, event);
     const provider = hook?.provider ?? null;
     const common = { sha: event.commit.sha, message: event.commit.message, commitUrl: event.commit.url, sender: event.sender || null, key, provider };
     switch (event.type) {
@@ -113,16 +113,31 @@ export class Dispatcher {
       if (isNewBranch(event.before)) return null;
       const info = await adapter.repository(t.vcsRepo.identifier);
       const source = await this.ingress.sourceOf(t, adapter, info, event.commit.sha, null);
-      try {
-        return await this.sources.fetcher.changedFiles(source.repoKey, event.before, event.commit.sha);
-      } catch {
-        return await adapter.changedFiles(t.vcsRepo.identifier, event.before, event.commit.sha);
-      }
+      // The cache knows when it holds both commits; the provider otherwise.
+      const cached = await this.sources.fetcher.changedFiles(source.repoKey, event.before, event.commit.sha).catch(() => null);
+      return cached ?? (await adapter.changedFiles(t.vcsRepo.identifier, event.before, event.commit.sha));
     } catch (err) {
       if (event.type === 'push' && event.changedFiles !== null) return event.changedFiles;
       this.logger.info({ ...log, reason: (err as Error).message }, 'changed files unknown; the file triggers are not applied');
       return null;
     }
+  }
+}
+
+/**
+ * What makes a run from an event once per workspace: what the event is (its type, branch, tag or pull
+ * request, and commit), not which delivery brought it. The same event delivered again (a replayed
+ * body under a new delivery id, a provider's redelivery, a poll that saw the head a webhook
+ * announced, or one processed again after its otfd stopped) finds the run it made.
+ */
+function runKey(workspaceId: string, event: VcsEvent): string {
+  switch (event.type) {
+    case 'push':
+      return `${workspaceId}:push:${event.branch}:${event.commit.sha}`;
+    case 'tag':
+      return `${workspaceId}:tag:${event.tag}:${event.commit.sha}`;
+    case 'pull-request':
+      return `${workspaceId}:pull-request:${event.number}:${event.commit.sha}`;
   }
 }
 

@@ -134,7 +134,8 @@ export class FetchWorker {
       try {
         // Oldest first; the ones this otfd fetches already are locked by this very session, so skipped here.
         // The run of each (a version from a commit has exactly one), read here as the lost-fetch sweep does.
-        const { rows } = await this.query<{ id: string; run_id: string }>(conn, 
+        const { rows } = await this.query<{ id: string; run_id: string }>(
+          conn,
           `SELECT cv.id, r.id AS run_id FROM configuration_versions cv JOIN runs r ON r.configuration_version_id = cv.id
             WHERE cv.status = 'fetching' AND cv.created_at > now() - make_interval(secs => $1::double precision / 1000)
               AND NOT (cv.id = ANY($2::text[]))
@@ -165,6 +166,7 @@ export class FetchWorker {
           .catch((err: unknown) => this.logger.warn({ err, cv: id }, 'fetching a commit failed'))
           .finally(async () => {
             this.active.delete(id);
+            // The lease goes once the outcome is stored (or the fetch was left for another otfd).
             if (this.conn === conn) await this.query(conn, 'SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, id]).catch(() => this.release(true));
             this.wake();
           });

@@ -81,7 +81,6 @@ export interface Snapshot {
   file: string;
   /** Its size in bytes. */
   size: number;
-  commit: CommitInfo;
   /** Removes the file. */
   dispose(): Promise<void>;
 }
@@ -190,20 +189,16 @@ export class RepositoryCache {
     try {
       const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
       const file = path.join(this.tmpDir, `${crypto.randomUUID()}.tar.gz`);
-      const archived = (async () => {
+      try {
         const hasSubmodules = source.submodules && (await this.exists(repo, `${source.sha}:.gitmodules`));
         if (hasSubmodules) await this.archiveWithSubmodules(repo, source, session, file, maxSize);
         else await this.archive(repo, source.sha, file, maxSize, session);
-      })();
-      // The commit's details and its files at once: they are independent reads of the clone.
-      const [info, done] = await Promise.allSettled([this.commitInfo(repo, source.sha, session), archived]);
-      if (info.status === 'rejected' || done.status === 'rejected') {
+      } catch (err) {
         fs.rmSync(file, { force: true });
-        throw done.status === 'rejected' ? done.reason : (info as PromiseRejectedResult).reason;
+        throw err;
       }
-      const commit = info.value;
       const size = fs.statSync(file).size;
-      return { file, size, commit, dispose: () => fs.promises.rm(file, { force: true }) };
+      return { file, size, dispose: () => fs.promises.rm(file, { force: true }) };
     } finally {
       session.close();
     }

@@ -4,20 +4,17 @@
 // errors the configuration version and the run with the reason. Also what POST /runs does on a VCS
 // workspace without a configuration version: it plans the branch head.
 import crypto from 'node:crypto';
-import type { Principal, Subject } from '../auth/subject.js';
+import type { Subject } from '../auth/subject.js';
+import type { ConnectedWorkspace } from '../connections/index.js';
 import { InvalidError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { ConfigurationVersionService, Run, RunInput, RunService, StoredIngress } from '../runs/index.js';
 import type { Workspace } from '../workspaces/index.js';
-import { hookKindOf, type CommitSource, type RepositoryInfo, type ServiceProvider, type VcsAdapter, type WorkspaceVcsRepo } from '../vcs/types.js';
+import { hookKindOf, type CommitSource, type RepositoryInfo, type ServiceProvider, type VcsAdapter } from '../vcs/types.js';
 
-/** A workspace connected to a repository, and whose rights its VCS runs act with. */
-export interface ConnectedWorkspace {
-  workspace: Workspace;
-  vcsRepo: WorkspaceVcsRepo;
-  connectedBy: Principal;
-}
+/** A workspace connected to a repository, and whose rights its VCS runs act with (the connections domain's). */
+export type { ConnectedWorkspace };
 
 /** A commit's tracked files, archived (the repository cache's snapshot). */
 export interface CommitSnapshot {
@@ -26,15 +23,21 @@ export interface CommitSnapshot {
   dispose(): Promise<void> | void;
 }
 
-/** What ingress uses of the repository cache (src/ingress/repository-cache.ts), connected in src/server.ts. */
+/**
+ * What ingress (runs from commits, the dispatch, polling) uses of the repository cache
+ * (repository-cache.ts), in its own names: the cache itself is handed over in src/server.ts.
+ */
 export interface CommitFetcher {
+  /** Fetches the commit and archives its tracked files. */
   snapshot(source: CommitSource, maxSize: number): Promise<CommitSnapshot>;
-  /** The branch's head commit at the remote. */
-  head(source: CommitSource, branch: string): Promise<string>;
-  /** Paths changed between two commits, when the cache holds both. */
-  changedFiles(repoKey: string, base: string, head: string): Promise<string[]>;
+  /** The sha the branch points at on the server; null when there is no such branch. */
+  head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null>;
+  /** Fetches the commit into the cache; its message names a polled run. */
+  commit(source: CommitSource): Promise<{ message: string }>;
+  /** Paths changed between two commits, from the cache alone; null when it lacks either. */
+  changedFiles(repoKey: string, base: string, head: string): Promise<string[] | null>;
   /** Whether the cache was stopped (otfd stops): a fetch it cut short is no failure of the commit. */
-  stopped?(): boolean;
+  readonly isStopped: boolean;
 }
 
 /** What ingress uses of the other domains, connected in src/server.ts. */
@@ -212,7 +215,7 @@ export class IngressService {
       const source = await this.sourceOf(cw, adapter, { cloneUrl: ia.cloneUrl }, ia.commitSha, refOf(ia));
       snapshot = await this.sources.fetcher.snapshot(source, this.configs.maxSize);
     } catch (err) {
-      if (this.sources.fetcher.stopped?.()) {
+      if (this.sources.fetcher.isStopped) {
         this.logger.info(log, 'otfd stops: the commit fetch is left to the next otfd');
         return;
       }
@@ -249,7 +252,9 @@ export class IngressService {
       const info = await adapter.repository(vcsRepo.identifier);
       const source = await this.sourceOf(cw, adapter, info, '', `refs/heads/${vcsRepo.branch}`);
       // The cache's errors never hold a credential (its redact()).
-      sha = await this.sources.fetcher.head(source, vcsRepo.branch);
+      const head = await this.sources.fetcher.head(source, vcsRepo.branch);
+      if (head === null) throw new Error(`the repository has no branch ${vcsRepo.branch}`);
+      sha = head;
     } catch (err) {
       // The caller's answer says why: a 422, as for a workspace without a configuration to plan.
       throw new InvalidError(`could not read the head of branch ${vcsRepo.branch} of ${vcsRepo.identifier}: ${(err as Error).message}`, {

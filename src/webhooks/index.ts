@@ -10,8 +10,14 @@ import { registerWebhookRoutes } from './routes.js';
 import { WebhookService, type EventHandler, type HookDirectory } from './service.js';
 import { MAX_DELIVERY_BYTES, verifyDelivery } from './verify.js';
 
-export { WebhookService, MAX_ATTEMPTS, type EventHandler, type HookDirectory, type Verifier } from './service.js';
+export { WebhookService, MAX_ATTEMPTS, KEEP_DELIVERIES_DAYS, type EventHandler, type HookDirectory, type Verifier } from './service.js';
 export { MAX_DELIVERY_BYTES } from './verify.js';
+
+/**
+ * Deliveries otfd reads at once; more answer 503 with Retry-After. At MAX_DELIVERY_BYTES (25 MiB)
+ * each, this bounds what unauthenticated POSTs can hold in memory to about 400 MiB.
+ */
+export const MAX_CONCURRENT_DELIVERIES = 16;
 
 export interface WebhookDeps {
   db: Db;
@@ -32,8 +38,10 @@ export interface WebhookDomain {
 export function createWebhookDomain(deps: WebhookDeps): WebhookDomain {
   const service = new WebhookService(deps.db, deps.hooks, verifyDelivery, deps.handle, deps.logger);
   return {
-    // The body is read within MAX_DELIVERY_BYTES before anything else is done.
-    publicRoutes: (router) => registerWebhookRoutes(router, { webhooks: service, maxDeliveryBytes: MAX_DELIVERY_BYTES }),
+    // The hook is looked up first; then the body is read within MAX_DELIVERY_BYTES, by at most
+    // MAX_CONCURRENT_DELIVERIES requests at once.
+    publicRoutes: (router) =>
+      registerWebhookRoutes(router, { webhooks: service, maxDeliveryBytes: MAX_DELIVERY_BYTES, maxConcurrentDeliveries: MAX_CONCURRENT_DELIVERIES }),
     service,
     start: (listener) => service.start(listener),
     stop: () => service.stop(),

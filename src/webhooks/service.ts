@@ -2,6 +2,7 @@
 // signature holds, it was not received before), recorded with its parsed event and answered at
 // once; a worker then processes recorded deliveries one by one, also those an otfd that stopped
 // left behind, and hands each event to the dispatch, which queues the runs.
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Db } from '../db/index.js';
 import type { Listener } from '../db/notify.js';
@@ -32,6 +33,12 @@ const RENEW_MS = 20_000;
 export const MAX_ATTEMPTS = 3;
 /** Also looked for without a notification: missed ones, and claims whose otfd stopped. */
 const SWEEP_MS = 15_000;
+/**
+ * Processed deliveries (and so their body hashes, which refuse replays) are kept this many days,
+ * then deleted, at most PRUNE_BATCH a sweep so that one sweep never holds the table for long.
+ */
+export const KEEP_DELIVERIES_DAYS = 30;
+const PRUNE_BATCH = 1_000;
 /** How long a stop waits for the delivery being processed. */
 const STOP_GRACE_MS = 5_000;
 /** Hook ids otfd makes are short; a longer one names no hook and is not looked up. */
@@ -43,6 +50,7 @@ export class WebhookService {
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => void) | null = null;
+  private prunedAt = 0;
 
   constructor(
     private readonly db: Db,
@@ -53,27 +61,49 @@ export class WebhookService {
   ) {}
 
   /**
-   * A delivery as it arrived at /webhooks/<kind>/<hookId>. Throws the refusal (404 unknown hook or
-   * wrong kind, 4xx from the signature check or the payload, 409 a replay), logged without the
-   * body, signature or secret. An accepted delivery is recorded; the worker takes it from there.
+   * The hook a delivery is addressed to, looked up before its body is read. Throws the refusal (404:
+   * unknown hook, or one addressed as another provider's), logged.
    */
-  async receive(kind: string, hookId: string, headers: IncomingHttpHeaders, body: Buffer, requestId: string | null): Promise<void> {
-    const refuse = (err: AppError): AppError => this.refused(kind, hookId, err, requestId);
+  async hookOf(kind: string, hookId: string, requestId: string | null): Promise<{ kind: HookKind; hook: RepoHook }> {
     const known = HOOK_KINDS.find((k) => k === kind);
     const hook = known && hookId.length <= MAX_HOOK_ID ? await this.hooks.findHook(hookId) : null;
-    if (!known || !hook || hookKindOf(hook.provider) !== known) throw refuse(new NotFoundError(`no ${known ?? 'such'} webhook ${hookId.slice(0, MAX_HOOK_ID)}`));
+    if (!known || !hook || hookKindOf(hook.provider) !== known) {
+      throw this.refused(kind, hookId, new NotFoundError(`no ${known ?? 'such'} webhook ${hookId.slice(0, MAX_HOOK_ID)}`), requestId);
+    }
+    return { kind: known, hook };
+  }
+
+  /**
+   * A delivery to a known hook (hookOf), as it arrived. Throws the refusal (4xx from the signature
+   * check or the payload, 409 a replay), logged without the body, signature or secret. An accepted
+   * delivery is recorded; the worker takes it from there.
+   */
+  async receive(to: { kind: HookKind; hook: RepoHook }, headers: IncomingHttpHeaders, body: Buffer, requestId: string | null): Promise<void> {
+    const { kind, hook } = to;
+    const refuse = (err: AppError): AppError => this.refused(kind, hook.id, err, requestId);
     let verified: VerifiedDelivery;
     try {
-      verified = this.verify(known, headers, body, hook.secret);
+      verified = this.verify(kind, headers, body, hook.secret);
     } catch (err) {
       // WebhookRejected (400, 401, 413, 415) with a detail that never quotes the secret or signature.
       if (err instanceof AppError) throw refuse(err);
       throw err;
     }
     const event = verified.event ? { ...verified.event, deliveryId: verified.deliveryId } : null;
-    const recorded = await store.insertDelivery(this.db, { hookId: hook.id, kind: known, deliveryId: verified.deliveryId, event, requestId });
-    if (!recorded) throw refuse(new ConflictError(`delivery ${verified.deliveryId} was already received by this webhook`));
-    this.logger.info({ hookId: hook.id, kind: known, deliveryId: verified.deliveryId, event: event?.type ?? 'none', requestId }, 'webhook delivery accepted');
+    // The body's hash too: the delivery id header is not signed, so a captured delivery sent again
+    // under a new id is still a replay. Providers' own redeliveries keep their id (refused as well).
+    const bodySha256 = createHash('sha256').update(body).digest('hex');
+    const recorded = await store.insertDelivery(this.db, { hookId: hook.id, kind, deliveryId: verified.deliveryId, bodySha256, event, requestId });
+    if ('replayOf' in recorded) {
+      throw refuse(
+        new ConflictError(
+          recorded.replayOf === 'body'
+            ? `this payload was already received by this webhook (under another delivery id than ${verified.deliveryId})`
+            : `delivery ${verified.deliveryId} was already received by this webhook`,
+        ),
+      );
+    }
+    this.logger.info({ hookId: hook.id, kind, deliveryId: verified.deliveryId, event: event?.type ?? 'none', requestId }, 'webhook delivery accepted');
     if (event) await this.db.raw('SELECT pg_notify(?, ?)', [CHANNEL, recorded.id]);
   }
 
@@ -125,6 +155,12 @@ export class WebhookService {
   }
 
   private async drain(): Promise<void> {
+    // Once a sweep, not on every delivery's wake.
+    if (Date.now() - this.prunedAt >= SWEEP_MS) {
+      this.prunedAt = Date.now();
+      const pruned = await store.pruneDeliveries(this.db, KEEP_DELIVERIES_DAYS, PRUNE_BATCH);
+      if (pruned > 0) this.logger.info({ deliveries: pruned, olderThanDays: KEEP_DELIVERIES_DAYS }, 'deleted old webhook deliveries');
+    }
     const gaveUp = await store.giveUpExhausted(this.db, LEASE_SECONDS, MAX_ATTEMPTS);
     if (gaveUp > 0) this.logger.warn({ deliveries: gaveUp }, 'gave up webhook deliveries whose every attempt was interrupted');
     while (!this.stopped) {

@@ -1,5 +1,7 @@
-// The webhook deliveries otfd accepted: one row per (repository hook, provider's delivery id), so
-// that a replayed delivery is refused; each row is processed once by a worker of some otfd.
+// The webhook deliveries otfd accepted: one row per (repository hook, provider's delivery id) and
+// per (hook, SHA-256 of the body), so that a replayed delivery is refused, also one sent again under
+// a new delivery id (the signature does not cover that header); each row is processed once by a
+// worker of some otfd. Processed rows are pruned after some days.
 import type { Knex } from 'knex';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import type { HookKind, VcsEvent } from '../vcs/types.js';
@@ -46,17 +48,24 @@ function toDelivery(r: DeliveryRow): Delivery {
   };
 }
 
-/** Records an accepted delivery; null when this hook already received one with this delivery id. */
+/** The unique index on (hook_id, body_sha256), migration 0026. */
+const BODY_UNIQUE = 'vcs_deliveries_hook_body_unique';
+
+/**
+ * Records an accepted delivery. A replay is not recorded: 'delivery-id' when this hook already
+ * received this delivery id, 'body' when it already received this very body under another id.
+ */
 export async function insertDelivery(
   db: Db,
-  d: { hookId: string; kind: HookKind; deliveryId: string; event: VcsEvent | null; requestId: string | null },
-): Promise<Delivery | null> {
+  d: { hookId: string; kind: HookKind; deliveryId: string; bodySha256: string; event: VcsEvent | null; requestId: string | null },
+): Promise<Delivery | { replayOf: 'delivery-id' | 'body' }> {
   try {
     const [row] = await db('vcs_deliveries')
       .insert({
         hook_id: d.hookId,
         kind: d.kind,
         delivery_id: d.deliveryId,
+        body_sha256: d.bodySha256,
         event: d.event === null ? null : JSON.stringify(d.event),
         request_id: d.requestId,
         // Nothing to do for a ping: it is recorded (replays are still refused) as processed.
@@ -65,7 +74,7 @@ export async function insertDelivery(
       .returning('*');
     return toDelivery(row as DeliveryRow);
   } catch (err) {
-    if (isUniqueViolation(err)) return null;
+    if (isUniqueViolation(err)) return { replayOf: (err as { constraint?: string }).constraint === BODY_UNIQUE ? 'body' : 'delivery-id' };
     throw err;
   }
 }
@@ -115,7 +124,18 @@ export async function giveUpExhausted(db: Db, leaseSeconds: number, maxAttempts:
     .update({ processed_at: db.fn.now(), error: db.raw("coalesce(error, 'gave up: every attempt to process it was interrupted')"), claimed_at: null });
 }
 
-export async function findDelivery(db: Db, hookId: string, deliveryId: string): Promise<Delivery | null> {
-  const row = (await db('vcs_deliveries').where({ hook_id: hookId, delivery_id: deliveryId }).first()) as DeliveryRow | undefined;
-  return row ? toDelivery(row) : null;
+/**
+ * Deletes at most `limit` processed deliveries received more than `days` days ago, oldest first, and
+ * answers how many. Their body hashes go with them: a body replayed after that is accepted again,
+ * and then finds the run its event already made (the dispatch's run key), if any.
+ */
+export async function pruneDeliveries(db: Db, days: number, limit: number): Promise<number> {
+  const { rowCount } = (await db.raw(
+    `DELETE FROM vcs_deliveries WHERE id IN (
+       SELECT id FROM vcs_deliveries
+        WHERE received_at < now() - make_interval(days => ?) AND processed_at IS NOT NULL
+        ORDER BY received_at LIMIT ?)`,
+    [days, limit],
+  )) as { rowCount: number };
+  return rowCount;
 }

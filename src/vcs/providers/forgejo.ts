@@ -47,8 +47,9 @@ export class ForgejoAdapter implements VcsAdapter {
     const options = (type: string) => ({
       type,
       active: true,
-      // "create" brings tags (and branches) created; pushes of tags come as push events too.
-      events: ['push', 'create', 'pull_request'],
+      // A pushed tag comes as a push event whose ref is refs/tags/<name> (Forgejo sends "create" as
+      // well, which otfd does not act on, so it is not subscribed to).
+      events: ['push', 'pull_request'],
       config: { url: hook.url, content_type: 'json', secret: hook.secret },
     });
     let answer;
