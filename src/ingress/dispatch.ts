@@ -133,7 +133,9 @@ export class Dispatcher {
 function runKey(workspaceId: string, event: VcsEvent): string {
   switch (event.type) {
     case 'push':
-      return `${workspaceId}:push:${event.branch}:${event.commit.sha}`;
+      // With the head before the push: a branch moved back to a commit it had before (a force-push
+      // revert) is a new push, not the old one again.
+      return `${workspaceId}:push:${event.branch}:${event.before}..${event.commit.sha}`;
     case 'tag':
       return `${workspaceId}:tag:${event.tag}:${event.commit.sha}`;
     case 'pull-request':
