@@ -198,7 +198,9 @@ describe('VCS webhooks: hostile deliveries', function () {
   it('answers 409 to a signed body sent again under a new delivery id, and makes no second run of the same commit', async () => {
     const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'replay-base' }) });
     const sha = c.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: 'replayed' }) }, 'Worth one run');
-    const push = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha, branch: 'main', files: ['main.tf'], message: 'Worth one run' });
+    // One push: the head before it and after it (a redelivery carries both unchanged).
+    const before = randomSha();
+    const push = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha, before, branch: 'main', files: ['main.tf'], message: 'Worth one run' });
     assert.equal((await world.deliver(c.hook.url, push)).status, 202);
     const runs = await waitFor('the push\'s run', async () => {
       const list = await world.runs(c.workspace.id);
@@ -212,7 +214,7 @@ describe('VCS webhooks: hostile deliveries', function () {
     assert.match(replay.body.errors[0].detail, /this payload was already received by this webhook/);
     // The same event in another body (a redelivery that differs in some field) is accepted, and the
     // run it asks for is the one already made: runs are made once per commit and event.
-    const again = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha, branch: 'main', files: ['main.tf'], message: 'Worth one run', sender: 'someone-else' });
+    const again = githubPush({ secret: c.hook.secret!, identifier: c.identifier, sha, before, branch: 'main', files: ['main.tf'], message: 'Worth one run', sender: 'someone-else' });
     const deliveryId = again.headers['X-GitHub-Delivery']!;
     assert.equal((await world.deliver(c.hook.url, again)).status, 202);
     await waitFor('the second delivery processed', async () =>
