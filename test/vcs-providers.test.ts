@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pg from 'pg';
+import ssh2 from 'ssh2';
 import { SITE_ADMIN } from '../src/auth/subject.js';
 import { createLogger } from '../src/logger.js';
 import { createOrganizationDomain } from '../src/orgs/index.js';
@@ -226,11 +227,19 @@ describe('VCS providers API (oauth-clients, oauth-tokens)', function () {
   it('sets and removes a token\'s SSH key, write-only', async () => {
     const client = await createClient();
     const tokenId = client.relationships['oauth-tokens'].data[0].id;
-    const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAsecretmaterial\n-----END OPENSSH PRIVATE KEY-----\n';
+    const key = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const material = key.split('\n')[2];
+    // What git could never use is refused when given, not at the first clone.
+    for (const bad of ['not a key', ssh2.utils.generateKeyPairSync('ed25519').public]) {
+      const refused = await api.patch(`/oauth-tokens/${tokenId}`, { data: { type: 'oauth-tokens', id: tokenId, attributes: { 'ssh-key': bad } } });
+      assertError(refused, 422, /ssh-key/);
+      assert.ok(!refused.text.includes(bad), 'the refusal does not quote the key');
+    }
     const set = await api.patch(`/oauth-tokens/${tokenId}`, { data: { type: 'oauth-tokens', id: tokenId, attributes: { 'ssh-key': key } } });
     assert.equal(set.status, 200, set.text);
     assert.equal(set.body.data.attributes['has-ssh-key'], true);
-    assert.ok(!set.text.includes('secretmaterial'));
+    assert.equal(set.body.data.attributes.uid, null, 'otfd does not know the provider user behind the token');
+    assert.ok(!set.text.includes(material));
     assert.equal(await vcs.providers.sshKeyFor(tokenId), key);
     const removed = await api.patch(`/oauth-tokens/${tokenId}`, { data: { type: 'oauth-tokens', attributes: { 'ssh-key': '' } } });
     assert.equal(removed.body.data.attributes['has-ssh-key'], false);

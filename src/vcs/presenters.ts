@@ -56,7 +56,8 @@ export function presentOAuthClient(c: OAuthClient): View {
 export function presentOAuthToken(t: OAuthToken): View {
   return {
     id: t.id,
-    uid: t.id,
+    // The provider's id of the token's user: otfd does not ask the provider, so it does not know it.
+    uid: null,
     'created-at': timestamp(t.createdAt),
     'has-ssh-key': t.hasSshKey,
     // Who the token acts as is the provider's to say; otfd does not ask it when the token is given.

@@ -4,6 +4,7 @@
 // personal access tokens. The token is write-only: sealed at rest with the cipher of sensitive
 // variables, bound to the token's id, and opened only to build an adapter (adapterFor) for the
 // domains that call the provider, never in an answer or a log.
+import ssh2 from 'ssh2';
 import { hostOf, refusedAddress } from './addresses.js';
 import { authorize, type OrganizationAction } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
@@ -290,6 +291,7 @@ export class VcsService {
     const { token } = await this.locateToken(subject, 'vcs-provider:manage', id);
     if (input.sshKey !== undefined) {
       if (Buffer.byteLength(input.sshKey, 'utf8') > MAX_SSH_KEY_BYTES) throw invalid('ssh-key', `must be at most ${MAX_SSH_KEY_BYTES} bytes (64 KiB)`);
+      if (input.sshKey.trim() !== '') checkPrivateKey(input.sshKey);
       const sealed = input.sshKey.trim() === '' ? null : this.cipher.seal(input.sshKey, `${token.id}/ssh-key`);
       await store.updateToken(this.db, token.id, { encryptedSshKey: sealed });
     }
@@ -363,4 +365,17 @@ function exampleApiUrl(provider: ServiceProvider): string {
   if (provider === 'github_enterprise') return 'https://github.example.com/api/v3';
   if (provider === 'forgejo') return 'https://forgejo.example.com/api/v1';
   return 'https://gitlab.example.com/api/v4';
+}
+
+/**
+ * A key git cannot use would fail every clone of the token's repositories, long after it was given:
+ * refuse it now. ssh2 reads it as otf's SSH program will; its message names the problem, never the key.
+ */
+function checkPrivateKey(text: string): void {
+  const parsed = ssh2.utils.parseKey(text);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key instanceof Error || key === undefined) {
+    throw invalid('ssh-key', `must be an unencrypted private key in OpenSSH or PEM form (${key ? key.message : 'no key found'})`);
+  }
+  if (!key.isPrivateKey()) throw invalid('ssh-key', 'must be a private key; this is a public key');
 }
