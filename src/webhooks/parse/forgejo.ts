@@ -2,15 +2,16 @@
 // documentation describes them: "push" to a branch or a tag (refs/tags/...), and "pull_request".
 // Every other event (create, delete, issues, releases...) is nothing to act on: a deleted branch
 // or tag also arrives as a push whose "after" is all zeros.
-import type { PullRequestEvent, PushEvent, TagEvent, VcsCommit, VcsEvent } from '../../vcs/types.js';
+import type { PushEvent, TagEvent, VcsCommit, VcsEvent } from '../../vcs/types.js';
 import {
-  branchName, changedFiles, count, id, identifier, isZeroSha, MAX_MESSAGE_CHARS, object, objects, optionalObject,
-  optionalUrl, positiveInteger, ref, root, sha, text, url, type Json,
+  changedFiles, count, id, identifier, isZeroSha, MAX_MESSAGE_CHARS, object, objects, optionalObject,
+  optionalUrl, ref, root, sha, text, url, type Json,
 } from './fields.js';
+import { pullRequest, type PullRequestDialect } from './pull-request.js';
 
 export function parseForgejo(event: string, deliveryId: string, payload: unknown): VcsEvent | null {
   if (event === 'push') return push(deliveryId, root(payload));
-  if (event === 'pull_request') return pullRequest(deliveryId, root(payload));
+  if (event === 'pull_request') return pullRequest(PULL_REQUESTS, deliveryId, root(payload));
   return null;
 }
 
@@ -64,39 +65,13 @@ function headCommit(p: Json, commits: Json[], after: string, repoUrl: string): V
   return { sha: after, message: '', url: `${repoUrl}/commit/${after}` };
 }
 
-// A Map, not an object: an action named "constructor" must not find Object's.
-const ACTIONS = new Map<string, PullRequestEvent['action']>([
-  ['opened', 'opened'],
-  ['synchronized', 'updated'],
-  ['reopened', 'reopened'],
-]);
-
-function pullRequest(deliveryId: string, p: Json): PullRequestEvent {
-  const action = text(p, 'action', '');
-  const number = positiveInteger(p, 'number', '');
-  const repository = object(p, 'repository', '');
-  const pr = object(p, 'pull_request', '');
-  const head = object(pr, 'head', 'pull_request');
-  const base = object(pr, 'base', 'pull_request');
-  const headRepo = optionalObject(head, 'repo', 'pull_request.head');
-  const headSha = sha(head, 'sha', 'pull_request.head');
-  const title = text(pr, 'title', 'pull_request');
-  const commitBase = headRepo ? url(headRepo, 'html_url', 'pull_request.head.repo') : url(repository, 'html_url', 'repository');
-  return {
-    kind: 'forgejo',
-    identifier: identifier(repository, 'full_name', 'repository'),
-    deliveryId,
-    sender: text(object(p, 'sender', ''), 'login', 'sender'),
-    type: 'pull-request',
-    action: ACTIONS.get(action) ?? 'other',
-    number,
-    url: url(pr, 'html_url', 'pull_request'),
-    title,
-    // A pull request's payload carries no commit message: its title stands for it.
-    commit: { sha: headSha, message: title, url: `${commitBase}/commit/${headSha}` },
-    headBranch: branchName(head, 'ref', 'pull_request.head'),
-    baseBranch: branchName(base, 'ref', 'pull_request.base'),
-    // The head repository is gone once a fork is deleted: still not the base repository.
-    fromFork: headRepo === null || id(head, 'repo_id', 'pull_request.head') !== id(base, 'repo_id', 'pull_request.base'),
-  };
-}
+const PULL_REQUESTS: PullRequestDialect = {
+  kind: 'forgejo',
+  actions: new Map([
+    ['opened', 'opened'],
+    ['synchronized', 'updated'],
+    ['reopened', 'reopened'],
+  ]),
+  fromFork: (head, base, headRepo) =>
+    headRepo === null || id(head, 'repo_id', 'pull_request.head') !== id(base, 'repo_id', 'pull_request.base'),
+};

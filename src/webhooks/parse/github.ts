@@ -1,11 +1,12 @@
 // GitHub's deliveries (X-GitHub-Event) as its webhook documentation describes them: "push" to a
 // branch or a tag (refs/tags/...), and "pull_request". "ping" (sent when a webhook is created) and
 // every other event are nothing to act on.
-import type { PullRequestEvent, PushEvent, TagEvent, VcsCommit, VcsEvent } from '../../vcs/types.js';
+import type { PushEvent, TagEvent, VcsCommit, VcsEvent } from '../../vcs/types.js';
 import {
-  boolean, branchName, changedFiles, id, identifier, isZeroSha, MAX_MESSAGE_CHARS, object, objects, optionalObject,
-  optionalUrl, paths, positiveInteger, ref, root, sha, text, url, type Json,
+  boolean, changedFiles, id, identifier, isZeroSha, MAX_MESSAGE_CHARS, object, objects, optionalObject,
+  optionalUrl, paths, ref, root, sha, text, url, type Json,
 } from './fields.js';
+import { pullRequest, type PullRequestDialect } from './pull-request.js';
 
 /** GitHub lists at most this many commits of a push; a push of more may list only some. */
 export const GITHUB_MAX_COMMITS = 2048;
@@ -14,7 +15,7 @@ export const GITHUB_MAX_FILES_PER_COMMIT = 3000;
 
 export function parseGithub(event: string, deliveryId: string, payload: unknown): VcsEvent | null {
   if (event === 'push') return push(deliveryId, root(payload));
-  if (event === 'pull_request') return pullRequest(deliveryId, root(payload));
+  if (event === 'pull_request') return pullRequest(PULL_REQUESTS, deliveryId, root(payload));
   return null;
 }
 
@@ -66,40 +67,13 @@ function filesListed(c: Json, at: string): boolean {
   return n > 0 && n < GITHUB_MAX_FILES_PER_COMMIT;
 }
 
-// A Map, not an object: an action named "constructor" must not find Object's.
-const ACTIONS = new Map<string, PullRequestEvent['action']>([
-  ['opened', 'opened'],
-  ['synchronize', 'updated'],
-  ['reopened', 'reopened'],
-]);
-
-function pullRequest(deliveryId: string, p: Json): PullRequestEvent {
-  const action = text(p, 'action', '');
-  const number = positiveInteger(p, 'number', '');
-  const repository = object(p, 'repository', '');
-  const pr = object(p, 'pull_request', '');
-  const head = object(pr, 'head', 'pull_request');
-  const base = object(pr, 'base', 'pull_request');
-  // The head repository is null once a fork is deleted: still not the base repository.
-  const headRepo = optionalObject(head, 'repo', 'pull_request.head');
-  const baseRepo = object(base, 'repo', 'pull_request.base');
-  const headSha = sha(head, 'sha', 'pull_request.head');
-  const title = text(pr, 'title', 'pull_request');
-  const commitBase = headRepo ? url(headRepo, 'html_url', 'pull_request.head.repo') : url(repository, 'html_url', 'repository');
-  return {
-    kind: 'github',
-    identifier: identifier(repository, 'full_name', 'repository'),
-    deliveryId,
-    sender: text(object(p, 'sender', ''), 'login', 'sender'),
-    type: 'pull-request',
-    action: ACTIONS.get(action) ?? 'other',
-    number,
-    url: url(pr, 'html_url', 'pull_request'),
-    title,
-    // A pull request's payload carries no commit message: its title stands for it.
-    commit: { sha: headSha, message: title, url: `${commitBase}/commit/${headSha}` },
-    headBranch: branchName(head, 'ref', 'pull_request.head'),
-    baseBranch: branchName(base, 'ref', 'pull_request.base'),
-    fromFork: headRepo === null || id(headRepo, 'id', 'pull_request.head.repo') !== id(baseRepo, 'id', 'pull_request.base.repo'),
-  };
-}
+const PULL_REQUESTS: PullRequestDialect = {
+  kind: 'github',
+  actions: new Map([
+    ['opened', 'opened'],
+    ['synchronize', 'updated'],
+    ['reopened', 'reopened'],
+  ]),
+  fromFork: (_head, base, headRepo) =>
+    headRepo === null || id(headRepo, 'id', 'pull_request.head.repo') !== id(object(base, 'repo', 'pull_request.base'), 'id', 'pull_request.base.repo'),
+};
