@@ -1,40 +1,24 @@
 // Forgejo (and Gitea, whose API it keeps) through its REST API, as the API's swagger defines it:
 // repositories, repository hooks, commit statuses, compare and a pull request's files. The API
 // URL is https://<host>/api/v1.
-import type { CommitStatus, RepositoryInfo, ServiceProvider, VcsAdapter } from '../types.js';
+import type { ServiceProvider, VcsAdapter } from '../types.js';
 import { VcsApiError } from '../types.js';
-import { RestClient, cut, field, ownerAndName, str, uniquePaths, type AdapterOptions } from './rest.js';
+import { GitHubShapedAdapter, filePaths } from './github-shaped.js';
+import { RestClient, field, str, uniquePaths, type AdapterOptions } from './rest.js';
 
 const LABEL = 'Forgejo';
 
 /** Forgejo refuses more than its MAX_RESPONSE_ITEMS (50 by default) per page. */
 const PAGE_SIZE = 50;
 
-export class ForgejoAdapter implements VcsAdapter {
-  private readonly rest: RestClient;
-
+export class ForgejoAdapter extends GitHubShapedAdapter implements VcsAdapter {
   constructor(
     readonly provider: ServiceProvider,
     apiUrl: string,
     private readonly token: string,
     options: AdapterOptions = {},
   ) {
-    this.rest = new RestClient(LABEL, apiUrl, { Authorization: `token ${token}`, 'User-Agent': 'otf-ts' }, token, options);
-  }
-
-  private repoPath(identifier: string): string {
-    const { owner, name } = ownerAndName(LABEL, identifier);
-    return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
-  }
-
-  async repository(identifier: string): Promise<RepositoryInfo> {
-    const path = this.repoPath(identifier);
-    const { body } = await this.rest.call('GET', path);
-    const fullName = str(body, 'full_name');
-    const defaultBranch = str(body, 'default_branch');
-    const cloneUrl = str(body, 'clone_url');
-    if (!fullName || !defaultBranch || !cloneUrl) throw this.rest.unexpected('GET', path, 'a repository');
-    return { identifier: fullName, defaultBranch, webUrl: str(body, 'html_url') ?? '', cloneUrl, sshCloneUrl: str(body, 'ssh_url') };
+    super(LABEL, new RestClient(LABEL, apiUrl, { Authorization: `token ${token}`, 'User-Agent': 'otf-ts' }, token, options));
   }
 
   cloneCredentials(): { username: string; password: string } {
@@ -65,19 +49,6 @@ export class ForgejoAdapter implements VcsAdapter {
     return String(id);
   }
 
-  async deleteWebhook(identifier: string, providerHookId: string): Promise<void> {
-    await this.rest.call('DELETE', `${this.repoPath(identifier)}/hooks/${encodeURIComponent(providerHookId)}`, undefined, [404]);
-  }
-
-  async setCommitStatus(identifier: string, sha: string, status: CommitStatus): Promise<void> {
-    await this.rest.call('POST', `${this.repoPath(identifier)}/statuses/${encodeURIComponent(sha)}`, {
-      state: status.state,
-      target_url: status.targetUrl,
-      description: cut(status.description, 140),
-      context: status.context,
-    });
-  }
-
   async changedFiles(identifier: string, base: string, head: string): Promise<string[]> {
     const path = `${this.repoPath(identifier)}/compare/${encodeURIComponent(base)}...${encodeURIComponent(head)}`;
     const { body } = await this.rest.call('GET', path);
@@ -95,6 +66,6 @@ export class ForgejoAdapter implements VcsAdapter {
 
   async pullRequestFiles(identifier: string, number: number): Promise<string[]> {
     const files = await this.rest.pages(`${this.repoPath(identifier)}/pulls/${number}/files`, 'page', 'limit', PAGE_SIZE);
-    return uniquePaths(files.flatMap((f) => [str(f, 'filename'), str(f, 'previous_filename')]));
+    return filePaths(files);
   }
 }

@@ -1,47 +1,34 @@
 // GitHub (github.com and GitHub Enterprise Server) through its REST API, as docs.github.com
 // defines it: repositories, repository webhooks, commit statuses, comparing commits and a pull
 // request's files. The API URL is https://api.github.com, or https://<host>/api/v3 for Enterprise.
-import type { CommitStatus, RepositoryInfo, ServiceProvider, VcsAdapter } from '../types.js';
-import { RestClient, cut, field, ownerAndName, str, uniquePaths, type AdapterOptions } from './rest.js';
+import type { ServiceProvider, VcsAdapter } from '../types.js';
+import { GitHubShapedAdapter, filePaths } from './github-shaped.js';
+import { RestClient, field, str, type AdapterOptions } from './rest.js';
 
 const LABEL = 'GitHub';
 
-export class GitHubAdapter implements VcsAdapter {
-  private readonly rest: RestClient;
-
+export class GitHubAdapter extends GitHubShapedAdapter implements VcsAdapter {
   constructor(
     readonly provider: ServiceProvider,
     apiUrl: string,
     private readonly token: string,
     options: AdapterOptions = {},
   ) {
-    this.rest = new RestClient(
+    super(
       LABEL,
-      apiUrl,
-      {
-        Accept: 'application/vnd.github+json',
-        Authorization: `Bearer ${token}`,
-        'X-GitHub-Api-Version': '2022-11-28',
-        'User-Agent': 'otf-ts',
-      },
-      token,
-      options,
+      new RestClient(
+        LABEL,
+        apiUrl,
+        {
+          Accept: 'application/vnd.github+json',
+          Authorization: `Bearer ${token}`,
+          'X-GitHub-Api-Version': '2022-11-28',
+          'User-Agent': 'otf-ts',
+        },
+        token,
+        options,
+      ),
     );
-  }
-
-  private repoPath(identifier: string): string {
-    const { owner, name } = ownerAndName(LABEL, identifier);
-    return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
-  }
-
-  async repository(identifier: string): Promise<RepositoryInfo> {
-    const path = this.repoPath(identifier);
-    const { body } = await this.rest.call('GET', path);
-    const fullName = str(body, 'full_name');
-    const defaultBranch = str(body, 'default_branch');
-    const cloneUrl = str(body, 'clone_url');
-    if (!fullName || !defaultBranch || !cloneUrl) throw this.rest.unexpected('GET', path, 'a repository');
-    return { identifier: fullName, defaultBranch, webUrl: str(body, 'html_url') ?? '', cloneUrl, sshCloneUrl: str(body, 'ssh_url') };
   }
 
   cloneCredentials(): { username: string; password: string } {
@@ -75,20 +62,6 @@ export class GitHubAdapter implements VcsAdapter {
     return String(id);
   }
 
-  async deleteWebhook(identifier: string, providerHookId: string): Promise<void> {
-    // 404: already gone (deleted by hand, or the repository with it), which is what we wanted.
-    await this.rest.call('DELETE', `${this.repoPath(identifier)}/hooks/${encodeURIComponent(providerHookId)}`, undefined, [404]);
-  }
-
-  async setCommitStatus(identifier: string, sha: string, status: CommitStatus): Promise<void> {
-    await this.rest.call('POST', `${this.repoPath(identifier)}/statuses/${encodeURIComponent(sha)}`, {
-      state: status.state,
-      target_url: status.targetUrl,
-      description: cut(status.description, 140),
-      context: status.context,
-    });
-  }
-
   /**
    * GitHub lists at most 300 files of a comparison (its documented limit): a push changing more
    * gets the first 300, and a trigger matching only the others would not fire.
@@ -105,9 +78,4 @@ export class GitHubAdapter implements VcsAdapter {
     const files = await this.rest.pages(`${this.repoPath(identifier)}/pulls/${number}/files`, 'page', 'per_page', 100, 30);
     return filePaths(files);
   }
-}
-
-/** A renamed file touches its old path too (a trigger on the old folder should fire). */
-function filePaths(files: unknown[]): string[] {
-  return uniquePaths(files.flatMap((f) => [str(f, 'filename'), str(f, 'previous_filename')]));
 }
