@@ -355,6 +355,15 @@ describe('VCS providers API (oauth-clients, oauth-tokens)', function () {
     assertError(await member.client.get(`/organizations/${org}/oauth-clients`), 403, /to read VCS providers you need the manage-vcs-settings organization permission, or admin access to a workspace/);
     assertError(await member.client.get(`/oauth-clients/${client.id}`), 403, /read VCS providers/);
     assertError(await member.client.post(`/organizations/${org}/oauth-clients`, clientDoc({ 'service-provider': 'github', 'oauth-token-string': 't' })), 403, /to manage VCS providers you need the manage-vcs-settings/);
+    // Every other route of clients and tokens refuses the member too, and says why.
+    const tokenId = client.relationships['oauth-tokens'].data[0].id;
+    assertError(await member.client.patch(`/oauth-clients/${client.id}`, clientDoc({ name: 'x' })), 403, /manage VCS providers/);
+    assertError(await member.client.delete(`/oauth-clients/${client.id}`), 403, /manage VCS providers/);
+    assertError(await member.client.get(`/oauth-clients/${client.id}/oauth-tokens`), 403, /read VCS providers/);
+    assertError(await member.client.get(`/organizations/${org}/oauth-tokens`), 403, /read VCS providers/);
+    assertError(await member.client.get(`/oauth-tokens/${tokenId}`), 403, /read VCS providers/);
+    assertError(await member.client.patch(`/oauth-tokens/${tokenId}`, { data: { type: 'oauth-tokens', attributes: { 'ssh-key': '' } } }), 403, /manage VCS providers/);
+    assertError(await member.client.delete(`/oauth-tokens/${tokenId}`), 403, /manage VCS providers/);
 
     const adminTeam = await createTeam(api, org);
     const ws = await createWorkspace(api, org);
