@@ -157,11 +157,10 @@ export class VcsService {
   }
 
   private async locateToken(subject: Subject, action: OrganizationAction, id: string): Promise<{ token: StoredToken; client: StoredClient }> {
-    const token = await store.findToken(this.db, id);
-    const client = token && (await store.findClient(this.db, token.oauthClientId));
-    if (!token || !client) throw notFound('oauth token', id);
-    authorize(subject, action, { organizationId: client.organizationId }, () => notFound('oauth token', id));
-    return { token, client };
+    const found = await store.findTokenWithClient(this.db, id);
+    if (!found) throw notFound('oauth token', id);
+    authorize(subject, action, { organizationId: found.client.organizationId }, () => notFound('oauth token', id));
+    return found;
   }
 
   private async present(clients: StoredClient[], org?: Organization): Promise<OAuthClient[]> {
@@ -316,17 +315,16 @@ export class VcsService {
    * absent as one that does not exist). No authorization: the caller has authorized its action.
    */
   async tokenInOrganization(oauthTokenId: string, organizationId: string): Promise<TokenInfo | null> {
-    const token = await store.findToken(this.db, oauthTokenId);
-    const client = token && (await store.findClient(this.db, token.oauthClientId));
-    if (!token || !client || client.organizationId !== organizationId) return null;
-    return info(token, client);
+    const found = await store.findTokenWithClient(this.db, oauthTokenId);
+    if (!found || found.client.organizationId !== organizationId) return null;
+    return info(found.token, found.client);
   }
 
   /** An adapter for the provider of the token, holding the token decrypted; null when the token is gone. Never log what it holds. */
   async adapterFor(oauthTokenId: string): Promise<VcsAdapter | null> {
-    const token = await store.findToken(this.db, oauthTokenId);
-    const client = token && (await store.findClient(this.db, token.oauthClientId));
-    if (!token || !client) return null;
+    const found = await store.findTokenWithClient(this.db, oauthTokenId);
+    if (!found) return null;
+    const { token, client } = found;
     let secret: string;
     try {
       secret = this.cipher.open(token.encryptedToken, token.id);

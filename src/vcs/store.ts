@@ -111,6 +111,25 @@ export async function findToken(db: Db, id: string): Promise<StoredToken | null>
   return row ? toToken(row) : null;
 }
 
+/** A token with its client, in one query: what every use of a token (an adapter, a check of its organization) needs. */
+export async function findTokenWithClient(db: Db, id: string): Promise<{ token: StoredToken; client: StoredClient } | null> {
+  const row = (await db('oauth_tokens as t')
+    .join('oauth_clients as c', 'c.id', 't.oauth_client_id')
+    .where('t.id', id)
+    .first('t.*', {
+      organization_id: 'c.organization_id',
+      service_provider: 'c.service_provider',
+      name: 'c.name',
+      api_url: 'c.api_url',
+      http_url: 'c.http_url',
+      client_created_at: 'c.created_at',
+      client_updated_at: 'c.updated_at',
+    })) as (TokenRow & Omit<ClientRow, 'id' | 'created_at' | 'updated_at'> & { client_created_at: Date; client_updated_at: Date }) | undefined;
+  if (!row) return null;
+  const client = toClient({ ...row, id: row.oauth_client_id, created_at: row.client_created_at, updated_at: row.client_updated_at });
+  return { token: toToken(row), client };
+}
+
 /** The tokens of some clients, oldest first. */
 export async function tokensOf(db: Db, clientIds: string[]): Promise<StoredToken[]> {
   if (clientIds.length === 0) return [];
