@@ -32,10 +32,6 @@ export const runEventType: ResourceType = {
   selfLink: (v) => `/api/v2/run-events/${v.id}`,
 };
 
-/**
- * The id an actor has as a user: a user's own id; a team acts through a service account, as
- * Terraform Cloud shows the owners of team tokens.
- */
 export function presentRunEvent(e: RunEventRecord): View {
   return {
     id: e.id,

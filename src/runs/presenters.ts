@@ -3,7 +3,7 @@
 // on workspaces. Route files import them from here.
 import { isAllowed } from '../auth/authorize.js';
 import { principalOf, SITE_ADMIN, type Principal, type Subject } from '../auth/subject.js';
-import { resources, timestamp, type ResourceType, type View } from '../api/jsonapi.js';
+import { resources, timestamp, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
 import { currentRunId, type Workspace, type WorkspaceIncluder, workspaceScope } from '../workspaces/index.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
 import { canHappen } from './machine.js';
@@ -81,6 +81,11 @@ export function presentIngressAttributes(ia: NonNullable<ConfigurationVersion['i
     'sender-avatar-url': null,
     'sender-html-url': null,
   };
+}
+
+/** A configuration version's ingress attributes as an included resource; none for an upload. */
+export function includedIngress(cv: ConfigurationVersion): Resource[] {
+  return cv.ingress ? resources(ingressAttributesType, [presentIngressAttributes(cv.ingress)]) : [];
 }
 
 export const runType: ResourceType = {

@@ -16,7 +16,7 @@ import { redactPlan } from './redact.js';
 import { UPLOAD_PURPOSE, type ConfigurationVersionService } from './configs.js';
 import { LOG_PURPOSE, type RunLogService } from './logs.js';
 import { RUN_STATUSES, type RunStatus } from './machine.js';
-import { applyType, configurationVersionType, ingressAttributesType, presentIngressAttributes, planType, presentConfigurationVersion, presentPhase, presentPrincipalAsUser, presentRun, runType } from './presenters.js';
+import { applyType, configurationVersionType, includedIngress, ingressAttributesType, presentIngressAttributes, planType, presentConfigurationVersion, presentPhase, presentPrincipalAsUser, presentRun, runType } from './presenters.js';
 import { readAction, readCreateConfigurationVersion, readCreateRun } from './schemas.js';
 import type { ListFilter, Run, RunService } from './service.js';
 
@@ -77,14 +77,14 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     const views = items.map((cv) => presentConfigurationVersion(cv, null));
     // include=ingress_attributes, as on one configuration version (go-tfe's ConfigVerIngressAttributes).
     const withIngress = parseIncludes(query(ctx)).has('ingress_attributes');
-    const included = withIngress ? items.flatMap((cv) => (cv.ingress ? resources(ingressAttributesType, [presentIngressAttributes(cv.ingress)]) : [])) : [];
+    const included = withIngress ? items.flatMap(includedIngress) : [];
     send(ctx, 200, encode(configurationVersionType, views, { ...paginate(page, total, requestUrl(ctx, site)), ...(included.length > 0 ? { included } : {}) }));
   });
 
   router.get('/configuration-versions/:id', async (ctx) => {
     const { cv } = await configs.get(subjectOf(ctx), ctx.params.id);
     // include=ingress_attributes, as go-tfe asks for it (ConfigVerIngressAttributes).
-    const included = cv.ingress && parseIncludes(query(ctx)).has('ingress_attributes') ? resources(ingressAttributesType, [presentIngressAttributes(cv.ingress)]) : [];
+    const included = cv.ingress && parseIncludes(query(ctx)).has('ingress_attributes') ? includedIngress(cv) : [];
     send(ctx, 200, encode(configurationVersionType, presentConfigurationVersion(cv, null), included.length > 0 ? { included } : {}));
   });
 
@@ -147,7 +147,7 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
       if (ws) out.push(...resources(workspaceType, [presentWorkspace(ws, subject)]));
       const cv = cvs.get(run.configurationVersionId);
       if (cv) out.push(...resources(configurationVersionType, [presentConfigurationVersion(cv, null)]));
-      if (cv?.ingress && withIngress) out.push(...resources(ingressAttributesType, [presentIngressAttributes(cv.ingress)]));
+      if (cv && withIngress) out.push(...includedIngress(cv));
     }
     return out;
   }

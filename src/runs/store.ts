@@ -10,13 +10,13 @@ export type Timestamps = Record<string, string>;
 
 // ---------------------------------------------------------------- configuration versions
 
+/** TFC's ingress-attributes as kept with a configuration version: with their id, and whether the commit is on the default branch. */
+export type StoredIngress = IngressAttributes & { id: string; onDefaultBranch: boolean };
+
 /**
  * archived: its tarball dropped on request (actions/archive); no run may use it any more.
  * fetching: made from a commit that is being fetched from its repository (TFC's status for it).
  */
-/** TFC's ingress-attributes as kept with a configuration version: with their id, and whether the commit is on the default branch. */
-export type StoredIngress = IngressAttributes & { id: string; onDefaultBranch: boolean };
-
 export type ConfigurationVersionStatus = 'pending' | 'fetching' | 'uploaded' | 'errored' | 'archived';
 
 export interface ConfigurationVersion {
