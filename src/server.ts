@@ -40,7 +40,7 @@ import { createUserDomain } from './users/index.js';
 import { createVcsDomain } from './vcs/index.js';
 import { createWorkspaceDomain } from './workspaces/index.js';
 import { createConnectionDomain } from './connections/index.js';
-import { CommitStatuses, createIngressDomain, FetchWorker, LOST_FETCH_MS, Poller, RepositoryCache } from './ingress/index.js';
+import { createIngressDomain, FetchWorker, LOST_FETCH_MS } from './ingress/index.js';
 import { createWebhookDomain } from './webhooks/index.js';
 
 /**
@@ -202,54 +202,22 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
-    // Clones are kept per repository in the data dir, so a second push fetches only new objects.
-    const repositories = new RepositoryCache(path.join(config.dataDir, 'repositories'));
-    // Clones no connection fetched into for two weeks go (at start, then hourly).
-    repositories.startSweeping(14 * 24 * 3_600_000, 3_600_000);
     const ingress = createIngressDomain({
+      db,
+      site,
       runs: runs.service,
       configs: runs.configs,
+      workspaces: workspaces.service,
+      connections,
+      tokens: vcs.providers,
+      sshKeys,
       principals: auth,
-      sources: {
-        connectedWorkspace: async (id) => {
-          const ws = await workspaces.service.byId(id);
-          return ws?.vcsRepo && ws.vcsConnectedBy ? { workspace: ws, vcsRepo: ws.vcsRepo, connectedBy: ws.vcsConnectedBy } : null;
-        },
-        workspacesOfHook: (hookId) => connections.workspacesOfHook(hookId),
-        adapterFor: async (oauthTokenId) => {
-          const adapter = await vcs.providers.adapterFor(oauthTokenId);
-          if (!adapter) throw new Error(`the VCS provider's oauth token ${oauthTokenId} is gone`);
-          return adapter;
-        },
-        // The oauth token's SSH key (TFC's), else the workspace's (P3).
-        sshKeyOf: async (workspaceId, oauthTokenId) => (await vcs.providers.sshKeyFor(oauthTokenId)) ?? (await sshKeys.forRun(workspaceId))?.value ?? null,
-        fetcher: repositories,
-      },
+      repositoriesDir: path.join(config.dataDir, 'repositories'),
       logger,
     });
-    // A run from a commit shows on the commit at its provider, posted after each transition commits.
-    const statuses = new CommitStatuses(
-      {
-        run: (id) => runs.service.byId(id),
-        ingress: async (cvId) => (await runs.configs.byId(cvId))?.ingress ?? null,
-        workspace: (id) => workspaces.service.byId(id),
-        adapterFor: (oauthTokenId) => vcs.providers.adapterFor(oauthTokenId),
-        baseUrl: () => site.baseUrl,
-      },
-      logger,
-    );
-    // Workspaces that poll (no webhook reaches this otfd) hand a moved branch head to the dispatcher.
-    const poller = new Poller(
-      db,
-      {
-        pollingWorkspaces: () => connections.pollingWorkspaces(),
-        adapterFor: (oauthTokenId) => vcs.providers.adapterFor(oauthTokenId),
-        sourceOf: (cw, adapter, info) => ingress.service.sourceOf(cw, adapter, info, '', null),
-        fetcher: repositories,
-        dispatch: (event, workspaceId) => ingress.dispatcher.handle(null, event, workspaceId),
-      },
-      logger,
-    );
+    const { repositories, statuses, poller } = ingress;
+    // Clones no connection fetched into for two weeks go (at start, then hourly).
+    repositories.startSweeping(14 * 24 * 3_600_000, 3_600_000);
     const webhooks = createWebhookDomain({
       db,
       hooks: connections,

@@ -315,6 +315,10 @@ describe('VCS-driven runs', function () {
     const stranger = await userWithAccess(api(), await createOrganization(api()), [], 'read');
     const hidden = await stranger.client.get(`/configuration-versions/${cvId}/ingress-attributes`);
     assert.equal(hidden.status, 404, hidden.text);
+    // A member of the same organization whose teams were given no access to the workspace.
+    const member = await userWithAccess(api(), world.org, [], 'read');
+    const tooFewRights = await member.client.get(`/configuration-versions/${cvId}/ingress-attributes`);
+    assert.equal(tooFewRights.status, 404, tooFewRights.text);
     const uploaded = await api().post(`/workspaces/${c.workspace.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
     assertStatus(uploaded, 201);
     assert.equal(uploaded.body.data.relationships['ingress-attributes'].data, null);

@@ -120,6 +120,11 @@ export class CommitStatuses {
   private readonly workers = new Set<Promise<void>>();
   /** The last status posted per run (sha, state, description), oldest first. */
   private readonly posted = new Map<string, string>();
+  /**
+   * Each configuration version's commit (null: uploaded), remembered because it never changes once
+   * made: without this every transition of every run, uploads included, would cost a query.
+   */
+  private readonly commits = new Map<string, IngressAttributes | null>();
   /** Backoff waits under way, each ended at once by stop(). */
   private readonly waits = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
   private stopped = false;
@@ -133,8 +138,8 @@ export class CommitStatuses {
   /** The runs domain's status-change hook (RunService.onStatusChange). */
   readonly statusChanged = async (run: Run): Promise<void> => {
     if (this.stopped) return;
-    // Most runs are uploads: they cost this one read.
-    if (!(await this.sources.ingress(run.configurationVersionId))) return;
+    // Most runs are uploads: their configuration version costs one read, not one per transition.
+    if (!(await this.commitOf(run.configurationVersionId))) return;
     this.request(run.id);
   };
 
@@ -208,7 +213,7 @@ export class CommitStatuses {
     const run = await this.sources.run(runId);
     if (!run) return null;
     const state = commitStateOf(run);
-    const ingress = await this.sources.ingress(run.configurationVersionId);
+    const ingress = await this.commitOf(run.configurationVersionId);
     if (!ingress) return null;
     const ws = await this.sources.workspace(run.workspaceId);
     // Disconnected since the run was queued: no token to post with.
@@ -226,6 +231,14 @@ export class CommitStatuses {
         context: statusContext(ws.organizationName, ws.name),
       },
     };
+  }
+
+  private async commitOf(configurationVersionId: string): Promise<IngressAttributes | null> {
+    if (this.commits.has(configurationVersionId)) return this.commits.get(configurationVersionId) ?? null;
+    const ingress = await this.sources.ingress(configurationVersionId);
+    this.commits.set(configurationVersionId, ingress);
+    while (this.commits.size > REMEMBERED_RUNS) this.commits.delete(this.commits.keys().next().value as string);
+    return ingress;
   }
 
   private remember(runId: string, key: string): void {
