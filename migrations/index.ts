@@ -25,6 +25,7 @@ import * as m0024 from './0024_vcs_deliveries_and_ingress.js';
 import * as m0025 from './0025_vcs_polls.js';
 import * as m0026 from './0026_vcs_delivery_bodies.js';
 import * as m0027 from './0027_repo_hooks_pending_deletion.js';
+import * as m0028 from './0028_web_sessions.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -57,4 +58,5 @@ export const migrations: Record<string, Migration> = {
   '0025_vcs_polls': m0025,
   '0026_vcs_delivery_bodies': m0026,
   '0027_repo_hooks_pending_deletion': m0027,
+  '0028_web_sessions': m0028,
 };

@@ -53,6 +53,23 @@ export interface Config {
   authFailureLimit?: number;
   /** How long after a cancel request force-cancel becomes available (default 10 s). */
   forceCancelCoolOffMs?: number;
+  /** How long a web UI session lasts from sign-in (default 24 h). */
+  sessionLifetimeMs?: number;
+  /** Single sign-on in the web UI through an OpenID Connect provider; null (or absent) for none. */
+  oidc?: OidcConfig | null;
+}
+
+export interface OidcConfig {
+  /** The provider's issuer URL; its /.well-known/openid-configuration is read at start. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** The claim that names the user (its value becomes the username). */
+  usernameClaim: string;
+  /** A claim listing group names: a group named like a team of an organization makes the user a member of it. Null for none. */
+  teamsClaim: string | null;
+  /** What the sign-in button says: "Sign in with <name>". */
+  name: string;
 }
 
 export const FLAGS: FlagSpec[] = [
@@ -76,6 +93,13 @@ export const FLAGS: FlagSpec[] = [
   { name: 'shutdown-timeout', help: 'on SIGTERM, how long running server-agent jobs may take to finish before they are canceled', default: '10m' },
   { name: 'auth-failure-limit', help: 'failed authentications per client address and minute before otfd answers 429; 0 turns it off', default: '30' },
   { name: 'force-cancel-cool-off', help: 'how long after a cancel request force-cancel of the run becomes available', default: '10s' },
+  { name: 'session-lifetime', help: 'how long a web UI session lasts from sign-in (e.g. 12h, 30m)', default: '24h' },
+  { name: 'oidc-issuer', help: 'issuer URL of an OpenID Connect provider for single sign-on in the web UI', default: 'none' },
+  { name: 'oidc-client-id', help: 'the client id otfd has at the OpenID Connect provider', default: 'none' },
+  { name: 'oidc-client-secret', help: 'the client secret otfd has at the OpenID Connect provider', default: 'none' },
+  { name: 'oidc-username-claim', help: 'the ID token claim whose value becomes the username', default: 'preferred_username' },
+  { name: 'oidc-teams-claim', help: 'an ID token claim listing groups; a group named like a team makes the user its member', default: 'none' },
+  { name: 'oidc-name', help: 'the provider\'s name on the sign-in button', default: 'single sign-on' },
 ];
 
 export function envName(flag: string): string {
@@ -168,6 +192,32 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     shutdownTimeoutMs: parseDuration('shutdown-timeout', v.get('shutdown-timeout') ?? '10m', 24 * 3_600_000),
     authFailureLimit: parseInteger('auth-failure-limit', v.get('auth-failure-limit') ?? '30', 0, 1_000_000),
     forceCancelCoolOffMs: parseDuration('force-cancel-cool-off', v.get('force-cancel-cool-off') ?? '10s', 24 * 3_600_000),
+    sessionLifetimeMs: parseDuration('session-lifetime', v.get('session-lifetime') ?? '24h', 30 * 24 * 3_600_000) || 24 * 3_600_000,
+    oidc: parseOidc(v),
+  };
+}
+
+/** The --oidc-* flags: all of issuer, client id and client secret, or none of them. */
+function parseOidc(v: Map<string, string>): OidcConfig | null {
+  const issuer = v.get('oidc-issuer');
+  const clientId = v.get('oidc-client-id');
+  const clientSecret = v.get('oidc-client-secret');
+  if (!issuer && !clientId && !clientSecret) return null;
+  if (!issuer || !clientId || !clientSecret) throw new ConfigError('single sign-on needs all of --oidc-issuer, --oidc-client-id and --oidc-client-secret');
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new ConfigError(`--oidc-issuer: "${issuer}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('--oidc-issuer: must be an http(s) URL');
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    usernameClaim: v.get('oidc-username-claim') ?? 'preferred_username',
+    teamsClaim: v.get('oidc-teams-claim') ?? null,
+    name: v.get('oidc-name') ?? 'single sign-on',
   };
 }
 

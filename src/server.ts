@@ -42,6 +42,7 @@ import { createWorkspaceDomain } from './workspaces/index.js';
 import { createConnectionDomain } from './connections/index.js';
 import { createIngressDomain, FetchWorker, LOST_FETCH_MS } from './ingress/index.js';
 import { createWebhookDomain } from './webhooks/index.js';
+import { createWebDomain } from './web/index.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -283,7 +284,34 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     orgs.addIncluders(projects.organizationIncluders);
     orgs.service.setDefaultPoolCheck((orgId, poolId) => pools.service.checkDefault(orgId, poolId));
 
+    // The web UI: pages over the same services, with sessions of their own.
+    const web = createWebDomain({
+      db,
+      site,
+      logger,
+      listener,
+      auth,
+      settings: { sessionLifetimeMs: config.sessionLifetimeMs ?? 24 * 3_600_000, oidc: config.oidc ?? null, tls: config.ssl },
+      orgs,
+      projects,
+      workspaces,
+      runs,
+      state,
+      variables,
+      varsets,
+      teams,
+      users,
+      pools,
+      vcs,
+      connections,
+      triggers,
+      sshKeys,
+    });
+    web.start();
+    cleanups.push(async () => web.stop());
+
     const app = createApp({
+      web,
       logger,
       db,
       auth,

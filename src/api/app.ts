@@ -39,6 +39,8 @@ export interface AppOptions {
   tls?: boolean;
   /** Failed authentications per client address and minute before 429s; 0 turns it off (default 30). */
   authFailureLimit?: number;
+  /** The web UI: a middleware answering its own paths (it passes others on), and its service-discovery entries. */
+  web?: { middleware: Koa.Middleware<AppState>; discovery: Record<string, unknown> };
 }
 
 /** The largest JSON:API request body, and its deepest nesting. */
@@ -127,12 +129,13 @@ export function createApp(opts: AppOptions): Koa<AppState> {
   // middleware of their own would be two more layers for every request to pass.
   app.use(errorMiddleware(logger));
   app.use(refuseBadInput);
+  if (opts.web) app.use(opts.web.middleware);
 
   const root = new Router<AppState>();
   root.get('/.well-known/terraform.json', (ctx) => {
     ctx.type = 'application/json';
     const api = `${API_PREFIX}/`;
-    ctx.body = { 'tfe.v2': api, 'tfe.v2.1': api, 'tfe.v2.2': api, 'state.v2': api };
+    ctx.body = { 'tfe.v2': api, 'tfe.v2.1': api, 'tfe.v2.2': api, 'state.v2': api, ...opts.web?.discovery };
   });
   root.get('/healthz', async (ctx) => {
     const ok = await databaseUsable(db);

@@ -1,0 +1,63 @@
+// The web UI: server-rendered pages over the same services as the API, with sessions from
+// sign-in (token, single sign-on, `terraform login`), live run logs and statuses through
+// Server-Sent Events, and no single-page-app build: every page works from its URL.
+import Router from '@koa/router';
+import type { Next, ParameterizedContext } from 'koa';
+import type { AppState } from '../api/http.js';
+import type { WebDeps } from './deps.js';
+import { isWebPath, webMiddleware, type WebState } from './http.js';
+import { errorPage } from './layout.js';
+import { registerOrganizationPages } from './pages/organizations.js';
+import { registerSignInPages } from './pages/signin.js';
+import { SessionService } from './sessions/service.js';
+import { registerStaticRoutes } from './static.js';
+
+export type { WebDeps, WebSettings, OidcSettings } from './deps.js';
+export { SessionService } from './sessions/service.js';
+
+export interface WebDomain {
+  sessions: SessionService;
+  /** Koa middleware answering every web path (/, /app/..., /login, /logout, /static/...); passes others on. */
+  middleware: (ctx: ParameterizedContext<AppState>, next: Next) => Promise<void>;
+  /** Entries of /.well-known/terraform.json the web UI adds (login.v1 for `terraform login`). */
+  discovery: Record<string, unknown>;
+  start(): void;
+  stop(): void;
+}
+
+export function createWebDomain(deps: Omit<WebDeps, 'sessions'>): WebDomain {
+  const sessions = new SessionService(deps.db, deps.auth, deps.site.secret, deps.settings.sessionLifetimeMs);
+  const all: WebDeps = { ...deps, sessions };
+  const router = new Router<WebState>();
+  router.get('/', (ctx) => ctx.redirect('/app/organizations'));
+  router.get('/app', (ctx) => ctx.redirect('/app/organizations'));
+  registerStaticRoutes(router);
+  registerSignInPages(router, all);
+  registerOrganizationPages(router, all);
+  const discovery: Record<string, unknown> = {};
+
+  const guard = webMiddleware({ sessions, site: deps.site, tls: deps.settings.tls, logger: deps.logger, errorPage });
+  const routes = router.routes();
+  const allowed = router.allowedMethods();
+  const middleware = async (appCtx: ParameterizedContext<AppState>, next: Next): Promise<void> => {
+    if (!isWebPath(appCtx.path)) return next();
+    // The web middleware fills in the rest of WebState (csrf, tls, session) before any route runs.
+    const ctx = appCtx as ParameterizedContext<WebState>;
+    await guard(ctx, async () => {
+      await routes(ctx as never, async () => {
+        await allowed(ctx as never, async () => undefined);
+      });
+      if (ctx.body === undefined || ctx.body === null) {
+        if (ctx.status === 405) errorPage(ctx as never, 405, 'method not allowed', `${ctx.method} is not allowed here`);
+        else if (ctx.status === 404) errorPage(ctx as never, 404, 'not found', 'there is no such page, or you may not see it');
+      }
+    });
+  };
+  return {
+    sessions,
+    middleware,
+    discovery,
+    start: () => sessions.startSweeping(),
+    stop: () => sessions.stop(),
+  };
+}

@@ -1,0 +1,97 @@
+// Sessions of the web UI. A session is made when somebody signs in (with a token, through single
+// sign-on) and ends when they sign out or its lifetime is over. It holds a principal, not rights:
+// each request gathers the principal's rights afresh, so a team change or a deleted user takes
+// effect at once, as it does for tokens.
+import crypto from 'node:crypto';
+import type { PrincipalResolver } from '../../auth/service.js';
+import type { Principal, Subject } from '../../auth/subject.js';
+import { sha256 } from '../../auth/tokens.js';
+import type { Db } from '../../db/index.js';
+import { newId } from '../../ids.js';
+import * as store from './store.js';
+
+export interface Session {
+  id: string;
+  principal: Principal;
+  /** The principal's rights, gathered for this request. */
+  subject: Subject;
+  expiresAt: Date;
+  /** The token that the CSRF tokens of this session's forms are derived from. */
+  csrfToken: string;
+}
+
+type EndHook = (sessionId: string) => void;
+
+export class SessionService {
+  private readonly endHooks: EndHook[] = [];
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly principals: PrincipalResolver,
+    private readonly secret: string,
+    /** How long a session lasts from sign-in. */
+    readonly lifetimeMs: number,
+  ) {}
+
+  /** Called with the id of every session that ends on this otfd (sign-out, user deleted): its event streams close. */
+  onEnd(hook: EndHook): void {
+    this.endHooks.push(hook);
+  }
+
+  /** Starts a session for the principal; returns the cookie value, shown once. */
+  async start(principal: Principal, address: string | null): Promise<{ id: string; cookie: string; expiresAt: Date }> {
+    const id = newId('ses');
+    const cookie = crypto.randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + this.lifetimeMs);
+    await store.insert(this.db, { id, tokenHash: sha256(cookie), principal, expiresAt, address });
+    return { id, cookie, expiresAt };
+  }
+
+  /** The live session of a cookie value, with its principal's rights; null for anything else (and for a deleted user). */
+  async resume(cookie: string): Promise<Session | null> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(cookie)) return null;
+    const row = await store.findLive(this.db, sha256(cookie));
+    if (!row) return null;
+    const subject = await this.principals.subjectOf(row.principal);
+    if (!subject) return null;
+    return { id: row.id, principal: row.principal, subject, expiresAt: row.expiresAt, csrfToken: this.csrfFor(`session:${row.id}`) };
+  }
+
+  /** Whether the session still exists (an event stream asks this now and then). */
+  isLive(id: string): Promise<boolean> {
+    return store.isLive(this.db, id);
+  }
+
+  async end(id: string): Promise<void> {
+    await store.remove(this.db, id);
+    for (const hook of this.endHooks) hook(id);
+  }
+
+  /**
+   * The CSRF token of forms for a visitor: derived from the session, or, before sign-in, from the
+   * visitor's pre-session cookie. A cross-site page can read neither, so it cannot post a form.
+   */
+  csrfFor(binding: string): string {
+    return crypto.createHmac('sha256', this.secret).update(`csrf:${binding}`).digest('base64url');
+  }
+
+  csrfMatches(binding: string, given: string): boolean {
+    const expected = Buffer.from(this.csrfFor(binding));
+    const got = Buffer.from(given);
+    return got.length === expected.length && crypto.timingSafeEqual(got, expected);
+  }
+
+  /** Deletes expired sessions now, then hourly. */
+  startSweeping(intervalMs = 3_600_000): void {
+    const sweep = () => void store.removeExpired(this.db).catch(() => undefined);
+    sweep();
+    this.sweeper = setInterval(sweep, intervalMs);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+}
