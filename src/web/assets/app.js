@@ -1,3 +1,4 @@
+/* global document, window, HTMLFormElement, Element */
 // The only script of our own: small conveniences that the pages work without.
 // Confirms destructive actions: a form with data-confirm asks before it posts.
 document.addEventListener('submit', (event) => {
