@@ -307,7 +307,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       triggers,
       sshKeys,
     });
-    web.start();
+    await web.start();
     cleanups.push(async () => web.stop());
 
     const app = createApp({
@@ -441,6 +441,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       stopping = true;
       logger.info({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'stopping: taking no new jobs or connections');
       pools.agents.drain();
+      // Event streams never end by themselves: they would hold the listener open until its timeout.
+      web.stop();
       await Promise.all([closePublic(), serverAgent?.stop(config.shutdownTimeoutMs)]);
       await cleanup();
     };

@@ -20,6 +20,7 @@ import type { VariableDomain } from '../variables/index.js';
 import type { VariableSetDomain } from '../varsets/index.js';
 import type { VcsDomain } from '../vcs/index.js';
 import type { WorkspaceDomain } from '../workspaces/index.js';
+import type { EventHub } from './events.js';
 import type { SessionService } from './sessions/service.js';
 
 /** Single sign-on through an OpenID Connect provider (otfd's --oidc-* flags). */
@@ -39,6 +40,8 @@ export interface WebDeps {
   listener: Listener;
   auth: AuthService;
   sessions: SessionService;
+  /** Live updates: publish what changed, open event streams for pages. */
+  events: EventHub;
   settings: WebSettings;
   orgs: OrganizationDomain;
   projects: ProjectDomain;

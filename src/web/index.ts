@@ -5,6 +5,7 @@ import Router from '@koa/router';
 import type { Next, ParameterizedContext } from 'koa';
 import type { AppState } from '../api/http.js';
 import type { WebDeps } from './deps.js';
+import { EventHub } from './events.js';
 import { isWebPath, webMiddleware, type WebState } from './http.js';
 import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
@@ -21,13 +22,17 @@ export interface WebDomain {
   middleware: (ctx: ParameterizedContext<AppState>, next: Next) => Promise<void>;
   /** Entries of /.well-known/terraform.json the web UI adds (login.v1 for `terraform login`). */
   discovery: Record<string, unknown>;
-  start(): void;
+  start(): Promise<void>;
+  /** Ends event streams (browsers reconnect to the next otfd) and background work. */
   stop(): void;
 }
 
-export function createWebDomain(deps: Omit<WebDeps, 'sessions'>): WebDomain {
+export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): WebDomain {
   const sessions = new SessionService(deps.db, deps.auth, deps.site.secret, deps.settings.sessionLifetimeMs);
-  const all: WebDeps = { ...deps, sessions };
+  const events = new EventHub(deps.db, deps.listener, deps.logger);
+  // A session that ends here ends its event streams on every otfd.
+  sessions.onEnd((id) => events.sessionEnded(id));
+  const all: WebDeps = { ...deps, sessions, events };
   const router = new Router<WebState>();
   router.get('/', (ctx) => ctx.redirect('/app/organizations'));
   router.get('/app', (ctx) => ctx.redirect('/app/organizations'));
@@ -57,7 +62,13 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions'>): WebDomain {
     sessions,
     middleware,
     discovery,
-    start: () => sessions.startSweeping(),
-    stop: () => sessions.stop(),
+    start: async () => {
+      sessions.startSweeping();
+      await events.start();
+    },
+    stop: () => {
+      events.closeAll();
+      sessions.stop();
+    },
   };
 }
