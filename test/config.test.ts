@@ -48,6 +48,17 @@ describe('otfd configuration', () => {
     rejects(['--statement-timeout', '-1s'], {}, /--statement-timeout/);
     assert.equal(parse(['--force-cancel-cool-off', '1m']).forceCancelCoolOffMs, 60_000);
     rejects(['--force-cancel-cool-off', 'later'], {}, /--force-cancel-cool-off: "later" is not a duration/);
+    assert.equal(parse([]).sessionLifetimeMs, 24 * 3_600_000);
+    assert.equal(parse(['--session-lifetime', '30m']).sessionLifetimeMs, 30 * 60_000);
+    rejects(['--session-lifetime', '1000h'], {}, /--session-lifetime/);
+  });
+
+  it('takes single sign-on settings all together or not at all', () => {
+    assert.equal(parse([]).oidc, null);
+    const c = parse(['--oidc-issuer', 'https://id.example', '--oidc-client-id', 'otf'], { OTF_OIDC_CLIENT_SECRET: 's3cret' });
+    assert.deepEqual(c.oidc, { issuer: 'https://id.example', clientId: 'otf', clientSecret: 's3cret', usernameClaim: 'preferred_username', teamsClaim: null, name: 'single sign-on' });
+    rejects(['--oidc-issuer', 'https://id.example'], {}, /needs all of --oidc-issuer, --oidc-client-id and --oidc-client-secret/);
+    rejects(['--oidc-issuer', 'ftp://x', '--oidc-client-id', 'a', '--oidc-client-secret', 'b'], {}, /--oidc-issuer: must be an http\(s\) URL/);
   });
 
   it('reads sizes in bytes or with a unit', () => {
@@ -82,6 +93,13 @@ describe('otfd configuration', () => {
         'OTF_SHUTDOWN_TIMEOUT',
         'OTF_AUTH_FAILURE_LIMIT',
         'OTF_FORCE_CANCEL_COOL_OFF',
+        'OTF_SESSION_LIFETIME',
+        'OTF_OIDC_ISSUER',
+        'OTF_OIDC_CLIENT_ID',
+        'OTF_OIDC_CLIENT_SECRET',
+        'OTF_OIDC_USERNAME_CLAIM',
+        'OTF_OIDC_TEAMS_CLAIM',
+        'OTF_OIDC_NAME',
       ],
     );
   });
