@@ -128,7 +128,9 @@ export function webMiddleware(opts: WebHttpOptions) {
     ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Referrer-Policy', 'same-origin');
-    if (!ctx.path.startsWith('/static/')) ctx.set('Cache-Control', 'no-store');
+    // Stylesheets and scripts need no session: no database query, no cookie for them.
+    if (ctx.path.startsWith('/static/')) return next();
+    ctx.set('Cache-Control', 'no-store');
     try {
       await loadSession(ctx, sessions);
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
