@@ -13,11 +13,32 @@ import { createOrganization, createWorkspace, startServer, type TestServer } fro
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { until } from './helpers/wait.js';
 import { WebClient } from './helpers/web.js';
+import { LogRenderer, wholeUtf8Length } from '../src/web/pages/run-log.js';
 
 const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled'];
 
 /** An empty state, as an http backend serves it to terraform_remote_state. */
 const EMPTY_STATE = JSON.stringify({ version: 4, terraform_version: '1.5.0', serial: 1, lineage: '3f1d7a1e-0000-4000-8000-000000000000', outputs: {}, resources: [] });
+
+describe('web UI: run logs as HTML', () => {
+  it('escapes markup, keeps colours across chunks as classes, and writes no style attribute (the CSP refuses them)', () => {
+    const log = new LogRenderer();
+    const first = log.render('\x1b[1;31m<script>alert(1)</script> & "q"');
+    const second = log.render(' still red\x1b[0m plain\r\n');
+    assert.equal(String(first), '<span class="ansi-bold ansi-red-fg">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;</span>');
+    assert.equal(String(second), '<span class="ansi-bold ansi-red-fg"> still red</span> plain\n');
+    assert.doesNotMatch(String(new LogRenderer().render('\x1b[38;2;1;2;3mtrue\x1b[0m \x1b[3;4mx\x1b[0m')), /style=/);
+  });
+
+  it('cuts a chunk at the last whole UTF-8 character', () => {
+    const euro = Buffer.from('a€', 'utf8');
+    assert.equal(wholeUtf8Length(euro), 4);
+    assert.equal(wholeUtf8Length(euro.subarray(0, 3)), 1);
+    assert.equal(wholeUtf8Length(euro.subarray(0, 2)), 1);
+    assert.equal(wholeUtf8Length(Buffer.from('plain')), 5);
+    assert.equal(wholeUtf8Length(Buffer.alloc(0)), 0);
+  });
+});
 
 describe('web UI: runs', function () {
   this.timeout(180_000);
