@@ -35,6 +35,8 @@ export interface WebEvent {
 export interface SseMessage {
   event: string;
   html: Html | string;
+  /** The stream's position after this message: the browser sends it back as Last-Event-ID when it reconnects. */
+  id?: string;
 }
 
 type Subscriber = (event: WebEvent) => void;
@@ -98,7 +100,15 @@ export class EventHub {
   openStream(
     ctx: WebCtx,
     sessions: SessionService,
-    opts: { topics: readonly string[]; initial?: SseMessage[]; onEvent: (event: WebEvent, send: (msg: SseMessage) => void) => Promise<void> | void },
+    opts: {
+      topics: readonly string[];
+      /**
+       * Sent first. A function is called once the stream listens to its topics, so that nothing
+       * that happens while it reads what it sends first can be missed.
+       */
+      initial?: SseMessage[] | (() => Promise<SseMessage[]>);
+      onEvent: (event: WebEvent, send: (msg: SseMessage) => void) => Promise<void> | void;
+    },
   ): void {
     const session = ctx.state.session;
     const stream = new PassThrough();
@@ -106,7 +116,8 @@ export class EventHub {
       if (stream.writableEnded) return;
       // Each line of the data becomes its own data: field; the browser joins them with newlines.
       const data = String(msg.html).split('\n').map((l) => `data: ${l}`).join('\n');
-      stream.write(`event: ${msg.event}\n${data}\n\n`);
+      const id = msg.id ? `id: ${msg.id.replace(/[\r\n]/g, '')}\n` : '';
+      stream.write(`${id}event: ${msg.event}\n${data}\n\n`);
     };
     // Events are handled one after another, so that log chunks arrive in order.
     let chain = Promise.resolve();
@@ -149,7 +160,19 @@ export class EventHub {
     ctx.set('X-Accel-Buffering', 'no');
     ctx.body = stream;
     stream.write(`retry: ${RETRY_MS}\n\n`);
-    for (const msg of opts.initial ?? []) send(msg);
+    const initial = opts.initial;
+    if (typeof initial === 'function') {
+      // Ahead of any event: the chain runs events only after it.
+      chain = chain.then(async () => {
+        try {
+          for (const msg of await initial()) send(msg);
+        } catch (err) {
+          this.logger.warn({ err }, 'the start of a live update stream could not be rendered');
+        }
+      });
+    } else {
+      for (const msg of initial ?? []) send(msg);
+    }
   }
 
   /** Ends the streams of a session on every otfd (sign-out). */
