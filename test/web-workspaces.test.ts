@@ -4,10 +4,12 @@
 // with WebClient for what a browser would not send.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import type { Api, Json } from './helpers/api.js';
 import { launchBrowser, screenshot, seriousViolations, signInWithToken, type Browser, type Page } from './helpers/browser.js';
 import { addToOrganization, createUser, userWithAccess } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
+import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { WebClient } from './helpers/web.js';
 
 const BUILTIN = 'terraform.io/builtin/terraform';
@@ -80,6 +82,16 @@ describe('web UI workspaces', function () {
     return created.body.data.id;
   }
 
+  /** Uploads a configuration to the workspace and queues a run of it (no runner here: it waits in the queue). */
+  async function queueRun(wsId: string): Promise<string> {
+    const cv = await admin.post(`/workspaces/${wsId}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
+    assert.equal(cv.status, 201, cv.text);
+    assert.equal((await uploadTarball(admin, cv.body.data, configTarball({ 'main.tf': 'output "x" { value = 1 }' }))).status, 200);
+    const run = await admin.post('/runs', { data: { type: 'runs', attributes: {}, relationships: { workspace: { data: { type: 'workspaces', id: wsId } } } } });
+    assert.equal(run.status, 201, run.text);
+    return run.body.data.id;
+  }
+
   /** The names in the workspace list's rows, in order. */
   function listedNames(htmlText: string): string[] {
     return [...htmlText.matchAll(/<th scope="row"><a href="[^"]*">([^<]*)<\/a><\/th>/g)].map((m) => m[1]);
@@ -134,6 +146,60 @@ describe('web UI workspaces', function () {
     await Promise.all([page.waitForNavigation(), page.click('form[role="search"] button[type="submit"]')]);
     assert.deepEqual(listedNames(await page.content()), ['db-replica']);
     await page.close();
+  });
+
+  it('shows a run status change in the list live, without reloading the page', async () => {
+    const own = await createOrganization(admin);
+    const ws = await createWorkspace(admin, own, 'live');
+    await createWorkspace(admin, own, 'quiet');
+    const page = await signedInPage();
+    // Told when htmx's SSE extension has connected the list's stream.
+    await page.evaluateOnNewDocument(`document.addEventListener('htmx:sseOpen', () => { window.streamOpen = true; })`);
+    await page.goto(`${server.url}/app/${own}/workspaces`);
+    await page.waitForFunction('window.streamOpen === true', { timeout: 20_000 });
+    const cell = `#ws-status-${ws.id}`;
+    assert.match((await page.$eval(cell, (e) => e.textContent)) ?? '', /no runs yet/);
+    await page.evaluate('window.notReloaded = true');
+    const runId = await queueRun(ws.id);
+    await page.waitForFunction(`document.querySelector('${cell}').textContent.includes('plan queued')`, { timeout: 20_000 });
+    assert.equal((await admin.post(`/runs/${runId}/actions/cancel`)).status, 202);
+    await page.waitForFunction(`document.querySelector('${cell}').textContent.includes('canceled')`, { timeout: 20_000 });
+    assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
+    assert.ok(await page.$(`${cell} a[href="/app/${own}/workspaces/live/runs/${runId}"]`), 'the status links to the run');
+    await screenshot(page, 'workspace-list');
+    await page.close();
+  });
+
+  it("sends a visitor's stream only the statuses of workspaces they may see", async () => {
+    const own = await createOrganization(admin);
+    const seen = await createWorkspace(admin, own, 'seen');
+    const hidden = await createWorkspace(admin, own, 'hidden');
+    const reader = await userWithAccess(admin, own, [seen.id], 'read');
+    const client = new WebClient(server.url);
+    await client.signIn(reader.token);
+    const received: string[] = [];
+    const req = http.get(`${server.url}/app/${own}/workspaces/events`, {
+      headers: { Accept: 'text/event-stream', Cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
+    try {
+      assert.equal(response.statusCode, 200);
+      assert.match(String(response.headers['content-type']), /text\/event-stream/);
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => received.push(chunk));
+      // The hidden workspace's change comes first: a stream handles events in order, so by the
+      // time the visible one's arrives, the hidden one's would have been sent too.
+      await queueRun(hidden.id);
+      await queueRun(seen.id);
+      const deadline = Date.now() + 20_000;
+      while (!received.join('').includes(`event: ws-${seen.id}`)) {
+        if (Date.now() > deadline) assert.fail(`no event for the visible workspace; got ${received.join('')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(!received.join('').includes(hidden.id), 'nothing about the hidden workspace');
+    } finally {
+      req.destroy();
+    }
   });
 
   it('creates a workspace from the form, and refuses a malformed name with a clear error', async () => {

@@ -12,10 +12,11 @@ import type { StateOutputRecord, WorkspaceResource } from '../../state/index.js'
 import { workspaceScope, type Workspace } from '../../workspaces/index.js';
 import { actionButton, pager, paths, runStatusBadge, timeTag } from '../components.js';
 import type { WebDeps } from '../deps.js';
-import type { WebEvent } from '../events.js';
 import { html, type Html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
+import { readRunStatusEvent } from '../run-events.js';
+import { startRunForm } from './runs.js';
 import { registerStatePages } from './states.js';
 
 /** Workspaces on one page of the list. */
@@ -139,15 +140,6 @@ async function visibleProjects(deps: WebDeps, subject: Subject, org: string): Pr
   }
 }
 
-/** A run-status event's workspace: named in the event, or found through its run. */
-async function workspaceOfEvent(deps: WebDeps, event: WebEvent): Promise<string | null> {
-  const ws = event.data.workspaceId ?? event.data.workspace_id;
-  if (typeof ws === 'string') return ws;
-  const runId = event.data.runId ?? event.data.run_id;
-  if (typeof runId !== 'string') return null;
-  return (await deps.runs.service.byId(runId))?.workspaceId ?? null;
-}
-
 export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
   const service = deps.workspaces.service;
   // Paths under /app that are not organizations.
@@ -169,18 +161,19 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
     deps.events.openStream(ctx, deps.sessions, {
       topics: [`org:${org.id}`],
       onEvent: async (event, send) => {
-        if (event.name !== 'run-status') return;
-        const wsId = await workspaceOfEvent(deps, event);
-        if (!wsId) return;
+        const change = readRunStatusEvent(event);
+        if (!change) return;
         let ws: Workspace;
         try {
-          ws = await service.get(subject, wsId);
+          // Read again with this visitor's rights: the event says only that something changed.
+          ws = await service.get(subject, change.workspaceId);
         } catch (err) {
           // A workspace this visitor may not see: nothing is sent.
           if (err instanceof AppError) return;
           throw err;
         }
         if (!isAllowed(subject, 'run:read', workspaceScope(ws))) return;
+        // The latest run, which need not be the run that changed (a newer one may be queued).
         const run = ws.latestRunId ? ((await deps.runs.service.byIds([ws.latestRunId]))[0] ?? undefined) : undefined;
         send({ event: `ws-${ws.id}`, html: statusContent(orgName, ws, run) });
       },
@@ -315,7 +308,7 @@ ${
     ? html`<p>${runStatusBadge(latest.status)} <a href="${paths.run(org, ws.name, latest.id)}">${latest.message || latest.id}</a> · ${timeTag(latest.createdAt)}</p>`
     : html`<p>There are no runs yet.</p>`
 }
-${isAllowed(subject, 'run:queue', scope) ? html`<p><a href="${paths.runs(org, ws.name)}" role="button">Start a run</a></p>` : ''}
+${startRunForm(ctx, org, ws)}
 </section>
 ${resources ? resourcesSection(resources) : ''}
 ${outputs ? outputsSection(outputs) : ''}`,
