@@ -275,6 +275,8 @@ describe('web UI workspaces', function () {
     assert.match(res.text, /<code>module\.child\.terraform_data\.inner<\/code>/);
     assert.match(res.text, /module\.child/);
     for (const label of ['Overview', 'Runs', 'States', 'Variables', 'Settings']) assert.match(res.text, new RegExp(`>${label}<`));
+    // The runs page's start-run form, posting to the runs page.
+    assert.match(res.text, new RegExp(`<form method="post" action="/app/${org}/workspaces/${ws.attributes.name}/runs"`));
 
     const page = await signedInPage(server.siteToken, `/app/${org}/workspaces/${ws.attributes.name}`);
     const text = (await page.evaluate('document.body.innerText')) as string;

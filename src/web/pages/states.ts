@@ -99,7 +99,7 @@ function versionRow(ctx: WebCtx, ws: Workspace, v: StateVersion): Html {
 <td>${v.runId ? html`run <a href="${paths.run(org, ws.name, v.runId)}">${v.runId}</a>` : html`${v.createdBy.name}`}</td>
 <td>${v.managedInstances}</td>
 <td>${v.status}</td>
-<td>${v.status === 'finalized' ? html`<a href="${downloadPath(org, ws.name, v.id)}" download>Download</a>` : ''}
+<td>${v.status === 'finalized' ? html`<a href="${downloadPath(org, ws.name, v.id)}" download aria-label="Download serial ${v.serial}">Download</a>` : ''}
 ${mayRollback ? actionButton(ctx.state.csrf, `${workspacePaths.states(org, ws.name)}/rollback`, `Roll back to serial ${v.serial}`, { fields: { version: v.id }, confirm: `Make serial ${v.serial} the current state again?` }) : ''}</td>
 </tr>`;
 }
