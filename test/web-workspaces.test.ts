@@ -155,6 +155,9 @@ describe('web UI workspaces', function () {
     assert.match((await web.get(`/app/${own}/workspaces?search=nothing-like-this`)).text, /No workspace matches these filters/);
     // Filters are kept across pages.
     assert.match((await web.get(`/app/${own}/workspaces?search=app`)).text, /href="\/app\/[^"]+\/workspaces\?search=app&amp;page=2"/);
+    const beyond = await web.get(`/app/${own}/workspaces?page=9`);
+    assert.equal(beyond.status, 200);
+    assert.match(beyond.text, /nothing on page 9/);
     // Malformed input is the visitor's mistake, not a server error.
     for (const bad of ['?page=0', '?page=abc', '?page=1&page=2', `?search=${'x'.repeat(300)}`]) {
       assert.equal((await web.get(`/app/${own}/workspaces${bad}`)).status, 400, bad);
@@ -327,6 +330,8 @@ describe('web UI workspaces', function () {
     const lineage = crypto.randomUUID();
     const first = await pushState(ws.id, stateFile(1, lineage));
     await pushState(ws.id, stateFile(2, lineage, 'second'));
+    const empty = await createWorkspace(admin, org);
+    assert.match((await web.get(`/app/${org}/workspaces/${empty.attributes.name}/states`)).text, /has no state yet/);
     const res = await web.get(`/app/${org}/workspaces/${ws.attributes.name}/states`);
     assert.equal(res.status, 200);
     assert.match(res.text, /2 <strong>\(current\)<\/strong>/);

@@ -39,7 +39,7 @@ ${workspaceNav(org, ws.name, 'states')}
 ${rollbackNote(ctx, ws)}
 ${
   items.length === 0
-    ? html`<p>This workspace has no state yet.</p>`
+    ? html`<p>${total > 0 ? html`There is nothing on page ${number}: <a href="${workspacePaths.states(org, ws.name)}">back to the first page</a>.` : 'This workspace has no state yet.'}</p>`
     : html`<table>
 <thead><tr><th scope="col">Serial</th><th scope="col">Created</th><th scope="col">By</th><th scope="col">Resources</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
 <tbody>${items.map((v) => versionRow(ctx, ws, v))}</tbody>

@@ -223,10 +223,10 @@ ${projects.map((p) => html`<option value="${p.id}"${p.id === project ? html` sel
 </div>
 <button type="submit">Filter</button>${filtered ? html` <a href="${paths.workspaces(org.name)}">Clear filters</a>` : ''}
 </form>
-<p>${total} workspace${total === 1 ? '' : 's'}${filtered ? ' match' : ''}.</p>
+<p>${total} workspace${total === 1 ? '' : 's'}${filtered ? (total === 1 ? ' matches' : ' match') : ''}.</p>
 ${
   items.length === 0
-    ? html`<p>${filtered ? 'No workspace matches these filters.' : 'There are no workspaces you can see yet.'}</p>`
+    ? html`<p>${total > 0 ? html`There is nothing on page ${number}: <a href="${paths.workspaces(org.name)}">back to the first page</a>.` : filtered ? 'No workspace matches these filters.' : 'There are no workspaces you can see yet.'}</p>`
     : html`<div hx-ext="sse" sse-connect="${workspacePaths.events(org.name)}" sse-close="signed-out">
 <table>
 <thead><tr><th scope="col">Name</th><th scope="col">Project</th><th scope="col">Tags</th><th scope="col">Latest run</th><th scope="col">Locked</th><th scope="col">Updated</th></tr></thead>
