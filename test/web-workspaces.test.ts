@@ -203,32 +203,39 @@ describe('web UI workspaces', function () {
     await page.close();
   });
 
-  it("sends a visitor's stream only the statuses of workspaces they may see", async () => {
+  it("sends a visitor's stream the page's statuses when it starts, then only changes of workspaces they may see", async () => {
     const own = await createOrganization(admin);
     const seen = await createWorkspace(admin, own, 'seen');
     const hidden = await createWorkspace(admin, own, 'hidden');
     const reader = await userWithAccess(admin, own, [seen.id], 'read');
     const client = new WebClient(server.url);
     await client.signIn(reader.token);
+    // Queued before the stream starts (as if between the page's rendering and the stream's start).
+    const first = await queueRun(seen.id);
     const received: string[] = [];
     const req = http.get(`${server.url}/app/${own}/workspaces/events`, {
       headers: { Accept: 'text/event-stream', Cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
     });
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
+    const waitFor = async (text: string) => {
+      const deadline = Date.now() + 20_000;
+      while (!received.join('').includes(text)) {
+        if (Date.now() > deadline) assert.fail(`no ${text} in the stream; got ${received.join('')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
     try {
       assert.equal(response.statusCode, 200);
       assert.match(String(response.headers['content-type']), /text\/event-stream/);
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => received.push(chunk));
+      await waitFor(`/runs/${first}`);
+      assert.match(received.join(''), new RegExp(`event: ws-${seen.id}\ndata: [^\n]*plan queued`));
       // The hidden workspace's change comes first: a stream handles events in order, so by the
       // time the visible one's arrives, the hidden one's would have been sent too.
       await queueRun(hidden.id);
-      await queueRun(seen.id);
-      const deadline = Date.now() + 20_000;
-      while (!received.join('').includes(`event: ws-${seen.id}`)) {
-        if (Date.now() > deadline) assert.fail(`no event for the visible workspace; got ${received.join('')}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      assert.equal((await admin.post(`/runs/${first}/actions/cancel`)).status, 202);
+      await waitFor('canceled');
       assert.ok(!received.join('').includes(hidden.id), 'nothing about the hidden workspace');
     } finally {
       req.destroy();

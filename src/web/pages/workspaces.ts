@@ -109,6 +109,46 @@ export function queryText(ctx: WebCtx, name: string, max = 255): string {
   return v;
 }
 
+/** The list's filters and page, from the query: the page and its event stream read the same. */
+interface ListQuery {
+  search: string;
+  tag: string;
+  project: string;
+  number: number;
+  /** The filters and page as query parameters (only those given). */
+  params: Record<string, string>;
+}
+
+function listQuery(ctx: WebCtx): ListQuery {
+  const search = queryText(ctx, 'search');
+  const tag = queryText(ctx, 'tag');
+  const project = queryText(ctx, 'project');
+  const number = pageNumber(ctx.query.page);
+  const params: Record<string, string> = {};
+  if (search) params.search = search;
+  if (tag) params.tag = tag;
+  if (project) params.project = project;
+  return { search, tag, project, number, params };
+}
+
+/** The list's event stream, for the same filters and page. */
+function streamPath(org: string, q: ListQuery): string {
+  const params = new URLSearchParams(q.number > 1 ? { ...q.params, page: String(q.number) } : q.params).toString();
+  return params ? `${workspacePaths.events(org)}?${params}` : workspacePaths.events(org);
+}
+
+/** A page of the visitor's workspaces, filtered. */
+function listPage(deps: WebDeps, subject: Subject, org: string, q: ListQuery) {
+  return deps.workspaces.service.list(subject, org, {
+    search: q.search || undefined,
+    tags: q.tag ? [q.tag] : undefined,
+    projectId: q.project || undefined,
+    sort: { column: 'name', descending: false },
+    limit: WORKSPACES_PER_PAGE,
+    offset: (q.number - 1) * WORKSPACES_PER_PAGE,
+  });
+}
+
 /** The latest runs of these workspaces, by workspace id, in one query; only those the visitor may read. */
 async function latestRuns(deps: WebDeps, subject: Subject, list: Workspace[]): Promise<Map<string, Run>> {
   const readable = list.filter((w) => w.latestRunId && isAllowed(subject, 'run:read', workspaceScope(w)));
@@ -156,10 +196,18 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
   router.get('/app/:org/workspaces/events', async (ctx, next) => {
     if (!ctx.get('Accept').includes('text/event-stream')) return next();
     const subject = subjectOf(ctx);
+    const q = listQuery(ctx);
     const org = await deps.orgs.service.resolve(subject, ctx.params.org);
     const orgName = org.name;
     deps.events.openStream(ctx, deps.sessions, {
       topics: [`org:${org.id}`],
+      // The statuses of the page's workspaces as they are once the stream listens: a change made
+      // between the page's rendering and the stream's start (or while otfd restarted) is not lost.
+      initial: async () => {
+        const { items } = await listPage(deps, subject, orgName, q);
+        const runs = await latestRuns(deps, subject, items);
+        return items.map((w) => ({ event: `ws-${w.id}`, html: statusContent(orgName, w, runs.get(w.id)) }));
+      },
       onEvent: async (event, send) => {
         const change = readRunStatusEvent(event);
         if (!change) return;
@@ -182,18 +230,9 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
 
   router.get('/app/:org/workspaces', async (ctx) => {
     const subject = subjectOf(ctx);
-    const search = queryText(ctx, 'search');
-    const tag = queryText(ctx, 'tag');
-    const project = queryText(ctx, 'project');
-    const number = pageNumber(ctx.query.page);
-    const { org, items, total } = await service.list(subject, ctx.params.org, {
-      search: search || undefined,
-      tags: tag ? [tag] : undefined,
-      projectId: project || undefined,
-      sort: { column: 'name', descending: false },
-      limit: WORKSPACES_PER_PAGE,
-      offset: (number - 1) * WORKSPACES_PER_PAGE,
-    });
+    const q = listQuery(ctx);
+    const { search, tag, project, number } = q;
+    const { org, items, total } = await listPage(deps, subject, ctx.params.org, q);
     const [runs, projects, pageProjects] = await Promise.all([
       latestRuns(deps, subject, items),
       visibleProjects(deps, subject, org.name),
@@ -202,10 +241,6 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
     const projectName = new Map(pageProjects.map((p) => [p.id, p.name]));
     const creatable = projects.filter((p) => isAllowed(subject, 'workspace:create', { organizationId: org.id, projectId: p.id }));
     const totalPages = Math.max(1, Math.ceil(total / WORKSPACES_PER_PAGE));
-    const query: Record<string, string> = {};
-    if (search) query.search = search;
-    if (tag) query.tag = tag;
-    if (project) query.project = project;
     const filtered = Boolean(search || tag || project);
     page(ctx, {
       title: `Workspaces · ${org.name}`,
@@ -227,7 +262,7 @@ ${projects.map((p) => html`<option value="${p.id}"${p.id === project ? html` sel
 ${
   items.length === 0
     ? html`<p>${total > 0 ? html`There is nothing on page ${number}: <a href="${paths.workspaces(org.name)}">back to the first page</a>.` : filtered ? 'No workspace matches these filters.' : 'There are no workspaces you can see yet.'}</p>`
-    : html`<div hx-ext="sse" sse-connect="${workspacePaths.events(org.name)}" sse-close="signed-out">
+    : html`<div hx-ext="sse" sse-connect="${streamPath(org.name, q)}" sse-close="signed-out">
 <table>
 <thead><tr><th scope="col">Name</th><th scope="col">Project</th><th scope="col">Tags</th><th scope="col">Latest run</th><th scope="col">Locked</th><th scope="col">Updated</th></tr></thead>
 <tbody>
@@ -245,7 +280,7 @@ ${statusCell(org.name, w, runs.get(w.id))}
 </table>
 </div>`
 }
-${pager(paths.workspaces(org.name), query, number, totalPages)}
+${pager(paths.workspaces(org.name), q.params, number, totalPages)}
 ${creatable.length ? newWorkspaceForm(ctx, org.name, creatable) : ''}`,
     });
   });
