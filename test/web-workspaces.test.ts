@@ -200,6 +200,8 @@ describe('web UI workspaces', function () {
     assert.ok(await page.$(`${cell} a[href="/app/${own}/workspaces/live/runs/${runId}"]`), 'the status links to the run');
     assert.deepEqual(await seriousViolations(page), []);
     await screenshot(page, 'workspace-list');
+    await page.setViewport({ width: 360, height: 800 });
+    await screenshot(page, 'workspace-list-360');
     await page.close();
   });
 

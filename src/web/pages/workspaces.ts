@@ -247,6 +247,7 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
       organization: org.name,
       crumbs: [{ label: org.name, href: paths.workspaces(org.name) }, { label: 'Workspaces' }],
       body: html`<h1>Workspaces</h1>
+${creatable.length ? html`<p><a href="#new-workspace">New workspace</a></p>` : ''}
 <form method="get" action="${paths.workspaces(org.name)}" class="filters" aria-label="Filter workspaces">
 <div class="grid">
 <div><label for="search">Name contains</label><input type="search" id="search" name="search" value="${search}" maxlength="255"></div>
