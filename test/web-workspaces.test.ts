@@ -151,7 +151,9 @@ describe('web UI workspaces', function () {
     assert.deepEqual(listedNames((await web.get(`/app/${own}/workspaces?tag=prod`)).text), ['db-main']);
     const inProject = await web.get(`/app/${own}/workspaces?project=${projectId}`);
     assert.deepEqual(listedNames(inProject.text), ['db-main']);
-    assert.match(inProject.text, /<td>infra<\/td>/);
+    assert.match(inProject.text, new RegExp(`<td><a href="/app/${own}/workspaces\\?project=${projectId}">infra</a></td>`));
+    // A tag links to the list filtered by it.
+    assert.match(inProject.text, new RegExp(`<a href="/app/${own}/workspaces\\?tag=prod"><code>prod</code></a>`));
     assert.match((await web.get(`/app/${own}/workspaces?search=nothing-like-this`)).text, /No workspace matches these filters/);
     // Filters are kept across pages.
     assert.match((await web.get(`/app/${own}/workspaces?search=app`)).text, /href="\/app\/[^"]+\/workspaces\?search=app&amp;page=2"/);

@@ -165,9 +165,17 @@ function statusContent(org: string, ws: Workspace, run: Run | undefined): Html {
   return run ? html`<a href="${paths.run(org, ws.name, run.id)}">${runStatusBadge(run.status)}</a>` : runStatusBadge(null);
 }
 
-function tagList(tags: Workspace['tags']): Html {
+/** A workspace's tags, each a link to the list filtered by it. */
+function tagList(org: string, tags: Workspace['tags']): Html {
   if (tags.length === 0) return html``;
-  return html`<ul class="tags">${tags.map((t) => html`<li><code>${t.value ? `${t.key}:${t.value}` : t.key}</code></li>`)}</ul>`;
+  return html`<ul class="tags">${tags.map(
+    (t) => html`<li><a href="${filterPath(org, { tag: t.key })}"><code>${t.value ? `${t.key}:${t.value}` : t.key}</code></a></li>`,
+  )}</ul>`;
+}
+
+/** The workspace list with a filter. */
+function filterPath(org: string, params: Record<string, string>): string {
+  return `${paths.workspaces(org)}?${new URLSearchParams(params).toString()}`;
 }
 
 /** Projects the visitor may read, for the filter and the new-workspace form; none when they may not list them. */
@@ -270,8 +278,8 @@ ${
 ${items.map(
   (w) => html`<tr id="ws-${w.id}">
 <th scope="row"><a href="${paths.workspace(org.name, w.name)}">${w.name}</a></th>
-<td>${projectName.get(w.projectId) ?? ''}</td>
-<td>${tagList(w.tags)}</td>
+<td>${projectName.has(w.projectId) ? html`<a href="${filterPath(org.name, { project: w.projectId })}">${projectName.get(w.projectId)}</a>` : ''}</td>
+<td>${tagList(org.name, w.tags)}</td>
 ${statusCell(org.name, w, runs.get(w.id))}
 <td>${lockHolder(org.name, w)}</td>
 <td>${timeTag(w.updatedAt)}</td>
@@ -321,8 +329,8 @@ ${ws.description ? html`<p class="description">${ws.description}</p>` : ''}
 <section aria-labelledby="about">
 <h2 id="about">About</h2>
 <dl class="facts">
-<dt>Project</dt><dd>${project?.name ?? ws.projectId}</dd>
-<dt>Tags</dt><dd>${ws.tags.length ? tagList(ws.tags) : 'none'}</dd>
+<dt>Project</dt><dd>${project ? html`<a href="${filterPath(org, { project: project.id })}">${project.name}</a>` : ws.projectId}</dd>
+<dt>Tags</dt><dd>${ws.tags.length ? tagList(org, ws.tags) : 'none'}</dd>
 <dt>Execution mode</dt><dd>${ws.executionMode}${ws.executionMode === 'agent' && ws.agentPoolId ? html` (agent pool <code>${ws.agentPoolId}</code>)` : ''}</dd>
 <dt>Engine</dt><dd>${ws.engine} ${ws.terraformVersion}</dd>
 ${ws.workingDirectory ? html`<dt>Working directory</dt><dd><code>${ws.workingDirectory}</code></dd>` : ''}
