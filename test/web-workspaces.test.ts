@@ -161,7 +161,7 @@ describe('web UI workspaces', function () {
     assert.equal(beyond.status, 200);
     assert.match(beyond.text, /nothing on page 9/);
     // Malformed input is the visitor's mistake, not a server error.
-    for (const bad of ['?page=0', '?page=abc', '?page=1&page=2', `?search=${'x'.repeat(300)}`]) {
+    for (const bad of ['?page=0', '?page=abc', '?page=1&page=2', `?search=${'x'.repeat(300)}`, '?search=%00', '?tag=a%00b', '?project=%00']) {
       assert.equal((await web.get(`/app/${own}/workspaces${bad}`)).status, 400, bad);
     }
 
@@ -419,6 +419,12 @@ describe('web UI workspaces', function () {
       const res = await client.get(path);
       assert.equal(res.status, 404, path);
       assert.match(res.text, /not found|does not exist/i, path);
+    }
+    // A NUL byte in a name is refused somewhere on the way (400) or found nowhere (404), never a 5xx.
+    const mine: string = (await createWorkspace(admin, org)).attributes.name;
+    for (const path of [`/app/%00/workspaces`, `/app/${org}/workspaces/%00`, `/app/${org}/workspaces/a%00b/states`, `/app/${org}/workspaces/${mine}/states/%00/download`, `/app/${org}/workspaces/${mine}/states/sv-x%00/download`]) {
+      const res = await web.get(path);
+      assert.ok(res.status === 400 || res.status === 404, `${path}: ${res.status}`);
     }
     const forged = await client.post(`/app/${theirs}/workspaces/their-ws/lock`, {}, { from: '/app/organizations' });
     assert.equal(forged.status, 404);

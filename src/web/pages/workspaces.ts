@@ -106,6 +106,9 @@ export function queryText(ctx: WebCtx, name: string, max = 255): string {
   if (v === undefined) return '';
   if (typeof v !== 'string') throw new BadRequestError(`query parameter ${name} may be given once`);
   if (v.length > max) throw new BadRequestError(`query parameter ${name} may be at most ${max} characters`);
+  // PostgreSQL refuses NUL in text: refused here as bad input, not a server error.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f]/.test(v)) throw new BadRequestError(`query parameter ${name} may not contain control characters`);
   return v;
 }
 
@@ -115,7 +118,7 @@ interface ListQuery {
   tag: string;
   project: string;
   number: number;
-  /** The filters and page as query parameters (only those given). */
+  /** The filters as query parameters (only those given). */
   params: Record<string, string>;
 }
 
