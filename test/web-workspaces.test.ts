@@ -301,6 +301,17 @@ describe('web UI workspaces', function () {
     await page.close();
   });
 
+  it('overview shows the execution mode, engine and agent pool by name', async () => {
+    const pool = await admin.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: 'builders' } } });
+    assert.equal(pool.status, 201, pool.text);
+    const ws = await createWorkspace(admin, org, randomName('ws'), { 'execution-mode': 'agent', 'agent-pool-id': pool.body.data.id, 'terraform-version': '1.9.8' });
+    const res = await web.get(`/app/${org}/workspaces/${ws.attributes.name}`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, new RegExp(`<dd>agent \\(agent pool <a href="/app/${org}/agent-pools/${pool.body.data.id}">builders</a>\\)</dd>`));
+    assert.match(res.text, /<dd>terraform 1\.9\.8<\/dd>/);
+    assert.match(res.text, /<dd>not connected<\/dd>/);
+  });
+
   it('locks and unlocks a workspace from its overview; a read-only user sees no lock button and gets 403 posting it', async () => {
     const ws = await createWorkspace(admin, org);
     const name: string = ws.attributes.name;

@@ -315,11 +315,13 @@ ${creatable.length ? newWorkspaceForm(ctx, org.name, creatable) : ''}`,
     const ws = await service.getByName(subject, ctx.params.org, ctx.params.ws);
     const org = ws.organizationName;
     const scope = workspaceScope(ws);
-    const [project, latest, resources, outputs] = await Promise.all([
+    const [project, latest, resources, outputs, pool] = await Promise.all([
       deps.projects.service.byId(ws.projectId),
       ws.latestRunId && isAllowed(subject, 'run:read', scope) ? deps.runs.service.byIds([ws.latestRunId]).then((r) => r[0]) : Promise.resolve(undefined),
       isAllowed(subject, 'state:read', { ...scope, stateVersion: 'current' }) ? deps.state.resources.list(subject, ws.id, RESOURCES_SHOWN, 0) : Promise.resolve(null),
       isAllowed(subject, 'state:read-outputs', { ...scope, stateVersion: 'current' }) ? deps.state.service.currentOutputs(subject, ws.id) : Promise.resolve(null),
+      // The agent pool by name, for who may see it; its id otherwise.
+      ws.agentPoolId ? deps.pools.service.get(subject, ws.agentPoolId).then((p) => p.pool, () => null) : Promise.resolve(null),
     ]);
     const repo = ws.vcsRepo;
     page(ctx, {
@@ -334,7 +336,11 @@ ${ws.description ? html`<p class="description">${ws.description}</p>` : ''}
 <dl class="facts">
 <dt>Project</dt><dd>${project ? html`<a href="${filterPath(org, { project: project.id })}">${project.name}</a>` : ws.projectId}</dd>
 <dt>Tags</dt><dd>${ws.tags.length ? tagList(org, ws.tags) : 'none'}</dd>
-<dt>Execution mode</dt><dd>${ws.executionMode}${ws.executionMode === 'agent' && ws.agentPoolId ? html` (agent pool <code>${ws.agentPoolId}</code>)` : ''}</dd>
+<dt>Execution mode</dt><dd>${ws.executionMode}${
+        ws.executionMode === 'agent' && ws.agentPoolId
+          ? html` (agent pool ${pool ? html`<a href="/app/${encodeURIComponent(org)}/agent-pools/${encodeURIComponent(pool.id)}">${pool.name}</a>` : html`<code>${ws.agentPoolId}</code>`})`
+          : ''
+      }</dd>
 <dt>Engine</dt><dd>${ws.engine} ${ws.terraformVersion}</dd>
 ${ws.workingDirectory ? html`<dt>Working directory</dt><dd><code>${ws.workingDirectory}</code></dd>` : ''}
 <dt>Repository</dt><dd>${
