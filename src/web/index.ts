@@ -9,9 +9,11 @@ import { EventHub } from './events.js';
 import { isWebPath, webMiddleware, type WebState } from './http.js';
 import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
+import { registerRunPages } from './pages/runs.js';
 import { registerSignInPages } from './pages/signin.js';
 import { registerVariablePages } from './pages/variables.js';
 import { registerWorkspaceSettingsPages } from './pages/workspace-settings.js';
+import { registerWorkspacePages } from './pages/workspaces.js';
 import { SessionService } from './sessions/service.js';
 import { registerStaticRoutes } from './static.js';
 
@@ -20,6 +22,8 @@ export { SessionService } from './sessions/service.js';
 
 export interface WebDomain {
   sessions: SessionService;
+  /** Live updates: other domains' hooks publish what changed here (src/server.ts connects them). */
+  events: EventHub;
   /** Koa middleware answering every web path (/, /app/..., /login, /logout, /static/...); passes others on. */
   middleware: (ctx: ParameterizedContext<AppState>, next: Next) => Promise<void>;
   /** Entries of /.well-known/terraform.json the web UI adds (login.v1 for `terraform login`). */
@@ -41,6 +45,8 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerStaticRoutes(router);
   registerSignInPages(router, all);
   registerOrganizationPages(router, all);
+  registerRunPages(router, all);
+  registerWorkspacePages(router, all);
   registerWorkspaceSettingsPages(router, all);
   registerVariablePages(router, all);
   const discovery: Record<string, unknown> = {};
@@ -64,6 +70,7 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   };
   return {
     sessions,
+    events,
     middleware,
     discovery,
     start: async () => {

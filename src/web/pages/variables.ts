@@ -13,7 +13,7 @@ import { attr, html, type Html } from '../html.js';
 import { csrfField, field, redirect, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
 import { actionButton } from '../components.js';
-import { attempt, checked, confirmation, errorNote, textField, withDone, workspaceOf, workspaceTabs, wsPaths } from './workspace-frame.js';
+import { attempt, checked, confirmation, errorNote, textField, withDone, workspaceCrumbs, workspaceNav, workspaceOf, wsPaths } from './workspace-frame.js';
 
 type Category = 'terraform' | 'env';
 type SetScope = 'workspace' | 'project' | 'global';
@@ -181,12 +181,8 @@ ${
       status: refusal?.status,
       title: `Variables · ${ws.name}`,
       organization: org,
-      crumbs: [
-        { label: org, href: `/app/${encodeURIComponent(org)}/workspaces` },
-        { label: ws.name, href: wsPaths.workspace(org, ws.name) },
-        { label: 'Variables' },
-      ],
-      body: html`${workspaceTabs(org, ws.name, 'variables')}
+      crumbs: workspaceCrumbs(org, ws.name, 'Variables'),
+      body: html`${workspaceNav(org, ws.name, 'variables')}
 <h1>Variables</h1>
 ${confirmation(ctx)}
 ${body}`,
@@ -199,13 +195,8 @@ ${body}`,
       status: refusal?.status,
       title: `Edit ${v.key} · ${ws.name}`,
       organization: org,
-      crumbs: [
-        { label: org, href: `/app/${encodeURIComponent(org)}/workspaces` },
-        { label: ws.name, href: wsPaths.workspace(org, ws.name) },
-        { label: 'Variables', href: wsPaths.variables(org, ws.name) },
-        { label: v.key },
-      ],
-      body: html`${workspaceTabs(org, ws.name, 'variables')}
+      crumbs: [...workspaceCrumbs(org, ws.name, 'Variables').slice(0, -1), { label: 'Variables', href: wsPaths.variables(org, ws.name) }, { label: v.key }],
+      body: html`${workspaceNav(org, ws.name, 'variables')}
 <h1>Edit variable ${v.key}</h1>
 ${errorNote(refusal?.error)}
 ${variableForm(ctx, ws, v, refusal?.form)}

@@ -15,23 +15,8 @@ export const wsPaths = {
   variables: (org: string, ws: string) => `/app/${enc(org)}/workspaces/${enc(ws)}/variables`,
 };
 
-/**
- * The workspace's own navigation: Overview, Runs, States, Variables, Settings. (The workspaces
- * pages bring the same links; this one keeps these pages whole until both are on one branch.)
- */
-export function workspaceTabs(org: string, ws: string, current: 'overview' | 'runs' | 'states' | 'variables' | 'settings'): Html {
-  const base = wsPaths.workspace(org, ws);
-  const tabs: Array<[typeof current, string, string]> = [
-    ['overview', 'Overview', base],
-    ['runs', 'Runs', `${base}/runs`],
-    ['states', 'States', `${base}/states`],
-    ['variables', 'Variables', `${base}/variables`],
-    ['settings', 'Settings', `${base}/settings`],
-  ];
-  return html`<nav aria-label="Workspace"><ul>${tabs.map(([key, label, href]) =>
-    key === current ? html`<li><a href="${href}" aria-current="page"><strong>${label}</strong></a></li>` : html`<li><a href="${href}">${label}</a></li>`,
-  )}</ul></nav>`;
-}
+/** The workspace's own navigation (Overview, Runs, States, Variables, Settings): the workspaces pages' own. */
+export { workspaceNav, workspaceCrumbs } from './workspaces.js';
 
 /**
  * What a form's redirect says it did, by a fixed key in ?done= (never text from the query itself,

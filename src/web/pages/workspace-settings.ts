@@ -13,7 +13,7 @@ import { attr, html, type Html, type HtmlValue } from '../html.js';
 import { csrfField, field, redirect, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
 import { actionButton, timeTag } from '../components.js';
-import { attempt, checked, confirmation, errorNote, textField, withDone, workspaceOf, workspaceTabs, wsPaths } from './workspace-frame.js';
+import { attempt, checked, confirmation, errorNote, textField, withDone, workspaceCrumbs, workspaceNav, workspaceOf, wsPaths } from './workspace-frame.js';
 
 type Section = 'general' | 'execution' | 'vcs' | 'run-triggers' | 'team-access' | 'ssh-key' | 'delete';
 
@@ -47,13 +47,11 @@ export function registerWorkspaceSettingsPages(router: WebRouter, deps: WebDeps)
       status,
       title: `${title} · ${ws.name}`,
       organization: org,
-      crumbs: [
-        { label: org, href: `/app/${encodeURIComponent(org)}/workspaces` },
-        { label: ws.name, href: wsPaths.workspace(org, ws.name) },
-        { label: 'Settings', href: section === 'general' ? undefined : wsPaths.settings(org, ws.name) },
-        ...(section === 'general' ? [] : [{ label: title }]),
-      ],
-      body: html`${workspaceTabs(org, ws.name, 'settings')}
+      crumbs:
+        section === 'general'
+          ? workspaceCrumbs(org, ws.name, 'Settings')
+          : [...workspaceCrumbs(org, ws.name, 'Settings').slice(0, -1), { label: 'Settings', href: wsPaths.settings(org, ws.name) }, { label: title }],
+      body: html`${workspaceNav(org, ws.name, 'settings')}
 <div class="grid settings">
 <aside><nav aria-label="Settings"><ul>${SECTIONS.map(([s, path, label]) =>
         s === section
