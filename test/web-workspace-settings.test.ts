@@ -306,6 +306,31 @@ describe('web UI: workspace settings', function () {
     assert.equal((await workspace(name)).attributes.description, 'read me');
   });
 
+  it('lets a workspace admin (not an owner) use the forms, with names from the organization escaped', async () => {
+    const ws = await createWorkspace(server.api, org);
+    const name = ws.attributes.name;
+    const wsAdmin = await userWithAccess(server.api, org, [ws.id], 'admin');
+    const client = new WebClient(server.url);
+    await client.signIn(wsAdmin.token);
+    const res = await server.api.post(`/organizations/${org}/ssh-keys`, { data: { type: 'ssh-keys', attributes: { name: '<b>deploy</b> "key"', value: generateKeyPair().privateKey } } });
+    assert.equal(res.status, 201, res.text);
+    const keyPage = await client.get(settings(name, 'ssh-key'));
+    assert.equal(keyPage.status, 200);
+    assert.ok(keyPage.text.includes('&lt;b&gt;deploy&lt;/b&gt; &quot;key&quot;') && !keyPage.text.includes('<b>deploy</b>'));
+    await postOk(client, settings(name, 'ssh-key'), { 'ssh-key': res.body.data.id });
+    assert.equal((await workspace(name)).relationships['ssh-key'].data.id, res.body.data.id);
+    await postOk(client, settings(name), { name, description: 'by the workspace admin', project: ws.relationships.project.data.id, engine: 'terraform', 'terraform-version': ws.attributes['terraform-version'], 'working-directory': '' });
+    assert.equal((await workspace(name)).attributes.description, 'by the workspace admin');
+    for (const section of ['execution', 'run-triggers', 'team-access', 'delete']) {
+      const page = await client.get(settings(name, section));
+      assert.equal(page.status, 200, section);
+      // (Team access: at least the forms that change the entries, among them the admin's own team's.)
+      assert.ok(page.text.includes(`<form method="post" action="${settings(name, section)}`), `the ${section} form is offered`);
+    }
+    // The organization's VCS providers are listed for workspace admins too.
+    assert.equal((await client.get(settings(name, 'vcs'))).status, 200);
+  });
+
   it('answers 404 for a workspace the visitor cannot see or that does not exist, without a 5xx', async () => {
     const ws = await createWorkspace(server.api, other);
     const outsider = await userWithAccess(server.api, org, [], 'read');
