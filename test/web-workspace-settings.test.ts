@@ -123,6 +123,12 @@ describe('web UI: workspace settings', function () {
       assert.match(res.text, /<form method="post"/, 'the form is shown again');
     }
     assert.equal((await workspace(renamed)).attributes.engine, 'tofu', 'nothing changed');
+    // A project of another organization is refused.
+    const foreign = await createWorkspace(server.api, other);
+    const moved = await admin.post(settings(renamed), { name: renamed, engine: 'tofu', 'terraform-version': '1.8.0', project: foreign.relationships.project.data.id }, { from: settings(renamed) });
+    assert.equal(moved.status, 422);
+    assert.match(moved.text, /does not exist in organization/);
+    assert.equal((await workspace(renamed)).relationships.project.data.id, ws.relationships.project.data.id);
   });
 
   it('sets the execution mode and an agent pool of the organization; another organization\'s pool is refused', async () => {
