@@ -302,10 +302,18 @@ describe('web UI: workspace settings', function () {
       [settings(name, 'ssh-key'), { 'ssh-key': '' }],
       [settings(name, 'delete'), { confirm: name }],
     ];
+    // The reader's own team's entry: they see it, and may change it no more than the rest.
+    const own = ((await server.api.get(`/team-workspaces?filter[workspace][id]=${ws.id}`)).body.data as Json[]).find((e) => e.relationships.team.data.id === reader.teamId)!;
+    posts.push([`${settings(name, 'team-access')}/${own.id}`, { access: 'admin' }], [`${settings(name, 'team-access')}/${own.id}/delete`, {}]);
     for (const [path, form] of posts) {
       const res = await client.post(path, form, { from });
       assert.equal(res.status, 403, `${path}: ${res.status} ${res.text.slice(0, 300)}`);
     }
+    // Run triggers are for workspace admins only: removing one is refused too.
+    const trigger = await server.api.post(`/workspaces/${ws.id}/run-triggers`, { data: { type: 'run-triggers', relationships: { sourceable: { data: { type: 'workspaces', id: source.id } } } } });
+    assert.equal(trigger.status, 201, trigger.text);
+    assert.equal((await client.post(`${settings(name, 'run-triggers')}/${trigger.body.data.id}/delete`, {}, { from })).status, 403);
+    assert.equal((await server.api.get(`/run-triggers/${trigger.body.data.id}`)).status, 200);
     // A grant of the admin team through the form would be the worst of these: check it did not happen.
     const entries = (await server.api.get(`/team-workspaces?filter[workspace][id]=${ws.id}`)).body.data as Json[];
     assert.ok(!entries.some((e) => e.relationships.team.data.id === team.id));
