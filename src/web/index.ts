@@ -9,6 +9,7 @@ import { EventHub } from './events.js';
 import { isWebPath, webMiddleware, type WebState } from './http.js';
 import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
+import { registerOidcPages } from './pages/oidc.js';
 import { registerSignInPages } from './pages/signin.js';
 import { SessionService } from './sessions/service.js';
 import { registerStaticRoutes } from './static.js';
@@ -39,6 +40,7 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerStaticRoutes(router);
   registerSignInPages(router, all);
   registerOrganizationPages(router, all);
+  registerOidcPages(router, all);
   const discovery: Record<string, unknown> = {};
 
   const guard = webMiddleware({ sessions, site: deps.site, tls: deps.settings.tls, logger: deps.logger, errorPage });
