@@ -11,6 +11,7 @@ import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
 import { registerOidcPages } from './pages/oidc.js';
 import { registerSignInPages } from './pages/signin.js';
+import { LOGIN_DISCOVERY, registerTerraformLoginPages } from './pages/terraform-login.js';
 import { SessionService } from './sessions/service.js';
 import { registerStaticRoutes } from './static.js';
 
@@ -41,7 +42,9 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerSignInPages(router, all);
   registerOrganizationPages(router, all);
   registerOidcPages(router, all);
-  const discovery: Record<string, unknown> = {};
+  registerTerraformLoginPages(router, all);
+  // login.v1: `terraform login HOST` gets a user token through the browser.
+  const discovery: Record<string, unknown> = { 'login.v1': LOGIN_DISCOVERY };
 
   const guard = webMiddleware({ sessions, site: deps.site, tls: deps.settings.tls, logger: deps.logger, errorPage });
   const routes = router.routes();
