@@ -307,6 +307,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       triggers,
       sshKeys,
     });
+    // Agents' status, heartbeats and jobs reach the pool pages live (never holding up the agent).
+    pools.agents.onChange((c) => web.events.publish({ topic: `pool:${c.poolId}`, name: 'agent', data: { agent: c.agentId, status: c.status } }));
     await web.start();
     cleanups.push(async () => web.stop());
 

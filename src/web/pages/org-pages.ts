@@ -1,0 +1,16 @@
+// The organization-level and site pages of the web UI, registered together (one line in
+// src/web/index.ts): organization settings and token, agent pools, teams, variable sets, VCS
+// providers, the site administrator's users, and the visitor's own tokens.
+import type { WebDeps } from '../deps.js';
+import type { WebRouter } from '../http.js';
+import { registerAdminPages } from './admin.js';
+import { registerOrganizationSettingsPages } from './org-settings.js';
+import { registerPoolPages } from './pools.js';
+import { registerProfilePages } from './profile.js';
+
+export function registerOrgPages(router: WebRouter, deps: WebDeps): void {
+  registerOrganizationSettingsPages(router, deps);
+  registerPoolPages(router, deps);
+  registerProfilePages(router, deps);
+  registerAdminPages(router, deps);
+}
