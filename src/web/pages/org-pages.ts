@@ -7,10 +7,16 @@ import { registerAdminPages } from './admin.js';
 import { registerOrganizationSettingsPages } from './org-settings.js';
 import { registerPoolPages } from './pools.js';
 import { registerProfilePages } from './profile.js';
+import { registerTeamPages } from './teams.js';
+import { registerVariableSetPages } from './varsets.js';
+import { registerVcsProviderPages } from './vcs-providers.js';
 
 export function registerOrgPages(router: WebRouter, deps: WebDeps): void {
   registerOrganizationSettingsPages(router, deps);
   registerPoolPages(router, deps);
+  registerTeamPages(router, deps);
+  registerVariableSetPages(router, deps);
+  registerVcsProviderPages(router, deps);
   registerProfilePages(router, deps);
   registerAdminPages(router, deps);
 }
