@@ -116,6 +116,45 @@ describe('web UI: organizations, teams, variable sets, VCS providers, users and 
     await page.close();
   });
 
+  it('every page of these has no serious accessibility violation, also 360 px wide, and one h1', async () => {
+    const team = await createTeam(api, org);
+    const set = await api.post(`/organizations/${org}/varsets`, { data: { type: 'varsets', attributes: { name: randomName('set') } } });
+    assert.equal(set.status, 201, set.text);
+    const pool = await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
+    assert.equal(pool.status, 201, pool.text);
+    const paths = [
+      '/app/organizations',
+      `/app/${org}/settings`,
+      `/app/${org}/teams`,
+      `/app/${org}/teams/${team.id}`,
+      `/app/${org}/varsets`,
+      `/app/${org}/varsets/${set.body.data.id}`,
+      `/app/${org}/vcs-providers`,
+      `/app/${org}/agent-pools`,
+      `/app/${org}/agent-pools/${pool.body.data.id}`,
+      '/app/admin/users',
+      `/app/admin/users/${member.id}`,
+      '/app/profile/tokens',
+    ];
+    const page = await browserAs(server.siteToken, '/app/organizations');
+    for (const width of [1280, 360]) {
+      await page.setViewport({ width, height: 900 });
+      for (const path of paths) {
+        const res = await page.goto(`${server.url}${path}`);
+        assert.equal(res?.status(), 200, path);
+        assert.deepEqual(await seriousViolations(page), [], `${path} at ${width} px`);
+        assert.equal(await page.$$eval('h1', (l) => l.length), 1, path);
+        if (width === 360) {
+          // Nothing wider than the screen but tables, which scroll inside their own box.
+          const overflow = await page.evaluate('document.documentElement.scrollWidth');
+          assert.ok(Number(overflow) <= 360 + 1, `${path} is ${overflow} px wide at 360 px`);
+        }
+      }
+    }
+    await screenshot(page, 'profile-tokens-360');
+    await page.close();
+  });
+
   // ---------------------------------------------------------------- organization settings
 
   it('organization settings: owners change them and manage the token; members only read; outsiders see nothing', async () => {

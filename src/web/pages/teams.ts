@@ -65,7 +65,7 @@ export function registerTeamPages(router: WebRouter, deps: WebDeps): void {
       organization: org.name,
       crumbs: orgCrumbs(org.name, { label: 'Teams' }),
       body: html`<h1>Teams</h1>
-<div class="overflow-auto"><table>
+<div class="overflow-auto"><table tabindex="0" aria-label="Teams">
 <thead><tr><th scope="col">Name</th><th scope="col">Visibility</th><th scope="col">Members</th><th scope="col">Organization access</th></tr></thead>
 <tbody>${items.map(
         (t) => html`<tr><td><a href="${base}/${enc(t.id)}">${t.name}</a></td><td>${t.visibility}</td><td>${(members.get(t.id) ?? []).length}</td><td>${t.isOwners ? 'everything (owners)' : t.organizationAccess.join(', ') || 'none'}</td></tr>`,
@@ -123,7 +123,7 @@ ${isAllowed(subject, 'team:manage-organization-access', scope) ? accessBoxes([])
 <section aria-labelledby="members"><h2 id="members">Members</h2>
 ${members.length === 0
   ? html`<p>The team has no members.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Members">
 <thead><tr><th scope="col">Username</th><th scope="col">Email</th>${mayMembers ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
 <tbody>${members.map(
       (u) => html`<tr><td>${u.username}</td><td>${u.email}</td>${mayMembers

@@ -60,7 +60,7 @@ ${csrfField(ctx)}
       body: html`<h1>Variable sets</h1>
 ${items.length === 0
   ? html`<p>The organization has no variable sets.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Variable sets">
 <thead><tr><th scope="col">Name</th><th scope="col">Applied to</th><th scope="col">Variables</th><th scope="col">Priority</th><th scope="col">Updated</th></tr></thead>
 <tbody>${links.map(
       (l) => html`<tr><td><a href="${base}/${enc(l.set.id)}">${l.set.name}</a>${l.set.description ? html`<br><small>${l.set.description}</small>` : ''}</td>
@@ -108,7 +108,7 @@ ${isAllowed(subject, 'varset:manage', { organizationId: org.id }) ? html`<sectio
 <section aria-labelledby="vars"><h2 id="vars">Variables</h2>
 ${variables.length === 0
   ? html`<p>The set has no variables.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Variables">
 <thead><tr><th scope="col">Key</th><th scope="col">Value</th><th scope="col">Category</th><th scope="col">Description</th>${mayManage ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
 <tbody>${variables.map(
       (v) => html`<tr><td><code>${v.key}</code>${v.hcl ? html` <small>HCL</small>` : ''}</td>
