@@ -273,6 +273,17 @@ describe('web UI: organizations, teams, variable sets, VCS providers, users and 
 
     assert.equal((await owner.post(`${teamPath}/delete`, {}, { from: teamPath })).status, 303);
     assert.equal((await api.get(`/teams/${teamId}`)).status, 404);
+
+    // Who manages memberships adds a user to the organization, then removes them.
+    const newcomer = await createUser(api);
+    assert.equal((await web.post(`/app/${org}/teams/invite`, { username: newcomer.username }, { from: `/app/${org}/teams` })).status, 403);
+    assert.equal((await owner.post(`/app/${org}/teams/invite`, { username: newcomer.username }, { from: `/app/${org}/teams` })).status, 303);
+    assert.equal((await newcomer.client.get(`/organizations/${org}`)).status, 200, 'the newcomer is a member');
+    const withNewcomer = await owner.get(`/app/${org}/teams`);
+    assert.ok(withNewcomer.text.includes(newcomer.username));
+    const membership = (await api.get(`/organizations/${org}/organization-memberships?q=${newcomer.username}`)).body.data[0];
+    assert.equal((await owner.post(`/app/${org}/teams/memberships/${membership.id}/delete`, {}, { from: `/app/${org}/teams` })).status, 303);
+    assert.equal((await newcomer.client.get(`/organizations/${org}`)).status, 404, 'and no longer');
   });
 
   // ---------------------------------------------------------------- variable sets
