@@ -155,6 +155,34 @@ describe('web UI: organizations, teams, variable sets, VCS providers, users and 
     await page.close();
   });
 
+  it('hostile ids in URLs and odd form fields get a 4xx page, never a 5xx', async () => {
+    const admin = await signedIn(server.siteToken);
+    const ids = ['%00', "x'%3B--", 'a'.repeat(3000), '%E2%80%AE%F0%9F%92%A9', '..%2F..', '%3Cscript%3E'];
+    for (const id of ids) {
+      for (const path of [`/app/${org}/agent-pools/${id}`, `/app/${org}/teams/${id}`, `/app/${org}/varsets/${id}`, `/app/admin/users/${id}`, `/app/${id}/settings`, `/app/${id}/teams`]) {
+        const res = await admin.get(path);
+        assert.ok(res.status >= 400 && res.status < 500, `${path.slice(0, 80)}: ${res.status}`);
+        assert.ok(!res.text.includes('<script>'), 'nothing echoed as markup');
+      }
+      const posted = await admin.post(`/app/${org}/vcs-providers/${id}/delete`, {}, { from: '/app/organizations' });
+      assert.ok(posted.status >= 400 && posted.status < 500, `vcs delete ${id.slice(0, 20)}: ${posted.status}`);
+    }
+    const odd = [
+      ['/app/organizations', { name: 'ok-name', email: 'x'.repeat(300) + '@example.com' }],
+      [`/app/${org}/agent-pools`, { name: 'p'.repeat(91) }],
+      [`/app/${org}/varsets`, { name: 's'.repeat(129) }],
+      [`/app/${org}/teams`, { name: 'fine', visibility: 'public' }],
+      [`/app/${org}/settings`, { name: org, email: 'a@example.com', session_timeout: '1e3', session_remember: '-1', collaborator_auth_policy: 'password', default_execution_mode: 'remote' }],
+      [`/app/${org}/settings`, { name: org, email: 'a@example.com', session_timeout: '10', session_remember: '10', collaborator_auth_policy: 'password', default_execution_mode: 'agent', default_agent_pool: 'apool-nope' }],
+      [`/app/${org}/vcs-providers`, { service_provider: 'svn', oauth_token: 't' }],
+      [`/app/${org}/vcs-providers`, { service_provider: 'github_enterprise', api_url: 'http://169.254.169.254/latest', http_url: 'https://x.example', oauth_token: 'tok' }],
+    ] as const;
+    for (const [path, form] of odd) {
+      const res = await admin.post(path, { ...form }, { from: '/app/organizations' });
+      assert.ok(res.status >= 400 && res.status < 500, `${path} ${JSON.stringify(form).slice(0, 80)}: ${res.status}`);
+    }
+  });
+
   // ---------------------------------------------------------------- organization settings
 
   it('organization settings: owners change them and manage the token; members only read; outsiders see nothing', async () => {
