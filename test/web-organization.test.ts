@@ -337,6 +337,17 @@ describe('web UI: organizations, teams, variable sets, VCS providers, users and 
     assert.ok(view.text.includes('Sensitive: write-only'));
     assert.ok(view.text.includes('eu-&lt;west&gt;'));
     assert.ok(view.text.includes(ws.attributes.name));
+    // Editing the sensitive variable without a value keeps its value, still never shown.
+    const vars = (await api.get(`/varsets/${setId}/relationships/vars`)).body.data;
+    const secretVar = vars.find((v: { attributes: { key: string } }) => v.attributes.key === 'password');
+    const edit = await owner.get(`${setPath}/vars/${secretVar.id}`);
+    assert.equal(edit.status, 200);
+    assert.ok(!edit.text.includes('hunter2-very-secret'));
+    const saved = await owner.post(`${setPath}/vars/${secretVar.id}`, { key: 'password', value: '', description: 'the db password', category: 'terraform', sensitive: 'on' }, { from: setPath });
+    assert.equal(saved.status, 303, saved.text);
+    const after = (await api.get(`/varsets/${setId}/relationships/vars/${secretVar.id}`)).body.data.attributes;
+    assert.equal(after.description, 'the db password');
+    assert.equal(after.sensitive, true);
     const applied = await api.get(`/varsets/${setId}`);
     assert.deepEqual(applied.body.data.relationships.workspaces.data.map((w: { id: string }) => w.id), [ws.id]);
     assert.equal(applied.body.data.attributes.priority, true);
