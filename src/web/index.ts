@@ -10,6 +10,7 @@ import { isWebPath, webMiddleware, type WebState } from './http.js';
 import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
 import { registerRunPages } from './pages/runs.js';
+import { registerOrgPages } from './pages/org-pages.js';
 import { registerSignInPages } from './pages/signin.js';
 import { registerVariablePages } from './pages/variables.js';
 import { registerWorkspaceSettingsPages } from './pages/workspace-settings.js';
@@ -26,6 +27,7 @@ export { SessionService } from './sessions/service.js';
 export interface WebDomain {
   sessions: SessionService;
   /** Live updates: other domains' hooks publish what changed here (src/server.ts connects them). */
+  /** Live updates: domains' hooks (wired in src/server.ts) publish what changed here. */
   events: EventHub;
   /** Koa middleware answering every web path (/, /app/..., /login, /logout, /static/...); passes others on. */
   middleware: (ctx: ParameterizedContext<AppState>, next: Next) => Promise<void>;
@@ -52,6 +54,7 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerWorkspacePages(router, all);
   registerWorkspaceSettingsPages(router, all);
   registerVariablePages(router, all);
+  registerOrgPages(router, all);
   const discovery: Record<string, unknown> = {};
   registerOidcPages(router, all);
   registerTerraformLoginPages(router, all);
