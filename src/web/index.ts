@@ -16,7 +16,6 @@ import { registerVariablePages } from './pages/variables.js';
 import { registerWorkspaceSettingsPages } from './pages/workspace-settings.js';
 import { registerWorkspacePages } from './pages/workspaces.js';
 import { registerOidcPages } from './pages/oidc.js';
-import { registerSignInPages } from './pages/signin.js';
 import { LOGIN_DISCOVERY, registerTerraformLoginPages } from './pages/terraform-login.js';
 import { SessionService } from './sessions/service.js';
 import { registerStaticRoutes } from './static.js';
@@ -26,7 +25,6 @@ export { SessionService } from './sessions/service.js';
 
 export interface WebDomain {
   sessions: SessionService;
-  /** Live updates: other domains' hooks publish what changed here (src/server.ts connects them). */
   /** Live updates: domains' hooks (wired in src/server.ts) publish what changed here. */
   events: EventHub;
   /** Koa middleware answering every web path (/, /app/..., /login, /logout, /static/...); passes others on. */
@@ -55,7 +53,6 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerWorkspaceSettingsPages(router, all);
   registerVariablePages(router, all);
   registerOrgPages(router, all);
-  const discovery: Record<string, unknown> = {};
   registerOidcPages(router, all);
   registerTerraformLoginPages(router, all);
   // login.v1: `terraform login HOST` gets a user token through the browser.
