@@ -10,7 +10,7 @@
 // backoff a bounded number of times; anything else is logged and dropped.
 import type { Logger } from '../logger.js';
 import type { Run } from '../runs/index.js';
-import { paths } from '../web/components.js';
+import { paths } from '../web/paths.js';
 import { VcsApiError, type CommitStatus, type IngressAttributes, type VcsAdapter, type WorkspaceVcsRepo } from '../vcs/types.js';
 
 /** Where a commit status links to: the run's page in the web UI. */

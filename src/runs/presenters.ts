@@ -4,7 +4,7 @@
 import { isAllowed } from '../auth/authorize.js';
 import { principalOf, SITE_ADMIN, type Principal, type Subject } from '../auth/subject.js';
 import { resources, timestamp, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
-import { paths } from '../web/components.js';
+import { paths } from '../web/paths.js';
 import { currentRunId, type Workspace, type WorkspaceIncluder, workspaceScope } from '../workspaces/index.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
 import { canHappen } from './machine.js';

@@ -34,16 +34,3 @@ ${Object.entries(opts.fields ?? {}).map(([k, v]) => html`<input type="hidden" na
 <button type="submit"${opts.name ? html` name="${opts.name}"` : ''}${opts.secondary ? html` class="secondary"` : ''}>${label}</button>
 </form>`;
 }
-
-/** Links of the web UI, built in one place: the API's links.self-html and commit statuses use them too. */
-export const paths = {
-  organizations: () => '/app/organizations',
-  workspaces: (org: string) => `/app/${enc(org)}/workspaces`,
-  workspace: (org: string, ws: string) => `/app/${enc(org)}/workspaces/${enc(ws)}`,
-  runs: (org: string, ws: string) => `/app/${enc(org)}/workspaces/${enc(ws)}/runs`,
-  run: (org: string, ws: string, runId: string) => `/app/${enc(org)}/workspaces/${enc(ws)}/runs/${enc(runId)}`,
-};
-
-function enc(s: string): string {
-  return encodeURIComponent(s);
-}
