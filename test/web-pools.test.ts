@@ -190,4 +190,45 @@ describe('web UI: agent pools', function () {
     assert.equal(bad.status, 422);
     assert.ok(!bad.text.includes('<script>alert(1)'), 'the bad name is not echoed as markup');
   });
+
+  it('saving a pool keeps the allowed workspaces its form did not show, and names only the workspaces the visitor may read', async () => {
+    const hidden = await createWorkspace(api, org);
+    const shown = await createWorkspace(api, org);
+    const res = await api.post(`/organizations/${org}/agent-pools`, {
+      data: {
+        type: 'agent-pools',
+        attributes: { name: randomName('pool'), 'organization-scoped': false },
+        relationships: { 'allowed-workspaces': { data: [{ type: 'workspaces', id: hidden.id }] } },
+      },
+    });
+    assert.equal(res.status, 201, res.text);
+    const poolId: string = res.body.data.id;
+    // A pool manager who may read no workspace: the allowed one is counted, not named, and not offered.
+    const team = await createTeam(api, org, { 'manage-agent-pools': true });
+    const manager = await createUser(api);
+    await addToOrganization(api, org, manager, [team.id]);
+    const web = client();
+    await web.signIn(manager.token);
+    const path = `/app/${org}/agent-pools/${poolId}`;
+    const view = await web.get(path);
+    assert.equal(view.status, 200);
+    assert.ok(!view.text.includes(hidden.id), 'the id of a workspace the manager may not read is not shown');
+    assert.ok(!view.text.includes(hidden.attributes.name), 'nor its name');
+    assert.match(view.text, /1 you cannot see/);
+    // Saving with a workspace ticked (as if the form offered it): the allowed one it did not offer stays.
+    const saved = await web.post(path, { name: res.body.data.attributes.name, offered_workspaces: shown.id, allowed_workspaces: shown.id }, { from: path });
+    assert.equal(saved.status, 303, saved.text);
+    const after1 = await api.get(`/agent-pools/${poolId}`);
+    const allowed1 = after1.body.data.relationships['allowed-workspaces'].data.map((w: { id: string }) => w.id).sort();
+    assert.deepEqual(allowed1, [hidden.id, shown.id].sort());
+    // Unticking a workspace the form offered removes it.
+    const admin = client();
+    await admin.signIn(server.siteToken);
+    const adminView = await admin.get(path);
+    assert.ok(adminView.text.includes(`name="offered_workspaces" value="${hidden.id}"`), 'the current allowed workspaces are offered to who may read them');
+    const unticked = await admin.post(path, { name: res.body.data.attributes.name, offered_workspaces: hidden.id }, { from: path });
+    assert.equal(unticked.status, 303, unticked.text);
+    const after2 = await api.get(`/agent-pools/${poolId}`);
+    assert.deepEqual(after2.body.data.relationships['allowed-workspaces'].data.map((w: { id: string }) => w.id), [shown.id]);
+  });
 });

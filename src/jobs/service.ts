@@ -69,6 +69,11 @@ export class JobService implements TokenResolver {
     return store.heldBy(this.db, runnerId);
   }
 
+  /** Jobs each of these runners holds, in one statement (a pool page's agents). */
+  async heldByAny(runnerIds: string[]): Promise<Job[]> {
+    return store.heldByAny(this.db, runnerIds);
+  }
+
   /**
    * Gives jobs the runner claimed but never started back to the queue (all of them, or only those
    * claimed more than `olderThanSeconds` ago and not in `except`).

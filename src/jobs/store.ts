@@ -117,6 +117,13 @@ export async function heldBy(db: Db, runnerId: string): Promise<Job[]> {
   return rows.map(toJob);
 }
 
+/** Jobs each of these runners holds (claimed or running), in one statement. */
+export async function heldByAny(db: Db, runnerIds: string[]): Promise<Job[]> {
+  if (runnerIds.length === 0) return [];
+  const rows = await db<JobRow>('jobs').whereIn('runner_id', runnerIds).whereIn('status', ACTIVE).orderBy('claimed_at');
+  return rows.map(toJob);
+}
+
 /**
  * Puts the runner's claimed, unstarted jobs back in the queue (only those claimed more than
  * `olderThanSeconds` ago and not in `except`, when given); returns the pools of the jobs requeued.

@@ -51,7 +51,7 @@ export function silentBefore(now: Date, healthySince: Date | null, seconds: numb
   return healthySince.getTime() > cutoff.getTime() ? null : cutoff;
 }
 
-/** What changed of an agent: its status, a heartbeat, or the jobs it holds (see AgentService.onChange). */
+/** What changed of an agent: its status or the jobs it holds (see AgentService.onChange). */
 export interface AgentChange {
   poolId: string;
   agentId: string;
@@ -74,6 +74,11 @@ export class AgentService implements TokenResolver {
    * the return of its database after an outage. Null while the database is known unreachable.
    */
   private healthySince: Date | null = null;
+  /**
+   * The jobs each agent held at its last contact with this otfd: a heartbeat that changes neither
+   * the agent's status nor its jobs tells nobody (an agent polls every few seconds).
+   */
+  private readonly heldAtContact = new Map<string, string>();
   /** The server agents living in this otfd: never written off by it while it runs. */
   private readonly ownServerAgents = new Set<string>();
 
@@ -86,8 +91,8 @@ export class AgentService implements TokenResolver {
   ) {}
 
   /**
-   * Calls `hook` after each change of an agent: registration, heartbeat (idle or busy), a job
-   * claimed, deregistration, unknown, errored. The hook is called synchronously and must not wait
+   * Calls `hook` after each change of an agent: registration, a heartbeat that changes its status
+   * (idle or busy) or the jobs it holds, a job claimed, deregistration, unknown, errored. The hook is called synchronously and must not wait
    * for anything: an agent's request is never slowed down by who listens.
    */
   onChange(hook: (change: AgentChange) => void): void {
@@ -95,6 +100,7 @@ export class AgentService implements TokenResolver {
   }
 
   private changed(poolId: string, agentId: string, status: AgentStatus): void {
+    if (status !== 'idle' && status !== 'busy') this.heldAtContact.delete(agentId);
     for (const hook of this.changeHooks) {
       try {
         hook({ poolId, agentId, status });
@@ -243,7 +249,9 @@ export class AgentService implements TokenResolver {
     const held = await this.jobs.heldBy(agent.id);
     const status = held.length > 0 ? 'busy' : 'idle';
     await store.touchAgent(this.db, agent.id, status);
-    this.changed(agent.poolId, agent.id, status);
+    const jobs = held.map((j) => j.id).join(',');
+    if (agent.status !== status || this.heldAtContact.get(agent.id) !== jobs) this.changed(agent.poolId, agent.id, status);
+    this.heldAtContact.set(agent.id, jobs);
     return held;
   }
 

@@ -17,7 +17,7 @@ import { agentTokenDirectory, registerPoolRoutes } from './routes.js';
 import { PoolService } from './service.js';
 
 export { silentBefore, type AgentChange, type AgentService } from './agents.js';
-export type { Agent, AgentStatus, AgentToken, Pool, PoolService } from './service.js';
+export type { Agent, AgentStatus, AgentToken, HeldJob, Pool, PoolService, PoolWorkspace } from './service.js';
 
 export interface PoolsDeps {
   db: Db;

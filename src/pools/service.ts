@@ -1,15 +1,15 @@
 // Rules of agent pools as users manage them: pools and the workspaces they allow, agent tokens, and
 // the agents seen by a pool.
-import { authorize, type Action } from '../auth/authorize.js';
+import { authorize, isAllowed, type Action } from '../auth/authorize.js';
 import type { TokenResolver } from '../auth/service.js';
 import { principalOf, type Subject } from '../auth/subject.js';
 import { issueToken, secretMatches, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound, PreconditionFailedError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Job, JobService } from '../jobs/index.js';
+import type { JobService } from '../jobs/index.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
-import type { WorkspaceService } from '../workspaces/index.js';
+import { workspaceScope, type WorkspaceService } from '../workspaces/index.js';
 import * as store from './store.js';
 import type { Agent, AgentToken, Pool, PoolFilter } from './store.js';
 
@@ -23,6 +23,19 @@ export interface PoolInput {
 }
 
 
+/** A job an agent holds, as a pool's page shows it: its workspace's name only to who may read that workspace. */
+export interface HeldJob {
+  runId: string;
+  phase: string;
+  workspaceName: string | null;
+}
+
+/** A workspace a pool names, as a pool's page shows it. */
+export interface PoolWorkspace {
+  id: string;
+  name: string;
+}
+
 export class PoolService implements TokenResolver {
   readonly prefix = 'at';
   private readonly usage = new UsageRecorder();
@@ -33,7 +46,7 @@ export class PoolService implements TokenResolver {
     private readonly orgs: OrganizationService,
     private readonly workspaces: WorkspaceService,
     /** The jobs agents hold, for the pool page's "current job". */
-    private readonly jobs: Pick<JobService, 'heldBy'>,
+    private readonly jobs: Pick<JobService, 'heldByAny'>,
   ) {}
 
   private authorize(subject: Subject, action: Action, organizationId: string, what: string, id: string): void {
@@ -214,16 +227,39 @@ export class PoolService implements TokenResolver {
 
   /**
    * The jobs each of these agents of the pool holds now (claimed or running), for whoever may read
-   * the pool; agents of other pools are left out.
+   * the pool; agents of other pools are left out. A job's workspace is named only to who may read
+   * it. Two statements, whatever the number of agents and jobs.
    */
-  async heldJobs(subject: Subject, poolId: string, agents: Agent[]): Promise<Map<string, Job[]>> {
+  async heldJobs(subject: Subject, poolId: string, agents: Agent[]): Promise<Map<string, HeldJob[]>> {
     const { pool } = await this.get(subject, poolId);
-    const out = new Map<string, Job[]>();
-    for (const agent of agents) {
-      if (agent.poolId !== pool.id || agent.status === 'exited' || agent.status === 'errored') continue;
-      out.set(agent.id, await this.jobs.heldBy(agent.id));
+    const live = agents.filter((a) => a.poolId === pool.id && a.status !== 'exited' && a.status !== 'errored');
+    const jobs = await this.jobs.heldByAny(live.map((a) => a.id));
+    const workspaces = new Map((await this.workspaces.byIds(jobs.map((j) => j.workspaceId))).map((w) => [w.id, w]));
+    const out = new Map<string, HeldJob[]>(live.map((a) => [a.id, []]));
+    for (const job of jobs) {
+      const ws = workspaces.get(job.workspaceId);
+      const name = ws && isAllowed(subject, 'workspace:read', workspaceScope(ws)) ? ws.name : null;
+      out.get(job.runnerId ?? '')?.push({ runId: job.runId, phase: job.phase, workspaceName: name });
     }
     return out;
+  }
+
+  /**
+   * The workspaces a pool allows and those that run on it, for whoever may read the pool: only the
+   * ones the subject may read are named; the others are counted.
+   */
+  async workspacesOf(subject: Subject, poolId: string): Promise<{ allowed: PoolWorkspace[]; assigned: PoolWorkspace[]; hidden: { allowed: number; assigned: number } }> {
+    const { pool } = await this.get(subject, poolId);
+    const assignedIds = (await store.assignedWorkspaceIds(this.db, [pool.id])).get(pool.id) ?? [];
+    const found = new Map((await this.workspaces.byIds([...pool.allowedWorkspaceIds, ...assignedIds])).map((w) => [w.id, w]));
+    const readable = (ids: string[]): PoolWorkspace[] =>
+      ids.flatMap((id) => {
+        const ws = found.get(id);
+        return ws && isAllowed(subject, 'workspace:read', workspaceScope(ws)) ? [{ id: ws.id, name: ws.name }] : [];
+      });
+    const allowed = readable(pool.allowedWorkspaceIds);
+    const assigned = readable(assignedIds);
+    return { allowed, assigned, hidden: { allowed: pool.allowedWorkspaceIds.length - allowed.length, assigned: assignedIds.length - assigned.length } };
   }
 
   async getAgent(subject: Subject, id: string): Promise<Agent> {

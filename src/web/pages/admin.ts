@@ -9,7 +9,9 @@ import { html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
 import { emailField } from './organizations.js';
-import { enc, pageNumber, secretOnce, textField } from './org-shared.js';
+import { pageNumber, textField } from '../forms.js';
+import { paths } from '../paths.js';
+import { secretOnce } from './org-shared.js';
 import { newTokenForm, userTokenTable } from './profile.js';
 
 const PAGE_SIZE = 50;
@@ -34,7 +36,7 @@ ${items.length === 0
   ? html`<p>No users${search ? ' match' : ' yet'}.</p>`
   : html`<div class="overflow-auto"><table tabindex="0" aria-label="Users">
 <thead><tr><th scope="col">Username</th><th scope="col">Email</th><th scope="col">Created</th></tr></thead>
-<tbody>${items.map((u) => html`<tr><td><a href="/app/admin/users/${enc(u.id)}">${u.username}</a>${u.invited ? ' (invited)' : ''}</td><td>${u.email}</td><td>${timeTag(u.createdAt)}</td></tr>`)}</tbody>
+<tbody>${items.map((u) => html`<tr><td><a href="${paths.user(u.id)}">${u.username}</a>${u.invited ? ' (invited)' : ''}</td><td>${u.email}</td><td>${timeTag(u.createdAt)}</td></tr>`)}</tbody>
 </table></div>`}
 ${pager('/app/admin/users', search ? { q: search } : {}, n, Math.max(1, Math.ceil(total / PAGE_SIZE)))}
 <section aria-labelledby="new-user"><h2 id="new-user">New user</h2>
@@ -55,7 +57,7 @@ ${csrfField(ctx)}
       throw new InvalidError('the username must be 1 to 90 letters, digits, "-", "_" or "." starting with a letter or digit');
     }
     const user = await users.create(subjectOf(ctx), { username, email: emailField(ctx, 'email') });
-    redirect(ctx, `/app/admin/users/${enc(user.id)}`);
+    redirect(ctx, paths.user(user.id));
   });
 
   async function userPage(ctx: WebCtx, id: string, created?: string): Promise<void> {
@@ -64,7 +66,7 @@ ${csrfField(ctx)}
     requireSiteAdmin(subject, 'manage users');
     const user = await users.get(subject, id);
     const tokens = await users.listTokens(subject, user.id, { limit: 100, offset: 0 });
-    const base = `/app/admin/users/${enc(user.id)}`;
+    const base = paths.user(user.id);
     page(ctx, {
       title: `User ${user.username}`,
       crumbs: crumbs([{ label: user.username }]),
@@ -103,6 +105,6 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete user', { confirm: `Dele
     const token = await users.getToken(subject, ctx.params.token);
     if (token.userId !== ctx.params.id) throw new InvalidError('that token is not one of this user');
     await users.deleteToken(subject, token.id);
-    redirect(ctx, `/app/admin/users/${enc(ctx.params.id)}`);
+    redirect(ctx, paths.user(ctx.params.id));
   });
 }

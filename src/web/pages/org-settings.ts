@@ -9,7 +9,9 @@ import { attr, html, type Html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
 import { emailField } from './organizations.js';
-import { checkbox, enc, nameField, orgCrumbs, secretOnce, textField } from './org-shared.js';
+import { checkbox, nameField, textField } from '../forms.js';
+import { paths } from '../paths.js';
+import { orgCrumbs, secretOnce } from './org-shared.js';
 import { InvalidError } from '../../errors.js';
 
 const EXECUTION_MODES = ['remote', 'local', 'agent'] as const;
@@ -32,7 +34,7 @@ export function registerOrganizationSettingsPages(router: WebRouter, deps: WebDe
     let token: OrganizationToken | null = null;
     if (mayToken) token = await orgs.showToken(subject, org.name).catch((err: unknown) => (err instanceof NotFoundError ? null : Promise.reject(err)));
     const pools = mayUpdate ? (await deps.pools.service.list(subject, org.name, { sort: { column: 'name', descending: false }, limit: 100, offset: 0 })).items : [];
-    const base = `/app/${enc(org.name)}`;
+    const base = paths.organization(org.name);
     page(ctx, {
       title: `Settings · ${org.name}`,
       organization: org.name,
@@ -68,7 +70,7 @@ ${actionButton(ctx.state.csrf, `${base}/settings/delete`, 'Delete organization',
   }
 
   function generalForm(ctx: WebCtx, org: Organization, pools: Array<{ id: string; name: string; organizationScoped: boolean }>): Html {
-    return html`<form method="post" action="/app/${enc(org.name)}/settings">
+    return html`<form method="post" action="${paths.settings(org.name)}">
 ${csrfField(ctx)}
 <label for="name">Name</label>
 <input id="name" name="name" required maxlength="90" value="${org.name}">
@@ -97,7 +99,7 @@ ${pools.filter((p) => p.organizationScoped).map((p) => html`<option value="${p.i
   }
 
   function tokenSection(ctx: WebCtx, org: Organization, token: OrganizationToken | null): Html {
-    const base = `/app/${enc(org.name)}/settings/token`;
+    const base = `${paths.settings(org.name)}/token`;
     return html`<section aria-labelledby="org-token"><h2 id="org-token">Organization token</h2>
 <p>One token per organization, for automation that manages teams, workspaces and settings. It may not queue runs.</p>
 ${token
@@ -135,7 +137,7 @@ ${token ? actionButton(ctx.state.csrf, `${base}/delete`, 'Delete token', { confi
       // A pool only goes with mode "agent"; with another mode the organization has none.
       defaultAgentPoolId: mode === 'agent' ? pool || null : undefined,
     });
-    redirect(ctx, `/app/${enc(org.name)}/settings`);
+    redirect(ctx, paths.settings(org.name));
   });
 
   router.post('/app/:org/settings/delete', async (ctx) => {
@@ -153,6 +155,6 @@ ${token ? actionButton(ctx.state.csrf, `${base}/delete`, 'Delete token', { confi
 
   router.post('/app/:org/settings/token/delete', async (ctx) => {
     await orgs.deleteToken(subjectOf(ctx), ctx.params.org);
-    redirect(ctx, `/app/${enc(ctx.params.org)}/settings`);
+    redirect(ctx, paths.settings(ctx.params.org));
   });
 }

@@ -6,7 +6,8 @@ import { html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
 import type { WebDeps } from '../deps.js';
-import { enc, nameField, pageNumber } from './org-shared.js';
+import { nameField, pageNumber } from '../forms.js';
+import { paths } from '../paths.js';
 import { pager } from '../components.js';
 
 const PAGE_SIZE = 50;
@@ -30,7 +31,7 @@ export function registerOrganizationPages(router: WebRouter, deps: WebDeps): voi
     page(ctx, {
       title: 'Organizations',
       body: html`<h1>Organizations</h1>
-${items.length === 0 ? html`<p>You are not a member of any organization yet.</p>` : html`<ul>${items.map((o) => html`<li><a href="/app/${enc(o.name)}/workspaces">${o.name}</a></li>`)}</ul>`}
+${items.length === 0 ? html`<p>You are not a member of any organization yet.</p>` : html`<ul>${items.map((o) => html`<li><a href="${paths.workspaces(o.name)}">${o.name}</a></li>`)}</ul>`}
 ${pager('/app/organizations', {}, n, Math.max(1, Math.ceil(total / PAGE_SIZE)))}
 ${mayCreate
   ? html`<section aria-labelledby="new-org"><h2 id="new-org">New organization</h2>
@@ -51,6 +52,6 @@ ${csrfField(ctx)}
     const name = nameField(ctx, 'name', 'the organization name');
     const email = emailField(ctx, 'email');
     const org = await deps.orgs.service.create(subjectOf(ctx), { name, email });
-    redirect(ctx, `/app/${enc(org.name)}/workspaces`);
+    redirect(ctx, paths.workspaces(org.name));
   });
 }

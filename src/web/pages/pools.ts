@@ -7,14 +7,15 @@ import { isAllowed } from '../../auth/authorize.js';
 import type { Subject } from '../../auth/subject.js';
 import { NotFoundError } from '../../errors.js';
 import type { Organization } from '../../orgs/index.js';
-import type { Agent, Pool } from '../../pools/index.js';
+import type { Agent, HeldJob, Pool, PoolWorkspace } from '../../pools/index.js';
 import { actionButton, pager, timeTag } from '../components.js';
-import { paths } from '../paths.js';
+import { enc, paths } from '../paths.js';
+import { checkbox, fieldList, nameField, pageNumber, textField } from '../forms.js';
 import type { WebDeps } from '../deps.js';
 import { attr, html, type Html } from '../html.js';
 import { csrfField, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
-import { checkbox, enc, fieldList, nameField, orgCrumbs, pageNumber, secretOnce, textField } from './org-shared.js';
+import { orgCrumbs, secretOnce } from './org-shared.js';
 
 const PAGE_SIZE = 50;
 /** The agents shown on a pool's page: the most recent first. */
@@ -34,16 +35,32 @@ export function registerPoolPages(router: WebRouter, deps: WebDeps): void {
     return found;
   }
 
-  async function workspaceNames(subject: Subject, org: Organization): Promise<Array<{ id: string; name: string }>> {
+  async function workspaceNames(subject: Subject, org: Organization): Promise<PoolWorkspace[]> {
     const { items } = await deps.workspaces.service.list(subject, org.name, { sort: { column: 'name', descending: false }, limit: MAX_WORKSPACES, offset: 0 });
     return items.map((w) => ({ id: w.id, name: w.name }));
   }
 
-  function workspaceChoices(choices: Array<{ id: string; name: string }>, chosen: string[]): Html {
+  /**
+   * Checkboxes of allowed workspaces. Each offered one is named in a hidden "offered" field too:
+   * saving changes only the workspaces the form offered, never those it did not show.
+   */
+  function workspaceChoices(choices: PoolWorkspace[], chosen: string[]): Html {
     if (choices.length === 0) return html`<p>The organization has no workspaces yet.</p>`;
     return html`<fieldset><legend>Allowed workspaces (when not organization-scoped)</legend>
-${choices.map((w) => html`<label for="allow-${w.id}"><input type="checkbox" id="allow-${w.id}" name="allowed_workspaces" value="${w.id}" ${attr('checked', chosen.includes(w.id))}> ${w.name}</label>`)}
+${choices.map((w) => html`<input type="hidden" name="offered_workspaces" value="${w.id}"><label for="allow-${w.id}"><input type="checkbox" id="allow-${w.id}" name="allowed_workspaces" value="${w.id}" ${attr('checked', chosen.includes(w.id))}> ${w.name}</label>`)}
 </fieldset>`;
+  }
+
+  /** The current allowed workspaces first (all of them the visitor can read), then the first others. */
+  function choicesFor(allowed: PoolWorkspace[], first: PoolWorkspace[]): PoolWorkspace[] {
+    const ids = new Set(allowed.map((w) => w.id));
+    return [...allowed, ...first.filter((w) => !ids.has(w.id))];
+  }
+
+  function namesOf(list: PoolWorkspace[], hidden: number): string {
+    const names = list.map((w) => w.name);
+    if (hidden > 0) names.push(`${hidden} you cannot see`);
+    return names.length ? names.join(', ') : 'none';
   }
 
   // ---------------------------------------------------------------- the list
@@ -53,7 +70,7 @@ ${choices.map((w) => html`<label for="allow-${w.id}"><input type="checkbox" id="
     const n = pageNumber(ctx);
     const { org, items, total } = await pools.list(subject, ctx.params.org, { sort: { column: 'name', descending: false }, limit: PAGE_SIZE, offset: (n - 1) * PAGE_SIZE });
     const mayManage = isAllowed(subject, 'pool:manage', { organizationId: org.id });
-    const base = `/app/${enc(org.name)}/agent-pools`;
+    const base = paths.pools(org.name);
     page(ctx, {
       title: `Agent pools · ${org.name}`,
       organization: org.name,
@@ -64,7 +81,7 @@ ${items.length === 0
   : html`<div class="overflow-auto"><table tabindex="0" aria-label="Agent pools">
 <thead><tr><th scope="col">Name</th><th scope="col">Scope</th><th scope="col">Agents</th><th scope="col">Created</th></tr></thead>
 <tbody>${items.map(
-      (p) => html`<tr><td><a href="${base}/${enc(p.id)}">${p.name}</a>${org.defaultAgentPoolId === p.id ? ' (default)' : ''}</td><td>${p.organizationScoped ? 'organization' : `${p.allowedWorkspaceIds.length} allowed workspace(s)`}</td><td>${p.agentCount}</td><td>${timeTag(p.createdAt)}</td></tr>`,
+      (p) => html`<tr><td><a href="${paths.pool(org.name, p.id)}">${p.name}</a>${org.defaultAgentPoolId === p.id ? ' (default)' : ''}</td><td>${p.organizationScoped ? 'organization' : `${p.allowedWorkspaceIds.length} allowed workspace(s)`}</td><td>${p.agentCount}</td><td>${timeTag(p.createdAt)}</td></tr>`,
     )}</tbody></table></div>`}
 ${pager(base, {}, n, Math.max(1, Math.ceil(total / PAGE_SIZE)))}
 ${mayManage
@@ -87,7 +104,7 @@ ${workspaceChoices(await workspaceNames(subject, org), [])}
       organizationScoped: checkbox(ctx, 'organization_scoped'),
       allowedWorkspaceIds: fieldList(ctx, 'allowed_workspaces'),
     });
-    redirect(ctx, `/app/${enc(org.name)}/agent-pools/${enc(pool.id)}`);
+    redirect(ctx, paths.pool(org.name, pool.id));
   });
 
   // ---------------------------------------------------------------- one pool
@@ -98,26 +115,23 @@ ${workspaceChoices(await workspaceNames(subject, org), [])}
     if (items.length === 0) return html`<tr><td colspan="6">No agents have registered with this pool yet.</td></tr>`;
     const jobs = await pools.heldJobs(subject, pool.id, items);
     const mayManage = csrf !== null && isAllowed(subject, 'pool:manage', { organizationId: org.id });
-    const rows: Html[] = [];
-    for (const agent of items) rows.push(html`<tr id="agent-${agent.id}">
+    const rows = items.map((agent) => html`<tr id="agent-${agent.id}">
 <td>${agent.name}</td>
 <td><span class="status status-${agent.status}" data-agent-status="${agent.status}">${agent.status}</span></td>
-<td>${await currentJobs(subject, org, jobs.get(agent.id) ?? [])}</td>
+<td>${currentJobs(org, jobs.get(agent.id) ?? [])}</td>
 <td>${timeTag(agent.lastPingAt)}</td>
 <td>${agent.hostname ?? ''}${agent.ipAddress ? html` <small>${agent.ipAddress}</small>` : ''}${agent.version ? html` <small>v${agent.version}</small>` : ''}</td>
-<td>${mayManage && agent.status !== 'idle' && agent.status !== 'busy' ? actionButton(csrf, `/app/${enc(org.name)}/agent-pools/${enc(pool.id)}/agents/${enc(agent.id)}/delete`, 'Remove', { secondary: true }) : ''}</td>
+<td>${mayManage && agent.status !== 'idle' && agent.status !== 'busy' ? actionButton(csrf, `${paths.pool(org.name, pool.id)}/agents/${enc(agent.id)}/delete`, 'Remove', { secondary: true }) : ''}</td>
 </tr>`);
     return html`${rows}`;
   }
 
   /** Links to the runs of the jobs an agent holds, for runs in workspaces the visitor can see. */
-  async function currentJobs(subject: Subject, org: Organization, held: Array<{ runId: string; workspaceId: string; phase: string }>): Promise<Html> {
+  function currentJobs(org: Organization, held: HeldJob[]): Html {
     if (held.length === 0) return html`<span>none</span>`;
-    const out: Html[] = [];
-    for (const job of held) {
-      const ws = await deps.workspaces.service.get(subject, job.workspaceId).catch(() => null);
-      out.push(ws ? html`<a href="${paths.run(org.name, ws.name, job.runId)}">${job.runId}</a> (${job.phase})` : html`a ${job.phase} in a workspace you cannot see`);
-    }
+    const out = held.map((job) =>
+      job.workspaceName !== null ? html`<a href="${paths.run(org.name, job.workspaceName, job.runId)}">${job.runId}</a> (${job.phase})` : html`a ${job.phase} in a workspace you cannot see`,
+    );
     return html`${out.map((o, i) => html`${i > 0 ? ', ' : ''}${o}`)}`;
   }
 
@@ -125,22 +139,20 @@ ${workspaceChoices(await workspaceNames(subject, org), [])}
     const subject = subjectOf(ctx);
     const { pool, org } = await poolOf(ctx);
     const mayManage = isAllowed(subject, 'pool:manage', { organizationId: org.id });
-    const base = `/app/${enc(org.name)}/agent-pools/${enc(pool.id)}`;
-    const choices = await workspaceNames(subject, org);
-    const named = new Map(choices.map((w) => [w.id, w.name]));
-    const assigned = (await pools.assignedWorkspaceIds([pool.id])).get(pool.id) ?? [];
+    const base = paths.pool(org.name, pool.id);
+    const named = await pools.workspacesOf(subject, pool.id);
+    const choices = mayManage ? choicesFor(named.allowed, await workspaceNames(subject, org)) : [];
     const tokens = mayManage ? (await pools.listTokens(subject, pool.id, true, 100, 0)).items : [];
-    const nameOf = (id: string) => named.get(id) ?? id;
     page(ctx, {
       title: `Agent pool ${pool.name} · ${org.name}`,
       organization: org.name,
-      crumbs: orgCrumbs(org.name, { label: 'Agent pools', href: `/app/${enc(org.name)}/agent-pools` }, { label: pool.name }),
+      crumbs: orgCrumbs(org.name, { label: 'Agent pools', href: paths.pools(org.name) }, { label: pool.name }),
       body: html`<h1>Agent pool ${pool.name}</h1>
 ${created ? secretOnce('New agent token', created) : ''}
 <dl>
 <dt>Scope</dt><dd>${pool.organizationScoped ? 'Organization: every workspace may use it' : 'Only the allowed workspaces'}</dd>
-<dt>Allowed workspaces</dt><dd>${pool.allowedWorkspaceIds.length ? pool.allowedWorkspaceIds.map(nameOf).join(', ') : 'none'}</dd>
-<dt>Workspaces running on it</dt><dd>${assigned.length ? assigned.map(nameOf).join(', ') : 'none'}</dd>
+<dt>Allowed workspaces</dt><dd>${namesOf(named.allowed, named.hidden.allowed)}</dd>
+<dt>Workspaces running on it</dt><dd>${namesOf(named.assigned, named.hidden.assigned)}</dd>
 <dt>Created</dt><dd>${timeTag(pool.createdAt)}</dd>
 </dl>
 <section aria-labelledby="agents-title" hx-ext="sse" sse-connect="${base}/events" sse-close="signed-out">
@@ -192,8 +204,8 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete pool', { confirm: `Dele
     const subject = subjectOf(ctx);
     const { pool, org } = await poolOf(ctx);
     const csrf = ctx.state.csrf;
-    // Every heartbeat of every agent is an event: a burst of them makes one new table, at most
-    // every RENDER_EVERY_MS, not one each.
+    // Agents of a pool change together (a sweep, jobs queued to all): a burst of changes makes one
+    // new table, at most every RENDER_EVERY_MS, not one each.
     let scheduled: NodeJS.Timeout | null = null;
     ctx.req.on('close', () => scheduled && clearTimeout(scheduled));
     deps.events.openStream(ctx, deps.sessions, {
@@ -212,18 +224,22 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete pool', { confirm: `Dele
 
   router.post('/app/:org/agent-pools/:pool', async (ctx) => {
     const { pool, org } = await poolOf(ctx);
+    // The form changes only the workspaces it offered: an allowed workspace it did not show stays.
+    const offered = new Set(fieldList(ctx, 'offered_workspaces'));
+    const ticked = fieldList(ctx, 'allowed_workspaces');
+    const kept = pool.allowedWorkspaceIds.filter((id) => !offered.has(id) && !ticked.includes(id));
     await pools.update(subjectOf(ctx), pool.id, {
       name: nameField(ctx, 'name', 'the pool name'),
       organizationScoped: checkbox(ctx, 'organization_scoped'),
-      allowedWorkspaceIds: fieldList(ctx, 'allowed_workspaces'),
+      allowedWorkspaceIds: [...kept, ...ticked],
     });
-    redirect(ctx, `/app/${enc(org.name)}/agent-pools/${enc(pool.id)}`);
+    redirect(ctx, paths.pool(org.name, pool.id));
   });
 
   router.post('/app/:org/agent-pools/:pool/delete', async (ctx) => {
     const { pool, org } = await poolOf(ctx);
     await pools.delete(subjectOf(ctx), pool.id);
-    redirect(ctx, `/app/${enc(org.name)}/agent-pools`);
+    redirect(ctx, paths.pools(org.name));
   });
 
   router.post('/app/:org/agent-pools/:pool/tokens', async (ctx) => {
@@ -240,7 +256,7 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete pool', { confirm: `Dele
     const token = await pools.getToken(subject, ctx.params.token);
     if (token.poolId !== pool.id) throw new NotFoundError(`agent token "${ctx.params.token}" not found in this pool`);
     await pools.deleteToken(subject, token.id);
-    redirect(ctx, `/app/${enc(org.name)}/agent-pools/${enc(pool.id)}`);
+    redirect(ctx, paths.pool(org.name, pool.id));
   });
 
   router.post('/app/:org/agent-pools/:pool/agents/:agent/delete', async (ctx) => {
@@ -249,6 +265,6 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete pool', { confirm: `Dele
     const agent: Agent = await pools.getAgent(subject, ctx.params.agent);
     if (agent.poolId !== pool.id) throw new NotFoundError(`agent "${ctx.params.agent}" not found in this pool`);
     await pools.deleteAgent(subject, agent.id);
-    redirect(ctx, `/app/${enc(org.name)}/agent-pools/${enc(pool.id)}`);
+    redirect(ctx, paths.pool(org.name, pool.id));
   });
 }

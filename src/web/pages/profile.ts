@@ -6,7 +6,9 @@ import type { WebDeps } from '../deps.js';
 import { html, type Html } from '../html.js';
 import { csrfField, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
-import { secretOnce, textField } from './org-shared.js';
+import { textField } from '../forms.js';
+import { enc } from '../paths.js';
+import { secretOnce } from './org-shared.js';
 
 const MAX_TOKENS = 100;
 
@@ -17,7 +19,7 @@ export function userTokenTable(ctx: WebCtx, tokens: UserToken[], deleteBase: str
 <thead><tr><th scope="col">Description</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead>
 <tbody>${tokens.map(
     (t) => html`<tr><td>${t.description ?? ''}</td><td>${timeTag(t.createdAt)}</td><td>${timeTag(t.lastUsedAt)}</td><td>${t.expiredAt ? timeTag(t.expiredAt) : 'never'}</td>
-<td>${actionButton(ctx.state.csrf, `${deleteBase}/${encodeURIComponent(t.id)}/delete`, 'Delete', { confirm: 'Delete this token? Whatever uses it stops working.', secondary: true })}</td></tr>`,
+<td>${actionButton(ctx.state.csrf, `${deleteBase}/${enc(t.id)}/delete`, 'Delete', { confirm: 'Delete this token? Whatever uses it stops working.', secondary: true })}</td></tr>`,
   )}</tbody></table></div>`;
 }
 

@@ -12,7 +12,9 @@ import type { WebDeps } from '../deps.js';
 import { attr, html, type Html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
-import { checkbox, enc, orgCrumbs, pageNumber } from './org-shared.js';
+import { checkbox, pageNumber } from '../forms.js';
+import { enc, paths } from '../paths.js';
+import { orgCrumbs } from './org-shared.js';
 
 const PAGE_SIZE = 50;
 /** Organization members listed on the teams page. */
@@ -61,7 +63,7 @@ export function registerTeamPages(router: WebRouter, deps: WebDeps): void {
     const { org, items, total } = await teams.list(subject, ctx.params.org, { limit: PAGE_SIZE, offset: (n - 1) * PAGE_SIZE });
     const members = await teams.members(items);
     const scope = { organizationId: org.id };
-    const base = `/app/${enc(org.name)}/teams`;
+    const base = paths.teams(org.name);
     const people = await deps.teams.memberships.list(subject, org.name, { limit: MAX_MEMBERS, offset: 0 });
     const usernames = new Map((await deps.users.service.byIds(people.items.flatMap((m) => (m.userId ? [m.userId] : [])))).map((u) => [u.id, u.username]));
     const mayInvite = isAllowed(subject, 'membership:manage', scope);
@@ -73,7 +75,7 @@ export function registerTeamPages(router: WebRouter, deps: WebDeps): void {
 <div class="overflow-auto"><table tabindex="0" aria-label="Teams">
 <thead><tr><th scope="col">Name</th><th scope="col">Visibility</th><th scope="col">Members</th><th scope="col">Organization access</th></tr></thead>
 <tbody>${items.map(
-        (t) => html`<tr><td><a href="${base}/${enc(t.id)}">${t.name}</a></td><td>${t.visibility}</td><td>${(members.get(t.id) ?? []).length}</td><td>${t.isOwners ? 'everything (owners)' : t.organizationAccess.join(', ') || 'none'}</td></tr>`,
+        (t) => html`<tr><td><a href="${paths.team(org.name, t.id)}">${t.name}</a></td><td>${t.visibility}</td><td>${(members.get(t.id) ?? []).length}</td><td>${t.isOwners ? 'everything (owners)' : t.organizationAccess.join(', ') || 'none'}</td></tr>`,
       )}</tbody></table></div>
 ${pager(base, {}, n, Math.max(1, Math.ceil(total / PAGE_SIZE)))}
 <section aria-labelledby="people"><h2 id="people">Organization members</h2>
@@ -119,14 +121,14 @@ ${isAllowed(subject, 'team:manage-organization-access', scope) ? accessBoxes([])
       // Only what is ticked: a form without the boxes (no manage-organization-access) grants nothing.
       organizationAccess: granted ? access : undefined,
     });
-    redirect(ctx, `/app/${enc(org.name)}/teams/${enc(team.id)}`);
+    redirect(ctx, paths.team(org.name, team.id));
   });
 
   router.post('/app/:org/teams/invite', async (ctx) => {
     const username = field(ctx, 'username').trim();
     if (!username || username.length > 90) throw new InvalidError('name a user by their username');
     const { org } = await deps.teams.memberships.invite(subjectOf(ctx), ctx.params.org, { username, teamIds: [] });
-    redirect(ctx, `/app/${enc(org.name)}/teams`);
+    redirect(ctx, paths.teams(org.name));
   });
 
   router.post('/app/:org/teams/memberships/:id/delete', async (ctx) => {
@@ -134,7 +136,7 @@ ${isAllowed(subject, 'team:manage-organization-access', scope) ? accessBoxes([])
     const { membership, org } = await deps.teams.memberships.get(subject, ctx.params.id);
     if (org.name !== ctx.params.org) throw new NotFoundError(`organization membership "${ctx.params.id}" not found`);
     await deps.teams.memberships.delete(subject, membership.id);
-    redirect(ctx, `/app/${enc(org.name)}/teams`);
+    redirect(ctx, paths.teams(org.name));
   });
 
   router.get('/app/:org/teams/:team', async (ctx) => {
@@ -147,11 +149,11 @@ ${isAllowed(subject, 'team:manage-organization-access', scope) ? accessBoxes([])
     const mayMembers = ownersOk && isAllowed(subject, 'team:manage-membership', scope);
     const mayManage = ownersOk && isAllowed(subject, 'team:manage', scope);
     const mayAccess = !team.isOwners && isAllowed(subject, 'team:manage-organization-access', scope);
-    const base = `/app/${enc(org.name)}/teams/${enc(team.id)}`;
+    const base = paths.team(org.name, team.id);
     page(ctx, {
       title: `Team ${team.name} · ${org.name}`,
       organization: org.name,
-      crumbs: orgCrumbs(org.name, { label: 'Teams', href: `/app/${enc(org.name)}/teams` }, { label: team.name }),
+      crumbs: orgCrumbs(org.name, { label: 'Teams', href: paths.teams(org.name) }, { label: team.name }),
       body: html`<h1>Team ${team.name}</h1>
 <dl>
 <dt>Visibility</dt><dd>${team.visibility}</dd>
@@ -212,19 +214,19 @@ ${team.isOwners ? '' : actionButton(ctx.state.csrf, `${base}/delete`, 'Delete te
       visibility: visibilityField(ctx),
       allowMemberTokenManagement: checkbox(ctx, 'allow_member_token_management'),
     });
-    redirect(ctx, `/app/${enc(org.name)}/teams/${enc(team.id)}`);
+    redirect(ctx, paths.team(org.name, team.id));
   });
 
   router.post('/app/:org/teams/:team/access', async (ctx) => {
     const { team, org } = await teamOf(ctx);
     await teams.update(subjectOf(ctx), team.id, { organizationAccess: accessFrom(ctx) });
-    redirect(ctx, `/app/${enc(org.name)}/teams/${enc(team.id)}`);
+    redirect(ctx, paths.team(org.name, team.id));
   });
 
   router.post('/app/:org/teams/:team/delete', async (ctx) => {
     const { team, org } = await teamOf(ctx);
     await teams.delete(subjectOf(ctx), team.id);
-    redirect(ctx, `/app/${enc(org.name)}/teams`);
+    redirect(ctx, paths.teams(org.name));
   });
 
   router.post('/app/:org/teams/:team/members', async (ctx) => {
@@ -232,7 +234,7 @@ ${team.isOwners ? '' : actionButton(ctx.state.csrf, `${base}/delete`, 'Delete te
     const username = field(ctx, 'username').trim();
     if (!username || username.length > 90) throw new InvalidError('name a user by their username');
     await teams.addMembers(subjectOf(ctx), team.id, [username]);
-    redirect(ctx, `/app/${enc(org.name)}/teams/${enc(team.id)}`);
+    redirect(ctx, paths.team(org.name, team.id));
   });
 
   router.post('/app/:org/teams/:team/members/remove', async (ctx) => {
@@ -240,6 +242,6 @@ ${team.isOwners ? '' : actionButton(ctx.state.csrf, `${base}/delete`, 'Delete te
     const username = field(ctx, 'username').trim();
     if (!username || username.length > 90) throw new InvalidError('name a user by their username');
     await teams.removeMembers(subjectOf(ctx), team.id, [username]);
-    redirect(ctx, `/app/${enc(org.name)}/teams/${enc(team.id)}`);
+    redirect(ctx, paths.team(org.name, team.id));
   });
 }

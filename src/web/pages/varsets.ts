@@ -10,7 +10,9 @@ import type { WebDeps } from '../deps.js';
 import { attr, html, type Html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
-import { checkbox, enc, orgCrumbs, pageNumber, textField } from './org-shared.js';
+import { checkbox, pageNumber, textField } from '../forms.js';
+import { enc, paths } from '../paths.js';
+import { orgCrumbs } from './org-shared.js';
 
 const PAGE_SIZE = 50;
 /** Workspaces and projects offered in the "apply to" lists. */
@@ -52,7 +54,7 @@ ${csrfField(ctx)}
     const n = pageNumber(ctx);
     const { org, items, total } = await varsets.list(subject, ctx.params.org, { limit: PAGE_SIZE, offset: (n - 1) * PAGE_SIZE });
     const links = await varsets.withLinks(subject, org, items);
-    const base = `/app/${enc(org.name)}/varsets`;
+    const base = paths.varsets(org.name);
     page(ctx, {
       title: `Variable sets · ${org.name}`,
       organization: org.name,
@@ -63,7 +65,7 @@ ${items.length === 0
   : html`<div class="overflow-auto"><table tabindex="0" aria-label="Variable sets">
 <thead><tr><th scope="col">Name</th><th scope="col">Applied to</th><th scope="col">Variables</th><th scope="col">Priority</th><th scope="col">Updated</th></tr></thead>
 <tbody>${links.map(
-      (l) => html`<tr><td><a href="${base}/${enc(l.set.id)}">${l.set.name}</a>${l.set.description ? html`<br><small>${l.set.description}</small>` : ''}</td>
+      (l) => html`<tr><td><a href="${paths.varset(org.name, l.set.id)}">${l.set.name}</a>${l.set.description ? html`<br><small>${l.set.description}</small>` : ''}</td>
 <td>${l.set.global ? 'all workspaces' : `${l.workspaceIds.length} workspace(s), ${l.projectIds.length} project(s)`}</td><td>${l.variableIds.length}</td><td>${l.set.priority ? 'yes' : 'no'}</td><td>${timeTag(l.set.updatedAt)}</td></tr>`,
     )}</tbody></table></div>`}
 ${pager(base, {}, n, Math.max(1, Math.ceil(total / PAGE_SIZE)))}
@@ -78,7 +80,7 @@ ${isAllowed(subject, 'varset:manage', { organizationId: org.id }) ? html`<sectio
       global: checkbox(ctx, 'global'),
       priority: checkbox(ctx, 'priority'),
     });
-    redirect(ctx, `/app/${enc(org.name)}/varsets/${enc(set.id)}`);
+    redirect(ctx, paths.varset(org.name, set.id));
   });
 
   router.get('/app/:org/varsets/:id', async (ctx) => {
@@ -89,7 +91,7 @@ ${isAllowed(subject, 'varset:manage', { organizationId: org.id }) ? html`<sectio
     const mayManage = isAllowed(subject, 'varset:manage', { organizationId: org.id });
     const applied = await varsets.workspacesByIds(links.workspaceIds);
     const projects = await varsets.projectsByIds(links.projectIds);
-    const base = `/app/${enc(org.name)}/varsets/${enc(set.id)}`;
+    const base = paths.varset(org.name, set.id);
     let wsChoices: Array<{ id: string; name: string }> = [];
     let projectChoices: Array<{ id: string; name: string }> = [];
     if (mayManage && !set.global) {
@@ -101,7 +103,7 @@ ${isAllowed(subject, 'varset:manage', { organizationId: org.id }) ? html`<sectio
     page(ctx, {
       title: `Variable set ${set.name} · ${org.name}`,
       organization: org.name,
-      crumbs: orgCrumbs(org.name, { label: 'Variable sets', href: `/app/${enc(org.name)}/varsets` }, { label: set.name }),
+      crumbs: orgCrumbs(org.name, { label: 'Variable sets', href: paths.varsets(org.name) }, { label: set.name }),
       body: html`<h1>Variable set ${set.name}</h1>
 <p>${set.description}</p>
 <dl><dt>Scope</dt><dd>${set.global ? 'Global: every workspace' : 'The workspaces and projects below'}</dd><dt>Priority</dt><dd>${set.priority ? 'yes: overrides workspace and run variables' : 'no'}</dd></dl>
@@ -140,7 +142,7 @@ ${set.global
 ${applied.length === 0
   ? html`<p>No workspaces.</p>`
   : html`<ul>${applied.map(
-      (w) => html`<li><a href="/app/${enc(org.name)}/workspaces/${enc(w.name)}">${w.name}</a> ${mayManage ? actionButton(ctx.state.csrf, `${base}/workspaces/remove`, 'Remove', { fields: { workspace: w.id }, secondary: true }) : ''}</li>`,
+      (w) => html`<li><a href="${paths.workspace(org.name, w.name)}">${w.name}</a> ${mayManage ? actionButton(ctx.state.csrf, `${base}/workspaces/remove`, 'Remove', { fields: { workspace: w.id }, secondary: true }) : ''}</li>`,
     )}</ul>`}
 ${mayManage && wsChoices.length
   ? html`<form method="post" action="${base}/workspaces">${csrfField(ctx)}<label for="apply-workspace">Apply to workspace</label>
@@ -167,16 +169,16 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete variable set', { confir
     await varsets.update(
       subjectOf(ctx),
       set.id,
-      { name: setName(ctx), description: textField(ctx, 'description', 'the description', 512), global: checkbox(ctx, 'global'), priority: checkbox(ctx, 'priority') },
+      { name: setName(ctx), description: textField(ctx, 'description', 'the description', 512, { multiline: true }), global: checkbox(ctx, 'global'), priority: checkbox(ctx, 'priority') },
       {},
     );
-    redirect(ctx, `/app/${enc(org.name)}/varsets/${enc(set.id)}`);
+    redirect(ctx, paths.varset(org.name, set.id));
   });
 
   router.post('/app/:org/varsets/:id/delete', async (ctx) => {
     const { set, org } = await setOf(ctx);
     await varsets.delete(subjectOf(ctx), set.id);
-    redirect(ctx, `/app/${enc(org.name)}/varsets`);
+    redirect(ctx, paths.varsets(org.name));
   });
 
   router.post('/app/:org/varsets/:id/vars', async (ctx) => {
@@ -196,18 +198,18 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete variable set', { confir
       hcl: checkbox(ctx, 'hcl'),
       sensitive: checkbox(ctx, 'sensitive'),
     });
-    redirect(ctx, `/app/${enc(org.name)}/varsets/${enc(set.id)}`);
+    redirect(ctx, paths.varset(org.name, set.id));
   });
 
   router.get('/app/:org/varsets/:id/vars/:var', async (ctx) => {
     const subject = subjectOf(ctx);
     const { set, org } = await setOf(ctx);
     const v = await varsets.getVariable(subject, set.id, ctx.params.var);
-    const base = `/app/${enc(org.name)}/varsets/${enc(set.id)}`;
+    const base = paths.varset(org.name, set.id);
     page(ctx, {
       title: `Variable ${v.key} · ${set.name}`,
       organization: org.name,
-      crumbs: orgCrumbs(org.name, { label: 'Variable sets', href: `/app/${enc(org.name)}/varsets` }, { label: set.name, href: base }, { label: v.key }),
+      crumbs: orgCrumbs(org.name, { label: 'Variable sets', href: paths.varsets(org.name) }, { label: set.name, href: base }, { label: v.key }),
       body: html`<h1>Variable ${v.key}</h1>
 <form method="post" action="${base}/vars/${enc(v.id)}">
 ${csrfField(ctx)}
@@ -245,13 +247,13 @@ ${csrfField(ctx)}
       // A sensitive value left empty stays as it is: the form never had it.
       value: current.sensitive && value === '' ? undefined : value,
     });
-    redirect(ctx, `/app/${enc(org.name)}/varsets/${enc(set.id)}`);
+    redirect(ctx, paths.varset(org.name, set.id));
   });
 
   router.post('/app/:org/varsets/:id/vars/:var/delete', async (ctx) => {
     const { set, org } = await setOf(ctx);
     await varsets.deleteVariable(subjectOf(ctx), set.id, ctx.params.var);
-    redirect(ctx, `/app/${enc(org.name)}/varsets/${enc(set.id)}`);
+    redirect(ctx, paths.varset(org.name, set.id));
   });
 
   for (const kind of ['workspaces', 'projects'] as const) {
@@ -259,12 +261,12 @@ ${csrfField(ctx)}
     router.post(`/app/:org/varsets/:id/${kind}`, async (ctx) => {
       const { set, org } = await setOf(ctx);
       await varsets.apply(subjectOf(ctx), set.id, kind, [field(ctx, name)]);
-      redirect(ctx, `/app/${enc(org.name)}/varsets/${enc(set.id)}`);
+      redirect(ctx, paths.varset(org.name, set.id));
     });
     router.post(`/app/:org/varsets/:id/${kind}/remove`, async (ctx) => {
       const { set, org } = await setOf(ctx);
       await varsets.remove(subjectOf(ctx), set.id, kind, [field(ctx, name)]);
-      redirect(ctx, `/app/${enc(org.name)}/varsets/${enc(set.id)}`);
+      redirect(ctx, paths.varset(org.name, set.id));
     });
   }
 }

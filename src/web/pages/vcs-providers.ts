@@ -9,7 +9,8 @@ import type { WebDeps } from '../deps.js';
 import { html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
-import { enc, orgCrumbs } from './org-shared.js';
+import { enc, paths } from '../paths.js';
+import { orgCrumbs } from './org-shared.js';
 
 /** An organization has a handful of providers. */
 const MAX_PROVIDERS = 200;
@@ -22,7 +23,7 @@ export function registerVcsProviderPages(router: WebRouter, deps: WebDeps): void
     const org = await deps.orgs.service.resolve(subject, ctx.params.org);
     const { items } = await vcs.listClients(subject, org.name, { offset: 0, limit: MAX_PROVIDERS });
     const mayManage = isAllowed(subject, 'vcs-provider:manage', { organizationId: org.id });
-    const base = `/app/${enc(org.name)}/vcs-providers`;
+    const base = paths.vcsProviders(org.name);
     page(ctx, {
       title: `VCS providers · ${org.name}`,
       organization: org.name,
@@ -70,7 +71,7 @@ ${csrfField(ctx)}
       // Checked by the service, whose messages never quote it.
       oauthTokenString: field(ctx, 'oauth_token'),
     });
-    redirect(ctx, `/app/${enc(org.name)}/vcs-providers`);
+    redirect(ctx, paths.vcsProviders(org.name));
   });
 
   router.post('/app/:org/vcs-providers/:id/delete', async (ctx) => {
@@ -78,6 +79,6 @@ ${csrfField(ctx)}
     const client = await vcs.getClient(subject, ctx.params.id);
     if (client.organization.name !== ctx.params.org) throw new NotFoundError(`VCS provider "${ctx.params.id}" not found`);
     await vcs.deleteClient(subject, client.id);
-    redirect(ctx, `/app/${enc(client.organization.name)}/vcs-providers`);
+    redirect(ctx, paths.vcsProviders(client.organization.name));
   });
 }
