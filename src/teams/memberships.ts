@@ -147,6 +147,21 @@ export class MembershipService {
     return { org, items, total, counts: await store.statusCounts(this.db, org.id) };
   }
 
+  /**
+   * The organization's memberships as `list` gives them, each with the username of its user (none
+   * for an invitation not yet accepted), for whoever may read the memberships.
+   */
+  async listWithUsernames(
+    subject: Subject,
+    orgName: string,
+    page: Page,
+  ): Promise<{ org: Organization; items: Array<Membership & { username: string | null }>; total: number }> {
+    const { org, items, total } = await this.list(subject, orgName, page);
+    const users = await this.users.byIds(items.flatMap((m) => (m.userId ? [m.userId] : [])));
+    const names = new Map(users.map((u) => [u.id, u.username]));
+    return { org, total, items: items.map((m) => ({ ...m, username: m.userId ? (names.get(m.userId) ?? null) : null })) };
+  }
+
   /** The caller's own memberships, in every organization. */
   async own(subject: Subject, page: Page): Promise<{ items: Array<{ membership: Membership; org: Organization }>; total: number }> {
     if (subject.kind !== 'user') throw new ForbiddenError('only a user token has organization memberships of its own');

@@ -209,6 +209,11 @@ export class TeamService implements TokenResolver {
   }
 
   /** Members of each of the teams, by username (a team without members is not in the map). */
+  /** The members of these teams, for whoever may see each team: a team the subject may not see lists none. */
+  async membersSeenBy(subject: Subject, teams: Team[]): Promise<Map<string, User[]>> {
+    return this.members(teams.filter((t) => this.canSeeTeam(subject, t)));
+  }
+
   async members(teams: Team[]): Promise<Map<string, User[]>> {
     const ids = await store.memberIdsOfTeams(
       this.db,

@@ -118,6 +118,17 @@ export class UserService implements TokenResolver {
     return user;
   }
 
+  /**
+   * A user as the site administrator's pages manage it (its tokens, deleting it): only the site
+   * administrator (403 for anybody else, even a user sharing an organization or the user itself).
+   */
+  async administered(subject: Subject, idOrName: string): Promise<User> {
+    requireSiteAdmin(subject, 'manage users');
+    const user = await store.findUserByIdOrName(this.db, idOrName);
+    if (!user) throw notFound('user', idOrName);
+    return user;
+  }
+
   private async canSee(subject: Subject, user: User): Promise<boolean> {
     if (subject.kind === 'site-admin') return true;
     if (subject.kind === 'user' && subject.userId === user.id) return true;

@@ -13,7 +13,7 @@ import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import type { Project, ProjectService } from '../projects/index.js';
 import { changedVariableFields, checkText, DecryptionError, newVariableFields, ValueCipher, type RunVariable } from '../variables/index.js';
-import type { Workspace, WorkspaceService } from '../workspaces/index.js';
+import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
 import { mergeVariables, type MergeSet, type SetScope } from './precedence.js';
 import * as store from './store.js';
 import type { Category, StoredSetVariable, VariableSet } from './store.js';
@@ -236,6 +236,18 @@ export class VariableSetService {
 
   async projectsByIds(ids: string[]): Promise<Project[]> {
     return this.projects.byIds(ids);
+  }
+
+  /**
+   * What a set is applied to, for whoever may read the set: only the workspaces and projects the
+   * subject may read.
+   */
+  async appliedTo(subject: Subject, id: string): Promise<{ workspaces: Workspace[]; projects: Project[] }> {
+    const { set, org } = await this.locate(subject, id, 'varset:read');
+    const [links] = await this.withLinks(subject, org, [set]);
+    const workspaces = (await this.workspaces.byIds([...new Set(links.workspaceIds)])).filter((w) => isAllowed(subject, 'workspace:read', workspaceScope(w)));
+    const projects = isAllowed(subject, 'project:read', { organizationId: org.id }) ? await this.projects.byIds(links.projectIds) : [];
+    return { workspaces, projects };
   }
 
   // ---------------------------------------------------------------- variables

@@ -1,8 +1,8 @@
 // The site administrator's pages: every user, creating and deleting them, and their tokens (the
 // administrator hands out a user's first token). Nobody else may list users: the users service
 // refuses them (403), as the API does.
-import { requireSiteAdmin } from '../../auth/authorize.js';
 import { InvalidError } from '../../errors.js';
+import { isValidUsername, USERNAME_RULE } from '../../users/index.js';
 import { actionButton, pager, timeTag } from '../components.js';
 import type { WebDeps } from '../deps.js';
 import { html } from '../html.js';
@@ -15,9 +15,8 @@ import { secretOnce } from './org-shared.js';
 import { newTokenForm, userTokenTable } from './profile.js';
 
 const PAGE_SIZE = 50;
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-const crumbs = (rest: Array<{ label: string; href?: string }> = []) => [{ label: 'Site administration' }, { label: 'Users', href: rest.length ? '/app/admin/users' : undefined }, ...rest];
+const crumbs = (rest: Array<{ label: string; href?: string }> = []) => [{ label: 'Site administration' }, { label: 'Users', href: rest.length ? paths.users() : undefined }, ...rest];
 
 export function registerAdminPages(router: WebRouter, deps: WebDeps): void {
   const users = deps.users.service;
@@ -31,16 +30,16 @@ export function registerAdminPages(router: WebRouter, deps: WebDeps): void {
       title: 'Users',
       crumbs: crumbs(),
       body: html`<h1>Users</h1>
-<form method="get" action="/app/admin/users" role="search"><label for="q">Search users</label><input id="q" name="q" type="search" value="${search}"><button type="submit">Search</button></form>
+<form method="get" action="${paths.users()}" role="search"><label for="q">Search users</label><input id="q" name="q" type="search" value="${search}"><button type="submit">Search</button></form>
 ${items.length === 0
   ? html`<p>No users${search ? ' match' : ' yet'}.</p>`
   : html`<div class="overflow-auto"><table tabindex="0" aria-label="Users">
 <thead><tr><th scope="col">Username</th><th scope="col">Email</th><th scope="col">Created</th></tr></thead>
 <tbody>${items.map((u) => html`<tr><td><a href="${paths.user(u.id)}">${u.username}</a>${u.invited ? ' (invited)' : ''}</td><td>${u.email}</td><td>${timeTag(u.createdAt)}</td></tr>`)}</tbody>
 </table></div>`}
-${pager('/app/admin/users', search ? { q: search } : {}, n, Math.max(1, Math.ceil(total / PAGE_SIZE)))}
+${pager(paths.users(), search ? { q: search } : {}, n, Math.max(1, Math.ceil(total / PAGE_SIZE)))}
 <section aria-labelledby="new-user"><h2 id="new-user">New user</h2>
-<form method="post" action="/app/admin/users">
+<form method="post" action="${paths.users()}">
 ${csrfField(ctx)}
 <label for="username">Username</label>
 <input id="username" name="username" required maxlength="90">
@@ -53,9 +52,7 @@ ${csrfField(ctx)}
 
   router.post('/app/admin/users', async (ctx) => {
     const username = field(ctx, 'username').trim();
-    if (!USERNAME.test(username) || username.length > 90) {
-      throw new InvalidError('the username must be 1 to 90 letters, digits, "-", "_" or "." starting with a letter or digit');
-    }
+    if (!isValidUsername(username)) throw new InvalidError(`the username must be ${USERNAME_RULE}`);
     const user = await users.create(subjectOf(ctx), { username, email: emailField(ctx, 'email') });
     redirect(ctx, paths.user(user.id));
   });
@@ -63,8 +60,7 @@ ${csrfField(ctx)}
   async function userPage(ctx: WebCtx, id: string, created?: string): Promise<void> {
     const subject = subjectOf(ctx);
     // Only the site administrator: users.get alone would show a user sharing an organization.
-    requireSiteAdmin(subject, 'manage users');
-    const user = await users.get(subject, id);
+    const user = await users.administered(subject, id);
     const tokens = await users.listTokens(subject, user.id, { limit: 100, offset: 0 });
     const base = paths.user(user.id);
     page(ctx, {
@@ -88,23 +84,23 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete user', { confirm: `Dele
 
   router.post('/app/admin/users/:id/delete', async (ctx) => {
     await users.delete(subjectOf(ctx), ctx.params.id);
-    redirect(ctx, '/app/admin/users');
+    redirect(ctx, paths.users());
   });
 
   router.post('/app/admin/users/:id/tokens', async (ctx) => {
     const subject = subjectOf(ctx);
-    requireSiteAdmin(subject, "manage users' tokens");
+    const user = await users.administered(subject, ctx.params.id);
     const description = textField(ctx, 'description', 'the description', 512);
-    const { secret } = await users.createToken(subject, ctx.params.id, { description: description || null, expiredAt: null });
-    await userPage(ctx, ctx.params.id, secret);
+    const { secret } = await users.createToken(subject, user.id, { description: description || null, expiredAt: null });
+    await userPage(ctx, user.id, secret);
   });
 
   router.post('/app/admin/users/:id/tokens/:token/delete', async (ctx) => {
     const subject = subjectOf(ctx);
-    requireSiteAdmin(subject, "manage users' tokens");
+    const user = await users.administered(subject, ctx.params.id);
     const token = await users.getToken(subject, ctx.params.token);
-    if (token.userId !== ctx.params.id) throw new InvalidError('that token is not one of this user');
+    if (token.userId !== user.id) throw new InvalidError('that token is not one of this user');
     await users.deleteToken(subject, token.id);
-    redirect(ctx, paths.user(ctx.params.id));
+    redirect(ctx, paths.user(user.id));
   });
 }

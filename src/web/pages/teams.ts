@@ -61,11 +61,10 @@ export function registerTeamPages(router: WebRouter, deps: WebDeps): void {
     const subject = subjectOf(ctx);
     const n = pageNumber(ctx);
     const { org, items, total } = await teams.list(subject, ctx.params.org, { limit: PAGE_SIZE, offset: (n - 1) * PAGE_SIZE });
-    const members = await teams.members(items);
+    const members = await teams.membersSeenBy(subject, items);
     const scope = { organizationId: org.id };
     const base = paths.teams(org.name);
-    const people = await deps.teams.memberships.list(subject, org.name, { limit: MAX_MEMBERS, offset: 0 });
-    const usernames = new Map((await deps.users.service.byIds(people.items.flatMap((m) => (m.userId ? [m.userId] : [])))).map((u) => [u.id, u.username]));
+    const people = await deps.teams.memberships.listWithUsernames(subject, org.name, { limit: MAX_MEMBERS, offset: 0 });
     const mayInvite = isAllowed(subject, 'membership:manage', scope);
     page(ctx, {
       title: `Teams · ${org.name}`,
@@ -82,7 +81,7 @@ ${pager(base, {}, n, Math.max(1, Math.ceil(total / PAGE_SIZE)))}
 <div class="overflow-auto"><table tabindex="0" aria-label="Organization members">
 <thead><tr><th scope="col">User</th><th scope="col">Email</th><th scope="col">Status</th>${mayInvite ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
 <tbody>${people.items.map(
-        (m) => html`<tr><td>${m.userId ? (usernames.get(m.userId) ?? '') : ''}</td><td>${m.email}</td><td>${m.status}</td>${mayInvite
+        (m) => html`<tr><td>${m.username ?? ''}</td><td>${m.email}</td><td>${m.status}</td>${mayInvite
           ? html`<td>${actionButton(ctx.state.csrf, `${base}/memberships/${enc(m.id)}/delete`, 'Remove from organization', { confirm: `Remove ${m.email} from the organization and all its teams?`, secondary: true })}</td>`
           : ''}</tr>`,
       )}</tbody></table></div>
@@ -142,7 +141,7 @@ ${isAllowed(subject, 'team:manage-organization-access', scope) ? accessBoxes([])
   router.get('/app/:org/teams/:team', async (ctx) => {
     const subject = subjectOf(ctx);
     const { team, org } = await teamOf(ctx);
-    const members = (await teams.members([team])).get(team.id) ?? [];
+    const members = (await teams.membersSeenBy(subject, [team])).get(team.id) ?? [];
     const scope = { organizationId: org.id };
     // The owners team is changed by owners only (the service refuses others).
     const ownersOk = !team.isOwners || isOwner(subject, org.id);

@@ -89,8 +89,7 @@ ${isAllowed(subject, 'varset:manage', { organizationId: org.id }) ? html`<sectio
     const [links] = await varsets.withLinks(subject, org, [set]);
     const variables = await varsets.listVariables(subject, set.id);
     const mayManage = isAllowed(subject, 'varset:manage', { organizationId: org.id });
-    const applied = await varsets.workspacesByIds(links.workspaceIds);
-    const projects = await varsets.projectsByIds(links.projectIds);
+    const { workspaces: applied, projects } = await varsets.appliedTo(subject, set.id);
     const base = paths.varset(org.name, set.id);
     let wsChoices: Array<{ id: string; name: string }> = [];
     let projectChoices: Array<{ id: string; name: string }> = [];
