@@ -343,6 +343,9 @@ describe('web UI: organizations, teams, variable sets, VCS providers, users and 
     const edit = await owner.get(`${setPath}/vars/${secretVar.id}`);
     assert.equal(edit.status, 200);
     assert.ok(!edit.text.includes('hunter2-very-secret'));
+    // A sensitive variable stays sensitive: its form offers no "Sensitive" box to untick (a 422 before).
+    assert.ok(!edit.text.includes('id="var-sensitive"'), 'no Sensitive checkbox on a sensitive variable');
+    assert.ok(edit.text.includes('stays sensitive'));
     const saved = await owner.post(`${setPath}/vars/${secretVar.id}`, { key: 'password', value: '', description: 'the db password', category: 'terraform', sensitive: 'on' }, { from: setPath });
     assert.equal(saved.status, 303, saved.text);
     const after = (await api.get(`/varsets/${setId}/relationships/vars/${secretVar.id}`)).body.data.attributes;

@@ -10,7 +10,7 @@ import type { WorkspaceService } from '../workspaces/index.js';
 import { registerVariableSetRoutes } from './routes.js';
 import { VariableSetService } from './service.js';
 
-export { VariableSetService, type VariableSet } from './service.js';
+export { VariableSetService, type SetVariable, type VariableSet } from './service.js';
 export { mergeVariables } from './precedence.js';
 
 export interface VariableSetDeps {

@@ -4,7 +4,7 @@
 import { isAllowed } from '../../auth/authorize.js';
 import { InvalidError, NotFoundError } from '../../errors.js';
 import type { Organization } from '../../orgs/index.js';
-import type { VariableSet } from '../../varsets/index.js';
+import type { SetVariable, VariableSet } from '../../varsets/index.js';
 import { actionButton, pager, timeTag } from '../components.js';
 import type { WebDeps } from '../deps.js';
 import { attr, html, type Html } from '../html.js';
@@ -24,6 +24,46 @@ function setName(ctx: WebCtx): string {
   const name = field(ctx, 'name').trim();
   if (!name || name.length > 128) throw new InvalidError('the name of a variable set must be 1 to 128 characters');
   return name;
+}
+
+/** What the add and edit forms of a set's variable post, checked once for both. */
+function variableInput(ctx: WebCtx): { key: string; category: 'terraform' | 'env'; value: string; description: string; hcl: boolean; sensitive: boolean } {
+  const key = field(ctx, 'key').trim();
+  if (!key || key.length > 128) throw new InvalidError('the key must be 1 to 128 characters');
+  const category = field(ctx, 'category');
+  if (category !== 'terraform' && category !== 'env') throw new InvalidError('the category must be "terraform" or "env"');
+  return {
+    key,
+    category,
+    // Never quoted back: the value may be a secret.
+    value: textField(ctx, 'value', 'the value', MAX_VALUE, { multiline: true }),
+    description: textField(ctx, 'description', 'the description', 512),
+    hcl: checkbox(ctx, 'hcl'),
+    sensitive: checkbox(ctx, 'sensitive'),
+  };
+}
+
+/**
+ * The form that adds a variable to a set (`v` null) or edits one. A sensitive variable stays
+ * sensitive (the API refuses the change): its form offers no box to untick.
+ */
+function variableForm(ctx: WebCtx, action: string, v: SetVariable | null): Html {
+  return html`<form method="post" action="${action}">
+${csrfField(ctx)}
+<label for="var-key">Key</label>
+<input id="var-key" name="key" required maxlength="128" value="${v?.key ?? ''}">
+<label for="var-value">Value${v?.sensitive ? ' (sensitive: leave empty to keep the current value, which is never shown)' : ''}</label>
+<textarea id="var-value" name="value">${v && !v.sensitive ? (v.value ?? '') : ''}</textarea>
+<label for="var-description">Description</label>
+<input id="var-description" name="description" maxlength="512" value="${v?.description ?? ''}">
+<label for="var-category">Category</label>
+<select id="var-category" name="category"><option value="terraform" ${attr('selected', v?.category === 'terraform')}>Terraform variable</option><option value="env" ${attr('selected', v?.category === 'env')}>Environment variable</option></select>
+<label for="var-hcl"><input id="var-hcl" name="hcl" type="checkbox" ${attr('checked', v?.hcl ?? false)}> HCL</label>
+${v?.sensitive
+  ? html`<input type="hidden" name="sensitive" value="on"><p>Sensitive: write-only. A sensitive variable stays sensitive; delete it to start again.</p>`
+  : html`<label for="var-sensitive"><input id="var-sensitive" name="sensitive" type="checkbox"> Sensitive: write-only, never shown again</label>`}
+<button type="submit">${v ? 'Save variable' : 'Add variable'}</button>
+</form>`;
 }
 
 export function registerVariableSetPages(router: WebRouter, deps: WebDeps): void {
@@ -118,20 +158,7 @@ ${mayManage ? html`<td><a href="${base}/vars/${enc(v.id)}">Edit</a> ${actionButt
     )}</tbody></table></div>`}
 ${mayManage
   ? html`<h3>Add variable</h3>
-<form method="post" action="${base}/vars">
-${csrfField(ctx)}
-<label for="var-key">Key</label>
-<input id="var-key" name="key" required maxlength="128">
-<label for="var-value">Value</label>
-<textarea id="var-value" name="value"></textarea>
-<label for="var-description">Description</label>
-<input id="var-description" name="description" maxlength="512">
-<label for="var-category">Category</label>
-<select id="var-category" name="category"><option value="terraform">Terraform variable</option><option value="env">Environment variable</option></select>
-<label for="var-hcl"><input id="var-hcl" name="hcl" type="checkbox"> HCL</label>
-<label for="var-sensitive"><input id="var-sensitive" name="sensitive" type="checkbox"> Sensitive: write-only, never shown again</label>
-<button type="submit">Add variable</button>
-</form>`
+${variableForm(ctx, `${base}/vars`, null)}`
   : ''}
 </section>
 <section aria-labelledby="applied"><h2 id="applied">Applied to</h2>
@@ -182,21 +209,7 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete variable set', { confir
 
   router.post('/app/:org/varsets/:id/vars', async (ctx) => {
     const { set, org } = await setOf(ctx);
-    const key = field(ctx, 'key').trim();
-    if (!key || key.length > 128) throw new InvalidError('the key must be 1 to 128 characters');
-    const category = field(ctx, 'category');
-    if (category !== 'terraform' && category !== 'env') throw new InvalidError('the category must be "terraform" or "env"');
-    const value = field(ctx, 'value');
-    // Never quoted back: the value may be a secret.
-    if (value.length > MAX_VALUE) throw new InvalidError(`the value may be at most ${MAX_VALUE} characters`);
-    await varsets.createVariable(subjectOf(ctx), set.id, {
-      key,
-      value,
-      category,
-      description: textField(ctx, 'description', 'the description', 512),
-      hcl: checkbox(ctx, 'hcl'),
-      sensitive: checkbox(ctx, 'sensitive'),
-    });
+    await varsets.createVariable(subjectOf(ctx), set.id, variableInput(ctx));
     redirect(ctx, paths.varset(org.name, set.id));
   });
 
@@ -210,41 +223,18 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete variable set', { confir
       organization: org.name,
       crumbs: orgCrumbs(org.name, { label: 'Variable sets', href: paths.varsets(org.name) }, { label: set.name, href: base }, { label: v.key }),
       body: html`<h1>Variable ${v.key}</h1>
-<form method="post" action="${base}/vars/${enc(v.id)}">
-${csrfField(ctx)}
-<label for="var-key">Key</label>
-<input id="var-key" name="key" required maxlength="128" value="${v.key}">
-<label for="var-value">Value${v.sensitive ? ' (sensitive: leave empty to keep the current value, which is never shown)' : ''}</label>
-<textarea id="var-value" name="value">${v.sensitive ? '' : (v.value ?? '')}</textarea>
-<label for="var-description">Description</label>
-<input id="var-description" name="description" maxlength="512" value="${v.description}">
-<label for="var-category">Category</label>
-<select id="var-category" name="category"><option value="terraform" ${attr('selected', v.category === 'terraform')}>Terraform variable</option><option value="env" ${attr('selected', v.category === 'env')}>Environment variable</option></select>
-<label for="var-hcl"><input id="var-hcl" name="hcl" type="checkbox" ${attr('checked', v.hcl)}> HCL</label>
-<label for="var-sensitive"><input id="var-sensitive" name="sensitive" type="checkbox" ${attr('checked', v.sensitive)}> Sensitive: write-only, never shown again</label>
-<button type="submit">Save variable</button>
-</form>`,
+${variableForm(ctx, `${base}/vars/${enc(v.id)}`, v)}`,
     });
   });
 
   router.post('/app/:org/varsets/:id/vars/:var', async (ctx) => {
     const { set, org } = await setOf(ctx);
-    const key = field(ctx, 'key').trim();
-    if (!key || key.length > 128) throw new InvalidError('the key must be 1 to 128 characters');
-    const category = field(ctx, 'category');
-    if (category !== 'terraform' && category !== 'env') throw new InvalidError('the category must be "terraform" or "env"');
-    const sensitive = checkbox(ctx, 'sensitive');
-    const value = field(ctx, 'value');
-    if (value.length > MAX_VALUE) throw new InvalidError(`the value may be at most ${MAX_VALUE} characters`);
+    const input = variableInput(ctx);
     const current = await varsets.getVariable(subjectOf(ctx), set.id, ctx.params.var);
     await varsets.updateVariable(subjectOf(ctx), set.id, ctx.params.var, {
-      key,
-      category,
-      description: textField(ctx, 'description', 'the description', 512),
-      hcl: checkbox(ctx, 'hcl'),
-      sensitive,
+      ...input,
       // A sensitive value left empty stays as it is: the form never had it.
-      value: current.sensitive && value === '' ? undefined : value,
+      value: current.sensitive && input.value === '' ? undefined : input.value,
     });
     redirect(ctx, paths.varset(org.name, set.id));
   });
