@@ -11,8 +11,7 @@ import { page } from '../layout.js';
 import { emailField } from './organizations.js';
 import { pageNumber, textField } from '../forms.js';
 import { paths } from '../paths.js';
-import { secretOnce } from './org-shared.js';
-import { newTokenForm, userTokenTable } from './profile.js';
+import { secretOnce, tokenSection } from './org-shared.js';
 
 const PAGE_SIZE = 50;
 
@@ -69,11 +68,7 @@ ${csrfField(ctx)}
       body: html`<h1>User ${user.username}</h1>
 ${created ? secretOnce(`New token of ${user.username}`, created) : ''}
 <dl><dt>Email</dt><dd>${user.email}</dd><dt>Id</dt><dd>${user.id}</dd><dt>Created</dt><dd>${timeTag(user.createdAt)}</dd></dl>
-<section aria-labelledby="tokens"><h2 id="tokens">Tokens</h2>
-${userTokenTable(ctx, tokens.items, `${base}/tokens`)}
-<h3>New token</h3>
-${newTokenForm(ctx, `${base}/tokens`)}
-</section>
+${tokenSection(ctx, { title: 'Tokens', tokens: tokens.items, action: `${base}/tokens`, createLabel: 'Create token', confirm: 'Delete this token? Whatever uses it stops working.' })}
 <section aria-labelledby="delete"><h2 id="delete">Delete user</h2>
 ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete user', { confirm: `Delete user ${user.username}, their tokens and memberships?`, secondary: true })}
 </section>`,

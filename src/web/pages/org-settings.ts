@@ -11,7 +11,7 @@ import { page } from '../layout.js';
 import { emailField } from './organizations.js';
 import { checkbox, nameField, textField } from '../forms.js';
 import { paths } from '../paths.js';
-import { orgCrumbs, secretOnce } from './org-shared.js';
+import { orgCrumbs, secretOnce, tokenSection } from './org-shared.js';
 import { InvalidError } from '../../errors.js';
 
 const EXECUTION_MODES = ['remote', 'local', 'agent'] as const;
@@ -50,7 +50,7 @@ ${created ? secretOnce('New organization token', created) : ''}
 <section aria-labelledby="general"><h2 id="general">General</h2>
 ${mayUpdate ? generalForm(ctx, org, pools) : generalView(org)}
 </section>
-${mayToken ? tokenSection(ctx, org, token) : ''}
+${mayToken ? orgTokenSection(ctx, org, token) : ''}
 ${isAllowed(subject, 'organization:delete', scope)
   ? html`<section aria-labelledby="danger"><h2 id="danger">Delete organization</h2>
 <p>Deleting the organization deletes its workspaces, runs, state, teams and everything else in it.</p>
@@ -98,21 +98,18 @@ ${pools.filter((p) => p.organizationScoped).map((p) => html`<option value="${p.i
 </form>`;
   }
 
-  function tokenSection(ctx: WebCtx, org: Organization, token: OrganizationToken | null): Html {
+  function orgTokenSection(ctx: WebCtx, org: Organization, token: OrganizationToken | null): Html {
     const base = `${paths.settings(org.name)}/token`;
-    return html`<section aria-labelledby="org-token"><h2 id="org-token">Organization token</h2>
-<p>One token per organization, for automation that manages teams, workspaces and settings. It may not queue runs.</p>
-${token
-  ? html`<dl><dt>Description</dt><dd>${token.description ?? ''}</dd><dt>Created</dt><dd>${timeTag(token.createdAt)}</dd><dt>Last used</dt><dd>${timeTag(token.lastUsedAt)}</dd><dt>Expires</dt><dd>${token.expiredAt ? timeTag(token.expiredAt) : 'never'}</dd></dl>`
-  : html`<p>The organization has no token.</p>`}
-<form method="post" action="${base}">
-${csrfField(ctx)}
-<label for="token-description">Description</label>
-<input id="token-description" name="description" maxlength="512">
-<button type="submit">${token ? 'Regenerate token' : 'Create token'}</button>
-</form>
-${token ? actionButton(ctx.state.csrf, `${base}/delete`, 'Delete token', { confirm: 'Delete the organization token? Whatever uses it stops working.', secondary: true }) : ''}
-</section>`;
+    return tokenSection(ctx, {
+      title: 'Organization token',
+      intro: html`<p>One token per organization, for automation that manages teams, workspaces and settings. It may not queue runs. Making a new one replaces it.</p>`,
+      tokens: token ? [token] : [],
+      action: base,
+      deleteAction: () => `${base}/delete`,
+      createLabel: token ? 'Regenerate token' : 'Create token',
+      confirm: 'Delete the organization token? Whatever uses it stops working.',
+      descriptionRequired: false,
+    });
   }
 
   router.get('/app/:org/settings', async (ctx) => {

@@ -15,7 +15,7 @@ import type { WebDeps } from '../deps.js';
 import { attr, html, type Html } from '../html.js';
 import { csrfField, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
-import { orgCrumbs, secretOnce } from './org-shared.js';
+import { orgCrumbs, secretOnce, tokenSection } from './org-shared.js';
 
 const PAGE_SIZE = 50;
 /** The agents shown on a pool's page: the most recent first. */
@@ -164,25 +164,14 @@ ${created ? secretOnce('New agent token', created) : ''}
 <p><a href="${base}">Reload</a> (the table updates by itself while this page is open).</p>
 </section>
 ${mayManage
-  ? html`<section aria-labelledby="tokens-title"><h2 id="tokens-title">Agent tokens</h2>
-<p>Agents register with a token of the pool: <code>otf-agent --address ${deps.site.baseUrl || 'https://otfd.example'} --token TOKEN</code></p>
-${tokens.length === 0
-  ? html`<p>The pool has no agent tokens.</p>`
-  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Agent tokens">
-<thead><tr><th scope="col">Description</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Actions</th></tr></thead>
-<tbody>${tokens.map(
-      (t) => html`<tr><td>${t.description}</td><td>${timeTag(t.createdAt)}</td><td>${timeTag(t.lastUsedAt)}</td><td>${actionButton(ctx.state.csrf, `${base}/tokens/${enc(t.id)}/delete`, 'Delete', {
-        confirm: 'Delete this agent token? Agents registered with it stop.',
-        secondary: true,
-      })}</td></tr>`,
-    )}</tbody></table></div>`}
-<form method="post" action="${base}/tokens">
-${csrfField(ctx)}
-<label for="token-description">Description</label>
-<input id="token-description" name="description" required maxlength="512">
-<button type="submit">Create agent token</button>
-</form>
-</section>
+  ? html`${tokenSection(ctx, {
+      title: 'Agent tokens',
+      intro: html`<p>Agents register with a token of the pool: <code>otf-agent --address ${deps.site.baseUrl || 'https://otfd.example'} --token TOKEN</code></p>`,
+      tokens,
+      action: `${base}/tokens`,
+      createLabel: 'Create agent token',
+      confirm: 'Delete this agent token? Agents registered with it stop.',
+    })}
 <section aria-labelledby="edit-title"><h2 id="edit-title">Pool settings</h2>
 <form method="post" action="${base}">
 ${csrfField(ctx)}
