@@ -92,6 +92,11 @@ describe('web UI: agent pools', function () {
     const registered = await agent.waitForLog('registered; waiting for jobs');
     await statusShown(page, registered.agent, 'idle');
     await screenshot(page, 'agent-pool');
+    // An idle agent's heartbeats (every second here) change nothing the page shows: no event, no new table.
+    await new Promise((r) => setTimeout(r, 1500));
+    await page.evaluate(`window.agentSwaps = 0; new MutationObserver(() => window.agentSwaps++).observe(document.getElementById('agents'), { childList: true, subtree: true })`);
+    await new Promise((r) => setTimeout(r, 3500));
+    assert.equal(await page.evaluate('window.agentSwaps'), 0, 'heartbeats of an idle agent re-render nothing');
 
     // Stopped the proper way, it deregisters: exited.
     agent.child.kill('SIGTERM');
