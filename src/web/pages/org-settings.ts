@@ -34,7 +34,6 @@ export function registerOrganizationSettingsPages(router: WebRouter, deps: WebDe
     let token: OrganizationToken | null = null;
     if (mayToken) token = await orgs.showToken(subject, org.name).catch((err: unknown) => (err instanceof NotFoundError ? null : Promise.reject(err)));
     const pools = mayUpdate ? (await deps.pools.service.list(subject, org.name, { sort: { column: 'name', descending: false }, limit: 100, offset: 0 })).items : [];
-    const base = paths.organization(org.name);
     page(ctx, {
       title: `Settings · ${org.name}`,
       organization: org.name,
@@ -42,10 +41,10 @@ export function registerOrganizationSettingsPages(router: WebRouter, deps: WebDe
       body: html`<h1>Organization settings</h1>
 ${created ? secretOnce('New organization token', created) : ''}
 <nav aria-label="Organization"><ul>
-<li><a href="${base}/agent-pools">Agent pools</a></li>
-<li><a href="${base}/teams">Teams</a></li>
-<li><a href="${base}/varsets">Variable sets</a></li>
-<li><a href="${base}/vcs-providers">VCS providers</a></li>
+<li><a href="${paths.pools(org.name)}">Agent pools</a></li>
+<li><a href="${paths.teams(org.name)}">Teams</a></li>
+<li><a href="${paths.varsets(org.name)}">Variable sets</a></li>
+<li><a href="${paths.vcsProviders(org.name)}">VCS providers</a></li>
 </ul></nav>
 <section aria-labelledby="general"><h2 id="general">General</h2>
 ${mayUpdate ? generalForm(ctx, org, pools) : generalView(org)}
@@ -54,7 +53,7 @@ ${mayToken ? orgTokenSection(ctx, org, token) : ''}
 ${isAllowed(subject, 'organization:delete', scope)
   ? html`<section aria-labelledby="danger"><h2 id="danger">Delete organization</h2>
 <p>Deleting the organization deletes its workspaces, runs, state, teams and everything else in it.</p>
-${actionButton(ctx.state.csrf, `${base}/settings/delete`, 'Delete organization', { confirm: `Delete organization ${org.name} and everything in it?`, secondary: true })}
+${actionButton(ctx.state.csrf, `${paths.settings(org.name)}/delete`, 'Delete organization', { confirm: `Delete organization ${org.name} and everything in it?`, secondary: true })}
 </section>`
   : ''}`,
     });
