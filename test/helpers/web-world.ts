@@ -135,6 +135,8 @@ export interface WebPage {
   path: string;
   /** A main page: screenshotted for review. */
   main?: boolean;
+  /** The free-text fields of the world the page shows (the escaping test finds their text on it). */
+  shows?: string[];
 }
 
 /**
