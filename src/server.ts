@@ -43,6 +43,7 @@ import { createConnectionDomain } from './connections/index.js';
 import { createIngressDomain, FetchWorker, LOST_FETCH_MS } from './ingress/index.js';
 import { createWebhookDomain } from './webhooks/index.js';
 import { createWebDomain } from './web/index.js';
+import { runEventPublisher } from './web/run-events.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -307,6 +308,10 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       triggers,
       sshKeys,
     });
+    // A run's status changes and new log output reach the pages watching it (never holding the run up).
+    const runEvents = runEventPublisher(web.events, logger);
+    runs.service.onStatusChange(runEvents.statusChanged);
+    runs.logs.onAppend(runEvents.logAppended);
     await web.start();
     cleanups.push(async () => web.stop());
 

@@ -51,7 +51,7 @@ describe('commit statuses: what each run status shows on the commit', () => {
 
   it('one context per workspace, and a link to the run', () => {
     assert.equal(statusContext('acme', 'networking'), 'otf/acme/networking');
-    assert.equal(runUrl('https://otf.example.com', 'acme', 'networking', 'run-abc'), 'https://otf.example.com/api/v2/runs/run-abc');
+    assert.equal(runUrl('https://otf.example.com', 'acme', 'networking', 'run-abc'), 'https://otf.example.com/app/acme/workspaces/networking/runs/run-abc');
   });
 });
 
@@ -95,7 +95,8 @@ describe('commit statuses at the provider', function () {
   }
 
   const context = (c: Connected) => `otf/${world.org}/${c.workspace.attributes.name}`;
-  const runLink = (run: Json) => `${world.server.url}/api/v2/runs/${run.id}`;
+  // The run's page in the web UI.
+  const runLink = (c: Connected, run: Json) => `${world.server.url}/app/${world.org}/workspaces/${c.workspace.attributes.name}/runs/${run.id}`;
 
   it("a pull request's plan shows pending, then success with the plan's summary, linking to the run", async () => {
     const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) });
@@ -108,7 +109,7 @@ describe('commit statuses at the provider', function () {
     const last = list.at(-1)!;
     assert.equal(last.description, 'Plan: +1 ~0 -0');
     assert.equal(last.context, context(c));
-    assert.equal(last.targetUrl, runLink(run));
+    assert.equal(last.targetUrl, runLink(c, run));
     for (const s of list) assert.equal(s.context, context(c));
   });
 
@@ -118,7 +119,7 @@ describe('commit statuses at the provider', function () {
     assert.equal(run.attributes.status, 'errored');
     const last = (await statusesUntil(c, sha, 'failure')).at(-1)!;
     assert.equal(last.description, 'Plan errored');
-    assert.equal(last.targetUrl, runLink(run));
+    assert.equal(last.targetUrl, runLink(c, run));
   });
 
   it('a push that is applied shows the plan, then the apply', async () => {

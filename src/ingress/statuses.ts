@@ -10,14 +10,12 @@
 // backoff a bounded number of times; anything else is logged and dropped.
 import type { Logger } from '../logger.js';
 import type { Run } from '../runs/index.js';
+import { paths } from '../web/components.js';
 import { VcsApiError, type CommitStatus, type IngressAttributes, type VcsAdapter, type WorkspaceVcsRepo } from '../vcs/types.js';
 
-/**
- * Where a commit status links to. The run's page arrives with the UI; until then, the run in the
- * API. One function, so the UI changes one line.
- */
-export function runUrl(baseUrl: string, _organization: string, _workspace: string, runId: string): string {
-  return `${baseUrl}/api/v2/runs/${runId}`;
+/** Where a commit status links to: the run's page in the web UI. */
+export function runUrl(baseUrl: string, organization: string, workspace: string, runId: string): string {
+  return `${baseUrl}${paths.run(organization, workspace, runId)}`;
 }
 
 /** The status's context: one per workspace, as Terraform Cloud has "Terraform Cloud/<org>/<ws>". */

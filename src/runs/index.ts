@@ -23,7 +23,9 @@ import { RunService } from './service.js';
 
 export { artifactBlobOwner } from './artifacts.js';
 export { configBlobOwner, ConfigurationVersionService } from './configs.js';
-export { RunLogService } from './logs.js';
+export { RunLogService, type LogAppendHook } from './logs.js';
+export { MAX_COMMENT_LENGTH, RunCommentService, type RunComment } from './comments.js';
+export { canHappen, FINAL_STATUSES, RUN_STATUSES } from './machine.js';
 export { RunService, type AppliedHook, type CommitOrigin, type FetchOutcome, type FromCommit, type HeadPlanner, type Run, type RunInput, type StatusChangeHook } from './service.js';
 export type { RunStatus } from './machine.js';
 export type { StoredIngress } from './store.js';
@@ -57,6 +59,8 @@ export interface RunDomain {
   service: RunService;
   configs: ConfigurationVersionService;
   logs: RunLogService;
+  /** Comments on runs (TFC's comments API), for the web UI's run page. */
+  comments: RunCommentService;
   /** include= names the runs domain serves on workspaces. */
   workspaceIncluders: Record<string, WorkspaceIncluder>;
   /** What jobs report about a run's phases, turned into run transitions, logs and artifacts. */
@@ -67,7 +71,7 @@ export function createRunDomain(deps: RunDeps): RunDomain {
   const { db, blobs, signer, site, logger } = deps;
   const configs = new ConfigurationVersionService(db, blobs, deps.workspaces, signer, site, deps.maxConfigSize, logger);
   const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger, deps.forceCancelCoolOffMs);
-  const logs = new RunLogService(db, signer, site);
+  const logs = new RunLogService(db, signer, site, logger);
   const comments = new RunCommentService(db, service);
   const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, users: deps.users, state: deps.state, blobs, site };
   return {
@@ -79,6 +83,7 @@ export function createRunDomain(deps: RunDeps): RunDomain {
     service,
     configs,
     logs,
+    comments,
     workspaceIncluders: workspaceIncluders(service, configs),
     phaseOutcomes: phaseOutcomes({ runs: service, logs, workspaces: deps.workspaces }),
   };

@@ -5,6 +5,7 @@ import type { Site } from '../api/http.js';
 import type { UrlSigner } from '../api/signing.js';
 import type { Db } from '../db/index.js';
 import { NotFoundError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { PhaseStatus } from './machine.js';
 import * as store from './store.js';
 
@@ -15,12 +16,36 @@ const ETX = Buffer.from([0x03]);
 
 const TERMINAL: ReadonlySet<PhaseStatus> = new Set<PhaseStatus>(['finished', 'errored', 'canceled', 'unreachable']);
 
+/**
+ * Told that a run's plan or apply log grew (the web UI's open run pages read the new bytes).
+ * Called without being awaited: a runner's upload never waits for it, nor fails with it.
+ */
+export type LogAppendHook = (runId: string, phase: 'plan' | 'apply') => Promise<void> | void;
+
 export class RunLogService {
+  private readonly appendHooks: LogAppendHook[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly signer: UrlSigner,
     private readonly site: Site,
+    private readonly logger: Logger,
   ) {}
+
+  onAppend(hook: LogAppendHook): void {
+    this.appendHooks.push(hook);
+  }
+
+  private announce(runId: string, phase: 'plan' | 'apply'): void {
+    for (const hook of this.appendHooks) {
+      const failed = (err: unknown) => this.logger.warn({ err, run: runId, phase }, 'a log-append hook failed');
+      try {
+        Promise.resolve(hook(runId, phase)).catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    }
+  }
 
   /** The log-read-url of a plan or an apply: no token needed, the signature is in the path. */
   url(phaseId: string): string {
@@ -35,7 +60,17 @@ export class RunLogService {
   async append(runId: string, phase: 'plan' | 'apply', offset: number, data: Buffer): Promise<{ length: number; gap: boolean }> {
     const phaseId = await store.findPhaseId(this.db, runId, phase);
     if (!phaseId) throw new NotFoundError(`run ${runId} has no ${phase}`);
-    return store.appendLog(this.db, phaseId, offset, data);
+    const before = offset;
+    const result = await store.appendLog(this.db, phaseId, offset, data);
+    // Only a chunk that added bytes is news (a retried chunk adds none).
+    if (!result.gap && result.length > before) this.announce(runId, phase);
+    return result;
+  }
+
+  /** Bytes [offset, offset + limit) of the log itself (no 0x02/0x03 framing), and its length now. */
+  async content(phaseId: string, offset: number, limit: number): Promise<{ data: Buffer; length: number }> {
+    const [data, length] = await Promise.all([store.readLog(this.db, phaseId, offset, limit), store.logLength(this.db, phaseId)]);
+    return { data, length };
   }
 
   /**

@@ -4,6 +4,7 @@
 import { isAllowed } from '../auth/authorize.js';
 import { principalOf, SITE_ADMIN, type Principal, type Subject } from '../auth/subject.js';
 import { resources, timestamp, type Resource, type ResourceType, type View } from '../api/jsonapi.js';
+import { paths } from '../web/components.js';
 import { currentRunId, type Workspace, type WorkspaceIncluder, workspaceScope } from '../workspaces/index.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
 import { canHappen } from './machine.js';
@@ -131,6 +132,8 @@ export const runType: ResourceType = {
     comments: 'comments',
   },
   selfLink: (v) => `/api/v2/runs/${v.id}`,
+  // The run's page in the web UI, as TFC's runs link to theirs.
+  htmlLink: (v) => v['html-path'] as string,
 };
 
 export function presentRun(run: Run, subject: Subject, runs: RunService, position?: number): View {
@@ -140,6 +143,7 @@ export function presentRun(run: Run, subject: Subject, runs: RunService, positio
   const canCancel = runs.can(subject, 'run:cancel', run);
   return {
     id: run.id,
+    'html-path': paths.run(run.organizationName, run.workspaceName, run.id),
     status: run.status,
     'status-timestamps': run.statusTimestamps,
     message: run.message,

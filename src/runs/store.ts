@@ -263,9 +263,12 @@ export interface Run {
   updatedAt: Date;
   plan: Phase;
   apply: Phase;
+  /** The names of its organization and workspace as they are now (for links to the run's page). */
+  organizationName: string;
+  workspaceName: string;
 }
 
-export type NewRun = Omit<Run, 'status' | 'statusTimestamps' | 'hasChanges' | 'errorMessage' | 'cancelRequestedAt' | 'stateSavedLateAt' | 'createdAt' | 'updatedAt' | 'plan' | 'apply'> & {
+export type NewRun = Omit<Run, 'organizationName' | 'workspaceName' | 'status' | 'statusTimestamps' | 'hasChanges' | 'errorMessage' | 'cancelRequestedAt' | 'stateSavedLateAt' | 'createdAt' | 'updatedAt' | 'plan' | 'apply'> & {
   planId: string;
   applyId: string;
 };
@@ -303,6 +306,8 @@ interface RunRow {
   updated_at: Date;
   plan: PhaseRow;
   apply: PhaseRow;
+  organization_name: string;
+  workspace_name: string;
 }
 
 interface PhaseRow {
@@ -359,6 +364,8 @@ function toRun(r: RunRow): Run {
     updatedAt: r.updated_at,
     plan: toPhase(r.plan),
     apply: toPhase(r.apply),
+    organizationName: r.organization_name,
+    workspaceName: r.workspace_name,
   };
 }
 
@@ -372,7 +379,9 @@ function selectRuns(db: Db): Knex.QueryBuilder {
   return db('runs as r')
     .join('plans as p', 'p.run_id', 'r.id')
     .join('applies as a', 'a.run_id', 'r.id')
-    .select('r.*', db.raw(`${PHASE_JSON('p')} AS plan`), db.raw(`${PHASE_JSON('a')} AS apply`));
+    .join('workspaces as rw', 'rw.id', 'r.workspace_id')
+    .join('organizations as ro', 'ro.id', 'r.organization_id')
+    .select('r.*', db.raw(`${PHASE_JSON('p')} AS plan`), db.raw(`${PHASE_JSON('a')} AS apply`), 'rw.name as workspace_name', 'ro.name as organization_name');
 }
 
 export async function insertRun(db: Db, run: NewRun): Promise<void> {

@@ -35,6 +35,8 @@ export interface WebEvent {
 export interface SseMessage {
   event: string;
   html: Html | string;
+  /** The stream's position after this message: the browser sends it back as Last-Event-ID when it reconnects. */
+  id?: string;
 }
 
 type Subscriber = (event: WebEvent) => void;
@@ -106,7 +108,8 @@ export class EventHub {
       if (stream.writableEnded) return;
       // Each line of the data becomes its own data: field; the browser joins them with newlines.
       const data = String(msg.html).split('\n').map((l) => `data: ${l}`).join('\n');
-      stream.write(`event: ${msg.event}\n${data}\n\n`);
+      const id = msg.id ? `id: ${msg.id.replace(/[\r\n]/g, '')}\n` : '';
+      stream.write(`${id}event: ${msg.event}\n${data}\n\n`);
     };
     // Events are handled one after another, so that log chunks arrive in order.
     let chain = Promise.resolve();

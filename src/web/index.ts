@@ -9,6 +9,7 @@ import { EventHub } from './events.js';
 import { isWebPath, webMiddleware, type WebState } from './http.js';
 import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
+import { registerRunPages } from './pages/runs.js';
 import { registerSignInPages } from './pages/signin.js';
 import { SessionService } from './sessions/service.js';
 import { registerStaticRoutes } from './static.js';
@@ -18,6 +19,8 @@ export { SessionService } from './sessions/service.js';
 
 export interface WebDomain {
   sessions: SessionService;
+  /** Live updates: other domains' hooks publish what changed here (src/server.ts connects them). */
+  events: EventHub;
   /** Koa middleware answering every web path (/, /app/..., /login, /logout, /static/...); passes others on. */
   middleware: (ctx: ParameterizedContext<AppState>, next: Next) => Promise<void>;
   /** Entries of /.well-known/terraform.json the web UI adds (login.v1 for `terraform login`). */
@@ -39,6 +42,7 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerStaticRoutes(router);
   registerSignInPages(router, all);
   registerOrganizationPages(router, all);
+  registerRunPages(router, all);
   const discovery: Record<string, unknown> = {};
 
   const guard = webMiddleware({ sessions, site: deps.site, tls: deps.settings.tls, logger: deps.logger, errorPage });
@@ -60,6 +64,7 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   };
   return {
     sessions,
+    events,
     middleware,
     discovery,
     start: async () => {

@@ -1,0 +1,422 @@
+// A workspace's runs and a run's page, as Terraform Cloud shows them: the runs list with a form to
+// start one, and a run page with its status, why it waits, its plan and apply logs (streaming
+// live), the actions the visitor may take, and comments. Every read and action goes through the
+// runs domain's services with the visitor's Subject; a page only decides which forms to offer.
+import { isAllowed } from '../../auth/authorize.js';
+import type { Subject } from '../../auth/subject.js';
+import { BadRequestError, notFound } from '../../errors.js';
+import { canHappen, MAX_COMMENT_LENGTH, type Run, type RunStatus } from '../../runs/index.js';
+import type { Workspace } from '../../workspaces/index.js';
+import { actionButton, pager, paths, runStatusBadge, timeTag } from '../components.js';
+import type { WebDeps } from '../deps.js';
+import type { SseMessage, WebEvent } from '../events.js';
+import { html, type Html } from '../html.js';
+import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
+import { page } from '../layout.js';
+import { readRunStatusEvent, orgTopic, runTopic } from '../run-events.js';
+import { LogRenderer, wholeUtf8Length } from './run-log.js';
+
+const RUNS_PER_PAGE = 20;
+/** Log bytes read at a time, for the page and for each live update. */
+const LOG_READ_BYTES = 512 * 1024;
+const EXECUTING: ReadonlySet<RunStatus> = new Set<RunStatus>(['planning', 'applying']);
+type PhaseName = 'plan' | 'apply';
+const PHASES: readonly PhaseName[] = ['plan', 'apply'];
+
+/**
+ * The form that starts a run from the workspace's latest configuration (TFC's "Start new run"):
+ * the runs list shows it, and so does the workspace's overview. Empty for a visitor who may not
+ * queue runs, and for a workspace whose runs execute on the user's machine.
+ */
+export function startRunForm(ctx: WebCtx, org: string, ws: Pick<Workspace, 'id' | 'name' | 'organizationId' | 'executionMode'>): Html {
+  const subject = ctx.state.session?.subject;
+  if (!subject || ws.executionMode === 'local') return html``;
+  if (!isAllowed(subject, 'run:queue', { organizationId: ws.organizationId, workspaceId: ws.id })) return html``;
+  return html`<form method="post" action="${paths.runs(org, ws.name)}" class="start-run">
+${csrfField(ctx)}
+<fieldset>
+<legend>Start a new run</legend>
+<label for="run-operation">Run type</label>
+<select id="run-operation" name="operation">
+<option value="plan-and-apply" selected>Plan and apply</option>
+<option value="plan-only">Plan only</option>
+</select>
+<label for="run-message">Reason for starting the run (optional)</label>
+<input id="run-message" name="message" type="text" maxlength="1000" placeholder="Triggered from the web UI">
+</fieldset>
+<button type="submit">Start run</button>
+</form>`;
+}
+
+function counts(phase: { additions: number; changes: number; destructions: number }): string {
+  return `+${phase.additions} ~${phase.changes} -${phase.destructions}`;
+}
+
+function positiveInt(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw new BadRequestError(`${name} must be a whole number from 1, got "${raw}"`);
+  return Number(raw);
+}
+
+function nonNegativeInt(raw: string | undefined): number {
+  return raw !== undefined && /^\d{1,15}$/.test(raw) ? Number(raw) : 0;
+}
+
+export function registerRunPages(router: WebRouter, deps: WebDeps): void {
+  const runs = deps.runs.service;
+
+  /** The workspace of the URL, as the visitor may see it. */
+  const workspaceOf = (ctx: WebCtx): Promise<Workspace> => deps.workspaces.service.getByName(subjectOf(ctx), ctx.params.org, ctx.params.ws);
+
+  /** The run of the URL, which must belong to the URL's workspace (else it is not found). */
+  async function runOf(ctx: WebCtx): Promise<{ ws: Workspace; run: Run }> {
+    const ws = await workspaceOf(ctx);
+    const run = await runs.get(subjectOf(ctx), ctx.params.run);
+    if (run.workspaceId !== ws.id) throw notFound('run', ctx.params.run);
+    return { ws, run };
+  }
+
+  // ------------------------------------------------------------ the runs list
+
+  router.get('/app/:org/workspaces/:ws/runs', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const ws = await workspaceOf(ctx);
+    const pageNo = positiveInt(typeof ctx.query.page === 'string' ? ctx.query.page : undefined, 'page', 1);
+    const { items, total } = await runs.listForWorkspace(subject, ws.id, { limit: RUNS_PER_PAGE, offset: (pageNo - 1) * RUNS_PER_PAGE });
+    const org = ctx.params.org;
+    page(ctx, {
+      title: `Runs · ${ws.name}`,
+      organization: org,
+      crumbs: [
+        { label: org, href: paths.workspaces(org) },
+        { label: ws.name, href: paths.workspace(org, ws.name) },
+        { label: 'Runs' },
+      ],
+      body: html`<h1>Runs of ${ws.name}</h1>
+${startRunForm(ctx, org, ws)}
+${
+  items.length === 0
+    ? html`<p>This workspace has no runs yet.</p>`
+    : html`<table>
+<thead><tr><th scope="col">Run</th><th scope="col">Status</th><th scope="col">Message</th><th scope="col">Created by</th><th scope="col">Created</th></tr></thead>
+<tbody>
+${items.map(
+  (r) => html`<tr>
+<td><a href="${paths.run(org, ws.name, r.id)}">${r.id}</a>${r.speculative ? html` <small>(plan only)</small>` : ''}</td>
+<td>${runStatusBadge(r.status)}</td>
+<td>${r.message}</td>
+<td>${r.createdBy?.name ?? 'unknown'}</td>
+<td>${timeTag(r.createdAt)}</td>
+</tr>`,
+)}
+</tbody>
+</table>`
+}
+${pager(paths.runs(org, ws.name), {}, pageNo, Math.max(1, Math.ceil(total / RUNS_PER_PAGE)))}`,
+    });
+  });
+
+  router.post('/app/:org/workspaces/:ws/runs', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const ws = await workspaceOf(ctx);
+    const operation = field(ctx, 'operation') || 'plan-and-apply';
+    if (operation !== 'plan-and-apply' && operation !== 'plan-only') {
+      throw new BadRequestError(`operation must be plan-and-apply or plan-only, got "${operation}"`);
+    }
+    const message = field(ctx, 'message').trim();
+    if (message.length > 1000) throw new BadRequestError('the message may be at most 1000 characters');
+    const run = await runs.create(subject, {
+      workspaceId: ws.id,
+      message: message || 'Triggered via UI',
+      planOnly: operation === 'plan-only',
+      source: 'tfe-ui',
+    });
+    redirect(ctx, paths.run(ctx.params.org, ws.name, run.id));
+  });
+
+  // ------------------------------------------------------------ the run page
+
+  /** Why a run waits, in words, and its position in the queue it waits in; null when it does not wait. */
+  async function waiting(subject: Subject, ws: Workspace, run: Run): Promise<Html | null> {
+    if (run.status === 'pending') {
+      const reasons: Html[] = [];
+      if (run.speculative) return html`<p>Waiting to be queued.</p>`;
+      // Runs of the workspace created before this one wait ahead of it.
+      const { items } = await runs.listForWorkspace(subject, ws.id, { statuses: ['pending'], limit: 100, offset: 0 });
+      const ahead = items.filter((r) => !r.speculative && r.id !== run.id && (r.createdAt < run.createdAt || (r.createdAt.getTime() === run.createdAt.getTime() && r.id < run.id)));
+      const holder = ws.lock?.holder;
+      if (holder?.type === 'runs') {
+        const current = holder.id === run.id ? null : await runs.get(subject, holder.id).catch(() => null);
+        reasons.push(
+          current
+            ? html`<li>the workspace is busy with run <a href="${paths.run(current.organizationName, current.workspaceName, current.id)}">${current.id}</a> (${runStatusBadge(current.status)})</li>`
+            : html`<li>the workspace is busy with run ${holder.id}</li>`,
+        );
+      } else if (ws.lock && holder) {
+        reasons.push(html`<li>the workspace is locked by ${holder.name}${ws.lock.reason ? html` (${ws.lock.reason})` : ''}</li>`);
+      }
+      if (ahead.length > 0) reasons.push(html`<li>${ahead.length} run${ahead.length === 1 ? '' : 's'} ahead of it in the workspace's queue</li>`);
+      if (reasons.length === 0) reasons.push(html`<li>the workspace's queue to admit it</li>`);
+      return html`<p>Position in the workspace's queue: <strong>${ahead.length + 1}</strong>. Waiting for:</p><ul>${reasons}</ul>`;
+    }
+    if (run.status === 'plan_queued' || run.status === 'apply_queued') {
+      const reasons: Html[] = [];
+      if (ws.executionMode === 'agent' && ws.agentPoolId) {
+        const pool = await deps.pools.service.get(subject, ws.agentPoolId).catch(() => null);
+        const agents = pool ? await deps.pools.service.listAgents(subject, pool.pool.id, null, 100, 0).catch(() => null) : null;
+        const idle = agents?.items.filter((a) => a.status === 'idle').length ?? 0;
+        const busy = agents?.items.filter((a) => a.status === 'busy').length ?? 0;
+        reasons.push(
+          pool
+            ? html`<li>an agent in pool <a href="/app/${ws.organizationName}/agent-pools/${pool.pool.id}">${pool.pool.name}</a>${agents ? html` (${idle} idle, ${busy} busy)` : ''}</li>`
+            : html`<li>an agent in the workspace's agent pool</li>`,
+        );
+      } else {
+        reasons.push(html`<li>a runner of this otf server</li>`);
+      }
+      const queue = await runs.queue(subject, ws.organizationName, 100, 0).catch(() => null);
+      const position = queue?.items.find((q) => q.run.id === run.id)?.position;
+      const capacity = await deps.orgs.service.capacity(subject, ws.organizationName).catch(() => null);
+      if (capacity) {
+        reasons.push(html`<li>the organization's capacity: ${capacity.capacity.running} run${capacity.capacity.running === 1 ? '' : 's'} executing, ${capacity.capacity.pending} waiting</li>`);
+      }
+      return html`${position !== undefined ? html`<p>Position in the organization's queue: <strong>${position}</strong>.</p>` : ''}<p>Waiting for:</p><ul>${reasons}</ul>`;
+    }
+    return null;
+  }
+
+  /** The run's status, what it is, who made it, its counts and why it waits: replaced live. */
+  async function summary(subject: Subject, ws: Workspace, run: Run): Promise<Html> {
+    const why = await waiting(subject, ws, run);
+    return html`<p>${runStatusBadge(run.status)}${run.speculative ? html` <small>plan only</small>` : ''}${run.isDestroy ? html` <small>destroy</small>` : ''}</p>
+<dl>
+<dt>Message</dt><dd>${run.message || '(none)'}</dd>
+<dt>Source</dt><dd>${run.source}</dd>
+<dt>Created by</dt><dd>${run.createdBy?.name ?? 'unknown'}</dd>
+<dt>Created</dt><dd>${timeTag(run.createdAt)}</dd>
+<dt>Updated</dt><dd>${timeTag(run.updatedAt)}</dd>
+<dt>Plan</dt><dd>${run.plan.status} · <span class="counts">${counts(run.plan)}</span></dd>
+${run.speculative ? '' : html`<dt>Apply</dt><dd>${run.apply.status} · <span class="counts">${counts(run.apply)}</span></dd>`}
+</dl>
+${run.errorMessage ? html`<p role="alert">Error: ${run.errorMessage}</p>` : ''}
+${why ? html`<section aria-label="Why the run waits">${why}</section>` : ''}`;
+  }
+
+  /** The buttons the visitor may use on the run as it is now: replaced live. */
+  function actions(ctx: WebCtx, subject: Subject, run: Run): Html {
+    const base = paths.run(run.organizationName, run.workspaceName, run.id);
+    const canApply = runs.can(subject, 'run:apply', run);
+    const executing = EXECUTING.has(run.status);
+    const forceAt = runs.forceCancelAvailableAt(run);
+    const buttons: Html[] = [];
+    if (canApply && canHappen(run.status, 'confirm')) {
+      buttons.push(actionButton(ctx.state.csrf, `${base}/actions/apply`, 'Apply', { confirm: 'Apply this plan? Terraform will change real infrastructure.' }));
+    }
+    if (canApply && canHappen(run.status, 'discard')) buttons.push(actionButton(ctx.state.csrf, `${base}/actions/discard`, 'Discard', { secondary: true }));
+    if (runs.can(subject, 'run:cancel', run) && ((executing && !run.cancelRequestedAt) || canHappen(run.status, 'cancel'))) {
+      buttons.push(actionButton(ctx.state.csrf, `${base}/actions/cancel`, 'Cancel run', { secondary: true, confirm: 'Cancel this run?' }));
+    }
+    if (runs.can(subject, 'run:force-cancel', run) && executing && forceAt && forceAt.getTime() <= Date.now()) {
+      buttons.push(actionButton(ctx.state.csrf, `${base}/actions/force-cancel`, 'Force cancel', { secondary: true, confirm: 'Force-cancel this run? Its engine is killed and may leave state behind.' }));
+    }
+    if (executing && run.cancelRequestedAt && !(forceAt && forceAt.getTime() <= Date.now())) {
+      buttons.push(html`<p>Cancel requested${forceAt ? html`; force cancel is available from ${timeTag(forceAt)}` : ''}.</p>`);
+    }
+    return buttons.length > 0 ? html`${buttons}` : html`<p>No actions available.</p>`;
+  }
+
+  /** A phase's log so far as HTML, and the byte offset it ends at (where live updates go on). */
+  async function logSoFar(run: Run, phase: PhaseName): Promise<{ markup: Html; offset: number }> {
+    const renderer = new LogRenderer();
+    const phaseId = run[phase].id;
+    const parts: Html[] = [];
+    let offset = 0;
+    for (;;) {
+      const { data } = await deps.runs.logs.content(phaseId, offset, LOG_READ_BYTES);
+      const whole = wholeUtf8Length(data);
+      if (whole === 0) break;
+      parts.push(renderer.render(data.subarray(0, whole).toString('utf8')));
+      offset += whole;
+      if (data.length < LOG_READ_BYTES) break;
+    }
+    return { markup: html`${parts}`, offset };
+  }
+
+  router.get('/app/:org/workspaces/:ws/runs/:run', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const { ws, run } = await runOf(ctx);
+    const org = ctx.params.org;
+    const base = paths.run(org, ws.name, run.id);
+    const [plan, apply, comments, top] = await Promise.all([
+      logSoFar(run, 'plan'),
+      run.speculative ? Promise.resolve(null) : logSoFar(run, 'apply'),
+      deps.runs.comments.list(subject, run.id, 100, 0),
+      summary(subject, ws, run),
+    ]);
+    const streamUrl = `${base}/events?${new URLSearchParams({ plan: String(plan.offset), apply: String(apply?.offset ?? 0) }).toString()}`;
+    const canComment = runs.can(subject, 'run:comment', run);
+    page(ctx, {
+      title: `Run ${run.id} · ${ws.name}`,
+      organization: org,
+      crumbs: [
+        { label: org, href: paths.workspaces(org) },
+        { label: ws.name, href: paths.workspace(org, ws.name) },
+        { label: 'Runs', href: paths.runs(org, ws.name) },
+        { label: run.id },
+      ],
+      body: html`<h1>Run ${run.id}</h1>
+<div hx-ext="sse" sse-connect="${streamUrl}" sse-close="signed-out">
+<section aria-labelledby="run-status-heading">
+<h2 id="run-status-heading">Status</h2>
+<div id="run-summary" sse-swap="run-summary" aria-live="polite">${top}</div>
+<div id="run-actions" sse-swap="run-actions">${actions(ctx, subject, run)}</div>
+</section>
+<section aria-labelledby="plan-log-heading">
+<h2 id="plan-log-heading">Plan log</h2>
+<pre class="log" id="plan-log" sse-swap="log-plan" hx-swap="beforeend" tabindex="0">${plan.markup}</pre>
+</section>
+${
+  apply
+    ? html`<section aria-labelledby="apply-log-heading">
+<h2 id="apply-log-heading">Apply log</h2>
+<pre class="log" id="apply-log" sse-swap="log-apply" hx-swap="beforeend" tabindex="0">${apply.markup}</pre>
+</section>`
+    : ''
+}
+</div>
+<section aria-labelledby="comments-heading">
+<h2 id="comments-heading">Comments</h2>
+${
+  comments.items.length === 0
+    ? html`<p>No comments yet.</p>`
+    : html`<ul class="comments">${comments.items.map((c) => html`<li><p><strong>${c.author?.name ?? 'unknown'}</strong> · ${timeTag(c.createdAt)}</p><p class="comment-body">${c.body}</p></li>`)}</ul>`
+}
+${
+  canComment
+    ? html`<form method="post" action="${base}/comments">
+${csrfField(ctx)}
+<label for="comment-body">Add a comment</label>
+<textarea id="comment-body" name="body" rows="3" maxlength="${MAX_COMMENT_LENGTH}" required></textarea>
+<button type="submit">Comment</button>
+</form>`
+    : ''
+}
+</section>`,
+    });
+  });
+
+  // ------------------------------------------------------------ the run page's live updates
+
+  router.get('/app/:org/workspaces/:ws/runs/:run/events', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const { ws, run } = await runOf(ctx);
+    // Where each log goes on: the browser's last event names it after a reconnect, else the page's offsets.
+    const resumed = /^plan:(\d{1,15});apply:(\d{1,15})$/.exec(ctx.get('Last-Event-ID'));
+    const start: Record<PhaseName, number> = resumed
+      ? { plan: Number(resumed[1]), apply: Number(resumed[2]) }
+      : { plan: nonNegativeInt(ctx.query.plan as string | undefined), apply: nonNegativeInt(ctx.query.apply as string | undefined) };
+    const logs: Record<PhaseName, { offset: number; renderer: LogRenderer }> = {
+      plan: { offset: 0, renderer: new LogRenderer() },
+      apply: { offset: 0, renderer: new LogRenderer() },
+    };
+    // The renderers read what the page already shows, so the colours it left set carry on.
+    for (const phase of PHASES) {
+      const log = logs[phase];
+      while (log.offset < start[phase]) {
+        const { data } = await deps.runs.logs.content(run[phase].id, log.offset, Math.min(LOG_READ_BYTES, start[phase] - log.offset));
+        if (data.length === 0) break;
+        log.renderer.render(data.toString('utf8'));
+        log.offset += data.length;
+      }
+    }
+    const position = () => `plan:${logs.plan.offset};apply:${logs.apply.offset}`;
+
+    /** The log output past what the page shows, as messages that append it. */
+    async function newOutput(current: Run, phase: PhaseName): Promise<SseMessage[]> {
+      if (phase === 'apply' && current.speculative) return [];
+      const log = logs[phase];
+      const out: SseMessage[] = [];
+      for (;;) {
+        const { data } = await deps.runs.logs.content(current[phase].id, log.offset, LOG_READ_BYTES);
+        const whole = wholeUtf8Length(data);
+        if (whole === 0) break;
+        const markup = log.renderer.render(data.subarray(0, whole).toString('utf8'));
+        log.offset += whole;
+        out.push({ event: `log-${phase}`, html: markup, id: position() });
+        if (data.length < LOG_READ_BYTES) break;
+      }
+      return out;
+    }
+
+    const statusMessages = async (): Promise<SseMessage[]> => {
+      const current = await runs.get(subject, run.id);
+      const wsNow = await deps.workspaces.service.get(subject, ws.id);
+      return [
+        ...(await newOutput(current, 'plan')),
+        ...(await newOutput(current, 'apply')),
+        { event: 'run-summary', html: await summary(subject, wsNow, current) },
+        { event: 'run-actions', html: actions(ctx, subject, current) },
+      ];
+    };
+
+    // Output written between the page and this stream, and the status as it is now.
+    const initial = await statusMessages();
+    deps.events.openStream(ctx, deps.sessions, {
+      topics: [runTopic(run.id), orgTopic(run.organizationId)],
+      initial,
+      onEvent: async (event: WebEvent, send) => {
+        if (event.topic === runTopic(run.id)) {
+          if (event.name === 'log' && (event.data.phase === 'plan' || event.data.phase === 'apply')) {
+            const current = await runs.get(subject, run.id);
+            for (const msg of await newOutput(current, event.data.phase)) send(msg);
+          } else if (event.name === 'status') {
+            for (const msg of await statusMessages()) send(msg);
+          }
+          return;
+        }
+        // Another run of the workspace moved: a run waiting behind it may have moved up.
+        const other = readRunStatusEvent(event);
+        if (other && other.workspaceId === ws.id && other.runId !== run.id) {
+          const current = await runs.get(subject, run.id);
+          if (current.status === 'pending' || current.status === 'plan_queued' || current.status === 'apply_queued') {
+            const wsNow = await deps.workspaces.service.get(subject, ws.id);
+            send({ event: 'run-summary', html: await summary(subject, wsNow, current) });
+          }
+        }
+      },
+    });
+  });
+
+  // ------------------------------------------------------------ actions and comments
+
+  const ACTIONS = {
+    apply: (s: Subject, id: string) => runs.confirm(s, id),
+    discard: (s: Subject, id: string) => runs.discard(s, id),
+    cancel: (s: Subject, id: string) => runs.cancel(s, id),
+    'force-cancel': (s: Subject, id: string) => runs.forceCancel(s, id),
+  };
+  for (const [name, act] of Object.entries(ACTIONS)) {
+    router.post(`/app/:org/workspaces/:ws/runs/:run/actions/${name}`, async (ctx) => {
+      const { ws, run } = await runOf(ctx);
+      await act(subjectOf(ctx), run.id);
+      redirect(ctx, paths.run(ctx.params.org, ws.name, run.id));
+    });
+  }
+
+  router.post('/app/:org/workspaces/:ws/runs/:run/comments', async (ctx) => {
+    const { ws, run } = await runOf(ctx);
+    const body = field(ctx, 'body');
+    if (body.trim() === '') throw new BadRequestError('a comment needs some text');
+    if (body.length > MAX_COMMENT_LENGTH) throw new BadRequestError(`a comment may be at most ${MAX_COMMENT_LENGTH} characters`);
+    await deps.runs.comments.create(subjectOf(ctx), run.id, body);
+    redirect(ctx, `${paths.run(ctx.params.org, ws.name, run.id)}#comments-heading`);
+  });
+
+  // ------------------------------------------------------------ the CLI's link
+
+  // terraform prints /app/<org>/<workspace>/runs/<run> after a remote plan or apply.
+  router.get('/app/:org/:ws/runs/:run', (ctx) => {
+    ctx.status = 302;
+    ctx.redirect(paths.run(ctx.params.org, ctx.params.ws, ctx.params.run));
+  });
+}
