@@ -161,4 +161,27 @@ describe('web UI accessibility', function () {
       assert.ok((await page.content()).includes(world.org));
     });
   });
+
+  it('a run page works by keyboard alone: Tab reaches every control in order, and a comment is posted with Tab and Enter', async () => {
+    await admin.setViewport(WIDE);
+    const runPath = `/app/${world.org}/workspaces/${world.workspace.name}/runs/${world.run.id}`;
+    await admin.goto(`${server.url}${runPath}`);
+    const { expected, reached } = await tabOrder(admin);
+    assert.ok(expected.some((e) => e.startsWith('textarea')), `the comment field is a control: ${expected.join(', ')}`);
+    assert.deepEqual(reached, expected);
+
+    // From the top: Tab to the comment field, type, Tab to its button, Enter.
+    await admin.goto(`${server.url}${runPath}`);
+    for (let i = 0; i < 60; i++) {
+      if ((await admin.evaluate('document.activeElement && document.activeElement.tagName')) === 'TEXTAREA') break;
+      await admin.keyboard.press('Tab');
+    }
+    assert.equal(await admin.evaluate('document.activeElement.tagName'), 'TEXTAREA');
+    await admin.keyboard.type('typed without a mouse');
+    await admin.keyboard.press('Tab');
+    assert.equal(await admin.evaluate('document.activeElement.tagName'), 'BUTTON');
+    await Promise.all([admin.waitForNavigation(), admin.keyboard.press('Enter')]);
+    assert.equal(new URL(admin.url()).pathname, runPath);
+    assert.ok(((await admin.evaluate('document.body.innerText')) as string).includes('typed without a mouse'));
+  });
 });

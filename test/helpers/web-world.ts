@@ -146,6 +146,9 @@ export interface WebPage {
 export function pagesOf(w: WebWorld): WebPage[] {
   return [
     { name: 'organizations', path: '/app/organizations', main: true },
+    { name: 'runs', path: `/app/${w.org}/workspaces/${w.workspace.name}/runs`, main: true, shows: ['run message'] },
+    { name: 'run', path: `/app/${w.org}/workspaces/${w.workspace.name}/runs/${w.run.id}`, main: true, shows: ['run message', 'comment', 'log line'] },
+    { name: 'run (the CLI link)', path: `/app/${w.org}/${w.workspace.name}/runs/${w.run.id}` },
     { name: 'not-found', path: `/app/${w.org}/no-such-page` },
   ];
 }
