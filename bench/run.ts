@@ -16,7 +16,7 @@
 //   BENCH_DISPATCH_RUNS    runs measured per dispatch benchmark (default 50)
 //   BENCH_STATE_MIB        size of the state of the state push/pull benchmark (default 50)
 //   BENCH_HUGE_OUTPUT_MIB  size of the one output of the huge-output state upload benchmark (default 150)
-//   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state", "vcs", "web")
+//   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state", "vcs", "web UI")
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { CLONE_SCENARIO, formatCloneTable, runCloneBenchmark, type CloneBenchResult } from './clone.js';
