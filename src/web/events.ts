@@ -100,7 +100,15 @@ export class EventHub {
   openStream(
     ctx: WebCtx,
     sessions: SessionService,
-    opts: { topics: readonly string[]; initial?: SseMessage[]; onEvent: (event: WebEvent, send: (msg: SseMessage) => void) => Promise<void> | void },
+    opts: {
+      topics: readonly string[];
+      /**
+       * Sent first. A function is called once the stream listens to its topics, so that nothing
+       * that happens while it reads what it sends first can be missed.
+       */
+      initial?: SseMessage[] | (() => Promise<SseMessage[]>);
+      onEvent: (event: WebEvent, send: (msg: SseMessage) => void) => Promise<void> | void;
+    },
   ): void {
     const session = ctx.state.session;
     const stream = new PassThrough();
@@ -152,7 +160,19 @@ export class EventHub {
     ctx.set('X-Accel-Buffering', 'no');
     ctx.body = stream;
     stream.write(`retry: ${RETRY_MS}\n\n`);
-    for (const msg of opts.initial ?? []) send(msg);
+    const initial = opts.initial;
+    if (typeof initial === 'function') {
+      // Ahead of any event: the chain runs events only after it.
+      chain = chain.then(async () => {
+        try {
+          for (const msg of await initial()) send(msg);
+        } catch (err) {
+          this.logger.warn({ err }, 'the start of a live update stream could not be rendered');
+        }
+      });
+    } else {
+      for (const msg of initial ?? []) send(msg);
+    }
   }
 
   /** Ends the streams of a session on every otfd (sign-out). */

@@ -359,11 +359,10 @@ ${csrfField(ctx)}
       ];
     };
 
-    // Output written between the page and this stream, and the status as it is now.
-    const initial = await statusMessages();
     deps.events.openStream(ctx, deps.sessions, {
       topics: [runTopic(run.id), orgTopic(run.organizationId)],
-      initial,
+      // Output written between the page and this stream, and the status as it is now.
+      initial: statusMessages,
       onEvent: async (event: WebEvent, send) => {
         if (event.topic === runTopic(run.id)) {
           if (event.name === 'log' && (event.data.phase === 'plan' || event.data.phase === 'apply')) {
