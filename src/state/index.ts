@@ -13,7 +13,8 @@ import { WorkspaceResourceService } from './resources.js';
 import { registerSignedStateRoutes, registerStateRoutes } from './routes.js';
 import { StateService, stateKey } from './service.js';
 
-export type { StateService } from './service.js';
+export type { StateService, StateOutputRecord, StateVersion } from './service.js';
+export type { WorkspaceResource, WorkspaceResourceService } from './resources.js';
 export { MAX_STATE_BYTES } from './routes.js';
 export { stateBlobOwner } from './service.js';
 
@@ -34,6 +35,8 @@ export interface StateDomain {
   publicRoutes(router: Router<AppState>): void;
   /** For other domains: hasResources(workspaceId) and currentVersionId(workspaceId). */
   service: StateService;
+  /** The resources of a workspace's current state (GET /workspaces/:id/resources; the web UI's overview). */
+  resources: WorkspaceResourceService;
   /** include= names the state domain serves on workspaces. */
   workspaceIncluders: Record<string, WorkspaceIncluder>;
 }
@@ -49,6 +52,7 @@ export function createStateDomain(deps: StateDeps): StateDomain {
     },
     publicRoutes: (router) => registerSignedStateRoutes(router, routeDeps),
     service,
+    resources,
     workspaceIncluders: { current_state_version: currentStateIncluder(routeDeps), outputs: workspaceOutputsIncluder(routeDeps) },
   };
 }

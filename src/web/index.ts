@@ -11,6 +11,7 @@ import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
 import { registerRunPages } from './pages/runs.js';
 import { registerSignInPages } from './pages/signin.js';
+import { registerWorkspacePages } from './pages/workspaces.js';
 import { SessionService } from './sessions/service.js';
 import { registerStaticRoutes } from './static.js';
 
@@ -43,6 +44,7 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerSignInPages(router, all);
   registerOrganizationPages(router, all);
   registerRunPages(router, all);
+  registerWorkspacePages(router, all);
   const discovery: Record<string, unknown> = {};
 
   const guard = webMiddleware({ sessions, site: deps.site, tls: deps.settings.tls, logger: deps.logger, errorPage });

@@ -1,0 +1,384 @@
+// An organization's workspaces (search, tags, project, live latest-run status, locks) and a
+// workspace's overview (latest run, resources, outputs, lock and unlock). Every read and change goes
+// through the workspaces, runs, projects and state services with the visitor's Subject, as the API's
+// routes do; the page only chooses which forms to offer (isAllowed).
+import { NAME_PATTERN } from '../../api/validate.js';
+import { isAllowed } from '../../auth/authorize.js';
+import { principalOf, type Subject } from '../../auth/subject.js';
+import { AppError, BadRequestError, InvalidError } from '../../errors.js';
+import type { Project } from '../../projects/index.js';
+import type { Run } from '../../runs/index.js';
+import type { StateOutputRecord, WorkspaceResource } from '../../state/index.js';
+import { workspaceScope, type Workspace } from '../../workspaces/index.js';
+import { actionButton, pager, paths, runStatusBadge, timeTag } from '../components.js';
+import type { WebDeps } from '../deps.js';
+import { html, type Html } from '../html.js';
+import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
+import { page } from '../layout.js';
+import { readRunStatusEvent } from '../run-events.js';
+import { startRunForm } from './runs.js';
+import { registerStatePages } from './states.js';
+
+/** Workspaces on one page of the list. */
+export const WORKSPACES_PER_PAGE = 100;
+/** Resources shown on the overview; the rest are counted. */
+const RESOURCES_SHOWN = 100;
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+/** Links of a workspace's pages; the other engineers' pages link to them through workspaceNav. */
+export const workspacePaths = {
+  overview: (org: string, ws: string) => paths.workspace(org, ws),
+  runs: (org: string, ws: string) => paths.runs(org, ws),
+  states: (org: string, ws: string) => `${paths.workspace(org, ws)}/states`,
+  variables: (org: string, ws: string) => `${paths.workspace(org, ws)}/variables`,
+  settings: (org: string, ws: string) => `${paths.workspace(org, ws)}/settings`,
+  events: (org: string) => `/app/${enc(org)}/workspaces/events`,
+};
+
+export type WorkspacePage = 'overview' | 'runs' | 'states' | 'variables' | 'settings';
+
+/** The secondary navigation of a workspace's pages, the current one marked. */
+export function workspaceNav(org: string, ws: string, current: WorkspacePage): Html {
+  const items: Array<[WorkspacePage, string]> = [
+    ['overview', 'Overview'],
+    ['runs', 'Runs'],
+    ['states', 'States'],
+    ['variables', 'Variables'],
+    ['settings', 'Settings'],
+  ];
+  return html`<nav aria-label="Workspace" class="workspace-nav"><ul>${items.map(([key, label]) =>
+    key === current ? html`<li><a href="${workspacePaths[key](org, ws)}" aria-current="page"><strong>${label}</strong></a></li>` : html`<li><a href="${workspacePaths[key](org, ws)}">${label}</a></li>`,
+  )}</ul></nav>`;
+}
+
+/** The crumbs of a workspace's pages: organization › workspaces › workspace (› page). */
+export function workspaceCrumbs(org: string, ws: string, pageLabel?: string) {
+  return [
+    { label: org, href: paths.workspaces(org) },
+    { label: 'Workspaces', href: paths.workspaces(org) },
+    pageLabel ? { label: ws, href: paths.workspace(org, ws) } : { label: ws },
+    ...(pageLabel ? [{ label: pageLabel }] : []),
+  ];
+}
+
+/** Who holds a lock, in words (a run's lock links to the run). */
+export function lockHolder(org: string, ws: Workspace): Html {
+  const holder = ws.lock?.holder;
+  if (!holder) return html`no`;
+  if (holder.type === 'runs') return html`by run <a href="${paths.run(org, ws.name, holder.id)}">${holder.id}</a>`;
+  return html`by ${holder.type === 'teams' ? 'team ' : ''}${holder.name}`;
+}
+
+/** Whether the visitor holds the workspace's lock themselves. */
+export function lockedByVisitor(subject: Subject, ws: Workspace): boolean {
+  const me = principalOf(subject);
+  return ws.lock !== null && ws.lock.holder.type === me.type && ws.lock.holder.id === me.id;
+}
+
+/** Lock, unlock and force-unlock buttons, as the visitor may use them; `back` is where the post returns. */
+export function lockButtons(ctx: WebCtx, org: string, ws: Workspace, back: 'overview' | 'states'): Html {
+  const subject = subjectOf(ctx);
+  const scope = workspaceScope(ws);
+  const base = paths.workspace(org, ws.name);
+  const fields = { back };
+  if (!ws.lock) return isAllowed(subject, 'workspace:lock', scope) ? actionButton(ctx.state.csrf, `${base}/lock`, 'Lock workspace', { fields }) : html``;
+  if (lockedByVisitor(subject, ws)) return isAllowed(subject, 'workspace:unlock', scope) ? actionButton(ctx.state.csrf, `${base}/unlock`, 'Unlock workspace', { fields }) : html``;
+  // Somebody else's lock; a run's lock ends with its run (the service refuses to force it).
+  if (ws.lock.holder.type !== 'runs' && isAllowed(subject, 'workspace:force-unlock', scope)) {
+    return actionButton(ctx.state.csrf, `${base}/force-unlock`, 'Force unlock', { fields, secondary: true, confirm: `Release the lock ${ws.lock.holder.name} holds on ${ws.name}?` });
+  }
+  return html``;
+}
+
+/** A page number from ?page=, 1 when absent; a malformed one is the visitor's mistake (400). */
+export function pageNumber(value: unknown): number {
+  if (value === undefined || value === '') return 1;
+  if (typeof value !== 'string' || !/^[1-9]\d{0,5}$/.test(value)) throw new BadRequestError('the page number must be a whole number of at least 1');
+  return Number(value);
+}
+
+/** One value of a query parameter (a repeated one is refused), or ''. */
+export function queryText(ctx: WebCtx, name: string, max = 255): string {
+  const v = ctx.query[name];
+  if (v === undefined) return '';
+  if (typeof v !== 'string') throw new BadRequestError(`query parameter ${name} may be given once`);
+  if (v.length > max) throw new BadRequestError(`query parameter ${name} may be at most ${max} characters`);
+  return v;
+}
+
+/** The latest runs of these workspaces, by workspace id, in one query; only those the visitor may read. */
+async function latestRuns(deps: WebDeps, subject: Subject, list: Workspace[]): Promise<Map<string, Run>> {
+  const readable = list.filter((w) => w.latestRunId && isAllowed(subject, 'run:read', workspaceScope(w)));
+  const runs = await deps.runs.service.byIds(readable.map((w) => w.latestRunId!));
+  return new Map(runs.map((r) => [r.workspaceId, r]));
+}
+
+/** The cell of a workspace's latest run status: the SSE stream swaps its content (sse-swap). */
+function statusCell(org: string, ws: Workspace, run: Run | undefined): Html {
+  return html`<td id="ws-status-${ws.id}" sse-swap="ws-${ws.id}">${statusContent(org, ws, run)}</td>`;
+}
+
+function statusContent(org: string, ws: Workspace, run: Run | undefined): Html {
+  return run ? html`<a href="${paths.run(org, ws.name, run.id)}">${runStatusBadge(run.status)}</a>` : runStatusBadge(null);
+}
+
+function tagList(tags: Workspace['tags']): Html {
+  if (tags.length === 0) return html``;
+  return html`<ul class="tags">${tags.map((t) => html`<li><code>${t.value ? `${t.key}:${t.value}` : t.key}</code></li>`)}</ul>`;
+}
+
+/** Projects the visitor may read, for the filter and the new-workspace form; none when they may not list them. */
+async function visibleProjects(deps: WebDeps, subject: Subject, org: string): Promise<Project[]> {
+  try {
+    return (await deps.projects.service.list(subject, org, { limit: 100, offset: 0 })).items;
+  } catch (err) {
+    if (err instanceof AppError && (err.status === 403 || err.status === 404)) return [];
+    throw err;
+  }
+}
+
+export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
+  const service = deps.workspaces.service;
+  // Paths under /app that are not organizations.
+  const notOrganizations = new Set(['organizations', 'admin', 'profile']);
+
+  router.get('/app/:org', async (ctx, next) => {
+    if (notOrganizations.has(ctx.params.org)) return next();
+    redirect(ctx, paths.workspaces(ctx.params.org));
+  });
+
+  // Live statuses for the list: a stream per visitor, each rendering with its own visitor's rights.
+  // Registered before /:ws so that it wins; a workspace named "events" is still reachable from a
+  // browser's address bar, which does not ask for an event stream.
+  router.get('/app/:org/workspaces/events', async (ctx, next) => {
+    if (!ctx.get('Accept').includes('text/event-stream')) return next();
+    const subject = subjectOf(ctx);
+    const org = await deps.orgs.service.resolve(subject, ctx.params.org);
+    const orgName = org.name;
+    deps.events.openStream(ctx, deps.sessions, {
+      topics: [`org:${org.id}`],
+      onEvent: async (event, send) => {
+        const change = readRunStatusEvent(event);
+        if (!change) return;
+        let ws: Workspace;
+        try {
+          // Read again with this visitor's rights: the event says only that something changed.
+          ws = await service.get(subject, change.workspaceId);
+        } catch (err) {
+          // A workspace this visitor may not see: nothing is sent.
+          if (err instanceof AppError) return;
+          throw err;
+        }
+        if (!isAllowed(subject, 'run:read', workspaceScope(ws))) return;
+        // The latest run, which need not be the run that changed (a newer one may be queued).
+        const run = ws.latestRunId ? ((await deps.runs.service.byIds([ws.latestRunId]))[0] ?? undefined) : undefined;
+        send({ event: `ws-${ws.id}`, html: statusContent(orgName, ws, run) });
+      },
+    });
+  });
+
+  router.get('/app/:org/workspaces', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const search = queryText(ctx, 'search');
+    const tag = queryText(ctx, 'tag');
+    const project = queryText(ctx, 'project');
+    const number = pageNumber(ctx.query.page);
+    const { org, items, total } = await service.list(subject, ctx.params.org, {
+      search: search || undefined,
+      tags: tag ? [tag] : undefined,
+      projectId: project || undefined,
+      sort: { column: 'name', descending: false },
+      limit: WORKSPACES_PER_PAGE,
+      offset: (number - 1) * WORKSPACES_PER_PAGE,
+    });
+    const [runs, projects, pageProjects] = await Promise.all([
+      latestRuns(deps, subject, items),
+      visibleProjects(deps, subject, org.name),
+      deps.projects.service.byIds([...new Set(items.map((w) => w.projectId))]),
+    ]);
+    const projectName = new Map(pageProjects.map((p) => [p.id, p.name]));
+    const creatable = projects.filter((p) => isAllowed(subject, 'workspace:create', { organizationId: org.id, projectId: p.id }));
+    const totalPages = Math.max(1, Math.ceil(total / WORKSPACES_PER_PAGE));
+    const query: Record<string, string> = {};
+    if (search) query.search = search;
+    if (tag) query.tag = tag;
+    if (project) query.project = project;
+    const filtered = Boolean(search || tag || project);
+    page(ctx, {
+      title: `Workspaces · ${org.name}`,
+      organization: org.name,
+      crumbs: [{ label: org.name, href: paths.workspaces(org.name) }, { label: 'Workspaces' }],
+      body: html`<h1>Workspaces</h1>
+<form method="get" action="${paths.workspaces(org.name)}" role="search" class="filters">
+<div class="grid">
+<div><label for="search">Name contains</label><input type="search" id="search" name="search" value="${search}" maxlength="255"></div>
+<div><label for="tag">Tag</label><input type="text" id="tag" name="tag" value="${tag}" maxlength="255"></div>
+<div><label for="project">Project</label><select id="project" name="project">
+<option value="">All projects</option>
+${projects.map((p) => html`<option value="${p.id}"${p.id === project ? html` selected` : ''}>${p.name}</option>`)}
+</select></div>
+</div>
+<button type="submit">Filter</button>${filtered ? html` <a href="${paths.workspaces(org.name)}">Clear filters</a>` : ''}
+</form>
+<p>${total} workspace${total === 1 ? '' : 's'}${filtered ? ' match' : ''}.</p>
+${
+  items.length === 0
+    ? html`<p>${filtered ? 'No workspace matches these filters.' : 'There are no workspaces you can see yet.'}</p>`
+    : html`<div hx-ext="sse" sse-connect="${workspacePaths.events(org.name)}" sse-close="signed-out">
+<table>
+<thead><tr><th scope="col">Name</th><th scope="col">Project</th><th scope="col">Tags</th><th scope="col">Latest run</th><th scope="col">Locked</th><th scope="col">Updated</th></tr></thead>
+<tbody>
+${items.map(
+  (w) => html`<tr id="ws-${w.id}">
+<th scope="row"><a href="${paths.workspace(org.name, w.name)}">${w.name}</a></th>
+<td>${projectName.get(w.projectId) ?? ''}</td>
+<td>${tagList(w.tags)}</td>
+${statusCell(org.name, w, runs.get(w.id))}
+<td>${lockHolder(org.name, w)}</td>
+<td>${timeTag(w.updatedAt)}</td>
+</tr>`,
+)}
+</tbody>
+</table>
+</div>`
+}
+${pager(paths.workspaces(org.name), query, number, totalPages)}
+${creatable.length ? newWorkspaceForm(ctx, org.name, creatable) : ''}`,
+    });
+  });
+
+  router.post('/app/:org/workspaces', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const name = field(ctx, 'name').trim();
+    const description = field(ctx, 'description');
+    const projectId = field(ctx, 'project');
+    if (!new RegExp(NAME_PATTERN).test(name) || name.length > 90) {
+      throw new InvalidError('a workspace name is 1 to 90 letters, digits, "-" or "_"');
+    }
+    if (description.length > 10_000) throw new InvalidError('a description may be at most 10,000 characters');
+    const ws = await service.create(subject, ctx.params.org, { name, description, projectId: projectId || undefined });
+    redirect(ctx, paths.workspace(ws.organizationName, ws.name));
+  });
+
+  router.get('/app/:org/workspaces/:ws', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const ws = await service.getByName(subject, ctx.params.org, ctx.params.ws);
+    const org = ws.organizationName;
+    const scope = workspaceScope(ws);
+    const [project, latest, resources, outputs] = await Promise.all([
+      deps.projects.service.byId(ws.projectId),
+      ws.latestRunId && isAllowed(subject, 'run:read', scope) ? deps.runs.service.byIds([ws.latestRunId]).then((r) => r[0]) : Promise.resolve(undefined),
+      isAllowed(subject, 'state:read', { ...scope, stateVersion: 'current' }) ? deps.state.resources.list(subject, ws.id, RESOURCES_SHOWN, 0) : Promise.resolve(null),
+      isAllowed(subject, 'state:read-outputs', { ...scope, stateVersion: 'current' }) ? deps.state.service.currentOutputs(subject, ws.id) : Promise.resolve(null),
+    ]);
+    const repo = ws.vcsRepo;
+    page(ctx, {
+      title: `${ws.name} · ${org}`,
+      organization: org,
+      crumbs: workspaceCrumbs(org, ws.name),
+      body: html`<h1>${ws.name}</h1>
+${workspaceNav(org, ws.name, 'overview')}
+${ws.description ? html`<p class="description">${ws.description}</p>` : ''}
+<section aria-labelledby="about">
+<h2 id="about">About</h2>
+<dl class="facts">
+<dt>Project</dt><dd>${project?.name ?? ws.projectId}</dd>
+<dt>Tags</dt><dd>${ws.tags.length ? tagList(ws.tags) : 'none'}</dd>
+<dt>Execution mode</dt><dd>${ws.executionMode}${ws.executionMode === 'agent' && ws.agentPoolId ? html` (agent pool <code>${ws.agentPoolId}</code>)` : ''}</dd>
+<dt>Engine</dt><dd>${ws.engine} ${ws.terraformVersion}</dd>
+${ws.workingDirectory ? html`<dt>Working directory</dt><dd><code>${ws.workingDirectory}</code></dd>` : ''}
+<dt>Repository</dt><dd>${
+        repo
+          ? html`${/^https?:\/\//.test(repo.repositoryHttpUrl) ? html`<a href="${repo.repositoryHttpUrl}">${repo.identifier}</a>` : repo.identifier} (${repo.serviceProvider}, branch <code>${repo.branch}</code>)`
+          : 'not connected'
+      }</dd>
+<dt>Locked</dt><dd>${lockHolder(org, ws)}${ws.lock?.reason ? html`: ${ws.lock.reason}` : ''}</dd>
+<dt>Resources</dt><dd>${ws.resourceCount}</dd>
+<dt>Updated</dt><dd>${timeTag(ws.updatedAt)}</dd>
+</dl>
+<p>${lockButtons(ctx, org, ws, 'overview')}</p>
+</section>
+<section aria-labelledby="latest-run">
+<h2 id="latest-run">Latest run</h2>
+${
+  latest
+    ? html`<p>${runStatusBadge(latest.status)} <a href="${paths.run(org, ws.name, latest.id)}">${latest.message || latest.id}</a> · ${timeTag(latest.createdAt)}</p>`
+    : html`<p>There are no runs yet.</p>`
+}
+${startRunForm(ctx, org, ws)}
+</section>
+${resources ? resourcesSection(resources) : ''}
+${outputs ? outputsSection(outputs) : ''}`,
+    });
+  });
+
+  for (const [action, call] of [
+    ['lock', (s: Subject, w: Workspace) => service.lock(s, w, null)],
+    ['unlock', (s: Subject, w: Workspace) => service.unlock(s, w)],
+    ['force-unlock', (s: Subject, w: Workspace) => service.forceUnlock(s, w)],
+  ] as const) {
+    router.post(`/app/:org/workspaces/:ws/${action}`, async (ctx) => {
+      const subject = subjectOf(ctx);
+      const ws = await service.getByName(subject, ctx.params.org, ctx.params.ws);
+      await call(subject, ws);
+      const back = field(ctx, 'back') === 'states' ? workspacePaths.states(ws.organizationName, ws.name) : paths.workspace(ws.organizationName, ws.name);
+      redirect(ctx, back);
+    });
+  }
+
+  registerStatePages(router, deps);
+}
+
+function newWorkspaceForm(ctx: WebCtx, org: string, projects: Project[]): Html {
+  return html`<section aria-labelledby="new-workspace">
+<h2 id="new-workspace">New workspace</h2>
+<form method="post" action="${paths.workspaces(org)}">
+${csrfField(ctx)}
+<label for="new-name">Name</label>
+<input type="text" id="new-name" name="name" required maxlength="90" pattern="[A-Za-z0-9_\\-]+" aria-describedby="new-name-help">
+<small id="new-name-help">Letters, digits, "-" and "_".</small>
+<label for="new-description">Description</label>
+<textarea id="new-description" name="description" maxlength="10000"></textarea>
+<label for="new-project">Project</label>
+<select id="new-project" name="project">${projects.map((p) => html`<option value="${p.id}"${p.isDefault ? html` selected` : ''}>${p.name}</option>`)}</select>
+<button type="submit">Create workspace</button>
+</form>
+</section>`;
+}
+
+function resourcesSection(list: { items: WorkspaceResource[]; total: number }): Html {
+  return html`<section aria-labelledby="resources">
+<h2 id="resources">Resources</h2>
+${
+  list.items.length === 0
+    ? html`<p>The current state manages no resources.</p>`
+    : html`<table>
+<thead><tr><th scope="col">Address</th><th scope="col">Type</th><th scope="col">Name</th><th scope="col">Provider</th><th scope="col">Module</th></tr></thead>
+<tbody>${list.items.map((r) => html`<tr><td><code>${r.address}</code></td><td>${r.providerType}</td><td>${r.name}${r.nameIndex ? html`[${r.nameIndex}]` : ''}</td><td>${r.provider}</td><td>${r.module || 'root'}</td></tr>`)}</tbody>
+</table>
+${list.total > list.items.length ? html`<p>Showing ${list.items.length} of ${list.total} resources.</p>` : ''}`
+}
+</section>`;
+}
+
+function outputsSection(outputs: StateOutputRecord[]): Html {
+  return html`<section aria-labelledby="outputs">
+<h2 id="outputs">Outputs</h2>
+${
+  outputs.length === 0
+    ? html`<p>The current state has no outputs.</p>`
+    : html`<table>
+<thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Value</th></tr></thead>
+<tbody>${outputs.map(
+        (o) => html`<tr><td><code>${o.name}</code></td><td>${o.type === null ? '' : typeof o.type === 'string' ? o.type : JSON.stringify(o.type)}</td><td>${
+          // A sensitive value never reaches the page: not in the markup, not in an attribute.
+          o.sensitive ? html`<em>sensitive</em>` : html`<code>${JSON.stringify(o.value)}</code>`
+        }</td></tr>`,
+      )}</tbody>
+</table>`
+}
+</section>`;
+}
