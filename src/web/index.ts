@@ -11,6 +11,8 @@ import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
 import { registerRunPages } from './pages/runs.js';
 import { registerSignInPages } from './pages/signin.js';
+import { registerVariablePages } from './pages/variables.js';
+import { registerWorkspaceSettingsPages } from './pages/workspace-settings.js';
 import { registerWorkspacePages } from './pages/workspaces.js';
 import { SessionService } from './sessions/service.js';
 import { registerStaticRoutes } from './static.js';
@@ -45,6 +47,8 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerOrganizationPages(router, all);
   registerRunPages(router, all);
   registerWorkspacePages(router, all);
+  registerWorkspaceSettingsPages(router, all);
+  registerVariablePages(router, all);
   const discovery: Record<string, unknown> = {};
 
   const guard = webMiddleware({ sessions, site: deps.site, tls: deps.settings.tls, logger: deps.logger, errorPage });
