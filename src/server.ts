@@ -312,6 +312,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const runEvents = runEventPublisher(web.events, logger);
     runs.service.onStatusChange(runEvents.statusChanged);
     runs.logs.onAppend(runEvents.logAppended);
+    // Agents' status, heartbeats and jobs reach the pool pages live (never holding up the agent).
+    pools.agents.onChange((c) => web.events.publish({ topic: `pool:${c.poolId}`, name: 'agent', data: { agent: c.agentId, status: c.status } }));
     await web.start();
     cleanups.push(async () => web.stop());
 

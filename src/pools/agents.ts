@@ -13,7 +13,7 @@ import { newId } from '../ids.js';
 import { JOBS_CHANNEL, SIGNALS_CHANNEL, type Job, type JobService } from '../jobs/index.js';
 import { AGENT_NAME, AGENT_NAME_RULE, type Instruction, type PollAnswer, type Registration as RegisterBody, type SyncAnswer } from '../protocol/agent.js';
 import * as store from './store.js';
-import type { Agent, Pool } from './store.js';
+import type { Agent, AgentStatus, Pool } from './store.js';
 
 /** A registration as the service takes it: the request body, its concurrency defaulted. */
 export type Registration = Omit<RegisterBody, 'concurrency'> & { concurrency: number };
@@ -51,8 +51,17 @@ export function silentBefore(now: Date, healthySince: Date | null, seconds: numb
   return healthySince.getTime() > cutoff.getTime() ? null : cutoff;
 }
 
+/** What changed of an agent: its status, a heartbeat, or the jobs it holds (see AgentService.onChange). */
+export interface AgentChange {
+  poolId: string;
+  agentId: string;
+  status: AgentStatus;
+}
+
 export class AgentService implements TokenResolver {
   readonly prefix = 'agent';
+  /** Told of every agent change (the web UI's live pool pages); never awaited. */
+  private readonly changeHooks: Array<(change: AgentChange) => void> = [];
   /** Long-polls waiting for a job, per pool, oldest first. */
   private readonly waiters = new Map<string, Waiter[]>();
   private sweeper: NodeJS.Timeout | null = null;
@@ -75,6 +84,25 @@ export class AgentService implements TokenResolver {
     private readonly logger: Logger,
     private readonly opts: AgentServiceOptions,
   ) {}
+
+  /**
+   * Calls `hook` after each change of an agent: registration, heartbeat (idle or busy), a job
+   * claimed, deregistration, unknown, errored. The hook is called synchronously and must not wait
+   * for anything: an agent's request is never slowed down by who listens.
+   */
+  onChange(hook: (change: AgentChange) => void): void {
+    this.changeHooks.push(hook);
+  }
+
+  private changed(poolId: string, agentId: string, status: AgentStatus): void {
+    for (const hook of this.changeHooks) {
+      try {
+        hook({ poolId, agentId, status });
+      } catch (err) {
+        this.logger.warn({ err, agent: agentId }, 'an agent change hook failed');
+      }
+    }
+  }
 
   get heartbeatSeconds(): number {
     return this.opts.heartbeatSeconds;
@@ -163,6 +191,8 @@ export class AgentService implements TokenResolver {
       return { agent: inserted, pool };
     });
     this.logger.info({ agent: agent.id, name: agent.name, pool: agent.poolId }, 'agent registered');
+    if (input.replaces) this.changed(pool.id, input.replaces.id, 'exited');
+    this.changed(pool.id, agent.id, agent.status);
     return { agent, token: `${id}.${secret}`, pool };
   }
 
@@ -193,6 +223,7 @@ export class AgentService implements TokenResolver {
   private async revoked(agent: Agent): Promise<void> {
     await this.abandon(agent.id, `the agent token agent "${agent.name}" (${agent.id}) registered with was deleted`);
     if (await store.markExited(this.db, agent.id)) {
+      this.changed(agent.poolId, agent.id, 'exited');
       this.logger.info({ agent: agent.id, name: agent.name }, 'agent refused: its agent token was deleted; marked exited');
     }
   }
@@ -210,7 +241,9 @@ export class AgentService implements TokenResolver {
   /** Contact: last-ping-at, and idle or busy from the jobs the agent holds. */
   private async contact(agent: Agent): Promise<Job[]> {
     const held = await this.jobs.heldBy(agent.id);
-    await store.touchAgent(this.db, agent.id, held.length > 0 ? 'busy' : 'idle');
+    const status = held.length > 0 ? 'busy' : 'idle';
+    await store.touchAgent(this.db, agent.id, status);
+    this.changed(agent.poolId, agent.id, status);
     return held;
   }
 
@@ -252,6 +285,7 @@ export class AgentService implements TokenResolver {
         const claimed = await this.jobs.claimMany(agent.id, agent.poolId, free);
         if (claimed.length) {
           await store.touchAgent(this.db, agent.id, 'busy');
+          this.changed(agent.poolId, agent.id, 'busy');
           return { jobs: claimed.map(({ job, token }) => ({ id: job.id, token, phase: job.phase, run: job.runId })), signals: [] };
         }
       }
@@ -303,6 +337,7 @@ export class AgentService implements TokenResolver {
     const agent = await this.agentOf(subject);
     await this.jobs.requeue(agent.id);
     await store.setAgentStatus(this.db, agent.id, 'exited');
+    this.changed(agent.poolId, agent.id, 'exited');
     this.logger.info({ agent: agent.id, name: agent.name }, 'agent deregistered');
   }
 
@@ -345,12 +380,12 @@ export class AgentService implements TokenResolver {
   private async writeOffSilent(now: Date, healthySince: Date): Promise<void> {
     const grace = this.opts.gracePeriodSeconds;
     const unknownBefore = silentBefore(now, healthySince, 3 * this.opts.heartbeatSeconds);
-    if (unknownBefore) await store.markUnknown(this.db, unknownBefore);
+    if (unknownBefore) for (const a of await store.markUnknown(this.db, unknownBefore)) this.changed(a.poolId, a.id, 'unknown');
     const erroredBefore = silentBefore(now, healthySince, grace);
     if (!erroredBefore) return;
     for (const agent of await store.silentAgents(this.db, erroredBefore)) {
       await this.abandon(agent.id, `agent "${agent.name}" (${agent.id}) stopped responding for ${grace} s`);
-      await store.markErrored(this.db, agent.id, erroredBefore);
+      if (await store.markErrored(this.db, agent.id, erroredBefore)) this.changed(agent.poolId, agent.id, 'errored');
     }
     for (const id of await store.silentServerAgents(this.db, erroredBefore, [...this.ownServerAgents])) {
       await this.abandon(id, `the otfd instance whose server agent (${id}) was running it stopped`);

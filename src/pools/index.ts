@@ -16,7 +16,7 @@ import { registerAgentRoutes } from './protocol.js';
 import { agentTokenDirectory, registerPoolRoutes } from './routes.js';
 import { PoolService } from './service.js';
 
-export { silentBefore, type AgentService } from './agents.js';
+export { silentBefore, type AgentChange, type AgentService } from './agents.js';
 export type { Agent, AgentStatus, AgentToken, Pool, PoolService } from './service.js';
 
 export interface PoolsDeps {
@@ -44,7 +44,7 @@ export interface PoolsDomain {
 }
 
 export function createPoolsDomain(deps: PoolsDeps): PoolsDomain {
-  const service = new PoolService(deps.db, deps.orgs, deps.workspaces);
+  const service = new PoolService(deps.db, deps.orgs, deps.workspaces, deps.jobs);
   const agents = new AgentService(deps.db, deps.jobs, deps.listener, deps.logger, deps.agents);
   // A deleted pool or agent token leaves its agents' jobs to be written off.
   service.onAbandon((runnerId, why) => agents.abandon(runnerId, why));

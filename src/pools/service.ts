@@ -7,6 +7,7 @@ import { issueToken, secretMatches, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound, PreconditionFailedError } from '../errors.js';
 import { newId } from '../ids.js';
+import type { Job, JobService } from '../jobs/index.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import type { WorkspaceService } from '../workspaces/index.js';
 import * as store from './store.js';
@@ -31,6 +32,8 @@ export class PoolService implements TokenResolver {
     private readonly db: Db,
     private readonly orgs: OrganizationService,
     private readonly workspaces: WorkspaceService,
+    /** The jobs agents hold, for the pool page's "current job". */
+    private readonly jobs: Pick<JobService, 'heldBy'>,
   ) {}
 
   private authorize(subject: Subject, action: Action, organizationId: string, what: string, id: string): void {
@@ -207,6 +210,20 @@ export class PoolService implements TokenResolver {
   async listAgents(subject: Subject, poolId: string, lastPingSince: Date | null, limit: number, offset: number): Promise<{ items: Agent[]; total: number }> {
     const { pool } = await this.get(subject, poolId);
     return store.listAgents(this.db, pool.id, lastPingSince, limit, offset);
+  }
+
+  /**
+   * The jobs each of these agents of the pool holds now (claimed or running), for whoever may read
+   * the pool; agents of other pools are left out.
+   */
+  async heldJobs(subject: Subject, poolId: string, agents: Agent[]): Promise<Map<string, Job[]>> {
+    const { pool } = await this.get(subject, poolId);
+    const out = new Map<string, Job[]>();
+    for (const agent of agents) {
+      if (agent.poolId !== pool.id || agent.status === 'exited' || agent.status === 'errored') continue;
+      out.set(agent.id, await this.jobs.heldBy(agent.id));
+    }
+    return out;
   }
 
   async getAgent(subject: Subject, id: string): Promise<Agent> {

@@ -351,12 +351,14 @@ export async function deleteAgent(db: Db, id: string): Promise<void> {
   await db('agents').where({ id }).delete();
 }
 
-/** Live agents silent for longer than `seconds` become unknown. */
-export async function markUnknown(db: Db, silentBefore: Date): Promise<void> {
-  await db('agents')
+/** Live agents silent for longer than `seconds` become unknown; returns those that did. */
+export async function markUnknown(db: Db, silentBefore: Date): Promise<Array<{ id: string; poolId: string }>> {
+  const rows = (await db('agents')
     .whereIn('status', ['idle', 'busy'])
     .andWhere('last_ping_at', '<', silentBefore)
-    .update({ status: 'unknown', status_changed_at: db.fn.now() });
+    .update({ status: 'unknown', status_changed_at: db.fn.now() })
+    .returning(['id', 'pool_id'])) as Array<{ id: string; pool_id: string }>;
+  return rows.map((r) => ({ id: r.id, poolId: r.pool_id }));
 }
 
 /** Agents not yet errored or exited whose last ping is older than `silentBefore`. */

@@ -10,6 +10,7 @@ import { isWebPath, webMiddleware, type WebState } from './http.js';
 import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
 import { registerRunPages } from './pages/runs.js';
+import { registerOrgPages } from './pages/org-pages.js';
 import { registerSignInPages } from './pages/signin.js';
 import { registerVariablePages } from './pages/variables.js';
 import { registerWorkspaceSettingsPages } from './pages/workspace-settings.js';
@@ -49,6 +50,7 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerWorkspacePages(router, all);
   registerWorkspaceSettingsPages(router, all);
   registerVariablePages(router, all);
+  registerOrgPages(router, all);
   const discovery: Record<string, unknown> = {};
 
   const guard = webMiddleware({ sessions, site: deps.site, tls: deps.settings.tls, logger: deps.logger, errorPage });
