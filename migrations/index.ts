@@ -26,6 +26,7 @@ import * as m0025 from './0025_vcs_polls.js';
 import * as m0026 from './0026_vcs_delivery_bodies.js';
 import * as m0027 from './0027_repo_hooks_pending_deletion.js';
 import * as m0028 from './0028_web_sessions.js';
+import * as m0029 from './0029_sign_on.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -59,4 +60,5 @@ export const migrations: Record<string, Migration> = {
   '0026_vcs_delivery_bodies': m0026,
   '0027_repo_hooks_pending_deletion': m0027,
   '0028_web_sessions': m0028,
+  '0029_sign_on': m0029,
 };

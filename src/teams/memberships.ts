@@ -186,6 +186,64 @@ export class MembershipService {
     this.subjects.changed();
   }
 
+  /**
+   * Single sign-on (src/web/sso/), at each sign-in: the teams the provider's groups name, as
+   * "<organization>/<team>", become the user's (and their organizations, if it was not a member);
+   * the team memberships single sign-on made earlier that the groups no longer name end (and the
+   * organization memberships it made, once the user is in no team there). Memberships given by
+   * hand are left alone. A group of any other form, or naming no team, is ignored. The last owner
+   * of an organization stays an owner (an organization always keeps one).
+   */
+  async signOnGroups(userId: string, groups: string[]): Promise<{ joined: string[]; left: string[] }> {
+    const pairs = groups.slice(0, 1000).flatMap((group) => {
+      const slash = group.indexOf('/');
+      if (slash <= 0 || slash === group.length - 1 || group.length > 300) return [];
+      return [{ organization: group.slice(0, slash), team: group.slice(slash + 1) }];
+    });
+    const joined: string[] = [];
+    const left: string[] = [];
+    await this.db.transaction(async (trx) => {
+      const user = await this.users.byId(userId, trx);
+      if (!user) throw notFound('user', userId);
+      const wanted = await store.teamsByOrganizationAndName(trx, pairs);
+      const wantedIds = new Set(wanted.map((t) => t.id));
+      const previous = await store.ssoTeamIds(trx, userId);
+      for (const team of wanted) {
+        if (!(await store.membershipOf(trx, team.organizationId, userId))) {
+          await store.insertMembership(trx, { id: newId('ou'), organizationId: team.organizationId, userId, email: user.email, status: 'active', invitedTeamIds: [] });
+          await store.recordSsoOrganization(trx, userId, team.organizationId);
+        }
+        const members = await store.teamMemberIds(trx, team.id);
+        if (!members.includes(userId)) {
+          await store.addTeamMembers(trx, [team.id], userId);
+          await store.recordSsoTeam(trx, userId, team.id);
+          joined.push(team.id);
+        }
+      }
+      for (const teamId of previous.filter((id) => !wantedIds.has(id))) {
+        const team = await store.findTeam(trx, teamId);
+        if (team?.isOwners) {
+          const org = (await this.orgs.byId(team.organizationId))!;
+          const owners = await store.teamMemberIds(trx, team.id);
+          // The last owner stays: keepAnOwner would refuse, and sign-in should not fail for it.
+          if (owners.length > 0 && owners.every((id) => id === userId)) continue;
+          await keepAnOwner(trx, org, [userId]);
+        }
+        if (team) await store.removeTeamMembers(trx, team.id, [userId]);
+        await store.forgetSsoTeam(trx, userId, teamId);
+        left.push(teamId);
+      }
+      for (const organizationId of await store.ssoOrganizationIds(trx, userId)) {
+        if (await store.inATeamOf(trx, organizationId, userId)) continue;
+        const membership = await store.membershipOf(trx, organizationId, userId);
+        if (membership) await store.deleteMembership(trx, membership.id);
+        await store.forgetSsoOrganization(trx, userId, organizationId);
+      }
+    });
+    this.subjects.changed();
+    return { joined, left };
+  }
+
   /** Internal: the memberships of these ids that exist (for include= on teams, whose visibility is checked). */
   async byIds(ids: string[]): Promise<Membership[]> {
     return store.findMemberships(this.db, ids);

@@ -610,3 +610,49 @@ export async function listProjectAccess(db: Db, projectId: string): Promise<Proj
 export async function deleteProjectAccess(db: Db, id: string): Promise<void> {
   await db('team_projects').where({ id }).delete();
 }
+
+// ---------------------------------------------------------------- memberships single sign-on made
+
+/** The teams named by (organization name, team name) pairs that exist. */
+export async function teamsByOrganizationAndName(db: Db, pairs: Array<{ organization: string; team: string }>): Promise<Team[]> {
+  if (pairs.length === 0) return [];
+  const rows = await db<TeamRow>('teams as t')
+    .join('organizations as o', 'o.id', 't.organization_id')
+    .whereIn(['o.name', 't.name'], pairs.map((p) => [p.organization, p.team]))
+    .select('t.*');
+  return rows.map(toTeam);
+}
+
+/** The teams single sign-on made the user a member of. */
+export async function ssoTeamIds(db: Db, userId: string): Promise<string[]> {
+  const rows = await db('sso_team_memberships').where({ user_id: userId }).select<Array<{ team_id: string }>>('team_id');
+  return rows.map((r) => r.team_id);
+}
+
+export async function recordSsoTeam(db: Db, userId: string, teamId: string): Promise<void> {
+  await db('sso_team_memberships').insert({ user_id: userId, team_id: teamId }).onConflict(['user_id', 'team_id']).ignore();
+}
+
+export async function forgetSsoTeam(db: Db, userId: string, teamId: string): Promise<void> {
+  await db('sso_team_memberships').where({ user_id: userId, team_id: teamId }).delete();
+}
+
+/** The organizations single sign-on made the user a member of. */
+export async function ssoOrganizationIds(db: Db, userId: string): Promise<string[]> {
+  const rows = await db('sso_organization_memberships').where({ user_id: userId }).select<Array<{ organization_id: string }>>('organization_id');
+  return rows.map((r) => r.organization_id);
+}
+
+export async function recordSsoOrganization(db: Db, userId: string, organizationId: string): Promise<void> {
+  await db('sso_organization_memberships').insert({ user_id: userId, organization_id: organizationId }).onConflict(['user_id', 'organization_id']).ignore();
+}
+
+export async function forgetSsoOrganization(db: Db, userId: string, organizationId: string): Promise<void> {
+  await db('sso_organization_memberships').where({ user_id: userId, organization_id: organizationId }).delete();
+}
+
+/** Whether the user is in a team of the organization. */
+export async function inATeamOf(db: Db, organizationId: string, userId: string): Promise<boolean> {
+  const row = await db('team_memberships as m').join('teams as t', 't.id', 'm.team_id').where({ 't.organization_id': organizationId, 'm.user_id': userId }).first('m.team_id');
+  return row !== undefined;
+}

@@ -16,6 +16,13 @@ import type { User, UserToken } from './store.js';
 
 export type { User, UserToken } from './store.js';
 
+/** What a username may be (the API's rule for usernames, src/users/routes.ts). */
+export const USERNAME_RULE = '1 to 90 letters, digits, "-", "_" or "." starting with a letter or digit';
+
+export function isValidUsername(name: string): boolean {
+  return name.length >= 1 && name.length <= 90 && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name);
+}
+
 export interface Page {
   limit: number;
   offset: number;
@@ -157,6 +164,45 @@ export class UserService implements TokenResolver {
       return user;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`username "${changes.username}" is already taken`, { pointer: '/data/attributes/username' });
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------ single sign-on
+
+  /**
+   * Single sign-on (src/web/sso/): the user the OpenID Connect provider names, made on its first
+   * sign-in without the site administrator, as the provider vouches for it. Its email is the
+   * provider's when the provider says it verified it and nobody else has it (an invitation to that
+   * email then becomes this user's, as when the administrator creates it); otherwise a placeholder
+   * that no mail reaches. Refuses a username that is not a valid one.
+   */
+  async signOn(input: { username: string; email: string | null }): Promise<User> {
+    if (!isValidUsername(input.username)) {
+      throw new InvalidError(`"${input.username.slice(0, 100)}" is not a valid username: ${USERNAME_RULE}`);
+    }
+    const existing = await store.findUserByUsername(this.db, input.username);
+    if (existing && !existing.invited) return existing;
+    const verified = input.email && (await store.findUserByEmail(this.db, input.email));
+    const email = input.email && (!verified || verified.invited) ? input.email : `${input.username}@sso.invalid`;
+    try {
+      const created = await this.db.transaction(async (trx) => {
+        const invitee = await store.findInvitee(trx, email);
+        const user = invitee
+          ? await store.claimInvitee(trx, invitee.id, { username: input.username, email })
+          : await store.insertUser(trx, { id: newId('user'), username: input.username, email });
+        await this.hooks().userCreated(trx, user);
+        return user;
+      });
+      this.subjects.changed();
+      return created;
+    } catch (err) {
+      // Two first sign-ins of one user at once: the other one made it.
+      if (isUniqueViolation(err)) {
+        const user = await store.findUserByUsername(this.db, input.username);
+        if (user) return user;
+        throw new ConflictError(`the user "${input.username}" could not be created: its email is taken`);
+      }
       throw err;
     }
   }

@@ -66,6 +66,12 @@ export async function findUserByIdOrName(db: Db, idOrName: string): Promise<User
   return row ? toUser(row) : null;
 }
 
+/** A user by username only (a username that looks like an id must not find that id's user). */
+export async function findUserByUsername(db: Db, username: string): Promise<User | null> {
+  const row = await db<UserRow>('users').where({ username }).first();
+  return row ? toUser(row) : null;
+}
+
 export async function findUserByEmail(db: Db, email: string): Promise<User | null> {
   const row = await db<UserRow>('users').whereRaw('lower(email) = lower(?)', [email]).first();
   return row ? toUser(row) : null;

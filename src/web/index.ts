@@ -11,6 +11,7 @@ import { errorPage } from './layout.js';
 import { registerOrganizationPages } from './pages/organizations.js';
 import { registerRunPages } from './pages/runs.js';
 import { registerOrgPages } from './pages/org-pages.js';
+import { registerOidcPages } from './pages/oidc.js';
 import { registerSignInPages } from './pages/signin.js';
 import { registerVariablePages } from './pages/variables.js';
 import { registerWorkspaceSettingsPages } from './pages/workspace-settings.js';
@@ -51,6 +52,7 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerWorkspaceSettingsPages(router, all);
   registerVariablePages(router, all);
   registerOrgPages(router, all);
+  registerOidcPages(router, all);
   const discovery: Record<string, unknown> = {};
 
   const guard = webMiddleware({ sessions, site: deps.site, tls: deps.settings.tls, logger: deps.logger, errorPage });
