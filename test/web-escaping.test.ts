@@ -95,7 +95,7 @@ describe('web UI escaping', function () {
     assert.deepEqual(findings, []);
   });
 
-  it('in Chromium, no page has an injected element or opens a dialog, and each shows the fields it should as text', async () => {
+  it('in Chromium, no page has an injected element or opens a dialog, and each shows the fields it should as text or field values', async () => {
     const findings: string[] = [];
     for (const p of [...pagesOf(world), ...hostileUrls(world)]) {
       const res = await page.goto(`${server.url}${p.path}`, { waitUntil: 'load' });
@@ -105,7 +105,8 @@ describe('web UI escaping', function () {
         images: document.querySelectorAll('img[onerror]').length,
         scripts: [...document.scripts].filter((s) => !s.src || s.textContent.includes('alert')).length,
         handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => /^on/i.test(a.name))).length,
-        text: document.body.innerText,
+        // What the page shows: its text, and what its form fields hold (values are text too).
+        text: document.body.innerText + [...document.querySelectorAll('input, textarea')].map((f) => f.value).join(' '),
       }))()`)) as { images: number; scripts: number; handlers: number; text: string };
       if (found.images) findings.push(`${p.name}: ${found.images} injected img[onerror]`);
       if (found.scripts) findings.push(`${p.name}: ${found.scripts} injected script(s)`);

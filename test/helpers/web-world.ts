@@ -4,7 +4,7 @@
 // escaping tests visit every page of it; `text` decides what users typed into the free-text fields
 // (plain words for screenshots, markup for the escaping test).
 import type { Json } from './api.js';
-import { createTeam, createUser, type TestUser } from './people.js';
+import { addToOrganization, createTeam, createUser, type TestUser } from './people.js';
 import { createOrganization, createWorkspace, randomName, type TestServer } from './server.js';
 import { configTarball, uploadTarball } from './tarball.js';
 import { until } from './wait.js';
@@ -17,6 +17,8 @@ export interface WebWorld {
   /** A workspace with nothing in it yet. */
   empty: { id: string; name: string };
   teamId: string;
+  /** The workspace variable with a free-text description. */
+  variableId: string;
   poolId: string;
   varsetId: string;
   vcsProviderId: string;
@@ -76,7 +78,7 @@ export async function seedWebWorld(server: TestServer, text: TextOf = plainText)
   const empty = await createWorkspace(api, org, randomName('ws'));
 
   await withText('variable key', (v) => api.post(`/workspaces/${ws.id}/vars`, { data: { type: 'vars', attributes: { key: v, value: 'v', category: 'env', description: 'an env variable' } } }));
-  await withText('variable description', (v) => api.post(`/workspaces/${ws.id}/vars`, { data: { type: 'vars', attributes: { key: 'greeting', value: 'hello', category: 'terraform', description: v } } }));
+  const variable = await withText('variable description', (v) => api.post(`/workspaces/${ws.id}/vars`, { data: { type: 'vars', attributes: { key: 'greeting', value: 'hello', category: 'terraform', description: v } } }));
   ok(await api.post(`/workspaces/${ws.id}/vars`, { data: { type: 'vars', attributes: { key: 'secret', value: 'hidden-value', category: 'env', sensitive: true } } }), 'sensitive variable');
 
   const varset = await withText('variable set name', (v) =>
@@ -88,6 +90,13 @@ export async function seedWebWorld(server: TestServer, text: TextOf = plainText)
   );
 
   const team = await createTeam(api, org, { 'manage-workspaces': true });
+  await addToOrganization(api, org, user, [team.id]);
+  ok(
+    await api.post('/team-workspaces', {
+      data: { type: 'team-workspaces', attributes: { access: 'write' }, relationships: { team: { data: { type: 'teams', id: team.id } }, workspace: { data: { type: 'workspaces', id: ws.id } } } },
+    }),
+    'team access',
+  );
   await withText('team token description', (v) => api.post(`/teams/${team.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: v } } }));
   await withText('user token description', (v) => api.post(`/users/${user.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: v } } }));
   await withText('organization token description', (v) => api.post(`/organizations/${org}/authentication-token`, { data: { type: 'authentication-token', attributes: { description: v } } }));
@@ -122,6 +131,7 @@ export async function seedWebWorld(server: TestServer, text: TextOf = plainText)
     run: { id: run.data.id },
     empty: { id: empty.id, name: empty.attributes.name },
     teamId: team.id,
+    variableId: variable.data.id,
     poolId: pool.data.id,
     varsetId: varset.data.id,
     vcsProviderId: vcs.data.id,
@@ -144,11 +154,38 @@ export interface WebPage {
  * list when it is built: the tests visit all of them.
  */
 export function pagesOf(w: WebWorld): WebPage[] {
+  const ws = `/app/${w.org}/workspaces/${w.workspace.name}`;
   return [
     { name: 'organizations', path: '/app/organizations', main: true },
-    { name: 'runs', path: `/app/${w.org}/workspaces/${w.workspace.name}/runs`, main: true, shows: ['run message'] },
-    { name: 'run', path: `/app/${w.org}/workspaces/${w.workspace.name}/runs/${w.run.id}`, main: true, shows: ['run message', 'comment', 'log line'] },
+    { name: 'organization', path: `/app/${w.org}` },
+    { name: 'workspaces', path: `/app/${w.org}/workspaces`, main: true },
+    { name: 'workspaces-searched', path: `/app/${w.org}/workspaces?search=ws` },
+    { name: 'workspace', path: `${ws}`, main: true, shows: ['workspace description'] },
+    { name: 'workspace-empty', path: `/app/${w.org}/workspaces/${w.empty.name}` },
+    { name: 'runs', path: `${ws}/runs`, main: true, shows: ['run message'] },
+    { name: 'run', path: `${ws}/runs/${w.run.id}`, main: true, shows: ['run message', 'comment', 'log line'] },
     { name: 'run (the CLI link)', path: `/app/${w.org}/${w.workspace.name}/runs/${w.run.id}` },
+    { name: 'variables', path: `${ws}/variables`, main: true, shows: ['variable description', 'variable set description'] },
+    { name: 'variable-edit', path: `${ws}/variables/${w.variableId}/edit`, shows: ['variable description'] },
+    { name: 'states', path: `${ws}/states`, main: true },
+    { name: 'settings', path: `${ws}/settings`, main: true, shows: ['workspace description'] },
+    { name: 'settings-execution', path: `${ws}/settings/execution` },
+    { name: 'settings-vcs', path: `${ws}/settings/vcs`, shows: ['VCS provider name'] },
+    { name: 'settings-run-triggers', path: `${ws}/settings/run-triggers` },
+    { name: 'settings-team-access', path: `${ws}/settings/team-access` },
+    { name: 'settings-ssh-key', path: `${ws}/settings/ssh-key` },
+    { name: 'settings-delete', path: `${ws}/settings/delete` },
+    { name: 'agent-pools', path: `/app/${w.org}/agent-pools`, main: true },
+    { name: 'agent-pool', path: `/app/${w.org}/agent-pools/${w.poolId}`, main: true, shows: ['agent token description'] },
+    { name: 'teams', path: `/app/${w.org}/teams`, main: true },
+    { name: 'team', path: `/app/${w.org}/teams/${w.teamId}`, main: true },
+    { name: 'varsets', path: `/app/${w.org}/varsets`, main: true, shows: ['variable set description'] },
+    { name: 'varset', path: `/app/${w.org}/varsets/${w.varsetId}`, main: true, shows: ['variable set description', 'variable set variable description'] },
+    { name: 'vcs-providers', path: `/app/${w.org}/vcs-providers`, main: true, shows: ['VCS provider name'] },
+    { name: 'organization-settings', path: `/app/${w.org}/settings`, main: true, shows: ['organization token description'] },
+    { name: 'admin-users', path: '/app/admin/users', main: true },
+    { name: 'admin-user', path: `/app/admin/users/${w.user.id}`, main: true, shows: ['user token description'] },
+    { name: 'profile-tokens', path: '/app/profile/tokens', main: true },
     { name: 'not-found', path: `/app/${w.org}/no-such-page` },
   ];
 }
