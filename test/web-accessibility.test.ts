@@ -110,6 +110,19 @@ describe('web UI accessibility', function () {
     assert.deepEqual(findings, []);
   });
 
+  it("a run page shows terraform's colours in its logs (classes the stylesheet colours, no style attributes)", async () => {
+    await admin.setViewport(WIDE);
+    await admin.goto(`${server.url}/app/${world.org}/workspaces/${world.workspace.name}/runs/${world.run.id}`);
+    const colours = (await admin.evaluate(`(() => {
+      const base = getComputedStyle(document.querySelector('.log')).color;
+      const spans = [...document.querySelectorAll('.log span[class*="-fg"]')];
+      return { spans: spans.length, coloured: spans.filter((s) => getComputedStyle(s).color !== base).length, styled: document.querySelectorAll('.log [style]').length };
+    })()`)) as { spans: number; coloured: number; styled: number };
+    assert.ok(colours.spans > 0, 'the log has coloured text');
+    assert.equal(colours.coloured, colours.spans, 'every coloured span has its colour');
+    assert.equal(colours.styled, 0);
+  });
+
   /**
    * The controls of the page in document order (links, buttons, fields), as Tab should reach them,
    * and the control Tab reaches each time, pressing it once more than there are controls.

@@ -38,13 +38,13 @@ function ok(res: { status: number; text: string }, what: string, status = 201): 
   return (res as { body?: Json }).body;
 }
 
-/** A configuration whose output, resource input and a local-exec line print `line`. */
+/** A configuration whose output, resource input and a local-exec line print `line`, and a line in ANSI colours. */
 function configWith(line: string): string {
   const quoted = JSON.stringify(line);
   return `resource "terraform_data" "x" {
   input = ${quoted}
   provisioner "local-exec" {
-    command = "printf '%s\\\\n' \\"$LINE\\""
+    command = "printf '%s\\\\n' \\"$LINE\\"; printf '\\\\033[32mcoloured\\\\033[0m \\\\033[1;31mlike terraform\\\\033[0m\\\\n'"
     environment = { LINE = ${quoted} }
   }
 }
