@@ -13,11 +13,32 @@ import { createOrganization, createWorkspace, startServer, type TestServer } fro
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { until } from './helpers/wait.js';
 import { WebClient } from './helpers/web.js';
+import { LogRenderer, wholeUtf8Length } from '../src/web/pages/run-log.js';
 
 const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled'];
 
 /** An empty state, as an http backend serves it to terraform_remote_state. */
 const EMPTY_STATE = JSON.stringify({ version: 4, terraform_version: '1.5.0', serial: 1, lineage: '3f1d7a1e-0000-4000-8000-000000000000', outputs: {}, resources: [] });
+
+describe('web UI: run logs as HTML', () => {
+  it('escapes markup, keeps colours across chunks as classes, and writes no style attribute (the CSP refuses them)', () => {
+    const log = new LogRenderer();
+    const first = log.render('\x1b[1;31m<script>alert(1)</script> & "q"');
+    const second = log.render(' still red\x1b[0m plain\r\n');
+    assert.equal(String(first), '<span class="ansi-bold ansi-red-fg">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;</span>');
+    assert.equal(String(second), '<span class="ansi-bold ansi-red-fg"> still red</span> plain\n');
+    assert.doesNotMatch(String(new LogRenderer().render('\x1b[38;2;1;2;3mtrue\x1b[0m \x1b[3;4mx\x1b[0m')), /style=/);
+  });
+
+  it('cuts a chunk at the last whole UTF-8 character', () => {
+    const euro = Buffer.from('a€', 'utf8');
+    assert.equal(wholeUtf8Length(euro), 4);
+    assert.equal(wholeUtf8Length(euro.subarray(0, 3)), 1);
+    assert.equal(wholeUtf8Length(euro.subarray(0, 2)), 1);
+    assert.equal(wholeUtf8Length(Buffer.from('plain')), 5);
+    assert.equal(wholeUtf8Length(Buffer.alloc(0)), 0);
+  });
+});
 
 describe('web UI: runs', function () {
   this.timeout(180_000);
@@ -56,8 +77,8 @@ describe('web UI: runs', function () {
   const runsPath = () => `/app/${org}/workspaces/${ws.attributes.name}/runs`;
   const runPath = (id: string) => `${runsPath()}/${id}`;
 
-  async function upload(mainTf: string): Promise<void> {
-    const cv = await admin.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
+  async function upload(mainTf: string, wsId: string = ws.id): Promise<void> {
+    const cv = await admin.post(`/workspaces/${wsId}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
     assert.equal(cv.status, 201, cv.text);
     const up = await uploadTarball(admin, cv.body.data, configTarball({ 'main.tf': mainTf }));
     assert.equal(up.status, 200, up.text);
@@ -106,8 +127,8 @@ output "markup" {
     );
   }
 
-  async function createRun(client: Api = admin): Promise<Json> {
-    const res = await client.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': false }, relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } });
+  async function createRun(client: Api = admin, wsId: string = ws.id): Promise<Json> {
+    const res = await client.post('/runs', { data: { type: 'runs', attributes: { 'auto-apply': false }, relationships: { workspace: { data: { type: 'workspaces', id: wsId } } } } });
     assert.equal(res.status, 201, res.text);
     return res.body.data;
   }
@@ -258,6 +279,63 @@ output "markup" {
     assert.equal((await client.post(`${runPath(second.id)}/actions/discard`, {}, { from: runPath(second.id) })).status, 303);
     assert.equal((await client.post(`${runPath(first.id)}/actions/cancel`, {}, { from: runPath(first.id) })).status, 303);
     await waitForRun(first.id, ['canceled']);
+  });
+
+  it('says a run of an agent-mode workspace waits for an agent of its pool', async () => {
+    const pool = await admin.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: 'builders', 'organization-scoped': true } } });
+    assert.equal(pool.status, 201, pool.text);
+    const agentWs = await createWorkspace(admin, org, 'by-agents');
+    const set = await admin.patch(`/workspaces/${agentWs.id}`, { data: { type: 'workspaces', attributes: { 'execution-mode': 'agent', 'agent-pool-id': pool.body.data.id } } });
+    assert.equal(set.status, 200, set.text);
+    await upload('resource "terraform_data" "x" {}\n', agentWs.id);
+    const run = await createRun(admin, agentWs.id);
+    await waitForRun(run.id, ['plan_queued']);
+    const client = new WebClient(server.url);
+    await client.signIn(server.siteToken);
+    const path = `/app/${org}/workspaces/by-agents/runs/${run.id}`;
+    const shown = await client.get(path);
+    assert.equal(shown.status, 200);
+    assert.match(shown.text, /an agent in pool <a href="[^"]+">builders<\/a> \(0 idle, 0 busy\)/);
+    assert.match(shown.text, /Position in the organization's queue: <strong>1<\/strong>/);
+    assert.equal((await client.post(`${path}/actions/cancel`, {}, { from: path })).status, 303);
+    await waitForRun(run.id, ['canceled']);
+  });
+
+  it('a stream that reconnects resumes the log where the last event it got left off', async () => {
+    const runs = (await admin.get(`/workspaces/${ws.id}/runs?filter[status]=applied`)).body.data as Json[];
+    const runId: string = runs[0].id;
+    const client = new WebClient(server.url);
+    await client.signIn(server.siteToken);
+    const pageHtml = (await client.get(runPath(runId))).text;
+    const streamPath = /sse-connect="([^"]+)"/.exec(pageHtml)?.[1]?.replace(/&amp;/g, '&');
+    assert.ok(streamPath, 'the page names its stream');
+    const { plan, apply } = Object.fromEntries(new URL(streamPath, server.url).searchParams) as { plan: string; apply: string };
+    assert.ok(Number(plan) > 0 && Number(apply) > 0, `the page's offsets: ${streamPath}`);
+
+    /** The first second of the stream, as text. */
+    const firstSecond = (headers: Record<string, string>) =>
+      new Promise<string>((resolve, reject) => {
+        const req = http.get(new URL(streamPath, server.url), { headers: { Accept: 'text/event-stream', Cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...headers } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          setTimeout(() => {
+            req.destroy();
+            resolve(body);
+          }, 1_000);
+        });
+        req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+      });
+    // From the page's offsets, nothing of the logs is sent again; the summary is.
+    const fresh = await firstSecond({});
+    assert.match(fresh, /event: run-summary/);
+    assert.doesNotMatch(fresh, /event: log-/);
+    // A browser that had seen only the first 10 bytes of the apply log gets the rest, once.
+    const resumed = await firstSecond({ 'Last-Event-ID': `plan:${plan};apply:10` });
+    const applyEvents = resumed.split('event: log-apply').length - 1;
+    assert.equal(applyEvents, 1, resumed);
+    assert.doesNotMatch(resumed, /event: log-plan/);
+    assert.match(resumed, new RegExp(`id: plan:${plan};apply:${apply}`));
+    assert.match(resumed, /Apply complete!/);
   });
 
   it("answers 404 for other organizations' runs and unknown ids, and sends the CLI's link to the run page", async () => {

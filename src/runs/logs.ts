@@ -60,10 +60,9 @@ export class RunLogService {
   async append(runId: string, phase: 'plan' | 'apply', offset: number, data: Buffer): Promise<{ length: number; gap: boolean }> {
     const phaseId = await store.findPhaseId(this.db, runId, phase);
     if (!phaseId) throw new NotFoundError(`run ${runId} has no ${phase}`);
-    const before = offset;
     const result = await store.appendLog(this.db, phaseId, offset, data);
-    // Only a chunk that added bytes is news (a retried chunk adds none).
-    if (!result.gap && result.length > before) this.announce(runId, phase);
+    // A retried chunk may have added nothing: readers then find no new bytes, which costs them one read.
+    if (!result.gap && data.length > 0) this.announce(runId, phase);
     return result;
   }
 
