@@ -92,6 +92,27 @@ describe('web UI workspaces', function () {
     return run.body.data.id;
   }
 
+  /**
+   * The statements otfd runs to answer a page (the fewest of three tries: otfd's own timers run
+   * statements now and then), and the page.
+   */
+  async function statementsOf(path: string): Promise<{ queries: string[]; text: string }> {
+    let best: { queries: string[]; text: string } | null = null;
+    for (let i = 0; i < 3; i++) {
+      const queries: string[] = [];
+      const listener = (q: { sql: string }) => queries.push(q.sql);
+      server.otfd.db.on('query', listener);
+      try {
+        const res = await web.get(path);
+        assert.equal(res.status, 200);
+        if (!best || queries.length < best.queries.length) best = { queries, text: res.text };
+      } finally {
+        server.otfd.db.off('query', listener);
+      }
+    }
+    return best!;
+  }
+
   /** The names in the workspace list's rows, in order. */
   function listedNames(htmlText: string): string[] {
     return [...htmlText.matchAll(/<th scope="row"><a href="[^"]*">([^<]*)<\/a><\/th>/g)].map((m) => m[1]);
@@ -130,20 +151,33 @@ describe('web UI workspaces', function () {
     assert.deepEqual(listedNames((await web.get(`/app/${own}/workspaces?tag=prod`)).text), ['db-main']);
     const inProject = await web.get(`/app/${own}/workspaces?project=${projectId}`);
     assert.deepEqual(listedNames(inProject.text), ['db-main']);
-    assert.match(inProject.text, /<td>infra<\/td>/);
+    assert.match(inProject.text, new RegExp(`<td><a href="/app/${own}/workspaces\\?project=${projectId}">infra</a></td>`));
+    // A tag links to the list filtered by it.
+    assert.match(inProject.text, new RegExp(`<a href="/app/${own}/workspaces\\?tag=prod"><code>prod</code></a>`));
     assert.match((await web.get(`/app/${own}/workspaces?search=nothing-like-this`)).text, /No workspace matches these filters/);
     // Filters are kept across pages.
     assert.match((await web.get(`/app/${own}/workspaces?search=app`)).text, /href="\/app\/[^"]+\/workspaces\?search=app&amp;page=2"/);
+    const beyond = await web.get(`/app/${own}/workspaces?page=9`);
+    assert.equal(beyond.status, 200);
+    assert.match(beyond.text, /nothing on page 9/);
     // Malformed input is the visitor's mistake, not a server error.
-    for (const bad of ['?page=0', '?page=abc', '?page=1&page=2', `?search=${'x'.repeat(300)}`]) {
+    for (const bad of ['?page=0', '?page=abc', '?page=1&page=2', `?search=${'x'.repeat(300)}`, '?search=%00', '?tag=a%00b', '?project=%00']) {
       assert.equal((await web.get(`/app/${own}/workspaces${bad}`)).status, 400, bad);
     }
+
+    // A page of 100 takes as many statements as a page of 2: no statement per row. Some rows have runs.
+    for (const ws of ['app-000', 'app-050', 'db-main']) await queueRun((await admin.get(`/organizations/${own}/workspaces/${ws}`)).body.data.id);
+    const many = await statementsOf(`/app/${own}/workspaces?search=app`);
+    const few = await statementsOf(`/app/${own}/workspaces?search=db-`);
+    assert.equal(listedNames(many.text).length, 100);
+    assert.match(many.text, /plan queued/);
+    assert.equal(many.queries.length, few.queries.length, `100 rows: ${many.queries.join('\n')}`);
 
     // In a browser: search through the form.
     const page = await signedInPage(server.siteToken, `/app/${own}/workspaces`);
     assert.equal(new URL(page.url()).pathname, `/app/${own}/workspaces`);
     await page.type('#search', 'replica');
-    await Promise.all([page.waitForNavigation(), page.click('form[role="search"] button[type="submit"]')]);
+    await Promise.all([page.waitForNavigation(), page.click('form.filters button[type="submit"]')]);
     assert.deepEqual(listedNames(await page.content()), ['db-replica']);
     await page.close();
   });
@@ -166,36 +200,46 @@ describe('web UI workspaces', function () {
     await page.waitForFunction(`document.querySelector('${cell}').textContent.includes('canceled')`, { timeout: 20_000 });
     assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
     assert.ok(await page.$(`${cell} a[href="/app/${own}/workspaces/live/runs/${runId}"]`), 'the status links to the run');
+    assert.deepEqual(await seriousViolations(page), []);
     await screenshot(page, 'workspace-list');
+    await page.setViewport({ width: 360, height: 800 });
+    await screenshot(page, 'workspace-list-360');
     await page.close();
   });
 
-  it("sends a visitor's stream only the statuses of workspaces they may see", async () => {
+  it("sends a visitor's stream the page's statuses when it starts, then only changes of workspaces they may see", async () => {
     const own = await createOrganization(admin);
     const seen = await createWorkspace(admin, own, 'seen');
     const hidden = await createWorkspace(admin, own, 'hidden');
     const reader = await userWithAccess(admin, own, [seen.id], 'read');
     const client = new WebClient(server.url);
     await client.signIn(reader.token);
+    // Queued before the stream starts (as if between the page's rendering and the stream's start).
+    const first = await queueRun(seen.id);
     const received: string[] = [];
     const req = http.get(`${server.url}/app/${own}/workspaces/events`, {
       headers: { Accept: 'text/event-stream', Cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
     });
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
+    const waitFor = async (text: string) => {
+      const deadline = Date.now() + 20_000;
+      while (!received.join('').includes(text)) {
+        if (Date.now() > deadline) assert.fail(`no ${text} in the stream; got ${received.join('')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
     try {
       assert.equal(response.statusCode, 200);
       assert.match(String(response.headers['content-type']), /text\/event-stream/);
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => received.push(chunk));
+      await waitFor(`/runs/${first}`);
+      assert.match(received.join(''), new RegExp(`event: ws-${seen.id}\ndata: [^\n]*plan queued`));
       // The hidden workspace's change comes first: a stream handles events in order, so by the
       // time the visible one's arrives, the hidden one's would have been sent too.
       await queueRun(hidden.id);
-      await queueRun(seen.id);
-      const deadline = Date.now() + 20_000;
-      while (!received.join('').includes(`event: ws-${seen.id}`)) {
-        if (Date.now() > deadline) assert.fail(`no event for the visible workspace; got ${received.join('')}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      assert.equal((await admin.post(`/runs/${first}/actions/cancel`)).status, 202);
+      await waitFor('canceled');
       assert.ok(!received.join('').includes(hidden.id), 'nothing about the hidden workspace');
     } finally {
       req.destroy();
@@ -245,6 +289,8 @@ describe('web UI workspaces', function () {
     assert.match(res.text, /<code>module\.child\.terraform_data\.inner<\/code>/);
     assert.match(res.text, /module\.child/);
     for (const label of ['Overview', 'Runs', 'States', 'Variables', 'Settings']) assert.match(res.text, new RegExp(`>${label}<`));
+    // The runs page's start-run form, posting to the runs page.
+    assert.match(res.text, new RegExp(`<form method="post" action="/app/${org}/workspaces/${ws.attributes.name}/runs"`));
 
     const page = await signedInPage(server.siteToken, `/app/${org}/workspaces/${ws.attributes.name}`);
     const text = (await page.evaluate('document.body.innerText')) as string;
@@ -253,6 +299,17 @@ describe('web UI workspaces', function () {
     assert.deepEqual(await seriousViolations(page), []);
     await screenshot(page, 'workspace-overview');
     await page.close();
+  });
+
+  it('overview shows the execution mode, engine and agent pool by name', async () => {
+    const pool = await admin.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: 'builders' } } });
+    assert.equal(pool.status, 201, pool.text);
+    const ws = await createWorkspace(admin, org, randomName('ws'), { 'execution-mode': 'agent', 'agent-pool-id': pool.body.data.id, 'terraform-version': '1.9.8' });
+    const res = await web.get(`/app/${org}/workspaces/${ws.attributes.name}`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, new RegExp(`<dd>agent \\(agent pool <a href="/app/${org}/agent-pools/${pool.body.data.id}">builders</a>\\)</dd>`));
+    assert.match(res.text, /<dd>terraform 1\.9\.8<\/dd>/);
+    assert.match(res.text, /<dd>not connected<\/dd>/);
   });
 
   it('locks and unlocks a workspace from its overview; a read-only user sees no lock button and gets 403 posting it', async () => {
@@ -295,6 +352,8 @@ describe('web UI workspaces', function () {
     const lineage = crypto.randomUUID();
     const first = await pushState(ws.id, stateFile(1, lineage));
     await pushState(ws.id, stateFile(2, lineage, 'second'));
+    const empty = await createWorkspace(admin, org);
+    assert.match((await web.get(`/app/${org}/workspaces/${empty.attributes.name}/states`)).text, /has no state yet/);
     const res = await web.get(`/app/${org}/workspaces/${ws.attributes.name}/states`);
     assert.equal(res.status, 200);
     assert.match(res.text, /2 <strong>\(current\)<\/strong>/);
@@ -371,6 +430,12 @@ describe('web UI workspaces', function () {
       const res = await client.get(path);
       assert.equal(res.status, 404, path);
       assert.match(res.text, /not found|does not exist/i, path);
+    }
+    // A NUL byte in a name is refused somewhere on the way (400) or found nowhere (404), never a 5xx.
+    const mine: string = (await createWorkspace(admin, org)).attributes.name;
+    for (const path of [`/app/%00/workspaces`, `/app/${org}/workspaces/%00`, `/app/${org}/workspaces/a%00b/states`, `/app/${org}/workspaces/${mine}/states/%00/download`, `/app/${org}/workspaces/${mine}/states/sv-x%00/download`]) {
+      const res = await web.get(path);
+      assert.ok(res.status === 400 || res.status === 404, `${path}: ${res.status}`);
     }
     const forged = await client.post(`/app/${theirs}/workspaces/their-ws/lock`, {}, { from: '/app/organizations' });
     assert.equal(forged.status, 404);

@@ -463,10 +463,10 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
   // for all the excluded ones, so the plan's cost does not grow with one EXISTS per tag.
   const tags = [...new Set(f.tags ?? [])];
   if (tags.length > 0) {
-    q.whereIn(
-      'w.id',
-      db('workspace_tags').select('workspace_id').whereRaw('key = ANY(?)', [tags]).groupBy('workspace_id').havingRaw('count(DISTINCT key) = ?', [tags.length]),
-    );
+    // ARRAY(...): the tagged workspaces are found once, not again for each workspace of the
+    // organization, which the planner chose (a nested loop) when its statistics were stale.
+    const tagged = db('workspace_tags').select('workspace_id').whereRaw('key = ANY(?)', [tags]).groupBy('workspace_id').havingRaw('count(DISTINCT key) = ?', [tags.length]);
+    q.whereRaw('w.id = ANY(ARRAY(?))', [tagged]);
   }
   const excluded = [...new Set(f.excludeTags ?? [])];
   if (excluded.length > 0) {

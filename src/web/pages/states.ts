@@ -39,7 +39,7 @@ ${workspaceNav(org, ws.name, 'states')}
 ${rollbackNote(ctx, ws)}
 ${
   items.length === 0
-    ? html`<p>This workspace has no state yet.</p>`
+    ? html`<p>${total > 0 ? html`There is nothing on page ${number}: <a href="${workspacePaths.states(org, ws.name)}">back to the first page</a>.` : 'This workspace has no state yet.'}</p>`
     : html`<table>
 <thead><tr><th scope="col">Serial</th><th scope="col">Created</th><th scope="col">By</th><th scope="col">Resources</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
 <tbody>${items.map((v) => versionRow(ctx, ws, v))}</tbody>
@@ -99,7 +99,7 @@ function versionRow(ctx: WebCtx, ws: Workspace, v: StateVersion): Html {
 <td>${v.runId ? html`run <a href="${paths.run(org, ws.name, v.runId)}">${v.runId}</a>` : html`${v.createdBy.name}`}</td>
 <td>${v.managedInstances}</td>
 <td>${v.status}</td>
-<td>${v.status === 'finalized' ? html`<a href="${downloadPath(org, ws.name, v.id)}" download>Download</a>` : ''}
+<td>${v.status === 'finalized' ? html`<a href="${downloadPath(org, ws.name, v.id)}" download aria-label="Download serial ${v.serial}">Download</a>` : ''}
 ${mayRollback ? actionButton(ctx.state.csrf, `${workspacePaths.states(org, ws.name)}/rollback`, `Roll back to serial ${v.serial}`, { fields: { version: v.id }, confirm: `Make serial ${v.serial} the current state again?` }) : ''}</td>
 </tr>`;
 }

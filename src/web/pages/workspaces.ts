@@ -106,7 +106,50 @@ export function queryText(ctx: WebCtx, name: string, max = 255): string {
   if (v === undefined) return '';
   if (typeof v !== 'string') throw new BadRequestError(`query parameter ${name} may be given once`);
   if (v.length > max) throw new BadRequestError(`query parameter ${name} may be at most ${max} characters`);
+  // PostgreSQL refuses NUL in text: refused here as bad input, not a server error.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f]/.test(v)) throw new BadRequestError(`query parameter ${name} may not contain control characters`);
   return v;
+}
+
+/** The list's filters and page, from the query: the page and its event stream read the same. */
+interface ListQuery {
+  search: string;
+  tag: string;
+  project: string;
+  number: number;
+  /** The filters as query parameters (only those given). */
+  params: Record<string, string>;
+}
+
+function listQuery(ctx: WebCtx): ListQuery {
+  const search = queryText(ctx, 'search');
+  const tag = queryText(ctx, 'tag');
+  const project = queryText(ctx, 'project');
+  const number = pageNumber(ctx.query.page);
+  const params: Record<string, string> = {};
+  if (search) params.search = search;
+  if (tag) params.tag = tag;
+  if (project) params.project = project;
+  return { search, tag, project, number, params };
+}
+
+/** The list's event stream, for the same filters and page. */
+function streamPath(org: string, q: ListQuery): string {
+  const params = new URLSearchParams(q.number > 1 ? { ...q.params, page: String(q.number) } : q.params).toString();
+  return params ? `${workspacePaths.events(org)}?${params}` : workspacePaths.events(org);
+}
+
+/** A page of the visitor's workspaces, filtered. */
+function listPage(deps: WebDeps, subject: Subject, org: string, q: ListQuery) {
+  return deps.workspaces.service.list(subject, org, {
+    search: q.search || undefined,
+    tags: q.tag ? [q.tag] : undefined,
+    projectId: q.project || undefined,
+    sort: { column: 'name', descending: false },
+    limit: WORKSPACES_PER_PAGE,
+    offset: (q.number - 1) * WORKSPACES_PER_PAGE,
+  });
 }
 
 /** The latest runs of these workspaces, by workspace id, in one query; only those the visitor may read. */
@@ -125,9 +168,17 @@ function statusContent(org: string, ws: Workspace, run: Run | undefined): Html {
   return run ? html`<a href="${paths.run(org, ws.name, run.id)}">${runStatusBadge(run.status)}</a>` : runStatusBadge(null);
 }
 
-function tagList(tags: Workspace['tags']): Html {
+/** A workspace's tags, each a link to the list filtered by it. */
+function tagList(org: string, tags: Workspace['tags']): Html {
   if (tags.length === 0) return html``;
-  return html`<ul class="tags">${tags.map((t) => html`<li><code>${t.value ? `${t.key}:${t.value}` : t.key}</code></li>`)}</ul>`;
+  return html`<ul class="tags">${tags.map(
+    (t) => html`<li><a href="${filterPath(org, { tag: t.key })}"><code>${t.value ? `${t.key}:${t.value}` : t.key}</code></a></li>`,
+  )}</ul>`;
+}
+
+/** The workspace list with a filter. */
+function filterPath(org: string, params: Record<string, string>): string {
+  return `${paths.workspaces(org)}?${new URLSearchParams(params).toString()}`;
 }
 
 /** Projects the visitor may read, for the filter and the new-workspace form; none when they may not list them. */
@@ -156,10 +207,18 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
   router.get('/app/:org/workspaces/events', async (ctx, next) => {
     if (!ctx.get('Accept').includes('text/event-stream')) return next();
     const subject = subjectOf(ctx);
+    const q = listQuery(ctx);
     const org = await deps.orgs.service.resolve(subject, ctx.params.org);
     const orgName = org.name;
     deps.events.openStream(ctx, deps.sessions, {
       topics: [`org:${org.id}`],
+      // The statuses of the page's workspaces as they are once the stream listens: a change made
+      // between the page's rendering and the stream's start (or while otfd restarted) is not lost.
+      initial: async () => {
+        const { items } = await listPage(deps, subject, orgName, q);
+        const runs = await latestRuns(deps, subject, items);
+        return items.map((w) => ({ event: `ws-${w.id}`, html: statusContent(orgName, w, runs.get(w.id)) }));
+      },
       onEvent: async (event, send) => {
         const change = readRunStatusEvent(event);
         if (!change) return;
@@ -182,18 +241,9 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
 
   router.get('/app/:org/workspaces', async (ctx) => {
     const subject = subjectOf(ctx);
-    const search = queryText(ctx, 'search');
-    const tag = queryText(ctx, 'tag');
-    const project = queryText(ctx, 'project');
-    const number = pageNumber(ctx.query.page);
-    const { org, items, total } = await service.list(subject, ctx.params.org, {
-      search: search || undefined,
-      tags: tag ? [tag] : undefined,
-      projectId: project || undefined,
-      sort: { column: 'name', descending: false },
-      limit: WORKSPACES_PER_PAGE,
-      offset: (number - 1) * WORKSPACES_PER_PAGE,
-    });
+    const q = listQuery(ctx);
+    const { search, tag, project, number } = q;
+    const { org, items, total } = await listPage(deps, subject, ctx.params.org, q);
     const [runs, projects, pageProjects] = await Promise.all([
       latestRuns(deps, subject, items),
       visibleProjects(deps, subject, org.name),
@@ -202,17 +252,14 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
     const projectName = new Map(pageProjects.map((p) => [p.id, p.name]));
     const creatable = projects.filter((p) => isAllowed(subject, 'workspace:create', { organizationId: org.id, projectId: p.id }));
     const totalPages = Math.max(1, Math.ceil(total / WORKSPACES_PER_PAGE));
-    const query: Record<string, string> = {};
-    if (search) query.search = search;
-    if (tag) query.tag = tag;
-    if (project) query.project = project;
     const filtered = Boolean(search || tag || project);
     page(ctx, {
       title: `Workspaces · ${org.name}`,
       organization: org.name,
       crumbs: [{ label: org.name, href: paths.workspaces(org.name) }, { label: 'Workspaces' }],
       body: html`<h1>Workspaces</h1>
-<form method="get" action="${paths.workspaces(org.name)}" role="search" class="filters">
+${creatable.length ? html`<p><a href="#new-workspace">New workspace</a></p>` : ''}
+<form method="get" action="${paths.workspaces(org.name)}" class="filters" aria-label="Filter workspaces">
 <div class="grid">
 <div><label for="search">Name contains</label><input type="search" id="search" name="search" value="${search}" maxlength="255"></div>
 <div><label for="tag">Tag</label><input type="text" id="tag" name="tag" value="${tag}" maxlength="255"></div>
@@ -223,19 +270,19 @@ ${projects.map((p) => html`<option value="${p.id}"${p.id === project ? html` sel
 </div>
 <button type="submit">Filter</button>${filtered ? html` <a href="${paths.workspaces(org.name)}">Clear filters</a>` : ''}
 </form>
-<p>${total} workspace${total === 1 ? '' : 's'}${filtered ? ' match' : ''}.</p>
+<p>${total} workspace${total === 1 ? '' : 's'}${filtered ? (total === 1 ? ' matches' : ' match') : ''}.</p>
 ${
   items.length === 0
-    ? html`<p>${filtered ? 'No workspace matches these filters.' : 'There are no workspaces you can see yet.'}</p>`
-    : html`<div hx-ext="sse" sse-connect="${workspacePaths.events(org.name)}" sse-close="signed-out">
+    ? html`<p>${total > 0 ? html`There is nothing on page ${number}: <a href="${paths.workspaces(org.name)}">back to the first page</a>.` : filtered ? 'No workspace matches these filters.' : 'There are no workspaces you can see yet.'}</p>`
+    : html`<div hx-ext="sse" sse-connect="${streamPath(org.name, q)}" sse-close="signed-out">
 <table>
 <thead><tr><th scope="col">Name</th><th scope="col">Project</th><th scope="col">Tags</th><th scope="col">Latest run</th><th scope="col">Locked</th><th scope="col">Updated</th></tr></thead>
 <tbody>
 ${items.map(
   (w) => html`<tr id="ws-${w.id}">
 <th scope="row"><a href="${paths.workspace(org.name, w.name)}">${w.name}</a></th>
-<td>${projectName.get(w.projectId) ?? ''}</td>
-<td>${tagList(w.tags)}</td>
+<td>${projectName.has(w.projectId) ? html`<a href="${filterPath(org.name, { project: w.projectId })}">${projectName.get(w.projectId)}</a>` : ''}</td>
+<td>${tagList(org.name, w.tags)}</td>
 ${statusCell(org.name, w, runs.get(w.id))}
 <td>${lockHolder(org.name, w)}</td>
 <td>${timeTag(w.updatedAt)}</td>
@@ -245,7 +292,7 @@ ${statusCell(org.name, w, runs.get(w.id))}
 </table>
 </div>`
 }
-${pager(paths.workspaces(org.name), query, number, totalPages)}
+${pager(paths.workspaces(org.name), q.params, number, totalPages)}
 ${creatable.length ? newWorkspaceForm(ctx, org.name, creatable) : ''}`,
     });
   });
@@ -268,11 +315,13 @@ ${creatable.length ? newWorkspaceForm(ctx, org.name, creatable) : ''}`,
     const ws = await service.getByName(subject, ctx.params.org, ctx.params.ws);
     const org = ws.organizationName;
     const scope = workspaceScope(ws);
-    const [project, latest, resources, outputs] = await Promise.all([
+    const [project, latest, resources, outputs, pool] = await Promise.all([
       deps.projects.service.byId(ws.projectId),
       ws.latestRunId && isAllowed(subject, 'run:read', scope) ? deps.runs.service.byIds([ws.latestRunId]).then((r) => r[0]) : Promise.resolve(undefined),
       isAllowed(subject, 'state:read', { ...scope, stateVersion: 'current' }) ? deps.state.resources.list(subject, ws.id, RESOURCES_SHOWN, 0) : Promise.resolve(null),
       isAllowed(subject, 'state:read-outputs', { ...scope, stateVersion: 'current' }) ? deps.state.service.currentOutputs(subject, ws.id) : Promise.resolve(null),
+      // The agent pool by name, for who may see it; its id otherwise.
+      ws.agentPoolId ? deps.pools.service.get(subject, ws.agentPoolId).then((p) => p.pool, () => null) : Promise.resolve(null),
     ]);
     const repo = ws.vcsRepo;
     page(ctx, {
@@ -285,9 +334,13 @@ ${ws.description ? html`<p class="description">${ws.description}</p>` : ''}
 <section aria-labelledby="about">
 <h2 id="about">About</h2>
 <dl class="facts">
-<dt>Project</dt><dd>${project?.name ?? ws.projectId}</dd>
-<dt>Tags</dt><dd>${ws.tags.length ? tagList(ws.tags) : 'none'}</dd>
-<dt>Execution mode</dt><dd>${ws.executionMode}${ws.executionMode === 'agent' && ws.agentPoolId ? html` (agent pool <code>${ws.agentPoolId}</code>)` : ''}</dd>
+<dt>Project</dt><dd>${project ? html`<a href="${filterPath(org, { project: project.id })}">${project.name}</a>` : ws.projectId}</dd>
+<dt>Tags</dt><dd>${ws.tags.length ? tagList(org, ws.tags) : 'none'}</dd>
+<dt>Execution mode</dt><dd>${ws.executionMode}${
+        ws.executionMode === 'agent' && ws.agentPoolId
+          ? html` (agent pool ${pool ? html`<a href="/app/${encodeURIComponent(org)}/agent-pools/${encodeURIComponent(pool.id)}">${pool.name}</a>` : html`<code>${ws.agentPoolId}</code>`})`
+          : ''
+      }</dd>
 <dt>Engine</dt><dd>${ws.engine} ${ws.terraformVersion}</dd>
 ${ws.workingDirectory ? html`<dt>Working directory</dt><dd><code>${ws.workingDirectory}</code></dd>` : ''}
 <dt>Repository</dt><dd>${
