@@ -123,6 +123,12 @@ describe('web UI: workspace settings', function () {
       assert.match(res.text, /<form method="post"/, 'the form is shown again');
     }
     assert.equal((await workspace(renamed)).attributes.engine, 'tofu', 'nothing changed');
+    // A project of another organization is refused.
+    const foreign = await createWorkspace(server.api, other);
+    const moved = await admin.post(settings(renamed), { name: renamed, engine: 'tofu', 'terraform-version': '1.8.0', project: foreign.relationships.project.data.id }, { from: settings(renamed) });
+    assert.equal(moved.status, 422);
+    assert.match(moved.text, /does not exist in organization/);
+    assert.equal((await workspace(renamed)).relationships.project.data.id, ws.relationships.project.data.id);
   });
 
   it('sets the execution mode and an agent pool of the organization; another organization\'s pool is refused', async () => {
@@ -296,14 +302,47 @@ describe('web UI: workspace settings', function () {
       [settings(name, 'ssh-key'), { 'ssh-key': '' }],
       [settings(name, 'delete'), { confirm: name }],
     ];
+    // The reader's own team's entry: they see it, and may change it no more than the rest.
+    const own = ((await server.api.get(`/team-workspaces?filter[workspace][id]=${ws.id}`)).body.data as Json[]).find((e) => e.relationships.team.data.id === reader.teamId)!;
+    posts.push([`${settings(name, 'team-access')}/${own.id}`, { access: 'admin' }], [`${settings(name, 'team-access')}/${own.id}/delete`, {}]);
     for (const [path, form] of posts) {
       const res = await client.post(path, form, { from });
       assert.equal(res.status, 403, `${path}: ${res.status} ${res.text.slice(0, 300)}`);
     }
+    // Run triggers are for workspace admins only: removing one is refused too.
+    const trigger = await server.api.post(`/workspaces/${ws.id}/run-triggers`, { data: { type: 'run-triggers', relationships: { sourceable: { data: { type: 'workspaces', id: source.id } } } } });
+    assert.equal(trigger.status, 201, trigger.text);
+    assert.equal((await client.post(`${settings(name, 'run-triggers')}/${trigger.body.data.id}/delete`, {}, { from })).status, 403);
+    assert.equal((await server.api.get(`/run-triggers/${trigger.body.data.id}`)).status, 200);
     // A grant of the admin team through the form would be the worst of these: check it did not happen.
     const entries = (await server.api.get(`/team-workspaces?filter[workspace][id]=${ws.id}`)).body.data as Json[];
     assert.ok(!entries.some((e) => e.relationships.team.data.id === team.id));
     assert.equal((await workspace(name)).attributes.description, 'read me');
+  });
+
+  it('lets a workspace admin (not an owner) use the forms, with names from the organization escaped', async () => {
+    const ws = await createWorkspace(server.api, org);
+    const name = ws.attributes.name;
+    const wsAdmin = await userWithAccess(server.api, org, [ws.id], 'admin');
+    const client = new WebClient(server.url);
+    await client.signIn(wsAdmin.token);
+    const res = await server.api.post(`/organizations/${org}/ssh-keys`, { data: { type: 'ssh-keys', attributes: { name: '<b>deploy</b> "key"', value: generateKeyPair().privateKey } } });
+    assert.equal(res.status, 201, res.text);
+    const keyPage = await client.get(settings(name, 'ssh-key'));
+    assert.equal(keyPage.status, 200);
+    assert.ok(keyPage.text.includes('&lt;b&gt;deploy&lt;/b&gt; &quot;key&quot;') && !keyPage.text.includes('<b>deploy</b>'));
+    await postOk(client, settings(name, 'ssh-key'), { 'ssh-key': res.body.data.id });
+    assert.equal((await workspace(name)).relationships['ssh-key'].data.id, res.body.data.id);
+    await postOk(client, settings(name), { name, description: 'by the workspace admin', project: ws.relationships.project.data.id, engine: 'terraform', 'terraform-version': ws.attributes['terraform-version'], 'working-directory': '' });
+    assert.equal((await workspace(name)).attributes.description, 'by the workspace admin');
+    for (const section of ['execution', 'run-triggers', 'team-access', 'delete']) {
+      const page = await client.get(settings(name, section));
+      assert.equal(page.status, 200, section);
+      // (Team access: at least the forms that change the entries, among them the admin's own team's.)
+      assert.ok(page.text.includes(`<form method="post" action="${settings(name, section)}`), `the ${section} form is offered`);
+    }
+    // The organization's VCS providers are listed for workspace admins too.
+    assert.equal((await client.get(settings(name, 'vcs'))).status, 200);
   });
 
   it('answers 404 for a workspace the visitor cannot see or that does not exist, without a 5xx', async () => {

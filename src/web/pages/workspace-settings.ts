@@ -52,18 +52,14 @@ export function registerWorkspaceSettingsPages(router: WebRouter, deps: WebDeps)
           ? workspaceCrumbs(org, ws.name, 'Settings')
           : [...workspaceCrumbs(org, ws.name, 'Settings').slice(0, -1), { label: 'Settings', href: wsPaths.settings(org, ws.name) }, { label: title }],
       body: html`${workspaceNav(org, ws.name, 'settings')}
-<div class="grid settings">
-<aside><nav aria-label="Settings"><ul>${SECTIONS.map(([s, path, label]) =>
+<nav aria-label="Settings" class="settings-nav"><ul>${SECTIONS.map(([s, path, label]) =>
         s === section
           ? html`<li><a href="${wsPaths.settings(org, ws.name, path)}" aria-current="page"><strong>${label}</strong></a></li>`
           : html`<li><a href="${wsPaths.settings(org, ws.name, path)}">${label}</a></li>`,
-      )}</ul></nav></aside>
-<section>
+      )}</ul></nav>
 <h1>${title}</h1>
 ${confirmation(ctx)}
-${body}
-</section>
-</div>`,
+${body}`,
     });
   }
 
