@@ -116,6 +116,73 @@ describe('web UI: organizations, teams, variable sets, VCS providers, users and 
     await page.close();
   });
 
+  it('every page of these has no serious accessibility violation, also 360 px wide, and one h1', async () => {
+    const team = await createTeam(api, org);
+    const set = await api.post(`/organizations/${org}/varsets`, { data: { type: 'varsets', attributes: { name: randomName('set') } } });
+    assert.equal(set.status, 201, set.text);
+    const pool = await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
+    assert.equal(pool.status, 201, pool.text);
+    const paths = [
+      '/app/organizations',
+      `/app/${org}/settings`,
+      `/app/${org}/teams`,
+      `/app/${org}/teams/${team.id}`,
+      `/app/${org}/varsets`,
+      `/app/${org}/varsets/${set.body.data.id}`,
+      `/app/${org}/vcs-providers`,
+      `/app/${org}/agent-pools`,
+      `/app/${org}/agent-pools/${pool.body.data.id}`,
+      '/app/admin/users',
+      `/app/admin/users/${member.id}`,
+      '/app/profile/tokens',
+    ];
+    const page = await browserAs(server.siteToken, '/app/organizations');
+    for (const width of [1280, 360]) {
+      await page.setViewport({ width, height: 900 });
+      for (const path of paths) {
+        const res = await page.goto(`${server.url}${path}`);
+        assert.equal(res?.status(), 200, path);
+        assert.deepEqual(await seriousViolations(page), [], `${path} at ${width} px`);
+        assert.equal(await page.$$eval('h1', (l) => l.length), 1, path);
+        if (width === 360) {
+          // Nothing wider than the screen but tables, which scroll inside their own box.
+          const overflow = await page.evaluate('document.documentElement.scrollWidth');
+          assert.ok(Number(overflow) <= 360 + 1, `${path} is ${overflow} px wide at 360 px`);
+        }
+      }
+    }
+    await screenshot(page, 'profile-tokens-360');
+    await page.close();
+  });
+
+  it('hostile ids in URLs and odd form fields get a 4xx page, never a 5xx', async () => {
+    const admin = await signedIn(server.siteToken);
+    const ids = ['%00', "x'%3B--", 'a'.repeat(3000), '%E2%80%AE%F0%9F%92%A9', '..%2F..', '%3Cscript%3E'];
+    for (const id of ids) {
+      for (const path of [`/app/${org}/agent-pools/${id}`, `/app/${org}/teams/${id}`, `/app/${org}/varsets/${id}`, `/app/admin/users/${id}`, `/app/${id}/settings`, `/app/${id}/teams`]) {
+        const res = await admin.get(path);
+        assert.ok(res.status >= 400 && res.status < 500, `${path.slice(0, 80)}: ${res.status}`);
+        assert.ok(!res.text.includes('<script>'), 'nothing echoed as markup');
+      }
+      const posted = await admin.post(`/app/${org}/vcs-providers/${id}/delete`, {}, { from: '/app/organizations' });
+      assert.ok(posted.status >= 400 && posted.status < 500, `vcs delete ${id.slice(0, 20)}: ${posted.status}`);
+    }
+    const odd = [
+      ['/app/organizations', { name: 'ok-name', email: 'x'.repeat(300) + '@example.com' }],
+      [`/app/${org}/agent-pools`, { name: 'p'.repeat(91) }],
+      [`/app/${org}/varsets`, { name: 's'.repeat(129) }],
+      [`/app/${org}/teams`, { name: 'fine', visibility: 'public' }],
+      [`/app/${org}/settings`, { name: org, email: 'a@example.com', session_timeout: '1e3', session_remember: '-1', collaborator_auth_policy: 'password', default_execution_mode: 'remote' }],
+      [`/app/${org}/settings`, { name: org, email: 'a@example.com', session_timeout: '10', session_remember: '10', collaborator_auth_policy: 'password', default_execution_mode: 'agent', default_agent_pool: 'apool-nope' }],
+      [`/app/${org}/vcs-providers`, { service_provider: 'svn', oauth_token: 't' }],
+      [`/app/${org}/vcs-providers`, { service_provider: 'github_enterprise', api_url: 'http://169.254.169.254/latest', http_url: 'https://x.example', oauth_token: 'tok' }],
+    ] as const;
+    for (const [path, form] of odd) {
+      const res = await admin.post(path, { ...form }, { from: '/app/organizations' });
+      assert.ok(res.status >= 400 && res.status < 500, `${path} ${JSON.stringify(form).slice(0, 80)}: ${res.status}`);
+    }
+  });
+
   // ---------------------------------------------------------------- organization settings
 
   it('organization settings: owners change them and manage the token; members only read; outsiders see nothing', async () => {
@@ -234,6 +301,17 @@ describe('web UI: organizations, teams, variable sets, VCS providers, users and 
 
     assert.equal((await owner.post(`${teamPath}/delete`, {}, { from: teamPath })).status, 303);
     assert.equal((await api.get(`/teams/${teamId}`)).status, 404);
+
+    // Who manages memberships adds a user to the organization, then removes them.
+    const newcomer = await createUser(api);
+    assert.equal((await web.post(`/app/${org}/teams/invite`, { username: newcomer.username }, { from: `/app/${org}/teams` })).status, 403);
+    assert.equal((await owner.post(`/app/${org}/teams/invite`, { username: newcomer.username }, { from: `/app/${org}/teams` })).status, 303);
+    assert.equal((await newcomer.client.get(`/organizations/${org}`)).status, 200, 'the newcomer is a member');
+    const withNewcomer = await owner.get(`/app/${org}/teams`);
+    assert.ok(withNewcomer.text.includes(newcomer.username));
+    const membership = (await api.get(`/organizations/${org}/organization-memberships?q=${newcomer.username}`)).body.data[0];
+    assert.equal((await owner.post(`/app/${org}/teams/memberships/${membership.id}/delete`, {}, { from: `/app/${org}/teams` })).status, 303);
+    assert.equal((await newcomer.client.get(`/organizations/${org}`)).status, 404, 'and no longer');
   });
 
   // ---------------------------------------------------------------- variable sets
@@ -259,6 +337,17 @@ describe('web UI: organizations, teams, variable sets, VCS providers, users and 
     assert.ok(view.text.includes('Sensitive: write-only'));
     assert.ok(view.text.includes('eu-&lt;west&gt;'));
     assert.ok(view.text.includes(ws.attributes.name));
+    // Editing the sensitive variable without a value keeps its value, still never shown.
+    const vars = (await api.get(`/varsets/${setId}/relationships/vars`)).body.data;
+    const secretVar = vars.find((v: { attributes: { key: string } }) => v.attributes.key === 'password');
+    const edit = await owner.get(`${setPath}/vars/${secretVar.id}`);
+    assert.equal(edit.status, 200);
+    assert.ok(!edit.text.includes('hunter2-very-secret'));
+    const saved = await owner.post(`${setPath}/vars/${secretVar.id}`, { key: 'password', value: '', description: 'the db password', category: 'terraform', sensitive: 'on' }, { from: setPath });
+    assert.equal(saved.status, 303, saved.text);
+    const after = (await api.get(`/varsets/${setId}/relationships/vars/${secretVar.id}`)).body.data.attributes;
+    assert.equal(after.description, 'the db password');
+    assert.equal(after.sensitive, true);
     const applied = await api.get(`/varsets/${setId}`);
     assert.deepEqual(applied.body.data.relationships.workspaces.data.map((w: { id: string }) => w.id), [ws.id]);
     assert.equal(applied.body.data.attributes.priority, true);

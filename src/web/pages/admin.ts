@@ -32,7 +32,7 @@ export function registerAdminPages(router: WebRouter, deps: WebDeps): void {
 <form method="get" action="/app/admin/users" role="search"><label for="q">Search users</label><input id="q" name="q" type="search" value="${search}"><button type="submit">Search</button></form>
 ${items.length === 0
   ? html`<p>No users${search ? ' match' : ' yet'}.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Users">
 <thead><tr><th scope="col">Username</th><th scope="col">Email</th><th scope="col">Created</th></tr></thead>
 <tbody>${items.map((u) => html`<tr><td><a href="/app/admin/users/${enc(u.id)}">${u.username}</a>${u.invited ? ' (invited)' : ''}</td><td>${u.email}</td><td>${timeTag(u.createdAt)}</td></tr>`)}</tbody>
 </table></div>`}

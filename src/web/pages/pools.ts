@@ -20,6 +20,8 @@ const PAGE_SIZE = 50;
 const MAX_AGENTS = 100;
 /** Workspaces offered as a pool's allowed workspaces. */
 const MAX_WORKSPACES = 200;
+/** The shortest time between two renders of a pool page's agents table for one visitor. */
+const RENDER_EVERY_MS = 250;
 
 export function registerPoolPages(router: WebRouter, deps: WebDeps): void {
   const pools = deps.pools.service;
@@ -58,7 +60,7 @@ ${choices.map((w) => html`<label for="allow-${w.id}"><input type="checkbox" id="
       body: html`<h1>Agent pools</h1>
 ${items.length === 0
   ? html`<p>The organization has no agent pools.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Agent pools">
 <thead><tr><th scope="col">Name</th><th scope="col">Scope</th><th scope="col">Agents</th><th scope="col">Created</th></tr></thead>
 <tbody>${items.map(
       (p) => html`<tr><td><a href="${base}/${enc(p.id)}">${p.name}</a>${org.defaultAgentPoolId === p.id ? ' (default)' : ''}</td><td>${p.organizationScoped ? 'organization' : `${p.allowedWorkspaceIds.length} allowed workspace(s)`}</td><td>${p.agentCount}</td><td>${timeTag(p.createdAt)}</td></tr>`,
@@ -98,7 +100,7 @@ ${workspaceChoices(await workspaceNames(subject, org), [])}
     const rows: Html[] = [];
     for (const agent of items) rows.push(html`<tr id="agent-${agent.id}">
 <td>${agent.name}</td>
-<td><span class="agent-status agent-status-${agent.status}" data-agent-status="${agent.status}">${agent.status}</span></td>
+<td><span class="status status-${agent.status}" data-agent-status="${agent.status}">${agent.status}</span></td>
 <td>${await currentJobs(subject, org, jobs.get(agent.id) ?? [])}</td>
 <td>${timeTag(agent.lastPingAt)}</td>
 <td>${agent.hostname ?? ''}${agent.ipAddress ? html` <small>${agent.ipAddress}</small>` : ''}${agent.version ? html` <small>v${agent.version}</small>` : ''}</td>
@@ -142,7 +144,7 @@ ${created ? secretOnce('New agent token', created) : ''}
 </dl>
 <section aria-labelledby="agents-title" hx-ext="sse" sse-connect="${base}/events" sse-close="signed-out">
 <h2 id="agents-title">Agents</h2>
-<div class="overflow-auto"><table>
+<div class="overflow-auto"><table tabindex="0" aria-label="Agents">
 <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Current job</th><th scope="col">Last heartbeat</th><th scope="col">Host</th><th scope="col">Actions</th></tr></thead>
 <tbody id="agents" sse-swap="agents" aria-live="polite">${await agentRows(subject, pool, org, ctx.state.csrf)}</tbody>
 </table></div>
@@ -153,7 +155,7 @@ ${mayManage
 <p>Agents register with a token of the pool: <code>otf-agent --address ${deps.site.baseUrl || 'https://otfd.example'} --token TOKEN</code></p>
 ${tokens.length === 0
   ? html`<p>The pool has no agent tokens.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Agent tokens">
 <thead><tr><th scope="col">Description</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Actions</th></tr></thead>
 <tbody>${tokens.map(
       (t) => html`<tr><td>${t.description}</td><td>${timeTag(t.createdAt)}</td><td>${timeTag(t.lastUsedAt)}</td><td>${actionButton(ctx.state.csrf, `${base}/tokens/${enc(t.id)}/delete`, 'Delete', {
@@ -189,9 +191,21 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete pool', { confirm: `Dele
     const subject = subjectOf(ctx);
     const { pool, org } = await poolOf(ctx);
     const csrf = ctx.state.csrf;
+    // Every heartbeat of every agent is an event: a burst of them makes one new table, at most
+    // every RENDER_EVERY_MS, not one each.
+    let scheduled: NodeJS.Timeout | null = null;
+    ctx.req.on('close', () => scheduled && clearTimeout(scheduled));
     deps.events.openStream(ctx, deps.sessions, {
       topics: [`pool:${pool.id}`],
-      onEvent: async (_event, send) => send({ event: 'agents', html: await agentRows(subject, pool, org, csrf) }),
+      onEvent: (_event, send) => {
+        if (scheduled) return;
+        scheduled = setTimeout(() => {
+          scheduled = null;
+          agentRows(subject, pool, org, csrf)
+            .then((rows) => send({ event: 'agents', html: rows }))
+            .catch((err: unknown) => deps.logger.warn({ err, pool: pool.id }, 'the agents of a pool page could not be rendered'));
+        }, RENDER_EVERY_MS);
+      },
     });
   });
 

@@ -13,7 +13,7 @@ const MAX_TOKENS = 100;
 /** A table of user tokens with a delete button each; `deleteBase` + "/<id>/delete" is where it posts. */
 export function userTokenTable(ctx: WebCtx, tokens: UserToken[], deleteBase: string): Html {
   if (tokens.length === 0) return html`<p>No tokens.</p>`;
-  return html`<div class="overflow-auto"><table>
+  return html`<div class="overflow-auto"><table tabindex="0" aria-label="Tokens">
 <thead><tr><th scope="col">Description</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead>
 <tbody>${tokens.map(
     (t) => html`<tr><td>${t.description ?? ''}</td><td>${timeTag(t.createdAt)}</td><td>${timeTag(t.lastUsedAt)}</td><td>${t.expiredAt ? timeTag(t.expiredAt) : 'never'}</td>

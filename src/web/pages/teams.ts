@@ -15,6 +15,8 @@ import { page } from '../layout.js';
 import { checkbox, enc, orgCrumbs, pageNumber } from './org-shared.js';
 
 const PAGE_SIZE = 50;
+/** Organization members listed on the teams page. */
+const MAX_MEMBERS = 100;
 const TEAM_NAME = /^[A-Za-z0-9._-]([A-Za-z0-9 ._-]*[A-Za-z0-9._-])?$/;
 
 function teamName(ctx: WebCtx): string {
@@ -60,17 +62,38 @@ export function registerTeamPages(router: WebRouter, deps: WebDeps): void {
     const members = await teams.members(items);
     const scope = { organizationId: org.id };
     const base = `/app/${enc(org.name)}/teams`;
+    const people = await deps.teams.memberships.list(subject, org.name, { limit: MAX_MEMBERS, offset: 0 });
+    const usernames = new Map((await deps.users.service.byIds(people.items.flatMap((m) => (m.userId ? [m.userId] : [])))).map((u) => [u.id, u.username]));
+    const mayInvite = isAllowed(subject, 'membership:manage', scope);
     page(ctx, {
       title: `Teams · ${org.name}`,
       organization: org.name,
       crumbs: orgCrumbs(org.name, { label: 'Teams' }),
       body: html`<h1>Teams</h1>
-<div class="overflow-auto"><table>
+<div class="overflow-auto"><table tabindex="0" aria-label="Teams">
 <thead><tr><th scope="col">Name</th><th scope="col">Visibility</th><th scope="col">Members</th><th scope="col">Organization access</th></tr></thead>
 <tbody>${items.map(
         (t) => html`<tr><td><a href="${base}/${enc(t.id)}">${t.name}</a></td><td>${t.visibility}</td><td>${(members.get(t.id) ?? []).length}</td><td>${t.isOwners ? 'everything (owners)' : t.organizationAccess.join(', ') || 'none'}</td></tr>`,
       )}</tbody></table></div>
 ${pager(base, {}, n, Math.max(1, Math.ceil(total / PAGE_SIZE)))}
+<section aria-labelledby="people"><h2 id="people">Organization members</h2>
+<div class="overflow-auto"><table tabindex="0" aria-label="Organization members">
+<thead><tr><th scope="col">User</th><th scope="col">Email</th><th scope="col">Status</th>${mayInvite ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
+<tbody>${people.items.map(
+        (m) => html`<tr><td>${m.userId ? (usernames.get(m.userId) ?? '') : ''}</td><td>${m.email}</td><td>${m.status}</td>${mayInvite
+          ? html`<td>${actionButton(ctx.state.csrf, `${base}/memberships/${enc(m.id)}/delete`, 'Remove from organization', { confirm: `Remove ${m.email} from the organization and all its teams?`, secondary: true })}</td>`
+          : ''}</tr>`,
+      )}</tbody></table></div>
+${people.total > people.items.length ? html`<p>Showing ${people.items.length} of ${people.total}.</p>` : ''}
+${mayInvite
+  ? html`<form method="post" action="${base}/invite">
+${csrfField(ctx)}
+<label for="invite-username">Add a user to the organization, by username</label>
+<input id="invite-username" name="username" required maxlength="90">
+<button type="submit">Add to organization</button>
+</form>`
+  : ''}
+</section>
 ${isAllowed(subject, 'team:manage', scope)
   ? html`<section aria-labelledby="new-team"><h2 id="new-team">New team</h2>
 <form method="post" action="${base}">
@@ -99,6 +122,21 @@ ${isAllowed(subject, 'team:manage-organization-access', scope) ? accessBoxes([])
     redirect(ctx, `/app/${enc(org.name)}/teams/${enc(team.id)}`);
   });
 
+  router.post('/app/:org/teams/invite', async (ctx) => {
+    const username = field(ctx, 'username').trim();
+    if (!username || username.length > 90) throw new InvalidError('name a user by their username');
+    const { org } = await deps.teams.memberships.invite(subjectOf(ctx), ctx.params.org, { username, teamIds: [] });
+    redirect(ctx, `/app/${enc(org.name)}/teams`);
+  });
+
+  router.post('/app/:org/teams/memberships/:id/delete', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const { membership, org } = await deps.teams.memberships.get(subject, ctx.params.id);
+    if (org.name !== ctx.params.org) throw new NotFoundError(`organization membership "${ctx.params.id}" not found`);
+    await deps.teams.memberships.delete(subject, membership.id);
+    redirect(ctx, `/app/${enc(org.name)}/teams`);
+  });
+
   router.get('/app/:org/teams/:team', async (ctx) => {
     const subject = subjectOf(ctx);
     const { team, org } = await teamOf(ctx);
@@ -123,7 +161,7 @@ ${isAllowed(subject, 'team:manage-organization-access', scope) ? accessBoxes([])
 <section aria-labelledby="members"><h2 id="members">Members</h2>
 ${members.length === 0
   ? html`<p>The team has no members.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Members">
 <thead><tr><th scope="col">Username</th><th scope="col">Email</th>${mayMembers ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
 <tbody>${members.map(
       (u) => html`<tr><td>${u.username}</td><td>${u.email}</td>${mayMembers

@@ -60,7 +60,7 @@ ${csrfField(ctx)}
       body: html`<h1>Variable sets</h1>
 ${items.length === 0
   ? html`<p>The organization has no variable sets.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Variable sets">
 <thead><tr><th scope="col">Name</th><th scope="col">Applied to</th><th scope="col">Variables</th><th scope="col">Priority</th><th scope="col">Updated</th></tr></thead>
 <tbody>${links.map(
       (l) => html`<tr><td><a href="${base}/${enc(l.set.id)}">${l.set.name}</a>${l.set.description ? html`<br><small>${l.set.description}</small>` : ''}</td>
@@ -108,12 +108,12 @@ ${isAllowed(subject, 'varset:manage', { organizationId: org.id }) ? html`<sectio
 <section aria-labelledby="vars"><h2 id="vars">Variables</h2>
 ${variables.length === 0
   ? html`<p>The set has no variables.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="Variables">
 <thead><tr><th scope="col">Key</th><th scope="col">Value</th><th scope="col">Category</th><th scope="col">Description</th>${mayManage ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
 <tbody>${variables.map(
       (v) => html`<tr><td><code>${v.key}</code>${v.hcl ? html` <small>HCL</small>` : ''}</td>
 <td>${v.sensitive ? html`<em>Sensitive: write-only</em>` : html`<code>${v.value ?? ''}</code>`}</td><td>${v.category}</td><td>${v.description}</td>
-${mayManage ? html`<td>${actionButton(ctx.state.csrf, `${base}/vars/${enc(v.id)}/delete`, 'Delete', { confirm: `Delete variable ${v.key}?`, secondary: true })}</td>` : ''}</tr>`,
+${mayManage ? html`<td><a href="${base}/vars/${enc(v.id)}">Edit</a> ${actionButton(ctx.state.csrf, `${base}/vars/${enc(v.id)}/delete`, 'Delete', { confirm: `Delete variable ${v.key}?`, secondary: true })}</td>` : ''}</tr>`,
     )}</tbody></table></div>`}
 ${mayManage
   ? html`<h3>Add variable</h3>
@@ -195,6 +195,55 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete variable set', { confir
       description: textField(ctx, 'description', 'the description', 512),
       hcl: checkbox(ctx, 'hcl'),
       sensitive: checkbox(ctx, 'sensitive'),
+    });
+    redirect(ctx, `/app/${enc(org.name)}/varsets/${enc(set.id)}`);
+  });
+
+  router.get('/app/:org/varsets/:id/vars/:var', async (ctx) => {
+    const subject = subjectOf(ctx);
+    const { set, org } = await setOf(ctx);
+    const v = await varsets.getVariable(subject, set.id, ctx.params.var);
+    const base = `/app/${enc(org.name)}/varsets/${enc(set.id)}`;
+    page(ctx, {
+      title: `Variable ${v.key} · ${set.name}`,
+      organization: org.name,
+      crumbs: orgCrumbs(org.name, { label: 'Variable sets', href: `/app/${enc(org.name)}/varsets` }, { label: set.name, href: base }, { label: v.key }),
+      body: html`<h1>Variable ${v.key}</h1>
+<form method="post" action="${base}/vars/${enc(v.id)}">
+${csrfField(ctx)}
+<label for="var-key">Key</label>
+<input id="var-key" name="key" required maxlength="128" value="${v.key}">
+<label for="var-value">Value${v.sensitive ? ' (sensitive: leave empty to keep the current value, which is never shown)' : ''}</label>
+<textarea id="var-value" name="value">${v.sensitive ? '' : (v.value ?? '')}</textarea>
+<label for="var-description">Description</label>
+<input id="var-description" name="description" maxlength="512" value="${v.description}">
+<label for="var-category">Category</label>
+<select id="var-category" name="category"><option value="terraform" ${attr('selected', v.category === 'terraform')}>Terraform variable</option><option value="env" ${attr('selected', v.category === 'env')}>Environment variable</option></select>
+<label for="var-hcl"><input id="var-hcl" name="hcl" type="checkbox" ${attr('checked', v.hcl)}> HCL</label>
+<label for="var-sensitive"><input id="var-sensitive" name="sensitive" type="checkbox" ${attr('checked', v.sensitive)}> Sensitive: write-only, never shown again</label>
+<button type="submit">Save variable</button>
+</form>`,
+    });
+  });
+
+  router.post('/app/:org/varsets/:id/vars/:var', async (ctx) => {
+    const { set, org } = await setOf(ctx);
+    const key = field(ctx, 'key').trim();
+    if (!key || key.length > 128) throw new InvalidError('the key must be 1 to 128 characters');
+    const category = field(ctx, 'category');
+    if (category !== 'terraform' && category !== 'env') throw new InvalidError('the category must be "terraform" or "env"');
+    const sensitive = checkbox(ctx, 'sensitive');
+    const value = field(ctx, 'value');
+    if (value.length > MAX_VALUE) throw new InvalidError(`the value may be at most ${MAX_VALUE} characters`);
+    const current = await varsets.getVariable(subjectOf(ctx), set.id, ctx.params.var);
+    await varsets.updateVariable(subjectOf(ctx), set.id, ctx.params.var, {
+      key,
+      category,
+      description: textField(ctx, 'description', 'the description', 512),
+      hcl: checkbox(ctx, 'hcl'),
+      sensitive,
+      // A sensitive value left empty stays as it is: the form never had it.
+      value: current.sensitive && value === '' ? undefined : value,
     });
     redirect(ctx, `/app/${enc(org.name)}/varsets/${enc(set.id)}`);
   });

@@ -30,7 +30,7 @@ export function registerVcsProviderPages(router: WebRouter, deps: WebDeps): void
       body: html`<h1>VCS providers</h1>
 ${items.length === 0
   ? html`<p>The organization has no VCS providers.</p>`
-  : html`<div class="overflow-auto"><table>
+  : html`<div class="overflow-auto"><table tabindex="0" aria-label="VCS providers">
 <thead><tr><th scope="col">Name</th><th scope="col">Provider</th><th scope="col">API URL</th><th scope="col">Created</th>${mayManage ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
 <tbody>${items.map(
       (c) => html`<tr><td>${c.name ?? html`<em>unnamed</em>`} <small>${c.id}</small></td><td>${PROVIDERS[c.serviceProvider].displayName}</td><td>${c.apiUrl}</td><td>${timeTag(c.createdAt)}</td>
