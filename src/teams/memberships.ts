@@ -200,6 +200,16 @@ export class MembershipService {
       if (slash <= 0 || slash === group.length - 1 || group.length > 300) return [];
       return [{ organization: group.slice(0, slash), team: group.slice(slash + 1) }];
     });
+    try {
+      return await this.syncSignOnGroups(userId, pairs);
+    } catch (err) {
+      // Two sign-ins of one user at once both made the same membership: the second one, again, finds it.
+      if (isUniqueViolation(err)) return this.syncSignOnGroups(userId, pairs);
+      throw err;
+    }
+  }
+
+  private async syncSignOnGroups(userId: string, pairs: Array<{ organization: string; team: string }>): Promise<{ joined: string[]; left: string[] }> {
     const joined: string[] = [];
     const left: string[] = [];
     await this.db.transaction(async (trx) => {

@@ -51,6 +51,9 @@ export const CONTENT_SECURITY_POLICY = [
   "object-src 'none'",
 ].join('; ');
 
+/** The token endpoint of `terraform login`: posted by the CLI, not a browser, so it carries no CSRF token. */
+export const CSRF_EXEMPT_PATH = '/app/oauth/token';
+
 /** Raised by signedIn(): a GET is redirected to the sign-in page, anything else answered 401. */
 export class SignInRequired extends UnauthorizedError {
   constructor() {
@@ -134,6 +137,10 @@ export function webMiddleware(opts: WebHttpOptions) {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
         refuseCrossSite(ctx, opts.site);
         ctx.state.form = await readForm(ctx);
+        // The one exemption: `terraform login`'s token endpoint is called by the CLI, not by a
+        // browser, with no session and so no CSRF token; it proves itself with the one-time code
+        // and its PKCE verifier instead (src/web/pages/terraform-login.ts).
+        if (ctx.path === CSRF_EXEMPT_PATH) return await next();
         const given = ctx.state.form.get('_csrf') ?? ctx.get('X-CSRF-Token');
         if (!given || !sessions.csrfMatches(csrfBinding(ctx), given)) {
           throw new ForbiddenError('the form is missing its CSRF token or it is stale: reload the page and try again');

@@ -16,6 +16,7 @@ import { registerSignInPages } from './pages/signin.js';
 import { registerVariablePages } from './pages/variables.js';
 import { registerWorkspaceSettingsPages } from './pages/workspace-settings.js';
 import { registerWorkspacePages } from './pages/workspaces.js';
+import { LOGIN_DISCOVERY, registerTerraformLoginPages } from './pages/terraform-login.js';
 import { SessionService } from './sessions/service.js';
 import { registerStaticRoutes } from './static.js';
 
@@ -53,7 +54,9 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   registerVariablePages(router, all);
   registerOrgPages(router, all);
   registerOidcPages(router, all);
-  const discovery: Record<string, unknown> = {};
+  registerTerraformLoginPages(router, all);
+  // login.v1: `terraform login HOST` gets a user token through the browser.
+  const discovery: Record<string, unknown> = { 'login.v1': LOGIN_DISCOVERY };
 
   const guard = webMiddleware({ sessions, site: deps.site, tls: deps.settings.tls, logger: deps.logger, errorPage });
   const routes = router.routes();
