@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { launchBrowser, signInWithToken, type Browser, type Page } from './helpers/browser.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { WebClient } from './helpers/web.js';
-import { pagesOf, seedWebWorld, type WebPage, type WebWorld } from './helpers/web-world.js';
+import { pagesOf, seedWebWorld, terraformLoginPath, type WebPage, type WebWorld } from './helpers/web-world.js';
 
 /** An image whose error handler runs script, a script element, and quotes that end attributes. */
 const IMG = '<img src=x onerror=alert(1)>';
@@ -41,6 +41,7 @@ function hostileUrls(w: WebWorld): WebPage[] {
     { name: 'organization named with markup', path: `/app/${enc}/workspaces` },
     { name: 'workspace named with markup', path: `/app/${w.org}/workspaces/${enc}` },
     { name: 'run id with markup', path: `/app/${w.org}/workspaces/${w.workspace.name}/runs/${enc}` },
+    { name: 'terraform login with markup in state', path: terraformLoginPath(PAYLOAD) },
     { name: 'query with markup', path: `/app/${w.org}/workspaces?search=${enc}&tag=${enc}&page=${enc}` },
   ];
 }

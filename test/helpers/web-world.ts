@@ -140,6 +140,19 @@ export async function seedWebWorld(server: TestServer, text: TextOf = plainText)
   };
 }
 
+/** The page `terraform login` opens in the browser, with the CLI's parameters. */
+export function terraformLoginPath(state: string): string {
+  const q = new URLSearchParams({
+    client_id: 'terraform-cli',
+    response_type: 'code',
+    redirect_uri: 'http://localhost:10000/login',
+    code_challenge_method: 'S256',
+    code_challenge: 'A'.repeat(43),
+    state,
+  });
+  return `/app/oauth/authorize?${q.toString()}`;
+}
+
 export interface WebPage {
   name: string;
   path: string;
@@ -186,6 +199,7 @@ export function pagesOf(w: WebWorld): WebPage[] {
     { name: 'admin-users', path: '/app/admin/users', main: true },
     { name: 'admin-user', path: `/app/admin/users/${w.user.id}`, main: true, shows: ['user token description'] },
     { name: 'profile-tokens', path: '/app/profile/tokens', main: true },
+    { name: 'terraform-login', path: terraformLoginPath('state-1'), main: true },
     { name: 'not-found', path: `/app/${w.org}/no-such-page` },
   ];
 }
