@@ -161,6 +161,10 @@ describe('web UI accessibility', function () {
       const skip = (await page.evaluate(`(() => { const el = document.activeElement; const r = el.getBoundingClientRect();
         return { cls: el.className, visible: r.width > 0 && r.height > 0 && r.left >= 0 && r.top >= 0 && r.right <= window.innerWidth }; })()`)) as { cls: string; visible: boolean };
       assert.deepEqual(skip, { cls: 'skip-link', visible: true });
+      // Enter on it skips the navigation: the next Tab is inside the page's main content.
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate("document.activeElement.closest('main') !== null"), true, 'after the skip link, Tab goes on in the main content');
 
       // Tab to the token field, type, Enter: signed in.
       for (let i = 0; i < 20; i++) {
