@@ -253,7 +253,8 @@ ${why ? html`<section aria-label="Why the run waits">${why}</section>` : ''}`;
       deps.runs.comments.list(subject, run.id, 100, 0),
       summary(subject, ws, run),
     ]);
-    const streamUrl = `${base}/events?${new URLSearchParams({ plan: String(plan.offset), apply: String(apply?.offset ?? 0) }).toString()}`;
+    // What the page shows: the stream goes on from there (and leaves alone what has not changed).
+    const streamUrl = `${base}/events?${new URLSearchParams({ plan: String(plan.offset), apply: String(apply?.offset ?? 0), status: run.status }).toString()}`;
     const canComment = runs.can(subject, 'run:comment', run);
     page(ctx, {
       title: `Run ${run.id} · ${ws.name}`,
@@ -348,28 +349,29 @@ ${csrfField(ctx)}
       return out;
     }
 
-    const statusMessages = async (): Promise<SseMessage[]> => {
+    /** New log output, and the run's summary and buttons unless the page shows its status already. */
+    const statusMessages = async (shown: string | null): Promise<SseMessage[]> => {
       const current = await runs.get(subject, run.id);
+      const output = [...(await newOutput(current, 'plan')), ...(await newOutput(current, 'apply'))];
+      // Replacing the buttons of a page that already has them would take the keyboard focus off them.
+      if (current.status === shown) return output;
       const wsNow = await deps.workspaces.service.get(subject, ws.id);
-      return [
-        ...(await newOutput(current, 'plan')),
-        ...(await newOutput(current, 'apply')),
-        { event: 'run-summary', html: await summary(subject, wsNow, current) },
-        { event: 'run-actions', html: actions(ctx, subject, current) },
-      ];
+      return [...output, { event: 'run-summary', html: await summary(subject, wsNow, current) }, { event: 'run-actions', html: actions(ctx, subject, current) }];
     };
+    // After a reconnect the page may show a newer status than it was rendered with: it gets the status again.
+    const renderedStatus = !resumed && typeof ctx.query.status === 'string' ? ctx.query.status : null;
 
     deps.events.openStream(ctx, deps.sessions, {
       topics: [runTopic(run.id), orgTopic(run.organizationId)],
       // Output written between the page and this stream, and the status as it is now.
-      initial: statusMessages,
+      initial: () => statusMessages(renderedStatus),
       onEvent: async (event: WebEvent, send) => {
         if (event.topic === runTopic(run.id)) {
           if (event.name === 'log' && (event.data.phase === 'plan' || event.data.phase === 'apply')) {
             const current = await runs.get(subject, run.id);
             for (const msg of await newOutput(current, event.data.phase)) send(msg);
           } else if (event.name === 'status') {
-            for (const msg of await statusMessages()) send(msg);
+            for (const msg of await statusMessages(null)) send(msg);
           }
           return;
         }
