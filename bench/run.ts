@@ -16,7 +16,7 @@
 //   BENCH_DISPATCH_RUNS    runs measured per dispatch benchmark (default 50)
 //   BENCH_STATE_MIB        size of the state of the state push/pull benchmark (default 50)
 //   BENCH_HUGE_OUTPUT_MIB  size of the one output of the huge-output state upload benchmark (default 150)
-//   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state", "vcs")
+//   BENCH_ONLY             run only scenarios whose name contains this text (e.g. "agent", "state", "vcs", "web UI")
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { CLONE_SCENARIO, formatCloneTable, runCloneBenchmark, type CloneBenchResult } from './clone.js';
@@ -48,6 +48,7 @@ import {
 import { compareApply, measureDispatch, uploadConfiguration, type ComparisonResult, type LatencyResult } from './runs.js';
 import { HUGE_OUTPUT_SCENARIO, formatHugeOutputTable, runHugeOutputBenchmark, type HugeOutputResult } from './huge-output.js';
 import { STATE_SCENARIO, formatStateTable, runStateBenchmark, type StateBenchResult } from './state.js';
+import { WEB_LOG_SCENARIO, WEB_PAGES_SCENARIO, formatWebTable, runWebBenchmarks, type WebBenchResult } from './web.js';
 
 /** What seeding produced, handed to every scenario. */
 interface Seed {
@@ -241,6 +242,7 @@ async function main(): Promise<void> {
   let hugeOutput: HugeOutputResult | null = null;
   let clone: CloneBenchResult | null = null;
   let vcs: VcsBenchResult | null = null;
+  let web: WebBenchResult | null = null;
   const seed: Seed = { org: 'bench', workspaceIds: [], userToken: '', runsWorkspaceId: '', stateWorkspaceId: '' };
   let seedSeconds: number | null = null;
   try {
@@ -318,6 +320,10 @@ async function main(): Promise<void> {
       console.log(`running "${VCS_SCENARIO}": its own otfd (--concurrency 1), git http-backend, the providers' stand-in, 20 pushes...`);
       vcs = await runVcsBenchmark({ logLevel: level, nodeArgs });
     }
+    if (wants(WEB_PAGES_SCENARIO) || wants(WEB_LOG_SCENARIO)) {
+      console.log(`running "${WEB_PAGES_SCENARIO}" and "${WEB_LOG_SCENARIO}": their own otfd (--concurrency 0), a session cookie, a simulated runner...`);
+      web = await runWebBenchmarks({ wants, logLevel: level, nodeArgs });
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -357,6 +363,10 @@ async function main(): Promise<void> {
     const legs = vcs.legsP50Ms;
     console.log(`  medians: delivery to run made ${legs.deliveryToRun} ms, run made to plan queued (fetch, archive, store) ${legs.runToPlanQueued} ms, plan queued to job started ${legs.planQueuedToStarted} ms`);
   }
+  if (web) {
+    console.log('');
+    console.log(formatWebTable(web));
+  }
   for (const r of results) {
     if (r.targetMet === false) console.log(`target missed: "${r.name}" wanted ${describeTarget(r.target)}`);
   }
@@ -377,6 +387,7 @@ async function main(): Promise<void> {
     hugeOutput,
     clone,
     vcs,
+    web,
   });
   console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);
 }

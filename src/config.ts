@@ -68,6 +68,8 @@ export interface OidcConfig {
   usernameClaim: string;
   /** A claim listing group names: a group named like a team of an organization makes the user a member of it. Null for none. */
   teamsClaim: string | null;
+  /** The scopes asked for at sign-in (--oidc-scopes), "openid" among them. */
+  scopes: string[];
   /** What the sign-in button says: "Sign in with <name>". */
   name: string;
 }
@@ -99,6 +101,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'oidc-client-secret', help: 'the client secret otfd has at the OpenID Connect provider', default: 'none' },
   { name: 'oidc-username-claim', help: 'the ID token claim whose value becomes the username', default: 'preferred_username' },
   { name: 'oidc-teams-claim', help: 'an ID token claim listing groups; a group named like a team makes the user its member', default: 'none' },
+  { name: 'oidc-scopes', help: 'the scopes otfd asks the OpenID Connect provider for, separated by spaces or commas (add the one that brings the teams claim, if your provider needs one)', default: 'openid profile email' },
   { name: 'oidc-name', help: 'the provider\'s name on the sign-in button', default: 'single sign-on' },
 ];
 
@@ -217,8 +220,18 @@ function parseOidc(v: Map<string, string>): OidcConfig | null {
     clientSecret,
     usernameClaim: v.get('oidc-username-claim') ?? 'preferred_username',
     teamsClaim: v.get('oidc-teams-claim') ?? null,
+    scopes: parseScopes(v.get('oidc-scopes') ?? 'openid profile email'),
     name: v.get('oidc-name') ?? 'single sign-on',
   };
+}
+
+/** --oidc-scopes: scope tokens (OAuth 2.0's characters), "openid" among them, as OpenID Connect requires. */
+function parseScopes(value: string): string[] {
+  const scopes = [...new Set(value.split(/[\s,]+/).filter((s) => s !== ''))];
+  const bad = scopes.find((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s));
+  if (bad !== undefined) throw new ConfigError(`--oidc-scopes: "${bad}" is not a valid scope`);
+  if (!scopes.includes('openid')) throw new ConfigError('--oidc-scopes: must include "openid"');
+  return scopes;
 }
 
 /**

@@ -272,6 +272,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Workspaces connect to repositories through the connections domain, which makes (or shares)
     // each repository's webhook and deletes it once no workspace uses it.
     workspaces.service.setVcsConnector(connections.service);
+    // A workspace connected or disconnected here is polled (or not) from the next tick.
+    workspaces.service.onConnectionChange(() => poller.refreshSoon());
     // An organization about to be deleted lets go of its repositories' webhooks first.
     orgs.service.onDelete((id) => connections.service.organizationDeleting(id));
     // A deleted oauth token disconnects the workspaces connected with it, deleting their webhooks while it still can.

@@ -56,7 +56,11 @@ describe('otfd configuration', () => {
   it('takes single sign-on settings all together or not at all', () => {
     assert.equal(parse([]).oidc, null);
     const c = parse(['--oidc-issuer', 'https://id.example', '--oidc-client-id', 'otf'], { OTF_OIDC_CLIENT_SECRET: 's3cret' });
-    assert.deepEqual(c.oidc, { issuer: 'https://id.example', clientId: 'otf', clientSecret: 's3cret', usernameClaim: 'preferred_username', teamsClaim: null, name: 'single sign-on' });
+    assert.deepEqual(c.oidc, { issuer: 'https://id.example', clientId: 'otf', clientSecret: 's3cret', usernameClaim: 'preferred_username', teamsClaim: null, scopes: ['openid', 'profile', 'email'], name: 'single sign-on' });
+    const withScopes = parse(['--oidc-issuer', 'https://id.example', '--oidc-client-id', 'otf', '--oidc-client-secret', 's', '--oidc-teams-claim', 'groups', '--oidc-scopes', 'openid,email  groups']);
+    assert.deepEqual(withScopes.oidc?.scopes, ['openid', 'email', 'groups']);
+    rejects(['--oidc-issuer', 'https://id.example', '--oidc-client-id', 'a', '--oidc-client-secret', 'b', '--oidc-scopes', 'profile email'], {}, /--oidc-scopes: must include "openid"/);
+    rejects(['--oidc-issuer', 'https://id.example', '--oidc-client-id', 'a', '--oidc-client-secret', 'b', '--oidc-scopes', 'openid "x"'], {}, /--oidc-scopes: ""x"" is not a valid scope/);
     rejects(['--oidc-issuer', 'https://id.example'], {}, /needs all of --oidc-issuer, --oidc-client-id and --oidc-client-secret/);
     rejects(['--oidc-issuer', 'ftp://x', '--oidc-client-id', 'a', '--oidc-client-secret', 'b'], {}, /--oidc-issuer: must be an http\(s\) URL/);
   });
@@ -99,6 +103,7 @@ describe('otfd configuration', () => {
         'OTF_OIDC_CLIENT_SECRET',
         'OTF_OIDC_USERNAME_CLAIM',
         'OTF_OIDC_TEAMS_CLAIM',
+        'OTF_OIDC_SCOPES',
         'OTF_OIDC_NAME',
       ],
     );

@@ -77,8 +77,8 @@ describe('VCS polling', function () {
 
   /** Waits until otfd has recorded `sha` as the workspace's head. */
   function headRecorded(workspaceId: string, sha: string): Promise<PollRow | undefined> {
-    // otfd reads the set of polling workspaces about once a minute: the first poll comes within it.
-    return until(`head ${sha} recorded`, () => pollRow(workspaceId), (row) => row?.head_sha === sha, (60 + INTERVAL + 10) * 1000);
+    // The otfd that connected the workspace reads its polling set again at once: the first poll comes within the interval.
+    return until(`head ${sha} recorded`, () => pollRow(workspaceId), (row) => row?.head_sha === sha, (INTERVAL + 10) * 1000);
   }
 
   /** Polls of the repository that reached the git server (each poll asks for its refs once). */

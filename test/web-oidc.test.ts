@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'puppeteer-core';
 import { launchBrowser, screenshot, seriousViolations, type Browser } from './helpers/browser.js';
 import { startProvider, type TestProvider } from './helpers/oidc.js';
-import { createTeam } from './helpers/people.js';
+import { createTeam, createUser } from './helpers/people.js';
 import { createOrganization, freePort, randomName, startServer, type TestServer } from './helpers/server.js';
 import { WebClient, type WebResponse } from './helpers/web.js';
 
@@ -30,6 +30,8 @@ describe('web UI single sign-on (OpenID Connect)', function () {
           clientSecret: 'a-client-secret-of-at-least-32-characters',
           usernameClaim: 'preferred_username',
           teamsClaim: 'groups',
+          // The provider gives the groups claim for the "groups" scope; otfd asks for what the operator lists.
+          scopes: ['openid', 'groups', 'profile', 'email'],
           name: 'Test IdP',
         },
       },
@@ -102,6 +104,7 @@ describe('web UI single sign-on (OpenID Connect)', function () {
     assert.ok(String(res.headers.location).startsWith(provider.issuer), String(res.headers.location));
     const url = new URL(String(res.headers.location));
     assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(url.searchParams.get('scope'), 'openid groups profile email', 'the scopes of --oidc-scopes, as given');
     assert.ok(url.searchParams.get('state') && url.searchParams.get('nonce') && url.searchParams.get('code_challenge'));
   });
 
@@ -236,11 +239,72 @@ describe('web UI single sign-on (OpenID Connect)', function () {
     await page.close();
   });
 
-  it('refuses the provider\'s error answer with a 4xx page', async () => {
+  it('refuses the provider\'s error answer with a fixed message, after checking the state', async () => {
+    // Without this browser's state, nothing about the provider's answer is shown.
+    const stranger = new WebClient(server.url);
+    let res = await stranger.get(`/login/oidc/callback?error=access_denied&error_description=${encodeURIComponent('Call +1 555 0100 to restore your account')}`);
+    assert.equal(res.status, 400);
+    assert.match(res.text, /not started in this browser/);
+    assert.ok(!res.text.includes('555 0100'));
+
     const client = new WebClient(server.url);
-    await client.get('/login/oidc');
-    const res = await client.get(`/login/oidc/callback?error=access_denied&error_description=${encodeURIComponent('<b>no</b>')}`);
+    const started = await client.get('/login/oidc');
+    const state = new URL(String(started.headers.location)).searchParams.get('state')!;
+    res = await client.get(`/login/oidc/callback?state=${state}&error=access_denied&error_description=${encodeURIComponent('Call +1 555 0100 to restore your account')}`);
     assert.equal(res.status, 401);
-    assert.ok(res.text.includes('&lt;b&gt;no&lt;/b&gt;'));
+    assert.match(res.text, /the provider did not sign you in: start again from the sign-in page/);
+    assert.ok(!res.text.includes('555 0100'), 'the provider\'s (or a forger\'s) text is not shown');
+  });
+
+  it('never signs anyone into an account single sign-on did not make: a 403 page sends them to the site administrator', async () => {
+    const local = await createUser(server.api);
+    provider.accounts.set('impostor', { claims: { preferred_username: local.username, groups: [`${org}/${team.name}`] } });
+    const signIn = await signInWithProvider('impostor');
+    assert.equal(signIn.status, 403);
+    const text = await signIn.page.content();
+    assert.match(text, /single sign-on did not create/);
+    assert.match(text, /ask the site administrator/);
+    const cookies = await signIn.page.cookies(server.url);
+    assert.ok(!cookies.some((c) => c.name === 'otf_session'), 'no session');
+    await signIn.page.close();
+    assert.ok(!(await teamMembers(team.id)).includes(local.username), 'the claim\'s groups were not applied to the account');
+  });
+
+  it('links a user to the provider\'s subject: a renamed claim still signs in the same user, and another subject claiming its name is refused', async () => {
+    const username = randomName('sso');
+    provider.accounts.set('subject-a', { claims: { preferred_username: username } });
+    let signIn = await signInWithProvider('subject-a');
+    assert.equal(signIn.status, 303);
+    await signIn.page.close();
+
+    // The user edits its username at the provider: still the same user here, under its name here.
+    provider.accounts.set('subject-a', { claims: { preferred_username: randomName('renamed') } });
+    signIn = await signInWithProvider('subject-a');
+    assert.equal(signIn.status, 303);
+    assert.ok((await signIn.page.content()).includes(username), 'signed in as the linked user');
+    await signIn.page.close();
+
+    // Somebody else at the provider takes that username: refused, not signed in as the first user.
+    provider.accounts.set('subject-b', { claims: { preferred_username: username } });
+    signIn = await signInWithProvider('subject-b');
+    assert.equal(signIn.status, 403);
+    assert.match(await signIn.page.content(), /ask the site administrator/);
+    await signIn.page.close();
+  });
+
+  it('keeps the team memberships when the provider\'s answer has no teams claim', async () => {
+    const username = randomName('sso');
+    provider.accounts.set(username, { claims: { preferred_username: username, groups: [`${org}/${team.name}`] } });
+    let signIn = await signInWithProvider(username);
+    assert.equal(signIn.status, 303);
+    await signIn.page.close();
+    assert.ok((await teamMembers(team.id)).includes(username));
+
+    // No groups claim at all (not an empty list): the provider says nothing about teams this time.
+    provider.accounts.set(username, { claims: { preferred_username: username } });
+    signIn = await signInWithProvider(username);
+    assert.equal(signIn.status, 303);
+    await signIn.page.close();
+    assert.ok((await teamMembers(team.id)).includes(username), 'still a member');
   });
 });

@@ -46,12 +46,12 @@ describe('web UI: terraform login', function () {
   });
 
   /** Posts a form to the token endpoint as the CLI does: no cookies, no CSRF token. */
-  function tokenRequest(form: Record<string, string>): Promise<TokenAnswer> {
-    const body = new URLSearchParams(form).toString();
+  function tokenRequest(form: Record<string, string> | string, headers: Record<string, string> = {}): Promise<TokenAnswer> {
+    const body = typeof form === 'string' ? form : new URLSearchParams(form).toString();
     return new Promise((resolve, reject) => {
       const req = https.request(
         new URL('/app/oauth/token', server.url),
-        { method: 'POST', ca, headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body), Accept: 'application/json' } },
+        { method: 'POST', ca, headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body), Accept: 'application/json', ...headers } },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
@@ -190,6 +190,23 @@ resource "terraform_data" "x" {
     ({ code, redirectUri } = await approvedCode(client, verifier));
     res = await tokenRequest({ grant_type: 'authorization_code', client_id: 'another-client', code, redirect_uri: redirectUri, code_verifier: verifier });
     assert.deepEqual([res.status, res.body.error], [400, 'invalid_grant']);
+  });
+
+  it('answers malformed token requests with OAuth 2.0 JSON errors, never HTML or a 5xx', async () => {
+    const client = new WebClient(server.url, ca);
+    await client.signIn(user.token);
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    const { code, redirectUri } = await approvedCode(client, verifier);
+    // A Basic client id that is not valid percent-encoding names no client.
+    const basic = `Basic ${Buffer.from('%E0%A4%A:secret').toString('base64')}`;
+    let res = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }, { Authorization: basic });
+    assert.deepEqual([res.status, res.body.error], [400, 'invalid_grant']);
+    // A body that is not a form, or carries a NUL: refused before the handler, still as JSON.
+    res = await tokenRequest('{"grant_type":"authorization_code"}', { 'Content-Type': 'application/json' });
+    assert.deepEqual([res.status, res.body.error], [400, 'invalid_request']);
+    assert.match(res.body.error_description, /x-www-form-urlencoded/);
+    res = await tokenRequest('grant_type=authorization_code&code=a%00b');
+    assert.deepEqual([res.status, res.body.error], [400, 'invalid_request']);
   });
 
   it('refuses an expired code with invalid_grant', async () => {

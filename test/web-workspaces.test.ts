@@ -182,6 +182,31 @@ describe('web UI workspaces', function () {
     await page.close();
   });
 
+  /** The workspace list's event stream as a browser's EventSource opens it, with the client's session. */
+  async function listStream(client: WebClient, path: string) {
+    const received: string[] = [];
+    const req = http.get(`${server.url}${path}`, {
+      headers: { Accept: 'text/event-stream', Cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /text\/event-stream/);
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => received.push(chunk));
+    const text = () => received.join('');
+    return {
+      text,
+      async waitFor(wanted: string) {
+        const deadline = Date.now() + 20_000;
+        while (!text().includes(wanted)) {
+          if (Date.now() > deadline) assert.fail(`no ${wanted} in the stream; got ${text()}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
+      close: () => req.destroy(),
+    };
+  }
+
   it('shows a run status change in the list live, without reloading the page', async () => {
     const own = await createOrganization(admin);
     const ws = await createWorkspace(admin, own, 'live');
@@ -216,33 +241,36 @@ describe('web UI workspaces', function () {
     await client.signIn(reader.token);
     // Queued before the stream starts (as if between the page's rendering and the stream's start).
     const first = await queueRun(seen.id);
-    const received: string[] = [];
-    const req = http.get(`${server.url}/app/${own}/workspaces/events`, {
-      headers: { Accept: 'text/event-stream', Cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
-    });
-    const response = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
-    const waitFor = async (text: string) => {
-      const deadline = Date.now() + 20_000;
-      while (!received.join('').includes(text)) {
-        if (Date.now() > deadline) assert.fail(`no ${text} in the stream; got ${received.join('')}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const stream = await listStream(client, `/app/${own}/workspaces/events`);
     try {
-      assert.equal(response.statusCode, 200);
-      assert.match(String(response.headers['content-type']), /text\/event-stream/);
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => received.push(chunk));
-      await waitFor(`/runs/${first}`);
-      assert.match(received.join(''), new RegExp(`event: ws-${seen.id}\ndata: [^\n]*plan queued`));
+      await stream.waitFor(`/runs/${first}`);
+      assert.match(stream.text(), new RegExp(`event: ws-${seen.id}\ndata: [^\n]*plan queued`));
       // The hidden workspace's change comes first: a stream handles events in order, so by the
       // time the visible one's arrives, the hidden one's would have been sent too.
       await queueRun(hidden.id);
       assert.equal((await admin.post(`/runs/${first}/actions/cancel`)).status, 202);
-      await waitFor('canceled');
-      assert.ok(!received.join('').includes(hidden.id), 'nothing about the hidden workspace');
+      await stream.waitFor('canceled');
+      assert.ok(!stream.text().includes(hidden.id), 'nothing about the hidden workspace');
     } finally {
-      req.destroy();
+      stream.close();
+    }
+  });
+
+  it("sends a list's stream only the changes of the workspaces on that page, not the organization's others", async () => {
+    const own = await createOrganization(admin);
+    const shown = await createWorkspace(admin, own, 'shown-one');
+    const other = await createWorkspace(admin, own, 'elsewhere');
+    // The site admin may see both: only the page's filter keeps the other off the page.
+    const stream = await listStream(web, `/app/${own}/workspaces/events?search=shown`);
+    try {
+      await stream.waitFor(`event: ws-${shown.id}`);
+      // The other workspace's change comes first: by the time the shown one's arrives, the other's would have been sent too.
+      await queueRun(other.id);
+      const run = await queueRun(shown.id);
+      await stream.waitFor(`/runs/${run}`);
+      assert.ok(!stream.text().includes(other.id), 'nothing about the workspace off the page');
+    } finally {
+      stream.close();
     }
   });
 
@@ -260,6 +288,11 @@ describe('web UI workspaces', function () {
     assert.equal(bad.status, 422);
     assert.match(bad.text, /workspace name/);
     assert.ok(!bad.text.includes('<b>'));
+    // The description is checked as every other free text field is: control characters are refused.
+    const bell = await web.post(`/app/${org}/workspaces`, { name: 'rings-a-bell', description: 'ding\u0007' }, { from: `/app/${org}/workspaces` });
+    assert.equal(bell.status, 422);
+    assert.match(bell.text, /control characters/);
+    assert.equal((await admin.get(`/organizations/${org}/workspaces/rings-a-bell`)).status, 404);
   });
 
   it('shows only the workspaces a user may see, and offers no new-workspace form to who may not create one', async () => {

@@ -100,6 +100,14 @@ export class Poller {
     this.schedule(0);
   }
 
+  /**
+   * A workspace's connection changed on this otfd: its next tick reads the polling set afresh, so
+   * a newly connected workspace is polled at once instead of after the next minute's read.
+   */
+  refreshSoon(): void {
+    this.syncedAt = 0;
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 // Rules of the projects domain. Every organization has a default project, made with it.
 import type { Knex } from 'knex';
-import { authorize } from '../auth/authorize.js';
+import { authorize, isAllowed } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { inOrderOf } from '../db/lists.js';
@@ -52,6 +52,12 @@ export class ProjectService {
   /** The projects of these ids that exist, in the order of the ids, in one statement (for include= on lists). */
   async byIds(ids: string[]): Promise<Project[]> {
     return inOrderOf(ids, await store.findByIds(this.db, [...new Set(ids)]));
+  }
+
+  /** The projects of these ids that the subject may read, in the order of the ids, in one statement. */
+  async readable(subject: Subject, ids: string[]): Promise<Project[]> {
+    if (ids.length === 0) return [];
+    return (await this.byIds(ids)).filter((p) => isAllowed(subject, 'project:read', { organizationId: p.organizationId }));
   }
 
   async list(

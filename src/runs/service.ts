@@ -179,6 +179,13 @@ export class RunService {
     return inOrderOf(ids, await store.findRuns(this.db, [...new Set(ids)]));
   }
 
+  /** The latest runs of these workspaces, in one statement: only those the subject may read (pages' lists). */
+  async latestRuns(subject: Subject, workspaces: Array<Pick<Workspace, 'latestRunId'>>): Promise<Run[]> {
+    const ids = workspaces.flatMap((w) => (w.latestRunId ? [w.latestRunId] : []));
+    if (ids.length === 0) return [];
+    return (await this.byIds(ids)).filter((r) => this.can(subject, 'run:read', r));
+  }
+
   /** The run a plan or apply belongs to, if the subject may take the action on it (read it, by default). */
   async byPhase(subject: Subject, phaseId: string, action: Action = 'run:read'): Promise<Run> {
     const run = await store.findRunByPhase(this.db, phaseId);

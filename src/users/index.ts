@@ -10,7 +10,7 @@ import { UserService } from './service.js';
 
 export { emailSchema, expiredAtSchema, expiry, optionalBody } from './routes.js';
 export { presentServiceAccount, presentUser, userType } from './presenters.js';
-export { checkExpiry, isValidUsername, USERNAME_RULE, UserService, type MembershipHooks, type Page, type User, type UserToken } from './service.js';
+export { checkExpiry, isValidUsername, SignOnNotLinked, USERNAME_RULE, UserService, type MembershipHooks, type Page, type User, type UserToken } from './service.js';
 
 export interface UserDeps {
   db: Db;

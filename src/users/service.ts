@@ -9,7 +9,7 @@ import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
 import { issueToken, UsageRecorder } from '../auth/tokens.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
-import { ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
+import { AppError, ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import * as store from './store.js';
 import type { User, UserToken } from './store.js';
@@ -21,6 +21,20 @@ export const USERNAME_RULE = '1 to 90 letters, digits, "-", "_" or "." starting 
 
 export function isValidUsername(name: string): boolean {
   return name.length >= 1 && name.length <= 90 && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name);
+}
+
+/**
+ * Single sign-on names a username that is already an account's, one single sign-on did not make
+ * for this identity: signing in as it would hand the account to whoever the provider calls that.
+ */
+export class SignOnNotLinked extends AppError {
+  readonly status = 403;
+  readonly title = 'this account is not linked to single sign-on';
+  constructor(readonly username: string) {
+    super(
+      `the username "${username.slice(0, 100)}" belongs to an account that single sign-on did not create, so single sign-on will not sign you in as it: ask the site administrator of this server`,
+    );
+  }
 }
 
 export interface Page {
@@ -75,17 +89,7 @@ export class UserService implements TokenResolver {
   async create(subject: Subject, input: { username: string; email: string }): Promise<User> {
     requireSiteAdmin(subject, 'create users');
     try {
-      const created = await this.db.transaction(async (trx) => {
-        // Somebody invited by this email already has a user (the memberships name it): it becomes this user.
-        const invitee = await store.findInvitee(trx, input.email);
-        const user = invitee
-          ? await store.claimInvitee(trx, invitee.id, input)
-          : await store.insertUser(trx, { id: newId('user'), username: input.username, email: input.email });
-        await this.hooks().userCreated(trx, user);
-        return user;
-      });
-      this.subjects.changed();
-      return created;
+      return await this.insertOrClaim(input);
     } catch (err) {
       if (isUniqueViolation(err)) {
         const taken = (await store.findUserByIdOrName(this.db, input.username)) ? `username "${input.username}"` : `email "${input.email}"`;
@@ -93,6 +97,25 @@ export class UserService implements TokenResolver {
       }
       throw err;
     }
+  }
+
+  /**
+   * Makes a user, in one transaction with what must come with it. Somebody invited by this email
+   * already has a user (the memberships name it): it becomes this user. `linked` runs inside the
+   * transaction, before the invitations become memberships (single sign-on links its identity).
+   */
+  private async insertOrClaim(input: { username: string; email: string }, linked?: (trx: Knex.Transaction, user: User) => Promise<void>): Promise<User> {
+    const created = await this.db.transaction(async (trx) => {
+      const invitee = await store.findInvitee(trx, input.email);
+      const user = invitee
+        ? await store.claimInvitee(trx, invitee.id, input)
+        : await store.insertUser(trx, { id: newId('user'), username: input.username, email: input.email });
+      if (linked) await linked(trx, user);
+      await this.hooks().userCreated(trx, user);
+      return user;
+    });
+    this.subjects.changed();
+    return created;
   }
 
   /**
@@ -182,39 +205,35 @@ export class UserService implements TokenResolver {
   // ------------------------------------------------------------ single sign-on
 
   /**
-   * Single sign-on (src/web/sso/): the user the OpenID Connect provider names, made on its first
-   * sign-in without the site administrator, as the provider vouches for it. Its email is the
-   * provider's when the provider says it verified it and nobody else has it (an invitation to that
-   * email then becomes this user's, as when the administrator creates it); otherwise a placeholder
-   * that no mail reaches. Refuses a username that is not a valid one.
+   * Single sign-on (src/web/sso/): the user linked to the provider's identity (issuer and subject,
+   * which never change), made and linked on its first sign-on without the site administrator, as
+   * the provider vouches for it. The username claim only names a new user: providers often let
+   * their users edit it, so a username that is already an account's never signs anyone into that
+   * account (SignOnNotLinked): the site administrator decides. Its email is the provider's when the
+   * provider says it verified it and nobody else has it (an invitation to that email then becomes
+   * this user's, as when the administrator creates it); otherwise a placeholder that no mail reaches.
    */
-  async signOn(input: { username: string; email: string | null }): Promise<User> {
+  async signOn(input: { issuer: string; subject: string; username: string; email: string | null }): Promise<User> {
+    const linked = await store.findUserByIdentity(this.db, input.issuer, input.subject);
+    if (linked) return linked;
     if (!isValidUsername(input.username)) {
       throw new InvalidError(`"${input.username.slice(0, 100)}" is not a valid username: ${USERNAME_RULE}`);
     }
     const existing = await store.findUserByUsername(this.db, input.username);
-    if (existing && !existing.invited) return existing;
+    if (existing && !existing.invited) throw new SignOnNotLinked(input.username);
     const verified = input.email && (await store.findUserByEmail(this.db, input.email));
     const email = input.email && (!verified || verified.invited) ? input.email : `${input.username}@sso.invalid`;
     try {
-      const created = await this.db.transaction(async (trx) => {
-        const invitee = await store.findInvitee(trx, email);
-        const user = invitee
-          ? await store.claimInvitee(trx, invitee.id, { username: input.username, email })
-          : await store.insertUser(trx, { id: newId('user'), username: input.username, email });
-        await this.hooks().userCreated(trx, user);
-        return user;
-      });
-      this.subjects.changed();
-      return created;
+      return await this.insertOrClaim({ username: input.username, email }, (trx, user) =>
+        store.insertIdentity(trx, { issuer: input.issuer, subject: input.subject, userId: user.id }),
+      );
     } catch (err) {
-      // Two first sign-ins of one user at once: the other one made it.
-      if (isUniqueViolation(err)) {
-        const user = await store.findUserByUsername(this.db, input.username);
-        if (user) return user;
-        throw new ConflictError(`the user "${input.username}" could not be created: its email is taken`);
-      }
-      throw err;
+      if (!isUniqueViolation(err)) throw err;
+      // Two first sign-ons of one identity at once: the other one made and linked it.
+      const user = await store.findUserByIdentity(this.db, input.issuer, input.subject);
+      if (user) return user;
+      if (await store.findUserByUsername(this.db, input.username)) throw new SignOnNotLinked(input.username);
+      throw new ConflictError(`the user "${input.username}" could not be created: its email is taken`);
     }
   }
 

@@ -67,6 +67,19 @@ export async function findUserByIdOrName(db: Db, idOrName: string): Promise<User
 }
 
 /** A user by username only (a username that looks like an id must not find that id's user). */
+/** The user single sign-on linked to this identity of the provider (issuer and subject), if any. */
+export async function findUserByIdentity(db: Db, issuer: string, subject: string): Promise<User | null> {
+  const row = await db<UserRow>('users')
+    .join('sso_identities', 'sso_identities.user_id', 'users.id')
+    .where({ 'sso_identities.issuer': issuer, 'sso_identities.subject': subject })
+    .first('users.*');
+  return row ? toUser(row) : null;
+}
+
+export async function insertIdentity(db: Db, identity: { issuer: string; subject: string; userId: string }): Promise<void> {
+  await db('sso_identities').insert({ issuer: identity.issuer, subject: identity.subject, user_id: identity.userId });
+}
+
 export async function findUserByUsername(db: Db, username: string): Promise<User | null> {
   const row = await db<UserRow>('users').where({ username }).first();
   return row ? toUser(row) : null;

@@ -257,6 +257,12 @@ export class VariableSetService {
     return (await store.variablesOf(this.db, setIds)).map(present);
   }
 
+  /** The sets a workspace's runs get and their variables, for who may read the workspace's variables. */
+  async forWorkspace(subject: Subject, workspaceId: string): Promise<{ org: Organization; items: VariableSet[]; variables: SetVariable[] }> {
+    const { org, items } = await this.listForWorkspace(subject, workspaceId, { limit: 1000, offset: 0 });
+    return { org, items, variables: await this.variablesOf(items.map((s) => s.id)) };
+  }
+
   async listVariables(subject: Subject, setId: string): Promise<SetVariable[]> {
     const { set } = await this.locate(subject, setId, 'varset:read');
     return this.variablesOf([set.id]);

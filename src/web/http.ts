@@ -155,6 +155,12 @@ export function webMiddleware(opts: WebHttpOptions) {
         ctx.redirect(`/login?next=${encodeURIComponent(ctx.originalUrl)}`);
         return;
       }
+      // `terraform login`'s token endpoint answers the CLI, which reads OAuth 2.0's JSON errors.
+      if (err instanceof AppError && ctx.path === CSRF_EXEMPT_PATH) {
+        ctx.status = err.status;
+        ctx.body = { error: 'invalid_request', error_description: err.message };
+        return;
+      }
       if (err instanceof AppError) {
         opts.errorPage(ctx as WebCtx, err.status, err.title, err.message);
         return;

@@ -50,25 +50,35 @@ export function shell(ctx: WebCtx, opts: PageOptions): Html {
 ${
   session
     ? html`<ul>
-${org ? html`<li><a href="/app/${org}/workspaces">Workspaces</a></li>
-<li><a href="/app/${org}/agent-pools">Agent pools</a></li>
-<li><a href="/app/${org}/teams">Teams</a></li>
-<li><a href="/app/${org}/settings">Settings</a></li>` : ''}
-${siteAdmin ? html`<li><a href="/app/admin/users">Users</a></li>` : ''}
-<li><a href="/app/profile/tokens">${session.principal.name}</a></li>
+${org ? html`${navLink(ctx, `/app/${org}/workspaces`, 'Workspaces')}
+${navLink(ctx, `/app/${org}/agent-pools`, 'Agent pools')}
+${navLink(ctx, `/app/${org}/teams`, 'Teams')}
+${navLink(ctx, `/app/${org}/settings`, 'Settings', [`/app/${org}/varsets`, `/app/${org}/vcs-providers`])}` : ''}
+${siteAdmin ? navLink(ctx, '/app/admin/users', 'Users') : ''}
+${navLink(ctx, '/app/profile/tokens', session.principal.name, [], 'Your tokens')}
 <li><form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${ctx.state.csrf}"><button type="submit" class="secondary outline">Sign out</button></form></li>
 </ul>`
     : html`<ul><li><a href="/login">Sign in</a></li></ul>`
 }
 </nav>
 </header>
-<main id="main" class="container">
+<main id="main" class="container" tabindex="-1">
 ${opts.crumbs?.length ? breadcrumbs(opts.crumbs) : ''}
 ${opts.body}
 </main>
 </body>
 </html>
 `;
+}
+
+/**
+ * A link of the site navigation; the section the visitor is in (the link's path or one of `also`,
+ * and what lies under them) is marked aria-current, which screen readers announce and app.css shows.
+ */
+function navLink(ctx: WebCtx, href: string, label: string, also: string[] = [], title?: string): Html {
+  // "page" on the page itself, "true" on the pages under it.
+  const current = ctx.path === href ? 'page' : [href, ...also].some((p) => ctx.path === p || ctx.path.startsWith(`${p}/`)) ? 'true' : null;
+  return html`<li><a href="${href}"${current ? html` aria-current="${current}"` : ''}${title ? html` title="${title}"` : ''}>${label}</a></li>`;
 }
 
 function breadcrumbs(crumbs: Crumb[]): Html {

@@ -93,6 +93,7 @@ export class WorkspaceService {
   };
 
   private connector: VcsConnector = NO_CONNECTOR;
+  private readonly connectionHooks: Array<() => void> = [];
 
   constructor(
     private readonly db: Db,
@@ -112,6 +113,11 @@ export class WorkspaceService {
   /** The connections domain, which checks repositories and makes their webhooks. */
   setVcsConnector(connector: VcsConnector): void {
     this.connector = connector;
+  }
+
+  /** Called after a workspace's repository connection changed and committed (the poller reads its set again). */
+  onConnectionChange(hook: () => void): void {
+    this.connectionHooks.push(hook);
   }
 
   // ------------------------------------------------------------ repository connections
@@ -185,8 +191,13 @@ export class WorkspaceService {
     return attachment;
   }
 
+  private connectionChanged(): void {
+    for (const hook of this.connectionHooks) hook();
+  }
+
   /** After a change has committed: the webhook the workspace no longer names is let go. */
   private async released(before: Workspace | null, change: ConnectionChange | undefined): Promise<void> {
+    if (change) this.connectionChanged();
     const previous = before?.vcsRepo?.repoHookId ?? null;
     if (change && previous && previous !== (change.next?.repoHookId ?? null)) await this.connector.release(previous);
   }
@@ -385,6 +396,7 @@ export class WorkspaceService {
       }
       throw err;
     }
+    if (change) this.connectionChanged();
     return this.load(id);
   }
 

@@ -3,8 +3,10 @@
 // and the browser gets only the state, in a short-lived HttpOnly cookie that ties the callback to
 // the browser that started it (so nobody can sign a victim into the attacker's account). The
 // callback takes the flow once (a replay finds nothing), lets openid-client check the answer, and
-// signs in the user the username claim names, created on first sign-in; the teams claim's groups
-// "<organization>/<team>" make it a member of those teams (src/teams/memberships.ts).
+// signs in the user linked to the provider's identity (issuer and subject), created and linked on
+// its first sign-in under the username claim's name (never an existing account's: 403); when the
+// teams claim is present, its groups "<organization>/<team>" make it a member of those teams
+// (src/teams/memberships.ts).
 import { principalOf } from '../../auth/subject.js';
 import { isValidUsername, USERNAME_RULE } from '../../users/index.js';
 import type { WebDeps } from '../deps.js';
@@ -42,12 +44,16 @@ export function registerOidcPages(router: WebRouter, deps: WebDeps): void {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     const cookie = ctx.cookies.get(OIDC_STATE_COOKIE) ?? '';
     clearCookie(ctx, OIDC_STATE_COOKIE);
-    if (typeof ctx.query.error === 'string') {
-      const detail = typeof ctx.query.error_description === 'string' ? ctx.query.error_description : ctx.query.error;
-      throw new SignOnRefused(`the provider did not sign you in: ${detail.slice(0, 300)}`, 401);
-    }
+    // The state first: only the browser that started this sign-in gets an answer about it. The
+    // provider's error_description is its text, put in the URL by whoever sent the browser here:
+    // it goes to the log, and the page says something fixed.
     if (!state || state.length > 512 || state !== cookie) {
       throw new SignOnRefused('this sign-in was not started in this browser, or it is stale: start again from the sign-in page');
+    }
+    if (ctx.query.error !== undefined) {
+      deps.logger.info({ error: String(ctx.query.error).slice(0, 100), description: String(ctx.query.error_description ?? '').slice(0, 300) }, 'single sign-on: the provider did not sign the user in');
+      await store.takeFlow(deps.db, state);
+      throw new SignOnRefused('the provider did not sign you in: start again from the sign-in page', 401);
     }
     const flow = await store.takeFlow(deps.db, state);
     if (!flow) throw new SignOnRefused('this sign-in has expired or was already used: start again from the sign-in page');
@@ -61,12 +67,13 @@ export function registerOidcPages(router: WebRouter, deps: WebDeps): void {
       throw new SignOnRefused(`the claim "${settings.usernameClaim}" is not a valid username (${USERNAME_RULE})`, 403);
     }
     const email = claims.email_verified === true && typeof claims.email === 'string' && /^[^\s@]{1,64}@[^\s@]{1,189}$/.test(claims.email) ? claims.email : null;
-    const user = await deps.users.service.signOn({ username, email });
-    if (settings.teamsClaim) {
-      const value = claims[settings.teamsClaim];
-      const groups = Array.isArray(value) ? value.filter((g): g is string => typeof g === 'string') : typeof value === 'string' ? [value] : [];
-      await deps.teams.memberships.signOnGroups(user.id, groups);
-    }
+    // openid-client checked the ID token's issuer and that it has a subject: together they are
+    // the identity the user is linked to, whatever the username claim says later.
+    const user = await deps.users.service.signOn({ issuer: String(claims.iss), subject: String(claims.sub), username, email });
+    // Only a claim that is there says which teams the user is in: a provider that left it out (or
+    // whose userinfo endpoint failed) says nothing, and the memberships stay as they are.
+    const groups = settings.teamsClaim ? groupsOf(claims[settings.teamsClaim]) : null;
+    if (groups) await deps.teams.memberships.signOnGroups(user.id, groups);
     const subject = await deps.users.service.subjectOfUser(user.id);
     if (!subject) throw new SignOnRefused('your user no longer exists', 403);
     // Signing in again starts afresh: the old session (if any) ends.
@@ -75,4 +82,11 @@ export function registerOidcPages(router: WebRouter, deps: WebDeps): void {
     setCookie(ctx, SESSION_COOKIE, session.cookie, { expires: session.expiresAt });
     redirect(ctx, localPath(flow.next, '/app/organizations'));
   });
+}
+
+/** The teams claim's groups: a list of strings, or one string; null when the claim is missing or is neither. */
+export function groupsOf(value: unknown): string[] | null {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string');
+  return null;
 }

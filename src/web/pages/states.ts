@@ -6,18 +6,19 @@ import { NotFoundError } from '../../errors.js';
 import type { StateVersion } from '../../state/index.js';
 import { workspaceScope, type Workspace } from '../../workspaces/index.js';
 import { actionButton, pager, timeTag } from '../components.js';
-import { paths } from '../paths.js';
+import { pageNumber } from '../forms.js';
+import { enc, paths } from '../paths.js';
 import type { WebDeps } from '../deps.js';
 import { html, type Html } from '../html.js';
 import { field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
-import { lockButtons, lockedByVisitor, lockHolder, pageNumber, workspaceCrumbs, workspaceNav, workspacePaths } from './workspaces.js';
+import { lockButtons, lockedByVisitor, lockHolder, workspaceCrumbs, workspaceNav, workspacePaths } from './workspaces.js';
 
 /** State versions on one page of the history. */
 const VERSIONS_PER_PAGE = 20;
 
 function downloadPath(org: string, ws: string, versionId: string): string {
-  return `${workspacePaths.states(org, ws)}/${encodeURIComponent(versionId)}/download`;
+  return `${workspacePaths.states(org, ws)}/${enc(versionId)}/download`;
 }
 
 export function registerStatePages(router: WebRouter, deps: WebDeps): void {
@@ -27,14 +28,14 @@ export function registerStatePages(router: WebRouter, deps: WebDeps): void {
   router.get('/app/:org/workspaces/:ws/states', async (ctx) => {
     const subject = subjectOf(ctx);
     const ws = await workspaces.getByName(subject, ctx.params.org, ctx.params.ws);
-    const number = pageNumber(ctx.query.page);
+    const number = pageNumber(ctx);
     const { items, total } = await state.list(subject, ws.id, { limit: VERSIONS_PER_PAGE, offset: (number - 1) * VERSIONS_PER_PAGE });
     const org = ws.organizationName;
     const totalPages = Math.max(1, Math.ceil(total / VERSIONS_PER_PAGE));
     page(ctx, {
       title: `State versions · ${ws.name}`,
       organization: org,
-      crumbs: workspaceCrumbs(org, ws.name, 'States'),
+      crumbs: workspaceCrumbs(org, ws.name, { label: 'States' }),
       body: html`<h1>State versions of ${ws.name}</h1>
 ${workspaceNav(org, ws.name, 'states')}
 ${rollbackNote(ctx, ws)}

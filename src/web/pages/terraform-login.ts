@@ -68,9 +68,8 @@ function authorizeRequest(get: (name: string) => string): AuthorizeRequest {
   return { redirectUri, state, codeChallenge };
 }
 
-/** Why this visitor cannot get a user token this way, or null when it can. */
-function refusal(subject: Subject): string | null {
-  if (subject.kind === 'user') return null;
+/** Why this visitor, not a user, cannot get a user token this way. */
+function refusal(subject: Exclude<Subject, { kind: 'user' }>): string {
   if (subject.kind === 'site-admin') return 'The site administrator has no user of its own, so it cannot get a user token: sign out and sign in as a user.';
   return 'Only a user can get a user token.';
 }
@@ -90,8 +89,7 @@ export function registerTerraformLoginPages(router: WebRouter, deps: WebDeps): v
     if (field(ctx, 'decision') !== 'approve') {
       back.searchParams.set('error', 'access_denied');
     } else {
-      const refused = refusal(subject);
-      if (refused || subject.kind !== 'user') throw new ForbiddenError(refused ?? 'only a user can get a user token');
+      if (subject.kind !== 'user') throw new ForbiddenError(refusal(subject));
       const code = crypto.randomBytes(32).toString('base64url');
       await store.removeExpired(deps.db).catch(() => undefined);
       await store.insertCode(
@@ -109,7 +107,8 @@ export function registerTerraformLoginPages(router: WebRouter, deps: WebDeps): v
   });
 
   // Called by the CLI, not a browser: no session, and no CSRF token (src/web/http.ts exempts this
-  // path). Answers are JSON, as OAuth 2.0 says; every refusal of a code is "invalid_grant".
+  // path, and answers its errors as JSON). Answers are JSON, as OAuth 2.0 says; every refusal of a
+  // code is "invalid_grant".
   router.post('/app/oauth/token', async (ctx) => {
     const fail = (status: number, error: string, description: string) => {
       ctx.status = status;
@@ -143,11 +142,16 @@ function basicUser(header: string): string {
   if (!m) return '';
   const decoded = Buffer.from(m[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  return decodeURIComponent(colon < 0 ? decoded : decoded.slice(0, colon));
+  // RFC 6749 2.3.1 form-encodes the client id; a malformed one names no client (invalid_grant follows).
+  try {
+    return decodeURIComponent(colon < 0 ? decoded : decoded.slice(0, colon));
+  } catch {
+    return '';
+  }
 }
 
 function approvalPage(ctx: WebCtx, request: AuthorizeRequest, subject: Subject): void {
-  const refused = refusal(subject);
+  const refused = subject.kind === 'user' ? null : refusal(subject);
   const name = ctx.state.session!.principal.name;
   const hidden = (n: string, v: string) => html`<input type="hidden" name="${n}" value="${v}">`;
   // The approval form redirects to the CLI's loopback listener: the browser must let a form of

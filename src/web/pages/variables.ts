@@ -13,7 +13,9 @@ import { attr, html, type Html } from '../html.js';
 import { csrfField, field, redirect, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
 import { actionButton } from '../components.js';
-import { attempt, checked, confirmation, errorNote, textField, withDone, workspaceCrumbs, workspaceNav, workspaceOf, wsPaths } from './workspace-frame.js';
+import { checkbox, textField } from '../forms.js';
+import { enc } from '../paths.js';
+import { attempt, confirmation, errorNote, formValue, withDone, workspaceCrumbs, workspaceNav, workspaceOf, workspacePaths, type Refusal } from './workspace-frame.js';
 
 type Category = 'terraform' | 'env';
 type SetScope = 'workspace' | 'project' | 'global';
@@ -37,21 +39,13 @@ interface InheritedSet {
 
 const SCOPE_WORDS: Record<SetScope, string> = { workspace: 'applied to this workspace', project: "applied to the workspace's project", global: 'global: applied to every workspace' };
 
-/** What a refused form shows again: the message, its status, what was posted, and which form it was. */
-interface Refusal {
-  error: string;
-  status: number;
-  form: URLSearchParams | undefined;
-}
-
 export function registerVariablePages(router: WebRouter, deps: WebDeps): void {
   const base = '/app/:org/workspaces/:ws/variables';
 
   /** The variable sets the workspace's runs get, with which of their variables win (null: the visitor may not read variables). */
   async function inherited(subject: Subject, ws: Workspace, own: Variable[]): Promise<{ sets: InheritedSet[]; ownCandidates: Map<string, Candidate>; winners: Set<Candidate> }> {
-    const { org, items } = await deps.varsets.service.listForWorkspace(subject, ws.id, { limit: 1000, offset: 0 });
+    const { org, items, variables } = await deps.varsets.service.forWorkspace(subject, ws.id);
     const linked = await deps.varsets.service.withLinks(subject, org, items);
-    const variables = await deps.varsets.service.variablesOf(items.map((s) => s.id));
     // The merge wants values; which one wins depends only on keys, categories and the sets, so
     // no value (and no sensitive one) is read for it.
     const sets: InheritedSet[] = linked.map(({ set, workspaceIds, projectIds }) => {
@@ -87,11 +81,11 @@ export function registerVariablePages(router: WebRouter, deps: WebDeps): void {
 
   function variableForm(ctx: WebCtx, ws: Workspace, v: Variable | null, f: URLSearchParams | undefined): Html {
     const org = ws.organizationName;
-    const value = (name: string, current: string) => (f ? (f.get(name) ?? '') : current);
+    const value = formValue(f);
     const category = value('category', v?.category ?? 'terraform');
     // A sensitive value is never put back into a page, not even the one just posted.
-    const hideValue = v?.sensitive === true || checked(f, 'sensitive');
-    const action = v ? `${wsPaths.variables(org, ws.name)}/${encodeURIComponent(v.id)}` : wsPaths.variables(org, ws.name);
+    const hideValue = v?.sensitive === true || (f?.has('sensitive') ?? false);
+    const action = v ? `${workspacePaths.variables(org, ws.name)}/${enc(v.id)}` : workspacePaths.variables(org, ws.name);
     return html`<form method="post" action="${action}">
 ${csrfField(ctx)}
 <fieldset>
@@ -104,11 +98,11 @@ ${csrfField(ctx)}
 <label for="value">Value</label>
 <textarea id="value" name="value" rows="3" autocomplete="off"${v?.sensitive ? html` aria-describedby="value-help"` : ''}>${hideValue ? '' : value('value', v?.value ?? '')}</textarea>
 ${v?.sensitive ? html`<small id="value-help">The value is sensitive and never shown: leave this empty to keep it, or type a new one.</small>` : ''}
-<label for="hcl"><input type="checkbox" id="hcl" name="hcl" ${attr('checked', f ? checked(f, 'hcl') : (v?.hcl ?? false))}> HCL: parse the value as HCL (terraform variables only)</label>
+<label for="hcl"><input type="checkbox" id="hcl" name="hcl" ${attr('checked', f ? f.has('hcl') : (v?.hcl ?? false))}> HCL: parse the value as HCL (terraform variables only)</label>
 ${
   v?.sensitive
     ? html`<p>Sensitive: this cannot be undone; delete the variable and add it again to change that.</p>`
-    : html`<label for="sensitive"><input type="checkbox" id="sensitive" name="sensitive" ${attr('checked', f ? checked(f, 'sensitive') : false)}> Sensitive: write-only, never shown again</label>`
+    : html`<label for="sensitive"><input type="checkbox" id="sensitive" name="sensitive" ${attr('checked', f?.has('sensitive') ?? false)}> Sensitive: write-only, never shown again</label>`
 }
 <label for="description">Description</label>
 <input id="description" name="description" maxlength="512" value="${value('description', v?.description ?? '')}">
@@ -137,9 +131,9 @@ ${
 <tbody>${list.map(
         (v) => html`<tr><td><code>${v.key}</code></td><td>${valueCell(v)}</td><td>${v.hcl ? 'yes' : 'no'}</td><td>${v.description}</td><td>${standing(ownCandidates.get(v.id)!, winners)}</td>${
           editable
-            ? html`<td><a href="${wsPaths.variables(org, ws.name)}/${encodeURIComponent(v.id)}/edit">Edit ${v.key}</a> ${actionButton(
+            ? html`<td><a href="${workspacePaths.variables(org, ws.name)}/${enc(v.id)}/edit">Edit ${v.key}</a> ${actionButton(
                 ctx.state.csrf,
-                `${wsPaths.variables(org, ws.name)}/${encodeURIComponent(v.id)}/delete`,
+                `${workspacePaths.variables(org, ws.name)}/${enc(v.id)}/delete`,
                 `Delete ${v.key}`,
                 { secondary: true, confirm: `Delete variable ${v.key}?` },
               )}</td>`
@@ -181,7 +175,7 @@ ${
       status: refusal?.status,
       title: `Variables · ${ws.name}`,
       organization: org,
-      crumbs: workspaceCrumbs(org, ws.name, 'Variables'),
+      crumbs: workspaceCrumbs(org, ws.name, { label: 'Variables' }),
       body: html`${workspaceNav(org, ws.name, 'variables')}
 <h1>Variables</h1>
 ${confirmation(ctx)}
@@ -195,12 +189,12 @@ ${body}`,
       status: refusal?.status,
       title: `Edit ${v.key} · ${ws.name}`,
       organization: org,
-      crumbs: [...workspaceCrumbs(org, ws.name, 'Variables').slice(0, -1), { label: 'Variables', href: wsPaths.variables(org, ws.name) }, { label: v.key }],
+      crumbs: workspaceCrumbs(org, ws.name, { label: 'Variables', href: workspacePaths.variables(org, ws.name) }, { label: v.key }),
       body: html`${workspaceNav(org, ws.name, 'variables')}
 <h1>Edit variable ${v.key}</h1>
 ${errorNote(refusal?.error)}
 ${variableForm(ctx, ws, v, refusal?.form)}
-<p><a href="${wsPaths.variables(org, ws.name)}">Back to the variables</a></p>`,
+<p><a href="${workspacePaths.variables(org, ws.name)}">Back to the variables</a></p>`,
     });
   }
 
@@ -217,8 +211,8 @@ ${variableForm(ctx, ws, v, refusal?.form)}
       // A sensitive variable's value left empty stays as it was.
       value: current?.sensitive && value === '' ? undefined : value,
       description: textField(ctx, 'description', 'Description', 512),
-      hcl: checked(ctx.state.form, 'hcl'),
-      sensitive: current?.sensitive ? undefined : checked(ctx.state.form, 'sensitive'),
+      hcl: checkbox(ctx, 'hcl'),
+      sensitive: current?.sensitive ? undefined : checkbox(ctx, 'sensitive'),
     };
   }
 
@@ -239,7 +233,7 @@ ${variableForm(ctx, ws, v, refusal?.form)}
     await attempt(
       async () => {
         await deps.variables.service.create(subject, ws.id, input(ctx, null));
-        redirect(ctx, withDone(wsPaths.variables(ws.organizationName, ws.name), 'variable-added'));
+        redirect(ctx, withDone(workspacePaths.variables(ws.organizationName, ws.name), 'variable-added'));
       },
       (error, status) => variablesPage(ctx, subject, ws, { error, status, form: ctx.state.form }),
     );
@@ -250,7 +244,7 @@ ${variableForm(ctx, ws, v, refusal?.form)}
     const v = await variableOf(ctx, subject, ws);
     // Only who may change variables gets the form; the others get the service's answer.
     if (!isAllowed(subject, 'variable:update', { organizationId: ws.organizationId, workspaceId: ws.id })) {
-      return redirect(ctx, wsPaths.variables(ws.organizationName, ws.name));
+      return redirect(ctx, workspacePaths.variables(ws.organizationName, ws.name));
     }
     await editPage(ctx, ws, v);
   });
@@ -261,7 +255,7 @@ ${variableForm(ctx, ws, v, refusal?.form)}
     await attempt(
       async () => {
         await deps.variables.service.update(subject, v.id, input(ctx, v), ws.id);
-        redirect(ctx, withDone(wsPaths.variables(ws.organizationName, ws.name), 'variable-saved'));
+        redirect(ctx, withDone(workspacePaths.variables(ws.organizationName, ws.name), 'variable-saved'));
       },
       (error, status) => editPage(ctx, ws, v, { error, status, form: ctx.state.form }),
     );
@@ -271,6 +265,6 @@ ${variableForm(ctx, ws, v, refusal?.form)}
     const { subject, ws } = await workspaceOf(ctx, deps);
     const v = await variableOf(ctx, subject, ws);
     await deps.variables.service.delete(subject, v.id, ws.id);
-    redirect(ctx, withDone(wsPaths.variables(ws.organizationName, ws.name), 'variable-deleted'));
+    redirect(ctx, withDone(workspacePaths.variables(ws.organizationName, ws.name), 'variable-deleted'));
   });
 }

@@ -6,17 +6,25 @@ import type { Workspace } from '../../workspaces/index.js';
 import type { WebDeps } from '../deps.js';
 import { html, type Html } from '../html.js';
 import { subjectOf, type WebCtx } from '../http.js';
+import { enc } from '../paths.js';
 
-const enc = encodeURIComponent;
+/** The workspace's own navigation, crumbs and links (Overview, Runs, States, Variables, Settings): the workspaces pages' own. */
+export { workspaceNav, workspaceCrumbs, workspacePaths } from './workspaces.js';
 
-export const wsPaths = {
-  workspace: (org: string, ws: string) => `/app/${enc(org)}/workspaces/${enc(ws)}`,
-  settings: (org: string, ws: string, section = '') => `/app/${enc(org)}/workspaces/${enc(ws)}/settings${section ? `/${section}` : ''}`,
-  variables: (org: string, ws: string) => `/app/${enc(org)}/workspaces/${enc(ws)}/variables`,
-};
+/** What a refused form shows again: the message, its status, and what was posted. */
+export interface Refusal {
+  error: string;
+  status: number;
+  form: URLSearchParams | undefined;
+}
 
-/** The workspace's own navigation (Overview, Runs, States, Variables, Settings): the workspaces pages' own. */
-export { workspaceNav, workspaceCrumbs } from './workspaces.js';
+/**
+ * A form field's value as the form shows it: what was posted when the form comes back refused
+ * (the visitor's input is not lost), else the current value.
+ */
+export function formValue(form: URLSearchParams | undefined): (name: string, current: string) => string {
+  return (name, current) => (form ? (form.get(name) ?? '') : current);
+}
 
 /**
  * What a form's redirect says it did, by a fixed key in ?done= (never text from the query itself,
@@ -69,19 +77,4 @@ export async function workspaceOf(ctx: WebCtx, deps: WebDeps): Promise<{ subject
   const subject = subjectOf(ctx);
   const ws = await deps.workspaces.service.getByName(subject, ctx.params.org, ctx.params.ws);
   return { subject, ws };
-}
-
-/** A checkbox's posted state: browsers send checked boxes only. */
-export function checked(form: URLSearchParams | undefined, name: string): boolean {
-  return form?.has(name) ?? false;
-}
-
-/** A form field the page checks before the service sees it: too long or with control characters is a 422. */
-export function textField(ctx: WebCtx, name: string, label: string, max: number, opts: { multiline?: boolean } = {}): string {
-  const value = ctx.state.form?.get(name) ?? '';
-  if (value.length > max) throw new InvalidError(`${label} may be at most ${max} characters long`);
-  // eslint-disable-next-line no-control-regex
-  const control = opts.multiline ? /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/;
-  if (control.test(value)) throw new InvalidError(`${label} may not contain control characters`);
-  return value;
 }

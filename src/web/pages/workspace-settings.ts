@@ -5,7 +5,6 @@
 import { ACCESS_LEVELS, type AccessLevel } from '../../auth/access.js';
 import { isAllowed } from '../../auth/authorize.js';
 import type { Subject } from '../../auth/subject.js';
-import { NAME_PATTERN } from '../../api/validate.js';
 import { InvalidError, notFound } from '../../errors.js';
 import { workspaceScope, type Workspace } from '../../workspaces/index.js';
 import type { WebDeps } from '../deps.js';
@@ -13,7 +12,9 @@ import { attr, html, type Html, type HtmlValue } from '../html.js';
 import { csrfField, field, redirect, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
 import { actionButton, timeTag } from '../components.js';
-import { attempt, checked, confirmation, errorNote, textField, withDone, workspaceCrumbs, workspaceNav, workspaceOf, wsPaths } from './workspace-frame.js';
+import { checkbox, nameField, textField } from '../forms.js';
+import { enc, paths } from '../paths.js';
+import { attempt, confirmation, errorNote, formValue, withDone, workspaceCrumbs, workspaceNav, workspaceOf, workspacePaths, type Refusal } from './workspace-frame.js';
 
 type Section = 'general' | 'execution' | 'vcs' | 'run-triggers' | 'team-access' | 'ssh-key' | 'delete';
 
@@ -26,13 +27,6 @@ const SECTIONS: Array<[Section, string, string]> = [
   ['ssh-key', 'ssh-key', 'SSH key'],
   ['delete', 'delete', 'Delete workspace'],
 ];
-
-/** What a section shows when a form comes back refused: the message, its status, and what was posted. */
-interface Refusal {
-  error: string;
-  status: number;
-  form: URLSearchParams | undefined;
-}
 
 const LIST = { limit: 100, offset: 0 };
 
@@ -49,13 +43,13 @@ export function registerWorkspaceSettingsPages(router: WebRouter, deps: WebDeps)
       organization: org,
       crumbs:
         section === 'general'
-          ? workspaceCrumbs(org, ws.name, 'Settings')
-          : [...workspaceCrumbs(org, ws.name, 'Settings').slice(0, -1), { label: 'Settings', href: wsPaths.settings(org, ws.name) }, { label: title }],
+          ? workspaceCrumbs(org, ws.name, { label: 'Settings' })
+          : workspaceCrumbs(org, ws.name, { label: 'Settings', href: workspacePaths.settings(org, ws.name) }, { label: title }),
       body: html`${workspaceNav(org, ws.name, 'settings')}
 <nav aria-label="Settings" class="settings-nav"><ul>${SECTIONS.map(([s, path, label]) =>
         s === section
-          ? html`<li><a href="${wsPaths.settings(org, ws.name, path)}" aria-current="page"><strong>${label}</strong></a></li>`
-          : html`<li><a href="${wsPaths.settings(org, ws.name, path)}">${label}</a></li>`,
+          ? html`<li><a href="${workspacePaths.settings(org, ws.name, path)}" aria-current="page"><strong>${label}</strong></a></li>`
+          : html`<li><a href="${workspacePaths.settings(org, ws.name, path)}">${label}</a></li>`,
       )}</ul></nav>
 <h1>${title}</h1>
 ${confirmation(ctx)}
@@ -71,10 +65,10 @@ ${body}`,
     const project = projects.find((p) => p.id === ws.projectId);
     const editable = isAllowed(subject, 'workspace:update', workspaceScope(ws));
     const f = refusal?.form;
-    const value = (name: string, current: string) => (f ? (f.get(name) ?? '') : current);
+    const value = formValue(f);
     const body = editable
       ? html`${errorNote(refusal?.error)}
-<form method="post" action="${wsPaths.settings(org, ws.name)}">
+<form method="post" action="${workspacePaths.settings(org, ws.name)}">
 ${csrfField(ctx)}
 <p>ID: <code>${ws.id}</code></p>
 <label for="name">Name</label>
@@ -96,7 +90,7 @@ ${csrfField(ctx)}
 <small id="wd-help">A relative path inside the configuration; empty for its root.</small>
 <fieldset>
 <legend>Apply method</legend>
-<label for="auto-apply"><input type="checkbox" id="auto-apply" name="auto-apply" ${attr('checked', f ? checked(f, 'auto-apply') : ws.autoApply)}> Auto apply: apply a successful plan without waiting for approval</label>
+<label for="auto-apply"><input type="checkbox" id="auto-apply" name="auto-apply" ${attr('checked', f ? f.has('auto-apply') : ws.autoApply)}> Auto apply: apply a successful plan without waiting for approval</label>
 </fieldset>
 <button type="submit">Save settings</button>
 </form>`
@@ -123,8 +117,7 @@ ${csrfField(ctx)}
     let updated = ws;
     await attempt(
       async () => {
-        const name = field(ctx, 'name');
-        if (!new RegExp(NAME_PATTERN).test(name) || name.length > 90) throw new InvalidError('Name must be 1 to 90 letters, digits, "-" or "_"');
+        const name = nameField(ctx, 'name', 'Name');
         const engine = field(ctx, 'engine');
         if (engine !== 'terraform' && engine !== 'tofu') throw new InvalidError('Engine must be Terraform or OpenTofu');
         const version = textField(ctx, 'terraform-version', 'Version', 100).trim();
@@ -135,10 +128,10 @@ ${csrfField(ctx)}
           // An unchanged version stays out of the change, so that a new engine gets its own default.
           terraformVersion: version === ws.terraformVersion && engine !== ws.engine ? undefined : version,
           workingDirectory: textField(ctx, 'working-directory', 'Working directory', 255).trim(),
-          autoApply: checked(ctx.state.form, 'auto-apply'),
+          autoApply: checkbox(ctx, 'auto-apply'),
           projectId: field(ctx, 'project') || undefined,
         });
-        redirect(ctx, withDone(wsPaths.settings(updated.organizationName, updated.name), 'saved'));
+        redirect(ctx, withDone(workspacePaths.settings(updated.organizationName, updated.name), 'saved'));
       },
       (error, status) => general(ctx, subject, ws, { error, status, form: ctx.state.form }),
     );
@@ -168,7 +161,7 @@ ${csrfField(ctx)}
     const body = editable
       ? html`${errorNote(refusal?.error)}
 <p>In effect: <strong>${ws.executionMode}</strong>${ws.executionMode === 'agent' ? html`, agent pool <strong>${poolName(ws.agentPoolId)}</strong>` : ''}${ws.executionOverwritten ? '' : ' (the organization\'s default)'}.</p>
-<form method="post" action="${wsPaths.settings(org, ws.name, 'execution')}">
+<form method="post" action="${workspacePaths.settings(org, ws.name, 'execution')}">
 ${csrfField(ctx)}
 <fieldset>
 <legend>Execution mode</legend>
@@ -209,7 +202,7 @@ ${pools.length === 0 ? html`<small>No agent pool of the organization allows this
         } else {
           throw new InvalidError('Choose an execution mode: the organization default, remote, local or agent');
         }
-        redirect(ctx, withDone(wsPaths.settings(ws.organizationName, ws.name, 'execution'), 'execution'));
+        redirect(ctx, withDone(workspacePaths.settings(ws.organizationName, ws.name, 'execution'), 'execution'));
       },
       (error, status) => execution(ctx, subject, ws, { error, status, form: ctx.state.form }),
     );
@@ -222,7 +215,7 @@ ${pools.length === 0 ? html`<small>No agent pool of the organization allows this
     const editable = isAllowed(subject, 'workspace:manage-vcs', workspaceScope(ws)) && isAllowed(subject, 'workspace:update', workspaceScope(ws));
     const repo = ws.vcsRepo;
     const f = refusal?.form;
-    const value = (name: string, current: string) => (f ? (f.get(name) ?? '') : current);
+    const value = formValue(f);
     const triggering = f ? (f.get('triggering') ?? '') : repo?.tagsRegex ? 'tags' : ws.fileTriggersEnabled && (ws.triggerPatterns.length || ws.triggerPrefixes.length) ? 'paths' : 'always';
     const current = repo
       ? html`<p>Connected to <a href="${repo.repositoryHttpUrl}" rel="noreferrer">${repo.identifier}</a> (${repo.serviceProvider}), branch <strong>${repo.namedBranch || `${repo.defaultBranch} (the default)`}</strong>${repo.tagsRegex ? html`, runs on tags matching <code>${repo.tagsRegex}</code>` : ''}.</p>`
@@ -237,8 +230,8 @@ ${pools.length === 0 ? html`<small>No agent pool of the organization allows this
 ${current}
 ${
   tokens.length === 0 && !repo
-    ? html`<p>The organization has no VCS provider yet: add one under <a href="/app/${encodeURIComponent(org)}/vcs-providers">VCS providers</a> first.</p>`
-    : html`<form method="post" action="${wsPaths.settings(org, ws.name, 'vcs')}">
+    ? html`<p>The organization has no VCS provider yet: add one under <a href="${paths.vcsProviders(org)}">VCS providers</a> first.</p>`
+    : html`<form method="post" action="${workspacePaths.settings(org, ws.name, 'vcs')}">
 ${csrfField(ctx)}
 <label for="oauth-token">VCS provider</label>
 <select id="oauth-token" name="oauth-token" required>
@@ -266,7 +259,7 @@ ${tokens.map((t) => html`<option value="${t.id}" ${attr('selected', value('oauth
 <button type="submit">${repo ? 'Save version control settings' : 'Connect repository'}</button>
 </form>`
 }
-${repo ? html`<h2>Disconnect</h2><p>Runs will no longer start from this repository's commits.</p>${actionButton(ctx.state.csrf, wsPaths.settings(org, ws.name, 'vcs/disconnect'), 'Disconnect from repository', { confirm: 'Disconnect this workspace from its repository?', secondary: true })}` : ''}`;
+${repo ? html`<h2>Disconnect</h2><p>Runs will no longer start from this repository's commits.</p>${actionButton(ctx.state.csrf, workspacePaths.settings(org, ws.name, 'vcs/disconnect'), 'Disconnect from repository', { confirm: 'Disconnect this workspace from its repository?', secondary: true })}` : ''}`;
     settingsPage(ctx, ws, 'vcs', body, refusal?.status);
   }
 
@@ -313,7 +306,7 @@ ${repo ? html`<h2>Disconnect</h2><p>Runs will no longer start from this reposito
             tagsRegex: triggering === 'tags' ? tagsRegex : '',
           },
         );
-        redirect(ctx, withDone(wsPaths.settings(ws.organizationName, ws.name, 'vcs'), 'connected'));
+        redirect(ctx, withDone(workspacePaths.settings(ws.organizationName, ws.name, 'vcs'), 'connected'));
       },
       (error, status) => vcs(ctx, subject, ws, { error, status, form: ctx.state.form }),
     );
@@ -324,7 +317,7 @@ ${repo ? html`<h2>Disconnect</h2><p>Runs will no longer start from this reposito
     await attempt(
       async () => {
         await deps.workspaces.service.update(subject, ws, {}, undefined, null);
-        redirect(ctx, withDone(wsPaths.settings(ws.organizationName, ws.name, 'vcs'), 'disconnected'));
+        redirect(ctx, withDone(workspacePaths.settings(ws.organizationName, ws.name, 'vcs'), 'disconnected'));
       },
       (error, status) => vcs(ctx, subject, ws, { error, status, form: undefined }),
     );
@@ -348,7 +341,7 @@ ${repo ? html`<h2>Disconnect</h2><p>Runs will no longer start from this reposito
       form =
         total >= 20
           ? html`<p>This workspace has 20 source workspaces, the most it may have: remove one to add another.</p>`
-          : html`<form method="post" action="${wsPaths.settings(org, ws.name, 'run-triggers')}">
+          : html`<form method="post" action="${workspacePaths.settings(org, ws.name, 'run-triggers')}">
 ${csrfField(ctx)}
 <label for="source">Source workspace</label>
 <select id="source" name="source" required>
@@ -366,8 +359,8 @@ ${
     : html`<table>
 <thead><tr><th scope="col">Source workspace</th><th scope="col">Added</th>${editable ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
 <tbody>${items.map(
-        (t) => html`<tr><td><a href="${wsPaths.workspace(org, t.sourceableName)}">${t.sourceableName}</a></td><td>${timeTag(t.createdAt)}</td>${
-          editable ? html`<td>${actionButton(ctx.state.csrf, wsPaths.settings(org, ws.name, `run-triggers/${encodeURIComponent(t.id)}/delete`), `Remove ${t.sourceableName}`, { secondary: true })}</td>` : ''
+        (t) => html`<tr><td><a href="${paths.workspace(org, t.sourceableName)}">${t.sourceableName}</a></td><td>${timeTag(t.createdAt)}</td>${
+          editable ? html`<td>${actionButton(ctx.state.csrf, workspacePaths.settings(org, ws.name, `run-triggers/${enc(t.id)}/delete`), `Remove ${t.sourceableName}`, { secondary: true })}</td>` : ''
         }</tr>`,
       )}</tbody>
 </table>`
@@ -388,7 +381,7 @@ ${form}`;
         const source = textField(ctx, 'source', 'Source workspace', 100);
         if (!source) throw new InvalidError('Choose a source workspace');
         await deps.triggers.service.create(subject, ws.id, source);
-        redirect(ctx, withDone(wsPaths.settings(ws.organizationName, ws.name, 'run-triggers'), 'trigger-added'));
+        redirect(ctx, withDone(workspacePaths.settings(ws.organizationName, ws.name, 'run-triggers'), 'trigger-added'));
       },
       (error, status) => runTriggers(ctx, subject, ws, { error, status, form: ctx.state.form }),
     );
@@ -400,7 +393,7 @@ ${form}`;
     // Only a trigger of this workspace, whatever id the form names.
     if (trigger.workspaceId !== ws.id) throw notFound('run trigger', ctx.params.trigger);
     await deps.triggers.service.delete(subject, trigger.id);
-    redirect(ctx, withDone(wsPaths.settings(ws.organizationName, ws.name, 'run-triggers'), 'trigger-removed'));
+    redirect(ctx, withDone(workspacePaths.settings(ws.organizationName, ws.name, 'run-triggers'), 'trigger-removed'));
   });
 
   // ------------------------------------------------------------ team access
@@ -439,7 +432,7 @@ ${
     : html`<table>
 <thead><tr><th scope="col">Team</th><th scope="col">Access</th>${editable ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
 <tbody>${entries.map((e) => {
-        const path = wsPaths.settings(org, ws.name, `team-access/${encodeURIComponent(e.id)}`);
+        const path = workspacePaths.settings(org, ws.name, `team-access/${enc(e.id)}`);
         return html`<tr><td>${teamName(e.teamId)}</td><td>${
           editable
             ? html`<form method="post" action="${path}" class="inline">${csrfField(ctx)}<label for="access-${e.id}">Access of ${teamName(e.teamId)}</label>${levelSelect(`access-${e.id}`, e.access)}<button type="submit">Change</button></form>`
@@ -454,7 +447,7 @@ ${
 ${
   without.length === 0
     ? html`<p>Every team you can see has access already.</p>`
-    : html`<form method="post" action="${wsPaths.settings(org, ws.name, 'team-access')}">
+    : html`<form method="post" action="${workspacePaths.settings(org, ws.name, 'team-access')}">
 ${csrfField(ctx)}
 <label for="team">Team</label>
 <select id="team" name="team" required>${without.map((t) => html`<option value="${t.id}" ${attr('selected', refusal?.form?.get('team') === t.id)}>${t.name}</option>`)}</select>
@@ -487,7 +480,7 @@ ${levelSelect('access-new', 'read')}
         const team = textField(ctx, 'team', 'Team', 100);
         if (!team) throw new InvalidError('Choose a team');
         await deps.teams.service.createAccess(subject, { teamId: team, workspaceId: ws.id, access: level(ctx), permissions: {} });
-        redirect(ctx, withDone(wsPaths.settings(ws.organizationName, ws.name, 'team-access'), 'access-added'));
+        redirect(ctx, withDone(workspacePaths.settings(ws.organizationName, ws.name, 'team-access'), 'access-added'));
       },
       (error, status) => teamAccess(ctx, subject, ws, { error, status, form: ctx.state.form }),
     );
@@ -499,7 +492,7 @@ ${levelSelect('access-new', 'read')}
     await attempt(
       async () => {
         await deps.teams.service.updateAccess(subject, access.id, { access: level(ctx), permissions: {} });
-        redirect(ctx, withDone(wsPaths.settings(ws.organizationName, ws.name, 'team-access'), 'access-changed'));
+        redirect(ctx, withDone(workspacePaths.settings(ws.organizationName, ws.name, 'team-access'), 'access-changed'));
       },
       (error, status) => teamAccess(ctx, subject, ws, { error, status, form: ctx.state.form }),
     );
@@ -509,7 +502,7 @@ ${levelSelect('access-new', 'read')}
     const { subject, ws } = await workspaceOf(ctx, deps);
     const access = await accessOf(ctx, subject, ws);
     await deps.teams.service.deleteAccess(subject, access.id);
-    redirect(ctx, withDone(wsPaths.settings(ws.organizationName, ws.name, 'team-access'), 'access-removed'));
+    redirect(ctx, withDone(workspacePaths.settings(ws.organizationName, ws.name, 'team-access'), 'access-removed'));
   });
 
   // ------------------------------------------------------------ SSH key
@@ -524,7 +517,7 @@ ${levelSelect('access-new', 'read')}
 ${errorNote(refusal?.error)}
 ${
   editable
-    ? html`<form method="post" action="${wsPaths.settings(org, ws.name, 'ssh-key')}">
+    ? html`<form method="post" action="${workspacePaths.settings(org, ws.name, 'ssh-key')}">
 ${csrfField(ctx)}
 <label for="ssh-key">SSH key</label>
 <select id="ssh-key" name="ssh-key">
@@ -550,7 +543,7 @@ ${keys.length === 0 ? html`<small>The organization has no SSH keys.</small>` : '
       async () => {
         const key = textField(ctx, 'ssh-key', 'SSH key', 100);
         await deps.workspaces.service.setSshKey(subject, ws, key || null);
-        redirect(ctx, withDone(wsPaths.settings(ws.organizationName, ws.name, 'ssh-key'), 'ssh-key'));
+        redirect(ctx, withDone(workspacePaths.settings(ws.organizationName, ws.name, 'ssh-key'), 'ssh-key'));
       },
       (error, status) => sshKey(ctx, subject, ws, { error, status, form: ctx.state.form }),
     );
@@ -564,7 +557,7 @@ ${keys.length === 0 ? html`<small>The organization has no SSH keys.</small>` : '
     const body = allowed
       ? html`<p>Deleting the workspace deletes its runs, state versions, variables and settings. It is refused while the workspace is locked, or while its state still manages resources: destroy them first.</p>
 ${errorNote(refusal?.error)}
-<form method="post" action="${wsPaths.settings(org, ws.name, 'delete')}">
+<form method="post" action="${workspacePaths.settings(org, ws.name, 'delete')}">
 ${csrfField(ctx)}
 <label for="confirm-name">Type the workspace's name, <strong>${ws.name}</strong>, to confirm</label>
 <input id="confirm-name" name="confirm" required autocomplete="off">
@@ -586,7 +579,7 @@ ${csrfField(ctx)}
         if (field(ctx, 'confirm') !== ws.name) throw new InvalidError(`Type the workspace's name, ${ws.name}, exactly to delete it`);
         // Safe delete, as the API's safe-delete action: locked workspaces and managed resources are refused.
         await deps.workspaces.service.safeDelete(subject, ws);
-        redirect(ctx, `/app/${encodeURIComponent(ws.organizationName)}/workspaces`);
+        redirect(ctx, paths.workspaces(ws.organizationName));
       },
       (error, status) => deletion(ctx, subject, ws, { error, status, form: ctx.state.form }),
     );

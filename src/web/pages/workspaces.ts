@@ -2,20 +2,20 @@
 // workspace's overview (latest run, resources, outputs, lock and unlock). Every read and change goes
 // through the workspaces, runs, projects and state services with the visitor's Subject, as the API's
 // routes do; the page only chooses which forms to offer (isAllowed).
-import { NAME_PATTERN } from '../../api/validate.js';
 import { isAllowed } from '../../auth/authorize.js';
 import { principalOf, type Subject } from '../../auth/subject.js';
-import { AppError, BadRequestError, InvalidError } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import type { Project } from '../../projects/index.js';
 import type { Run } from '../../runs/index.js';
 import type { StateOutputRecord, WorkspaceResource } from '../../state/index.js';
 import { workspaceScope, type Workspace } from '../../workspaces/index.js';
 import { actionButton, pager, runStatusBadge, timeTag } from '../components.js';
+import { pageNumber, queryText, nameField, textField } from '../forms.js';
 import { paths } from '../paths.js';
 import type { WebDeps } from '../deps.js';
 import { html, type Html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
-import { page } from '../layout.js';
+import { page, type Crumb } from '../layout.js';
 import { readRunStatusEvent } from '../run-events.js';
 import { startRunForm } from './runs.js';
 import { registerStatePages } from './states.js';
@@ -25,18 +25,14 @@ export const WORKSPACES_PER_PAGE = 100;
 /** Resources shown on the overview; the rest are counted. */
 const RESOURCES_SHOWN = 100;
 
-function enc(s: string): string {
-  return encodeURIComponent(s);
-}
-
 /** Links of a workspace's pages; the other engineers' pages link to them through workspaceNav. */
 export const workspacePaths = {
   overview: (org: string, ws: string) => paths.workspace(org, ws),
   runs: (org: string, ws: string) => paths.runs(org, ws),
   states: (org: string, ws: string) => `${paths.workspace(org, ws)}/states`,
   variables: (org: string, ws: string) => `${paths.workspace(org, ws)}/variables`,
-  settings: (org: string, ws: string) => `${paths.workspace(org, ws)}/settings`,
-  events: (org: string) => `/app/${enc(org)}/workspaces/events`,
+  settings: (org: string, ws: string, section = '') => `${paths.workspace(org, ws)}/settings${section ? `/${section}` : ''}`,
+  events: (org: string) => `${paths.workspaces(org)}/events`,
 };
 
 export type WorkspacePage = 'overview' | 'runs' | 'states' | 'variables' | 'settings';
@@ -55,13 +51,13 @@ export function workspaceNav(org: string, ws: string, current: WorkspacePage): H
   )}</ul></nav>`;
 }
 
-/** The crumbs of a workspace's pages: organization › workspaces › workspace (› page). */
-export function workspaceCrumbs(org: string, ws: string, pageLabel?: string) {
+/** The crumbs of a workspace's pages: organization › Workspaces › workspace › the `rest` (the last one the current page). */
+export function workspaceCrumbs(org: string, ws: string, ...rest: Crumb[]): Crumb[] {
   return [
     { label: org, href: paths.workspaces(org) },
     { label: 'Workspaces', href: paths.workspaces(org) },
-    pageLabel ? { label: ws, href: paths.workspace(org, ws) } : { label: ws },
-    ...(pageLabel ? [{ label: pageLabel }] : []),
+    rest.length ? { label: ws, href: paths.workspace(org, ws) } : { label: ws },
+    ...rest,
   ];
 }
 
@@ -94,25 +90,6 @@ export function lockButtons(ctx: WebCtx, org: string, ws: Workspace, back: 'over
   return html``;
 }
 
-/** A page number from ?page=, 1 when absent; a malformed one is the visitor's mistake (400). */
-export function pageNumber(value: unknown): number {
-  if (value === undefined || value === '') return 1;
-  if (typeof value !== 'string' || !/^[1-9]\d{0,5}$/.test(value)) throw new BadRequestError('the page number must be a whole number of at least 1');
-  return Number(value);
-}
-
-/** One value of a query parameter (a repeated one is refused), or ''. */
-export function queryText(ctx: WebCtx, name: string, max = 255): string {
-  const v = ctx.query[name];
-  if (v === undefined) return '';
-  if (typeof v !== 'string') throw new BadRequestError(`query parameter ${name} may be given once`);
-  if (v.length > max) throw new BadRequestError(`query parameter ${name} may be at most ${max} characters`);
-  // PostgreSQL refuses NUL in text: refused here as bad input, not a server error.
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f]/.test(v)) throw new BadRequestError(`query parameter ${name} may not contain control characters`);
-  return v;
-}
-
 /** The list's filters and page, from the query: the page and its event stream read the same. */
 interface ListQuery {
   search: string;
@@ -127,7 +104,7 @@ function listQuery(ctx: WebCtx): ListQuery {
   const search = queryText(ctx, 'search');
   const tag = queryText(ctx, 'tag');
   const project = queryText(ctx, 'project');
-  const number = pageNumber(ctx.query.page);
+  const number = pageNumber(ctx);
   const params: Record<string, string> = {};
   if (search) params.search = search;
   if (tag) params.tag = tag;
@@ -153,10 +130,9 @@ function listPage(deps: WebDeps, subject: Subject, org: string, q: ListQuery) {
   });
 }
 
-/** The latest runs of these workspaces, by workspace id, in one query; only those the visitor may read. */
+/** The latest runs of these workspaces, by workspace id, in one query; the runs service keeps only those the visitor may read. */
 async function latestRuns(deps: WebDeps, subject: Subject, list: Workspace[]): Promise<Map<string, Run>> {
-  const readable = list.filter((w) => w.latestRunId && isAllowed(subject, 'run:read', workspaceScope(w)));
-  const runs = await deps.runs.service.byIds(readable.map((w) => w.latestRunId!));
+  const runs = await deps.runs.service.latestRuns(subject, list);
   return new Map(runs.map((r) => [r.workspaceId, r]));
 }
 
@@ -211,18 +187,22 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
     const q = listQuery(ctx);
     const org = await deps.orgs.service.resolve(subject, ctx.params.org);
     const orgName = org.name;
+    // Only the workspaces on the visitor's page get events: the organization's other run changes
+    // are skipped before anything is read. Filled by `initial`, which runs when the stream listens.
+    const onPage = new Set<string>();
     deps.events.openStream(ctx, deps.sessions, {
       topics: [`org:${org.id}`],
       // The statuses of the page's workspaces as they are once the stream listens: a change made
       // between the page's rendering and the stream's start (or while otfd restarted) is not lost.
       initial: async () => {
         const { items } = await listPage(deps, subject, orgName, q);
+        for (const w of items) onPage.add(w.id);
         const runs = await latestRuns(deps, subject, items);
         return items.map((w) => ({ event: `ws-${w.id}`, html: statusContent(orgName, w, runs.get(w.id)) }));
       },
       onEvent: async (event, send) => {
         const change = readRunStatusEvent(event);
-        if (!change) return;
+        if (!change || !onPage.has(change.workspaceId)) return;
         let ws: Workspace;
         try {
           // Read again with this visitor's rights: the event says only that something changed.
@@ -234,7 +214,7 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
         }
         if (!isAllowed(subject, 'run:read', workspaceScope(ws))) return;
         // The latest run, which need not be the run that changed (a newer one may be queued).
-        const run = ws.latestRunId ? ((await deps.runs.service.byIds([ws.latestRunId]))[0] ?? undefined) : undefined;
+        const [run] = await deps.runs.service.latestRuns(subject, [ws]);
         send({ event: `ws-${ws.id}`, html: statusContent(orgName, ws, run) });
       },
     });
@@ -248,7 +228,7 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
     const [runs, projects, pageProjects] = await Promise.all([
       latestRuns(deps, subject, items),
       visibleProjects(deps, subject, org.name),
-      deps.projects.service.byIds([...new Set(items.map((w) => w.projectId))]),
+      deps.projects.service.readable(subject, items.map((w) => w.projectId)),
     ]);
     const projectName = new Map(pageProjects.map((p) => [p.id, p.name]));
     const creatable = projects.filter((p) => isAllowed(subject, 'workspace:create', { organizationId: org.id, projectId: p.id }));
@@ -300,13 +280,9 @@ ${creatable.length ? newWorkspaceForm(ctx, org.name, creatable) : ''}`,
 
   router.post('/app/:org/workspaces', async (ctx) => {
     const subject = subjectOf(ctx);
-    const name = field(ctx, 'name').trim();
-    const description = field(ctx, 'description');
+    const name = nameField(ctx, 'name', 'A workspace name');
+    const description = textField(ctx, 'description', 'A description', 10_000, { multiline: true });
     const projectId = field(ctx, 'project');
-    if (!new RegExp(NAME_PATTERN).test(name) || name.length > 90) {
-      throw new InvalidError('a workspace name is 1 to 90 letters, digits, "-" or "_"');
-    }
-    if (description.length > 10_000) throw new InvalidError('a description may be at most 10,000 characters');
     const ws = await service.create(subject, ctx.params.org, { name, description, projectId: projectId || undefined });
     redirect(ctx, paths.workspace(ws.organizationName, ws.name));
   });
@@ -317,8 +293,8 @@ ${creatable.length ? newWorkspaceForm(ctx, org.name, creatable) : ''}`,
     const org = ws.organizationName;
     const scope = workspaceScope(ws);
     const [project, latest, resources, outputs, pool] = await Promise.all([
-      deps.projects.service.byId(ws.projectId),
-      ws.latestRunId && isAllowed(subject, 'run:read', scope) ? deps.runs.service.byIds([ws.latestRunId]).then((r) => r[0]) : Promise.resolve(undefined),
+      deps.projects.service.readable(subject, [ws.projectId]).then(([p]) => p),
+      deps.runs.service.latestRuns(subject, [ws]).then(([r]) => r),
       isAllowed(subject, 'state:read', { ...scope, stateVersion: 'current' }) ? deps.state.resources.list(subject, ws.id, RESOURCES_SHOWN, 0) : Promise.resolve(null),
       isAllowed(subject, 'state:read-outputs', { ...scope, stateVersion: 'current' }) ? deps.state.service.currentOutputs(subject, ws.id) : Promise.resolve(null),
       // The agent pool by name, for who may see it; its id otherwise.
@@ -339,7 +315,7 @@ ${ws.description ? html`<p class="description">${ws.description}</p>` : ''}
 <dt>Tags</dt><dd>${ws.tags.length ? tagList(org, ws.tags) : 'none'}</dd>
 <dt>Execution mode</dt><dd>${ws.executionMode}${
         ws.executionMode === 'agent' && ws.agentPoolId
-          ? html` (agent pool ${pool ? html`<a href="/app/${encodeURIComponent(org)}/agent-pools/${encodeURIComponent(pool.id)}">${pool.name}</a>` : html`<code>${ws.agentPoolId}</code>`})`
+          ? html` (agent pool ${pool ? html`<a href="${paths.pool(org, pool.id)}">${pool.name}</a>` : html`<code>${ws.agentPoolId}</code>`})`
           : ''
       }</dd>
 <dt>Engine</dt><dd>${ws.engine} ${ws.terraformVersion}</dd>

@@ -66,12 +66,11 @@ export class OidcClient {
     const state = client.randomState();
     const nonce = client.randomNonce();
     const codeVerifier = client.randomPKCECodeVerifier();
-    const scopes = ['openid', 'profile', 'email'];
-    if (this.settings.teamsClaim) scopes.push(this.settings.teamsClaim);
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: this.redirectUri,
       response_type: 'code',
-      scope: scopes.join(' '),
+      // The operator's --oidc-scopes: a claim's name is not a scope (some providers refuse unknown scopes).
+      scope: this.settings.scopes.join(' '),
       state,
       nonce,
       code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
