@@ -220,4 +220,42 @@ describe('web UI: live streams', function () {
     await until('otfd to cut the stream', async () => ended, (e) => e, 20_000);
     assert.ok(received < job.offset, `the reader got ${received} of ${job.offset} bytes before the stream was cut`);
   });
+
+  it('shows only the end of a long log, with a link to the whole log as plain text (same rights, no colour codes)', async () => {
+    const job = await plannedByTheTest();
+    await writeLog(job, 'the very first line\n');
+    const filler = `\x1b[32m${'y'.repeat(90)}\x1b[0m\n`;
+    await writeLog(job, filler.repeat(Math.ceil((300 * 1024) / filler.length)));
+    await writeLog(job, 'the <b>last</b> line\n');
+    const client = new WebClient(server.url);
+    await client.signIn(siteToken);
+    const shown = await client.get(runPath(job));
+    assert.equal(shown.status, 200);
+    assert.doesNotMatch(shown.text, /the very first line/, 'the start of a long log is left out of the page');
+    assert.match(shown.text, /the &lt;b&gt;last&lt;\/b&gt; line/);
+    assert.match(shown.text, /This log is long/);
+    const link = /<a href="([^"]+\/logs\/plan)">the whole plan log as plain text<\/a>/.exec(shown.text)?.[1];
+    assert.ok(link, 'the page links to the whole log');
+    // The page shows well under the whole log: the end of it.
+    const logHtml = /<pre class="log" id="plan-log"[^>]*>([\s\S]*?)<\/pre>/.exec(shown.text)?.[1] ?? '';
+    const fillerLines = Math.ceil((300 * 1024) / filler.length);
+    const shownLines = logHtml.split('\n').length - 1;
+    assert.ok(shownLines < fillerLines && shownLines > (200 * 1024) / filler.length, `the page shows ${shownLines} of ${fillerLines + 2} lines`);
+    assert.ok(logHtml.startsWith('<span class="ansi-green-fg">'), 'it starts on a whole line');
+
+    const whole = await client.get(link);
+    assert.equal(whole.status, 200);
+    assert.match(whole.headers['content-type'] ?? '', /^text\/plain; charset=utf-8/);
+    assert.equal(whole.headers['x-content-type-options'], 'nosniff');
+    assert.ok(whole.text.startsWith('the very first line\n'));
+    assert.ok(whole.text.endsWith('the <b>last</b> line\n'));
+    assert.ok(!whole.text.includes('\x1b'), 'no colour codes in the plain text');
+    assert.equal(whole.text.split('\n').length - 1, fillerLines + 2);
+    // The same rights as the page: an outsider gets 404, as for the page; there is no third log.
+    const outsider = new WebClient(server.url);
+    const stranger = await userWithAccess(admin, await createOrganization(admin), [], 'read');
+    await outsider.signIn(stranger.token);
+    assert.equal((await outsider.get(link)).status, 404);
+    assert.equal((await client.get(link.replace(/plan$/, 'destroy'))).status, 404);
+  });
 });
