@@ -18,6 +18,7 @@ import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } fr
 import { page } from '../layout.js';
 import { readRunStatusEvent, orgTopic, runTopic } from '../run-events.js';
 import { LogRenderer, wholeUtf8Length } from './run-log.js';
+import { workspaceNav } from './workspaces.js';
 
 const RUNS_PER_PAGE = 20;
 /** Log bytes read at a time, for the page, for each live update and for the plain-text log. */
@@ -111,6 +112,7 @@ export function registerRunPages(router: WebRouter, deps: WebDeps): void {
         { label: 'Runs' },
       ],
       body: html`<h1>Runs of ${ws.name}</h1>
+${workspaceNav(org, ws.name, 'runs')}
 ${startRunForm(ctx, org, ws)}
 ${
   items.length === 0
@@ -305,6 +307,7 @@ ${log.skipped > 0 ? html`<p class="log-note">This log is long (${size(log.offset
         { label: run.id },
       ],
       body: html`<h1>Run ${run.id}</h1>
+${workspaceNav(org, ws.name, 'runs')}
 <div hx-ext="sse" sse-connect="${streamUrl}" sse-close="signed-out">
 <section aria-labelledby="run-status-heading">
 <h2 id="run-status-heading">Status</h2>
