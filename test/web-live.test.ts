@@ -234,7 +234,8 @@ describe('web UI: live streams', function () {
     assert.doesNotMatch(shown.text, /the very first line/, 'the start of a long log is left out of the page');
     assert.match(shown.text, /the &lt;b&gt;last&lt;\/b&gt; line/);
     assert.match(shown.text, /This log is long/);
-    // The workspace's pages are a link away, Runs the current one.
+    // The workspace's pages are a link away, Runs the current one; the breadcrumbs name the workspaces as the workspace's pages do.
+    assert.match(shown.text, /<nav aria-label="Breadcrumb"><ul><li><a [^>]+>[^<]+<\/a><\/li><li><a [^>]+>Workspaces<\/a><\/li><li><a [^>]+>[^<]+<\/a><\/li><li><a [^>]+>Runs<\/a><\/li><li aria-current="page">run-/);
     assert.match(shown.text, /<nav aria-label="Workspace"[\s\S]*?aria-current="page"><strong>Runs<\/strong>/);
     const link = /<a href="([^"]+\/logs\/plan)">the whole plan log as plain text<\/a>/.exec(shown.text)?.[1];
     assert.ok(link, 'the page links to the whole log');

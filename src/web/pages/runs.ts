@@ -106,8 +106,10 @@ export function registerRunPages(router: WebRouter, deps: WebDeps): void {
     page(ctx, {
       title: `Runs · ${ws.name}`,
       organization: org,
+      // The shape of workspaceCrumbs (workspaces.ts); it becomes workspaceCrumbs(org, ws.name, { label: 'Runs' }) once that takes crumbs.
       crumbs: [
         { label: org, href: paths.workspaces(org) },
+        { label: 'Workspaces', href: paths.workspaces(org) },
         { label: ws.name, href: paths.workspace(org, ws.name) },
         { label: 'Runs' },
       ],
@@ -302,6 +304,7 @@ ${log.skipped > 0 ? html`<p class="log-note">This log is long (${size(log.offset
       organization: org,
       crumbs: [
         { label: org, href: paths.workspaces(org) },
+        { label: 'Workspaces', href: paths.workspaces(org) },
         { label: ws.name, href: paths.workspace(org, ws.name) },
         { label: 'Runs', href: paths.runs(org, ws.name) },
         { label: run.id },
