@@ -55,6 +55,8 @@ export interface Config {
   forceCancelCoolOffMs?: number;
   /** How long a web UI session lasts from sign-in (default 24 h). */
   sessionLifetimeMs?: number;
+  /** How often the web UI's event streams gather their visitors' rights again (default 30 s; no flag: tests shorten it). */
+  streamRecheckMs?: number;
   /** Single sign-on in the web UI through an OpenID Connect provider; null (or absent) for none. */
   oidc?: OidcConfig | null;
 }

@@ -294,7 +294,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
       listener,
       auth,
-      settings: { sessionLifetimeMs: config.sessionLifetimeMs ?? 24 * 3_600_000, oidc: config.oidc ?? null, tls: config.ssl },
+      settings: { sessionLifetimeMs: config.sessionLifetimeMs ?? 24 * 3_600_000, oidc: config.oidc ?? null, tls: config.ssl, streamRecheckMs: config.streamRecheckMs },
       orgs,
       projects,
       workspaces,

@@ -25,7 +25,7 @@ export { artifactBlobOwner } from './artifacts.js';
 export { configBlobOwner, ConfigurationVersionService } from './configs.js';
 export { RunLogService, type LogAppendHook } from './logs.js';
 export { MAX_COMMENT_LENGTH, RunCommentService, type RunComment } from './comments.js';
-export { canHappen, FINAL_STATUSES, RUN_STATUSES } from './machine.js';
+export { canHappen } from './machine.js';
 export { RunService, type AppliedHook, type CommitOrigin, type FetchOutcome, type FromCommit, type HeadPlanner, type Run, type RunInput, type StatusChangeHook } from './service.js';
 export type { RunStatus } from './machine.js';
 export type { StoredIngress } from './store.js';

@@ -66,10 +66,14 @@ export class RunLogService {
     return result;
   }
 
-  /** Bytes [offset, offset + limit) of the log itself (no 0x02/0x03 framing), and its length now. */
-  async content(phaseId: string, offset: number, limit: number): Promise<{ data: Buffer; length: number }> {
-    const [data, length] = await Promise.all([store.readLog(this.db, phaseId, offset, limit), store.logLength(this.db, phaseId)]);
-    return { data, length };
+  /** Bytes [offset, offset + limit) of the log itself (no 0x02/0x03 framing). */
+  content(phaseId: string, offset: number, limit: number): Promise<Buffer> {
+    return store.readLog(this.db, phaseId, offset, limit);
+  }
+
+  /** How many bytes the log holds now. */
+  length(phaseId: string): Promise<number> {
+    return store.logLength(this.db, phaseId);
   }
 
   /**

@@ -31,6 +31,8 @@ export interface WebSettings {
   sessionLifetimeMs: number;
   oidc: OidcSettings | null;
   tls: boolean;
+  /** How often event streams gather their visitors' rights again (default 30 s). */
+  streamRecheckMs?: number;
 }
 
 export interface WebDeps {

@@ -7,6 +7,7 @@
 import { PassThrough } from 'node:stream';
 import type { Db } from '../db/index.js';
 import type { Listener } from '../db/notify.js';
+import type { Subject } from '../auth/subject.js';
 import type { Logger } from '../logger.js';
 import type { Html } from './html.js';
 import type { WebCtx } from './http.js';
@@ -15,8 +16,17 @@ import type { SessionService } from './sessions/service.js';
 const CHANNEL = 'web_events';
 /** Comment lines that keep proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000;
-/** How often a stream checks that its session still exists (a sign-out on another replica). */
-const SESSION_CHECK_MS = 30_000;
+/**
+ * How often a stream gathers its visitor's rights again: a sign-out on another replica, a user
+ * removed from a team, a deleted user end their streams within this time.
+ */
+const RECHECK_MS = 30_000;
+/**
+ * The most a stream may hold that its browser has not taken yet. A browser that reads slower than
+ * events come loses its stream (and reconnects, resuming from its last event) rather than otfd
+ * keeping ever more for it.
+ */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** What the browser waits before reconnecting a closed stream (after an otfd restart, say). */
 const RETRY_MS = 2_000;
 
@@ -45,12 +55,17 @@ export class EventHub {
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly streams = new Set<PassThrough>();
   private unlisten: (() => void) | null = null;
+  private readonly recheckMs: number;
 
   constructor(
     private readonly db: Db,
     private readonly listener: Listener,
     private readonly logger: Logger,
-  ) {}
+    /** recheckMs: how often streams gather their visitors' rights again (default 30 s; tests shorten it). */
+    options: { recheckMs?: number } = {},
+  ) {
+    this.recheckMs = options.recheckMs ?? RECHECK_MS;
+  }
 
   async start(): Promise<void> {
     this.unlisten = await this.listener.on(CHANNEL, (payload) => {
@@ -94,8 +109,10 @@ export class EventHub {
 
   /**
    * Answers the request with an event stream: `initial` at once, then what `onEvent` sends for
-   * each event of `topics`. The stream ends when the browser goes, when otfd stops, and when the
-   * visitor's session ends (with a `signed-out` event first, which pages name in sse-close).
+   * each event of `topics`. The stream ends when the browser goes, when otfd stops, when the
+   * visitor's session ends (with a `signed-out` event first, which pages name in sse-close), when
+   * `recheck` says the visitor may no longer see what the stream shows, and when the browser
+   * reads too slowly.
    */
   openStream(
     ctx: WebCtx,
@@ -108,23 +125,42 @@ export class EventHub {
        */
       initial?: SseMessage[] | (() => Promise<SseMessage[]>);
       onEvent: (event: WebEvent, send: (msg: SseMessage) => void) => Promise<void> | void;
+      /**
+       * Called now and then with the visitor's rights gathered again: whether they may still see
+       * what the stream shows (read it through a service with `subject`; a stream that goes on
+       * renders with these rights from then on). False ends the stream without `signed-out`, so the
+       * browser reconnects and is authorized afresh (and refused, if it may no longer see it).
+       */
+      recheck?: (subject: Subject) => Promise<boolean>;
     },
   ): void {
     const session = ctx.state.session;
     const stream = new PassThrough();
+    /** What otfd holds that the browser has not read: the stream's buffers and the response's. */
+    const buffered = () => stream.writableLength + stream.readableLength + ctx.res.writableLength;
+    const write = (text: string) => {
+      if (stream.writableEnded || stream.destroyed) return;
+      stream.write(text);
+      if (buffered() > MAX_BUFFERED_BYTES) {
+        this.logger.info({ path: ctx.path, buffered: buffered() }, 'an event stream whose browser reads too slowly was closed');
+        // Cut, not ended: ending would wait for the browser to read all of it first.
+        ctx.res.destroy();
+        stream.destroy();
+      }
+    };
     const send = (msg: SseMessage) => {
-      if (stream.writableEnded) return;
       // Each line of the data becomes its own data: field; the browser joins them with newlines.
       const data = String(msg.html).split('\n').map((l) => `data: ${l}`).join('\n');
       const id = msg.id ? `id: ${msg.id.replace(/[\r\n]/g, '')}\n` : '';
-      stream.write(`${id}event: ${msg.event}\n${data}\n\n`);
+      write(`${id}event: ${msg.event}\n${data}\n\n`);
     };
-    // Events are handled one after another, so that log chunks arrive in order.
+    const over = () => stream.writableEnded || stream.destroyed;
+    // Events (and rechecks) are handled one after another, so that log chunks arrive in order.
     let chain = Promise.resolve();
     const topics = session ? [...opts.topics, `session:${session.id}`] : [...opts.topics];
     const unsubscribe = this.subscribe(topics, (event) => {
       chain = chain.then(async () => {
-        if (stream.writableEnded) return;
+        if (over()) return;
         if (session && event.topic === `session:${session.id}`) return signOut();
         try {
           await opts.onEvent(event, send);
@@ -137,17 +173,28 @@ export class EventHub {
       send({ event: 'signed-out', html: '' });
       stream.end();
     };
-    const keepalive = setInterval(() => stream.write(': keepalive\n\n'), KEEPALIVE_MS);
-    const sessionCheck = setInterval(() => {
-      if (!session) return;
-      sessions.isLive(session.id).then((live) => (live ? undefined : signOut())).catch(() => undefined);
-    }, SESSION_CHECK_MS);
+    /** The session's rights gathered again: a session gone signs out, rights gone end the stream. */
+    const recheck = async () => {
+      if (!session || over()) return;
+      try {
+        const subject = await sessions.subjectOfSession(session.id);
+        if (!subject) return signOut();
+        if (opts.recheck && !(await opts.recheck(subject)) && !over()) stream.end();
+      } catch (err) {
+        // A database hiccup does not end streams: the next check decides.
+        this.logger.warn({ err, path: ctx.path }, "an event stream's visitor could not be checked");
+      }
+    };
+    const keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);
+    const rechecks = setInterval(() => {
+      chain = chain.then(recheck);
+    }, this.recheckMs);
     const close = () => {
       clearInterval(keepalive);
-      clearInterval(sessionCheck);
+      clearInterval(rechecks);
       unsubscribe();
       this.streams.delete(stream);
-      stream.end();
+      if (!stream.destroyed) stream.end();
     };
     stream.on('close', close);
     stream.on('finish', close);
@@ -159,7 +206,7 @@ export class EventHub {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('X-Accel-Buffering', 'no');
     ctx.body = stream;
-    stream.write(`retry: ${RETRY_MS}\n\n`);
+    write(`retry: ${RETRY_MS}\n\n`);
     const initial = opts.initial;
     if (typeof initial === 'function') {
       // Ahead of any event: the chain runs events only after it.

@@ -38,7 +38,7 @@ export interface WebDomain {
 
 export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): WebDomain {
   const sessions = new SessionService(deps.db, deps.auth, deps.site.secret, deps.settings.sessionLifetimeMs);
-  const events = new EventHub(deps.db, deps.listener, deps.logger);
+  const events = new EventHub(deps.db, deps.listener, deps.logger, { recheckMs: deps.settings.streamRecheckMs });
   // A session that ends here ends its event streams on every otfd.
   sessions.onEnd((id) => events.sessionEnded(id));
   const all: WebDeps = { ...deps, sessions, events };

@@ -18,12 +18,12 @@ export const orgTopic = (organizationId: string): string => `org:${organizationI
 /** The name of the organization-wide event of a run's status change. */
 export const RUN_STATUS_EVENT = 'run-status';
 
-/** The data of a `run-status` event on `org:<organization id>`. */
-export interface RunStatusEvent {
+/** The data of a `run-status` event on `org:<organization id>` (a type, not an interface, so that it is an event's data as it is). */
+export type RunStatusEvent = {
   workspaceId: string;
   runId: string;
   status: RunStatus;
-}
+};
 
 /** The data of a `run-status` event, or null for any other event (or one from an older otfd). */
 export function readRunStatusEvent(event: WebEvent): RunStatusEvent | null {
@@ -46,7 +46,7 @@ export function runEventPublisher(events: EventHub, logger: Logger): { statusCha
     statusChanged: async (run: Run, _from: RunStatus, to: RunStatus) => {
       publish({ topic: runTopic(run.id), name: 'status', data: { status: to } });
       const data: RunStatusEvent = { workspaceId: run.workspaceId, runId: run.id, status: to };
-      publish({ topic: orgTopic(run.organizationId), name: RUN_STATUS_EVENT, data: { ...data } });
+      publish({ topic: orgTopic(run.organizationId), name: RUN_STATUS_EVENT, data });
     },
     logAppended: (runId: string, phase: 'plan' | 'apply') => {
       publish({ topic: runTopic(runId), name: 'log', data: { phase } });

@@ -2,12 +2,14 @@
 // start one, and a run page with its status, why it waits, its plan and apply logs (streaming
 // live), the actions the visitor may take, and comments. Every read and action goes through the
 // runs domain's services with the visitor's Subject; a page only decides which forms to offer.
+import { Readable } from 'node:stream';
 import { isAllowed } from '../../auth/authorize.js';
 import type { Subject } from '../../auth/subject.js';
-import { BadRequestError, notFound } from '../../errors.js';
+import { BadRequestError, ForbiddenError, NotFoundError, notFound } from '../../errors.js';
 import { canHappen, MAX_COMMENT_LENGTH, type Run, type RunStatus } from '../../runs/index.js';
 import type { Workspace } from '../../workspaces/index.js';
 import { actionButton, pager, runStatusBadge, timeTag } from '../components.js';
+import { pageNumber } from '../forms.js';
 import { paths } from '../paths.js';
 import type { WebDeps } from '../deps.js';
 import type { SseMessage, WebEvent } from '../events.js';
@@ -16,10 +18,18 @@ import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } fr
 import { page } from '../layout.js';
 import { readRunStatusEvent, orgTopic, runTopic } from '../run-events.js';
 import { LogRenderer, wholeUtf8Length } from './run-log.js';
+import { workspaceNav } from './workspaces.js';
 
 const RUNS_PER_PAGE = 20;
-/** Log bytes read at a time, for the page and for each live update. */
+/** Log bytes read at a time, for the page, for each live update and for the plain-text log. */
 const LOG_READ_BYTES = 512 * 1024;
+/** How much of the end of each log the run page shows: more would not render in time; the whole log is a link away. */
+const LOG_TAIL_BYTES = 256 * 1024;
+/** How far back a stream looks for the start of the line it goes on in, to carry that line's colours on. */
+const LINE_LOOKBACK_BYTES = 4 * 1024;
+/** ANSI control sequences (colours), left out of the plain-text log. */
+// eslint-disable-next-line no-control-regex -- ESC is what starts them
+const ANSI_SEQUENCE = /\x1b\[[0-?]*[ -/]*[@-~]/g;
 const EXECUTING: ReadonlySet<RunStatus> = new Set<RunStatus>(['planning', 'applying']);
 type PhaseName = 'plan' | 'apply';
 const PHASES: readonly PhaseName[] = ['plan', 'apply'];
@@ -53,10 +63,18 @@ function counts(phase: { additions: number; changes: number; destructions: numbe
   return `+${phase.additions} ~${phase.changes} -${phase.destructions}`;
 }
 
-function positiveInt(raw: string | undefined, name: string, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw new BadRequestError(`${name} must be a whole number from 1, got "${raw}"`);
-  return Number(raw);
+/** A size in words: 300 KiB, 2.5 MiB. */
+function size(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Where the first whole line of a chunk read from inside a log begins (or its first whole character, in a very long line). */
+function firstLineStart(data: Buffer): number {
+  const nl = data.indexOf(0x0a);
+  if (nl >= 0) return nl + 1;
+  let i = 0;
+  while (i < data.length && (data[i] & 0xc0) === 0x80) i++;
+  return i;
 }
 
 function nonNegativeInt(raw: string | undefined): number {
@@ -82,18 +100,21 @@ export function registerRunPages(router: WebRouter, deps: WebDeps): void {
   router.get('/app/:org/workspaces/:ws/runs', async (ctx) => {
     const subject = subjectOf(ctx);
     const ws = await workspaceOf(ctx);
-    const pageNo = positiveInt(typeof ctx.query.page === 'string' ? ctx.query.page : undefined, 'page', 1);
+    const pageNo = pageNumber(ctx);
     const { items, total } = await runs.listForWorkspace(subject, ws.id, { limit: RUNS_PER_PAGE, offset: (pageNo - 1) * RUNS_PER_PAGE });
     const org = ctx.params.org;
     page(ctx, {
       title: `Runs · ${ws.name}`,
       organization: org,
+      // The shape of workspaceCrumbs (workspaces.ts); it becomes workspaceCrumbs(org, ws.name, { label: 'Runs' }) once that takes crumbs.
       crumbs: [
         { label: org, href: paths.workspaces(org) },
+        { label: 'Workspaces', href: paths.workspaces(org) },
         { label: ws.name, href: paths.workspace(org, ws.name) },
         { label: 'Runs' },
       ],
       body: html`<h1>Runs of ${ws.name}</h1>
+${workspaceNav(org, ws.name, 'runs')}
 ${startRunForm(ctx, org, ws)}
 ${
   items.length === 0
@@ -169,7 +190,7 @@ ${pager(paths.runs(org, ws.name), {}, pageNo, Math.max(1, Math.ceil(total / RUNS
         const busy = agents?.items.filter((a) => a.status === 'busy').length ?? 0;
         reasons.push(
           pool
-            ? html`<li>an agent in pool <a href="/app/${ws.organizationName}/agent-pools/${pool.pool.id}">${pool.pool.name}</a>${agents ? html` (${idle} idle, ${busy} busy)` : ''}</li>`
+            ? html`<li>an agent in pool <a href="${paths.pool(ws.organizationName, pool.pool.id)}">${pool.pool.name}</a>${agents ? html` (${idle} idle, ${busy} busy)` : ''}</li>`
             : html`<li>an agent in the workspace's agent pool</li>`,
         );
       } else {
@@ -226,21 +247,42 @@ ${why ? html`<section aria-label="Why the run waits">${why}</section>` : ''}`;
     return buttons.length > 0 ? html`${buttons}` : html`<p>No actions available.</p>`;
   }
 
-  /** A phase's log so far as HTML, and the byte offset it ends at (where live updates go on). */
-  async function logSoFar(run: Run, phase: PhaseName): Promise<{ markup: Html; offset: number }> {
+  /**
+   * The end of a phase's log as HTML (at most about LOG_TAIL_BYTES, from the start of a line), the
+   * byte offset it ends at (where live updates go on) and how many bytes before it are left out.
+   */
+  async function logTail(phaseId: string): Promise<{ markup: Html; offset: number; skipped: number }> {
     const renderer = new LogRenderer();
-    const phaseId = run[phase].id;
     const parts: Html[] = [];
-    let offset = 0;
+    let offset = Math.max(0, (await deps.runs.logs.length(phaseId)) - LOG_TAIL_BYTES);
+    let skipped = offset;
     for (;;) {
-      const { data } = await deps.runs.logs.content(phaseId, offset, LOG_READ_BYTES);
+      const read = await deps.runs.logs.content(phaseId, offset, LOG_READ_BYTES);
+      let data = read;
+      if (skipped > 0 && offset === skipped) {
+        // Cut inside the log: begin with a whole line.
+        const from = firstLineStart(data);
+        data = data.subarray(from);
+        offset += from;
+        skipped = offset;
+      }
       const whole = wholeUtf8Length(data);
-      if (whole === 0) break;
-      parts.push(renderer.render(data.subarray(0, whole).toString('utf8')));
+      if (whole > 0) parts.push(renderer.render(data.subarray(0, whole).toString('utf8')));
       offset += whole;
-      if (data.length < LOG_READ_BYTES) break;
+      if (whole === 0 || read.length < LOG_READ_BYTES) break;
     }
-    return { markup: html`${parts}`, offset };
+    return { markup: html`${parts}`, offset, skipped };
+  }
+
+  /** A phase's log on the run page: its end, live, with a link to all of it as plain text. */
+  function logSection(org: string, ws: string, run: Run, phase: PhaseName, log: { markup: Html; offset: number; skipped: number }): Html {
+    const label = phase === 'plan' ? 'Plan' : 'Apply';
+    const whole = html`<a href="${paths.run(org, ws, run.id)}/logs/${phase}">the whole ${phase} log as plain text</a>`;
+    return html`<section aria-labelledby="${phase}-log-heading">
+<h2 id="${phase}-log-heading">${label} log</h2>
+${log.skipped > 0 ? html`<p class="log-note">This log is long (${size(log.offset)}): shown is its end; the first ${size(log.skipped)} are left out. Read ${whole}.</p>` : html`<p class="log-note">Also as plain text: ${whole}.</p>`}
+<pre class="log" id="${phase}-log" sse-swap="log-${phase}" hx-swap="beforeend" tabindex="0">${log.markup}</pre>
+</section>`;
   }
 
   router.get('/app/:org/workspaces/:ws/runs/:run', async (ctx) => {
@@ -249,8 +291,8 @@ ${why ? html`<section aria-label="Why the run waits">${why}</section>` : ''}`;
     const org = ctx.params.org;
     const base = paths.run(org, ws.name, run.id);
     const [plan, apply, comments, top] = await Promise.all([
-      logSoFar(run, 'plan'),
-      run.speculative ? Promise.resolve(null) : logSoFar(run, 'apply'),
+      logTail(run.plan.id),
+      run.speculative ? Promise.resolve(null) : logTail(run.apply.id),
       deps.runs.comments.list(subject, run.id, 100, 0),
       summary(subject, ws, run),
     ]);
@@ -262,29 +304,21 @@ ${why ? html`<section aria-label="Why the run waits">${why}</section>` : ''}`;
       organization: org,
       crumbs: [
         { label: org, href: paths.workspaces(org) },
+        { label: 'Workspaces', href: paths.workspaces(org) },
         { label: ws.name, href: paths.workspace(org, ws.name) },
         { label: 'Runs', href: paths.runs(org, ws.name) },
         { label: run.id },
       ],
       body: html`<h1>Run ${run.id}</h1>
+${workspaceNav(org, ws.name, 'runs')}
 <div hx-ext="sse" sse-connect="${streamUrl}" sse-close="signed-out">
 <section aria-labelledby="run-status-heading">
 <h2 id="run-status-heading">Status</h2>
 <div id="run-summary" sse-swap="run-summary" aria-live="polite">${top}</div>
 <div id="run-actions" sse-swap="run-actions">${actions(ctx, subject, run)}</div>
 </section>
-<section aria-labelledby="plan-log-heading">
-<h2 id="plan-log-heading">Plan log</h2>
-<pre class="log" id="plan-log" sse-swap="log-plan" hx-swap="beforeend" tabindex="0">${plan.markup}</pre>
-</section>
-${
-  apply
-    ? html`<section aria-labelledby="apply-log-heading">
-<h2 id="apply-log-heading">Apply log</h2>
-<pre class="log" id="apply-log" sse-swap="log-apply" hx-swap="beforeend" tabindex="0">${apply.markup}</pre>
-</section>`
-    : ''
-}
+${logSection(org, ws.name, run, 'plan', plan)}
+${apply ? logSection(org, ws.name, run, 'apply', apply) : ''}
 </div>
 <section aria-labelledby="comments-heading">
 <h2 id="comments-heading">Comments</h2>
@@ -310,7 +344,8 @@ ${csrfField(ctx)}
   // ------------------------------------------------------------ the run page's live updates
 
   router.get('/app/:org/workspaces/:ws/runs/:run/events', async (ctx) => {
-    const subject = subjectOf(ctx);
+    // The visitor's rights: gathered again now and then while the stream is open (recheck below).
+    let subject = subjectOf(ctx);
     const { ws, run } = await runOf(ctx);
     // Where each log goes on: the browser's last event names it after a reconnect, else the page's offsets.
     const resumed = /^plan:(\d{1,15});apply:(\d{1,15})$/.exec(ctx.get('Last-Event-ID'));
@@ -318,28 +353,29 @@ ${csrfField(ctx)}
       ? { plan: Number(resumed[1]), apply: Number(resumed[2]) }
       : { plan: nonNegativeInt(ctx.query.plan as string | undefined), apply: nonNegativeInt(ctx.query.apply as string | undefined) };
     const logs: Record<PhaseName, { offset: number; renderer: LogRenderer }> = {
-      plan: { offset: 0, renderer: new LogRenderer() },
-      apply: { offset: 0, renderer: new LogRenderer() },
+      plan: { offset: start.plan, renderer: new LogRenderer() },
+      apply: { offset: start.apply, renderer: new LogRenderer() },
     };
-    // The renderers read what the page already shows, so the colours it left set carry on.
+    // The page shows the log up to the offset already. The renderer reads only the start of the
+    // line the offset is in, so a colour set earlier on that line carries on (not the whole log).
     for (const phase of PHASES) {
       const log = logs[phase];
-      while (log.offset < start[phase]) {
-        const { data } = await deps.runs.logs.content(run[phase].id, log.offset, Math.min(LOG_READ_BYTES, start[phase] - log.offset));
-        if (data.length === 0) break;
-        log.renderer.render(data.toString('utf8'));
-        log.offset += data.length;
-      }
+      const back = Math.min(log.offset, LINE_LOOKBACK_BYTES);
+      if (back === 0) continue;
+      const before = (await deps.runs.logs.content(run[phase].id, log.offset - back, back)).subarray(0, back);
+      const nl = before.lastIndexOf(0x0a);
+      const from = nl >= 0 ? nl + 1 : back === log.offset ? 0 : before.length;
+      if (from < before.length) log.renderer.render(before.subarray(from).toString('utf8'));
     }
     const position = () => `plan:${logs.plan.offset};apply:${logs.apply.offset}`;
 
-    /** The log output past what the page shows, as messages that append it. */
-    async function newOutput(current: Run, phase: PhaseName): Promise<SseMessage[]> {
-      if (phase === 'apply' && current.speculative) return [];
+    /** The log output past what the page shows, as messages that append it (a run's phases never change: no need to read the run again). */
+    async function newOutput(phase: PhaseName): Promise<SseMessage[]> {
+      if (phase === 'apply' && run.speculative) return [];
       const log = logs[phase];
       const out: SseMessage[] = [];
       for (;;) {
-        const { data } = await deps.runs.logs.content(current[phase].id, log.offset, LOG_READ_BYTES);
+        const data = await deps.runs.logs.content(run[phase].id, log.offset, LOG_READ_BYTES);
         const whole = wholeUtf8Length(data);
         if (whole === 0) break;
         const markup = log.renderer.render(data.subarray(0, whole).toString('utf8'));
@@ -353,7 +389,7 @@ ${csrfField(ctx)}
     /** New log output, and the run's summary and buttons unless the page shows its status already. */
     const statusMessages = async (shown: string | null): Promise<SseMessage[]> => {
       const current = await runs.get(subject, run.id);
-      const output = [...(await newOutput(current, 'plan')), ...(await newOutput(current, 'apply'))];
+      const output = [...(await newOutput('plan')), ...(await newOutput('apply'))];
       // Replacing the buttons of a page that already has them would take the keyboard focus off them.
       if (current.status === shown) return output;
       const wsNow = await deps.workspaces.service.get(subject, ws.id);
@@ -369,8 +405,7 @@ ${csrfField(ctx)}
       onEvent: async (event: WebEvent, send) => {
         if (event.topic === runTopic(run.id)) {
           if (event.name === 'log' && (event.data.phase === 'plan' || event.data.phase === 'apply')) {
-            const current = await runs.get(subject, run.id);
-            for (const msg of await newOutput(current, event.data.phase)) send(msg);
+            for (const msg of await newOutput(event.data.phase)) send(msg);
           } else if (event.name === 'status') {
             for (const msg of await statusMessages(null)) send(msg);
           }
@@ -386,7 +421,50 @@ ${csrfField(ctx)}
           }
         }
       },
+      // Can the visitor still read this run (a team membership gone, say)? From then on the stream renders with these rights.
+      recheck: async (now) => {
+        try {
+          await runs.get(now, run.id);
+        } catch (err) {
+          if (err instanceof NotFoundError || err instanceof ForbiddenError) return false;
+          throw err;
+        }
+        subject = now;
+        return true;
+      },
     });
+  });
+
+  // ------------------------------------------------------------ a whole log, as plain text
+
+  // The run page shows only the end of a long log; this is all of it, without colours, streamed as read.
+  router.get('/app/:org/workspaces/:ws/runs/:run/logs/:phase', async (ctx) => {
+    const phase = ctx.params.phase;
+    if (phase !== 'plan' && phase !== 'apply') throw notFound('log', phase);
+    const { run } = await runOf(ctx);
+    if (phase === 'apply' && run.speculative) throw new NotFoundError(`run ${run.id} is plan only: it has no apply log`);
+    const phaseId = run[phase].id;
+    const logs = deps.runs.logs;
+    async function* plain(): AsyncGenerator<Buffer> {
+      let offset = 0;
+      let rest = Buffer.alloc(0);
+      for (;;) {
+        const data = await logs.content(phaseId, offset, LOG_READ_BYTES);
+        offset += data.length;
+        const last = data.length < LOG_READ_BYTES;
+        const text = Buffer.concat([rest, data]);
+        // A colour sequence never spans lines: up to the last newline is safe to clean; the rest waits for the next read.
+        const nl = text.lastIndexOf(0x0a);
+        const cut = last || nl < 0 ? text.length : nl + 1;
+        rest = text.subarray(cut);
+        // latin1 keeps every byte as it is (UTF-8 included); the sequences are ASCII.
+        if (cut > 0) yield Buffer.from(text.subarray(0, cut).toString('latin1').replace(ANSI_SEQUENCE, ''), 'latin1');
+        if (last) return;
+      }
+    }
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.body = Readable.from(plain());
   });
 
   // ------------------------------------------------------------ actions and comments

@@ -58,9 +58,13 @@ export class SessionService {
     return { id: row.id, principal: row.principal, subject, expiresAt: row.expiresAt, csrfToken: this.csrfFor(`session:${row.id}`) };
   }
 
-  /** Whether the session still exists (an event stream asks this now and then). */
-  isLive(id: string): Promise<boolean> {
-    return store.isLive(this.db, id);
+  /**
+   * The rights of a session's principal, gathered now; null when the session has ended (signed
+   * out, expired) or its user is gone. Event streams ask this now and then.
+   */
+  async subjectOfSession(id: string): Promise<Subject | null> {
+    const row = await store.findLiveById(this.db, id);
+    return row ? this.principals.subjectOf(row.principal) : null;
   }
 
   async end(id: string): Promise<void> {

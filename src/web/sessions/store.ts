@@ -52,8 +52,10 @@ export async function removeOfPrincipal(db: Db, principal: Pick<Principal, 'type
   return rows.map((r) => r.id);
 }
 
-export async function isLive(db: Db, id: string): Promise<boolean> {
-  return (await db('web_sessions').where({ id }).andWhere('expires_at', '>', db.fn.now()).first('id')) !== undefined;
+/** The session with this id, if it has not expired. */
+export async function findLiveById(db: Db, id: string): Promise<SessionRow | null> {
+  const row = await db('web_sessions').where({ id }).andWhere('expires_at', '>', db.fn.now()).first<Row | undefined>();
+  return row ? toSession(row) : null;
 }
 
 export async function removeExpired(db: Db): Promise<number> {
