@@ -6,6 +6,7 @@
 // visitor's rights, so one visitor's stream cannot carry what another may not see.
 import { PassThrough } from 'node:stream';
 import type { Db } from '../db/index.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
 import type { Listener } from '../db/notify.js';
 import type { Subject } from '../auth/subject.js';
 import type { Logger } from '../logger.js';
@@ -225,5 +226,19 @@ export class EventHub {
   /** Ends the streams of a session on every otfd (sign-out). */
   sessionEnded(sessionId: string): void {
     this.publish({ topic: `session:${sessionId}`, name: 'ended', data: {} });
+  }
+}
+
+/**
+ * For a stream's recheck: reads what the stream shows with the visitor's new rights; false when it
+ * is now hidden from them (404) or forbidden (403), so that the stream ends.
+ */
+export async function stillReadable(read: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await read();
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError || err instanceof ForbiddenError) return false;
+    throw err;
   }
 }

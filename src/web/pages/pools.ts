@@ -6,6 +6,7 @@
 import { isAllowed } from '../../auth/authorize.js';
 import type { Subject } from '../../auth/subject.js';
 import { NotFoundError } from '../../errors.js';
+import { stillReadable } from '../events.js';
 import type { Organization } from '../../orgs/index.js';
 import type { Agent, HeldJob, Pool, PoolWorkspace } from '../../pools/index.js';
 import { actionButton, pager, timeTag } from '../components.js';
@@ -190,7 +191,8 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete pool', { confirm: `Dele
   router.get('/app/:org/agent-pools/:pool', async (ctx) => poolPage(ctx));
 
   router.get('/app/:org/agent-pools/:pool/events', async (ctx) => {
-    const subject = subjectOf(ctx);
+    // The visitor's rights: gathered again now and then while the stream is open (recheck below).
+    let subject = subjectOf(ctx);
     const { pool, org } = await poolOf(ctx);
     const csrf = ctx.state.csrf;
     // Agents of a pool change together (a sweep, jobs queued to all): a burst of changes makes one
@@ -207,6 +209,12 @@ ${actionButton(ctx.state.csrf, `${base}/delete`, 'Delete pool', { confirm: `Dele
             .then((rows) => send({ event: 'agents', html: rows }))
             .catch((err: unknown) => deps.logger.warn({ err, pool: pool.id }, 'the agents of a pool page could not be rendered'));
         }, RENDER_EVERY_MS);
+      },
+      // Can the visitor still read the pool? From then on the stream renders with these rights.
+      recheck: async (now) => {
+        if (!(await stillReadable(() => pools.get(now, pool.id)))) return false;
+        subject = now;
+        return true;
       },
     });
   });

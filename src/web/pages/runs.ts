@@ -5,20 +5,20 @@
 import { Readable } from 'node:stream';
 import { isAllowed } from '../../auth/authorize.js';
 import type { Subject } from '../../auth/subject.js';
-import { BadRequestError, ForbiddenError, NotFoundError, notFound } from '../../errors.js';
+import { BadRequestError, NotFoundError, notFound } from '../../errors.js';
 import { canHappen, MAX_COMMENT_LENGTH, type Run, type RunStatus } from '../../runs/index.js';
 import type { Workspace } from '../../workspaces/index.js';
 import { actionButton, pager, runStatusBadge, timeTag } from '../components.js';
 import { pageNumber } from '../forms.js';
 import { paths } from '../paths.js';
 import type { WebDeps } from '../deps.js';
-import type { SseMessage, WebEvent } from '../events.js';
+import { stillReadable, type SseMessage, type WebEvent } from '../events.js';
 import { html, type Html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
 import { readRunStatusEvent, orgTopic, runTopic } from '../run-events.js';
 import { LogRenderer, wholeUtf8Length } from './run-log.js';
-import { workspaceNav } from './workspaces.js';
+import { workspaceCrumbs, workspaceNav } from './workspaces.js';
 
 const RUNS_PER_PAGE = 20;
 /** Log bytes read at a time, for the page, for each live update and for the plain-text log. */
@@ -106,13 +106,7 @@ export function registerRunPages(router: WebRouter, deps: WebDeps): void {
     page(ctx, {
       title: `Runs · ${ws.name}`,
       organization: org,
-      // The shape of workspaceCrumbs (workspaces.ts); it becomes workspaceCrumbs(org, ws.name, { label: 'Runs' }) once that takes crumbs.
-      crumbs: [
-        { label: org, href: paths.workspaces(org) },
-        { label: 'Workspaces', href: paths.workspaces(org) },
-        { label: ws.name, href: paths.workspace(org, ws.name) },
-        { label: 'Runs' },
-      ],
+      crumbs: workspaceCrumbs(org, ws.name, { label: 'Runs' }),
       body: html`<h1>Runs of ${ws.name}</h1>
 ${workspaceNav(org, ws.name, 'runs')}
 ${startRunForm(ctx, org, ws)}
@@ -302,13 +296,7 @@ ${log.skipped > 0 ? html`<p class="log-note">This log is long (${size(log.offset
     page(ctx, {
       title: `Run ${run.id} · ${ws.name}`,
       organization: org,
-      crumbs: [
-        { label: org, href: paths.workspaces(org) },
-        { label: 'Workspaces', href: paths.workspaces(org) },
-        { label: ws.name, href: paths.workspace(org, ws.name) },
-        { label: 'Runs', href: paths.runs(org, ws.name) },
-        { label: run.id },
-      ],
+      crumbs: workspaceCrumbs(org, ws.name, { label: 'Runs', href: paths.runs(org, ws.name) }, { label: run.id }),
       body: html`<h1>Run ${run.id}</h1>
 ${workspaceNav(org, ws.name, 'runs')}
 <div hx-ext="sse" sse-connect="${streamUrl}" sse-close="signed-out">
@@ -423,12 +411,7 @@ ${csrfField(ctx)}
       },
       // Can the visitor still read this run (a team membership gone, say)? From then on the stream renders with these rights.
       recheck: async (now) => {
-        try {
-          await runs.get(now, run.id);
-        } catch (err) {
-          if (err instanceof NotFoundError || err instanceof ForbiddenError) return false;
-          throw err;
-        }
+        if (!(await stillReadable(() => runs.get(now, run.id)))) return false;
         subject = now;
         return true;
       },

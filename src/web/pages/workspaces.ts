@@ -17,6 +17,7 @@ import { html, type Html } from '../html.js';
 import { csrfField, field, redirect, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page, type Crumb } from '../layout.js';
 import { readRunStatusEvent } from '../run-events.js';
+import { stillReadable } from '../events.js';
 import { startRunForm } from './runs.js';
 import { registerStatePages } from './states.js';
 
@@ -183,7 +184,8 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
   // browser's address bar, which does not ask for an event stream.
   router.get('/app/:org/workspaces/events', async (ctx, next) => {
     if (!ctx.get('Accept').includes('text/event-stream')) return next();
-    const subject = subjectOf(ctx);
+    // The visitor's rights: gathered again now and then while the stream is open (recheck below).
+    let subject = subjectOf(ctx);
     const q = listQuery(ctx);
     const org = await deps.orgs.service.resolve(subject, ctx.params.org);
     const orgName = org.name;
@@ -216,6 +218,12 @@ export function registerWorkspacePages(router: WebRouter, deps: WebDeps): void {
         // The latest run, which need not be the run that changed (a newer one may be queued).
         const [run] = await deps.runs.service.latestRuns(subject, [ws]);
         send({ event: `ws-${ws.id}`, html: statusContent(orgName, ws, run) });
+      },
+      // Can the visitor still see the organization? From then on the stream renders with these rights.
+      recheck: async (now) => {
+        if (!(await stillReadable(() => deps.orgs.service.resolve(now, orgName)))) return false;
+        subject = now;
+        return true;
       },
     });
   });
