@@ -14,7 +14,14 @@ describe('handshake, health and metrics', function () {
     const res = await server.api.get('/.well-known/terraform.json', { token: null });
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^application\/json/);
-    assert.deepEqual(res.body, { 'tfe.v2': '/api/v2/', 'tfe.v2.1': '/api/v2/', 'tfe.v2.2': '/api/v2/', 'state.v2': '/api/v2/' });
+    assert.deepEqual(res.body, {
+      'tfe.v2': '/api/v2/',
+      'tfe.v2.1': '/api/v2/',
+      'tfe.v2.2': '/api/v2/',
+      'state.v2': '/api/v2/',
+      // `terraform login HOST` gets a user token through the web UI.
+      'login.v1': { client: 'terraform-cli', grant_types: ['authz_code'], authz: '/app/oauth/authorize', token: '/app/oauth/token', ports: [10000, 10010] },
+    });
   });
 
   it('answers ping with an API version of at least 2.6 and a rate limit the CLI accepts', async () => {
