@@ -351,6 +351,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         state.publicRoutes(router);
         runs.publicRoutes(router);
         webhooks.publicRoutes(router);
+        web.publicRoutes(router);
       },
       redactPath: redactSignedPath,
       stopping: () => stopping,

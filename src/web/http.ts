@@ -51,9 +51,6 @@ export const CONTENT_SECURITY_POLICY = [
   "object-src 'none'",
 ].join('; ');
 
-/** The token endpoint of `terraform login`: posted by the CLI, not a browser, so it carries no CSRF token. */
-export const CSRF_EXEMPT_PATH = '/app/oauth/token';
-
 /** Raised by signedIn(): a GET is redirected to the sign-in page, anything else answered 401. */
 export class SignInRequired extends UnauthorizedError {
   constructor() {
@@ -139,10 +136,6 @@ export function webMiddleware(opts: WebHttpOptions) {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
         refuseCrossSite(ctx, opts.site);
         ctx.state.form = await readForm(ctx);
-        // The one exemption: `terraform login`'s token endpoint is called by the CLI, not by a
-        // browser, with no session and so no CSRF token; it proves itself with the one-time code
-        // and its PKCE verifier instead (src/web/pages/terraform-login.ts).
-        if (ctx.path === CSRF_EXEMPT_PATH) return await next();
         const given = ctx.state.form.get('_csrf') ?? ctx.get('X-CSRF-Token');
         if (!given || !sessions.csrfMatches(csrfBinding(ctx), given)) {
           throw new ForbiddenError('the form is missing its CSRF token or it is stale: reload the page and try again');
@@ -153,12 +146,6 @@ export function webMiddleware(opts: WebHttpOptions) {
       if (err instanceof SignInRequired && (ctx.method === 'GET' || ctx.method === 'HEAD') && !isEventStream(ctx)) {
         ctx.status = 303;
         ctx.redirect(`/login?next=${encodeURIComponent(ctx.originalUrl)}`);
-        return;
-      }
-      // `terraform login`'s token endpoint answers the CLI, which reads OAuth 2.0's JSON errors.
-      if (err instanceof AppError && ctx.path === CSRF_EXEMPT_PATH) {
-        ctx.status = err.status;
-        ctx.body = { error: 'invalid_request', error_description: err.message };
         return;
       }
       if (err instanceof AppError) {
@@ -216,7 +203,7 @@ function refuseCrossSite(ctx: AnyWebCtx, site: Site): void {
 }
 
 /** A urlencoded form of at most MAX_FORM_BYTES; anything else is refused with a clear error. */
-async function readForm(ctx: AnyWebCtx): Promise<URLSearchParams> {
+export async function readForm(ctx: Pick<AnyWebCtx, 'get' | 'req'>): Promise<URLSearchParams> {
   const type = ctx.get('Content-Type');
   const length = Number(ctx.get('Content-Length') || '0');
   if (length > MAX_FORM_BYTES) throw new PayloadTooLargeForm();

@@ -16,7 +16,7 @@ import { registerVariablePages } from './pages/variables.js';
 import { registerWorkspaceSettingsPages } from './pages/workspace-settings.js';
 import { registerWorkspacePages } from './pages/workspaces.js';
 import { registerOidcPages } from './pages/oidc.js';
-import { LOGIN_DISCOVERY, registerTerraformLoginPages } from './pages/terraform-login.js';
+import { LOGIN_DISCOVERY, registerTerraformLoginPages, registerTokenEndpoint, TOKEN_PATH } from './pages/terraform-login.js';
 import { SessionService } from './sessions/service.js';
 import { registerStaticRoutes } from './static.js';
 
@@ -29,6 +29,8 @@ export interface WebDomain {
   events: EventHub;
   /** Koa middleware answering every web path (/, /app/..., /login, /logout, /static/...); passes others on. */
   middleware: (ctx: ParameterizedContext<AppState>, next: Next) => Promise<void>;
+  /** Routes that are not pages, registered among otfd's public routes: `terraform login`'s token endpoint. */
+  publicRoutes(router: Router<AppState>): void;
   /** Entries of /.well-known/terraform.json the web UI adds (login.v1 for `terraform login`). */
   discovery: Record<string, unknown>;
   start(): Promise<void>;
@@ -62,7 +64,8 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
   const routes = router.routes();
   const allowed = router.allowedMethods();
   const middleware = async (appCtx: ParameterizedContext<AppState>, next: Next): Promise<void> => {
-    if (!isWebPath(appCtx.path)) return next();
+    // The token endpoint sits among the pages' paths but is the CLI's, not a page (publicRoutes).
+    if (!isWebPath(appCtx.path) || appCtx.path === TOKEN_PATH) return next();
     // The web middleware fills in the rest of WebState (csrf, tls, session) before any route runs.
     const ctx = appCtx as ParameterizedContext<WebState>;
     await guard(ctx, async () => {
@@ -80,6 +83,7 @@ export function createWebDomain(deps: Omit<WebDeps, 'sessions' | 'events'>): Web
     events,
     middleware,
     discovery,
+    publicRoutes: (publicRouter) => registerTokenEndpoint(publicRouter, all),
     start: async () => {
       sessions.startSweeping();
       await events.start();

@@ -6,10 +6,12 @@
 // challenge, client and redirect they were issued for.
 import crypto from 'node:crypto';
 import type { Subject } from '../../auth/subject.js';
-import { BadRequestError, ForbiddenError } from '../../errors.js';
+import type Router from '@koa/router';
+import type { AppState } from '../../api/http.js';
+import { AppError, BadRequestError, ForbiddenError } from '../../errors.js';
 import type { WebDeps } from '../deps.js';
 import { html } from '../html.js';
-import { CONTENT_SECURITY_POLICY, csrfField, field, subjectOf, type WebCtx, type WebRouter } from '../http.js';
+import { CONTENT_SECURITY_POLICY, csrfField, field, readForm, subjectOf, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
 import * as store from '../sso/store.js';
 
@@ -21,11 +23,17 @@ export const LOGIN_PORTS: [number, number] = [10000, 10010];
 const CODE_LIFETIME_MS = 60_000;
 
 /** login.v1 of /.well-known/terraform.json. */
+/**
+ * Where the CLI exchanges its code. Not a page: it is served outside the web UI's middleware (no
+ * session, no CSRF token, errors as OAuth 2.0 JSON), see registerTokenEndpoint.
+ */
+export const TOKEN_PATH = '/app/oauth/token';
+
 export const LOGIN_DISCOVERY = {
   client: TERRAFORM_CLIENT_ID,
   grant_types: ['authz_code'],
   authz: '/app/oauth/authorize',
-  token: '/app/oauth/token',
+  token: TOKEN_PATH,
   ports: LOGIN_PORTS,
 };
 
@@ -105,33 +113,45 @@ export function registerTerraformLoginPages(router: WebRouter, deps: WebDeps): v
     ctx.status = 303;
     ctx.redirect(back.href);
   });
+}
 
-  // Called by the CLI, not a browser: no session, and no CSRF token (src/web/http.ts exempts this
-  // path, and answers its errors as JSON). Answers are JSON, as OAuth 2.0 says; every refusal of a
-  // code is "invalid_grant".
-  router.post('/app/oauth/token', async (ctx) => {
+/**
+ * The token endpoint, called by the CLI, not a browser: no session, no CSRF token (the one-time
+ * code and its PKCE verifier prove the caller), and answers in JSON as OAuth 2.0 says, every
+ * refusal of a code being "invalid_grant". Registered among otfd's public routes.
+ */
+export function registerTokenEndpoint(router: Router<AppState>, deps: Pick<WebDeps, 'db' | 'users'>): void {
+  router.post(TOKEN_PATH, async (ctx) => {
     const fail = (status: number, error: string, description: string) => {
       ctx.status = status;
       ctx.body = { error, error_description: description };
     };
-    if (field(ctx, 'grant_type') !== 'authorization_code') return fail(400, 'unsupported_grant_type', 'only authorization_code is supported');
-    const code = field(ctx, 'code');
-    const verifier = field(ctx, 'code_verifier');
+    ctx.set('Cache-Control', 'no-store');
+    let form: URLSearchParams;
+    try {
+      form = await readForm(ctx);
+    } catch (err) {
+      if (err instanceof AppError) return fail(err.status, 'invalid_request', err.message);
+      throw err;
+    }
+    const field = (name: string) => form.get(name) ?? '';
+    if (field('grant_type') !== 'authorization_code') return fail(400, 'unsupported_grant_type', 'only authorization_code is supported');
+    const code = field('code');
+    const verifier = field('code_verifier');
     // Go's OAuth library may send the client id as HTTP Basic user instead of a form field.
-    const clientId = field(ctx, 'client_id') || basicUser(ctx.get('Authorization'));
+    const clientId = field('client_id') || basicUser(ctx.get('Authorization'));
     if (!code || code.length > 200) return fail(400, 'invalid_request', 'code is missing');
     // The code is taken whatever follows: a code that failed once is spent.
     const grant = await store.takeCode(deps.db, code);
     if (!grant) return fail(400, 'invalid_grant', 'the code is unknown, expired or already used');
     if (grant.clientId !== clientId) return fail(400, 'invalid_grant', 'the code was issued to another client');
-    if (grant.redirectUri !== field(ctx, 'redirect_uri')) return fail(400, 'invalid_grant', 'redirect_uri is not the one the code was issued for');
+    if (grant.redirectUri !== field('redirect_uri')) return fail(400, 'invalid_grant', 'redirect_uri is not the one the code was issued for');
     if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || crypto.createHash('sha256').update(verifier).digest('base64url') !== grant.codeChallenge) {
       return fail(400, 'invalid_grant', 'code_verifier does not match the code challenge');
     }
     const subject = await deps.users.service.subjectOfUser(grant.userId);
     if (!subject) return fail(400, 'invalid_grant', 'the user no longer exists');
     const { secret } = await deps.users.service.createToken(subject, grant.userId, { description: 'terraform login', expiredAt: null });
-    ctx.set('Cache-Control', 'no-store');
     ctx.status = 200;
     ctx.body = { access_token: secret, token_type: 'bearer' };
   });
