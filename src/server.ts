@@ -44,6 +44,7 @@ import { createIngressDomain, FetchWorker, LOST_FETCH_MS } from './ingress/index
 import { createWebhookDomain } from './webhooks/index.js';
 import { createWebDomain } from './web/index.js';
 import { runEventPublisher } from './web/run-events.js';
+import { createRegistry } from './metrics.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -155,6 +156,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const listener = new Listener(url, logger);
     await listener.start();
     cleanups.push(() => listener.stop());
+    const registry = createRegistry();
     const subjects = new SubjectCache();
     await subjects.follow(listener);
     const [terraform, tofu] = await Promise.all([detectVersion('terraform'), detectVersion('tofu')]);
@@ -321,6 +323,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     cleanups.push(async () => web.stop());
 
     const app = createApp({
+      registry,
       web,
       logger,
       db,

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import Router from '@koa/router';
 import Koa, { type Next } from 'koa';
 import client from 'prom-client';
+import type { Registry } from '../metrics.js';
 import { isApiCredential } from '../auth/authorize.js';
 import { logCaller, type AuthService } from '../auth/service.js';
 import { cancelWork, databaseUsable, type Db } from '../db/index.js';
@@ -22,6 +23,8 @@ export const AGENT_PREFIX = '/api/agent';
 export const TFP_API_VERSION = '2.6';
 
 export interface AppOptions {
+  /** Where request metrics go; /metrics serves it, with what the domains registered in it. */
+  registry: Registry;
   logger: Logger;
   db: Db;
   auth: AuthService;
@@ -49,9 +52,7 @@ export const MAX_JSON_DEPTH = 64;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-function metrics() {
-  const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
+function metrics(registry: Registry) {
   const requests = new client.Counter({
     name: 'otf_http_requests_total',
     help: 'HTTP requests handled, by method, route and status',
@@ -71,7 +72,7 @@ function metrics() {
 export function createApp(opts: AppOptions): Koa<AppState> {
   const { logger, db, auth } = opts;
   const app = new Koa<AppState>({ proxy: false });
-  const m = metrics();
+  const m = metrics(opts.registry);
   const redact = opts.redactPath ?? ((p: string) => p);
 
   app.on('error', (err) => logger.debug({ err }, 'connection error'));
