@@ -33,6 +33,8 @@ export default tseslint.config(
             },
             // The vcs domain's shared shapes (types.ts) are for every domain taking part in VCS-driven runs.
             { regex: '^(\\./|(\\.\\./)+)vcs/(?!(index|types)\\.js$)', message: 'Import the vcs domain through ../vcs/index.js (its shared shapes through ../vcs/types.js).' },
+            // The notifications domain's trigger names (triggers.ts) are shared with the domains that raise them.
+            { regex: '^(\\./|(\\.\\./)+)notifications/(?!(index|triggers)\\.js$)', message: 'Import the notifications domain through ../notifications/index.js (its trigger names through ../notifications/triggers.js).' },
           ],
         },
       ],

@@ -59,6 +59,24 @@ export interface Config {
   streamRecheckMs?: number;
   /** Single sign-on in the web UI through an OpenID Connect provider; null (or absent) for none. */
   oidc?: OidcConfig | null;
+  /** Whether notifications may go to private, loopback and link-local addresses (default no). */
+  notificationAllowPrivateAddresses?: boolean;
+  /** The SMTP server email notifications go through; null (or absent) for none. */
+  smtp?: SmtpConfig | null;
+  /** How long one notification delivery attempt may take, and the waits before its retries (no flags: tests shorten them). */
+  notificationTimeoutMs?: number;
+  notificationRetryDelaysMs?: number[];
+}
+
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  user: string | null;
+  /** A secret: never logged. */
+  password: string | null;
+  from: string;
+  /** none: plain SMTP; starttls: the connection must be upgraded (default); tls: TLS from the start (port 465). */
+  tls: 'none' | 'starttls' | 'tls';
 }
 
 export interface OidcConfig {
@@ -105,6 +123,13 @@ export const FLAGS: FlagSpec[] = [
   { name: 'oidc-teams-claim', help: 'an ID token claim listing groups; a group named like a team makes the user its member', default: 'none' },
   { name: 'oidc-scopes', help: 'the scopes otfd asks the OpenID Connect provider for, separated by spaces or commas (add the one that brings the teams claim, if your provider needs one)', default: 'openid profile email' },
   { name: 'oidc-name', help: 'the provider\'s name on the sign-in button', default: 'single sign-on' },
+  { name: 'notification-allow-private-addresses', boolean: true, help: 'let notifications go to private, loopback and link-local addresses (refused by default: workspace admins choose the URLs)', default: 'off' },
+  { name: 'smtp-host', help: 'SMTP server for email notifications', default: 'none (email notifications fail)' },
+  { name: 'smtp-port', help: 'port of the SMTP server', default: '587 (465 with --smtp-tls=tls)' },
+  { name: 'smtp-user', help: 'user name at the SMTP server', default: 'none (no authentication)' },
+  { name: 'smtp-password', help: 'password at the SMTP server (prefer OTF_SMTP_PASSWORD: arguments are visible to other users)', default: 'none' },
+  { name: 'smtp-from', help: 'the From address of email notifications', default: 'otf@<the SMTP host>' },
+  { name: 'smtp-tls', help: 'none (plain SMTP), starttls (upgrade required) or tls (TLS from the start)', default: 'starttls' },
 ];
 
 export function envName(flag: string): string {
@@ -199,7 +224,30 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     forceCancelCoolOffMs: parseDuration('force-cancel-cool-off', v.get('force-cancel-cool-off') ?? '10s', 24 * 3_600_000),
     sessionLifetimeMs: parseDuration('session-lifetime', v.get('session-lifetime') ?? '24h', 30 * 24 * 3_600_000) || 24 * 3_600_000,
     oidc: parseOidc(v),
+    notificationAllowPrivateAddresses: v.has('notification-allow-private-addresses') ? parseBool('notification-allow-private-addresses', v.get('notification-allow-private-addresses')!) : false,
+    smtp: parseSmtp(v),
   };
+}
+
+/** The --smtp-* flags: none of them, or --smtp-host and whichever others are needed. */
+function parseSmtp(v: Map<string, string>): SmtpConfig | null {
+  const host = v.get('smtp-host');
+  const others = ['smtp-port', 'smtp-user', 'smtp-password', 'smtp-from', 'smtp-tls'].filter((f) => v.has(f));
+  if (!host) {
+    if (others.length > 0) throw new ConfigError(`--${others[0]} needs --smtp-host`);
+    return null;
+  }
+  if (!/^[A-Za-z0-9.-]+$|^\[?[0-9a-fA-F:.]+\]?$/.test(host)) throw new ConfigError(`--smtp-host: "${host}" is not a host name or address`);
+  const tls = oneOf('smtp-tls', v.get('smtp-tls') ?? 'starttls', ['none', 'starttls', 'tls'] as const);
+  const port = parseInteger('smtp-port', v.get('smtp-port') ?? (tls === 'tls' ? '465' : '587'), 1, 65535);
+  const user = v.get('smtp-user') ?? null;
+  const password = v.get('smtp-password') ?? null;
+  if (password !== null && user === null) throw new ConfigError('--smtp-password needs --smtp-user');
+  const from = v.get('smtp-from') ?? `otf@${host.replace(/^\[|\]$/g, '')}`;
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(from) && !/^[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>$/.test(from)) {
+    throw new ConfigError(`--smtp-from: "${from}" is not an email address (name@host, or "Name <name@host>")`);
+  }
+  return { host: host.replace(/^\[|\]$/g, ''), port, user, password, from, tls };
 }
 
 /** The --oidc-* flags: all of issuer, client id and client secret, or none of them. */

@@ -45,6 +45,7 @@ import { createWebhookDomain } from './webhooks/index.js';
 import { createWebDomain } from './web/index.js';
 import { runEventPublisher } from './web/run-events.js';
 import { createRegistry } from './metrics.js';
+import { createNotificationDomain } from './notifications/index.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -238,6 +239,21 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
       agents: { heartbeatSeconds: config.agentHeartbeatSeconds, gracePeriodSeconds: config.agentGracePeriodSeconds },
     });
+    const notifications = createNotificationDomain({
+      db,
+      secret,
+      workspaces: workspaces.service,
+      users: users.service,
+      settings: {
+        allowPrivateAddresses: config.notificationAllowPrivateAddresses ?? false,
+        smtp: config.smtp ?? null,
+        timeoutMs: config.notificationTimeoutMs,
+        retryDelaysMs: config.notificationRetryDelaysMs,
+      },
+      registry,
+      logger,
+      baseUrl: () => site.baseUrl,
+    });
 
     // Every hook between domains, here and nowhere else.
     // Who a token belongs to, asked of each domain that issues tokens, in this order.
@@ -284,6 +300,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.service.setHeadPlanner((subject, ws, input) => ingress.service.planHead(subject, ws, input));
     // Every status change of a run from a commit is posted to the commit (never holding the run up).
     runs.service.onStatusChange(statuses.statusChanged);
+    // Every status change of a run enqueues the notifications its workspace listens for (never holding the run up).
+    runs.service.onStatusChange(notifications.statusChanged);
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
@@ -345,6 +363,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         runs.routes(router);
         triggers.routes(router);
         pools.routes(router);
+        notifications.routes(router);
       },
       agentRoutes: (router: ApiRouter) => {
         pools.agentRoutes(router);
@@ -394,6 +413,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     cleanups.push(async () => ingress.service.stop());
     fetchWorker.start();
     cleanups.push(() => fetchWorker.stop());
+    // Notifications enqueued (also by an otfd that did not live to send them) are sent now, then as they come.
+    notifications.start();
+    cleanups.push(() => notifications.stop());
     // Webhook deliveries an otfd did not live to process are processed now, then new ones as they come.
     await webhooks.start(listener);
     cleanups.push(() => webhooks.stop());

@@ -65,6 +65,21 @@ describe('otfd configuration', () => {
     rejects(['--oidc-issuer', 'ftp://x', '--oidc-client-id', 'a', '--oidc-client-secret', 'b'], {}, /--oidc-issuer: must be an http\(s\) URL/);
   });
 
+  it('takes SMTP settings for email notifications, and whether notifications may go to private addresses', () => {
+    assert.equal(parse([]).smtp, null);
+    assert.equal(parse([]).notificationAllowPrivateAddresses, false);
+    assert.equal(parse(['--notification-allow-private-addresses']).notificationAllowPrivateAddresses, true);
+    assert.deepEqual(parse(['--smtp-host', 'mail.example.com']).smtp, { host: 'mail.example.com', port: 587, user: null, password: null, from: 'otf@mail.example.com', tls: 'starttls' });
+    const c = parse(['--smtp-host', 'mail.example.com', '--smtp-tls', 'tls', '--smtp-user', 'otf', '--smtp-from', 'OTF <otf@example.com>'], { OTF_SMTP_PASSWORD: 'pw' });
+    assert.deepEqual(c.smtp, { host: 'mail.example.com', port: 465, user: 'otf', password: 'pw', from: 'OTF <otf@example.com>', tls: 'tls' });
+    rejects(['--smtp-port', '25'], {}, /--smtp-port needs --smtp-host/);
+    rejects(['--smtp-host', 'mail.example.com', '--smtp-tls', 'maybe'], {}, /--smtp-tls/);
+    rejects(['--smtp-host', 'mail.example.com', '--smtp-port', '70000'], {}, /--smtp-port/);
+    rejects(['--smtp-host', 'mail.example.com', '--smtp-password', 'pw'], {}, /--smtp-password needs --smtp-user/);
+    rejects(['--smtp-host', 'mail.example.com', '--smtp-from', 'nobody'], {}, /--smtp-from: "nobody" is not an email address/);
+    rejects(['--smtp-host', 'mail example'], {}, /--smtp-host/);
+  });
+
   it('reads sizes in bytes or with a unit', () => {
     assert.equal(parse(['--max-config-size', '1048576']).maxConfigSize, 1024 * 1024);
     assert.equal(parse(['--max-config-size=512KiB']).maxConfigSize, 512 * 1024);
@@ -105,6 +120,13 @@ describe('otfd configuration', () => {
         'OTF_OIDC_TEAMS_CLAIM',
         'OTF_OIDC_SCOPES',
         'OTF_OIDC_NAME',
+        'OTF_NOTIFICATION_ALLOW_PRIVATE_ADDRESSES',
+        'OTF_SMTP_HOST',
+        'OTF_SMTP_PORT',
+        'OTF_SMTP_USER',
+        'OTF_SMTP_PASSWORD',
+        'OTF_SMTP_FROM',
+        'OTF_SMTP_TLS',
       ],
     );
   });

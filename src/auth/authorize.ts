@@ -77,7 +77,9 @@ export type WorkspaceAction =
   | 'state:read'
   | 'state:read-outputs'
   | 'state:create'
-  | 'state:rollback';
+  | 'state:rollback'
+  | 'notification:read'
+  | 'notification:manage';
 
 export type Action = OrganizationAction | WorkspaceAction;
 
@@ -188,6 +190,9 @@ const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> 
   'state:read-outputs': (a) => atLeast(STATE_VERSIONS, a.stateVersions, 'read-outputs'),
   'state:create': (a) => a.stateVersions === 'write',
   'state:rollback': (a) => a.stateVersions === 'write',
+  // Terraform Cloud: notification configurations are the workspace's settings (admin access).
+  'notification:read': (a) => a.admin,
+  'notification:manage': (a) => a.admin,
 };
 
 /** What each action is, and what it needs, for the detail of a 403. */
@@ -249,6 +254,8 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'state:read-outputs': { what: 'read state outputs', needs: 'state-versions: read-outputs' },
   'state:create': { what: 'create state versions', needs: 'state-versions: write (write access to the workspace)' },
   'state:rollback': { what: 'roll back state', needs: 'state-versions: write (write access to the workspace)' },
+  'notification:read': { what: "read the workspace's notification configurations", needs: 'admin access to the workspace' },
+  'notification:manage': { what: "manage the workspace's notification configurations", needs: 'admin access to the workspace' },
 };
 
 /** The detail of a 403: what the subject may not do, and what it would need. */

@@ -1,0 +1,423 @@
+// Notifications as a workspace admin sets them up and as their receivers see them: a real run by
+// the server agent notifies a generic webhook (its HMAC-SHA512 signature checked), a Slack-shaped
+// receiver and a real SMTP server (smtp-server, with authentication); a failing destination is
+// retried and recorded and never holds the run up; verify sends a test notification; bad input is
+// refused with a 422 that says why, and changes nothing.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import type { Api, Json } from './helpers/api.js';
+import { assertError, assertStatus } from './helpers/assert.js';
+import { fixture } from './helpers/fixtures.js';
+import { addToOrganization, createUser, userWithAccess } from './helpers/people.js';
+import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
+import { configTarball, uploadTarball } from './helpers/tarball.js';
+import { until, waitFor } from './helpers/wait.js';
+
+const CONFIG = fixture('one-resource');
+const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled'];
+const RUN_TRIGGERS = ['run:created', 'run:planning', 'run:needs_attention', 'run:applying', 'run:completed', 'run:errored'];
+
+interface Received {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+/** An HTTP receiver on loopback; `answer` decides what each request gets (by its number, from 0). */
+async function receiver(answer: (n: number, req: http.IncomingMessage, res: http.ServerResponse) => void = (_n, _req, res) => res.end('ok')) {
+  const received: Received[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      answer(received.length - 1, req, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return {
+    url,
+    received,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function configDoc(attributes: Record<string, unknown>, users?: string[]): Json {
+  const data: Json = { type: 'notification-configurations', attributes };
+  if (users) data.relationships = { users: { data: users.map((id) => ({ type: 'users', id })) } };
+  return { data };
+}
+
+describe('notifications', function () {
+  let server: TestServer;
+  let admin: Api;
+  let org: string;
+  let smtp: SMTPServer;
+  const mails: Array<{ from: string; to: string[]; raw: string; user: string | undefined }> = [];
+  const SMTP_USER = 'otf-mailer';
+  const SMTP_PASSWORD = `pw-${crypto.randomBytes(8).toString('hex')}`;
+
+  before(async () => {
+    smtp = new SMTPServer({
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      logger: false,
+      onAuth(auth, _session, cb) {
+        if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) cb(null, { user: auth.username });
+        else cb(new Error('invalid credentials'));
+      },
+      onData(stream, session, cb) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          mails.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks).toString('utf8'),
+            user: session.user as string | undefined,
+          });
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
+    const smtpPort = (smtp.server.address() as AddressInfo).port;
+    server = await startServer({
+      ssl: true,
+      config: {
+        concurrency: 2,
+        notificationAllowPrivateAddresses: true,
+        smtp: { host: '127.0.0.1', port: smtpPort, user: SMTP_USER, password: SMTP_PASSWORD, from: 'otf@example.com', tls: 'none' },
+        notificationTimeoutMs: 1_000,
+        notificationRetryDelaysMs: [200, 400, 800],
+      },
+    });
+    admin = server.api;
+    org = await createOrganization(admin);
+  });
+  after(async () => {
+    await server?.stop();
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  });
+
+  async function upload(wsId: string): Promise<string> {
+    const cv = await admin.post(`/workspaces/${wsId}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
+    assertStatus(cv, 201);
+    assertStatus(await uploadTarball(admin, cv.body.data, configTarball({ 'main.tf': CONFIG })), 200);
+    return cv.body.data.id;
+  }
+
+  async function startRun(wsId: string): Promise<string> {
+    const cvId = await upload(wsId);
+    const res = await admin.post('/runs', {
+      data: {
+        type: 'runs',
+        attributes: { message: 'notify me' },
+        relationships: { workspace: { data: { type: 'workspaces', id: wsId } }, 'configuration-version': { data: { type: 'configuration-versions', id: cvId } } },
+      },
+    });
+    assertStatus(res, 201);
+    return res.body.data.id;
+  }
+
+  async function waitForRun(id: string, wanted: string[], timeoutMs = 60_000): Promise<Json> {
+    const run = await until(
+      `run ${id} to reach ${wanted.join(' or ')}`,
+      async () => (await admin.get(`/runs/${id}`)).body.data,
+      (r: Json) => wanted.includes(r.attributes.status) || FINAL.includes(r.attributes.status),
+      timeoutMs,
+    );
+    assert.ok(wanted.includes(run.attributes.status), `run ${id} ended ${run.attributes.status} (${run.attributes['error-message']})`);
+    return run;
+  }
+
+  async function create(wsId: string, attributes: Record<string, unknown>, users?: string[], client: Api = admin) {
+    return client.post(`/workspaces/${wsId}/notification-configurations`, configDoc(attributes, users));
+  }
+
+  it('a run notifies a signed generic webhook, Slack and email; a failing destination is retried and recorded without holding the run up', async () => {
+    const ws = await createWorkspace(admin, org, randomName('ws'), { 'auto-apply': true });
+    const generic = await receiver();
+    const slack = await receiver();
+    // 500 twice, then no answer at all (until the attempt times out), then 500 again.
+    const failing = await receiver((n, _req, res) => {
+      if (n === 2 || n === 3) return; // hangs: otfd's timeout ends the attempt
+      res.statusCode = 500;
+      res.end('receiver is broken');
+    });
+    const member = await createUser(admin);
+    await addToOrganization(admin, org, member);
+    try {
+      const token = `hmac-${crypto.randomBytes(12).toString('hex')}`;
+      const g = await create(ws.id, { name: 'webhook', 'destination-type': 'generic', enabled: true, url: generic.url, token, triggers: RUN_TRIGGERS });
+      assertStatus(g, 201);
+      assert.equal(g.body.data.attributes.token, null, 'the token is never shown');
+      assert.deepEqual(g.body.data.attributes['delivery-responses'], []);
+      assert.equal(g.body.data.relationships.subscribable.data.id, ws.id);
+      assertStatus(await create(ws.id, { name: 'slack', 'destination-type': 'slack', enabled: true, url: slack.url, triggers: ['run:completed'] }), 201);
+      const mail = await create(ws.id, { name: 'email', 'destination-type': 'email', enabled: true, 'email-addresses': ['ops@example.com'], triggers: ['run:completed', 'run:errored'] }, [member.id]);
+      assertStatus(mail, 201);
+      assert.deepEqual(mail.body.data.relationships.users.data, [{ type: 'users', id: member.id }]);
+      const bad = await create(ws.id, { name: 'broken', 'destination-type': 'generic', enabled: true, url: failing.url, triggers: ['run:completed'] });
+      assertStatus(bad, 201);
+      // A disabled configuration sends nothing.
+      const quiet = await receiver();
+      assertStatus(await create(ws.id, { name: 'off', 'destination-type': 'generic', enabled: false, url: quiet.url, triggers: RUN_TRIGGERS }), 201);
+
+      const started = Date.now();
+      const runId = await startRun(ws.id);
+      const run = await waitForRun(runId, ['applied']);
+      const runSeconds = (Date.now() - started) / 1000;
+
+      // The generic webhook: every trigger of the run, in order, each signed over its exact body.
+      await waitFor('the generic webhook to hear run:completed', async () => generic.received.some((r) => JSON.parse(r.body).notifications[0].trigger === 'run:completed'));
+      for (const r of generic.received) {
+        const expected = crypto.createHmac('sha512', token).update(r.body).digest('hex');
+        assert.equal(r.headers['x-tfe-notification-signature'], expected, 'the signature is HMAC-SHA512 of the body under the token');
+        assert.equal(r.headers['content-type'], 'application/json');
+      }
+      const payloads = generic.received.map((r) => JSON.parse(r.body));
+      assert.deepEqual(
+        payloads.map((p) => p.notifications[0].trigger),
+        ['run:created', 'run:planning', 'run:applying', 'run:completed'],
+        'an auto-apply run needs nobody’s attention',
+      );
+      const done = payloads[3];
+      assert.equal(done.payload_version, 1);
+      assert.equal(done.notification_configuration_id, g.body.data.id);
+      assert.equal(done.run_id, runId);
+      assert.equal(done.run_message, 'notify me');
+      assert.equal(done.workspace_id, ws.id);
+      assert.equal(done.workspace_name, ws.attributes.name);
+      assert.equal(done.organization_name, org);
+      assert.equal(done.run_created_by, 'site-admin');
+      assert.equal(done.run_url, `${server.url}/app/${org}/workspaces/${ws.attributes.name}/runs/${runId}`);
+      assert.equal(Date.parse(done.run_created_at), Date.parse(run.attributes['created-at']));
+      assert.deepEqual(Object.keys(done.notifications[0]).sort(), ['message', 'run_status', 'run_updated_at', 'run_updated_by', 'trigger']);
+      assert.equal(done.notifications[0].run_status, 'applied');
+      assert.equal(done.notifications[0].message, 'Run Applied');
+      assert.equal(payloads[0].notifications[0].run_status, 'pending');
+
+      // Slack: an incoming-webhook message linking the run.
+      await waitFor('the Slack message', async () => slack.received.length === 1);
+      const message = JSON.parse(slack.received[0].body);
+      assert.match(message.text, new RegExp(`^<${server.url}/app/${org}/workspaces/${ws.attributes.name}/runs/${runId}\\|Run Applied: ${org}/${ws.attributes.name}>$`));
+      assert.equal(slack.received[0].headers['x-tfe-notification-signature'], undefined, 'only generic destinations are signed');
+
+      // Email, through the SMTP server, signed in with --smtp-user and --smtp-password.
+      await waitFor('the email', async () => mails.length === 1);
+      assert.equal(mails[0].user, SMTP_USER);
+      assert.equal(mails[0].from, 'otf@example.com');
+      assert.deepEqual(mails[0].to.sort(), ['ops@example.com', member.username + '@example.com'].sort());
+      assert.match(mails[0].raw, new RegExp(`Subject: Run Applied: ${org}/${ws.attributes.name}`));
+      assert.match(mails[0].raw, new RegExp(runId));
+
+      // The failing destination: tried four times (500, 500, a hang cut at 1 s, 500), each recorded.
+      const broken = await until(
+        'the failing destination to be given up',
+        async () => (await admin.get(`/notification-configurations/${bad.body.data.id}`)).body.data,
+        (c: Json) => c.attributes['delivery-responses'].length === 4,
+        30_000,
+      );
+      const responses = broken.attributes['delivery-responses'];
+      assert.deepEqual(
+        responses.map((r: Json) => [r.code, r.successful]),
+        [
+          ['0', 'false'],
+          ['0', 'false'],
+          ['500', 'false'],
+          ['500', 'false'],
+        ],
+        'newest first: the two hangs, then the two 500s',
+      );
+      assert.equal(responses[2].body, 'receiver is broken');
+      assert.match(responses[0].body, /no answer within 1000 ms/);
+      assert.equal(responses[2].url, failing.url);
+      assert.ok(responses[2].headers['content-length'], 'response headers are recorded');
+      assert.ok(!Number.isNaN(Date.parse(responses[0]['sent-at'])));
+      assert.equal(failing.received.length, 4, 'no attempt after the last retry');
+      // The run did not wait for any of it: it was applied before the last attempt was even made.
+      const appliedAt = Date.parse(run.attributes['status-timestamps']['applied-at']);
+      assert.ok(failing.received[3].at > appliedAt, 'the retries went on after the run had finished');
+      assert.ok(runSeconds < 60, `the run took ${runSeconds} s`);
+
+      // The generic destination's successes are recorded too.
+      const ok = (await admin.get(`/notification-configurations/${g.body.data.id}`)).body.data.attributes['delivery-responses'];
+      assert.equal(ok.length, 4);
+      assert.ok(ok.every((r: Json) => r.code === '200' && r.successful === 'true' && r.body === 'ok'));
+      assert.equal(quiet.received.length, 0, 'a disabled configuration sends nothing');
+
+      // /metrics counts the attempts by destination type and result.
+      const metrics = await admin.get('/metrics');
+      assert.match(metrics.text, /otf_notification_deliveries_total\{destination_type="generic",result="success"\} ([4-9]|\d\d)/);
+      assert.match(metrics.text, /otf_notification_deliveries_total\{destination_type="generic",result="failure"\} 4/);
+      assert.match(metrics.text, /otf_notification_deliveries_total\{destination_type="slack",result="success"\} 1/);
+      assert.match(metrics.text, /otf_notification_deliveries_total\{destination_type="email",result="success"\} 1/);
+      await quiet.close();
+    } finally {
+      await generic.close();
+      await slack.close();
+      await failing.close();
+    }
+  });
+
+  it('a run waiting for confirmation needs attention; Microsoft Teams gets a connector card', async () => {
+    const ws = await createWorkspace(admin, org, randomName('ws'), { 'auto-apply': false });
+    const teams = await receiver();
+    try {
+      assertStatus(await create(ws.id, { name: 'teams', 'destination-type': 'microsoft-teams', enabled: true, url: teams.url, triggers: ['run:needs_attention'] }), 201);
+      const runId = await startRun(ws.id);
+      await waitForRun(runId, ['planned']);
+      await waitFor('the Teams card', async () => teams.received.length === 1);
+      const card = JSON.parse(teams.received[0].body);
+      assert.equal(card['@type'], 'MessageCard');
+      assert.equal(card.title, `Run Needs Attention: ${org}/${ws.attributes.name}`);
+      assert.ok(card.sections[0].facts.some((f: Json) => f.name === 'Run' && f.value === runId));
+      assert.equal(card.potentialAction[0].targets[0].uri, `${server.url}/app/${org}/workspaces/${ws.attributes.name}/runs/${runId}`);
+      assertStatus(await admin.post(`/runs/${runId}/actions/discard`, {}), 202);
+    } finally {
+      await teams.close();
+    }
+  });
+
+  it('verify sends a test notification now and answers with its response', async () => {
+    const ws = await createWorkspace(admin, org);
+    const hook = await receiver();
+    try {
+      const token = 'verify-token';
+      const c = await create(ws.id, { name: 'check me', 'destination-type': 'generic', enabled: false, url: hook.url, token, triggers: [] });
+      assertStatus(c, 201);
+      const res = await admin.post(`/notification-configurations/${c.body.data.id}/actions/verify`, {});
+      assertStatus(res, 200);
+      const responses = res.body.data.attributes['delivery-responses'];
+      assert.equal(responses.length, 1);
+      assert.equal(responses[0].code, '200');
+      assert.equal(responses[0].successful, 'true');
+      assert.equal(hook.received.length, 1);
+      const payload = JSON.parse(hook.received[0].body);
+      assert.equal(payload.notifications[0].trigger, 'verification');
+      assert.equal(payload.notifications[0].message, 'Verification of check me');
+      assert.equal(payload.run_id, null);
+      assert.equal(hook.received[0].headers['x-tfe-notification-signature'], crypto.createHmac('sha512', token).update(hook.received[0].body).digest('hex'));
+      // An unreachable destination is a failed response, not an error of the request.
+      await hook.close();
+      const again = await admin.post(`/notification-configurations/${c.body.data.id}/actions/verify`, {});
+      assertStatus(again, 200);
+      assert.equal(again.body.data.attributes['delivery-responses'][0].successful, 'false');
+      assert.match(again.body.data.attributes['delivery-responses'][0].body, /cannot reach/);
+    } finally {
+      await hook.close().catch(() => undefined);
+    }
+  });
+
+  it('update and delete; the token stays write-only', async () => {
+    const ws = await createWorkspace(admin, org);
+    const c = await create(ws.id, { name: 'first', 'destination-type': 'generic', url: 'http://127.0.0.1:9/x', token: 'secret-one', triggers: ['run:errored'] });
+    assertStatus(c, 201);
+    assert.equal(c.body.data.attributes.enabled, false, 'disabled unless enabled, as in Terraform Cloud');
+    const id = c.body.data.id;
+    const patched = await admin.patch(`/notification-configurations/${id}`, { data: { type: 'notification-configurations', attributes: { name: 'second', enabled: true, triggers: ['run:completed', 'run:completed'] } } });
+    assertStatus(patched, 200);
+    assert.equal(patched.body.data.attributes.name, 'second');
+    assert.deepEqual(patched.body.data.attributes.triggers, ['run:completed']);
+    assert.equal(patched.body.data.attributes.url, 'http://127.0.0.1:9/x');
+    assert.doesNotMatch(patched.text, /secret-one/);
+    const list = await admin.get(`/workspaces/${ws.id}/notification-configurations`);
+    assertStatus(list, 200);
+    assert.deepEqual(list.body.data.map((d: Json) => d.id), [id]);
+    assert.equal(list.body.meta.pagination['total-count'], 1);
+    assertError(
+      await admin.patch(`/notification-configurations/${id}`, { data: { type: 'notification-configurations', attributes: { 'destination-type': 'slack' } } }),
+      422,
+      /cannot be changed/,
+    );
+    assertStatus(await admin.delete(`/notification-configurations/${id}`), 204);
+    assertError(await admin.get(`/notification-configurations/${id}`), 404, /not found/);
+  });
+
+  it('bad input is refused with a 422 that says why, and changes nothing', async () => {
+    const ws = await createWorkspace(admin, org);
+    const valid = { name: 'n', 'destination-type': 'generic', url: 'http://127.0.0.1:9/ok', triggers: ['run:completed'] };
+    const cases: Array<[Record<string, unknown>, RegExp, string]> = [
+      [{ ...valid, url: 'ftp://example.com/x' }, /must be an http:\/\/ or https:\/\/ URL, not ftp/, '/data/attributes/url'],
+      [{ ...valid, url: 'javascript:alert(1)' }, /must be an http:\/\/ or https:\/\/ URL/, '/data/attributes/url'],
+      [{ ...valid, url: 'file:///etc/passwd' }, /not file/, '/data/attributes/url'],
+      [{ ...valid, url: 'not a url' }, /spaces or control characters/, '/data/attributes/url'],
+      [{ ...valid, url: 'http://user:pw@127.0.0.1/x' }, /must not carry credentials/, '/data/attributes/url'],
+      [{ ...valid, url: `http://127.0.0.1/${'a'.repeat(3000)}` }, /at most 2048/, '/data/attributes/url'],
+      [{ ...valid, url: 'http://no-such-host.invalid/x' }, /does not resolve/, '/data/attributes/url'],
+      [{ ...valid, 'destination-type': 'slack', url: null }, /"url" is required for slack/, '/data/attributes/url'],
+      [{ ...valid, triggers: ['run:exploded'] }, /"run:exploded" is not a trigger; the triggers are run:created/, '/data/attributes/triggers'],
+      [{ ...valid, 'destination-type': 'pager' }, /destination-type/, '/data/attributes/destination-type'],
+      [{ ...valid, name: 'x'.repeat(300) }, /"name" is 300 characters long; it may be at most 256/, '/data/attributes/name'],
+      [{ ...valid, name: 'a\u0000b' }, /NUL/, '/data/attributes/name'],
+      [{ ...valid, token: 't\u0000' }, /NUL/, '/data/attributes/token'],
+      [{ ...valid, token: 'k'.repeat(2000) }, /"token" is 2000 characters long; it may be at most 1024/, '/data/attributes/token'],
+      [{ ...valid, 'destination-type': 'email', url: undefined, 'email-addresses': ['nobody'] }, /"nobody" is not an email address/, '/data/attributes/email-addresses'],
+      [{ ...valid, 'email-addresses': ['a@example.com'] }, /for email destinations only/, '/data/attributes/destination-type'],
+      [{ ...valid, enabled: 'yes' }, /enabled/, '/data/attributes/enabled'],
+    ];
+    for (const [attributes, detail, pointer] of cases) {
+      const res = await create(ws.id, attributes);
+      assertError(res, 422, detail, { pointer });
+      assert.doesNotMatch(res.text, /k{100}/, 'a token is never quoted back');
+    }
+    // A user of another organization is nobody to send this organization's email to.
+    const stranger = await createUser(admin);
+    assertError(await create(ws.id, { name: 'e', 'destination-type': 'email', 'email-addresses': [], triggers: [] }, [stranger.id]), 422, /is not a member of organization/, {
+      pointer: '/data/relationships/users/data',
+    });
+    assertError(await admin.request('POST', `/workspaces/${ws.id}/notification-configurations`, { raw: '{"data": ' }), 400, /JSON/i);
+    // Another organization's workspace is not there for its admins.
+    const other = await createOrganization(admin);
+    const otherWs = await createWorkspace(admin, other);
+    const otherOwner = await userWithAccess(admin, org, [ws.id], 'admin');
+    assertError(await create(otherWs.id, valid, undefined, otherOwner.client), 404, /workspace .* not found/);
+    const foreign = await create(otherWs.id, valid);
+    assertStatus(foreign, 201);
+    assertError(await otherOwner.client.get(`/notification-configurations/${foreign.body.data.id}`), 404, /not found/);
+    assertError(await otherOwner.client.delete(`/notification-configurations/${foreign.body.data.id}`), 404, /not found/);
+    // Read and write access are not enough: notifications are the workspace admins'.
+    const reader = await userWithAccess(admin, org, [ws.id], 'write');
+    assertError(await create(ws.id, valid, undefined, reader.client), 403, /manage the workspace's notification configurations you need admin access/);
+    assertError(await reader.client.get(`/workspaces/${ws.id}/notification-configurations`), 403, /admin access/);
+    assertStatus(await create(ws.id, valid, undefined, otherOwner.client), 201);
+    // Nothing of the refused requests was made.
+    const list = await admin.get(`/workspaces/${ws.id}/notification-configurations`);
+    assert.equal(list.body.data.length, 1);
+    assert.equal((await admin.get(`/workspaces/${otherWs.id}/notification-configurations`)).body.data.length, 1);
+  });
+
+  it('a workspace holds at most 20 configurations', async () => {
+    const ws = await createWorkspace(admin, org);
+    for (let i = 0; i < 20; i++) assertStatus(await create(ws.id, { name: `n${i}`, 'destination-type': 'generic', url: 'http://127.0.0.1:9/x' }), 201);
+    assertError(await create(ws.id, { name: 'one more', 'destination-type': 'generic', url: 'http://127.0.0.1:9/x' }), 422, /already has 20 notification configurations/);
+  });
+});
+
+describe('notifications to private addresses without --notification-allow-private-addresses', function () {
+  let server: TestServer;
+  let org: string;
+  before(async () => {
+    server = await startServer();
+    org = await createOrganization(server.api);
+  });
+  after(() => server?.stop());
+
+  it('are refused at create and update, naming the address', async () => {
+    const ws = await createWorkspace(server.api, org);
+    for (const url of ['http://127.0.0.1:8080/', 'http://localhost/', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/']) {
+      const res = await server.api.post(`/workspaces/${ws.id}/notification-configurations`, configDoc({ name: 'n', 'destination-type': 'generic', url }));
+      assertError(res, 422, /private, loopback or link-local address; otfd sends notifications there only with --notification-allow-private-addresses/, { pointer: '/data/attributes/url' });
+    }
+    assert.equal((await server.api.get(`/workspaces/${ws.id}/notification-configurations`)).body.data.length, 0);
+  });
+});
