@@ -11,6 +11,7 @@ import { SMTPServer } from 'smtp-server';
 import type { Api, Json } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
 import { fixture } from './helpers/fixtures.js';
+import { assertOk, linesOf, runOtf } from './helpers/otf.js';
 import { addToOrganization, createUser, userWithAccess } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
@@ -396,6 +397,51 @@ describe('notifications', function () {
     assert.equal((await admin.get(`/workspaces/${otherWs.id}/notification-configurations`)).body.data.length, 1);
   });
 
+  it('otf notifications: create (the token from standard input), list, show, verify, delete', async () => {
+    const ws = await createWorkspace(admin, org);
+    const wsPath = `${org}/${ws.attributes.name}`;
+    const hook = await receiver();
+    try {
+      const token = `cli-${crypto.randomBytes(8).toString('hex')}`;
+      const made = await runOtf(server, ['notifications', 'create', wsPath, 'from the cli', '--type', 'generic', '--url', hook.url, '--trigger', 'run:completed', '--trigger', 'run:errored', '--token-file', '-'], {
+        input: `${token}\n`,
+      });
+      assertOk(made);
+      const id = /^id: (nc-\S+)$/m.exec(made.stdout)?.[1];
+      assert.ok(id, made.stdout);
+      assert.match(made.stdout, /^enabled: true$/m);
+      assert.match(made.stdout, /^triggers: run:completed, run:errored$/m);
+      assert.doesNotMatch(made.stdout, new RegExp(token));
+
+      const list = await runOtf(server, ['notifications', 'list', wsPath]);
+      assertOk(list);
+      assert.deepEqual(linesOf(list.stdout)[0].split(/\s+/), ['ID', 'NAME', 'TYPE', 'ENABLED', 'TRIGGERS', 'LAST-DELIVERY']);
+      assert.match(linesOf(list.stdout)[1], new RegExp(`^${id}\\s+from the cli\\s+generic\\s+true\\s+run:completed, run:errored\\s+-$`));
+
+      const verified = await runOtf(server, ['notifications', 'verify', id]);
+      assertOk(verified);
+      assert.match(verified.stdout, /^last-delivery: delivered \(200\) at \S+: ok$/m);
+      assert.equal(hook.received.length, 1);
+      assert.equal(hook.received[0].headers['x-tfe-notification-signature'], crypto.createHmac('sha512', token).update(hook.received[0].body).digest('hex'), 'signed with the token read from stdin');
+
+      const shown = await runOtf(server, ['notifications', 'show', id]);
+      assertOk(shown);
+      assert.match(shown.stdout, /^deliveries: 1$/m);
+      assert.match(shown.stdout, new RegExp(`^url: ${hook.url}$`, 'm'));
+
+      const refused = await runOtf(server, ['notifications', 'create', wsPath, 'bad', '--type', 'generic', '--url', hook.url, '--trigger', 'run:exploded']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /"run:exploded" is not a trigger/);
+
+      const deleted = await runOtf(server, ['notifications', 'delete', id]);
+      assertOk(deleted);
+      assert.equal(deleted.stdout, `notification configuration ${id} deleted\n`);
+      assertError(await admin.get(`/notification-configurations/${id}`), 404, /not found/);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('a workspace holds at most 20 configurations', async () => {
     const ws = await createWorkspace(admin, org);
     for (let i = 0; i < 20; i++) assertStatus(await create(ws.id, { name: `n${i}`, 'destination-type': 'generic', url: 'http://127.0.0.1:9/x' }), 201);
@@ -419,5 +465,23 @@ describe('notifications to private addresses without --notification-allow-privat
       assertError(res, 422, /private, loopback or link-local address; otfd sends notifications there only with --notification-allow-private-addresses/, { pointer: '/data/attributes/url' });
     }
     assert.equal((await server.api.get(`/workspaces/${ws.id}/notification-configurations`)).body.data.length, 0);
+  });
+
+  it('are refused at update, and again at delivery when a name has come to resolve to one', async () => {
+    const ws = await createWorkspace(server.api, org);
+    // A configuration made while its host resolved to a public address (this sandbox resolves no
+    // public names, so it is written as the API would have written it).
+    const id = 'nc-publicbeforehand';
+    await server.otfd.db('notification_configurations').insert({ id, workspace_id: ws.id, name: 'was public', enabled: true, destination_type: 'generic', url: 'http://93.184.215.14/hook', triggers: ['run:completed'] });
+    const patch = (attributes: Record<string, unknown>) => server.api.patch(`/notification-configurations/${id}`, { data: { type: 'notification-configurations', attributes } });
+    assertError(await patch({ url: 'http://127.0.0.1:5432/' }), 422, /127\.0\.0\.1 is a private, loopback or link-local address/, { pointer: '/data/attributes/url' });
+    assert.equal((await server.api.get(`/notification-configurations/${id}`)).body.data.attributes.url, 'http://93.184.215.14/hook', 'nothing changed');
+    // Now its address is a private one (as if DNS had changed): the delivery is refused, not sent.
+    await server.otfd.db('notification_configurations').where({ id }).update({ url: 'http://localhost:9/hook' });
+    const verified = await server.api.post(`/notification-configurations/${id}/actions/verify`, {});
+    assertStatus(verified, 200);
+    const [response] = verified.body.data.attributes['delivery-responses'];
+    assert.equal(response.successful, 'false');
+    assert.match(response.body, /^refused: localhost resolves to (127\.0\.0\.1|::1), which is a private, loopback or link-local address/);
   });
 });

@@ -14,7 +14,7 @@ import { NotificationService, type NotificationSettings } from './service.js';
 import type { AssessmentNotice } from './triggers.js';
 
 export { NOTIFICATION_TRIGGERS, type AssessmentNotice, type NotificationTrigger } from './triggers.js';
-export { NotificationService, runNotification, type NotificationConfiguration, type NotificationSettings } from './service.js';
+export { NotificationService, runNotifications, type NotificationConfiguration, type NotificationSettings } from './service.js';
 export type { SmtpSettings } from './sender.js';
 export { signature } from './payloads.js';
 export { isPrivateAddress } from './address.js';

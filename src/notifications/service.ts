@@ -90,13 +90,24 @@ function checkEmails(addresses: string[]): string[] {
   return [...new Set(addresses)];
 }
 
-/** What each run status tells whoever listens: its trigger and message, or nothing. */
-export function runNotification(run: Pick<Run, 'autoApply'>, from: string, to: string): { trigger: NotificationTrigger; message: string; status: string } | null {
-  // A run announces no "created" of its own: it leaves pending exactly once, which is when it is
-  // known to be there for good (a run whose configuration failed to arrive never was).
-  if (from === 'pending') {
-    return { trigger: 'run:created', message: 'Run Created', status: 'pending' };
-  }
+interface RunNotification {
+  trigger: NotificationTrigger;
+  message: string;
+  status: string;
+}
+
+/** What the status change of a run tells whoever listens: its triggers (none, one or two), in order. */
+export function runNotifications(run: Pick<Run, 'autoApply'>, from: string, to: string): RunNotification[] {
+  const out: RunNotification[] = [];
+  // The runs domain announces no creation of its own: a run leaves pending exactly once, which is
+  // when it is queued (or ends without ever planning).
+  if (from === 'pending') out.push({ trigger: 'run:created', message: 'Run Created', status: 'pending' });
+  const then = statusNotification(run, to);
+  if (then) out.push(then);
+  return out;
+}
+
+function statusNotification(run: Pick<Run, 'autoApply'>, to: string): RunNotification | null {
   switch (to) {
     case 'planning':
       return { trigger: 'run:planning', message: 'Run Planning', status: to };
@@ -111,6 +122,10 @@ export function runNotification(run: Pick<Run, 'autoApply'>, from: string, to: s
       return { trigger: 'run:completed', message: 'Run Planned and finished', status: to };
     case 'errored':
       return { trigger: 'run:errored', message: 'Run Errored', status: to };
+    // Terraform Cloud: run:errored is "a run terminated early due to error or cancellation".
+    case 'canceled':
+    case 'force_canceled':
+      return { trigger: 'run:errored', message: 'Run Canceled', status: to };
     default:
       return null;
   }
@@ -295,32 +310,31 @@ export class NotificationService {
    * worker sends, so no destination can hold the run up.
    */
   readonly statusChanged = async (run: Run, from: string, to: string): Promise<void> => {
-    const what = runNotification(run, from, to);
-    if (!what) return;
-    const configs = await store.listening(this.db, run.workspaceId, what.trigger);
-    if (configs.length === 0) return;
     const by = run.createdBy?.name ?? null;
-    const event: NotificationEvent = {
-      trigger: what.trigger,
-      message: what.message,
-      workspaceId: run.workspaceId,
-      workspaceName: run.workspaceName,
-      organizationName: run.organizationName,
-      run: {
-        id: run.id,
-        message: run.message,
-        createdAt: run.createdAt.toISOString(),
-        createdBy: by,
-        status: what.status,
-        updatedAt: new Date().toISOString(),
-        updatedBy: by,
-      },
-      assessment: null,
-    };
-    await store.enqueue(
-      this.db,
-      configs.map((c) => ({ configurationId: c.id, event })),
-    );
+    const items: Array<{ configurationId: string; event: NotificationEvent }> = [];
+    for (const what of runNotifications(run, from, to)) {
+      const configs = await store.listening(this.db, run.workspaceId, what.trigger);
+      const event: NotificationEvent = {
+        trigger: what.trigger,
+        message: what.message,
+        workspaceId: run.workspaceId,
+        workspaceName: run.workspaceName,
+        organizationName: run.organizationName,
+        run: {
+          id: run.id,
+          message: run.message,
+          createdAt: run.createdAt.toISOString(),
+          createdBy: by,
+          status: what.status,
+          updatedAt: new Date().toISOString(),
+          updatedBy: by,
+        },
+        assessment: null,
+      };
+      for (const c of configs) items.push({ configurationId: c.id, event });
+    }
+    if (items.length === 0) return;
+    await store.enqueue(this.db, items);
     this.wake();
   };
 
@@ -419,7 +433,11 @@ export class NotificationService {
       const lease = this.timeoutMs * 2 + 5_000;
       const batch = await store.claim(this.db, 20, lease);
       for (const d of batch) {
-        const p: Promise<void> = this.process(d).finally(() => this.inFlight.delete(p));
+        // Once done, the configuration's next delivery (held back until this one ends) may go.
+        const p: Promise<void> = this.process(d).finally(() => {
+          this.inFlight.delete(p);
+          this.wake();
+        });
         this.inFlight.add(p);
       }
       if (batch.length === 20) this.again = true;

@@ -206,12 +206,21 @@ export async function enqueue(db: Db, items: Array<{ configurationId: string; ev
 /**
  * Takes up to `limit` deliveries that are due, for one worker: rows another worker holds are
  * skipped (FOR UPDATE SKIP LOCKED), and each taken row is leased until `leaseMs` from now, so that
- * an otfd that dies mid-send leaves it to be taken again once the lease is over.
+ * an otfd that dies mid-send leaves it to be taken again once the lease is over. Only the oldest
+ * delivery of each configuration is taken: a destination hears of a run's steps in their order
+ * (created before planning), also across replicas, at the price of later ones waiting out the
+ * retries of an earlier one.
  */
 export async function claim(db: Db, limit: number, leaseMs: number): Promise<QueuedDelivery[]> {
   return db.transaction(async (trx) => {
     const due = (await trx('notification_deliveries')
       .where('next_attempt_at', '<=', trx.fn.now())
+      .whereNotExists(
+        trx('notification_deliveries as older')
+          .whereRaw('older.configuration_id = notification_deliveries.configuration_id')
+          .whereRaw('older.id < notification_deliveries.id')
+          .select(trx.raw('1')),
+      )
       .orderBy('id')
       .limit(limit)
       .forUpdate()

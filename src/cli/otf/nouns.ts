@@ -5,6 +5,7 @@ import { organizations } from './nouns/organizations.js';
 import { agentPools, agents, agentTokens } from './nouns/pools.js';
 import { runs } from './nouns/runs.js';
 import { memberships } from './nouns/memberships.js';
+import { notifications } from './nouns/notifications.js';
 import { state } from './nouns/state.js';
 import { teamAccess } from './nouns/team-access.js';
 import { teamMembers, teams, teamTokens } from './nouns/teams.js';
@@ -19,6 +20,7 @@ export const NOUNS: Noun[] = [
   runs,
   state,
   variables,
+  notifications,
   vcsProviders,
   agentPools,
   agentTokens,
