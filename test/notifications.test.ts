@@ -8,6 +8,8 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { runNotifications } from '../src/notifications/index.js';
+import { genericPayload, slackPayload } from '../src/notifications/payloads.js';
 import type { Api, Json } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
 import { fixture } from './helpers/fixtures.js';
@@ -387,6 +389,8 @@ describe('notifications', function () {
     assertError(await otherOwner.client.get(`/notification-configurations/${foreign.body.data.id}`), 404, /not found/);
     assertError(await otherOwner.client.delete(`/notification-configurations/${foreign.body.data.id}`), 404, /not found/);
     // Read and write access are not enough: notifications are the workspace admins'.
+    const readOnly = await userWithAccess(admin, org, [ws.id], 'read');
+    assertError(await create(ws.id, valid, undefined, readOnly.client), 403, /admin access to the workspace/);
     const reader = await userWithAccess(admin, org, [ws.id], 'write');
     assertError(await create(ws.id, valid, undefined, reader.client), 403, /manage the workspace's notification configurations you need admin access/);
     assertError(await reader.client.get(`/workspaces/${ws.id}/notification-configurations`), 403, /admin access/);
@@ -483,5 +487,48 @@ describe('notifications to private addresses without --notification-allow-privat
     const [response] = verified.body.data.attributes['delivery-responses'];
     assert.equal(response.successful, 'false');
     assert.match(response.body, /^refused: localhost resolves to (127\.0\.0\.1|::1), which is a private, loopback or link-local address/);
+  });
+});
+
+describe('what each event notifies, and the payloads of health assessments', function () {
+  it('maps run status changes to Terraform Cloud’s triggers', () => {
+    const triggers = (from: string, to: string, autoApply = false) => runNotifications({ autoApply }, from, to).map((n) => `${n.trigger} ${n.status} ${n.message}`);
+    assert.deepEqual(triggers('pending', 'plan_queued'), ['run:created pending Run Created']);
+    assert.deepEqual(triggers('plan_queued', 'planning'), ['run:planning planning Run Planning']);
+    assert.deepEqual(triggers('planning', 'planned'), ['run:needs_attention planned Run Needs Attention']);
+    assert.deepEqual(triggers('planning', 'planned', true), [], 'an auto-apply run needs nobody');
+    assert.deepEqual(triggers('apply_queued', 'applying'), ['run:applying applying Run Applying']);
+    assert.deepEqual(triggers('applying', 'applied'), ['run:completed applied Run Applied']);
+    assert.deepEqual(triggers('planning', 'planned_and_finished'), ['run:completed planned_and_finished Run Planned and finished']);
+    assert.deepEqual(triggers('planning', 'errored'), ['run:errored errored Run Errored']);
+    assert.deepEqual(triggers('applying', 'canceled'), ['run:errored canceled Run Canceled']);
+    assert.deepEqual(triggers('pending', 'canceled'), ['run:created pending Run Created', 'run:errored canceled Run Canceled']);
+    assert.deepEqual(triggers('planned', 'discarded'), []);
+    assert.deepEqual(triggers('planned', 'confirmed'), []);
+  });
+
+  it('sends an assessment as payload version 2, linking its result', () => {
+    const event = {
+      trigger: 'assessment:drifted' as const,
+      message: '1 resource drifted',
+      workspaceId: 'ws-1',
+      workspaceName: 'web',
+      organizationName: 'acme',
+      run: null,
+      assessment: { resultId: 'asmtres-1', at: '2026-12-05T04:00:00.000Z' },
+    };
+    const ctx = { configurationId: 'nc-1', configurationName: 'drift', baseUrl: 'https://otf.example.com' };
+    const p = genericPayload(ctx, event) as Json;
+    assert.equal(p.payload_version, '2');
+    assert.equal(p.notification_configuration_url, 'https://otf.example.com/api/v2/notification-configurations/nc-1');
+    assert.equal(p.workspace_name, 'web');
+    assert.deepEqual(p.notifications, [
+      {
+        message: '1 resource drifted',
+        trigger: 'assessment:drifted',
+        details: { new_assessment_result: { id: 'asmtres-1', url: 'https://otf.example.com/api/v2/assessment-results/asmtres-1', created_at: '2026-12-05T04:00:00.000Z' } },
+      },
+    ]);
+    assert.equal((slackPayload(ctx, event) as Json).text, '<https://otf.example.com/app/acme/workspaces/web|1 resource drifted: acme/web>');
   });
 });

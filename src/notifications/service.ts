@@ -297,8 +297,7 @@ export class NotificationService {
       run: null,
       assessment: null,
     };
-    const outcome = await this.deliverOnce(config, event);
-    if (outcome) await store.recordResponse(this.db, config.id, outcome);
+    await store.recordResponse(this.db, config.id, await this.deliverOnce(config, event));
     return this.get(subject, id);
   }
 
@@ -362,7 +361,7 @@ export class NotificationService {
 
   // ------------------------------------------------------------ delivery
 
-  /** The configuration as the sender needs it; null when it cannot be sent (its token unreadable). */
+  /** The configuration as the sender needs it; null when its token cannot be opened (then it cannot be sent). */
   private async destination(config: StoredConfiguration): Promise<Destination | null> {
     let token: string | null = null;
     if (config.encryptedToken) {
@@ -379,11 +378,12 @@ export class NotificationService {
     return { id: config.id, name: config.name, destinationType: config.destinationType, url: config.url, token, emailAddresses };
   }
 
-  /** One attempt, counted in /metrics; null when the configuration cannot be sent at all. */
-  private async deliverOnce(config: StoredConfiguration, event: NotificationEvent): Promise<Outcome | null> {
+  /** One attempt, counted in /metrics. */
+  private async deliverOnce(config: StoredConfiguration, event: NotificationEvent): Promise<Outcome> {
     const dest = await this.destination(config);
-    if (!dest) return null;
-    const outcome = await this.sender.send(dest, event, this.deps.baseUrl());
+    const outcome: Outcome = dest
+      ? await this.sender.send(dest, event, this.deps.baseUrl())
+      : { url: config.url ?? '', body: 'not sent: the token cannot be decrypted (was --secret changed since it was set?); set the token again', code: '0', headers: {}, successful: false, permanent: true };
     this.deps.deliveries.inc({ destination_type: config.destinationType, result: outcome.successful ? 'success' : 'failure' });
     return outcome;
   }
@@ -452,10 +452,10 @@ export class NotificationService {
       // Deleted configurations take their deliveries with them; disabled ones send nothing more.
       if (!config || !config.enabled) return await store.finish(this.db, d.id);
       const outcome = await this.deliverOnce(config, d.event);
-      if (outcome) await store.recordResponse(this.db, config.id, outcome);
+      await store.recordResponse(this.db, config.id, outcome);
       const retries = this.retryDelays.length;
-      if (!outcome || outcome.successful || outcome.permanent || d.attempts > retries) {
-        if (outcome && !outcome.successful) {
+      if (outcome.successful || outcome.permanent || d.attempts > retries) {
+        if (!outcome.successful) {
           this.deps.logger.warn({ configuration: config.id, attempts: d.attempts, code: outcome.code }, 'notification not delivered; giving up');
         }
         await store.finish(this.db, d.id);
