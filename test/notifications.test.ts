@@ -532,3 +532,59 @@ describe('what each event notifies, and the payloads of health assessments', fun
     assert.equal((slackPayload(ctx, event) as Json).text, '<https://otf.example.com/app/acme/workspaces/web|1 resource drifted: acme/web>');
   });
 });
+
+describe('queued notifications outlive the otfd that was sending them', function () {
+  it('a stop cuts a hanging delivery short, and the next otfd on the database sends it', async () => {
+    // The first request hangs; the second is answered.
+    const hook = await receiver((n, _req, res) => {
+      if (n > 0) res.end('ok');
+    });
+    let first: TestServer | null = null;
+    let second: TestServer | null = null;
+    try {
+      first = await startServer({ config: { notificationAllowPrivateAddresses: true, notificationTimeoutMs: 3_000, notificationRetryDelaysMs: [200] } });
+      const org = await createOrganization(first.api);
+      const ws = await createWorkspace(first.api, org);
+      const made = await first.api.post(`/workspaces/${ws.id}/notification-configurations`, configDoc({ name: 'n', 'destination-type': 'generic', enabled: true, url: hook.url, triggers: ['run:completed'] }));
+      assertStatus(made, 201);
+      const id = made.body.data.id;
+      // A run's completion, as the runs domain's hook enqueues it.
+      const event = {
+        trigger: 'run:completed',
+        message: 'Run Applied',
+        workspaceId: ws.id,
+        workspaceName: ws.attributes.name,
+        organizationName: org,
+        run: { id: 'run-queuedbefore', message: 'm', createdAt: new Date().toISOString(), createdBy: 'alice', status: 'applied', updatedAt: new Date().toISOString(), updatedBy: 'alice' },
+        assessment: null,
+      };
+      await first.otfd.db('notification_deliveries').insert({ configuration_id: id, trigger: 'run:completed', event: JSON.stringify(event) });
+      await waitFor('the first attempt to reach the receiver', async () => hook.received.length === 1, 10_000);
+      const stopping = Date.now();
+      await first.stop();
+      const stopMs = Date.now() - stopping;
+      assert.ok(stopMs < 2_500, `the stop waited ${stopMs} ms for a hanging destination (its timeout is 3000 ms)`);
+      second = await startServer({ databaseUrl: first.databaseUrl, config: { notificationAllowPrivateAddresses: true } });
+      // Taken again once the first otfd's lease on it is over (its timeout + 5 s).
+      await waitFor('the delivery to be sent by the second otfd', async () => hook.received.length === 2, 20_000);
+      const payload = JSON.parse(hook.received[1].body);
+      assert.equal(payload.run_id, 'run-queuedbefore');
+      const config = await until(
+        'the response to be recorded',
+        async () => (await second!.api.get(`/notification-configurations/${id}`)).body.data,
+        (c: Json) => c.attributes['delivery-responses'].length === 1,
+        10_000,
+      );
+      assert.deepEqual(
+        config.attributes['delivery-responses'].map((r: Json) => [r.code, r.successful]),
+        [['200', 'true']],
+        'the attempt cut short by the stop is not recorded as a failure of the destination',
+      );
+      assert.equal(Number((await second.otfd.db('notification_deliveries').count<{ count: string }[]>('* as count'))[0].count), 0, 'nothing left in the queue');
+    } finally {
+      await second?.stop();
+      await first?.stop();
+      await hook.close();
+    }
+  });
+});

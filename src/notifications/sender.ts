@@ -68,8 +68,16 @@ export class Sender {
       : null;
   }
 
+  /** Requests under way, to cut short when otfd stops. */
+  private readonly active = new Set<http.ClientRequest>();
+
   close(): void {
     this.mailer?.close();
+  }
+
+  /** Ends every request under way (each then reports a failure). */
+  abortAll(): void {
+    for (const req of this.active) req.destroy(new Error('otfd is stopping'));
   }
 
   async send(dest: Destination, event: NotificationEvent, baseUrl: string): Promise<Outcome> {
@@ -104,6 +112,7 @@ export class Sender {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.active.delete(req);
         resolve(o);
       };
       const req = mod.request(
@@ -138,6 +147,7 @@ export class Sender {
           res.on('error', (err) => finish(failed(`the response broke off: ${err.message}`)));
         },
       );
+      this.active.add(req);
       const timer = setTimeout(() => {
         req.destroy();
         finish(failed(`no answer within ${this.options.timeoutMs} ms`));

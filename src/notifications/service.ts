@@ -85,7 +85,7 @@ function checkEmails(addresses: string[]): string[] {
   const pointer = { pointer: '/data/attributes/email-addresses' };
   if (addresses.length > LIMITS.emailAddresses) throw new InvalidError(`attribute "email-addresses" has ${addresses.length} addresses; a configuration may have at most ${LIMITS.emailAddresses}`, pointer);
   for (const a of addresses) {
-    if (a.length > 254 || !EMAIL.test(a)) throw new InvalidError(`attribute "email-addresses": ${JSON.stringify(a.slice(0, 64))} is not an email address`, pointer);
+    if (a.length > 254 || !EMAIL.test(a) || [...a].some((c) => c.charCodeAt(0) < 0x20 || c === '\u007f')) throw new InvalidError(`attribute "email-addresses": ${JSON.stringify(a.slice(0, 64))} is not an email address`, pointer);
   }
   return [...new Set(addresses)];
 }
@@ -400,6 +400,9 @@ export class NotificationService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+    // Requests under way are cut short rather than waited for: their deliveries stay leased in the
+    // queue, and are taken again (by any otfd) once the lease is over.
+    this.sender.abortAll();
     await Promise.all(this.inFlight);
     this.sender.close();
   }
@@ -430,7 +433,7 @@ export class NotificationService {
   private async tick(): Promise<void> {
     try {
       // A lease long enough for one attempt: should this otfd die, the delivery is taken again after it.
-      const lease = this.timeoutMs * 2 + 5_000;
+      const lease = this.timeoutMs + 5_000;
       const batch = await store.claim(this.db, 20, lease);
       for (const d of batch) {
         // Once done, the configuration's next delivery (held back until this one ends) may go.
@@ -452,6 +455,8 @@ export class NotificationService {
       // Deleted configurations take their deliveries with them; disabled ones send nothing more.
       if (!config || !config.enabled) return await store.finish(this.db, d.id);
       const outcome = await this.deliverOnce(config, d.event);
+      // Cut short by this otfd stopping: no fault of the destination, nothing to record.
+      if (this.stopped && !outcome.successful) return;
       await store.recordResponse(this.db, config.id, outcome);
       const retries = this.retryDelays.length;
       if (outcome.successful || outcome.permanent || d.attempts > retries) {
