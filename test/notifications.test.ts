@@ -453,7 +453,7 @@ describe('notifications', function () {
   });
 });
 
-describe('notifications to private addresses without --notification-allow-private-addresses', function () {
+describe('an otfd without --notification-allow-private-addresses or --smtp-host', function () {
   let server: TestServer;
   let org: string;
   before(async () => {
@@ -462,7 +462,7 @@ describe('notifications to private addresses without --notification-allow-privat
   });
   after(() => server?.stop());
 
-  it('are refused at create and update, naming the address', async () => {
+  it('refuses private destinations at create, naming the address', async () => {
     const ws = await createWorkspace(server.api, org);
     for (const url of ['http://127.0.0.1:8080/', 'http://localhost/', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/']) {
       const res = await server.api.post(`/workspaces/${ws.id}/notification-configurations`, configDoc({ name: 'n', 'destination-type': 'generic', url }));
@@ -471,7 +471,7 @@ describe('notifications to private addresses without --notification-allow-privat
     assert.equal((await server.api.get(`/workspaces/${ws.id}/notification-configurations`)).body.data.length, 0);
   });
 
-  it('are refused at update, and again at delivery when a name has come to resolve to one', async () => {
+  it('refuses private destinations at update, and again at delivery when a name has come to resolve to one', async () => {
     const ws = await createWorkspace(server.api, org);
     // A configuration made while its host resolved to a public address (this sandbox resolves no
     // public names, so it is written as the API would have written it).
@@ -487,6 +487,19 @@ describe('notifications to private addresses without --notification-allow-privat
     const [response] = verified.body.data.attributes['delivery-responses'];
     assert.equal(response.successful, 'false');
     assert.match(response.body, /^refused: localhost resolves to (127\.0\.0\.1|::1), which is a private, loopback or link-local address/);
+  });
+
+  it('an email destination without --smtp-host is recorded as failed, saying why', async () => {
+    const org = await createOrganization(server.api);
+    const ws = await createWorkspace(server.api, org);
+    const made = await server.api.post(`/workspaces/${ws.id}/notification-configurations`, configDoc({ name: 'mail', 'destination-type': 'email', 'email-addresses': ['ops@example.com'], triggers: ['run:errored'] }));
+    assertStatus(made, 201);
+    assert.equal(made.body.data.attributes.url, null);
+    const verified = await server.api.post(`/notification-configurations/${made.body.data.id}/actions/verify`, {});
+    assertStatus(verified, 200);
+    const [response] = verified.body.data.attributes['delivery-responses'];
+    assert.equal(response.successful, 'false');
+    assert.equal(response.body, 'otfd has no SMTP server to send email through (--smtp-host)');
   });
 });
 
