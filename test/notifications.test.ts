@@ -150,12 +150,14 @@ describe('notifications', function () {
     const ws = await createWorkspace(admin, org, randomName('ws'), { 'auto-apply': true });
     const generic = await receiver();
     const slack = await receiver();
-    // 500 twice, then no answer at all (until the attempt times out), then 500 again.
+    // 500 twice, then no answer at all (each attempt cut at otfd's timeout of 1 s).
     const failing = await receiver((n, _req, res) => {
       if (n === 2 || n === 3) return; // hangs: otfd's timeout ends the attempt
       res.statusCode = 500;
       res.end('receiver is broken');
     });
+    // Never answers: listening for run:created, it is still being tried while the run goes on.
+    const hanging = await receiver(() => undefined);
     const member = await createUser(admin);
     await addToOrganization(admin, org, member);
     try {
@@ -171,6 +173,8 @@ describe('notifications', function () {
       assert.deepEqual(mail.body.data.relationships.users.data, [{ type: 'users', id: member.id }]);
       const bad = await create(ws.id, { name: 'broken', 'destination-type': 'generic', enabled: true, url: failing.url, triggers: ['run:completed'] });
       assertStatus(bad, 201);
+      const slow = await create(ws.id, { name: 'hangs', 'destination-type': 'generic', enabled: true, url: hanging.url, triggers: ['run:created'] });
+      assertStatus(slow, 201);
       // A disabled configuration sends nothing.
       const quiet = await receiver();
       assertStatus(await create(ws.id, { name: 'off', 'destination-type': 'generic', enabled: false, url: quiet.url, triggers: RUN_TRIGGERS }), 201);
@@ -223,7 +227,7 @@ describe('notifications', function () {
       assert.match(mails[0].raw, new RegExp(`Subject: Run Applied: ${org}/${ws.attributes.name}`));
       assert.match(mails[0].raw, new RegExp(runId));
 
-      // The failing destination: tried four times (500, 500, a hang cut at 1 s, 500), each recorded.
+      // The failing destination: tried four times (500, 500, then two hangs cut at 1 s), each recorded.
       const broken = await until(
         'the failing destination to be given up',
         async () => (await admin.get(`/notification-configurations/${bad.body.data.id}`)).body.data,
@@ -247,9 +251,18 @@ describe('notifications', function () {
       assert.ok(responses[2].headers['content-length'], 'response headers are recorded');
       assert.ok(!Number.isNaN(Date.parse(responses[0]['sent-at'])));
       assert.equal(failing.received.length, 4, 'no attempt after the last retry');
-      // The run did not wait for any of it: it was applied before the last attempt was even made.
-      const appliedAt = Date.parse(run.attributes['status-timestamps']['applied-at']);
-      assert.ok(failing.received[3].at > appliedAt, 'the retries went on after the run had finished');
+      // The run did not wait for any of it: its plan started while the destination that never answers
+      // was still being tried for run:created (four attempts of 1 s, 1.4 s of waits between them).
+      const stuck = await until(
+        'the hanging destination to be given up',
+        async () => (await admin.get(`/notification-configurations/${slow.body.data.id}`)).body.data.attributes['delivery-responses'],
+        (r: Json[]) => r.length === 4,
+        30_000,
+      );
+      assert.ok(stuck.every((r: Json) => r.code === '0' && r.successful === 'false' && /no answer within 1000 ms/.test(r.body)));
+      const planningAt = Date.parse(run.attributes['status-timestamps']['planning-at']);
+      assert.ok(planningAt < Date.parse(stuck[0]['sent-at']), 'the plan started before the hanging destination was given up');
+      assert.equal(hanging.received.length, 4);
       assert.ok(runSeconds < 60, `the run took ${runSeconds} s`);
 
       // The generic destination's successes are recorded too.
@@ -261,7 +274,7 @@ describe('notifications', function () {
       // /metrics counts the attempts by destination type and result.
       const metrics = await admin.get('/metrics');
       assert.match(metrics.text, /otf_notification_deliveries_total\{destination_type="generic",result="success"\} ([4-9]|\d\d)/);
-      assert.match(metrics.text, /otf_notification_deliveries_total\{destination_type="generic",result="failure"\} 4/);
+      assert.match(metrics.text, /otf_notification_deliveries_total\{destination_type="generic",result="failure"\} 8/);
       assert.match(metrics.text, /otf_notification_deliveries_total\{destination_type="slack",result="success"\} 1/);
       assert.match(metrics.text, /otf_notification_deliveries_total\{destination_type="email",result="success"\} 1/);
       await quiet.close();
@@ -269,6 +282,7 @@ describe('notifications', function () {
       await generic.close();
       await slack.close();
       await failing.close();
+      await hanging.close();
     }
   });
 
