@@ -8,7 +8,8 @@ import { fixture } from './helpers/fixtures.js';
 import { linesOf, runOtf } from './helpers/otf.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
-import { sleep, until } from './helpers/wait.js';
+import { cloudBlock, expectCode, startTerraform, terraform, workdir } from './helpers/terraform.js';
+import { sleep, until, waitUntil } from './helpers/wait.js';
 
 const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled'];
 const ONE_RESOURCE = fixture('one-resource');
@@ -214,6 +215,45 @@ describe('why a run waits (status-explanation, otf runs explain, /metrics)', fun
     for (const id of [third.id, second.id]) assert.equal((await api.post(`/runs/${id}/actions/discard`, {})).status, 202);
     await cancel(first.id);
     await waitForRun(queued.id, ['applied']);
+  });
+
+  it("the terraform CLI's waiting lines are true: a pool with no agent, a workspace locked by hand", async () => {
+    // A pool of its own, with no agent yet.
+    const created = await api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool'), 'organization-scoped': true } } });
+    assert.equal(created.status, 201, created.text);
+    const empty = created.body.data;
+    const token = await api.post(`/agent-pools/${empty.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'ci' } } });
+    assert.equal(token.status, 201, token.text);
+    const byAgent = await createWorkspace(api, org);
+    const set = await api.patch(`/workspaces/${byAgent.id}`, { data: { type: 'workspaces', attributes: { 'execution-mode': 'agent', 'agent-pool-id': empty.id } } });
+    assert.equal(set.status, 200, set.text);
+    const dir = workdir({ 'main.tf': cloudBlock(server, org, `name = "${byAgent.attributes.name}"`) + ONE_RESOURCE });
+    expectCode(await terraform(server, dir, ['init', '-input=false']), 0);
+    const tf = startTerraform(server, dir, ['apply', '-auto-approve', '-input=false']);
+    await waitUntil('terraform says it waits for the plan', () => tf.output().includes('Waiting for the plan to start...'), 60_000);
+    const runs = await api.get(`/workspaces/${byAgent.id}/runs`);
+    const runId: string = runs.body.data[0].id;
+    assert.equal((await getRun(runId)).attributes['status-explanation'].reason, 'no-agents');
+    startAgent(server, ['--token', token.body.data.attributes.token]);
+    const done = await tf.result;
+    expectCode(done, 0);
+    assert.match(done.output, /Waiting for the plan to start\.\.\./);
+    assert.match(done.output, /Apply complete! Resources: 1 added/);
+
+    // Locked by hand: terraform says so (it reads a locked workspace whose current run is pending).
+    const locked = await createWorkspace(api, org);
+    const lockDir = workdir({ 'main.tf': cloudBlock(server, org, `name = "${locked.attributes.name}"`) + ONE_RESOURCE });
+    expectCode(await terraform(server, lockDir, ['init', '-input=false']), 0);
+    const lock = await api.post(`/workspaces/${locked.id}/actions/lock`, { data: { type: 'workspaces', attributes: { reason: 'maintenance' } } });
+    assert.equal(lock.status, 200, lock.text);
+    const held = startTerraform(server, lockDir, ['apply', '-auto-approve', '-input=false']);
+    await waitUntil('terraform says the workspace is locked', () => held.output().includes('Waiting for the manually locked workspace to be unlocked...'), 60_000);
+    const pending = (await api.get(`/workspaces/${locked.id}/runs`)).body.data[0];
+    assert.equal((await getRun(pending.id)).attributes['status-explanation'].reason, 'workspace-locked');
+    assert.equal((await api.post(`/workspaces/${locked.id}/actions/unlock`, {})).status, 200);
+    const finished = await held.result;
+    expectCode(finished, 0);
+    assert.doesNotMatch(finished.output, /queued run\(s\) to finish/);
   });
 
   it('refuses bad run ids in otf runs explain and GET /runs/:id with a 4xx', async () => {
