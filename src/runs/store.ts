@@ -615,9 +615,6 @@ export async function readLog(db: Db, phaseId: string, offset: number, limit: nu
   return Buffer.concat(parts);
 }
 
-/** Statuses of runs in the organization's run queue (GET /organizations/:org/runs/queue), executing ones included. */
-export const QUEUE_STATUSES: RunStatus[] = ['pending', 'plan_queued', 'planning', 'confirmed', 'apply_queued', 'applying'];
-
 /**
  * The run's position in its organization's queue as the queue lists it: 0 while executing, else 1 +
  * the waiting runs created before it. One statement.
