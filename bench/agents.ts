@@ -17,6 +17,11 @@ import { AgentHttp, type CallOptions, type Reply } from '../test/helpers/agent-h
 export const AGENT_DISPATCH_SCENARIO = 'dispatch latency from run created to job started on an idle pool agent';
 export const LONG_POLL_SCENARIO = '1,000 simulated idle agents holding long-polls against one otfd';
 export const SIGTERM_SCENARIO = 'SIGTERM to exit with 1,000 idle agents';
+export const REGISTRATION_SCENARIO = 'registration to job start: an otf-agent registering while a run waits for its pool';
+/** Runs measured by the registration scenario (after one warm-up): each starts a fresh single-job otf-agent. */
+const REGISTRATION_RUNS = 5;
+/** The issue's bound: a run waiting for a pool with no agent starts this soon after an agent registers. */
+const REGISTRATION_TARGET_MS = 100;
 
 const ORG = 'bench';
 const WARMUP_RUNS = 2;
@@ -122,10 +127,20 @@ export interface SigtermResult {
   met: boolean;
 }
 
+export interface RegistrationResult {
+  name: string;
+  samplesMs: number[];
+  p50Ms: number;
+  maxMs: number;
+  target: string;
+  met: boolean;
+}
+
 export interface AgentBenchResults {
   agentDispatch: AgentDispatchResult | null;
   longPolls: LongPollResult | null;
   sigterm: SigtermResult | null;
+  registration: RegistrationResult | null;
 }
 
 // ---------------------------------------------------------------- shared set-up
@@ -202,7 +217,7 @@ interface AgentChild {
   exited: Promise<number | null>;
 }
 
-function startAgentProcess(otfd: OtfdProcess, token: string, nodeArgs: string[]): AgentChild {
+function startAgentProcess(otfd: OtfdProcess, token: string, nodeArgs: string[], extraArgs: string[] = ['--name', 'bench-otf-agent']): AgentChild {
   const enginesDir = path.join(otfd.tmpDir, 'agent-engines');
   fs.mkdirSync(enginesDir, { recursive: true });
   const args = [
@@ -212,8 +227,7 @@ function startAgentProcess(otfd: OtfdProcess, token: string, nodeArgs: string[])
     token,
     '--address',
     otfd.url,
-    '--name',
-    'bench-otf-agent',
+    ...extraArgs,
     '--log-level',
     'warn',
     '--engine-bins-dir',
@@ -288,6 +302,48 @@ async function benchAgentDispatch(opts: AgentBenchOptions): Promise<AgentDispatc
     return result;
   } finally {
     if (agent) await stopAgentProcess(agent);
+    await otfd.stop();
+  }
+}
+
+// ---------------------------------------------------------------- (1b) a run waiting for an agent
+
+/**
+ * A speculative run waits in plan_queued for a pool with no agent; a fresh single-job otf-agent
+ * (--disconnect-after-job) is started and registers. Measured: the agent's created-at (its
+ * registration) to the run's planning-at (its job reported started), both stamped by otfd.
+ */
+async function benchRegistration(opts: AgentBenchOptions): Promise<RegistrationResult> {
+  const otfd = await startOtfd({ logLevel: opts.logLevel, nodeArgs: opts.nodeArgs, concurrency: 0 });
+  try {
+    const setup = await setUpPool(otfd, 'registration');
+    const samples: number[] = [];
+    for (let i = 0; i <= REGISTRATION_RUNS; i++) {
+      const run = (await setup.client.expect(201, 'POST', '/runs', {
+        data: { type: 'runs', attributes: { 'plan-only': true }, relationships: { workspace: { data: { type: 'workspaces', id: setup.workspaceId } } } },
+      })) as Doc;
+      const name = `bench-registration-${i}`;
+      const agent = startAgentProcess(otfd, setup.agentToken, opts.agentNodeArgs, ['--name', name, '--disconnect-after-job']);
+      let planningAt: number | null = null;
+      const deadline = Date.now() + 120_000;
+      while (planningAt === null) {
+        const doc = (await setup.client.expect(200, 'GET', `/runs/${run.data.id}`)) as Doc<{ status: string; 'status-timestamps': Record<string, string> }>;
+        const at = doc.data.attributes['status-timestamps']['planning-at'];
+        if (at) planningAt = Date.parse(at);
+        else if (doc.data.attributes.status === 'errored' || Date.now() > deadline) throw new Error(`run ${run.data.id} did not start (${doc.data.attributes.status}):\n${agent.outputTail()}`);
+        else await delay(20);
+      }
+      const registered = (await setup.client.expect(200, 'GET', `/agent-pools/${setup.poolId}/agents?page[size]=100`)) as { data: Array<{ attributes: { name: string; 'created-at': string } }> };
+      const createdAt = registered.data.find((a) => a.attributes.name === name)?.attributes['created-at'];
+      if (!createdAt) throw new Error(`agent ${name} is not listed in its pool`);
+      // The first run warms up the engine (a download into the agents' engines dir).
+      if (i > 0) samples.push(planningAt - Date.parse(createdAt));
+      await agent.exited;
+    }
+    const sorted = [...samples].sort((a, b) => a - b);
+    const p50 = percentile(sorted, 50);
+    return { name: REGISTRATION_SCENARIO, samplesMs: samples, p50Ms: p50, maxMs: sorted[sorted.length - 1], target: `p50 < ${REGISTRATION_TARGET_MS} ms`, met: p50 < REGISTRATION_TARGET_MS };
+  } finally {
     await otfd.stop();
   }
 }
@@ -806,10 +862,14 @@ async function benchSigterm(opts: AgentBenchOptions): Promise<SigtermResult> {
 // ---------------------------------------------------------------- entry points
 
 export async function runAgentBenchmarks(opts: AgentBenchOptions): Promise<AgentBenchResults> {
-  const results: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null };
+  const results: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null, registration: null };
   if (opts.wants(AGENT_DISPATCH_SCENARIO)) {
     console.log(`running "${AGENT_DISPATCH_SCENARIO}": its own otfd (--concurrency 0) and one otf-agent...`);
     results.agentDispatch = await benchAgentDispatch(opts);
+  }
+  if (opts.wants(REGISTRATION_SCENARIO)) {
+    console.log(`running "${REGISTRATION_SCENARIO}": its own otfd (--concurrency 0) and ${REGISTRATION_RUNS + 1} single-job otf-agents...`);
+    results.registration = await benchRegistration(opts);
   }
   if (opts.wants(LONG_POLL_SCENARIO)) {
     console.log(`running "${LONG_POLL_SCENARIO}": its own otfd (--concurrency 0, --agent-heartbeat-interval ${SIM_HEARTBEAT_SECONDS})...`);
@@ -835,6 +895,11 @@ export function formatAgentTable(r: AgentBenchResults): string {
     rows.push([`dispatch to an idle otf-agent, p50 (${d.samples} runs)`, ms(d.p50Ms), `< ${d.p50Target} ms`, metCell(d.p50Met)]);
     rows.push(['dispatch to an idle otf-agent, p99', ms(d.p99Ms), `< ${d.p99Target} ms`, metCell(d.p99Met)]);
     rows.push(['dispatch to an idle otf-agent, min / mean / max', `${d.minMs} / ${d.meanMs.toFixed(1)} / ${d.maxMs} ms`, '-', '-']);
+  }
+  const g = r.registration;
+  if (g) {
+    rows.push([`agent registered to waiting run's job started, p50 (${g.samplesMs.length} agents)`, ms(g.p50Ms), `< ${REGISTRATION_TARGET_MS} ms`, metCell(g.met)]);
+    rows.push(['agent registered to waiting run\'s job started, max', ms(g.maxMs), '-', '-']);
   }
   const l = r.longPolls;
   if (l) {

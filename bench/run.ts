@@ -21,7 +21,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { CLONE_SCENARIO, formatCloneTable, runCloneBenchmark, type CloneBenchResult } from './clone.js';
 import { VCS_SCENARIO, runVcsBenchmark, type VcsBenchResult } from './vcs.js';
-import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, SIGTERM_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
+import { AGENT_DISPATCH_SCENARIO, LONG_POLL_SCENARIO, REGISTRATION_SCENARIO, SIGTERM_SCENARIO, formatAgentTable, runAgentBenchmarks, type AgentBenchResults } from './agents.js';
 import {
   Client,
   REPO_ROOT,
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
 
   const wants = (name: string) => !only || name.includes(only);
   const wantsMain = selected.length > 0 || wants('dispatch') || wants('apply');
-  const wantsAgents = wants(AGENT_DISPATCH_SCENARIO) || wants(LONG_POLL_SCENARIO) || wants(SIGTERM_SCENARIO);
+  const wantsAgents = wants(AGENT_DISPATCH_SCENARIO) || wants(LONG_POLL_SCENARIO) || wants(SIGTERM_SCENARIO) || wants(REGISTRATION_SCENARIO);
 
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
   let listBaseline: ScenarioResult | null = null;
   let dispatch: LatencyResult | null = null;
   let apply: ComparisonResult | null = null;
-  let agents: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null };
+  let agents: AgentBenchResults = { agentDispatch: null, longPolls: null, sigterm: null, registration: null };
   let state: StateBenchResult | null = null;
   let hugeOutput: HugeOutputResult | null = null;
   let clone: CloneBenchResult | null = null;
@@ -383,6 +383,7 @@ async function main(): Promise<void> {
     agentDispatch: agents.agentDispatch,
     agentLongPolls: agents.longPolls,
     agentSigterm: agents.sigterm,
+    agentRegistration: agents.registration,
     state,
     hugeOutput,
     clone,

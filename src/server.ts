@@ -27,9 +27,9 @@ import { JobFolders } from './agent/jobdirs.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
 import { PostgresBlobStore } from './blobs/store.js';
 import { Listener } from './db/notify.js';
-import { createJobsDomain, type ServerAgent } from './jobs/index.js';
-import { createPoolsDomain } from './pools/index.js';
-import { artifactBlobOwner, configBlobOwner, createRunDomain } from './runs/index.js';
+import { createJobsDomain, registerJobMetrics, type ServerAgent } from './jobs/index.js';
+import { createPoolsDomain, registerPoolMetrics } from './pools/index.js';
+import { artifactBlobOwner, configBlobOwner, createRunDomain, registerRunMetrics } from './runs/index.js';
 import { createStateDomain, stateBlobOwner } from './state/index.js';
 import { createVariableDomain } from './variables/index.js';
 import { createSshKeyDomain } from './sshkeys/index.js';
@@ -306,6 +306,28 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
     orgs.service.setDefaultPoolCheck((orgId, poolId) => pools.service.checkDefault(orgId, poolId));
+    // Why a run waits: its pool's agents, and the server agents of every otfd (a server agent is
+    // alive while heard from within 3 heartbeats; replicas are expected to share --concurrency).
+    runs.waiting.setProbes({
+      pool: async (poolId) => {
+        const found = await pools.service.runnersOf(poolId);
+        return found && { name: found.pool.name, agents: found.runners.agents, slots: found.runners.slots, held: found.runners.held };
+      },
+      server: async () => ({
+        agents: await pools.service.liveServerAgents(3 * config.agentHeartbeatSeconds),
+        slotsPerAgent: config.concurrency > 0 ? config.concurrency : null,
+        held: await jobs.service.activeServerJobs(),
+      }),
+    });
+    // Autoscaling signals at /metrics: waiting runs by reason and pool, queued jobs, agents, job durations, run outcomes.
+    runs.service.onStatusChange(
+      registerRunMetrics(registry, runs.waiting, async (run) => {
+        const ws = await workspaces.service.byId(run.workspaceId);
+        return ws?.executionMode === 'agent' ? ws.agentPoolId : null;
+      }),
+    );
+    registerJobMetrics(registry, jobs.service);
+    registerPoolMetrics(registry, pools.service);
 
     // The web UI: pages over the same services, with sessions of their own.
     const web = createWebDomain({

@@ -273,8 +273,9 @@ output "markup" {
     await client.signIn(server.siteToken);
     const waiting = await client.get(runPath(second.id));
     assert.equal(waiting.status, 200);
-    assert.match(waiting.text, /Position in the workspace's queue: <strong>1<\/strong>/);
-    assert.match(waiting.text, new RegExp(`the workspace is busy with run <a href="[^"]+">${first.id}</a>`));
+    assert.match(waiting.text, /Position in the organization's queue: <strong>1<\/strong>/);
+    assert.match(waiting.text, new RegExp(`data-reason="workspace-locked">The workspace is locked by run ${first.id} \\(planning\\); this run starts after it\\.`));
+    assert.match(waiting.text, new RegExp(`Lock held by run <a href="[^"]+">${first.id}</a>`));
     // Done with them: discard the waiting one, cancel the planning one.
     assert.equal((await client.post(`${runPath(second.id)}/actions/discard`, {}, { from: runPath(second.id) })).status, 303);
     assert.equal((await client.post(`${runPath(first.id)}/actions/cancel`, {}, { from: runPath(first.id) })).status, 303);
@@ -295,7 +296,8 @@ output "markup" {
     const path = `/app/${org}/workspaces/by-agents/runs/${run.id}`;
     const shown = await client.get(path);
     assert.equal(shown.status, 200);
-    assert.match(shown.text, /an agent in pool <a href="[^"]+">builders<\/a> \(0 idle, 0 busy\)/);
+    assert.match(shown.text, /data-reason="no-agents">The plan waits for an agent: agent pool &quot;builders&quot; \(apool-[^)]+\) has no agent registered\./);
+    assert.match(shown.text, /Agent pool <a href="[^"]+">builders<\/a>: 0 idle, 0 busy, 0 unknown/);
     // Runs of other workspaces of the organization may be ahead of it.
     assert.match(shown.text, /Position in the organization's queue: <strong>\d+<\/strong>/);
     assert.equal((await client.post(`${path}/actions/cancel`, {}, { from: path })).status, 303);

@@ -104,8 +104,10 @@ export class PoolAgent {
       void this.leave('stopped by signal');
       return this.outcome;
     }
-    void this.heartbeats();
+    // The long-poll goes first: it takes the connection the registration left open, so that a job
+    // waiting for this pool is claimed without a new TLS handshake (the heartbeat opens its own).
     void this.takeJobs();
+    void this.heartbeats();
     return this.outcome;
   }
 

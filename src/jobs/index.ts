@@ -15,7 +15,8 @@ import { registerJobRoutes, type RunnerSshKeySource, type RunnerVariableSource }
 import { ServerAgent, type ServerAgentOptions } from './server-agent.js';
 import { JobService } from './service.js';
 
-export { JOBS_CHANNEL, PRIORITY, SIGNALS_CHANNEL, type Job, type JobPhase, type JobService, type JobStatus } from './service.js';
+export { JOBS_CHANNEL, PRIORITY, SIGNALS_CHANNEL, type Job, type JobEndedHook, type JobPhase, type JobService, type JobStatus } from './service.js';
+export { registerJobMetrics } from './metrics.js';
 export type { LateStateAnswer, LateStates } from './late.js';
 export type { PhaseOutcomes } from './outcomes.js';
 export type { RunnerSshKeySource, RunnerVariableSource } from './routes.js';

@@ -24,8 +24,12 @@ export const JOBS_CHANNEL = 'otf_jobs';
 /** Channel notified when a job is asked to cancel; the payload is the job id. */
 export const SIGNALS_CHANNEL = 'otf_job_signals';
 
+/** Told how long a job ran when it ends (the job-duration histogram); never awaited, never failing the job. */
+export type JobEndedHook = (phase: JobPhase, seconds: number, status: 'finished' | 'errored' | 'canceled') => void;
+
 export class JobService implements TokenResolver {
   readonly prefix = 'job';
+  private readonly endedHooks: JobEndedHook[] = [];
 
   constructor(
     private readonly db: Db,
@@ -33,6 +37,40 @@ export class JobService implements TokenResolver {
     private readonly outcomes: PhaseOutcomes,
     private readonly logger: Logger,
   ) {}
+
+  onEnded(hook: JobEndedHook): void {
+    this.endedHooks.push(hook);
+  }
+
+  private async end(db: Db, id: string, status: 'finished' | 'errored' | 'canceled'): Promise<void> {
+    const ended = await store.markEnded(db, id, status);
+    if (!ended) return;
+    for (const hook of this.endedHooks) {
+      try {
+        hook(ended.phase, ended.seconds, status);
+      } catch (err) {
+        this.logger.warn({ err, job: id }, 'a job-ended hook failed');
+      }
+    }
+  }
+
+  /**
+   * The run's queued job, if one waits, and how many queued jobs of its queue (its pool's, or the
+   * server agent's) are claimed before it.
+   */
+  async queuedJobOf(runId: string): Promise<{ job: Job; ahead: number } | null> {
+    return store.queuedWithAhead(this.db, runId);
+  }
+
+  /** How many jobs the server agents of every otfd hold now. */
+  async activeServerJobs(): Promise<number> {
+    return store.activeServerJobs(this.db);
+  }
+
+  /** Queued jobs per pool (null: the server agent's) and phase, for /metrics. */
+  async queuedCounts(): Promise<Array<{ poolId: string | null; poolName: string | null; phase: JobPhase; n: number }>> {
+    return store.queuedCounts(this.db);
+  }
 
   /** Queues a job in the caller's transaction; waiting runners are notified when it commits. */
   async enqueue(
@@ -95,7 +133,7 @@ export class JobService implements TokenResolver {
     for (const job of await this.heldBy(runnerId)) {
       this.logger.warn({ runner: runnerId, run: job.runId, job: job.id }, 'runner lost; failing its run');
       await this.outcomes.failed(job.runId, `${why} while running the ${job.phase} of this run`);
-      await store.markEnded(this.db, job.id, 'errored');
+      await this.end(this.db, job.id, 'errored');
     }
   }
 
@@ -110,7 +148,7 @@ export class JobService implements TokenResolver {
 
   /** Ends the job and revokes its token. */
   async finish(db: Db, id: string, status: 'finished' | 'errored' | 'canceled'): Promise<void> {
-    await store.markEnded(db, id, status);
+    await this.end(db, id, status);
   }
 
   /**

@@ -156,9 +156,15 @@ export async function markRunning(db: Db, id: string): Promise<boolean> {
   return (await db('jobs').where({ id, status: 'claimed' }).update({ status: 'running', started_at: db.fn.now() })) === 1;
 }
 
-/** Ends an active job and forgets its token. */
-export async function markEnded(db: Db, id: string, status: 'finished' | 'errored' | 'canceled'): Promise<void> {
-  await db('jobs').where({ id }).whereIn('status', ACTIVE).update({ status, finished_at: db.fn.now(), token_hash: null });
+/** Ends an active job and forgets its token; the job's phase and how long it ran, when it was active and had started. */
+export async function markEnded(db: Db, id: string, status: 'finished' | 'errored' | 'canceled'): Promise<{ phase: JobPhase; seconds: number } | null> {
+  const rows = await db('jobs')
+    .where({ id })
+    .whereIn('status', ACTIVE)
+    .update({ status, finished_at: db.fn.now(), token_hash: null })
+    .returning<Array<{ phase: JobPhase; seconds: string | null }>>(['phase', db.raw('extract(epoch FROM now() - started_at) AS seconds')]);
+  const row = rows[0];
+  return row && row.seconds !== null ? { phase: row.phase, seconds: Number(row.seconds) } : null;
 }
 
 /** Withdraws the run's queued jobs. */
@@ -177,4 +183,36 @@ export async function requestCancel(trx: Knex.Transaction, runId: string, force:
 /** Ends the run's active jobs as canceled and forgets their tokens. */
 export async function cancelActive(trx: Knex.Transaction, runId: string): Promise<void> {
   await trx('jobs').where({ run_id: runId }).whereIn('status', ACTIVE).update({ status: 'canceled', finished_at: trx.fn.now(), token_hash: null });
+}
+
+/**
+ * The run's queued job (the newest phase queued) and how many queued jobs of the same runner queue
+ * (pool, or the server agent's) a claim takes before it: one statement.
+ */
+export async function queuedWithAhead(db: Db, runId: string): Promise<{ job: Job; ahead: number } | null> {
+  const result = await db.raw<{ rows: Array<JobRow & { ahead: string }> }>(
+    `SELECT j.*, (SELECT count(*) FROM jobs o
+                   WHERE o.status = 'queued' AND o.pool_id IS NOT DISTINCT FROM j.pool_id AND o.id <> j.id
+                     AND (o.priority, o.created_at) < (j.priority, j.created_at)) AS ahead
+       FROM jobs j WHERE j.run_id = ? AND j.status = 'queued' ORDER BY j.created_at DESC LIMIT 1`,
+    [runId],
+  );
+  const row = result.rows[0];
+  return row ? { job: toJob(row), ahead: Number(row.ahead) } : null;
+}
+
+/** Jobs the server agents hold (no pool, claimed or running), across every otfd. */
+export async function activeServerJobs(db: Db): Promise<number> {
+  const row = await db('jobs').whereNull('pool_id').whereIn('status', ACTIVE).count<{ n: string }[]>({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}
+
+/** Queued jobs per pool (null: the server agent's) and phase, with the pool's name: one statement. */
+export async function queuedCounts(db: Db): Promise<Array<{ poolId: string | null; poolName: string | null; phase: JobPhase; n: number }>> {
+  const rows = await db('jobs as j')
+    .leftJoin('agent_pools as p', 'p.id', 'j.pool_id')
+    .where('j.status', 'queued')
+    .groupBy('j.pool_id', 'p.name', 'j.phase')
+    .select<Array<{ pool_id: string | null; name: string | null; phase: JobPhase; n: string }>>('j.pool_id', 'p.name', 'j.phase', db.raw('count(*) AS n'));
+  return rows.map((r) => ({ poolId: r.pool_id, poolName: r.name, phase: r.phase, n: Number(r.n) }));
 }

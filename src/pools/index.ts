@@ -16,8 +16,9 @@ import { registerAgentRoutes } from './protocol.js';
 import { agentTokenDirectory, registerPoolRoutes } from './routes.js';
 import { PoolService } from './service.js';
 
+export { registerPoolMetrics } from './metrics.js';
 export { silentBefore, type AgentChange, type AgentService } from './agents.js';
-export type { Agent, AgentStatus, AgentToken, HeldJob, Pool, PoolService, PoolWorkspace } from './service.js';
+export type { Agent, AgentStatus, AgentToken, HeldJob, Pool, PoolRunners, PoolService, PoolWorkspace } from './service.js';
 
 export interface PoolsDeps {
   db: Db;

@@ -11,9 +11,9 @@ import type { JobService } from '../jobs/index.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import { workspaceScope, type WorkspaceService } from '../workspaces/index.js';
 import * as store from './store.js';
-import type { Agent, AgentToken, Pool, PoolFilter } from './store.js';
+import type { Agent, AgentToken, Pool, PoolFilter, PoolRunners } from './store.js';
 
-export type { Agent, AgentStatus, AgentToken, Pool } from './store.js';
+export type { Agent, AgentStatus, AgentToken, Pool, PoolRunners } from './store.js';
 
 export interface PoolInput {
   name?: string;
@@ -83,6 +83,22 @@ export class PoolService implements TokenResolver {
   /** Internal lookup without authorization. */
   async byId(id: string): Promise<Pool | null> {
     return store.findPool(this.db, id);
+  }
+
+  /** Internal, for runs that wait for the pool: the pool, its agents by status, their job slots and the jobs they hold. */
+  async runnersOf(id: string): Promise<{ pool: Pool; runners: PoolRunners } | null> {
+    const pool = await store.findPool(this.db, id);
+    return pool ? { pool, runners: await store.poolRunners(this.db, id) } : null;
+  }
+
+  /** Agents per pool and status, and the server agents as pool null, for /metrics. */
+  async agentCounts(): Promise<Array<{ poolId: string | null; poolName: string | null; status: string; n: number }>> {
+    return store.agentCounts(this.db);
+  }
+
+  /** How many otfds' server agents were heard from in the last `seconds`. */
+  async liveServerAgents(seconds: number): Promise<number> {
+    return store.liveServerAgents(this.db, seconds);
   }
 
   /** Allowed workspaces must be workspaces of the pool's organization. */

@@ -412,3 +412,56 @@ export async function databaseNow(db: Db): Promise<Date> {
   const r = await db.raw<{ rows: Array<{ now: Date }> }>('SELECT now() AS now');
   return r.rows[0].now;
 }
+
+// ---------------------------------------------------------------- what runs wait for, and /metrics
+
+export interface PoolRunners {
+  /** Agents of the pool by status (every status, zero when none). */
+  agents: Record<AgentStatus, number>;
+  /** Job slots of the pool's idle and busy agents (the sum of their --concurrency). */
+  slots: number;
+  /** Jobs those agents hold now. */
+  held: number;
+}
+
+/** A pool's agents by status, their slots and the jobs they hold: two statements. */
+export async function poolRunners(db: Db, poolId: string): Promise<PoolRunners> {
+  const rows = await db('agents')
+    .where({ pool_id: poolId })
+    .groupBy('status')
+    .select<Array<{ status: AgentStatus; n: string; slots: string }>>('status', db.raw('count(*) AS n'), db.raw('sum(concurrency) AS slots'));
+  const agents: Record<AgentStatus, number> = { idle: 0, busy: 0, unknown: 0, errored: 0, exited: 0 };
+  let slots = 0;
+  for (const r of rows) {
+    agents[r.status] = Number(r.n);
+    if (r.status === 'idle' || r.status === 'busy') slots += Number(r.slots);
+  }
+  const held = await db('jobs')
+    .whereIn('status', ['claimed', 'running'])
+    .whereIn('runner_id', db('agents').select('id').where({ pool_id: poolId }).whereIn('status', ['idle', 'busy']))
+    .count<{ n: string }[]>({ n: '*' })
+    .first();
+  return { agents, slots, held: Number(held?.n ?? 0) };
+}
+
+/** Server agents (one per otfd with --concurrency above 0) heard from in the last `seconds`. */
+export async function liveServerAgents(db: Db, seconds: number): Promise<number> {
+  const row = await db('server_agents').whereRaw('last_seen_at >= now() - make_interval(secs => ?)', [seconds]).count<{ n: string }[]>({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}
+
+/** Agents per pool and status, and the server agents (idle or busy by the jobs they hold), for /metrics. */
+export async function agentCounts(db: Db): Promise<Array<{ poolId: string | null; poolName: string | null; status: string; n: number }>> {
+  const pools = await db('agents as a')
+    .join('agent_pools as p', 'p.id', 'a.pool_id')
+    .groupBy('a.pool_id', 'p.name', 'a.status')
+    .select<Array<{ pool_id: string; name: string; status: string; n: string }>>('a.pool_id', 'p.name', 'a.status', db.raw('count(*) AS n'));
+  const servers = await db.raw<{ rows: Array<{ status: string; n: string }> }>(
+    `SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.runner_id = s.id AND j.status IN ('claimed', 'running')) THEN 'busy' ELSE 'idle' END AS status, count(*) AS n
+       FROM server_agents s GROUP BY 1`,
+  );
+  return [
+    ...pools.map((r) => ({ poolId: r.pool_id, poolName: r.name, status: r.status, n: Number(r.n) })),
+    ...servers.rows.map((r) => ({ poolId: null, poolName: null, status: r.status, n: Number(r.n) })),
+  ];
+}

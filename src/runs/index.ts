@@ -20,12 +20,15 @@ import { phaseOutcomes } from './phases.js';
 import { workspaceIncluders } from './presenters.js';
 import { registerRunPublicRoutes, registerRunRoutes } from './routes.js';
 import { RunService } from './service.js';
+import { WaitingService } from './waiting.js';
 
 export { artifactBlobOwner } from './artifacts.js';
 export { configBlobOwner, ConfigurationVersionService } from './configs.js';
 export { RunLogService, type LogAppendHook } from './logs.js';
 export { MAX_COMMENT_LENGTH, RunCommentService, type RunComment } from './comments.js';
 export { canHappen } from './machine.js';
+export { registerRunMetrics } from './metrics.js';
+export { presentWaiting, WAITING_STATUSES, WaitingService, type AgentCounts, type RunnerProbes, type Waiting, type WaitReason } from './waiting.js';
 export { RunService, type AppliedHook, type CommitOrigin, type FetchOutcome, type FromCommit, type HeadPlanner, type Run, type RunInput, type StatusChangeHook } from './service.js';
 export type { RunStatus } from './machine.js';
 export type { StoredIngress } from './store.js';
@@ -65,6 +68,8 @@ export interface RunDomain {
   workspaceIncluders: Record<string, WorkspaceIncluder>;
   /** What jobs report about a run's phases, turned into run transitions, logs and artifacts. */
   phaseOutcomes: PhaseOutcomes;
+  /** Why runs wait; its probes of pools and server agents are connected by src/server.ts. */
+  waiting: WaitingService;
 }
 
 export function createRunDomain(deps: RunDeps): RunDomain {
@@ -73,7 +78,8 @@ export function createRunDomain(deps: RunDeps): RunDomain {
   const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger, deps.forceCancelCoolOffMs);
   const logs = new RunLogService(db, signer, site, logger);
   const comments = new RunCommentService(db, service);
-  const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, users: deps.users, state: deps.state, blobs, site };
+  const waiting = new WaitingService(db, deps.workspaces, configs, deps.jobs);
+  const routeDeps = { runs: service, configs, logs, workspaces: deps.workspaces, users: deps.users, state: deps.state, blobs, site, waiting };
   return {
     routes: (router) => {
       registerRunRoutes(router, routeDeps);
@@ -86,5 +92,6 @@ export function createRunDomain(deps: RunDeps): RunDomain {
     comments,
     workspaceIncluders: workspaceIncluders(service, configs),
     phaseOutcomes: phaseOutcomes({ runs: service, logs, workspaces: deps.workspaces }),
+    waiting,
   };
 }

@@ -10,6 +10,7 @@ import type { ConfigurationVersion, ConfigurationVersionService } from './config
 import { canHappen } from './machine.js';
 import type { Run, RunService } from './service.js';
 import type { Phase } from './store.js';
+import { presentWaiting, type Waiting } from './waiting.js';
 
 export const configurationVersionType: ResourceType = {
   type: 'configuration-versions',
@@ -116,6 +117,7 @@ export const runType: ResourceType = {
     'force-cancel-available-at',
     'state-saved-late-at',
     'position-in-queue',
+    'status-explanation',
     'actions',
     'permissions',
   ],
@@ -136,7 +138,11 @@ export const runType: ResourceType = {
   htmlLink: (v) => v['html-path'] as string,
 };
 
-export function presentRun(run: Run, subject: Subject, runs: RunService, position?: number): View {
+/**
+ * A run. `position` and `waiting` are computed only where one run is shown (GET /runs/:id) or the
+ * queue asks for positions; lists show null.
+ */
+export function presentRun(run: Run, subject: Subject, runs: RunService, position?: number | null, waiting?: Waiting | null): View {
   const executing = run.status === 'planning' || run.status === 'applying';
   const forceCancelAt = runs.forceCancelAvailableAt(run);
   const canApply = runs.can(subject, 'run:apply', run);
@@ -170,6 +176,8 @@ export function presentRun(run: Run, subject: Subject, runs: RunService, positio
     // otf's own: a state of the apply reached otfd after its job was over (docs/agent-protocol.md).
     'state-saved-late-at': run.stateSavedLateAt ? timestamp(run.stateSavedLateAt) : null,
     'position-in-queue': position ?? null,
+    // otf's own (docs/waiting-runs.md): what a pending or queued run waits for.
+    'status-explanation': presentWaiting(waiting ?? null),
     actions: {
       'is-confirmable': canHappen(run.status, 'confirm'),
       'is-discardable': canHappen(run.status, 'discard'),

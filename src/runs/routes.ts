@@ -19,6 +19,7 @@ import { RUN_STATUSES, type RunStatus } from './machine.js';
 import { applyType, configurationVersionType, includedIngress, ingressAttributesType, presentIngressAttributes, planType, presentConfigurationVersion, presentPhase, presentPrincipalAsUser, presentRun, runType } from './presenters.js';
 import { readAction, readCreateConfigurationVersion, readCreateRun } from './schemas.js';
 import type { ListFilter, Run, RunService } from './service.js';
+import type { WaitingService } from './waiting.js';
 
 // ---------------------------------------------------------------- request documents
 
@@ -53,10 +54,12 @@ export interface RunRouteDeps {
   state: StateService;
   blobs: BlobStore;
   site: Site;
+  /** Why runs wait, and their position in the queue. */
+  waiting: WaitingService;
 }
 
 export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
-  const { runs, configs, logs, workspaces, users, state, blobs, site } = deps;
+  const { runs, configs, logs, workspaces, users, state, blobs, site, waiting } = deps;
 
   // ------------------------------------------------------------ configuration versions
 
@@ -154,7 +157,9 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
 
   async function respond(ctx: Ctx, status: number, run: Run): Promise<void> {
     const subject = subjectOf(ctx);
-    send(ctx, status, encode(runType, presentRun(run, subject, runs), { included: await included(ctx, subject, [run]) }));
+    // One run shown: its true position in the organization's queue and what it waits for.
+    const [position, why] = await Promise.all([waiting.position(run), waiting.explain(run)]);
+    send(ctx, status, encode(runType, presentRun(run, subject, runs, position, why), { included: await included(ctx, subject, [run]) }));
   }
 
   router.post('/runs', async (ctx) => {

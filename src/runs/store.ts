@@ -614,3 +614,22 @@ export async function readLog(db: Db, phaseId: string, offset: number, limit: nu
   });
   return Buffer.concat(parts);
 }
+
+/**
+ * The run's position in its organization's queue as the queue lists it: 0 while executing, else 1 +
+ * the waiting runs created before it. One statement.
+ */
+export async function queuePosition(db: Db, run: Pick<Run, 'id' | 'organizationId' | 'createdAt'>): Promise<number> {
+  const row = await db('runs')
+    .where({ organization_id: run.organizationId })
+    .whereIn('status', ['pending', 'plan_queued', 'confirmed', 'apply_queued'])
+    .andWhere((w) => w.where('created_at', '<', run.createdAt).orWhere((x) => x.where('created_at', run.createdAt).andWhere('id', '<', run.id)))
+    .count<{ n: string }[]>({ n: '*' })
+    .first();
+  return Number(row?.n ?? 0) + 1;
+}
+
+/** The runs waiting to start or to be picked up, oldest first, at most `limit` (for /metrics). */
+export async function waitingRuns(db: Db, limit: number): Promise<Run[]> {
+  return (await listRuns(db, { statuses: ['pending', 'plan_queued', 'confirmed', 'apply_queued'], limit, offset: 0, order: 'oldest' })).items;
+}

@@ -390,10 +390,16 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
       // Read-only glimpses into the tables of runs and state, in the same statement so that
       // showing a workspace stays one round trip. "Current" is what those domains call current.
       db.raw(`(SELECT r.id FROM runs r WHERE r.workspace_id = w.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run_id`),
-      // A run is admitted to the workspace queue when its plan is queued (plan-queued-at).
+      // A run is admitted to the workspace queue when its plan is queued (plan-queued-at). While a
+      // user or team holds the lock, the run it holds back (the oldest pending one) is current, as
+      // in TFC: the terraform CLI reads a locked workspace with a pending current run as "manually
+      // locked" and says so, instead of counting runs that are not in the way.
       db.raw(
-        `(SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.speculative AND r.status_timestamps->>'plan-queued-at' IS NOT NULL
-          ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS current_run_id`,
+        `coalesce(
+          (SELECT r.id FROM runs r WHERE w.locked AND w.lock_holder_type <> 'runs' AND r.workspace_id = w.id AND r.status = 'pending' AND NOT r.speculative
+            ORDER BY r.created_at, r.id LIMIT 1),
+          (SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.speculative AND r.status_timestamps->>'plan-queued-at' IS NOT NULL
+            ORDER BY r.created_at DESC, r.id DESC LIMIT 1)) AS current_run_id`,
       ),
       db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id)::int AS runs_count`),
       db.raw(`csv.id AS current_state_version_id`),

@@ -152,58 +152,40 @@ ${pager(paths.runs(org, ws.name), {}, pageNo, Math.max(1, Math.ceil(total / RUNS
 
   // ------------------------------------------------------------ the run page
 
-  /** Why a run waits, in words, and its position in the queue it waits in; null when it does not wait. */
-  async function waiting(subject: Subject, ws: Workspace, run: Run): Promise<Html | null> {
-    if (run.status === 'pending') {
-      const reasons: Html[] = [];
-      if (run.speculative) return html`<p>Waiting to be queued.</p>`;
-      // Runs of the workspace created before this one wait ahead of it.
-      const { items } = await runs.listForWorkspace(subject, ws.id, { statuses: ['pending'], limit: 100, offset: 0 });
-      const ahead = items.filter((r) => !r.speculative && r.id !== run.id && (r.createdAt < run.createdAt || (r.createdAt.getTime() === run.createdAt.getTime() && r.id < run.id)));
-      const holder = ws.lock?.holder;
-      if (holder?.type === 'runs') {
-        const current = holder.id === run.id ? null : await runs.get(subject, holder.id).catch(() => null);
-        reasons.push(
-          current
-            ? html`<li>the workspace is busy with run <a href="${paths.run(current.organizationName, current.workspaceName, current.id)}">${current.id}</a> (${runStatusBadge(current.status)})</li>`
-            : html`<li>the workspace is busy with run ${holder.id}</li>`,
-        );
-      } else if (ws.lock && holder) {
-        reasons.push(html`<li>the workspace is locked by ${holder.name}${ws.lock.reason ? html` (${ws.lock.reason})` : ''}</li>`);
-      }
-      if (ahead.length > 0) reasons.push(html`<li>${ahead.length} run${ahead.length === 1 ? '' : 's'} ahead of it in the workspace's queue</li>`);
-      if (reasons.length === 0) reasons.push(html`<li>the workspace's queue to admit it</li>`);
-      return html`<p>Position in the workspace's queue: <strong>${ahead.length + 1}</strong>. Waiting for:</p><ul>${reasons}</ul>`;
+  /**
+   * Why a run waits and its position in the organization's queue, as the runs domain explains it
+   * (the API's status-explanation); null when it does not wait.
+   */
+  async function waiting(subject: Subject, run: Run): Promise<Html | null> {
+    const [why, position] = await Promise.all([deps.runs.waiting.explain(run), deps.runs.waiting.position(run)]);
+    if (!why) return null;
+    const facts: Html[] = [];
+    const holder = why.lockHolder;
+    if (holder?.type === 'runs') {
+      const current = await runs.get(subject, holder.id).catch(() => null);
+      facts.push(
+        current
+          ? html`<li>Lock held by run <a href="${paths.run(current.organizationName, current.workspaceName, current.id)}">${current.id}</a> (${runStatusBadge(current.status)})</li>`
+          : html`<li>Lock held by run ${holder.id}</li>`,
+      );
+    } else if (holder) {
+      facts.push(html`<li>Lock held by ${holder.name}</li>`);
     }
-    if (run.status === 'plan_queued' || run.status === 'apply_queued') {
-      const reasons: Html[] = [];
-      if (ws.executionMode === 'agent' && ws.agentPoolId) {
-        const pool = await deps.pools.service.get(subject, ws.agentPoolId).catch(() => null);
-        const agents = pool ? await deps.pools.service.listAgents(subject, pool.pool.id, null, 100, 0).catch(() => null) : null;
-        const idle = agents?.items.filter((a) => a.status === 'idle').length ?? 0;
-        const busy = agents?.items.filter((a) => a.status === 'busy').length ?? 0;
-        reasons.push(
-          pool
-            ? html`<li>an agent in pool <a href="${paths.pool(ws.organizationName, pool.pool.id)}">${pool.pool.name}</a>${agents ? html` (${idle} idle, ${busy} busy)` : ''}</li>`
-            : html`<li>an agent in the workspace's agent pool</li>`,
-        );
-      } else {
-        reasons.push(html`<li>a runner of this otf server</li>`);
-      }
-      const queue = await runs.queue(subject, ws.organizationName, 100, 0).catch(() => null);
-      const position = queue?.items.find((q) => q.run.id === run.id)?.position;
-      const capacity = await deps.orgs.service.capacity(subject, ws.organizationName).catch(() => null);
-      if (capacity) {
-        reasons.push(html`<li>the organization's capacity: ${capacity.capacity.running} run${capacity.capacity.running === 1 ? '' : 's'} executing, ${capacity.capacity.pending} waiting</li>`);
-      }
-      return html`${position !== undefined ? html`<p>Position in the organization's queue: <strong>${position}</strong>.</p>` : ''}<p>Waiting for:</p><ul>${reasons}</ul>`;
+    if (why.runsAhead.length > 0) facts.push(html`<li>${why.runsAhead.length} run${why.runsAhead.length === 1 ? '' : 's'} ahead of it in the workspace's queue</li>`);
+    if (why.runner === 'pool' && why.pool) {
+      const agents = why.agents;
+      const pool = why.pool.name ? html`<a href="${paths.pool(run.organizationName, why.pool.id)}">${why.pool.name}</a>` : html`${why.pool.id}`;
+      facts.push(html`<li>Agent pool ${pool}${agents ? html`: ${agents.idle} idle, ${agents.busy} busy, ${agents.unknown} unknown` : ''}${why.slots !== null ? html` (${why.slotsTaken} of ${why.slots} slots taken)` : ''}</li>`);
+    } else if (why.runner === 'server-agent') {
+      facts.push(html`<li>The server agent${why.slots !== null ? html`: ${why.slotsTaken} of ${why.slots} slots taken` : ''}</li>`);
     }
-    return null;
+    if (why.jobsAhead) facts.push(html`<li>${why.jobsAhead} job${why.jobsAhead === 1 ? '' : 's'} ahead of it for the same runners</li>`);
+    return html`${position ? html`<p>Position in the organization's queue: <strong>${position}</strong>.</p>` : ''}<p class="waiting-for" data-reason="${why.reason}">${why.detail}</p>${facts.length > 0 ? html`<ul>${facts}</ul>` : ''}`;
   }
 
   /** The run's status, what it is, who made it, its counts and why it waits: replaced live. */
-  async function summary(subject: Subject, ws: Workspace, run: Run): Promise<Html> {
-    const why = await waiting(subject, ws, run);
+  async function summary(subject: Subject, run: Run): Promise<Html> {
+    const why = await waiting(subject, run);
     return html`<p>${runStatusBadge(run.status)}${run.speculative ? html` <small>plan only</small>` : ''}${run.isDestroy ? html` <small>destroy</small>` : ''}</p>
 <dl>
 <dt>Message</dt><dd>${run.message || '(none)'}</dd>
@@ -288,7 +270,7 @@ ${log.skipped > 0 ? html`<p class="log-note">This log is long (${size(log.offset
       logTail(run.plan.id),
       run.speculative ? Promise.resolve(null) : logTail(run.apply.id),
       deps.runs.comments.list(subject, run.id, 100, 0),
-      summary(subject, ws, run),
+      summary(subject, run),
     ]);
     // What the page shows: the stream goes on from there (and leaves alone what has not changed).
     const streamUrl = `${base}/events?${new URLSearchParams({ plan: String(plan.offset), apply: String(apply?.offset ?? 0), status: run.status }).toString()}`;
@@ -380,8 +362,7 @@ ${csrfField(ctx)}
       const output = [...(await newOutput('plan')), ...(await newOutput('apply'))];
       // Replacing the buttons of a page that already has them would take the keyboard focus off them.
       if (current.status === shown) return output;
-      const wsNow = await deps.workspaces.service.get(subject, ws.id);
-      return [...output, { event: 'run-summary', html: await summary(subject, wsNow, current) }, { event: 'run-actions', html: actions(ctx, subject, current) }];
+      return [...output, { event: 'run-summary', html: await summary(subject, current) }, { event: 'run-actions', html: actions(ctx, subject, current) }];
     };
     // After a reconnect the page may show a newer status than it was rendered with: it gets the status again.
     const renderedStatus = !resumed && typeof ctx.query.status === 'string' ? ctx.query.status : null;
@@ -404,8 +385,7 @@ ${csrfField(ctx)}
         if (other && other.workspaceId === ws.id && other.runId !== run.id) {
           const current = await runs.get(subject, run.id);
           if (current.status === 'pending' || current.status === 'plan_queued' || current.status === 'apply_queued') {
-            const wsNow = await deps.workspaces.service.get(subject, ws.id);
-            send({ event: 'run-summary', html: await summary(subject, wsNow, current) });
+            send({ event: 'run-summary', html: await summary(subject, current) });
           }
         }
       },

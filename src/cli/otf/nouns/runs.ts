@@ -1,11 +1,37 @@
-// otf runs: list, show, apply, discard, cancel, watch.
+// otf runs: list, show, explain, apply, discard, cancel, watch.
 import { relatedId, type Resource } from '../client.js';
 import { UsageError, type Context, type Noun } from '../command.js';
-import { attribute, idField, type Field, type View } from '../output.js';
+import { attribute, formatValue, idField, type Field, type View } from '../output.js';
 import { resolveWorkspace, seg } from '../resolve.js';
 import { FINAL_STATUSES, RunWatcher } from '../watch.js';
 
 const related = (name: string): Field => ({ name, value: (r) => relatedId(r, name) });
+
+/** The run's status-explanation (docs/waiting-runs.md), when it waits. */
+function explanation(r: Resource): Record<string, unknown> | null {
+  const e = r.attributes['status-explanation'];
+  return e && typeof e === 'object' && !Array.isArray(e) ? (e as Record<string, unknown>) : null;
+}
+
+/** "key: value" lines saying in full what a run waits for. */
+function explainLines(r: Resource): string[] {
+  const status = String(r.attributes.status);
+  const e = explanation(r);
+  if (!e) return [`run ${r.id} is ${status}: it waits for nothing (it is executing, waits for a confirmation, or is over)`];
+  const lines = [`run: ${r.id}`, `status: ${status}`, `position-in-queue: ${formatValue(r.attributes['position-in-queue'])}`, `reason: ${formatValue(e.reason)}`, `detail: ${formatValue(e.detail)}`];
+  const holder = e['lock-holder'] as { type?: string; id?: string; name?: string; status?: string | null } | null;
+  if (holder) lines.push(`lock-holder: ${holder.type === 'runs' ? `run ${holder.id}${holder.status ? ` (${holder.status})` : ''}` : `${holder.name} (${holder.id})`}`);
+  const ahead = e['runs-ahead'];
+  if (Array.isArray(ahead) && ahead.length > 0) lines.push(`runs-ahead: ${formatValue(ahead)}`);
+  if (e.runner) lines.push(`runner: ${formatValue(e.runner)}`);
+  const pool = e.pool as { id?: string; name?: string | null } | null;
+  if (pool) lines.push(`pool: ${pool.name ? `${pool.name} (${pool.id})` : formatValue(pool.id)}`);
+  const agents = e.agents as Record<string, number> | null;
+  if (agents) lines.push(`agents: ${Object.entries(agents).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  if (e.slots !== null && e.slots !== undefined) lines.push(`slots: ${formatValue(e['slots-taken'])} of ${formatValue(e.slots)} taken`);
+  if (e['jobs-ahead']) lines.push(`jobs-ahead: ${formatValue(e['jobs-ahead'])}`);
+  return lines;
+}
 
 export const runView: View = {
   columns: [idField, attribute('status'), attribute('created-at'), attribute('plan-only', 'speculative'), attribute('is-destroy', 'destroy'), attribute('message')],
@@ -21,6 +47,8 @@ export const runView: View = {
     attribute('auto-apply'),
     attribute('terraform-version'),
     attribute('error-message'),
+    attribute('position-in-queue'),
+    { name: 'waiting-for', value: (r) => explanation(r)?.detail },
     related('plan'),
     related('apply'),
   ],
@@ -67,6 +95,18 @@ export const runs: Noun = {
       args: [{ name: '<run-id>' }],
       async run({ api, out, args }) {
         out.one(await api().get(runPath(args[0])), runView);
+      },
+    },
+    {
+      verb: 'explain',
+      summary: 'Say in full what a waiting run waits for',
+      args: [{ name: '<run-id>' }],
+      details:
+        "The run's status-explanation: the reason (workspace-locked, queued-behind-runs, no-agents, agents-busy, server-agent-busy, ...), a sentence, the lock holder, the runs ahead, the pool and its agents, the runner slots taken. With --json, the explanation as the API gives it.",
+      async run({ api, out, args, json }) {
+        const run = await api().get(runPath(args[0]));
+        if (json) return out.printJson({ id: run.id, status: run.attributes.status, 'position-in-queue': run.attributes['position-in-queue'], 'status-explanation': explanation(run) });
+        for (const line of explainLines(run)) out.line(line);
       },
     },
     {
