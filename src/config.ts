@@ -6,6 +6,7 @@ import {
   collectFlags,
   ConfigError,
   envNameOf,
+  existingDirectory,
   expandHome,
   LOG_LEVELS,
   oneOf,
@@ -16,6 +17,8 @@ import {
   type FlagSpec,
   type LogLevel,
 } from './flags.js';
+
+import { MAX_TIMEOUT_SECONDS } from './timeouts.js';
 
 export { ConfigError } from './flags.js';
 export type { LogLevel } from './flags.js';
@@ -59,6 +62,19 @@ export interface Config {
   streamRecheckMs?: number;
   /** Single sign-on in the web UI through an OpenID Connect provider; null (or absent) for none. */
   oidc?: OidcConfig | null;
+  /** The site's plan and apply timeouts, for organizations and workspaces that set none (default 2 h each). */
+  planTimeoutSeconds?: number;
+  applyTimeoutSeconds?: number;
+  /**
+   * How long past its timeout a running job may go without its runner reporting before otfd ends
+   * it itself (the runner hung or lost). No flag: the default (the runner's kill grace plus a
+   * minute) fits everyone; tests shorten it.
+   */
+  timeoutBackstopMarginMs?: number;
+  /** Where the server agent finds agent hooks (terraform-pre-plan, ...); null (or absent): no hooks. */
+  serverAgentHooksDir?: string | null;
+  /** How long one hook may run before it is killed (default 10 min). */
+  hookTimeoutMs?: number;
 }
 
 export interface OidcConfig {
@@ -105,6 +121,10 @@ export const FLAGS: FlagSpec[] = [
   { name: 'oidc-teams-claim', help: 'an ID token claim listing groups; a group named like a team makes the user its member', default: 'none' },
   { name: 'oidc-scopes', help: 'the scopes otfd asks the OpenID Connect provider for, separated by spaces or commas (add the one that brings the teams claim, if your provider needs one)', default: 'openid profile email' },
   { name: 'oidc-name', help: 'the provider\'s name on the sign-in button', default: 'single sign-on' },
+  { name: 'plan-timeout', help: 'how long a plan may run before it is interrupted and the run errors, for organizations and workspaces that set none (e.g. 30m, 2h)', default: '2h' },
+  { name: 'apply-timeout', help: 'how long an apply may run before it is interrupted and the run errors, for organizations and workspaces that set none', default: '2h' },
+  { name: 'server-agent-hooks-dir', help: 'a directory of agent hooks (terraform-pre-plan, terraform-post-plan, terraform-pre-apply, terraform-post-apply) the server agent runs', default: 'none' },
+  { name: 'hook-timeout', help: 'how long one agent hook of the server agent may run before it is killed and its phase fails', default: '10m' },
 ];
 
 export function envName(flag: string): string {
@@ -199,7 +219,24 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     forceCancelCoolOffMs: parseDuration('force-cancel-cool-off', v.get('force-cancel-cool-off') ?? '10s', 24 * 3_600_000),
     sessionLifetimeMs: parseDuration('session-lifetime', v.get('session-lifetime') ?? '24h', 30 * 24 * 3_600_000) || 24 * 3_600_000,
     oidc: parseOidc(v),
+    planTimeoutSeconds: parseTimeoutFlag('plan-timeout', v.get('plan-timeout') ?? '2h'),
+    applyTimeoutSeconds: parseTimeoutFlag('apply-timeout', v.get('apply-timeout') ?? '2h'),
+    serverAgentHooksDir: v.has('server-agent-hooks-dir') ? existingDirectory('server-agent-hooks-dir', v.get('server-agent-hooks-dir')!) : null,
+    hookTimeoutMs: positiveDuration('hook-timeout', v.get('hook-timeout') ?? '10m', 24 * 3_600_000),
   };
+}
+
+/** A phase timeout flag, in whole seconds: more than 0, at most a week (as the API's timeouts). */
+function parseTimeoutFlag(name: string, v: string): number {
+  const ms = positiveDuration(name, v, MAX_TIMEOUT_SECONDS * 1000);
+  if (ms % 1000 !== 0) throw new ConfigError(`--${name}: "${v}" is not a whole number of seconds`);
+  return ms / 1000;
+}
+
+function positiveDuration(name: string, v: string, maxMs: number): number {
+  const ms = parseDuration(name, v, maxMs);
+  if (ms <= 0) throw new ConfigError(`--${name}: must be more than 0`);
+  return ms;
 }
 
 /** The --oidc-* flags: all of issuer, client id and client secret, or none of them. */

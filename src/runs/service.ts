@@ -10,6 +10,7 @@ import { isUniqueViolation, type Db } from '../db/index.js';
 import { inOrderOf } from '../db/lists.js';
 import { ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
+import { DEFAULT_TIMEOUT_SECONDS, type PhaseTimeouts } from '../timeouts.js';
 import type { Logger } from '../logger.js';
 import type { Capacity, Organization, OrganizationService } from '../orgs/index.js';
 import { PRIORITY, type Job, type JobService } from '../jobs/index.js';
@@ -61,6 +62,12 @@ export interface RunInput {
   terraformVersion?: string;
 }
 
+/** otfd's phase timeouts, in seconds. */
+export interface SiteTimeouts {
+  planSeconds: number;
+  applySeconds: number;
+}
+
 /** What a runner reports at the end of a phase. */
 export type PhaseOutcome = JobOutcome;
 
@@ -109,6 +116,8 @@ export class RunService {
      * the engine gets this long to stop by itself and leave its state behind before it is killed.
      */
     private readonly forceCancelCoolOffMs: number,
+    /** The site's phase timeouts (--plan-timeout, --apply-timeout), for workspaces and organizations that set none. */
+    private readonly siteTimeouts: SiteTimeouts = { planSeconds: DEFAULT_TIMEOUT_SECONDS, applySeconds: DEFAULT_TIMEOUT_SECONDS },
   ) {
     configs.onAutoQueue((cv) => this.createForUpload(cv));
   }
@@ -500,10 +509,15 @@ export class RunService {
     for (const effect of t.effects) {
       switch (effect) {
         case 'enqueue-plan':
-          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'plan', priority: run.speculative ? PRIORITY.speculative : PRIORITY.plan });
+          await this.jobs.enqueue(trx, {
+            ...(await this.jobTarget(run)),
+            phase: 'plan',
+            priority: run.speculative ? PRIORITY.speculative : PRIORITY.plan,
+            timeoutSeconds: await this.phaseTimeout(run, 'plan'),
+          });
           break;
         case 'enqueue-apply':
-          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'apply', priority: PRIORITY.apply });
+          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'apply', priority: PRIORITY.apply, timeoutSeconds: await this.phaseTimeout(run, 'apply') });
           break;
         case 'cancel-jobs':
           await this.jobs.stop(trx, run.id, event === 'force_cancel');
@@ -534,6 +548,17 @@ export class RunService {
     const ws = await this.workspaces.byId(run.workspaceId);
     const poolId = ws?.executionMode === 'agent' ? ws.agentPoolId : null;
     return { runId: run.id, workspaceId: run.workspaceId, organizationId: run.organizationId, poolId };
+  }
+
+  /**
+   * How long the phase may run: the workspace's timeout, else its organization's, else the site's.
+   * Decided when the job is queued and kept on it, so the runner and otfd's backstop agree.
+   */
+  private async phaseTimeout(run: Run, phase: 'plan' | 'apply'): Promise<number> {
+    const ws = await this.workspaces.byId(run.workspaceId);
+    const org = await this.orgs.byId(run.organizationId);
+    const pick = (t: PhaseTimeouts | null | undefined) => (phase === 'plan' ? t?.planTimeoutSeconds : t?.applyTimeoutSeconds) ?? null;
+    return pick(ws) ?? pick(org) ?? (phase === 'plan' ? this.siteTimeouts.planSeconds : this.siteTimeouts.applySeconds);
   }
 
   private async confirmAndQueue(trx: Knex.Transaction, run: Run, after: AfterCommit): Promise<Run> {
