@@ -520,7 +520,8 @@ export class RunService {
           await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'apply', priority: PRIORITY.apply, timeoutSeconds: await this.phaseTimeout(run, 'apply') });
           break;
         case 'cancel-jobs':
-          await this.jobs.stop(trx, run.id, event === 'force_cancel');
+          // A force-cancel or force-end kills what runs and revokes its job tokens at once.
+          await this.jobs.stop(trx, run.id, event === 'force_cancel' || event === 'force_end');
           break;
         case 'auto-apply':
           if (run.autoApply) moved = await this.confirmAndQueue(trx, moved, after);
@@ -648,6 +649,20 @@ export class RunService {
         throw new ConflictError(`run ${id} was asked to cancel and may still stop by itself: force-cancel is available from ${available.toISOString()}`);
       }
       await this.fire(trx, run, 'force_cancel', after);
+    });
+  }
+
+  /**
+   * actions/force-end (docs/timeouts-and-hooks.md): an owner ends the run now, whatever its status
+   * short of final, with a reason that is kept on the run and in its events. Its jobs are withdrawn
+   * or killed (their tokens revoked), and its workspace released. No cool-off, no cancel first:
+   * this is for the run that is stuck (a lost runner not yet written off, a queue that never moves).
+   */
+  async forceEnd(subject: Subject, id: string, reason: string): Promise<Run> {
+    return this.act(subject, id, 'run:force-end', undefined, async (trx, run, after) => {
+      const who = principalOf(subject).name;
+      await this.fire(trx, run, 'force_end', after, `force-ended by ${who}: ${reason}`);
+      await store.updateRun(trx, id, { forceEndReason: reason });
     });
   }
 
