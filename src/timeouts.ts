@@ -3,8 +3,6 @@
 // takes a duration string ("90s", "30m", "2h").
 import { InvalidError } from './errors.js';
 
-export { describeSeconds } from './protocol/agent.js';
-
 /** Terraform Cloud's default for both phases: 2 hours. */
 export const DEFAULT_TIMEOUT_SECONDS = 2 * 3600;
 /** The longest timeout anyone may set: one week. Longer is a typo, not a plan. */

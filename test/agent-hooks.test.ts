@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { killLeftoverAgents, startAgent, type AgentProcess } from './helpers/agent.js';
 import type { Api, Json } from './helpers/api.js';
+import { maskSecrets } from '../src/agent/hooks.js';
 import { alive, assignToPool, createRun, finalLog, poolWithToken, setVariable, uploadConfig, waitForRun } from './helpers/phases.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
@@ -178,5 +179,12 @@ describe('agent hooks', function () {
     // The pre-plan hook is missing: the plan ran all the same, and the post-plan hook stopped it after.
     assert.match(plan, /Plan: 1 to add/);
     assert.doesNotMatch(plan, /never/);
+  });
+});
+
+describe("masking secrets in a hook's output", () => {
+  it('replaces every occurrence, the longest secret first, and leaves values too short to be secrets alone', () => {
+    const out = maskSecrets('token abc.def-secret, again abc.def-secret; db pass hunter22; id 7', ['abc.def', 'abc.def-secret', 'hunter22', '7']);
+    assert.equal(out, 'token (sensitive value), again (sensitive value); db pass (sensitive value); id 7');
   });
 });
