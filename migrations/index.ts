@@ -29,6 +29,7 @@ import * as m0028 from './0028_web_sessions.js';
 import * as m0029 from './0029_sign_on.js';
 import * as m0030 from './0030_sso_identities.js';
 import * as m0031 from './0031_notifications.js';
+import * as m0033 from './0033_timeouts_and_force_end.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -65,4 +66,5 @@ export const migrations: Record<string, Migration> = {
   '0029_sign_on': m0029,
   '0030_sso_identities': m0030,
   '0031_notifications': m0031,
+  '0033_timeouts_and_force_end': m0033,
 };

@@ -6,6 +6,7 @@ import {
   collectFlags,
   ConfigError,
   envNameOf,
+  existingDirectory,
   expandHome,
   LOG_LEVELS,
   oneOf,
@@ -16,6 +17,8 @@ import {
   type FlagSpec,
   type LogLevel,
 } from './flags.js';
+
+import { MAX_TIMEOUT_SECONDS } from './timeouts.js';
 
 export { ConfigError } from './flags.js';
 export type { LogLevel } from './flags.js';
@@ -66,6 +69,19 @@ export interface Config {
   /** How long one notification delivery attempt may take, and the waits before its retries (no flags: tests shorten them). */
   notificationTimeoutMs?: number;
   notificationRetryDelaysMs?: number[];
+  /** The site's plan and apply timeouts, for organizations and workspaces that set none (default 2 h each). */
+  planTimeoutSeconds?: number;
+  applyTimeoutSeconds?: number;
+  /**
+   * How long past its timeout a running job may go without its runner reporting before otfd ends
+   * it itself (the runner hung or lost). No flag: the default (the runner's kill grace plus a
+   * minute) fits everyone; tests shorten it.
+   */
+  timeoutBackstopMarginMs?: number;
+  /** Where the server agent finds agent hooks (terraform-pre-plan, ...); null (or absent): no hooks. */
+  serverAgentHooksDir?: string | null;
+  /** How long one hook may run before it is killed (default 10 min). */
+  hookTimeoutMs?: number;
 }
 
 export interface SmtpConfig {
@@ -130,6 +146,10 @@ export const FLAGS: FlagSpec[] = [
   { name: 'smtp-password', help: 'password at the SMTP server (prefer OTF_SMTP_PASSWORD: arguments are visible to other users)', default: 'none' },
   { name: 'smtp-from', help: 'the From address of email notifications', default: 'otf@<the SMTP host>' },
   { name: 'smtp-tls', help: 'none (plain SMTP), starttls (upgrade required) or tls (TLS from the start)', default: 'starttls' },
+  { name: 'plan-timeout', help: 'how long a plan may run before it is interrupted and the run errors, for organizations and workspaces that set none (e.g. 30m, 2h)', default: '2h' },
+  { name: 'apply-timeout', help: 'how long an apply may run before it is interrupted and the run errors, for organizations and workspaces that set none', default: '2h' },
+  { name: 'server-agent-hooks-dir', help: 'a directory of agent hooks (terraform-pre-plan, terraform-post-plan, terraform-pre-apply, terraform-post-apply) the server agent runs', default: 'none' },
+  { name: 'hook-timeout', help: 'how long one agent hook of the server agent may run before it is killed and its phase fails', default: '10m' },
 ];
 
 export function envName(flag: string): string {
@@ -226,28 +246,24 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     oidc: parseOidc(v),
     notificationAllowPrivateAddresses: v.has('notification-allow-private-addresses') ? parseBool('notification-allow-private-addresses', v.get('notification-allow-private-addresses')!) : false,
     smtp: parseSmtp(v),
+    planTimeoutSeconds: parseTimeoutFlag('plan-timeout', v.get('plan-timeout') ?? '2h'),
+    applyTimeoutSeconds: parseTimeoutFlag('apply-timeout', v.get('apply-timeout') ?? '2h'),
+    serverAgentHooksDir: v.has('server-agent-hooks-dir') ? existingDirectory('server-agent-hooks-dir', v.get('server-agent-hooks-dir')!) : null,
+    hookTimeoutMs: positiveDuration('hook-timeout', v.get('hook-timeout') ?? '10m', 24 * 3_600_000),
   };
 }
 
-/** The --smtp-* flags: none of them, or --smtp-host and whichever others are needed. */
-function parseSmtp(v: Map<string, string>): SmtpConfig | null {
-  const host = v.get('smtp-host');
-  const others = ['smtp-port', 'smtp-user', 'smtp-password', 'smtp-from', 'smtp-tls'].filter((f) => v.has(f));
-  if (!host) {
-    if (others.length > 0) throw new ConfigError(`--${others[0]} needs --smtp-host`);
-    return null;
-  }
-  if (!/^[A-Za-z0-9.-]+$|^\[?[0-9a-fA-F:.]+\]?$/.test(host)) throw new ConfigError(`--smtp-host: "${host}" is not a host name or address`);
-  const tls = oneOf('smtp-tls', v.get('smtp-tls') ?? 'starttls', ['none', 'starttls', 'tls'] as const);
-  const port = parseInteger('smtp-port', v.get('smtp-port') ?? (tls === 'tls' ? '465' : '587'), 1, 65535);
-  const user = v.get('smtp-user') ?? null;
-  const password = v.get('smtp-password') ?? null;
-  if (password !== null && user === null) throw new ConfigError('--smtp-password needs --smtp-user');
-  const from = v.get('smtp-from') ?? `otf@${host.replace(/^\[|\]$/g, '')}`;
-  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(from) && !/^[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>$/.test(from)) {
-    throw new ConfigError(`--smtp-from: "${from}" is not an email address (name@host, or "Name <name@host>")`);
-  }
-  return { host: host.replace(/^\[|\]$/g, ''), port, user, password, from, tls };
+/** A phase timeout flag, in whole seconds: more than 0, at most a week (as the API's timeouts). */
+function parseTimeoutFlag(name: string, v: string): number {
+  const ms = positiveDuration(name, v, MAX_TIMEOUT_SECONDS * 1000);
+  if (ms % 1000 !== 0) throw new ConfigError(`--${name}: "${v}" is not a whole number of seconds`);
+  return ms / 1000;
+}
+
+function positiveDuration(name: string, v: string, maxMs: number): number {
+  const ms = parseDuration(name, v, maxMs);
+  if (ms <= 0) throw new ConfigError(`--${name}: must be more than 0`);
+  return ms;
 }
 
 /** The --oidc-* flags: all of issuer, client id and client secret, or none of them. */
@@ -292,4 +308,25 @@ function parseScopes(value: string): string[] {
 export function makeDataDir(dir: string): void {
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/** The --smtp-* flags: none of them, or --smtp-host and whichever others are needed. */
+function parseSmtp(v: Map<string, string>): SmtpConfig | null {
+  const host = v.get('smtp-host');
+  const others = ['smtp-port', 'smtp-user', 'smtp-password', 'smtp-from', 'smtp-tls'].filter((f) => v.has(f));
+  if (!host) {
+    if (others.length > 0) throw new ConfigError(`--${others[0]} needs --smtp-host`);
+    return null;
+  }
+  if (!/^[A-Za-z0-9.-]+$|^\[?[0-9a-fA-F:.]+\]?$/.test(host)) throw new ConfigError(`--smtp-host: "${host}" is not a host name or address`);
+  const tls = oneOf('smtp-tls', v.get('smtp-tls') ?? 'starttls', ['none', 'starttls', 'tls'] as const);
+  const port = parseInteger('smtp-port', v.get('smtp-port') ?? (tls === 'tls' ? '465' : '587'), 1, 65535);
+  const user = v.get('smtp-user') ?? null;
+  const password = v.get('smtp-password') ?? null;
+  if (password !== null && user === null) throw new ConfigError('--smtp-password needs --smtp-user');
+  const from = v.get('smtp-from') ?? `otf@${host.replace(/^\[|\]$/g, '')}`;
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(from) && !/^[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>$/.test(from)) {
+    throw new ConfigError(`--smtp-from: "${from}" is not an email address (name@host, or "Name <name@host>")`);
+  }
+  return { host: host.replace(/^\[|\]$/g, ''), port, user, password, from, tls };
 }

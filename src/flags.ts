@@ -91,3 +91,20 @@ export function readableFile(name: string, p: string): string {
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A duration of at least a second and at most `maxSeconds`: 90, 90s, 10m or 1h (a bare number is seconds). In milliseconds. */
+export function parseSecondsFlag(name: string, v: string, maxSeconds: number): number {
+  const m = /^(\d{1,9})\s*(s|m|h|)$/i.exec(v.trim());
+  const seconds = m ? Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600 } as Record<string, number>)[m[2].toLowerCase()] : NaN;
+  if (!(seconds >= 1 && seconds <= maxSeconds)) {
+    throw new ConfigError(`--${name}: "${v}" is not a duration from 1s to ${maxSeconds}s (a whole number with s, m or h)`);
+  }
+  return seconds * 1000;
+}
+
+/** A directory that must exist (a typo must not silently turn off what it holds). */
+export function existingDirectory(name: string, p: string): string {
+  const dir = path.resolve(expandHome(p));
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`--${name}: "${p}" is not a directory`);
+  return dir;
+}

@@ -24,6 +24,7 @@ import { UrlSigner, redactSignedPath } from './api/signing.js';
 import { EngineResolver, type EngineName } from './agent/engines.js';
 import { Outbox, type Delivery } from './agent/outbox.js';
 import { JobFolders } from './agent/jobdirs.js';
+import { FORCE_KILL_AFTER_MS } from './agent/runner.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
 import { PostgresBlobStore } from './blobs/store.js';
 import { Listener } from './db/notify.js';
@@ -46,6 +47,7 @@ import { createWebDomain } from './web/index.js';
 import { runEventPublisher } from './web/run-events.js';
 import { createRegistry } from './metrics.js';
 import { createNotificationDomain } from './notifications/index.js';
+import { DEFAULT_TIMEOUT_SECONDS } from './timeouts.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -203,6 +205,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       principals: auth,
       maxConfigSize: config.maxConfigSize,
       forceCancelCoolOffMs: config.forceCancelCoolOffMs ?? 10_000,
+      timeouts: { planSeconds: config.planTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS, applySeconds: config.applyTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS },
       logger,
     });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
@@ -441,6 +444,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Webhook deliveries an otfd did not live to process are processed now, then new ones as they come.
     await webhooks.start(listener);
     cleanups.push(() => webhooks.stop());
+    // Jobs whose runner did not stop them at their timeout (hung, or lost) are ended here.
+    const stopBackstop = jobs.startTimeoutBackstop(config.timeoutBackstopMarginMs ?? FORCE_KILL_AFTER_MS + 60_000);
+    cleanups.push(async () => stopBackstop());
     let serverAgent: ServerAgent | null = null;
     const collector = new BlobCollector(blobs, blobOwners(db), logger);
     collector.start();
@@ -481,6 +487,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
           // Engines in runs reach this otfd by its hostname, so they must trust its certificate.
           caFiles: config.ssl && config.certFile ? [config.certFile] : [],
           outbox,
+          hooks: { dir: config.serverAgentHooksDir ?? null, timeoutMs: config.hookTimeoutMs ?? 600_000 },
         },
         logger,
         alive: (id) => pools.agents.serverAgentAlive(id),

@@ -53,6 +53,24 @@ describe('otfd configuration', () => {
     rejects(['--session-lifetime', '1000h'], {}, /--session-lifetime/);
   });
 
+  it('reads the site timeouts and the server agent hooks (docs/timeouts-and-hooks.md)', () => {
+    const c = parse([]);
+    assert.equal(c.planTimeoutSeconds, 7200);
+    assert.equal(c.applyTimeoutSeconds, 7200);
+    assert.equal(c.serverAgentHooksDir, null);
+    assert.equal(c.hookTimeoutMs, 600_000);
+    assert.equal(parse(['--plan-timeout', '30m']).planTimeoutSeconds, 1800);
+    assert.equal(parse([], { OTF_APPLY_TIMEOUT: '90' }).applyTimeoutSeconds, 90);
+    assert.equal(parse(['--server-agent-hooks-dir', os.tmpdir()]).serverAgentHooksDir, os.tmpdir());
+    assert.equal(parse(['--hook-timeout', '45s']).hookTimeoutMs, 45_000);
+    rejects(['--plan-timeout', '0'], {}, /--plan-timeout: must be more than 0/);
+    rejects(['--apply-timeout', '1000h'], {}, /--apply-timeout: "1000h" is not a duration/);
+    rejects(['--apply-timeout', '1500ms'], {}, /--apply-timeout: "1500ms" is not a whole number of seconds/);
+    rejects(['--plan-timeout', 'soon'], {}, /--plan-timeout: "soon" is not a duration/);
+    rejects(['--hook-timeout', '0s'], {}, /--hook-timeout: must be more than 0/);
+    rejects(['--server-agent-hooks-dir', '/no/such/hooks'], {}, /--server-agent-hooks-dir: "\/no\/such\/hooks" is not a directory/);
+  });
+
   it('takes single sign-on settings all together or not at all', () => {
     assert.equal(parse([]).oidc, null);
     const c = parse(['--oidc-issuer', 'https://id.example', '--oidc-client-id', 'otf'], { OTF_OIDC_CLIENT_SECRET: 's3cret' });
@@ -127,6 +145,10 @@ describe('otfd configuration', () => {
         'OTF_SMTP_PASSWORD',
         'OTF_SMTP_FROM',
         'OTF_SMTP_TLS',
+        'OTF_PLAN_TIMEOUT',
+        'OTF_APPLY_TIMEOUT',
+        'OTF_SERVER_AGENT_HOOKS_DIR',
+        'OTF_HOOK_TIMEOUT',
       ],
     );
   });

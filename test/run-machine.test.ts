@@ -31,6 +31,7 @@ const EVENT_NAMES: Record<RunEvent, true> = {
   cancel: true,
   cancel_finished: true,
   force_cancel: true,
+  force_end: true,
 };
 const EVENTS = Object.keys(EVENT_NAMES) as RunEvent[];
 
@@ -64,6 +65,15 @@ const LIFECYCLE: ReadonlyArray<[RunStatus, RunEvent, RunStatus]> = [
   ['applying', 'cancel_finished', 'canceled'],
   ['planning', 'force_cancel', 'force_canceled'],
   ['applying', 'force_cancel', 'force_canceled'],
+  // An owner's force-end, from every status that is not final (docs/timeouts-and-hooks.md).
+  ['pending', 'force_end', 'force_canceled'],
+  ['plan_queued', 'force_end', 'force_canceled'],
+  ['planning', 'force_end', 'force_canceled'],
+  ['planned', 'force_end', 'force_canceled'],
+  ['planned_and_saved', 'force_end', 'force_canceled'],
+  ['confirmed', 'force_end', 'force_canceled'],
+  ['apply_queued', 'force_end', 'force_canceled'],
+  ['applying', 'force_end', 'force_canceled'],
 ];
 
 const key = (status: RunStatus, event: RunEvent) => `${status} --${event}-->`;

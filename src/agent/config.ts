@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { AGENT_NAME, AGENT_NAME_RULE } from '../protocol/agent.js';
-import { collectFlags, ConfigError, expandHome, LOG_LEVELS, oneOf, parseBool, parseInteger, usageOf, type FlagSpec, type LogLevel } from '../flags.js';
+import { collectFlags, ConfigError, existingDirectory, expandHome, LOG_LEVELS, oneOf, parseBool, parseInteger, parseSecondsFlag, usageOf, type FlagSpec, type LogLevel } from '../flags.js';
 
 export interface AgentConfig {
   token: string;
@@ -20,6 +20,10 @@ export interface AgentConfig {
   /** How long a state is offered to otfd before the agent stops trying (keeping the file). */
   stateRetryHours: number;
   logLevel: LogLevel;
+  /** Where agent hooks are (terraform-pre-plan, ...); null: none (docs/timeouts-and-hooks.md). */
+  hooksDir: string | null;
+  /** How long one hook may run before it is killed and its phase fails. */
+  hookTimeoutMs: number;
 }
 
 export const AGENT_FLAGS: FlagSpec[] = [
@@ -33,6 +37,8 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: 'data-dir', help: 'where states wait until otfd has acknowledged them (outbox/)', default: '~/.local/share/otf-agent' },
   { name: 'state-retry-hours', help: 'hours a state is offered to otfd before the agent stops trying (the file stays)', default: '24' },
   { name: 'log-level', help: 'debug, info, warn or error', default: 'info' },
+  { name: 'hooks-dir', help: 'a directory of agent hooks: terraform-pre-plan, terraform-post-plan, terraform-pre-apply, terraform-post-apply', default: 'none' },
+  { name: 'hook-timeout', help: 'how long one hook may run before it is killed and its phase fails (e.g. 90s, 10m)', default: '10m' },
 ];
 
 export const AGENT_ENV_PREFIX = 'OTF_AGENT_';
@@ -77,5 +83,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     dataDir: path.resolve(expandHome(v.get('data-dir') ?? path.join(os.homedir(), '.local/share/otf-agent'))),
     stateRetryHours: parseInteger('state-retry-hours', v.get('state-retry-hours') ?? '24', 1, 24 * 365),
     logLevel: oneOf('log-level', v.get('log-level') ?? 'info', LOG_LEVELS),
+    hooksDir: v.has('hooks-dir') ? existingDirectory('hooks-dir', v.get('hooks-dir')!) : null,
+    hookTimeoutMs: parseSecondsFlag('hook-timeout', v.get('hook-timeout') ?? '10m', 24 * 3600),
   };
 }

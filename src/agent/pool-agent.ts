@@ -12,6 +12,7 @@ import { JobApi } from './jobapi.js';
 import { Outbox, type Delivery, type OutboxEntry } from './outbox.js';
 import { JobFolders } from './jobdirs.js';
 import type { Instruction, PollAnswer, RegisterAnswer, Registration, SyncAnswer, SyncReport } from '../protocol/agent.js';
+import type { HookOptions } from './hooks.js';
 import { FORCE_KILL_AFTER_MS, JobControl, runJob } from './runner.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -342,11 +343,16 @@ export class PoolAgent {
     }
   }
 
+  /** The agent hooks of --hooks-dir, run by every job (src/agent/hooks.ts). */
+  private get hooks(): HookOptions {
+    return { dir: this.config.hooksDir, timeoutMs: this.config.hookTimeoutMs };
+  }
+
   private execute(jobId: string, token: string, phase: 'plan' | 'apply'): void {
     const control = new JobControl();
     this.logger.info({ job: jobId }, 'running job');
     const caFiles = process.env.NODE_EXTRA_CA_CERTS ? [process.env.NODE_EXTRA_CA_CERTS] : [];
-    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: this.folders!.dir, logger: this.logger, caFiles, outbox: this.outbox })
+    const done = runJob(new JobApi(this.http, jobId, token), control, { engines: this.engines, workRoot: this.folders!.dir, logger: this.logger, caFiles, outbox: this.outbox, hooks: this.hooks })
       .then(() => undefined)
       .catch((err: Error) => this.logger.error({ err: err.message, job: jobId }, 'job failed to execute'))
       .finally(() => {

@@ -13,8 +13,9 @@ import type { JobApi } from './jobapi.js';
 import { removeFolder } from './jobdirs.js';
 import { LogWriter } from './logwriter.js';
 import type { Outbox } from './outbox.js';
-import type { JobOutcome, JobSpec, ResourceCounts } from '../protocol/agent.js';
+import { timedOutMessage, type JobOutcome, type JobSpec, type ResourceCounts } from '../protocol/agent.js';
 import { renderRunVariables, renderTfvars } from './tfvars.js';
+import { runHook, type HookName, type HookOptions } from './hooks.js';
 
 export interface RunnerOptions {
   engines: EngineResolver;
@@ -28,6 +29,8 @@ export interface RunnerOptions {
   caFiles?: string[];
   /** Where the states of applies are kept until otfd has them. */
   outbox: Outbox;
+  /** Agent hooks (docs/timeouts-and-hooks.md); absent: none. */
+  hooks?: HookOptions;
 }
 
 const NO_COUNTS: ResourceCounts = { additions: 0, changes: 0, destructions: 0, imports: 0 };
@@ -43,13 +46,15 @@ export const FORCE_KILL_AFTER_MS = 10_000;
 export class JobControl {
   canceled = false;
   forced = false;
+  /** The phase ran out of time (timeOut): the engine is interrupted and killed after the grace, and the phase errors. */
+  timedOut = false;
   private child: ChildProcess | null = null;
   private killTimer: NodeJS.Timeout | null = null;
 
   attach(child: ChildProcess): void {
     this.child = child;
     if (this.canceled) child.kill('SIGINT');
-    if (this.forced) this.armKill();
+    if (this.forced || this.timedOut) this.armKill();
   }
 
   detach(): void {
@@ -70,6 +75,27 @@ export class JobControl {
     this.canceled = true;
     this.forced = true;
     if (!interrupted) this.child?.kill('SIGINT');
+    this.armKill();
+  }
+
+  /**
+   * The phase's timeout expired. The engine's whole process group gets SIGINT, as a Ctrl-C in a
+   * terminal would send it (so a provisioner's command stops too, and an apply still writes the
+   * state of what it did), and SIGKILL FORCE_KILL_AFTER_MS later if it is still there. Unlike a
+   * force-cancel, otfd still holds the job: the runner reports the phase errored.
+   */
+  timeOut(): void {
+    if (this.timedOut) return;
+    this.timedOut = true;
+    this.canceled = true;
+    const pid = this.child?.pid;
+    if (pid) {
+      try {
+        process.kill(-pid, 'SIGINT');
+      } catch {
+        this.child?.kill('SIGINT');
+      }
+    }
     this.armKill();
   }
 
@@ -140,18 +166,29 @@ export async function runJob(api: JobApi, control: JobControl, opts: RunnerOptio
   const logger = opts.logger.child({ job: spec.job.id, run: spec.run.id, phase: spec.job.phase });
   let outcome: JobOutcome;
   let keepFolder = false;
+  let deadline: NodeJS.Timeout | null = null;
   try {
     if (!(await api.start())) {
       logger.info('the run no longer wants this job');
       return null;
     }
+    // The phase's clock starts now, as otfd's (the job's started-at) does.
+    const timeoutSeconds = spec.job.timeoutSeconds;
+    if (timeoutSeconds) {
+      deadline = setTimeout(() => {
+        logger.warn({ timeoutSeconds }, 'the phase timed out; interrupting it');
+        log.write(`\n${timedOutMessage(spec.job.phase, timeoutSeconds)}: interrupting it\n`);
+        control.timeOut();
+      }, timeoutSeconds * 1000);
+    }
     outcome = await execute(spec, api, control, log, dir, opts);
   } catch (err) {
     keepFolder = err instanceof StateNotKept;
-    const message = err instanceof Canceled ? null : (err as Error).message;
+    const message = control.timedOut && !keepFolder ? timedOutMessage(spec.job.phase, spec.job.timeoutSeconds ?? 0) : err instanceof Canceled ? null : (err as Error).message;
     if (message) log.write(`\nError: ${message}\n`);
     outcome = { status: message ? 'errored' : 'canceled', counts: NO_COUNTS, error: message ?? undefined };
   } finally {
+    if (deadline) clearTimeout(deadline);
     // The SSH key goes first and in any case, even when the folder stays (removeSshKey says why).
     removeSshKey(dir, logger);
     // The folder holds the job's token (cli.tfrc), its variables and its plan: it goes whatever
@@ -187,6 +224,9 @@ async function execute(spec: JobSpec, api: JobApi, control: JobControl, log: Log
     await api.getArtifact('lock-file', path.join(cwd, '.terraform.lock.hcl'));
   }
   checkCanceled();
+  // TFC runs the pre-plan and pre-apply hooks before init.
+  await hook(spec.job.phase === 'plan' ? 'terraform-pre-plan' : 'terraform-pre-apply', { spec, api, control, log, cwd, env, hooks: opts.hooks });
+  checkCanceled();
   // Only init fetches modules: the SSH key is on disk for init alone.
   writeSshKey(spec, dir);
   const initEnv = spec.sshKey ? withoutKeyReaders(env, spec, log) : env;
@@ -203,8 +243,36 @@ async function execute(spec: JobSpec, api: JobApi, control: JobControl, log: Log
   }
   checkCanceled();
 
-  const job: PreparedJob = { spec, api, control, log, engine, cwd, env, dir, outbox: opts.outbox };
+  const job: PreparedJob = { spec, api, control, log, engine, cwd, env, dir, outbox: opts.outbox, hooks: opts.hooks };
   return spec.job.phase === 'plan' ? plan(job) : apply(job);
+}
+
+/**
+ * Runs an agent hook (src/agent/hooks.ts) with the job's environment, plus its terraform variables
+ * as TF_VAR_ variables, the way the engine sees them (the run's over the workspace's).
+ */
+async function hook(name: HookName, j: Pick<PreparedJob, 'spec' | 'api' | 'control' | 'log' | 'cwd' | 'env' | 'hooks'>): Promise<void> {
+  if (!j.hooks?.dir) return;
+  const env: NodeJS.ProcessEnv = { ...j.env };
+  for (const v of j.spec.variables) if (v.category === 'terraform') env[`TF_VAR_${v.key}`] = v.value;
+  for (const v of j.spec.run.variables) env[`TF_VAR_${v.key}`] = v.value;
+  // What the job's log must never show: its sensitive values and its token.
+  const secrets = [j.api.token, ...j.spec.variables.filter((v) => v.sensitive).map((v) => v.value)];
+  await runHook(name, { hooks: j.hooks, cwd: j.cwd, env, control: j.control, write: (text) => j.log.write(text), secrets });
+}
+
+/** Runs a post hook whatever the phase's outcome was (as TFC): its failure fails a phase that had succeeded. */
+async function postHook<T>(name: HookName, j: PreparedJob, phase: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await phase();
+  } catch (err) {
+    // The phase failed already: a failing post hook adds its output to the log, the phase's own error stands.
+    if (!j.control.canceled) await hook(name, j).catch((hookErr: Error) => j.log.write(`\nError: ${hookErr.message}\n`));
+    throw err;
+  }
+  if (!j.control.canceled) await hook(name, j);
+  return result;
 }
 
 /** A job ready for its phase: the engine found, the configuration unpacked into cwd and initialized. */
@@ -220,6 +288,7 @@ interface PreparedJob {
   /** The job's own directory, holding cwd. */
   dir: string;
   outbox: Outbox;
+  hooks?: HookOptions;
 }
 
 /** Unpacks the configuration, points it at local state, writes variables and the current state. */
@@ -407,7 +476,8 @@ function runEngine(engine: Engine, args: string[], o: { cwd: string; env: NodeJS
   });
 }
 
-async function plan({ spec, api, control, log, engine, cwd, env, dir }: PreparedJob): Promise<JobOutcome> {
+async function plan(job: PreparedJob): Promise<JobOutcome> {
+  const { spec, api, control, log, engine, cwd, env, dir } = job;
   const planFile = path.join(dir, 'plan.tfplan');
   const args = ['plan', '-input=false', '-no-color', `-out=${planFile}`, ...writeVariables(spec, dir)];
   if (spec.run.isDestroy) args.push('-destroy');
@@ -415,9 +485,11 @@ async function plan({ spec, api, control, log, engine, cwd, env, dir }: Prepared
   if (!spec.run.refresh) args.push('-refresh=false');
   for (const t of spec.run.targetAddrs) args.push(`-target=${t}`);
   for (const r of spec.run.replaceAddrs) args.push(`-replace=${r}`);
-  const result = await runEngine(engine, args, { cwd, env, control, log });
-  if (control.canceled) throw new Canceled();
-  if (result.code !== 0) throw new Error(`${engine.name} plan exited with code ${result.code}`);
+  await postHook('terraform-post-plan', job, async () => {
+    const result = await runEngine(engine, args, { cwd, env, control, log });
+    if (control.canceled) throw new Canceled();
+    if (result.code !== 0) throw new Error(`${engine.name} plan exited with code ${result.code}`);
+  });
   const shown = await runEngine(engine, ['show', '-json', planFile], { cwd, env, control });
   if (shown.code !== 0) throw new Error(`${engine.name} show -json failed: ${shown.output.slice(0, 2000)}`);
   const summary = summarizePlan(JSON.parse(shown.output) as Parameters<typeof summarizePlan>[0]);
@@ -428,7 +500,8 @@ async function plan({ spec, api, control, log, engine, cwd, env, dir }: Prepared
   return { status: 'finished', hasChanges: summary.hasChanges, counts: summary.counts };
 }
 
-async function apply({ spec, api, control, log, engine, cwd, env, dir, outbox }: PreparedJob): Promise<JobOutcome> {
+async function apply(job: PreparedJob): Promise<JobOutcome> {
+  const { spec, api, control, log, engine, cwd, env, dir, outbox } = job;
   const statePath = path.join(cwd, 'terraform.tfstate');
   const before = fs.existsSync(statePath) ? fs.readFileSync(statePath) : null;
   const result = await runEngine(engine, ['apply', '-input=false', '-no-color', path.join(dir, 'plan.tfplan')], { cwd, env, control, log });
@@ -458,7 +531,20 @@ async function apply({ spec, api, control, log, engine, cwd, env, dir, outbox }:
     }
   }
   const counts = countApplied(result.output);
+  if (control.timedOut) {
+    const error = timedOutMessage('apply', spec.job.timeoutSeconds ?? 0);
+    log.write(`\nError: ${error}\n`);
+    return { status: 'errored', counts, error };
+  }
   if (control.canceled) return { status: 'canceled', counts };
-  if (result.code !== 0) return { status: 'errored', counts, error: `${engine.name} apply exited with code ${result.code}` };
-  return { status: 'finished', counts };
+  const outcome: JobOutcome = result.code !== 0 ? { status: 'errored', counts, error: `${engine.name} apply exited with code ${result.code}` } : { status: 'finished', counts };
+  // TFC runs the post-apply hook whether the apply succeeded or not; its failure fails an apply that had not.
+  try {
+    await hook('terraform-post-apply', job);
+  } catch (err) {
+    log.write(`\nError: ${(err as Error).message}\n`);
+    if (control.timedOut) return { status: 'errored', counts, error: timedOutMessage('apply', spec.job.timeoutSeconds ?? 0) };
+    if (outcome.status === 'finished') return { status: 'errored', counts, error: (err as Error).message };
+  }
+  return outcome;
 }

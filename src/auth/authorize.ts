@@ -68,6 +68,7 @@ export type WorkspaceAction =
   | 'run:apply'
   | 'run:cancel'
   | 'run:force-cancel'
+  | 'run:force-end'
   | 'run:comment'
   | 'plan:read-json-output'
   | 'run-trigger:read'
@@ -177,6 +178,8 @@ const WORKSPACE_RULES: Record<WorkspaceAction, (a: WorkspaceAccess) => boolean> 
   'run:apply': (a) => a.runs === 'apply',
   'run:cancel': (a) => a.runs === 'apply',
   'run:force-cancel': (a) => a.admin,
+  // Owners only (and the site administrator), who pass before any rule: no workspace access allows it.
+  'run:force-end': () => false,
   // Terraform Cloud lets whoever may read a run comment on it (its runs' can-comment).
   'run:comment': () => true,
   'plan:read-json-output': (a) => a.admin,
@@ -244,6 +247,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'run:apply': { what: 'apply runs', needs: 'runs: apply (write access to the workspace)' },
   'run:cancel': { what: 'cancel or discard runs', needs: 'runs: apply (write access to the workspace)' },
   'run:force-cancel': { what: 'force-cancel runs', needs: 'admin access to the workspace' },
+  'run:force-end': { what: 'force-end runs', needs: 'membership of the owners team' },
   'run:comment': { what: 'comment on runs', needs: 'read access to the workspace' },
   'plan:read-json-output': { what: "read a plan's unredacted JSON output", needs: 'admin access to the workspace' },
   'run-trigger:read': { what: "read the workspace's run triggers", needs: 'admin access to the workspace' },
@@ -288,6 +292,7 @@ const ORGANIZATION_TOKEN_DENIED: ReadonlySet<Action> = new Set<Action>([
   'run:apply',
   'run:cancel',
   'run:force-cancel',
+  'run:force-end',
   'run:comment',
   'plan:read-json-output',
   'state:create',

@@ -44,7 +44,15 @@ export interface JobsDomain {
   agentRoutes(router: ApiRouter): void;
   /** The runner inside otfd, claiming the jobs of no pool. */
   serverAgent(opts: Omit<ServerAgentOptions, 'jobs' | 'failRun'>): ServerAgent;
+  /**
+   * Starts the backstop of phase timeouts: every few seconds, running jobs past their timeout by
+   * more than `marginMs` are ended and their runs errored (JobService.endOverdue). Returns its stop.
+   */
+  startTimeoutBackstop(marginMs: number): () => void;
 }
+
+/** How often the timeout backstop looks: a job is ended at most this long after its margin ran out. */
+const BACKSTOP_INTERVAL_MS = 5000;
 
 export function createJobsDomain(deps: JobsDeps): JobsDomain {
   let connected: PhaseOutcomes | null = null;
@@ -72,5 +80,17 @@ export function createJobsDomain(deps: JobsDeps): JobsDomain {
     },
     agentRoutes: (router) => registerJobRoutes(router, { jobs: service, outcomes, variables: deps.variables, sshKeys: deps.sshKeys, blobs: deps.blobs, site: deps.site, late }),
     serverAgent: (opts) => new ServerAgent({ ...opts, jobs: service, failRun: (runId, message) => outcomes.failed(runId, message) }),
+    startTimeoutBackstop: (marginMs) => {
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        service
+          .endOverdue(Math.ceil(marginMs / 1000))
+          .catch((err: unknown) => deps.logger.warn({ err }, 'could not look for jobs past their timeout'))
+          .finally(() => (running = false));
+      }, BACKSTOP_INTERVAL_MS);
+      return () => clearInterval(timer);
+    },
   };
 }

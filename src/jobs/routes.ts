@@ -59,7 +59,7 @@ export function registerJobRoutes(router: ApiRouter, deps: JobRouteDeps): void {
     const { run, workspace } = await outcomes.describe(job);
     const merged = await variables.forRun(workspace.id, run.variables);
     const spec: JobSpec = {
-      job: { id: job.id, phase: job.phase },
+      job: { id: job.id, phase: job.phase, ...(job.timeoutSeconds ? { timeoutSeconds: job.timeoutSeconds } : {}) },
       run: { ...run, variables: merged.runVariables },
       workspace,
       variables: merged.variables,

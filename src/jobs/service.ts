@@ -10,6 +10,7 @@ import { secretMatches, sha256 } from '../auth/tokens.js';
 import type { Db } from '../db/index.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
+import { timedOutMessage } from '../protocol/agent.js';
 import type { PhaseOutcomes } from './outcomes.js';
 import * as store from './store.js';
 import type { Job, JobPhase } from './store.js';
@@ -75,7 +76,7 @@ export class JobService implements TokenResolver {
   /** Queues a job in the caller's transaction; waiting runners are notified when it commits. */
   async enqueue(
     trx: Knex.Transaction,
-    job: { runId: string; workspaceId: string; organizationId: string; phase: JobPhase; priority: number; poolId: string | null },
+    job: { runId: string; workspaceId: string; organizationId: string; phase: JobPhase; priority: number; poolId: string | null; timeoutSeconds?: number | null },
   ): Promise<void> {
     await store.insertJob(trx, { id: newId('job'), ...job });
     await store.notify(trx, JOBS_CHANNEL, job.poolId ?? 'server');
@@ -135,6 +136,22 @@ export class JobService implements TokenResolver {
       await this.outcomes.failed(job.runId, `${why} while running the ${job.phase} of this run`);
       await this.end(this.db, job.id, 'errored');
     }
+  }
+
+  /**
+   * The backstop of phase timeouts: a running job past its timeout by more than the margin has a
+   * runner that did not stop it (hung, or lost without otfd noticing yet). Its run fails "timed
+   * out" (which releases the workspace and asks the runner to stop), and the job ends, its token
+   * revoked. Any replica may do this at any time: a run already over is left as it is.
+   */
+  async endOverdue(marginSeconds: number): Promise<number> {
+    const jobs = await store.overdue(this.db, marginSeconds);
+    for (const job of jobs) {
+      this.logger.warn({ run: job.runId, job: job.id, runner: job.runnerId, timeoutSeconds: job.timeoutSeconds }, 'a job ran past its timeout without its runner stopping it; ending it');
+      await this.outcomes.failed(job.runId, `${timedOutMessage(job.phase, job.timeoutSeconds ?? 0)} (its runner did not stop it; otfd ended the run)`);
+      await store.markEnded(this.db, job.id, 'errored');
+    }
+    return jobs.length;
   }
 
   async get(id: string): Promise<Job | null> {

@@ -18,6 +18,8 @@ export interface Job {
   runnerId: string | null;
   cancelRequested: boolean;
   forceCancelRequested: boolean;
+  /** How long the phase may run from its start (null: no limit), decided when it was queued. */
+  timeoutSeconds: number | null;
   createdAt: Date;
   claimedAt: Date | null;
   startedAt: Date | null;
@@ -37,6 +39,7 @@ interface JobRow {
   token_hash: Buffer | null;
   cancel_requested: boolean;
   force_cancel_requested: boolean;
+  timeout_seconds: number | null;
   created_at: Date;
   claimed_at: Date | null;
   started_at: Date | null;
@@ -56,6 +59,7 @@ function toJob(r: JobRow): Job {
     runnerId: r.runner_id,
     cancelRequested: r.cancel_requested,
     forceCancelRequested: r.force_cancel_requested,
+    timeoutSeconds: r.timeout_seconds,
     createdAt: r.created_at,
     claimedAt: r.claimed_at,
     startedAt: r.started_at,
@@ -69,10 +73,11 @@ export const ACTIVE: JobStatus[] = ['claimed', 'running'];
 /** Inserts a queued job; a phase is queued once, so a retried transition does not queue it again. */
 export async function insertJob(
   trx: Knex.Transaction,
-  job: { id: string; runId: string; workspaceId: string; organizationId: string; phase: JobPhase; priority: number; poolId: string | null },
+  job: { id: string; runId: string; workspaceId: string; organizationId: string; phase: JobPhase; priority: number; poolId: string | null; timeoutSeconds?: number | null },
 ): Promise<void> {
   await trx('jobs')
     .insert({
+      timeout_seconds: job.timeoutSeconds ?? null,
       id: job.id,
       run_id: job.runId,
       workspace_id: job.workspaceId,
@@ -215,4 +220,16 @@ export async function queuedCounts(db: Db): Promise<Array<{ poolId: string | nul
     .groupBy('j.pool_id', 'p.name', 'j.phase')
     .select<Array<{ pool_id: string | null; name: string | null; phase: JobPhase; n: string }>>('j.pool_id', 'p.name', 'j.phase', db.raw('count(*) AS n'));
   return rows.map((r) => ({ poolId: r.pool_id, poolName: r.name, phase: r.phase, n: Number(r.n) }));
+}
+
+/**
+ * Running jobs past their timeout by more than `marginSeconds`: their runner should have stopped
+ * them and reported long ago (it hung, or is lost).
+ */
+export async function overdue(db: Db, marginSeconds: number): Promise<Job[]> {
+  const rows = await db<JobRow>('jobs')
+    .where({ status: 'running' })
+    .whereNotNull('timeout_seconds')
+    .andWhereRaw('started_at + make_interval(secs => timeout_seconds + ?) < now()', [marginSeconds]);
+  return rows.map(toJob);
 }

@@ -25,6 +25,8 @@ export const organizationType: ResourceType = {
     'trial-expires-at',
     'owners-team-saml-role-id',
     'send-passing-statuses-for-untriggered-speculative-plans',
+    'plan-timeout',
+    'apply-timeout',
     'permissions',
   ],
   relationships: { 'default-project': 'projects', 'default-agent-pool': 'agent-pools' },
@@ -73,6 +75,9 @@ export function presentOrganization(org: Organization, subject: Subject, default
     'trial-expires-at': null,
     'owners-team-saml-role-id': null,
     'send-passing-statuses-for-untriggered-speculative-plans': false,
+    // otf's own: seconds, null when otfd's --plan-timeout / --apply-timeout apply (docs/timeouts-and-hooks.md).
+    'plan-timeout': org.planTimeoutSeconds,
+    'apply-timeout': org.applyTimeoutSeconds,
     permissions,
     ...(defaultProjectId !== undefined ? { 'default-project': defaultProjectId && { id: defaultProjectId } } : {}),
     'default-agent-pool': org.defaultAgentPoolId && { id: org.defaultAgentPoolId },

@@ -7,6 +7,7 @@ import { capacityType, ENTITLEMENTS, entitlementSetType, organizationType, prese
 import type { OrganizationGrants, Subject } from '../auth/subject.js';
 import type { Organization, OrganizationService } from './service.js';
 import type { OrganizationChanges } from './store.js';
+import { parseTimeoutAttribute } from '../timeouts.js';
 
 const organizationAttributes = {
   name: nameSchema,
@@ -19,6 +20,9 @@ const organizationAttributes = {
   'default-execution-mode': stringEnum(['remote', 'local', 'agent']),
   // A VCS setting; this server has no VCS integration, so the only true value is false.
   'send-passing-statuses-for-untriggered-speculative-plans': Type.Boolean({ const: false, 'x-message': 'can only be false: this server has no VCS integration' }),
+  // otf's own (docs/timeouts-and-hooks.md): seconds or a duration string, null for otfd's default; checked by parseTimeoutAttribute.
+  'plan-timeout': Type.Unknown(),
+  'apply-timeout': Type.Unknown(),
 };
 const { name, email, ...otherAttributes } = organizationAttributes;
 const relationships = Type.Optional(Type.Object({ 'default-agent-pool': Type.Optional(toOneOrNull('agent-pools')) }));
@@ -44,6 +48,8 @@ function changesFrom(doc: Static<typeof updateDocument>): OrganizationChanges {
     costEstimationEnabled: a['cost-estimation-enabled'],
     allowForceDeleteWorkspaces: a['allow-force-delete-workspaces'],
     defaultExecutionMode: a['default-execution-mode'],
+    planTimeoutSeconds: parseTimeoutAttribute(a['plan-timeout'], '/data/attributes/plan-timeout'),
+    applyTimeoutSeconds: parseTimeoutAttribute(a['apply-timeout'], '/data/attributes/apply-timeout'),
   };
 }
 

@@ -122,6 +122,8 @@ export class OrganizationService implements TokenResolver {
           allowForceDeleteWorkspaces: attrs.allowForceDeleteWorkspaces ?? false,
           defaultExecutionMode: attrs.defaultExecutionMode ?? 'remote',
           defaultAgentPoolId: null,
+          planTimeoutSeconds: attrs.planTimeoutSeconds ?? null,
+          applyTimeoutSeconds: attrs.applyTimeoutSeconds ?? null,
         });
         for (const hook of this.creationHooks) await hook(trx, org, subject);
         return org;

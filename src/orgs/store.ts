@@ -13,6 +13,9 @@ export interface Organization {
   defaultExecutionMode: string;
   /** The pool of new workspaces when the default execution mode is "agent"; null otherwise. */
   defaultAgentPoolId: string | null;
+  /** Plan and apply timeouts of its workspaces that set none (null: otfd's --plan-timeout, --apply-timeout). */
+  planTimeoutSeconds: number | null;
+  applyTimeoutSeconds: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -28,6 +31,8 @@ interface OrganizationRow {
   allow_force_delete_workspaces: boolean;
   default_execution_mode: string;
   default_agent_pool_id: string | null;
+  plan_timeout_seconds: number | null;
+  apply_timeout_seconds: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -44,6 +49,8 @@ const COLUMNS: Record<keyof OrganizationChanges, keyof OrganizationRow> = {
   allowForceDeleteWorkspaces: 'allow_force_delete_workspaces',
   defaultExecutionMode: 'default_execution_mode',
   defaultAgentPoolId: 'default_agent_pool_id',
+  planTimeoutSeconds: 'plan_timeout_seconds',
+  applyTimeoutSeconds: 'apply_timeout_seconds',
 };
 
 /** Named columns, not *: some statements are prepared per connection (see workspaces/store.ts). */
@@ -58,6 +65,8 @@ const ORGANIZATION_COLUMNS = [
   'allow_force_delete_workspaces',
   'default_execution_mode',
   'default_agent_pool_id',
+  'plan_timeout_seconds',
+  'apply_timeout_seconds',
   'created_at',
   'updated_at',
 ] as const;
@@ -74,6 +83,8 @@ function toOrganization(r: OrganizationRow): Organization {
     allowForceDeleteWorkspaces: r.allow_force_delete_workspaces,
     defaultExecutionMode: r.default_execution_mode,
     defaultAgentPoolId: r.default_agent_pool_id,
+    planTimeoutSeconds: r.plan_timeout_seconds,
+    applyTimeoutSeconds: r.apply_timeout_seconds,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -30,9 +30,26 @@ export interface RunnerSshKey {
   value: string;
 }
 
+/** A timeout in words for logs and error messages: "5s", "2m30s", "2h". */
+export function describeSeconds(total: number): string {
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return [h ? `${h}h` : '', m ? `${m}m` : '', s || total === 0 ? `${s}s` : ''].join('');
+}
+
+/** What a runner says, and otfd's backstop too, when a phase ran out of time. */
+export function timedOutMessage(phase: 'plan' | 'apply', seconds: number): string {
+  return `the ${phase} timed out after ${describeSeconds(seconds)}`;
+}
+
 /** Everything a runner needs to know to execute a job (GET /api/agent/jobs/:id). */
 export interface JobSpec {
-  job: { id: string; phase: 'plan' | 'apply' };
+  /**
+   * timeoutSeconds: how long the phase may run (from the start of the job) before the runner
+   * interrupts the engine and reports the phase errored; absent from an older otfd: no limit.
+   */
+  job: { id: string; phase: 'plan' | 'apply'; timeoutSeconds?: number };
   run: {
     id: string;
     planId: string;

@@ -19,8 +19,8 @@ import { RunLogService } from './logs.js';
 import { phaseOutcomes } from './phases.js';
 import { workspaceIncluders } from './presenters.js';
 import { registerRunPublicRoutes, registerRunRoutes } from './routes.js';
-import { RunService } from './service.js';
 import { WaitingService } from './waiting.js';
+import { RunService, type SiteTimeouts } from './service.js';
 
 export { artifactBlobOwner } from './artifacts.js';
 export { configBlobOwner, ConfigurationVersionService } from './configs.js';
@@ -51,6 +51,8 @@ export interface RunDeps {
   maxConfigSize: number;
   /** --force-cancel-cool-off: how long after a cancel request force-cancel becomes available. */
   forceCancelCoolOffMs: number;
+  /** --plan-timeout and --apply-timeout: for workspaces and organizations that set none. */
+  timeouts?: SiteTimeouts;
   logger: Logger;
 }
 
@@ -75,7 +77,7 @@ export interface RunDomain {
 export function createRunDomain(deps: RunDeps): RunDomain {
   const { db, blobs, signer, site, logger } = deps;
   const configs = new ConfigurationVersionService(db, blobs, deps.workspaces, signer, site, deps.maxConfigSize, logger);
-  const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger, deps.forceCancelCoolOffMs);
+  const service = new RunService(db, deps.orgs, deps.workspaces, configs, deps.jobs, deps.principals, logger, deps.forceCancelCoolOffMs, deps.timeouts);
   const logs = new RunLogService(db, signer, site, logger);
   const comments = new RunCommentService(db, service);
   const waiting = new WaitingService(db, deps.workspaces, configs, deps.jobs);

@@ -47,7 +47,9 @@ export type RunEvent =
   | 'cancel'
   /** The engine of a phase that was asked to cancel has stopped. */
   | 'cancel_finished'
-  | 'force_cancel';
+  | 'force_cancel'
+  /** An owner ended the run, whatever it was doing, with a reason (RunService.forceEnd). */
+  | 'force_end';
 
 /** Side effects the service performs after a transition, in its transaction. */
 export type Effect =
@@ -81,6 +83,16 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: ['pending', 'plan_queued', 'confirmed', 'apply_queued'], event: 'cancel', to: 'canceled', effects: ['cancel-jobs', ...FINAL] },
   { from: ['planning', 'applying'], event: 'cancel_finished', to: 'canceled', effects: FINAL },
   { from: ['planning', 'applying'], event: 'force_cancel', to: 'force_canceled', effects: ['cancel-jobs', ...FINAL] },
+  // An owner's force-end (docs/timeouts-and-hooks.md) takes a run from any status that is not
+  // final. It ends force_canceled, not errored: nothing went wrong with the run, somebody ended it
+  // on purpose (as TFC's force-cancel, which is for the stuck runs this is for); so it notifies no
+  // run:errored, and the CLI and the web UI show it as the force-cancel they know.
+  {
+    from: ['pending', 'plan_queued', 'planning', 'planned', 'planned_and_saved', 'confirmed', 'apply_queued', 'applying'],
+    event: 'force_end',
+    to: 'force_canceled',
+    effects: ['cancel-jobs', ...FINAL],
+  },
 ];
 
 /** Statuses a run never leaves. */

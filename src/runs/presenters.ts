@@ -116,6 +116,7 @@ export const runType: ResourceType = {
     'canceled-at',
     'force-cancel-available-at',
     'state-saved-late-at',
+    'force-end-reason',
     'position-in-queue',
     'status-explanation',
     'actions',
@@ -175,6 +176,8 @@ export function presentRun(run: Run, subject: Subject, runs: RunService, positio
     'force-cancel-available-at': forceCancelAt ? timestamp(forceCancelAt) : null,
     // otf's own: a state of the apply reached otfd after its job was over (docs/agent-protocol.md).
     'state-saved-late-at': run.stateSavedLateAt ? timestamp(run.stateSavedLateAt) : null,
+    // otf's own: why an owner force-ended the run (docs/timeouts-and-hooks.md); null when nobody did.
+    'force-end-reason': run.forceEndReason,
     'position-in-queue': position ?? null,
     // otf's own (docs/waiting-runs.md): what a pending or queued run waits for.
     'status-explanation': presentWaiting(waiting ?? null),
@@ -184,12 +187,15 @@ export function presentRun(run: Run, subject: Subject, runs: RunService, positio
       // an executing phase is canceled by asking its runner to stop (RunService.cancel)
       'is-cancelable': executing || canHappen(run.status, 'cancel'),
       'is-force-cancelable': executing && forceCancelAt !== null && forceCancelAt.getTime() <= Date.now(),
+      // otf's own: an owner may force-end it (actions/force-end).
+      'is-force-endable': canHappen(run.status, 'force_end'),
     },
     permissions: {
       'can-apply': canApply,
       'can-discard': canApply,
       'can-cancel': canCancel,
       'can-force-cancel': runs.can(subject, 'run:force-cancel', run),
+      'can-force-end': runs.can(subject, 'run:force-end', run),
       'can-force-execute': canApply,
       'can-comment': runs.can(subject, 'run:comment', run),
       'can-override-policy-check': false,

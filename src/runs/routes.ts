@@ -7,7 +7,7 @@ import { encode, listParam, pageOffset, paginate, parseIncludes, parsePage, quer
 import { limitedBody } from '../api/body.js';
 import { body, query, requestUrl, send, subjectOf, type ApiRouter, type AppState, type Ctx, type Site } from '../api/http.js';
 import type { BlobStore } from '../blobs/store.js';
-import { BadRequestError, NotFoundError } from '../errors.js';
+import { BadRequestError, InvalidError, NotFoundError } from '../errors.js';
 import type { StateService } from '../state/index.js';
 import { presentUser, type UserService, userType } from '../users/index.js';
 import { presentWorkspace, type WorkspaceService, workspaceType } from '../workspaces/index.js';
@@ -17,7 +17,7 @@ import { UPLOAD_PURPOSE, type ConfigurationVersionService } from './configs.js';
 import { LOG_PURPOSE, type RunLogService } from './logs.js';
 import { RUN_STATUSES, type RunStatus } from './machine.js';
 import { applyType, configurationVersionType, includedIngress, ingressAttributesType, presentIngressAttributes, planType, presentConfigurationVersion, presentPhase, presentPrincipalAsUser, presentRun, runType } from './presenters.js';
-import { readAction, readCreateConfigurationVersion, readCreateRun } from './schemas.js';
+import { readAction, readCreateConfigurationVersion, readCreateRun, readForceEnd } from './schemas.js';
 import type { ListFilter, Run, RunService } from './service.js';
 import type { WaitingService } from './waiting.js';
 
@@ -217,6 +217,17 @@ export function registerRunRoutes(router: ApiRouter, deps: RunRouteDeps): void {
     cancel: (s: Subject, id: string, c?: string) => runs.cancel(s, id, c),
     'force-cancel': (s: Subject, id: string, c?: string) => runs.forceCancel(s, id, c),
   };
+  // otf's own (docs/timeouts-and-hooks.md): an owner ends the run now, with a reason; 200 with the run as it ended.
+  router.post('/runs/:id/actions/force-end', async (ctx) => {
+    const { reason } = readForceEnd(body(ctx));
+    const trimmed = reason.trim();
+    if (trimmed === '') throw new InvalidError('reason must say why the run is ended: it is blank', { pointer: '/reason' });
+    // Tabs and line breaks are text; other control characters are not (they would garble the run's events and logs).
+    if ([...trimmed].some((c) => (c < ' ' && c !== '\t' && c !== '\n' && c !== '\r') || c === '\u007f')) throw new InvalidError('reason must not contain control characters', { pointer: '/reason' });
+    const subject = subjectOf(ctx);
+    const run = await runs.forceEnd(subject, ctx.params.id, trimmed);
+    send(ctx, 200, encode(runType, presentRun(run, subject, runs)));
+  });
   router.post('/runs/:id/actions/force-execute', async (ctx) => {
     await runs.forceExecute(subjectOf(ctx), ctx.params.id);
     ctx.body = null;

@@ -54,3 +54,17 @@ export const readCreateRun = validator(
 
 // The CLI sends plain JSON {} or {"comment": "..."} with the JSON:API content type.
 export const readAction = validator(Type.Object({ comment: Type.Optional(nullable(Type.String({ maxLength: 10_000 }))) }));
+
+/** The longest reason a force-end takes: a sentence or a ticket reference, not a report. */
+export const MAX_FORCE_END_REASON = 1000;
+
+// actions/force-end (otf's own, docs/timeouts-and-hooks.md): plain JSON {"reason": "..."}.
+export const readForceEnd = validator(
+  Type.Object(
+    {
+      reason: Type.String({ minLength: 1, maxLength: MAX_FORCE_END_REASON, 'x-message': `must be a text of 1 to ${MAX_FORCE_END_REASON} characters saying why the run is ended` }),
+    },
+    { additionalProperties: false },
+  ),
+  { plain: true },
+);

@@ -10,6 +10,7 @@ import { isUniqueViolation, type Db } from '../db/index.js';
 import { inOrderOf } from '../db/lists.js';
 import { ConflictError, ForbiddenError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
+import { DEFAULT_TIMEOUT_SECONDS, type PhaseTimeouts } from '../timeouts.js';
 import type { Logger } from '../logger.js';
 import type { Capacity, Organization, OrganizationService } from '../orgs/index.js';
 import { PRIORITY, type Job, type JobService } from '../jobs/index.js';
@@ -61,6 +62,12 @@ export interface RunInput {
   terraformVersion?: string;
 }
 
+/** otfd's phase timeouts, in seconds. */
+export interface SiteTimeouts {
+  planSeconds: number;
+  applySeconds: number;
+}
+
 /** What a runner reports at the end of a phase. */
 export type PhaseOutcome = JobOutcome;
 
@@ -109,6 +116,8 @@ export class RunService {
      * the engine gets this long to stop by itself and leave its state behind before it is killed.
      */
     private readonly forceCancelCoolOffMs: number,
+    /** The site's phase timeouts (--plan-timeout, --apply-timeout), for workspaces and organizations that set none. */
+    private readonly siteTimeouts: SiteTimeouts = { planSeconds: DEFAULT_TIMEOUT_SECONDS, applySeconds: DEFAULT_TIMEOUT_SECONDS },
   ) {
     configs.onAutoQueue((cv) => this.createForUpload(cv));
   }
@@ -500,13 +509,19 @@ export class RunService {
     for (const effect of t.effects) {
       switch (effect) {
         case 'enqueue-plan':
-          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'plan', priority: run.speculative ? PRIORITY.speculative : PRIORITY.plan });
+          await this.jobs.enqueue(trx, {
+            ...(await this.jobTarget(run)),
+            phase: 'plan',
+            priority: run.speculative ? PRIORITY.speculative : PRIORITY.plan,
+            timeoutSeconds: await this.phaseTimeout(run, 'plan'),
+          });
           break;
         case 'enqueue-apply':
-          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'apply', priority: PRIORITY.apply });
+          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'apply', priority: PRIORITY.apply, timeoutSeconds: await this.phaseTimeout(run, 'apply') });
           break;
         case 'cancel-jobs':
-          await this.jobs.stop(trx, run.id, event === 'force_cancel');
+          // A force-cancel or force-end kills what runs and revokes its job tokens at once.
+          await this.jobs.stop(trx, run.id, event === 'force_cancel' || event === 'force_end');
           break;
         case 'auto-apply':
           if (run.autoApply) moved = await this.confirmAndQueue(trx, moved, after);
@@ -534,6 +549,17 @@ export class RunService {
     const ws = await this.workspaces.byId(run.workspaceId);
     const poolId = ws?.executionMode === 'agent' ? ws.agentPoolId : null;
     return { runId: run.id, workspaceId: run.workspaceId, organizationId: run.organizationId, poolId };
+  }
+
+  /**
+   * How long the phase may run: the workspace's timeout, else its organization's, else the site's.
+   * Decided when the job is queued and kept on it, so the runner and otfd's backstop agree.
+   */
+  private async phaseTimeout(run: Run, phase: 'plan' | 'apply'): Promise<number> {
+    const ws = await this.workspaces.byId(run.workspaceId);
+    const org = await this.orgs.byId(run.organizationId);
+    const pick = (t: PhaseTimeouts | null | undefined) => (phase === 'plan' ? t?.planTimeoutSeconds : t?.applyTimeoutSeconds) ?? null;
+    return pick(ws) ?? pick(org) ?? (phase === 'plan' ? this.siteTimeouts.planSeconds : this.siteTimeouts.applySeconds);
   }
 
   private async confirmAndQueue(trx: Knex.Transaction, run: Run, after: AfterCommit): Promise<Run> {
@@ -623,6 +649,20 @@ export class RunService {
         throw new ConflictError(`run ${id} was asked to cancel and may still stop by itself: force-cancel is available from ${available.toISOString()}`);
       }
       await this.fire(trx, run, 'force_cancel', after);
+    });
+  }
+
+  /**
+   * actions/force-end (docs/timeouts-and-hooks.md): an owner ends the run now, whatever its status
+   * short of final, with a reason that is kept on the run and in its events. Its jobs are withdrawn
+   * or killed (their tokens revoked), and its workspace released. No cool-off, no cancel first:
+   * this is for the run that is stuck (a lost runner not yet written off, a queue that never moves).
+   */
+  async forceEnd(subject: Subject, id: string, reason: string): Promise<Run> {
+    return this.act(subject, id, 'run:force-end', undefined, async (trx, run, after) => {
+      const who = principalOf(subject).name;
+      await this.fire(trx, run, 'force_end', after, `force-ended by ${who}: ${reason}`);
+      await store.updateRun(trx, id, { forceEndReason: reason });
     });
   }
 

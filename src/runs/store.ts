@@ -259,6 +259,8 @@ export interface Run {
   cancelRequestedAt: Date | null;
   /** When a state of this run's apply reached otfd by the late path (after the job was over); null when none did. */
   stateSavedLateAt: Date | null;
+  /** Why an owner force-ended the run (docs/timeouts-and-hooks.md); null when nobody did. */
+  forceEndReason: string | null;
   createdAt: Date;
   updatedAt: Date;
   plan: Phase;
@@ -268,7 +270,7 @@ export interface Run {
   workspaceName: string;
 }
 
-export type NewRun = Omit<Run, 'organizationName' | 'workspaceName' | 'status' | 'statusTimestamps' | 'hasChanges' | 'errorMessage' | 'cancelRequestedAt' | 'stateSavedLateAt' | 'createdAt' | 'updatedAt' | 'plan' | 'apply'> & {
+export type NewRun = Omit<Run, 'organizationName' | 'workspaceName' | 'status' | 'statusTimestamps' | 'hasChanges' | 'errorMessage' | 'cancelRequestedAt' | 'stateSavedLateAt' | 'forceEndReason' | 'createdAt' | 'updatedAt' | 'plan' | 'apply'> & {
   planId: string;
   applyId: string;
 };
@@ -302,6 +304,7 @@ interface RunRow {
   created_by_name: string | null;
   cancel_requested_at: Date | null;
   state_saved_late_at: Date | null;
+  force_end_reason: string | null;
   created_at: Date;
   updated_at: Date;
   plan: PhaseRow;
@@ -360,6 +363,7 @@ function toRun(r: RunRow): Run {
     createdBy: r.created_by_type && r.created_by_id ? { type: r.created_by_type, id: r.created_by_id, name: r.created_by_name ?? r.created_by_id } : null,
     cancelRequestedAt: r.cancel_requested_at,
     stateSavedLateAt: r.state_saved_late_at,
+    forceEndReason: r.force_end_reason ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     plan: toPhase(r.plan),
@@ -489,6 +493,7 @@ export interface RunChanges {
   hasChanges?: boolean;
   errorMessage?: string | null;
   cancelRequestedAt?: Date;
+  forceEndReason?: string;
 }
 
 /** Records, once, that a state of the run's apply was saved late. */
@@ -502,6 +507,7 @@ export async function updateRun(db: Db, id: string, changes: RunChanges, timesta
   if (changes.hasChanges !== undefined) row.has_changes = changes.hasChanges;
   if (changes.errorMessage !== undefined) row.error_message = changes.errorMessage;
   if (changes.cancelRequestedAt !== undefined) row.cancel_requested_at = changes.cancelRequestedAt;
+  if (changes.forceEndReason !== undefined) row.force_end_reason = changes.forceEndReason;
   if (timestampKey) row.status_timestamps = db.raw('status_timestamps || ?::jsonb', [JSON.stringify({ [timestampKey]: new Date().toISOString() })]);
   await db('runs').where({ id }).update(row);
 }

@@ -22,6 +22,8 @@ export const workspaceType: ResourceType = {
     'global-remote-state',
     'queue-all-runs',
     'assessments-enabled',
+    'plan-timeout',
+    'apply-timeout',
     'speculative-enabled',
     'structured-run-output-enabled',
     'terraform-version',
@@ -128,6 +130,9 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     'global-remote-state': ws.globalRemoteState,
     'queue-all-runs': ws.queueAllRuns,
     'assessments-enabled': ws.assessmentsEnabled,
+    // otf's own: seconds, null when the organization's timeouts (or otfd's) apply.
+    'plan-timeout': ws.planTimeoutSeconds,
+    'apply-timeout': ws.applyTimeoutSeconds,
     'speculative-enabled': ws.speculativeEnabled,
     'structured-run-output-enabled': ws.structuredRunOutputEnabled,
     'terraform-version': ws.terraformVersion,

@@ -17,6 +17,7 @@ import { body, noContent, query, requestUrl, send, subjectOf, type ApiRouter, ty
 import { BadRequestError, InvalidError } from '../errors.js';
 import { type OrganizationService, organizationType, presentOrganization } from '../orgs/index.js';
 import { presentProject, type ProjectService, projectType } from '../projects/index.js';
+import { parseTimeoutAttribute } from '../timeouts.js';
 import { presentBinding, presentWorkspace, tagBindingType, tagType, workspaceType, type WorkspaceIncluder } from './presenters.js';
 import { readBindingList, readCreate, readLock, readSshKeyAssignment, readTagList, readUpdate, readWorkspaceList, type BindingDocument, type TagRefDocument, type WorkspaceDocument } from './schemas.js';
 import type { EngineName, ListOptions, TagBinding, TagRef, VcsRepoInput, Workspace, WorkspaceService, WorkspaceSettings } from './service.js';
@@ -39,6 +40,8 @@ function settingsFrom(doc: WorkspaceDocument): Partial<WorkspaceSettings> {
     globalRemoteState: a['global-remote-state'],
     queueAllRuns: a['queue-all-runs'],
     assessmentsEnabled: a['assessments-enabled'],
+    planTimeoutSeconds: parseTimeoutAttribute(a['plan-timeout'], '/data/attributes/plan-timeout'),
+    applyTimeoutSeconds: parseTimeoutAttribute(a['apply-timeout'], '/data/attributes/apply-timeout'),
     executionOverwritten: overwritten(a['setting-overwrites']),
     speculativeEnabled: a['speculative-enabled'],
     structuredRunOutputEnabled: a['structured-run-output-enabled'],

@@ -66,6 +66,9 @@ const settings = {
   'global-remote-state': flag,
   'queue-all-runs': flag,
   'assessments-enabled': flag,
+  // otf's own (docs/timeouts-and-hooks.md): seconds or a duration string, null to follow the organization; checked by parseTimeoutAttribute.
+  'plan-timeout': Type.Optional(Type.Unknown()),
+  'apply-timeout': Type.Optional(Type.Unknown()),
   // Whether the workspace's own execution mode and agent pool count (true) or its organization's defaults (false).
   'setting-overwrites': Type.Optional(Type.Object({ 'execution-mode': flag, 'agent-pool': flag })),
   'speculative-enabled': flag,

@@ -372,6 +372,8 @@ export class WorkspaceService {
           globalRemoteState: input.globalRemoteState ?? false,
           queueAllRuns: input.queueAllRuns ?? false,
           assessmentsEnabled: input.assessmentsEnabled ?? false,
+          planTimeoutSeconds: input.planTimeoutSeconds ?? null,
+          applyTimeoutSeconds: input.applyTimeoutSeconds ?? null,
           speculativeEnabled: input.speculativeEnabled ?? true,
           structuredRunOutputEnabled: input.structuredRunOutputEnabled ?? false,
           engine: input.engine ?? this.defaults.engine,

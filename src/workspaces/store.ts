@@ -54,6 +54,9 @@ export interface Workspace {
   globalRemoteState: boolean;
   queueAllRuns: boolean;
   assessmentsEnabled: boolean;
+  /** Plan and apply timeouts in seconds; null: the organization's, then otfd's (docs/timeouts-and-hooks.md). */
+  planTimeoutSeconds: number | null;
+  applyTimeoutSeconds: number | null;
   /**
    * False: executionMode and agentPoolId are the organization's defaults, read with the workspace
    * (TFC's setting-overwrites, here one flag for both: the mode and its pool go together).
@@ -110,6 +113,9 @@ export interface WorkspaceSettings {
   globalRemoteState: boolean;
   queueAllRuns: boolean;
   assessmentsEnabled: boolean;
+  /** Plan and apply timeouts in seconds; null: the organization's, then otfd's (docs/timeouts-and-hooks.md). */
+  planTimeoutSeconds: number | null;
+  applyTimeoutSeconds: number | null;
   /**
    * False: executionMode and agentPoolId are the organization's defaults, read with the workspace
    * (TFC's setting-overwrites, here one flag for both: the mode and its pool go together).
@@ -143,6 +149,8 @@ interface WorkspaceRow {
   global_remote_state: boolean;
   queue_all_runs: boolean;
   assessments_enabled: boolean;
+  plan_timeout_seconds: number | null;
+  apply_timeout_seconds: number | null;
   execution_overwritten: boolean;
   speculative_enabled: boolean;
   structured_run_output_enabled: boolean;
@@ -201,6 +209,8 @@ const COLUMNS: Record<keyof WorkspaceSettings, string> = {
   globalRemoteState: 'global_remote_state',
   queueAllRuns: 'queue_all_runs',
   assessmentsEnabled: 'assessments_enabled',
+  planTimeoutSeconds: 'plan_timeout_seconds',
+  applyTimeoutSeconds: 'apply_timeout_seconds',
   executionOverwritten: 'execution_overwritten',
   speculativeEnabled: 'speculative_enabled',
   structuredRunOutputEnabled: 'structured_run_output_enabled',
@@ -239,6 +249,8 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     globalRemoteState: r.global_remote_state,
     queueAllRuns: r.queue_all_runs,
     assessmentsEnabled: r.assessments_enabled,
+    planTimeoutSeconds: r.plan_timeout_seconds,
+    applyTimeoutSeconds: r.apply_timeout_seconds,
     executionOverwritten: r.execution_overwritten,
     speculativeEnabled: r.speculative_enabled,
     structuredRunOutputEnabled: r.structured_run_output_enabled,
@@ -331,6 +343,8 @@ const WORKSPACE_COLUMNS = [
   'global_remote_state',
   'queue_all_runs',
   'assessments_enabled',
+  'plan_timeout_seconds',
+  'apply_timeout_seconds',
   'execution_overwritten',
   'speculative_enabled',
   'structured_run_output_enabled',

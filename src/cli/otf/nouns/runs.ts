@@ -1,4 +1,4 @@
-// otf runs: list, show, explain, apply, discard, cancel, watch.
+// otf runs: list, show, explain, apply, discard, cancel, force-end, watch.
 import { relatedId, type Resource } from '../client.js';
 import { UsageError, type Context, type Noun } from '../command.js';
 import { attribute, formatValue, idField, type Field, type View } from '../output.js';
@@ -129,6 +129,21 @@ export const runs: Noun = {
       args: [{ name: '<run-id>' }],
       flags: [comment, { name: 'force', help: 'force-cancel: kill the engine of a run whose cancel was asked for already' }],
       run: (ctx) => (ctx.flags.on('force') ? act(ctx, 'force-cancel', 'force-canceled') : act(ctx, 'cancel', 'cancel requested')),
+    },
+    {
+      verb: 'force-end',
+      summary: 'End a run now, whatever it is doing, with a reason (organization owners and site administrators)',
+      args: [{ name: '<run-id>' }],
+      flags: [{ name: 'reason', value: '<text>', help: 'why the run is ended: kept on the run and in its events (required)' }],
+      details:
+        'Works in any status that is not final: queued jobs are withdrawn, a running engine is killed, the job tokens are revoked and the workspace is released. The run ends force_canceled. See docs/timeouts-and-hooks.md.',
+      async run({ api, out, args, flags }) {
+        const path = runPath(args[0]);
+        const reason = flags.get('reason');
+        if (reason === undefined || reason.trim() === '') throw new UsageError('--reason is required: say why the run is ended');
+        const run = await api().one('POST', `${path}/actions/force-end`, { reason });
+        out.done(`run ${args[0]} force-ended (${String(run.attributes.status)}): ${String(run.attributes['force-end-reason'])}`, run);
+      },
     },
     {
       verb: 'watch',
