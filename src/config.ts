@@ -59,7 +59,23 @@ export interface Config {
   streamRecheckMs?: number;
   /** Single sign-on in the web UI through an OpenID Connect provider; null (or absent) for none. */
   oidc?: OidcConfig | null;
+  /** Where blobs (state files, configuration tarballs, plans) are kept; absent means PostgreSQL. */
+  blobStore?: BlobStoreConfig;
 }
+
+/** --blob-store and its --s3-* flags. */
+export type BlobStoreConfig =
+  | { kind: 'postgres' }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** null: AWS's own endpoint for the region */
+      endpoint: string | null;
+      region: string;
+      pathStyle: boolean;
+      /** prepended to every key; '' for none */
+      prefix: string;
+    };
 
 export interface OidcConfig {
   /** The provider's issuer URL; its /.well-known/openid-configuration is read at start. */
@@ -105,6 +121,12 @@ export const FLAGS: FlagSpec[] = [
   { name: 'oidc-teams-claim', help: 'an ID token claim listing groups; a group named like a team makes the user its member', default: 'none' },
   { name: 'oidc-scopes', help: 'the scopes otfd asks the OpenID Connect provider for, separated by spaces or commas (add the one that brings the teams claim, if your provider needs one)', default: 'openid profile email' },
   { name: 'oidc-name', help: 'the provider\'s name on the sign-in button', default: 'single sign-on' },
+  { name: 'blob-store', help: 'where blobs (state files, configurations, plans) are kept: postgres or s3', default: 'postgres' },
+  { name: 's3-bucket', help: 'with --blob-store s3: the bucket (must exist); credentials come from the usual AWS variables', default: 'none' },
+  { name: 's3-endpoint', help: 'with --blob-store s3: the endpoint URL of an S3-compatible store (MinIO, Ceph...)', default: 'AWS' },
+  { name: 's3-region', help: 'with --blob-store s3: the region', default: 'AWS_REGION, else us-east-1' },
+  { name: 's3-path-style', boolean: true, help: 'with --blob-store s3: address buckets as endpoint/bucket (most S3-compatible stores need it)', default: 'off' },
+  { name: 's3-prefix', help: 'with --blob-store s3: a prefix for every key, e.g. otf/', default: 'none' },
 ];
 
 export function envName(flag: string): string {
@@ -199,6 +221,44 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     forceCancelCoolOffMs: parseDuration('force-cancel-cool-off', v.get('force-cancel-cool-off') ?? '10s', 24 * 3_600_000),
     sessionLifetimeMs: parseDuration('session-lifetime', v.get('session-lifetime') ?? '24h', 30 * 24 * 3_600_000) || 24 * 3_600_000,
     oidc: parseOidc(v),
+    blobStore: parseBlobStore(v, env),
+  };
+}
+
+/** --blob-store and the --s3-* flags, which make sense only with --blob-store s3. */
+function parseBlobStore(v: Map<string, string>, env: NodeJS.ProcessEnv): BlobStoreConfig {
+  const kind = oneOf('blob-store', v.get('blob-store') ?? 'postgres', ['postgres', 's3'] as const);
+  const s3Flags = ['s3-bucket', 's3-endpoint', 's3-region', 's3-path-style', 's3-prefix'].filter((f) => v.has(f));
+  if (kind === 'postgres') {
+    if (s3Flags.length > 0) throw new ConfigError(`--${s3Flags[0]}: needs --blob-store s3`);
+    return { kind };
+  }
+  const bucket = v.get('s3-bucket');
+  if (!bucket) throw new ConfigError('--blob-store s3 needs --s3-bucket');
+  // S3's bucket naming rules (3-63 characters of lowercase letters, digits, dots and hyphens).
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(`--s3-bucket: "${bucket}" is not a valid bucket name`);
+  const endpoint = v.get('s3-endpoint') ?? null;
+  if (endpoint !== null) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new ConfigError(`--s3-endpoint: "${endpoint}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('--s3-endpoint: must be an http(s) URL');
+  }
+  const region = v.get('s3-region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`--s3-region: "${region}" is not a region name`);
+  const prefix = v.get('s3-prefix') ?? '';
+  // Keys are at most 1024 bytes; otf's own are short. No NULs or other control characters.
+  if (prefix.length > 200 || [...prefix].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new ConfigError('--s3-prefix: at most 200 characters, none of them control characters');
+  return {
+    kind,
+    bucket,
+    endpoint,
+    region,
+    pathStyle: v.has('s3-path-style') ? parseBool('s3-path-style', v.get('s3-path-style')!) : false,
+    prefix,
   };
 }
 

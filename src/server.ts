@@ -25,7 +25,7 @@ import { EngineResolver, type EngineName } from './agent/engines.js';
 import { Outbox, type Delivery } from './agent/outbox.js';
 import { JobFolders } from './agent/jobdirs.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
-import { PostgresBlobStore } from './blobs/store.js';
+import { createBlobStore } from './blobs/factory.js';
 import { Listener } from './db/notify.js';
 import { createJobsDomain, type ServerAgent } from './jobs/index.js';
 import { createPoolsDomain } from './pools/index.js';
@@ -152,7 +152,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const auth = new AuthService(hash);
     const site: Site = { baseUrl: '', secret };
     const signer = new UrlSigner(secret);
-    const blobs = new PostgresBlobStore(db);
+    const { store: blobs, close: closeBlobs } = await createBlobStore(config.blobStore, db, logger);
+    cleanups.push(closeBlobs);
     const listener = new Listener(url, logger);
     await listener.start();
     cleanups.push(() => listener.stop());

@@ -105,6 +105,12 @@ describe('otfd configuration', () => {
         'OTF_OIDC_TEAMS_CLAIM',
         'OTF_OIDC_SCOPES',
         'OTF_OIDC_NAME',
+        'OTF_BLOB_STORE',
+        'OTF_S3_BUCKET',
+        'OTF_S3_ENDPOINT',
+        'OTF_S3_REGION',
+        'OTF_S3_PATH_STYLE',
+        'OTF_S3_PREFIX',
       ],
     );
   });
