@@ -26,6 +26,7 @@ import { Outbox, type Delivery } from './agent/outbox.js';
 import { JobFolders } from './agent/jobdirs.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
 import { createBlobStore } from './blobs/factory.js';
+import { createRetentionDomain, type RetentionReport } from './retention/index.js';
 import { Listener } from './db/notify.js';
 import { createJobsDomain, type ServerAgent } from './jobs/index.js';
 import { createPoolsDomain } from './pools/index.js';
@@ -71,6 +72,11 @@ export interface Otfd {
   stop(): Promise<void>;
   /** Makes a stop under way cancel the running server-agent jobs now instead of waiting for them. */
   cancelJobs(): void;
+  /**
+   * One pass of what the hourly blob collection does: enforce the data retention policies, then
+   * delete the blobs (written graceSeconds ago or more, default an hour) whose records are gone.
+   */
+  collectBlobs(graceSeconds?: number): Promise<{ retention: RetentionReport; blobs: number }>;
 }
 
 /** Every domain whose records own blobs, for the collection of blobs whose records are gone. */
@@ -205,6 +211,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       forceCancelCoolOffMs: config.forceCancelCoolOffMs ?? 10_000,
       logger,
     });
+    const retention = createRetentionDomain({ db, orgs: orgs.service, workspaces: workspaces.service, logger });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
     const ingress = createIngressDomain({
@@ -346,6 +353,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         runs.routes(router);
         triggers.routes(router);
         pools.routes(router);
+        retention.routes(router);
       },
       agentRoutes: (router: ApiRouter) => {
         pools.agentRoutes(router);
@@ -399,7 +407,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     await webhooks.start(listener);
     cleanups.push(() => webhooks.stop());
     let serverAgent: ServerAgent | null = null;
-    const collector = new BlobCollector(blobs, blobOwners(db), logger);
+    // Retention deletes old records first; the same pass then collects their blobs.
+    const collector = new BlobCollector(blobs, blobOwners(db), logger, () => retention.service.enforce());
     collector.start();
     cleanups.push(async () => collector.stop());
     const hostname = config.hostname ?? `${publicHost(config.listenHost)}:${port}`;
@@ -470,6 +479,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       db,
       stop: () => (stopped ??= stop()),
       cancelJobs: () => serverAgent?.cancelNow(),
+      collectBlobs: async (graceSeconds) => ({ retention: await retention.service.enforce(), blobs: await collector.collect(graceSeconds) }),
     };
   } catch (err) {
     await cleanup();

@@ -26,6 +26,7 @@ export { configBlobOwner, ConfigurationVersionService } from './configs.js';
 export { RunLogService, type LogAppendHook } from './logs.js';
 export { MAX_COMMENT_LENGTH, RunCommentService, type RunComment } from './comments.js';
 export { canHappen } from './machine.js';
+export { pruneRuns, type RunPruning } from './retention.js';
 export { RunService, type AppliedHook, type CommitOrigin, type FetchOutcome, type FromCommit, type HeadPlanner, type Run, type RunInput, type StatusChangeHook } from './service.js';
 export type { RunStatus } from './machine.js';
 export type { StoredIngress } from './store.js';
