@@ -16,7 +16,9 @@ import { blobOwners } from '../src/server.js';
 import { stateKey } from '../src/state/service.js';
 import type { Json } from './helpers/api.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
-import { testS3, type TestS3 } from './helpers/s3.js';
+import { spawnOtfd } from './helpers/otfd.js';
+import { S3RVER_KEY, testS3, type TestS3 } from './helpers/s3.js';
+import { freshDatabase, suite } from './hooks.js';
 import { cloudBlock, terraform, workdir } from './helpers/terraform.js';
 
 type S3Config = Extract<BlobStoreConfig, { kind: 's3' }>;
@@ -144,5 +146,25 @@ output "length" {
     const parsed = parseConfig(['--blob-store', 's3', '--s3-bucket', 'ok-bucket', '--s3-path-style', '--s3-endpoint', 'http://minio:9000'], { AWS_REGION: 'eu-west-1' });
     assert.deepEqual(parsed?.blobStore, { kind: 's3', bucket: 'ok-bucket', endpoint: 'http://minio:9000', region: 'eu-west-1', pathStyle: true, prefix: '' });
     assert.deepEqual(parseConfig([], {})?.blobStore, { kind: 'postgres' });
+  });
+
+  it('the otfd process ends with exit code 1 and one line when its bucket cannot be used', async () => {
+    const database = await freshDatabase();
+    const start = async (args: string[]) => {
+      const dataDir = fs.mkdtempSync(path.join(suite().tmp, 'data-'));
+      const child = spawnOtfd(['--address', '127.0.0.1:0', '--database', database, '--data-dir', dataDir, ...args], {
+        AWS_ACCESS_KEY_ID: S3RVER_KEY,
+        AWS_SECRET_ACCESS_KEY: S3RVER_KEY,
+      });
+      return { code: await child.exited, stderr: child.stderr() };
+    };
+    const missing = await start(['--blob-store', 's3', '--s3-bucket', 'no-such-bucket', '--s3-endpoint', s3.endpoint, '--s3-path-style']);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.equal(missing.stderr.trimEnd().split('\n').length, 1, missing.stderr);
+    assert.match(missing.stderr, /--s3-bucket: cannot use bucket "no-such-bucket" at http:\/\/127\.0\.0\.1:\d+: it does not exist/);
+    const unknown = await start(['--blob-store', 'gcs']);
+    assert.equal(unknown.code, 1, unknown.stderr);
+    assert.match(unknown.stderr, /--blob-store/);
+    assert.equal(unknown.stderr.trimEnd().split('\n').length, 1, unknown.stderr);
   });
 });

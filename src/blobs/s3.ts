@@ -83,6 +83,10 @@ export class S3BlobStore implements BlobStore {
     /** For deletes that happen after a commit, whose failures reach no caller. */
     private readonly onBackgroundError: (err: unknown, key: string) => void = () => undefined,
   ) {
+    // The SDK warns on every start under Node < 22 about SDK releases of 2027 onwards; otfd pins
+    // its SDK (package-lock.json), so the warning says nothing about this otfd and would only
+    // add lines to its output (and to the one line of a start error).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
       region: opts.region,
       endpoint: opts.endpoint ?? undefined,

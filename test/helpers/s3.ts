@@ -28,6 +28,7 @@ export function testS3(): Promise<TestS3> {
 }
 
 async function start(): Promise<TestS3> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.env.AWS_ACCESS_KEY_ID ??= S3RVER_KEY;
   process.env.AWS_SECRET_ACCESS_KEY ??= S3RVER_KEY;
   const directory = fs.mkdtempSync(path.join(suite().tmp, 's3-'));
