@@ -259,4 +259,32 @@ describe('data retention policies', function () {
     const third = await server.otfd.collectBlobs(0);
     assert.deepEqual({ ...third.retention, workspaces: 0 }, { workspaces: 0, runs: 0, configurationVersions: 0, stateVersions: 0 });
   });
+
+  it("a workspace's delete-older policy applies under an organization that keeps everything", async () => {
+    const api = server.api;
+    const other = await createOrganization(api);
+    ok(await api.post(`/organizations/${other}/${POLICY}`, { data: { type: 'data-retention-policy-dont-deletes' } }), 201);
+    const strict = await createWorkspace(api, other);
+    const lax = await createWorkspace(api, other);
+    const lineage = crypto.randomUUID();
+    const old: Record<string, string> = {};
+    for (const ws of [strict, lax]) {
+      ok(await api.post(`/workspaces/${ws.id}/actions/lock`, {}), 200);
+      old[ws.id] = await pushState(api, ws.id, 1, lineage);
+      await pushState(api, ws.id, 2, lineage);
+      ok(await api.post(`/workspaces/${ws.id}/actions/unlock`, {}), 200);
+    }
+    await age('state_versions', Object.values(old), 3);
+    const set = await api.post(`/workspaces/${strict.id}/${POLICY}`, deleteOlder(2));
+    ok(set, 201);
+    assert.deepEqual((await api.get(`/workspaces/${strict.id}/${POLICY}`)).body.data, set.body.data);
+
+    await server.otfd.collectBlobs(0);
+    ok(await api.get(`/state-versions/${old[strict.id]}`), 404);
+    ok(await api.get(`/state-versions/${old[lax.id]}`), 200);
+
+    // Without its own policy the workspace follows the organization again.
+    ok(await api.delete(`/workspaces/${strict.id}/${POLICY}`), 204);
+    assert.equal((await api.get(`/workspaces/${strict.id}/${POLICY}`)).body.data, null);
+  });
 });

@@ -79,7 +79,7 @@ export async function startServer(
     // in-process test servers stop at once, canceling what runs, unless a test says otherwise
     shutdownTimeoutMs: 0,
     // OTF_TEST_BLOB_STORE=s3 runs any test file with its blobs in S3 (s3rver), a bucket per otfd.
-    blobStore: process.env.OTF_TEST_BLOB_STORE === 's3' ? await (await testS3()).bucketConfig() : { kind: 'postgres' },
+    blobStore: process.env.OTF_TEST_BLOB_STORE === 's3' && !opts.config?.blobStore ? await (await testS3()).bucketConfig() : { kind: 'postgres' },
     ...opts.config,
   };
   const otfd = await startOtfd(config, { logger: opts.logger ?? createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases });
