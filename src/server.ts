@@ -211,7 +211,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       forceCancelCoolOffMs: config.forceCancelCoolOffMs ?? 10_000,
       logger,
     });
-    const retention = createRetentionDomain({ db, orgs: orgs.service, workspaces: workspaces.service, logger });
+    const retention = createRetentionDomain({ db, orgs: orgs.service, workspaces: workspaces.service, logger, registry });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
     const ingress = createIngressDomain({

@@ -256,6 +256,10 @@ describe('data retention policies', function () {
     assert.equal(second.retention.configurationVersions, 1);
     ok(await api.get(`/runs/${busyRun.id}`), 404);
     ok(await api.get(`/configuration-versions/${busyCv}`), 404);
+    // Operators see what retention deleted at /metrics.
+    const metrics = await api.get('/metrics', { token: null });
+    assert.match(metrics.text, /otf_retention_deleted_total\{kind="runs"\} 2\n/);
+    assert.match(metrics.text, /otf_retention_deleted_total\{kind="state_versions"\} 1\n/);
     const third = await server.otfd.collectBlobs(0);
     assert.deepEqual({ ...third.retention, workspaces: 0 }, { workspaces: 0, runs: 0, configurationVersions: 0, stateVersions: 0 });
   });

@@ -1,8 +1,10 @@
 // The retention domain: organizations' and workspaces' data retention policies (Terraform
 // Cloud's), and their enforcement, which src/server.ts runs with the blob collector.
 import type { Logger } from 'pino';
+import client from 'prom-client';
 import type { ApiRouter } from '../api/http.js';
 import type { Db } from '../db/index.js';
+import type { Registry } from '../metrics.js';
 import type { OrganizationService } from '../orgs/index.js';
 import type { WorkspaceService } from '../workspaces/index.js';
 import { registerRetentionRoutes } from './routes.js';
@@ -15,6 +17,8 @@ export interface RetentionDeps {
   orgs: OrganizationService;
   workspaces: WorkspaceService;
   logger: Logger;
+  /** otfd's registry: otf_retention_deleted_total counts what enforcement deleted. */
+  registry?: Registry;
 }
 
 export interface RetentionDomain {
@@ -23,6 +27,13 @@ export interface RetentionDomain {
 }
 
 export function createRetentionDomain(deps: RetentionDeps): RetentionDomain {
-  const service = new RetentionService(deps.db, deps.orgs, deps.workspaces, deps.logger);
+  const deleted = deps.registry
+    ? new client.Counter({ name: 'otf_retention_deleted_total', help: 'Records deleted by data retention policies, by kind', labelNames: ['kind'], registers: [deps.registry] })
+    : null;
+  const service = new RetentionService(deps.db, deps.orgs, deps.workspaces, deps.logger, (report) => {
+    deleted?.inc({ kind: 'runs' }, report.runs);
+    deleted?.inc({ kind: 'configuration_versions' }, report.configurationVersions);
+    deleted?.inc({ kind: 'state_versions' }, report.stateVersions);
+  });
   return { routes: (router) => registerRetentionRoutes(router, service), service };
 }

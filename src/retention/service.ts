@@ -44,6 +44,8 @@ export class RetentionService {
     private readonly orgs: OrganizationService,
     private readonly workspaces: WorkspaceService,
     private readonly logger: Logger,
+    /** Told what each enforcement deleted (otfd's metrics). */
+    private readonly onEnforced: (report: RetentionReport) => void = () => undefined,
   ) {}
 
   private async organization(subject: Subject, action: 'retention:read' | 'retention:manage', orgName: string): Promise<Organization> {
@@ -134,6 +136,7 @@ export class RetentionService {
       }
     }
     if (report.runs + report.configurationVersions + report.stateVersions > 0) this.logger.info(report, 'deleted what data retention policies no longer keep');
+    this.onEnforced(report);
     return report;
   }
 }
