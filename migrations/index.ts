@@ -30,6 +30,7 @@ import * as m0029 from './0029_sign_on.js';
 import * as m0030 from './0030_sso_identities.js';
 import * as m0031 from './0031_notifications.js';
 import * as m0033 from './0033_timeouts_and_force_end.js';
+import * as m0035 from './0035_data_retention_policies.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -67,4 +68,5 @@ export const migrations: Record<string, Migration> = {
   '0030_sso_identities': m0030,
   '0031_notifications': m0031,
   '0033_timeouts_and_force_end': m0033,
+  '0035_data_retention_policies': m0035,
 };

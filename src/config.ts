@@ -82,6 +82,8 @@ export interface Config {
   serverAgentHooksDir?: string | null;
   /** How long one hook may run before it is killed (default 10 min). */
   hookTimeoutMs?: number;
+  /** Where blobs (state files, configuration tarballs, plans) are kept; absent means PostgreSQL. */
+  blobStore?: BlobStoreConfig;
 }
 
 export interface SmtpConfig {
@@ -94,6 +96,20 @@ export interface SmtpConfig {
   /** none: plain SMTP; starttls: the connection must be upgraded (default); tls: TLS from the start (port 465). */
   tls: 'none' | 'starttls' | 'tls';
 }
+
+/** --blob-store and its --s3-* flags. */
+export type BlobStoreConfig =
+  | { kind: 'postgres' }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** null: AWS's own endpoint for the region */
+      endpoint: string | null;
+      region: string;
+      pathStyle: boolean;
+      /** prepended to every key; '' for none */
+      prefix: string;
+    };
 
 export interface OidcConfig {
   /** The provider's issuer URL; its /.well-known/openid-configuration is read at start. */
@@ -150,6 +166,12 @@ export const FLAGS: FlagSpec[] = [
   { name: 'apply-timeout', help: 'how long an apply may run before it is interrupted and the run errors, for organizations and workspaces that set none', default: '2h' },
   { name: 'server-agent-hooks-dir', help: 'a directory of agent hooks (terraform-pre-plan, terraform-post-plan, terraform-pre-apply, terraform-post-apply) the server agent runs', default: 'none' },
   { name: 'hook-timeout', help: 'how long one agent hook of the server agent may run before it is killed and its phase fails', default: '10m' },
+  { name: 'blob-store', help: 'where blobs (state files, configurations, plans) are kept: postgres or s3', default: 'postgres' },
+  { name: 's3-bucket', help: 'with --blob-store s3: the bucket (must exist); credentials come from the usual AWS variables', default: 'none' },
+  { name: 's3-endpoint', help: 'with --blob-store s3: the endpoint URL of an S3-compatible store (MinIO, Ceph...)', default: 'AWS' },
+  { name: 's3-region', help: 'with --blob-store s3: the region', default: 'AWS_REGION, else us-east-1' },
+  { name: 's3-path-style', boolean: true, help: 'with --blob-store s3: address buckets as endpoint/bucket (most S3-compatible stores need it)', default: 'off' },
+  { name: 's3-prefix', help: 'with --blob-store s3: a prefix for every key, e.g. otf/', default: 'none' },
 ];
 
 export function envName(flag: string): string {
@@ -250,6 +272,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     applyTimeoutSeconds: parseTimeoutFlag('apply-timeout', v.get('apply-timeout') ?? '2h'),
     serverAgentHooksDir: v.has('server-agent-hooks-dir') ? existingDirectory('server-agent-hooks-dir', v.get('server-agent-hooks-dir')!) : null,
     hookTimeoutMs: positiveDuration('hook-timeout', v.get('hook-timeout') ?? '10m', 24 * 3_600_000),
+    blobStore: parseBlobStore(v, env),
   };
 }
 
@@ -329,4 +352,41 @@ function parseSmtp(v: Map<string, string>): SmtpConfig | null {
     throw new ConfigError(`--smtp-from: "${from}" is not an email address (name@host, or "Name <name@host>")`);
   }
   return { host: host.replace(/^\[|\]$/g, ''), port, user, password, from, tls };
+}
+
+/** --blob-store and the --s3-* flags, which make sense only with --blob-store s3. */
+function parseBlobStore(v: Map<string, string>, env: NodeJS.ProcessEnv): BlobStoreConfig {
+  const kind = oneOf('blob-store', v.get('blob-store') ?? 'postgres', ['postgres', 's3'] as const);
+  const s3Flags = ['s3-bucket', 's3-endpoint', 's3-region', 's3-path-style', 's3-prefix'].filter((f) => v.has(f));
+  if (kind === 'postgres') {
+    if (s3Flags.length > 0) throw new ConfigError(`--${s3Flags[0]}: needs --blob-store s3`);
+    return { kind };
+  }
+  const bucket = v.get('s3-bucket');
+  if (!bucket) throw new ConfigError('--blob-store s3 needs --s3-bucket');
+  // S3's bucket naming rules (3-63 characters of lowercase letters, digits, dots and hyphens).
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(`--s3-bucket: "${bucket}" is not a valid bucket name`);
+  const endpoint = v.get('s3-endpoint') ?? null;
+  if (endpoint !== null) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new ConfigError(`--s3-endpoint: "${endpoint}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('--s3-endpoint: must be an http(s) URL');
+  }
+  const region = v.get('s3-region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`--s3-region: "${region}" is not a region name`);
+  const prefix = v.get('s3-prefix') ?? '';
+  // Keys are at most 1024 bytes; otf's own are short. No NULs or other control characters.
+  if (prefix.length > 200 || [...prefix].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new ConfigError('--s3-prefix: at most 200 characters, none of them control characters');
+  return {
+    kind,
+    bucket,
+    endpoint,
+    region,
+    pathStyle: v.has('s3-path-style') ? parseBool('s3-path-style', v.get('s3-path-style')!) : false,
+    prefix,
+  };
 }

@@ -26,7 +26,8 @@ import { Outbox, type Delivery } from './agent/outbox.js';
 import { JobFolders } from './agent/jobdirs.js';
 import { FORCE_KILL_AFTER_MS } from './agent/runner.js';
 import { BlobCollector, type BlobOwner } from './blobs/collector.js';
-import { PostgresBlobStore } from './blobs/store.js';
+import { createBlobStore } from './blobs/factory.js';
+import { createRetentionDomain, type RetentionReport } from './retention/index.js';
 import { Listener } from './db/notify.js';
 import { createJobsDomain, registerJobMetrics, type ServerAgent } from './jobs/index.js';
 import { createPoolsDomain, registerPoolMetrics } from './pools/index.js';
@@ -74,6 +75,11 @@ export interface Otfd {
   stop(): Promise<void>;
   /** Makes a stop under way cancel the running server-agent jobs now instead of waiting for them. */
   cancelJobs(): void;
+  /**
+   * One pass of what the hourly blob collection does: enforce the data retention policies, then
+   * delete the blobs (written graceSeconds ago or more, default an hour) whose records are gone.
+   */
+  collectBlobs(graceSeconds?: number): Promise<{ retention: RetentionReport; blobs: number }>;
 }
 
 /** Every domain whose records own blobs, for the collection of blobs whose records are gone. */
@@ -155,7 +161,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const auth = new AuthService(hash);
     const site: Site = { baseUrl: '', secret };
     const signer = new UrlSigner(secret);
-    const blobs = new PostgresBlobStore(db);
+    const { store: blobs, close: closeBlobs } = await createBlobStore(config.blobStore, db, logger);
+    cleanups.push(closeBlobs);
     const listener = new Listener(url, logger);
     await listener.start();
     cleanups.push(() => listener.stop());
@@ -208,6 +215,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       timeouts: { planSeconds: config.planTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS, applySeconds: config.applyTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS },
       logger,
     });
+    const retention = createRetentionDomain({ db, orgs: orgs.service, workspaces: workspaces.service, logger, registry });
     const triggers = createRunTriggerDomain({ db, site, workspaces: workspaces.service, runs: runs.service, principals: auth, logger });
     const connections = createConnectionDomain({ db, secret, site, workspaces: workspaces.service, tokens: vcs.providers, logger });
     const ingress = createIngressDomain({
@@ -389,6 +397,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         triggers.routes(router);
         pools.routes(router);
         notifications.routes(router);
+        retention.routes(router);
       },
       agentRoutes: (router: ApiRouter) => {
         pools.agentRoutes(router);
@@ -448,7 +457,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const stopBackstop = jobs.startTimeoutBackstop(config.timeoutBackstopMarginMs ?? FORCE_KILL_AFTER_MS + 60_000);
     cleanups.push(async () => stopBackstop());
     let serverAgent: ServerAgent | null = null;
-    const collector = new BlobCollector(blobs, blobOwners(db), logger);
+    // Retention deletes old records first; the same pass then collects their blobs.
+    const collector = new BlobCollector(blobs, blobOwners(db), logger, () => retention.service.enforce());
     collector.start();
     cleanups.push(async () => collector.stop());
     const hostname = config.hostname ?? `${publicHost(config.listenHost)}:${port}`;
@@ -520,6 +530,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       db,
       stop: () => (stopped ??= stop()),
       cancelJobs: () => serverAgent?.cancelNow(),
+      collectBlobs: async (graceSeconds) => ({ retention: await retention.service.enforce(), blobs: await collector.collect(graceSeconds) }),
     };
   } catch (err) {
     await cleanup();

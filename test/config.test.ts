@@ -149,6 +149,12 @@ describe('otfd configuration', () => {
         'OTF_APPLY_TIMEOUT',
         'OTF_SERVER_AGENT_HOOKS_DIR',
         'OTF_HOOK_TIMEOUT',
+        'OTF_BLOB_STORE',
+        'OTF_S3_BUCKET',
+        'OTF_S3_ENDPOINT',
+        'OTF_S3_REGION',
+        'OTF_S3_PATH_STYLE',
+        'OTF_S3_PREFIX',
       ],
     );
   });

@@ -49,7 +49,9 @@ export type OrganizationAction =
   | 'vcs-provider:manage'
   | 'varset:read'
   | 'varset:manage'
-  | 'run-task:manage';
+  | 'run-task:manage'
+  | 'retention:read'
+  | 'retention:manage';
 
 /** Actions on one workspace and what belongs to it (runs, variables, state). */
 export type WorkspaceAction =
@@ -131,6 +133,9 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'varset:read': [],
   'varset:manage': ['manage-workspaces'],
   'run-task:manage': ['manage-run-tasks'],
+  // Data retention policies delete history: owners only, reading included, as in Terraform Cloud.
+  'retention:read': [],
+  'retention:manage': [],
 };
 
 /**
@@ -232,6 +237,8 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'varset:read': { what: 'read variable sets', needs: 'read access to the variables of a workspace' },
   'varset:manage': { what: 'manage variable sets', needs: 'the manage-workspaces organization permission' },
   'run-task:manage': { what: 'manage run tasks', needs: 'the manage-run-tasks organization permission' },
+  'retention:read': { what: 'read data retention policies', needs: 'membership of the owners team' },
+  'retention:manage': { what: 'manage data retention policies', needs: 'membership of the owners team' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
   'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace, or workspace delete on its project' },

@@ -4,6 +4,9 @@
 // others are deleted. Only blobs an hour old or more are looked at, so that a blob written in a
 // transaction that has not yet committed its record is never taken. Replicas may collect at the
 // same time: deleting twice does nothing more.
+//
+// Data retention (src/retention/) runs first in each pass, given as `beforeCollect`: the records it
+// deletes are old, and so are their blobs, which the same pass then collects.
 import type { Logger } from 'pino';
 import type { BlobStore } from './store.js';
 
@@ -27,11 +30,23 @@ export class BlobCollector {
     private readonly blobs: BlobStore,
     private readonly owners: BlobOwner[],
     private readonly logger: Logger,
+    private readonly beforeCollect: () => Promise<unknown> = async () => undefined,
   ) {}
 
   start(intervalSeconds = HOUR): void {
-    this.timer = setInterval(() => void this.collect().catch((err) => this.logger.error({ err }, 'collecting blobs failed')), intervalSeconds * 1000);
+    this.timer = setInterval(() => void this.pass().catch((err) => this.logger.error({ err }, 'collecting blobs failed')), intervalSeconds * 1000);
     this.timer.unref();
+  }
+
+  /** One periodic pass: beforeCollect (retention), then collect. */
+  async pass(): Promise<void> {
+    try {
+      await this.beforeCollect();
+    } catch (err) {
+      // Retention failing must not keep the blobs of deleted workspaces forever.
+      this.logger.error({ err }, 'enforcing data retention failed');
+    }
+    await this.collect();
   }
 
   stop(): void {

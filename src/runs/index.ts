@@ -29,6 +29,7 @@ export { MAX_COMMENT_LENGTH, RunCommentService, type RunComment } from './commen
 export { canHappen } from './machine.js';
 export { registerRunMetrics } from './metrics.js';
 export { presentWaiting, WAITING_STATUSES, WaitingService, type AgentCounts, type RunnerProbes, type Waiting, type WaitReason } from './waiting.js';
+export { pruneRuns, type RunPruning } from './retention.js';
 export { RunService, type AppliedHook, type CommitOrigin, type FetchOutcome, type FromCommit, type HeadPlanner, type Run, type RunInput, type StatusChangeHook } from './service.js';
 export type { RunStatus } from './machine.js';
 export type { StoredIngress } from './store.js';

@@ -17,6 +17,7 @@ export type { StateService, StateOutputRecord, StateVersion } from './service.js
 export type { WorkspaceResource, WorkspaceResourceService } from './resources.js';
 export { MAX_STATE_BYTES } from './routes.js';
 export { stateBlobOwner } from './service.js';
+export { pruneStateVersions } from './retention.js';
 
 export interface StateDeps {
   db: Db;

@@ -274,6 +274,11 @@ export class WorkspaceService {
     return { executionMode: mode, agentPoolId: pool };
   }
 
+  /** Internal: the ids of an organization's workspaces, without authorization (data retention). */
+  async idsInOrganization(organizationId: string): Promise<string[]> {
+    return store.idsInOrganization(this.db, organizationId);
+  }
+
   /** Workspaces assigned to an agent pool. */
   async usingPool(poolId: string): Promise<Workspace[]> {
     return store.usingPool(this.db, poolId);

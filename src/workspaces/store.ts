@@ -514,6 +514,11 @@ export async function list(db: Db, f: ListFilter): Promise<{ items: Workspace[];
 }
 
 /** Workspaces assigned to an agent pool. */
+/** The ids of an organization's workspaces (for data retention). */
+export async function idsInOrganization(db: Db, organizationId: string): Promise<string[]> {
+  return db('workspaces').where({ organization_id: organizationId }).orderBy('id').pluck('id');
+}
+
 export async function usingPool(db: Db, poolId: string): Promise<Workspace[]> {
   const rows = (await selectWorkspaces(db).whereRaw(`(${EFFECTIVE_POOL}) = ?`, [poolId]).orderBy('w.name')) as WorkspaceRow[];
   return rows.map(toWorkspace);

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { startOtfd, type Otfd, type StartOptions } from '../../src/server.js';
 import { freshDatabase, suite } from '../hooks.js';
 import { Api } from './api.js';
+import { testS3 } from './s3.js';
 
 export interface TestServer {
   otfd: Otfd;
@@ -77,6 +78,8 @@ export async function startServer(
     statementTimeoutMs: 30_000,
     // in-process test servers stop at once, canceling what runs, unless a test says otherwise
     shutdownTimeoutMs: 0,
+    // OTF_TEST_BLOB_STORE=s3 runs any test file with its blobs in S3 (s3rver), a bucket per otfd.
+    blobStore: process.env.OTF_TEST_BLOB_STORE === 's3' && !opts.config?.blobStore ? await (await testS3()).bucketConfig() : { kind: 'postgres' },
     ...opts.config,
   };
   const otfd = await startOtfd(config, { logger: opts.logger ?? createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases });
