@@ -49,7 +49,8 @@ export type OrganizationAction =
   | 'vcs-provider:manage'
   | 'varset:read'
   | 'varset:manage'
-  | 'run-task:manage';
+  | 'run-task:manage'
+  | 'audit-trail:read';
 
 /** Actions on one workspace and what belongs to it (runs, variables, state). */
 export type WorkspaceAction =
@@ -128,6 +129,8 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   'varset:read': [],
   'varset:manage': ['manage-workspaces'],
   'run-task:manage': ['manage-run-tasks'],
+  // The audit trail names every member's doings and addresses: owners (and the organization token) only.
+  'audit-trail:read': [],
 };
 
 /**
@@ -224,6 +227,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'varset:read': { what: 'read variable sets', needs: 'read access to the variables of a workspace' },
   'varset:manage': { what: 'manage variable sets', needs: 'the manage-workspaces organization permission' },
   'run-task:manage': { what: 'manage run tasks', needs: 'the manage-run-tasks organization permission' },
+  'audit-trail:read': { what: "read the organization's audit trail", needs: 'membership of the owners team' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
   'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace, or workspace delete on its project' },

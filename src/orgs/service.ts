@@ -84,6 +84,11 @@ export class OrganizationService implements TokenResolver {
     return org;
   }
 
+  /** Internal lookup by name, without authorization: the audit trail files a refused request under it. */
+  async byName(name: string): Promise<Organization | null> {
+    return store.findByName(this.db, name);
+  }
+
   /** Internal lookup by id, without authorization, for other domains that already hold an id. */
   async byId(id: string): Promise<Organization | null> {
     return store.findById(this.db, id);

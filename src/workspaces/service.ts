@@ -1,4 +1,5 @@
 // Rules of the workspaces domain: settings, names, projects, tags and locks.
+import { audited, recordChange } from '../audit/index.js';
 import { authorize, visibleWorkspaces, type Action, type Scope } from '../auth/authorize.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
@@ -236,7 +237,7 @@ export class WorkspaceService {
     this.authorize(subject, 'workspace:update', ws);
     if (sshKeyId !== null) await this.sshKeyCheck(ws.organizationId, sshKeyId);
     try {
-      await store.setSshKey(this.db, ws.id, sshKeyId);
+      await audited(this.db, (trx) => store.setSshKey(trx, ws.id, sshKeyId), { action: 'workspace.set-ssh-key', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { 'ssh-key-id': sshKeyId } });
     } catch (err) {
       // the key was deleted after we looked it up
       if ((err as { code?: string }).code === '23503') throw notFound('ssh key', sshKeyId ?? '');
@@ -387,6 +388,7 @@ export class WorkspaceService {
         await store.upsertTags(trx, org.id, id, bindings, () => newId('tag'));
         // Last, so that the lock it takes on the repository is held for as short a time as can be.
         if (change) made.attachment = await this.applyConnection(trx, subject, org.id, id, change);
+        await recordChange(trx, { action: 'workspace.create', resource: { type: 'workspaces', id }, organizationId: org.id, details: { name: input.name } });
       });
     } catch (err) {
       await made.attachment?.undo();
@@ -450,6 +452,7 @@ export class WorkspaceService {
         const fresh = named.filter((b) => !ws.tags.some((t) => t.key === b.key));
         await store.upsertTags(trx, ws.organizationId, ws.id, [...fresh, ...tags.bindings], () => newId('tag'));
         if (change) made.attachment = await this.applyConnection(trx, subject, ws.organizationId, ws.id, change);
+        await recordChange(trx, { action: 'workspace.update', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name, changed: Object.keys(changes).join(',') } });
       });
     } catch (err) {
       await made.attachment?.undo();
@@ -474,7 +477,7 @@ export class WorkspaceService {
 
   async delete(subject: Subject, ws: Workspace): Promise<void> {
     this.authorize(subject, 'workspace:delete', ws);
-    await store.remove(this.db, ws.id);
+    await audited(this.db, (trx) => store.remove(trx, ws.id), { action: 'workspace.delete', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name } });
     await this.released(ws, { next: null });
   }
 
@@ -485,7 +488,7 @@ export class WorkspaceService {
     if (this.managesResources && (await this.managesResources(ws.id))) {
       throw new ConflictError(`workspace "${ws.name}" is not safe to delete: its state still manages resources; destroy them first, or delete it with force`);
     }
-    await store.remove(this.db, ws.id);
+    await audited(this.db, (trx) => store.remove(trx, ws.id), { action: 'workspace.delete', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name, safe: true } });
     await this.released(ws, { next: null });
   }
 
@@ -503,7 +506,8 @@ export class WorkspaceService {
 
   async lock(subject: Subject, ws: Workspace, reason: string | null): Promise<Workspace> {
     this.authorize(subject, 'workspace:lock', ws);
-    if (!(await store.lock(this.db, ws.id, principalOf(subject), reason))) {
+    const lockChange = { action: 'workspace.lock', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name } };
+    if (!(await audited(this.db, (trx) => store.lock(trx, ws.id, principalOf(subject), reason), (locked) => (locked ? lockChange : null)))) {
       const current = await this.load(ws.id);
       throw new ConflictError(`workspace already locked (by ${describeHolder(current.lock?.holder)})`);
     }
@@ -518,7 +522,8 @@ export class WorkspaceService {
       // Not 409: the CLI retries an unlock whose error says this, but maps any 409 to "already unlocked".
       throw new InvalidError('Unable to unlock workspace: the latest state version is still pending; retry once its upload is complete');
     }
-    if (!(await store.unlock(this.db, ws.id, holder))) {
+    const unlockChange = { action: 'workspace.unlock', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name } };
+    if (!(await audited(this.db, (trx) => store.unlock(trx, ws.id, holder), (done) => (done ? unlockChange : null)))) {
       const current = await this.load(ws.id);
       if (!current.lock) throw new ConflictError('workspace already unlocked');
       throw new ConflictError(`Unable to unlock workspace. The workspace is locked by ${describeHolder(current.lock.holder)}.`);
@@ -533,7 +538,8 @@ export class WorkspaceService {
     if (ws.lock?.holder.type === 'runs') {
       throw new ConflictError(`Unable to unlock workspace. The workspace is locked by Run ${ws.lock.holder.id}; cancel or discard the run instead.`);
     }
-    if (!(await store.unlock(this.db, ws.id, null))) throw new ConflictError('workspace already unlocked');
+    const unlockChange = { action: 'workspace.force-unlock', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name } };
+    if (!(await audited(this.db, (trx) => store.unlock(trx, ws.id, null), (done) => (done ? unlockChange : null)))) throw new ConflictError('workspace already unlocked');
     await this.unlocked(ws.id);
     return this.load(ws.id);
   }
