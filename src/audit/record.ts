@@ -17,7 +17,8 @@ export interface Change {
   action: string;
   /** The resource changed, as the API names it: its type (plural, as in JSON:API) and id. */
   resource: { type: string; id: string };
-  organizationId: string;
+  /** Null for a user's own things (a user token), which belong to no organization: the site's trail. */
+  organizationId: string | null;
   details?: Details;
   /** Who acts, when not the request's caller (a run trigger queues its run for the source run's creator). */
   actor?: WorkActor;

@@ -24,14 +24,19 @@ export class AuditService {
     private readonly orgs: OrganizationService,
   ) {}
 
-  /** The organization whose trail the subject asks for, when it may read it; 404 when it cannot see it. */
-  private async organizationOf(subject: Subject, name: string | undefined): Promise<string> {
+  /**
+   * The organization whose trail the subject asks for, when it may read it; 404 when it cannot see
+   * it. The site administrator without a filter reads the site's trail: events of no organization
+   * (users' own tokens, refused requests about no organization).
+   */
+  private async organizationOf(subject: Subject, name: string | undefined): Promise<string | null> {
     if (subject.kind === 'organization-token') {
       // Terraform Cloud's way: the token says which organization. A filter naming another is an
       // organization the token cannot see.
       if (name !== undefined && name !== subject.organizationName) throw notFound('organization', name);
       return subject.organizationId;
     }
+    if (name === undefined && subject.kind === 'site-admin') return null;
     if (name === undefined) {
       throw new InvalidError('query parameter filter[organization] is required: name the organization whose audit trail to read (an organization token needs none)', {
         parameter: 'filter[organization]',

@@ -81,13 +81,14 @@ export async function insert(db: Db, e: NewEvent): Promise<void> {
   });
 }
 
-function since(db: Db, organizationId: string, after: Date | undefined) {
-  const q = db('audit_events').where({ organization_id: organizationId });
+/** An organization's events, or (null) the site's: those of no organization. */
+function since(db: Db, organizationId: string | null, after: Date | undefined) {
+  const q = organizationId === null ? db('audit_events').whereNull('organization_id') : db('audit_events').where({ organization_id: organizationId });
   return after ? q.andWhere('time', '>', after) : q;
 }
 
 /** One page of an organization's events, oldest first, and how many there are in all. */
-export async function page(db: Db, organizationId: string, after: Date | undefined, offset: number, limit: number): Promise<{ items: AuditEvent[]; total: number }> {
+export async function page(db: Db, organizationId: string | null, after: Date | undefined, offset: number, limit: number): Promise<{ items: AuditEvent[]; total: number }> {
   const [rows, count] = await Promise.all([
     since(db, organizationId, after).orderBy([{ column: 'time' }, { column: 'seq' }]).offset(offset).limit(limit) as Promise<Row[]>,
     since(db, organizationId, after).count<{ count: number }[]>('* as count'),
@@ -99,7 +100,7 @@ export async function page(db: Db, organizationId: string, after: Date | undefin
  * The events after a position (time, seq), oldest first, at most `limit`: the export reads the
  * trail in batches from where the last batch ended, never all of it at once.
  */
-export async function batchAfter(db: Db, organizationId: string, after: Date | undefined, cursor: { time: Date; seq: number } | null, limit: number): Promise<AuditEvent[]> {
+export async function batchAfter(db: Db, organizationId: string | null, after: Date | undefined, cursor: { time: Date; seq: number } | null, limit: number): Promise<AuditEvent[]> {
   const q = since(db, organizationId, after);
   if (cursor) q.andWhereRaw('(time, seq) > (?, ?)', [cursor.time, cursor.seq]);
   const rows = (await q.orderBy([{ column: 'time' }, { column: 'seq' }]).limit(limit)) as Row[];

@@ -1,4 +1,5 @@
 // Rules of the orgs domain: organizations, their entitlements and their token.
+import { audited, recordChange } from '../audit/index.js';
 import type { Knex } from 'knex';
 import { authorize, canSeeOrganization, visibleOrganizations } from '../auth/authorize.js';
 import type { TokenResolver } from '../auth/service.js';
@@ -129,6 +130,7 @@ export class OrganizationService implements TokenResolver {
           defaultAgentPoolId: null,
         });
         for (const hook of this.creationHooks) await hook(trx, org, subject);
+        await recordChange(trx, { action: 'organization.create', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name } });
         return org;
       });
     } catch (err) {
@@ -143,7 +145,7 @@ export class OrganizationService implements TokenResolver {
     refuseCostEstimation(changes);
     const defaults = await this.executionDefaults(org, changes);
     try {
-      return await store.update(this.db, org.id, { ...changes, ...defaults });
+      return await audited(this.db, (trx) => store.update(trx, org.id, { ...changes, ...defaults }), { action: 'organization.update', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name, changed: Object.keys(changes).join(',') } });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`organization name "${changes.name}" is already taken`, { pointer: '/data/attributes/name' });
       throw err;
@@ -182,7 +184,7 @@ export class OrganizationService implements TokenResolver {
     const org = await this.resolve(subject, name);
     authorize(subject, 'organization:delete', { organizationId: org.id }, () => notFound('organization', name));
     for (const hook of this.deletionHooks) await hook(org.id);
-    await store.remove(this.db, org.id);
+    await audited(this.db, (trx) => store.remove(trx, org.id), { action: 'organization.delete', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name } });
   }
 
   async capacity(subject: Subject, name: string): Promise<{ org: Organization; capacity: Capacity }> {
@@ -203,13 +205,14 @@ export class OrganizationService implements TokenResolver {
       throw new InvalidError('attribute "expired-at" must be in the future', { pointer: '/data/attributes/expired-at' });
     }
     const issued = issueToken(this.prefix);
-    const token = await store.replaceToken(this.db, {
+    const tokenChange = { action: 'organization-token.create', resource: { type: 'authentication-tokens', id: issued.id }, organizationId: org.id, details: { description: opts.description } };
+    const token = await audited(this.db, (trx) => store.replaceToken(trx, {
       id: issued.id,
       organizationId: org.id,
       secretHash: issued.secretHash,
       description: opts.description,
       expiredAt: opts.expiredAt,
-    });
+    }), tokenChange);
     return { token, secret: issued.token };
   }
 
@@ -224,7 +227,8 @@ export class OrganizationService implements TokenResolver {
   async deleteToken(subject: Subject, name: string): Promise<void> {
     const org = await this.resolve(subject, name);
     authorize(subject, 'organization:manage-token', { organizationId: org.id }, () => notFound('organization', name));
-    if (!(await store.deleteToken(this.db, org.id))) throw new NotFoundError(`organization "${name}" has no authentication token`);
+    const tokenChange = { action: 'organization-token.delete', resource: { type: 'organizations', id: org.id }, organizationId: org.id };
+    if (!(await audited(this.db, (trx) => store.deleteToken(trx, org.id), (deleted) => (deleted ? tokenChange : null)))) throw new NotFoundError(`organization "${name}" has no authentication token`);
   }
 
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {
