@@ -350,13 +350,15 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         audit.routes(router);
       },
       // A refused change request is recorded in the organization it was about, when the path or
-      // the caller tells which: /organizations/:name/..., /workspaces/:id/..., or the one
-      // organization of a team, organization token or job.
+      // the caller tells which: /organizations/:name/..., /workspaces/:id/..., /runs/:id/..., or
+      // the one organization of a team, organization token or job.
       auditRefusal: async (r) => {
         const name = /^\/api\/v2\/organizations\/([^/]+)/.exec(r.path)?.[1];
         const wsId = /^\/api\/v2\/workspaces\/(ws-[A-Za-z0-9]+)/.exec(r.path)?.[1];
         let organizationId = name ? ((await orgs.service.byName(safeDecode(name)))?.id ?? null) : null;
         if (!organizationId && wsId) organizationId = (await workspaces.service.byId(wsId))?.organizationId ?? null;
+        const runId = /^\/api\/v2\/runs\/(run-[A-Za-z0-9]+)/.exec(r.path)?.[1];
+        if (!organizationId && runId) organizationId = (await runs.service.byId(runId))?.organizationId ?? null;
         if (!organizationId && 'organizationId' in r.subject) organizationId = r.subject.organizationId;
         await recordRefusal(db, { ...r, organizationId });
       },

@@ -122,7 +122,9 @@ export function createApp(opts: AppOptions): Koa<AppState> {
       m.duration.observe({ method: ctx.method, route }, seconds);
       logger.info({ method: ctx.method, path: redact(ctx.path), route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
       const subject = ctx.state.subject;
-      if (opts.auditRefusal && subject && ctx.status >= 400 && !(ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') && ctx.path.startsWith(`${API_PREFIX}/`)) {
+      // Not a 503: the database is unavailable then, and the record would wait for it in vain.
+      const refused = ctx.status >= 400 && ctx.status !== 503;
+      if (opts.auditRefusal && subject && refused && !(ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') && ctx.path.startsWith(`${API_PREFIX}/`)) {
         // Not the request's failure if this fails: the answer is given; the log says what was lost.
         await opts
           .auditRefusal({ method: ctx.method, route: typeof matched === 'string' ? matched : redact(ctx.path), path: redact(ctx.path), status: ctx.status, subject })

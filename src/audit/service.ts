@@ -60,13 +60,12 @@ export class AuditService {
     const organizationId = await this.organizationOf(subject, q.organization);
     const db = this.db;
     return (async function* () {
-      let cursor: { time: Date; seq: number } | null = null;
+      let cursor: number | null = null;
       for (;;) {
         const batch = await store.batchAfter(db, organizationId, q.since, cursor, EXPORT_BATCH);
         for (const e of batch) yield e;
         if (batch.length < EXPORT_BATCH) return;
-        const last = batch[batch.length - 1];
-        cursor = { time: last.time, seq: last.seq };
+        cursor = batch[batch.length - 1].seq;
       }
     })();
   }

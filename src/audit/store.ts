@@ -97,12 +97,13 @@ export async function page(db: Db, organizationId: string | null, after: Date | 
 }
 
 /**
- * The events after a position (time, seq), oldest first, at most `limit`: the export reads the
- * trail in batches from where the last batch ended, never all of it at once.
+ * The events after the one numbered afterSeq (null: from the start), oldest first, at most
+ * `limit`: the export reads the trail in batches from where the last batch ended, never all at once.
  */
-export async function batchAfter(db: Db, organizationId: string | null, after: Date | undefined, cursor: { time: Date; seq: number } | null, limit: number): Promise<AuditEvent[]> {
+export async function batchAfter(db: Db, organizationId: string | null, after: Date | undefined, afterSeq: number | null, limit: number): Promise<AuditEvent[]> {
   const q = since(db, organizationId, after);
-  if (cursor) q.andWhereRaw('(time, seq) > (?, ?)', [cursor.time, cursor.seq]);
+  // The last event's own time, read in the database: a JavaScript Date would drop its microseconds.
+  if (afterSeq !== null) q.andWhereRaw('(time, seq) > (SELECT time, seq FROM audit_events WHERE seq = ?)', [afterSeq]);
   const rows = (await q.orderBy([{ column: 'time' }, { column: 'seq' }]).limit(limit)) as Row[];
   return rows.map(toEvent);
 }
