@@ -1,7 +1,7 @@
 // Rules of users: accounts (made by the site administrator) and their tokens. What a user may do
 // comes from its organization memberships and teams, which the teams domain keeps (src/teams/);
 // it is gathered when its token is checked (src/auth/grants.ts).
-import { audited } from '../audit/index.js';
+import { audited, recordChange } from '../audit/index.js';
 import type { Knex } from 'knex';
 import { requireSiteAdmin } from '../auth/authorize.js';
 import type { SubjectCache } from '../auth/cache.js';
@@ -113,6 +113,8 @@ export class UserService implements TokenResolver {
         : await store.insertUser(trx, { id: newId('user'), username: input.username, email: input.email });
       if (linked) await linked(trx, user);
       await this.hooks().userCreated(trx, user);
+      // A user belongs to no organization: the site's trail (single sign-on's users are the system's doing).
+      await recordChange(trx, { action: 'user.create', resource: { type: 'users', id: user.id }, organizationId: null, details: { username: user.username } });
       return user;
     });
     this.subjects.changed();
@@ -167,6 +169,7 @@ export class UserService implements TokenResolver {
     await this.db.transaction(async (trx) => {
       await this.hooks().userDeleting(trx, user);
       await store.deleteUser(trx, user.id);
+      await recordChange(trx, { action: 'user.delete', resource: { type: 'users', id: user.id }, organizationId: null, details: { username: user.username } });
     });
     this.subjects.changed();
   }
