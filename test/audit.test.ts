@@ -15,6 +15,7 @@ import { addToOrganization, createTeam, createUser, ownersTeam, teamToken, type 
 import { createOrganization, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { sleep, until } from './helpers/wait.js';
+import { WebClient } from './helpers/web.js';
 
 /** Values that must never appear in the trail: set as sensitive things in the scenario. */
 const SENSITIVE_FIRST = `first-${crypto.randomBytes(8).toString('hex')}`;
@@ -308,6 +309,24 @@ describe('audit trail', function () {
     const bad = await runOtf(server, ['audit', 'list', org, '--since', 'yesterday'], { env: { OTF_ADDRESS: server.url, OTF_TOKEN: owner.token } });
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /--since: "yesterday" is not an ISO 8601 time/);
+  });
+
+  it("records the web UI's changes with the signed-in user as their actor", async function () {
+    const name = 'web-locked';
+    const made = await owner.client.post(`/organizations/${org}/workspaces`, { data: { type: 'workspaces', attributes: { name } } });
+    assertStatus(made, 201);
+    const web = new WebClient(server.url);
+    await web.signIn(owner.token);
+    const page = `/app/${org}/workspaces/${name}`;
+    const locked = await web.post(`${page}/lock`, {}, { from: page });
+    assert.equal(locked.status, 303, locked.text.slice(0, 300));
+    const after = await api.withToken(orgSecret).get(`/organization/audit-trail?since=${encodeURIComponent(trail[trail.length - 1].timestamp)}`);
+    const lock = after.body.data.find((e: Json) => e.resource.action === 'workspace.lock' && e.resource.id === made.body.data.id);
+    assert.ok(lock, JSON.stringify(after.body.data));
+    assert.equal(lock.auth.accessor_type, 'user');
+    assert.equal(lock.auth.accessor_id, owner.id);
+    assert.match(lock.request.client_address, /127\.0\.0\.1/);
+    assert.match(lock.request.id, /\S/);
   });
 
   it('refuses malformed queries with 4xx saying what is wrong', async function () {

@@ -226,7 +226,7 @@ export class VcsService {
     await this.db.transaction(async (trx) => {
       await store.insertClient(trx, { id, organizationId: org.id, serviceProvider: provider, name: input.name ?? null, apiUrl, httpUrl });
       await store.insertToken(trx, { id: tokenId, oauthClientId: id, encryptedToken: this.cipher.seal(input.oauthTokenString!, tokenId) });
-      await recordChange(trx, { action: 'vcs-provider.create', resource: { type: 'oauth-clients', id }, organizationId: org.id, details: { 'service-provider': provider, name: input.name ?? null, 'api-url': apiUrl } });
+      await recordChange(trx, { action: 'vcs-provider.create', resource: { type: 'oauth-clients', id }, organizationId: org.id, details: { 'service-provider': provider, name: input.name ?? null } });
     });
     return (await this.present([(await store.findClient(this.db, id))!], org))[0];
   }
