@@ -585,9 +585,12 @@ export class WorkspaceService {
   async changeConsumers(subject: Subject, ws: Workspace, how: 'add' | 'remove' | 'replace', ids: string[]): Promise<Workspace> {
     this.authorize(subject, 'workspace:update', ws);
     if (how !== 'remove') await this.checkConsumers(ws, ids);
-    if (how === 'add') await store.addConsumers(this.db, ws.id, ids);
-    else if (how === 'remove') await store.removeConsumers(this.db, ws.id, ids);
-    else await store.setConsumers(this.db, ws.id, ids);
+    const consumersChange = { action: `workspace.${how}-remote-state-consumers`, resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { workspaces: ids.join(',') } };
+    await audited(this.db, async (trx) => {
+      if (how === 'add') await store.addConsumers(trx, ws.id, ids);
+      else if (how === 'remove') await store.removeConsumers(trx, ws.id, ids);
+      else await store.setConsumers(trx, ws.id, ids);
+    }, consumersChange);
     return this.load(ws.id);
   }
 
@@ -609,6 +612,7 @@ export class WorkspaceService {
     await this.db.transaction(async (trx) => {
       const fresh = (await this.bindingsFor(trx, ws.organizationId, refs)).filter((b) => !ws.tags.some((t) => t.key === b.key));
       await store.upsertTags(trx, ws.organizationId, ws.id, fresh, () => newId('tag'));
+      await recordChange(trx, { action: 'workspace.add-tags', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { tags: fresh.map((b) => b.key).join(',') } });
     });
     return this.load(ws.id);
   }
@@ -616,18 +620,16 @@ export class WorkspaceService {
   async removeTags(subject: Subject, ws: Workspace, refs: TagRef[]): Promise<Workspace> {
     this.authorize(subject, 'workspace:manage-tags', ws);
     const bindings = await this.bindingsFor(this.db, ws.organizationId, refs);
-    await store.removeTags(
-      this.db,
-      ws.id,
-      bindings.map((b) => b.key),
-    );
+    const keys = bindings.map((b) => b.key);
+    await audited(this.db, (trx) => store.removeTags(trx, ws.id, keys), { action: 'workspace.remove-tags', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { tags: keys.join(',') } });
     return this.load(ws.id);
   }
 
   /** Adds or updates key/value bindings; bindings not named stay as they are. */
   async addTagBindings(subject: Subject, ws: Workspace, bindings: TagBinding[]): Promise<Workspace> {
     this.authorize(subject, 'workspace:manage-tags', ws);
-    await store.upsertTags(this.db, ws.organizationId, ws.id, bindings, () => newId('tag'));
+    const tagsChange = { action: 'workspace.add-tag-bindings', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { tags: bindings.map((b) => b.key).join(',') } };
+    await audited(this.db, (trx) => store.upsertTags(trx, ws.organizationId, ws.id, bindings, () => newId('tag')), tagsChange);
     return this.load(ws.id);
   }
 
