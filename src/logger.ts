@@ -15,6 +15,24 @@ export interface WorkScope {
   fields: Record<string, unknown>;
   /** The database connections the work holds now, noted only when its queries may be cancelled (src/db). */
   held: Set<object> | null;
+  /** Who does the work, once authenticated: the audit trail's actor of every change it makes (src/audit). */
+  actor?: WorkActor;
+  /** The client's address, as the socket saw it: where the audit trail says a change came from. */
+  address?: string;
+}
+
+/** The kinds of actors the audit trail knows; `system` is background work that acts for nobody. */
+export type ActorType = 'user' | 'team' | 'organization' | 'agent' | 'job' | 'site' | 'system';
+
+/** Who acts: its kind, id and a readable name (a username, a team's name). Never a credential. */
+export interface WorkActor {
+  type: ActorType;
+  id: string;
+  name: string;
+  /** The token used, when the actor acts through one (its id, never its value). */
+  tokenId?: string;
+  /** The one organization a team, organization token, job or agent belongs to. */
+  organizationId?: string;
 }
 
 const work = new AsyncLocalStorage<WorkScope>();

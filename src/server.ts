@@ -35,6 +35,7 @@ import { artifactBlobOwner, configBlobOwner, createRunDomain, registerRunMetrics
 import { createStateDomain, stateBlobOwner } from './state/index.js';
 import { createVariableDomain } from './variables/index.js';
 import { createSshKeyDomain } from './sshkeys/index.js';
+import { createAuditDomain, recordRefusal } from './audit/index.js';
 import { createVariableSetDomain } from './varsets/index.js';
 import { createTeamDomain } from './teams/index.js';
 import { createRunTriggerDomain } from './triggers/index.js';
@@ -187,6 +188,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
     const sshKeys = createSshKeyDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
+    const audit = createAuditDomain({ db, orgs: orgs.service });
     const vcs = createVcsDomain({ db, secret, site, orgs: orgs.service });
     const varsets = createVariableSetDomain({
       db,
@@ -398,6 +400,20 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         pools.routes(router);
         notifications.routes(router);
         retention.routes(router);
+        audit.routes(router);
+      },
+      // A refused change request is recorded in the organization it was about, when the path or
+      // the caller tells which: /organizations/:name/..., /workspaces/:id/..., /runs/:id/..., or
+      // the one organization of a team, organization token or job.
+      auditRefusal: async (r) => {
+        const name = /^\/api\/v2\/organizations\/([^/]+)/.exec(r.path)?.[1];
+        const wsId = /^\/api\/v2\/workspaces\/(ws-[A-Za-z0-9]+)/.exec(r.path)?.[1];
+        let organizationId = name ? ((await orgs.service.byName(safeDecode(name)))?.id ?? null) : null;
+        if (!organizationId && wsId) organizationId = (await workspaces.service.byId(wsId))?.organizationId ?? null;
+        const runId = /^\/api\/v2\/runs\/(run-[A-Za-z0-9]+)/.exec(r.path)?.[1];
+        if (!organizationId && runId) organizationId = (await runs.service.byId(runId))?.organizationId ?? null;
+        if (!organizationId && 'organizationId' in r.subject) organizationId = r.subject.organizationId;
+        await recordRefusal(db, { ...r, organizationId });
       },
       agentRoutes: (router: ApiRouter) => {
         pools.agentRoutes(router);
@@ -575,4 +591,13 @@ function closeServer(server: http.Server): Promise<void> {
     });
     server.closeIdleConnections();
   });
+}
+
+/** A path segment decoded, or as it is when it is no valid percent-encoding. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

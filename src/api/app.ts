@@ -5,7 +5,9 @@ import Router from '@koa/router';
 import Koa, { type Next } from 'koa';
 import client from 'prom-client';
 import type { Registry } from '../metrics.js';
+import { actorOf } from '../audit/index.js';
 import { isApiCredential } from '../auth/authorize.js';
+import type { Subject } from '../auth/subject.js';
 import { logCaller, type AuthService } from '../auth/service.js';
 import { cancelWork, databaseUsable, type Db } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
@@ -42,6 +44,11 @@ export interface AppOptions {
   tls?: boolean;
   /** Failed authentications per client address and minute before 429s; 0 turns it off (default 30). */
   authFailureLimit?: number;
+  /**
+   * Records an authenticated change request to /api/v2 that was refused (4xx) or failed (5xx) in
+   * the audit trail, after its answer (src/audit). Given ids and the route only, never the body.
+   */
+  auditRefusal?: (r: { method: string; route: string; path: string; status: number; subject: Subject }) => Promise<void>;
   /** The web UI: a middleware answering its own paths (it passes others on), and its service-discovery entries. */
   web?: { middleware: Koa.Middleware<AppState>; discovery: Record<string, unknown> };
 }
@@ -89,7 +96,8 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
     const read = ctx.method === 'GET' || ctx.method === 'HEAD';
-    const scope: WorkScope = { fields: { reqId: requestId }, held: read ? new Set() : null };
+    // The address the socket saw (otfd trusts no X-Forwarded-For: proxy is off): the audit trail's "from where".
+    const scope: WorkScope = { fields: { reqId: requestId }, held: read ? new Set() : null, address: ctx.request.ip };
     if (read) {
       ctx.res.once('close', () => {
         if (!ctx.res.writableFinished) cancelWork(db, scope);
@@ -113,6 +121,15 @@ export function createApp(opts: AppOptions): Koa<AppState> {
       m.requests.inc({ method: ctx.method, route, status: String(ctx.status) });
       m.duration.observe({ method: ctx.method, route }, seconds);
       logger.info({ method: ctx.method, path: redact(ctx.path), route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      const subject = ctx.state.subject;
+      // Not a 503: the database is unavailable then, and the record would wait for it in vain.
+      const refused = ctx.status >= 400 && ctx.status !== 503;
+      if (opts.auditRefusal && subject && refused && !(ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') && ctx.path.startsWith(`${API_PREFIX}/`)) {
+        // Not the request's failure if this fails: the answer is given; the log says what was lost.
+        await opts
+          .auditRefusal({ method: ctx.method, route: typeof matched === 'string' ? matched : redact(ctx.path), path: redact(ctx.path), status: ctx.status, subject })
+          .catch((err: unknown) => logger.error({ err }, 'cannot record a refused request in the audit trail'));
+      }
     }
   };
   const nothingMatched = (ctx: Koa.ParameterizedContext<AppState>) => {
@@ -162,7 +179,10 @@ export function createApp(opts: AppOptions): Koa<AppState> {
     if (!subject) throw new UnauthorizedError('the token is invalid, expired or revoked');
     ctx.state.subject = subject;
     const scope = currentScope();
-    if (scope) scope.fields.caller = logCaller(subject);
+    if (scope) {
+      scope.fields.caller = logCaller(subject);
+      scope.actor = actorOf(subject);
+    }
     if (forApi && !isApiCredential(subject)) throw new UnauthorizedError('an agent token is good for the agent protocol only, not for the API');
     await next();
   };

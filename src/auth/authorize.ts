@@ -51,7 +51,8 @@ export type OrganizationAction =
   | 'varset:manage'
   | 'run-task:manage'
   | 'retention:read'
-  | 'retention:manage';
+  | 'retention:manage'
+  | 'audit-trail:read';
 
 /** Actions on one workspace and what belongs to it (runs, variables, state). */
 export type WorkspaceAction =
@@ -136,6 +137,8 @@ const ORGANIZATION_RULES: Record<OrganizationAction, 'member' | OrganizationPerm
   // Data retention policies delete history: owners only, reading included, as in Terraform Cloud.
   'retention:read': [],
   'retention:manage': [],
+  // The audit trail names every member's doings and addresses: owners (and the organization token) only.
+  'audit-trail:read': [],
 };
 
 /**
@@ -239,6 +242,7 @@ const DESCRIPTIONS: Record<Action, { what: string; needs: string }> = {
   'run-task:manage': { what: 'manage run tasks', needs: 'the manage-run-tasks organization permission' },
   'retention:read': { what: 'read data retention policies', needs: 'membership of the owners team' },
   'retention:manage': { what: 'manage data retention policies', needs: 'membership of the owners team' },
+  'audit-trail:read': { what: "read the organization's audit trail", needs: 'membership of the owners team' },
   'workspace:read': { what: 'read the workspace', needs: 'read access to the workspace' },
   'workspace:update': { what: "change the workspace's settings", needs: 'admin access to the workspace' },
   'workspace:delete': { what: 'delete the workspace', needs: 'admin access to the workspace, or workspace delete on its project' },

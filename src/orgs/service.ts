@@ -1,4 +1,5 @@
 // Rules of the orgs domain: organizations, their entitlements and their token.
+import { audited, recordChange } from '../audit/index.js';
 import type { Knex } from 'knex';
 import { authorize, canSeeOrganization, visibleOrganizations } from '../auth/authorize.js';
 import type { TokenResolver } from '../auth/service.js';
@@ -84,6 +85,11 @@ export class OrganizationService implements TokenResolver {
     return org;
   }
 
+  /** Internal lookup by name, without authorization: the audit trail files a refused request under it. */
+  async byName(name: string): Promise<Organization | null> {
+    return store.findByName(this.db, name);
+  }
+
   /** Internal lookup by id, without authorization, for other domains that already hold an id. */
   async byId(id: string): Promise<Organization | null> {
     return store.findById(this.db, id);
@@ -126,6 +132,7 @@ export class OrganizationService implements TokenResolver {
           applyTimeoutSeconds: attrs.applyTimeoutSeconds ?? null,
         });
         for (const hook of this.creationHooks) await hook(trx, org, subject);
+        await recordChange(trx, { action: 'organization.create', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name } });
         return org;
       });
     } catch (err) {
@@ -140,7 +147,7 @@ export class OrganizationService implements TokenResolver {
     refuseCostEstimation(changes);
     const defaults = await this.executionDefaults(org, changes);
     try {
-      return await store.update(this.db, org.id, { ...changes, ...defaults });
+      return await audited(this.db, (trx) => store.update(trx, org.id, { ...changes, ...defaults }), { action: 'organization.update', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name, changed: Object.keys(changes).join(',') } });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`organization name "${changes.name}" is already taken`, { pointer: '/data/attributes/name' });
       throw err;
@@ -179,7 +186,7 @@ export class OrganizationService implements TokenResolver {
     const org = await this.resolve(subject, name);
     authorize(subject, 'organization:delete', { organizationId: org.id }, () => notFound('organization', name));
     for (const hook of this.deletionHooks) await hook(org.id);
-    await store.remove(this.db, org.id);
+    await audited(this.db, (trx) => store.remove(trx, org.id), { action: 'organization.delete', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name } });
   }
 
   async capacity(subject: Subject, name: string): Promise<{ org: Organization; capacity: Capacity }> {
@@ -200,13 +207,14 @@ export class OrganizationService implements TokenResolver {
       throw new InvalidError('attribute "expired-at" must be in the future', { pointer: '/data/attributes/expired-at' });
     }
     const issued = issueToken(this.prefix);
-    const token = await store.replaceToken(this.db, {
+    const tokenChange = { action: 'organization-token.create', resource: { type: 'authentication-tokens', id: issued.id }, organizationId: org.id, details: { description: opts.description } };
+    const token = await audited(this.db, (trx) => store.replaceToken(trx, {
       id: issued.id,
       organizationId: org.id,
       secretHash: issued.secretHash,
       description: opts.description,
       expiredAt: opts.expiredAt,
-    });
+    }), tokenChange);
     return { token, secret: issued.token };
   }
 
@@ -221,7 +229,8 @@ export class OrganizationService implements TokenResolver {
   async deleteToken(subject: Subject, name: string): Promise<void> {
     const org = await this.resolve(subject, name);
     authorize(subject, 'organization:manage-token', { organizationId: org.id }, () => notFound('organization', name));
-    if (!(await store.deleteToken(this.db, org.id))) throw new NotFoundError(`organization "${name}" has no authentication token`);
+    const tokenChange = { action: 'organization-token.delete', resource: { type: 'organizations', id: org.id }, organizationId: org.id };
+    if (!(await audited(this.db, (trx) => store.deleteToken(trx, org.id), (deleted) => (deleted ? tokenChange : null)))) throw new NotFoundError(`organization "${name}" has no authentication token`);
   }
 
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {

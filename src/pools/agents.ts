@@ -1,6 +1,7 @@
 // The agent protocol's rules (docs/agent-protocol.md): registration, heartbeats and their
 // instructions, the jobs long-poll, deregistration, and the health of agents: silent ones become
 // unknown, then errored, and the runs they held end errored instead of waiting for hours.
+import { audited, recordChange } from '../audit/index.js';
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TokenResolver } from '../auth/service.js';
@@ -194,6 +195,7 @@ export class AgentService implements TokenResolver {
         arch: input.arch ?? null,
         concurrency: input.concurrency,
       });
+      await recordChange(trx, { action: 'agent.register', resource: { type: 'agents', id }, organizationId: pool.organizationId, details: { pool: pool.id, name, replaces: replaced?.id ?? null } });
       return { agent: inserted, pool };
     });
     this.logger.info({ agent: agent.id, name: agent.name, pool: agent.poolId }, 'agent registered');
@@ -344,7 +346,8 @@ export class AgentService implements TokenResolver {
   async deregister(subject: Subject): Promise<void> {
     const agent = await this.agentOf(subject);
     await this.jobs.requeue(agent.id);
-    await store.setAgentStatus(this.db, agent.id, 'exited');
+    const organizationId = subject.kind === 'agent' ? subject.organizationId : null;
+    await audited(this.db, (trx) => store.setAgentStatus(trx, agent.id, 'exited'), { action: 'agent.deregister', resource: { type: 'agents', id: agent.id }, organizationId, details: { pool: agent.poolId, name: agent.name } });
     this.changed(agent.poolId, agent.id, 'exited');
     this.logger.info({ agent: agent.id, name: agent.name }, 'agent deregistered');
   }

@@ -1,5 +1,6 @@
 // Rules of agent pools as users manage them: pools and the workspaces they allow, agent tokens, and
 // the agents seen by a pool.
+import { audited, recordChange } from '../audit/index.js';
 import { authorize, isAllowed, type Action } from '../auth/authorize.js';
 import type { TokenResolver } from '../auth/service.js';
 import { principalOf, type Subject } from '../auth/subject.js';
@@ -126,6 +127,7 @@ export class PoolService implements TokenResolver {
           nameReleaseSeconds: input.nameReleaseSeconds ?? 0,
         });
         await store.setAllowedWorkspaces(trx, id, input.allowedWorkspaceIds ?? []);
+        await recordChange(trx, { action: 'agent-pool.create', resource: { type: 'agent-pools', id }, organizationId: org.id, details: { name: input.name } });
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`agent pool name "${input.name}" is already taken in organization "${org.name}"`, { pointer: '/data/attributes/name' });
@@ -145,6 +147,7 @@ export class PoolService implements TokenResolver {
       await this.db.transaction(async (trx) => {
         await store.updatePool(trx, pool.id, input);
         if (input.allowedWorkspaceIds) await store.setAllowedWorkspaces(trx, pool.id, input.allowedWorkspaceIds);
+        await recordChange(trx, { action: 'agent-pool.update', resource: { type: 'agent-pools', id: pool.id }, organizationId: org.id, details: { name: pool.name, changed: Object.keys(input).join(',') } });
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`agent pool name "${input.name}" is already taken in organization "${org.name}"`, { pointer: '/data/attributes/name' });
@@ -164,7 +167,7 @@ export class PoolService implements TokenResolver {
       const names = using.map((w) => `"${w.name}"`).join(', ');
       throw new ConflictError(`agent pool "${pool.name}" is used by workspace${using.length > 1 ? 's' : ''} ${names}; assign ${using.length > 1 ? 'them' : 'it'} another execution mode or pool first`);
     }
-    await store.deletePool(this.db, pool.id);
+    await audited(this.db, (trx) => store.deletePool(trx, pool.id), { action: 'agent-pool.delete', resource: { type: 'agent-pools', id: pool.id }, organizationId: org.id, details: { name: pool.name } });
   }
 
   /** Ids of the workspaces that run on each of the pools. */
@@ -201,7 +204,8 @@ export class PoolService implements TokenResolver {
   async createToken(subject: Subject, poolId: string, description: string): Promise<{ token: AgentToken; secret: string }> {
     const { pool } = await this.get(subject, poolId, 'pool:manage');
     const issued = issueToken(this.prefix);
-    const token = await store.insertToken(this.db, { id: issued.id, poolId: pool.id, description, secretHash: issued.secretHash, createdBy: principalOf(subject) });
+    const tokenChange = { action: 'agent-token.create', resource: { type: 'authentication-tokens', id: issued.id }, organizationId: pool.organizationId, details: { pool: pool.id, description } };
+    const token = await audited(this.db, (trx) => store.insertToken(trx, { id: issued.id, poolId: pool.id, description, secretHash: issued.secretHash, createdBy: principalOf(subject) }), tokenChange);
     return { token, secret: issued.token };
   }
 
@@ -222,7 +226,8 @@ export class PoolService implements TokenResolver {
   /** Deletes the token: agents that registered with it stop at their next call. */
   async deleteToken(subject: Subject, id: string): Promise<void> {
     const token = await this.getToken(subject, id);
-    await store.deleteToken(this.db, token.id);
+    const pool = (await store.findPool(this.db, token.poolId))!;
+    await audited(this.db, (trx) => store.deleteToken(trx, token.id), { action: 'agent-token.delete', resource: { type: 'authentication-tokens', id: token.id }, organizationId: pool.organizationId, details: { pool: pool.id } });
   }
 
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {

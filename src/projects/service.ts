@@ -1,4 +1,5 @@
 // Rules of the projects domain. Every organization has a default project, made with it.
+import { audited } from '../audit/index.js';
 import type { Knex } from 'knex';
 import { authorize, isAllowed } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
@@ -74,13 +75,14 @@ export class ProjectService {
     const org = await this.orgs.resolve(subject, orgName);
     authorize(subject, 'project:create', { organizationId: org.id }, () => notFound('organization', orgName));
     try {
-      const project = await store.insert(this.db, {
-        id: newId('prj'),
+      const projectId = newId('prj');
+      const project = await audited(this.db, (trx) => store.insert(trx, {
+        id: projectId,
         organizationId: org.id,
         name: attrs.name,
         description: attrs.description ?? '',
         isDefault: false,
-      });
+      }), { action: 'project.create', resource: { type: 'projects', id: projectId }, organizationId: org.id, details: { name: attrs.name } });
       return { project, org };
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`project name "${attrs.name}" is already taken`, { pointer: '/data/attributes/name' });
@@ -92,7 +94,7 @@ export class ProjectService {
     const { org } = await this.get(subject, id);
     authorize(subject, 'project:update', { organizationId: org.id, projectId: id }, () => notFound('project', id));
     try {
-      return { project: await store.update(this.db, id, changes), org };
+      return { project: await audited(this.db, (trx) => store.update(trx, id, changes), { action: 'project.update', resource: { type: 'projects', id }, organizationId: org.id, details: { changed: Object.keys(changes).join(',') } }), org };
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`project name "${changes.name}" is already taken`, { pointer: '/data/attributes/name' });
       throw err;
@@ -104,7 +106,7 @@ export class ProjectService {
     authorize(subject, 'project:delete', { organizationId: org.id, projectId: id }, () => notFound('project', id));
     if (project.isDefault) throw new ConflictError(`the default project of organization "${org.name}" cannot be deleted`);
     try {
-      await store.remove(this.db, id);
+      await audited(this.db, (trx) => store.remove(trx, id), { action: 'project.delete', resource: { type: 'projects', id }, organizationId: org.id, details: { name: project.name } });
     } catch (err) {
       if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
         throw new ConflictError(`project "${project.name}" still has workspaces; move or delete them first`);

@@ -1,6 +1,7 @@
 // Configuration versions: the uploaded tarball of a workspace's configuration. An upload is
 // inspected before anything is stored; an unsafe or oversized one leaves the version errored with
 // the reason and stores nothing.
+import { audited, recordChange } from '../audit/index.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,7 +96,9 @@ export class ConfigurationVersionService {
   ): Promise<ConfigurationVersion> {
     const ws = await this.workspaces.get(subject, workspaceId);
     authorize(subject, 'run:queue', { organizationId: ws.organizationId, workspaceId: ws.id }, () => notFound('workspace', workspaceId));
-    return store.insertConfigurationVersion(this.db, { id: newId('cv'), workspaceId: ws.id, ...opts, createdBy: principalOf(subject) });
+    const id = newId('cv');
+    const change = { action: 'configuration-version.create', resource: { type: 'configuration-versions', id }, organizationId: ws.organizationId, details: { workspace: ws.id, speculative: opts.speculative } };
+    return audited(this.db, (trx) => store.insertConfigurationVersion(trx, { id, workspaceId: ws.id, ...opts, createdBy: principalOf(subject) }), change);
   }
 
   async get(subject: Subject, id: string): Promise<{ cv: ConfigurationVersion; ws: Workspace }> {
@@ -157,6 +160,7 @@ export class ConfigurationVersionService {
       const archived = await store.archiveConfigurationVersion(trx, cv.id);
       if (!archived) throw refuse('it changed meanwhile');
       await this.blobs.delete(configBlobKey(cv.id), trx);
+      await recordChange(trx, { action: 'configuration-version.archive', resource: { type: 'configuration-versions', id: cv.id }, organizationId: ws.organizationId, details: { workspace: ws.id } });
       return archived;
     });
   }

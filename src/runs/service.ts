@@ -1,6 +1,7 @@
 // Rules of runs: creation, the workspace queue (one active non-speculative run per workspace,
 // holding its lock), user actions (apply, discard, cancel, force-cancel) and what runners report.
 // Every status change goes through fire(), which applies the transition table in machine.ts.
+import { actorOf, recordChange, type Change } from '../audit/index.js';
 import type { Knex } from 'knex';
 import type { JobOutcome } from '../protocol/agent.js';
 import { authorize, isAllowed, visibleWorkspaces, type Action } from '../auth/authorize.js';
@@ -412,6 +413,8 @@ export class RunService {
       createdBy: principalOf(subject),
     });
     await recordEvent(trx, { runId: id, action: 'created', actor: principalOf(subject) });
+    // The run's creator is its actor, also when a trigger or a commit queues it in their name.
+    await recordChange(trx, { ...runChange('create', { id, organizationId: ws.organizationId, workspaceId: ws.id }), actor: actorOf(subject) });
   }
 
   private async configurationFor(ws: Workspace, id: string | undefined): Promise<ConfigurationVersion> {
@@ -610,11 +613,11 @@ export class RunService {
 
   /** actions/apply: confirms a planned run; its apply is queued at once. */
   async confirm(subject: Subject, id: string, comment?: string): Promise<Run> {
-    return this.act(subject, id, 'run:apply', comment, (trx, run, after) => this.confirmAndQueue(trx, run, after));
+    return this.act(subject, id, 'run:apply', comment, async (trx, run, after) => (await recordChange(trx, runChange('apply', run)), this.confirmAndQueue(trx, run, after)));
   }
 
   async discard(subject: Subject, id: string, comment?: string): Promise<Run> {
-    return this.act(subject, id, 'run:apply', comment, (trx, run, after) => this.fire(trx, run, 'discard', after));
+    return this.act(subject, id, 'run:apply', comment, async (trx, run, after) => (await recordChange(trx, runChange('discard', run)), this.fire(trx, run, 'discard', after)));
   }
 
   /**
@@ -623,6 +626,7 @@ export class RunService {
    */
   async cancel(subject: Subject, id: string, comment?: string): Promise<Run> {
     return this.act(subject, id, 'run:cancel', comment, async (trx, run, after) => {
+      await recordChange(trx, runChange('cancel', run));
       if (run.status === 'planning' || run.status === 'applying') {
         if (run.cancelRequestedAt) return;
         await store.updateRun(trx, id, { cancelRequestedAt: new Date() });
@@ -641,6 +645,7 @@ export class RunService {
    */
   async forceCancel(subject: Subject, id: string, comment?: string): Promise<Run> {
     return this.act(subject, id, 'run:force-cancel', comment, async (trx, run, after) => {
+      await recordChange(trx, runChange('force-cancel', run));
       const available = this.forceCancelAvailableAt(run);
       if (!available) {
         throw new ConflictError(`run ${id} has not been canceled yet: cancel it first, and force-cancel only if it does not stop`);
@@ -689,6 +694,7 @@ export class RunService {
         if (!holderId || holderId === id) {
           throw new ForbiddenError(`run ${id} is not waiting behind another run: its workspace is ${ws?.lock ? 'locked by a user' : 'not locked'}`);
         }
+        await recordChange(trx, runChange('force-execute', run));
         const holder = await store.lockRun(trx, holderId);
         if (holder && !FINAL_STATUSES.has(holder.status)) {
           if (!canHappen(holder.status, 'discard')) {
@@ -774,4 +780,9 @@ function withPositions(runs: Run[], ahead: number): Array<{ run: Run; position: 
     const executing = run.status === 'planning' || run.status === 'applying';
     return { run, position: executing ? 0 : ++waiting };
   });
+}
+
+/** The audit trail's record of a user's action on a run (src/audit). */
+function runChange(verb: string, run: { id: string; organizationId: string; workspaceId: string }): Change {
+  return { action: `run.${verb}`, resource: { type: 'runs', id: run.id }, organizationId: run.organizationId, details: { workspace: run.workspaceId } };
 }

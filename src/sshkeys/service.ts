@@ -1,6 +1,7 @@
 // Rules of the SSH keys domain: an organization's SSH keys, whose private key is write-only. It is
 // sealed at rest with the cipher of sensitive variables, bound to the key's id, and leaves otfd
 // only in the spec of a job whose workspace uses it (forRun), never through the API or a log.
+import { audited } from '../audit/index.js';
 import { authorize, type OrganizationAction } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
@@ -91,7 +92,7 @@ export class SshKeyService {
     checkText('name', input.name);
     checkText('value', input.value);
     const id = newId('sshkey');
-    await store.insert(this.db, { id, organizationId: org.id, name: input.name, encryptedValue: this.cipher.seal(input.value, id) });
+    await audited(this.db, (trx) => store.insert(trx, { id, organizationId: org.id, name: input.name, encryptedValue: this.cipher.seal(input.value, id) }), { action: 'ssh-key.create', resource: { type: 'ssh-keys', id }, organizationId: org.id, details: { name: input.name } });
     return present((await store.findById(this.db, id))!);
   }
 
@@ -99,10 +100,11 @@ export class SshKeyService {
     const key = await this.locate(subject, 'ssh-key:manage', id);
     if (input.name !== undefined) checkText('name', input.name);
     if (input.value !== undefined) checkText('value', input.value);
-    await store.update(this.db, key.id, {
+    const keyChange = { action: 'ssh-key.update', resource: { type: 'ssh-keys', id: key.id }, organizationId: key.organizationId, details: { name: input.name ?? key.name, 'new-key': input.value !== undefined } };
+    await audited(this.db, (trx) => store.update(trx, key.id, {
       name: input.name,
       encryptedValue: input.value !== undefined ? this.cipher.seal(input.value, key.id) : undefined,
-    });
+    }), keyChange);
     const updated = await store.findById(this.db, key.id);
     if (!updated) throw notFound('ssh key', id);
     return present(updated);
@@ -111,7 +113,8 @@ export class SshKeyService {
   /** Deletes the key; workspaces that used it have none afterwards. */
   async delete(subject: Subject, id: string): Promise<void> {
     const key = await this.locate(subject, 'ssh-key:manage', id);
-    if (!(await store.remove(this.db, key.id))) throw notFound('ssh key', id);
+    const keyChange = { action: 'ssh-key.delete', resource: { type: 'ssh-keys', id: key.id }, organizationId: key.organizationId, details: { name: key.name } };
+    if (!(await audited(this.db, (trx) => store.remove(trx, key.id), (removed) => (removed ? keyChange : null)))) throw notFound('ssh key', id);
   }
 
   /**

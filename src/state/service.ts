@@ -1,5 +1,6 @@
 // Rules of the state domain: who may create and read state versions, which version may follow the
 // current one, uploads through signed URLs, outputs, and rollbacks.
+import { recordChange } from '../audit/index.js';
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
@@ -209,6 +210,7 @@ export class StateService {
         createdBy: principal,
         declaredOutputTypes: input.outputTypes,
       });
+      await recordChange(trx, { action: 'state-version.create', resource: { type: 'state-versions', id }, organizationId: ws.organizationId, details: { workspace: ws.id, serial: input.serial, run: runId, force: input.force } });
       if (input.state && parsed) {
         await this.blobs.put(stateKey(id), input.state, trx);
         await this.finalizeLocked(trx, id, ws.id, input.state.length, parsed, input.outputTypes);
@@ -498,6 +500,7 @@ export class StateService {
         createdBy: principal,
         declaredOutputTypes: target.declaredOutputTypes,
       });
+      await recordChange(trx, { action: 'state-version.rollback', resource: { type: 'state-versions', id: newVersionId }, organizationId: ws.organizationId, details: { workspace: ws.id, 'rolled-back-to': id, serial } });
       await this.blobs.put(stateKey(newVersionId), bytes, trx);
       await this.finalizeLocked(trx, newVersionId, ws.id, bytes.length, parsed, target.declaredOutputTypes);
     });

@@ -2,6 +2,7 @@
 // it by email, and the teams it is in or is invited into. They live with teams because each needs
 // the other (a team's members are members of its organization; a membership ends by leaving the
 // teams), and both build on users, which reach them only through MembershipHooks.
+import { recordChange } from '../audit/index.js';
 import type { Knex } from 'knex';
 import { authorize, isOwner, missingPermission } from '../auth/authorize.js';
 import type { SubjectCache } from '../auth/cache.js';
@@ -126,6 +127,7 @@ export class MembershipService {
           invitedTeamIds: active ? [] : input.teamIds,
         });
         if (active) await store.addTeamMembers(trx, input.teamIds, member.id);
+        await recordChange(trx, { action: 'membership.create', resource: { type: 'organization-memberships', id: m.id }, organizationId: org.id, details: { user: member.id, status: m.status, teams: input.teamIds.join(',') } });
         return m;
       });
       this.subjects.changed();
@@ -197,6 +199,7 @@ export class MembershipService {
         await store.leaveTeams(trx, org.id, membership.userId);
       }
       await store.deleteMembership(trx, membership.id);
+      await recordChange(trx, { action: 'membership.delete', resource: { type: 'organization-memberships', id: membership.id }, organizationId: org.id, details: { user: membership.userId } });
     });
     this.subjects.changed();
   }

@@ -1,6 +1,7 @@
 // Rules of teams: the owners team every organization has (made with it: see memberships.ts), other
 // teams with their members and organization-level permissions, team tokens, and the access teams
 // have to workspaces and to projects.
+import { audited, recordChange } from '../audit/index.js';
 import {
   CUSTOM_DEFAULTS,
   LEVEL_PERMISSIONS,
@@ -164,7 +165,8 @@ export class TeamService implements TokenResolver {
       this.checkGrantable(subject, org, access);
     }
     try {
-      const team = await store.insertTeam(this.db, { ...input, id: newId('team'), organizationId: org.id, isOwners: false, organizationAccess: access });
+      const teamId = newId('team');
+      const team = await audited(this.db, (trx) => store.insertTeam(trx, { ...input, id: teamId, organizationId: org.id, isOwners: false, organizationAccess: access }), { action: 'team.create', resource: { type: 'teams', id: teamId }, organizationId: org.id, details: { name: input.name } });
       this.subjects.changed();
       return { team, org };
     } catch (err) {
@@ -192,7 +194,7 @@ export class TeamService implements TokenResolver {
       this.checkGrantable(subject, org, changes.organizationAccess, granted);
     }
     try {
-      const updated = await store.updateTeam(this.db, team.id, changes);
+      const updated = await audited(this.db, (trx) => store.updateTeam(trx, team.id, changes), { action: 'team.update', resource: { type: 'teams', id: team.id }, organizationId: org.id, details: { name: team.name, changed: Object.keys(request).join(',') } });
       this.subjects.changed();
       return { team: updated, org };
     } catch (err) {
@@ -204,7 +206,7 @@ export class TeamService implements TokenResolver {
   async delete(subject: Subject, id: string): Promise<void> {
     const { team } = await this.manageable(subject, id, 'team:manage');
     if (team.isOwners) throw new ConflictError('the owners team cannot be deleted');
-    await store.deleteTeam(this.db, team.id);
+    await audited(this.db, (trx) => store.deleteTeam(trx, team.id), { action: 'team.delete', resource: { type: 'teams', id: team.id }, organizationId: team.organizationId, details: { name: team.name } });
     this.subjects.changed();
   }
 
@@ -266,6 +268,7 @@ export class TeamService implements TokenResolver {
     const users = await this.membersToBe(org, userIds);
     await this.db.transaction(async (trx) => {
       for (const user of users) await store.addTeamMembers(trx, [team.id], user.id);
+      await recordChange(trx, { action: 'team.add-members', resource: { type: 'teams', id: team.id }, organizationId: org.id, details: { users: users.map((u) => u.username).join(',') } });
     });
     this.subjects.changed();
   }
@@ -279,6 +282,7 @@ export class TeamService implements TokenResolver {
     await this.db.transaction(async (trx) => {
       if (team.isOwners) await keepAnOwner(trx, org, ids);
       await store.removeTeamMembers(trx, team.id, ids);
+      await recordChange(trx, { action: 'team.remove-members', resource: { type: 'teams', id: team.id }, organizationId: org.id, details: { users: ids.join(',') } });
     });
     this.subjects.changed();
   }
@@ -356,6 +360,7 @@ export class TeamService implements TokenResolver {
     const issued = issueToken(this.prefix);
     const token = await this.db.transaction(async (trx) => {
       await store.deleteLegacyTeamToken(trx, team.id);
+      await recordChange(trx, { action: 'team-token.create', resource: { type: 'authentication-tokens', id: issued.id }, organizationId: org.id, details: { team: team.id } });
       return store.insertTeamToken(trx, { id: issued.id, teamId: team.id, description: null, secretHash: issued.secretHash, expiredAt, createdBy: principalOf(subject) });
     });
     this.subjects.changed();
@@ -373,7 +378,8 @@ export class TeamService implements TokenResolver {
   async deleteLegacyToken(subject: Subject, id: string): Promise<void> {
     const { team, org } = await this.get(subject, id);
     await this.tokensManageable(subject, team, org);
-    if (!(await store.deleteLegacyTeamToken(this.db, team.id))) throw new NotFoundError(`team "${team.name}" has no authentication token`);
+    const tokenChange = { action: 'team-token.delete', resource: { type: 'teams', id: team.id }, organizationId: org.id, details: { team: team.id } };
+    if (!(await audited(this.db, (trx) => store.deleteLegacyTeamToken(trx, team.id), (deleted) => (deleted ? tokenChange : null)))) throw new NotFoundError(`team "${team.name}" has no authentication token`);
     this.subjects.changed();
   }
 
@@ -384,14 +390,15 @@ export class TeamService implements TokenResolver {
     checkExpiry(input.expiredAt);
     const issued = issueToken(this.prefix);
     try {
-      const token = await store.insertTeamToken(this.db, {
+      const tokenChange = { action: 'team-token.create', resource: { type: 'authentication-tokens', id: issued.id }, organizationId: org.id, details: { team: team.id, description: input.description } };
+      const token = await audited(this.db, (trx) => store.insertTeamToken(trx, {
         id: issued.id,
         teamId: team.id,
         description: input.description,
         secretHash: issued.secretHash,
         expiredAt: input.expiredAt,
         createdBy: principalOf(subject),
-      });
+      }), tokenChange);
       return { token, secret: issued.token };
     } catch (err) {
       if (isUniqueViolation(err)) {
@@ -418,7 +425,8 @@ export class TeamService implements TokenResolver {
 
   async deleteToken(subject: Subject, tokenId: string): Promise<void> {
     const token = await this.getToken(subject, tokenId);
-    await store.deleteTeamToken(this.db, token.id);
+    const team = (await store.findTeam(this.db, token.teamId))!;
+    await audited(this.db, (trx) => store.deleteTeamToken(trx, token.id), { action: 'team-token.delete', resource: { type: 'authentication-tokens', id: token.id }, organizationId: team.organizationId, details: { team: team.id } });
     this.subjects.changed();
   }
 
@@ -484,13 +492,15 @@ export class TeamService implements TokenResolver {
     const team = await this.grantableTeam(subject, input.teamId, ws.organizationId, 'workspace');
     this.ownersOnly(subject, team, (await this.orgs.byId(ws.organizationId))!, 'change the workspace access');
     try {
-      const created = await store.insertTeamAccess(this.db, {
-        id: newId('tws'),
+      const accessId = newId('tws');
+      const accessChange = { action: 'team-access.create', resource: { type: 'team-workspaces', id: accessId }, organizationId: ws.organizationId, details: { team: team.id, workspace: ws.id, access: input.access } };
+      const created = await audited(this.db, (trx) => store.insertTeamAccess(trx, {
+        id: accessId,
         teamId: team.id,
         workspaceId: ws.id,
         access: input.access,
         permissions: permissionsFor(input.access, input.permissions, CUSTOM_DEFAULTS),
-      });
+      }), accessChange);
       this.subjects.changed();
       return created;
     } catch (err) {
@@ -504,7 +514,8 @@ export class TeamService implements TokenResolver {
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
     await this.grantOfOwnersOnly(subject, current.teamId, 'change the workspace access');
     const access = input.access ?? current.access;
-    const updated = await store.updateTeamAccess(this.db, id, access, permissionsFor(access, input.permissions, current.permissions));
+    const accessChange = { action: 'team-access.update', resource: { type: 'team-workspaces', id }, organizationId: ws.organizationId, details: { team: current.teamId, workspace: ws.id, access } };
+    const updated = await audited(this.db, (trx) => store.updateTeamAccess(trx, id, access, permissionsFor(access, input.permissions, current.permissions)), accessChange);
     this.subjects.changed();
     return updated;
   }
@@ -513,7 +524,7 @@ export class TeamService implements TokenResolver {
     const { access, ws } = await this.visibleAccess(subject, id);
     authorize(subject, 'workspace:manage-team-access', workspaceScope(ws), () => notFound('team access', id));
     await this.grantOfOwnersOnly(subject, access.teamId, 'change the workspace access');
-    await store.deleteTeamAccess(this.db, id);
+    await audited(this.db, (trx) => store.deleteTeamAccess(trx, id), { action: 'team-access.delete', resource: { type: 'team-workspaces', id }, organizationId: ws.organizationId, details: { team: access.teamId, workspace: ws.id } });
     this.subjects.changed();
   }
 

@@ -2,6 +2,7 @@
 // of the same organization; a successful apply in the source queues one run in each target, as
 // the source run's creator (a run acts with its creator's rights: one who may not queue runs in
 // the target gets none queued there).
+import { audited, recordChange } from '../audit/index.js';
 import type { Knex } from 'knex';
 import { authorize, isAllowed } from '../auth/authorize.js';
 import type { PrincipalResolver } from '../auth/service.js';
@@ -90,6 +91,7 @@ export class RunTriggerService {
           throw new InvalidError(`workspace "${target.name}" already has ${MAX_SOURCES} source workspaces, the most a workspace may have; delete one of its run triggers first`, pointer);
         }
         await store.insert(trx, { id, workspaceId: target.id, sourceableId: source.id });
+        await recordChange(trx, { action: 'run-trigger.create', resource: { type: 'run-triggers', id }, organizationId: target.organizationId, details: { workspace: target.id, sourceable: source.id } });
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw duplicate(source, target);
@@ -101,7 +103,7 @@ export class RunTriggerService {
   async delete(subject: Subject, id: string): Promise<void> {
     const { target } = await this.locate(subject, id);
     authorize(subject, 'run-trigger:manage', workspaceScope(target), () => notFound('run trigger', id));
-    await store.remove(this.db, id);
+    await audited(this.db, (trx) => store.remove(trx, id), { action: 'run-trigger.delete', resource: { type: 'run-triggers', id }, organizationId: target.organizationId, details: { workspace: target.id } });
   }
 
   // ------------------------------------------------------------ applies queue runs

@@ -1,6 +1,7 @@
 // Rules of users: accounts (made by the site administrator) and their tokens. What a user may do
 // comes from its organization memberships and teams, which the teams domain keeps (src/teams/);
 // it is gathered when its token is checked (src/auth/grants.ts).
+import { audited, recordChange } from '../audit/index.js';
 import type { Knex } from 'knex';
 import { requireSiteAdmin } from '../auth/authorize.js';
 import type { SubjectCache } from '../auth/cache.js';
@@ -112,6 +113,8 @@ export class UserService implements TokenResolver {
         : await store.insertUser(trx, { id: newId('user'), username: input.username, email: input.email });
       if (linked) await linked(trx, user);
       await this.hooks().userCreated(trx, user);
+      // A user belongs to no organization: the site's trail (single sign-on's users are the system's doing).
+      await recordChange(trx, { action: 'user.create', resource: { type: 'users', id: user.id }, organizationId: null, details: { username: user.username } });
       return user;
     });
     this.subjects.changed();
@@ -166,6 +169,7 @@ export class UserService implements TokenResolver {
     await this.db.transaction(async (trx) => {
       await this.hooks().userDeleting(trx, user);
       await store.deleteUser(trx, user.id);
+      await recordChange(trx, { action: 'user.delete', resource: { type: 'users', id: user.id }, organizationId: null, details: { username: user.username } });
     });
     this.subjects.changed();
   }
@@ -277,7 +281,8 @@ export class UserService implements TokenResolver {
     const user = await this.tokenOwner(subject, userId);
     checkExpiry(input.expiredAt);
     const issued = issueToken(this.prefix);
-    const token = await store.insertUserToken(this.db, { id: issued.id, userId: user.id, description: input.description, secretHash: issued.secretHash, expiredAt: input.expiredAt });
+    const tokenChange = { action: 'user-token.create', resource: { type: 'authentication-tokens', id: issued.id }, organizationId: null, details: { user: user.id, description: input.description } };
+    const token = await audited(this.db, (trx) => store.insertUserToken(trx, { id: issued.id, userId: user.id, description: input.description, secretHash: issued.secretHash, expiredAt: input.expiredAt }), tokenChange);
     return { token, secret: issued.token };
   }
 
@@ -289,7 +294,7 @@ export class UserService implements TokenResolver {
 
   async deleteToken(subject: Subject, id: string): Promise<void> {
     const token = await this.getToken(subject, id);
-    await store.deleteUserToken(this.db, token.id);
+    await audited(this.db, (trx) => store.deleteUserToken(trx, token.id), { action: 'user-token.delete', resource: { type: 'authentication-tokens', id: token.id }, organizationId: null, details: { user: token.userId } });
     this.subjects.changed();
   }
 

@@ -1,5 +1,6 @@
 // Rules of the variables domain: keys per category, HCL only for terraform variables, sensitive
 // values encrypted at rest and never shown again, one key per category in a workspace.
+import { audited, recordChange } from '../audit/index.js';
 import crypto from 'node:crypto';
 import { authorize, type Action } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
@@ -216,7 +217,7 @@ export class VariableService {
     const id = newId('var');
     const fields = newVariableFields(id, input, this.cipher);
     try {
-      await store.insert(this.db, { id, workspaceId: ws.id, ...fields });
+      await audited(this.db, (trx) => store.insert(trx, { id, workspaceId: ws.id, ...fields }), { action: 'variable.create', resource: { type: 'vars', id }, organizationId: ws.organizationId, details: { workspace: ws.id, key: input.key, category: input.category, sensitive: input.sensitive ?? false } });
     } catch (err) {
       if (isUniqueViolation(err)) throw duplicate(ws, fields);
       // the workspace was deleted after we looked it up
@@ -236,6 +237,7 @@ export class VariableService {
       const fields = changedVariableFields(current, input, this.cipher);
       try {
         await store.update(trx, variableId, fields);
+        await recordChange(trx, { action: 'variable.update', resource: { type: 'vars', id: variableId }, organizationId: ws.organizationId, details: { workspace: ws.id, key: current.key, sensitive: current.sensitive } });
       } catch (err) {
         if (isUniqueViolation(err)) throw duplicate(ws, fields);
         throw err;
@@ -245,8 +247,9 @@ export class VariableService {
   }
 
   async delete(subject: Subject, variableId: string, workspaceId?: string): Promise<void> {
-    const { variable } = await this.locate(subject, 'variable:update', variableId, workspaceId);
-    if (!(await store.remove(this.db, variable.id))) throw notFound('variable', variableId);
+    const { ws, variable } = await this.locate(subject, 'variable:update', variableId, workspaceId);
+    const change = { action: 'variable.delete', resource: { type: 'vars', id: variable.id }, organizationId: ws.organizationId, details: { workspace: ws.id, key: variable.key } };
+    if (!(await audited(this.db, (trx) => store.remove(trx, variable.id), (removed) => (removed ? change : null)))) throw notFound('variable', variableId);
   }
 
   /**

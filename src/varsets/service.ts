@@ -5,6 +5,7 @@
 // teams that manage workspaces, and reading them for whoever may read the variables of one of the
 // organization's workspaces (src/auth/authorize.ts); a workspace's own list of the sets it gets is
 // for whoever may read that workspace's variables.
+import { audited, recordChange } from '../audit/index.js';
 import { authorize, isAllowed } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
@@ -151,14 +152,16 @@ export class VariableSetService {
     checkText('name', input.name);
     if (input.description !== undefined) checkText('description', input.description);
     try {
-      const set = await store.insertSet(this.db, {
-        id: newId('varset'),
+      const setId = newId('varset');
+      const setChange = { action: 'varset.create', resource: { type: 'varsets', id: setId }, organizationId: org.id, details: { name: input.name, global: input.global ?? false } };
+      const set = await audited(this.db, (trx) => store.insertSet(trx, {
+        id: setId,
         organizationId: org.id,
         name: input.name,
         description: input.description ?? '',
         global: input.global ?? false,
         priority: input.priority ?? false,
-      });
+      }), setChange);
       return { set, org };
     } catch (err) {
       if (isUniqueViolation(err)) throw nameTaken(input.name);
@@ -196,13 +199,15 @@ export class VariableSetService {
         if (global || wanted) await store.unlink(trx, kind, id, 'all');
         if (wanted) await store.link(trx, kind, id, wanted);
       }
+      await recordChange(trx, { action: 'varset.update', resource: { type: 'varsets', id }, organizationId: org.id, details: { name: current.name, workspaces: targets.workspaces?.join(','), projects: targets.projects?.join(',') } });
       return { set, org };
     });
   }
 
   async delete(subject: Subject, id: string): Promise<void> {
     const { set } = await this.locate(subject, id, 'varset:manage');
-    if (!(await store.removeSet(this.db, set.id))) throw notFound('variable set', id);
+    const setChange = { action: 'varset.delete', resource: { type: 'varsets', id: set.id }, organizationId: set.organizationId, details: { name: set.name } };
+    if (!(await audited(this.db, (trx) => store.removeSet(trx, set.id), (removed) => (removed ? setChange : null)))) throw notFound('variable set', id);
   }
 
   /** Workspaces or projects by id, which must all be in the organization (404 naming the first that is not). */
@@ -219,14 +224,16 @@ export class VariableSetService {
   async apply(subject: Subject, id: string, kind: LinkKind, ids: string[]): Promise<void> {
     const { set, org } = await this.locate(subject, id, 'varset:manage');
     if (set.global) throw globalRefusal(set.name);
-    await store.link(this.db, kind, set.id, await this.checkTargets(org, kind, ids));
+    const targets = await this.checkTargets(org, kind, ids);
+    await audited(this.db, (trx) => store.link(trx, kind, set.id, targets), { action: 'varset.apply', resource: { type: 'varsets', id: set.id }, organizationId: org.id, details: { [kind]: targets.join(',') } });
   }
 
   /** Removes the set from these workspaces or projects; naming one it is not applied to is harmless. */
   async remove(subject: Subject, id: string, kind: LinkKind, ids: string[]): Promise<void> {
     const { set, org } = await this.locate(subject, id, 'varset:manage');
     if (set.global) throw globalRefusal(set.name);
-    await store.unlink(this.db, kind, set.id, await this.checkTargets(org, kind, ids));
+    const targets = await this.checkTargets(org, kind, ids);
+    await audited(this.db, (trx) => store.unlink(trx, kind, set.id, targets), { action: 'varset.remove', resource: { type: 'varsets', id: set.id }, organizationId: org.id, details: { [kind]: targets.join(',') } });
   }
 
   /** Workspaces and projects by id, for include=. */
@@ -284,7 +291,7 @@ export class VariableSetService {
     const id = newId('var');
     const fields = newVariableFields(id, input, this.cipher);
     try {
-      await store.insertVariable(this.db, { id, variableSetId: set.id, ...fields });
+      await audited(this.db, (trx) => store.insertVariable(trx, { id, variableSetId: set.id, ...fields }), { action: 'varset-variable.create', resource: { type: 'vars', id }, organizationId: set.organizationId, details: { varset: set.id, key: input.key, category: input.category, sensitive: input.sensitive ?? false } });
     } catch (err) {
       if (isUniqueViolation(err)) throw keyTaken(set, fields);
       // the set was deleted after we looked it up
@@ -304,6 +311,7 @@ export class VariableSetService {
       const fields = changedVariableFields(current, input, this.cipher);
       try {
         await store.updateVariable(trx, variableId, fields);
+        await recordChange(trx, { action: 'varset-variable.update', resource: { type: 'vars', id: variableId }, organizationId: set.organizationId, details: { varset: set.id, key: current.key, sensitive: current.sensitive } });
       } catch (err) {
         if (isUniqueViolation(err)) throw keyTaken(set, fields);
         throw err;
@@ -314,7 +322,9 @@ export class VariableSetService {
 
   async deleteVariable(subject: Subject, setId: string, variableId: string): Promise<void> {
     const variable = await this.locateVariable(subject, setId, variableId, 'varset:manage');
-    if (!(await store.removeVariable(this.db, variable.id))) throw notFound('variable', variableId);
+    const { set } = await this.locate(subject, setId, 'varset:manage');
+    const change = { action: 'varset-variable.delete', resource: { type: 'vars', id: variable.id }, organizationId: set.organizationId, details: { varset: set.id, key: variable.key } };
+    if (!(await audited(this.db, (trx) => store.removeVariable(trx, variable.id), (removed) => (removed ? change : null)))) throw notFound('variable', variableId);
   }
 
   // ---------------------------------------------------------------- runs

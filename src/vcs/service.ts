@@ -4,6 +4,7 @@
 // personal access tokens. The token is write-only: sealed at rest with the cipher of sensitive
 // variables, bound to the token's id, and opened only to build an adapter (adapterFor) for the
 // domains that call the provider, never in an answer or a log.
+import { audited, recordChange } from '../audit/index.js';
 import ssh2 from 'ssh2';
 import { hostOf, refusedAddress } from './addresses.js';
 import { authorize, type OrganizationAction } from '../auth/authorize.js';
@@ -225,6 +226,7 @@ export class VcsService {
     await this.db.transaction(async (trx) => {
       await store.insertClient(trx, { id, organizationId: org.id, serviceProvider: provider, name: input.name ?? null, apiUrl, httpUrl });
       await store.insertToken(trx, { id: tokenId, oauthClientId: id, encryptedToken: this.cipher.seal(input.oauthTokenString!, tokenId) });
+      await recordChange(trx, { action: 'vcs-provider.create', resource: { type: 'oauth-clients', id }, organizationId: org.id, details: { 'service-provider': provider, name: input.name ?? null } });
     });
     return (await this.present([(await store.findClient(this.db, id))!], org))[0];
   }
@@ -238,6 +240,7 @@ export class VcsService {
     if (input.oauthTokenString !== undefined) checkToken('oauth-token-string', input.oauthTokenString);
     await this.db.transaction(async (trx) => {
       await store.updateClient(trx, client.id, { name: input.name });
+      await recordChange(trx, { action: 'vcs-provider.update', resource: { type: 'oauth-clients', id: client.id }, organizationId: client.organizationId, details: { name: input.name, reconnected: input.oauthTokenString !== undefined } });
       if (input.oauthTokenString === undefined) return;
       const [token] = await store.tokensOf(trx, [client.id]);
       if (token) await store.updateToken(trx, token.id, { encryptedToken: this.cipher.seal(input.oauthTokenString, token.id) });
@@ -258,7 +261,8 @@ export class VcsService {
   async deleteClient(subject: Subject, id: string): Promise<void> {
     const client = await this.locateClient(subject, 'vcs-provider:manage', id);
     for (const token of await store.tokensOf(this.db, [client.id])) await this.tellDeleted(token, client);
-    if (!(await store.removeClient(this.db, client.id))) throw notFound('oauth client', id);
+    const clientChange = { action: 'vcs-provider.delete', resource: { type: 'oauth-clients', id: client.id }, organizationId: client.organizationId, details: { 'service-provider': client.serviceProvider } };
+    if (!(await audited(this.db, (trx) => store.removeClient(trx, client.id), (removed) => (removed ? clientChange : null)))) throw notFound('oauth client', id);
   }
 
   // ---------------------------------------------------------------- OAuth tokens
@@ -287,12 +291,13 @@ export class VcsService {
 
   /** Sets (or, with an empty string, removes) the SSH key a token clones with, as Terraform Cloud's ssh-key attribute. */
   async updateToken(subject: Subject, id: string, input: { sshKey?: string }): Promise<OAuthToken> {
-    const { token } = await this.locateToken(subject, 'vcs-provider:manage', id);
+    const { token, client } = await this.locateToken(subject, 'vcs-provider:manage', id);
     if (input.sshKey !== undefined) {
       if (Buffer.byteLength(input.sshKey, 'utf8') > MAX_SSH_KEY_BYTES) throw invalid('ssh-key', `must be at most ${MAX_SSH_KEY_BYTES} bytes (64 KiB)`);
       if (input.sshKey.trim() !== '') checkPrivateKey(input.sshKey);
       const sealed = input.sshKey.trim() === '' ? null : this.cipher.seal(input.sshKey, `${token.id}/ssh-key`);
-      await store.updateToken(this.db, token.id, { encryptedSshKey: sealed });
+      const tokenChange = { action: 'oauth-token.update', resource: { type: 'oauth-tokens', id: token.id }, organizationId: client.organizationId, details: { 'ssh-key-set': sealed !== null } };
+      await audited(this.db, (trx) => store.updateToken(trx, token.id, { encryptedSshKey: sealed }), tokenChange);
     }
     return presentToken((await store.findToken(this.db, token.id))!);
   }
@@ -301,7 +306,8 @@ export class VcsService {
   async deleteToken(subject: Subject, id: string): Promise<void> {
     const { token, client } = await this.locateToken(subject, 'vcs-provider:manage', id);
     await this.tellDeleted(token, client);
-    if (!(await store.removeToken(this.db, token.id))) throw notFound('oauth token', id);
+    const tokenChange = { action: 'oauth-token.delete', resource: { type: 'oauth-tokens', id: token.id }, organizationId: client.organizationId, details: { 'oauth-client': client.id } };
+    if (!(await audited(this.db, (trx) => store.removeToken(trx, token.id), (removed) => (removed ? tokenChange : null)))) throw notFound('oauth token', id);
   }
 
   private async tellDeleted(token: StoredToken, client: StoredClient): Promise<void> {

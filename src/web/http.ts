@@ -6,9 +6,10 @@ import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import type { Next, ParameterizedContext } from 'koa';
 import type { AppState, Site } from '../api/http.js';
+import { actorOf } from '../audit/index.js';
 import type { Subject } from '../auth/subject.js';
 import { AppError, BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { currentScope, type Logger } from '../logger.js';
 import { html, type Html } from './html.js';
 import type { Session, SessionService } from './sessions/service.js';
 
@@ -133,6 +134,9 @@ export function webMiddleware(opts: WebHttpOptions) {
     ctx.set('Cache-Control', 'no-store');
     try {
       await loadSession(ctx, sessions);
+      // The audit trail's actor of every change the visitor's forms make (src/audit).
+      const scope = currentScope();
+      if (scope && ctx.state.session) scope.actor = actorOf(ctx.state.session.subject);
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
         refuseCrossSite(ctx, opts.site);
         ctx.state.form = await readForm(ctx);

@@ -1,0 +1,28 @@
+// The audit domain: every change made in an organization (who, from where, what, on which
+// resource, with what result), recorded by the services in the change's own transaction
+// (recordChange), refused and failed change requests (recordRefusal, by the API layer), and the
+// trail read back at /organization/audit-trail. Wired into otfd by src/server.ts.
+import type { ApiRouter } from '../api/http.js';
+import type { Db } from '../db/index.js';
+import type { OrganizationService } from '../orgs/index.js';
+import { registerAuditRoutes } from './routes.js';
+import { AuditService } from './service.js';
+
+export { actorOf, SYSTEM_ACTOR } from './actor.js';
+export { audited, recordChange, recordRefusal, type Change, type Details, type Refusal } from './record.js';
+export { AuditService } from './service.js';
+
+export interface AuditDeps {
+  db: Db;
+  orgs: OrganizationService;
+}
+
+export interface AuditDomain {
+  routes(router: ApiRouter): void;
+  service: AuditService;
+}
+
+export function createAuditDomain(deps: AuditDeps): AuditDomain {
+  const service = new AuditService(deps.db, deps.orgs);
+  return { routes: (router) => registerAuditRoutes(router, service), service };
+}

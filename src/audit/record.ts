@@ -1,0 +1,110 @@
+// Writing the audit trail. A change is recorded by the service that makes it, with the change's
+// own transaction (recordChange), so that both commit or neither: a change that rolls back leaves
+// no record, and no change is left without one. Who acts and from where come from the request's
+// WorkScope (src/logger.ts), set once the caller is authenticated; work outside a request (a
+// scheduler, a trigger) is the system's.
+import type { Db } from '../db/index.js';
+import { newId } from '../ids.js';
+import { currentScope, type WorkActor } from '../logger.js';
+import { SYSTEM_ACTOR } from './actor.js';
+import * as store from './store.js';
+
+/** A few facts about a change; never a secret (a value, a token, a key). */
+export type Details = Record<string, string | number | boolean | null | undefined>;
+
+export interface Change {
+  /** `<resource>.<verb>`, e.g. workspace.update, run.apply. */
+  action: string;
+  /** The resource changed, as the API names it: its type (plural, as in JSON:API) and id. */
+  resource: { type: string; id: string };
+  /** Null for a user's own things (a user token), which belong to no organization: the site's trail. */
+  organizationId: string | null;
+  details?: Details;
+  /** Who acts, when not the request's caller (a run trigger queues its run for the source run's creator). */
+  actor?: WorkActor;
+}
+
+/**
+ * Names of details that could carry a secret: dropped whatever the caller passed, so that a slip
+ * in one service cannot put a credential in the trail.
+ */
+const SECRET_NAMES = /value|token|secret|password|private|credential|state-?content/i;
+/** A detail is a fact, not a document. */
+const MAX_DETAIL_CHARS = 256;
+
+function clean(details: Details | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(details ?? {})) {
+    if (v === undefined || SECRET_NAMES.test(name)) continue;
+    out[name] = typeof v === 'string' && v.length > MAX_DETAIL_CHARS ? `${v.slice(0, MAX_DETAIL_CHARS)}…` : v;
+  }
+  return out;
+}
+
+/** Records a change that succeeds. Call it with the change's transaction. */
+export async function recordChange(trx: Db, change: Change): Promise<void> {
+  const scope = currentScope();
+  const actor = change.actor ?? scope?.actor ?? SYSTEM_ACTOR;
+  await store.insert(trx, {
+    id: newId('ae'),
+    organizationId: change.organizationId,
+    actorType: actor.type,
+    actorId: actor.id,
+    actorName: actor.name,
+    tokenId: actor.tokenId ?? null,
+    action: change.action,
+    resourceType: change.resource.type,
+    resourceId: change.resource.id,
+    clientAddress: scope?.address ?? null,
+    requestId: typeof scope?.fields.reqId === 'string' ? scope.fields.reqId : null,
+    result: 'success',
+    details: clean(change.details),
+  });
+}
+
+export interface Refusal {
+  organizationId: string | null;
+  method: string;
+  /** The route's pattern (e.g. /api/v2/workspaces/:id), or the path when no route matched. */
+  route: string;
+  /** The path as logged (signed URLs' secrets hidden); ids only, never a body. */
+  path: string;
+  status: number;
+}
+
+/**
+ * Records a change request that was refused (4xx) or failed (5xx), after its answer, outside any
+ * transaction (whatever the request did rolled back). The request's body is never recorded.
+ */
+export async function recordRefusal(db: Db, r: Refusal): Promise<void> {
+  const scope = currentScope();
+  const actor = scope?.actor ?? SYSTEM_ACTOR;
+  await store.insert(db, {
+    id: newId('ae'),
+    organizationId: r.organizationId,
+    actorType: actor.type,
+    actorId: actor.id,
+    actorName: actor.name,
+    tokenId: actor.tokenId ?? null,
+    action: `request.${r.method.toLowerCase()}`,
+    resourceType: 'requests',
+    resourceId: r.route,
+    clientAddress: scope?.address ?? null,
+    requestId: typeof scope?.fields.reqId === 'string' ? scope.fields.reqId : null,
+    result: r.status >= 500 ? 'failed' : 'denied',
+    details: { method: r.method, path: r.path, status: r.status },
+  });
+}
+
+/**
+ * Runs a change that has no transaction of its own in one, with its record: `change` names it, or
+ * says from the change's result whether anything changed (null: nothing to record).
+ */
+export async function audited<T>(db: Db, fn: (trx: Db) => Promise<T>, change: Change | ((result: T) => Change | null)): Promise<T> {
+  return db.transaction(async (trx) => {
+    const result = await fn(trx);
+    const c = typeof change === 'function' ? change(result) : change;
+    if (c) await recordChange(trx, c);
+    return result;
+  });
+}

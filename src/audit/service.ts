@@ -1,0 +1,72 @@
+// Rules of the audit domain: who may read an organization's audit trail (its owners, and its
+// organization token as in Terraform Cloud), and reading it by page or as a stream.
+import { authorize } from '../auth/authorize.js';
+import type { Subject } from '../auth/subject.js';
+import type { Db } from '../db/index.js';
+import { InvalidError, notFound } from '../errors.js';
+import type { OrganizationService } from '../orgs/index.js';
+import * as store from './store.js';
+import type { AuditEvent } from './store.js';
+
+/** Events the export reads from the database at a time: memory stays bounded whatever the trail's length. */
+export const EXPORT_BATCH = 500;
+
+export interface TrailQuery {
+  /** filter[organization]: needed by every caller but an organization token, whose organization it is. */
+  organization?: string;
+  /** Only events after this time. */
+  since?: Date;
+}
+
+export class AuditService {
+  constructor(
+    private readonly db: Db,
+    private readonly orgs: OrganizationService,
+  ) {}
+
+  /**
+   * The organization whose trail the subject asks for, when it may read it; 404 when it cannot see
+   * it. The site administrator without a filter reads the site's trail: events of no organization
+   * (users' own tokens, refused requests about no organization).
+   */
+  private async organizationOf(subject: Subject, name: string | undefined): Promise<string | null> {
+    if (subject.kind === 'organization-token') {
+      // Terraform Cloud's way: the token says which organization. A filter naming another is an
+      // organization the token cannot see.
+      if (name !== undefined && name !== subject.organizationName) throw notFound('organization', name);
+      return subject.organizationId;
+    }
+    if (name === undefined && subject.kind === 'site-admin') return null;
+    if (name === undefined) {
+      throw new InvalidError('query parameter filter[organization] is required: name the organization whose audit trail to read (an organization token needs none)', {
+        parameter: 'filter[organization]',
+      });
+    }
+    const org = await this.orgs.resolve(subject, name);
+    authorize(subject, 'audit-trail:read', { organizationId: org.id }, () => notFound('organization', name));
+    return org.id;
+  }
+
+  async page(subject: Subject, q: TrailQuery, offset: number, limit: number): Promise<{ items: AuditEvent[]; total: number }> {
+    const organizationId = await this.organizationOf(subject, q.organization);
+    return store.page(this.db, organizationId, q.since, offset, limit);
+  }
+
+  /**
+   * Every event of the trail, oldest first, read in batches as the consumer takes them. Authorized
+   * before the first is read, so that a refusal is an ordinary error answer, not a cut stream.
+   */
+  async export(subject: Subject, q: TrailQuery): Promise<AsyncGenerator<AuditEvent>> {
+    const organizationId = await this.organizationOf(subject, q.organization);
+    const db = this.db;
+    return (async function* () {
+      let cursor: number | null = null;
+      for (;;) {
+        const batch = await store.batchAfter(db, organizationId, q.since, cursor, EXPORT_BATCH);
+        for (const e of batch) yield e;
+        if (batch.length < EXPORT_BATCH) return;
+        cursor = batch[batch.length - 1].seq;
+      }
+    })();
+  }
+}
