@@ -28,7 +28,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\./|(\\.\\./)+)(connections|ingress|jobs|orgs|pools|projects|runs|sshkeys|state|teams|triggers|users|variables|varsets|webhooks|workspaces)/(?!index\\.js$)',
+              regex: '^(\\./|(\\.\\./)+)(assessments|connections|ingress|jobs|orgs|pools|projects|runs|sshkeys|state|teams|triggers|users|variables|varsets|webhooks|workspaces)/(?!index\\.js$)',
               message: 'Import another domain only through its module file, e.g. ../runs/index.js.',
             },
             // The vcs domain's shared shapes (types.ts) are for every domain taking part in VCS-driven runs.

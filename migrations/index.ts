@@ -28,6 +28,7 @@ import * as m0027 from './0027_repo_hooks_pending_deletion.js';
 import * as m0028 from './0028_web_sessions.js';
 import * as m0029 from './0029_sign_on.js';
 import * as m0030 from './0030_sso_identities.js';
+import * as m0032 from './0032_assessments.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -63,4 +64,5 @@ export const migrations: Record<string, Migration> = {
   '0028_web_sessions': m0028,
   '0029_sign_on': m0029,
   '0030_sso_identities': m0030,
+  '0032_assessments': m0032,
 };

@@ -2,6 +2,7 @@
 // A flag beats its variable. Invalid values raise ConfigError, which the CLI prints as one line.
 import fs from 'node:fs';
 import path from 'node:path';
+import { cronProblem } from './cron.js';
 import {
   collectFlags,
   ConfigError,
@@ -59,6 +60,10 @@ export interface Config {
   streamRecheckMs?: number;
   /** Single sign-on in the web UI through an OpenID Connect provider; null (or absent) for none. */
   oidc?: OidcConfig | null;
+  /** --assessments-schedule: when health assessments are due, a cron expression (default daily). */
+  assessmentsSchedule?: string;
+  /** How often the assessment scheduler looks for due workspaces (default 30 s; no flag: tests shorten it). */
+  assessmentsTickMs?: number;
 }
 
 export interface OidcConfig {
@@ -104,7 +109,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'oidc-username-claim', help: 'the ID token claim whose value becomes the username', default: 'preferred_username' },
   { name: 'oidc-teams-claim', help: 'an ID token claim listing groups; a group named like a team makes the user its member', default: 'none' },
   { name: 'oidc-scopes', help: 'the scopes otfd asks the OpenID Connect provider for, separated by spaces or commas (add the one that brings the teams claim, if your provider needs one)', default: 'openid profile email' },
-  { name: 'oidc-name', help: 'the provider\'s name on the sign-in button', default: 'single sign-on' },
+  { name: 'oidc-name', help: 'the provider\'s name on the sign-in button', default: 'single sign-on' },  { name: 'assessments-schedule', help: 'when health assessments (drift detection) are due: a cron expression in UTC, 5 or 6 fields or @daily/@hourly', default: '@daily' },
 ];
 
 export function envName(flag: string): string {
@@ -199,7 +204,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     forceCancelCoolOffMs: parseDuration('force-cancel-cool-off', v.get('force-cancel-cool-off') ?? '10s', 24 * 3_600_000),
     sessionLifetimeMs: parseDuration('session-lifetime', v.get('session-lifetime') ?? '24h', 30 * 24 * 3_600_000) || 24 * 3_600_000,
     oidc: parseOidc(v),
+    assessmentsSchedule: parseCron('assessments-schedule', v.get('assessments-schedule') ?? '@daily'),
   };
+}
+
+function parseCron(name: string, v: string): string {
+  const problem = cronProblem(v);
+  if (problem) throw new ConfigError(`--${name}: "${v}" ${problem}`);
+  return v;
 }
 
 /** The --oidc-* flags: all of issuer, client id and client secret, or none of them. */

@@ -45,6 +45,8 @@ import { createWebhookDomain } from './webhooks/index.js';
 import { createWebDomain } from './web/index.js';
 import { runEventPublisher } from './web/run-events.js';
 import { createRegistry } from './metrics.js';
+import { createAssessmentDomain, DEFAULT_TICK_MS } from './assessments/index.js';
+import type { AssessmentNotice } from './notifications/triggers.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -82,6 +84,8 @@ export interface StartOptions {
   logger: Logger;
   /** Where engine releases are downloaded from, instead of the official sites (tests serve their own). */
   engineReleases?: Record<EngineName, string>;
+  /** Told of every drifted or failed health assessment, besides notifications (tests observe the hook through it). */
+  onAssessmentResult?: (notice: AssessmentNotice) => void;
 }
 
 /** The secret for signed URLs and encryption: --secret, else one generated and kept in the data dir. */
@@ -238,6 +242,17 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
       agents: { heartbeatSeconds: config.agentHeartbeatSeconds, gracePeriodSeconds: config.agentGracePeriodSeconds },
     });
+    const assessments = createAssessmentDomain({
+      db,
+      site,
+      workspaces: workspaces.service,
+      runs: runs.service,
+      logs: runs.logs,
+      planJson: runs.planJson,
+      registry,
+      scheduler: { schedule: config.assessmentsSchedule ?? '@daily', tickMs: config.assessmentsTickMs ?? DEFAULT_TICK_MS },
+      logger,
+    });
 
     // Every hook between domains, here and nowhere else.
     // Who a token belongs to, asked of each domain that issues tokens, in this order.
@@ -284,6 +299,11 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.service.setHeadPlanner((subject, ws, input) => ingress.service.planHead(subject, ws, input));
     // Every status change of a run from a commit is posted to the commit (never holding the run up).
     runs.service.onStatusChange(statuses.statusChanged);
+    // A health assessment's run that ended finishes its result (drifted or not, from its JSON plan).
+    runs.service.onStatusChange((run) => assessments.service.runChanged(run));
+    // Drifted and failed assessments are told to notifications (assessment:drifted, assessment:failed):
+    // the notifications domain connects here with assessments.service.onResult(...).
+    if (opts.onAssessmentResult) assessments.service.onResult(opts.onAssessmentResult);
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
@@ -345,6 +365,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         runs.routes(router);
         triggers.routes(router);
         pools.routes(router);
+        assessments.routes(router);
       },
       agentRoutes: (router: ApiRouter) => {
         pools.agentRoutes(router);
@@ -397,6 +418,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Webhook deliveries an otfd did not live to process are processed now, then new ones as they come.
     await webhooks.start(listener);
     cleanups.push(() => webhooks.stop());
+    // Health assessments are scheduled by one otfd at a time (a lease in the database).
+    assessments.service.startScheduler();
+    cleanups.push(() => assessments.service.stopScheduler());
     let serverAgent: ServerAgent | null = null;
     const collector = new BlobCollector(blobs, blobOwners(db), logger);
     collector.start();

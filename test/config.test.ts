@@ -65,6 +65,15 @@ describe('otfd configuration', () => {
     rejects(['--oidc-issuer', 'ftp://x', '--oidc-client-id', 'a', '--oidc-client-secret', 'b'], {}, /--oidc-issuer: must be an http\(s\) URL/);
   });
 
+  it('takes the assessments schedule as a cron expression, daily by default', () => {
+    assert.equal(parse([]).assessmentsSchedule, '@daily');
+    assert.equal(parse(['--assessments-schedule', '0 */6 * * *']).assessmentsSchedule, '0 */6 * * *');
+    assert.equal(parse([], { OTF_ASSESSMENTS_SCHEDULE: '*/30 * * * * *' }).assessmentsSchedule, '*/30 * * * * *');
+    rejects(['--assessments-schedule', 'daily'], {}, /--assessments-schedule: "daily" is not a cron expression/);
+    rejects(['--assessments-schedule', '61 * * * *'], {}, /--assessments-schedule: "61 \* \* \* \*" is not a cron expression \(Invalid value for minute/);
+    rejects(['--assessments-schedule', '0 0 30 2 *'], {}, /never fires/);
+  });
+
   it('reads sizes in bytes or with a unit', () => {
     assert.equal(parse(['--max-config-size', '1048576']).maxConfigSize, 1024 * 1024);
     assert.equal(parse(['--max-config-size=512KiB']).maxConfigSize, 512 * 1024);
@@ -105,6 +114,7 @@ describe('otfd configuration', () => {
         'OTF_OIDC_TEAMS_CLAIM',
         'OTF_OIDC_SCOPES',
         'OTF_OIDC_NAME',
+        'OTF_ASSESSMENTS_SCHEDULE',
       ],
     );
   });

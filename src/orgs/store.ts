@@ -13,6 +13,10 @@ export interface Organization {
   defaultExecutionMode: string;
   /** The pool of new workspaces when the default execution mode is "agent"; null otherwise. */
   defaultAgentPoolId: string | null;
+  /** Every workspace of the organization gets health assessments, whatever its own setting (TFC's assessments-enforced). */
+  assessmentsEnforced: boolean;
+  /** A cron expression overriding otfd's --assessments-schedule for this organization; null: the site's. */
+  assessmentsSchedule: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -28,6 +32,8 @@ interface OrganizationRow {
   allow_force_delete_workspaces: boolean;
   default_execution_mode: string;
   default_agent_pool_id: string | null;
+  assessments_enforced: boolean;
+  assessments_schedule: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -44,6 +50,8 @@ const COLUMNS: Record<keyof OrganizationChanges, keyof OrganizationRow> = {
   allowForceDeleteWorkspaces: 'allow_force_delete_workspaces',
   defaultExecutionMode: 'default_execution_mode',
   defaultAgentPoolId: 'default_agent_pool_id',
+  assessmentsEnforced: 'assessments_enforced',
+  assessmentsSchedule: 'assessments_schedule',
 };
 
 /** Named columns, not *: some statements are prepared per connection (see workspaces/store.ts). */
@@ -58,6 +66,8 @@ const ORGANIZATION_COLUMNS = [
   'allow_force_delete_workspaces',
   'default_execution_mode',
   'default_agent_pool_id',
+  'assessments_enforced',
+  'assessments_schedule',
   'created_at',
   'updated_at',
 ] as const;
@@ -74,6 +84,8 @@ function toOrganization(r: OrganizationRow): Organization {
     allowForceDeleteWorkspaces: r.allow_force_delete_workspaces,
     defaultExecutionMode: r.default_execution_mode,
     defaultAgentPoolId: r.default_agent_pool_id,
+    assessmentsEnforced: r.assessments_enforced,
+    assessmentsSchedule: r.assessments_schedule,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

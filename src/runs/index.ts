@@ -12,6 +12,7 @@ import type { StateService } from '../state/index.js';
 import type { UserService } from '../users/index.js';
 import type { JobService, PhaseOutcomes } from '../jobs/index.js';
 import type { WorkspaceIncluder, WorkspaceService } from '../workspaces/index.js';
+import { artifactKey } from './artifacts.js';
 import { registerCommentRoutes } from './comment-routes.js';
 import { RunCommentService } from './comments.js';
 import { ConfigurationVersionService } from './configs.js';
@@ -25,7 +26,7 @@ export { artifactBlobOwner } from './artifacts.js';
 export { configBlobOwner, ConfigurationVersionService } from './configs.js';
 export { RunLogService, type LogAppendHook } from './logs.js';
 export { MAX_COMMENT_LENGTH, RunCommentService, type RunComment } from './comments.js';
-export { canHappen } from './machine.js';
+export { canHappen, FINAL_STATUSES } from './machine.js';
 export { RunService, type AppliedHook, type CommitOrigin, type FetchOutcome, type FromCommit, type HeadPlanner, type Run, type RunInput, type StatusChangeHook } from './service.js';
 export type { RunStatus } from './machine.js';
 export type { StoredIngress } from './store.js';
@@ -65,6 +66,8 @@ export interface RunDomain {
   workspaceIncluders: Record<string, WorkspaceIncluder>;
   /** What jobs report about a run's phases, turned into run transitions, logs and artifacts. */
   phaseOutcomes: PhaseOutcomes;
+  /** The JSON rendering of a run's plan (terraform show -json), null before it exists; no authorization (assessments). */
+  planJson(runId: string): Promise<Buffer | null>;
 }
 
 export function createRunDomain(deps: RunDeps): RunDomain {
@@ -86,5 +89,6 @@ export function createRunDomain(deps: RunDeps): RunDomain {
     comments,
     workspaceIncluders: workspaceIncluders(service, configs),
     phaseOutcomes: phaseOutcomes({ runs: service, logs, workspaces: deps.workspaces }),
+    planJson: (runId) => blobs.read(artifactKey(runId, 'plan-json')),
   };
 }

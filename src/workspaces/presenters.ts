@@ -99,7 +99,11 @@ export type WorkspaceIncluder = (subject: Subject, workspaces: Workspace[]) => P
 
 export function presentWorkspace(ws: Workspace, subject: Subject): View {
   const scope = workspaceScope(ws);
-  const permissions: Record<string, boolean> = { 'can-manage-assessments': false, 'can-read-assessments': false };
+  // Health assessments (src/assessments): read with the runs, run by hand with admin access.
+  const permissions: Record<string, boolean> = {
+    'can-manage-assessments': isAllowed(subject, 'workspace:update', scope),
+    'can-read-assessments': isAllowed(subject, 'run:read', scope),
+  };
   for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, scope);
   // A run's job token sees another workspace only to read the state it shares
   // (terraform_remote_state): what names it and that state, not its settings or other runs.

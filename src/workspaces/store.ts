@@ -389,13 +389,13 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
       db.raw(`(SELECT h.url FROM repo_hooks h WHERE h.id = w.vcs_repo_hook_id) AS vcs_webhook_url`),
       // Read-only glimpses into the tables of runs and state, in the same statement so that
       // showing a workspace stays one round trip. "Current" is what those domains call current.
-      db.raw(`(SELECT r.id FROM runs r WHERE r.workspace_id = w.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run_id`),
+      db.raw(`(SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.assessment ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run_id`),
       // A run is admitted to the workspace queue when its plan is queued (plan-queued-at).
       db.raw(
         `(SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.speculative AND r.status_timestamps->>'plan-queued-at' IS NOT NULL
           ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS current_run_id`,
       ),
-      db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id)::int AS runs_count`),
+      db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id AND NOT r.assessment)::int AS runs_count`),
       db.raw(`csv.id AS current_state_version_id`),
       db.raw(`coalesce(csv.managed_instances, 0) AS resource_count`),
       db.raw(`coalesce((SELECT array_agg(so.id ORDER BY so.name) FROM state_version_outputs so WHERE so.state_version_id = csv.id), '{}') AS output_ids`),

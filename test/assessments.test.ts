@@ -1,0 +1,261 @@
+// Health assessments (drift detection) with the real terraform CLI and the server agent: a workspace
+// whose output reads another state (terraform_remote_state on a local file) is applied; changing
+// that file outside terraform is drift, which the next scheduled refresh-only plan reports with the
+// output's address, in the API, in /metrics and to the notifications hook. A workspace with a run
+// in progress is not assessed. Bad schedules and other organizations' ids are refused.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Json } from './helpers/api.js';
+import { createUser, addToOrganization, ownersTeam } from './helpers/people.js';
+import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
+import { cloudBlock, expectCode, terraform, workdir } from './helpers/terraform.js';
+import { sleep, until, waitFor } from './helpers/wait.js';
+import type { AssessmentNotice } from '../src/notifications/triggers.js';
+
+/** A state file as another workspace's apply would leave it, with one output. */
+function stateWithOutput(value: string): string {
+  return JSON.stringify({ version: 4, terraform_version: '1.11.4', serial: 1, lineage: 'drift-source', outputs: { value: { value, type: 'string' } }, resources: [] });
+}
+
+describe('health assessments (drift detection) with the real terraform CLI', function () {
+  this.timeout(180_000);
+  let server: TestServer;
+  let org: string;
+  const notices: AssessmentNotice[] = [];
+  let sourceDir: string;
+
+  before(async () => {
+    server = await startServer({
+      ssl: true,
+      // Every second, looked for every 300 ms: a short interval for tests.
+      config: { concurrency: 2, assessmentsSchedule: '* * * * * *', assessmentsTickMs: 300 },
+      onAssessmentResult: (n) => notices.push(n),
+    });
+    org = await createOrganization(server.api);
+    sourceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-drift-'));
+  });
+  after(async () => {
+    await server.stop();
+    fs.rmSync(sourceDir, { recursive: true, force: true });
+  });
+
+  /** A workspace applied with the real CLI: its output `watched` reads the value of the source state file. */
+  async function applied(name: string, source: string): Promise<string> {
+    const config = `
+data "terraform_remote_state" "src" {
+  backend = "local"
+  config = { path = "${source}" }
+}
+resource "terraform_data" "x" { input = "fixed" }
+output "watched" { value = data.terraform_remote_state.src.outputs.value }
+`;
+    const dir = workdir({ 'main.tf': cloudBlock(server, org, `name = "${name}"`) + config });
+    expectCode(await terraform(server, dir, ['init', '-input=false']), 0);
+    expectCode(await terraform(server, dir, ['apply', '-auto-approve', '-input=false']), 0);
+    const ws = await server.api.get(`/organizations/${org}/workspaces/${name}`);
+    assert.equal(ws.status, 200, ws.text);
+    return ws.body.data.id;
+  }
+
+  async function setAssessments(wsId: string, enabled: boolean): Promise<void> {
+    const res = await server.api.patch(`/workspaces/${wsId}`, { data: { type: 'workspaces', attributes: { 'assessments-enabled': enabled } } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.data.attributes['assessments-enabled'], enabled);
+  }
+
+  async function results(wsId: string): Promise<Json[]> {
+    const res = await server.api.get(`/workspaces/${wsId}/assessment-results?page[size]=100`);
+    assert.equal(res.status, 200, res.text);
+    return res.body.data;
+  }
+
+  /** The first finished result created after `since`, waited for. */
+  async function nextResult(wsId: string, since: Date): Promise<Json> {
+    return waitFor(
+      `a finished assessment of ${wsId} made after ${since.toISOString()}`,
+      async () => {
+        const res = await server.api.get(`/workspaces/${wsId}/current-assessment-result`);
+        if (res.status === 404) return null;
+        assert.equal(res.status, 200, res.text);
+        return new Date(res.body.data.attributes['created-at']).getTime() > since.getTime() ? res.body.data : null;
+      },
+      90_000,
+    );
+  }
+
+  it('reports no drift, then the drifted output with its address, to the API, /metrics and the notifications hook', async () => {
+    const source = path.join(sourceDir, 'a.tfstate');
+    fs.writeFileSync(source, stateWithOutput('one'));
+    const wsId = await applied('drift-a', source);
+    await setAssessments(wsId, true);
+
+    const calm = await nextResult(wsId, new Date(0));
+    assert.equal(calm.type, 'assessment-results');
+    assert.equal(calm.attributes.drifted, false, JSON.stringify(calm));
+    assert.equal(calm.attributes.succeeded, true);
+    assert.equal(calm.attributes['error-msg'], null);
+    assert.deepEqual(calm.attributes['drifted-resources'], []);
+    assert.equal(calm.attributes['resources-undrifted'], 1, 'terraform_data.x is in the state and did not drift');
+    assert.equal(notices.filter((n) => n.workspaceId === wsId).length, 0, 'no drift, no notification');
+
+    // Outside terraform: the value the output reads changes.
+    const changedAt = new Date();
+    fs.writeFileSync(source, stateWithOutput('two'));
+    const drifted = await waitFor(
+      'an assessment that saw the change',
+      async () => {
+        const r = await nextResult(wsId, changedAt);
+        return r.attributes.drifted ? r : null;
+      },
+      90_000,
+    );
+    assert.equal(drifted.attributes.succeeded, true);
+    assert.deepEqual(drifted.attributes['drifted-resources'], ['output.watched']);
+    assert.equal(drifted.relationships.workspace.data.id, wsId);
+
+    // The notifications hook was called for it.
+    const notice = await waitFor('the drift notice', async () => notices.find((n) => n.assessmentResultId === drifted.id) ?? null, 10_000);
+    assert.equal(notice.trigger, 'assessment:drifted');
+    assert.equal(notice.workspaceId, wsId);
+    assert.match(notice.message, /output\.watched/);
+
+    // Its links: the JSON plan (output_changes says what moved) and the log.
+    const json = await server.api.get(drifted.links['json-output']);
+    assert.equal(json.status, 200, json.text);
+    const plan = JSON.parse(json.text);
+    assert.deepEqual(plan.output_changes.watched.actions, ['update']);
+    const log = await server.api.get(drifted.links['log-output']);
+    assert.equal(log.status, 200);
+    assert.match(log.text, /watched/);
+    const one = await server.api.get(`/assessment-results/${drifted.id}`);
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.body.data.attributes.drifted, true);
+
+    // Assessments are not runs of the workspace: its run list holds the apply alone.
+    const runs = await server.api.get(`/workspaces/${wsId}/runs`);
+    assert.equal(runs.status, 200, runs.text);
+    assert.equal(runs.body.data.length, 1, JSON.stringify(runs.body.data.map((r: Json) => r.attributes.source)));
+    const ws = await server.api.get(`/workspaces/${wsId}`);
+    assert.equal(ws.body.data.relationships['latest-run'].data.id, runs.body.data[0].id);
+    assert.equal(ws.body.data.attributes.locked, false);
+
+    // /metrics: results by kind, and the drifted workspace.
+    const metrics = await server.api.get('/metrics');
+    assert.equal(metrics.status, 200);
+    const counted = (result: string) => Number(new RegExp(`^otf_assessments_total\\{result="${result}"\\} (\\d+)`, 'm').exec(metrics.text)?.[1] ?? -1);
+    assert.ok(counted('drifted') >= 1, metrics.text);
+    assert.ok(counted('no_drift') >= 1, metrics.text);
+    assert.equal(counted('errored'), 0);
+    assert.match(metrics.text, /^otf_assessments_drifted_workspaces 1$/m);
+
+    // Turned off: no more assessments.
+    await setAssessments(wsId, false);
+    await until('the last assessment under way to end', () => results(wsId), (items) => items.every((r) => r.attributes.status !== 'running'), 60_000);
+  });
+
+  it('does not assess a workspace while a run holds it, and refuses to assess it by hand', async () => {
+    const source = path.join(sourceDir, 'b.tfstate');
+    fs.writeFileSync(source, stateWithOutput('one'));
+    const wsId = await applied('drift-b', source);
+    // A destroy run stops at planned, waiting for confirmation: it holds the workspace.
+    const created = await server.api.post('/runs', {
+      data: { type: 'runs', attributes: { 'is-destroy': true }, relationships: { workspace: { data: { type: 'workspaces', id: wsId } } } },
+    });
+    assert.equal(created.status, 201, created.text);
+    const runId = created.body.data.id;
+    await until('the destroy run to be planned', () => server.api.get(`/runs/${runId}`), (r) => r.body.data.attributes.status === 'planned', 60_000);
+    await setAssessments(wsId, true);
+
+    const manual = await server.api.post(`/workspaces/${wsId}/actions/assess`);
+    assert.equal(manual.status, 409, manual.text);
+    assert.match(manual.body.errors[0].detail, new RegExp(runId));
+    // A few ticks of a per-second schedule: nothing is assessed behind the run.
+    await sleep(3000);
+    assert.deepEqual(await results(wsId), []);
+
+    // The run discarded, the workspace is assessed again.
+    const discarded = await server.api.post(`/runs/${runId}/actions/discard`);
+    assert.equal(discarded.status, 202, discarded.text);
+    const result = await nextResult(wsId, new Date(0));
+    assert.equal(result.attributes.drifted, false);
+    await setAssessments(wsId, false);
+    await until('the last assessment under way to end', () => results(wsId), (items) => items.every((r) => r.attributes.status !== 'running'), 60_000);
+
+    // By hand, when nothing holds it: a result that runs, then finishes.
+    const started = await server.api.post(`/workspaces/${wsId}/actions/assess`);
+    assert.equal(started.status, 202, started.text);
+    assert.equal(started.body.data.attributes.status, 'running');
+    assert.equal(started.body.data.attributes.drifted, null);
+    const finished = await until('the manual assessment to finish', () => server.api.get(`/assessment-results/${started.body.data.id}`), (r) => r.body.data.attributes.status !== 'running', 60_000);
+    assert.equal(finished.body.data.attributes.status, 'no_drift', finished.text);
+  });
+
+  it('refuses invalid schedules with a 422 naming the problem, and changes nothing', async () => {
+    const bad = ['every day', '61 * * * *', '* * * * * * * *', '0 0 30 2 *', 'x'.repeat(101), '0 3 * * *\u0000', ''];
+    for (const schedule of bad) {
+      const res = await server.api.patch(`/organizations/${org}`, { data: { type: 'organizations', attributes: { 'assessments-schedule': schedule } } });
+      assert.equal(res.status, 422, `${JSON.stringify(schedule)}: ${res.text}`);
+      assert.match(res.body.errors[0].detail, /assessments-schedule|cron|characters/, res.text);
+    }
+    const wrongType = await server.api.patch(`/organizations/${org}`, { data: { type: 'organizations', attributes: { 'assessments-schedule': 5 } } });
+    assert.equal(wrongType.status, 422, wrongType.text);
+    const unchanged = await server.api.get(`/organizations/${org}`);
+    assert.equal(unchanged.body.data.attributes['assessments-schedule'], null);
+
+    const good = await server.api.patch(`/organizations/${org}`, {
+      data: { type: 'organizations', attributes: { 'assessments-schedule': '0 3 * * *', 'assessments-enabled': false } },
+    });
+    assert.equal(good.status, 200, good.text);
+    assert.equal(good.body.data.attributes['assessments-schedule'], '0 3 * * *');
+    assert.equal(good.body.data.attributes['assessments-enforced'], false);
+    const reset = await server.api.patch(`/organizations/${org}`, { data: { type: 'organizations', attributes: { 'assessments-schedule': null } } });
+    assert.equal(reset.status, 200, reset.text);
+    assert.equal(reset.body.data.attributes['assessments-schedule'], null);
+  });
+
+  it("answers 404 for other organizations' workspaces and results, and refuses what cannot be assessed", async () => {
+    const other = await createOrganization(server.api);
+    const theirs = await createWorkspace(server.api, other);
+    const mine = await createWorkspace(server.api, org);
+    const user = await createUser(server.api);
+    await addToOrganization(server.api, org, user, [(await ownersTeam(server.api, org)).id]);
+
+    // An owner of org, asking about another organization's workspace.
+    for (const [method, p] of [
+      ['GET', `/workspaces/${theirs.id}/current-assessment-result`],
+      ['GET', `/workspaces/${theirs.id}/assessment-results`],
+      ['POST', `/workspaces/${theirs.id}/actions/assess`],
+    ] as const) {
+      const res = await user.client.request(method, p);
+      assert.equal(res.status, 404, `${method} ${p}: ${res.text}`);
+    }
+    // A result of org's drift-a, read by somebody outside org.
+    const driftA = await server.api.get(`/organizations/${org}/workspaces/drift-a`);
+    const someResult = (await results(driftA.body.data.id))[0];
+    const outsider = await createUser(server.api);
+    await addToOrganization(server.api, other, outsider, [(await ownersTeam(server.api, other)).id]);
+    assert.equal((await outsider.client.get(`/assessment-results/${someResult.id}`)).status, 404);
+    assert.equal((await user.client.get(`/assessment-results/${someResult.id}`)).status, 200);
+
+    // Ids that name nothing, or are not ids at all.
+    for (const id of ['asmtres-nope', 'x'.repeat(5000), 'asmtres-%00', '%E0%A4%A']) {
+      const res = await server.api.get(`/assessment-results/${id}`);
+      assert.ok(res.status === 404 || res.status === 400, `${id.slice(0, 20)}: ${res.status} ${res.text.slice(0, 200)}`);
+    }
+    const none = await server.api.get(`/workspaces/${mine.id}/current-assessment-result`);
+    assert.equal(none.status, 404);
+    assert.match(none.body.errors[0].detail, /no finished health assessment/);
+
+    // Nothing to assess: no state yet; local execution has no runner.
+    const noState = await server.api.post(`/workspaces/${mine.id}/actions/assess`);
+    assert.equal(noState.status, 422, noState.text);
+    assert.match(noState.body.errors[0].detail, /no state/);
+    const local = await createWorkspace(server.api, org, undefined, { 'execution-mode': 'local' });
+    const localRes = await server.api.post(`/workspaces/${local.id}/actions/assess`);
+    assert.equal(localRes.status, 422, localRes.text);
+    assert.match(localRes.body.errors[0].detail, /local execution/);
+    assert.deepEqual(await results(mine.id), []);
+  });
+});
