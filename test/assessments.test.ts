@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Json } from './helpers/api.js';
+import { assertOk, runOtf } from './helpers/otf.js';
 import { createUser, addToOrganization, ownersTeam } from './helpers/people.js';
 import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
 import { cloudBlock, expectCode, terraform, workdir } from './helpers/terraform.js';
@@ -190,6 +191,37 @@ output "watched" { value = data.terraform_remote_state.src.outputs.value }
     assert.equal(started.body.data.attributes.drifted, null);
     const finished = await until('the manual assessment to finish', () => server.api.get(`/assessment-results/${started.body.data.id}`), (r) => r.body.data.attributes.status !== 'running', 60_000);
     assert.equal(finished.body.data.attributes.status, 'no_drift', finished.text);
+  });
+
+  it('otf assessments: run --wait, list and show, with exit codes as -detailed-exitcode', async () => {
+    const ran = await runOtf(server, ['assessments', 'run', `${org}/drift-b`, '--wait']);
+    assert.equal(ran.code, 0, `no drift: exit 0; ${ran.stdout} ${ran.stderr}`);
+    assert.match(ran.stdout, /^status: no_drift$/m);
+    const id = /^id: (asmtres-\S+)$/m.exec(ran.stdout)?.[1];
+    assert.ok(id, ran.stdout);
+
+    // drift-a's source still holds the changed value: drift, exit 2.
+    const drifted = await runOtf(server, ['assessments', 'run', `${org}/drift-a`, '--wait', '--json']);
+    assert.equal(drifted.code, 2, `drift: exit 2; ${drifted.stdout} ${drifted.stderr}`);
+    const doc = JSON.parse(drifted.stdout);
+    assert.deepEqual(doc.attributes['drifted-resources'], ['output.watched']);
+
+    const listed = await runOtf(server, ['assessments', 'list', `${org}/drift-b`]);
+    assertOk(listed);
+    assert.match(listed.stdout, new RegExp(`^${id}\\s+no_drift`, 'm'));
+    const current = await runOtf(server, ['assessments', 'show', `${org}/drift-a`]);
+    assertOk(current);
+    assert.match(current.stdout, /^drifted-resources: output\.watched$/m);
+    const byId = await runOtf(server, ['assessments', 'show', id!, '--json']);
+    assertOk(byId);
+    assert.equal(JSON.parse(byId.stdout).id, id);
+
+    const bad = await runOtf(server, ['assessments', 'show', 'asmtres-../x']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /is not an assessment result id/);
+    const missing = await runOtf(server, ['assessments', 'show', `${org}/no-such-ws`]);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, /^otf: .*not found/);
   });
 
   it('refuses invalid schedules with a 422 naming the problem, and changes nothing', async () => {

@@ -1,6 +1,7 @@
 // Every noun otf knows, in the order its help lists them. A new noun is a module of nouns/
 // exporting a Noun, added here.
 import type { Noun } from './command.js';
+import { assessments } from './nouns/assessments.js';
 import { organizations } from './nouns/organizations.js';
 import { agentPools, agents, agentTokens } from './nouns/pools.js';
 import { runs } from './nouns/runs.js';
@@ -17,6 +18,7 @@ export const NOUNS: Noun[] = [
   organizations,
   workspaces,
   runs,
+  assessments,
   state,
   variables,
   vcsProviders,
