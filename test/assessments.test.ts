@@ -10,7 +10,8 @@ import path from 'node:path';
 import type { Json } from './helpers/api.js';
 import { assertOk, runOtf } from './helpers/otf.js';
 import { createUser, addToOrganization, ownersTeam } from './helpers/people.js';
-import { createOrganization, createWorkspace, startServer, type TestServer } from './helpers/server.js';
+import { startAgent } from './helpers/agent.js';
+import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { cloudBlock, expectCode, terraform, workdir } from './helpers/terraform.js';
 import { sleep, until, waitFor } from './helpers/wait.js';
 import type { AssessmentNotice } from '../src/notifications/triggers.js';
@@ -222,6 +223,52 @@ output "watched" { value = data.terraform_remote_state.src.outputs.value }
     const missing = await runOtf(server, ['assessments', 'show', `${org}/no-such-ws`]);
     assert.equal(missing.code, 1, missing.stderr);
     assert.match(missing.stderr, /^otf: .*not found/);
+  });
+
+  it("runs on the workspace's agent pool in agent mode, and -detailed-exitcode's 2 is a success there too", async () => {
+    const wsId = (await server.api.get(`/organizations/${org}/workspaces/drift-a`)).body.data.id;
+    const pool = await server.api.post(`/organizations/${org}/agent-pools`, { data: { type: 'agent-pools', attributes: { name: randomName('pool') } } });
+    assert.equal(pool.status, 201, pool.text);
+    const token = await server.api.post(`/agent-pools/${pool.body.data.id}/authentication-tokens`, { data: { type: 'authentication-tokens', attributes: { description: 'drift' } } });
+    assert.equal(token.status, 201, token.text);
+    const assigned = await server.api.patch(`/workspaces/${wsId}`, {
+      data: { type: 'workspaces', attributes: { 'execution-mode': 'agent', 'agent-pool-id': pool.body.data.id } },
+    });
+    assert.equal(assigned.status, 200, assigned.text);
+    const agent = startAgent(server, ['--token', token.body.data.attributes.token]);
+    try {
+      await agent.waitForLog('registered; waiting for jobs');
+      const started = await server.api.post(`/workspaces/${wsId}/actions/assess`);
+      assert.equal(started.status, 202, started.text);
+      const runId = started.body.data.relationships.run.data.id;
+      const finished = await until('the assessment on the agent to finish', () => server.api.get(`/assessment-results/${started.body.data.id}`), (r) => r.body.data.attributes.status !== 'running', 90_000);
+      assert.equal(finished.body.data.attributes.status, 'drifted', finished.text);
+      assert.deepEqual(finished.body.data.attributes['drifted-resources'], ['output.watched']);
+      const job = await agent.waitForLog((l) => l.msg === 'job finished' && l.run === runId);
+      assert.equal(job.phase, 'plan');
+      assert.equal(job.status, 'finished');
+    } finally {
+      await server.api.patch(`/workspaces/${wsId}`, { data: { type: 'workspaces', attributes: { 'execution-mode': 'remote' } } });
+      agent.child.kill('SIGTERM');
+      await agent.exited;
+    }
+  });
+
+  it('is scheduled by one otfd at a time: a replica on the same database does not take the lease', async () => {
+    const replica = await startServer({ databaseUrl: server.databaseUrl, config: { assessmentsSchedule: '* * * * * *', assessmentsTickMs: 300 } });
+    try {
+      const lease = async () => (await server.otfd.db('assessment_scheduler').where({ id: 1 }).first()) as { owner: string | null; expires_at: Date };
+      const before = await lease();
+      assert.match(before.owner ?? '', /^otfd-/);
+      assert.ok(before.expires_at.getTime() > Date.now(), 'the lease is held');
+      // A few of the replica's looks: the owner stays, renewing its lease.
+      await sleep(1500);
+      const after = await lease();
+      assert.equal(after.owner, before.owner);
+      assert.ok(after.expires_at.getTime() >= before.expires_at.getTime());
+    } finally {
+      await replica.stop();
+    }
   });
 
   it('refuses invalid schedules with a 422 naming the problem, and changes nothing', async () => {
