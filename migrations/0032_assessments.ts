@@ -27,6 +27,8 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('resources_undrifted').notNullable().defaultTo(0);
     // The addresses that drifted: resources (resource_drift) and outputs ("output.<name>").
     t.jsonb('drifted_addresses').notNullable().defaultTo('[]');
+    // Checks (check blocks, conditions) that failed on refresh: TFC's continuous validation.
+    t.jsonb('failed_checks').notNullable().defaultTo('[]');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('finished_at', { useTz: true });
     t.index(['workspace_id', 'created_at']);

@@ -299,6 +299,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.service.setHeadPlanner((subject, ws, input) => ingress.service.planHead(subject, ws, input));
     // Every status change of a run from a commit is posted to the commit (never holding the run up).
     runs.service.onStatusChange(statuses.statusChanged);
+    // A workspace's current-assessment-result relationship can be included (include=current-assessment-result).
+    workspaces.addIncluders(assessments.workspaceIncluders);
     // A health assessment's run that ended finishes its result (drifted or not, from its JSON plan).
     runs.service.onStatusChange((run) => assessments.service.runChanged(run));
     // Drifted and failed assessments are told to notifications (assessment:drifted, assessment:failed):

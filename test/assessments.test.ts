@@ -52,6 +52,12 @@ data "terraform_remote_state" "src" {
 }
 resource "terraform_data" "x" { input = "fixed" }
 output "watched" { value = data.terraform_remote_state.src.outputs.value }
+check "still_one" {
+  assert {
+    condition     = data.terraform_remote_state.src.outputs.value == "one"
+    error_message = "the watched value is no longer one"
+  }
+}
 `;
     const dir = workdir({ 'main.tf': cloudBlock(server, org, `name = "${name}"`) + config });
     expectCode(await terraform(server, dir, ['init', '-input=false']), 0);
@@ -100,6 +106,7 @@ output "watched" { value = data.terraform_remote_state.src.outputs.value }
     assert.equal(calm.attributes['error-msg'], null);
     assert.deepEqual(calm.attributes['drifted-resources'], []);
     assert.equal(calm.attributes['resources-undrifted'], 1, 'terraform_data.x is in the state and did not drift');
+    assert.deepEqual(calm.attributes['failed-checks'], []);
     assert.equal(notices.filter((n) => n.workspaceId === wsId).length, 0, 'no drift, no notification');
 
     // Outside terraform: the value the output reads changes.
@@ -122,6 +129,10 @@ output "watched" { value = data.terraform_remote_state.src.outputs.value }
     assert.equal(notice.trigger, 'assessment:drifted');
     assert.equal(notice.workspaceId, wsId);
     assert.match(notice.message, /output\.watched/);
+    // The check block fails on the new value too: continuous validation's notice.
+    assert.deepEqual(drifted.attributes['failed-checks'], ['check.still_one']);
+    const checkNotice = await waitFor('the check-failure notice', async () => notices.find((n) => n.assessmentResultId === drifted.id && n.trigger === 'assessment:check_failure') ?? null, 10_000);
+    assert.match(checkNotice.message, /check\.still_one/);
 
     // Its links: the JSON plan (output_changes says what moved) and the log.
     const json = await server.api.get(drifted.links['json-output']);
@@ -139,8 +150,16 @@ output "watched" { value = data.terraform_remote_state.src.outputs.value }
     const runs = await server.api.get(`/workspaces/${wsId}/runs`);
     assert.equal(runs.status, 200, runs.text);
     assert.equal(runs.body.data.length, 1, JSON.stringify(runs.body.data.map((r: Json) => r.attributes.source)));
-    const ws = await server.api.get(`/workspaces/${wsId}`);
+    const ws = await server.api.get(`/workspaces/${wsId}?include=current-assessment-result`);
     assert.equal(ws.body.data.relationships['latest-run'].data.id, runs.body.data[0].id);
+    // The workspace names its current result (TFC's relationship), and includes it when asked.
+    const current = ws.body.data.relationships['current-assessment-result'].data;
+    assert.equal(current.type, 'assessment-results');
+    const included = ws.body.included.find((r: Json) => r.id === current.id);
+    assert.equal(included.type, 'assessment-results');
+    assert.equal(typeof included.attributes.drifted, 'boolean');
+    assert.equal(ws.body.data.attributes.permissions['can-read-assessments'], true);
+    assert.equal(ws.body.data.attributes.permissions['can-manage-assessments'], true);
     assert.equal(ws.body.data.attributes.locked, false);
 
     // /metrics: results by kind, and the drifted workspace.

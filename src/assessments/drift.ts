@@ -1,6 +1,8 @@
 // What a health assessment's refresh-only plan says drifted, read from its JSON rendering
 // (terraform show -json). Two kinds of drift count:
 // - resources whose real-world object differs from the state (resource_drift, for real providers);
+// Checks that fail on refresh (check blocks, conditions) are kept beside, as TFC's continuous
+// validation reports them; they are not drift.
 // - outputs whose value changed on refresh (output_changes), named "output.<name>": a value read
 //   from outside (a data source, another workspace's state) moved behind the configuration's back.
 
@@ -12,6 +14,7 @@ export interface JsonPlan {
   resource_drift?: Array<{ address?: string; mode?: string; change?: Change }>;
   output_changes?: Record<string, Change>;
   prior_state?: { values?: { root_module?: StateModule } };
+  checks?: Array<{ address?: { to_display?: string }; status?: string }>;
 }
 
 interface StateModule {
@@ -26,6 +29,8 @@ export interface Drift {
   resourcesDrifted: number;
   /** Managed resources in the state that did not. */
   resourcesUndrifted: number;
+  /** Checks (check blocks, pre- and postconditions) whose status is fail, by address. */
+  failedChecks: string[];
 }
 
 function changed(c: Change | undefined): boolean {
@@ -50,5 +55,6 @@ export function driftOf(plan: JsonPlan): Drift {
   const managed = new Set<string>();
   managedAddresses(plan.prior_state?.values?.root_module, managed);
   const undrifted = [...managed].filter((a) => !resources.has(a)).length;
-  return { addresses: [...[...resources].sort(), ...outputs.sort()], resourcesDrifted: resources.size, resourcesUndrifted: undrifted };
+  const failedChecks = (plan.checks ?? []).filter((c) => c.status === 'fail').map((c) => c.address?.to_display ?? 'a check');
+  return { addresses: [...[...resources].sort(), ...outputs.sort()], resourcesDrifted: resources.size, resourcesUndrifted: undrifted, failedChecks: failedChecks.sort() };
 }

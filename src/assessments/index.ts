@@ -7,7 +7,10 @@ import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
 import type { RunLogService, RunService } from '../runs/index.js';
-import type { WorkspaceService } from '../workspaces/index.js';
+import { isAllowed } from '../auth/authorize.js';
+import { resources } from '../api/jsonapi.js';
+import { workspaceScope, type WorkspaceIncluder, type WorkspaceService } from '../workspaces/index.js';
+import { assessmentResultType, presentAssessmentResult } from './presenters.js';
 import { assessmentMetrics } from './metrics.js';
 import { registerAssessmentRoutes } from './routes.js';
 import { AssessmentService, type SchedulerOptions } from './service.js';
@@ -33,6 +36,8 @@ export interface AssessmentDeps {
 export interface AssessmentDomain {
   service: AssessmentService;
   routes(router: ApiRouter): void;
+  /** include=current_assessment_result on workspaces: the results of those whose runs the subject may read. */
+  workspaceIncluders: Record<string, WorkspaceIncluder>;
 }
 
 export function createAssessmentDomain(deps: AssessmentDeps): AssessmentDomain {
@@ -41,5 +46,11 @@ export function createAssessmentDomain(deps: AssessmentDeps): AssessmentDomain {
   return {
     service,
     routes: (router) => registerAssessmentRoutes(router, { assessments: service, site: deps.site, logUrl: (planId) => deps.logs.url(planId) }),
+    workspaceIncluders: {
+      current_assessment_result: async (subject, list) => {
+        const ids = list.filter((ws) => ws.currentAssessmentResultId && isAllowed(subject, 'run:read', workspaceScope(ws))).map((ws) => ws.currentAssessmentResultId!);
+        return resources(assessmentResultType, (await service.byIds([...new Set(ids)])).map(presentAssessmentResult));
+      },
+    },
   };
 }

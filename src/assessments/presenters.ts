@@ -6,7 +6,7 @@ import type { AssessmentResult } from './store.js';
 
 export const assessmentResultType: ResourceType = {
   type: 'assessment-results',
-  attributes: ['drifted', 'succeeded', 'error-msg', 'created-at', 'status', 'finished-at', 'resources-drifted', 'resources-undrifted', 'drifted-resources'],
+  attributes: ['drifted', 'succeeded', 'error-msg', 'created-at', 'status', 'finished-at', 'resources-drifted', 'resources-undrifted', 'drifted-resources', 'failed-checks'],
   relationships: { workspace: 'workspaces', run: 'runs' },
   selfLink: (v) => `/api/v2/assessment-results/${v.id}`,
 };
@@ -25,6 +25,7 @@ export function presentAssessmentResult(r: AssessmentResult): View {
     'resources-drifted': r.resourcesDrifted,
     'resources-undrifted': r.resourcesUndrifted,
     'drifted-resources': r.driftedAddresses,
+    'failed-checks': r.failedChecks,
     workspace: { id: r.workspaceId },
     run: r.runId && { id: r.runId },
   };

@@ -22,7 +22,7 @@ import type { AssessmentResult } from './store.js';
 
 export type { AssessmentResult, AssessmentStatus } from './store.js';
 
-/** Told of every finished assessment that drifted or failed; called without being awaited. */
+/** Told of every finished assessment that drifted, failed or had failing checks; called without being awaited. */
 export type ResultHook = (notice: AssessmentNotice) => void;
 
 export interface SchedulerOptions {
@@ -96,6 +96,11 @@ export class AssessmentService {
     return store.listResults(this.db, ws.id, limit, offset);
   }
 
+  /** Results by id, in one statement, no authorization (include= on workspaces, which checks it). */
+  async byIds(ids: string[]): Promise<AssessmentResult[]> {
+    return store.findResults(this.db, ids);
+  }
+
   /** The plan id of the result's run, for its links (JSON plan, log); null when the run is gone. */
   async planIdOf(result: AssessmentResult): Promise<string | null> {
     return result.runId ? ((await this.runs.byId(result.runId))?.plan.id ?? null) : null;
@@ -144,7 +149,8 @@ export class AssessmentService {
 
   private async finish(resultId: string, run: Run | null): Promise<void> {
     let finished: AssessmentResult | null;
-    const failed = (why: string) => store.finishResult(this.db, resultId, { status: 'errored', errorMsg: why, resourcesDrifted: 0, resourcesUndrifted: 0, driftedAddresses: [] });
+    const failed = (why: string) =>
+      store.finishResult(this.db, resultId, { status: 'errored', errorMsg: why, resourcesDrifted: 0, resourcesUndrifted: 0, driftedAddresses: [], failedChecks: [] });
     if (!run) {
       finished = await failed('the run of this assessment is gone');
     } else if (run.status === 'planned_and_finished') {
@@ -160,6 +166,7 @@ export class AssessmentService {
           resourcesDrifted: drift.resourcesDrifted,
           resourcesUndrifted: drift.resourcesUndrifted,
           driftedAddresses: drift.addresses,
+          failedChecks: drift.failedChecks,
         });
       }
     } else if (run.status === 'errored') {
@@ -173,19 +180,19 @@ export class AssessmentService {
   private announce(r: AssessmentResult): void {
     this.metrics.finished(r.status);
     this.logger.info({ workspace: r.workspaceId, result: r.id, status: r.status, drifted: r.driftedAddresses }, 'health assessment finished');
-    if (r.status !== 'drifted' && r.status !== 'errored') return;
-    const notice: AssessmentNotice = {
-      trigger: r.status === 'drifted' ? 'assessment:drifted' : 'assessment:failed',
-      workspaceId: r.workspaceId,
-      assessmentResultId: r.id,
-      message: r.status === 'drifted' ? driftMessage(r) : `assessment failed: ${r.errorMsg ?? 'unknown error'}`,
-      at: r.finishedAt ?? new Date(),
-    };
-    for (const hook of this.hooks) {
-      try {
-        hook(notice);
-      } catch (err) {
-        this.logger.error({ err, result: r.id }, 'an assessment result hook failed');
+    const at = r.finishedAt ?? new Date();
+    const notices: AssessmentNotice[] = [];
+    const notice = (trigger: AssessmentNotice['trigger'], message: string) => notices.push({ trigger, workspaceId: r.workspaceId, assessmentResultId: r.id, message, at });
+    if (r.status === 'drifted') notice('assessment:drifted', driftMessage(r));
+    if (r.status === 'errored') notice('assessment:failed', `assessment failed: ${r.errorMsg ?? 'unknown error'}`);
+    if (r.failedChecks.length > 0) notice('assessment:check_failure', `${r.failedChecks.length} check(s) failed: ${r.failedChecks.slice(0, 10).join(', ')}`);
+    for (const n of notices) {
+      for (const hook of this.hooks) {
+        try {
+          hook(n);
+        } catch (err) {
+          this.logger.error({ err, result: r.id }, 'an assessment result hook failed');
+        }
       }
     }
   }

@@ -17,6 +17,8 @@ export interface AssessmentResult {
   resourcesUndrifted: number;
   /** Addresses that drifted: resources, and outputs as "output.<name>". */
   driftedAddresses: string[];
+  /** Checks that failed (check blocks, conditions), by address. */
+  failedChecks: string[];
   createdAt: Date;
   finishedAt: Date | null;
 }
@@ -31,6 +33,7 @@ interface ResultRow {
   resources_drifted: number;
   resources_undrifted: number;
   drifted_addresses: string[];
+  failed_checks: string[];
   created_at: Date;
   finished_at: Date | null;
 }
@@ -46,6 +49,7 @@ function toResult(r: ResultRow): AssessmentResult {
     resourcesDrifted: r.resources_drifted,
     resourcesUndrifted: r.resources_undrifted,
     driftedAddresses: r.drifted_addresses,
+    failedChecks: r.failed_checks,
     createdAt: r.created_at,
     finishedAt: r.finished_at,
   };
@@ -59,7 +63,14 @@ export async function insertResult(trx: Knex.Transaction, r: { id: string; works
 export async function finishResult(
   db: Db,
   id: string,
-  f: { status: Exclude<AssessmentStatus, 'running'>; errorMsg: string | null; resourcesDrifted: number; resourcesUndrifted: number; driftedAddresses: string[] },
+  f: {
+    status: Exclude<AssessmentStatus, 'running'>;
+    errorMsg: string | null;
+    resourcesDrifted: number;
+    resourcesUndrifted: number;
+    driftedAddresses: string[];
+    failedChecks: string[];
+  },
 ): Promise<AssessmentResult | null> {
   const [row] = await db<ResultRow>('assessment_results')
     .where({ id, status: 'running' })
@@ -69,6 +80,7 @@ export async function finishResult(
       resources_drifted: f.resourcesDrifted,
       resources_undrifted: f.resourcesUndrifted,
       drifted_addresses: JSON.stringify(f.driftedAddresses) as unknown as string[],
+      failed_checks: JSON.stringify(f.failedChecks) as unknown as string[],
       finished_at: db.fn.now() as unknown as Date,
     })
     .returning('*');
@@ -78,6 +90,12 @@ export async function finishResult(
 export async function findResult(db: Db, id: string): Promise<AssessmentResult | null> {
   const row = await db<ResultRow>('assessment_results').where({ id }).first();
   return row ? toResult(row) : null;
+}
+
+export async function findResults(db: Db, ids: string[]): Promise<AssessmentResult[]> {
+  if (ids.length === 0) return [];
+  const rows = await db<ResultRow>('assessment_results').whereIn('id', ids);
+  return rows.map(toResult);
 }
 
 export async function resultOfRun(db: Db, runId: string): Promise<AssessmentResult | null> {

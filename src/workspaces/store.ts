@@ -89,6 +89,8 @@ export interface Workspace {
   /** How many runs the workspace has had. */
   runsCount: number;
   currentStateVersionId: string | null;
+  /** The latest finished health assessment (the assessments domain's table); null when none has finished. */
+  currentAssessmentResultId: string | null;
   currentConfigurationVersionId: string | null;
   /** Instances of managed resources in the current state. */
   resourceCount: number;
@@ -183,6 +185,7 @@ interface WorkspaceRow {
   current_run_id: string | null;
   runs_count: number;
   current_state_version_id: string | null;
+  current_assessment_result_id: string | null;
   current_configuration_version_id: string | null;
   resource_count: number;
   output_ids: string[];
@@ -270,6 +273,7 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     currentRunId: r.current_run_id,
     runsCount: Number(r.runs_count),
     currentStateVersionId: r.current_state_version_id,
+    currentAssessmentResultId: r.current_assessment_result_id,
     currentConfigurationVersionId: r.current_configuration_version_id,
     resourceCount: r.resource_count,
     outputIds: r.output_ids,
@@ -397,6 +401,10 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
       ),
       db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id AND NOT r.assessment)::int AS runs_count`),
       db.raw(`csv.id AS current_state_version_id`),
+      db.raw(
+        `(SELECT ar.id FROM assessment_results ar WHERE ar.workspace_id = w.id AND ar.status <> 'running'
+          ORDER BY ar.created_at DESC, ar.id LIMIT 1) AS current_assessment_result_id`,
+      ),
       db.raw(`coalesce(csv.managed_instances, 0) AS resource_count`),
       db.raw(`coalesce((SELECT array_agg(so.id ORDER BY so.name) FROM state_version_outputs so WHERE so.state_version_id = csv.id), '{}') AS output_ids`),
       db.raw(
