@@ -290,6 +290,32 @@ check "still_one" {
     }
   });
 
+  it("assesses every workspace of an organization that enforces it, on the organization's own schedule when it has one", async () => {
+    const wsId = (await server.api.get(`/organizations/${org}/workspaces/drift-b`)).body.data.id;
+    assert.equal((await server.api.get(`/workspaces/${wsId}`)).body.data.attributes['assessments-enabled'], false);
+    const patchOrg = async (attributes: Record<string, unknown>) => {
+      const res = await server.api.patch(`/organizations/${org}`, { data: { type: 'organizations', attributes } });
+      assert.equal(res.status, 200, res.text);
+      return res.body.data.attributes;
+    };
+    const idle = () => until('no assessment under way', () => results(wsId), (items) => items.every((r) => r.attributes.status !== 'running'), 60_000);
+
+    const since = new Date();
+    assert.equal((await patchOrg({ 'assessments-enforced': true }))['assessments-enforced'], true);
+    const result = await nextResult(wsId, since);
+    assert.equal(result.attributes.status, 'no_drift');
+
+    // A yearly schedule of the organization's own beats otfd's per-second one: nothing more is due.
+    await patchOrg({ 'assessments-schedule': '0 0 1 1 *' });
+    await idle();
+    const count = (await results(wsId)).length;
+    await sleep(3000);
+    assert.equal((await results(wsId)).length, count, 'no assessment before the organization schedule says so');
+
+    await patchOrg({ 'assessments-enforced': false, 'assessments-schedule': null });
+    await idle();
+  });
+
   it('refuses invalid schedules with a 422 naming the problem, and changes nothing', async () => {
     const bad = ['every day', '61 * * * *', '* * * * * * * *', '0 0 30 2 *', 'x'.repeat(101), '0 3 * * *\u0000', ''];
     for (const schedule of bad) {
@@ -341,6 +367,11 @@ check "still_one" {
     for (const id of ['asmtres-nope', 'x'.repeat(5000), 'asmtres-%00', '%E0%A4%A']) {
       const res = await server.api.get(`/assessment-results/${id}`);
       assert.ok(res.status === 404 || res.status === 400, `${id.slice(0, 20)}: ${res.status} ${res.text.slice(0, 200)}`);
+    }
+    for (const q of ['page[size]=-1', 'page[number]=abc', 'page[size]=%00']) {
+      const res = await server.api.get(`/workspaces/${mine.id}/assessment-results?${q}`);
+      assert.ok(res.status >= 400 && res.status < 500, `${q}: ${res.status} ${res.text}`);
+      assert.ok(res.body.errors[0].detail, res.text);
     }
     const none = await server.api.get(`/workspaces/${mine.id}/current-assessment-result`);
     assert.equal(none.status, 404);
