@@ -34,6 +34,8 @@ export interface SchedulerOptions {
 
 /** At most this many assessments are started by one tick; the rest wait for the next. */
 const PER_TICK = 50;
+/** Workspaces with assessments on read by one tick, least recently assessed first. */
+const CANDIDATES_PER_TICK = 1000;
 
 const FINAL = [...FINAL_STATUSES];
 
@@ -117,8 +119,8 @@ export class AssessmentService {
     if (ws.executionMode === 'local') return { status: 422, why: `workspace "${ws.name}" uses local execution: there is no runner to assess it on` };
     if (!ws.currentStateVersionId) return { status: 422, why: `workspace "${ws.name}" has no state yet: there is nothing to assess` };
     if (ws.lock) return { status: 409, why: `workspace "${ws.name}" is locked by ${ws.lock.holder.name}` };
-    const active = await this.db('runs').where({ workspace_id: ws.id }).whereRaw('NOT (status = ANY(?))', [FINAL]).first<{ id: string } | undefined>('id');
-    if (active) return { status: 409, why: `workspace "${ws.name}" has a run in progress (${active.id})` };
+    const active = await store.unfinishedRun(this.db, ws.id, FINAL);
+    if (active) return { status: 409, why: `workspace "${ws.name}" has a run in progress (${active})` };
     return null;
   }
 
@@ -236,7 +238,7 @@ export class AssessmentService {
       await this.finish(orphan.id, orphan.runId ? await this.runs.byId(orphan.runId) : null);
     }
     const now = new Date();
-    const due = (await store.candidates(this.db, FINAL, PER_TICK * 4)).filter((c) => this.isDue(c, now)).slice(0, PER_TICK);
+    const due = (await store.candidates(this.db, FINAL, CANDIDATES_PER_TICK)).filter((c) => this.isDue(c, now)).slice(0, PER_TICK);
     if (due.length === 0 || this.stopped) return;
     for (const ws of await this.workspaces.byIds(due.map((c) => c.workspaceId))) {
       if (this.stopped) return;

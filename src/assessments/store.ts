@@ -150,9 +150,17 @@ export async function candidates(db: Db, finalStatuses: readonly string[], limit
       'o.assessments_schedule as schedule',
       db.raw('(SELECT max(ar.created_at) FROM assessment_results ar WHERE ar.workspace_id = w.id) AS last_at'),
     )
-    .orderBy('w.id')
+    // Least recently assessed first (never assessed before all): with one schedule, the due ones come
+    // first, so a limit never hides a due workspace behind many that are not.
+    .orderByRaw('last_at ASC NULLS FIRST, w.id')
     .limit(limit);
   return rows.map((r) => ({ workspaceId: r.id, schedule: r.schedule, lastAt: r.last_at }));
+}
+
+/** An unfinished run of the workspace (any kind, assessments included), if there is one. */
+export async function unfinishedRun(db: Db, workspaceId: string, finalStatuses: readonly string[]): Promise<string | null> {
+  const row = await db('runs').where({ workspace_id: workspaceId }).whereRaw('NOT (status = ANY(?))', [[...finalStatuses]]).first<{ id: string } | undefined>('id');
+  return row?.id ?? null;
 }
 
 /**
