@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Json } from './helpers/api.js';
 import { assertOk, runOtf } from './helpers/otf.js';
-import { createUser, addToOrganization, ownersTeam } from './helpers/people.js';
+import { createUser, addToOrganization, ownersTeam, userWithAccess } from './helpers/people.js';
 import { startAgent } from './helpers/agent.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { cloudBlock, expectCode, terraform, workdir } from './helpers/terraform.js';
@@ -362,6 +362,13 @@ check "still_one" {
     await addToOrganization(server.api, other, outsider, [(await ownersTeam(server.api, other)).id]);
     assert.equal((await outsider.client.get(`/assessment-results/${someResult.id}`)).status, 404);
     assert.equal((await user.client.get(`/assessment-results/${someResult.id}`)).status, 200);
+
+    // Assessing by hand needs admin access to the workspace: write access reads results, and is refused.
+    const writer = await userWithAccess(server.api, org, [driftA.body.data.id], 'write');
+    assert.equal((await writer.client.get(`/workspaces/${driftA.body.data.id}/assessment-results`)).status, 200);
+    const refused = await writer.client.post(`/workspaces/${driftA.body.data.id}/actions/assess`);
+    assert.equal(refused.status, 403, refused.text);
+    assert.match(refused.body.errors[0].detail, /admin access/);
 
     // Ids that name nothing, or are not ids at all.
     for (const id of ['asmtres-nope', 'x'.repeat(5000), 'asmtres-%00', '%E0%A4%A']) {
