@@ -28,7 +28,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\./|(\\.\\./)+)(audit|connections|ingress|jobs|orgs|pools|projects|retention|runs|sshkeys|state|teams|triggers|users|variables|varsets|webhooks|workspaces)/(?!index\\.js$)',
+              regex: '^(\\./|(\\.\\./)+)(assessments|audit|connections|ingress|jobs|orgs|pools|projects|retention|runs|sshkeys|state|teams|triggers|users|variables|varsets|webhooks|workspaces)/(?!index\\.js$)',
               message: 'Import another domain only through its module file, e.g. ../runs/index.js.',
             },
             // The vcs domain's shared shapes (types.ts) are for every domain taking part in VCS-driven runs.

@@ -32,6 +32,7 @@ import * as m0031 from './0031_notifications.js';
 import * as m0033 from './0033_timeouts_and_force_end.js';
 import * as m0035 from './0035_data_retention_policies.js';
 import * as m0034 from './0034_audit_events.js';
+import * as m0032 from './0032_assessments.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -71,4 +72,5 @@ export const migrations: Record<string, Migration> = {
   '0033_timeouts_and_force_end': m0033,
   '0035_data_retention_policies': m0035,
   '0034_audit_events': m0034,
+  '0032_assessments': m0032,
 };

@@ -2,6 +2,7 @@
 // A flag beats its variable. Invalid values raise ConfigError, which the CLI prints as one line.
 import fs from 'node:fs';
 import path from 'node:path';
+import { cronProblem } from './cron.js';
 import {
   collectFlags,
   ConfigError,
@@ -84,6 +85,10 @@ export interface Config {
   hookTimeoutMs?: number;
   /** Where blobs (state files, configuration tarballs, plans) are kept; absent means PostgreSQL. */
   blobStore?: BlobStoreConfig;
+  /** --assessments-schedule: when health assessments are due, a cron expression (default daily). */
+  assessmentsSchedule?: string;
+  /** How often the assessment scheduler looks for due workspaces (default 30 s; no flag: tests shorten it). */
+  assessmentsTickMs?: number;
 }
 
 export interface SmtpConfig {
@@ -172,6 +177,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 's3-region', help: 'with --blob-store s3: the region', default: 'AWS_REGION, else us-east-1' },
   { name: 's3-path-style', boolean: true, help: 'with --blob-store s3: address buckets as endpoint/bucket (most S3-compatible stores need it)', default: 'off' },
   { name: 's3-prefix', help: 'with --blob-store s3: a prefix for every key, e.g. otf/', default: 'none' },
+  { name: 'assessments-schedule', help: 'when health assessments (drift detection) are due: a cron expression in UTC, 5 or 6 fields or @daily/@hourly', default: '@daily' },
 ];
 
 export function envName(flag: string): string {
@@ -273,6 +279,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     serverAgentHooksDir: v.has('server-agent-hooks-dir') ? existingDirectory('server-agent-hooks-dir', v.get('server-agent-hooks-dir')!) : null,
     hookTimeoutMs: positiveDuration('hook-timeout', v.get('hook-timeout') ?? '10m', 24 * 3_600_000),
     blobStore: parseBlobStore(v, env),
+    assessmentsSchedule: parseCron('assessments-schedule', v.get('assessments-schedule') ?? '@daily'),
   };
 }
 
@@ -389,4 +396,10 @@ function parseBlobStore(v: Map<string, string>, env: NodeJS.ProcessEnv): BlobSto
     pathStyle: v.has('s3-path-style') ? parseBool('s3-path-style', v.get('s3-path-style')!) : false,
     prefix,
   };
+}
+
+function parseCron(name: string, v: string): string {
+  const problem = cronProblem(v);
+  if (problem) throw new ConfigError(`--${name}: "${v}" ${problem}`);
+  return v;
 }

@@ -50,6 +50,8 @@ import { runEventPublisher } from './web/run-events.js';
 import { createRegistry } from './metrics.js';
 import { createNotificationDomain } from './notifications/index.js';
 import { DEFAULT_TIMEOUT_SECONDS } from './timeouts.js';
+import { createAssessmentDomain, DEFAULT_TICK_MS } from './assessments/index.js';
+import type { AssessmentNotice } from './notifications/triggers.js';
 
 /**
  * Request line and headers: Node's default of 16 KiB would answer a long list filter with a bare
@@ -92,6 +94,8 @@ export interface StartOptions {
   logger: Logger;
   /** Where engine releases are downloaded from, instead of the official sites (tests serve their own). */
   engineReleases?: Record<EngineName, string>;
+  /** Told of every drifted or failed health assessment, besides notifications (tests observe the hook through it). */
+  onAssessmentResult?: (notice: AssessmentNotice) => void;
 }
 
 /** The secret for signed URLs and encryption: --secret, else one generated and kept in the data dir. */
@@ -267,6 +271,17 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       logger,
       baseUrl: () => site.baseUrl,
     });
+    const assessments = createAssessmentDomain({
+      db,
+      site,
+      workspaces: workspaces.service,
+      runs: runs.service,
+      logs: runs.logs,
+      planJson: runs.planJson,
+      registry,
+      scheduler: { schedule: config.assessmentsSchedule ?? '@daily', tickMs: config.assessmentsTickMs ?? DEFAULT_TICK_MS },
+      logger,
+    });
 
     // Every hook between domains, here and nowhere else.
     // Who a token belongs to, asked of each domain that issues tokens, in this order.
@@ -315,6 +330,13 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.service.onStatusChange(statuses.statusChanged);
     // Every status change of a run enqueues the notifications its workspace listens for (never holding the run up).
     runs.service.onStatusChange(notifications.statusChanged);
+    // A workspace's current-assessment-result relationship can be included (include=current-assessment-result).
+    workspaces.addIncluders(assessments.workspaceIncluders);
+    // A health assessment's run that ended finishes its result (drifted or not, from its JSON plan).
+    runs.service.onStatusChange((run) => assessments.service.runChanged(run));
+    // Drifted and failed assessments are told to notifications (assessment:drifted, assessment:failed, assessment:check_failure).
+    assessments.service.onResult(notifications.assessmentFinished);
+    if (opts.onAssessmentResult) assessments.service.onResult(opts.onAssessmentResult);
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
@@ -401,6 +423,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
         notifications.routes(router);
         retention.routes(router);
         audit.routes(router);
+        assessments.routes(router);
       },
       // A refused change request is recorded in the organization it was about, when the path or
       // the caller tells which: /organizations/:name/..., /workspaces/:id/..., /runs/:id/..., or
@@ -472,6 +495,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // Jobs whose runner did not stop them at their timeout (hung, or lost) are ended here.
     const stopBackstop = jobs.startTimeoutBackstop(config.timeoutBackstopMarginMs ?? FORCE_KILL_AFTER_MS + 60_000);
     cleanups.push(async () => stopBackstop());
+    // Health assessments are scheduled by one otfd at a time (a lease in the database).
+    assessments.service.startScheduler();
+    cleanups.push(() => assessments.service.stopScheduler());
     let serverAgent: ServerAgent | null = null;
     // Retention deletes old records first; the same pass then collects their blobs.
     const collector = new BlobCollector(blobs, blobOwners(db), logger, () => retention.service.enforce());

@@ -98,6 +98,15 @@ describe('otfd configuration', () => {
     rejects(['--smtp-host', 'mail example'], {}, /--smtp-host/);
   });
 
+  it('takes the assessments schedule as a cron expression, daily by default', () => {
+    assert.equal(parse([]).assessmentsSchedule, '@daily');
+    assert.equal(parse(['--assessments-schedule', '0 */6 * * *']).assessmentsSchedule, '0 */6 * * *');
+    assert.equal(parse([], { OTF_ASSESSMENTS_SCHEDULE: '*/30 * * * * *' }).assessmentsSchedule, '*/30 * * * * *');
+    rejects(['--assessments-schedule', 'daily'], {}, /--assessments-schedule: "daily" is not a cron expression/);
+    rejects(['--assessments-schedule', '61 * * * *'], {}, /--assessments-schedule: "61 \* \* \* \*" is not a cron expression \(Invalid value for minute/);
+    rejects(['--assessments-schedule', '0 0 30 2 *'], {}, /never fires/);
+  });
+
   it('reads sizes in bytes or with a unit', () => {
     assert.equal(parse(['--max-config-size', '1048576']).maxConfigSize, 1024 * 1024);
     assert.equal(parse(['--max-config-size=512KiB']).maxConfigSize, 512 * 1024);
@@ -155,6 +164,7 @@ describe('otfd configuration', () => {
         'OTF_S3_REGION',
         'OTF_S3_PATH_STYLE',
         'OTF_S3_PREFIX',
+        'OTF_ASSESSMENTS_SCHEDULE',
       ],
     );
   });

@@ -485,10 +485,13 @@ async function plan(job: PreparedJob): Promise<JobOutcome> {
   if (!spec.run.refresh) args.push('-refresh=false');
   for (const t of spec.run.targetAddrs) args.push(`-target=${t}`);
   for (const r of spec.run.replaceAddrs) args.push(`-replace=${r}`);
+  // A health assessment asks the engine to say whether the refresh found changes: exit code 2 is
+  // "succeeded, with changes" (drift), not a failure. What drifted is read from the JSON plan.
+  if (spec.run.assessment) args.push('-detailed-exitcode');
   await postHook('terraform-post-plan', job, async () => {
     const result = await runEngine(engine, args, { cwd, env, control, log });
     if (control.canceled) throw new Canceled();
-    if (result.code !== 0) throw new Error(`${engine.name} plan exited with code ${result.code}`);
+    if (result.code !== 0 && !(spec.run.assessment && result.code === 2)) throw new Error(`${engine.name} plan exited with code ${result.code}`);
   });
   const shown = await runEngine(engine, ['show', '-json', planFile], { cwd, env, control });
   if (shown.code !== 0) throw new Error(`${engine.name} show -json failed: ${shown.output.slice(0, 2000)}`);

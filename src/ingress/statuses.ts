@@ -135,7 +135,8 @@ export class CommitStatuses {
 
   /** The runs domain's status-change hook (RunService.onStatusChange). */
   readonly statusChanged = async (run: Run): Promise<void> => {
-    if (this.stopped) return;
+    // A health assessment (src/assessments) re-reads the commit's configuration; it is no news of the commit.
+    if (this.stopped || run.assessment) return;
     // Most runs are uploads: their configuration version costs one read, not one per transition.
     if (!(await this.commitOf(run.configurationVersionId))) return;
     this.request(run.id);

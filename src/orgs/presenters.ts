@@ -21,6 +21,7 @@ export const organizationType: ResourceType = {
     'saml-enabled',
     'fair-run-queuing-enabled',
     'assessments-enforced',
+    'assessments-schedule',
     'is-in-degraded-mode',
     'trial-expires-at',
     'owners-team-saml-role-id',
@@ -70,7 +71,9 @@ export function presentOrganization(org: Organization, subject: Subject, default
     'two-factor-conformant': true,
     'saml-enabled': false,
     'fair-run-queuing-enabled': true,
-    'assessments-enforced': false,
+    'assessments-enforced': org.assessmentsEnforced,
+    // An extension: when this organization's health assessments are due (null: otfd's --assessments-schedule).
+    'assessments-schedule': org.assessmentsSchedule,
     'is-in-degraded-mode': false,
     'trial-expires-at': null,
     'owners-team-saml-role-id': null,
@@ -87,12 +90,12 @@ export function presentOrganization(org: Organization, subject: Subject, default
 /**
  * What this server does, as Terraform Cloud's entitlement set names it: remote operations, state
  * storage, teams, agents and VCS integrations. Everything else Terraform Cloud sells (Sentinel, run
- * tasks, the private registry, audit logging, assessments, SSO, cost estimation) is not built here,
+ * tasks, the private registry, audit logging, SSO, cost estimation) is not built here,
  * so it is false: clients such as the tfe provider read these flags to decide what to offer.
  */
 export const ENTITLEMENTS: Readonly<Record<string, boolean>> = {
   agents: true,
-  assessments: false,
+  assessments: true,
   'audit-logging': false,
   'configuration-designer': false,
   'cost-estimation': false,

@@ -18,6 +18,12 @@ const organizationAttributes = {
   'cost-estimation-enabled': Type.Boolean(),
   'allow-force-delete-workspaces': Type.Boolean(),
   'default-execution-mode': stringEnum(['remote', 'local', 'agent']),
+  // Health assessments for every workspace of the organization. TFC names it assessments-enforced;
+  // assessments-enabled is accepted as the same setting (docs/assessments.md).
+  'assessments-enforced': Type.Boolean(),
+  'assessments-enabled': Type.Boolean(),
+  // An extension: a cron expression (checked by the service), or null for otfd's --assessments-schedule.
+  'assessments-schedule': Type.Union([Type.Null(), Type.String({ maxLength: 100 })], { 'x-message': 'must be a cron expression of at most 100 characters, or null' }),
   // A VCS setting; this server has no VCS integration, so the only true value is false.
   'send-passing-statuses-for-untriggered-speculative-plans': Type.Boolean({ const: false, 'x-message': 'can only be false: this server has no VCS integration' }),
   // otf's own (docs/timeouts-and-hooks.md): seconds or a duration string, null for otfd's default; checked by parseTimeoutAttribute.
@@ -50,6 +56,8 @@ function changesFrom(doc: Static<typeof updateDocument>): OrganizationChanges {
     defaultExecutionMode: a['default-execution-mode'],
     planTimeoutSeconds: parseTimeoutAttribute(a['plan-timeout'], '/data/attributes/plan-timeout'),
     applyTimeoutSeconds: parseTimeoutAttribute(a['apply-timeout'], '/data/attributes/apply-timeout'),
+    assessmentsEnforced: a['assessments-enforced'] ?? a['assessments-enabled'],
+    assessmentsSchedule: a['assessments-schedule'],
   };
 }
 

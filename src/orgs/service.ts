@@ -5,6 +5,7 @@ import { authorize, canSeeOrganization, visibleOrganizations } from '../auth/aut
 import type { TokenResolver } from '../auth/service.js';
 import type { Subject } from '../auth/subject.js';
 import { issueToken, secretMatches, UsageRecorder } from '../auth/tokens.js';
+import { cronProblem } from '../cron.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, ForbiddenError, InvalidError, notFound, NotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -35,6 +36,14 @@ function refuseCostEstimation(changes: OrganizationChanges): void {
       pointer: '/data/attributes/cost-estimation-enabled',
     });
   }
+}
+
+/** An organization's assessments-schedule must be a cron expression otfd can step (or null: the site's). */
+function checkAssessmentsSchedule(changes: OrganizationChanges): void {
+  const schedule = changes.assessmentsSchedule;
+  if (schedule === undefined || schedule === null) return;
+  const problem = cronProblem(schedule);
+  if (problem) throw new InvalidError(`assessments-schedule ${problem}`, { pointer: '/data/attributes/assessments-schedule' });
 }
 
 export class OrganizationService implements TokenResolver {
@@ -105,6 +114,7 @@ export class OrganizationService implements TokenResolver {
     if (subject.kind !== 'site-admin' && subject.kind !== 'user') {
       throw new ForbiddenError('only a user or the site administrator may create organizations');
     }
+    checkAssessmentsSchedule(attrs);
     // The default pool must be a pool of the organization, which does not exist yet.
     if (attrs.defaultExecutionMode === 'agent' || attrs.defaultAgentPoolId) {
       throw new InvalidError(
@@ -130,6 +140,8 @@ export class OrganizationService implements TokenResolver {
           defaultAgentPoolId: null,
           planTimeoutSeconds: attrs.planTimeoutSeconds ?? null,
           applyTimeoutSeconds: attrs.applyTimeoutSeconds ?? null,
+          assessmentsEnforced: attrs.assessmentsEnforced ?? false,
+          assessmentsSchedule: attrs.assessmentsSchedule ?? null,
         });
         for (const hook of this.creationHooks) await hook(trx, org, subject);
         await recordChange(trx, { action: 'organization.create', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name } });
@@ -145,6 +157,7 @@ export class OrganizationService implements TokenResolver {
     const org = await this.resolve(subject, name);
     authorize(subject, 'organization:update', { organizationId: org.id }, () => notFound('organization', name));
     refuseCostEstimation(changes);
+    checkAssessmentsSchedule(changes);
     const defaults = await this.executionDefaults(org, changes);
     try {
       return await audited(this.db, (trx) => store.update(trx, org.id, { ...changes, ...defaults }), { action: 'organization.update', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name, changed: Object.keys(changes).join(',') } });

@@ -16,6 +16,10 @@ export interface Organization {
   /** Plan and apply timeouts of its workspaces that set none (null: otfd's --plan-timeout, --apply-timeout). */
   planTimeoutSeconds: number | null;
   applyTimeoutSeconds: number | null;
+  /** Every workspace of the organization gets health assessments, whatever its own setting (TFC's assessments-enforced). */
+  assessmentsEnforced: boolean;
+  /** A cron expression overriding otfd's --assessments-schedule for this organization; null: the site's. */
+  assessmentsSchedule: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -33,6 +37,8 @@ interface OrganizationRow {
   default_agent_pool_id: string | null;
   plan_timeout_seconds: number | null;
   apply_timeout_seconds: number | null;
+  assessments_enforced: boolean;
+  assessments_schedule: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -51,6 +57,8 @@ const COLUMNS: Record<keyof OrganizationChanges, keyof OrganizationRow> = {
   defaultAgentPoolId: 'default_agent_pool_id',
   planTimeoutSeconds: 'plan_timeout_seconds',
   applyTimeoutSeconds: 'apply_timeout_seconds',
+  assessmentsEnforced: 'assessments_enforced',
+  assessmentsSchedule: 'assessments_schedule',
 };
 
 /** Named columns, not *: some statements are prepared per connection (see workspaces/store.ts). */
@@ -67,6 +75,8 @@ const ORGANIZATION_COLUMNS = [
   'default_agent_pool_id',
   'plan_timeout_seconds',
   'apply_timeout_seconds',
+  'assessments_enforced',
+  'assessments_schedule',
   'created_at',
   'updated_at',
 ] as const;
@@ -85,6 +95,8 @@ function toOrganization(r: OrganizationRow): Organization {
     defaultAgentPoolId: r.default_agent_pool_id,
     planTimeoutSeconds: r.plan_timeout_seconds,
     applyTimeoutSeconds: r.apply_timeout_seconds,
+    assessmentsEnforced: r.assessments_enforced,
+    assessmentsSchedule: r.assessments_schedule,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

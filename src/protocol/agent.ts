@@ -58,6 +58,11 @@ export interface JobSpec {
     isDestroy: boolean;
     refresh: boolean;
     refreshOnly: boolean;
+    /**
+     * A health assessment: the plan runs with -detailed-exitcode, whose exit code 2 (success, with
+     * changes) is a success. Left out by older otfds: read as false.
+     */
+    assessment?: boolean;
     targetAddrs: string[];
     replaceAddrs: string[];
     variables: Array<{ key: string; value: string }>;

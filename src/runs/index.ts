@@ -12,6 +12,7 @@ import type { StateService } from '../state/index.js';
 import type { UserService } from '../users/index.js';
 import type { JobService, PhaseOutcomes } from '../jobs/index.js';
 import type { WorkspaceIncluder, WorkspaceService } from '../workspaces/index.js';
+import { artifactKey } from './artifacts.js';
 import { registerCommentRoutes } from './comment-routes.js';
 import { RunCommentService } from './comments.js';
 import { ConfigurationVersionService } from './configs.js';
@@ -26,7 +27,7 @@ export { artifactBlobOwner } from './artifacts.js';
 export { configBlobOwner, ConfigurationVersionService } from './configs.js';
 export { RunLogService, type LogAppendHook } from './logs.js';
 export { MAX_COMMENT_LENGTH, RunCommentService, type RunComment } from './comments.js';
-export { canHappen } from './machine.js';
+export { canHappen, FINAL_STATUSES } from './machine.js';
 export { registerRunMetrics } from './metrics.js';
 export { presentWaiting, WAITING_STATUSES, WaitingService, type AgentCounts, type RunnerProbes, type Waiting, type WaitReason } from './waiting.js';
 export { pruneRuns, type RunPruning } from './retention.js';
@@ -73,6 +74,8 @@ export interface RunDomain {
   phaseOutcomes: PhaseOutcomes;
   /** Why runs wait; its probes of pools and server agents are connected by src/server.ts. */
   waiting: WaitingService;
+  /** The JSON rendering of a run's plan (terraform show -json), null before it exists; no authorization (assessments). */
+  planJson(runId: string): Promise<Buffer | null>;
 }
 
 export function createRunDomain(deps: RunDeps): RunDomain {
@@ -96,5 +99,6 @@ export function createRunDomain(deps: RunDeps): RunDomain {
     workspaceIncluders: workspaceIncluders(service, configs),
     phaseOutcomes: phaseOutcomes({ runs: service, logs, workspaces: deps.workspaces }),
     waiting,
+    planJson: (runId) => blobs.read(artifactKey(runId, 'plan-json')),
   };
 }

@@ -22,6 +22,7 @@ export function phaseOutcomes(deps: { runs: RunService; logs: RunLogService; wor
           isDestroy: run.isDestroy,
           refresh: run.refresh,
           refreshOnly: run.refreshOnly,
+          assessment: run.assessment,
           targetAddrs: run.targetAddrs,
           replaceAddrs: run.replaceAddrs,
           variables: run.variables,

@@ -290,6 +290,30 @@ export class RunService {
     return (await store.findRun(this.db, id))!;
   }
 
+  /**
+   * A health assessment of the workspace (for the assessments domain, which has decided it is due
+   * and may be run): a speculative refresh-only plan of the workspace's current configuration,
+   * marked as an assessment, admitted at once. Like any speculative plan it never locks the
+   * workspace; unlike one it is not listed among the workspace's runs. `record` runs in the run's
+   * transaction, so the assessment's own record exists exactly when its run does.
+   */
+  async createAssessment(subject: Subject, ws: Workspace, record: (trx: Knex.Transaction, run: Run) => Promise<void>): Promise<Run> {
+    const cv = await this.configurationFor(ws, ws.currentConfigurationVersionId ?? undefined);
+    const id = newId('run');
+    const after: AfterCommit = [];
+    const input: RunInput = { workspaceId: ws.id, message: 'Health assessment', source: 'tfe-assessment', refreshOnly: true, planOnly: true };
+    await this.db.transaction(async (trx) => {
+      if ((await store.lockConfigurationVersion(trx, cv.id, 'share')) !== 'uploaded') {
+        throw new InvalidError(`configuration version "${cv.id}" is archived: its configuration is gone`);
+      }
+      await this.insert(trx, subject, ws, input, { id, configurationVersionId: cv.id, speculative: true, assessment: true });
+      await record(trx, (await store.findRun(trx, id))!);
+      await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);
+    });
+    for (const f of after) await f();
+    return (await store.findRun(this.db, id))!;
+  }
+
   /** A run and its configuration version from a commit, still to be fetched (see create). */
   private async createFromCommit(subject: Subject, ws: Workspace, input: RunInput, commit: FromCommit): Promise<Run> {
     const existing = async (): Promise<Run | null> => {
@@ -375,7 +399,7 @@ export class RunService {
     subject: Subject,
     ws: Workspace,
     input: RunInput,
-    run: { id: string; configurationVersionId: string; speculative: boolean },
+    run: { id: string; configurationVersionId: string; speculative: boolean; assessment?: boolean },
   ): Promise<void> {
     const { id, speculative } = run;
     const scope = { organizationId: ws.organizationId, workspaceId: ws.id };
@@ -402,6 +426,7 @@ export class RunService {
       refreshOnly: input.refreshOnly ?? false,
       planOnly: input.planOnly ?? false,
       speculative,
+      assessment: run.assessment ?? false,
       savePlan: input.savePlan ?? false,
       autoApply,
       allowEmptyApply: input.allowEmptyApply ?? false,

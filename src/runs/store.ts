@@ -245,6 +245,11 @@ export interface Run {
   planOnly: boolean;
   /** Never queues and never locks the workspace: plan-only runs and runs of speculative configurations. */
   speculative: boolean;
+  /**
+   * A health assessment (src/assessments): a speculative refresh-only plan that otfd made by itself.
+   * Not listed among the workspace's runs and never its latest or current run.
+   */
+  assessment: boolean;
   savePlan: boolean;
   autoApply: boolean;
   allowEmptyApply: boolean;
@@ -289,6 +294,7 @@ interface RunRow {
   refresh_only: boolean;
   plan_only: boolean;
   speculative: boolean;
+  assessment: boolean;
   save_plan: boolean;
   auto_apply: boolean;
   allow_empty_apply: boolean;
@@ -350,6 +356,7 @@ function toRun(r: RunRow): Run {
     refreshOnly: r.refresh_only,
     planOnly: r.plan_only,
     speculative: r.speculative,
+    assessment: r.assessment,
     savePlan: r.save_plan,
     autoApply: r.auto_apply,
     allowEmptyApply: r.allow_empty_apply,
@@ -403,6 +410,7 @@ export async function insertRun(db: Db, run: NewRun): Promise<void> {
     refresh_only: run.refreshOnly,
     plan_only: run.planOnly,
     speculative: run.speculative,
+    assessment: run.assessment,
     save_plan: run.savePlan,
     auto_apply: run.autoApply,
     allow_empty_apply: run.allowEmptyApply,
@@ -458,10 +466,13 @@ export interface RunFilter {
   limit: number;
   offset: number;
   order: 'newest' | 'oldest';
+  /** Health assessments are listed only when asked for (the assessments domain). */
+  assessments?: 'only' | 'exclude';
 }
 
 export async function listRuns(db: Db, f: RunFilter): Promise<{ items: Run[]; total: number }> {
   const q = selectRuns(db);
+  q.where('r.assessment', f.assessments === 'only');
   if (f.workspaceIds) q.whereRaw('r.workspace_id = ANY(?)', [f.workspaceIds]);
   if (f.organizationId) q.where('r.organization_id', f.organizationId);
   if (f.statuses) q.whereRaw('r.status = ANY(?)', [f.statuses]);

@@ -53,6 +53,7 @@ export const workspaceType: ResourceType = {
     'current-run': 'runs',
     'latest-run': 'runs',
     'current-state-version': 'state-versions',
+    'current-assessment-result': 'assessment-results',
     'current-configuration-version': 'configuration-versions',
     'locked-by': 'users',
     'agent-pool': 'agent-pools',
@@ -101,7 +102,11 @@ export type WorkspaceIncluder = (subject: Subject, workspaces: Workspace[]) => P
 
 export function presentWorkspace(ws: Workspace, subject: Subject): View {
   const scope = workspaceScope(ws);
-  const permissions: Record<string, boolean> = { 'can-manage-assessments': false, 'can-read-assessments': false };
+  // Health assessments (src/assessments): read with the runs, run by hand with admin access.
+  const permissions: Record<string, boolean> = {
+    'can-manage-assessments': isAllowed(subject, 'workspace:update', scope),
+    'can-read-assessments': isAllowed(subject, 'run:read', scope),
+  };
   for (const [key, action] of Object.entries(WORKSPACE_PERMISSIONS)) permissions[key] = isAllowed(subject, action, scope);
   // A run's job token sees another workspace only to read the state it shares
   // (terraform_remote_state): what names it and that state, not its settings or other runs.
@@ -161,6 +166,7 @@ export function presentWorkspace(ws: Workspace, subject: Subject): View {
     'current-run': currentRunId(ws) ? { id: currentRunId(ws) } : null,
     'latest-run': ws.latestRunId ? { id: ws.latestRunId } : null,
     'current-state-version': ws.currentStateVersionId ? { id: ws.currentStateVersionId } : null,
+    'current-assessment-result': ws.currentAssessmentResultId ? { id: ws.currentAssessmentResultId } : null,
     'current-configuration-version': ws.currentConfigurationVersionId ? { id: ws.currentConfigurationVersionId } : null,
     'locked-by': ws.lock ? { id: ws.lock.holder.id, type: ws.lock.holder.type } : null,
     'agent-pool': ws.agentPoolId ? { id: ws.agentPoolId } : null,

@@ -92,6 +92,8 @@ export interface Workspace {
   /** How many runs the workspace has had. */
   runsCount: number;
   currentStateVersionId: string | null;
+  /** The latest finished health assessment (the assessments domain's table); null when none has finished. */
+  currentAssessmentResultId: string | null;
   currentConfigurationVersionId: string | null;
   /** Instances of managed resources in the current state. */
   resourceCount: number;
@@ -191,6 +193,7 @@ interface WorkspaceRow {
   current_run_id: string | null;
   runs_count: number;
   current_state_version_id: string | null;
+  current_assessment_result_id: string | null;
   current_configuration_version_id: string | null;
   resource_count: number;
   output_ids: string[];
@@ -282,6 +285,7 @@ function toWorkspace(r: WorkspaceRow): Workspace {
     currentRunId: r.current_run_id,
     runsCount: Number(r.runs_count),
     currentStateVersionId: r.current_state_version_id,
+    currentAssessmentResultId: r.current_assessment_result_id,
     currentConfigurationVersionId: r.current_configuration_version_id,
     resourceCount: r.resource_count,
     outputIds: r.output_ids,
@@ -403,7 +407,7 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
       db.raw(`(SELECT h.url FROM repo_hooks h WHERE h.id = w.vcs_repo_hook_id) AS vcs_webhook_url`),
       // Read-only glimpses into the tables of runs and state, in the same statement so that
       // showing a workspace stays one round trip. "Current" is what those domains call current.
-      db.raw(`(SELECT r.id FROM runs r WHERE r.workspace_id = w.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run_id`),
+      db.raw(`(SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.assessment ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run_id`),
       // A run is admitted to the workspace queue when its plan is queued (plan-queued-at). While a
       // user or team holds the lock, the run it holds back (the oldest pending one) is current, as
       // in TFC: the terraform CLI reads a locked workspace with a pending current run as "manually
@@ -415,8 +419,12 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
           (SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.speculative AND r.status_timestamps->>'plan-queued-at' IS NOT NULL
             ORDER BY r.created_at DESC, r.id DESC LIMIT 1)) AS current_run_id`,
       ),
-      db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id)::int AS runs_count`),
+      db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id AND NOT r.assessment)::int AS runs_count`),
       db.raw(`csv.id AS current_state_version_id`),
+      db.raw(
+        `(SELECT ar.id FROM assessment_results ar WHERE ar.workspace_id = w.id AND ar.status <> 'running'
+          ORDER BY ar.created_at DESC, ar.id LIMIT 1) AS current_assessment_result_id`,
+      ),
       db.raw(`coalesce(csv.managed_instances, 0) AS resource_count`),
       db.raw(`coalesce((SELECT array_agg(so.id ORDER BY so.name) FROM state_version_outputs so WHERE so.state_version_id = csv.id), '{}') AS output_ids`),
       db.raw(

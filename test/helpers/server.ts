@@ -49,6 +49,8 @@ export async function startServer(
     databaseUrl?: string;
     /** Where otfd logs; default a silent logger (or OTF_TEST_LOG's level, on stdout). */
     logger?: Logger;
+    /** Told of drifted and failed health assessments, as notifications are. */
+    onAssessmentResult?: StartOptions['onAssessmentResult'];
   } = {},
 ): Promise<TestServer> {
   const { tmp, certFile, keyFile } = suite();
@@ -82,7 +84,7 @@ export async function startServer(
     blobStore: process.env.OTF_TEST_BLOB_STORE === 's3' && !opts.config?.blobStore ? await (await testS3()).bucketConfig() : { kind: 'postgres' },
     ...opts.config,
   };
-  const otfd = await startOtfd(config, { logger: opts.logger ?? createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases });
+  const otfd = await startOtfd(config, { logger: opts.logger ?? createLogger(process.env.OTF_TEST_LOG ?? 'silent'), engineReleases: opts.engineReleases, onAssessmentResult: opts.onAssessmentResult });
   const api = new Api(otfd.url, siteToken, ssl ? fs.readFileSync(certFile) : undefined);
   return { otfd, api, siteToken, url: otfd.url, hostname: otfd.hostname, databaseUrl, dataDir, secret: config.secret!, stop: () => otfd.stop() };
 }

@@ -2,6 +2,7 @@
 // exporting a Noun, added here.
 import type { Noun } from './command.js';
 import { audit } from './nouns/audit.js';
+import { assessments } from './nouns/assessments.js';
 import { organizations } from './nouns/organizations.js';
 import { agentPools, agents, agentTokens } from './nouns/pools.js';
 import { runs } from './nouns/runs.js';
@@ -19,6 +20,7 @@ export const NOUNS: Noun[] = [
   organizations,
   workspaces,
   runs,
+  assessments,
   state,
   variables,
   notifications,
