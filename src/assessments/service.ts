@@ -4,6 +4,7 @@
 // here (assessment_results) is made in the run's transaction and finished when the run ends: the
 // JSON plan says what drifted. A finished result is counted in /metrics and told to the result
 // hooks (notifications: assessment:drifted, assessment:failed).
+import { recordChange } from '../audit/index.js';
 import crypto from 'node:crypto';
 import { authorize } from '../auth/authorize.js';
 import { SITE_ADMIN, type Subject } from '../auth/subject.js';
@@ -126,7 +127,10 @@ export class AssessmentService {
 
   private async start(subject: Subject, ws: Workspace): Promise<AssessmentResult> {
     const resultId = newId('asmtres');
-    await this.runs.createAssessment(subject, ws, (trx, run) => store.insertResult(trx, { id: resultId, workspaceId: ws.id, organizationId: ws.organizationId, runId: run.id }));
+    await this.runs.createAssessment(subject, ws, async (trx, run) => {
+      await store.insertResult(trx, { id: resultId, workspaceId: ws.id, organizationId: ws.organizationId, runId: run.id });
+      await recordChange(trx, { action: 'assessment.create', resource: { type: 'assessment-results', id: resultId }, organizationId: ws.organizationId, details: { workspace: ws.id, run: run.id } });
+    });
     this.logger.info({ workspace: ws.id, result: resultId }, 'health assessment started');
     return (await store.findResult(this.db, resultId))!;
   }

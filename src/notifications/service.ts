@@ -3,6 +3,7 @@
 // enqueues, and the worker that sends what is queued. The token of a configuration is write-only:
 // sealed at rest with the cipher of sensitive variables, bound to the configuration's id, and used
 // only to sign payloads.
+import { audited, recordChange, type Change } from '../audit/index.js';
 import type { Counter } from 'prom-client';
 import { authorize, canSeeOrganization, type WorkspaceAction } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
@@ -264,6 +265,7 @@ export class NotificationService {
         throw new InvalidError(`workspace "${ws.name}" already has ${LIMITS.perWorkspace} notification configurations, the most a workspace may have; delete one first`);
       }
       await store.insert(trx, id, ws.id, fields);
+      await recordChange(trx, configurationChange('create', id, ws));
     });
     return (await this.present([(await store.findById(this.db, id))!]))[0];
   }
@@ -271,15 +273,16 @@ export class NotificationService {
   async update(subject: Subject, id: string, input: ConfigurationInput): Promise<NotificationConfiguration> {
     const { config, ws } = await this.locate(subject, 'notification:manage', id);
     const fields = await this.checked(ws, input, config, config.id);
-    await store.update(this.db, config.id, fields);
+    await audited(this.db, (trx) => store.update(trx, config.id, fields), configurationChange('update', config.id, ws));
     const updated = await store.findById(this.db, config.id);
     if (!updated) throw notFound('notification configuration', id);
     return (await this.present([updated]))[0];
   }
 
   async delete(subject: Subject, id: string): Promise<void> {
-    const { config } = await this.locate(subject, 'notification:manage', id);
-    if (!(await store.remove(this.db, config.id))) throw notFound('notification configuration', id);
+    const { config, ws } = await this.locate(subject, 'notification:manage', id);
+    const removed = await audited(this.db, (trx) => store.remove(trx, config.id), (gone) => (gone ? configurationChange('delete', config.id, ws) : null));
+    if (!removed) throw notFound('notification configuration', id);
   }
 
   /**
@@ -309,6 +312,8 @@ export class NotificationService {
    * worker sends, so no destination can hold the run up.
    */
   readonly statusChanged = async (run: Run, from: string, to: string): Promise<void> => {
+    // A health assessment is a hidden run: its news is assessment:*, told through assessmentFinished.
+    if (run.assessment) return;
     const by = run.createdBy?.name ?? null;
     const items: Array<{ configurationId: string; event: NotificationEvent }> = [];
     for (const what of runNotifications(run, from, to)) {
@@ -474,4 +479,9 @@ export class NotificationService {
       this.deps.logger.error({ err, delivery: d.id }, 'a notification delivery failed');
     }
   }
+}
+
+/** The audit trail's record of a change to a configuration (never its token or URL: a URL may carry a secret). */
+function configurationChange(verb: string, id: string, ws: { id: string; organizationId: string }): Change {
+  return { action: `notification-configuration.${verb}`, resource: { type: 'notification-configurations', id }, organizationId: ws.organizationId, details: { workspace: ws.id } };
 }

@@ -9,6 +9,7 @@
 // still needs: its current state, non-final runs, its current and latest run, its newest
 // configuration version and every version a remaining run uses. Replicas may enforce at the same
 // time: every delete is idempotent and locks what it deletes.
+import { audited, type Change } from '../audit/index.js';
 import type { Logger } from 'pino';
 import { authorize } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
@@ -72,7 +73,7 @@ export class RetentionService {
 
   async deleteForOrganization(subject: Subject, orgName: string): Promise<void> {
     const org = await this.organization(subject, 'retention:manage', orgName);
-    await store.remove(this.db, org.id, null);
+    await audited(this.db, (trx) => store.remove(trx, org.id, null), policyChange('delete', org.id, null));
   }
 
   async getForWorkspace(subject: Subject, workspaceId: string): Promise<RetentionPolicy | null> {
@@ -87,7 +88,7 @@ export class RetentionService {
 
   async deleteForWorkspace(subject: Subject, workspaceId: string): Promise<void> {
     const ws = await this.workspace(subject, 'retention:manage', workspaceId);
-    await store.remove(this.db, ws.organizationId, ws.id);
+    await audited(this.db, (trx) => store.remove(trx, ws.organizationId, ws.id), policyChange('delete', ws.organizationId, ws.id));
   }
 
   private async set(organizationId: string, workspaceId: string | null, input: PolicyInput): Promise<RetentionPolicy> {
@@ -99,7 +100,11 @@ export class RetentionService {
       }
     }
     const id = newId('drp');
-    await store.replace(this.db, { id, organizationId, workspaceId, kind: input.kind, deleteOlderThanNDays: input.kind === 'delete-older' ? input.deleteOlderThanNDays : null });
+    const days = input.kind === 'delete-older' ? input.deleteOlderThanNDays : null;
+    await audited(this.db, (trx) => store.replace(trx, { id, organizationId, workspaceId, kind: input.kind, deleteOlderThanNDays: days }), {
+      ...policyChange('set', organizationId, workspaceId),
+      details: { workspace: workspaceId, kind: input.kind, days },
+    });
     const saved = await store.find(this.db, organizationId, workspaceId);
     if (!saved) throw new Error(`data retention policy ${id} vanished after it was saved`);
     return saved;
@@ -139,4 +144,14 @@ export class RetentionService {
     this.onEnforced(report);
     return report;
   }
+}
+
+/** The audit trail's record of a change to the organization's (workspaceId null) or a workspace's policy. */
+function policyChange(verb: string, organizationId: string, workspaceId: string | null): Change {
+  return {
+    action: `data-retention-policy.${verb}`,
+    resource: { type: workspaceId ? 'workspaces' : 'organizations', id: workspaceId ?? organizationId },
+    organizationId,
+    details: { workspace: workspaceId },
+  };
 }

@@ -693,6 +693,7 @@ export class RunService {
       const who = principalOf(subject).name;
       await this.fire(trx, run, 'force_end', after, `force-ended by ${who}: ${reason}`);
       await store.updateRun(trx, id, { forceEndReason: reason });
+      await recordChange(trx, { ...runChange('force-end', run), details: { workspace: run.workspaceId, reason } });
     });
   }
 
