@@ -319,14 +319,14 @@ describe('organizations', function () {
       org = await createOrganization(api);
     });
 
-    it('grants operations, state storage, agents, teams, VCS integrations and health assessments, and nothing this server does not do', async () => {
+    it('grants operations, state storage, agents, teams, VCS integrations, health assessments and the audit trail, and nothing this server does not do', async () => {
       const res = await api.get(`/organizations/${org}/entitlement-set`);
       assertStatus(res, 200);
       assert.equal(res.body.data.type, 'entitlement-sets');
-      for (const e of ['operations', 'state-storage', 'agents', 'teams', 'vcs-integrations', 'assessments']) {
+      for (const e of ['operations', 'state-storage', 'agents', 'teams', 'vcs-integrations', 'assessments', 'audit-logging']) {
         assert.equal(res.body.data.attributes[e], true, `entitlement ${e}`);
       }
-      for (const e of ['sentinel', 'run-tasks', 'private-module-registry', 'audit-logging', 'cost-estimation', 'sso']) {
+      for (const e of ['sentinel', 'run-tasks', 'private-module-registry', 'cost-estimation', 'sso']) {
         assert.equal(res.body.data.attributes[e], false, `entitlement ${e}`);
       }
     });

@@ -89,14 +89,14 @@ export function presentOrganization(org: Organization, subject: Subject, default
 
 /**
  * What this server does, as Terraform Cloud's entitlement set names it: remote operations, state
- * storage, teams, agents and VCS integrations. Everything else Terraform Cloud sells (Sentinel, run
- * tasks, the private registry, audit logging, SSO, cost estimation) is not built here,
+ * storage, teams, agents, VCS integrations, health assessments and the audit trail. Everything else
+ * Terraform Cloud sells (Sentinel, run tasks, the private registry, SAML SSO, cost estimation) is not built here,
  * so it is false: clients such as the tfe provider read these flags to decide what to offer.
  */
 export const ENTITLEMENTS: Readonly<Record<string, boolean>> = {
   agents: true,
   assessments: true,
-  'audit-logging': false,
+  'audit-logging': true,
   'configuration-designer': false,
   'cost-estimation': false,
   'global-run-tasks': false,
