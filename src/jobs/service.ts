@@ -149,7 +149,7 @@ export class JobService implements TokenResolver {
     for (const job of jobs) {
       this.logger.warn({ run: job.runId, job: job.id, runner: job.runnerId, timeoutSeconds: job.timeoutSeconds }, 'a job ran past its timeout without its runner stopping it; ending it');
       await this.outcomes.failed(job.runId, `${timedOutMessage(job.phase, job.timeoutSeconds ?? 0)} (its runner did not stop it; otfd ended the run)`);
-      await store.markEnded(this.db, job.id, 'errored');
+      await this.end(this.db, job.id, 'errored');
     }
     return jobs.length;
   }
