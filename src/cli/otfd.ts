@@ -27,11 +27,6 @@ async function main(): Promise<void> {
   } catch (err) {
     fail(err instanceof ConfigError ? err.message : `failed to start: ${(err as Error).message}`);
   }
-  process.stdout.write(`otfd is listening on ${otfd.url}\n`);
-  if (otfd.generatedSiteToken) {
-    process.stdout.write(`site token (shown once; only its hash is kept): ${otfd.generatedSiteToken}\n`);
-  }
-
   // First signal: a graceful stop (running server-agent jobs may finish, up to --shutdown-timeout).
   // Second: the same stop, but those jobs are canceled now. Third: out at once.
   let signals = 0;
@@ -57,6 +52,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  // Said only once the signal handlers are in place: a supervisor (or a test) that sends SIGTERM as
+  // soon as it reads this line would otherwise meet Node's default action, an exit without a stop.
+  process.stdout.write(`otfd is listening on ${otfd.url}\n`);
+  if (otfd.generatedSiteToken) {
+    process.stdout.write(`site token (shown once; only its hash is kept): ${otfd.generatedSiteToken}\n`);
+  }
 }
 
 void main();
