@@ -336,6 +336,24 @@ describe('notifications', function () {
     }
   });
 
+  it('email goes only to users who still belong to the organization', async () => {
+    const ws = await createWorkspace(admin, org);
+    const stays = await createUser(admin);
+    await addToOrganization(admin, org, stays);
+    const leaves = await createUser(admin);
+    const membership = await addToOrganization(admin, org, leaves);
+    const c = await create(ws.id, { name: 'members', 'destination-type': 'email', enabled: false, 'email-addresses': [], triggers: [] }, [stays.id, leaves.id]);
+    assertStatus(c, 201);
+    const before = mails.length;
+    assertStatus(await admin.post(`/notification-configurations/${c.body.data.id}/actions/verify`, {}), 200);
+    await waitFor('the first email', async () => mails.length === before + 1);
+    assert.deepEqual([...mails[before].to].sort(), [`${stays.username}@example.com`, `${leaves.username}@example.com`].sort());
+    assertStatus(await admin.delete(`/organization-memberships/${membership.id}`), 204);
+    assertStatus(await admin.post(`/notification-configurations/${c.body.data.id}/actions/verify`, {}), 200);
+    await waitFor('the second email', async () => mails.length === before + 2);
+    assert.deepEqual(mails[before + 1].to, [`${stays.username}@example.com`]);
+  });
+
   it('update and delete; the token stays write-only', async () => {
     const ws = await createWorkspace(admin, org);
     const c = await create(ws.id, { name: 'first', 'destination-type': 'generic', url: 'http://127.0.0.1:9/x', token: 'secret-one', triggers: ['run:errored'] });

@@ -12,7 +12,7 @@ import { InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Run } from '../runs/index.js';
-import type { UserService } from '../users/index.js';
+import type { User, UserService } from '../users/index.js';
 import { DecryptionError, ValueCipher } from '../variables/index.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
 import { checkDestination, parseDestinationUrl } from './address.js';
@@ -378,9 +378,26 @@ export class NotificationService {
         return null;
       }
     }
-    const users = config.emailUserIds.length > 0 ? await this.deps.users.byIds(config.emailUserIds) : [];
+    const users = config.emailUserIds.length > 0 ? await this.recipients(config) : [];
     const emailAddresses = [...new Set([...config.emailAddresses, ...users.filter((u) => !u.invited).map((u) => u.email)])];
     return { id: config.id, name: config.name, destinationType: config.destinationType, url: config.url, token, emailAddresses };
+  }
+
+  /**
+   * The configuration's users who still belong to its workspace's organization. Membership is
+   * checked when the configuration is saved, but a user removed from the organization since then
+   * must not go on receiving its workspace names and run messages.
+   */
+  private async recipients(config: StoredConfiguration): Promise<User[]> {
+    const ws = await this.deps.workspaces.byId(config.workspaceId);
+    if (!ws) return [];
+    const users = await this.deps.users.byIds(config.emailUserIds);
+    const kept: User[] = [];
+    for (const u of users) {
+      const member = await this.deps.users.subjectOfUser(u.id);
+      if (member && canSeeOrganization(member, ws.organizationId)) kept.push(u);
+    }
+    return kept;
   }
 
   /** One attempt, counted in /metrics. */
