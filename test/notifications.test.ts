@@ -6,10 +6,12 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { runNotifications } from '../src/notifications/index.js';
 import { genericPayload, slackPayload } from '../src/notifications/payloads.js';
+import { Sender } from '../src/notifications/sender.js';
+import { createLogger } from '../src/logger.js';
 import type { Api, Json } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
 import { fixture } from './helpers/fixtures.js';
@@ -576,6 +578,37 @@ describe('what each event notifies, and the payloads of health assessments', fun
       },
     ]);
     assert.equal((slackPayload(ctx, event) as Json).text, '<https://otf.example.com/app/acme/workspaces/web|1 resource drifted: acme/web>');
+  });
+});
+
+describe('one deadline over each attempt', function () {
+  it('an SMTP server that keeps talking without ever finishing is cut off at the deadline, its connection closed', async () => {
+    // Each line comes well within the socket timeout, so only an overall deadline ends the attempt.
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      const t = setInterval(() => socket.write('220-still greeting\r\n'), 100);
+      socket.on('close', () => clearInterval(t));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const sender = new Sender({ allowPrivateAddresses: true, timeoutMs: 500, smtp: { host: '127.0.0.1', port, user: null, password: null, from: 'otf@example.com', tls: 'none' }, logger: createLogger('silent') });
+    try {
+      const started = Date.now();
+      const event = { trigger: 'verification' as const, message: 'hello', workspaceId: 'ws-x', workspaceName: 'x', organizationName: 'o', run: null, assessment: null };
+      const outcome = await sender.send({ id: 'nc-x', name: 'mail', destinationType: 'email', url: null, token: null, emailAddresses: ['ops@example.com'] }, event, 'https://otf.example.com');
+      // Generous: the deadline is 500 ms; the socket timeout alone would never end this attempt.
+      assert.ok(Date.now() - started < 5_000, `the attempt took ${Date.now() - started} ms`);
+      assert.equal(outcome.successful, false);
+      assert.match(outcome.body, /no answer within 500 ms/);
+      await waitFor('the connection to be closed', async () => sockets.size === 0);
+    } finally {
+      sender.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

@@ -82,10 +82,10 @@ export class AddressRefused extends Error {}
  * ones are allowed). Throws AddressRefused naming the address when one is private, and the
  * resolver's error when the name does not resolve.
  */
-export async function resolveDestination(url: URL, allowPrivate: boolean): Promise<{ address: string; family: number }> {
+export async function resolveDestination(url: URL, allowPrivate: boolean, signal?: AbortSignal): Promise<{ address: string; family: number }> {
   const host = bareHost(url);
   const literal = net.isIP(host);
-  const addresses = literal !== 0 ? [{ address: host, family: literal }] : await dns.promises.lookup(host, { all: true, verbatim: true });
+  const addresses = literal !== 0 ? [{ address: host, family: literal }] : await withinDeadline(dns.promises.lookup(host, { all: true, verbatim: true }), signal);
   if (addresses.length === 0) throw new Error(`${host} resolves to no address`);
   if (!allowPrivate) {
     const bad = addresses.find((a) => isPrivateAddress(a.address));
@@ -97,11 +97,35 @@ export async function resolveDestination(url: URL, allowPrivate: boolean): Promi
   return addresses[0];
 }
 
+/**
+ * The promise's answer, or the signal's reason once it aborts first. The resolver has no deadline
+ * of its own (the system's can be long) and cannot be cancelled: a late answer is ignored.
+ */
+function withinDeadline<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
+}
+
 /** For create and update: the destination must resolve, and only to addresses otfd may reach (422 otherwise). */
 export async function checkDestination(url: URL, allowPrivate: boolean): Promise<void> {
   const source = { pointer: '/data/attributes/url' };
   try {
-    await resolveDestination(url, allowPrivate);
+    // A request waits for this: a resolver that does not answer must not hold it up for long.
+    await resolveDestination(url, allowPrivate, AbortSignal.timeout(10_000));
   } catch (err) {
     if (err instanceof AddressRefused) throw new InvalidError(`attribute "url" is refused: ${err.message}`, source);
     throw new InvalidError(`attribute "url": the host ${bareHost(url)} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, source);
