@@ -144,6 +144,11 @@ export interface NotificationServiceDeps {
   deliveries: Counter<'destination_type' | 'result'>;
 }
 
+/** Deliveries taken from the queue at a time. */
+const CLAIM_BATCH = 20;
+/** Most delivery attempts one otfd has under way at once. */
+export const MAX_IN_FLIGHT = 50;
+
 export class NotificationService {
   private readonly cipher: ValueCipher;
   private readonly sender: Sender;
@@ -456,7 +461,12 @@ export class NotificationService {
     try {
       // A lease long enough for one attempt: should this otfd die, the delivery is taken again after it.
       const lease = this.timeoutMs + 5_000;
-      const batch = await store.claim(this.db, 20, lease);
+      // At most MAX_IN_FLIGHT attempts at once: thousands of hanging destinations must not become
+      // thousands of open sockets. Each attempt that ends wakes the worker to take the next.
+      const room = MAX_IN_FLIGHT - this.inFlight.size;
+      if (room <= 0) return;
+      const limit = Math.min(CLAIM_BATCH, room);
+      const batch = await store.claim(this.db, limit, lease);
       for (const d of batch) {
         // Once done, the configuration's next delivery (held back until this one ends) may go.
         const p: Promise<void> = this.process(d).finally(() => {
@@ -465,7 +475,7 @@ export class NotificationService {
         });
         this.inFlight.add(p);
       }
-      if (batch.length === 20) this.again = true;
+      if (batch.length === limit && this.inFlight.size < MAX_IN_FLIGHT) this.again = true;
     } catch (err) {
       this.deps.logger.error({ err }, 'notification deliveries could not be read; trying again shortly');
     }
