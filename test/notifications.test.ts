@@ -9,6 +9,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { runNotifications } from '../src/notifications/index.js';
+import { isPrivateAddress } from '../src/notifications/address.js';
 import { genericPayload, slackPayload } from '../src/notifications/payloads.js';
 import { Sender } from '../src/notifications/sender.js';
 import { createLogger } from '../src/logger.js';
@@ -499,7 +500,9 @@ describe('an otfd without --notification-allow-private-addresses or --smtp-host'
 
   it('refuses private destinations at create, naming the address', async () => {
     const ws = await createWorkspace(server.api, org);
-    for (const url of ['http://127.0.0.1:8080/', 'http://localhost/', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/']) {
+    for (const url of ['http://127.0.0.1:8080/', 'http://localhost/', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/',
+      // IPv6 forms that carry a private IPv4 address or reach one through a translator or tunnel.
+      'http://[64:ff9b::a9fe:a9fe]/', 'http://[64:ff9b:1::808:808]/', 'http://[2002:7f00:1::1]/', 'http://[::127.0.0.1]/', 'http://[fec0::1]/', 'http://[2001:0:4136:e378::1]/', 'http://[2001:4860::5efe:10.0.0.1]/']) {
       const res = await server.api.post(`/workspaces/${ws.id}/notification-configurations`, configDoc({ name: 'n', 'destination-type': 'generic', url }));
       assertError(res, 422, /private, loopback or link-local address; otfd sends notifications there only with --notification-allow-private-addresses/, { pointer: '/data/attributes/url' });
     }
@@ -539,6 +542,13 @@ describe('an otfd without --notification-allow-private-addresses or --smtp-host'
 });
 
 describe('what each event notifies, and the payloads of health assessments', function () {
+  it('tells private addresses, in every IPv6 form that embeds one, from public ones', () => {
+    const refused = ['10.0.0.1', '127.0.0.1', '169.254.169.254', '100.64.0.1', '::', '::1', '::127.0.0.1', '::8.8.8.8', '::ffff:8.8.8.8', '::ffff:0:10.0.0.1', '64:ff9b::10.0.0.1', '64:ff9b::7f00:1', '64:ff9b:1::808:808', '2002:a00:1::1', '2002:a9fe:a9fe::', 'fec0::1', 'fc00::1', 'fe80::1%eth0', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:db8::1', '2001:4860::5efe:192.168.1.1', '2001:4860::200:5efe:127.0.0.1', 'ff02::1', 'not an address'];
+    const allowed = ['8.8.8.8', '1.1.1.1', '2606:4700::1111', '2600::1', '64:ff9b::8.8.8.8', '2002:808:808::1', '2001:4860::5efe:8.8.8.8'];
+    for (const a of refused) assert.equal(isPrivateAddress(a), true, `${a} should be refused`);
+    for (const a of allowed) assert.equal(isPrivateAddress(a), false, `${a} should be allowed`);
+  });
+
   it('maps run status changes to Terraform Cloud’s triggers', () => {
     const triggers = (from: string, to: string, autoApply = false) => runNotifications({ autoApply }, from, to).map((n) => `${n.trigger} ${n.status} ${n.message}`);
     assert.deepEqual(triggers('pending', 'plan_queued'), ['run:created pending Run Created']);
