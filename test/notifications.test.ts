@@ -593,14 +593,19 @@ describe('what each event notifies, and the payloads of health assessments', fun
 
 describe('one deadline over each attempt', function () {
   it('an SMTP server that keeps talking without ever finishing is cut off at the deadline, its connection closed', async () => {
-    // Each line comes well within the socket timeout, so only an overall deadline ends the attempt.
+    // Each line comes well within the socket timeout, so only an overall deadline ends the attempt
+    // (the greeting comes at once: the greeting timeout does not end it either).
     const sockets = new Set<net.Socket>();
     const server = net.createServer((socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => undefined);
-      const t = setInterval(() => socket.write('220-still greeting\r\n'), 100);
-      socket.on('close', () => clearInterval(t));
+      // A prompt greeting, then an answer to EHLO that never ends.
+      socket.write('220 smtp.example.com ESMTP\r\n');
+      socket.once('data', () => {
+        const t = setInterval(() => socket.write('250-still answering\r\n'), 100);
+        socket.on('close', () => clearInterval(t));
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
