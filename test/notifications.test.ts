@@ -339,6 +339,29 @@ describe('notifications', function () {
     }
   });
 
+  it('run:created is sent as a run is made, also when it waits behind a locked workspace', async () => {
+    const ws = await createWorkspace(admin, org);
+    const hook = await receiver();
+    try {
+      assertStatus(await create(ws.id, { name: 'created', 'destination-type': 'generic', enabled: true, url: hook.url, triggers: ['run:created'] }), 201);
+      assertStatus(await admin.post(`/workspaces/${ws.id}/actions/lock`, {}), 200);
+      const runId = await startRun(ws.id);
+      await waitFor('run:created', async () => hook.received.length === 1);
+      const payload = JSON.parse(hook.received[0].body);
+      assert.equal(payload.run_id, runId);
+      assert.equal(payload.notifications[0].trigger, 'run:created');
+      assert.equal(payload.notifications[0].run_status, 'pending');
+      assert.equal((await admin.get(`/runs/${runId}`)).body.data.attributes.status, 'pending');
+      assertStatus(await admin.post(`/runs/${runId}/actions/discard`, {}), 202);
+      assertStatus(await admin.post(`/workspaces/${ws.id}/actions/unlock`, {}), 200);
+      // Leaving pending sends no second run:created.
+      await waitForRun(runId, ['discarded']);
+      assert.equal(hook.received.length, 1);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('email goes only to users who still belong to the organization', async () => {
     const ws = await createWorkspace(admin, org);
     const stays = await createUser(admin);
@@ -551,7 +574,8 @@ describe('what each event notifies, and the payloads of health assessments', fun
 
   it('maps run status changes to Terraform Cloud’s triggers', () => {
     const triggers = (from: string, to: string, autoApply = false) => runNotifications({ autoApply }, from, to).map((n) => `${n.trigger} ${n.status} ${n.message}`);
-    assert.deepEqual(triggers('pending', 'plan_queued'), ['run:created pending Run Created']);
+    // run:created is sent as a run is made, not as it leaves pending.
+    assert.deepEqual(triggers('pending', 'plan_queued'), []);
     assert.deepEqual(triggers('plan_queued', 'planning'), ['run:planning planning Run Planning']);
     assert.deepEqual(triggers('planning', 'planned'), ['run:needs_attention planned Run Needs Attention']);
     assert.deepEqual(triggers('planning', 'planned', true), [], 'an auto-apply run needs nobody');
@@ -560,7 +584,7 @@ describe('what each event notifies, and the payloads of health assessments', fun
     assert.deepEqual(triggers('planning', 'planned_and_finished'), ['run:completed planned_and_finished Run Planned and finished']);
     assert.deepEqual(triggers('planning', 'errored'), ['run:errored errored Run Errored']);
     assert.deepEqual(triggers('applying', 'canceled'), ['run:errored canceled Run Canceled']);
-    assert.deepEqual(triggers('pending', 'canceled'), ['run:created pending Run Created', 'run:errored canceled Run Canceled']);
+    assert.deepEqual(triggers('pending', 'canceled'), ['run:errored canceled Run Canceled']);
     assert.deepEqual(triggers('planned', 'discarded'), []);
     assert.deepEqual(triggers('planned', 'confirmed'), []);
   });

@@ -97,15 +97,14 @@ interface RunNotification {
   status: string;
 }
 
-/** What the status change of a run tells whoever listens: its triggers (none, one or two), in order. */
-export function runNotifications(run: Pick<Run, 'autoApply'>, from: string, to: string): RunNotification[] {
-  const out: RunNotification[] = [];
-  // The runs domain announces no creation of its own: a run leaves pending exactly once, which is
-  // when it is queued (or ends without ever planning).
-  if (from === 'pending') out.push({ trigger: 'run:created', message: 'Run Created', status: 'pending' });
+/**
+ * What the status change of a run tells whoever listens: its triggers (none or one). run:created
+ * is not among them: it is sent when the run is made (runCreated), not when it leaves pending,
+ * which a run behind another's lock does only when it starts.
+ */
+export function runNotifications(run: Pick<Run, 'autoApply'>, _from: string, to: string): RunNotification[] {
   const then = statusNotification(run, to);
-  if (then) out.push(then);
-  return out;
+  return then ? [then] : [];
 }
 
 function statusNotification(run: Pick<Run, 'autoApply'>, to: string): RunNotification | null {
@@ -317,11 +316,20 @@ export class NotificationService {
    * worker sends, so no destination can hold the run up.
    */
   readonly statusChanged = async (run: Run, from: string, to: string): Promise<void> => {
+    await this.runNews(run, runNotifications(run, from, to));
+  };
+
+  /** The runs domain's created hook (connected in src/server.ts): run:created, as the run is made. */
+  readonly runCreated = async (run: Run): Promise<void> => {
+    await this.runNews(run, [{ trigger: 'run:created', message: 'Run Created', status: 'pending' }]);
+  };
+
+  private async runNews(run: Run, news: RunNotification[]): Promise<void> {
     // A health assessment is a hidden run: its news is assessment:*, told through assessmentFinished.
     if (run.assessment) return;
     const by = run.createdBy?.name ?? null;
     const items: Array<{ configurationId: string; event: NotificationEvent }> = [];
-    for (const what of runNotifications(run, from, to)) {
+    for (const what of news) {
       const configs = await store.listening(this.db, run.workspaceId, what.trigger);
       const event: NotificationEvent = {
         trigger: what.trigger,
@@ -345,7 +353,7 @@ export class NotificationService {
     if (items.length === 0) return;
     await store.enqueue(this.db, items);
     this.wake();
-  };
+  }
 
   /** For the assessments domain (connected in src/server.ts): a finished assessment notifies who listens. */
   readonly assessmentFinished = async (notice: AssessmentNotice): Promise<void> => {
