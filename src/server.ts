@@ -330,6 +330,8 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.service.onStatusChange(statuses.statusChanged);
     // Every status change of a run enqueues the notifications its workspace listens for (never holding the run up).
     runs.service.onStatusChange(notifications.statusChanged);
+    // Every new run enqueues run:created, once the run exists (never holding its request up).
+    runs.service.onCreated(notifications.runCreated);
     // A workspace's current-assessment-result relationship can be included (include=current-assessment-result).
     workspaces.addIncluders(assessments.workspaceIncluders);
     // A health assessment's run that ended finishes its result (drifted or not, from its JSON plan).

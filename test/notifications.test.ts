@@ -6,10 +6,13 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { runNotifications } from '../src/notifications/index.js';
+import { isPrivateAddress } from '../src/notifications/address.js';
 import { genericPayload, slackPayload } from '../src/notifications/payloads.js';
+import { Sender } from '../src/notifications/sender.js';
+import { createLogger } from '../src/logger.js';
 import type { Api, Json } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
 import { fixture } from './helpers/fixtures.js';
@@ -336,6 +339,47 @@ describe('notifications', function () {
     }
   });
 
+  it('run:created is sent as a run is made, also when it waits behind a locked workspace', async () => {
+    const ws = await createWorkspace(admin, org);
+    const hook = await receiver();
+    try {
+      assertStatus(await create(ws.id, { name: 'created', 'destination-type': 'generic', enabled: true, url: hook.url, triggers: ['run:created'] }), 201);
+      assertStatus(await admin.post(`/workspaces/${ws.id}/actions/lock`, {}), 200);
+      const runId = await startRun(ws.id);
+      await waitFor('run:created', async () => hook.received.length === 1);
+      const payload = JSON.parse(hook.received[0].body);
+      assert.equal(payload.run_id, runId);
+      assert.equal(payload.notifications[0].trigger, 'run:created');
+      assert.equal(payload.notifications[0].run_status, 'pending');
+      assert.equal((await admin.get(`/runs/${runId}`)).body.data.attributes.status, 'pending');
+      assertStatus(await admin.post(`/runs/${runId}/actions/discard`, {}), 202);
+      assertStatus(await admin.post(`/workspaces/${ws.id}/actions/unlock`, {}), 200);
+      // Leaving pending sends no second run:created.
+      await waitForRun(runId, ['discarded']);
+      assert.equal(hook.received.length, 1);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('email goes only to users who still belong to the organization', async () => {
+    const ws = await createWorkspace(admin, org);
+    const stays = await createUser(admin);
+    await addToOrganization(admin, org, stays);
+    const leaves = await createUser(admin);
+    const membership = await addToOrganization(admin, org, leaves);
+    const c = await create(ws.id, { name: 'members', 'destination-type': 'email', enabled: false, 'email-addresses': [], triggers: [] }, [stays.id, leaves.id]);
+    assertStatus(c, 201);
+    const before = mails.length;
+    assertStatus(await admin.post(`/notification-configurations/${c.body.data.id}/actions/verify`, {}), 200);
+    await waitFor('the first email', async () => mails.length === before + 1);
+    assert.deepEqual([...mails[before].to].sort(), [`${stays.username}@example.com`, `${leaves.username}@example.com`].sort());
+    assertStatus(await admin.delete(`/organization-memberships/${membership.id}`), 204);
+    assertStatus(await admin.post(`/notification-configurations/${c.body.data.id}/actions/verify`, {}), 200);
+    await waitFor('the second email', async () => mails.length === before + 2);
+    assert.deepEqual(mails[before + 1].to, [`${stays.username}@example.com`]);
+  });
+
   it('update and delete; the token stays write-only', async () => {
     const ws = await createWorkspace(admin, org);
     const c = await create(ws.id, { name: 'first', 'destination-type': 'generic', url: 'http://127.0.0.1:9/x', token: 'secret-one', triggers: ['run:errored'] });
@@ -479,7 +523,9 @@ describe('an otfd without --notification-allow-private-addresses or --smtp-host'
 
   it('refuses private destinations at create, naming the address', async () => {
     const ws = await createWorkspace(server.api, org);
-    for (const url of ['http://127.0.0.1:8080/', 'http://localhost/', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/']) {
+    for (const url of ['http://127.0.0.1:8080/', 'http://localhost/', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/',
+      // IPv6 forms that carry a private IPv4 address or reach one through a translator or tunnel.
+      'http://[64:ff9b::a9fe:a9fe]/', 'http://[64:ff9b:1::808:808]/', 'http://[2002:7f00:1::1]/', 'http://[::127.0.0.1]/', 'http://[fec0::1]/', 'http://[2001:0:4136:e378::1]/', 'http://[2001:4860::5efe:10.0.0.1]/']) {
       const res = await server.api.post(`/workspaces/${ws.id}/notification-configurations`, configDoc({ name: 'n', 'destination-type': 'generic', url }));
       assertError(res, 422, /private, loopback or link-local address; otfd sends notifications there only with --notification-allow-private-addresses/, { pointer: '/data/attributes/url' });
     }
@@ -519,9 +565,17 @@ describe('an otfd without --notification-allow-private-addresses or --smtp-host'
 });
 
 describe('what each event notifies, and the payloads of health assessments', function () {
+  it('tells private addresses, in every IPv6 form that embeds one, from public ones', () => {
+    const refused = ['10.0.0.1', '127.0.0.1', '169.254.169.254', '100.64.0.1', '::', '::1', '::127.0.0.1', '::8.8.8.8', '::ffff:8.8.8.8', '::ffff:0:10.0.0.1', '64:ff9b::10.0.0.1', '64:ff9b::7f00:1', '64:ff9b:1::808:808', '2002:a00:1::1', '2002:a9fe:a9fe::', 'fec0::1', 'fc00::1', 'fe80::1%eth0', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:db8::1', '2001:4860::5efe:192.168.1.1', '2001:4860::200:5efe:127.0.0.1', 'ff02::1', 'not an address'];
+    const allowed = ['8.8.8.8', '1.1.1.1', '2606:4700::1111', '2600::1', '64:ff9b::8.8.8.8', '2002:808:808::1', '2001:4860::5efe:8.8.8.8'];
+    for (const a of refused) assert.equal(isPrivateAddress(a), true, `${a} should be refused`);
+    for (const a of allowed) assert.equal(isPrivateAddress(a), false, `${a} should be allowed`);
+  });
+
   it('maps run status changes to Terraform Cloud’s triggers', () => {
     const triggers = (from: string, to: string, autoApply = false) => runNotifications({ autoApply }, from, to).map((n) => `${n.trigger} ${n.status} ${n.message}`);
-    assert.deepEqual(triggers('pending', 'plan_queued'), ['run:created pending Run Created']);
+    // run:created is sent as a run is made, not as it leaves pending.
+    assert.deepEqual(triggers('pending', 'plan_queued'), []);
     assert.deepEqual(triggers('plan_queued', 'planning'), ['run:planning planning Run Planning']);
     assert.deepEqual(triggers('planning', 'planned'), ['run:needs_attention planned Run Needs Attention']);
     assert.deepEqual(triggers('planning', 'planned', true), [], 'an auto-apply run needs nobody');
@@ -530,7 +584,7 @@ describe('what each event notifies, and the payloads of health assessments', fun
     assert.deepEqual(triggers('planning', 'planned_and_finished'), ['run:completed planned_and_finished Run Planned and finished']);
     assert.deepEqual(triggers('planning', 'errored'), ['run:errored errored Run Errored']);
     assert.deepEqual(triggers('applying', 'canceled'), ['run:errored canceled Run Canceled']);
-    assert.deepEqual(triggers('pending', 'canceled'), ['run:created pending Run Created', 'run:errored canceled Run Canceled']);
+    assert.deepEqual(triggers('pending', 'canceled'), ['run:errored canceled Run Canceled']);
     assert.deepEqual(triggers('planned', 'discarded'), []);
     assert.deepEqual(triggers('planned', 'confirmed'), []);
   });
@@ -558,6 +612,42 @@ describe('what each event notifies, and the payloads of health assessments', fun
       },
     ]);
     assert.equal((slackPayload(ctx, event) as Json).text, '<https://otf.example.com/app/acme/workspaces/web|1 resource drifted: acme/web>');
+  });
+});
+
+describe('one deadline over each attempt', function () {
+  it('an SMTP server that keeps talking without ever finishing is cut off at the deadline, its connection closed', async () => {
+    // Each line comes well within the socket timeout, so only an overall deadline ends the attempt
+    // (the greeting comes at once: the greeting timeout does not end it either).
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      // A prompt greeting, then an answer to EHLO that never ends.
+      socket.write('220 smtp.example.com ESMTP\r\n');
+      socket.once('data', () => {
+        const t = setInterval(() => socket.write('250-still answering\r\n'), 100);
+        socket.on('close', () => clearInterval(t));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const sender = new Sender({ allowPrivateAddresses: true, timeoutMs: 500, smtp: { host: '127.0.0.1', port, user: null, password: null, from: 'otf@example.com', tls: 'none' }, logger: createLogger('silent') });
+    try {
+      const started = Date.now();
+      const event = { trigger: 'verification' as const, message: 'hello', workspaceId: 'ws-x', workspaceName: 'x', organizationName: 'o', run: null, assessment: null };
+      const outcome = await sender.send({ id: 'nc-x', name: 'mail', destinationType: 'email', url: null, token: null, emailAddresses: ['ops@example.com'] }, event, 'https://otf.example.com');
+      // Generous: the deadline is 500 ms; the socket timeout alone would never end this attempt.
+      assert.ok(Date.now() - started < 5_000, `the attempt took ${Date.now() - started} ms`);
+      assert.equal(outcome.successful, false);
+      assert.match(outcome.body, /no answer within 500 ms/);
+      await waitFor('the connection to be closed', async () => sockets.size === 0);
+    } finally {
+      sender.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

@@ -37,6 +37,8 @@ export interface NotificationDomain {
   service: NotificationService;
   /** The runs domain's status-change hook. */
   statusChanged(run: Run, from: string, to: string): Promise<void>;
+  /** For the runs domain's created hook: run:created. */
+  runCreated(run: Run): Promise<void>;
   /** For the assessments domain: a finished assessment notifies whoever listens for its trigger. */
   assessmentFinished(notice: AssessmentNotice): Promise<void>;
   /** Starts the delivery worker (one per otfd; replicas share the queue). */
@@ -56,6 +58,7 @@ export function createNotificationDomain(deps: NotificationDeps): NotificationDo
     routes: (router) => registerNotificationRoutes(router, service),
     service,
     statusChanged: service.statusChanged,
+    runCreated: service.runCreated,
     assessmentFinished: service.assessmentFinished,
     start: () => service.start(),
     stop: () => service.stop(),

@@ -23,7 +23,7 @@ export interface SmtpSettings {
 
 export interface SenderOptions {
   allowPrivateAddresses: boolean;
-  /** Longest one attempt may take, connection to last byte. */
+  /** Longest one attempt may take, name lookup to last byte: one deadline over all of it. */
   timeoutMs: number;
   smtp: SmtpSettings | null;
   logger: Logger;
@@ -63,34 +63,49 @@ export class Sender {
           connectionTimeout: options.timeoutMs,
           greetingTimeout: options.timeoutMs,
           socketTimeout: options.timeoutMs,
+          // A connection cut short by the attempt's deadline is destroyed at once, not left to close.
+          socketCloseTimeout: 0,
           logger: false,
         })
       : null;
   }
 
-  /** Requests under way, to cut short when otfd stops. */
-  private readonly active = new Set<http.ClientRequest>();
+  /** Attempts under way, to cut short when otfd stops. */
+  private readonly active = new Set<AbortController>();
 
   close(): void {
     this.mailer?.close();
   }
 
-  /** Ends every request under way (each then reports a failure). */
+  /** Ends every attempt under way (each then reports a failure). */
   abortAll(): void {
-    for (const req of this.active) req.destroy(new Error('otfd is stopping'));
+    for (const c of this.active) c.abort(new Error('otfd is stopping'));
   }
 
+  /**
+   * One attempt, ended by one deadline (timeoutMs) whatever it is waiting for: the name lookup,
+   * the connection, the SMTP greeting or the answer. The worker's lease on the delivery is longer,
+   * so no attempt outlives it and no other otfd sends the same delivery while this one still may.
+   */
   async send(dest: Destination, event: NotificationEvent, baseUrl: string): Promise<Outcome> {
-    const ctx: PayloadContext = { configurationId: dest.id, configurationName: dest.name, baseUrl };
-    if (dest.destinationType === 'email') return this.sendEmail(dest, ctx, event);
-    const payload = dest.destinationType === 'slack' ? slackPayload(ctx, event) : dest.destinationType === 'microsoft-teams' ? teamsPayload(ctx, event) : genericPayload(ctx, event);
-    const body = JSON.stringify(payload);
-    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'otf-notifications/1' };
-    if (dest.destinationType === 'generic' && dest.token) headers['X-TFE-Notification-Signature'] = signature(dest.token, body);
-    return this.post(dest.url ?? '', body, headers);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`no answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+    this.active.add(controller);
+    try {
+      const ctx: PayloadContext = { configurationId: dest.id, configurationName: dest.name, baseUrl };
+      if (dest.destinationType === 'email') return await this.sendEmail(dest, ctx, event, controller.signal);
+      const payload = dest.destinationType === 'slack' ? slackPayload(ctx, event) : dest.destinationType === 'microsoft-teams' ? teamsPayload(ctx, event) : genericPayload(ctx, event);
+      const body = JSON.stringify(payload);
+      const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'otf-notifications/1' };
+      if (dest.destinationType === 'generic' && dest.token) headers['X-TFE-Notification-Signature'] = signature(dest.token, body);
+      return await this.post(dest.url ?? '', body, headers, controller.signal);
+    } finally {
+      clearTimeout(timer);
+      this.active.delete(controller);
+    }
   }
 
-  private async post(urlText: string, body: string, headers: Record<string, string>): Promise<Outcome> {
+  private async post(urlText: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<Outcome> {
     const failed = (message: string, permanent = false): Outcome => ({ url: urlText, body: message, code: '0', headers: {}, successful: false, permanent });
     let url: URL;
     try {
@@ -100,19 +115,20 @@ export class Sender {
     }
     let target: { address: string; family: number };
     try {
-      target = await resolveDestination(url, this.options.allowPrivateAddresses);
+      target = await resolveDestination(url, this.options.allowPrivateAddresses, signal);
     } catch (err) {
       if (err instanceof AddressRefused) return failed(`refused: ${err.message}`, true);
+      if (signal.aborted) return failed(`the host ${url.hostname} did not resolve in time: ${(signal.reason as Error).message}`);
       return failed(`the host ${url.hostname} does not resolve: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+    if (signal.aborted) return failed((signal.reason as Error).message);
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise<Outcome>((resolve) => {
       let settled = false;
       const finish = (o: Outcome) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
-        this.active.delete(req);
+        signal.removeEventListener('abort', onAbort);
         resolve(o);
       };
       const req = mod.request(
@@ -147,17 +163,17 @@ export class Sender {
           res.on('error', (err) => finish(failed(`the response broke off: ${err.message}`)));
         },
       );
-      this.active.add(req);
-      const timer = setTimeout(() => {
+      const onAbort = () => {
         req.destroy();
-        finish(failed(`no answer within ${this.options.timeoutMs} ms`));
-      }, this.options.timeoutMs);
+        finish(failed((signal.reason as Error).message));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err: NodeJS.ErrnoException) => finish(failed(`cannot reach ${url.host}: ${err.code ?? err.message}`)));
       req.end(body);
     });
   }
 
-  private async sendEmail(dest: Destination, ctx: PayloadContext, event: NotificationEvent): Promise<Outcome> {
+  private async sendEmail(dest: Destination, ctx: PayloadContext, event: NotificationEvent, signal: AbortSignal): Promise<Outcome> {
     const smtp = this.options.smtp;
     const where = smtp ? `smtp://${smtp.host}:${smtp.port}` : 'smtp://';
     const failed = (message: string, permanent = false): Outcome => ({ url: where, body: message, code: '0', headers: {}, successful: false, permanent });
@@ -165,10 +181,12 @@ export class Sender {
     if (dest.emailAddresses.length === 0) return failed('the configuration has no email addresses or users to send to', true);
     const { subject, text } = emailMessage(ctx, event);
     try {
-      const info = (await this.mailer.sendMail({ from: smtp.from, to: dest.emailAddresses, subject, text })) as { response?: string; accepted?: unknown[] };
+      const info = (await this.mailer.sendMail({ from: smtp.from, to: dest.emailAddresses, subject, text, signal })) as { response?: string; accepted?: unknown[] };
       const response = info.response ?? '';
       return { url: where, body: response, code: /^\d{3}/.exec(response)?.[0] ?? '250', headers: {}, successful: true, permanent: false };
     } catch (err) {
+      // Past the deadline nodemailer has closed the connection (the signal ends its send).
+      if (signal.aborted) return { url: where, body: (signal.reason as Error).message, code: '0', headers: {}, successful: false, permanent: false };
       const e = err as Error & { responseCode?: number; code?: string };
       // nodemailer's messages name the server and the failure; never the password.
       this.options.logger.warn({ configuration: dest.id, code: e.code, responseCode: e.responseCode }, 'notification email not sent');

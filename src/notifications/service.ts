@@ -12,7 +12,7 @@ import { InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Run } from '../runs/index.js';
-import type { UserService } from '../users/index.js';
+import type { User, UserService } from '../users/index.js';
 import { DecryptionError, ValueCipher } from '../variables/index.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
 import { checkDestination, parseDestinationUrl } from './address.js';
@@ -97,15 +97,14 @@ interface RunNotification {
   status: string;
 }
 
-/** What the status change of a run tells whoever listens: its triggers (none, one or two), in order. */
-export function runNotifications(run: Pick<Run, 'autoApply'>, from: string, to: string): RunNotification[] {
-  const out: RunNotification[] = [];
-  // The runs domain announces no creation of its own: a run leaves pending exactly once, which is
-  // when it is queued (or ends without ever planning).
-  if (from === 'pending') out.push({ trigger: 'run:created', message: 'Run Created', status: 'pending' });
+/**
+ * What the status change of a run tells whoever listens: its triggers (none or one). run:created
+ * is not among them: it is sent when the run is made (runCreated), not when it leaves pending,
+ * which a run behind another's lock does only when it starts.
+ */
+export function runNotifications(run: Pick<Run, 'autoApply'>, _from: string, to: string): RunNotification[] {
   const then = statusNotification(run, to);
-  if (then) out.push(then);
-  return out;
+  return then ? [then] : [];
 }
 
 function statusNotification(run: Pick<Run, 'autoApply'>, to: string): RunNotification | null {
@@ -143,6 +142,11 @@ export interface NotificationServiceDeps {
   baseUrl: () => string;
   deliveries: Counter<'destination_type' | 'result'>;
 }
+
+/** Deliveries taken from the queue at a time. */
+const CLAIM_BATCH = 20;
+/** Most delivery attempts one otfd has under way at once. */
+export const MAX_IN_FLIGHT = 50;
 
 export class NotificationService {
   private readonly cipher: ValueCipher;
@@ -312,11 +316,20 @@ export class NotificationService {
    * worker sends, so no destination can hold the run up.
    */
   readonly statusChanged = async (run: Run, from: string, to: string): Promise<void> => {
+    await this.runNews(run, runNotifications(run, from, to));
+  };
+
+  /** The runs domain's created hook (connected in src/server.ts): run:created, as the run is made. */
+  readonly runCreated = async (run: Run): Promise<void> => {
+    await this.runNews(run, [{ trigger: 'run:created', message: 'Run Created', status: 'pending' }]);
+  };
+
+  private async runNews(run: Run, news: RunNotification[]): Promise<void> {
     // A health assessment is a hidden run: its news is assessment:*, told through assessmentFinished.
     if (run.assessment) return;
     const by = run.createdBy?.name ?? null;
     const items: Array<{ configurationId: string; event: NotificationEvent }> = [];
-    for (const what of runNotifications(run, from, to)) {
+    for (const what of news) {
       const configs = await store.listening(this.db, run.workspaceId, what.trigger);
       const event: NotificationEvent = {
         trigger: what.trigger,
@@ -340,7 +353,7 @@ export class NotificationService {
     if (items.length === 0) return;
     await store.enqueue(this.db, items);
     this.wake();
-  };
+  }
 
   /** For the assessments domain (connected in src/server.ts): a finished assessment notifies who listens. */
   readonly assessmentFinished = async (notice: AssessmentNotice): Promise<void> => {
@@ -378,9 +391,26 @@ export class NotificationService {
         return null;
       }
     }
-    const users = config.emailUserIds.length > 0 ? await this.deps.users.byIds(config.emailUserIds) : [];
+    const users = config.emailUserIds.length > 0 ? await this.recipients(config) : [];
     const emailAddresses = [...new Set([...config.emailAddresses, ...users.filter((u) => !u.invited).map((u) => u.email)])];
     return { id: config.id, name: config.name, destinationType: config.destinationType, url: config.url, token, emailAddresses };
+  }
+
+  /**
+   * The configuration's users who still belong to its workspace's organization. Membership is
+   * checked when the configuration is saved, but a user removed from the organization since then
+   * must not go on receiving its workspace names and run messages.
+   */
+  private async recipients(config: StoredConfiguration): Promise<User[]> {
+    const ws = await this.deps.workspaces.byId(config.workspaceId);
+    if (!ws) return [];
+    const users = await this.deps.users.byIds(config.emailUserIds);
+    const kept: User[] = [];
+    for (const u of users) {
+      const member = await this.deps.users.subjectOfUser(u.id);
+      if (member && canSeeOrganization(member, ws.organizationId)) kept.push(u);
+    }
+    return kept;
   }
 
   /** One attempt, counted in /metrics. */
@@ -439,7 +469,12 @@ export class NotificationService {
     try {
       // A lease long enough for one attempt: should this otfd die, the delivery is taken again after it.
       const lease = this.timeoutMs + 5_000;
-      const batch = await store.claim(this.db, 20, lease);
+      // At most MAX_IN_FLIGHT attempts at once: thousands of hanging destinations must not become
+      // thousands of open sockets. Each attempt that ends wakes the worker to take the next.
+      const room = MAX_IN_FLIGHT - this.inFlight.size;
+      if (room <= 0) return;
+      const limit = Math.min(CLAIM_BATCH, room);
+      const batch = await store.claim(this.db, limit, lease);
       for (const d of batch) {
         // Once done, the configuration's next delivery (held back until this one ends) may go.
         const p: Promise<void> = this.process(d).finally(() => {
@@ -448,7 +483,7 @@ export class NotificationService {
         });
         this.inFlight.add(p);
       }
-      if (batch.length === 20) this.again = true;
+      if (batch.length === limit && this.inFlight.size < MAX_IN_FLIGHT) this.again = true;
     } catch (err) {
       this.deps.logger.error({ err }, 'notification deliveries could not be read; trying again shortly');
     }

@@ -85,8 +85,10 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: ['planning', 'applying'], event: 'force_cancel', to: 'force_canceled', effects: ['cancel-jobs', ...FINAL] },
   // An owner's force-end (docs/timeouts-and-hooks.md) takes a run from any status that is not
   // final. It ends force_canceled, not errored: nothing went wrong with the run, somebody ended it
-  // on purpose (as TFC's force-cancel, which is for the stuck runs this is for); so it notifies no
-  // run:errored, and the CLI and the web UI show it as the force-cancel they know.
+  // on purpose (as TFC's force-cancel, which is for the stuck runs this is for), and the CLI and
+  // the web UI show it as the force-cancel they know. Like any cancellation it notifies
+  // run:errored ("Run Canceled"), as Terraform Cloud defines that trigger: a run that ended early
+  // by error or cancellation.
   {
     from: ['pending', 'plan_queued', 'planning', 'planned', 'planned_and_saved', 'confirmed', 'apply_queued', 'applying'],
     event: 'force_end',

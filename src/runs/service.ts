@@ -88,6 +88,13 @@ export type AppliedHook = (trx: Knex.Transaction, run: Run) => Promise<(() => Pr
  */
 export type StatusChangeHook = (run: Run, from: RunStatus, to: RunStatus) => Promise<void>;
 
+/**
+ * Told of every new run (health assessments' included, marked `assessment`) once the transaction
+ * that made it has committed, whichever way it was made (API, configuration upload, commit, run
+ * trigger). Called without being awaited: it never holds up the request that made the run.
+ */
+export type CreatedHook = (run: Run) => Promise<void>;
+
 /** TFC's status-timestamps key for entering a status. */
 function timestampKey(status: RunStatus): string {
   return `${status.replace(/_/g, '-')}-at`;
@@ -96,6 +103,7 @@ function timestampKey(status: RunStatus): string {
 export class RunService {
   private readonly appliedHooks: AppliedHook[] = [];
   private readonly statusHooks: StatusChangeHook[] = [];
+  private readonly createdHooks: CreatedHook[] = [];
   private headPlanner: HeadPlanner | null = null;
   /**
    * Who is acting in a transaction of a user action (act()), for the run events its transitions
@@ -129,6 +137,25 @@ export class RunService {
 
   onStatusChange(hook: StatusChangeHook): void {
     this.statusHooks.push(hook);
+  }
+
+  onCreated(hook: CreatedHook): void {
+    this.createdHooks.push(hook);
+  }
+
+  /** Tells the created hooks of a committed new run; a hook's failure is logged, never the request's. */
+  private async announceCreated(id: string): Promise<void> {
+    if (this.createdHooks.length === 0) return;
+    const run = await store.findRun(this.db, id);
+    if (!run) return;
+    for (const hook of this.createdHooks) {
+      const failed = (err: unknown) => this.logger.error({ err, run: run.id }, 'a run created hook failed');
+      try {
+        hook(run).catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    }
   }
 
   /** Tells the status hooks of a committed transition; a hook's failure is logged, never the run's. */
@@ -285,6 +312,8 @@ export class RunService {
       // Speculative plans never queue and never lock: they start at once, beside any other run.
       if (speculative) await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);
     });
+    // Before its first status change is announced, so that who listens hears of it first.
+    await this.announceCreated(id);
     if (!speculative) await this.schedule(ws.id);
     for (const f of after) await f();
     return (await store.findRun(this.db, id))!;
@@ -310,6 +339,7 @@ export class RunService {
       await record(trx, (await store.findRun(trx, id))!);
       await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);
     });
+    await this.announceCreated(id);
     for (const f of after) await f();
     return (await store.findRun(this.db, id))!;
   }
@@ -345,6 +375,7 @@ export class RunService {
       if (raced) return raced;
       throw err;
     }
+    await this.announceCreated(id);
     return (await store.findRun(this.db, id))!;
   }
 
