@@ -23,8 +23,11 @@ import type { AssessmentResult } from './store.js';
 
 export type { AssessmentResult, AssessmentStatus } from './store.js';
 
-/** Told of every finished assessment that drifted, failed or had failing checks; called without being awaited. */
-export type ResultHook = (notice: AssessmentNotice) => void;
+/**
+ * Told of every finished assessment that drifted, failed or had failing checks; called without being
+ * awaited. A hook may be async (notifications' is): its rejection is logged, never left unhandled.
+ */
+export type ResultHook = (notice: AssessmentNotice) => void | Promise<void>;
 
 export interface SchedulerOptions {
   /** --assessments-schedule: when assessments are due, unless the organization has its own. */
@@ -194,11 +197,10 @@ export class AssessmentService {
     if (r.failedChecks.length > 0) notice('assessment:check_failure', `${r.failedChecks.length} check(s) failed: ${r.failedChecks.slice(0, 10).join(', ')}`);
     for (const n of notices) {
       for (const hook of this.hooks) {
-        try {
-          hook(n);
-        } catch (err) {
-          this.logger.error({ err, result: r.id }, 'an assessment result hook failed');
-        }
+        // An unhandled rejection would end otfd: a hook's failure (thrown or rejected) is only logged.
+        Promise.resolve()
+          .then(() => hook(n))
+          .catch((err: unknown) => this.logger.error({ err, result: r.id }, 'an assessment result hook failed'));
       }
     }
   }
