@@ -15,6 +15,7 @@ import { createOrganization, createWorkspace, randomName, startServer, type Test
 import { cloudBlock, expectCode, terraform, workdir } from './helpers/terraform.js';
 import { sleep, until, waitFor } from './helpers/wait.js';
 import type { AssessmentNotice } from '../src/notifications/triggers.js';
+import { clean, driftOf } from '../src/assessments/drift.js';
 
 /** A state file as another workspace's apply would leave it, with one output. */
 function stateWithOutput(value: string): string {
@@ -393,5 +394,43 @@ check "still_one" {
     assert.equal(localRes.status, 422, localRes.text);
     assert.match(localRes.body.errors[0].detail, /local execution/);
     assert.deepEqual(await results(mine.id), []);
+  });
+});
+
+describe("health assessments: reading a runner's JSON plan", () => {
+  it('counts what it can of a plan of unexpected shape, and never throws', () => {
+    const deep: Record<string, unknown> = { resources: [{ mode: 'managed', address: 'terraform_data.deep' }] };
+    let m = deep;
+    for (let i = 0; i < 100_000; i++) {
+      const child: Record<string, unknown> = {};
+      m.child_modules = [child];
+      m = child;
+    }
+    const hostile: unknown[] = [
+      null,
+      42,
+      'plan',
+      [],
+      { resource_drift: 'x', output_changes: [1], prior_state: { values: { root_module: { resources: 'no', child_modules: {} } } }, checks: {} },
+      { resource_drift: [null, 1, { address: 7, change: { actions: ['update'] } }, { address: 'a', change: { actions: 'update' } }], checks: [null, { status: 'fail', address: 3 }] },
+      { prior_state: { values: { root_module: deep } } },
+    ];
+    for (const plan of hostile) {
+      const d = driftOf(plan);
+      assert.ok(Array.isArray(d.addresses) && Array.isArray(d.failedChecks), JSON.stringify(d));
+    }
+    assert.deepEqual(driftOf(hostile[5]).failedChecks, ['a check']);
+    assert.equal(driftOf(hostile[6]).resourcesUndrifted, 1, 'the root module is still counted when the nesting is too deep to follow');
+  });
+
+  it('drops NUL, control characters and lone surrogates from addresses and check names (PostgreSQL refuses them in jsonb)', () => {
+    const d = driftOf({
+      resource_drift: [{ address: 'terraform_data.a\u0000b\ud800', mode: 'managed', change: { actions: ['update'] } }],
+      output_changes: { ['x\u001b[31m\udc00']: { actions: ['update'] } },
+      checks: [{ status: 'fail', address: { to_display: 'check.c\u0000' } }],
+    });
+    assert.deepEqual(d.addresses, ['terraform_data.ab', 'output.x[31m']);
+    assert.deepEqual(d.failedChecks, ['check.c']);
+    assert.equal(clean('ok \ud83d\ude00'), 'ok \ud83d\ude00', 'a surrogate pair (an emoji) is kept');
   });
 });
