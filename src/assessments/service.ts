@@ -259,7 +259,11 @@ export class AssessmentService {
     if (due.length === 0 || this.stopped) return;
     for (const ws of await this.workspaces.byIds(due.map((c) => c.workspaceId))) {
       if (this.stopped) return;
-      if (await this.obstacle(ws)) continue;
+      // Refused workspaces are remembered, so they are not first again at the next tick (isDue).
+      if (await this.obstacle(ws)) {
+        this.refused.set(ws.id, new Date());
+        continue;
+      }
       try {
         await this.start(SITE_ADMIN, ws);
         this.refused.delete(ws.id);
