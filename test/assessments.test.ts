@@ -203,11 +203,16 @@ check "still_one" {
     const result = await nextResult(wsId, new Date(0));
     assert.equal(result.attributes.drifted, false);
     await setAssessments(wsId, false);
+    // A tick already under way may still start one more assessment: let it, then wait for it to end.
+    await sleep(1500);
     await until('the last assessment under way to end', () => results(wsId), (items) => items.every((r) => r.attributes.status !== 'running'), 60_000);
 
-    // By hand, when nothing holds it: a result that runs, then finishes.
-    const started = await server.api.post(`/workspaces/${wsId}/actions/assess`);
-    assert.equal(started.status, 202, started.text);
+    // By hand, when nothing holds it: a result that runs, then finishes. Asked three times at once,
+    // one assessment is made and the others are refused: the workspace is busy with it.
+    const asked = await Promise.all([1, 2, 3].map(() => server.api.post(`/workspaces/${wsId}/actions/assess`)));
+    assert.deepEqual(asked.map((r) => r.status).sort(), [202, 409, 409], asked.map((r) => r.text).join('\n'));
+    for (const refused of asked.filter((r) => r.status === 409)) assert.match(refused.body.errors[0].detail, /has a run in progress/);
+    const started = asked.find((r) => r.status === 202)!;
     assert.equal(started.body.data.attributes.status, 'running');
     assert.equal(started.body.data.attributes.drifted, null);
     const finished = await until('the manual assessment to finish', () => server.api.get(`/assessment-results/${started.body.data.id}`), (r) => r.body.data.attributes.status !== 'running', 60_000);

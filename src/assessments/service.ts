@@ -268,6 +268,11 @@ export class AssessmentService {
         await this.start(SITE_ADMIN, ws);
         this.refused.delete(ws.id);
       } catch (err) {
+        // A run or another assessment took the workspace since the check above: skipped this tick.
+        if (err instanceof ConflictError) {
+          this.logger.debug({ workspace: ws.id, why: err.message }, 'health assessment skipped: the workspace is busy');
+          continue;
+        }
         this.refused.set(ws.id, new Date());
         this.logger.warn({ err, workspace: ws.id }, 'cannot start the health assessment of a workspace; trying again at its next due time');
       }
