@@ -27,6 +27,8 @@ describe('health assessments (drift detection) with the real terraform CLI', fun
   let server: TestServer;
   let org: string;
   const notices: AssessmentNotice[] = [];
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
   let sourceDir: string;
 
   before(async () => {
@@ -34,12 +36,19 @@ describe('health assessments (drift detection) with the real terraform CLI', fun
       ssl: true,
       // Every second, looked for every 300 ms: a short interval for tests.
       config: { concurrency: 2, assessmentsSchedule: '* * * * * *', assessmentsTickMs: 300 },
-      onAssessmentResult: (n) => notices.push(n),
+      // A hook that fails after taking note, as a notification that cannot be delivered: otfd logs it
+      // and goes on; a rejection left unhandled (which would end otfd) is caught below.
+      onAssessmentResult: async (n) => {
+        notices.push(n);
+        throw new Error('this hook fails');
+      },
     });
     org = await createOrganization(server.api);
     sourceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-drift-'));
+    process.on('unhandledRejection', onUnhandled);
   });
   after(async () => {
+    process.off('unhandledRejection', onUnhandled);
     await server.stop();
     fs.rmSync(sourceDir, { recursive: true, force: true });
   });
@@ -134,6 +143,8 @@ check "still_one" {
     assert.deepEqual(drifted.attributes['failed-checks'], ['check.still_one']);
     const checkNotice = await waitFor('the check-failure notice', async () => notices.find((n) => n.assessmentResultId === drifted.id && n.trigger === 'assessment:check_failure') ?? null, 10_000);
     assert.match(checkNotice.message, /check\.still_one/);
+    await sleep(100);
+    assert.deepEqual(unhandled, [], 'the failing hook is handled: otfd would have ended');
 
     // Its links: the JSON plan (output_changes says what moved) and the log.
     const json = await server.api.get(drifted.links['json-output']);
@@ -313,6 +324,8 @@ check "still_one" {
 
     // A yearly schedule of the organization's own beats otfd's per-second one: nothing more is due.
     await patchOrg({ 'assessments-schedule': '0 0 1 1 *' });
+    // A tick already under way may still start one more assessment: let it, then wait for it to end.
+    await sleep(1500);
     await idle();
     const count = (await results(wsId)).length;
     await sleep(3000);
