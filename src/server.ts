@@ -95,7 +95,7 @@ export interface StartOptions {
   /** Where engine releases are downloaded from, instead of the official sites (tests serve their own). */
   engineReleases?: Record<EngineName, string>;
   /** Told of every drifted or failed health assessment, besides notifications (tests observe the hook through it). */
-  onAssessmentResult?: (notice: AssessmentNotice) => void;
+  onAssessmentResult?: (notice: AssessmentNotice) => void | Promise<void>;
 }
 
 /** The secret for signed URLs and encryption: --secret, else one generated and kept in the data dir. */

@@ -15,6 +15,7 @@ import { createOrganization, createWorkspace, randomName, startServer, type Test
 import { cloudBlock, expectCode, terraform, workdir } from './helpers/terraform.js';
 import { sleep, until, waitFor } from './helpers/wait.js';
 import type { AssessmentNotice } from '../src/notifications/triggers.js';
+import { clean, driftOf } from '../src/assessments/drift.js';
 
 /** A state file as another workspace's apply would leave it, with one output. */
 function stateWithOutput(value: string): string {
@@ -26,6 +27,8 @@ describe('health assessments (drift detection) with the real terraform CLI', fun
   let server: TestServer;
   let org: string;
   const notices: AssessmentNotice[] = [];
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
   let sourceDir: string;
 
   before(async () => {
@@ -33,12 +36,19 @@ describe('health assessments (drift detection) with the real terraform CLI', fun
       ssl: true,
       // Every second, looked for every 300 ms: a short interval for tests.
       config: { concurrency: 2, assessmentsSchedule: '* * * * * *', assessmentsTickMs: 300 },
-      onAssessmentResult: (n) => notices.push(n),
+      // A hook that fails after taking note, as a notification that cannot be delivered: otfd logs it
+      // and goes on; a rejection left unhandled (which would end otfd) is caught below.
+      onAssessmentResult: async (n) => {
+        notices.push(n);
+        throw new Error('this hook fails');
+      },
     });
     org = await createOrganization(server.api);
     sourceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-drift-'));
+    process.on('unhandledRejection', onUnhandled);
   });
   after(async () => {
+    process.off('unhandledRejection', onUnhandled);
     await server.stop();
     fs.rmSync(sourceDir, { recursive: true, force: true });
   });
@@ -133,6 +143,8 @@ check "still_one" {
     assert.deepEqual(drifted.attributes['failed-checks'], ['check.still_one']);
     const checkNotice = await waitFor('the check-failure notice', async () => notices.find((n) => n.assessmentResultId === drifted.id && n.trigger === 'assessment:check_failure') ?? null, 10_000);
     assert.match(checkNotice.message, /check\.still_one/);
+    await sleep(100);
+    assert.deepEqual(unhandled, [], 'the failing hook is handled: otfd would have ended');
 
     // Its links: the JSON plan (output_changes says what moved) and the log.
     const json = await server.api.get(drifted.links['json-output']);
@@ -202,11 +214,16 @@ check "still_one" {
     const result = await nextResult(wsId, new Date(0));
     assert.equal(result.attributes.drifted, false);
     await setAssessments(wsId, false);
+    // A tick already under way may still start one more assessment: let it, then wait for it to end.
+    await sleep(1500);
     await until('the last assessment under way to end', () => results(wsId), (items) => items.every((r) => r.attributes.status !== 'running'), 60_000);
 
-    // By hand, when nothing holds it: a result that runs, then finishes.
-    const started = await server.api.post(`/workspaces/${wsId}/actions/assess`);
-    assert.equal(started.status, 202, started.text);
+    // By hand, when nothing holds it: a result that runs, then finishes. Asked three times at once,
+    // one assessment is made and the others are refused: the workspace is busy with it.
+    const asked = await Promise.all([1, 2, 3].map(() => server.api.post(`/workspaces/${wsId}/actions/assess`)));
+    assert.deepEqual(asked.map((r) => r.status).sort(), [202, 409, 409], asked.map((r) => r.text).join('\n'));
+    for (const refused of asked.filter((r) => r.status === 409)) assert.match(refused.body.errors[0].detail, /has a run in progress/);
+    const started = asked.find((r) => r.status === 202)!;
     assert.equal(started.body.data.attributes.status, 'running');
     assert.equal(started.body.data.attributes.drifted, null);
     const finished = await until('the manual assessment to finish', () => server.api.get(`/assessment-results/${started.body.data.id}`), (r) => r.body.data.attributes.status !== 'running', 60_000);
@@ -307,6 +324,8 @@ check "still_one" {
 
     // A yearly schedule of the organization's own beats otfd's per-second one: nothing more is due.
     await patchOrg({ 'assessments-schedule': '0 0 1 1 *' });
+    // A tick already under way may still start one more assessment: let it, then wait for it to end.
+    await sleep(1500);
     await idle();
     const count = (await results(wsId)).length;
     await sleep(3000);
@@ -393,5 +412,43 @@ check "still_one" {
     assert.equal(localRes.status, 422, localRes.text);
     assert.match(localRes.body.errors[0].detail, /local execution/);
     assert.deepEqual(await results(mine.id), []);
+  });
+});
+
+describe("health assessments: reading a runner's JSON plan", () => {
+  it('counts what it can of a plan of unexpected shape, and never throws', () => {
+    const deep: Record<string, unknown> = { resources: [{ mode: 'managed', address: 'terraform_data.deep' }] };
+    let m = deep;
+    for (let i = 0; i < 100_000; i++) {
+      const child: Record<string, unknown> = {};
+      m.child_modules = [child];
+      m = child;
+    }
+    const hostile: unknown[] = [
+      null,
+      42,
+      'plan',
+      [],
+      { resource_drift: 'x', output_changes: [1], prior_state: { values: { root_module: { resources: 'no', child_modules: {} } } }, checks: {} },
+      { resource_drift: [null, 1, { address: 7, change: { actions: ['update'] } }, { address: 'a', change: { actions: 'update' } }], checks: [null, { status: 'fail', address: 3 }] },
+      { prior_state: { values: { root_module: deep } } },
+    ];
+    for (const plan of hostile) {
+      const d = driftOf(plan);
+      assert.ok(Array.isArray(d.addresses) && Array.isArray(d.failedChecks), JSON.stringify(d));
+    }
+    assert.deepEqual(driftOf(hostile[5]).failedChecks, ['a check']);
+    assert.equal(driftOf(hostile[6]).resourcesUndrifted, 1, 'the root module is still counted when the nesting is too deep to follow');
+  });
+
+  it('drops NUL, control characters and lone surrogates from addresses and check names (PostgreSQL refuses them in jsonb)', () => {
+    const d = driftOf({
+      resource_drift: [{ address: 'terraform_data.a\u0000b\ud800', mode: 'managed', change: { actions: ['update'] } }],
+      output_changes: { ['x\u001b[31m\udc00']: { actions: ['update'] } },
+      checks: [{ status: 'fail', address: { to_display: 'check.c\u0000' } }],
+    });
+    assert.deepEqual(d.addresses, ['terraform_data.ab', 'output.x[31m']);
+    assert.deepEqual(d.failedChecks, ['check.c']);
+    assert.equal(clean('ok \ud83d\ude00'), 'ok \ud83d\ude00', 'a surrogate pair (an emoji) is kept');
   });
 });

@@ -203,6 +203,18 @@ describe('data retention policies', function () {
     ok(await api.post(`/runs/${loneRun.id}/actions/cancel`, {}), 202);
     await age('configuration_versions', [loneCv], 40);
     await age('runs', [loneRun.id], 40);
+    // A workspace whose latest run is an old plan-only one (so not its current run), with a health
+    // assessment made since: a hidden run, not the workspace's latest, so the plan is kept.
+    const probed = await createWorkspace(api, org);
+    const probedCv = await uploadedConfig(api, probed.id);
+    const probedRun = await createRun(api, probed.id, probedCv);
+    ok(await api.post(`/runs/${probedRun.id}/actions/cancel`, {}), 202);
+    await db('runs').where({ id: probedRun.id }).update({ speculative: true, plan_only: true });
+    await age('configuration_versions', [probedCv], 40);
+    await age('runs', [probedRun.id], 40);
+    const assessment = await createRun(api, probed.id, probedCv);
+    ok(await api.post(`/runs/${assessment.id}/actions/cancel`, {}), 202);
+    await db('runs').where({ id: assessment.id }).update({ speculative: true, plan_only: true, assessment: true });
 
     // Without a policy nothing goes.
     const idle = await server.otfd.collectBlobs(0);
@@ -241,6 +253,7 @@ describe('data retention policies', function () {
     ok(await api.get(`/state-versions/${keptSv1}`), 200);
     ok(await api.get(`/runs/${loneRun.id}`), 200);
     ok(await api.get(`/configuration-versions/${loneCv}`), 200);
+    ok(await api.get(`/runs/${probedRun.id}`), 200);
 
     // Once over, it is still the workspace's current run (the last one admitted to its queue),
     // and stays until a newer run is.

@@ -16,15 +16,18 @@ import type { Logger } from '../logger.js';
 import type { AssessmentNotice } from '../notifications/triggers.js';
 import { FINAL_STATUSES, type Run, type RunService } from '../runs/index.js';
 import type { Workspace, WorkspaceService } from '../workspaces/index.js';
-import { driftOf, type JsonPlan } from './drift.js';
+import { clean, driftOf } from './drift.js';
 import type { AssessmentMetrics } from './metrics.js';
 import * as store from './store.js';
 import type { AssessmentResult } from './store.js';
 
 export type { AssessmentResult, AssessmentStatus } from './store.js';
 
-/** Told of every finished assessment that drifted, failed or had failing checks; called without being awaited. */
-export type ResultHook = (notice: AssessmentNotice) => void;
+/**
+ * Told of every finished assessment that drifted, failed or had failing checks; called without being
+ * awaited. A hook may be async (notifications' is): its rejection is logged, never left unhandled.
+ */
+export type ResultHook = (notice: AssessmentNotice) => void | Promise<void>;
 
 export interface SchedulerOptions {
   /** --assessments-schedule: when assessments are due, unless the organization has its own. */
@@ -153,34 +156,40 @@ export class AssessmentService {
     if (result && result.status === 'running') await this.finish(result.id, run);
   }
 
+  /**
+   * Records the result of the assessment's run. Never leaves it running when the run's plan cannot
+   * be read or stored: the result is errored with the reason instead (else the orphan sweep would
+   * try it again on every tick).
+   */
   private async finish(resultId: string, run: Run | null): Promise<void> {
-    let finished: AssessmentResult | null;
     const failed = (why: string) =>
-      store.finishResult(this.db, resultId, { status: 'errored', errorMsg: why, resourcesDrifted: 0, resourcesUndrifted: 0, driftedAddresses: [], failedChecks: [] });
-    if (!run) {
-      finished = await failed('the run of this assessment is gone');
-    } else if (run.status === 'planned_and_finished') {
-      const json = await this.planJson(run.id);
-      const plan = json ? parsePlan(json) : null;
-      if (!plan) {
-        finished = await failed('the plan of this assessment has no readable JSON output');
-      } else {
-        const drift = driftOf(plan);
-        finished = await store.finishResult(this.db, resultId, {
-          status: drift.addresses.length > 0 ? 'drifted' : 'no_drift',
-          errorMsg: null,
-          resourcesDrifted: drift.resourcesDrifted,
-          resourcesUndrifted: drift.resourcesUndrifted,
-          driftedAddresses: drift.addresses,
-          failedChecks: drift.failedChecks,
-        });
-      }
-    } else if (run.status === 'errored') {
-      finished = await failed(run.errorMessage ?? 'the assessment failed');
-    } else {
-      finished = await failed(`the assessment ended ${run.status.replace(/_/g, ' ')}`);
+      store.finishResult(this.db, resultId, { status: 'errored', errorMsg: clean(why), resourcesDrifted: 0, resourcesUndrifted: 0, driftedAddresses: [], failedChecks: [] });
+    let finished: AssessmentResult | null;
+    try {
+      finished = await this.outcome(resultId, run, failed);
+    } catch (err) {
+      this.logger.error({ err, result: resultId }, 'cannot record the outcome of a health assessment; recording it errored');
+      finished = await failed(`the outcome of this assessment could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (finished) this.announce(finished);
+  }
+
+  private async outcome(resultId: string, run: Run | null, failed: (why: string) => Promise<AssessmentResult | null>): Promise<AssessmentResult | null> {
+    if (!run) return failed('the run of this assessment is gone');
+    if (run.status === 'errored') return failed(run.errorMessage ?? 'the assessment failed');
+    if (run.status !== 'planned_and_finished') return failed(`the assessment ended ${run.status.replace(/_/g, ' ')}`);
+    const json = await this.planJson(run.id);
+    const plan = json ? parsePlan(json) : undefined;
+    if (plan === undefined) return failed('the plan of this assessment has no readable JSON output');
+    const drift = driftOf(plan);
+    return store.finishResult(this.db, resultId, {
+      status: drift.addresses.length > 0 ? 'drifted' : 'no_drift',
+      errorMsg: null,
+      resourcesDrifted: drift.resourcesDrifted,
+      resourcesUndrifted: drift.resourcesUndrifted,
+      driftedAddresses: drift.addresses,
+      failedChecks: drift.failedChecks,
+    });
   }
 
   private announce(r: AssessmentResult): void {
@@ -194,11 +203,10 @@ export class AssessmentService {
     if (r.failedChecks.length > 0) notice('assessment:check_failure', `${r.failedChecks.length} check(s) failed: ${r.failedChecks.slice(0, 10).join(', ')}`);
     for (const n of notices) {
       for (const hook of this.hooks) {
-        try {
-          hook(n);
-        } catch (err) {
-          this.logger.error({ err, result: r.id }, 'an assessment result hook failed');
-        }
+        // An unhandled rejection would end otfd: a hook's failure (thrown or rejected) is only logged.
+        Promise.resolve()
+          .then(() => hook(n))
+          .catch((err: unknown) => this.logger.error({ err, result: r.id }, 'an assessment result hook failed'));
       }
     }
   }
@@ -238,19 +246,33 @@ export class AssessmentService {
     const leaseSeconds = Math.max(10, Math.ceil((this.scheduler.tickMs * 3) / 1000));
     if (!(await store.holdLease(this.db, this.owner, leaseSeconds))) return;
     // Results whose otfd stopped between the run's end and finishing them.
+    // One that cannot be finished (not even as errored) is logged and left: it must not stop the tick.
     for (const orphan of await store.orphanedResults(this.db, FINAL)) {
-      await this.finish(orphan.id, orphan.runId ? await this.runs.byId(orphan.runId) : null);
+      try {
+        await this.finish(orphan.id, orphan.runId ? await this.runs.byId(orphan.runId) : null);
+      } catch (err) {
+        this.logger.error({ err, result: orphan.id }, 'cannot finish an orphaned health assessment result; going on with the others');
+      }
     }
     const now = new Date();
     const due = (await store.candidates(this.db, FINAL, CANDIDATES_PER_TICK)).filter((c) => this.isDue(c, now)).slice(0, PER_TICK);
     if (due.length === 0 || this.stopped) return;
     for (const ws of await this.workspaces.byIds(due.map((c) => c.workspaceId))) {
       if (this.stopped) return;
-      if (await this.obstacle(ws)) continue;
+      // Refused workspaces are remembered, so they are not first again at the next tick (isDue).
+      if (await this.obstacle(ws)) {
+        this.refused.set(ws.id, new Date());
+        continue;
+      }
       try {
         await this.start(SITE_ADMIN, ws);
         this.refused.delete(ws.id);
       } catch (err) {
+        // A run or another assessment took the workspace since the check above: skipped this tick.
+        if (err instanceof ConflictError) {
+          this.logger.debug({ workspace: ws.id, why: err.message }, 'health assessment skipped: the workspace is busy');
+          continue;
+        }
         this.refused.set(ws.id, new Date());
         this.logger.warn({ err, workspace: ws.id }, 'cannot start the health assessment of a workspace; trying again at its next due time');
       }
@@ -279,10 +301,11 @@ function driftMessage(r: AssessmentResult): string {
   return `${r.driftedAddresses.length} drifted: ${shown}${more}`;
 }
 
-function parsePlan(json: Buffer): JsonPlan | null {
+/** The parsed JSON plan (any shape: driftOf checks it), undefined when it is not JSON. */
+function parsePlan(json: Buffer): unknown {
   try {
-    return JSON.parse(json.toString('utf8')) as JsonPlan;
+    return JSON.parse(json.toString('utf8')) as unknown;
   } catch {
-    return null;
+    return undefined;
   }
 }

@@ -136,13 +136,18 @@ export interface Candidate {
 }
 
 /**
- * The workspaces with assessments on that have a current state and no unfinished run (of any
- * kind, assessments included): the ones an assessment may be made for now, if due.
+ * The workspaces with assessments on that have a current state, a runner (not local execution, the
+ * organization's default read as the workspaces domain reads it), no lock and no unfinished run (of
+ * any kind, assessments included): the ones an assessment may be made for now, if due. Those that
+ * cannot be assessed are left out here, not refused later: sorted first (never assessed), enough of
+ * them would fill every tick and starve the others.
  */
 export async function candidates(db: Db, finalStatuses: readonly string[], limit: number): Promise<Candidate[]> {
   const rows = await db('workspaces as w')
     .join('organizations as o', 'o.id', 'w.organization_id')
     .where((q) => q.where('w.assessments_enabled', true).orWhere('o.assessments_enforced', true))
+    .whereRaw(`(CASE WHEN w.execution_overwritten THEN w.execution_mode ELSE o.default_execution_mode END) <> 'local'`)
+    .where('w.locked', false)
     .whereExists((q) => q.select(db.raw('1')).from('state_versions as sv').whereRaw("sv.workspace_id = w.id AND sv.status = 'finalized'"))
     .whereNotExists((q) => q.select(db.raw('1')).from('runs as r').whereRaw('r.workspace_id = w.id').whereRaw('NOT (r.status = ANY(?))', [[...finalStatuses]]))
     .select<Array<{ id: string; schedule: string | null; last_at: Date | null }>>(

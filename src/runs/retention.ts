@@ -21,7 +21,8 @@ export async function pruneRuns(db: Db, workspaceId: string, before: Date): Prom
   const out: RunPruning = { runs: 0, configurationVersions: 0 };
   for (;;) {
     const n = await db.transaction(async (trx): Promise<number> => {
-      const latest = await trx('runs').where({ workspace_id: workspaceId }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first<{ id: string } | undefined>('id');
+      // The workspace's latest run as its latest_run_id says: health assessments' hidden runs never count.
+      const latest = await trx('runs').where({ workspace_id: workspaceId, assessment: false }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first<{ id: string } | undefined>('id');
       const current = await trx('runs')
         .where({ workspace_id: workspaceId, speculative: false })
         .whereRaw(`status_timestamps->>'plan-queued-at' IS NOT NULL`)

@@ -324,7 +324,8 @@ export class RunService {
    * and may be run): a speculative refresh-only plan of the workspace's current configuration,
    * marked as an assessment, admitted at once. Like any speculative plan it never locks the
    * workspace; unlike one it is not listed among the workspace's runs. `record` runs in the run's
-   * transaction, so the assessment's own record exists exactly when its run does.
+   * transaction, so the assessment's own record exists exactly when its run does. 409 (ConflictError)
+   * when the workspace is locked or has an unfinished run, checked under its row lock.
    */
   async createAssessment(subject: Subject, ws: Workspace, record: (trx: Knex.Transaction, run: Run) => Promise<void>): Promise<Run> {
     const cv = await this.configurationFor(ws, ws.currentConfigurationVersionId ?? undefined);
@@ -335,6 +336,10 @@ export class RunService {
       if ((await store.lockConfigurationVersion(trx, cv.id, 'share')) !== 'uploaded') {
         throw new InvalidError(`configuration version "${cv.id}" is archived: its configuration is gone`);
       }
+      // Checked again here, under the workspace row's lock: the caller's check was made outside this
+      // transaction, and a run (or another assessment) may have been admitted since.
+      const obstacle = await store.assessmentObstacle(trx, ws.id, [...FINAL_STATUSES]);
+      if (obstacle) throw new ConflictError(obstacle);
       await this.insert(trx, subject, ws, input, { id, configurationVersionId: cv.id, speculative: true, assessment: true });
       await record(trx, (await store.findRun(trx, id))!);
       await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);

@@ -438,6 +438,20 @@ export async function findRuns(db: Db, ids: string[]): Promise<Run[]> {
   return ((await selectRuns(db).whereRaw('r.id = ANY(?)', [ids])) as RunRow[]).map(toRun);
 }
 
+/**
+ * Locks the workspace's row until the transaction ends and says why a health assessment cannot be
+ * made now (null: it can): the workspace is locked, or has an unfinished run of any kind. Taking the
+ * workspace's lock for a run updates this row, so it waits for the transaction, as does another
+ * assessment's check: neither slips in between this check and the assessment's insert.
+ */
+export async function assessmentObstacle(trx: Knex.Transaction, workspaceId: string, finalStatuses: readonly string[]): Promise<string | null> {
+  const ws = await trx('workspaces').where({ id: workspaceId }).forUpdate().first<{ name: string; locked: boolean; lock_holder_name: string | null } | undefined>('name', 'locked', 'lock_holder_name');
+  if (!ws) return `workspace "${workspaceId}" is gone`;
+  if (ws.locked) return `workspace "${ws.name}" is locked by ${ws.lock_holder_name ?? 'somebody'}`;
+  const active = await trx('runs').where({ workspace_id: workspaceId }).whereRaw('NOT (status = ANY(?))', [[...finalStatuses]]).first<{ id: string } | undefined>('id');
+  return active ? `workspace "${ws.name}" has a run in progress (${active.id})` : null;
+}
+
 /** The run, its row locked until the transaction ends: status changes are serialised per run. */
 export async function lockRun(trx: Knex.Transaction, id: string): Promise<Run | null> {
   await trx('runs').where({ id }).forUpdate().first('id');
