@@ -7,19 +7,11 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from '../logger.js';
 import { AddressRefused, pinnedLookup, resolveDestination } from './address.js';
 import { emailMessage, genericPayload, signature, slackPayload, teamsPayload, type PayloadContext } from './payloads.js';
+import type { SmtpConfig } from '../config.js';
 import type { DeliveryResponse, DestinationType, NotificationEvent } from './store.js';
 
-/** SMTP settings (otfd's --smtp-* flags). */
-export interface SmtpSettings {
-  host: string;
-  port: number;
-  user: string | null;
-  /** Never logged, never shown. */
-  password: string | null;
-  from: string;
-  /** none: plain SMTP; starttls: upgrade required (the default); tls: TLS from the start (port 465). */
-  tls: 'none' | 'starttls' | 'tls';
-}
+/** SMTP settings: otfd's --smtp-* flags as src/config.ts reads them. */
+export type SmtpSettings = SmtpConfig;
 
 export interface SenderOptions {
   allowPrivateAddresses: boolean;
