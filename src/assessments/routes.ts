@@ -26,8 +26,7 @@ export function registerAssessmentRoutes(router: ApiRouter, deps: { assessments:
   });
 
   router.get('/assessment-results/:id', async (ctx) => {
-    const { result } = await assessments.get(subjectOf(ctx), ctx.params.id);
-    await sendOne(ctx, 200, result);
+    await sendOne(ctx, 200, await assessments.get(subjectOf(ctx), ctx.params.id));
   });
 
   // 202: the assessment has started; its result is running until its plan ends.

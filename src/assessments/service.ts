@@ -85,7 +85,7 @@ export class AssessmentService {
     return { ws, result };
   }
 
-  async get(subject: Subject, id: string): Promise<{ result: AssessmentResult; run: Run | null }> {
+  async get(subject: Subject, id: string): Promise<AssessmentResult> {
     const result = await store.findResult(this.db, id);
     if (!result) throw notFound('assessment result', id);
     try {
@@ -94,7 +94,7 @@ export class AssessmentService {
       if (err instanceof NotFoundError) throw notFound('assessment result', id);
       throw err;
     }
-    return { result, run: result.runId ? await this.runs.byId(result.runId) : null };
+    return result;
   }
 
   async list(subject: Subject, workspaceId: string, limit: number, offset: number): Promise<{ items: AssessmentResult[]; total: number }> {

@@ -215,20 +215,24 @@ export class PoolService implements TokenResolver {
   }
 
   async getToken(subject: Subject, id: string): Promise<AgentToken> {
+    return (await this.tokenWithPool(subject, id)).token;
+  }
+
+  /** Deletes the token: agents that registered with it stop at their next call. */
+  async deleteToken(subject: Subject, id: string): Promise<void> {
+    const { token, pool } = await this.tokenWithPool(subject, id);
+    await audited(this.db, (trx) => store.deleteToken(trx, token.id), { action: 'agent-token.delete', resource: { type: 'authentication-tokens', id: token.id }, organizationId: pool.organizationId, details: { pool: pool.id } });
+  }
+  /** The token and its pool, once the subject may manage the pool. */
+  private async tokenWithPool(subject: Subject, id: string) {
     const token = await store.findToken(this.db, id);
     if (!token) throw notFound('authentication token', id);
     const pool = await store.findPool(this.db, token.poolId);
     if (!pool) throw notFound('authentication token', id);
     this.authorize(subject, 'pool:manage', pool.organizationId, 'authentication token', id);
-    return token;
+    return { token, pool };
   }
 
-  /** Deletes the token: agents that registered with it stop at their next call. */
-  async deleteToken(subject: Subject, id: string): Promise<void> {
-    const token = await this.getToken(subject, id);
-    const pool = (await store.findPool(this.db, token.poolId))!;
-    await audited(this.db, (trx) => store.deleteToken(trx, token.id), { action: 'agent-token.delete', resource: { type: 'authentication-tokens', id: token.id }, organizationId: pool.organizationId, details: { pool: pool.id } });
-  }
 
   async authenticateToken(id: string, secret: string): Promise<Subject | null> {
     const token = await store.findToken(this.db, id);

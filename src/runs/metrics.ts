@@ -20,9 +20,12 @@ export function registerRunMetrics(registry: Registry, waiting: WaitingService, 
     async collect() {
       this.reset();
       const counts = new Map<string, { reason: string; pool: string; n: number }>();
+      // Pending runs of one workspace run where it runs: its pool is looked up once per scrape.
+      const pools = new Map<string, Promise<string | null>>();
+      const pendingPool = (run: Run) => pools.get(run.workspaceId) ?? pools.set(run.workspaceId, poolOf(run)).get(run.workspaceId)!;
       for (const { run, waiting: w } of await waiting.explainWaiting(MAX_EXPLAINED)) {
         // A queued run's job names its pool; a pending run will run where its workspace runs now.
-        const pool = w.runner === 'pool' ? (w.pool?.id ?? 'unknown') : w.runner === 'server-agent' ? 'server' : ((await poolOf(run)) ?? 'server');
+        const pool = w.runner === 'pool' ? (w.pool?.id ?? 'unknown') : w.runner === 'server-agent' ? 'server' : ((await pendingPool(run)) ?? 'server');
         const key = `${w.reason}\u0000${pool}`;
         const c = counts.get(key) ?? { reason: w.reason, pool, n: 0 };
         c.n++;

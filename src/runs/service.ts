@@ -341,8 +341,9 @@ export class RunService {
       const obstacle = await store.assessmentObstacle(trx, ws.id, [...FINAL_STATUSES]);
       if (obstacle) throw new ConflictError(obstacle);
       await this.insert(trx, subject, ws, input, { id, configurationVersionId: cv.id, speculative: true, assessment: true });
-      await record(trx, (await store.findRun(trx, id))!);
-      await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);
+      const run = (await store.lockRun(trx, id))!;
+      await record(trx, run);
+      await this.fire(trx, run, 'queue_plan', after);
     });
     await this.announceCreated(id);
     for (const f of after) await f();
@@ -573,15 +574,10 @@ export class RunService {
     for (const effect of t.effects) {
       switch (effect) {
         case 'enqueue-plan':
-          await this.jobs.enqueue(trx, {
-            ...(await this.jobTarget(run)),
-            phase: 'plan',
-            priority: run.speculative ? PRIORITY.speculative : PRIORITY.plan,
-            timeoutSeconds: await this.phaseTimeout(run, 'plan'),
-          });
+          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run, 'plan')), priority: run.speculative ? PRIORITY.speculative : PRIORITY.plan });
           break;
         case 'enqueue-apply':
-          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run)), phase: 'apply', priority: PRIORITY.apply, timeoutSeconds: await this.phaseTimeout(run, 'apply') });
+          await this.jobs.enqueue(trx, { ...(await this.jobTarget(run, 'apply')), priority: PRIORITY.apply });
           break;
         case 'cancel-jobs':
           // A force-cancel or force-end kills what runs and revokes its job tokens at once.
@@ -609,21 +605,18 @@ export class RunService {
   }
 
   /** Where a run's jobs go: its workspace's agent pool in agent mode, else the server agent. */
-  private async jobTarget(run: Run) {
+  /**
+   * Where the phase's job goes (its workspace's pool, or the server agent) and how long it may run:
+   * the workspace's timeout, else its organization's (read only then), else the site's. Decided
+   * when the job is queued and kept on it, so the runner and otfd's backstop agree.
+   */
+  private async jobTarget(run: Run, phase: 'plan' | 'apply') {
     const ws = await this.workspaces.byId(run.workspaceId);
     const poolId = ws?.executionMode === 'agent' ? ws.agentPoolId : null;
-    return { runId: run.id, workspaceId: run.workspaceId, organizationId: run.organizationId, poolId };
-  }
-
-  /**
-   * How long the phase may run: the workspace's timeout, else its organization's, else the site's.
-   * Decided when the job is queued and kept on it, so the runner and otfd's backstop agree.
-   */
-  private async phaseTimeout(run: Run, phase: 'plan' | 'apply'): Promise<number> {
-    const ws = await this.workspaces.byId(run.workspaceId);
-    const org = await this.orgs.byId(run.organizationId);
     const pick = (t: PhaseTimeouts | null | undefined) => (phase === 'plan' ? t?.planTimeoutSeconds : t?.applyTimeoutSeconds) ?? null;
-    return pick(ws) ?? pick(org) ?? (phase === 'plan' ? this.siteTimeouts.planSeconds : this.siteTimeouts.applySeconds);
+    const timeoutSeconds =
+      pick(ws) ?? pick(await this.orgs.byId(run.organizationId)) ?? (phase === 'plan' ? this.siteTimeouts.planSeconds : this.siteTimeouts.applySeconds);
+    return { runId: run.id, workspaceId: run.workspaceId, organizationId: run.organizationId, poolId, phase, timeoutSeconds };
   }
 
   private async confirmAndQueue(trx: Knex.Transaction, run: Run, after: AfterCommit): Promise<Run> {
