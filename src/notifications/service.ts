@@ -305,7 +305,7 @@ export class NotificationService {
       assessment: null,
     };
     await store.recordResponse(this.db, config.id, await this.deliverOnce(config, event));
-    return this.get(subject, id);
+    return (await this.present([config]))[0];
   }
 
   // ------------------------------------------------------------ events
