@@ -12,7 +12,9 @@ import {
   LOG_LEVELS,
   oneOf,
   parseBool,
+  parseDuration,
   parseInteger,
+  positiveDuration,
   readableFile,
   usageOf,
   type FlagSpec,
@@ -21,7 +23,7 @@ import {
 
 import { MAX_TIMEOUT_SECONDS } from './timeouts.js';
 
-export { ConfigError } from './flags.js';
+export { ConfigError, parseDuration } from './flags.js';
 export type { LogLevel } from './flags.js';
 export type Engine = 'terraform' | 'tofu';
 
@@ -209,17 +211,6 @@ function parseSize(name: string, v: string): number {
   return Number(m[1]) * unit;
 }
 
-const DURATION_UNITS: Record<string, number> = { '': 1000, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** A duration such as 30s, 500ms, 10m or 1h; a bare number is seconds. In milliseconds. */
-export function parseDuration(name: string, v: string, maxMs: number): number {
-  const m = /^(\d+)\s*(ms|s|m|h|)$/i.exec(v.trim());
-  const ms = m ? Number(m[1]) * DURATION_UNITS[m[2].toLowerCase()] : NaN;
-  if (!Number.isSafeInteger(ms) || ms > maxMs) {
-    throw new ConfigError(`--${name}: "${v}" is not a duration (a whole number with ms, s, m or h, at most ${maxMs / 3_600_000} h)`);
-  }
-  return ms;
-}
 
 /** Parses argv and env into a Config. Returns null when --help was asked for. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config | null {
@@ -288,12 +279,6 @@ function parseTimeoutFlag(name: string, v: string): number {
   const ms = positiveDuration(name, v, MAX_TIMEOUT_SECONDS * 1000);
   if (ms % 1000 !== 0) throw new ConfigError(`--${name}: "${v}" is not a whole number of seconds`);
   return ms / 1000;
-}
-
-function positiveDuration(name: string, v: string, maxMs: number): number {
-  const ms = parseDuration(name, v, maxMs);
-  if (ms <= 0) throw new ConfigError(`--${name}: must be more than 0`);
-  return ms;
 }
 
 /** The --oidc-* flags: all of issuer, client id and client secret, or none of them. */

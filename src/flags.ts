@@ -92,14 +92,23 @@ export function readableFile(name: string, p: string): string {
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** A duration of at least a second and at most `maxSeconds`: 90, 90s, 10m or 1h (a bare number is seconds). In milliseconds. */
-export function parseSecondsFlag(name: string, v: string, maxSeconds: number): number {
-  const m = /^(\d{1,9})\s*(s|m|h|)$/i.exec(v.trim());
-  const seconds = m ? Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600 } as Record<string, number>)[m[2].toLowerCase()] : NaN;
-  if (!(seconds >= 1 && seconds <= maxSeconds)) {
-    throw new ConfigError(`--${name}: "${v}" is not a duration from 1s to ${maxSeconds}s (a whole number with s, m or h)`);
+const DURATION_UNITS: Record<string, number> = { '': 1000, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration such as 30s, 500ms, 10m or 1h; a bare number is seconds. In milliseconds. */
+export function parseDuration(name: string, v: string, maxMs: number): number {
+  const m = /^(\d+)\s*(ms|s|m|h|)$/i.exec(v.trim());
+  const ms = m ? Number(m[1]) * DURATION_UNITS[m[2].toLowerCase()] : NaN;
+  if (!Number.isSafeInteger(ms) || ms > maxMs) {
+    throw new ConfigError(`--${name}: "${v}" is not a duration (a whole number with ms, s, m or h, at most ${maxMs / 3_600_000} h)`);
   }
-  return seconds * 1000;
+  return ms;
+}
+
+/** A duration as parseDuration reads it, more than 0. */
+export function positiveDuration(name: string, v: string, maxMs: number): number {
+  const ms = parseDuration(name, v, maxMs);
+  if (ms <= 0) throw new ConfigError(`--${name}: must be more than 0`);
+  return ms;
 }
 
 /** A directory that must exist (a typo must not silently turn off what it holds). */

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { AGENT_NAME, AGENT_NAME_RULE } from '../protocol/agent.js';
-import { collectFlags, ConfigError, existingDirectory, expandHome, LOG_LEVELS, oneOf, parseBool, parseInteger, parseSecondsFlag, usageOf, type FlagSpec, type LogLevel } from '../flags.js';
+import { collectFlags, ConfigError, existingDirectory, expandHome, LOG_LEVELS, oneOf, parseBool, parseInteger, positiveDuration, usageOf, type FlagSpec, type LogLevel } from '../flags.js';
 
 export interface AgentConfig {
   token: string;
@@ -84,6 +84,6 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     stateRetryHours: parseInteger('state-retry-hours', v.get('state-retry-hours') ?? '24', 1, 24 * 365),
     logLevel: oneOf('log-level', v.get('log-level') ?? 'info', LOG_LEVELS),
     hooksDir: v.has('hooks-dir') ? existingDirectory('hooks-dir', v.get('hooks-dir')!) : null,
-    hookTimeoutMs: parseSecondsFlag('hook-timeout', v.get('hook-timeout') ?? '10m', 24 * 3600),
+    hookTimeoutMs: positiveDuration('hook-timeout', v.get('hook-timeout') ?? '10m', 24 * 3_600_000),
   };
 }
