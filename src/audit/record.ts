@@ -43,22 +43,33 @@ function clean(details: Details | undefined): Record<string, unknown> {
 
 /** Records a change that succeeds. Call it with the change's transaction. */
 export async function recordChange(trx: Db, change: Change): Promise<void> {
-  const scope = currentScope();
-  const actor = change.actor ?? scope?.actor ?? SYSTEM_ACTOR;
-  await store.insert(trx, {
-    id: newId('ae'),
+  await insertEvent(trx, change.actor, {
     organizationId: change.organizationId,
-    actorType: actor.type,
-    actorId: actor.id,
-    actorName: actor.name,
-    tokenId: actor.tokenId ?? null,
     action: change.action,
     resourceType: change.resource.type,
     resourceId: change.resource.id,
-    clientAddress: scope?.address ?? null,
-    requestId: typeof scope?.fields.reqId === 'string' ? scope.fields.reqId : null,
     result: 'success',
     details: clean(change.details),
+  });
+}
+
+/** Writes an event, its actor (unless given) and address taken from the request's scope, else the system's. */
+async function insertEvent(
+  db: Db,
+  actor: WorkActor | undefined,
+  e: Omit<store.NewEvent, 'id' | 'actorType' | 'actorId' | 'actorName' | 'tokenId' | 'clientAddress' | 'requestId'>,
+): Promise<void> {
+  const scope = currentScope();
+  const who = actor ?? scope?.actor ?? SYSTEM_ACTOR;
+  await store.insert(db, {
+    ...e,
+    id: newId('ae'),
+    actorType: who.type,
+    actorId: who.id,
+    actorName: who.name,
+    tokenId: who.tokenId ?? null,
+    clientAddress: scope?.address ?? null,
+    requestId: typeof scope?.fields.reqId === 'string' ? scope.fields.reqId : null,
   });
 }
 
@@ -77,20 +88,11 @@ export interface Refusal {
  * transaction (whatever the request did rolled back). The request's body is never recorded.
  */
 export async function recordRefusal(db: Db, r: Refusal): Promise<void> {
-  const scope = currentScope();
-  const actor = scope?.actor ?? SYSTEM_ACTOR;
-  await store.insert(db, {
-    id: newId('ae'),
+  await insertEvent(db, undefined, {
     organizationId: r.organizationId,
-    actorType: actor.type,
-    actorId: actor.id,
-    actorName: actor.name,
-    tokenId: actor.tokenId ?? null,
     action: `request.${r.method.toLowerCase()}`,
     resourceType: 'requests',
     resourceId: r.route,
-    clientAddress: scope?.address ?? null,
-    requestId: typeof scope?.fields.reqId === 'string' ? scope.fields.reqId : null,
     result: r.status >= 500 ? 'failed' : 'denied',
     details: { method: r.method, path: r.path, status: r.status },
   });

@@ -1,5 +1,5 @@
 // Rules of the workspaces domain: settings, names, projects, tags and locks.
-import { audited, recordChange } from '../audit/index.js';
+import { audited, recordChange, type Change, type Details } from '../audit/index.js';
 import { authorize, visibleWorkspaces, type Action, type Scope } from '../auth/authorize.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
@@ -237,7 +237,7 @@ export class WorkspaceService {
     this.authorize(subject, 'workspace:update', ws);
     if (sshKeyId !== null) await this.sshKeyCheck(ws.organizationId, sshKeyId);
     try {
-      await audited(this.db, (trx) => store.setSshKey(trx, ws.id, sshKeyId), { action: 'workspace.set-ssh-key', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { 'ssh-key-id': sshKeyId } });
+      await audited(this.db, (trx) => store.setSshKey(trx, ws.id, sshKeyId), workspaceChange('set-ssh-key', ws, { 'ssh-key-id': sshKeyId }));
     } catch (err) {
       // the key was deleted after we looked it up
       if ((err as { code?: string }).code === '23503') throw notFound('ssh key', sshKeyId ?? '');
@@ -395,7 +395,7 @@ export class WorkspaceService {
         await store.upsertTags(trx, org.id, id, bindings, () => newId('tag'));
         // Last, so that the lock it takes on the repository is held for as short a time as can be.
         if (change) made.attachment = await this.applyConnection(trx, subject, org.id, id, change);
-        await recordChange(trx, { action: 'workspace.create', resource: { type: 'workspaces', id }, organizationId: org.id, details: { name: input.name } });
+        await recordChange(trx, workspaceChange('create', { id, organizationId: org.id }, { name: input.name }));
       });
     } catch (err) {
       await made.attachment?.undo();
@@ -459,7 +459,7 @@ export class WorkspaceService {
         const fresh = named.filter((b) => !ws.tags.some((t) => t.key === b.key));
         await store.upsertTags(trx, ws.organizationId, ws.id, [...fresh, ...tags.bindings], () => newId('tag'));
         if (change) made.attachment = await this.applyConnection(trx, subject, ws.organizationId, ws.id, change);
-        await recordChange(trx, { action: 'workspace.update', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name, changed: Object.keys(changes).join(',') } });
+        await recordChange(trx, workspaceChange('update', ws, { name: ws.name, changed: Object.keys(changes).join(',') }));
       });
     } catch (err) {
       await made.attachment?.undo();
@@ -484,7 +484,7 @@ export class WorkspaceService {
 
   async delete(subject: Subject, ws: Workspace): Promise<void> {
     this.authorize(subject, 'workspace:delete', ws);
-    await audited(this.db, (trx) => store.remove(trx, ws.id), { action: 'workspace.delete', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name } });
+    await audited(this.db, (trx) => store.remove(trx, ws.id), workspaceChange('delete', ws, { name: ws.name }));
     await this.released(ws, { next: null });
   }
 
@@ -495,7 +495,7 @@ export class WorkspaceService {
     if (this.managesResources && (await this.managesResources(ws.id))) {
       throw new ConflictError(`workspace "${ws.name}" is not safe to delete: its state still manages resources; destroy them first, or delete it with force`);
     }
-    await audited(this.db, (trx) => store.remove(trx, ws.id), { action: 'workspace.delete', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name, safe: true } });
+    await audited(this.db, (trx) => store.remove(trx, ws.id), workspaceChange('delete', ws, { name: ws.name, safe: true }));
     await this.released(ws, { next: null });
   }
 
@@ -513,7 +513,7 @@ export class WorkspaceService {
 
   async lock(subject: Subject, ws: Workspace, reason: string | null): Promise<Workspace> {
     this.authorize(subject, 'workspace:lock', ws);
-    const lockChange = { action: 'workspace.lock', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name } };
+    const lockChange = workspaceChange('lock', ws, { name: ws.name });
     if (!(await audited(this.db, (trx) => store.lock(trx, ws.id, principalOf(subject), reason), (locked) => (locked ? lockChange : null)))) {
       const current = await this.load(ws.id);
       throw new ConflictError(`workspace already locked (by ${describeHolder(current.lock?.holder)})`);
@@ -529,7 +529,7 @@ export class WorkspaceService {
       // Not 409: the CLI retries an unlock whose error says this, but maps any 409 to "already unlocked".
       throw new InvalidError('Unable to unlock workspace: the latest state version is still pending; retry once its upload is complete');
     }
-    const unlockChange = { action: 'workspace.unlock', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name } };
+    const unlockChange = workspaceChange('unlock', ws, { name: ws.name });
     if (!(await audited(this.db, (trx) => store.unlock(trx, ws.id, holder), (done) => (done ? unlockChange : null)))) {
       const current = await this.load(ws.id);
       if (!current.lock) throw new ConflictError('workspace already unlocked');
@@ -545,7 +545,7 @@ export class WorkspaceService {
     if (ws.lock?.holder.type === 'runs') {
       throw new ConflictError(`Unable to unlock workspace. The workspace is locked by Run ${ws.lock.holder.id}; cancel or discard the run instead.`);
     }
-    const unlockChange = { action: 'workspace.force-unlock', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { name: ws.name } };
+    const unlockChange = workspaceChange('force-unlock', ws, { name: ws.name });
     if (!(await audited(this.db, (trx) => store.unlock(trx, ws.id, null), (done) => (done ? unlockChange : null)))) throw new ConflictError('workspace already unlocked');
     await this.unlocked(ws.id);
     return this.load(ws.id);
@@ -619,7 +619,7 @@ export class WorkspaceService {
     await this.db.transaction(async (trx) => {
       const fresh = (await this.bindingsFor(trx, ws.organizationId, refs)).filter((b) => !ws.tags.some((t) => t.key === b.key));
       await store.upsertTags(trx, ws.organizationId, ws.id, fresh, () => newId('tag'));
-      await recordChange(trx, { action: 'workspace.add-tags', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { tags: fresh.map((b) => b.key).join(',') } });
+      await recordChange(trx, workspaceChange('add-tags', ws, { tags: fresh.map((b) => b.key).join(',') }));
     });
     return this.load(ws.id);
   }
@@ -628,14 +628,14 @@ export class WorkspaceService {
     this.authorize(subject, 'workspace:manage-tags', ws);
     const bindings = await this.bindingsFor(this.db, ws.organizationId, refs);
     const keys = bindings.map((b) => b.key);
-    await audited(this.db, (trx) => store.removeTags(trx, ws.id, keys), { action: 'workspace.remove-tags', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { tags: keys.join(',') } });
+    await audited(this.db, (trx) => store.removeTags(trx, ws.id, keys), workspaceChange('remove-tags', ws, { tags: keys.join(',') }));
     return this.load(ws.id);
   }
 
   /** Adds or updates key/value bindings; bindings not named stay as they are. */
   async addTagBindings(subject: Subject, ws: Workspace, bindings: TagBinding[]): Promise<Workspace> {
     this.authorize(subject, 'workspace:manage-tags', ws);
-    const tagsChange = { action: 'workspace.add-tag-bindings', resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details: { tags: bindings.map((b) => b.key).join(',') } };
+    const tagsChange = workspaceChange('add-tag-bindings', ws, { tags: bindings.map((b) => b.key).join(',') });
     await audited(this.db, (trx) => store.upsertTags(trx, ws.organizationId, ws.id, bindings, () => newId('tag')), tagsChange);
     return this.load(ws.id);
   }
@@ -651,4 +651,9 @@ function describeHolder(holder: Principal | undefined): string {
   if (!holder) return 'nobody';
   const kind = { users: 'User', teams: 'Team', runs: 'Run' }[holder.type];
   return `${kind} ${holder.type === 'runs' ? holder.id : holder.name}`;
+}
+
+/** The audit trail's record of a change to a workspace. */
+function workspaceChange(verb: string, ws: { id: string; organizationId: string }, details: Details): Change {
+  return { action: `workspace.${verb}`, resource: { type: 'workspaces', id: ws.id }, organizationId: ws.organizationId, details };
 }
