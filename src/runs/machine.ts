@@ -107,6 +107,9 @@ export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
   'force_canceled',
 ]);
 
+/** Statuses in which a run waits (for the queue, a lock, a runner) and has an explanation. */
+export const WAITING_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['pending', 'plan_queued', 'confirmed', 'apply_queued']);
+
 export class IllegalTransition extends Error {
   constructor(
     readonly status: RunStatus,

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
 import type { IngressAttributes } from '../vcs/types.js';
 import { escapeLike, paged, type Db } from '../db/index.js';
-import type { PhaseStatus, RunStatus } from './machine.js';
+import { WAITING_STATUSES, type PhaseStatus, type RunStatus } from './machine.js';
 
 export type Timestamps = Record<string, string>;
 
@@ -653,7 +653,7 @@ export async function readLog(db: Db, phaseId: string, offset: number, limit: nu
 export async function queuePosition(db: Db, run: Pick<Run, 'id' | 'organizationId' | 'createdAt'>): Promise<number> {
   const row = await db('runs')
     .where({ organization_id: run.organizationId })
-    .whereIn('status', ['pending', 'plan_queued', 'confirmed', 'apply_queued'])
+    .whereIn('status', [...WAITING_STATUSES])
     .andWhere((w) => w.where('created_at', '<', run.createdAt).orWhere((x) => x.where('created_at', run.createdAt).andWhere('id', '<', run.id)))
     .count<{ n: string }[]>({ n: '*' })
     .first();
@@ -662,5 +662,5 @@ export async function queuePosition(db: Db, run: Pick<Run, 'id' | 'organizationI
 
 /** The runs waiting to start or to be picked up, oldest first, at most `limit` (for /metrics). */
 export async function waitingRuns(db: Db, limit: number): Promise<Run[]> {
-  return (await listRuns(db, { statuses: ['pending', 'plan_queued', 'confirmed', 'apply_queued'], limit, offset: 0, order: 'oldest' })).items;
+  return (await listRuns(db, { statuses: [...WAITING_STATUSES], limit, offset: 0, order: 'oldest' })).items;
 }

@@ -11,7 +11,7 @@ import type { Db } from '../db/index.js';
 import type { JobService } from '../jobs/index.js';
 import type { WorkspaceService } from '../workspaces/index.js';
 import type { ConfigurationVersionService } from './configs.js';
-import type { RunStatus } from './machine.js';
+import { WAITING_STATUSES, type RunStatus } from './machine.js';
 import * as store from './store.js';
 import type { Run } from './store.js';
 
@@ -79,8 +79,6 @@ export interface RunnerProbes {
   server(): Promise<{ agents: number; slotsPerAgent: number | null; held: number }>;
 }
 
-/** Statuses in which a run waits and has an explanation. */
-export const WAITING_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['pending', 'plan_queued', 'confirmed', 'apply_queued']);
 
 const NO_PROBES: RunnerProbes = {
   pool: async () => null,
