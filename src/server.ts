@@ -348,7 +348,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.waiting.setProbes({
       pool: async (poolId) => {
         const found = await pools.service.runnersOf(poolId);
-        return found && { name: found.pool.name, agents: found.runners.agents, slots: found.runners.slots, held: found.runners.held };
+        return found && { name: found.pool.name, ...found.runners };
       },
       server: async () => ({
         agents: await pools.service.liveServerAgents(3 * config.agentHeartbeatSeconds),

@@ -8,6 +8,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { InvalidError } from '../errors.js';
+import { expandV6, hostOf } from '../vcs/index.js';
 
 /** Longest URL accepted: longer is no webhook address. */
 export const MAX_URL_LENGTH = 2048;
@@ -56,22 +57,6 @@ for (const [net6, prefix] of [
   PRIVATE_V6.addSubnet(net6, prefix, 'ipv6');
 }
 
-/** The eight 16-bit groups of an IPv6 address that net.isIP accepted (a trailing dotted IPv4 included). */
-function ipv6Groups(address: string): number[] {
-  let text = address.split('%')[0];
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number);
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, null];
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
-  const first = parse(head);
-  if (tail === null) return first;
-  const last = parse(tail);
-  return [...first, ...new Array<number>(8 - first.length - last.length).fill(0), ...last];
-}
-
 /** Two 16-bit groups as a dotted IPv4 address. */
 function ipv4Of(high: number, low: number): string {
   return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
@@ -94,7 +79,7 @@ export function isPrivateAddress(address: string): boolean {
   if (family === 0) return true;
   if (family === 4) return PRIVATE_V4.check(address, 'ipv4');
   if (PRIVATE_V6.check(address.split('%')[0], 'ipv6')) return true;
-  const v4 = embeddedIpv4(ipv6Groups(address));
+  const v4 = embeddedIpv4(expandV6(address)!);
   return v4 !== null && PRIVATE_V4.check(v4, 'ipv4');
 }
 
@@ -122,11 +107,6 @@ export function parseDestinationUrl(text: string, pointer = '/data/attributes/ur
   return url;
 }
 
-/** The host of a URL as the resolver takes it: without IPv6 brackets. */
-function bareHost(url: URL): string {
-  return url.hostname.replace(/^\[|\]$/g, '');
-}
-
 export class AddressRefused extends Error {}
 
 /**
@@ -135,7 +115,7 @@ export class AddressRefused extends Error {}
  * resolver's error when the name does not resolve.
  */
 export async function resolveDestination(url: URL, allowPrivate: boolean, signal?: AbortSignal): Promise<{ address: string; family: number }> {
-  const host = bareHost(url);
+  const host = hostOf(url);
   const literal = net.isIP(host);
   const addresses = literal !== 0 ? [{ address: host, family: literal }] : await withinDeadline(dns.promises.lookup(host, { all: true, verbatim: true }), signal);
   if (addresses.length === 0) throw new Error(`${host} resolves to no address`);
@@ -180,7 +160,7 @@ export async function checkDestination(url: URL, allowPrivate: boolean): Promise
     await resolveDestination(url, allowPrivate, AbortSignal.timeout(10_000));
   } catch (err) {
     if (err instanceof AddressRefused) throw new InvalidError(`attribute "url" is refused: ${err.message}`, source);
-    throw new InvalidError(`attribute "url": the host ${bareHost(url)} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, source);
+    throw new InvalidError(`attribute "url": the host ${hostOf(url)} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, source);
   }
 }
 

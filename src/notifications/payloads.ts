@@ -4,6 +4,7 @@
 // an incoming-webhook message; Microsoft Teams an Office 365 connector card (MessageCard); email a
 // subject and a plain-text body.
 import crypto from 'node:crypto';
+import { paths } from '../web/paths.js';
 import type { NotificationEvent } from './store.js';
 
 export interface PayloadContext {
@@ -15,12 +16,11 @@ export interface PayloadContext {
 
 /** The run's page, as TFC's run_url names it. */
 export function runUrl(ctx: PayloadContext, e: NotificationEvent): string | null {
-  if (!e.run) return null;
-  return `${ctx.baseUrl}/app/${encodeURIComponent(e.organizationName)}/workspaces/${encodeURIComponent(e.workspaceName)}/runs/${e.run.id}`;
+  return e.run ? `${ctx.baseUrl}${paths.run(e.organizationName, e.workspaceName, e.run.id)}` : null;
 }
 
 function workspaceUrl(ctx: PayloadContext, e: NotificationEvent): string {
-  return `${ctx.baseUrl}/app/${encodeURIComponent(e.organizationName)}/workspaces/${encodeURIComponent(e.workspaceName)}`;
+  return `${ctx.baseUrl}${paths.workspace(e.organizationName, e.workspaceName)}`;
 }
 
 /** TFC's generic payload. */

@@ -248,8 +248,3 @@ export async function retryLater(db: Db, id: string, delayMs: number): Promise<v
     .update({ next_attempt_at: db.raw(`now() + (? * interval '1 millisecond')`, [delayMs]) });
 }
 
-/** When the next delivery is due, for the worker to sleep until then; null when none waits. */
-export async function nextDue(db: Db): Promise<Date | null> {
-  const row = (await db('notification_deliveries').min<{ min: Date | null }[]>('next_attempt_at as min'))[0];
-  return row?.min ?? null;
-}

@@ -35,7 +35,7 @@ function refusedV6(ip: string): string | null {
 }
 
 /** The eight 16-bit words of an IPv6 address (a trailing dotted IPv4 part allowed), or null. */
-function expandV6(ip: string): number[] | null {
+export function expandV6(ip: string): number[] | null {
   let text = ip.replace(/%.*$/, '');
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dotted) {

@@ -3,9 +3,9 @@
 // the command line, where other users of the machine and the shell history would see it.
 import fs from 'node:fs';
 import { relatedIds, type Resource } from '../client.js';
-import { CliError, UsageError, type Noun } from '../command.js';
+import { CliError, type Noun } from '../command.js';
 import { attribute, idField, type Field, type View } from '../output.js';
-import { resolveWorkspace, seg } from '../resolve.js';
+import { idPath, resolveWorkspace, seg } from '../resolve.js';
 
 interface DeliveryResponse {
   code: string;
@@ -48,10 +48,7 @@ export const notificationView: View = {
 };
 
 /** /notification-configurations/:id; an id only (nc-...), so that a typo is not sent as a path. */
-function configPath(id: string): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new UsageError(`"${id}" is not a notification configuration id (nc-...)`);
-  return `/notification-configurations/${seg(id)}`;
-}
+const configPath = (id: string) => idPath('/notification-configurations', id, 'a notification configuration');
 
 export const notifications: Noun = {
   name: 'notifications',
