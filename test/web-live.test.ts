@@ -260,5 +260,11 @@ describe('web UI: live streams', function () {
     await outsider.signIn(stranger.token);
     assert.equal((await outsider.get(link)).status, 404);
     assert.equal((await client.get(link.replace(/plan$/, 'destroy'))).status, 404);
+    // Unknown, oversized and NUL-carrying run ids and phases are refused with a 4xx, never a 5xx.
+    const withRun = (id: string) => link.replace(/\/runs\/run-[^/]+\//, `/runs/${id}/`);
+    for (const bad of [withRun('run-nope'), withRun('r'.repeat(5000)), withRun('run-%00'), `${link}%00`, link.replace(/plan$/, 'p'.repeat(5000))]) {
+      const res = await client.get(bad);
+      assert.ok(res.status >= 400 && res.status < 500, `${bad.slice(0, 100)} answered ${res.status}`);
+    }
   });
 });
