@@ -186,6 +186,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       projects: projects.service,
       site,
       defaults: { engine: config.defaultEngine, versions: { terraform, tofu } },
+      subjects,
     });
     const users = createUserDomain({ db, site, subjects });
     const teams = createTeamDomain({ db, site, orgs: orgs.service, users: users.service, workspaces: workspaces.service, projects: projects.service, subjects });

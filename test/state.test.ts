@@ -3,6 +3,7 @@
 // and downloading versions, outputs, rollbacks, and what other organizations may not see.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { SubjectCache } from '../src/auth/cache.js';
 import { PostgresBlobStore } from '../src/blobs/store.js';
 import { OrganizationService } from '../src/orgs/service.js';
 import { ProjectService } from '../src/projects/service.js';
@@ -866,7 +867,7 @@ describe('state versions API', function () {
     before(() => {
       const db = server.otfd.db;
       const orgs = new OrganizationService(db);
-      state = new StateService(db, new PostgresBlobStore(db), new WorkspaceService(db, orgs, new ProjectService(db, orgs), { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } }));
+      state = new StateService(db, new PostgresBlobStore(db), new WorkspaceService(db, orgs, new ProjectService(db, orgs), { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } }, new SubjectCache()));
     });
 
     it('tells whether the current state holds managed resources, and which version is current', async () => {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import pg from 'pg';
+import { SubjectCache } from '../src/auth/cache.js';
 import { openDatabase, type Db } from '../src/db/index.js';
 import { OrganizationService } from '../src/orgs/service.js';
 import { ProjectService } from '../src/projects/service.js';
@@ -46,7 +47,7 @@ describe('variables API', function () {
     // The same domain in-process, over the same database and secret, to call forRun.
     db = await openDatabase(server.databaseUrl, 2);
     const orgs = new OrganizationService(db);
-    const workspaces = new WorkspaceService(db, orgs, new ProjectService(db, orgs), { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } });
+    const workspaces = new WorkspaceService(db, orgs, new ProjectService(db, orgs), { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } }, new SubjectCache());
     domain = createVariableDomain({ db, secret: SECRET, site: { baseUrl: server.url, secret: SECRET }, orgs, workspaces });
     org = await createOrganization(api);
   });
@@ -421,7 +422,7 @@ describe('variables API', function () {
       const value = secretValue();
       const created = await create(ws.id, { key: 'pinned', value, category: 'terraform', sensitive: true });
       const orgs = new OrganizationService(db);
-      const workspaces = new WorkspaceService(db, orgs, new ProjectService(db, orgs), { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } });
+      const workspaces = new WorkspaceService(db, orgs, new ProjectService(db, orgs), { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } }, new SubjectCache());
       const other = createVariableDomain({ db, secret: 'another secret', site: { baseUrl: server.url, secret: 'x' }, orgs, workspaces });
       await assert.rejects(other.forRun(ws.id), (err: Error) => {
         assert.match(err.message, new RegExp(`cannot decrypt sensitive variable "pinned" \\(${created.id}\\).*--secret changed`));

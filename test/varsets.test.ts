@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import pg from 'pg';
+import { SubjectCache } from '../src/auth/cache.js';
 import { openDatabase } from '../src/db/index.js';
 import { OrganizationService } from '../src/orgs/service.js';
 import { ProjectService } from '../src/projects/service.js';
@@ -490,7 +491,7 @@ describe('variable sets API', function () {
       const db = await openDatabase(server.databaseUrl, 2);
       const orgs = new OrganizationService(db);
       const projects = new ProjectService(db, orgs);
-      const workspaces = new WorkspaceService(db, orgs, projects, { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } });
+      const workspaces = new WorkspaceService(db, orgs, projects, { engine: 'terraform', versions: { terraform: '1.11.4', tofu: '1.6.2' } }, new SubjectCache());
       const site = { baseUrl: server.url, secret };
       const variables = createVariableDomain({ db, secret, site, orgs, workspaces });
       return { db, domain: createVariableSetDomain({ db, secret, site, orgs, workspaces, projects, workspaceVariables: variables }) };

@@ -1,6 +1,7 @@
 // The workspaces domain: workspaces, their locks, tags and tag bindings, and who reads their state.
 // Wired into otfd by src/server.ts.
 import type { ApiRouter, Site } from '../api/http.js';
+import type { SubjectCache } from '../auth/cache.js';
 import type { Db } from '../db/index.js';
 import type { OrganizationService } from '../orgs/index.js';
 import type { ProjectService } from '../projects/index.js';
@@ -31,6 +32,8 @@ export interface WorkspaceDeps {
   site: Site;
   /** The engine and versions of new workspaces that name none. */
   defaults: WorkspaceDefaults;
+  /** Emptied when a workspace changes project (see WorkspaceService). */
+  subjects: SubjectCache;
 }
 
 export interface WorkspaceDomain {
@@ -45,7 +48,7 @@ export interface WorkspaceDomain {
 }
 
 export function createWorkspaceDomain(deps: WorkspaceDeps): WorkspaceDomain {
-  const service = new WorkspaceService(deps.db, deps.orgs, deps.projects, deps.defaults);
+  const service = new WorkspaceService(deps.db, deps.orgs, deps.projects, deps.defaults, deps.subjects);
   // Read by the routes on each request, so includers added after the routes still count.
   const includers: Record<string, WorkspaceIncluder> = {};
   return {

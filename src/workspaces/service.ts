@@ -1,6 +1,7 @@
 // Rules of the workspaces domain: settings, names, projects, tags and locks.
 import { audited, recordChange, type Change, type Details } from '../audit/index.js';
 import { authorize, visibleWorkspaces, type Action, type Scope } from '../auth/authorize.js';
+import type { SubjectCache } from '../auth/cache.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { inOrderOf } from '../db/lists.js';
@@ -101,6 +102,12 @@ export class WorkspaceService {
     private readonly orgs: OrganizationService,
     private readonly projects: ProjectService,
     private readonly defaults: WorkspaceDefaults,
+    /**
+     * Kept token subjects carry project grants expanded to the project's workspaces: a workspace
+     * created in, moved between or deleted from projects changes them, and the next request by
+     * the same token must see that without waiting for the database's announcement.
+     */
+    private readonly subjects: Pick<SubjectCache, 'changedAfter'>,
   ) {}
 
   setPoolCheck(check: PoolCheck): void {
@@ -396,6 +403,7 @@ export class WorkspaceService {
         // Last, so that the lock it takes on the repository is held for as short a time as can be.
         if (change) made.attachment = await this.applyConnection(trx, subject, org.id, id, change);
         await recordChange(trx, workspaceChange('create', { id, organizationId: org.id }, { name: input.name }));
+        this.subjects.changedAfter(trx);
       });
     } catch (err) {
       await made.attachment?.undo();
@@ -460,6 +468,7 @@ export class WorkspaceService {
         await store.upsertTags(trx, ws.organizationId, ws.id, [...fresh, ...tags.bindings], () => newId('tag'));
         if (change) made.attachment = await this.applyConnection(trx, subject, ws.organizationId, ws.id, change);
         await recordChange(trx, workspaceChange('update', ws, { name: ws.name, changed: Object.keys(changes).join(',') }));
+        if (changes.projectId && changes.projectId !== ws.projectId) this.subjects.changedAfter(trx);
       });
     } catch (err) {
       await made.attachment?.undo();
