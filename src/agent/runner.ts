@@ -37,6 +37,8 @@ const NO_COUNTS: ResourceCounts = { additions: 0, changes: 0, destructions: 0, i
 
 /** How long a force-canceled engine has to stop on SIGINT (and write its state) before SIGKILL. */
 export const FORCE_KILL_AFTER_MS = 10_000;
+/** How long a cancel waits at most for a silent engine to get under way (see JobControl.interrupt). */
+export const INTERRUPT_HOLD_MS = 10_000;
 
 /**
  * Lets the host cancel a running job: SIGINT to the engine. A forced cancel (otfd no longer holds
@@ -50,10 +52,14 @@ export class JobControl {
   timedOut = false;
   private child: ChildProcess | null = null;
   private killTimer: NodeJS.Timeout | null = null;
+  /** Whether the attached engine has printed anything yet. */
+  private spoke = false;
+  private heldInterrupt: NodeJS.Timeout | null = null;
 
   attach(child: ChildProcess): void {
     this.child = child;
-    if (this.canceled) child.kill('SIGINT');
+    this.spoke = false;
+    if (this.canceled) this.interrupt();
     if (this.forced || this.timedOut) this.armKill();
   }
 
@@ -61,12 +67,25 @@ export class JobControl {
     this.child = null;
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = null;
+    if (this.heldInterrupt) clearTimeout(this.heldInterrupt);
+    this.heldInterrupt = null;
+  }
+
+  /** The engine printed something: its operation is under way, and an interrupt held back goes now. */
+  engineSpoke(): void {
+    if (this.spoke) return;
+    this.spoke = true;
+    if (this.heldInterrupt) {
+      clearTimeout(this.heldInterrupt);
+      this.heldInterrupt = null;
+      this.child?.kill('SIGINT');
+    }
   }
 
   cancel(): void {
     if (this.canceled) return;
     this.canceled = true;
-    this.child?.kill('SIGINT');
+    this.interrupt();
   }
 
   forceCancel(): void {
@@ -104,6 +123,24 @@ export class JobControl {
     this.canceled = true;
     this.forced = true;
     this.kill();
+  }
+
+  /**
+   * SIGINT to the engine, once it can hear it. Terraform loses an interrupt that comes in its first
+   * moments: it stops an operation that has not begun, then begins it and runs it to its end (a
+   * `local-exec sleep 600` runs its ten minutes). Its first output means the operation is under
+   * way, so a cancel is held until then, or INTERRUPT_HOLD_MS for an engine that stays silent.
+   */
+  private interrupt(): void {
+    if (!this.child) return;
+    if (this.spoke) {
+      this.child.kill('SIGINT');
+      return;
+    }
+    this.heldInterrupt ??= setTimeout(() => {
+      this.heldInterrupt = null;
+      this.child?.kill('SIGINT');
+    }, INTERRUPT_HOLD_MS);
   }
 
   private armKill(): void {
@@ -447,13 +484,14 @@ interface EngineResult {
 }
 
 /** Runs the engine; its output goes to `log` as it comes when given, and is returned as well. */
-function runEngine(engine: Engine, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; control: JobControl; log?: LogWriter }): Promise<EngineResult> {
+export function runEngine(engine: Engine, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; control: JobControl; log?: LogWriter }): Promise<EngineResult> {
   return new Promise((resolve, reject) => {
     // Its own process group, so a force-cancel kills the engine and everything it started.
     const child = spawn(engine.path, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     o.control.attach(child);
     const chunks: Buffer[] = [];
     const take = (c: Buffer) => {
+      o.control.engineSpoke();
       chunks.push(c);
       o.log?.write(c);
     };
