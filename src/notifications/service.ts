@@ -12,6 +12,7 @@ import { InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Run } from '../runs/index.js';
+import { checkStorableText } from '../text.js';
 import type { User, UserService } from '../users/index.js';
 import { DecryptionError, ValueCipher } from '../variables/index.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
@@ -59,14 +60,10 @@ export interface ConfigurationInput {
   emailUserIds?: string[];
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Text PostgreSQL and every destination can carry; the token is never quoted back (it is a secret). */
 function checkText(attribute: string, text: string, max: number): void {
-  const pointer = { pointer: `/data/attributes/${attribute}` };
-  if (text.includes('\u0000')) throw new InvalidError(`attribute "${attribute}" must not contain NUL characters (\\u0000)`, pointer);
-  if (LONE_SURROGATE.test(text)) throw new InvalidError(`attribute "${attribute}" must be valid Unicode text; it contains an unpaired surrogate`, pointer);
-  if (text.length > max) throw new InvalidError(`attribute "${attribute}" is ${text.length} characters long; it may be at most ${max}`, pointer);
+  checkStorableText(attribute, text);
+  if (text.length > max) throw new InvalidError(`attribute "${attribute}" is ${text.length} characters long; it may be at most ${max}`, { pointer: `/data/attributes/${attribute}` });
 }
 
 function checkTriggers(triggers: string[]): NotificationTrigger[] {

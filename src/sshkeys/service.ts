@@ -8,6 +8,7 @@ import type { Db } from '../db/index.js';
 import { InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
+import { checkStorableText } from '../text.js';
 import { DecryptionError, ValueCipher } from '../variables/index.js';
 import type { WorkspaceService } from '../workspaces/index.js';
 import * as store from './store.js';
@@ -29,14 +30,11 @@ export interface RunSshKey {
  */
 export const MAX_KEY_BYTES = 64 * 1024;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Text that PostgreSQL, a key file and ssh2 can carry unchanged. The value is never quoted back: it is a secret. */
 function checkText(attribute: 'name' | 'value', text: string): void {
-  const pointer = { pointer: `/data/attributes/${attribute}` };
-  if (text.includes('\u0000')) throw new InvalidError(`attribute "${attribute}" must not contain NUL characters (\\u0000)`, pointer);
-  if (LONE_SURROGATE.test(text)) throw new InvalidError(`attribute "${attribute}" must be valid Unicode text; it contains an unpaired surrogate`, pointer);
+  checkStorableText(attribute, text);
   if (attribute === 'value') {
+    const pointer = { pointer: '/data/attributes/value' };
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > MAX_KEY_BYTES) throw new InvalidError(`attribute "value" is ${bytes} bytes long; a private key may be at most ${MAX_KEY_BYTES} bytes (64 KiB)`, pointer);
     if (text.trim() === '') throw new InvalidError('attribute "value" must be the text of an SSH private key; it is empty', pointer);

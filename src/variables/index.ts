@@ -10,7 +10,7 @@ import { VariableService, type RunVariable } from './service.js';
 export type { RunVariable, Variable } from './service.js';
 export { VariableService } from './service.js';
 // The rules of a variable's key, value and description, which variable sets' variables obey too.
-export { changedVariableFields, checkText, newVariableFields } from './service.js';
+export { changedVariableFields, newVariableFields } from './service.js';
 export { variableAttributes } from './presenters.js';
 // The cipher of sensitive values, for other secrets kept at rest the same way (variable sets, SSH keys).
 export { DecryptionError, ValueCipher } from './encryption.js';

@@ -7,6 +7,7 @@ import type { Subject } from '../auth/subject.js';
 import { isUniqueViolation, type Db } from '../db/index.js';
 import { ConflictError, InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
+import { checkStorableText } from '../text.js';
 import type { Workspace, WorkspaceService } from '../workspaces/index.js';
 import { DecryptionError, ValueCipher } from './encryption.js';
 import * as store from './store.js';
@@ -41,7 +42,6 @@ export const MAX_VALUE_BYTES = 256 * 1024;
 /** PostgreSQL error code for foreign key violations. */
 const FOREIGN_KEY_VIOLATION = '23503';
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** A variable of the category, with its article, for messages. */
 const A_VARIABLE_OF: Record<Category, string> = { terraform: 'a terraform variable', env: 'an environment variable' };
@@ -50,20 +50,12 @@ function pointer(attribute: string): { pointer: string } {
   return { pointer: `/data/attributes/${attribute}` };
 }
 
-/** Text that PostgreSQL and the runner can carry unchanged: no NUL, no unpaired surrogate. */
-export function checkText(attribute: string, text: string): void {
-  if (text.includes('\u0000')) throw new InvalidError(`attribute "${attribute}" must not contain NUL characters (\\u0000)`, pointer(attribute));
-  if (LONE_SURROGATE.test(text)) {
-    throw new InvalidError(`attribute "${attribute}" must be valid Unicode text; it contains an unpaired surrogate`, pointer(attribute));
-  }
-}
-
 /** The rules every variable obeys once a create or an update is applied (variable sets' too). */
 function checkVariable(v: { key: string; category: Category; hcl: boolean }, input: VariableInput): void {
   // Any key, as in Terraform Cloud (a UUID starting with a digit, say): a terraform variable whose
   // key is no terraform name can set nothing, and runs leave it out (src/agent/tfvars.ts). An
   // environment variable's key must still be one an environment can hold.
-  checkText('key', v.key);
+  checkStorableText('key', v.key);
   if (v.category === 'env' && v.key.includes('=')) {
     throw new InvalidError(`attribute "key" ${JSON.stringify(v.key)} is not a valid environment variable name: it must not contain "="`, pointer('key'));
   }
@@ -75,9 +67,9 @@ function checkVariable(v: { key: string; category: Category; hcl: boolean }, inp
     if (bytes > MAX_VALUE_BYTES) {
       throw new InvalidError(`attribute "value" is ${bytes} bytes long; at most ${MAX_VALUE_BYTES} bytes (256 KiB) are allowed`, pointer('value'));
     }
-    checkText('value', input.value);
+    checkStorableText('value', input.value);
   }
-  if (input.description !== undefined) checkText('description', input.description);
+  if (input.description !== undefined) checkStorableText('description', input.description);
 }
 
 /** A variable's version-id: a new one with every change, as Terraform Cloud gives. */

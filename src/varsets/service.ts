@@ -13,7 +13,8 @@ import { InvalidError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Organization, OrganizationService } from '../orgs/index.js';
 import type { Project, ProjectService } from '../projects/index.js';
-import { changedVariableFields, checkText, DecryptionError, newVariableFields, ValueCipher, type RunVariable } from '../variables/index.js';
+import { checkStorableText } from '../text.js';
+import { changedVariableFields, DecryptionError, newVariableFields, ValueCipher, type RunVariable } from '../variables/index.js';
 import { workspaceScope, type Workspace, type WorkspaceService } from '../workspaces/index.js';
 import { mergeVariables, type MergeSet, type SetScope } from './precedence.js';
 import * as store from './store.js';
@@ -149,8 +150,8 @@ export class VariableSetService {
   async create(subject: Subject, orgName: string, input: SetInput & { name: string }): Promise<{ set: VariableSet; org: Organization }> {
     const org = await this.orgs.resolve(subject, orgName);
     authorize(subject, 'varset:manage', { organizationId: org.id }, () => notFound('organization', orgName));
-    checkText('name', input.name);
-    if (input.description !== undefined) checkText('description', input.description);
+    checkStorableText('name', input.name);
+    if (input.description !== undefined) checkStorableText('description', input.description);
     try {
       const setId = newId('varset');
       const setChange = { action: 'varset.create', resource: { type: 'varsets', id: setId }, organizationId: org.id, details: { name: input.name, global: input.global ?? false } };
@@ -175,8 +176,8 @@ export class VariableSetService {
    */
   async update(subject: Subject, id: string, input: SetInput, replace: { workspaces?: string[]; projects?: string[] }): Promise<{ set: VariableSet; org: Organization }> {
     const { org } = await this.locate(subject, id, 'varset:manage');
-    if (input.name !== undefined) checkText('name', input.name);
-    if (input.description !== undefined) checkText('description', input.description);
+    if (input.name !== undefined) checkStorableText('name', input.name);
+    if (input.description !== undefined) checkStorableText('description', input.description);
     const targets = {
       workspaces: replace.workspaces && (await this.checkTargets(org, 'workspaces', replace.workspaces)),
       projects: replace.projects && (await this.checkTargets(org, 'projects', replace.projects)),
