@@ -230,6 +230,30 @@ check "still_one" {
     assert.equal(finished.body.data.attributes.status, 'no_drift', finished.text);
   });
 
+  it('calls an assessment inconclusive, and tells nobody, when a run of the workspace starts while it runs', async () => {
+    const source = path.join(sourceDir, 'overlap.tfstate');
+    fs.writeFileSync(source, stateWithOutput('one'));
+    const wsId = await applied('drift-overlap', source);
+    // Outside terraform, the watched value changes: on its own, the assessment would say drifted.
+    fs.writeFileSync(source, stateWithOutput('two'));
+    const started = await server.api.post(`/workspaces/${wsId}/actions/assess`);
+    assert.equal(started.status, 202, started.text);
+    // An assessment locks nothing: a run of the workspace starts beside it.
+    const created = await server.api.post('/runs', { data: { type: 'runs', attributes: {}, relationships: { workspace: { data: { type: 'workspaces', id: wsId } } } } });
+    assert.equal(created.status, 201, created.text);
+    const runId: string = created.body.data.id;
+
+    const finished = await until('the assessment to finish', () => server.api.get(`/assessment-results/${started.body.data.id}`), (r) => r.body.data.attributes.status !== 'running', 60_000);
+    const result = finished.body.data.attributes;
+    assert.equal(result.status, 'errored', finished.text);
+    assert.equal(result.succeeded, false);
+    assert.equal(result.drifted, false);
+    assert.equal(result['error-msg'], `inconclusive: run ${runId} changed the workspace while this assessment ran; the next assessment looks again`);
+    const run = await until('the run to finish planning', () => server.api.get(`/runs/${runId}`), (r) => ['planned', 'planned_and_finished'].includes(r.body.data.attributes.status), 60_000);
+    if (run.body.data.attributes.status === 'planned') assert.equal((await server.api.post(`/runs/${runId}/actions/discard`)).status, 202);
+    assert.equal(notices.filter((n) => n.assessmentResultId === started.body.data.id).length, 0, 'nobody is told of an inconclusive assessment');
+  });
+
   it('otf assessments: run --wait, list and show, with exit codes as -detailed-exitcode', async () => {
     const ran = await runOtf(server, ['assessments', 'run', `${org}/drift-b`, '--wait']);
     assert.equal(ran.code, 0, `no drift: exit 0; ${ran.stdout} ${ran.stderr}`);

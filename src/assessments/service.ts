@@ -162,8 +162,11 @@ export class AssessmentService {
    * try it again on every tick).
    */
   private async finish(resultId: string, run: Run | null): Promise<void> {
-    const failed = (why: string) =>
-      store.finishResult(this.db, resultId, { status: 'errored', errorMsg: clean(why), resourcesDrifted: 0, resourcesUndrifted: 0, driftedAddresses: [], failedChecks: [] });
+    let notify = true;
+    const failed = (why: string, quietly = false) => {
+      if (quietly) notify = false;
+      return store.finishResult(this.db, resultId, { status: 'errored', errorMsg: clean(why), resourcesDrifted: 0, resourcesUndrifted: 0, driftedAddresses: [], failedChecks: [] });
+    };
     let finished: AssessmentResult | null;
     try {
       finished = await this.outcome(resultId, run, failed);
@@ -171,11 +174,16 @@ export class AssessmentService {
       this.logger.error({ err, result: resultId }, 'cannot record the outcome of a health assessment; recording it errored');
       finished = await failed(`the outcome of this assessment could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (finished) this.announce(finished);
+    if (finished) this.announce(finished, notify);
   }
 
-  private async outcome(resultId: string, run: Run | null, failed: (why: string) => Promise<AssessmentResult | null>): Promise<AssessmentResult | null> {
+  private async outcome(resultId: string, run: Run | null, failed: (why: string, quietly?: boolean) => Promise<AssessmentResult | null>): Promise<AssessmentResult | null> {
     if (!run) return failed('the run of this assessment is gone');
+    // An assessment locks nothing, so a run (or a state upload) may start while it refreshes: what
+    // it compared is then neither the old nor the new infrastructure, and a drift it saw may be
+    // that run's own doing. Such a result says so and alerts nobody; the next assessment looks again.
+    const change = await store.changeSince(this.db, run.workspaceId, run.createdAt);
+    if (change) return failed(`inconclusive: ${change} changed the workspace while this assessment ran; the next assessment looks again`, true);
     if (run.status === 'errored') return failed(run.errorMessage ?? 'the assessment failed');
     if (run.status !== 'planned_and_finished') return failed(`the assessment ended ${run.status.replace(/_/g, ' ')}`);
     const json = await this.planJson(run.id);
@@ -192,9 +200,10 @@ export class AssessmentService {
     });
   }
 
-  private announce(r: AssessmentResult): void {
+  private announce(r: AssessmentResult, notify: boolean): void {
     this.metrics.finished(r.status);
     this.logger.info({ workspace: r.workspaceId, result: r.id, status: r.status, drifted: r.driftedAddresses }, 'health assessment finished');
+    if (!notify) return;
     const at = r.finishedAt ?? new Date();
     const notices: AssessmentNotice[] = [];
     const notice = (trigger: AssessmentNotice['trigger'], message: string) => notices.push({ trigger, workspaceId: r.workspaceId, assessmentResultId: r.id, message, at });

@@ -169,6 +169,21 @@ export async function unfinishedRun(db: Db, workspaceId: string, finalStatuses: 
 }
 
 /**
+ * What changed the workspace since an assessment began, if anything: a run of its own (not an
+ * assessment, not plan-only) created since, or a state version saved since. Null when nothing did.
+ */
+export async function changeSince(db: Db, workspaceId: string, since: Date): Promise<string | null> {
+  const run = await db('runs')
+    .where({ workspace_id: workspaceId, assessment: false, plan_only: false })
+    .where('created_at', '>=', since)
+    .orderBy('created_at')
+    .first<{ id: string } | undefined>('id');
+  if (run) return `run ${run.id}`;
+  const state = await db('state_versions').where({ workspace_id: workspaceId }).where('created_at', '>=', since).orderBy('created_at').first<{ id: string } | undefined>('id');
+  return state ? `state version ${state.id}` : null;
+}
+
+/**
  * Takes or renews the scheduler's lease for `owner`: true when this otfd holds it now. Row locks
  * make two otfds that race for an expired lease see one winner.
  */
