@@ -93,7 +93,9 @@ describe('VCS polling', function () {
     const pushedAt = Date.now();
     const sha = p.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: 'polled' }) }, message);
     const run = await world.newRun(p.workspace.id, 1);
-    assert.ok(Date.now() - pushedAt <= (INTERVAL + 3) * 1000, `the run came ${Date.now() - pushedAt} ms after the push`);
+    // A poll comes within the interval; fetching and archiving the commit after it takes a few
+    // seconds more on a loaded machine. Two intervals would mean a poll was missed.
+    assert.ok(Date.now() - pushedAt < 2 * INTERVAL * 1000, `the run came ${Date.now() - pushedAt} ms after the push`);
     assert.equal(run.attributes.message, message);
     const ended = await world.ended(run.id);
     assert.equal(ended.attributes.status, 'applied', ended.attributes['error-message']);
