@@ -1,5 +1,5 @@
-// Root hooks for the whole suite: one PostgreSQL (DATABASE_URL, or an embedded throwaway cluster)
-// and one self-signed certificate, shared by every test file.
+// Global fixtures and root hooks for the whole suite: one PostgreSQL (DATABASE_URL, or an embedded
+// throwaway cluster) and one self-signed certificate, shared by every test file and every worker.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,33 +41,48 @@ export async function freshDatabase(): Promise<string> {
   return url.toString();
 }
 
+/** Where the shared parts are described to every test process (mocha's parallel workers inherit it). */
+const SHARED_ENV = 'OTF_TEST_SHARED';
+
+/**
+ * Once per `mocha` run, in its main process: PostgreSQL and the certificate. In parallel mode the
+ * workers are started after this and inherit the environment it sets, so every test file, in
+ * whichever process it runs, shares the one cluster (each file makes its own databases in it).
+ */
+export async function mochaGlobalSetup(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-test-'));
+  // The embedded cluster runs as the postgres user when we are root: let it traverse.
+  fs.chmodSync(tmp, 0o755);
+  const certFile = path.join(tmp, 'cert.pem');
+  const keyFile = path.join(tmp, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '30',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ], { stdio: 'ignore' });
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(tmp, 'pg'),
+      logger: createLogger('silent'),
+      database: 'postgres',
+      // a throwaway cluster: durability buys nothing here; parallel workers each run otfds
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '400' },
+    });
+    adminUrl = embedded.url;
+  }
+  shared = { adminUrl, tmp, certFile, keyFile };
+  process.env[SHARED_ENV] = JSON.stringify(shared);
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await embedded?.stop();
+  if (shared) fs.rmSync(shared.tmp, { recursive: true, force: true });
+}
+
 export const mochaHooks = {
-  async beforeAll(this: Mocha.Context) {
-    this.timeout(120_000);
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'otf-test-'));
-    // The embedded cluster runs as the postgres user when we are root: let it traverse.
-    fs.chmodSync(tmp, 0o755);
-    const certFile = path.join(tmp, 'cert.pem');
-    const keyFile = path.join(tmp, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '30',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ], { stdio: 'ignore' });
-    let adminUrl = process.env.DATABASE_URL;
-    if (!adminUrl) {
-      embedded = await startEmbeddedPostgres({
-        dataDir: path.join(tmp, 'pg'),
-        logger: createLogger('silent'),
-        database: 'postgres',
-        // a throwaway cluster: durability buys nothing here
-        settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
-      });
-      adminUrl = embedded.url;
-    }
-    shared = { adminUrl, tmp, certFile, keyFile };
-  },
-  async afterAll() {
-    await embedded?.stop();
-    if (shared) fs.rmSync(shared.tmp, { recursive: true, force: true });
+  beforeAll() {
+    // In a parallel worker the setup ran in the main process: take what it described.
+    const described = process.env[SHARED_ENV];
+    if (!shared && described) shared = JSON.parse(described) as Shared;
   },
 };
