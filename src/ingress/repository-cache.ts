@@ -53,10 +53,10 @@ import { simpleGit, GitPluginError, type SimpleGit } from 'simple-git';
 import * as tar from 'tar';
 import type { CommitSource } from '../vcs/types.js';
 // Ref names as git allows them, never anything git could read as an option: the one rule (src/vcs/names.ts).
-import { isRefName } from '../vcs/index.js';
+import { isRefName, refusedCloneUrl } from '../vcs/index.js';
 
 /** Why a commit could not be had. */
-export type CloneFailure = 'credentials' | 'not-found' | 'unreachable' | 'commit-not-found' | 'too-large' | 'timeout' | 'stopped' | 'failed';
+export type CloneFailure = 'credentials' | 'not-found' | 'unreachable' | 'refused' | 'commit-not-found' | 'too-large' | 'timeout' | 'stopped' | 'failed';
 
 /** A commit could not be fetched or archived; the message is for a run's log and holds no secret. */
 export class CloneError extends Error {
@@ -185,6 +185,7 @@ export class RepositoryCache {
   async snapshot(source: CommitSource, maxSize: number): Promise<Snapshot> {
     if (!isCommitId(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
     if (source.ref !== null && !isRefName(source.ref)) throw new CloneError('commit-not-found', `"${source.ref}" is not a ref name`);
+    await this.checkAddress(source.url);
     const session = this.open(source);
     try {
       const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
@@ -210,6 +211,7 @@ export class RepositoryCache {
    */
   async commit(source: CommitSource): Promise<CommitInfo> {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
+    await this.checkAddress(source.url);
     const session = this.open(source);
     try {
       const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
@@ -222,6 +224,7 @@ export class RepositoryCache {
   /** The sha the branch points at on the server, or null when it has no such branch. */
   async head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null> {
     if (!isRefName(branch)) return null;
+    await this.checkAddress(source.url);
     const session = this.open(source);
     try {
       const out = await this.run(this.tmpDir, session, ['ls-remote', '--heads', '--', source.url, `refs/heads/${branch}`], 'ls-remote');
@@ -247,6 +250,17 @@ export class RepositoryCache {
   }
 
   // ---------------------------------------------------------------- fetching
+
+  /**
+   * The clone URL comes from the VCS provider's answer: before each fetch its host (and what a
+   * name resolves to now) is checked as the provider's api-url is, so that no provider, nor
+   * anyone answering as one, points a fetch at a link-local (cloud metadata) or unspecified
+   * address. Private and loopback addresses stay allowed (self-hosted providers).
+   */
+  private async checkAddress(url: string): Promise<void> {
+    const refused = await refusedCloneUrl(url);
+    if (refused) throw new CloneError('refused', `cannot fetch ${shownUrl(url)}: ${refused}; otfd does not fetch from there (the clone URL is the VCS provider's)`);
+  }
 
   /**
    * Makes sure the cached clone holds the commit; returns the clone's folder. Runs under the
@@ -455,6 +469,9 @@ export class RepositoryCache {
       ['maintenance.auto', 'false'],
       ['core.askPass', ''],
       ['credential.helper', ''],
+      // A redirect could lead a fetch to an address checkAddress() refuses (the cloud metadata
+      // service): none is followed, as the provider's API is called without following any.
+      ['http.followRedirects', 'false'],
     ];
     const secrets: string[] = [];
     let keyDir: string | null = null;
@@ -558,6 +575,9 @@ export class RepositoryCache {
     if (/Authentication failed|could not read (Username|Password)|terminal prompts disabled|returned error: 40[13]|HTTP 40[13]|authentication methods failed|Permission denied \(publickey/i.test(text)) {
       const why = session.kind === 'ssh' ? "the repository refused the workspace's SSH key" : "the repository refused the credentials; the VCS provider's token may have been revoked";
       return new CloneError('credentials', `cannot fetch ${where}: ${why}`);
+    }
+    if (/returned error: 30[12378]\b/.test(text)) {
+      return new CloneError('refused', `cannot fetch ${where}: the server answered with a redirect, which otfd does not follow (it could lead to an address otfd refuses)`);
     }
     if (/Could not resolve host|Failed to connect|Couldn't connect|Connection refused|Connection timed out|No route to host|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EAI_AGAIN|getaddrinfo|cannot connect to/i.test(text)) {
       return new CloneError('unreachable', `cannot fetch ${where}: the host cannot be reached (${lastLine(text)})`);
