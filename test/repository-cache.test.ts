@@ -227,6 +227,22 @@ describe('repository cache (clones of VCS repositories)', function () {
     await ok.dispose();
   });
 
+  it('checks the URL of every submodule, at every level, before git fetches it', async () => {
+    const inner = server.createRepository('inner-at-metadata', { 'inner.tf': 'inner\n' });
+    const lib = server.createRepository('lib-naming-metadata', { 'lib.tf': 'lib\n' });
+    lib.addSubmodule('vendor/inner', inner);
+    // The repository's author (not the provider) names the cloud metadata service for a nested one.
+    lib.commit({ '.gitmodules': '[submodule "vendor/inner"]\n\tpath = vendor/inner\n\turl = http://169.254.169.254/inner.git\n' }, 'Point at metadata');
+    const app = server.createRepository('app-nesting', { 'main.tf': 'main\n' });
+    const sha = app.addSubmodule('lib', lib);
+    await rejectsWith(cache.snapshot(source(app, sha, { submodules: true }), MiB), 'refused', /cannot fetch submodule http:\/\/169\.254\.169\.254\/inner\.git: 169\.254\.169\.254 is a link-local address/);
+    // Without submodules asked for, the commit is fetched as before.
+    const without = await cache.snapshot(source(app, sha), MiB);
+    assert.deepEqual(Object.keys(await filesOf(without)).sort(), ['.gitmodules', 'main.tf']);
+    await without.dispose();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'tmp')), [], 'no work tree left behind');
+  });
+
   it('follows no redirect of a git server (one could lead the fetch to the cloud metadata service)', async () => {
     const repo = server.createRepository('moved', { 'main.tf': 'output "v" { value = 1 }\n' });
     // Redirects every request to the working repository: following it would succeed.

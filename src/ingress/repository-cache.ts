@@ -99,6 +99,9 @@ export interface RepositoryCacheOptions {
 /** otf-agent's ssh program for git, beside the runner once compiled (dist/src/agent/git-ssh.js). */
 const GIT_SSH = fileURLToPath(new URL('../agent/git-ssh.js', import.meta.url));
 
+/** How deep submodules of submodules are fetched. */
+const MAX_SUBMODULE_DEPTH = 10;
+
 /** Marks a cached clone that was made to the end; one without it is re-made. */
 const READY_MARKER = 'otf-cache-ready';
 
@@ -433,7 +436,7 @@ export class RepositoryCache {
       // Relative submodule URLs are relative to the repository's own.
       await this.run(work, session, ['config', 'remote.origin.url', source.url], 'config');
       await this.run(work, session, ['checkout', '--quiet', '--detach', source.sha], 'checkout');
-      await this.run(work, session, ['submodule', '--quiet', 'update', '--init', '--recursive', '--depth=1'], 'submodule update');
+      await this.updateSubmodules(work, session, 1);
       const listed = await this.run(work, session, ['ls-files', '-z', '--recurse-submodules'], 'ls-files');
       const files = listed.split('\0').filter(Boolean);
       let unpacked = 0;
@@ -445,6 +448,32 @@ export class RepositoryCache {
       await pipeline(packed, limit(maxSize, 'packed'), fs.createWriteStream(file, { mode: 0o600 }));
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Fetches the submodules of the work tree at `dir` shallow, one level at a time (the deepest at
+   * MAX_SUBMODULE_DEPTH): a repository's .gitmodules names the URLs, so each is checked as the
+   * clone URL is (checkAddress) before git fetches from it. Relative URLs are resolved by git
+   * (init) against the URL of the repository that names them, and checked as resolved.
+   */
+  private async updateSubmodules(dir: string, session: Session, level: number): Promise<void> {
+    if (!fs.existsSync(path.join(dir, '.gitmodules'))) return;
+    if (level > MAX_SUBMODULE_DEPTH) throw new CloneError('failed', `the submodules are nested deeper than ${MAX_SUBMODULE_DEPTH} levels`);
+    await this.run(dir, session, ['submodule', '--quiet', 'init'], 'submodule init');
+    const urls = await this.run(dir, session, ['config', '--local', '--get-regexp', '^submodule\\..*\\.url$'], 'config').catch(() => '');
+    for (const line of urls.split('\n').filter(Boolean)) {
+      const url = line.slice(line.indexOf(' ') + 1);
+      const refused = await refusedCloneUrl(url);
+      if (refused) throw new CloneError('refused', `cannot fetch submodule ${shownUrl(url)}: ${refused}; otfd does not fetch from there`);
+    }
+    await this.run(dir, session, ['submodule', '--quiet', 'update', '--depth=1'], 'submodule update');
+    const paths = await this.run(dir, session, ['config', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'], 'config').catch(() => '');
+    for (const line of paths.split('\n').filter(Boolean)) {
+      const sub = path.join(dir, line.slice(line.indexOf(' ') + 1));
+      // A path git did not check out (or one leading outside the work tree) has nothing to fetch.
+      if (!sub.startsWith(`${dir}${path.sep}`) || !fs.existsSync(path.join(sub, '.git'))) continue;
+      await this.updateSubmodules(sub, session, level + 1);
     }
   }
 
