@@ -22,6 +22,9 @@
 //   with it, as runs do for git::ssh:// modules.
 // - git sees nothing of the host's configuration (no system or global config, no credential
 //   helper, no prompt) and may use only http, https and ssh, also for a repository's submodules.
+// - The clone URL (the VCS provider's answer) and every submodule's URL are checked before git
+//   fetches from them, as a provider's api-url is (src/vcs/addresses.ts: no link-local or
+//   unspecified address, also by a name resolving to one), and git follows no HTTP redirect.
 // - One fetch at a time per repository (a lock per cache key); different repositories in parallel.
 // - The size limit holds while archiving, on the packed and the unpacked bytes, and stops the
 //   archive the moment one is passed: nothing is read whole into memory. (git archive is spawned
