@@ -311,7 +311,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     workspaces.service.onUnlock((id) => runs.service.schedule(id));
     orgs.service.setCapacityProvider((org) => runs.service.activeRunCounts(org));
     // A workspace may be given only a pool that exists in its organization and allows it.
-    workspaces.service.setPoolCheck((orgId, poolId, ws) => pools.service.checkAssignable(orgId, poolId, ws));
+    workspaces.service.setPoolCheck((orgId, poolId, ws, trx) => pools.service.checkAssignable(orgId, poolId, ws, trx));
     // A successful apply queues a run in each workspace its workspace triggers (recorded in the apply's transaction).
     runs.service.onApplied(triggers.runApplied);
     // A workspace may be given only an SSH key of its own organization.
@@ -343,7 +343,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);
     orgs.addIncluders(projects.organizationIncluders);
-    orgs.service.setDefaultPoolCheck((orgId, poolId) => pools.service.checkDefault(orgId, poolId));
+    orgs.service.setDefaultPoolCheck((orgId, poolId, trx) => pools.service.checkDefault(orgId, poolId, trx));
     // Why a run waits: its pool's agents, and the server agents of every otfd (a server agent is
     // alive while heard from within 3 heartbeats; replicas are expected to share --concurrency).
     runs.waiting.setProbes({

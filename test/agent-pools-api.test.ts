@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import { ids, type Api, type Json, type Response } from './helpers/api.js';
 import { assertError, assertStatus } from './helpers/assert.js';
 import { fixture } from './helpers/fixtures.js';
+import { addToOrganization, createTeam, createUser, grant } from './helpers/people.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { sleep, until } from './helpers/wait.js';
@@ -377,6 +378,133 @@ describe('agent pools API and the agent protocol', function () {
       assertStatus(await api.post(`/runs/${run.id}/actions/cancel`, {}), 202);
       assert.equal(await runStatus(run.id), 'canceled');
       assertStatus(await setExecution(ws.id, { 'execution-mode': 'remote' }), 200);
+    });
+  });
+
+  // ------------------------------------------------------------ a pool's allowed workspaces hold
+
+  describe("a pool's allowed workspaces hold while workspaces are assigned to it", () => {
+    /** The pool's scope and allowed workspaces, as the API shows them. */
+    async function scopeOf(id: string): Promise<{ scoped: boolean; allowed: string[] }> {
+      const pool = await getPool(id);
+      return { scoped: pool.attributes['organization-scoped'], allowed: ids(pool.relationships['allowed-workspaces'].data).sort() };
+    }
+
+    it('refuses to stop being organization-scoped while an assigned workspace would not be allowed (422 naming it), changing nothing', async () => {
+      const pool = await createPool();
+      const a = await createWorkspace(api, org, randomName('alpha'));
+      const b = await createWorkspace(api, org, randomName('beta'));
+      await assignToPool(a.id, pool.id);
+      await assignToPool(b.id, pool.id);
+
+      assertError(
+        await api.patch(`/agent-pools/${pool.id}`, poolDoc({ 'organization-scoped': false })),
+        422,
+        new RegExp(`agent pool "${pool.attributes.name}" is assigned to workspaces ("${a.attributes.name}", "${b.attributes.name}"|"${b.attributes.name}", "${a.attributes.name}"), which it would no longer allow: unassign them from the pool first .*or keep them among the pool's allowed workspaces`),
+        { pointer: '/data/attributes/organization-scoped' },
+      );
+      assert.deepEqual(await scopeOf(pool.id), { scoped: true, allowed: [] });
+      // With a list that leaves one out, that one is named.
+      assertError(
+        await api.patch(`/agent-pools/${pool.id}`, poolDoc({ 'organization-scoped': false }, [a.id])),
+        422,
+        new RegExp(`is assigned to workspace "${b.attributes.name}", which it would no longer allow: unassign it from the pool first`),
+        { pointer: '/data/relationships/allowed-workspaces' },
+      );
+      assert.deepEqual(await scopeOf(pool.id), { scoped: true, allowed: [] });
+
+      // Keeping both allowed, the same change is made.
+      assertStatus(await api.patch(`/agent-pools/${pool.id}`, poolDoc({ 'organization-scoped': false }, [a.id, b.id])), 200);
+      assert.deepEqual(await scopeOf(pool.id), { scoped: false, allowed: [a.id, b.id].sort() });
+      assert.equal((await getWorkspace(a.id)).relationships['agent-pool'].data.id, pool.id);
+    });
+
+    it('refuses allowed workspaces that leave out an assigned one (422 naming it), changing nothing; unassigned, it may go', async () => {
+      const a = await createWorkspace(api, org);
+      const c = await createWorkspace(api, org);
+      const pool = await createPool({ 'organization-scoped': false }, [a.id, c.id]);
+      await assignToPool(a.id, pool.id);
+
+      for (const allowed of [[c.id], []]) {
+        assertError(
+          await api.patch(`/agent-pools/${pool.id}`, poolDoc({}, allowed)),
+          422,
+          new RegExp(`agent pool "${pool.attributes.name}" is assigned to workspace "${a.attributes.name}", which it would no longer allow`),
+          { pointer: '/data/relationships/allowed-workspaces' },
+        );
+        assert.deepEqual(await scopeOf(pool.id), { scoped: false, allowed: [a.id, c.id].sort() });
+      }
+      // Other attributes of a refused request are not changed either.
+      assertError(await api.patch(`/agent-pools/${pool.id}`, poolDoc({ name: randomName('renamed'), 'agent-name-release-seconds': 60 }, [c.id])), 422, /would no longer allow/);
+      const kept = await getPool(pool.id);
+      assert.equal(kept.attributes.name, pool.attributes.name);
+      assert.equal(kept.attributes['agent-name-release-seconds'], 0);
+
+      // A workspace that is allowed but not assigned may be dropped; the assigned one stays.
+      assertStatus(await api.patch(`/agent-pools/${pool.id}`, poolDoc({}, [a.id])), 200);
+      assert.deepEqual(await scopeOf(pool.id), { scoped: false, allowed: [a.id] });
+      // Renaming, or any change that keeps the assigned workspaces allowed, is made.
+      assertStatus(await api.patch(`/agent-pools/${pool.id}`, poolDoc({ 'agent-name-release-seconds': 30 })), 200);
+      // Once the workspace runs elsewhere, the pool may stop allowing it.
+      assertStatus(await setExecution(a.id, { 'execution-mode': 'remote' }), 200);
+      assertStatus(await api.patch(`/agent-pools/${pool.id}`, poolDoc({}, [])), 200);
+      assert.deepEqual(await scopeOf(pool.id), { scoped: false, allowed: [] });
+    });
+
+    it('names only the assigned workspaces the caller may read, and counts the others', async () => {
+      const seen = await createWorkspace(api, org, randomName('seen'));
+      const unseen = await createWorkspace(api, org, randomName('unseen'));
+      const pool = await createPool();
+      await assignToPool(seen.id, pool.id);
+      await assignToPool(unseen.id, pool.id);
+      const user = await createUser(api);
+      const team = await createTeam(api, org, { 'manage-agent-pools': true });
+      await addToOrganization(api, org, user, [team.id]);
+      await grant(api, team.id, seen.id, 'read');
+
+      const res = await user.client.patch(`/agent-pools/${pool.id}`, poolDoc({ 'organization-scoped': false }));
+      assertError(res, 422, new RegExp(`is assigned to workspaces "${seen.attributes.name}", 1 more you cannot see, which it would no longer allow`));
+      assert.ok(!res.text.includes(unseen.attributes.name) && !res.text.includes(unseen.id), 'the unreadable workspace is not named');
+      assert.deepEqual(await scopeOf(pool.id), { scoped: true, allowed: [] });
+    });
+
+    it('refuses hostile allowed-workspaces (malformed, NUL bytes, oversized, another organization\'s) with a 4xx, changing nothing', async () => {
+      const a = await createWorkspace(api, org);
+      const pool = await createPool({ 'organization-scoped': false }, [a.id]);
+      await assignToPool(a.id, pool.id);
+      const foreign = await createWorkspace(api, await createOrganization(api));
+      const bodies: Json[] = [
+        poolDoc({}, [foreign.id]),
+        poolDoc({}, [`${a.id}\u0000`]),
+        poolDoc({}, ['x'.repeat(100_000)]),
+        { data: { type: 'agent-pools', relationships: { 'allowed-workspaces': { data: a.id } } } },
+        { data: { type: 'agent-pools', relationships: { 'allowed-workspaces': { data: [{ type: 'organizations', id: a.id }] } } } },
+        { data: { type: 'agent-pools', attributes: { 'organization-scoped': 'false' } } },
+      ];
+      for (const body of bodies) {
+        const res = await api.patch(`/agent-pools/${pool.id}`, body);
+        assert.ok(res.status >= 400 && res.status < 500, `${JSON.stringify(body).slice(0, 200)}: ${res.status} ${res.text.slice(0, 300)}`);
+        assert.ok(Array.isArray(res.body?.errors) && typeof res.body.errors[0].detail === 'string' && res.body.errors[0].detail !== '', res.text.slice(0, 300));
+        assert.deepEqual(await scopeOf(pool.id), { scoped: false, allowed: [a.id] });
+      }
+      assert.equal((await getWorkspace(a.id)).relationships['agent-pool'].data.id, pool.id);
+    });
+
+    it('assigning a workspace and narrowing the pool at the same time never leave a workspace on a pool that does not allow it', async () => {
+      for (let i = 0; i < 8; i++) {
+        const ws = await createWorkspace(api, org);
+        const pool = await createPool({}, []);
+        const [assign, narrow] = await Promise.all([
+          setExecution(ws.id, { 'execution-mode': 'agent', 'agent-pool-id': pool.id }),
+          api.patch(`/agent-pools/${pool.id}`, poolDoc({ 'organization-scoped': false }, [])),
+        ]);
+        // One of the two is refused, and which one decides what is left.
+        assert.deepEqual([assign.status, narrow.status].sort(), [200, 422], `${assign.text}\n${narrow.text}`);
+        const scope = await scopeOf(pool.id);
+        const on = (await getWorkspace(ws.id)).relationships['agent-pool'].data?.id ?? null;
+        if (assign.status === 200) assert.deepEqual([on, scope.scoped], [pool.id, true]);
+        else assert.deepEqual([on, scope.scoped], [null, false]);
+      }
     });
   });
 

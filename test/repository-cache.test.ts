@@ -199,6 +199,67 @@ describe('repository cache (clones of VCS repositories)', function () {
     await rejectsWith(cache.snapshot({ ...source(repo, later), repoKey: 'dead', url: 'http://no-such-host.invalid/app.git' }, MiB), 'unreachable', /cannot be reached/);
   });
 
+  it('refuses a clone URL at a link-local or unspecified address, however it is written, before git runs', async () => {
+    const repo = server.createRepository('addressed', { 'main.tf': 'output "v" { value = 1 }\n' });
+    const sha = repo.head();
+    // No git at all: a refusal that came from git would be another failure than "refused".
+    const noGit = new RepositoryCache(path.join(dir, 'no-git-cache'), { gitBinary: path.join(dir, 'no-such-git') });
+    const refused: Array<[string, RegExp]> = [
+      ['http://169.254.169.254/acme/app.git', /169\.254\.169\.254 is a link-local address/],
+      ['http://2852039166/acme/app.git', /169\.254\.169\.254 is a link-local address/],
+      ['https://[::ffff:169.254.169.254]/acme/app.git', /is a link-local address/],
+      ['http://0.0.0.0:8080/acme/app.git', /0\.0\.0\.0 is an unspecified address/],
+      ['ssh://git@[fe80::1]/acme/app.git', /fe80::1 is a link-local address/],
+      ['ssh://git@169.254.169.254:2222/acme/app.git', /is a link-local address/],
+      ['git@169.254.169.254:acme/app.git', /169\.254\.169\.254 is a link-local address/],
+      ['ssh://[169.254.169.254]/acme/app.git', /its host cannot be read/],
+    ];
+    for (const [url, why] of refused) {
+      const at = { ...source(repo, sha), repoKey: `refused/${url}`, url };
+      for (const attempt of [noGit.snapshot(at, MiB), noGit.commit(at), noGit.head(at, 'main')]) {
+        const err = await rejectsWith(attempt, 'refused', why);
+        assert.match(err.message, /otfd does not fetch from there \(the clone URL is the VCS provider's\)/);
+      }
+    }
+    // A loopback address (a self-hosted provider, these tests) is fetched as before.
+    const ok = await cache.snapshot(source(repo, sha), MiB);
+    assert.deepEqual(Object.keys(await filesOf(ok)), ['main.tf']);
+    await ok.dispose();
+  });
+
+  it('checks the URL of every submodule, at every level, before git fetches it', async () => {
+    const inner = server.createRepository('inner-at-metadata', { 'inner.tf': 'inner\n' });
+    const lib = server.createRepository('lib-naming-metadata', { 'lib.tf': 'lib\n' });
+    lib.addSubmodule('vendor/inner', inner);
+    // The repository's author (not the provider) names the cloud metadata service for a nested one.
+    lib.commit({ '.gitmodules': '[submodule "vendor/inner"]\n\tpath = vendor/inner\n\turl = http://169.254.169.254/inner.git\n' }, 'Point at metadata');
+    const app = server.createRepository('app-nesting', { 'main.tf': 'main\n' });
+    const sha = app.addSubmodule('lib', lib);
+    await rejectsWith(cache.snapshot(source(app, sha, { submodules: true }), MiB), 'refused', /cannot fetch submodule http:\/\/169\.254\.169\.254\/inner\.git: 169\.254\.169\.254 is a link-local address/);
+    // Without submodules asked for, the commit is fetched as before.
+    const without = await cache.snapshot(source(app, sha), MiB);
+    assert.deepEqual(Object.keys(await filesOf(without)).sort(), ['.gitmodules', 'main.tf']);
+    await without.dispose();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'tmp')), [], 'no work tree left behind');
+  });
+
+  it('follows no redirect of a git server (one could lead the fetch to the cloud metadata service)', async () => {
+    const repo = server.createRepository('moved', { 'main.tf': 'output "v" { value = 1 }\n' });
+    // Redirects every request to the working repository: following it would succeed.
+    const redirector = http.createServer((req, res) => {
+      res.writeHead(301, { Location: `${repo.url}${(req.url ?? '/').replace(/^\/old\.git/, '')}` }).end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/old.git`;
+      const at = { ...source(repo, repo.head()), repoKey: 'moved/old', url };
+      await rejectsWith(cache.snapshot(at, MiB), 'refused', /answered with a redirect, which otfd does not follow/);
+      await rejectsWith(cache.head(at, 'main'), 'refused', /answered with a redirect/);
+    } finally {
+      await new Promise<void>((resolve) => redirector.close(() => resolve()));
+    }
+  });
+
   it('stops a fetch from a server that does not answer, and leaves nothing of it running', async () => {
     const silent = http.createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));

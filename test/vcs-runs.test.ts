@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { Json } from './helpers/api.js';
-import { assertStatus } from './helpers/assert.js';
+import { assertError, assertStatus } from './helpers/assert.js';
 import {
   forgejoPullRequest,
   forgejoPush,
@@ -257,6 +257,25 @@ describe('VCS-driven runs', function () {
     assert.equal(cv.attributes.status, 'errored');
     assert.equal(cv.attributes['error-message'], run.attributes['error-message']);
     assert.ok(!world.log().includes(c.token), 'the token is not in otfd\'s log');
+  });
+
+  it('a clone URL at a link-local address is never fetched: the run is errored with the reason in its plan log, and POST /runs is a 422 saying why', async () => {
+    // The provider (or whoever answers as it) points the clone at the cloud metadata service.
+    const c = await world.connect('github', { 'main.tf': fixture('vcs-commit', { marker: 'base' }) }, { cloneUrl: (repo) => `http://169.254.169.254/acme/${repo.name}.git` });
+    const before = c.repo.head('main');
+    const sha = c.repo.commit({ 'main.tf': fixture('vcs-commit', { marker: marker('metadata') }) }, 'Point at metadata');
+    await deliver(c, push(c, sha, before, 'Point at metadata', ['main.tf']));
+    const run = await world.ended((await world.newRun(c.workspace.id, 1)).id);
+    assert.equal(run.attributes.status, 'errored');
+    const why = /cannot fetch http:\/\/169\.254\.169\.254\/acme\/.*: 169\.254\.169\.254 is a link-local address .*otfd does not fetch from there/;
+    assert.match(run.attributes['error-message'], why);
+    assert.match(await world.phaseLog(run, 'plan'), why);
+    const cv = (await api().get(`/configuration-versions/${run.relationships['configuration-version'].data.id}`)).body.data;
+    assert.equal(cv.attributes.status, 'errored');
+
+    const res = await api().post('/runs', { data: { type: 'runs', attributes: {}, relationships: { workspace: { data: { type: 'workspaces', id: c.workspace.id } } } } });
+    assertError(res, 422, /could not read the head of branch main of acme\/.*: cannot fetch http:\/\/169\.254\.169\.254\/.*is a link-local address/);
+    assert.equal((await world.runs(c.workspace.id)).length, 1, 'no run was made');
   });
 
   it('a repository over --max-config-size errors the run with the reason', async () => {

@@ -22,6 +22,9 @@
 //   with it, as runs do for git::ssh:// modules.
 // - git sees nothing of the host's configuration (no system or global config, no credential
 //   helper, no prompt) and may use only http, https and ssh, also for a repository's submodules.
+// - The clone URL (the VCS provider's answer) and every submodule's URL are checked before git
+//   fetches from them, as a provider's api-url is (src/vcs/addresses.ts: no link-local or
+//   unspecified address, also by a name resolving to one), and git follows no HTTP redirect.
 // - One fetch at a time per repository (a lock per cache key); different repositories in parallel.
 // - The size limit holds while archiving, on the packed and the unpacked bytes, and stops the
 //   archive the moment one is passed: nothing is read whole into memory. (git archive is spawned
@@ -53,10 +56,10 @@ import { simpleGit, GitPluginError, type SimpleGit } from 'simple-git';
 import * as tar from 'tar';
 import type { CommitSource } from '../vcs/types.js';
 // Ref names as git allows them, never anything git could read as an option: the one rule (src/vcs/names.ts).
-import { isRefName } from '../vcs/index.js';
+import { isRefName, refusedCloneUrl } from '../vcs/index.js';
 
 /** Why a commit could not be had. */
-export type CloneFailure = 'credentials' | 'not-found' | 'unreachable' | 'commit-not-found' | 'too-large' | 'timeout' | 'stopped' | 'failed';
+export type CloneFailure = 'credentials' | 'not-found' | 'unreachable' | 'refused' | 'commit-not-found' | 'too-large' | 'timeout' | 'stopped' | 'failed';
 
 /** A commit could not be fetched or archived; the message is for a run's log and holds no secret. */
 export class CloneError extends Error {
@@ -98,6 +101,9 @@ export interface RepositoryCacheOptions {
 
 /** otf-agent's ssh program for git, beside the runner once compiled (dist/src/agent/git-ssh.js). */
 const GIT_SSH = fileURLToPath(new URL('../agent/git-ssh.js', import.meta.url));
+
+/** How deep submodules of submodules are fetched. */
+const MAX_SUBMODULE_DEPTH = 10;
 
 /** Marks a cached clone that was made to the end; one without it is re-made. */
 const READY_MARKER = 'otf-cache-ready';
@@ -185,6 +191,7 @@ export class RepositoryCache {
   async snapshot(source: CommitSource, maxSize: number): Promise<Snapshot> {
     if (!isCommitId(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
     if (source.ref !== null && !isRefName(source.ref)) throw new CloneError('commit-not-found', `"${source.ref}" is not a ref name`);
+    await this.checkAddress(source.url);
     const session = this.open(source);
     try {
       const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
@@ -210,6 +217,7 @@ export class RepositoryCache {
    */
   async commit(source: CommitSource): Promise<CommitInfo> {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(source.sha)) throw new CloneError('commit-not-found', `"${source.sha}" is not a commit id`);
+    await this.checkAddress(source.url);
     const session = this.open(source);
     try {
       const repo = await this.withLock(source.repoKey, () => this.fetch(source, session));
@@ -222,6 +230,7 @@ export class RepositoryCache {
   /** The sha the branch points at on the server, or null when it has no such branch. */
   async head(source: Omit<CommitSource, 'sha' | 'submodules'>, branch: string): Promise<string | null> {
     if (!isRefName(branch)) return null;
+    await this.checkAddress(source.url);
     const session = this.open(source);
     try {
       const out = await this.run(this.tmpDir, session, ['ls-remote', '--heads', '--', source.url, `refs/heads/${branch}`], 'ls-remote');
@@ -247,6 +256,17 @@ export class RepositoryCache {
   }
 
   // ---------------------------------------------------------------- fetching
+
+  /**
+   * The clone URL comes from the VCS provider's answer: before each fetch its host (and what a
+   * name resolves to now) is checked as the provider's api-url is, so that no provider, nor
+   * anyone answering as one, points a fetch at a link-local (cloud metadata) or unspecified
+   * address. Private and loopback addresses stay allowed (self-hosted providers).
+   */
+  private async checkAddress(url: string): Promise<void> {
+    const refused = await refusedCloneUrl(url);
+    if (refused) throw new CloneError('refused', `cannot fetch ${shownUrl(url)}: ${refused}; otfd does not fetch from there (the clone URL is the VCS provider's)`);
+  }
 
   /**
    * Makes sure the cached clone holds the commit; returns the clone's folder. Runs under the
@@ -419,7 +439,7 @@ export class RepositoryCache {
       // Relative submodule URLs are relative to the repository's own.
       await this.run(work, session, ['config', 'remote.origin.url', source.url], 'config');
       await this.run(work, session, ['checkout', '--quiet', '--detach', source.sha], 'checkout');
-      await this.run(work, session, ['submodule', '--quiet', 'update', '--init', '--recursive', '--depth=1'], 'submodule update');
+      await this.updateSubmodules(work, session, 1);
       const listed = await this.run(work, session, ['ls-files', '-z', '--recurse-submodules'], 'ls-files');
       const files = listed.split('\0').filter(Boolean);
       let unpacked = 0;
@@ -431,6 +451,32 @@ export class RepositoryCache {
       await pipeline(packed, limit(maxSize, 'packed'), fs.createWriteStream(file, { mode: 0o600 }));
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Fetches the submodules of the work tree at `dir` shallow, one level at a time (the deepest at
+   * MAX_SUBMODULE_DEPTH): a repository's .gitmodules names the URLs, so each is checked as the
+   * clone URL is (checkAddress) before git fetches from it. Relative URLs are resolved by git
+   * (init) against the URL of the repository that names them, and checked as resolved.
+   */
+  private async updateSubmodules(dir: string, session: Session, level: number): Promise<void> {
+    if (!fs.existsSync(path.join(dir, '.gitmodules'))) return;
+    if (level > MAX_SUBMODULE_DEPTH) throw new CloneError('failed', `the submodules are nested deeper than ${MAX_SUBMODULE_DEPTH} levels`);
+    await this.run(dir, session, ['submodule', '--quiet', 'init'], 'submodule init');
+    const urls = await this.run(dir, session, ['config', '--local', '--get-regexp', '^submodule\\..*\\.url$'], 'config').catch(() => '');
+    for (const line of urls.split('\n').filter(Boolean)) {
+      const url = line.slice(line.indexOf(' ') + 1);
+      const refused = await refusedCloneUrl(url);
+      if (refused) throw new CloneError('refused', `cannot fetch submodule ${shownUrl(url)}: ${refused}; otfd does not fetch from there`);
+    }
+    await this.run(dir, session, ['submodule', '--quiet', 'update', '--depth=1'], 'submodule update');
+    const paths = await this.run(dir, session, ['config', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'], 'config').catch(() => '');
+    for (const line of paths.split('\n').filter(Boolean)) {
+      const sub = path.join(dir, line.slice(line.indexOf(' ') + 1));
+      // A path git did not check out (or one leading outside the work tree) has nothing to fetch.
+      if (!sub.startsWith(`${dir}${path.sep}`) || !fs.existsSync(path.join(sub, '.git'))) continue;
+      await this.updateSubmodules(sub, session, level + 1);
     }
   }
 
@@ -455,6 +501,9 @@ export class RepositoryCache {
       ['maintenance.auto', 'false'],
       ['core.askPass', ''],
       ['credential.helper', ''],
+      // A redirect could lead a fetch to an address checkAddress() refuses (the cloud metadata
+      // service): none is followed, as the provider's API is called without following any.
+      ['http.followRedirects', 'false'],
     ];
     const secrets: string[] = [];
     let keyDir: string | null = null;
@@ -558,6 +607,9 @@ export class RepositoryCache {
     if (/Authentication failed|could not read (Username|Password)|terminal prompts disabled|returned error: 40[13]|HTTP 40[13]|authentication methods failed|Permission denied \(publickey/i.test(text)) {
       const why = session.kind === 'ssh' ? "the repository refused the workspace's SSH key" : "the repository refused the credentials; the VCS provider's token may have been revoked";
       return new CloneError('credentials', `cannot fetch ${where}: ${why}`);
+    }
+    if (/returned error: 30[12378]\b/.test(text)) {
+      return new CloneError('refused', `cannot fetch ${where}: the server answered with a redirect, which otfd does not follow (it could lead to an address otfd refuses)`);
     }
     if (/Could not resolve host|Failed to connect|Couldn't connect|Connection refused|Connection timed out|No route to host|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EAI_AGAIN|getaddrinfo|cannot connect to/i.test(text)) {
       return new CloneError('unreachable', `cannot fetch ${where}: the host cannot be reached (${lastLine(text)})`);

@@ -23,8 +23,11 @@ export interface Capacity {
 }
 
 
-/** Refuses a pool that is not the organization's, or that new workspaces may not use. */
-export type DefaultPoolCheck = (organizationId: string, poolId: string) => Promise<void>;
+/**
+ * Refuses a pool that is not the organization's, or that new workspaces may not use. Called in the
+ * transaction that sets the default (`trx`), so that the pool cannot change under the check.
+ */
+export type DefaultPoolCheck = (organizationId: string, poolId: string, trx: Db) => Promise<void>;
 
 /**
  * This server estimates no costs, so no organization says it does: asking to turn cost estimation
@@ -159,8 +162,13 @@ export class OrganizationService implements TokenResolver {
     refuseCostEstimation(changes);
     checkAssessmentsSchedule(changes);
     const defaults = await this.executionDefaults(org, changes);
+    // A new default pool is checked in the transaction that sets it (the pool is locked then).
+    const newPool = defaults.defaultAgentPoolId !== null && defaults.defaultAgentPoolId !== org.defaultAgentPoolId ? defaults.defaultAgentPoolId : null;
     try {
-      return await audited(this.db, (trx) => store.update(trx, org.id, { ...changes, ...defaults }), { action: 'organization.update', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name, changed: Object.keys(changes).join(',') } });
+      return await audited(this.db, async (trx) => {
+        if (newPool) await this.poolCheck(org.id, newPool, trx);
+        return store.update(trx, org.id, { ...changes, ...defaults });
+      }, { action: 'organization.update', resource: { type: 'organizations', id: org.id }, organizationId: org.id, details: { name: org.name, changed: Object.keys(changes).join(',') } });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`organization name "${changes.name}" is already taken`, { pointer: '/data/attributes/name' });
       throw err;
@@ -190,7 +198,6 @@ export class OrganizationService implements TokenResolver {
         pointer: '/data/relationships/default-agent-pool',
       });
     }
-    if (pool !== org.defaultAgentPoolId) await this.poolCheck(org.id, pool);
     return { defaultExecutionMode: mode, defaultAgentPoolId: pool };
   }
 

@@ -138,13 +138,20 @@ export class PoolService implements TokenResolver {
 
   async update(subject: Subject, id: string, input: PoolInput): Promise<{ pool: Pool; org: Organization }> {
     const { pool, org } = await this.get(subject, id, 'pool:manage');
-    // New workspaces of the organization run on its default pool: it stays open to all of them.
-    if (input.organizationScoped === false && org.defaultAgentPoolId === pool.id) {
-      throw new ConflictError(`agent pool "${pool.name}" is the default agent pool of organization "${org.name}" and must stay organization-scoped; change the organization's default first`);
-    }
     if (input.allowedWorkspaceIds) await this.checkAllowed(org, input.allowedWorkspaceIds);
     try {
       await this.db.transaction(async (trx) => {
+        // Held to the end: an assignment of a workspace to the pool (checkAssignable) or the
+        // pool becoming the organization's default (checkDefault) waits for this change, and
+        // this change reads what those that came first wrote.
+        if (!(await store.lockPool(trx, pool.id, 'update'))) throw notFound('agent pool', id);
+        const locked = (await store.findPool(trx, pool.id))!;
+        // New workspaces of the organization run on its default pool: it stays open to all of them.
+        const defaultPoolId = (await this.orgs.byId(org.id))?.defaultAgentPoolId ?? null;
+        if (input.organizationScoped === false && defaultPoolId === pool.id) {
+          throw new ConflictError(`agent pool "${pool.name}" is the default agent pool of organization "${org.name}" and must stay organization-scoped; change the organization's default first`);
+        }
+        await this.checkAssignedStayAllowed(trx, subject, locked, input);
         await store.updatePool(trx, pool.id, input);
         if (input.allowedWorkspaceIds) await store.setAllowedWorkspaces(trx, pool.id, input.allowedWorkspaceIds);
         await recordChange(trx, { action: 'agent-pool.update', resource: { type: 'agent-pools', id: pool.id }, organizationId: org.id, details: { name: pool.name, changed: Object.keys(input).join(',') } });
@@ -154,6 +161,29 @@ export class PoolService implements TokenResolver {
       throw err;
     }
     return { pool: (await store.findPool(this.db, id))!, org };
+  }
+
+  /**
+   * A pool that is not organization-scoped runs only the workspaces it allows: a change of its
+   * scope or of its allowed workspaces must not leave out a workspace still assigned to it (its
+   * runs would go on running on the pool's agents). Workspaces the subject may not read are
+   * counted, not named. Runs under the pool's lock (update()).
+   */
+  private async checkAssignedStayAllowed(trx: Db, subject: Subject, pool: Pool, input: PoolInput): Promise<void> {
+    if (input.organizationScoped ?? pool.organizationScoped) return;
+    const allowed = new Set(input.allowedWorkspaceIds ?? pool.allowedWorkspaceIds);
+    const assigned = (await store.assignedWorkspaceIds(trx, [pool.id])).get(pool.id) ?? [];
+    const left = assigned.filter((wsId) => !allowed.has(wsId));
+    if (left.length === 0) return;
+    const readable = (await this.workspaces.byIds(left)).filter((ws) => isAllowed(subject, 'workspace:read', workspaceScope(ws)));
+    const hidden = left.length - readable.length;
+    const names = [...readable.map((ws) => `"${ws.name}"`), ...(hidden ? [`${hidden} more you cannot see`] : [])].join(', ');
+    const them = left.length > 1 ? 'them' : 'it';
+    throw new InvalidError(
+      `agent pool "${pool.name}" is assigned to workspace${left.length > 1 ? 's' : ''} ${names}, which it would no longer allow: ` +
+        `unassign ${them} from the pool first (another execution mode or agent pool), or keep ${them} among the pool's allowed workspaces`,
+      { pointer: input.allowedWorkspaceIds !== undefined ? '/data/relationships/allowed-workspaces' : '/data/attributes/organization-scoped' },
+    );
   }
 
   /** Deletes the pool, its tokens and agents; refused while workspaces run on it. */
@@ -175,19 +205,29 @@ export class PoolService implements TokenResolver {
     return store.assignedWorkspaceIds(this.db, poolIds);
   }
 
-  /** For the orgs domain: may this pool be the organization's default, which new workspaces run on? */
-  async checkDefault(organizationId: string, poolId: string): Promise<void> {
+  /**
+   * For the orgs domain: may this pool be the organization's default, which new workspaces run on?
+   * Called in the transaction that sets the default (`trx`): the pool's lock keeps it from ceasing
+   * to be organization-scoped until that transaction ends.
+   */
+  async checkDefault(organizationId: string, poolId: string, trx: Db): Promise<void> {
     const pointer = '/data/relationships/default-agent-pool';
-    const pool = await store.findPool(this.db, poolId);
+    await store.lockPool(trx, poolId, 'share');
+    const pool = await store.findPool(trx, poolId);
     if (!pool || pool.organizationId !== organizationId) throw new InvalidError(`agent pool "${poolId}" does not exist in this organization`, { pointer });
     if (!pool.organizationScoped) {
       throw new InvalidError(`agent pool "${pool.name}" is not organization-scoped, so new workspaces may not use it: it cannot be the default agent pool`, { pointer });
     }
   }
 
-  /** For the workspaces domain: may this pool run this workspace (null: a workspace being created)? */
-  async checkAssignable(organizationId: string, poolId: string, ws: { id: string; name: string } | null): Promise<void> {
-    const pool = await store.findPool(this.db, poolId);
+  /**
+   * For the workspaces domain: may this pool run this workspace (null: a workspace being created)?
+   * Called in the transaction that assigns the workspace (`trx`): the pool's lock keeps its scope
+   * and allowed workspaces as checked until that transaction ends (update() waits for it).
+   */
+  async checkAssignable(organizationId: string, poolId: string, ws: { id: string; name: string } | null, trx: Db): Promise<void> {
+    await store.lockPool(trx, poolId, 'share');
+    const pool = await store.findPool(trx, poolId);
     if (!pool || pool.organizationId !== organizationId) {
       throw new InvalidError(`agent pool "${poolId}" does not exist in this organization`, { pointer: '/data/attributes/agent-pool-id' });
     }

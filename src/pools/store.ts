@@ -57,6 +57,18 @@ function selectPools(db: Db): Knex.QueryBuilder {
   );
 }
 
+/**
+ * Locks the pool's row until the transaction ends: "update" by a change of the pool's scope or
+ * allowed workspaces, "share" by an assignment of a workspace to the pool. Either then reads the
+ * other's work whole (the check of one and the write of the other never overlap), while
+ * assignments to the same pool do not wait for each other. False when there is no such pool.
+ */
+export async function lockPool(trx: Db, id: string, mode: 'update' | 'share'): Promise<boolean> {
+  const q = trx('agent_pools').where({ id }).first('id');
+  const row: unknown = await (mode === 'update' ? q.forUpdate() : q.forShare());
+  return row !== undefined;
+}
+
 export async function findPool(db: Db, id: string): Promise<Pool | null> {
   const row = (await selectPools(db).where('p.id', id).first()) as PoolRow | undefined;
   return row ? toPool(row) : null;

@@ -64,6 +64,11 @@ export function hostOf(url: URL): string {
 export async function refusedHost(url: URL): Promise<string | null> {
   const host = hostOf(url);
   if (net.isIP(host)) return refusedAddress(host);
+  return refusedName(host);
+}
+
+/** Why a host name is refused (one of its addresses is), or null; a name that does not resolve is not. */
+async function refusedName(host: string): Promise<string | null> {
   let found: Array<{ address: string }>;
   try {
     found = await dns.lookup(host, { all: true, verbatim: true });
@@ -75,4 +80,40 @@ export async function refusedHost(url: URL): Promise<string | null> {
     if (why) return `${host} resolves to ${why}`;
   }
   return null;
+}
+
+/**
+ * The host git would fetch a clone URL from: that of an http(s):// or ssh:// URL, or of an
+ * scp-like address ([user@]host:path, git's rule: a colon before any slash). Null when none can
+ * be read.
+ */
+export function cloneHost(url: string): string | null {
+  if (url.includes('://')) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return null;
+    }
+    const host = hostOf(parsed);
+    return host === '' ? null : host;
+  }
+  const scp = /^(?:[^@/]*@)?(\[[^\]/]*\]|[^:/[\]]+):/.exec(url);
+  return scp ? scp[1].replace(/^\[(.*)\]$/, '$1') : null;
+}
+
+/**
+ * Before each fetch of a repository: why otfd refuses its clone URL, or null. The URL is the VCS
+ * provider's answer (GitHub's clone_url, GitLab's http_url_to_repo), so the rule of api-url holds
+ * for it too: no link-local or unspecified address, also by a name resolving to one. A URL whose
+ * host cannot be read is refused: git might read one there that this check did not.
+ */
+export async function refusedCloneUrl(url: string): Promise<string | null> {
+  const host = cloneHost(url);
+  if (host === null) return 'its host cannot be read';
+  if (net.isIP(host)) {
+    const why = refusedAddress(host);
+    return why ? `${host} is ${why}` : null;
+  }
+  return refusedName(host);
 }

@@ -75,8 +75,12 @@ export interface WorkspaceDefaults {
   versions: Record<EngineName, string>;
 }
 
-/** The pools domain says whether an agent pool may run a workspace; it throws InvalidError if not. */
-export type PoolCheck = (organizationId: string, poolId: string, workspace: { id: string; name: string } | null) => Promise<void>;
+/**
+ * The pools domain says whether an agent pool may run a workspace; it throws InvalidError if not.
+ * Called in the transaction that assigns the workspace (`trx`): the pool is locked until it ends,
+ * so that the pool cannot stop allowing the workspace between the check and the assignment.
+ */
+export type PoolCheck = (organizationId: string, poolId: string, workspace: { id: string; name: string } | null, trx: Db) => Promise<void>;
 
 /** The SSH keys domain says whether a key exists in the organization; it throws NotFoundError if not. */
 export type SshKeyCheck = (organizationId: string, sshKeyId: string) => Promise<void>;
@@ -254,15 +258,15 @@ export class WorkspaceService {
   }
 
   /**
-   * The execution mode and agent pool a workspace ends up with: agent mode needs a pool the pool
-   * allows; other modes take none. `current` is the workspace before the change (null: a new one).
+   * The execution mode and agent pool a workspace ends up with: agent mode needs a pool; other
+   * modes take none. `current` is the workspace before the change (null: a new one). Whether the
+   * pool allows the workspace is checked in the change's transaction (poolToCheck).
    */
-  private async execution(
-    organizationId: string,
+  private execution(
     current: Workspace | null,
     changes: Partial<WorkspaceSettings>,
     defaultMode: ExecutionMode,
-  ): Promise<{ executionMode: ExecutionMode; agentPoolId: string | null }> {
+  ): { executionMode: ExecutionMode; agentPoolId: string | null } {
     const mode = changes.executionMode ?? current?.executionMode ?? defaultMode;
     const pool = changes.agentPoolId !== undefined ? changes.agentPoolId : (current?.agentPoolId ?? null);
     if (mode !== 'agent') {
@@ -276,10 +280,14 @@ export class WorkspaceService {
         pointer: '/data/attributes/agent-pool-id',
       });
     }
-    if (!current || pool !== current.agentPoolId || current.executionMode !== 'agent') {
-      await this.poolCheck(organizationId, pool, current ? { id: current.id, name: current.name } : null);
-    }
     return { executionMode: mode, agentPoolId: pool };
+  }
+
+  /** The pool a change newly assigns the workspace to, which must allow it; null when there is none. */
+  private poolToCheck(current: Workspace | null, execution: { executionMode: ExecutionMode; agentPoolId: string | null }): string | null {
+    if (execution.executionMode !== 'agent' || !execution.agentPoolId) return null;
+    const unchanged = current !== null && current.executionMode === 'agent' && current.agentPoolId === execution.agentPoolId;
+    return unchanged ? null : execution.agentPoolId;
   }
 
   /** Internal: the ids of an organization's workspaces, without authorization (data retention). */
@@ -361,9 +369,10 @@ export class WorkspaceService {
     const execution = follows
       ? { executionMode: org.defaultExecutionMode as ExecutionMode, agentPoolId: null, executionOverwritten: false }
       : {
-          ...(await this.execution(org.id, null, inheritsPool ? { ...input, agentPoolId: org.defaultAgentPoolId } : input, org.defaultExecutionMode as ExecutionMode)),
+          ...this.execution(null, inheritsPool ? { ...input, agentPoolId: org.defaultAgentPoolId } : input, org.defaultExecutionMode as ExecutionMode),
           executionOverwritten: true,
         };
+    const newPool = execution.executionOverwritten ? this.poolToCheck(null, execution) : null;
     const id = newId('ws');
     // Connecting is an action of its own: whoever may create the workspace may not be allowed it.
     if (vcsRepo !== undefined) authorize(subject, 'workspace:manage-vcs', { organizationId: org.id, projectId, workspaceId: id }, () => notFound('organization', orgName));
@@ -372,6 +381,7 @@ export class WorkspaceService {
     const made: { attachment: Attachment | null } = { attachment: null };
     try {
       await this.db.transaction(async (trx) => {
+        if (newPool) await this.poolCheck(org.id, newPool, null, trx);
         await store.insert(trx, {
           id,
           organizationId: org.id,
@@ -429,6 +439,7 @@ export class WorkspaceService {
     if (tags.refs.length || tags.bindings.length) this.authorize(subject, 'workspace:manage-tags', ws);
     if (vcsRepo !== undefined) this.authorize(subject, 'workspace:manage-vcs', ws);
     checkSettings(changes);
+    let newPool: string | null = null;
     if (changes.executionOverwritten === false) {
       // Follow the organization: its defaults are read with the workspace; no pool of its own is kept.
       const org = (await this.orgs.byId(ws.organizationId))!;
@@ -437,8 +448,9 @@ export class WorkspaceService {
       this.checkNotMoving(ws, org.defaultExecutionMode as ExecutionMode, org.defaultExecutionMode === 'agent' ? org.defaultAgentPoolId : null);
     } else if (namesExecution(changes) || changes.executionOverwritten === true) {
       // A mode or pool of its own (or the one in effect, kept as its own with overwrite true).
-      const execution = await this.execution(ws.organizationId, ws, changes, ws.executionMode);
+      const execution = this.execution(ws, changes, ws.executionMode);
       this.checkNotMoving(ws, execution.executionMode, execution.agentPoolId);
+      newPool = this.poolToCheck(ws, execution);
       Object.assign(changes, execution, { executionOverwritten: true });
     }
     // A version of one engine means nothing to the other: a new engine without a version named
@@ -461,6 +473,7 @@ export class WorkspaceService {
     const made: { attachment: Attachment | null } = { attachment: null };
     try {
       await this.db.transaction(async (trx) => {
+        if (newPool) await this.poolCheck(ws.organizationId, newPool, { id: ws.id, name: ws.name }, trx);
         await store.update(trx, ws.id, changes);
         const named = await this.bindingsFor(trx, ws.organizationId, tags.refs);
         // Adding a key-only tag leaves the value of an existing key/value binding alone.
