@@ -8,13 +8,15 @@ import type { OrganizationService } from '../orgs/index.js';
 import { registerAuditRoutes } from './routes.js';
 import { AuditService } from './service.js';
 
-export { actorOf, SYSTEM_ACTOR } from './actor.js';
-export { audited, recordChange, recordRefusal, type Change, type Details, type Refusal } from './record.js';
+export { actorOf, ANONYMOUS_ACTOR, SYSTEM_ACTOR } from './actor.js';
+export { audited, creatorOf, recordChange, recordRefusal, type Change, type Details, type Refusal } from './record.js';
 export { AuditService } from './service.js';
 
 export interface AuditDeps {
   db: Db;
   orgs: OrganizationService;
+  /** --audit-retention: events older than this are pruned by the periodic collection; null keeps them forever. */
+  retentionMs: number | null;
 }
 
 export interface AuditDomain {
@@ -23,6 +25,6 @@ export interface AuditDomain {
 }
 
 export function createAuditDomain(deps: AuditDeps): AuditDomain {
-  const service = new AuditService(deps.db, deps.orgs);
+  const service = new AuditService(deps.db, deps.orgs, deps.retentionMs);
   return { routes: (router) => registerAuditRoutes(router, service), service };
 }

@@ -3,6 +3,7 @@
 // no record, and no change is left without one. Who acts and from where come from the request's
 // WorkScope (src/logger.ts), set once the caller is authenticated; work outside a request (a
 // scheduler, a trigger) is the system's.
+import type { Principal } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import { newId } from '../ids.js';
 import { currentScope, type WorkActor } from '../logger.js';
@@ -81,6 +82,8 @@ export interface Refusal {
   /** The path as logged (signed URLs' secrets hidden); ids only, never a body. */
   path: string;
   status: number;
+  /** Who asked, when not the request's caller (a failed sign-in's visitor is nobody yet). */
+  actor?: WorkActor;
 }
 
 /**
@@ -88,7 +91,7 @@ export interface Refusal {
  * transaction (whatever the request did rolled back). The request's body is never recorded.
  */
 export async function recordRefusal(db: Db, r: Refusal): Promise<void> {
-  await insertEvent(db, undefined, {
+  await insertEvent(db, r.actor, {
     organizationId: r.organizationId,
     action: `request.${r.method.toLowerCase()}`,
     resourceType: 'requests',
@@ -109,4 +112,19 @@ export async function audited<T>(db: Db, fn: (trx: Db) => Promise<T>, change: Ch
     if (c) await recordChange(trx, c);
     return result;
   });
+}
+
+/**
+ * Who created a resource, as the trail recorded its creation (`action`), with the token used: the
+ * actor an upload to a signed URL stands for, since otfd hands that URL to the creator. For a
+ * resource whose creation is no longer on record (made before the trail, or pruned), the creator
+ * the resource itself names.
+ */
+export async function creatorOf(db: Db, resource: { type: string; id: string }, action: string, createdBy: Principal | null): Promise<WorkActor> {
+  const first = await store.firstActor(db, resource.type, resource.id, action);
+  if (first) return { type: first.actorType, id: first.actorId, name: first.actorName, tokenId: first.tokenId ?? undefined };
+  if (!createdBy) return SYSTEM_ACTOR;
+  // A principal says only users, teams or runs: a run's principal is one of its jobs.
+  const type = createdBy.type === 'teams' ? 'team' : createdBy.type === 'runs' ? 'job' : 'user';
+  return { type, id: createdBy.id, name: createdBy.name };
 }

@@ -10,6 +10,8 @@ import type { AuditEvent } from './store.js';
 
 /** Events the export reads from the database at a time: memory stays bounded whatever the trail's length. */
 export const EXPORT_BATCH = 500;
+/** Events pruning deletes in one statement: a long backlog goes in short steps, never in one long lock. */
+export const PRUNE_BATCH = 1000;
 
 export interface TrailQuery {
   /** filter[organization]: needed by every caller but an organization token, whose organization it is. */
@@ -22,7 +24,25 @@ export class AuditService {
   constructor(
     private readonly db: Db,
     private readonly orgs: OrganizationService,
+    /** --audit-retention in milliseconds; null keeps events forever. */
+    private readonly retentionMs: number | null = null,
   ) {}
+
+  /**
+   * Deletes the events older than the retention period (--audit-retention), in batches; returns
+   * how many. Run by the periodic collection (src/blobs/collector.ts) beside data retention. Any
+   * replica may run it at the same time as another: deleting what is gone deletes nothing.
+   */
+  async prune(now = new Date()): Promise<number> {
+    if (this.retentionMs === null) return 0;
+    const before = new Date(now.getTime() - this.retentionMs);
+    let deleted = 0;
+    for (;;) {
+      const n = await store.deleteBefore(this.db, before, PRUNE_BATCH);
+      deleted += n;
+      if (n < PRUNE_BATCH) return deleted;
+    }
+  }
 
   /**
    * The organization whose trail the subject asks for, when it may read it; 404 when it cannot see
