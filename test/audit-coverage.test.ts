@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { parseConfig } from '../src/config.js';
 import type { Api, Json, Response } from './helpers/api.js';
 import { addToOrganization, createTeam, createUser, ownersTeam, teamToken, type TestUser } from './helpers/people.js';
-import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
+import { createOrganization, createWorkspace, freePort, randomName, startServer, type TestServer } from './helpers/server.js';
 import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { until, waitFor } from './helpers/wait.js';
 import { WebClient } from './helpers/web.js';
@@ -69,7 +69,9 @@ describe('audit trail: comments, tags, sign-ins, uploads, background changes and
   before(async function () {
     this.timeout(120_000);
     // Agents silent for 3 s are written off; the trail keeps its events 400 days.
-    server = await startServer({ config: { concurrency: 0, agentHeartbeatSeconds: 1, agentGracePeriodSeconds: 3, auditRetentionMs: 400 * DAY_MS } });
+    // Single sign-on is configured with a provider that is not there: only refused callbacks are tried.
+    const oidc = { issuer: `http://127.0.0.1:${await freePort()}`, clientId: 'otfd', clientSecret: 'a-client-secret-of-at-least-32-characters', usernameClaim: 'preferred_username', teamsClaim: null, scopes: ['openid'], name: 'Test IdP' };
+    server = await startServer({ config: { concurrency: 0, agentHeartbeatSeconds: 1, agentGracePeriodSeconds: 3, auditRetentionMs: 400 * DAY_MS, oidc } });
     api = server.api;
     org = await createOrganization(api);
     owner = await createUser(api);
@@ -183,6 +185,19 @@ describe('audit trail: comments, tags, sign-ins, uploads, background changes and
       assert.equal(e.resource.meta.status, 401);
       assert.match(String(e.request.client_address), /127\.0\.0\.1/);
     }
+    // A single sign-on callback refused (a state this browser did not start): recorded without
+    // its query (the provider's code, the state).
+    const code = `code-${crypto.randomBytes(8).toString('hex')}`;
+    const state = `state-${crypto.randomBytes(8).toString('hex')}`;
+    secrets.push(code, state);
+    const forged = await visitor.get(`/login/oidc/callback?state=${state}&code=${code}`);
+    assert.equal(forged.status, 400, forged.text.slice(0, 200));
+    site = await trail(null);
+    const sso = only(site, 'request.get', '/login/oidc/callback');
+    assert.equal(sso.result, 'denied');
+    assert.equal(sso.auth.accessor_type, 'anonymous');
+    assert.deepEqual(sso.resource.meta, { method: 'GET', path: '/login/oidc/callback', status: 400 });
+
     // A user's sign-in is no organization's business.
     assert.equal((await trail()).filter((e) => e.resource.type === 'sessions').length, 0);
   });
