@@ -194,7 +194,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
     const sshKeys = createSshKeyDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
-    const audit = createAuditDomain({ db, orgs: orgs.service, retentionMs: config.auditRetentionMs ?? null });
+    const audit = createAuditDomain({ db, orgs: orgs.service, retentionMs: config.auditRetentionMs ?? null, logger });
     const vcs = createVcsDomain({ db, secret, site, orgs: orgs.service });
     const varsets = createVariableSetDomain({
       db,

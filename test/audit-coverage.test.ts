@@ -353,12 +353,28 @@ describe('audit trail: comments, tags, sign-ins, uploads, background changes and
     const policy = await owner.client.post(`/workspaces/${ws.id}/relationships/data-retention-policy`, { data: { type: 'data-retention-policy-delete-olders', attributes: { 'delete-older-than-n-days': 1 } } });
     assert.equal(policy.status, 201, policy.text);
 
+    // Two runs of their own configurations: the first canceled (final), then both made old; the
+    // second stays as the workspace's latest run, with its configuration.
+    assert.equal((await owner.client.post(`/workspaces/${ws.id}/actions/unlock`)).status, 200);
+    const cvs = [await uploadedConfig(owner.client, ws.id)];
+    const first = await createRun(owner.client, ws.id);
+    const canceled = await owner.client.post(`/runs/${first}/actions/cancel`, {});
+    assert.equal(canceled.status, 202, canceled.text);
+    await until('the run to be canceled', async () => (await api.get(`/runs/${first}`)).body.data.attributes.status, (st) => st === 'canceled', 10_000);
+    cvs.push(await uploadedConfig(owner.client, ws.id));
+    await createRun(owner.client, ws.id);
+    await server.otfd.db('runs').where({ workspace_id: ws.id }).update({ created_at: server.otfd.db.raw(`created_at - interval '3 days'`) });
+    await server.otfd.db('configuration_versions').whereIn('id', cvs).update({ created_at: server.otfd.db.raw(`created_at - interval '3 days'`) });
+
     const pass = await server.otfd.collectBlobs();
-    assert.equal(pass.retention.stateVersions, 1);
-    const pruned = only(await trail(), 'workspace.prune-state-versions', ws.id);
-    assert.equal(pruned.auth.accessor_type, 'system');
-    assert.equal(pruned.resource.meta.count, 1);
-    assert.match(pruned.resource.meta.before, /^\d{4}-\d{2}-\d{2}T/);
+    assert.deepEqual(pass.retention, { workspaces: pass.retention.workspaces, runs: 1, configurationVersions: 1, stateVersions: 1 });
+    const events = await trail();
+    for (const what of ['runs', 'configuration-versions', 'state-versions']) {
+      const pruned = only(events, `workspace.prune-${what}`, ws.id);
+      assert.equal(pruned.auth.accessor_type, 'system');
+      assert.equal(pruned.resource.meta.count, 1);
+      assert.match(pruned.resource.meta.before, /^\d{4}-\d{2}-\d{2}T/);
+    }
   });
 
   it('prunes events older than --audit-retention in the periodic pass, and keeps the rest', async () => {

@@ -1,5 +1,7 @@
 // Rules of the audit domain: who may read an organization's audit trail (its owners, and its
-// organization token as in Terraform Cloud), and reading it by page or as a stream.
+// organization token as in Terraform Cloud), reading it by page or as a stream, and pruning what
+// is older than --audit-retention.
+import type { Logger } from 'pino';
 import { authorize } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
@@ -25,7 +27,8 @@ export class AuditService {
     private readonly db: Db,
     private readonly orgs: OrganizationService,
     /** --audit-retention in milliseconds; null keeps events forever. */
-    private readonly retentionMs: number | null = null,
+    private readonly retentionMs: number | null,
+    private readonly logger: Logger,
   ) {}
 
   /**
@@ -40,8 +43,10 @@ export class AuditService {
     for (;;) {
       const n = await store.deleteBefore(this.db, before, PRUNE_BATCH);
       deleted += n;
-      if (n < PRUNE_BATCH) return deleted;
+      if (n < PRUNE_BATCH) break;
     }
+    if (deleted > 0) this.logger.info({ deleted, before }, 'pruned audit events older than --audit-retention');
+    return deleted;
   }
 
   /**
