@@ -198,6 +198,16 @@ describe('audit trail: comments, tags, sign-ins, uploads, background changes and
     assert.equal(sso.auth.accessor_type, 'anonymous');
     assert.deepEqual(sso.resource.meta, { method: 'GET', path: '/login/oidc/callback', status: 400 });
 
+    // A flood of refused sign-ins from one address is recorded only up to 30 a minute: anyone can
+    // send them, and they must not fill the trail. Each still gets its 401.
+    const recordedBefore = site.filter((e) => e.auth.accessor_type === 'anonymous').length;
+    for (let i = 0; i < 40; i++) {
+      const res = await visitor.post('/login/token', { token: `flood-${i}` }, { from: '/login' });
+      assert.equal(res.status, 401, res.text.slice(0, 200));
+    }
+    const recordedFlood = (await trail(null)).filter((e) => e.auth.accessor_type === 'anonymous').length - recordedBefore;
+    assert.ok(recordedFlood >= 1 && recordedFlood < 40, `recorded ${recordedFlood} of 40`);
+
     // A user's sign-in is no organization's business.
     assert.equal((await trail()).filter((e) => e.resource.type === 'sessions').length, 0);
   });

@@ -7,7 +7,7 @@ import type { Principal } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import { newId } from '../ids.js';
 import { currentScope, type WorkActor } from '../logger.js';
-import { SYSTEM_ACTOR } from './actor.js';
+import { ANONYMOUS_ACTOR, SYSTEM_ACTOR } from './actor.js';
 import * as store from './store.js';
 
 /** A few facts about a change; never a secret (a value, a token, a key). */
@@ -99,6 +99,27 @@ export async function recordRefusal(db: Db, r: Refusal): Promise<void> {
     result: r.status >= 500 ? 'failed' : 'denied',
     details: { method: r.method, path: r.path, status: r.status },
   });
+}
+
+/** Refusals by `anonymous` recorded per client address and minute: more are a flood, not news. */
+export const ANONYMOUS_REFUSALS_PER_MINUTE = 30;
+const anonymousWindows = new Map<string, { start: number; count: number }>();
+
+/**
+ * Records a refusal of a visitor who has proven nothing (a failed sign-in), as `anonymous`, but
+ * at most ANONYMOUS_REFUSALS_PER_MINUTE per address and minute (per otfd): anyone can send these,
+ * and a flood of them must not fill the trail (or the database).
+ */
+export async function recordAnonymousRefusal(db: Db, r: Omit<Refusal, 'actor' | 'organizationId'>): Promise<void> {
+  const address = currentScope()?.address ?? 'unknown';
+  const now = Date.now();
+  if (anonymousWindows.size > 10_000) {
+    for (const [a, w] of anonymousWindows) if (now - w.start >= 60_000) anonymousWindows.delete(a);
+  }
+  let w = anonymousWindows.get(address);
+  if (!w || now - w.start >= 60_000) anonymousWindows.set(address, (w = { start: now, count: 0 }));
+  if (++w.count > ANONYMOUS_REFUSALS_PER_MINUTE) return;
+  await recordRefusal(db, { ...r, organizationId: null, actor: ANONYMOUS_ACTOR });
 }
 
 /**

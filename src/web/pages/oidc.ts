@@ -7,7 +7,7 @@
 // its first sign-in under the username claim's name (never an existing account's: 403); when the
 // teams claim is present, its groups "<organization>/<team>" make it a member of those teams
 // (src/teams/memberships.ts).
-import { ANONYMOUS_ACTOR, recordRefusal } from '../../audit/index.js';
+import { recordAnonymousRefusal } from '../../audit/index.js';
 import { AppError } from '../../errors.js';
 import { isValidUsername, USERNAME_RULE } from '../../users/index.js';
 import type { WebDeps } from '../deps.js';
@@ -90,7 +90,7 @@ export function registerOidcPages(router: WebRouter, deps: WebDeps): void {
     } catch (err) {
       // A refused sign-in goes in the site's trail, by nobody yet; never its query (the provider's code, the state).
       if (err instanceof AppError && err.status < 500) {
-        await recordRefusal(deps.db, { organizationId: null, method: 'GET', route: '/login/oidc/callback', path: '/login/oidc/callback', status: err.status, actor: ANONYMOUS_ACTOR });
+        await recordAnonymousRefusal(deps.db, { method: 'GET', route: '/login/oidc/callback', path: '/login/oidc/callback', status: err.status });
       }
       throw err;
     }

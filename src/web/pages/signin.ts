@@ -1,7 +1,7 @@
 // Signing in and out. A visitor signs in with an API token (a user's token, or the site token),
 // which is exchanged for a session; the token itself is not kept. Sign-out ends the session and
 // its event streams.
-import { ANONYMOUS_ACTOR, recordRefusal } from '../../audit/index.js';
+import { recordAnonymousRefusal } from '../../audit/index.js';
 import { isApiCredential } from '../../auth/authorize.js';
 import { html } from '../html.js';
 import { clearCookie, csrfField, field, localPath, redirect, SESSION_COOKIE, setCookie, type WebCtx, type WebRouter } from '../http.js';
@@ -21,7 +21,7 @@ export function registerSignInPages(router: WebRouter, deps: WebDeps): void {
     const subject = token && token.length <= 1024 ? await auth.authenticate(token) : null;
     if (!subject || !isApiCredential(subject) || (subject.kind !== 'user' && subject.kind !== 'site-admin')) {
       // In the site's trail, by nobody yet: what was typed is never recorded.
-      await recordRefusal(deps.db, { organizationId: null, method: 'POST', route: '/login/token', path: '/login/token', status: 401, actor: ANONYMOUS_ACTOR });
+      await recordAnonymousRefusal(deps.db, { method: 'POST', route: '/login/token', path: '/login/token', status: 401 });
       return signInPage(ctx, deps, 'That token is not a valid user token or the site token.', 401);
     }
     // A visitor signing in again starts afresh: the old session (if any) ends.
