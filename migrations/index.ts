@@ -31,6 +31,7 @@ import * as m0030 from './0030_sso_identities.js';
 import * as m0031 from './0031_notifications.js';
 import * as m0033 from './0033_timeouts_and_force_end.js';
 import * as m0035 from './0035_data_retention_policies.js';
+import * as m0036 from './0036_audit_retention.js';
 import * as m0034 from './0034_audit_events.js';
 import * as m0032 from './0032_assessments.js';
 
@@ -71,6 +72,7 @@ export const migrations: Record<string, Migration> = {
   '0031_notifications': m0031,
   '0033_timeouts_and_force_end': m0033,
   '0035_data_retention_policies': m0035,
+  '0036_audit_retention': m0036,
   '0034_audit_events': m0034,
   '0032_assessments': m0032,
 };

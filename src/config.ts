@@ -87,6 +87,8 @@ export interface Config {
   hookTimeoutMs?: number;
   /** Where blobs (state files, configuration tarballs, plans) are kept; absent means PostgreSQL. */
   blobStore?: BlobStoreConfig;
+  /** --audit-retention: how long audit trail events are kept, in milliseconds; null (or absent) keeps them forever. */
+  auditRetentionMs?: number | null;
   /** --assessments-schedule: when health assessments are due, a cron expression (default daily). */
   assessmentsSchedule?: string;
   /** How often the assessment scheduler looks for due workspaces (default 30 s; no flag: tests shorten it). */
@@ -180,6 +182,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 's3-path-style', boolean: true, help: 'with --blob-store s3: address buckets as endpoint/bucket (most S3-compatible stores need it)', default: 'off' },
   { name: 's3-prefix', help: 'with --blob-store s3: a prefix for every key, e.g. otf/', default: 'none' },
   { name: 'assessments-schedule', help: 'when health assessments (drift detection) are due: a cron expression in UTC, 5 or 6 fields or @daily/@hourly', default: '@daily' },
+  { name: 'audit-retention', help: 'how long the audit trail keeps its events (e.g. 400d); older ones are deleted hourly', default: 'forever' },
 ];
 
 export function envName(flag: string): string {
@@ -271,8 +274,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     hookTimeoutMs: positiveDuration('hook-timeout', v.get('hook-timeout') ?? '10m', 24 * 3_600_000),
     blobStore: parseBlobStore(v, env),
     assessmentsSchedule: parseCron('assessments-schedule', v.get('assessments-schedule') ?? '@daily'),
+    auditRetentionMs: v.has('audit-retention') ? positiveDuration('audit-retention', v.get('audit-retention')!, MAX_AUDIT_RETENTION_MS) : null,
   };
 }
+
+/** The longest --audit-retention: 100 years (a larger number is surely a typo). */
+const MAX_AUDIT_RETENTION_MS = 36_500 * 86_400_000;
 
 /** A phase timeout flag, in whole seconds: more than 0, at most a week (as the API's timeouts). */
 function parseTimeoutFlag(name: string, v: string): number {

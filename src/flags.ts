@@ -92,14 +92,14 @@ export function readableFile(name: string, p: string): string {
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const DURATION_UNITS: Record<string, number> = { '': 1000, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { '': 1000, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** A duration such as 30s, 500ms, 10m or 1h; a bare number is seconds. In milliseconds. */
+/** A duration such as 30s, 500ms, 10m, 1h or 400d; a bare number is seconds. In milliseconds. */
 export function parseDuration(name: string, v: string, maxMs: number): number {
-  const m = /^(\d+)\s*(ms|s|m|h|)$/i.exec(v.trim());
+  const m = /^(\d+)\s*(ms|s|m|h|d|)$/i.exec(v.trim());
   const ms = m ? Number(m[1]) * DURATION_UNITS[m[2].toLowerCase()] : NaN;
   if (!Number.isSafeInteger(ms) || ms > maxMs) {
-    throw new ConfigError(`--${name}: "${v}" is not a duration (a whole number with ms, s, m or h, at most ${maxMs / 3_600_000} h)`);
+    throw new ConfigError(`--${name}: "${v}" is not a duration (a whole number with ms, s, m, h or d, at most ${maxMs / 3_600_000} h)`);
   }
   return ms;
 }

@@ -21,8 +21,11 @@ export interface WorkScope {
   address?: string;
 }
 
-/** The kinds of actors the audit trail knows; `system` is background work that acts for nobody. */
-export type ActorType = 'user' | 'team' | 'organization' | 'agent' | 'job' | 'site' | 'system';
+/**
+ * The kinds of actors the audit trail knows; `system` is background work that acts for nobody,
+ * `anonymous` a visitor who has not proven who they are (a failed sign-in).
+ */
+export type ActorType = 'user' | 'team' | 'organization' | 'agent' | 'job' | 'site' | 'system' | 'anonymous';
 
 /** Who acts: its kind, id and a readable name (a username, a team's name). Never a credential. */
 export interface WorkActor {

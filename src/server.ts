@@ -79,10 +79,11 @@ export interface Otfd {
   /** Makes a stop under way cancel the running server-agent jobs now instead of waiting for them. */
   cancelJobs(): void;
   /**
-   * One pass of what the hourly blob collection does: enforce the data retention policies, then
-   * delete the blobs (written graceSeconds ago or more, default an hour) whose records are gone.
+   * One pass of what the hourly blob collection does: enforce the data retention policies, prune
+   * the audit trail's events older than --audit-retention (auditEvents: how many), then delete the
+   * blobs (written graceSeconds ago or more, default an hour) whose records are gone.
    */
-  collectBlobs(graceSeconds?: number): Promise<{ retention: RetentionReport; blobs: number }>;
+  collectBlobs(graceSeconds?: number): Promise<{ retention: RetentionReport; auditEvents: number; blobs: number }>;
 }
 
 /** Every domain whose records own blobs, for the collection of blobs whose records are gone. */
@@ -193,7 +194,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     const state = createStateDomain({ db, blobs, signer, site, orgs: orgs.service, workspaces: workspaces.service, logger });
     const variables = createVariableDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
     const sshKeys = createSshKeyDomain({ db, secret, site, orgs: orgs.service, workspaces: workspaces.service });
-    const audit = createAuditDomain({ db, orgs: orgs.service });
+    const audit = createAuditDomain({ db, orgs: orgs.service, retentionMs: config.auditRetentionMs ?? null, logger });
     const vcs = createVcsDomain({ db, secret, site, orgs: orgs.service });
     const varsets = createVariableSetDomain({
       db,
@@ -502,8 +503,9 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     assessments.service.startScheduler();
     cleanups.push(() => assessments.service.stopScheduler());
     let serverAgent: ServerAgent | null = null;
-    // Retention deletes old records first; the same pass then collects their blobs.
-    const collector = new BlobCollector(blobs, blobOwners(db), logger, () => retention.service.enforce());
+    // Retention deletes old records first (and the audit trail its old events); the same pass then collects their blobs.
+    const enforceRetention = async () => ({ retention: await retention.service.enforce(), auditEvents: await audit.service.prune() });
+    const collector = new BlobCollector(blobs, blobOwners(db), logger, enforceRetention);
     collector.start();
     cleanups.push(async () => collector.stop());
     const hostname = config.hostname ?? `${publicHost(config.listenHost)}:${port}`;
@@ -575,7 +577,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
       db,
       stop: () => (stopped ??= stop()),
       cancelJobs: () => serverAgent?.cancelNow(),
-      collectBlobs: async (graceSeconds) => ({ retention: await retention.service.enforce(), blobs: await collector.collect(graceSeconds) }),
+      collectBlobs: async (graceSeconds) => ({ ...(await enforceRetention()), blobs: await collector.collect(graceSeconds) }),
     };
   } catch (err) {
     await cleanup();

@@ -174,6 +174,8 @@ describe('audit trail', function () {
       'agent.register by agent',
       'agent.deregister by agent',
       'configuration-version.create by user',
+      // the archive sent to the signed upload URL: by the user who created the version (and got the URL)
+      'configuration-version.upload by user',
       'run.create by user',
       'run.apply by user',
       'state-version.create by job',

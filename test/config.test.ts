@@ -165,6 +165,7 @@ describe('otfd configuration', () => {
         'OTF_S3_PATH_STYLE',
         'OTF_S3_PREFIX',
         'OTF_ASSESSMENTS_SCHEDULE',
+        'OTF_AUDIT_RETENTION',
       ],
     );
   });

@@ -6,6 +6,9 @@ import type { WorkActor } from '../logger.js';
 /** Background work (schedulers, triggers) that acts for nobody. */
 export const SYSTEM_ACTOR: WorkActor = { type: 'system', id: 'system', name: 'otfd' };
 
+/** A visitor who has not proven who they are: the actor of a failed sign-in. */
+export const ANONYMOUS_ACTOR: WorkActor = { type: 'anonymous', id: 'anonymous', name: 'anonymous' };
+
 export function actorOf(subject: Subject): WorkActor {
   switch (subject.kind) {
     case 'site-admin':

@@ -1,7 +1,7 @@
 // The audit trail as Terraform Cloud shows it. Unlike the rest of the API it is plain JSON, not
 // JSON:API (TFC's audit trails API says so): data[] of events, and a pagination object.
 // Extensions, documented in docs/audit-trail.md: auth.accessor_type (user, team, organization,
-// agent, job, site, system) and auth.token_id, request.client_address, and result.
+// agent, job, site, system, anonymous) and auth.token_id, request.client_address, and result.
 import type { AuditEvent } from './store.js';
 
 export function presentEvent(e: AuditEvent): Record<string, unknown> {

@@ -3,10 +3,11 @@
 // no record, and no change is left without one. Who acts and from where come from the request's
 // WorkScope (src/logger.ts), set once the caller is authenticated; work outside a request (a
 // scheduler, a trigger) is the system's.
+import type { Principal } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
 import { newId } from '../ids.js';
 import { currentScope, type WorkActor } from '../logger.js';
-import { SYSTEM_ACTOR } from './actor.js';
+import { ANONYMOUS_ACTOR, SYSTEM_ACTOR } from './actor.js';
 import * as store from './store.js';
 
 /** A few facts about a change; never a secret (a value, a token, a key). */
@@ -81,6 +82,8 @@ export interface Refusal {
   /** The path as logged (signed URLs' secrets hidden); ids only, never a body. */
   path: string;
   status: number;
+  /** Who asked, when not the request's caller (a failed sign-in's visitor is nobody yet). */
+  actor?: WorkActor;
 }
 
 /**
@@ -88,7 +91,7 @@ export interface Refusal {
  * transaction (whatever the request did rolled back). The request's body is never recorded.
  */
 export async function recordRefusal(db: Db, r: Refusal): Promise<void> {
-  await insertEvent(db, undefined, {
+  await insertEvent(db, r.actor, {
     organizationId: r.organizationId,
     action: `request.${r.method.toLowerCase()}`,
     resourceType: 'requests',
@@ -96,6 +99,27 @@ export async function recordRefusal(db: Db, r: Refusal): Promise<void> {
     result: r.status >= 500 ? 'failed' : 'denied',
     details: { method: r.method, path: r.path, status: r.status },
   });
+}
+
+/** Refusals by `anonymous` recorded per client address and minute: more are a flood, not news. */
+export const ANONYMOUS_REFUSALS_PER_MINUTE = 30;
+const anonymousWindows = new Map<string, { start: number; count: number }>();
+
+/**
+ * Records a refusal of a visitor who has proven nothing (a failed sign-in), as `anonymous`, but
+ * at most ANONYMOUS_REFUSALS_PER_MINUTE per address and minute (per otfd): anyone can send these,
+ * and a flood of them must not fill the trail (or the database).
+ */
+export async function recordAnonymousRefusal(db: Db, r: Omit<Refusal, 'actor' | 'organizationId'>): Promise<void> {
+  const address = currentScope()?.address ?? 'unknown';
+  const now = Date.now();
+  if (anonymousWindows.size > 10_000) {
+    for (const [a, w] of anonymousWindows) if (now - w.start >= 60_000) anonymousWindows.delete(a);
+  }
+  let w = anonymousWindows.get(address);
+  if (!w || now - w.start >= 60_000) anonymousWindows.set(address, (w = { start: now, count: 0 }));
+  if (++w.count > ANONYMOUS_REFUSALS_PER_MINUTE) return;
+  await recordRefusal(db, { ...r, organizationId: null, actor: ANONYMOUS_ACTOR });
 }
 
 /**
@@ -109,4 +133,19 @@ export async function audited<T>(db: Db, fn: (trx: Db) => Promise<T>, change: Ch
     if (c) await recordChange(trx, c);
     return result;
   });
+}
+
+/**
+ * Who created a resource, as the trail recorded its creation (`action`), with the token used: the
+ * actor an upload to a signed URL stands for, since otfd hands that URL to the creator. For a
+ * resource whose creation is no longer on record (made before the trail, or pruned), the creator
+ * the resource itself names.
+ */
+export async function creatorOf(db: Db, resource: { type: string; id: string }, action: string, createdBy: Principal | null): Promise<WorkActor> {
+  const first = await store.firstActor(db, resource.type, resource.id, action);
+  if (first) return { type: first.actorType, id: first.actorId, name: first.actorName, tokenId: first.tokenId ?? undefined };
+  if (!createdBy) return SYSTEM_ACTOR;
+  // A principal says only users, teams or runs: a run's principal is one of its jobs.
+  const type = createdBy.type === 'teams' ? 'team' : createdBy.type === 'runs' ? 'job' : 'user';
+  return { type, id: createdBy.id, name: createdBy.name };
 }

@@ -1,5 +1,7 @@
 // Rules of the audit domain: who may read an organization's audit trail (its owners, and its
-// organization token as in Terraform Cloud), and reading it by page or as a stream.
+// organization token as in Terraform Cloud), reading it by page or as a stream, and pruning what
+// is older than --audit-retention.
+import type { Logger } from 'pino';
 import { authorize } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
@@ -10,6 +12,8 @@ import type { AuditEvent } from './store.js';
 
 /** Events the export reads from the database at a time: memory stays bounded whatever the trail's length. */
 export const EXPORT_BATCH = 500;
+/** Events pruning deletes in one statement: a long backlog goes in short steps, never in one long lock. */
+export const PRUNE_BATCH = 1000;
 
 export interface TrailQuery {
   /** filter[organization]: needed by every caller but an organization token, whose organization it is. */
@@ -22,7 +26,28 @@ export class AuditService {
   constructor(
     private readonly db: Db,
     private readonly orgs: OrganizationService,
+    /** --audit-retention in milliseconds; null keeps events forever. */
+    private readonly retentionMs: number | null,
+    private readonly logger: Logger,
   ) {}
+
+  /**
+   * Deletes the events older than the retention period (--audit-retention), in batches; returns
+   * how many. Run by the periodic collection (src/blobs/collector.ts) beside data retention. Any
+   * replica may run it at the same time as another: deleting what is gone deletes nothing.
+   */
+  async prune(now = new Date()): Promise<number> {
+    if (this.retentionMs === null) return 0;
+    const before = new Date(now.getTime() - this.retentionMs);
+    let deleted = 0;
+    for (;;) {
+      const n = await store.deleteBefore(this.db, before, PRUNE_BATCH);
+      deleted += n;
+      if (n < PRUNE_BATCH) break;
+    }
+    if (deleted > 0) this.logger.info({ deleted, before }, 'pruned audit events older than --audit-retention');
+    return deleted;
+  }
 
   /**
    * The organization whose trail the subject asks for, when it may read it; 404 when it cannot see

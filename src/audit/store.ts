@@ -107,3 +107,22 @@ export async function batchAfter(db: Db, organizationId: string | null, after: D
   const rows = (await q.orderBy([{ column: 'time' }, { column: 'seq' }]).limit(limit)) as Row[];
   return rows.map(toEvent);
 }
+
+/**
+ * Deletes at most `limit` events older than `before`, oldest first; returns how many. One batch is
+ * one short statement, so that pruning a long backlog never holds the table for long.
+ */
+export async function deleteBefore(db: Db, before: Date, limit: number): Promise<number> {
+  return db('audit_events')
+    .whereIn('id', db('audit_events').where('time', '<', before).orderBy('time').limit(limit).select('id'))
+    .delete();
+}
+
+/** The actor of the first successful event of a resource with this action (its creation); null when none is kept. */
+export async function firstActor(db: Db, resourceType: string, resourceId: string, action: string): Promise<Pick<AuditEvent, 'actorType' | 'actorId' | 'actorName' | 'tokenId'> | null> {
+  const row = await db('audit_events')
+    .where({ resource_type: resourceType, resource_id: resourceId, action, result: 'success' })
+    .orderBy('seq')
+    .first<Pick<Row, 'actor_type' | 'actor_id' | 'actor_name' | 'token_id'> | undefined>('actor_type', 'actor_id', 'actor_name', 'token_id');
+  return row ? { actorType: row.actor_type, actorId: row.actor_id, actorName: row.actor_name, tokenId: row.token_id } : null;
+}

@@ -115,22 +115,24 @@ export class RetentionService {
     const report: RetentionReport = { workspaces: 0, runs: 0, configurationVersions: 0, stateVersions: 0 };
     const policies = await store.all(this.db);
     const own = new Map(policies.filter((p) => p.workspaceId !== null).map((p) => [p.workspaceId!, p]));
-    const due = new Map<string, number>();
+    // Each workspace due, with its organization (the audit trail's) and the policy's days.
+    const due = new Map<string, { organizationId: string; days: number }>();
     for (const p of policies) {
       if (p.workspaceId !== null) {
-        if (p.kind === 'delete-older') due.set(p.workspaceId, p.deleteOlderThanNDays!);
+        if (p.kind === 'delete-older') due.set(p.workspaceId, { organizationId: p.organizationId, days: p.deleteOlderThanNDays! });
         continue;
       }
       if (p.kind !== 'delete-older') continue;
       for (const id of await this.workspaces.idsInOrganization(p.organizationId)) {
-        if (!own.has(id)) due.set(id, p.deleteOlderThanNDays!);
+        if (!own.has(id)) due.set(id, { organizationId: p.organizationId, days: p.deleteOlderThanNDays! });
       }
     }
-    for (const [workspaceId, days] of due) {
+    for (const [workspaceId, { organizationId, days }] of due) {
       const before = new Date(now.getTime() - days * DAY_MS);
+      const ws = { id: workspaceId, organizationId };
       try {
-        const runs = await pruneRuns(this.db, workspaceId, before);
-        const states = await pruneStateVersions(this.db, workspaceId, before);
+        const runs = await pruneRuns(this.db, ws, before);
+        const states = await pruneStateVersions(this.db, ws, before);
         report.workspaces++;
         report.runs += runs.runs;
         report.configurationVersions += runs.configurationVersions;

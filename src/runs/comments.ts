@@ -1,6 +1,7 @@
 // Comments on runs (TFC's Comments API) and the reading of run events. A comment is written with
 // its `commented` run event in one transaction, whether it comes through POST /runs/:id/comments
 // or with a run action (actions/apply, discard, cancel, force-cancel take a comment too).
+import { recordChange } from '../audit/index.js';
 import { authorize } from '../auth/authorize.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
@@ -101,7 +102,12 @@ export class RunCommentService {
     const run = await this.runs.get(subject, runId);
     authorize(subject, 'run:comment', this.scope(run), () => notFound('run', runId));
     if (body.trim() === '') throw new InvalidError('body must not be empty', { pointer: '/data/attributes/body' });
-    return this.db.transaction((trx) => addComment(trx, { runId: run.id, body, author: principalOf(subject) }));
+    return this.db.transaction(async (trx) => {
+      const comment = await addComment(trx, { runId: run.id, body, author: principalOf(subject) });
+      // The comment's text is the commenter's to show, in the run's events: the trail says only that one was made.
+      await recordChange(trx, { action: 'comment.create', resource: { type: 'comments', id: comment.id }, organizationId: run.organizationId, details: { run: run.id, workspace: run.workspaceId } });
+      return comment;
+    });
   }
 
   /** The run's events, in the order they happened. */

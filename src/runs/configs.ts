@@ -1,7 +1,7 @@
 // Configuration versions: the uploaded tarball of a workspace's configuration. An upload is
 // inspected before anything is stored; an unsafe or oversized one leaves the version errored with
 // the reason and stores nothing.
-import { audited, recordChange } from '../audit/index.js';
+import { audited, creatorOf, recordChange } from '../audit/index.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -224,7 +224,7 @@ export class ConfigurationVersionService {
       } catch (err) {
         if (!(err instanceof PayloadTooLargeError)) throw err;
         const reason = `the configuration is larger than the limit of ${this.maxSize} bytes`;
-        await store.settleConfigurationVersion(this.db, id, { status: 'errored', error: reason });
+        await this.settleUpload(cv, { status: 'errored', error: reason });
         throw new PayloadTooLargeError(reason);
       }
       try {
@@ -232,11 +232,11 @@ export class ConfigurationVersionService {
       } catch (err) {
         if (!(err instanceof UnsafeArchiveError)) throw err;
         const reason = `rejected configuration: ${err.message}`;
-        await store.settleConfigurationVersion(this.db, id, { status: 'errored', error: reason });
+        await this.settleUpload(cv, { status: 'errored', error: reason });
         throw new InvalidError(reason);
       }
       await this.blobs.put(configBlobKey(id), fs.createReadStream(file));
-      uploaded = await store.settleConfigurationVersion(this.db, id, { status: 'uploaded', size });
+      uploaded = await this.settleUpload(cv, { status: 'uploaded', size });
       if (!uploaded) throw new ConflictError(`configuration version ${id} was uploaded concurrently`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -247,5 +247,28 @@ export class ConfigurationVersionService {
       }
     }
     return uploaded;
+  }
+
+  /**
+   * Settles a pending version with what was uploaded to its signed URL, recorded in the audit trail
+   * with the actor who created the version: the upload URL is handed out only in the answer to
+   * that creation, so the upload is theirs (terraform uploads what its user's token created).
+   */
+  private async settleUpload(cv: ConfigurationVersion, outcome: { status: 'uploaded'; size: number } | { status: 'errored'; error: string }): Promise<ConfigurationVersion | null> {
+    const ws = await this.workspaces.byId(cv.workspaceId);
+    return this.db.transaction(async (trx) => {
+      const settled = await store.settleConfigurationVersion(trx, cv.id, outcome);
+      if (settled && ws) {
+        const resource = { type: 'configuration-versions', id: cv.id };
+        await recordChange(trx, {
+          action: 'configuration-version.upload',
+          resource,
+          organizationId: ws.organizationId,
+          details: { workspace: ws.id, status: outcome.status, size: outcome.status === 'uploaded' ? outcome.size : undefined },
+          actor: await creatorOf(trx, resource, 'configuration-version.create', cv.createdBy),
+        });
+      }
+      return settled;
+    });
   }
 }

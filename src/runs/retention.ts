@@ -5,6 +5,7 @@
 // configuration version a remaining run was made from. A deleted run takes its plan and apply,
 // jobs, events and comments with it (foreign keys) and its logs here; its artifacts in the blob
 // store go to the collector once the run's record is gone.
+import { recordChange, type Change } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import { FINAL_STATUSES } from './machine.js';
 
@@ -16,8 +17,22 @@ export interface RunPruning {
   configurationVersions: number;
 }
 
+/**
+ * The audit trail's record of one batch deleted by the workspace's retention policy: by otfd
+ * (system), one event per transaction, saying how many went (their ids would not fit a detail).
+ */
+function prunedChange(what: string, ws: { id: string; organizationId: string }, before: Date, ids: string[]): Change {
+  return {
+    action: `workspace.prune-${what}`,
+    resource: { type: 'workspaces', id: ws.id },
+    organizationId: ws.organizationId,
+    details: { count: ids.length, before: before.toISOString() },
+  };
+}
+
 /** Deletes the workspace's final runs and unused configuration versions created before `before`. */
-export async function pruneRuns(db: Db, workspaceId: string, before: Date): Promise<RunPruning> {
+export async function pruneRuns(db: Db, ws: { id: string; organizationId: string }, before: Date): Promise<RunPruning> {
+  const workspaceId = ws.id;
   const out: RunPruning = { runs: 0, configurationVersions: 0 };
   for (;;) {
     const n = await db.transaction(async (trx): Promise<number> => {
@@ -44,7 +59,9 @@ export async function pruneRuns(db: Db, workspaceId: string, before: Date): Prom
       // Logs are keyed by phase id, with no foreign key to cascade through.
       const phases = trx.select('id').from('plans').whereIn('run_id', ids).union((q) => q.select('id').from('applies').whereIn('run_id', ids));
       await trx('run_logs').whereIn('phase_id', phases).delete();
-      return await trx('runs').whereIn('id', ids).delete();
+      const deleted = await trx('runs').whereIn('id', ids).delete();
+      await recordChange(trx, prunedChange('runs', ws, before, ids));
+      return deleted;
     });
     out.runs += n;
     if (n < BATCH) break;
@@ -67,6 +84,7 @@ export async function pruneRuns(db: Db, workspaceId: string, before: Date): Prom
       const used = new Set<string>(await trx('runs').whereIn('configuration_version_id', candidates).distinct().pluck('configuration_version_id'));
       const unused = candidates.filter((id) => !used.has(id));
       const deleted = unused.length > 0 ? await trx('configuration_versions').whereIn('id', unused).delete() : 0;
+      if (deleted > 0) await recordChange(trx, prunedChange('configuration-versions', ws, before, unused));
       return { deleted, looked: candidates.length };
     });
     out.configurationVersions += n.deleted;

@@ -821,6 +821,9 @@ export class RunService {
     await this.withRun(runId, async (trx, run, after) => {
       if (FINAL_STATUSES.has(run.status)) return;
       await this.fire(trx, run, 'fail', after, message);
+      // By otfd itself (system) when its backstop ends an overdue job or a silent agent is written
+      // off; by the runner when it reports that it cannot run the job.
+      await recordChange(trx, { ...runChange('error', run), details: { workspace: run.workspaceId, reason: message } });
     });
   }
 }

@@ -1,6 +1,6 @@
 // Rules of the state domain: who may create and read state versions, which version may follow the
 // current one, uploads through signed URLs, outputs, and rollbacks.
-import { recordChange } from '../audit/index.js';
+import { ANONYMOUS_ACTOR, audited, creatorOf, recordChange, type Change, type Details } from '../audit/index.js';
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
@@ -291,6 +291,7 @@ export class StateService {
       }
     }
     const staged = stagingKey(id);
+    const ws = await this.workspaces.byId(version.workspaceId);
     await this.db.transaction(async (trx) => {
       // In the transaction: if anything below fails, the stored file goes with it.
       const size = await this.blobs.put(staged, read(), trx);
@@ -311,6 +312,7 @@ export class StateService {
       }
       await this.blobs.rename(staged, stateKey(id), trx);
       await this.finalizeLocked(trx, id, version.workspaceId, size, parsed, version.declaredOutputTypes);
+      if (ws) await recordChange(trx, await this.uploadChange(trx, version, ws, { serial: version.serial, size }));
     });
     return this.load(id);
   }
@@ -333,10 +335,17 @@ export class StateService {
       }
       scan.end();
     }
-    await this.storeJsonState(id, checked());
+    const ws = await this.workspaces.byId(version.workspaceId);
+    // Unlike the state file's, this URL is shown to every reader of the version and what is sent
+    // to it need match nothing the creator declared: otfd cannot tell who sent it.
+    const change: Change | undefined = ws
+      ? { action: 'state-version.upload-json', resource: { type: 'state-versions', id }, organizationId: ws.organizationId, details: { workspace: ws.id }, actor: ANONYMOUS_ACTOR }
+      : undefined;
+    await this.storeJsonState(id, checked(), change);
   }
 
-  private async storeJsonState(id: string, data: Buffer | AsyncIterable<Buffer>): Promise<void> {
+  /** Stores a version's JSON state; `change` is the audit trail's record of it, when it is a change of its own. */
+  private async storeJsonState(id: string, data: Buffer | AsyncIterable<Buffer>, change?: Change): Promise<void> {
     let size: number;
     try {
       size = await this.blobs.put(jsonStateKey(id), data);
@@ -344,7 +353,24 @@ export class StateService {
       if (isUniqueViolation(err)) throw new ConflictError(`another upload of the JSON state of state version ${id} is in progress`);
       throw err;
     }
-    await store.setJsonStateSize(this.db, id, size);
+    if (!change) return void (await store.setJsonStateSize(this.db, id, size));
+    await audited(this.db, (trx) => store.setJsonStateSize(trx, id, size), { ...change, details: { ...change.details, size } });
+  }
+
+  /**
+   * The audit trail's record of a state file uploaded to a version's signed URL, with the actor
+   * who created the version: the file is accepted only if it is what they declared (its md5,
+   * serial and lineage), so it is theirs whoever carried it.
+   */
+  private async uploadChange(db: Db, version: StateVersion, ws: Workspace, details: Details): Promise<Change> {
+    const resource = { type: 'state-versions', id: version.id };
+    return {
+      action: 'state-version.upload',
+      resource,
+      organizationId: ws.organizationId,
+      details: { workspace: ws.id, ...details },
+      actor: await creatorOf(db, resource, 'state-version.create', version.createdBy),
+    };
   }
 
   // ------------------------------------------------------------ late states
@@ -369,6 +395,7 @@ export class StateService {
     const md5 = md5Hex(input.state);
     const principal: Principal = { type: 'runs', id: input.runId, name: input.runId };
     const id = newId('sv');
+    const ws = await this.workspaces.byId(input.workspaceId);
     const outcome = await this.db.transaction(async (trx) => {
       await store.lockWorkspace(trx, input.workspaceId);
       const existing = await store.findByRunAndMd5(trx, input.workspaceId, input.runId, md5);
@@ -388,6 +415,15 @@ export class StateService {
       });
       await this.blobs.put(stateKey(id), input.state, trx);
       await this.finalizeLocked(trx, id, input.workspaceId, input.state.length, parsed, null, follows ? 'current' : 'history');
+      // By the request's caller: the pool's agent (or its token) that delivered it from the outbox.
+      if (ws) {
+        await recordChange(trx, {
+          action: 'state-version.create',
+          resource: { type: 'state-versions', id },
+          organizationId: ws.organizationId,
+          details: { workspace: ws.id, serial: parsed.serial, run: input.runId, late: true, current: follows },
+        });
+      }
       return { id, current: follows, duplicate: false };
     });
     return { version: await this.load(outcome.id), current: outcome.current, duplicate: outcome.duplicate };

@@ -3,6 +3,7 @@
 // adding one tag to many workspaces. A tag is a key-only tag of workspaces (src/workspaces/store.ts
 // keeps the bindings); these are the routes that start from the tag.
 import type { Knex } from 'knex';
+import { recordChange } from '../audit/index.js';
 import { authorize, canSeeOrganization, isAllowed } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import { encode, pageOffset, paginate, parsePage, queryValue, timestamp, type ResourceType } from '../api/jsonapi.js';
@@ -72,6 +73,7 @@ async function deleteTags(db: Db, organizationId: string, tags: TagRow[]): Promi
       .whereIn('workspace_id', trx('workspaces').where({ organization_id: organizationId }).select('id'))
       .delete();
     await trx('tags').where({ organization_id: organizationId }).whereIn('id', tags.map((t) => t.id)).delete();
+    for (const t of tags) await recordChange(trx, { action: 'tag.delete', resource: { type: 'tags', id: t.id }, organizationId, details: { name: t.name } });
   });
 }
 

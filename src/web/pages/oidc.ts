@@ -7,10 +7,11 @@
 // its first sign-in under the username claim's name (never an existing account's: 403); when the
 // teams claim is present, its groups "<organization>/<team>" make it a member of those teams
 // (src/teams/memberships.ts).
-import { principalOf } from '../../auth/subject.js';
+import { recordAnonymousRefusal } from '../../audit/index.js';
+import { AppError } from '../../errors.js';
 import { isValidUsername, USERNAME_RULE } from '../../users/index.js';
 import type { WebDeps } from '../deps.js';
-import { clearCookie, localPath, redirect, SESSION_COOKIE, setCookie, type WebRouter } from '../http.js';
+import { clearCookie, localPath, redirect, SESSION_COOKIE, setCookie, type WebCtx, type WebRouter } from '../http.js';
 import { OidcClient, SignOnRefused } from '../sso/oidc.js';
 import * as store from '../sso/store.js';
 
@@ -40,7 +41,7 @@ export function registerOidcPages(router: WebRouter, deps: WebDeps): void {
     ctx.redirect(url.href);
   });
 
-  router.get('/login/oidc/callback', async (ctx) => {
+  const callback = async (ctx: WebCtx): Promise<void> => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     const cookie = ctx.cookies.get(OIDC_STATE_COOKIE) ?? '';
     clearCookie(ctx, OIDC_STATE_COOKIE);
@@ -78,9 +79,21 @@ export function registerOidcPages(router: WebRouter, deps: WebDeps): void {
     if (!subject) throw new SignOnRefused('your user no longer exists', 403);
     // Signing in again starts afresh: the old session (if any) ends.
     if (ctx.state.session) await deps.sessions.end(ctx.state.session.id);
-    const session = await deps.sessions.start(principalOf(subject), ctx.ip || null);
+    const session = await deps.sessions.start(subject, ctx.ip || null, 'oidc');
     setCookie(ctx, SESSION_COOKIE, session.cookie, { expires: session.expiresAt });
     redirect(ctx, localPath(flow.next, '/app/organizations'));
+  };
+
+  router.get('/login/oidc/callback', async (ctx) => {
+    try {
+      await callback(ctx);
+    } catch (err) {
+      // A refused sign-in goes in the site's trail, by nobody yet; never its query (the provider's code, the state).
+      if (err instanceof AppError && err.status < 500) {
+        await recordAnonymousRefusal(deps.db, { method: 'GET', route: '/login/oidc/callback', path: '/login/oidc/callback', status: err.status });
+      }
+      throw err;
+    }
   });
 }
 

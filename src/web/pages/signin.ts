@@ -1,8 +1,8 @@
 // Signing in and out. A visitor signs in with an API token (a user's token, or the site token),
 // which is exchanged for a session; the token itself is not kept. Sign-out ends the session and
 // its event streams.
+import { recordAnonymousRefusal } from '../../audit/index.js';
 import { isApiCredential } from '../../auth/authorize.js';
-import { principalOf } from '../../auth/subject.js';
 import { html } from '../html.js';
 import { clearCookie, csrfField, field, localPath, redirect, SESSION_COOKIE, setCookie, type WebCtx, type WebRouter } from '../http.js';
 import { page } from '../layout.js';
@@ -20,17 +20,19 @@ export function registerSignInPages(router: WebRouter, deps: WebDeps): void {
     const token = field(ctx, 'token').trim();
     const subject = token && token.length <= 1024 ? await auth.authenticate(token) : null;
     if (!subject || !isApiCredential(subject) || (subject.kind !== 'user' && subject.kind !== 'site-admin')) {
+      // In the site's trail, by nobody yet: what was typed is never recorded.
+      await recordAnonymousRefusal(deps.db, { method: 'POST', route: '/login/token', path: '/login/token', status: 401 });
       return signInPage(ctx, deps, 'That token is not a valid user token or the site token.', 401);
     }
     // A visitor signing in again starts afresh: the old session (if any) ends.
     if (ctx.state.session) await sessions.end(ctx.state.session.id);
-    const session = await sessions.start(principalOf(subject), ctx.ip || null);
+    const session = await sessions.start(subject, ctx.ip || null, 'token');
     setCookie(ctx, SESSION_COOKIE, session.cookie, { expires: session.expiresAt });
     redirect(ctx, localPath(field(ctx, 'next'), '/app/organizations'));
   });
 
   router.post('/logout', async (ctx) => {
-    if (ctx.state.session) await sessions.end(ctx.state.session.id);
+    if (ctx.state.session) await sessions.signOut(ctx.state.session);
     clearCookie(ctx, SESSION_COOKIE);
     redirect(ctx, '/login');
   });

@@ -3,8 +3,9 @@
 // each request gathers the principal's rights afresh, so a team change or a deleted user takes
 // effect at once, as it does for tokens.
 import crypto from 'node:crypto';
+import { actorOf, audited, type Change } from '../../audit/index.js';
 import type { PrincipalResolver } from '../../auth/service.js';
-import type { Principal, Subject } from '../../auth/subject.js';
+import { principalOf, type Principal, type Subject } from '../../auth/subject.js';
 import { sha256 } from '../../auth/tokens.js';
 import type { Db } from '../../db/index.js';
 import { newId } from '../../ids.js';
@@ -39,13 +40,25 @@ export class SessionService {
     this.endHooks.push(hook);
   }
 
-  /** Starts a session for the principal; returns the cookie value, shown once. */
-  async start(principal: Principal, address: string | null): Promise<{ id: string; cookie: string; expiresAt: Date }> {
+  /**
+   * Starts a session for the subject who signed in (`how`: with a token, or single sign-on),
+   * recorded in the site's audit trail; returns the cookie value, shown once.
+   */
+  async start(subject: Subject, address: string | null, how: 'token' | 'oidc'): Promise<{ id: string; cookie: string; expiresAt: Date }> {
     const id = newId('ses');
     const cookie = crypto.randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + this.lifetimeMs);
-    await store.insert(this.db, { id, tokenHash: sha256(cookie), principal, expiresAt, address });
+    await audited(this.db, (trx) => store.insert(trx, { id, tokenHash: sha256(cookie), principal: principalOf(subject), expiresAt, address }), {
+      ...sessionChange('create', id, subject),
+      details: { method: how, 'expires-at': expiresAt.toISOString() },
+    });
     return { id, cookie, expiresAt };
+  }
+
+  /** Ends a session because its visitor signed out, recorded in the site's audit trail. */
+  async signOut(session: Session): Promise<void> {
+    await audited(this.db, (trx) => store.remove(trx, session.id), (removed) => (removed ? sessionChange('delete', session.id, session.subject) : null));
+    for (const hook of this.endHooks) hook(session.id);
   }
 
   /** The live session of a cookie value, with its principal's rights; null for anything else (and for a deleted user). */
@@ -98,4 +111,12 @@ export class SessionService {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
   }
+}
+
+/**
+ * The audit trail's record of a sign-in or sign-out: in the site's trail (a user belongs to no one
+ * organization), with the user as its actor. The session's cookie is never recorded, only its id.
+ */
+function sessionChange(verb: 'create' | 'delete', id: string, subject: Subject): Change {
+  return { action: `session.${verb}`, resource: { type: 'sessions', id }, organizationId: null, actor: actorOf(subject) };
 }
