@@ -11,7 +11,7 @@ import type { Run } from '../runs/index.js';
 import type { UserService } from '../users/index.js';
 import type { WorkspaceService } from '../workspaces/index.js';
 import { registerNotificationRoutes } from './routes.js';
-import { NotificationService, type NotificationSettings } from './service.js';
+import { NotificationService, type NotificationSettings, type WakeAfterCommit } from './service.js';
 import type { AssessmentNotice } from './triggers.js';
 
 export { NOTIFICATION_TRIGGERS, type AssessmentNotice, type NotificationTrigger } from './triggers.js';
@@ -19,9 +19,6 @@ export { NotificationService, runNotifications, type NotificationConfiguration, 
 export type { SmtpSettings } from './sender.js';
 export { signature } from './payloads.js';
 export { isPrivateAddress } from './address.js';
-
-/** What an enqueuing hook leaves to do after the commit. */
-type AfterCommit = () => Promise<void>;
 
 export interface NotificationDeps {
   db: Db;
@@ -41,11 +38,11 @@ export interface NotificationDomain {
   service: NotificationService;
   // Each enqueues in the caller's transaction, and answers what to do once it has committed (wake the worker).
   /** The runs domain's transition hook: the triggers of a run's status change. */
-  statusChanged(trx: Knex.Transaction, run: Run, from: string, to: string): Promise<AfterCommit | void>;
+  statusChanged(trx: Knex.Transaction, run: Run, from: string, to: string): Promise<WakeAfterCommit | void>;
   /** For the runs domain's created hook: run:created. */
-  runCreated(trx: Knex.Transaction, run: Run): Promise<AfterCommit | void>;
+  runCreated(trx: Knex.Transaction, run: Run): Promise<WakeAfterCommit | void>;
   /** For the assessments domain, as it finishes a result: whoever listens for its trigger. */
-  assessmentFinished(trx: Knex.Transaction, notice: AssessmentNotice): Promise<AfterCommit | void>;
+  assessmentFinished(trx: Knex.Transaction, notice: AssessmentNotice): Promise<WakeAfterCommit | void>;
   /** Starts the delivery worker (one per otfd; replicas share the queue). */
   start(): void;
   stop(): Promise<void>;

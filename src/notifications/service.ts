@@ -145,7 +145,7 @@ export interface NotificationServiceDeps {
 }
 
 /** What an in-transaction hook leaves to do once the transaction has committed. */
-type WakeAfterCommit = () => Promise<void>;
+export type WakeAfterCommit = () => Promise<void>;
 
 /** Deliveries taken from the queue at a time. */
 const CLAIM_BATCH = 20;
