@@ -330,16 +330,17 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     runs.service.setHeadPlanner((subject, ws, input) => ingress.service.planHead(subject, ws, input));
     // Every status change of a run from a commit is posted to the commit (never holding the run up).
     runs.service.onStatusChange(statuses.statusChanged);
-    // Every status change of a run enqueues the notifications its workspace listens for (never holding the run up).
-    runs.service.onStatusChange(notifications.statusChanged);
-    // Every new run enqueues run:created, once the run exists (never holding its request up).
+    // Every status change of a run, and every new run (run:created), enqueues the notifications its
+    // workspace listens for in the change's own transaction: a crash loses none. Only enqueued: no
+    // destination holds the run up.
+    runs.service.onTransition(notifications.statusChanged);
     runs.service.onCreated(notifications.runCreated);
     // A workspace's current-assessment-result relationship can be included (include=current-assessment-result).
     workspaces.addIncluders(assessments.workspaceIncluders);
     // A health assessment's run that ended finishes its result (drifted or not, from its JSON plan).
     runs.service.onStatusChange((run) => assessments.service.runChanged(run));
-    // Drifted and failed assessments are told to notifications (assessment:drifted, assessment:failed, assessment:check_failure).
-    assessments.service.onResult(notifications.assessmentFinished);
+    // Drifted and failed assessments enqueue notifications in the transaction that finishes their result (assessment:drifted, assessment:failed, assessment:check_failure).
+    assessments.service.onResultInTransaction(notifications.assessmentFinished);
     if (opts.onAssessmentResult) assessments.service.onResult(opts.onAssessmentResult);
     // An organization's default-project relationship, and its default pool (one new workspaces may use).
     orgs.service.setDefaultProjectLookup(async (org) => (await projects.service.defaultOf(org.id)).id);

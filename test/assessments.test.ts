@@ -1,10 +1,13 @@
 // Health assessments (drift detection) with the real terraform CLI and the server agent: a workspace
 // whose output reads another state (terraform_remote_state on a local file) is applied; changing
 // that file outside terraform is drift, which the next scheduled refresh-only plan reports with the
-// output's address, in the API, in /metrics and to the notifications hook. A workspace with a run
-// in progress is not assessed. Bad schedules and other organizations' ids are refused.
+// output's address, in the API, in /metrics, to the notifications hook and to the notification
+// queue (in the result's own transaction). A workspace with a run in progress is not assessed. Bad
+// schedules and other organizations' ids are refused.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Json } from './helpers/api.js';
@@ -30,12 +33,16 @@ describe('health assessments (drift detection) with the real terraform CLI', fun
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   let sourceDir: string;
+  let silent: http.Server;
 
   before(async () => {
+    silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     server = await startServer({
       ssl: true,
       // Every second, looked for every 300 ms: a short interval for tests.
-      config: { concurrency: 2, assessmentsSchedule: '* * * * * *', assessmentsTickMs: 300 },
+      // Notifications go to a receiver on loopback that never answers: what is queued stays queued.
+      config: { concurrency: 2, assessmentsSchedule: '* * * * * *', assessmentsTickMs: 300, notificationAllowPrivateAddresses: true },
       // A hook that fails after taking note, as a notification that cannot be delivered: otfd logs it
       // and goes on; a rejection left unhandled (which would end otfd) is caught below.
       onAssessmentResult: async (n) => {
@@ -50,6 +57,8 @@ describe('health assessments (drift detection) with the real terraform CLI', fun
   after(async () => {
     process.off('unhandledRejection', onUnhandled);
     await server.stop();
+    silent.closeAllConnections();
+    silent.close();
     fs.rmSync(sourceDir, { recursive: true, force: true });
   });
 
@@ -119,6 +128,14 @@ check "still_one" {
     assert.deepEqual(calm.attributes['failed-checks'], []);
     assert.equal(notices.filter((n) => n.workspaceId === wsId).length, 0, 'no drift, no notification');
 
+    const listening = await server.api.post(`/workspaces/${wsId}/notification-configurations`, {
+      data: {
+        type: 'notification-configurations',
+        attributes: { name: 'drift', 'destination-type': 'generic', enabled: true, url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, triggers: ['assessment:drifted'] },
+      },
+    });
+    assert.equal(listening.status, 201, listening.text);
+
     // Outside terraform: the value the output reads changes.
     const changedAt = new Date();
     fs.writeFileSync(source, stateWithOutput('two'));
@@ -133,6 +150,12 @@ check "still_one" {
     assert.equal(drifted.attributes.succeeded, true);
     assert.deepEqual(drifted.attributes['drifted-resources'], ['output.watched']);
     assert.equal(drifted.relationships.workspace.data.id, wsId);
+    // Its notification was queued in the transaction that finished it: there as soon as the result is.
+    const queued = (await server.otfd.db('notification_deliveries').where({ configuration_id: listening.body.data.id }).select('trigger', 'event')) as Array<{ trigger: string; event: Json }>;
+    assert.deepEqual(
+      queued.filter((q) => q.event.assessment?.resultId === drifted.id).map((q) => q.trigger),
+      ['assessment:drifted'],
+    );
 
     // The notifications hook was called for it.
     const notice = await waitFor('the drift notice', async () => notices.find((n) => n.assessmentResultId === drifted.id) ?? null, 10_000);

@@ -3,9 +3,10 @@
 // the workspace's own runner, never locking the workspace and not listed among its runs. Its record
 // here (assessment_results) is made in the run's transaction and finished when the run ends: the
 // JSON plan says what drifted. A finished result is counted in /metrics and told to the result
-// hooks (notifications: assessment:drifted, assessment:failed).
+// hooks (notifications enqueue in the transaction that finishes it: assessment:drifted, assessment:failed).
 import { recordChange } from '../audit/index.js';
 import crypto from 'node:crypto';
+import type { Knex } from 'knex';
 import { authorize } from '../auth/authorize.js';
 import { SITE_ADMIN, type Subject } from '../auth/subject.js';
 import { nextFiring } from '../cron.js';
@@ -29,6 +30,17 @@ export type { AssessmentResult, AssessmentStatus } from './store.js';
  */
 export type ResultHook = (notice: AssessmentNotice) => void | Promise<void>;
 
+/**
+ * Called in the transaction that finishes a result, for each notice of it (the notifications
+ * domain's, connected in src/server.ts): what it writes commits or rolls back with the result, so
+ * an otfd that dies in between loses nothing (the result stays running, and the orphan sweep
+ * finishes it again). What it returns runs after the commit; its failure fails the finishing.
+ */
+export type ResultTransactionHook = (trx: Knex.Transaction, notice: AssessmentNotice) => Promise<(() => Promise<void>) | void>;
+
+/** What a result records when it finishes. */
+type Outcome = Parameters<typeof store.finishResult>[2];
+
 export interface SchedulerOptions {
   /** --assessments-schedule: when assessments are due, unless the organization has its own. */
   schedule: string;
@@ -45,6 +57,7 @@ const FINAL = [...FINAL_STATUSES];
 
 export class AssessmentService {
   private readonly hooks: ResultHook[] = [];
+  private readonly transactionHooks: ResultTransactionHook[] = [];
   /** This otfd's name in the scheduler's lease. */
   private readonly owner = `otfd-${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
   /** Workspaces whose assessment could not be made, and when: tried again at the next due time after that. */
@@ -66,6 +79,11 @@ export class AssessmentService {
   /** Hooks told of drifted and failed assessments (the notifications domain, connected in src/server.ts). */
   onResult(hook: ResultHook): void {
     this.hooks.push(hook);
+  }
+
+  /** Hooks called in the transaction that finishes a drifted or failed result (see ResultTransactionHook). */
+  onResultInTransaction(hook: ResultTransactionHook): void {
+    this.transactionHooks.push(hook);
   }
 
   // ------------------------------------------------------------ reads
@@ -162,22 +180,42 @@ export class AssessmentService {
    * try it again on every tick).
    */
   private async finish(resultId: string, run: Run | null): Promise<void> {
+    const after: Array<() => Promise<void>> = [];
     let notify = true;
+    const record = (outcome: Outcome) =>
+      this.db.transaction(async (trx) => {
+        const finished = await store.finishResult(trx, resultId, outcome);
+        if (!finished) return null;
+        for (const n of notify ? noticesOf(finished) : []) {
+          for (const hook of this.transactionHooks) {
+            const then = await hook(trx, n);
+            if (then) after.push(then);
+          }
+        }
+        return finished;
+      });
     const failed = (why: string, quietly = false) => {
       if (quietly) notify = false;
-      return store.finishResult(this.db, resultId, { status: 'errored', errorMsg: clean(why), resourcesDrifted: 0, resourcesUndrifted: 0, driftedAddresses: [], failedChecks: [] });
+      return record({ status: 'errored', errorMsg: clean(why), resourcesDrifted: 0, resourcesUndrifted: 0, driftedAddresses: [], failedChecks: [] });
     };
     let finished: AssessmentResult | null;
     try {
-      finished = await this.outcome(resultId, run, failed);
+      finished = await this.outcome(run, record, failed);
     } catch (err) {
       this.logger.error({ err, result: resultId }, 'cannot record the outcome of a health assessment; recording it errored');
+      // Whatever the failed attempt left to do after a commit was rolled back with it.
+      after.length = 0;
       finished = await failed(`the outcome of this assessment could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
     }
+    for (const f of after) await f();
     if (finished) this.announce(finished, notify);
   }
 
-  private async outcome(resultId: string, run: Run | null, failed: (why: string, quietly?: boolean) => Promise<AssessmentResult | null>): Promise<AssessmentResult | null> {
+  private async outcome(
+    run: Run | null,
+    record: (outcome: Outcome) => Promise<AssessmentResult | null>,
+    failed: (why: string, quietly?: boolean) => Promise<AssessmentResult | null>,
+  ): Promise<AssessmentResult | null> {
     if (!run) return failed('the run of this assessment is gone');
     // An assessment locks nothing, so a run (or a state upload) may start while it refreshes: what
     // it compared is then neither the old nor the new infrastructure, and a drift it saw may be
@@ -190,7 +228,7 @@ export class AssessmentService {
     const plan = json ? parsePlan(json) : undefined;
     if (plan === undefined) return failed('the plan of this assessment has no readable JSON output');
     const drift = driftOf(plan);
-    return store.finishResult(this.db, resultId, {
+    return record({
       status: drift.addresses.length > 0 ? 'drifted' : 'no_drift',
       errorMsg: null,
       resourcesDrifted: drift.resourcesDrifted,
@@ -204,13 +242,7 @@ export class AssessmentService {
     this.metrics.finished(r.status);
     this.logger.info({ workspace: r.workspaceId, result: r.id, status: r.status, drifted: r.driftedAddresses }, 'health assessment finished');
     if (!notify) return;
-    const at = r.finishedAt ?? new Date();
-    const notices: AssessmentNotice[] = [];
-    const notice = (trigger: AssessmentNotice['trigger'], message: string) => notices.push({ trigger, workspaceId: r.workspaceId, assessmentResultId: r.id, message, at });
-    if (r.status === 'drifted') notice('assessment:drifted', driftMessage(r));
-    if (r.status === 'errored') notice('assessment:failed', `assessment failed: ${r.errorMsg ?? 'unknown error'}`);
-    if (r.failedChecks.length > 0) notice('assessment:check_failure', `${r.failedChecks.length} check(s) failed: ${r.failedChecks.slice(0, 10).join(', ')}`);
-    for (const n of notices) {
+    for (const n of noticesOf(r)) {
       for (const hook of this.hooks) {
         // An unhandled rejection would end otfd: a hook's failure (thrown or rejected) is only logged.
         Promise.resolve()
@@ -301,6 +333,17 @@ export class AssessmentService {
     }
     return next !== null && next.getTime() <= now.getTime();
   }
+}
+
+/** What a finished result tells notifications: drifted, failed, failed checks (none, one or two of them). */
+function noticesOf(r: AssessmentResult): AssessmentNotice[] {
+  const at = r.finishedAt ?? new Date();
+  const notices: AssessmentNotice[] = [];
+  const notice = (trigger: AssessmentNotice['trigger'], message: string) => notices.push({ trigger, workspaceId: r.workspaceId, assessmentResultId: r.id, message, at });
+  if (r.status === 'drifted') notice('assessment:drifted', driftMessage(r));
+  if (r.status === 'errored') notice('assessment:failed', `assessment failed: ${r.errorMsg ?? 'unknown error'}`);
+  if (r.failedChecks.length > 0) notice('assessment:check_failure', `${r.failedChecks.length} check(s) failed: ${r.failedChecks.slice(0, 10).join(', ')}`);
+  return notices;
 }
 
 /** "2 drifted: terraform_data.a, output.watched" */

@@ -1,6 +1,7 @@
 // The notifications domain: workspaces' notification configurations (Terraform Cloud's API), what
 // runs and health assessments enqueue, and the worker that delivers it (generic webhooks signed
 // with HMAC-SHA512, Slack, Microsoft Teams, email through SMTP). Wired into otfd by src/server.ts.
+import type { Knex } from 'knex';
 import client from 'prom-client';
 import type { ApiRouter } from '../api/http.js';
 import type { Db } from '../db/index.js';
@@ -10,7 +11,7 @@ import type { Run } from '../runs/index.js';
 import type { UserService } from '../users/index.js';
 import type { WorkspaceService } from '../workspaces/index.js';
 import { registerNotificationRoutes } from './routes.js';
-import { NotificationService, type NotificationSettings } from './service.js';
+import { NotificationService, type NotificationSettings, type WakeAfterCommit } from './service.js';
 import type { AssessmentNotice } from './triggers.js';
 
 export { NOTIFICATION_TRIGGERS, type AssessmentNotice, type NotificationTrigger } from './triggers.js';
@@ -35,12 +36,13 @@ export interface NotificationDeps {
 export interface NotificationDomain {
   routes(router: ApiRouter): void;
   service: NotificationService;
-  /** The runs domain's status-change hook. */
-  statusChanged(run: Run, from: string, to: string): Promise<void>;
+  // Each enqueues in the caller's transaction, and answers what to do once it has committed (wake the worker).
+  /** The runs domain's transition hook: the triggers of a run's status change. */
+  statusChanged(trx: Knex.Transaction, run: Run, from: string, to: string): Promise<WakeAfterCommit | void>;
   /** For the runs domain's created hook: run:created. */
-  runCreated(run: Run): Promise<void>;
-  /** For the assessments domain: a finished assessment notifies whoever listens for its trigger. */
-  assessmentFinished(notice: AssessmentNotice): Promise<void>;
+  runCreated(trx: Knex.Transaction, run: Run): Promise<WakeAfterCommit | void>;
+  /** For the assessments domain, as it finishes a result: whoever listens for its trigger. */
+  assessmentFinished(trx: Knex.Transaction, notice: AssessmentNotice): Promise<WakeAfterCommit | void>;
   /** Starts the delivery worker (one per otfd; replicas share the queue). */
   start(): void;
   stop(): Promise<void>;

@@ -5,6 +5,7 @@
 // only to sign payloads.
 import { audited, recordChange, type Change } from '../audit/index.js';
 import type { Counter } from 'prom-client';
+import type { Knex } from 'knex';
 import { authorize, canSeeOrganization, type WorkspaceAction } from '../auth/authorize.js';
 import type { Subject } from '../auth/subject.js';
 import type { Db } from '../db/index.js';
@@ -139,6 +140,9 @@ export interface NotificationServiceDeps {
   baseUrl: () => string;
   deliveries: Counter<'destination_type' | 'result'>;
 }
+
+/** What an in-transaction hook leaves to do once the transaction has committed. */
+export type WakeAfterCommit = () => Promise<void>;
 
 /** Deliveries taken from the queue at a time. */
 const CLAIM_BATCH = 20;
@@ -308,27 +312,31 @@ export class NotificationService {
   // ------------------------------------------------------------ events
 
   /**
-   * The runs domain's status-change hook (connected in src/server.ts): enqueues a delivery for each
-   * enabled configuration of the run's workspace listening for what happened. Only enqueues: the
-   * worker sends, so no destination can hold the run up.
+   * The runs domain's transition hook (connected in src/server.ts): in the transaction of the run's
+   * status change, enqueues a delivery for each enabled configuration of the run's workspace
+   * listening for what happened, so that the deliveries commit or roll back with the change. Only
+   * enqueues: the worker, woken after the commit, sends, so no destination can hold the run up.
    */
-  readonly statusChanged = async (run: Run, from: string, to: string): Promise<void> => {
-    await this.runNews(run, runNotifications(run, from, to));
+  readonly statusChanged = async (trx: Knex.Transaction, run: Run, from: string, to: string): Promise<WakeAfterCommit | void> => {
+    return this.runNews(trx, run, runNotifications(run, from, to));
   };
 
-  /** The runs domain's created hook (connected in src/server.ts): run:created, as the run is made. */
-  readonly runCreated = async (run: Run): Promise<void> => {
-    await this.runNews(run, [{ trigger: 'run:created', message: 'Run Created', status: 'pending' }]);
+  /** The runs domain's created hook (connected in src/server.ts): run:created, in the transaction that makes the run. */
+  readonly runCreated = async (trx: Knex.Transaction, run: Run): Promise<WakeAfterCommit | void> => {
+    return this.runNews(trx, run, [{ trigger: 'run:created', message: 'Run Created', status: 'pending' }]);
   };
 
-  private async runNews(run: Run, news: RunNotification[]): Promise<void> {
+  /**
+   * Every transition runs through here: one that notifies nothing (most do) costs no query, one
+   * that does costs one statement, whether or not any configuration listens.
+   */
+  private async runNews(trx: Knex.Transaction, run: Run, news: RunNotification[]): Promise<WakeAfterCommit | void> {
     // A health assessment is a hidden run: its news is assessment:*, told through assessmentFinished.
     if (run.assessment) return;
     const by = run.createdBy?.name ?? null;
-    const items: Array<{ configurationId: string; event: NotificationEvent }> = [];
+    let queued = 0;
     for (const what of news) {
-      const configs = await store.listening(this.db, run.workspaceId, what.trigger);
-      const event: NotificationEvent = {
+      const event = {
         trigger: what.trigger,
         message: what.message,
         workspaceId: run.workspaceId,
@@ -345,16 +353,17 @@ export class NotificationService {
         },
         assessment: null,
       };
-      for (const c of configs) items.push({ configurationId: c.id, event });
+      queued += await store.enqueueListening(trx, event);
     }
-    if (items.length === 0) return;
-    await store.enqueue(this.db, items);
-    this.wake();
+    if (queued > 0) return this.wakeAfterCommit;
   }
 
-  /** For the assessments domain (connected in src/server.ts): a finished assessment notifies who listens. */
-  readonly assessmentFinished = async (notice: AssessmentNotice): Promise<void> => {
-    const configs = await store.listening(this.db, notice.workspaceId, notice.trigger);
+  /**
+   * For the assessments domain (connected in src/server.ts): in the transaction that finishes an
+   * assessment's result, a finished assessment notifies whoever listens for its trigger.
+   */
+  readonly assessmentFinished = async (trx: Knex.Transaction, notice: AssessmentNotice): Promise<WakeAfterCommit | void> => {
+    const configs = await store.listeningIds(trx, notice.workspaceId, notice.trigger);
     if (configs.length === 0) return;
     const ws = await this.deps.workspaces.byId(notice.workspaceId);
     if (!ws) return;
@@ -368,11 +377,17 @@ export class NotificationService {
       assessment: { resultId: notice.assessmentResultId, at: notice.at.toISOString() },
     };
     await store.enqueue(
-      this.db,
-      configs.map((c) => ({ configurationId: c.id, event })),
+      trx,
+      configs.map((configurationId) => ({ configurationId, event })),
     );
-    this.wake();
+    return this.wakeAfterCommit;
   };
+
+  /**
+   * What the hooks above leave to do after the commit: this otfd's worker looks at once (the
+   * other replicas find the deliveries at their next poll).
+   */
+  private readonly wakeAfterCommit: WakeAfterCommit = async () => this.wake();
 
   // ------------------------------------------------------------ delivery
 

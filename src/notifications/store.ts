@@ -108,14 +108,6 @@ export async function countByWorkspace(trx: Db, workspaceId: string): Promise<nu
   return Number(row.count);
 }
 
-/** The enabled configurations of the workspace that listen for the trigger. */
-export async function listening(db: Db, workspaceId: string, trigger: NotificationTrigger): Promise<StoredConfiguration[]> {
-  const rows = (await db('notification_configurations')
-    .where({ workspace_id: workspaceId, enabled: true })
-    .whereRaw('? = ANY(triggers)', [trigger])) as ConfigurationRow[];
-  return rows.map(toConfiguration);
-}
-
 export interface ConfigurationFields {
   name: string;
   enabled: boolean;
@@ -197,6 +189,36 @@ export async function responsesOf(db: Db, configurationIds: string[]): Promise<M
 }
 
 // ------------------------------------------------------------ the queue
+
+/**
+ * Queues the event for every enabled configuration of its workspace listening for its trigger, in
+ * the caller's transaction, in one statement (an index scan of the workspace's configurations,
+ * finding none for most workspaces); answers how many were queued. FOR KEY SHARE holds the
+ * configurations it read until the transaction ends: one deleted meanwhile is skipped instead of
+ * failing the insert's foreign key, and so the run's transition it belongs to.
+ */
+export async function enqueueListening(trx: Knex.Transaction, event: NotificationEvent & { trigger: NotificationTrigger }): Promise<number> {
+  const result = (await trx.raw(
+    `INSERT INTO notification_deliveries (configuration_id, trigger, event)
+     SELECT c.id, ?, ?::jsonb FROM notification_configurations c
+     WHERE c.workspace_id = ? AND c.enabled AND ? = ANY(c.triggers)
+     ORDER BY c.id
+     FOR KEY SHARE`,
+    [event.trigger, JSON.stringify(event), event.workspaceId, event.trigger],
+  )) as { rowCount: number | null };
+  return result.rowCount ?? 0;
+}
+
+/** The ids of the enabled configurations of the workspace listening for the trigger, held as enqueueListening holds them. */
+export async function listeningIds(trx: Knex.Transaction, workspaceId: string, trigger: NotificationTrigger): Promise<string[]> {
+  const rows = (await trx('notification_configurations')
+    .where({ workspace_id: workspaceId, enabled: true })
+    .whereRaw('? = ANY(triggers)', [trigger])
+    .orderBy('id')
+    .forKeyShare()
+    .select('id')) as Array<{ id: string }>;
+  return rows.map((r) => r.id);
+}
 
 export async function enqueue(db: Db, items: Array<{ configurationId: string; event: NotificationEvent }>): Promise<void> {
   if (items.length === 0) return;

@@ -89,11 +89,20 @@ export type AppliedHook = (trx: Knex.Transaction, run: Run) => Promise<(() => Pr
 export type StatusChangeHook = (run: Run, from: RunStatus, to: RunStatus) => Promise<void>;
 
 /**
- * Told of every new run (health assessments' included, marked `assessment`) once the transaction
- * that made it has committed, whichever way it was made (API, configuration upload, commit, run
- * trigger). Called without being awaited: it never holds up the request that made the run.
+ * Called in the transaction that changes a run's status, with the run as the change leaves it
+ * (src/server.ts connects notifications to it): what it writes commits or rolls back with the
+ * change, so an otfd that dies between the two cannot lose it. What it returns runs after the
+ * commit. It is on the path of every transition: it must be cheap, and its failure fails the change.
  */
-export type CreatedHook = (run: Run) => Promise<void>;
+export type TransitionHook = (trx: Knex.Transaction, run: Run, from: RunStatus, to: RunStatus) => Promise<(() => Promise<void>) | void>;
+
+/**
+ * Called in the transaction that makes a run (health assessments' included, marked `assessment`),
+ * whichever way it is made (API, configuration upload, commit, run trigger), before the run's
+ * first status change: what it writes commits or rolls back with the run. What it returns runs
+ * after the commit.
+ */
+export type CreatedHook = (trx: Knex.Transaction, run: Run) => Promise<(() => Promise<void>) | void>;
 
 /** TFC's status-timestamps key for entering a status. */
 function timestampKey(status: RunStatus): string {
@@ -103,6 +112,7 @@ function timestampKey(status: RunStatus): string {
 export class RunService {
   private readonly appliedHooks: AppliedHook[] = [];
   private readonly statusHooks: StatusChangeHook[] = [];
+  private readonly transitionHooks: TransitionHook[] = [];
   private readonly createdHooks: CreatedHook[] = [];
   private headPlanner: HeadPlanner | null = null;
   /**
@@ -139,23 +149,24 @@ export class RunService {
     this.statusHooks.push(hook);
   }
 
+  /** In the transaction of every status change (see TransitionHook). */
+  onTransition(hook: TransitionHook): void {
+    this.transitionHooks.push(hook);
+  }
+
+  /** In the transaction that makes every run (see CreatedHook). */
   onCreated(hook: CreatedHook): void {
     this.createdHooks.push(hook);
   }
 
-  /** Tells the created hooks of a committed new run; a hook's failure is logged, never the request's. */
-  private async announceCreated(id: string): Promise<void> {
-    if (this.createdHooks.length === 0) return;
-    const run = await store.findRun(this.db, id);
-    if (!run) return;
+  /** Tells the created hooks of a run just inserted, in its transaction; answers the run, its row locked. */
+  private async created(trx: Knex.Transaction, id: string, after: AfterCommit): Promise<Run> {
+    const run = (await store.lockRun(trx, id))!;
     for (const hook of this.createdHooks) {
-      const failed = (err: unknown) => this.logger.error({ err, run: run.id }, 'a run created hook failed');
-      try {
-        hook(run).catch(failed);
-      } catch (err) {
-        failed(err);
-      }
+      const then = await hook(trx, run);
+      if (then) after.push(then);
     }
+    return run;
   }
 
   /** Tells the status hooks of a committed transition; a hook's failure is logged, never the run's. */
@@ -309,11 +320,10 @@ export class RunService {
         throw new InvalidError(`configuration version "${cv.id}" is archived: its configuration is gone`, { pointer: '/data/relationships/configuration-version' });
       }
       await this.insert(trx, subject, ws, input, { id, configurationVersionId: cv.id, speculative });
+      const made = await this.created(trx, id, after);
       // Speculative plans never queue and never lock: they start at once, beside any other run.
-      if (speculative) await this.fire(trx, (await store.lockRun(trx, id))!, 'queue_plan', after);
+      if (speculative) await this.fire(trx, made, 'queue_plan', after);
     });
-    // Before its first status change is announced, so that who listens hears of it first.
-    await this.announceCreated(id);
     if (!speculative) await this.schedule(ws.id);
     for (const f of after) await f();
     return (await store.findRun(this.db, id))!;
@@ -341,11 +351,10 @@ export class RunService {
       const obstacle = await store.assessmentObstacle(trx, ws.id, [...FINAL_STATUSES]);
       if (obstacle) throw new ConflictError(obstacle);
       await this.insert(trx, subject, ws, input, { id, configurationVersionId: cv.id, speculative: true, assessment: true });
-      const run = (await store.lockRun(trx, id))!;
+      const run = await this.created(trx, id, after);
       await record(trx, run);
       await this.fire(trx, run, 'queue_plan', after);
     });
-    await this.announceCreated(id);
     for (const f of after) await f();
     return (await store.findRun(this.db, id))!;
   }
@@ -362,6 +371,7 @@ export class RunService {
     const speculative = (input.planOnly ?? false) || commit.speculative;
     const id = input.id ?? newId('run');
     const cvId = newId('cv');
+    const after: AfterCommit = [];
     try {
       await this.db.transaction(async (trx) => {
         await store.insertConfigurationVersion(trx, {
@@ -374,14 +384,15 @@ export class RunService {
           origin: commit.origin,
         });
         await this.insert(trx, subject, ws, input, { id, configurationVersionId: cvId, speculative });
+        await this.created(trx, id, after);
       });
     } catch (err) {
-      // Another otfd processing the same delivery made it first.
+      // Another otfd processing the same delivery made it first (and told the created hooks).
       const raced = isUniqueViolation(err) ? await existing() : null;
       if (raced) return raced;
       throw err;
     }
-    await this.announceCreated(id);
+    for (const f of after) await f();
     return (await store.findRun(this.db, id))!;
   }
 
@@ -566,7 +577,11 @@ export class RunService {
     if (phases.plan !== run.plan.status) await store.updatePhase(trx, 'plans', run.id, { status: phases.plan });
     if (phases.apply !== run.apply.status) await store.updatePhase(trx, 'applies', run.id, { status: phases.apply });
     let moved: Run = { ...run, status: t.to, plan: { ...run.plan, status: phases.plan }, apply: { ...run.apply, status: phases.apply } };
-    // Before the effects: an auto-apply fires further transitions, announced after this one.
+    // Before the effects: an auto-apply fires further transitions, told and announced after this one.
+    for (const hook of this.transitionHooks) {
+      const then = await hook(trx, moved, run.status, t.to);
+      if (then) after.push(then);
+    }
     if (this.statusHooks.length > 0) {
       const changed = moved;
       after.push(async () => this.announce(changed, run.status, t.to));
