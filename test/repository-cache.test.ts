@@ -227,6 +227,23 @@ describe('repository cache (clones of VCS repositories)', function () {
     await ok.dispose();
   });
 
+  it('reads submodule names with spaces whole: such a name is fetched, and a URL hidden in one is not taken for the URL', async () => {
+    const lib = server.createRepository('lib-spaced', { 'lib.tf': 'lib\n' });
+    // A legitimate name with a space: the submodule is fetched.
+    const app = server.createRepository('app-spaced', { 'main.tf': 'main\n' });
+    app.addSubmodule('lib', lib);
+    const named = app.commit({ '.gitmodules': `[submodule "my lib"]\n\tpath = lib\n\turl = ${lib.url}\n` }, 'Name it with a space');
+    const fetched = await cache.snapshot(source(app, named, { submodules: true }), MiB);
+    assert.equal((await filesOf(fetched))['lib/lib.tf'], 'lib\n');
+    await fetched.dispose();
+    // A name that reads as a harmless URL, in front of the metadata service's: the real URL is refused.
+    const hidden = server.createRepository('app-hidden-url', { 'main.tf': 'main\n' });
+    hidden.addSubmodule('lib', lib);
+    const sha = hidden.commit({ '.gitmodules': '[submodule "x http://example.com/"]\n\tpath = lib\n\turl = http://169.254.169.254/inner.git\n' }, 'Hide a URL in the name');
+    await rejectsWith(cache.snapshot(source(hidden, sha, { submodules: true }), MiB), 'refused', /cannot fetch submodule http:\/\/169\.254\.169\.254\/inner\.git: 169\.254\.169\.254 is a link-local address/);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'cache', 'tmp')), [], 'no work tree left behind');
+  });
+
   it('checks the URL of every submodule, at every level, before git fetches it', async () => {
     const inner = server.createRepository('inner-at-metadata', { 'inner.tf': 'inner\n' });
     const lib = server.createRepository('lib-naming-metadata', { 'lib.tf': 'lib\n' });

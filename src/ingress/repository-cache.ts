@@ -464,16 +464,15 @@ export class RepositoryCache {
     if (!fs.existsSync(path.join(dir, '.gitmodules'))) return;
     if (level > MAX_SUBMODULE_DEPTH) throw new CloneError('failed', `the submodules are nested deeper than ${MAX_SUBMODULE_DEPTH} levels`);
     await this.run(dir, session, ['submodule', '--quiet', 'init'], 'submodule init');
-    const urls = await this.run(dir, session, ['config', '--local', '--get-regexp', '^submodule\\..*\\.url$'], 'config').catch(() => '');
-    for (const line of urls.split('\n').filter(Boolean)) {
-      const url = line.slice(line.indexOf(' ') + 1);
+    const urls = await this.run(dir, session, ['config', '-z', '--local', '--get-regexp', '^submodule\\..*\\.url$'], 'config').catch(() => '');
+    for (const [, url] of configEntries(urls)) {
       const refused = await refusedCloneUrl(url);
       if (refused) throw new CloneError('refused', `cannot fetch submodule ${shownUrl(url)}: ${refused}; otfd does not fetch from there`);
     }
     await this.run(dir, session, ['submodule', '--quiet', 'update', '--depth=1'], 'submodule update');
-    const paths = await this.run(dir, session, ['config', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'], 'config').catch(() => '');
-    for (const line of paths.split('\n').filter(Boolean)) {
-      const sub = path.join(dir, line.slice(line.indexOf(' ') + 1));
+    const paths = await this.run(dir, session, ['config', '-z', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'], 'config').catch(() => '');
+    for (const [, relative] of configEntries(paths)) {
+      const sub = path.join(dir, relative);
       // A path git did not check out (or one leading outside the work tree) has nothing to fetch.
       if (!sub.startsWith(`${dir}${path.sep}`) || !fs.existsSync(path.join(sub, '.git'))) continue;
       await this.updateSubmodules(sub, session, level + 1);
@@ -745,4 +744,19 @@ function shownUrl(url: string): string {
 /** Single quotes for sh, which runs GIT_SSH_COMMAND. */
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The entries of `git config -z --get-regexp`: each is the key, a newline, the value, then NUL.
+ * A submodule's name may hold spaces (and anything but ".."), so the text form, key and value
+ * split at the first space, could read a URL from inside the name.
+ */
+function configEntries(text: string): Array<[string, string]> {
+  return text
+    .split('\0')
+    .filter(Boolean)
+    .map((entry) => {
+      const cut = entry.indexOf('\n');
+      return cut < 0 ? [entry, ''] : [entry.slice(0, cut), entry.slice(cut + 1)];
+    });
 }
