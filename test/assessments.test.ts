@@ -275,6 +275,15 @@ check "still_one" {
     const run = await until('the run to finish planning', () => server.api.get(`/runs/${runId}`), (r) => ['planned', 'planned_and_finished'].includes(r.body.data.attributes.status), 60_000);
     if (run.body.data.attributes.status === 'planned') assert.equal((await server.api.post(`/runs/${runId}/actions/discard`)).status, 202);
     assert.equal(notices.filter((n) => n.assessmentResultId === started.body.data.id).length, 0, 'nobody is told of an inconclusive assessment');
+
+    // A plan-only run changes nothing: beside it, the assessment says what it saw.
+    const again = await server.api.post(`/workspaces/${wsId}/actions/assess`);
+    assert.equal(again.status, 202, again.text);
+    const planOnly = await server.api.post('/runs', { data: { type: 'runs', attributes: { 'plan-only': true }, relationships: { workspace: { data: { type: 'workspaces', id: wsId } } } } });
+    assert.equal(planOnly.status, 201, planOnly.text);
+    const seen = await until('the second assessment to finish', () => server.api.get(`/assessment-results/${again.body.data.id}`), (r) => r.body.data.attributes.status !== 'running', 60_000);
+    assert.equal(seen.body.data.attributes.status, 'drifted', seen.text);
+    assert.deepEqual(seen.body.data.attributes['drifted-resources'], ['output.watched']);
   });
 
   it('otf assessments: run --wait, list and show, with exit codes as -detailed-exitcode', async () => {

@@ -169,12 +169,13 @@ export async function unfinishedRun(db: Db, workspaceId: string, finalStatuses: 
 }
 
 /**
- * What changed the workspace since an assessment began, if anything: a run of its own (not an
- * assessment, not plan-only) created since, or a state version saved since. Null when nothing did.
+ * What changed the workspace since an assessment began, if anything: a run of its own that could
+ * apply (not speculative: not a plan-only run, a pull request's or a CLI plan, nor an assessment)
+ * created since, or a state version saved since. Null when nothing did.
  */
 export async function changeSince(db: Db, workspaceId: string, since: Date): Promise<string | null> {
   const run = await db('runs')
-    .where({ workspace_id: workspaceId, assessment: false, plan_only: false })
+    .where({ workspace_id: workspaceId, speculative: false })
     .where('created_at', '>=', since)
     .orderBy('created_at')
     .first<{ id: string } | undefined>('id');
