@@ -45,4 +45,16 @@ describe('canceling a running engine', function () {
       assert.ok(ms < 60_000, `the apply took ${ms} ms to stop`);
     });
   }
+
+  it('a timeout after a held cancel interrupts once: a second SIGINT would end terraform without its state', async () => {
+    for (const f of fs.readdirSync(dir)) if (f.startsWith('terraform.tfstate')) fs.rmSync(path.join(dir, f));
+    const control = new JobControl();
+    const applying = runEngine({ name: 'terraform', path: 'terraform', version: '' }, ['apply', '-input=false', '-no-color', planFile()], { cwd: dir, env, control });
+    control.cancel(); // held: the engine has said nothing yet
+    await sleep(50);
+    control.timeOut(); // interrupts now, and kills FORCE_KILL_AFTER_MS later if need be
+    const result = await applying;
+    assert.doesNotMatch(result.output, /Two interrupts received/, result.output);
+    assert.notEqual(result.code, 0);
+  });
 });

@@ -54,11 +54,17 @@ export class JobControl {
   private killTimer: NodeJS.Timeout | null = null;
   /** Whether the attached engine has printed anything yet. */
   private spoke = false;
+  /**
+   * Whether the attached engine got its SIGINT. It gets one at most: a second makes terraform
+   * exit at once ("Two interrupts received"), without writing the state of what it applied.
+   */
+  private interrupted = false;
   private heldInterrupt: NodeJS.Timeout | null = null;
 
   attach(child: ChildProcess): void {
     this.child = child;
     this.spoke = false;
+    this.interrupted = false;
     if (this.canceled) this.interrupt();
     if (this.forced || this.timedOut) this.armKill();
   }
@@ -67,19 +73,14 @@ export class JobControl {
     this.child = null;
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = null;
-    if (this.heldInterrupt) clearTimeout(this.heldInterrupt);
-    this.heldInterrupt = null;
+    this.release();
   }
 
   /** The engine printed something: its operation is under way, and an interrupt held back goes now. */
   engineSpoke(): void {
     if (this.spoke) return;
     this.spoke = true;
-    if (this.heldInterrupt) {
-      clearTimeout(this.heldInterrupt);
-      this.heldInterrupt = null;
-      this.child?.kill('SIGINT');
-    }
+    if (this.heldInterrupt) this.interruptNow();
   }
 
   cancel(): void {
@@ -88,12 +89,12 @@ export class JobControl {
     this.interrupt();
   }
 
+  /** Interrupts the engine now, held or not (it may not hear it: the kill comes FORCE_KILL_AFTER_MS later). */
   forceCancel(): void {
     if (this.forced) return;
-    const interrupted = this.canceled;
     this.canceled = true;
     this.forced = true;
-    if (!interrupted) this.child?.kill('SIGINT');
+    this.interruptNow();
     this.armKill();
   }
 
@@ -101,20 +102,14 @@ export class JobControl {
    * The phase's timeout expired. The engine's whole process group gets SIGINT, as a Ctrl-C in a
    * terminal would send it (so a provisioner's command stops too, and an apply still writes the
    * state of what it did), and SIGKILL FORCE_KILL_AFTER_MS later if it is still there. Unlike a
-   * force-cancel, otfd still holds the job: the runner reports the phase errored.
+   * force-cancel, otfd still holds the job: the runner reports the phase errored. An engine that
+   * was interrupted already is left to stop (or be killed) on that one.
    */
   timeOut(): void {
     if (this.timedOut) return;
     this.timedOut = true;
     this.canceled = true;
-    const pid = this.child?.pid;
-    if (pid) {
-      try {
-        process.kill(-pid, 'SIGINT');
-      } catch {
-        this.child?.kill('SIGINT');
-      }
-    }
+    this.interruptNow(true);
     this.armKill();
   }
 
@@ -132,15 +127,34 @@ export class JobControl {
    * way, so a cancel is held until then, or INTERRUPT_HOLD_MS for an engine that stays silent.
    */
   private interrupt(): void {
-    if (!this.child) return;
+    if (!this.child || this.interrupted) return;
     if (this.spoke) {
-      this.child.kill('SIGINT');
+      this.interruptNow();
       return;
     }
-    this.heldInterrupt ??= setTimeout(() => {
-      this.heldInterrupt = null;
-      this.child?.kill('SIGINT');
-    }, INTERRUPT_HOLD_MS);
+    this.heldInterrupt ??= setTimeout(() => this.interruptNow(), INTERRUPT_HOLD_MS);
+  }
+
+  /** The engine's one SIGINT, now (to its whole process group: `group`). */
+  private interruptNow(group = false): void {
+    this.release();
+    const child = this.child;
+    if (!child || this.interrupted) return;
+    this.interrupted = true;
+    if (group && child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGINT');
+        return;
+      } catch {
+        // the group is gone: the engine alone, below
+      }
+    }
+    child.kill('SIGINT');
+  }
+
+  private release(): void {
+    if (this.heldInterrupt) clearTimeout(this.heldInterrupt);
+    this.heldInterrupt = null;
   }
 
   private armKill(): void {
