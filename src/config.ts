@@ -274,12 +274,24 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     hookTimeoutMs: positiveDuration('hook-timeout', v.get('hook-timeout') ?? '10m', 24 * 3_600_000),
     blobStore: parseBlobStore(v, env),
     assessmentsSchedule: parseCron('assessments-schedule', v.get('assessments-schedule') ?? '@daily'),
-    auditRetentionMs: v.has('audit-retention') ? positiveDuration('audit-retention', v.get('audit-retention')!, MAX_AUDIT_RETENTION_MS) : null,
+    auditRetentionMs: parseAuditRetention(v.get('audit-retention') ?? 'forever'),
   };
 }
 
 /** The longest --audit-retention: 100 years (a larger number is surely a typo). */
 const MAX_AUDIT_RETENTION_MS = 36_500 * 86_400_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * --audit-retention: "forever" (null), or at least a day. A bare number is seconds, as for every
+ * duration flag: "400" meant as days would empty the trail at the next hourly pass, for good.
+ */
+function parseAuditRetention(v: string): number | null {
+  if (v.trim().toLowerCase() === 'forever') return null;
+  const ms = positiveDuration('audit-retention', v, MAX_AUDIT_RETENTION_MS);
+  if (ms < DAY_MS) throw new ConfigError(`--audit-retention: "${v}" is less than a day; give days (e.g. 400d), or "forever"`);
+  return ms;
+}
 
 /** A phase timeout flag, in whole seconds: more than 0, at most a week (as the API's timeouts). */
 function parseTimeoutFlag(name: string, v: string): number {

@@ -415,11 +415,14 @@ describe('audit trail: comments, tags, sign-ins, uploads, background changes and
     assert.equal((await trail()).length, before, "the organization's recent events all stay");
   });
 
-  it('reads --audit-retention as a duration, default forever', () => {
+  it('reads --audit-retention as a duration of at least a day, default forever', () => {
     assert.equal(parseConfig([], {})?.auditRetentionMs, null);
+    assert.equal(parseConfig(['--audit-retention', 'forever'], {})?.auditRetentionMs, null);
     assert.equal(parseConfig(['--audit-retention', '400d'], {})?.auditRetentionMs, 400 * DAY_MS);
-    assert.equal(parseConfig([], { OTF_AUDIT_RETENTION: '12h' })?.auditRetentionMs, 12 * 3_600_000);
-    for (const bad of ['0d', 'forever', '400 days', '-1d', '99999999d']) {
+    assert.equal(parseConfig([], { OTF_AUDIT_RETENTION: '36h' })?.auditRetentionMs, 36 * 3_600_000);
+    // A bare number is seconds: "400" meant as days would empty the trail; less than a day is refused.
+    assert.throws(() => parseConfig(['--audit-retention', '400'], {}), /less than a day; give days \(e\.g\. 400d\), or "forever"/);
+    for (const bad of ['0d', '12h', '400 days', '-1d', '99999999d', 'never']) {
       assert.throws(() => parseConfig(['--audit-retention', bad], {}), (err: Error) => /--audit-retention/.test(err.message), bad);
     }
   });
