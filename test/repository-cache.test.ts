@@ -213,6 +213,12 @@ describe('repository cache (clones of VCS repositories)', function () {
       ['ssh://git@169.254.169.254:2222/acme/app.git', /is a link-local address/],
       ['git@169.254.169.254:acme/app.git', /169\.254\.169\.254 is a link-local address/],
       ['ssh://[169.254.169.254]/acme/app.git', /its host cannot be read/],
+      // Where URL and git (curl, ssh) may read different hosts: refused whole.
+      ['http://good.example\\@169.254.169.254/acme/app.git', /its host cannot be read/],
+      ['http://a@b@169.254.169.254/acme/app.git', /its host cannot be read/],
+      ['a@b@169.254.169.254:acme/app.git', /its host cannot be read/],
+      ['http://good.example/acme app.git', /its host cannot be read/],
+      ['http://good.example\t@169.254.169.254/acme/app.git', /its host cannot be read/],
     ];
     for (const [url, why] of refused) {
       const at = { ...source(repo, sha), repoKey: `refused/${url}`, url };

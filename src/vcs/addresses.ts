@@ -88,7 +88,14 @@ async function refusedName(host: string): Promise<string | null> {
  * be read.
  */
 export function cloneHost(url: string): string | null {
+  // Where parsers part ways, git (curl, ssh) may read another host than this one: a backslash
+  // (a path separator to URL, not to curl), spaces and control characters (URL drops some), and
+  // more than one @ before the host.
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  if (/[\s\\\u0000-\u001f\u007f]/.test(url)) return null;
   if (url.includes('://')) {
+    const authority = url.slice(url.indexOf('://') + 3).split(/[/?#]/, 1)[0];
+    if (authority.split('@').length > 2) return null;
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -98,7 +105,7 @@ export function cloneHost(url: string): string | null {
     const host = hostOf(parsed);
     return host === '' ? null : host;
   }
-  const scp = /^(?:[^@/]*@)?(\[[^\]/]*\]|[^:/[\]]+):/.exec(url);
+  const scp = /^(?:[^@/]*@)?(\[[^\]/@]*\]|[^:/[\]@]+):/.exec(url);
   return scp ? scp[1].replace(/^\[(.*)\]$/, '$1') : null;
 }
 
