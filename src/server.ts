@@ -504,8 +504,14 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     assessments.service.startScheduler();
     cleanups.push(() => assessments.service.stopScheduler());
     let serverAgent: ServerAgent | null = null;
-    // Retention deletes old records first (and the audit trail its old events); the same pass then collects their blobs.
-    const enforceRetention = async () => ({ retention: await retention.service.enforce(), auditEvents: await audit.service.prune() });
+    // Retention deletes old records first (and the audit trail its old events, whether or not
+    // retention failed, and the other way round); the same pass then collects their blobs.
+    const enforceRetention = async () => {
+      const [report, pruned] = await Promise.allSettled([retention.service.enforce(), audit.service.prune()]);
+      if (report.status === 'rejected') throw report.reason;
+      if (pruned.status === 'rejected') throw pruned.reason;
+      return { retention: report.value, auditEvents: pruned.value };
+    };
     const collector = new BlobCollector(blobs, blobOwners(db), logger, enforceRetention);
     collector.start();
     cleanups.push(async () => collector.stop());

@@ -205,6 +205,7 @@ export class AssessmentService {
       this.logger.error({ err, result: resultId }, 'cannot record the outcome of a health assessment; recording it errored');
       // Whatever the failed attempt left to do after a commit was rolled back with it.
       after.length = 0;
+      notify = true;
       finished = await failed(`the outcome of this assessment could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
     }
     for (const f of after) await f();

@@ -115,6 +115,8 @@ export async function recordAnonymousRefusal(db: Db, r: Omit<Refusal, 'actor' | 
   const now = Date.now();
   if (anonymousWindows.size > 10_000) {
     for (const [a, w] of anonymousWindows) if (now - w.start >= 60_000) anonymousWindows.delete(a);
+    // Still full within the minute: a flood from many addresses, and no news of a new one.
+    if (anonymousWindows.size > 10_000 && !anonymousWindows.has(address)) return;
   }
   let w = anonymousWindows.get(address);
   if (!w || now - w.start >= 60_000) anonymousWindows.set(address, (w = { start: now, count: 0 }));

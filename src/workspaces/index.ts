@@ -32,7 +32,7 @@ export interface WorkspaceDeps {
   site: Site;
   /** The engine and versions of new workspaces that name none. */
   defaults: WorkspaceDefaults;
-  /** Emptied when a workspace changes project (see WorkspaceService). */
+  /** Emptied when a workspace is created in a project or moved to another (see WorkspaceService). */
   subjects: SubjectCache;
 }
 

@@ -108,8 +108,8 @@ export class WorkspaceService {
     private readonly defaults: WorkspaceDefaults,
     /**
      * Kept token subjects carry project grants expanded to the project's workspaces: a workspace
-     * created in, moved between or deleted from projects changes them, and the next request by
-     * the same token must see that without waiting for the database's announcement.
+     * created in a project or moved to another changes them, and the next request by the same
+     * token must see that without waiting for the database's announcement.
      */
     private readonly subjects: Pick<SubjectCache, 'changedAfter'>,
   ) {}
@@ -381,7 +381,6 @@ export class WorkspaceService {
     const made: { attachment: Attachment | null } = { attachment: null };
     try {
       await this.db.transaction(async (trx) => {
-        if (newPool) await this.poolCheck(org.id, newPool, null, trx);
         await store.insert(trx, {
           id,
           organizationId: org.id,
@@ -412,6 +411,8 @@ export class WorkspaceService {
         await store.upsertTags(trx, org.id, id, bindings, () => newId('tag'));
         // Last, so that the lock it takes on the repository is held for as short a time as can be.
         if (change) made.attachment = await this.applyConnection(trx, subject, org.id, id, change);
+        // After the connection's webhook call: the pool's row lock is held from here to the commit only.
+        if (newPool) await this.poolCheck(org.id, newPool, null, trx);
         await recordChange(trx, workspaceChange('create', { id, organizationId: org.id }, { name: input.name }));
         this.subjects.changedAfter(trx);
       });
@@ -473,13 +474,14 @@ export class WorkspaceService {
     const made: { attachment: Attachment | null } = { attachment: null };
     try {
       await this.db.transaction(async (trx) => {
-        if (newPool) await this.poolCheck(ws.organizationId, newPool, { id: ws.id, name: ws.name }, trx);
         await store.update(trx, ws.id, changes);
         const named = await this.bindingsFor(trx, ws.organizationId, tags.refs);
         // Adding a key-only tag leaves the value of an existing key/value binding alone.
         const fresh = named.filter((b) => !ws.tags.some((t) => t.key === b.key));
         await store.upsertTags(trx, ws.organizationId, ws.id, [...fresh, ...tags.bindings], () => newId('tag'));
         if (change) made.attachment = await this.applyConnection(trx, subject, ws.organizationId, ws.id, change);
+        // After the connection's webhook call: the pool's row lock is held from here to the commit only.
+        if (newPool) await this.poolCheck(ws.organizationId, newPool, { id: ws.id, name: ws.name }, trx);
         await recordChange(trx, workspaceChange('update', ws, { name: ws.name, changed: Object.keys(changes).join(',') }));
         if (changes.projectId && changes.projectId !== ws.projectId) this.subjects.changedAfter(trx);
       });
