@@ -178,6 +178,16 @@ describe('state versions API', function () {
       assert.equal(s['hosted-state-download-url'], `${server.url}/api/v2/state-versions/${data.id}/download`);
       assert.equal(s['hosted-json-state-download-url'], `${server.url}/api/v2/state-versions/${data.id}/json-download`);
       assert.equal(s['hosted-state-upload-url'], null, 'a finalized version takes no more state');
+      assert.ok(s['hosted-json-state-upload-url'].startsWith(`${server.url}/_signed/state-versions-json/${data.id}/`), 'a writer may still add its JSON state');
+      // A reader is handed no upload URL, in a version or in a list: a JSON state is taken at it, whoever brings it.
+      const reader = await userWithAccess(api, org, [ws.id], 'read');
+      const read = await reader.client.get(`/state-versions/${data.id}`);
+      assert.equal(read.status, 200, read.text);
+      assert.equal(read.body.data.attributes['hosted-json-state-upload-url'], null);
+      assert.equal(read.body.data.attributes['hosted-state-upload-url'], null);
+      const listed = await reader.client.get(`/workspaces/${ws.id}/state-versions`);
+      assert.equal(listed.status, 200, listed.text);
+      assert.ok(listed.body.data.every((v: { attributes: Record<string, unknown> }) => v.attributes['hosted-json-state-upload-url'] === null));
       assert.deepEqual(s.resources, [
         { name: 'x', type: 'terraform_data', module: 'root', provider: 'provider["terraform.io/builtin/terraform"]', count: 1 },
         { name: 'other', type: 'data.terraform_remote_state', module: 'root', provider: 'provider["terraform.io/builtin/terraform"]', count: 1 },

@@ -90,7 +90,8 @@ function signedUrl(deps: StateLinks, purpose: string, id: string): string {
   return `${deps.site.baseUrl}/_signed/${purpose}/${id}/${deps.signer.sign(purpose, id, UPLOAD_URL_TTL_SECONDS)}`;
 }
 
-export function presentStateVersion(v: StateVersion, deps: StateLinks): View {
+/** A state version; its upload URLs only for those who may write its state (`writable`). */
+export function presentStateVersion(v: StateVersion, deps: StateLinks, writable = false): View {
   const api = `${deps.site.baseUrl}/api/v2/state-versions/${v.id}`;
   return {
     id: v.id,
@@ -103,8 +104,8 @@ export function presentStateVersion(v: StateVersion, deps: StateLinks): View {
     'hosted-state-download-url': v.status === 'finalized' ? `${api}/download` : null,
     'hosted-json-state-download-url': v.jsonStateSize !== null ? `${api}/json-download` : null,
     // A state file is accepted while the version is pending; a JSON state until it is discarded.
-    'hosted-state-upload-url': v.status === 'pending' ? signedUrl(deps, STATE_UPLOAD, v.id) : null,
-    'hosted-json-state-upload-url': v.status !== 'discarded' ? signedUrl(deps, JSON_STATE_UPLOAD, v.id) : null,
+    'hosted-state-upload-url': writable && v.status === 'pending' ? signedUrl(deps, STATE_UPLOAD, v.id) : null,
+    'hosted-json-state-upload-url': writable && v.status !== 'discarded' ? signedUrl(deps, JSON_STATE_UPLOAD, v.id) : null,
     'resources-processed': true,
     'state-version': v.stateFormatVersion ?? 4,
     'terraform-version': v.terraformVersion,

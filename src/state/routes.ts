@@ -79,8 +79,10 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
   const { state, site } = deps;
 
   /** A state-versions document, with the snapshot interval the CLI reads from these responses. */
-  function sendVersions(ctx: Ctx, status: number, versions: StateVersion | StateVersion[], extra: Extra = {}): void {
-    const views = Array.isArray(versions) ? versions.map((v) => presentStateVersion(v, deps)) : presentStateVersion(versions, deps);
+  async function sendVersions(ctx: Ctx, status: number, versions: StateVersion | StateVersion[], extra: Extra = {}): Promise<void> {
+    const writable = await state.writable(subjectOf(ctx), Array.isArray(versions) ? versions : [versions]);
+    const view = (v: StateVersion) => presentStateVersion(v, deps, writable.has(v.id));
+    const views = Array.isArray(versions) ? versions.map(view) : view(versions);
     ctx.set('X-Terraform-Snapshot-Interval', String(SNAPSHOT_INTERVAL_SECONDS));
     send(ctx, status, encode(stateVersionType, views, extra));
   }
@@ -124,18 +126,18 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
       outputTypes:
         outputs === undefined ? null : parseJsonStateOutputs(decodeBase64(outputs, 'json-state-outputs'), '/data/attributes/json-state-outputs'),
     });
-    sendVersions(ctx, 201, version);
+    await sendVersions(ctx, 201, version);
   });
 
   router.patch('/workspaces/:id/state-versions', async (ctx) => {
     const doc = readRollback(body(ctx));
-    sendVersions(ctx, 201, await state.rollbackWorkspace(subjectOf(ctx), ctx.params.id, doc.data.relationships['rollback-state-version'].data.id));
+    await sendVersions(ctx, 201, await state.rollbackWorkspace(subjectOf(ctx), ctx.params.id, doc.data.relationships['rollback-state-version'].data.id));
   });
 
   router.get('/workspaces/:id/state-versions', async (ctx) => {
     const page = parsePage(query(ctx));
     const { items, total } = await state.list(subjectOf(ctx), ctx.params.id, { limit: page.size, offset: pageOffset(page) });
-    sendVersions(ctx, 200, items, paginate(page, total, requestUrl(ctx, site)));
+    await sendVersions(ctx, 200, items, paginate(page, total, requestUrl(ctx, site)));
   });
 
   router.get('/state-versions', async (ctx) => {
@@ -155,12 +157,12 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
     }
     const page = parsePage(q);
     const { items, total } = await state.listByName(subjectOf(ctx), org!, workspace!, { limit: page.size, offset: pageOffset(page) });
-    sendVersions(ctx, 200, items, paginate(page, total, requestUrl(ctx, site)));
+    await sendVersions(ctx, 200, items, paginate(page, total, requestUrl(ctx, site)));
   });
 
   router.get('/workspaces/:id/current-state-version', async (ctx) => {
     const version = await state.current(subjectOf(ctx), ctx.params.id);
-    sendVersions(ctx, 200, version, { included: await includedOutputs(ctx, [version]) });
+    await sendVersions(ctx, 200, version, { included: await includedOutputs(ctx, [version]) });
   });
 
   router.get('/workspaces/:id/current-state-version-outputs', async (ctx) => {
@@ -169,7 +171,7 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
 
   router.get('/state-versions/:id', async (ctx) => {
     const version = await state.get(subjectOf(ctx), ctx.params.id);
-    sendVersions(ctx, 200, version, { included: await includedOutputs(ctx, [version]) });
+    await sendVersions(ctx, 200, version, { included: await includedOutputs(ctx, [version]) });
   });
 
   router.get('/state-versions/:id/outputs', async (ctx) => {
@@ -191,7 +193,7 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
   });
 
   router.post('/state-versions/:id/actions/rollback', async (ctx) => {
-    sendVersions(ctx, 201, await state.rollback(subjectOf(ctx), ctx.params.id));
+    await sendVersions(ctx, 201, await state.rollback(subjectOf(ctx), ctx.params.id));
   });
 
   router.get('/state-version-outputs/:id', async (ctx) => {

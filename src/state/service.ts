@@ -4,7 +4,7 @@ import { ANONYMOUS_ACTOR, audited, creatorOf, recordChange, type Change, type De
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
-import { authorize, type Action, type Scope } from '../auth/authorize.js';
+import { authorize, isAllowed, type Action, type Scope } from '../auth/authorize.js';
 import { principalOf, type Principal, type Subject } from '../auth/subject.js';
 import type { BlobOwner } from '../blobs/collector.js';
 import type { BlobStore } from '../blobs/store.js';
@@ -436,6 +436,16 @@ export class StateService {
   }
 
   /** Internal lookup without authorization, for versions another domain names, in the order given (ids of no version are left out). */
+  /**
+   * Of these versions, those whose state the subject may write. Only they are handed the signed
+   * upload URLs: a JSON state is taken at its URL until the version is discarded, whoever brings it.
+   */
+  async writable(subject: Subject, versions: StateVersion[]): Promise<Set<string>> {
+    const workspaces = await this.workspaces.byIds([...new Set(versions.map((v) => v.workspaceId))]);
+    const allowed = new Set(workspaces.filter((ws) => isAllowed(subject, 'state:create', workspaceScope(ws))).map((ws) => ws.id));
+    return new Set(versions.filter((v) => allowed.has(v.workspaceId)).map((v) => v.id));
+  }
+
   async byIds(ids: string[]): Promise<StateVersion[]> {
     return store.findByIds(this.db, ids);
   }
