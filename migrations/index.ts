@@ -34,6 +34,7 @@ import * as m0035 from './0035_data_retention_policies.js';
 import * as m0036 from './0036_audit_retention.js';
 import * as m0034 from './0034_audit_events.js';
 import * as m0032 from './0032_assessments.js';
+import * as m0037 from './0037_notification_delivery_order.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -75,4 +76,5 @@ export const migrations: Record<string, Migration> = {
   '0036_audit_retention': m0036,
   '0034_audit_events': m0034,
   '0032_assessments': m0032,
+  '0037_notification_delivery_order': m0037,
 };
