@@ -3,11 +3,11 @@
 // long-poll); an untrusted or wrong certificate stops it at once with a message naming the
 // certificate and the remedy, instead of three minutes of retries.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import { selfSignedCertificate } from './helpers/certificates.js';
 import { killLeftoverAgents, startAgent, type AgentExit, type AgentProcess } from './helpers/agent.js';
 import { freePort, randomName, startServer, createOrganization, type TestServer } from './helpers/server.js';
 import { suite } from './hooks.js';
@@ -98,7 +98,7 @@ describe('otf-agent stops at once when it runs no job', function () {
 
     it('NODE_EXTRA_CA_CERTS naming a file without the server\'s certificate: the message says so', async () => {
       const other = path.join(suite().tmp, `${randomName('other')}.pem`);
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${other}.key`, '-out', other, '-days', '1', '-subj', '/CN=someone-else'], { stdio: 'ignore' });
+      selfSignedCertificate(other, `${other}.key`, ['someone-else']);
       const agent = startAgent(server, ['--token', token], { NODE_EXTRA_CA_CERTS: other });
       assert.deepEqual(await agent.exited, { code: 1, signal: null }, agent.describe());
       assert.match(agent.stderr(), new RegExp(`NODE_EXTRA_CA_CERTS=${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is set but does not hold it`));
@@ -129,10 +129,7 @@ describe('otf-agent stops at once when it runs no job', function () {
     const dir = fs.mkdtempSync(path.join(suite().tmp, 'othername-'));
     const cert = path.join(dir, 'cert.pem');
     const key = path.join(dir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', '/CN=otf.example.com', '-addext', 'subjectAltName=DNS:otf.example.com',
-    ], { stdio: 'ignore' });
+    selfSignedCertificate(cert, key, ['otf.example.com']);
     const tlsServer = https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (_req, res) => res.end());
     await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
     try {

@@ -1,12 +1,12 @@
 // Global fixtures and root hooks for the whole suite: one PostgreSQL (DATABASE_URL, or an embedded
 // throwaway cluster) and one self-signed certificate, shared by every test file and every worker.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';
+import { selfSignedCertificate } from './helpers/certificates.js';
 
 interface Shared {
   /** Connection string of a database we may create other databases from. */
@@ -55,10 +55,7 @@ export async function mochaGlobalSetup(): Promise<void> {
   fs.chmodSync(tmp, 0o755);
   const certFile = path.join(tmp, 'cert.pem');
   const keyFile = path.join(tmp, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '30',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  selfSignedCertificate(certFile, keyFile, ['localhost', '127.0.0.1'], 30);
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     embedded = await startEmbeddedPostgres({
