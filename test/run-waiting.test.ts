@@ -7,12 +7,11 @@ import type { Api, Json } from './helpers/api.js';
 import { fixture } from './helpers/fixtures.js';
 import { linesOf, runOtf } from './helpers/otf.js';
 import { userWithAccess } from './helpers/people.js';
+import { assignToPool, createRun as createRunIn, getRun as getRunOf, uploadConfig, waitForRun as waitForRunOf } from './helpers/phases.js';
 import { createOrganization, createWorkspace, randomName, startServer, type TestServer } from './helpers/server.js';
-import { configTarball, uploadTarball } from './helpers/tarball.js';
 import { cloudBlock, expectCode, startTerraform, terraform, workdir } from './helpers/terraform.js';
-import { sleep, until, waitUntil } from './helpers/wait.js';
+import { until, waitUntil } from './helpers/wait.js';
 
-const FINAL = ['applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled'];
 const ONE_RESOURCE = fixture('one-resource');
 /** An apply that holds its runner for 10 minutes (canceled by the test). */
 const SLOW_APPLY = fixture('slow-apply-output-done', { seconds: '600' });
@@ -55,40 +54,14 @@ describe('why a run waits (status-explanation, otf runs explain, /metrics)', fun
 
   async function workspace(mainTf: string, poolId: string | null, inOrg = org): Promise<Json> {
     const ws = await createWorkspace(api, inOrg);
-    if (poolId) {
-      const set = await api.patch(`/workspaces/${ws.id}`, { data: { type: 'workspaces', attributes: { 'execution-mode': 'agent', 'agent-pool-id': poolId } } });
-      assert.equal(set.status, 200, set.text);
-    }
-    const cv = await api.post(`/workspaces/${ws.id}/configuration-versions`, { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } });
-    assert.equal(cv.status, 201, cv.text);
-    const put = await uploadTarball(api, cv.body.data, configTarball({ 'main.tf': mainTf }));
-    assert.equal(put.status, 200, put.text);
+    if (poolId) await assignToPool(api, ws.id, poolId);
+    await uploadConfig(api, ws.id, { 'main.tf': mainTf });
     return ws;
   }
 
-  async function createRun(wsId: string, attributes: Record<string, unknown> = { 'auto-apply': true }): Promise<Json> {
-    const res = await api.post('/runs', { data: { type: 'runs', attributes, relationships: { workspace: { data: { type: 'workspaces', id: wsId } } } } });
-    assert.equal(res.status, 201, res.text);
-    return res.body.data;
-  }
-
-  async function getRun(id: string): Promise<Json> {
-    const res = await api.get(`/runs/${id}`);
-    assert.equal(res.status, 200, res.text);
-    return res.body.data;
-  }
-
-  async function waitForRun(id: string, wanted: string[], timeoutMs = 90_000): Promise<Json> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const run = await getRun(id);
-      const status: string = run.attributes.status;
-      if (wanted.includes(status)) return run;
-      if (FINAL.includes(status)) assert.fail(`run ${id} ended ${status}, expected ${wanted.join(' or ')}: ${run.attributes['error-message'] ?? ''} ${agent?.describe() ?? ''}`);
-      if (Date.now() > deadline) assert.fail(`run ${id} is still ${status} after ${timeoutMs} ms, expected ${wanted.join(' or ')}`);
-      await sleep(100);
-    }
-  }
+  const createRun = (wsId: string, attributes: Record<string, unknown> = { 'auto-apply': true }) => createRunIn(api, wsId, attributes);
+  const getRun = (id: string) => getRunOf(api, id);
+  const waitForRun = (id: string, wanted: string[]) => waitForRunOf(api, id, wanted, () => agent?.describe() ?? '', 90_000);
 
   async function metrics(): Promise<string> {
     const res = await api.get('/metrics', { token: null });
