@@ -79,9 +79,9 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
   const { state, site } = deps;
 
   /** A state-versions document, with the snapshot interval the CLI reads from these responses. */
-  async function sendVersions(ctx: Ctx, status: number, versions: StateVersion | StateVersion[], extra: Extra = {}): Promise<void> {
-    const writable = await state.writable(subjectOf(ctx), Array.isArray(versions) ? versions : [versions]);
-    const view = (v: StateVersion) => presentStateVersion(v, deps, writable.has(v.id));
+  /** `writable`: the caller may write the workspace's state, and is handed the upload URLs. */
+  function sendVersions(ctx: Ctx, status: number, versions: StateVersion | StateVersion[], writable: boolean, extra: Extra = {}): void {
+    const view = (v: StateVersion) => presentStateVersion(v, deps, writable);
     const views = Array.isArray(versions) ? versions.map(view) : view(versions);
     ctx.set('X-Terraform-Snapshot-Interval', String(SNAPSHOT_INTERVAL_SECONDS));
     send(ctx, status, encode(stateVersionType, views, extra));
@@ -126,18 +126,19 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
       outputTypes:
         outputs === undefined ? null : parseJsonStateOutputs(decodeBase64(outputs, 'json-state-outputs'), '/data/attributes/json-state-outputs'),
     });
-    await sendVersions(ctx, 201, version);
+    // Creating and rolling back take the right to write the state.
+    sendVersions(ctx, 201, version, true);
   });
 
   router.patch('/workspaces/:id/state-versions', async (ctx) => {
     const doc = readRollback(body(ctx));
-    await sendVersions(ctx, 201, await state.rollbackWorkspace(subjectOf(ctx), ctx.params.id, doc.data.relationships['rollback-state-version'].data.id));
+    sendVersions(ctx, 201, await state.rollbackWorkspace(subjectOf(ctx), ctx.params.id, doc.data.relationships['rollback-state-version'].data.id), true);
   });
 
   router.get('/workspaces/:id/state-versions', async (ctx) => {
     const page = parsePage(query(ctx));
-    const { items, total } = await state.list(subjectOf(ctx), ctx.params.id, { limit: page.size, offset: pageOffset(page) });
-    await sendVersions(ctx, 200, items, paginate(page, total, requestUrl(ctx, site)));
+    const { items, total, writable } = await state.list(subjectOf(ctx), ctx.params.id, { limit: page.size, offset: pageOffset(page) });
+    sendVersions(ctx, 200, items, writable, paginate(page, total, requestUrl(ctx, site)));
   });
 
   router.get('/state-versions', async (ctx) => {
@@ -156,13 +157,13 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
       }
     }
     const page = parsePage(q);
-    const { items, total } = await state.listByName(subjectOf(ctx), org!, workspace!, { limit: page.size, offset: pageOffset(page) });
-    await sendVersions(ctx, 200, items, paginate(page, total, requestUrl(ctx, site)));
+    const { items, total, writable } = await state.listByName(subjectOf(ctx), org!, workspace!, { limit: page.size, offset: pageOffset(page) });
+    sendVersions(ctx, 200, items, writable, paginate(page, total, requestUrl(ctx, site)));
   });
 
   router.get('/workspaces/:id/current-state-version', async (ctx) => {
-    const version = await state.current(subjectOf(ctx), ctx.params.id);
-    await sendVersions(ctx, 200, version, { included: await includedOutputs(ctx, [version]) });
+    const { version, writable } = await state.current(subjectOf(ctx), ctx.params.id);
+    sendVersions(ctx, 200, version, writable, { included: await includedOutputs(ctx, [version]) });
   });
 
   router.get('/workspaces/:id/current-state-version-outputs', async (ctx) => {
@@ -170,8 +171,8 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
   });
 
   router.get('/state-versions/:id', async (ctx) => {
-    const version = await state.get(subjectOf(ctx), ctx.params.id);
-    await sendVersions(ctx, 200, version, { included: await includedOutputs(ctx, [version]) });
+    const { version, writable } = await state.get(subjectOf(ctx), ctx.params.id);
+    sendVersions(ctx, 200, version, writable, { included: await includedOutputs(ctx, [version]) });
   });
 
   router.get('/state-versions/:id/outputs', async (ctx) => {
@@ -193,7 +194,7 @@ export function registerStateRoutes(router: ApiRouter, deps: StateRouteDeps): vo
   });
 
   router.post('/state-versions/:id/actions/rollback', async (ctx) => {
-    await sendVersions(ctx, 201, await state.rollback(subjectOf(ctx), ctx.params.id));
+    sendVersions(ctx, 201, await state.rollback(subjectOf(ctx), ctx.params.id), true);
   });
 
   router.get('/state-version-outputs/:id', async (ctx) => {

@@ -336,8 +336,8 @@ export class StateService {
       scan.end();
     }
     const ws = await this.workspaces.byId(version.workspaceId);
-    // Unlike the state file's, this URL is shown to every reader of the version and what is sent
-    // to it need match nothing the creator declared: otfd cannot tell who sent it.
+    // Unlike the state file, what is sent to this URL need match nothing the creator declared:
+    // whoever holds the URL (any writer of the workspace's state) may send it, and otfd cannot tell who did.
     const change: Change | undefined = ws
       ? { action: 'state-version.upload-json', resource: { type: 'state-versions', id }, organizationId: ws.organizationId, details: { workspace: ws.id }, actor: ANONYMOUS_ACTOR }
       : undefined;
@@ -431,21 +431,20 @@ export class StateService {
 
   // ------------------------------------------------------------ reading
 
-  async get(subject: Subject, id: string): Promise<StateVersion> {
-    return (await this.visible(subject, id, 'state:read')).version;
+  /**
+   * A version, and whether the subject may write its workspace's state: only then is it handed
+   * the signed upload URLs (a JSON state is taken at its URL until the version is discarded).
+   */
+  async get(subject: Subject, id: string): Promise<{ version: StateVersion; writable: boolean }> {
+    const { version, ws } = await this.visible(subject, id, 'state:read');
+    return { version, writable: this.writable(subject, ws) };
+  }
+
+  private writable(subject: Subject, ws: Workspace): boolean {
+    return isAllowed(subject, 'state:create', workspaceScope(ws));
   }
 
   /** Internal lookup without authorization, for versions another domain names, in the order given (ids of no version are left out). */
-  /**
-   * Of these versions, those whose state the subject may write. Only they are handed the signed
-   * upload URLs: a JSON state is taken at its URL until the version is discarded, whoever brings it.
-   */
-  async writable(subject: Subject, versions: StateVersion[]): Promise<Set<string>> {
-    const workspaces = await this.workspaces.byIds([...new Set(versions.map((v) => v.workspaceId))]);
-    const allowed = new Set(workspaces.filter((ws) => isAllowed(subject, 'state:create', workspaceScope(ws))).map((ws) => ws.id));
-    return new Set(versions.filter((v) => allowed.has(v.workspaceId)).map((v) => v.id));
-  }
-
   async byIds(ids: string[]): Promise<StateVersion[]> {
     return store.findByIds(this.db, ids);
   }
@@ -456,22 +455,22 @@ export class StateService {
   }
 
   /** The workspace's current state version; 404 when it has none. */
-  async current(subject: Subject, workspaceId: string): Promise<StateVersion> {
+  async current(subject: Subject, workspaceId: string): Promise<{ version: StateVersion; writable: boolean }> {
     const ws = await this.workspace(subject, workspaceId, 'state:read');
     const version = await store.current(this.db, ws.id);
     if (!version) throw new NotFoundError(`workspace ${ws.id} has no state yet`);
-    return version;
+    return { version, writable: this.writable(subject, ws) };
   }
 
-  async list(subject: Subject, workspaceId: string, page: Page): Promise<{ items: StateVersion[]; total: number }> {
+  async list(subject: Subject, workspaceId: string, page: Page): Promise<{ items: StateVersion[]; total: number; writable: boolean }> {
     const ws = await this.workspace(subject, workspaceId, 'state:read', 'history');
-    return store.list(this.db, ws.id, page.limit, page.offset);
+    return { ...(await store.list(this.db, ws.id, page.limit, page.offset)), writable: this.writable(subject, ws) };
   }
 
-  async listByName(subject: Subject, orgName: string, workspaceName: string, page: Page): Promise<{ items: StateVersion[]; total: number }> {
+  async listByName(subject: Subject, orgName: string, workspaceName: string, page: Page): Promise<{ items: StateVersion[]; total: number; writable: boolean }> {
     const ws = await this.workspaces.getByName(subject, orgName, workspaceName);
     this.authorize(subject, 'state:read', ws, () => notFound('workspace', `${orgName}/${workspaceName}`), 'history');
-    return store.list(this.db, ws.id, page.limit, page.offset);
+    return { ...(await store.list(this.db, ws.id, page.limit, page.offset)), writable: this.writable(subject, ws) };
   }
 
   /** The raw state file of a version. */

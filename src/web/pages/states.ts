@@ -54,7 +54,7 @@ ${pager(workspacePaths.states(org, ws.name), {}, number, totalPages)}`,
   router.get('/app/:org/workspaces/:ws/states/:sv/download', async (ctx) => {
     const subject = subjectOf(ctx);
     const ws = await workspaces.getByName(subject, ctx.params.org, ctx.params.ws);
-    const version = await state.get(subject, ctx.params.sv);
+    const { version } = await state.get(subject, ctx.params.sv);
     // A version of another workspace is not found here, whatever the visitor may read elsewhere.
     if (version.workspaceId !== ws.id) throw new NotFoundError(`state version ${ctx.params.sv} does not exist in workspace ${ws.name}`);
     const { stream, size } = await state.download(subject, version.id);
