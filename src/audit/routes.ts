@@ -1,7 +1,7 @@
 // HTTP routes of the audit domain: /organization/audit-trail (Terraform Cloud's path: the
 // organization is the token's, or filter[organization]) and its JSON lines export.
 import { Readable } from 'node:stream';
-import { queryValue, type Query } from '../api/jsonapi.js';
+import { MAX_PAGE_NUMBER, queryValue, type Query } from '../api/jsonapi.js';
 import { query, subjectOf, type ApiRouter } from '../api/http.js';
 import { InvalidError } from '../errors.js';
 import { pagination, presentEvent } from './presenters.js';
@@ -10,7 +10,6 @@ import type { AuditService, TrailQuery } from './service.js';
 /** TFC's default page is 1000 events; it is also the largest page otfd serves. */
 export const DEFAULT_AUDIT_PAGE_SIZE = 1000;
 export const MAX_AUDIT_PAGE_SIZE = 1000;
-const MAX_PAGE_NUMBER = 1_000_000;
 
 // ISO 8601 as TFC asks for it (YYYY-MM-DDTHH:MM:SS.SSSZ), with the time or its parts optional.
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;

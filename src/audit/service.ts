@@ -85,12 +85,12 @@ export class AuditService {
     const organizationId = await this.organizationOf(subject, q.organization);
     const db = this.db;
     return (async function* () {
-      let cursor: number | null = null;
+      let cursor: store.ExportCursor | null = null;
       for (;;) {
         const batch = await store.batchAfter(db, organizationId, q.since, cursor, EXPORT_BATCH);
-        for (const e of batch) yield e;
-        if (batch.length < EXPORT_BATCH) return;
-        cursor = batch[batch.length - 1].seq;
+        for (const e of batch.items) yield e;
+        if (batch.items.length < EXPORT_BATCH) return;
+        cursor = batch.cursor;
       }
     })();
   }

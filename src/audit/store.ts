@@ -1,5 +1,5 @@
 // Table of the audit domain: audit_events, in time order within each organization.
-import type { Db } from '../db/index.js';
+import { paged, type Db } from '../db/index.js';
 import type { ActorType } from '../logger.js';
 
 export type Result = 'success' | 'denied' | 'failed';
@@ -89,23 +89,33 @@ function since(db: Db, organizationId: string | null, after: Date | undefined) {
 
 /** One page of an organization's events, oldest first, and how many there are in all. */
 export async function page(db: Db, organizationId: string | null, after: Date | undefined, offset: number, limit: number): Promise<{ items: AuditEvent[]; total: number }> {
-  const [rows, count] = await Promise.all([
-    since(db, organizationId, after).orderBy([{ column: 'time' }, { column: 'seq' }]).offset(offset).limit(limit) as Promise<Row[]>,
-    since(db, organizationId, after).count<{ count: number }[]>('* as count'),
-  ]);
-  return { items: rows.map(toEvent), total: Number(count[0]?.count ?? 0) };
+  const { rows, total } = await paged<Row>(db, since(db, organizationId, after).select('*').orderBy([{ column: 'time' }, { column: 'seq' }]), limit, offset);
+  return { items: rows.map(toEvent), total };
+}
+
+/** Where a batch of the export ended: its last event's time as the database wrote it (a JavaScript Date would drop its microseconds), and its number. */
+export interface ExportCursor {
+  time: string;
+  seq: number;
 }
 
 /**
- * The events after the one numbered afterSeq (null: from the start), oldest first, at most
- * `limit`: the export reads the trail in batches from where the last batch ended, never all at once.
+ * The events after `cursor` (null: from the start), oldest first, at most `limit`, and the cursor
+ * after them: the export reads the trail in batches from where the last one ended, never all at
+ * once, each batch a range of the (organization, time, seq) index.
  */
-export async function batchAfter(db: Db, organizationId: string | null, after: Date | undefined, afterSeq: number | null, limit: number): Promise<AuditEvent[]> {
+export async function batchAfter(
+  db: Db,
+  organizationId: string | null,
+  after: Date | undefined,
+  cursor: ExportCursor | null,
+  limit: number,
+): Promise<{ items: AuditEvent[]; cursor: ExportCursor | null }> {
   const q = since(db, organizationId, after);
-  // The last event's own time, read in the database: a JavaScript Date would drop its microseconds.
-  if (afterSeq !== null) q.andWhereRaw('(time, seq) > (SELECT time, seq FROM audit_events WHERE seq = ?)', [afterSeq]);
-  const rows = (await q.orderBy([{ column: 'time' }, { column: 'seq' }]).limit(limit)) as Row[];
-  return rows.map(toEvent);
+  if (cursor) q.andWhereRaw('(time, seq) > (?::timestamptz, ?)', [cursor.time, cursor.seq]);
+  const rows = (await q.select('*', db.raw('time::text AS time_key')).orderBy([{ column: 'time' }, { column: 'seq' }]).limit(limit)) as Array<Row & { time_key: string }>;
+  const last = rows[rows.length - 1];
+  return { items: rows.map(toEvent), cursor: last ? { time: last.time_key, seq: Number(last.seq) } : null };
 }
 
 /**
