@@ -1,7 +1,7 @@
 // Table of the connections domain: repo_hooks, the webhooks otfd made at VCS providers, one per
 // oauth client and repository. The secret is held only sealed (encrypted_secret); the service
 // seals and opens it.
-import type { Db } from '../db/index.js';
+import { advisoryXactLock, type Db } from '../db/index.js';
 import type { ServiceProvider } from '../vcs/types.js';
 
 export interface StoredHook {
@@ -110,5 +110,5 @@ export async function remove(db: Db, id: string): Promise<boolean> {
  * webhook a connect is about to use.
  */
 export async function lockRepository(trx: Db, oauthClientId: string, identifier: string): Promise<void> {
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`repo-hook\n${oauthClientId}\n${identifier}`]);
+  await advisoryXactLock(trx, `repo-hook\n${oauthClientId}\n${identifier}`);
 }

@@ -248,6 +248,11 @@ export async function paged<Row>(
   return { rows: [], total: Number(counted[0].n) };
 }
 
+/** Holds the transaction-scoped advisory lock named `key` until trx ends (a lock on a name, not on a row others write). */
+export async function advisoryXactLock(trx: Db, key: string): Promise<void> {
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
+}
+
 /** Escapes LIKE wildcards so user input matches literally. */
 export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);

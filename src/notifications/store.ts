@@ -2,7 +2,7 @@
 // queue of what is still to be sent) and notification_responses (the last responses of each
 // configuration). Tokens are held only sealed; the service seals and opens them.
 import type { Knex } from 'knex';
-import type { Db } from '../db/index.js';
+import { advisoryXactLock, type Db } from '../db/index.js';
 import type { NotificationTrigger } from './triggers.js';
 
 export const DESTINATION_TYPES = ['generic', 'slack', 'microsoft-teams', 'email'] as const;
@@ -146,9 +146,12 @@ export async function remove(db: Db, id: string): Promise<boolean> {
   return (await db('notification_configurations').where({ id }).delete()) === 1;
 }
 
-/** Locks the workspace's row, so that two creations at once cannot both pass the per-workspace limit. */
+/**
+ * Serialises the creations of one workspace's configurations, so that two at once cannot both pass
+ * the per-workspace limit: a lock on a name, not the workspace's row, which runs and locks write.
+ */
 export async function lockWorkspace(trx: Knex.Transaction, workspaceId: string): Promise<void> {
-  await trx('workspaces').where({ id: workspaceId }).forUpdate().first('id');
+  await advisoryXactLock(trx, `notification-configurations:${workspaceId}`);
 }
 
 // ------------------------------------------------------------ responses

@@ -1,7 +1,7 @@
 // Tables of the state domain: state versions and their outputs.
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/subject.js';
-import { paged, type Db } from '../db/index.js';
+import { advisoryXactLock, paged, type Db } from '../db/index.js';
 import { inOrderOf, prepared } from '../db/lists.js';
 import type { CtyType, ResourceSummary } from './statefile.js';
 
@@ -197,7 +197,7 @@ export async function insert(db: Db, v: NewStateVersion): Promise<void> {
  * uploads cannot both pass the serial rules against the same current version.
  */
 export async function lockWorkspace(trx: Knex.Transaction, workspaceId: string): Promise<void> {
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`state-versions:${workspaceId}`]);
+  await advisoryXactLock(trx, `state-versions:${workspaceId}`);
 }
 
 /** The version's status, with its row locked until the transaction ends; null when there is none. */
