@@ -41,7 +41,7 @@ import { createTeamDomain } from './teams/index.js';
 import { createRunTriggerDomain } from './triggers/index.js';
 import { createUserDomain } from './users/index.js';
 import { createVcsDomain } from './vcs/index.js';
-import { createWorkspaceDomain } from './workspaces/index.js';
+import { createWorkspaceDomain, runnerPoolOf } from './workspaces/index.js';
 import { createConnectionDomain } from './connections/index.js';
 import { createIngressDomain, FetchWorker, LOST_FETCH_MS } from './ingress/index.js';
 import { createWebhookDomain } from './webhooks/index.js';
@@ -361,10 +361,7 @@ export async function startOtfd(config: Config, opts: StartOptions): Promise<Otf
     });
     // Autoscaling signals at /metrics: waiting runs by reason and pool, queued jobs, agents, job durations, run outcomes.
     runs.service.onStatusChange(
-      registerRunMetrics(registry, runs.waiting, async (run) => {
-        const ws = await workspaces.service.byId(run.workspaceId);
-        return ws?.executionMode === 'agent' ? ws.agentPoolId : null;
-      }),
+      registerRunMetrics(registry, runs.waiting, async (run) => runnerPoolOf(await workspaces.service.byId(run.workspaceId))),
     );
     registerJobMetrics(registry, jobs.service);
     registerPoolMetrics(registry, pools.service);

@@ -3,6 +3,7 @@
 // schedules). Reads of workspaces, organizations and runs are read-only glimpses for the scheduler.
 import type { Knex } from 'knex';
 import type { Db } from '../db/index.js';
+import { EFFECTIVE_MODE } from '../workspaces/index.js';
 
 export type AssessmentStatus = 'running' | 'drifted' | 'no_drift' | 'errored';
 
@@ -146,7 +147,7 @@ export async function candidates(db: Db, finalStatuses: readonly string[], limit
   const rows = await db('workspaces as w')
     .join('organizations as o', 'o.id', 'w.organization_id')
     .where((q) => q.where('w.assessments_enabled', true).orWhere('o.assessments_enforced', true))
-    .whereRaw(`(CASE WHEN w.execution_overwritten THEN w.execution_mode ELSE o.default_execution_mode END) <> 'local'`)
+    .whereRaw(`(${EFFECTIVE_MODE}) <> 'local'`)
     .where('w.locked', false)
     .whereExists((q) => q.select(db.raw('1')).from('state_versions as sv').whereRaw("sv.workspace_id = w.id AND sv.status = 'finalized'"))
     .whereNotExists((q) => q.select(db.raw('1')).from('runs as r').whereRaw('r.workspace_id = w.id').whereRaw('NOT (r.status = ANY(?))', [[...finalStatuses]]))

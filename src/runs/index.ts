@@ -29,7 +29,7 @@ export { RunLogService, type LogAppendHook } from './logs.js';
 export { MAX_COMMENT_LENGTH, RunCommentService, type RunComment } from './comments.js';
 export { canHappen, FINAL_STATUSES, WAITING_STATUSES } from './machine.js';
 export { registerRunMetrics } from './metrics.js';
-export { presentWaiting, WaitingService, type AgentCounts, type RunnerProbes, type Waiting, type WaitReason } from './waiting.js';
+export { WaitingService, type AgentCounts, type RunnerProbes, type Waiting, type WaitReason } from './waiting.js';
 export { pruneRuns, type RunPruning } from './retention.js';
 export { RunService, type AppliedHook, type CommitOrigin, type CreatedHook, type FetchOutcome, type FromCommit, type HeadPlanner, type Run, type RunInput, type StatusChangeHook, type TransitionHook } from './service.js';
 export type { RunStatus } from './machine.js';

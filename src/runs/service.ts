@@ -15,7 +15,7 @@ import { DEFAULT_TIMEOUT_SECONDS, type PhaseTimeouts } from '../timeouts.js';
 import type { Logger } from '../logger.js';
 import type { Capacity, Organization, OrganizationService } from '../orgs/index.js';
 import { PRIORITY, type Job, type JobService } from '../jobs/index.js';
-import type { Workspace, WorkspaceService } from '../workspaces/index.js';
+import { runnerPoolOf, type Workspace, type WorkspaceService } from '../workspaces/index.js';
 import { addComment } from './comments.js';
 import type { ConfigurationVersion, ConfigurationVersionService } from './configs.js';
 import { recordEvent, recordTransition } from './events.js';
@@ -619,7 +619,6 @@ export class RunService {
     return moved;
   }
 
-  /** Where a run's jobs go: its workspace's agent pool in agent mode, else the server agent. */
   /**
    * Where the phase's job goes (its workspace's pool, or the server agent) and how long it may run:
    * the workspace's timeout, else its organization's (read only then), else the site's. Decided
@@ -627,7 +626,7 @@ export class RunService {
    */
   private async jobTarget(run: Run, phase: 'plan' | 'apply') {
     const ws = await this.workspaces.byId(run.workspaceId);
-    const poolId = ws?.executionMode === 'agent' ? ws.agentPoolId : null;
+    const poolId = runnerPoolOf(ws);
     const pick = (t: PhaseTimeouts | null | undefined) => (phase === 'plan' ? t?.planTimeoutSeconds : t?.applyTimeoutSeconds) ?? null;
     const timeoutSeconds =
       pick(ws) ?? pick(await this.orgs.byId(run.organizationId)) ?? (phase === 'plan' ? this.siteTimeouts.planSeconds : this.siteTimeouts.applySeconds);

@@ -90,7 +90,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /** The same pool or server asked about twice in one batch (a /metrics scrape) is asked once. */
-export type ProbeMemo = Map<string, Promise<unknown>>;
+type ProbeMemo = Map<string, Promise<unknown>>;
 
 export class WaitingService {
   private probes: RunnerProbes = NO_PROBES;
@@ -136,12 +136,11 @@ export class WaitingService {
   }
 
   private async pending(run: Run): Promise<Waiting> {
-    const [ws, cv, ahead] = await Promise.all([
+    const [ws, cv, runsAhead] = await Promise.all([
       this.workspaces.byId(run.workspaceId),
       this.configs.byId(run.configurationVersionId),
       run.speculative ? Promise.resolve([]) : store.pendingBefore(this.db, run),
     ]);
-    const runsAhead = ahead.filter((id) => id !== run.id);
     const behind = runsAhead.length > 0 ? `; ${plural(runsAhead.length, 'more run')} ${runsAhead.length === 1 ? 'is' : 'are'} queued ahead of it` : '';
     const holder = ws?.lock && !(ws.lock.holder.type === 'runs' && ws.lock.holder.id === run.id) ? ws.lock.holder : null;
     if (holder) {

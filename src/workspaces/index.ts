@@ -12,6 +12,7 @@ import { registerTagRoutes, TagService } from './tags.js';
 
 export type { WorkspaceIncluder } from './presenters.js';
 export {
+  runnerPoolOf,
   workspaceScope,
   WorkspaceService,
   type Attachment,
@@ -22,6 +23,8 @@ export {
   type WorkspaceConnection,
 } from './service.js';
 export { currentRunId, presentWorkspace, workspaceType } from './presenters.js';
+// For queries of other domains that must read the mode as this one does.
+export { EFFECTIVE_MODE } from './store.js';
 // For whoever matches pushed tags against a workspace's tags-regex (the ingress domain).
 export { tagsRegexMatches } from './vcs.js';
 

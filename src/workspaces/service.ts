@@ -69,6 +69,11 @@ export function workspaceScope(ws: Workspace): Scope {
   return { organizationId: ws.organizationId, projectId: ws.projectId, workspaceId: ws.id, stateReaders: ws.globalRemoteState ? 'everyone' : ws.remoteStateConsumers };
 }
 
+/** Where the workspace's runs execute: its agent pool in agent mode, else (null) the server agent. */
+export function runnerPoolOf(ws: Pick<Workspace, 'executionMode' | 'agentPoolId'> | null): string | null {
+  return ws?.executionMode === 'agent' ? ws.agentPoolId : null;
+}
+
 /** What new workspaces get when a request names no engine or version. */
 export interface WorkspaceDefaults {
   engine: EngineName;

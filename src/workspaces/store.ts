@@ -375,7 +375,8 @@ const WORKSPACE_COLUMNS = [
  * The execution mode and agent pool in effect: the workspace's own, or, when it follows its
  * organization (execution_overwritten false), the organization's defaults as they are now.
  */
-const EFFECTIVE_MODE = `CASE WHEN w.execution_overwritten THEN w.execution_mode ELSE o.default_execution_mode END`;
+/** A workspace's execution mode in SQL, with its organization's default: `w` is the workspace, `o` its organization. */
+export const EFFECTIVE_MODE = `CASE WHEN w.execution_overwritten THEN w.execution_mode ELSE o.default_execution_mode END`;
 const EFFECTIVE_POOL = `CASE WHEN w.execution_overwritten THEN w.agent_pool_id
   WHEN o.default_execution_mode = 'agent' THEN o.default_agent_pool_id END`;
 
