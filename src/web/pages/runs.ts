@@ -156,16 +156,16 @@ ${pager(paths.runs(org, ws.name), {}, pageNo, Math.max(1, Math.ceil(total / RUNS
    * Why a run waits and its position in the organization's queue, as the runs domain explains it
    * (the API's status-explanation); null when it does not wait.
    */
-  async function waiting(subject: Subject, run: Run): Promise<Html | null> {
+  async function waiting(run: Run): Promise<Html | null> {
     const [why, position] = await Promise.all([deps.runs.waiting.explain(run), deps.runs.waiting.position(run)]);
     if (!why) return null;
     const facts: Html[] = [];
     const holder = why.lockHolder;
     if (holder?.type === 'runs') {
-      const current = await runs.get(subject, holder.id).catch(() => null);
+      // A run of this workspace, which the explanation read already (no status: it is gone).
       facts.push(
-        current
-          ? html`<li>Lock held by run <a href="${paths.run(current.organizationName, current.workspaceName, current.id)}">${current.id}</a> (${runStatusBadge(current.status)})</li>`
+        holder.status
+          ? html`<li>Lock held by run <a href="${paths.run(run.organizationName, run.workspaceName, holder.id)}">${holder.id}</a> (${runStatusBadge(holder.status)})</li>`
           : html`<li>Lock held by run ${holder.id}</li>`,
       );
     } else if (holder) {
@@ -184,8 +184,8 @@ ${pager(paths.runs(org, ws.name), {}, pageNo, Math.max(1, Math.ceil(total / RUNS
   }
 
   /** The run's status, what it is, who made it, its counts and why it waits: replaced live. */
-  async function summary(subject: Subject, run: Run): Promise<Html> {
-    const why = await waiting(subject, run);
+  async function summary(run: Run): Promise<Html> {
+    const why = await waiting(run);
     return html`<p>${runStatusBadge(run.status)}${run.speculative ? html` <small>plan only</small>` : ''}${run.isDestroy ? html` <small>destroy</small>` : ''}</p>
 <dl>
 <dt>Message</dt><dd>${run.message || '(none)'}</dd>
@@ -270,7 +270,7 @@ ${log.skipped > 0 ? html`<p class="log-note">This log is long (${size(log.offset
       logTail(run.plan.id),
       run.speculative ? Promise.resolve(null) : logTail(run.apply.id),
       deps.runs.comments.list(subject, run.id, 100, 0),
-      summary(subject, run),
+      summary(run),
     ]);
     // What the page shows: the stream goes on from there (and leaves alone what has not changed).
     const streamUrl = `${base}/events?${new URLSearchParams({ plan: String(plan.offset), apply: String(apply?.offset ?? 0), status: run.status }).toString()}`;
@@ -362,7 +362,7 @@ ${csrfField(ctx)}
       const output = [...(await newOutput('plan')), ...(await newOutput('apply'))];
       // Replacing the buttons of a page that already has them would take the keyboard focus off them.
       if (current.status === shown) return output;
-      return [...output, { event: 'run-summary', html: await summary(subject, current) }, { event: 'run-actions', html: actions(ctx, subject, current) }];
+      return [...output, { event: 'run-summary', html: await summary(current) }, { event: 'run-actions', html: actions(ctx, subject, current) }];
     };
     // After a reconnect the page may show a newer status than it was rendered with: it gets the status again.
     const renderedStatus = !resumed && typeof ctx.query.status === 'string' ? ctx.query.status : null;
@@ -385,7 +385,7 @@ ${csrfField(ctx)}
         if (other && other.workspaceId === ws.id && other.runId !== run.id) {
           const current = await runs.get(subject, run.id);
           if (current.status === 'pending' || current.status === 'plan_queued' || current.status === 'apply_queued') {
-            send({ event: 'run-summary', html: await summary(subject, current) });
+            send({ event: 'run-summary', html: await summary(current) });
           }
         }
       },
