@@ -415,17 +415,21 @@ export class TeamService implements TokenResolver {
   }
 
   async getToken(subject: Subject, tokenId: string): Promise<TeamToken> {
+    return (await this.locateToken(subject, tokenId)).token;
+  }
+
+  /** The token and its team, if the subject may manage the team's tokens; 404 when it may not see it. */
+  private async locateToken(subject: Subject, tokenId: string): Promise<{ token: TeamToken; team: Team }> {
     const token = await store.findTeamToken(this.db, tokenId);
     if (!token) throw notFound('authentication token', tokenId);
     const team = (await store.findTeam(this.db, token.teamId))!;
     if (!this.canSeeTeam(subject, team)) throw notFound('authentication token', tokenId);
     await this.tokensManageable(subject, team, (await this.orgs.byId(team.organizationId))!);
-    return token;
+    return { token, team };
   }
 
   async deleteToken(subject: Subject, tokenId: string): Promise<void> {
-    const token = await this.getToken(subject, tokenId);
-    const team = (await store.findTeam(this.db, token.teamId))!;
+    const { token, team } = await this.locateToken(subject, tokenId);
     await audited(this.db, (trx) => store.deleteTeamToken(trx, token.id), { action: 'team-token.delete', resource: { type: 'authentication-tokens', id: token.id }, organizationId: team.organizationId, details: { team: team.id } });
     this.subjects.changed();
   }

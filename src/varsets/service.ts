@@ -276,15 +276,15 @@ export class VariableSetService {
     return this.variablesOf([set.id]);
   }
 
-  private async locateVariable(subject: Subject, setId: string, variableId: string, action: 'varset:read' | 'varset:manage'): Promise<StoredSetVariable> {
+  private async locateVariable(subject: Subject, setId: string, variableId: string, action: 'varset:read' | 'varset:manage'): Promise<{ set: VariableSet; variable: StoredSetVariable }> {
     const { set } = await this.locate(subject, setId, action);
     const variable = await store.findVariable(this.db, variableId);
     if (!variable || variable.variableSetId !== set.id) throw notFound('variable', variableId);
-    return variable;
+    return { set, variable };
   }
 
   async getVariable(subject: Subject, setId: string, variableId: string): Promise<SetVariable> {
-    return present(await this.locateVariable(subject, setId, variableId, 'varset:read'));
+    return present((await this.locateVariable(subject, setId, variableId, 'varset:read')).variable);
   }
 
   async createVariable(subject: Subject, setId: string, input: SetVariableInput & { key: string; category: Category }): Promise<SetVariable> {
@@ -322,8 +322,7 @@ export class VariableSetService {
   }
 
   async deleteVariable(subject: Subject, setId: string, variableId: string): Promise<void> {
-    const variable = await this.locateVariable(subject, setId, variableId, 'varset:manage');
-    const { set } = await this.locate(subject, setId, 'varset:manage');
+    const { set, variable } = await this.locateVariable(subject, setId, variableId, 'varset:manage');
     const change = { action: 'varset-variable.delete', resource: { type: 'vars', id: variable.id }, organizationId: set.organizationId, details: { varset: set.id, key: variable.key } };
     if (!(await audited(this.db, (trx) => store.removeVariable(trx, variable.id), (removed) => (removed ? change : null)))) throw notFound('variable', variableId);
   }
