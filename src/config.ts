@@ -23,7 +23,7 @@ import {
 
 import { MAX_TIMEOUT_SECONDS } from './timeouts.js';
 
-export { ConfigError, parseDuration } from './flags.js';
+export { ConfigError } from './flags.js';
 export type { LogLevel } from './flags.js';
 export type Engine = 'terraform' | 'tofu';
 

@@ -10,7 +10,7 @@ import type { OrganizationService } from '../orgs/index.js';
 import { registerAuditRoutes } from './routes.js';
 import { AuditService } from './service.js';
 
-export { actorOf, ANONYMOUS_ACTOR, SYSTEM_ACTOR } from './actor.js';
+export { actorOf, ANONYMOUS_ACTOR } from './actor.js';
 export { audited, creatorOf, recordAnonymousRefusal, recordChange, recordRefusal, type Change, type Details, type Refusal } from './record.js';
 export { AuditService } from './service.js';
 

@@ -39,7 +39,7 @@ export class BlobCollector {
   }
 
   /** One periodic pass: beforeCollect (retention), then collect. */
-  async pass(): Promise<void> {
+  private async pass(): Promise<void> {
     try {
       await this.beforeCollect();
     } catch (err) {

@@ -15,10 +15,7 @@ import { NotificationService, type NotificationSettings, type WakeAfterCommit } 
 import type { AssessmentNotice } from './triggers.js';
 
 export { NOTIFICATION_TRIGGERS, type AssessmentNotice, type NotificationTrigger } from './triggers.js';
-export { NotificationService, runNotifications, type NotificationConfiguration, type NotificationSettings } from './service.js';
-export type { SmtpSettings } from './sender.js';
-export { signature } from './payloads.js';
-export { isPrivateAddress } from './address.js';
+export { NotificationService, runNotifications, type NotificationSettings } from './service.js';
 
 export interface NotificationDeps {
   db: Db;

@@ -14,7 +14,7 @@ export { VcsService, PROVIDERS } from './service.js';
 export { createAdapter, type AdapterOptions } from './providers/index.js';
 export * from './types.js';
 export * from './names.js';
-export { cloneHost, expandV6, hostOf, refusedCloneUrl } from './addresses.js';
+export { expandV6, hostOf, refusedCloneUrl } from './addresses.js';
 
 export interface VcsDeps {
   db: Db;
