@@ -7,6 +7,7 @@
 // store go to the collector once the run's record is gone.
 import { recordChange, type Change } from '../audit/index.js';
 import type { Db } from '../db/index.js';
+import { CURRENT_RUN_ID, LATEST_RUN_ID } from '../workspaces/index.js';
 import { FINAL_STATUSES } from './machine.js';
 
 /** Rows deleted in one transaction, so that a large backlog never holds locks for long. */
@@ -36,14 +37,11 @@ export async function pruneRuns(db: Db, ws: { id: string; organizationId: string
   const out: RunPruning = { runs: 0, configurationVersions: 0 };
   for (;;) {
     const n = await db.transaction(async (trx): Promise<number> => {
-      // The workspace's latest run as its latest_run_id says: health assessments' hidden runs never count.
-      const latest = await trx('runs').where({ workspace_id: workspaceId, assessment: false }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first<{ id: string } | undefined>('id');
-      const current = await trx('runs')
-        .where({ workspace_id: workspaceId, speculative: false })
-        .whereRaw(`status_timestamps->>'plan-queued-at' IS NOT NULL`)
-        .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-        .first<{ id: string } | undefined>('id');
-      const keep = [latest?.id, current?.id].filter((id): id is string => id !== undefined);
+      // The workspace's latest and current runs, as the workspaces domain reads them, are kept.
+      const runs = await trx('workspaces as w')
+        .where('w.id', workspaceId)
+        .first<{ latest: string | null; current: string | null } | undefined>(trx.raw(`${LATEST_RUN_ID} AS latest`), trx.raw(`${CURRENT_RUN_ID} AS current`));
+      const keep = [runs?.latest, runs?.current].filter((id): id is string => typeof id === 'string');
       // Final runs never change status again; the row lock keeps two replicas from racing.
       const ids: string[] = await trx('runs')
         .where({ workspace_id: workspaceId })

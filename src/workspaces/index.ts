@@ -24,7 +24,7 @@ export {
 } from './service.js';
 export { currentRunId, presentWorkspace, workspaceType } from './presenters.js';
 // For queries of other domains that must read the mode as this one does.
-export { EFFECTIVE_MODE } from './store.js';
+export { CURRENT_RUN_ID, EFFECTIVE_MODE, LATEST_RUN_ID } from './store.js';
 // For whoever matches pushed tags against a workspace's tags-regex (the ingress domain).
 export { tagsRegexMatches } from './vcs.js';
 

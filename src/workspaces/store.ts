@@ -380,6 +380,22 @@ export const EFFECTIVE_MODE = `CASE WHEN w.execution_overwritten THEN w.executio
 const EFFECTIVE_POOL = `CASE WHEN w.execution_overwritten THEN w.agent_pool_id
   WHEN o.default_execution_mode = 'agent' THEN o.default_agent_pool_id END`;
 
+/** The workspace's latest run (`w` the workspace), in SQL: health assessments' hidden runs never count. */
+export const LATEST_RUN_ID = `(SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.assessment ORDER BY r.created_at DESC, r.id DESC LIMIT 1)`;
+
+/**
+ * The workspace's current run (`w` the workspace), in SQL. A run is admitted to the workspace queue
+ * when its plan is queued (plan-queued-at). While a user or team holds the lock, the run it holds
+ * back (the oldest pending one) is current, as in TFC: the terraform CLI reads a locked workspace
+ * with a pending current run as "manually locked" and says so, instead of counting runs that are
+ * not in the way.
+ */
+export const CURRENT_RUN_ID = `coalesce(
+  (SELECT r.id FROM runs r WHERE w.locked AND w.lock_holder_type <> 'runs' AND r.workspace_id = w.id AND r.status = 'pending' AND NOT r.speculative
+    ORDER BY r.created_at, r.id LIMIT 1),
+  (SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.speculative AND r.status_timestamps->>'plan-queued-at' IS NOT NULL
+    ORDER BY r.created_at DESC, r.id DESC LIMIT 1))`;
+
 /** A column of the workspace's current state version: the one finalized last. */
 const CURRENT_STATE_VERSION = (column: string) =>
   `${column} FROM state_versions sv WHERE sv.workspace_id = w.id AND sv.status = 'finalized' ORDER BY sv.finalized_seq DESC LIMIT 1`;
@@ -408,18 +424,8 @@ function selectWorkspaces(db: Db): Knex.QueryBuilder {
       db.raw(`(SELECT h.url FROM repo_hooks h WHERE h.id = w.vcs_repo_hook_id) AS vcs_webhook_url`),
       // Read-only glimpses into the tables of runs and state, in the same statement so that
       // showing a workspace stays one round trip. "Current" is what those domains call current.
-      db.raw(`(SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.assessment ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run_id`),
-      // A run is admitted to the workspace queue when its plan is queued (plan-queued-at). While a
-      // user or team holds the lock, the run it holds back (the oldest pending one) is current, as
-      // in TFC: the terraform CLI reads a locked workspace with a pending current run as "manually
-      // locked" and says so, instead of counting runs that are not in the way.
-      db.raw(
-        `coalesce(
-          (SELECT r.id FROM runs r WHERE w.locked AND w.lock_holder_type <> 'runs' AND r.workspace_id = w.id AND r.status = 'pending' AND NOT r.speculative
-            ORDER BY r.created_at, r.id LIMIT 1),
-          (SELECT r.id FROM runs r WHERE r.workspace_id = w.id AND NOT r.speculative AND r.status_timestamps->>'plan-queued-at' IS NOT NULL
-            ORDER BY r.created_at DESC, r.id DESC LIMIT 1)) AS current_run_id`,
-      ),
+      db.raw(`${LATEST_RUN_ID} AS latest_run_id`),
+      db.raw(`${CURRENT_RUN_ID} AS current_run_id`),
       db.raw(`(SELECT count(*) FROM runs r WHERE r.workspace_id = w.id AND NOT r.assessment)::int AS runs_count`),
       db.raw(`csv.id AS current_state_version_id`),
       db.raw(
