@@ -263,9 +263,11 @@ export class RepositoryCache {
    * anyone answering as one, points a fetch at a link-local (cloud metadata) or unspecified
    * address. Private and loopback addresses stay allowed (self-hosted providers).
    */
-  private async checkAddress(url: string): Promise<void> {
+  private async checkAddress(url: string, what: 'clone' | 'submodule' = 'clone'): Promise<void> {
     const refused = await refusedCloneUrl(url);
-    if (refused) throw new CloneError('refused', `cannot fetch ${shownUrl(url)}: ${refused}; otfd does not fetch from there (the clone URL is the VCS provider's)`);
+    if (!refused) return;
+    const whose = what === 'clone' ? " (the clone URL is the VCS provider's)" : '';
+    throw new CloneError('refused', `cannot fetch ${what === 'submodule' ? 'submodule ' : ''}${shownUrl(url)}: ${refused}; otfd does not fetch from there${whose}`);
   }
 
   /**
@@ -466,8 +468,7 @@ export class RepositoryCache {
     await this.run(dir, session, ['submodule', '--quiet', 'init'], 'submodule init');
     const urls = await this.run(dir, session, ['config', '-z', '--local', '--get-regexp', '^submodule\\..*\\.url$'], 'config').catch(() => '');
     for (const [, url] of configEntries(urls)) {
-      const refused = await refusedCloneUrl(url);
-      if (refused) throw new CloneError('refused', `cannot fetch submodule ${shownUrl(url)}: ${refused}; otfd does not fetch from there`);
+      await this.checkAddress(url, 'submodule');
     }
     await this.run(dir, session, ['submodule', '--quiet', 'update', '--depth=1'], 'submodule update');
     const paths = await this.run(dir, session, ['config', '-z', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'], 'config').catch(() => '');
