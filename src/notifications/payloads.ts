@@ -79,18 +79,22 @@ export function headline(e: NotificationEvent): string {
   return `${e.message}: ${e.organizationName}/${e.workspaceName}`;
 }
 
-/** Lines of detail under the headline. */
-function details(ctx: PayloadContext, e: NotificationEvent): Array<[string, string]> {
+/** Lines of detail under the headline (the link is each destination's to place). */
+function details(e: NotificationEvent): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   if (e.run) {
     out.push(['Run', e.run.id], ['Status', e.run.status]);
     if (e.run.message) out.push(['Message', e.run.message]);
     if (e.run.createdBy) out.push(['Created by', e.run.createdBy]);
-    out.push(['Link', runUrl(ctx, e)!]);
   } else if (e.assessment) {
-    out.push(['Assessment result', e.assessment.resultId], ['Link', workspaceUrl(ctx, e)]);
+    out.push(['Assessment result', e.assessment.resultId]);
   }
   return out;
+}
+
+/** Where the news can be seen: the run's page, or the workspace's for an assessment. */
+function linkOf(ctx: PayloadContext, e: NotificationEvent): string | null {
+  return e.run ? runUrl(ctx, e) : e.assessment ? workspaceUrl(ctx, e) : null;
 }
 
 /** Slack's link syntax breaks on <, > and &: they are escaped as Slack asks. */
@@ -109,16 +113,14 @@ const COLOURS: Record<string, string> = {
 
 /** A Slack incoming-webhook message: a text line and one attachment with the details. */
 export function slackPayload(ctx: PayloadContext, e: NotificationEvent): Record<string, unknown> {
-  const link = e.run ? runUrl(ctx, e) : e.assessment ? workspaceUrl(ctx, e) : null;
+  const link = linkOf(ctx, e);
   const title = slackEscape(headline(e));
   return {
     text: link ? `<${link}|${title}>` : title,
     attachments: [
       {
         color: COLOURS[e.trigger] ?? '#5c4ee5',
-        fields: details(ctx, e)
-          .filter(([k]) => k !== 'Link')
-          .map(([title, value]) => ({ title, value: slackEscape(value), short: title !== 'Message' })),
+        fields: details(e).map(([title, value]) => ({ title, value: slackEscape(value), short: title !== 'Message' })),
       },
     ],
   };
@@ -126,20 +128,21 @@ export function slackPayload(ctx: PayloadContext, e: NotificationEvent): Record<
 
 /** An Office 365 connector card (MessageCard), which Microsoft Teams' incoming webhooks take. */
 export function teamsPayload(ctx: PayloadContext, e: NotificationEvent): Record<string, unknown> {
-  const link = e.run ? runUrl(ctx, e) : e.assessment ? workspaceUrl(ctx, e) : null;
+  const link = linkOf(ctx, e);
   return {
     '@type': 'MessageCard',
     '@context': 'http://schema.org/extensions',
     summary: headline(e),
     themeColor: (COLOURS[e.trigger] ?? '#5c4ee5').slice(1),
     title: headline(e),
-    sections: [{ facts: details(ctx, e).filter(([k]) => k !== 'Link').map(([name, value]) => ({ name, value })), markdown: false }],
+    sections: [{ facts: details(e).map(([name, value]) => ({ name, value })), markdown: false }],
     potentialAction: link ? [{ '@type': 'OpenUri', name: e.run ? 'View run' : 'View workspace', targets: [{ os: 'default', uri: link }] }] : [],
   };
 }
 
 export function emailMessage(ctx: PayloadContext, e: NotificationEvent): { subject: string; text: string } {
-  const lines = details(ctx, e).map(([k, v]) => `${k}: ${v}`);
+  const link = linkOf(ctx, e);
+  const lines = [...details(e), ...(link ? [['Link', link]] : [])].map(([k, v]) => `${k}: ${v}`);
   // Subjects are one line: a run message's line breaks must not reach the header.
   const subject = headline(e).replace(/[\r\n]+/g, ' ').slice(0, 200);
   return { subject, text: [headline(e), '', ...lines, '', `Sent by otf for notification configuration "${ctx.configurationName}" (${ctx.configurationId}).`].join('\n') };
