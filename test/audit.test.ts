@@ -339,6 +339,10 @@ describe('audit trail', function () {
     assertError(await orgApi.get('/organization/audit-trail?page[size]=0'), 422, /page\[size\]/, { parameter: 'page[size]' });
     assertError(await orgApi.get('/organization/audit-trail?page[number]=x'), 422, /page\[number\]/, { parameter: 'page[number]' });
     assertError(await orgApi.get('/organization/audit-trail?since=%00'), 400, /NUL/);
+    // Oversized: a since of 5000 characters, an organization name of 5000.
+    assertError(await orgApi.get(`/organization/audit-trail?since=${'2'.repeat(5000)}`), 422, /ISO 8601/, { parameter: 'since' });
+    const longName = await api.get(`/organization/audit-trail?filter[organization]=${'o'.repeat(5000)}`);
+    assert.ok(longName.status >= 400 && longName.status < 500 && longName.body.errors[0].detail, longName.text);
     assertError(await orgApi.get('/organization/audit-trail?filter[organization]='), 422, /filter\[organization\]/);
     const badExport = await exportLines(api, '?since=not-a-time', orgSecret);
     assert.equal(badExport.status, 422);

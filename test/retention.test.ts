@@ -100,6 +100,8 @@ describe('data retention policies', function () {
       [deleteOlder(3, 'data-retention-policy-delete-olders\u0000'), /NUL/],
       [deleteOlder(3, 'workspaces'), /data.type must be "data-retention-policy-delete-olders" or "data-retention-policy-dont-deletes", got "workspaces"/],
       [{ data: 'x' }, /data/],
+      // Oversized: a type of 100,000 characters.
+      [deleteOlder(3, 'x'.repeat(100_000)), /data.type must be "data-retention-policy-delete-olders" or "data-retention-policy-dont-deletes"/],
     ];
     for (const [body, detail] of cases) {
       for (const path of [`/organizations/${org}/${POLICY}`, `/workspaces/${ws.id}/${POLICY}`]) {
